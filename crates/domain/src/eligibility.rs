@@ -1,0 +1,792 @@
+//! Eligibility rules: booking is pre-acceptance (M1).
+//!
+//! A citizen who books and then is turned away at the counter has lost a trip and a seat that
+//! someone else needed. So every rule that can be decided before the visit is decided here, and
+//! the check returns *all* failing reasons at once: fixing one problem should never reveal the
+//! next. Rules read the applicant's answers and what Wujing knows of the person (its own issued
+//! documents and the imported registry records); they never read a clock, the visit date is given.
+
+use crate::catalogue::{Catalogue, DocumentKind, Group};
+use crate::idnum::ResidentId;
+use chrono::{Months, NaiveDate, TimeDelta};
+use serde::{Deserialize, Serialize};
+
+/// How a person is identified. Citizens by resident ID number; foreigners by passport.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identity {
+    Resident(ResidentId),
+    Foreign {
+        /// ISO 3166-1 alpha-3 (or ICAO) code, upper case.
+        nationality: String,
+        passport_number: String,
+        birth_date: Option<NaiveDate>,
+    },
+}
+
+impl Identity {
+    /// The key under which "one active booking per identity and business" is enforced.
+    pub fn key(&self) -> String {
+        match self {
+            Self::Resident(id) => format!("CHN:{}", id.as_str()),
+            Self::Foreign {
+                nationality,
+                passport_number,
+                ..
+            } => format!("P:{nationality}:{passport_number}"),
+        }
+    }
+
+    pub fn group(&self) -> Group {
+        match self {
+            Self::Resident(_) => Group::Citizen,
+            Self::Foreign { .. } => Group::Foreigner,
+        }
+    }
+
+    pub fn birth_date(&self) -> Option<NaiveDate> {
+        match self {
+            Self::Resident(id) => Some(id.birth_date()),
+            Self::Foreign { birth_date, .. } => *birth_date,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PersonStatus {
+    Active,
+    Deceased,
+    Emigrated,
+    Cancelled,
+}
+
+/// A population-registry record (imported).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonRecord {
+    pub id_number: String,
+    pub name: String,
+    /// City of household registration (户籍), in Chinese, e.g. `广州`.
+    pub hukou_city: String,
+    /// City of a residence permit (居住证), if any.
+    #[serde(default)]
+    pub residence_permit_city: Option<String>,
+    #[serde(default)]
+    pub residence_permit_expires: Option<NaiveDate>,
+    pub status: PersonStatus,
+    /// Registered state functionary (登记备案人员): needs the employer's approval to travel.
+    #[serde(default)]
+    pub state_functionary: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentStatus {
+    Valid,
+    Lost,
+    Cancelled,
+}
+
+/// A document Wujing or the document registry knows to have been issued (imported).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentRecord {
+    pub id_number: String,
+    pub kind: DocumentKind,
+    pub number: String,
+    pub issued_on: NaiveDate,
+    pub expires_on: NaiveDate,
+    pub status: DocumentStatus,
+}
+
+/// The applicant's answers to the booking form. Every field is optional: which ones a business
+/// needs is decided by its rules, and a missing one is reported as a reason, not as a parse error.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Answers {
+    /// The endorsement or permit option, e.g. `3m1` or `1yM`.
+    pub option: Option<String>,
+    /// `hk`, `macau` or `both` for HK/Macau endorsements.
+    pub destination: Option<String>,
+    /// Guardian's resident ID number, required under 16.
+    pub guardian_id_number: Option<String>,
+    /// Why an unexpired document is renewed: `pages_full`, `damaged`, `info_changed`.
+    pub renewal_reason: Option<String>,
+    /// Relation to the relative visited (T): `spouse`, `parent`, `parent_in_law`, `child`,
+    /// `child_spouse`, `sibling`, `grandparent`, `grandchild`.
+    pub relation: Option<String>,
+    /// The employer is registered (备案) with the PSB (S, multiple entries).
+    pub employer_registered: Option<bool>,
+    /// A state functionary's employer has approved the trip.
+    pub employer_approval: Option<bool>,
+    /// HK/Macau approval of study or work (D).
+    pub hkm_approval: Option<bool>,
+    /// Taiwan-side entry permit held (Taiwan T, D, Y, F, X, C).
+    pub taiwan_entry_permit: Option<bool>,
+    /// Foreigners: date of entry into China.
+    pub entry_date: Option<NaiveDate>,
+    /// Foreigners: the current permitted stay ends on this date.
+    pub stay_expires_on: Option<NaiveDate>,
+    /// Foreigners: days of stay granted by the visa, and days already added by extensions.
+    pub original_stay_days: Option<u32>,
+    pub extended_days: Option<u32>,
+    pub requested_days: Option<u32>,
+}
+
+/// What Wujing knows when it checks: the visit date and the person's records.
+#[derive(Debug, Clone, Copy)]
+pub struct Facts<'a> {
+    pub visit_date: NaiveDate,
+    pub person: Option<&'a PersonRecord>,
+    pub documents: &'a [DocumentRecord],
+}
+
+/// One failing rule: a stable code and a message in each supported language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reason {
+    pub code: &'static str,
+    pub zh: String,
+    pub en: String,
+}
+
+fn reason(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> Reason {
+    Reason {
+        code,
+        zh: zh.into(),
+        en: en.into(),
+    }
+}
+
+const RENEWAL_WINDOW_DAYS: i64 = 180;
+const CHINESE_ADULT_FOR_TRAVEL_DOCS: u32 = 16;
+const FOREIGN_EXTENSION_LEAD_DAYS: i64 = 7;
+const RESIDENCE_PERMIT_WINDOW_DAYS: i64 = 30;
+
+/// Checks every rule of `business` and returns every reason it fails; empty means eligible.
+/// An unknown business code yields a single `unknown_business` reason.
+pub fn check(
+    catalogue: &Catalogue,
+    business: &str,
+    applicant_name: &str,
+    identity: &Identity,
+    answers: &Answers,
+    facts: Facts<'_>,
+) -> Vec<Reason> {
+    let mut out = Vec::new();
+    let Some(terms) = catalogue.terms(business, facts.visit_date) else {
+        return vec![reason(
+            "unknown_business",
+            format!("没有“{business}”这项业务"),
+            format!("there is no business \"{business}\""),
+        )];
+    };
+    let b = terms.business;
+    if terms.version.suspended {
+        out.push(reason(
+            "business_suspended",
+            format!("{}已暂停办理", b.name_zh),
+            format!("{} is suspended", b.name_en),
+        ));
+    }
+    if identity.group() != b.group {
+        out.push(match b.group {
+            Group::Citizen => reason(
+                "identity_type_mismatch",
+                "此项业务须使用居民身份证预约",
+                "this business is booked with a resident identity number",
+            ),
+            Group::Foreigner => reason(
+                "identity_type_mismatch",
+                "此项业务须使用外国护照预约",
+                "this business is booked with a foreign passport",
+            ),
+        });
+        return out;
+    }
+
+    // Options (endorsement menus, residence-permit durations).
+    let option = answers.option.as_deref();
+    if !terms.option_fees.is_empty() {
+        match option {
+            None => out.push(reason(
+                "option_required",
+                "请选择签注或证件的种类与有效期",
+                "choose the validity and number of entries",
+            )),
+            Some(o) if terms.fee_for(Some(o)).is_none() => out.push(reason(
+                "option_not_offered",
+                format!("{}不提供“{o}”", b.name_zh),
+                format!("{} does not offer \"{o}\"", b.name_en),
+            )),
+            Some(o)
+                if b.code == "hkm_endorsement_g"
+                    && answers.destination.as_deref() != Some("hk")
+                    && !matches!(o, "3m1" | "1y1") =>
+            {
+                // RULES.md §2: Macau individual travel is 3 months or 1 year, one entry only.
+                out.push(reason(
+                    "option_not_offered",
+                    "赴澳门个人旅游签注只有三个月一次或一年一次",
+                    "individual travel to Macao is only 3 months or 1 year, one entry",
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+
+    match identity {
+        Identity::Resident(id) => {
+            citizen_rules(catalogue, b.code.as_str(), b.document, id, applicant_name, answers, facts, &mut out)
+        }
+        Identity::Foreign { .. } => foreigner_rules(b.code.as_str(), answers, facts, &mut out),
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn citizen_rules(
+    catalogue: &Catalogue,
+    code: &str,
+    document: DocumentKind,
+    id: &ResidentId,
+    name: &str,
+    answers: &Answers,
+    facts: Facts<'_>,
+    out: &mut Vec<Reason>,
+) {
+    let today = facts.visit_date;
+    if let Some(p) = facts.person {
+        if p.status != PersonStatus::Active {
+            out.push(reason(
+                "identity_not_active",
+                "户籍信息显示该身份已注销，请到派出所核实",
+                "the population register shows this identity as no longer active",
+            ));
+        }
+        if p.name.trim() != name.trim() {
+            out.push(reason(
+                "name_mismatch",
+                "姓名与身份号码登记的姓名不一致",
+                "the name does not match the one registered for this identity number",
+            ));
+        }
+        if p.state_functionary && answers.employer_approval != Some(true) {
+            out.push(reason(
+                "functionary_approval_required",
+                "登记备案的国家工作人员须先取得所在单位的出国（境）审批意见",
+                "a registered state functionary needs the employer's approval first",
+            ));
+        }
+    }
+
+    // Minors (RULES.md §5): under 16 the guardian comes along and shows their own ID card.
+    if id.age_on(today) < CHINESE_ADULT_FOR_TRAVEL_DOCS {
+        match answers.guardian_id_number.as_deref() {
+            None => out.push(reason(
+                "guardian_required",
+                "未满16周岁的申请人须由监护人陪同，请填写监护人身份号码",
+                "applicants under 16 come with a guardian: give the guardian's identity number",
+            )),
+            Some(g) => match ResidentId::parse(g, today) {
+                Ok(g) if g.age_on(today) >= 18 && g != *id => {}
+                Ok(_) => out.push(reason(
+                    "guardian_invalid",
+                    "监护人须为年满18周岁的其他人",
+                    "the guardian must be another person aged 18 or over",
+                )),
+                Err(e) => out.push(reason(
+                    "guardian_invalid",
+                    format!("监护人身份号码有误：{}", e.message_zh()),
+                    format!("the guardian's identity number is wrong: {}", e.message_en()),
+                )),
+            },
+        }
+    }
+
+    let held: Vec<&DocumentRecord> = facts
+        .documents
+        .iter()
+        .filter(|d| d.kind == document && d.id_number == id.as_str())
+        .collect();
+    let valid = held
+        .iter()
+        .filter(|d| d.status == DocumentStatus::Valid && d.expires_on >= today)
+        .max_by_key(|d| d.expires_on);
+    let lost = held.iter().any(|d| d.status == DocumentStatus::Lost);
+    let renewal_reason_given = matches!(
+        answers.renewal_reason.as_deref(),
+        Some("pages_full" | "damaged" | "info_changed")
+    );
+    let far_from_expiry =
+        |d: &DocumentRecord| d.expires_on > today + TimeDelta::days(RENEWAL_WINDOW_DAYS);
+
+    match code {
+        "passport_first" => {
+            if valid.is_some() || !held.is_empty() {
+                out.push(reason(
+                    "document_already_held",
+                    "您已申领过护照，请选择换发或补发",
+                    "a passport was issued before: choose renewal or replacement",
+                ));
+            }
+        }
+        "passport_renewal" => match valid {
+            None if held.is_empty() => out.push(reason(
+                "no_document_to_renew",
+                "没有查到您持有的护照，请选择首次申领",
+                "no passport on record: choose first issue",
+            )),
+            None if lost => out.push(reason(
+                "document_reported_lost",
+                "您的护照已报失，请选择补发",
+                "your passport was reported lost: choose replacement",
+            )),
+            Some(d) if far_from_expiry(d) && !renewal_reason_given => out.push(reason(
+                "renewal_not_due",
+                format!("护照有效期至{}，尚无换发必要；如签证页用完、损毁或信息变更请注明原因", d.expires_on),
+                format!(
+                    "the passport is valid until {}; renewal needs a reason (pages full, damaged, details changed)",
+                    d.expires_on
+                ),
+            )),
+            _ => {}
+        },
+        "passport_replacement" => {
+            if !lost {
+                out.push(reason(
+                    "document_not_reported_lost",
+                    "补发须先报失原护照；没有查到报失记录",
+                    "a replacement needs the old passport reported lost; no report is on record",
+                ));
+            }
+        }
+        "hkm_permit" | "tw_permit" => {
+            if let Some(d) = valid {
+                if far_from_expiry(d) && !renewal_reason_given {
+                    out.push(reason(
+                        "document_already_held",
+                        format!("您持有的通行证有效期至{}，尚无换发必要", d.expires_on),
+                        format!("your permit is valid until {}; no renewal is needed", d.expires_on),
+                    ));
+                }
+            }
+        }
+        _ if code.starts_with("hkm_endorsement_") || code.starts_with("tw_endorsement_") => {
+            endorsement_rules(catalogue, code, id, answers, facts, valid.copied(), out)
+        }
+        _ => {}
+    }
+}
+
+fn option_months(option: &str) -> Option<u32> {
+    let (n, unit) = option.split_at(option.find(['m', 'y'])?);
+    let n: u32 = n.parse().ok()?;
+    Some(if unit.starts_with('y') { n * 12 } else { n })
+}
+
+fn endorsement_rules(
+    catalogue: &Catalogue,
+    code: &str,
+    id: &ResidentId,
+    answers: &Answers,
+    facts: Facts<'_>,
+    permit: Option<&DocumentRecord>,
+    out: &mut Vec<Reason>,
+) {
+    let today = facts.visit_date;
+    match permit {
+        None => out.push(reason(
+            "permit_required",
+            "签注须加注在有效的电子通行证上，请先申领通行证",
+            "an endorsement goes on a valid e-permit: apply for the permit first",
+        )),
+        Some(p) => {
+            // The endorsement cannot outlive the card it is written on.
+            let months = answers.option.as_deref().and_then(option_months).unwrap_or(3);
+            let needed = today
+                .checked_add_months(Months::new(months))
+                .unwrap_or(today);
+            if p.expires_on < needed {
+                out.push(reason(
+                    "permit_expires_too_soon",
+                    format!("通行证有效期至{}，短于所选签注的有效期，请先换发通行证", p.expires_on),
+                    format!(
+                        "the permit expires on {}, before the endorsement would: renew the permit first",
+                        p.expires_on
+                    ),
+                ));
+            }
+        }
+    }
+    let option = answers.option.as_deref().unwrap_or("");
+    match code {
+        "hkm_endorsement_g" => match facts.person {
+            None => out.push(reason(
+                "residence_not_verified",
+                "无法核实您的户籍或居住证所在地，个人旅游签注须到户籍地办理",
+                "your registered residence could not be verified; apply where you are registered",
+            )),
+            Some(p) => {
+                let permit_city = p
+                    .residence_permit_city
+                    .as_deref()
+                    .filter(|_| p.residence_permit_expires.is_none_or(|e| e >= today));
+                let open = catalogue.is_open_city(&p.hukou_city, today)
+                    || permit_city.is_some_and(|c| catalogue.is_open_city(c, today));
+                if !open {
+                    out.push(reason(
+                        "not_resident_of_open_city",
+                        "个人旅游签注仅限开放城市户籍居民或持有效居住证者申请",
+                        "individual travel is only for residents (户籍 or residence permit) of the open cities",
+                    ));
+                }
+            }
+        },
+        "hkm_endorsement_s" if option.ends_with('M') && answers.employer_registered != Some(true) => {
+            out.push(reason(
+                "employer_not_registered",
+                "多次商务签注须由已在公安机关备案的企业申请",
+                "multiple-entry business endorsements need an employer registered with the PSB",
+            ))
+        }
+        "hkm_endorsement_t" => {
+            let close = matches!(
+                answers.relation.as_deref(),
+                Some("spouse" | "parent" | "parent_in_law" | "child" | "child_spouse")
+            );
+            match answers.relation.as_deref() {
+                None => out.push(reason(
+                    "relative_required",
+                    "探亲签注须写明与港澳亲属的关系",
+                    "a family-visit endorsement needs your relation to the relative",
+                )),
+                Some(_) if option == "3mM" && !close => out.push(reason(
+                    "option_not_allowed_for_relation",
+                    "三个月多次探亲签注仅限探望配偶、父母、配偶父母、子女及其配偶",
+                    "3 months multiple is only for visiting a spouse, parents, parents-in-law, children or their spouses",
+                )),
+                Some(r)
+                    if option == "1yM"
+                        && !(id.age_on(today) >= 60 && close)
+                        && r != "spouse" =>
+                {
+                    out.push(reason(
+                        "option_not_allowed_for_relation",
+                        "一年多次探亲签注仅限年满60周岁探望直系亲属或探望配偶",
+                        "1 year multiple is for applicants 60 or over visiting close family, or for visiting a spouse",
+                    ))
+                }
+                _ => {}
+            }
+        }
+        "hkm_endorsement_d" if answers.hkm_approval != Some(true) => out.push(reason(
+            "approval_required",
+            "逗留签注须持港澳方面的就学或就业批准",
+            "a stay endorsement needs the HK or Macao approval of study or work",
+        )),
+        "tw_endorsement_t" | "tw_endorsement_d" | "tw_endorsement_y" | "tw_endorsement_f"
+        | "tw_endorsement_x" | "tw_endorsement_c"
+            if answers.taiwan_entry_permit != Some(true) =>
+        {
+            out.push(reason(
+                "taiwan_entry_permit_required",
+                "此类赴台签注须持台湾地区入出境许可证",
+                "this Taiwan endorsement needs the Taiwan-side entry permit",
+            ))
+        }
+        _ => {}
+    }
+}
+
+fn foreigner_rules(code: &str, answers: &Answers, facts: Facts<'_>, out: &mut Vec<Reason>) {
+    let today = facts.visit_date;
+    match code {
+        // Exit and Entry Administration Law art. 29.
+        "foreign_visa_extension" => {
+            match answers.stay_expires_on {
+                None => out.push(reason(
+                    "stay_expiry_required",
+                    "请填写签证准予停留的截止日期",
+                    "give the date your permitted stay ends",
+                )),
+                Some(e) if e < today => out.push(reason(
+                    "stay_expired",
+                    "停留期已届满，不能申请延期，请到出入境窗口说明情况",
+                    "the permitted stay has already ended: an extension is no longer possible",
+                )),
+                Some(e) if e < today + TimeDelta::days(FOREIGN_EXTENSION_LEAD_DAYS) => {
+                    out.push(reason(
+                        "extension_too_late",
+                        "签证延期须在停留期届满7日前提出",
+                        "an extension must be applied for at least 7 days before the stay ends",
+                    ))
+                }
+                Some(_) => {}
+            }
+            if let (Some(orig), Some(req)) = (answers.original_stay_days, answers.requested_days) {
+                if answers.extended_days.unwrap_or(0) + req > orig {
+                    out.push(reason(
+                        "extension_exceeds_original_stay",
+                        "延长的停留期累计不得超过原签证注明的停留期",
+                        "extensions together may not exceed the stay originally granted",
+                    ));
+                }
+            }
+        }
+        // Law art. 30: apply within 30 days of entry.
+        "foreign_residence_permit" => match answers.entry_date {
+            None => out.push(reason(
+                "entry_date_required",
+                "请填写入境日期",
+                "give your date of entry",
+            )),
+            Some(e) if e + TimeDelta::days(RESIDENCE_PERMIT_WINDOW_DAYS) < today => {
+                out.push(reason(
+                    "residence_application_late",
+                    "居留许可须在入境后30日内申请",
+                    "a residence permit must be applied for within 30 days of entry",
+                ))
+            }
+            Some(_) => {}
+        },
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::idnum::compose;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+    const TODAY: (i32, u32, u32) = (2026, 12, 1);
+    fn today() -> NaiveDate {
+        d(TODAY.0, TODAY.1, TODAY.2)
+    }
+    fn resident(birth: NaiveDate) -> (ResidentId, String) {
+        let s = compose("440106", birth, 11);
+        (ResidentId::parse(&s, today()).unwrap(), s)
+    }
+    fn person(id: &str, city: &str) -> PersonRecord {
+        PersonRecord {
+            id_number: id.into(),
+            name: "陈晓明".into(),
+            hukou_city: city.into(),
+            residence_permit_city: None,
+            residence_permit_expires: None,
+            status: PersonStatus::Active,
+            state_functionary: false,
+        }
+    }
+    fn permit(id: &str, kind: DocumentKind, expires: NaiveDate) -> DocumentRecord {
+        DocumentRecord {
+            id_number: id.into(),
+            kind,
+            number: "CA1234567".into(),
+            issued_on: d(2020, 1, 1),
+            expires_on: expires,
+            status: DocumentStatus::Valid,
+        }
+    }
+    fn codes(r: &[Reason]) -> Vec<&'static str> {
+        r.iter().map(|r| r.code).collect()
+    }
+
+    #[test]
+    fn adult_first_passport_with_nothing_on_record_is_eligible() {
+        let c = Catalogue::builtin();
+        let (id, _) = resident(d(1990, 5, 1));
+        let r = check(
+            &c,
+            "passport_first",
+            "陈晓明",
+            &Identity::Resident(id),
+            &Answers::default(),
+            Facts {
+                visit_date: today(),
+                person: None,
+                documents: &[],
+            },
+        );
+        assert!(r.is_empty(), "{r:?}");
+    }
+
+    #[test]
+    fn all_failing_reasons_are_returned_together() {
+        let c = Catalogue::builtin();
+        let (id, s) = resident(d(2015, 5, 1));
+        let mut p = person(&s, "喀什");
+        p.name = "别人".into();
+        let r = check(
+            &c,
+            "hkm_endorsement_g",
+            "陈晓明",
+            &Identity::Resident(id),
+            &Answers::default(),
+            Facts {
+                visit_date: today(),
+                person: Some(&p),
+                documents: &[],
+            },
+        );
+        assert_eq!(
+            codes(&r),
+            vec![
+                "option_required",
+                "name_mismatch",
+                "guardian_required",
+                "permit_required",
+                "not_resident_of_open_city"
+            ]
+        );
+        assert!(r.iter().all(|r| !r.zh.is_empty() && !r.en.is_empty()));
+    }
+
+    #[test]
+    fn individual_travel_for_open_city_resident_with_valid_permit() {
+        let c = Catalogue::builtin();
+        let (id, s) = resident(d(1985, 3, 3));
+        let p = person(&s, "广州");
+        let docs = [permit(&s, DocumentKind::HkmPermit, d(2030, 1, 1))];
+        let answers = Answers {
+            option: Some("1y2".into()),
+            destination: Some("hk".into()),
+            ..Default::default()
+        };
+        let facts = Facts {
+            visit_date: today(),
+            person: Some(&p),
+            documents: &docs,
+        };
+        let ident = Identity::Resident(id);
+        assert!(check(&c, "hkm_endorsement_g", "陈晓明", &ident, &answers, facts).is_empty());
+        // Macau offers one-entry options only.
+        let macau = Answers {
+            destination: Some("macau".into()),
+            ..answers.clone()
+        };
+        assert_eq!(
+            codes(&check(&c, "hkm_endorsement_g", "陈晓明", &ident, &macau, facts)),
+            vec!["option_not_offered"]
+        );
+        // A permit that ends before the endorsement would.
+        let short = [permit(&s, DocumentKind::HkmPermit, d(2027, 3, 1))];
+        let r = check(
+            &c,
+            "hkm_endorsement_g",
+            "陈晓明",
+            &ident,
+            &answers,
+            Facts {
+                documents: &short,
+                ..facts
+            },
+        );
+        assert_eq!(codes(&r), vec!["permit_expires_too_soon"]);
+    }
+
+    #[test]
+    fn renewal_and_replacement_follow_document_state() {
+        let c = Catalogue::builtin();
+        let (id, s) = resident(d(1980, 1, 1));
+        let ident = Identity::Resident(id);
+        let mut pass = permit(&s, DocumentKind::Passport, d(2031, 1, 1));
+        let run = |code: &str, docs: &[DocumentRecord], a: &Answers| {
+            codes(&check(
+                &c,
+                code,
+                "陈晓明",
+                &ident,
+                a,
+                Facts {
+                    visit_date: today(),
+                    person: None,
+                    documents: docs,
+                },
+            ))
+        };
+        let none = Answers::default();
+        assert_eq!(run("passport_first", &[pass.clone()], &none), vec!["document_already_held"]);
+        assert_eq!(run("passport_renewal", &[pass.clone()], &none), vec!["renewal_not_due"]);
+        let full = Answers {
+            renewal_reason: Some("pages_full".into()),
+            ..Default::default()
+        };
+        assert!(run("passport_renewal", &[pass.clone()], &full).is_empty());
+        assert_eq!(run("passport_renewal", &[], &none), vec!["no_document_to_renew"]);
+        assert_eq!(
+            run("passport_replacement", &[pass.clone()], &none),
+            vec!["document_not_reported_lost"]
+        );
+        pass.status = DocumentStatus::Lost;
+        assert!(run("passport_replacement", &[pass.clone()], &none).is_empty());
+        assert_eq!(run("passport_renewal", &[pass], &none), vec!["document_reported_lost"]);
+    }
+
+    #[test]
+    fn foreigners_are_held_to_the_law_deadlines() {
+        let c = Catalogue::builtin();
+        let ident = Identity::Foreign {
+            nationality: "DEU".into(),
+            passport_number: "C01X00T47".into(),
+            birth_date: None,
+        };
+        let facts = Facts {
+            visit_date: today(),
+            person: None,
+            documents: &[],
+        };
+        let late = Answers {
+            stay_expires_on: Some(today() + TimeDelta::days(3)),
+            ..Default::default()
+        };
+        assert_eq!(
+            codes(&check(&c, "foreign_visa_extension", "Anna Müller", &ident, &late, facts)),
+            vec!["extension_too_late"]
+        );
+        let fine = Answers {
+            stay_expires_on: Some(today() + TimeDelta::days(20)),
+            original_stay_days: Some(30),
+            extended_days: Some(0),
+            requested_days: Some(30),
+            ..Default::default()
+        };
+        assert!(check(&c, "foreign_visa_extension", "Anna Müller", &ident, &fine, facts).is_empty());
+        let (id, _) = resident(d(1990, 1, 1));
+        assert_eq!(
+            codes(&check(
+                &c,
+                "foreign_visa_extension",
+                "x",
+                &Identity::Resident(id),
+                &fine,
+                facts
+            )),
+            vec!["identity_type_mismatch"]
+        );
+    }
+
+    #[test]
+    fn suspended_business_says_so() {
+        let c = Catalogue::builtin();
+        let (id, s) = resident(d(1990, 1, 1));
+        let docs = [permit(&s, DocumentKind::TwPermit, d(2031, 1, 1))];
+        let a = Answers {
+            option: Some("6m1".into()),
+            ..Default::default()
+        };
+        let r = check(
+            &c,
+            "tw_endorsement_g",
+            "x",
+            &Identity::Resident(id),
+            &a,
+            Facts {
+                visit_date: today(),
+                person: None,
+                documents: &docs,
+            },
+        );
+        assert_eq!(codes(&r), vec!["business_suspended"]);
+    }
+}
