@@ -192,7 +192,10 @@ mod tests {
     fn holidays_close_and_makeup_days_open() {
         let c = weekday_hall();
         assert!(!c.is_open(d(2, 16)), "Spring Festival Monday");
-        assert!(!c.is_open(d(2, 23)), "last day of the 9-day Spring Festival");
+        assert!(
+            !c.is_open(d(2, 23)),
+            "last day of the 9-day Spring Festival"
+        );
         assert!(c.is_open(d(2, 14)), "make-up Saturday");
         assert!(c.is_open(d(10, 10)), "make-up Saturday after National Day");
         assert!(!c.is_open(d(11, 28)), "an ordinary Saturday");

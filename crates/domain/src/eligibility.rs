@@ -233,9 +233,16 @@ pub fn check(
     }
 
     match identity {
-        Identity::Resident(id) => {
-            citizen_rules(catalogue, b.code.as_str(), b.document, id, applicant_name, answers, facts, &mut out)
-        }
+        Identity::Resident(id) => citizen_rules(
+            catalogue,
+            b.code.as_str(),
+            b.document,
+            id,
+            applicant_name,
+            answers,
+            facts,
+            &mut out,
+        ),
         Identity::Foreign { .. } => foreigner_rules(b.code.as_str(), answers, facts, &mut out),
     }
     out
@@ -295,7 +302,10 @@ fn citizen_rules(
                 Err(e) => out.push(reason(
                     "guardian_invalid",
                     format!("监护人身份号码有误：{}", e.message_zh()),
-                    format!("the guardian's identity number is wrong: {}", e.message_en()),
+                    format!(
+                        "the guardian's identity number is wrong: {}",
+                        e.message_en()
+                    ),
                 )),
             },
         }
@@ -400,7 +410,11 @@ fn endorsement_rules(
         )),
         Some(p) => {
             // The endorsement cannot outlive the card it is written on.
-            let months = answers.option.as_deref().and_then(option_months).unwrap_or(3);
+            let months = answers
+                .option
+                .as_deref()
+                .and_then(option_months)
+                .unwrap_or(3);
             let needed = today
                 .checked_add_months(Months::new(months))
                 .unwrap_or(today);
@@ -440,7 +454,9 @@ fn endorsement_rules(
                 }
             }
         },
-        "hkm_endorsement_s" if option.ends_with('M') && answers.employer_registered != Some(true) => {
+        "hkm_endorsement_s"
+            if option.ends_with('M') && answers.employer_registered != Some(true) =>
+        {
             out.push(reason(
                 "employer_not_registered",
                 "多次商务签注须由已在公安机关备案的企业申请",
@@ -666,7 +682,14 @@ mod tests {
             ..answers.clone()
         };
         assert_eq!(
-            codes(&check(&c, "hkm_endorsement_g", "陈晓明", &ident, &macau, facts)),
+            codes(&check(
+                &c,
+                "hkm_endorsement_g",
+                "陈晓明",
+                &ident,
+                &macau,
+                facts
+            )),
             vec!["option_not_offered"]
         );
         // A permit that ends before the endorsement would.
@@ -706,21 +729,33 @@ mod tests {
             ))
         };
         let none = Answers::default();
-        assert_eq!(run("passport_first", &[pass.clone()], &none), vec!["document_already_held"]);
-        assert_eq!(run("passport_renewal", &[pass.clone()], &none), vec!["renewal_not_due"]);
+        assert_eq!(
+            run("passport_first", &[pass.clone()], &none),
+            vec!["document_already_held"]
+        );
+        assert_eq!(
+            run("passport_renewal", &[pass.clone()], &none),
+            vec!["renewal_not_due"]
+        );
         let full = Answers {
             renewal_reason: Some("pages_full".into()),
             ..Default::default()
         };
         assert!(run("passport_renewal", &[pass.clone()], &full).is_empty());
-        assert_eq!(run("passport_renewal", &[], &none), vec!["no_document_to_renew"]);
+        assert_eq!(
+            run("passport_renewal", &[], &none),
+            vec!["no_document_to_renew"]
+        );
         assert_eq!(
             run("passport_replacement", &[pass.clone()], &none),
             vec!["document_not_reported_lost"]
         );
         pass.status = DocumentStatus::Lost;
         assert!(run("passport_replacement", &[pass.clone()], &none).is_empty());
-        assert_eq!(run("passport_renewal", &[pass], &none), vec!["document_reported_lost"]);
+        assert_eq!(
+            run("passport_renewal", &[pass], &none),
+            vec!["document_reported_lost"]
+        );
     }
 
     #[test]
@@ -741,7 +776,14 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            codes(&check(&c, "foreign_visa_extension", "Anna Müller", &ident, &late, facts)),
+            codes(&check(
+                &c,
+                "foreign_visa_extension",
+                "Anna Müller",
+                &ident,
+                &late,
+                facts
+            )),
             vec!["extension_too_late"]
         );
         let fine = Answers {
@@ -751,7 +793,15 @@ mod tests {
             requested_days: Some(30),
             ..Default::default()
         };
-        assert!(check(&c, "foreign_visa_extension", "Anna Müller", &ident, &fine, facts).is_empty());
+        assert!(check(
+            &c,
+            "foreign_visa_extension",
+            "Anna Müller",
+            &ident,
+            &fine,
+            facts
+        )
+        .is_empty());
         let (id, _) = resident(d(1990, 1, 1));
         assert_eq!(
             codes(&check(

@@ -295,7 +295,11 @@ mod tests {
         );
         let b = ResidentId::parse("440524188001010014", today()).unwrap();
         assert_eq!(b.sex(), Sex::Male);
-        assert_eq!(b.region_code(), "440524", "retired region codes are accepted");
+        assert_eq!(
+            b.region_code(),
+            "440524",
+            "retired region codes are accepted"
+        );
         let c = ResidentId::parse("110101202311012176", today()).unwrap();
         assert_eq!(c.age_on(today()), 3);
         assert_eq!(

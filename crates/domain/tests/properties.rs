@@ -13,7 +13,9 @@ fn today() -> NaiveDate {
 
 fn any_valid_number() -> impl Strategy<Value = String> {
     (
-        prop::sample::select(vec!["110105", "440106", "440524", "310104", "650102", "810000"]),
+        prop::sample::select(vec![
+            "110105", "440106", "440524", "310104", "650102", "810000",
+        ]),
         0i64..(365 * 120),
         0u16..1000,
     )

@@ -1,1 +1,139 @@
-//! stub
+//! The storage port and its two adapters: embedded SQLite (the default) and PostgreSQL.
+//!
+//! [`Store`] is the one interface the use cases see. Every guarantee that must survive
+//! concurrency lives *inside* an adapter method, as an atomic conditional statement or a
+//! constraint, never as a read followed by a write in the caller:
+//! - a seat is taken by `UPDATE slots SET taken = taken + 1 WHERE id = ? AND taken < capacity`,
+//!   and the `CHECK (taken <= capacity)` constraint backs it up;
+//! - one active booking per identity and business is a partial unique index;
+//! - confirming a hold is `UPDATE holds SET state = 'confirmed' WHERE … AND state = 'held' AND
+//!   expires_at > now`, so a hold is used at most once and never after it expired.
+//!
+//! Both adapters pass the same conformance suite (`tests/store.rs`), and a parity test checks
+//! that their migrations produce the same schema.
+
+mod migrations;
+mod model;
+pub mod postgres;
+pub mod sqlite;
+
+pub use migrations::{Migration, MigrationStatus};
+pub use model::*;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use std::sync::Arc;
+use wujing_domain::{DeclaredDay, DocumentRecord, PersonRecord};
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Errors an adapter reports. The booking outcomes are distinct variants because the use cases
+/// turn each into its own answer to the citizen.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("the slot has no free seat")]
+    SlotFull,
+    #[error("the hold has expired")]
+    HoldExpired,
+    #[error("the hold was already used")]
+    HoldUsed,
+    #[error("this identity already has an active booking for this business")]
+    AlreadyBooked,
+    #[error("the booking code is already taken")]
+    CodeTaken,
+    #[error("the booking is not active")]
+    BookingNotActive,
+    #[error("invalid stored data: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Db(String),
+}
+
+/// The storage port. Methods that change booking state are each one transaction.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `sqlite` or `postgres`.
+    fn dialect(&self) -> &'static str;
+
+    async fn ping(&self) -> Result<()>;
+    /// Applies pending migrations and returns the versions applied now.
+    async fn migrate(&self) -> Result<Vec<i64>>;
+    async fn migration_status(&self) -> Result<MigrationStatus>;
+
+    // --- Organisation -------------------------------------------------------------------
+    async fn put_district(&self, d: &District) -> Result<()>;
+    /// Creates or replaces a hall with its windows and pool capacities.
+    async fn put_hall(&self, h: &HallSetup) -> Result<()>;
+    async fn districts(&self) -> Result<Vec<District>>;
+    async fn halls(&self) -> Result<Vec<Hall>>;
+    async fn hall(&self, id: &str) -> Result<Option<Hall>>;
+    async fn put_calendar_days(&self, days: &[DeclaredDay]) -> Result<()>;
+    async fn calendar_days(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<DeclaredDay>>;
+
+    // --- Seats -----------------------------------------------------------------------------
+    /// Inserts the slots that do not exist yet; existing ones (and their counts) are untouched,
+    /// so generating ahead is incremental and idempotent. Returns how many were new.
+    async fn ensure_slots(&self, slots: &[NewSlot]) -> Result<u64>;
+    async fn slots(&self, q: &SlotQuery) -> Result<Vec<Slot>>;
+    async fn slot(&self, id: i64) -> Result<Option<Slot>>;
+
+    // --- Booking ---------------------------------------------------------------------------
+    /// Takes a seat in `slot_id` atomically and records a hold; `SlotFull` when none is free.
+    async fn create_hold(&self, h: &NewHold) -> Result<Hold>;
+    async fn hold(&self, id: &str) -> Result<Option<Hold>>;
+    /// Turns a live hold into a booking in one transaction. Records cancel→rebook pairs seen
+    /// within `pair_window` before `now`.
+    async fn confirm_hold(&self, b: &NewBooking, pair_window: chrono::TimeDelta)
+        -> Result<Booking>;
+    async fn booking_by_code(&self, code: &str) -> Result<Option<Booking>>;
+    /// Cancels an active booking; its seat returns at `return_at` (immediately if not later
+    /// than `now`).
+    async fn cancel_booking(
+        &self,
+        booking_id: i64,
+        now: DateTime<Utc>,
+        return_at: DateTime<Utc>,
+    ) -> Result<Booking>;
+    /// Moves an active booking to `new_slot_id`: the new seat is taken first, then the old one
+    /// is scheduled to return at `return_at`, all in one transaction.
+    async fn reschedule_booking(
+        &self,
+        booking_id: i64,
+        new_slot_id: i64,
+        now: DateTime<Utc>,
+        return_at: DateTime<Utc>,
+    ) -> Result<Booking>;
+    /// Frees the seats of expired holds and of returns that are due.
+    async fn sweep(&self, now: DateTime<Utc>) -> Result<SweepReport>;
+    async fn cancel_rebook_pairs(&self) -> Result<Vec<CancelRebookPair>>;
+
+    // --- Registries ------------------------------------------------------------------------
+    async fn upsert_persons(&self, p: &[PersonRecord], now: DateTime<Utc>) -> Result<u64>;
+    async fn upsert_documents(&self, d: &[DocumentRecord], now: DateTime<Utc>) -> Result<u64>;
+    async fn person(&self, id_number: &str) -> Result<Option<PersonRecord>>;
+    async fn documents_of(&self, id_number: &str) -> Result<Vec<DocumentRecord>>;
+
+    // --- Checks ----------------------------------------------------------------------------
+    /// Recounts every slot from holds, bookings and pending returns and reports any
+    /// disagreement with the counters, any oversold slot and any identity with two active
+    /// bookings for one business. Used by tests, `wujing doctor` and the load generator.
+    async fn verify_invariants(&self) -> Result<InvariantReport>;
+}
+
+pub type DynStore = Arc<dyn Store>;
+
+/// Opens the store a URL names: `postgres://…` or `postgresql://…` for PostgreSQL, `sqlite:PATH`
+/// or a plain path for SQLite.
+pub async fn open(url: &str) -> Result<DynStore> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PgStore::connect(url).await?))
+    } else {
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        Ok(Arc::new(sqlite::SqliteStore::open(path)?))
+    }
+}

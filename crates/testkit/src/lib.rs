@@ -1,1 +1,126 @@
-//! stub
+//! Test helpers shared by the crates' integration tests: throwaway databases of both dialects
+//! and valid identities.
+//!
+//! PostgreSQL tests read `WUJING_TEST_DATABASE_URL` (an administrator URL of a throwaway
+//! cluster, started by `scripts/test`) and create a fresh database per test, so tests run in
+//! parallel without seeing each other. Without the variable the PostgreSQL half of a test is
+//! skipped with a message, except under `CI=true`, where a missing PostgreSQL is a failure.
+
+use chrono::NaiveDate;
+use rand::Rng;
+use std::path::PathBuf;
+use wujing_domain::idnum::compose;
+use wujing_store::DynStore;
+
+pub const PG_ENV: &str = "WUJING_TEST_DATABASE_URL";
+
+/// A SQLite database file in the temp directory, removed (with its WAL files) on drop.
+pub struct TempSqlite {
+    pub path: PathBuf,
+}
+
+impl TempSqlite {
+    pub fn new() -> Self {
+        let n: u64 = rand::thread_rng().gen();
+        let path = std::env::temp_dir().join(format!("wujing-test-{n:016x}.db"));
+        Self { path }
+    }
+
+    pub fn url(&self) -> String {
+        format!("sqlite:{}", self.path.display())
+    }
+}
+
+impl Default for TempSqlite {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for TempSqlite {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = self.path.clone().into_os_string();
+            p.push(suffix);
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// The administrator URL of the test cluster, or `None` (after saying so) when there is none.
+/// Panics under `CI=true` when it is missing.
+pub fn pg_admin_url() -> Option<String> {
+    match std::env::var(PG_ENV) {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ => {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("{PG_ENV} is not set but CI=true: PostgreSQL tests must run in CI (use scripts/test)");
+            }
+            eprintln!("skipping the PostgreSQL half: {PG_ENV} is not set (scripts/test sets it)");
+            None
+        }
+    }
+}
+
+/// Creates an empty database on the test cluster and returns its URL.
+pub async fn fresh_pg_database() -> Option<String> {
+    let admin = pg_admin_url()?;
+    let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach the test PostgreSQL at {admin}: {e}"));
+    tokio::spawn(conn);
+    let n: u64 = rand::thread_rng().gen();
+    let name = format!("wujing_test_{n:016x}");
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create test database");
+    let base = admin
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_string())
+        .expect("URL has a database part");
+    Some(format!("{base}/{name}"))
+}
+
+/// A migrated SQLite store (with its file guard).
+pub async fn sqlite_store() -> (DynStore, TempSqlite) {
+    let t = TempSqlite::new();
+    let s = wujing_store::open(&t.url()).await.expect("open sqlite");
+    s.migrate().await.expect("migrate sqlite");
+    (s, t)
+}
+
+/// A migrated PostgreSQL store on a fresh database, or `None` when there is no test cluster.
+pub async fn pg_store() -> Option<DynStore> {
+    let url = fresh_pg_database().await?;
+    let s = wujing_store::open(&url).await.expect("open postgres");
+    s.migrate().await.expect("migrate postgres");
+    Some(s)
+}
+
+/// The `n`-th of a family of distinct valid adult resident ID numbers (Guangzhou Tianhe).
+pub fn identity(n: u32) -> String {
+    let birth =
+        NaiveDate::from_ymd_opt(1960, 1, 1).unwrap() + chrono::TimeDelta::days(i64::from(n / 1000));
+    compose("440106", birth, (n % 1000) as u16)
+}
+
+/// Runs a test body on SQLite and then on PostgreSQL (when available), naming the dialect.
+#[macro_export]
+macro_rules! both_dialects {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                let (store, _guard) = $crate::sqlite_store().await;
+                super::$body(store).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                if let Some(store) = $crate::pg_store().await {
+                    super::$body(store).await;
+                }
+            }
+        }
+    };
+}

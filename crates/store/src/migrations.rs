@@ -1,0 +1,56 @@
+//! Per-dialect migrations, embedded in the binary.
+//!
+//! Each dialect has its own SQL files with the same version numbers; a migration is applied in
+//! one transaction together with its row in `schema_migrations`, so a crash never leaves a
+//! half-applied version behind.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+pub(crate) const SQLITE: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sql: include_str!("../migrations/sqlite/0001_init.sql"),
+}];
+
+pub(crate) const POSTGRES: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sql: include_str!("../migrations/postgres/0001_init.sql"),
+}];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MigrationStatus {
+    pub applied: Vec<i64>,
+    pub known: Vec<i64>,
+}
+
+impl MigrationStatus {
+    pub fn pending(&self) -> Vec<i64> {
+        self.known
+            .iter()
+            .copied()
+            .filter(|v| !self.applied.contains(v))
+            .collect()
+    }
+
+    /// Versions in the database that this build does not know: the database was migrated by a
+    /// newer Wujing, and running this one against it could corrupt data.
+    pub fn unknown(&self) -> Vec<i64> {
+        self.applied
+            .iter()
+            .copied()
+            .filter(|v| !self.known.contains(v))
+            .collect()
+    }
+
+    pub fn is_current(&self) -> bool {
+        self.pending().is_empty() && self.unknown().is_empty()
+    }
+}

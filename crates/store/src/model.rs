@@ -1,0 +1,268 @@
+//! Rows as the use cases see them, independent of the dialect.
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use serde::Serialize;
+use wujing_domain::{Pool, Session};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct District {
+    pub id: String,
+    pub name_zh: String,
+    pub name_en: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hall {
+    pub id: String,
+    pub district_id: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub address_zh: String,
+    pub address_en: String,
+    /// ISO weekdays the hall opens on ordinary weeks (1 = Monday).
+    pub weekdays: Vec<u32>,
+    pub sessions: Vec<Session>,
+    pub slot_minutes: u32,
+    pub serves_foreigners: bool,
+    pub window_count: u32,
+    /// Seats per slot for each pool.
+    pub capacity: Vec<(Pool, u32)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Window {
+    pub number: u32,
+    /// `general`, `foreigners`, `expedite`, `collection`.
+    pub kind: String,
+}
+
+/// Everything needed to create or replace a hall.
+#[derive(Debug, Clone)]
+pub struct HallSetup {
+    pub hall: Hall,
+    pub windows: Vec<Window>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSlot {
+    pub hall_id: String,
+    pub day: NaiveDate,
+    pub start: NaiveTime,
+    pub pool: Pool,
+    pub starts_at: DateTime<Utc>,
+    pub capacity: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Slot {
+    pub id: i64,
+    pub hall_id: String,
+    pub day: NaiveDate,
+    pub start: NaiveTime,
+    pub pool: Pool,
+    pub starts_at: DateTime<Utc>,
+    pub capacity: u32,
+    pub taken: u32,
+}
+
+impl Slot {
+    pub fn free(&self) -> u32 {
+        self.capacity.saturating_sub(self.taken)
+    }
+}
+
+/// A slot search. `None` fields do not filter.
+#[derive(Debug, Clone, Default)]
+pub struct SlotQuery {
+    pub hall_ids: Option<Vec<String>>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub start: Option<NaiveTime>,
+    pub pool: Option<Pool>,
+    pub only_free: bool,
+    pub starts_after: Option<DateTime<Utc>>,
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HoldState {
+    Held,
+    Confirmed,
+    Expired,
+}
+
+impl HoldState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Held => "held",
+            Self::Confirmed => "confirmed",
+            Self::Expired => "expired",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "held" => Self::Held,
+            "confirmed" => Self::Confirmed,
+            "expired" => Self::Expired,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewHold {
+    pub id: String,
+    pub slot_id: i64,
+    pub business: String,
+    pub now: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub client_addr: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hold {
+    pub id: String,
+    pub slot_id: i64,
+    pub business: String,
+    pub state: HoldState,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdKind {
+    ResidentId,
+    ForeignPassport,
+}
+
+impl IdKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ResidentId => "resident_id",
+            Self::ForeignPassport => "foreign_passport",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "resident_id" => Self::ResidentId,
+            "foreign_passport" => Self::ForeignPassport,
+            _ => return None,
+        })
+    }
+}
+
+/// A booking to create from a hold. `business` must match the hold's.
+#[derive(Debug, Clone)]
+pub struct NewBooking {
+    pub code: String,
+    pub hold_id: String,
+    pub business: String,
+    pub option_code: Option<String>,
+    pub identity_key: String,
+    pub id_kind: IdKind,
+    pub id_number: String,
+    pub nationality: Option<String>,
+    pub name: String,
+    pub phone: String,
+    pub answers_json: String,
+    pub fee_yuan: Option<u32>,
+    pub channel: String,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BookingStatus {
+    Active,
+    Cancelled,
+}
+
+impl BookingStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Cancelled => "cancelled",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "active" => Self::Active,
+            "cancelled" => Self::Cancelled,
+            _ => return None,
+        })
+    }
+}
+
+/// A booking. It carries personal data: callers mask `id_number` and `phone` before showing
+/// them; `Debug` is implemented by hand so that logs never get them in full.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Booking {
+    pub id: i64,
+    pub code: String,
+    pub slot: Slot,
+    pub business: String,
+    pub option_code: Option<String>,
+    pub identity_key: String,
+    pub id_kind: IdKind,
+    pub id_number: String,
+    pub nationality: Option<String>,
+    pub name: String,
+    pub phone: String,
+    pub answers_json: String,
+    pub fee_yuan: Option<u32>,
+    pub channel: String,
+    pub status: BookingStatus,
+    pub created_at: DateTime<Utc>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+    pub reschedule_count: u32,
+}
+
+impl std::fmt::Debug for Booking {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Booking")
+            .field("id", &self.id)
+            .field("code", &self.code)
+            .field("slot", &self.slot.id)
+            .field("business", &self.business)
+            .field(
+                "id_number",
+                &wujing_domain::idnum::mask_id_number(&self.id_number),
+            )
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SweepReport {
+    pub expired_holds: u64,
+    pub returned_seats: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CancelRebookPair {
+    pub cancelled_code: String,
+    pub new_code: String,
+    /// `same_identity` or `seat_handoff`.
+    pub kind: String,
+    pub gap_ms: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct InvariantReport {
+    pub slots_checked: u64,
+    /// Slots whose `taken` exceeds `capacity` (impossible while the CHECK holds).
+    pub oversold: Vec<i64>,
+    /// Slots whose `taken` differs from live holds + active bookings + pending returns.
+    pub miscounted: Vec<i64>,
+    /// Identity keys holding two active bookings for one business.
+    pub duplicate_identities: u64,
+}
+
+impl InvariantReport {
+    pub fn is_clean(&self) -> bool {
+        self.oversold.is_empty() && self.miscounted.is_empty() && self.duplicate_identities == 0
+    }
+}

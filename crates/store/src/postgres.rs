@@ -1,0 +1,944 @@
+//! The PostgreSQL adapter: a connection pool, one transaction per state-changing method.
+//!
+//! READ COMMITTED is enough because every guard is a single conditional statement: the row lock
+//! taken by `UPDATE … WHERE taken < capacity` makes a concurrent writer re-check the condition
+//! against the committed row (NOTES.md §2). Where one transaction touches several rows of the
+//! same kind (the sweeper), a deadlock with another instance's sweeper is possible, so those
+//! transactions are retried.
+
+use crate::migrations::{MigrationStatus, POSTGRES};
+use crate::model::*;
+use crate::sqlite::{DUPLICATES_SQL, MISCOUNTED_SQL};
+use crate::{Result, Store, StoreError};
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
+use deadpool_postgres::{GenericClient, Pool as PgPool, Runtime};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{NoTls, Row};
+use wujing_domain::eligibility::{DocumentStatus, PersonStatus};
+use wujing_domain::{
+    DayKind, DeclaredDay, DocumentKind, DocumentRecord, Hours, PersonRecord, Pool,
+};
+
+pub struct PgStore {
+    pool: PgPool,
+}
+
+fn db_err(e: tokio_postgres::Error) -> StoreError {
+    if let Some(db) = e.as_db_error() {
+        if *db.code() == SqlState::UNIQUE_VIOLATION {
+            match db.constraint() {
+                Some("bookings_one_active") => return StoreError::AlreadyBooked,
+                Some("bookings_code_key") => return StoreError::CodeTaken,
+                _ => {}
+            }
+        }
+        return StoreError::Db(format!("{}: {}", db.code().code(), db.message()));
+    }
+    StoreError::Db(e.to_string())
+}
+
+fn pool_err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Db(format!("cannot get a PostgreSQL connection: {e}"))
+}
+
+fn is_retryable(e: &tokio_postgres::Error) -> bool {
+    matches!(
+        e.code(),
+        Some(c) if *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::T_R_SERIALIZATION_FAILURE
+    )
+}
+
+fn corrupt(what: &str, v: &str) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {v}"))
+}
+
+impl PgStore {
+    pub async fn connect(url: &str) -> Result<Self> {
+        let mut cfg = deadpool_postgres::Config::new();
+        cfg.url = Some(url.to_string());
+        cfg.pool = Some(deadpool_postgres::PoolConfig::new(16));
+        let pool = cfg
+            .create_pool(Some(Runtime::Tokio1), NoTls)
+            .map_err(|e| StoreError::Db(format!("bad PostgreSQL URL: {e}")))?;
+        Ok(Self { pool })
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object> {
+        self.pool.get().await.map_err(pool_err)
+    }
+}
+
+const SLOT_COLS: &str =
+    "s.id, s.hall_id, s.day, s.start_time, s.pool, s.starts_at, s.capacity, s.taken";
+
+fn slot_at(r: &Row, o: usize) -> Result<Slot> {
+    let start: String = r.get(o + 3);
+    let pool: String = r.get(o + 4);
+    Ok(Slot {
+        id: r.get(o),
+        hall_id: r.get(o + 1),
+        day: r.get(o + 2),
+        start: NaiveTime::parse_from_str(&start, "%H:%M").map_err(|_| corrupt("start", &start))?,
+        pool: Pool::parse(&pool).ok_or_else(|| corrupt("pool", &pool))?,
+        starts_at: r.get(o + 5),
+        capacity: r.get::<_, i32>(o + 6) as u32,
+        taken: r.get::<_, i32>(o + 7) as u32,
+    })
+}
+
+const BOOKING_SELECT: &str =
+    "SELECT b.id, b.code, b.business, b.option_code, b.identity_key, b.id_kind, \
+     b.id_number, b.nationality, b.name, b.phone, b.answers, b.fee_yuan, b.channel, b.status, \
+     b.created_at, b.cancelled_at, b.reschedule_count, \
+     s.id, s.hall_id, s.day, s.start_time, s.pool, s.starts_at, s.capacity, s.taken \
+     FROM bookings b JOIN slots s ON s.id = b.slot_id";
+
+fn booking_row(r: &Row) -> Result<Booking> {
+    let kind: String = r.get(5);
+    let status: String = r.get(13);
+    Ok(Booking {
+        id: r.get(0),
+        code: r.get(1),
+        business: r.get(2),
+        option_code: r.get(3),
+        identity_key: r.get(4),
+        id_kind: IdKind::parse(&kind).ok_or_else(|| corrupt("id_kind", &kind))?,
+        id_number: r.get(6),
+        nationality: r.get(7),
+        name: r.get(8),
+        phone: r.get(9),
+        answers_json: r.get(10),
+        fee_yuan: r.get::<_, Option<i32>>(11).map(|v| v as u32),
+        channel: r.get(12),
+        status: BookingStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+        created_at: r.get(14),
+        cancelled_at: r.get(15),
+        reschedule_count: r.get::<_, i32>(16) as u32,
+        slot: slot_at(r, 17)?,
+    })
+}
+
+async fn booking_by_id(c: &impl GenericClient, id: i64) -> Result<Option<Booking>> {
+    c.query_opt(&format!("{BOOKING_SELECT} WHERE b.id = $1"), &[&id])
+        .await
+        .map_err(db_err)?
+        .map(|r| booking_row(&r))
+        .transpose()
+}
+
+async fn take_seat(c: &impl GenericClient, slot_id: i64) -> Result<()> {
+    let n = c
+        .execute(
+            "UPDATE slots SET taken = taken + 1 WHERE id = $1 AND taken < capacity",
+            &[&slot_id],
+        )
+        .await
+        .map_err(db_err)?;
+    if n == 1 {
+        return Ok(());
+    }
+    let exists = c
+        .query_opt("SELECT id FROM slots WHERE id = $1", &[&slot_id])
+        .await
+        .map_err(db_err)?;
+    Err(match exists {
+        Some(_) => StoreError::SlotFull,
+        None => StoreError::NotFound("slot"),
+    })
+}
+
+async fn schedule_return(
+    c: &impl GenericClient,
+    slot_id: i64,
+    booking_id: i64,
+    reason: &str,
+    now: DateTime<Utc>,
+    return_at: DateTime<Utc>,
+) -> Result<()> {
+    let returned = (return_at <= now).then_some(now);
+    c.execute(
+        "INSERT INTO seat_returns (slot_id, booking_id, reason, return_at, returned_at) VALUES ($1, $2, $3, $4, $5)",
+        &[&slot_id, &booking_id, &reason, &return_at, &returned],
+    )
+    .await
+    .map_err(db_err)?;
+    if returned.is_some() {
+        c.execute(
+            "UPDATE slots SET taken = taken - 1 WHERE id = $1",
+            &[&slot_id],
+        )
+        .await
+        .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+fn enum_str<T: serde::Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+fn enum_parse<T: serde::de::DeserializeOwned>(what: &str, s: String) -> Result<T> {
+    serde_json::from_value(serde_json::Value::String(s.clone())).map_err(|_| corrupt(what, &s))
+}
+
+const HALL_SELECT: &str =
+    "SELECT h.id, h.district_id, h.name_zh, h.name_en, h.address_zh, h.address_en, \
+    h.weekdays, h.sessions, h.slot_minutes, h.serves_foreigners, \
+    (SELECT COUNT(*) FROM windows w WHERE w.hall_id = h.id) FROM halls h";
+
+async fn hall_rows(c: &impl GenericClient, rows: Vec<Row>) -> Result<Vec<Hall>> {
+    let caps = c
+        .query(
+            "SELECT hall_id, pool, seats_per_slot FROM pool_capacity ORDER BY hall_id, pool",
+            &[],
+        )
+        .await
+        .map_err(db_err)?;
+    rows.into_iter()
+        .map(|r| {
+            let id: String = r.get(0);
+            let weekdays: String = r.get(6);
+            let sessions: String = r.get(7);
+            let capacity = caps
+                .iter()
+                .filter(|c| c.get::<_, String>(0) == id)
+                .map(|c| {
+                    let p: String = c.get(1);
+                    Ok((
+                        Pool::parse(&p).ok_or_else(|| corrupt("pool", &p))?,
+                        c.get::<_, i32>(2) as u32,
+                    ))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let mut capacity = capacity;
+            capacity.sort();
+            Ok(Hall {
+                district_id: r.get(1),
+                name_zh: r.get(2),
+                name_en: r.get(3),
+                address_zh: r.get(4),
+                address_en: r.get(5),
+                weekdays: weekdays
+                    .split(',')
+                    .filter_map(|d| d.trim().parse().ok())
+                    .collect(),
+                sessions: Hours::parse_sessions(&sessions)
+                    .ok_or_else(|| corrupt("sessions", &sessions))?,
+                slot_minutes: r.get::<_, i32>(8) as u32,
+                serves_foreigners: r.get(9),
+                window_count: r.get::<_, i64>(10) as u32,
+                capacity,
+                id,
+            })
+        })
+        .collect()
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn dialect(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.client()
+            .await?
+            .query_one("SELECT 1", &[])
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn migrate(&self) -> Result<Vec<i64>> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        // Serialises concurrent `migrate` runs from several instances.
+        tx.execute("SELECT pg_advisory_xact_lock(7214001)", &[])
+            .await
+            .map_err(db_err)?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL)",
+        )
+        .await
+        .map_err(db_err)?;
+        let applied: Vec<i64> = tx
+            .query("SELECT version FROM schema_migrations", &[])
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let mut done = Vec::new();
+        for m in POSTGRES.iter().filter(|m| !applied.contains(&m.version)) {
+            tx.batch_execute(m.sql).await.map_err(db_err)?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, now())",
+                &[&m.version, &m.name],
+            )
+            .await
+            .map_err(db_err)?;
+            done.push(m.version);
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(done)
+    }
+
+    async fn migration_status(&self) -> Result<MigrationStatus> {
+        let c = self.client().await?;
+        let exists: bool = c
+            .query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])
+            .await
+            .map_err(db_err)?
+            .get(0);
+        let applied = if exists {
+            c.query(
+                "SELECT version FROM schema_migrations ORDER BY version",
+                &[],
+            )
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(MigrationStatus {
+            applied,
+            known: POSTGRES.iter().map(|m| m.version).collect(),
+        })
+    }
+
+    async fn put_district(&self, d: &District) -> Result<()> {
+        self.client()
+            .await?
+            .execute(
+                "INSERT INTO districts (id, name_zh, name_en) VALUES ($1, $2, $3)
+                 ON CONFLICT (id) DO UPDATE SET name_zh = excluded.name_zh, name_en = excluded.name_en",
+                &[&d.id, &d.name_zh, &d.name_en],
+            )
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn put_hall(&self, h: &HallSetup) -> Result<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        let x = &h.hall;
+        let weekdays = x
+            .weekdays
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        tx.execute(
+            "INSERT INTO halls (id, district_id, name_zh, name_en, address_zh, address_en, weekdays, sessions, slot_minutes, serves_foreigners)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+             ON CONFLICT (id) DO UPDATE SET district_id = excluded.district_id, name_zh = excluded.name_zh,
+               name_en = excluded.name_en, address_zh = excluded.address_zh, address_en = excluded.address_en,
+               weekdays = excluded.weekdays, sessions = excluded.sessions, slot_minutes = excluded.slot_minutes,
+               serves_foreigners = excluded.serves_foreigners",
+            &[&x.id, &x.district_id, &x.name_zh, &x.name_en, &x.address_zh, &x.address_en, &weekdays,
+              &Hours::format_sessions(&x.sessions), &(x.slot_minutes as i32), &x.serves_foreigners],
+        )
+        .await
+        .map_err(db_err)?;
+        tx.execute("DELETE FROM windows WHERE hall_id = $1", &[&x.id])
+            .await
+            .map_err(db_err)?;
+        for w in &h.windows {
+            tx.execute(
+                "INSERT INTO windows (hall_id, number, kind) VALUES ($1, $2, $3)",
+                &[&x.id, &(w.number as i32), &w.kind],
+            )
+            .await
+            .map_err(db_err)?;
+        }
+        for (pool, seats) in &x.capacity {
+            tx.execute(
+                "INSERT INTO pool_capacity (hall_id, pool, seats_per_slot) VALUES ($1, $2, $3)
+                 ON CONFLICT (hall_id, pool) DO UPDATE SET seats_per_slot = excluded.seats_per_slot",
+                &[&x.id, &pool.as_str(), &(*seats as i32)],
+            )
+            .await
+            .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn districts(&self) -> Result<Vec<District>> {
+        Ok(self
+            .client()
+            .await?
+            .query(
+                "SELECT id, name_zh, name_en FROM districts ORDER BY id",
+                &[],
+            )
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|r| District {
+                id: r.get(0),
+                name_zh: r.get(1),
+                name_en: r.get(2),
+            })
+            .collect())
+    }
+
+    async fn halls(&self) -> Result<Vec<Hall>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(&format!("{HALL_SELECT} ORDER BY h.id"), &[])
+            .await
+            .map_err(db_err)?;
+        hall_rows(&c, rows).await
+    }
+
+    async fn hall(&self, id: &str) -> Result<Option<Hall>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(&format!("{HALL_SELECT} WHERE h.id = $1"), &[&id])
+            .await
+            .map_err(db_err)?;
+        Ok(hall_rows(&c, rows).await?.pop())
+    }
+
+    async fn put_calendar_days(&self, days: &[DeclaredDay]) -> Result<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        for d in days {
+            tx.execute(
+                "INSERT INTO calendar_days (day, kind, name) VALUES ($1, $2, $3)
+                 ON CONFLICT (day) DO UPDATE SET kind = excluded.kind, name = excluded.name",
+                &[&d.date, &enum_str(&d.kind), &d.name],
+            )
+            .await
+            .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn calendar_days(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<DeclaredDay>> {
+        self.client()
+            .await?
+            .query(
+                "SELECT day, kind, name FROM calendar_days WHERE day >= $1 AND day <= $2 ORDER BY day",
+                &[&from, &to],
+            )
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(|r| {
+                Ok(DeclaredDay {
+                    date: r.get(0),
+                    kind: enum_parse::<DayKind>("kind", r.get(1))?,
+                    name: r.get(2),
+                })
+            })
+            .collect()
+    }
+
+    async fn ensure_slots(&self, slots: &[NewSlot]) -> Result<u64> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        let st = tx
+            .prepare(
+                "INSERT INTO slots (hall_id, day, start_time, pool, starts_at, capacity, taken)
+                 VALUES ($1, $2, $3, $4, $5, $6, 0) ON CONFLICT DO NOTHING",
+            )
+            .await
+            .map_err(db_err)?;
+        let mut n = 0;
+        for s in slots {
+            n += tx
+                .execute(
+                    &st,
+                    &[
+                        &s.hall_id,
+                        &s.day,
+                        &s.start.format("%H:%M").to_string(),
+                        &s.pool.as_str(),
+                        &s.starts_at,
+                        &(s.capacity as i32),
+                    ],
+                )
+                .await
+                .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(n)
+    }
+
+    async fn slots(&self, q: &SlotQuery) -> Result<Vec<Slot>> {
+        let mut sql = format!("SELECT {SLOT_COLS} FROM slots s WHERE 1 = 1");
+        let mut args: Vec<Box<dyn ToSql + Sync + Send>> = Vec::new();
+        let mut arg = |sql: &mut String, clause: &str, v: Box<dyn ToSql + Sync + Send>| {
+            args.push(v);
+            sql.push_str(&clause.replace('?', &format!("${}", args.len())));
+        };
+        if let Some(ids) = &q.hall_ids {
+            arg(&mut sql, " AND s.hall_id = ANY(?)", Box::new(ids.clone()));
+        }
+        if let Some(d) = q.from {
+            arg(&mut sql, " AND s.day >= ?", Box::new(d));
+        }
+        if let Some(d) = q.to {
+            arg(&mut sql, " AND s.day <= ?", Box::new(d));
+        }
+        if let Some(t) = q.start {
+            arg(
+                &mut sql,
+                " AND s.start_time = ?",
+                Box::new(t.format("%H:%M").to_string()),
+            );
+        }
+        if let Some(p) = q.pool {
+            arg(
+                &mut sql,
+                " AND s.pool = ?",
+                Box::new(p.as_str().to_string()),
+            );
+        }
+        if let Some(t) = q.starts_after {
+            arg(&mut sql, " AND s.starts_at > ?", Box::new(t));
+        }
+        if q.only_free {
+            sql.push_str(" AND s.taken < s.capacity");
+        }
+        sql.push_str(" ORDER BY s.day, s.start_time, s.hall_id, s.pool");
+        if let Some(l) = q.limit {
+            sql.push_str(&format!(" LIMIT {l}"));
+        }
+        let refs: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| &**a as _).collect();
+        self.client()
+            .await?
+            .query(&sql, &refs)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|r| slot_at(r, 0))
+            .collect()
+    }
+
+    async fn slot(&self, id: i64) -> Result<Option<Slot>> {
+        self.client()
+            .await?
+            .query_opt(
+                &format!("SELECT {SLOT_COLS} FROM slots s WHERE s.id = $1"),
+                &[&id],
+            )
+            .await
+            .map_err(db_err)?
+            .map(|r| slot_at(&r, 0))
+            .transpose()
+    }
+
+    async fn create_hold(&self, h: &NewHold) -> Result<Hold> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        take_seat(&tx, h.slot_id).await?;
+        tx.execute(
+            "INSERT INTO holds (id, slot_id, business, state, created_at, expires_at, client_addr)
+             VALUES ($1, $2, $3, 'held', $4, $5, $6)",
+            &[
+                &h.id,
+                &h.slot_id,
+                &h.business,
+                &h.now,
+                &h.expires_at,
+                &h.client_addr,
+            ],
+        )
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(Hold {
+            id: h.id.clone(),
+            slot_id: h.slot_id,
+            business: h.business.clone(),
+            state: HoldState::Held,
+            created_at: h.now,
+            expires_at: h.expires_at,
+        })
+    }
+
+    async fn hold(&self, id: &str) -> Result<Option<Hold>> {
+        self.client()
+            .await?
+            .query_opt(
+                "SELECT id, slot_id, business, state, created_at, expires_at FROM holds WHERE id = $1",
+                &[&id],
+            )
+            .await
+            .map_err(db_err)?
+            .map(|r| {
+                let state: String = r.get(3);
+                Ok(Hold {
+                    id: r.get(0),
+                    slot_id: r.get(1),
+                    business: r.get(2),
+                    state: HoldState::parse(&state).ok_or_else(|| corrupt("state", &state))?,
+                    created_at: r.get(4),
+                    expires_at: r.get(5),
+                })
+            })
+            .transpose()
+    }
+
+    async fn confirm_hold(&self, b: &NewBooking, pair_window: TimeDelta) -> Result<Booking> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        let used = tx
+            .query_opt(
+                "UPDATE holds SET state = 'confirmed' WHERE id = $1 AND business = $2 AND state = 'held' AND expires_at > $3
+                 RETURNING slot_id",
+                &[&b.hold_id, &b.business, &b.now],
+            )
+            .await
+            .map_err(db_err)?;
+        let Some(used) = used else {
+            let row = tx
+                .query_opt(
+                    "SELECT state, business FROM holds WHERE id = $1",
+                    &[&b.hold_id],
+                )
+                .await
+                .map_err(db_err)?;
+            return Err(match row {
+                None => StoreError::NotFound("hold"),
+                Some(r) if r.get::<_, String>(1) != b.business => StoreError::NotFound("hold"),
+                Some(r) if r.get::<_, String>(0) == "confirmed" => StoreError::HoldUsed,
+                Some(_) => StoreError::HoldExpired,
+            });
+        };
+        let slot_id: i64 = used.get(0);
+        let fee = b.fee_yuan.map(|f| f as i32);
+        let id: i64 = tx
+            .query_one(
+                "INSERT INTO bookings (code, slot_id, hold_id, business, option_code, identity_key, id_kind, id_number,
+                   nationality, name, phone, answers, fee_yuan, channel, status, created_at, reschedule_count)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'active', $15, 0) RETURNING id",
+                &[&b.code, &slot_id, &b.hold_id, &b.business, &b.option_code, &b.identity_key,
+                  &b.id_kind.as_str(), &b.id_number, &b.nationality, &b.name, &b.phone, &b.answers_json,
+                  &fee, &b.channel, &b.now],
+            )
+            .await
+            .map_err(db_err)?
+            .get(0);
+        let since = b.now - pair_window;
+        tx.execute(
+            "INSERT INTO cancel_rebook (cancelled_booking_id, new_booking_id, kind, gap_ms, recorded_at)
+             SELECT id, $1, 'same_identity', (EXTRACT(EPOCH FROM ($2 - cancelled_at)) * 1000)::BIGINT, $2 FROM bookings
+             WHERE identity_key = $3 AND business = $4 AND status = 'cancelled' AND cancelled_at >= $5",
+            &[&id, &b.now, &b.identity_key, &b.business, &since],
+        )
+        .await
+        .map_err(db_err)?;
+        tx.execute(
+            "INSERT INTO cancel_rebook (cancelled_booking_id, new_booking_id, kind, gap_ms, recorded_at)
+             SELECT r.booking_id, $1, 'seat_handoff', (EXTRACT(EPOCH FROM ($2 - r.returned_at)) * 1000)::BIGINT, $2
+             FROM seat_returns r JOIN bookings o ON o.id = r.booking_id
+             WHERE r.slot_id = $3 AND r.returned_at >= $4 AND o.identity_key <> $5",
+            &[&id, &b.now, &slot_id, &since, &b.identity_key],
+        )
+        .await
+        .map_err(db_err)?;
+        let booking = booking_by_id(&tx, id)
+            .await?
+            .ok_or(StoreError::NotFound("booking"))?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(booking)
+    }
+
+    async fn booking_by_code(&self, code: &str) -> Result<Option<Booking>> {
+        self.client()
+            .await?
+            .query_opt(&format!("{BOOKING_SELECT} WHERE b.code = $1"), &[&code])
+            .await
+            .map_err(db_err)?
+            .map(|r| booking_row(&r))
+            .transpose()
+    }
+
+    async fn cancel_booking(
+        &self,
+        booking_id: i64,
+        now: DateTime<Utc>,
+        return_at: DateTime<Utc>,
+    ) -> Result<Booking> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        let row = tx
+            .query_opt(
+                "UPDATE bookings SET status = 'cancelled', cancelled_at = $2 WHERE id = $1 AND status = 'active'
+                 RETURNING slot_id",
+                &[&booking_id, &now],
+            )
+            .await
+            .map_err(db_err)?;
+        let Some(row) = row else {
+            return Err(match booking_by_id(&tx, booking_id).await? {
+                None => StoreError::NotFound("booking"),
+                Some(_) => StoreError::BookingNotActive,
+            });
+        };
+        schedule_return(&tx, row.get(0), booking_id, "cancel", now, return_at).await?;
+        let b = booking_by_id(&tx, booking_id)
+            .await?
+            .ok_or(StoreError::NotFound("booking"))?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(b)
+    }
+
+    async fn reschedule_booking(
+        &self,
+        booking_id: i64,
+        new_slot_id: i64,
+        now: DateTime<Utc>,
+        return_at: DateTime<Utc>,
+    ) -> Result<Booking> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        // Lock the booking first (the same order as cancel), so that a concurrent cancel and
+        // reschedule of one booking serialise instead of both succeeding.
+        let row = tx
+            .query_opt(
+                "SELECT slot_id, status FROM bookings WHERE id = $1 FOR UPDATE",
+                &[&booking_id],
+            )
+            .await
+            .map_err(db_err)?
+            .ok_or(StoreError::NotFound("booking"))?;
+        if row.get::<_, String>(1) != "active" {
+            return Err(StoreError::BookingNotActive);
+        }
+        let old_slot: i64 = row.get(0);
+        tx.execute(
+            "SELECT id FROM slots WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+            &[&vec![old_slot, new_slot_id]],
+        )
+        .await
+        .map_err(db_err)?;
+        take_seat(&tx, new_slot_id).await?;
+        tx.execute(
+            "UPDATE bookings SET slot_id = $2, reschedule_count = reschedule_count + 1 WHERE id = $1",
+            &[&booking_id, &new_slot_id],
+        )
+        .await
+        .map_err(db_err)?;
+        schedule_return(&tx, old_slot, booking_id, "reschedule", now, return_at).await?;
+        let b = booking_by_id(&tx, booking_id)
+            .await?
+            .ok_or(StoreError::NotFound("booking"))?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(b)
+    }
+
+    async fn sweep(&self, now: DateTime<Utc>) -> Result<SweepReport> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut c = self.client().await?;
+            let r: std::result::Result<SweepReport, tokio_postgres::Error> = async {
+                let tx = c.transaction().await?;
+                // Lock the affected slots in id order first: reschedules lock their two slots in
+                // the same order, so the two can never wait on each other in a cycle.
+                tx.execute(
+                    "SELECT id FROM slots WHERE id IN (
+                        SELECT slot_id FROM holds WHERE state = 'held' AND expires_at <= $1
+                        UNION SELECT slot_id FROM seat_returns WHERE returned_at IS NULL AND return_at <= $1)
+                     ORDER BY id FOR UPDATE",
+                    &[&now],
+                )
+                .await?;
+                let expired: i64 = tx
+                    .query_one(
+                        "WITH e AS (UPDATE holds SET state = 'expired' WHERE state = 'held' AND expires_at <= $1 RETURNING slot_id),
+                              n AS (SELECT slot_id, COUNT(*) AS k FROM e GROUP BY slot_id),
+                              u AS (UPDATE slots s SET taken = s.taken - n.k FROM n WHERE s.id = n.slot_id RETURNING n.k)
+                         SELECT COALESCE(SUM(k), 0)::BIGINT FROM u",
+                        &[&now],
+                    )
+                    .await?
+                    .get(0);
+                let returned: i64 = tx
+                    .query_one(
+                        "WITH e AS (UPDATE seat_returns SET returned_at = $1 WHERE returned_at IS NULL AND return_at <= $1 RETURNING slot_id),
+                              n AS (SELECT slot_id, COUNT(*) AS k FROM e GROUP BY slot_id),
+                              u AS (UPDATE slots s SET taken = s.taken - n.k FROM n WHERE s.id = n.slot_id RETURNING n.k)
+                         SELECT COALESCE(SUM(k), 0)::BIGINT FROM u",
+                        &[&now],
+                    )
+                    .await?
+                    .get(0);
+                tx.commit().await?;
+                Ok(SweepReport {
+                    expired_holds: expired as u64,
+                    returned_seats: returned as u64,
+                })
+            }
+            .await;
+            match r {
+                Ok(r) => return Ok(r),
+                Err(e) if attempt < 4 && is_retryable(&e) => continue,
+                Err(e) => return Err(db_err(e)),
+            }
+        }
+    }
+
+    async fn cancel_rebook_pairs(&self) -> Result<Vec<CancelRebookPair>> {
+        Ok(self
+            .client()
+            .await?
+            .query(
+                "SELECT a.code, b.code, p.kind, p.gap_ms FROM cancel_rebook p
+                 JOIN bookings a ON a.id = p.cancelled_booking_id
+                 JOIN bookings b ON b.id = p.new_booking_id ORDER BY p.id",
+                &[],
+            )
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|r| CancelRebookPair {
+                cancelled_code: r.get(0),
+                new_code: r.get(1),
+                kind: r.get(2),
+                gap_ms: r.get(3),
+            })
+            .collect())
+    }
+
+    async fn upsert_persons(&self, p: &[PersonRecord], now: DateTime<Utc>) -> Result<u64> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        for x in p {
+            tx.execute(
+                "INSERT INTO persons (id_number, name, hukou_city, residence_permit_city, residence_permit_expires,
+                   status, state_functionary, imported_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (id_number) DO UPDATE SET name = excluded.name, hukou_city = excluded.hukou_city,
+                   residence_permit_city = excluded.residence_permit_city,
+                   residence_permit_expires = excluded.residence_permit_expires, status = excluded.status,
+                   state_functionary = excluded.state_functionary, imported_at = excluded.imported_at",
+                &[&x.id_number, &x.name, &x.hukou_city, &x.residence_permit_city, &x.residence_permit_expires,
+                  &enum_str(&x.status), &x.state_functionary, &now],
+            )
+            .await
+            .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(p.len() as u64)
+    }
+
+    async fn upsert_documents(&self, d: &[DocumentRecord], now: DateTime<Utc>) -> Result<u64> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        for x in d {
+            tx.execute(
+                "INSERT INTO documents (id_number, kind, number, issued_on, expires_on, status, imported_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 ON CONFLICT (kind, number) DO UPDATE SET id_number = excluded.id_number,
+                   issued_on = excluded.issued_on, expires_on = excluded.expires_on,
+                   status = excluded.status, imported_at = excluded.imported_at",
+                &[&x.id_number, &x.kind.as_str(), &x.number, &x.issued_on, &x.expires_on,
+                  &enum_str(&x.status), &now],
+            )
+            .await
+            .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(d.len() as u64)
+    }
+
+    async fn person(&self, id_number: &str) -> Result<Option<PersonRecord>> {
+        self.client()
+            .await?
+            .query_opt(
+                "SELECT id_number, name, hukou_city, residence_permit_city, residence_permit_expires, status, state_functionary
+                 FROM persons WHERE id_number = $1",
+                &[&id_number],
+            )
+            .await
+            .map_err(db_err)?
+            .map(|r| {
+                Ok(PersonRecord {
+                    id_number: r.get(0),
+                    name: r.get(1),
+                    hukou_city: r.get(2),
+                    residence_permit_city: r.get(3),
+                    residence_permit_expires: r.get(4),
+                    status: enum_parse::<PersonStatus>("status", r.get(5))?,
+                    state_functionary: r.get(6),
+                })
+            })
+            .transpose()
+    }
+
+    async fn documents_of(&self, id_number: &str) -> Result<Vec<DocumentRecord>> {
+        self.client()
+            .await?
+            .query(
+                "SELECT id_number, kind, number, issued_on, expires_on, status FROM documents
+                 WHERE id_number = $1 ORDER BY issued_on",
+                &[&id_number],
+            )
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(|r| {
+                let kind: String = r.get(1);
+                Ok(DocumentRecord {
+                    id_number: r.get(0),
+                    kind: DocumentKind::parse(&kind).ok_or_else(|| corrupt("kind", &kind))?,
+                    number: r.get(2),
+                    issued_on: r.get(3),
+                    expires_on: r.get(4),
+                    status: enum_parse::<DocumentStatus>("status", r.get(5))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn verify_invariants(&self) -> Result<InvariantReport> {
+        let mut c = self.client().await?;
+        // REPEATABLE READ: the recount and the counters come from one snapshot.
+        let tx = c
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(db_err)?;
+        let ids = |rows: Vec<Row>| rows.iter().map(|r| r.get::<_, i64>(0)).collect::<Vec<_>>();
+        let slots_checked: i64 = tx
+            .query_one("SELECT COUNT(*) FROM slots", &[])
+            .await
+            .map_err(db_err)?
+            .get(0);
+        let oversold = ids(tx
+            .query(
+                "SELECT id FROM slots WHERE taken > capacity ORDER BY id",
+                &[],
+            )
+            .await
+            .map_err(db_err)?);
+        let miscounted = ids(tx.query(MISCOUNTED_SQL, &[]).await.map_err(db_err)?);
+        let dups: i64 = tx
+            .query_one(DUPLICATES_SQL, &[])
+            .await
+            .map_err(db_err)?
+            .get(0);
+        tx.commit().await.map_err(db_err)?;
+        Ok(InvariantReport {
+            slots_checked: slots_checked as u64,
+            oversold,
+            miscounted,
+            duplicate_identities: dups as u64,
+        })
+    }
+}

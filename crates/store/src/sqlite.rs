@@ -1,0 +1,1061 @@
+//! The SQLite adapter: one writer thread with group commit, and a few reader connections.
+//!
+//! Why a writer thread: SQLite allows one writer at a time anyway, and a durable commit costs an
+//! fsync (~231 µs on our machines, NOTES.md §3). So every write is a job sent to one thread that
+//! owns the only writing connection; it drains whatever jobs are waiting, runs each inside its
+//! own SAVEPOINT (a failing job rolls back alone), and commits them together with one fsync
+//! before answering any of them. A job is answered only after its commit is durable.
+//! Readers use separate connections; WAL lets them read while the writer writes.
+
+use crate::migrations::{Migration, MigrationStatus, SQLITE};
+use crate::model::*;
+use crate::{Result, Store, StoreError};
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use wujing_domain::eligibility::DocumentStatus;
+use wujing_domain::{
+    DayKind, DeclaredDay, DocumentKind, DocumentRecord, Hours, PersonRecord, Pool,
+};
+
+/// Most jobs one commit may carry; bounds the latency a job waits behind others.
+const MAX_BATCH: usize = 512;
+const READERS: usize = 4;
+
+type Finish = Box<dyn FnOnce(Result<()>) + Send>;
+type Job = Box<dyn FnOnce(&Connection) -> (bool, Finish) + Send>;
+
+pub struct SqliteStore {
+    writer: mpsc::Sender<Job>,
+    readers: Arc<Vec<Mutex<Connection>>>,
+    next_reader: AtomicUsize,
+    path: String,
+}
+
+fn db_err(e: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(f, Some(msg)) = &e {
+        if f.code == rusqlite::ErrorCode::ConstraintViolation {
+            if msg.contains("bookings.identity_key") {
+                return StoreError::AlreadyBooked;
+            }
+            if msg.contains("bookings.code") {
+                return StoreError::CodeTaken;
+            }
+        }
+    }
+    StoreError::Db(e.to_string())
+}
+
+fn open_conn(path: &str) -> Result<Connection> {
+    let conn = Connection::open(path).map_err(db_err)?;
+    // synchronous=FULL: a booking answered as confirmed survives a power cut.
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA busy_timeout = 5000;",
+    )
+    .map_err(db_err)?;
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path`.
+    pub fn open(path: &str) -> Result<Self> {
+        let conn = open_conn(path)?;
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("wujing-sqlite-writer".into())
+            .spawn(move || writer_loop(conn, rx))
+            .map_err(|e| StoreError::Db(e.to_string()))?;
+        let readers = (0..READERS)
+            .map(|_| open_conn(path).map(Mutex::new))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            writer: tx,
+            readers: Arc::new(readers),
+            next_reader: AtomicUsize::new(0),
+            path: path.to_string(),
+        })
+    }
+
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let r = f(conn);
+            let ok = r.is_ok();
+            let finish: Finish = Box::new(move |commit| {
+                let _ = tx.send(commit.and(r));
+            });
+            (ok, finish)
+        });
+        self.writer
+            .send(job)
+            .map_err(|_| StoreError::Db("the writer thread has stopped".into()))?;
+        rx.await
+            .map_err(|_| StoreError::Db("a write job failed without an answer".into()))?
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let readers = self.readers.clone();
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        tokio::task::spawn_blocking(move || {
+            // Prefer an idle connection; wait on the round-robin one only if all are busy.
+            for i in 0..readers.len() {
+                if let Ok(c) = readers[(start + i) % readers.len()].try_lock() {
+                    return f(&c);
+                }
+            }
+            let c = readers[start % readers.len()]
+                .lock()
+                .map_err(|_| StoreError::Db("reader poisoned".into()))?;
+            f(&c)
+        })
+        .await
+        .map_err(|e| StoreError::Db(e.to_string()))?
+    }
+}
+
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(j) => batch.push(j),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            // Dropping the jobs unanswered makes each caller see a failed write.
+            tracing::error!(error = %e, "cannot begin a write transaction");
+            drop(batch);
+            continue;
+        }
+        let mut finishes = Vec::with_capacity(batch.len());
+        for job in batch {
+            if conn.execute_batch("SAVEPOINT job").is_err() {
+                continue;
+            }
+            match std::panic::catch_unwind(AssertUnwindSafe(|| job(&conn))) {
+                Ok((ok, finish)) => {
+                    let end = if ok {
+                        "RELEASE job"
+                    } else {
+                        "ROLLBACK TO job; RELEASE job"
+                    };
+                    if let Err(e) = conn.execute_batch(end) {
+                        finish(Err(db_err(e)));
+                        continue;
+                    }
+                    finishes.push(finish);
+                }
+                Err(_) => {
+                    // The job's answer channel was dropped with it; the caller sees an error.
+                    let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
+                }
+            }
+        }
+        match conn.execute_batch("COMMIT") {
+            Ok(()) => finishes.into_iter().for_each(|f| f(Ok(()))),
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                let err = db_err(e);
+                finishes.into_iter().for_each(|f| f(Err(err.clone())));
+            }
+        }
+    }
+}
+
+// --- Conversions ---------------------------------------------------------------------------
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+fn from_ms(v: i64) -> rusqlite::Result<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(v).ok_or(rusqlite::Error::IntegralValueOutOfRange(0, v))
+}
+fn date_s(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+fn conv_err(col: usize, msg: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        col,
+        rusqlite::types::Type::Text,
+        Box::new(StoreError::Corrupt(msg)),
+    )
+}
+fn get_date(r: &Row, i: usize) -> rusqlite::Result<NaiveDate> {
+    let s: String = r.get(i)?;
+    NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|_| conv_err(i, s))
+}
+fn get_time(r: &Row, i: usize) -> rusqlite::Result<NaiveTime> {
+    let s: String = r.get(i)?;
+    NaiveTime::parse_from_str(&s, "%H:%M").map_err(|_| conv_err(i, s))
+}
+fn get_enum<T>(r: &Row, i: usize, parse: impl Fn(&str) -> Option<T>) -> rusqlite::Result<T> {
+    let s: String = r.get(i)?;
+    parse(&s).ok_or_else(|| conv_err(i, s))
+}
+
+const SLOT_COLS: &str =
+    "s.id, s.hall_id, s.day, s.start_time, s.pool, s.starts_at, s.capacity, s.taken";
+
+fn slot_at(r: &Row, o: usize) -> rusqlite::Result<Slot> {
+    Ok(Slot {
+        id: r.get(o)?,
+        hall_id: r.get(o + 1)?,
+        day: get_date(r, o + 2)?,
+        start: get_time(r, o + 3)?,
+        pool: get_enum(r, o + 4, Pool::parse)?,
+        starts_at: from_ms(r.get(o + 5)?)?,
+        capacity: r.get(o + 6)?,
+        taken: r.get(o + 7)?,
+    })
+}
+
+const BOOKING_SELECT: &str =
+    "SELECT b.id, b.code, b.business, b.option_code, b.identity_key, b.id_kind, \
+     b.id_number, b.nationality, b.name, b.phone, b.answers, b.fee_yuan, b.channel, b.status, \
+     b.created_at, b.cancelled_at, b.reschedule_count, \
+     s.id, s.hall_id, s.day, s.start_time, s.pool, s.starts_at, s.capacity, s.taken \
+     FROM bookings b JOIN slots s ON s.id = b.slot_id";
+
+fn booking_row(r: &Row) -> rusqlite::Result<Booking> {
+    Ok(Booking {
+        id: r.get(0)?,
+        code: r.get(1)?,
+        business: r.get(2)?,
+        option_code: r.get(3)?,
+        identity_key: r.get(4)?,
+        id_kind: get_enum(r, 5, IdKind::parse)?,
+        id_number: r.get(6)?,
+        nationality: r.get(7)?,
+        name: r.get(8)?,
+        phone: r.get(9)?,
+        answers_json: r.get(10)?,
+        fee_yuan: r.get(11)?,
+        channel: r.get(12)?,
+        status: get_enum(r, 13, BookingStatus::parse)?,
+        created_at: from_ms(r.get(14)?)?,
+        cancelled_at: r.get::<_, Option<i64>>(15)?.map(from_ms).transpose()?,
+        reschedule_count: r.get(16)?,
+        slot: slot_at(r, 17)?,
+    })
+}
+
+fn booking_by_id(c: &Connection, id: i64) -> Result<Booking> {
+    c.prepare_cached(&format!("{BOOKING_SELECT} WHERE b.id = ?1"))
+        .map_err(db_err)?
+        .query_row([id], booking_row)
+        .map_err(db_err)
+}
+
+/// The atomic seat take: succeeds only while a seat is free.
+fn take_seat(c: &Connection, slot_id: i64) -> Result<()> {
+    let n = c
+        .prepare_cached("UPDATE slots SET taken = taken + 1 WHERE id = ?1 AND taken < capacity")
+        .map_err(db_err)?
+        .execute([slot_id])
+        .map_err(db_err)?;
+    if n == 1 {
+        return Ok(());
+    }
+    let exists: Option<i64> = c
+        .query_row("SELECT id FROM slots WHERE id = ?1", [slot_id], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(db_err)?;
+    Err(match exists {
+        Some(_) => StoreError::SlotFull,
+        None => StoreError::NotFound("slot"),
+    })
+}
+
+/// Schedules the seat of `slot_id` to return at `return_at`, or returns it now if due.
+fn schedule_return(
+    c: &Connection,
+    slot_id: i64,
+    booking_id: i64,
+    reason: &str,
+    now: DateTime<Utc>,
+    return_at: DateTime<Utc>,
+) -> Result<()> {
+    let returned = (return_at <= now).then_some(ms(now));
+    c.prepare_cached(
+        "INSERT INTO seat_returns (slot_id, booking_id, reason, return_at, returned_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .map_err(db_err)?
+    .execute(params![slot_id, booking_id, reason, ms(return_at), returned])
+    .map_err(db_err)?;
+    if returned.is_some() {
+        c.prepare_cached("UPDATE slots SET taken = taken - 1 WHERE id = ?1")
+            .map_err(db_err)?
+            .execute([slot_id])
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+fn migration_status(c: &Connection, known: &[Migration]) -> Result<MigrationStatus> {
+    c.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+    )
+    .map_err(db_err)?;
+    let mut st = c
+        .prepare("SELECT version FROM schema_migrations ORDER BY version")
+        .map_err(db_err)?;
+    let applied = st
+        .query_map([], |r| r.get(0))
+        .map_err(db_err)?
+        .collect::<rusqlite::Result<Vec<i64>>>()
+        .map_err(db_err)?;
+    Ok(MigrationStatus {
+        applied,
+        known: known.iter().map(|m| m.version).collect(),
+    })
+}
+
+fn hall_from_row(c: &Connection, r: &Row) -> rusqlite::Result<Hall> {
+    let id: String = r.get(0)?;
+    let weekdays: String = r.get(6)?;
+    let sessions: String = r.get(7)?;
+    let mut cap = c.prepare_cached(
+        "SELECT pool, seats_per_slot FROM pool_capacity WHERE hall_id = ?1 ORDER BY pool",
+    )?;
+    let mut capacity = cap
+        .query_map([&id], |r| Ok((get_enum(r, 0, Pool::parse)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    capacity.sort();
+    let window_count: u32 = c.query_row(
+        "SELECT COUNT(*) FROM windows WHERE hall_id = ?1",
+        [&id],
+        |r| r.get(0),
+    )?;
+    Ok(Hall {
+        district_id: r.get(1)?,
+        name_zh: r.get(2)?,
+        name_en: r.get(3)?,
+        address_zh: r.get(4)?,
+        address_en: r.get(5)?,
+        weekdays: weekdays
+            .split(',')
+            .filter_map(|d| d.trim().parse().ok())
+            .collect(),
+        sessions: Hours::parse_sessions(&sessions).ok_or_else(|| conv_err(7, sessions))?,
+        slot_minutes: r.get(8)?,
+        serves_foreigners: r.get(9)?,
+        window_count,
+        capacity,
+        id,
+    })
+}
+
+const HALL_SELECT: &str = "SELECT id, district_id, name_zh, name_en, address_zh, address_en, weekdays, sessions, slot_minutes, serves_foreigners FROM halls";
+
+fn person_row(r: &Row) -> rusqlite::Result<PersonRecord> {
+    Ok(PersonRecord {
+        id_number: r.get(0)?,
+        name: r.get(1)?,
+        hukou_city: r.get(2)?,
+        residence_permit_city: r.get(3)?,
+        residence_permit_expires: match r.get::<_, Option<String>>(4)? {
+            None => None,
+            Some(_) => Some(get_date(r, 4)?),
+        },
+        status: get_enum(r, 5, |s| serde_json::from_value(s.into()).ok())?,
+        state_functionary: r.get(6)?,
+    })
+}
+
+fn enum_str<T: serde::Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn dialect(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(db_err))
+            .await
+    }
+
+    async fn migrate(&self) -> Result<Vec<i64>> {
+        self.write(|c| {
+            let status = migration_status(c, SQLITE)?;
+            let mut done = Vec::new();
+            for m in SQLITE
+                .iter()
+                .filter(|m| !status.applied.contains(&m.version))
+            {
+                c.execute_batch(m.sql).map_err(db_err)?;
+                c.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+                    params![m.version, m.name, ms(Utc::now())],
+                )
+                .map_err(db_err)?;
+                done.push(m.version);
+            }
+            Ok(done)
+        })
+        .await
+    }
+
+    async fn migration_status(&self) -> Result<MigrationStatus> {
+        self.read(|c| migration_status(c, SQLITE)).await
+    }
+
+    async fn put_district(&self, d: &District) -> Result<()> {
+        let d = d.clone();
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO districts (id, name_zh, name_en) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (id) DO UPDATE SET name_zh = excluded.name_zh, name_en = excluded.name_en",
+                params![d.id, d.name_zh, d.name_en],
+            )
+            .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn put_hall(&self, h: &HallSetup) -> Result<()> {
+        let h = h.clone();
+        self.write(move |c| {
+            let x = &h.hall;
+            let weekdays = x.weekdays.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+            c.execute(
+                "INSERT INTO halls (id, district_id, name_zh, name_en, address_zh, address_en, weekdays, sessions, slot_minutes, serves_foreigners)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 ON CONFLICT (id) DO UPDATE SET district_id = excluded.district_id, name_zh = excluded.name_zh,
+                   name_en = excluded.name_en, address_zh = excluded.address_zh, address_en = excluded.address_en,
+                   weekdays = excluded.weekdays, sessions = excluded.sessions, slot_minutes = excluded.slot_minutes,
+                   serves_foreigners = excluded.serves_foreigners",
+                params![x.id, x.district_id, x.name_zh, x.name_en, x.address_zh, x.address_en, weekdays,
+                        Hours::format_sessions(&x.sessions), x.slot_minutes, x.serves_foreigners],
+            )
+            .map_err(db_err)?;
+            c.execute("DELETE FROM windows WHERE hall_id = ?1", [&x.id]).map_err(db_err)?;
+            for w in &h.windows {
+                c.execute(
+                    "INSERT INTO windows (hall_id, number, kind) VALUES (?1, ?2, ?3)",
+                    params![x.id, w.number, w.kind],
+                )
+                .map_err(db_err)?;
+            }
+            for (pool, seats) in &x.capacity {
+                c.execute(
+                    "INSERT INTO pool_capacity (hall_id, pool, seats_per_slot) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (hall_id, pool) DO UPDATE SET seats_per_slot = excluded.seats_per_slot",
+                    params![x.id, pool.as_str(), seats],
+                )
+                .map_err(db_err)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn districts(&self) -> Result<Vec<District>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare("SELECT id, name_zh, name_en FROM districts ORDER BY id")
+                .map_err(db_err)?;
+            let rows = st
+                .query_map([], |r| {
+                    Ok(District {
+                        id: r.get(0)?,
+                        name_zh: r.get(1)?,
+                        name_en: r.get(2)?,
+                    })
+                })
+                .map_err(db_err)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(db_err);
+            rows
+        })
+        .await
+    }
+
+    async fn halls(&self) -> Result<Vec<Hall>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare(&format!("{HALL_SELECT} ORDER BY id"))
+                .map_err(db_err)?;
+            let rows = st
+                .query_map([], |r| hall_from_row(c, r))
+                .map_err(db_err)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(db_err);
+            rows
+        })
+        .await
+    }
+
+    async fn hall(&self, id: &str) -> Result<Option<Hall>> {
+        let id = id.to_string();
+        self.read(move |c| {
+            c.query_row(&format!("{HALL_SELECT} WHERE id = ?1"), [&id], |r| {
+                hall_from_row(c, r)
+            })
+            .optional()
+            .map_err(db_err)
+        })
+        .await
+    }
+
+    async fn put_calendar_days(&self, days: &[DeclaredDay]) -> Result<()> {
+        let days = days.to_vec();
+        self.write(move |c| {
+            for d in &days {
+                c.execute(
+                    "INSERT INTO calendar_days (day, kind, name) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (day) DO UPDATE SET kind = excluded.kind, name = excluded.name",
+                    params![date_s(d.date), enum_str(&d.kind), d.name],
+                )
+                .map_err(db_err)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn calendar_days(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<DeclaredDay>> {
+        self.read(move |c| {
+            let mut st = c
+                .prepare("SELECT day, kind, name FROM calendar_days WHERE day >= ?1 AND day <= ?2 ORDER BY day")
+                .map_err(db_err)?;
+            let rows = st
+                .query_map(params![date_s(from), date_s(to)], |r| {
+                    Ok(DeclaredDay {
+                        date: get_date(r, 0)?,
+                        kind: get_enum(r, 1, |s| match s {
+                            "holiday" => Some(DayKind::Holiday),
+                            "workday" => Some(DayKind::Workday),
+                            _ => None,
+                        })?,
+                        name: r.get(2)?,
+                    })
+                })
+                .map_err(db_err)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(db_err);
+            rows
+        })
+        .await
+    }
+
+    async fn ensure_slots(&self, slots: &[NewSlot]) -> Result<u64> {
+        let slots = slots.to_vec();
+        self.write(move |c| {
+            let mut st = c
+                .prepare_cached(
+                    "INSERT INTO slots (hall_id, day, start_time, pool, starts_at, capacity, taken)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0) ON CONFLICT DO NOTHING",
+                )
+                .map_err(db_err)?;
+            let mut n = 0;
+            for s in &slots {
+                n += st
+                    .execute(params![
+                        s.hall_id,
+                        date_s(s.day),
+                        s.start.format("%H:%M").to_string(),
+                        s.pool.as_str(),
+                        ms(s.starts_at),
+                        s.capacity
+                    ])
+                    .map_err(db_err)? as u64;
+            }
+            Ok(n)
+        })
+        .await
+    }
+
+    async fn slots(&self, q: &SlotQuery) -> Result<Vec<Slot>> {
+        let q = q.clone();
+        self.read(move |c| {
+            let mut sql = format!("SELECT {SLOT_COLS} FROM slots s WHERE 1 = 1");
+            let mut args: Vec<rusqlite::types::Value> = Vec::new();
+            let mut arg = |sql: &mut String, clause: &str, v: rusqlite::types::Value| {
+                args.push(v);
+                sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
+            };
+            if let Some(ids) = &q.hall_ids {
+                sql.push_str(" AND s.hall_id IN (");
+                for (i, id) in ids.iter().enumerate() {
+                    if i > 0 {
+                        sql.push(',');
+                    }
+                    arg(&mut sql, "?", id.clone().into());
+                }
+                if ids.is_empty() {
+                    sql.push_str("NULL");
+                }
+                sql.push(')');
+            }
+            if let Some(d) = q.from {
+                arg(&mut sql, " AND s.day >= ?", date_s(d).into());
+            }
+            if let Some(d) = q.to {
+                arg(&mut sql, " AND s.day <= ?", date_s(d).into());
+            }
+            if let Some(t) = q.start {
+                arg(
+                    &mut sql,
+                    " AND s.start_time = ?",
+                    t.format("%H:%M").to_string().into(),
+                );
+            }
+            if let Some(p) = q.pool {
+                arg(&mut sql, " AND s.pool = ?", p.as_str().to_string().into());
+            }
+            if let Some(t) = q.starts_after {
+                arg(&mut sql, " AND s.starts_at > ?", ms(t).into());
+            }
+            if q.only_free {
+                sql.push_str(" AND s.taken < s.capacity");
+            }
+            sql.push_str(" ORDER BY s.day, s.start_time, s.hall_id, s.pool");
+            if let Some(l) = q.limit {
+                sql.push_str(&format!(" LIMIT {l}"));
+            }
+            let mut st = c.prepare_cached(&sql).map_err(db_err)?;
+            let rows = st
+                .query_map(rusqlite::params_from_iter(args), |r| slot_at(r, 0))
+                .map_err(db_err)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(db_err);
+            rows
+        })
+        .await
+    }
+
+    async fn slot(&self, id: i64) -> Result<Option<Slot>> {
+        self.read(move |c| {
+            c.prepare_cached(&format!("SELECT {SLOT_COLS} FROM slots s WHERE s.id = ?1"))
+                .map_err(db_err)?
+                .query_row([id], |r| slot_at(r, 0))
+                .optional()
+                .map_err(db_err)
+        })
+        .await
+    }
+
+    async fn create_hold(&self, h: &NewHold) -> Result<Hold> {
+        let h = h.clone();
+        self.write(move |c| {
+            take_seat(c, h.slot_id)?;
+            c.prepare_cached(
+                "INSERT INTO holds (id, slot_id, business, state, created_at, expires_at, client_addr)
+                 VALUES (?1, ?2, ?3, 'held', ?4, ?5, ?6)",
+            )
+            .map_err(db_err)?
+            .execute(params![h.id, h.slot_id, h.business, ms(h.now), ms(h.expires_at), h.client_addr])
+            .map_err(db_err)?;
+            Ok(Hold {
+                id: h.id,
+                slot_id: h.slot_id,
+                business: h.business,
+                state: HoldState::Held,
+                created_at: h.now,
+                expires_at: h.expires_at,
+            })
+        })
+        .await
+    }
+
+    async fn hold(&self, id: &str) -> Result<Option<Hold>> {
+        let id = id.to_string();
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT id, slot_id, business, state, created_at, expires_at FROM holds WHERE id = ?1",
+            )
+            .map_err(db_err)?
+            .query_row([&id], |r| {
+                Ok(Hold {
+                    id: r.get(0)?,
+                    slot_id: r.get(1)?,
+                    business: r.get(2)?,
+                    state: get_enum(r, 3, HoldState::parse)?,
+                    created_at: from_ms(r.get(4)?)?,
+                    expires_at: from_ms(r.get(5)?)?,
+                })
+            })
+            .optional()
+            .map_err(db_err)
+        })
+        .await
+    }
+
+    async fn confirm_hold(&self, b: &NewBooking, pair_window: TimeDelta) -> Result<Booking> {
+        let b = b.clone();
+        self.write(move |c| {
+            let now = ms(b.now);
+            let used = c
+                .prepare_cached(
+                    "UPDATE holds SET state = 'confirmed' WHERE id = ?1 AND business = ?2 AND state = 'held' AND expires_at > ?3",
+                )
+                .map_err(db_err)?
+                .execute(params![b.hold_id, b.business, now])
+                .map_err(db_err)?;
+            if used == 0 {
+                let row: Option<(String, i64, String)> = c
+                    .query_row(
+                        "SELECT state, expires_at, business FROM holds WHERE id = ?1",
+                        [&b.hold_id],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    )
+                    .optional()
+                    .map_err(db_err)?;
+                return Err(match row {
+                    None => StoreError::NotFound("hold"),
+                    Some((_, _, business)) if business != b.business => StoreError::NotFound("hold"),
+                    Some((s, _, _)) if s == "confirmed" => StoreError::HoldUsed,
+                    Some(_) => StoreError::HoldExpired,
+                });
+            }
+            let slot_id: i64 = c
+                .query_row("SELECT slot_id FROM holds WHERE id = ?1", [&b.hold_id], |r| r.get(0))
+                .map_err(db_err)?;
+            c.prepare_cached(
+                "INSERT INTO bookings (code, slot_id, hold_id, business, option_code, identity_key, id_kind, id_number,
+                   nationality, name, phone, answers, fee_yuan, channel, status, created_at, reschedule_count)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 'active', ?15, 0)",
+            )
+            .map_err(db_err)?
+            .execute(params![
+                b.code, slot_id, b.hold_id, b.business, b.option_code, b.identity_key, b.id_kind.as_str(),
+                b.id_number, b.nationality, b.name, b.phone, b.answers_json, b.fee_yuan, b.channel, now
+            ])
+            .map_err(db_err)?;
+            let id = c.last_insert_rowid();
+            let since = now - pair_window.num_milliseconds();
+            // The same identity cancelled this business recently and books again.
+            c.prepare_cached(
+                "INSERT INTO cancel_rebook (cancelled_booking_id, new_booking_id, kind, gap_ms, recorded_at)
+                 SELECT id, ?1, 'same_identity', ?2 - cancelled_at, ?2 FROM bookings
+                 WHERE identity_key = ?3 AND business = ?4 AND status = 'cancelled' AND cancelled_at >= ?5",
+            )
+            .map_err(db_err)?
+            .execute(params![id, now, b.identity_key, b.business, since])
+            .map_err(db_err)?;
+            // Someone else takes a seat in a slot where a cancelled seat just came back.
+            c.prepare_cached(
+                "INSERT INTO cancel_rebook (cancelled_booking_id, new_booking_id, kind, gap_ms, recorded_at)
+                 SELECT r.booking_id, ?1, 'seat_handoff', ?2 - r.returned_at, ?2
+                 FROM seat_returns r JOIN bookings o ON o.id = r.booking_id
+                 WHERE r.slot_id = ?3 AND r.returned_at >= ?4 AND o.identity_key <> ?5",
+            )
+            .map_err(db_err)?
+            .execute(params![id, now, slot_id, since, b.identity_key])
+            .map_err(db_err)?;
+            booking_by_id(c, id)
+        })
+        .await
+    }
+
+    async fn booking_by_code(&self, code: &str) -> Result<Option<Booking>> {
+        let code = code.to_string();
+        self.read(move |c| {
+            c.prepare_cached(&format!("{BOOKING_SELECT} WHERE b.code = ?1"))
+                .map_err(db_err)?
+                .query_row([&code], booking_row)
+                .optional()
+                .map_err(db_err)
+        })
+        .await
+    }
+
+    async fn cancel_booking(
+        &self,
+        booking_id: i64,
+        now: DateTime<Utc>,
+        return_at: DateTime<Utc>,
+    ) -> Result<Booking> {
+        self.write(move |c| {
+            let n = c
+                .prepare_cached(
+                    "UPDATE bookings SET status = 'cancelled', cancelled_at = ?2 WHERE id = ?1 AND status = 'active'",
+                )
+                .map_err(db_err)?
+                .execute(params![booking_id, ms(now)])
+                .map_err(db_err)?;
+            if n == 0 {
+                booking_by_id(c, booking_id).map_err(|_| StoreError::NotFound("booking"))?;
+                return Err(StoreError::BookingNotActive);
+            }
+            let b = booking_by_id(c, booking_id)?;
+            schedule_return(c, b.slot.id, booking_id, "cancel", now, return_at)?;
+            booking_by_id(c, booking_id)
+        })
+        .await
+    }
+
+    async fn reschedule_booking(
+        &self,
+        booking_id: i64,
+        new_slot_id: i64,
+        now: DateTime<Utc>,
+        return_at: DateTime<Utc>,
+    ) -> Result<Booking> {
+        self.write(move |c| {
+            let old = booking_by_id(c, booking_id).map_err(|_| StoreError::NotFound("booking"))?;
+            if old.status != BookingStatus::Active {
+                return Err(StoreError::BookingNotActive);
+            }
+            take_seat(c, new_slot_id)?;
+            let n = c
+                .prepare_cached(
+                    "UPDATE bookings SET slot_id = ?2, reschedule_count = reschedule_count + 1 WHERE id = ?1 AND status = 'active'",
+                )
+                .map_err(db_err)?
+                .execute(params![booking_id, new_slot_id])
+                .map_err(db_err)?;
+            if n == 0 {
+                return Err(StoreError::BookingNotActive);
+            }
+            schedule_return(c, old.slot.id, booking_id, "reschedule", now, return_at)?;
+            booking_by_id(c, booking_id)
+        })
+        .await
+    }
+
+    async fn sweep(&self, now: DateTime<Utc>) -> Result<SweepReport> {
+        self.write(move |c| {
+            let now = ms(now);
+            c.prepare_cached(
+                "UPDATE slots SET taken = taken - (SELECT COUNT(*) FROM holds h
+                    WHERE h.slot_id = slots.id AND h.state = 'held' AND h.expires_at <= ?1)
+                 WHERE id IN (SELECT slot_id FROM holds WHERE state = 'held' AND expires_at <= ?1)",
+            )
+            .map_err(db_err)?
+            .execute([now])
+            .map_err(db_err)?;
+            let expired_holds = c
+                .prepare_cached("UPDATE holds SET state = 'expired' WHERE state = 'held' AND expires_at <= ?1")
+                .map_err(db_err)?
+                .execute([now])
+                .map_err(db_err)? as u64;
+            c.prepare_cached(
+                "UPDATE slots SET taken = taken - (SELECT COUNT(*) FROM seat_returns r
+                    WHERE r.slot_id = slots.id AND r.returned_at IS NULL AND r.return_at <= ?1)
+                 WHERE id IN (SELECT slot_id FROM seat_returns WHERE returned_at IS NULL AND return_at <= ?1)",
+            )
+            .map_err(db_err)?
+            .execute([now])
+            .map_err(db_err)?;
+            let returned_seats = c
+                .prepare_cached(
+                    "UPDATE seat_returns SET returned_at = ?1 WHERE returned_at IS NULL AND return_at <= ?1",
+                )
+                .map_err(db_err)?
+                .execute([now])
+                .map_err(db_err)? as u64;
+            Ok(SweepReport {
+                expired_holds,
+                returned_seats,
+            })
+        })
+        .await
+    }
+
+    async fn cancel_rebook_pairs(&self) -> Result<Vec<CancelRebookPair>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare(
+                    "SELECT a.code, b.code, p.kind, p.gap_ms FROM cancel_rebook p
+                     JOIN bookings a ON a.id = p.cancelled_booking_id
+                     JOIN bookings b ON b.id = p.new_booking_id ORDER BY p.id",
+                )
+                .map_err(db_err)?;
+            let rows = st
+                .query_map([], |r| {
+                    Ok(CancelRebookPair {
+                        cancelled_code: r.get(0)?,
+                        new_code: r.get(1)?,
+                        kind: r.get(2)?,
+                        gap_ms: r.get(3)?,
+                    })
+                })
+                .map_err(db_err)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(db_err);
+            rows
+        })
+        .await
+    }
+
+    async fn upsert_persons(&self, p: &[PersonRecord], now: DateTime<Utc>) -> Result<u64> {
+        let p = p.to_vec();
+        self.write(move |c| {
+            let mut st = c
+                .prepare_cached(
+                    "INSERT INTO persons (id_number, name, hukou_city, residence_permit_city, residence_permit_expires,
+                       status, state_functionary, imported_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                     ON CONFLICT (id_number) DO UPDATE SET name = excluded.name, hukou_city = excluded.hukou_city,
+                       residence_permit_city = excluded.residence_permit_city,
+                       residence_permit_expires = excluded.residence_permit_expires, status = excluded.status,
+                       state_functionary = excluded.state_functionary, imported_at = excluded.imported_at",
+                )
+                .map_err(db_err)?;
+            for x in &p {
+                st.execute(params![
+                    x.id_number,
+                    x.name,
+                    x.hukou_city,
+                    x.residence_permit_city,
+                    x.residence_permit_expires.map(date_s),
+                    enum_str(&x.status),
+                    x.state_functionary,
+                    ms(now)
+                ])
+                .map_err(db_err)?;
+            }
+            Ok(p.len() as u64)
+        })
+        .await
+    }
+
+    async fn upsert_documents(&self, d: &[DocumentRecord], now: DateTime<Utc>) -> Result<u64> {
+        let d = d.to_vec();
+        self.write(move |c| {
+            let mut st = c
+                .prepare_cached(
+                    "INSERT INTO documents (id_number, kind, number, issued_on, expires_on, status, imported_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                     ON CONFLICT (kind, number) DO UPDATE SET id_number = excluded.id_number,
+                       issued_on = excluded.issued_on, expires_on = excluded.expires_on,
+                       status = excluded.status, imported_at = excluded.imported_at",
+                )
+                .map_err(db_err)?;
+            for x in &d {
+                st.execute(params![
+                    x.id_number,
+                    x.kind.as_str(),
+                    x.number,
+                    date_s(x.issued_on),
+                    date_s(x.expires_on),
+                    enum_str(&x.status),
+                    ms(now)
+                ])
+                .map_err(db_err)?;
+            }
+            Ok(d.len() as u64)
+        })
+        .await
+    }
+
+    async fn person(&self, id_number: &str) -> Result<Option<PersonRecord>> {
+        let id = id_number.to_string();
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT id_number, name, hukou_city, residence_permit_city, residence_permit_expires, status, state_functionary
+                 FROM persons WHERE id_number = ?1",
+            )
+            .map_err(db_err)?
+            .query_row([&id], person_row)
+            .optional()
+            .map_err(db_err)
+        })
+        .await
+    }
+
+    async fn documents_of(&self, id_number: &str) -> Result<Vec<DocumentRecord>> {
+        let id = id_number.to_string();
+        self.read(move |c| {
+            let mut st = c
+                .prepare_cached(
+                    "SELECT id_number, kind, number, issued_on, expires_on, status FROM documents
+                     WHERE id_number = ?1 ORDER BY issued_on",
+                )
+                .map_err(db_err)?;
+            let rows = st
+                .query_map([&id], |r| {
+                    Ok(DocumentRecord {
+                        id_number: r.get(0)?,
+                        kind: get_enum(r, 1, DocumentKind::parse)?,
+                        number: r.get(2)?,
+                        issued_on: get_date(r, 3)?,
+                        expires_on: get_date(r, 4)?,
+                        status: get_enum(r, 5, |s| match s {
+                            "valid" => Some(DocumentStatus::Valid),
+                            "lost" => Some(DocumentStatus::Lost),
+                            "cancelled" => Some(DocumentStatus::Cancelled),
+                            _ => None,
+                        })?,
+                    })
+                })
+                .map_err(db_err)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(db_err);
+            rows
+        })
+        .await
+    }
+
+    async fn verify_invariants(&self) -> Result<InvariantReport> {
+        self.read(|c| {
+            let ids = |sql: &str| -> Result<Vec<i64>> {
+                let mut st = c.prepare(sql).map_err(db_err)?;
+                let rows = st
+                    .query_map([], |r| r.get(0))
+                    .map_err(db_err)?
+                    .collect::<rusqlite::Result<Vec<i64>>>()
+                    .map_err(db_err);
+                rows
+            };
+            // One read transaction so that the recount sees one snapshot.
+            c.execute_batch("BEGIN").map_err(db_err)?;
+            let r = (|| {
+                let slots_checked: u64 = c
+                    .query_row("SELECT COUNT(*) FROM slots", [], |r| r.get(0))
+                    .map_err(db_err)?;
+                let oversold = ids("SELECT id FROM slots WHERE taken > capacity ORDER BY id")?;
+                let miscounted = ids(MISCOUNTED_SQL)?;
+                let duplicate_identities: u64 = c
+                    .query_row(DUPLICATES_SQL, [], |r| r.get(0))
+                    .map_err(db_err)?;
+                Ok(InvariantReport {
+                    slots_checked,
+                    oversold,
+                    miscounted,
+                    duplicate_identities,
+                })
+            })();
+            let _ = c.execute_batch("COMMIT");
+            r
+        })
+        .await
+    }
+}
+
+/// Shared by both adapters: the statements are plain SQL that both dialects accept.
+pub(crate) const MISCOUNTED_SQL: &str = "SELECT s.id FROM slots s WHERE s.taken <> \
+    (SELECT COUNT(*) FROM holds h WHERE h.slot_id = s.id AND h.state = 'held') + \
+    (SELECT COUNT(*) FROM bookings b WHERE b.slot_id = s.id AND b.status = 'active') + \
+    (SELECT COUNT(*) FROM seat_returns r WHERE r.slot_id = s.id AND r.returned_at IS NULL) \
+    ORDER BY s.id";
+
+pub(crate) const DUPLICATES_SQL: &str =
+    "SELECT COUNT(*) FROM (SELECT identity_key, business FROM bookings \
+    WHERE status = 'active' GROUP BY identity_key, business HAVING COUNT(*) > 1) d";
