@@ -1,1 +1,189 @@
-//! stub
+//! Wujing's use cases: the one place that decides.
+//!
+//! Handlers in `wujing-web` translate HTTP to calls on [`App`] and back; everything they must
+//! not decide (eligibility, which pool a citizen may book, who may cancel which booking, what a
+//! seat costs) is decided here, on top of the pure rules of `wujing-domain` and the atomic
+//! operations of the `wujing-store` port. Nothing here opens a transaction: each state change is
+//! one store call, which is one transaction.
+
+mod booking;
+pub mod demo;
+mod error;
+pub mod import;
+mod views;
+
+pub use booking::*;
+pub use error::{AppError, AppResult, ErrorKind};
+pub use views::*;
+
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+use wujing_domain::calendar::china_offset;
+use wujing_domain::Catalogue;
+use wujing_store::DynStore;
+
+/// Tunables of the booking rules. Every field has a flag and an environment variable in the
+/// `wujing` binary.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// How long a held seat waits for confirmation.
+    pub hold_ttl: TimeDelta,
+    /// How long a cancelled or vacated seat stays out of the public pool (anti-trading).
+    pub return_delay: TimeDelta,
+    /// How many days ahead seats are generated and can be booked.
+    pub horizon_days: u32,
+    /// How far back a cancellation counts as one half of a cancel→rebook pair.
+    pub pair_window: TimeDelta,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            hold_ttl: TimeDelta::minutes(10),
+            return_delay: TimeDelta::minutes(30),
+            horizon_days: 14,
+            pair_window: TimeDelta::hours(24),
+        }
+    }
+}
+
+/// The time source. Tests move a manual clock forward to expire holds without sleeping.
+#[derive(Debug, Clone, Default)]
+pub struct Clock {
+    /// Offset added to the system time, in milliseconds.
+    offset_ms: Arc<AtomicI64>,
+    fixed_ms: Option<Arc<AtomicI64>>,
+}
+
+impl Clock {
+    pub fn system() -> Self {
+        Self::default()
+    }
+
+    /// A clock frozen at `at` until advanced.
+    pub fn manual(at: DateTime<Utc>) -> Self {
+        Self {
+            offset_ms: Arc::default(),
+            fixed_ms: Some(Arc::new(AtomicI64::new(at.timestamp_millis()))),
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        let ms = match &self.fixed_ms {
+            Some(f) => f.load(Ordering::SeqCst),
+            None => Utc::now().timestamp_millis() + self.offset_ms.load(Ordering::SeqCst),
+        };
+        DateTime::from_timestamp_millis(ms).expect("clock within range")
+    }
+
+    pub fn advance(&self, by: TimeDelta) {
+        let target = self.fixed_ms.as_deref().unwrap_or(&self.offset_ms);
+        target.fetch_add(by.num_milliseconds(), Ordering::SeqCst);
+    }
+
+    /// Today in the halls' time zone.
+    pub fn today(&self) -> NaiveDate {
+        self.now().with_timezone(&china_offset()).date_naive()
+    }
+}
+
+/// Business counters exported on /metrics.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub holds_created: AtomicU64,
+    pub holds_refused_full: AtomicU64,
+    pub bookings_confirmed: AtomicU64,
+    pub bookings_cancelled: AtomicU64,
+    pub bookings_rescheduled: AtomicU64,
+    pub eligibility_refusals: AtomicU64,
+    pub holds_expired: AtomicU64,
+    pub seats_returned: AtomicU64,
+}
+
+impl Metrics {
+    pub fn inc(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `(name, help, value)` of every counter.
+    pub fn snapshot(&self) -> Vec<(&'static str, &'static str, u64)> {
+        let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        vec![
+            (
+                "wujing_holds_created_total",
+                "Seats held.",
+                g(&self.holds_created),
+            ),
+            (
+                "wujing_holds_refused_full_total",
+                "Hold requests for a full slot.",
+                g(&self.holds_refused_full),
+            ),
+            (
+                "wujing_bookings_confirmed_total",
+                "Bookings confirmed.",
+                g(&self.bookings_confirmed),
+            ),
+            (
+                "wujing_bookings_cancelled_total",
+                "Bookings cancelled.",
+                g(&self.bookings_cancelled),
+            ),
+            (
+                "wujing_bookings_rescheduled_total",
+                "Bookings moved to another slot.",
+                g(&self.bookings_rescheduled),
+            ),
+            (
+                "wujing_eligibility_refusals_total",
+                "Confirmations refused by eligibility rules.",
+                g(&self.eligibility_refusals),
+            ),
+            (
+                "wujing_holds_expired_total",
+                "Holds expired by the sweeper.",
+                g(&self.holds_expired),
+            ),
+            (
+                "wujing_seats_returned_total",
+                "Cancelled seats returned to the pool.",
+                g(&self.seats_returned),
+            ),
+        ]
+    }
+}
+
+/// The application: the store, the reference data and the rules' tunables.
+#[derive(Clone)]
+pub struct App {
+    pub store: DynStore,
+    pub catalogue: Arc<Catalogue>,
+    pub config: Arc<Config>,
+    pub clock: Clock,
+    pub metrics: Arc<Metrics>,
+}
+
+impl App {
+    pub fn new(store: DynStore, config: Config, clock: Clock) -> Self {
+        Self {
+            store,
+            catalogue: Arc::new(Catalogue::builtin()),
+            config: Arc::new(config),
+            clock,
+            metrics: Arc::default(),
+        }
+    }
+
+    /// Frees expired holds and due seat returns; run periodically by the server.
+    pub async fn sweep(&self) -> AppResult<wujing_store::SweepReport> {
+        let r = self.store.sweep(self.clock.now()).await?;
+        self.metrics
+            .holds_expired
+            .fetch_add(r.expired_holds, Ordering::Relaxed);
+        self.metrics
+            .seats_returned
+            .fetch_add(r.returned_seats, Ordering::Relaxed);
+        Ok(r)
+    }
+}

@@ -329,15 +329,11 @@ fn citizen_rules(
         |d: &DocumentRecord| d.expires_on > today + TimeDelta::days(RENEWAL_WINDOW_DAYS);
 
     match code {
-        "passport_first" => {
-            if valid.is_some() || !held.is_empty() {
-                out.push(reason(
-                    "document_already_held",
-                    "您已申领过护照，请选择换发或补发",
-                    "a passport was issued before: choose renewal or replacement",
-                ));
-            }
-        }
+        "passport_first" if !held.is_empty() => out.push(reason(
+            "document_already_held",
+            "您已申领过护照，请选择换发或补发",
+            "a passport was issued before: choose renewal or replacement",
+        )),
         "passport_renewal" => match valid {
             None if held.is_empty() => out.push(reason(
                 "no_document_to_renew",
@@ -359,15 +355,11 @@ fn citizen_rules(
             )),
             _ => {}
         },
-        "passport_replacement" => {
-            if !lost {
-                out.push(reason(
-                    "document_not_reported_lost",
-                    "补发须先报失原护照；没有查到报失记录",
-                    "a replacement needs the old passport reported lost; no report is on record",
-                ));
-            }
-        }
+        "passport_replacement" if !lost => out.push(reason(
+            "document_not_reported_lost",
+            "补发须先报失原护照；没有查到报失记录",
+            "a replacement needs the old passport reported lost; no report is on record",
+        )),
         "hkm_permit" | "tw_permit" => {
             if let Some(d) = valid {
                 if far_from_expiry(d) && !renewal_reason_given {

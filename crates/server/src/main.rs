@@ -1,1 +1,461 @@
-fn main() {}
+//! The `wujing` binary: serve the platform, migrate its database, diagnose a deployment, import
+//! registry records.
+//!
+//! Configuration is flags plus environment variables (each flag names its variable in
+//! `--help`). With none, `wujing serve` runs on an embedded SQLite file in the working directory
+//! and loads the demo organisation into an empty database.
+
+use chrono::TimeDelta;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+use wujing_app::import::ImportOutcome;
+use wujing_app::{App, Clock, Config};
+use wujing_store::DynStore;
+
+#[derive(Parser)]
+#[command(
+    name = "wujing",
+    version,
+    about = "Wujing (无境): the citizen service of an exit-entry administration"
+)]
+struct Cli {
+    /// Database: `sqlite:PATH` (embedded, the default) or `postgres://USER@HOST:PORT/DB`.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite:wujing.db",
+        global = true
+    )]
+    database_url: String,
+
+    /// Log format: `pretty` for development, `json` for production log collectors.
+    #[arg(
+        long,
+        env = "WUJING_LOG_FORMAT",
+        value_enum,
+        default_value = "pretty",
+        global = true
+    )]
+    log_format: LogFormat,
+
+    /// Log filter, e.g. `info` or `wujing_web=debug,info`.
+    #[arg(long, env = "WUJING_LOG", default_value = "info", global = true)]
+    log: String,
+
+    #[command(flatten)]
+    booking: BookingArgs,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Args, Clone)]
+struct BookingArgs {
+    /// Minutes a held seat waits for confirmation before it is released.
+    #[arg(long, env = "WUJING_HOLD_MINUTES", default_value_t = 10, global = true)]
+    hold_minutes: i64,
+
+    /// Minutes a cancelled or vacated seat stays out of the public pool (anti-trading delay).
+    #[arg(
+        long,
+        env = "WUJING_RETURN_DELAY_MINUTES",
+        default_value_t = 30,
+        global = true
+    )]
+    return_delay_minutes: i64,
+
+    /// Days ahead that seats are generated and can be booked.
+    #[arg(long, env = "WUJING_HORIZON_DAYS", default_value_t = 14, global = true)]
+    horizon_days: u32,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Migrate the database, load the demo organisation if it is empty, and serve HTTP.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "WUJING_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Seconds between sweeps that free expired holds and due seat returns.
+        #[arg(long, env = "WUJING_SWEEP_SECONDS", default_value_t = 15)]
+        sweep_seconds: u64,
+        /// Do not load the demo organisation into an empty database.
+        #[arg(long, env = "WUJING_NO_DEMO")]
+        no_demo: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Check the database, its migrations and the configuration, and say what is wrong.
+    Doctor,
+    /// Import registry records from a JSON-lines file (format: docs/IMPORT.md).
+    Import {
+        #[arg(value_enum)]
+        kind: ImportKind,
+        /// The JSON-lines file; `-` reads standard input.
+        file: String,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ImportKind {
+    /// Population-register records (one person per line).
+    Persons,
+    /// Document-register records (one issued document per line).
+    Documents,
+}
+
+impl BookingArgs {
+    fn problems(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        if !(1..=120).contains(&self.hold_minutes) {
+            p.push(format!(
+                "--hold-minutes is {}; it must be between 1 and 120 minutes",
+                self.hold_minutes
+            ));
+        }
+        if !(0..=7 * 24 * 60).contains(&self.return_delay_minutes) {
+            p.push(format!(
+                "--return-delay-minutes is {}; it must be between 0 and 10080 (a week)",
+                self.return_delay_minutes
+            ));
+        }
+        if !(1..=90).contains(&self.horizon_days) {
+            p.push(format!(
+                "--horizon-days is {}; it must be between 1 and 90",
+                self.horizon_days
+            ));
+        }
+        p
+    }
+
+    fn config(&self) -> Config {
+        Config {
+            hold_ttl: TimeDelta::minutes(self.hold_minutes),
+            return_delay: TimeDelta::minutes(self.return_delay_minutes),
+            horizon_days: self.horizon_days,
+            ..Config::default()
+        }
+    }
+}
+
+fn init_tracing(format: LogFormat, filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Pretty => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// The database URL with any password hidden, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+async fn open_store(url: &str) -> Result<DynStore, String> {
+    wujing_store::open(url)
+        .await
+        .map_err(|e| format!("cannot open the database {}: {e}", redact(url)))
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.log_format, &cli.log);
+    let problems = cli.booking.problems();
+    if !problems.is_empty() && !matches!(cli.command, Command::Doctor) {
+        for p in problems {
+            eprintln!("error: {p}");
+        }
+        return ExitCode::from(2);
+    }
+    let result = match &cli.command {
+        Command::Serve {
+            listen,
+            sweep_seconds,
+            no_demo,
+        } => serve(&cli, *listen, *sweep_seconds, *no_demo).await,
+        Command::Migrate => migrate(&cli).await,
+        Command::Doctor => return doctor(&cli).await,
+        Command::Import { kind, file } => import(&cli, *kind, file).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn migrate(cli: &Cli) -> Result<(), String> {
+    let store = open_store(&cli.database_url).await?;
+    let done = store
+        .migrate()
+        .await
+        .map_err(|e| format!("migration failed: {e}"))?;
+    if done.is_empty() {
+        println!("{}: the schema is current", store.dialect());
+    } else {
+        println!("{}: applied migrations {done:?}", store.dialect());
+    }
+    Ok(())
+}
+
+async fn serve(
+    cli: &Cli,
+    listen: SocketAddr,
+    sweep_seconds: u64,
+    no_demo: bool,
+) -> Result<(), String> {
+    let store = open_store(&cli.database_url).await?;
+    let applied = store
+        .migrate()
+        .await
+        .map_err(|e| format!("migration failed: {e}"))?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "migrations applied");
+    }
+    let app = App::new(store, cli.booking.config(), Clock::system());
+    if !no_demo && app.is_empty().await.map_err(|e| e.to_string())? {
+        let r = app.load_demo().await.map_err(|e| e.to_string())?;
+        println!(
+            "Loaded the demo organisation: {} districts, {} halls, {} windows, {} registry persons, {} documents, {} seats.",
+            r.districts, r.halls, r.windows, r.persons, r.documents, r.slots
+        );
+    }
+    let created = app.generate_horizon().await.map_err(|e| e.to_string())?;
+    tracing::info!(created, "seats generated up to the horizon");
+
+    // The sweeper frees expired holds and due seat returns; seats are generated ahead hourly.
+    let sweeper = app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(sweep_seconds.max(1)));
+        let mut last_generation = std::time::Instant::now();
+        loop {
+            tick.tick().await;
+            match sweeper.sweep().await {
+                Ok(r) if r.expired_holds + r.returned_seats > 0 => {
+                    tracing::info!(
+                        expired = r.expired_holds,
+                        returned = r.returned_seats,
+                        "sweep"
+                    )
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "sweep failed"),
+            }
+            if last_generation.elapsed() > Duration::from_secs(3600) {
+                last_generation = std::time::Instant::now();
+                if let Err(e) = sweeper.generate_horizon().await {
+                    tracing::warn!(error = %e, "seat generation failed");
+                }
+            }
+        }
+    });
+
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    println!(
+        "Wujing is serving on http://{addr} ({}: {})",
+        app.store.dialect(),
+        redact(&cli.database_url)
+    );
+    println!("  API: http://{addr}/api/v1/halls   OpenAPI: http://{addr}/api/openapi.json");
+    let router = wujing_web::router(app);
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await
+    .map_err(|e| e.to_string())
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}
+
+async fn import(cli: &Cli, kind: ImportKind, file: &str) -> Result<(), String> {
+    let text = if file == "-" {
+        std::io::read_to_string(std::io::stdin())
+            .map_err(|e| format!("cannot read standard input: {e}"))?
+    } else {
+        std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?
+    };
+    let store = open_store(&cli.database_url).await?;
+    let status = store.migration_status().await.map_err(|e| e.to_string())?;
+    if !status.is_current() {
+        return Err("the database schema is not current: run `wujing migrate` first".into());
+    }
+    let app = App::new(store, cli.booking.config(), Clock::system());
+    let outcome = match kind {
+        ImportKind::Persons => app.import_persons(&text).await,
+        ImportKind::Documents => app.import_documents(&text).await,
+    }
+    .map_err(|e| e.to_string())?;
+    match outcome {
+        ImportOutcome::Imported(n) => {
+            println!("imported {n} records from {file}");
+            Ok(())
+        }
+        ImportOutcome::Rejected(errors) => {
+            for e in &errors {
+                eprintln!("{file}: {e}");
+            }
+            Err(format!(
+                "{} bad lines in {file}; nothing was imported",
+                errors.len()
+            ))
+        }
+    }
+}
+
+/// Prints one line per check and returns failure if any check failed.
+async fn doctor(cli: &Cli) -> ExitCode {
+    let mut failed = false;
+    let mut report = |ok: bool, what: &str, detail: String| {
+        println!("[{}] {what}: {detail}", if ok { " ok " } else { "FAIL" });
+        failed |= !ok;
+    };
+    let problems = cli.booking.problems();
+    report(
+        problems.is_empty(),
+        "configuration",
+        if problems.is_empty() {
+            format!(
+                "holds last {} min, cancelled seats return after {} min, booking horizon {} days",
+                cli.booking.hold_minutes,
+                cli.booking.return_delay_minutes,
+                cli.booking.horizon_days
+            )
+        } else {
+            problems.join("; ")
+        },
+    );
+    let url = &cli.database_url;
+    let is_pg = url.starts_with("postgres://") || url.starts_with("postgresql://");
+    if !is_pg {
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        if !std::path::Path::new(path).exists() {
+            report(
+                false,
+                "database",
+                format!("the SQLite file {path} does not exist; `wujing serve` or `wujing migrate` creates it (or set DATABASE_URL)"),
+            );
+            return ExitCode::FAILURE;
+        }
+    }
+    let store = match open_store(url).await {
+        Ok(s) => s,
+        Err(e) => {
+            report(false, "database", e);
+            return ExitCode::FAILURE;
+        }
+    };
+    match store.ping().await {
+        Ok(()) => report(
+            true,
+            "database",
+            format!("{} at {} answers", store.dialect(), redact(url)),
+        ),
+        Err(e) => {
+            let hint = if is_pg {
+                " — is PostgreSQL running, and are the host, port, user and database in DATABASE_URL right?"
+            } else {
+                ""
+            };
+            report(
+                false,
+                "database",
+                format!("{} does not answer: {e}{hint}", redact(url)),
+            );
+            return ExitCode::FAILURE;
+        }
+    }
+    match store.migration_status().await {
+        Ok(m) if m.is_current() => report(true, "migrations", format!("current (applied {:?})", m.applied)),
+        Ok(m) if !m.unknown().is_empty() => report(
+            false,
+            "migrations",
+            format!("the database has migrations {:?} that this build does not know: it was migrated by a newer Wujing; upgrade this binary", m.unknown()),
+        ),
+        Ok(m) => report(
+            false,
+            "migrations",
+            format!("pending {:?}: run `wujing migrate`", m.pending()),
+        ),
+        Err(e) => report(false, "migrations", format!("cannot read them: {e}")),
+    }
+    match store.halls().await {
+        Ok(h) if h.is_empty() => report(
+            false,
+            "organisation",
+            "no halls yet: `wujing serve` loads the demo organisation into an empty database"
+                .into(),
+        ),
+        Ok(h) => report(
+            true,
+            "organisation",
+            format!(
+                "{} halls, {} windows",
+                h.len(),
+                h.iter().map(|x| x.window_count).sum::<u32>()
+            ),
+        ),
+        Err(e) => report(false, "organisation", format!("cannot read halls: {e}")),
+    }
+    match store.verify_invariants().await {
+        Ok(r) if r.is_clean() => report(
+            true,
+            "seat counters",
+            format!(
+                "{} slots recounted, none oversold, no identity booked twice",
+                r.slots_checked
+            ),
+        ),
+        Ok(r) => report(false, "seat counters", format!("{r:?}")),
+        Err(e) => report(false, "seat counters", format!("cannot recount: {e}")),
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,774 @@
+//! The booking spine: hold a seat, confirm it as a pre-accepted application, cancel, reschedule,
+//! and the alternatives offered when a slot is full (M1, M2, M3).
+
+use crate::views::{hall_serves, slot_view, unknown_business, unknown_hall, SlotView};
+use crate::{App, AppError, AppResult, ErrorKind, Metrics};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+use wujing_domain::eligibility::{self, Answers, Facts, Identity};
+use wujing_domain::idnum::{mask_id_number, mask_phone};
+use wujing_domain::{Group, Pool, ResidentId};
+use wujing_store::{
+    Booking, BookingStatus, Hall, IdKind, NewBooking, NewHold, Slot, SlotQuery, StoreError,
+};
+
+/// Who the applicant is, as typed into the form.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApplicantInput {
+    pub name: String,
+    /// `resident_id` (default) or `foreign_passport`.
+    #[serde(default)]
+    pub id_type: Option<String>,
+    /// Resident ID number, or the passport number for foreigners.
+    pub id_number: String,
+    /// Foreigners: nationality as an ISO 3166-1 alpha-3 code.
+    #[serde(default)]
+    pub nationality: Option<String>,
+    /// Foreigners: date of birth.
+    #[serde(default)]
+    pub birth_date: Option<NaiveDate>,
+    /// Mainland mobile number (11 digits) or an international number with `+`.
+    pub phone: String,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HoldInput {
+    pub slot_id: i64,
+    pub business: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HoldView {
+    pub hold_id: String,
+    pub business: String,
+    pub slot: SlotView,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EligibilityInput {
+    pub business: String,
+    pub applicant: ApplicantInput,
+    /// Answers to the business's questions; see the API guide for the fields.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub answers: Answers,
+    /// The intended visit date (default: today).
+    #[serde(default)]
+    pub date: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReasonView {
+    pub code: String,
+    pub message_zh: String,
+    pub message_en: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EligibilityView {
+    pub eligible: bool,
+    pub reasons: Vec<ReasonView>,
+    /// The fee for this business and option on the visit date.
+    pub fee_yuan: Option<u32>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmInput {
+    pub hold_id: String,
+    pub applicant: ApplicantInput,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub answers: Answers,
+    /// Acceptance channel (M4): `web` (default), `phone`, `kiosk`, `mobile`, `counter`.
+    #[serde(default)]
+    pub channel: Option<String>,
+}
+
+/// Proof that the caller owns a booking: its identity number.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OwnerProof {
+    pub id_number: String,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RescheduleInput {
+    pub id_number: String,
+    pub slot_id: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NamedRef {
+    pub id: String,
+    pub name_zh: String,
+    pub name_en: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ApplicantView {
+    pub name: String,
+    /// Masked: personal information is never shown in full by default.
+    pub id_number: String,
+    pub phone: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BookingView {
+    pub code: String,
+    /// `active` or `cancelled`.
+    pub status: String,
+    pub business: NamedRef,
+    pub option: Option<String>,
+    pub hall: NamedRef,
+    pub address_zh: String,
+    pub address_en: String,
+    pub date: NaiveDate,
+    pub start: String,
+    pub end: String,
+    pub applicant: ApplicantView,
+    pub fee_yuan: Option<u32>,
+    pub processing_working_days: Option<u32>,
+    pub channel: String,
+    pub created_at: DateTime<Utc>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+    pub reschedule_count: u32,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AlternativeView {
+    pub slot: SlotView,
+    pub hall_name_zh: String,
+    pub hall_name_en: String,
+    pub same_district: bool,
+}
+
+/// What a citizen is offered when the wanted slot is full (M2).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AlternativesView {
+    /// Nearest free slots in the same hall, nearest first.
+    pub same_hall: Vec<AlternativeView>,
+    /// The same slot in other halls: same district first, then the least loaded.
+    pub other_halls: Vec<AlternativeView>,
+}
+
+const ALTERNATIVES: usize = 5;
+/// Booking codes avoid characters that are easily confused when read aloud or handwritten.
+const CODE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+const CHANNELS: &[&str] = &[
+    "web",
+    "phone",
+    "kiosk",
+    "mobile",
+    "counter",
+    "wechat",
+    "post",
+    "agency",
+    "hotline",
+    "police_station",
+];
+
+fn new_code() -> String {
+    let mut rng = rand::thread_rng();
+    (0..8)
+        .map(|_| CODE_ALPHABET[rng.gen_range(0..CODE_ALPHABET.len())] as char)
+        .collect()
+}
+
+fn new_hold_id() -> String {
+    format!("h_{:032x}", rand::thread_rng().gen::<u128>())
+}
+
+/// A parsed applicant: the identity used for binding (M3) and the contact data.
+pub struct Applicant {
+    pub identity: Identity,
+    pub name: String,
+    pub phone: String,
+}
+
+fn parse_phone(p: &str) -> AppResult<String> {
+    let p: String = p.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+    let mainland = p.len() == 11
+        && p.starts_with('1')
+        && matches!(p.as_bytes()[1], b'3'..=b'9')
+        && p.bytes().all(|b| b.is_ascii_digit());
+    let international = p.starts_with('+')
+        && (7..=16).contains(&p.len())
+        && p[1..].bytes().all(|b| b.is_ascii_digit());
+    if mainland || international {
+        Ok(p)
+    } else {
+        Err(AppError::invalid(
+            "phone_invalid",
+            "手机号码格式不正确：应为11位中国大陆手机号，或以+开头的国际号码",
+            "the phone number should be an 11-digit mainland mobile number or an international number starting with +",
+        ))
+    }
+}
+
+impl App {
+    pub fn parse_applicant(&self, a: &ApplicantInput) -> AppResult<Applicant> {
+        let name = a.name.trim();
+        if name.is_empty() || name.chars().count() > 64 {
+            return Err(AppError::invalid(
+                "name_required",
+                "请填写姓名（不超过64个字）",
+                "enter the applicant's name (at most 64 characters)",
+            ));
+        }
+        let phone = parse_phone(&a.phone)?;
+        let identity = match a.id_type.as_deref().unwrap_or("resident_id") {
+            "resident_id" => Identity::Resident(self.parse_resident_id(&a.id_number)?),
+            "foreign_passport" => {
+                let nat = a
+                    .nationality
+                    .as_deref()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_uppercase();
+                if nat.len() != 3 || !nat.bytes().all(|b| b.is_ascii_uppercase()) {
+                    return Err(AppError::invalid(
+                        "nationality_invalid",
+                        "请填写三位字母的国籍代码（如DEU）",
+                        "give the nationality as a three-letter code such as DEU",
+                    ));
+                }
+                let num = a.id_number.trim().to_ascii_uppercase();
+                if !(5..=20).contains(&num.len()) || !num.bytes().all(|b| b.is_ascii_alphanumeric())
+                {
+                    return Err(AppError::invalid(
+                        "passport_number_invalid",
+                        "护照号码应为5至20位字母或数字",
+                        "the passport number should be 5 to 20 letters or digits",
+                    ));
+                }
+                Identity::Foreign {
+                    nationality: nat,
+                    passport_number: num,
+                    birth_date: a.birth_date,
+                }
+            }
+            other => {
+                return Err(AppError::invalid(
+                    "id_type_invalid",
+                    format!("不支持的证件类型“{other}”"),
+                    format!("unsupported identity document type \"{other}\""),
+                ))
+            }
+        };
+        Ok(Applicant {
+            identity,
+            name: name.to_string(),
+            phone,
+        })
+    }
+
+    fn parse_resident_id(&self, s: &str) -> AppResult<ResidentId> {
+        ResidentId::parse(s, self.clock.today()).map_err(|e| {
+            AppError::invalid(e.code(), e.message_zh(), e.message_en())
+                .with_details(json!({ "field": "id_number" }))
+        })
+    }
+
+    /// Checks eligibility (M1) and returns every failing reason.
+    pub async fn check_eligibility(&self, input: &EligibilityInput) -> AppResult<EligibilityView> {
+        let applicant = self.parse_applicant(&input.applicant)?;
+        if self.catalogue.business(&input.business).is_none() {
+            return Err(unknown_business(&input.business));
+        }
+        let date = input.date.unwrap_or_else(|| self.clock.today());
+        let reasons = self
+            .eligibility_reasons(&input.business, &applicant, &input.answers, date)
+            .await?;
+        let fee = self
+            .catalogue
+            .terms(&input.business, date)
+            .and_then(|t| t.fee_for(input.answers.option.as_deref()));
+        Ok(EligibilityView {
+            eligible: reasons.is_empty(),
+            reasons,
+            fee_yuan: fee,
+        })
+    }
+
+    async fn eligibility_reasons(
+        &self,
+        business: &str,
+        a: &Applicant,
+        answers: &Answers,
+        visit_date: NaiveDate,
+    ) -> AppResult<Vec<ReasonView>> {
+        let (person, documents) = match &a.identity {
+            Identity::Resident(id) => (
+                self.store.person(id.as_str()).await?,
+                self.store.documents_of(id.as_str()).await?,
+            ),
+            Identity::Foreign { .. } => (None, Vec::new()),
+        };
+        let reasons = eligibility::check(
+            &self.catalogue,
+            business,
+            &a.name,
+            &a.identity,
+            answers,
+            Facts {
+                visit_date,
+                person: person.as_ref(),
+                documents: &documents,
+            },
+        );
+        Ok(reasons
+            .into_iter()
+            .map(|r| ReasonView {
+                code: r.code.to_string(),
+                message_zh: r.zh,
+                message_en: r.en,
+            })
+            .collect())
+    }
+
+    /// A slot a citizen may book online for a business of `group`, or why not.
+    async fn bookable_slot(&self, slot_id: i64, group: Group) -> AppResult<(Slot, Hall)> {
+        let slot = self.store.slot(slot_id).await?.ok_or_else(|| {
+            AppError::not_found(
+                "slot_not_found",
+                format!("没有编号为{slot_id}的时段"),
+                format!("there is no slot {slot_id}"),
+            )
+        })?;
+        if slot.pool != Pool::Online {
+            return Err(AppError::new(
+                ErrorKind::Unprocessable,
+                "slot_not_bookable",
+                "该时段留给现场取号或加急窗口，不能网上预约",
+                "this slot is kept for walk-ins or the expedite desk and cannot be booked online",
+            ));
+        }
+        let now = self.clock.now();
+        if slot.starts_at <= now {
+            return Err(AppError::new(
+                ErrorKind::Unprocessable,
+                "slot_in_past",
+                "该时段已经开始或已过去",
+                "this slot has already started",
+            ));
+        }
+        let last = self.clock.today() + TimeDelta::days(i64::from(self.config.horizon_days));
+        if slot.day > last {
+            return Err(AppError::new(
+                ErrorKind::Unprocessable,
+                "date_out_of_range",
+                format!("只能预约{last}及以前的时段"),
+                format!("slots can be booked up to {last}"),
+            ));
+        }
+        let hall = self
+            .store
+            .hall(&slot.hall_id)
+            .await?
+            .ok_or_else(|| unknown_hall(&slot.hall_id))?;
+        if !hall_serves(&hall, group) {
+            return Err(AppError::new(
+                ErrorKind::Unprocessable,
+                "business_not_offered",
+                format!("{}不办理外国人业务", hall.name_zh),
+                format!("{} does not handle foreigners' business", hall.name_en),
+            ));
+        }
+        Ok((slot, hall))
+    }
+
+    async fn slot_full(&self, slot: &Slot, hall: &Hall, group: Group) -> AppError {
+        let details = match self.alternatives(slot, hall, group).await {
+            Ok(a) => json!({ "alternatives": a }),
+            Err(_) => json!({}),
+        };
+        AppError::new(
+            ErrorKind::Conflict,
+            "slot_full",
+            "该时段已约满，请选择其他时段或其他大厅",
+            "this slot is full; choose another time or another hall",
+        )
+        .with_details(details)
+    }
+
+    /// Holds a seat (M3: the seat counts against capacity at once).
+    pub async fn hold(
+        &self,
+        input: &HoldInput,
+        client_addr: Option<String>,
+    ) -> AppResult<HoldView> {
+        let business = self
+            .catalogue
+            .business(&input.business)
+            .ok_or_else(|| unknown_business(&input.business))?;
+        let (slot, hall) = self.bookable_slot(input.slot_id, business.group).await?;
+        let now = self.clock.now();
+        let r = self
+            .store
+            .create_hold(&NewHold {
+                id: new_hold_id(),
+                slot_id: slot.id,
+                business: business.code.clone(),
+                now,
+                expires_at: now + self.config.hold_ttl,
+                client_addr,
+            })
+            .await;
+        match r {
+            Ok(h) => {
+                Metrics::inc(&self.metrics.holds_created);
+                // The counter read before the hold, plus this hold: a lower bound, good enough
+                // for display and free of a second read on the hot path.
+                let mut s = slot;
+                s.taken = (s.taken + 1).min(s.capacity);
+                Ok(HoldView {
+                    hold_id: h.id,
+                    business: h.business,
+                    slot: slot_view(&s, hall.slot_minutes),
+                    expires_at: h.expires_at,
+                })
+            }
+            Err(StoreError::SlotFull) => {
+                Metrics::inc(&self.metrics.holds_refused_full);
+                Err(self.slot_full(&slot, &hall, business.group).await)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Confirms a hold with the applicant's identity: eligibility is checked again against the
+    /// visit date, and the identity binding (M3) is enforced by the database.
+    pub async fn confirm(&self, input: &ConfirmInput) -> AppResult<BookingView> {
+        let applicant = self.parse_applicant(&input.applicant)?;
+        let channel = input.channel.as_deref().unwrap_or("web");
+        if !CHANNELS.contains(&channel) {
+            return Err(AppError::invalid(
+                "channel_invalid",
+                format!("未知的受理渠道“{channel}”"),
+                format!("unknown channel \"{channel}\""),
+            ));
+        }
+        let hold = self
+            .store
+            .hold(&input.hold_id)
+            .await?
+            .ok_or_else(hold_not_found)?;
+        let slot = self
+            .store
+            .slot(hold.slot_id)
+            .await?
+            .ok_or(StoreError::NotFound("slot"))?;
+        let reasons = self
+            .eligibility_reasons(&hold.business, &applicant, &input.answers, slot.day)
+            .await?;
+        if !reasons.is_empty() {
+            Metrics::inc(&self.metrics.eligibility_refusals);
+            return Err(AppError::new(
+                ErrorKind::Unprocessable,
+                "not_eligible",
+                "不符合办理条件，详见各项原因",
+                "the applicant is not eligible; see the reasons",
+            )
+            .with_details(json!({ "reasons": reasons })));
+        }
+        let fee = self
+            .catalogue
+            .terms(&hold.business, slot.day)
+            .and_then(|t| t.fee_for(input.answers.option.as_deref()));
+        let (id_kind, id_number, nationality) = match &applicant.identity {
+            Identity::Resident(id) => (IdKind::ResidentId, id.as_str().to_string(), None),
+            Identity::Foreign {
+                nationality,
+                passport_number,
+                ..
+            } => (
+                IdKind::ForeignPassport,
+                passport_number.clone(),
+                Some(nationality.clone()),
+            ),
+        };
+        let mut nb = NewBooking {
+            code: new_code(),
+            hold_id: hold.id.clone(),
+            business: hold.business.clone(),
+            option_code: input.answers.option.clone(),
+            identity_key: applicant.identity.key(),
+            id_kind,
+            id_number,
+            nationality,
+            name: applicant.name.clone(),
+            phone: applicant.phone.clone(),
+            answers_json: serde_json::to_string(&input.answers).unwrap_or_else(|_| "{}".into()),
+            fee_yuan: fee,
+            channel: channel.to_string(),
+            now: self.clock.now(),
+        };
+        for _ in 0..5 {
+            match self.store.confirm_hold(&nb, self.config.pair_window).await {
+                Ok(b) => {
+                    Metrics::inc(&self.metrics.bookings_confirmed);
+                    return self.booking_view(&b).await;
+                }
+                Err(StoreError::CodeTaken) => nb.code = new_code(),
+                Err(e) => return Err(confirm_error(e)),
+            }
+        }
+        Err(AppError::new(
+            ErrorKind::Internal,
+            "internal_error",
+            "系统内部错误，请重试",
+            "internal error; please retry",
+        ))
+    }
+
+    async fn owned_booking(&self, code: &str, id_number: &str) -> AppResult<Booking> {
+        let b = self
+            .store
+            .booking_by_code(&code.trim().to_ascii_uppercase())
+            .await?;
+        // A wrong identity number gets the same answer as an unknown code, so that codes
+        // cannot be probed for bookings.
+        let proof = id_number.trim().to_ascii_uppercase();
+        let proof = match ResidentId::parse(&proof, self.clock.today()) {
+            Ok(id) => id.as_str().to_string(),
+            Err(_) => proof,
+        };
+        match b {
+            Some(b) if b.id_number == proof => Ok(b),
+            _ => Err(AppError::not_found(
+                "booking_not_found",
+                "没有找到与该预约号和证件号码相符的预约",
+                "no booking matches this code and identity number",
+            )),
+        }
+    }
+
+    pub async fn booking(&self, code: &str, proof: &OwnerProof) -> AppResult<BookingView> {
+        let b = self.owned_booking(code, &proof.id_number).await?;
+        self.booking_view(&b).await
+    }
+
+    /// Cancels a booking. The seat returns to the public pool only after the configured delay
+    /// (NOTES.md §2: immediate return is how seats are handed to a buyer).
+    pub async fn cancel(&self, code: &str, proof: &OwnerProof) -> AppResult<BookingView> {
+        let b = self.owned_booking(code, &proof.id_number).await?;
+        let now = self.clock.now();
+        if b.slot.starts_at <= now {
+            return Err(AppError::new(
+                ErrorKind::Conflict,
+                "booking_started",
+                "预约时段已开始，不能再取消",
+                "the booked slot has started and can no longer be cancelled",
+            ));
+        }
+        let c = self
+            .store
+            .cancel_booking(b.id, now, now + self.config.return_delay)
+            .await
+            .map_err(confirm_error)?;
+        Metrics::inc(&self.metrics.bookings_cancelled);
+        self.booking_view(&c).await
+    }
+
+    /// Moves a booking to another slot: the new seat is taken before the old one is released.
+    pub async fn reschedule(&self, code: &str, input: &RescheduleInput) -> AppResult<BookingView> {
+        let b = self.owned_booking(code, &input.id_number).await?;
+        let group = self
+            .catalogue
+            .business(&b.business)
+            .map_or(Group::Citizen, |x| x.group);
+        if b.status != BookingStatus::Active {
+            return Err(not_active());
+        }
+        if b.slot.id == input.slot_id {
+            return Err(AppError::new(
+                ErrorKind::Conflict,
+                "same_slot",
+                "新时段与原时段相同",
+                "the new slot is the one already booked",
+            ));
+        }
+        let (slot, hall) = self.bookable_slot(input.slot_id, group).await?;
+        let now = self.clock.now();
+        match self
+            .store
+            .reschedule_booking(b.id, slot.id, now, now + self.config.return_delay)
+            .await
+        {
+            Ok(moved) => {
+                Metrics::inc(&self.metrics.bookings_rescheduled);
+                self.booking_view(&moved).await
+            }
+            Err(StoreError::SlotFull) => Err(self.slot_full(&slot, &hall, group).await),
+            Err(e) => Err(confirm_error(e)),
+        }
+    }
+
+    /// Free slots near a full one (M2): the nearest in the same hall, and the same time in other
+    /// halls serving the business, same district first and then the least loaded.
+    pub async fn alternatives(
+        &self,
+        slot: &Slot,
+        hall: &Hall,
+        group: Group,
+    ) -> AppResult<AlternativesView> {
+        let now = self.clock.now();
+        let halls: BTreeMap<String, Hall> = self
+            .store
+            .halls()
+            .await?
+            .into_iter()
+            .filter(|h| hall_serves(h, group))
+            .map(|h| (h.id.clone(), h))
+            .collect();
+        let last = self.clock.today() + TimeDelta::days(i64::from(self.config.horizon_days));
+        let mut same = self
+            .store
+            .slots(&SlotQuery {
+                hall_ids: Some(vec![hall.id.clone()]),
+                from: Some(slot.day),
+                to: Some((slot.day + TimeDelta::days(7)).min(last)),
+                pool: Some(Pool::Online),
+                only_free: true,
+                starts_after: Some(now),
+                ..Default::default()
+            })
+            .await?;
+        same.retain(|s| s.id != slot.id);
+        same.sort_by_key(|s| (s.starts_at - slot.starts_at).num_minutes().abs());
+        let mut others = self
+            .store
+            .slots(&SlotQuery {
+                from: Some(slot.day),
+                to: Some(slot.day),
+                start: Some(slot.start),
+                pool: Some(Pool::Online),
+                only_free: true,
+                starts_after: Some(now),
+                ..Default::default()
+            })
+            .await?;
+        others.retain(|s| s.hall_id != hall.id && halls.contains_key(&s.hall_id));
+        others.sort_by(|a, b| {
+            let key = |s: &Slot| {
+                let other_district = halls[&s.hall_id].district_id != hall.district_id;
+                (other_district, s.taken as f64 / s.capacity.max(1) as f64)
+            };
+            let (ka, kb) = (key(a), key(b));
+            ka.0.cmp(&kb.0).then(ka.1.total_cmp(&kb.1))
+        });
+        let view = |s: &Slot| {
+            let h = &halls.get(&s.hall_id).unwrap_or(hall);
+            AlternativeView {
+                slot: slot_view(s, h.slot_minutes),
+                hall_name_zh: h.name_zh.clone(),
+                hall_name_en: h.name_en.clone(),
+                same_district: h.district_id == hall.district_id,
+            }
+        };
+        Ok(AlternativesView {
+            same_hall: same.iter().take(ALTERNATIVES).map(view).collect(),
+            other_halls: others.iter().take(ALTERNATIVES).map(view).collect(),
+        })
+    }
+
+    pub async fn booking_view(&self, b: &Booking) -> AppResult<BookingView> {
+        let hall = self
+            .store
+            .hall(&b.slot.hall_id)
+            .await?
+            .ok_or_else(|| unknown_hall(&b.slot.hall_id))?;
+        let terms = self.catalogue.terms(&b.business, b.slot.day);
+        let (bzh, ben) = self
+            .catalogue
+            .business(&b.business)
+            .map_or((b.business.clone(), b.business.clone()), |x| {
+                (x.name_zh.clone(), x.name_en.clone())
+            });
+        let sv = slot_view(&b.slot, hall.slot_minutes);
+        Ok(BookingView {
+            code: b.code.clone(),
+            status: b.status.as_str().to_string(),
+            business: NamedRef {
+                id: b.business.clone(),
+                name_zh: bzh,
+                name_en: ben,
+            },
+            option: b.option_code.clone(),
+            hall: NamedRef {
+                id: hall.id.clone(),
+                name_zh: hall.name_zh.clone(),
+                name_en: hall.name_en.clone(),
+            },
+            address_zh: hall.address_zh.clone(),
+            address_en: hall.address_en.clone(),
+            date: sv.date,
+            start: sv.start,
+            end: sv.end,
+            applicant: ApplicantView {
+                name: b.name.clone(),
+                id_number: mask_id_number(&b.id_number),
+                phone: mask_phone(&b.phone),
+            },
+            fee_yuan: b.fee_yuan,
+            processing_working_days: terms.map(|t| t.version.processing_working_days),
+            channel: b.channel.clone(),
+            created_at: b.created_at,
+            cancelled_at: b.cancelled_at,
+            reschedule_count: b.reschedule_count,
+        })
+    }
+}
+
+fn hold_not_found() -> AppError {
+    AppError::not_found(
+        "hold_not_found",
+        "没有找到该锁定的时段，请重新选择",
+        "the hold was not found; choose a slot again",
+    )
+}
+
+fn not_active() -> AppError {
+    AppError::new(
+        ErrorKind::Conflict,
+        "booking_not_active",
+        "该预约已取消",
+        "the booking is no longer active",
+    )
+}
+
+fn confirm_error(e: StoreError) -> AppError {
+    match e {
+        StoreError::NotFound("hold") => hold_not_found(),
+        StoreError::HoldExpired => AppError::new(
+            ErrorKind::Gone,
+            "hold_expired",
+            "锁定的时段已超时释放，请重新选择",
+            "the hold has expired and its seat was released; choose a slot again",
+        ),
+        StoreError::HoldUsed => AppError::new(
+            ErrorKind::Conflict,
+            "hold_used",
+            "该锁定已用于一笔预约",
+            "this hold has already been used for a booking",
+        ),
+        StoreError::AlreadyBooked => AppError::new(
+            ErrorKind::Conflict,
+            "already_booked",
+            "您已有一笔同类业务的有效预约；如需改期，请使用改约",
+            "this identity already has an active booking for this business; reschedule it instead",
+        ),
+        StoreError::BookingNotActive => not_active(),
+        other => other.into(),
+    }
+}

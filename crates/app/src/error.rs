@@ -1,0 +1,114 @@
+//! The errors a use case returns: a stable snake_case code, a kind that the web layer maps to
+//! an HTTP status, messages in zh-CN and en, and optional structured details.
+
+use serde_json::Value;
+use wujing_store::StoreError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Malformed input (400).
+    Invalid,
+    /// Well-formed but refused by a rule (422).
+    Unprocessable,
+    /// Unknown resource (404).
+    NotFound,
+    /// Conflicts with the current state (409).
+    Conflict,
+    /// No longer available (410).
+    Gone,
+    /// Too many requests (429).
+    RateLimited,
+    /// A dependency is down (503).
+    Unavailable,
+    /// A bug or an unexpected database failure (500).
+    Internal,
+}
+
+#[derive(Debug, Clone)]
+pub struct AppError {
+    pub kind: ErrorKind,
+    pub code: &'static str,
+    pub zh: String,
+    pub en: String,
+    pub details: Option<Value>,
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn new(
+        kind: ErrorKind,
+        code: &'static str,
+        zh: impl Into<String>,
+        en: impl Into<String>,
+    ) -> Self {
+        Self {
+            kind,
+            code,
+            zh: zh.into(),
+            en: en.into(),
+            details: None,
+        }
+    }
+
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    pub fn invalid(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Invalid, code, zh, en)
+    }
+
+    pub fn not_found(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> Self {
+        Self::new(ErrorKind::NotFound, code, zh, en)
+    }
+
+    pub fn message(&self, english: bool) -> &str {
+        if english {
+            &self.en
+        } else {
+            &self.zh
+        }
+    }
+}
+
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.en)
+    }
+}
+
+impl std::error::Error for AppError {}
+
+/// Store errors that a use case did not translate itself. Anything reaching here unexpectedly
+/// is an internal error; its text goes to the log, not to the citizen.
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => Self::not_found(
+                "not_found",
+                format!("找不到{what}"),
+                format!("{what} not found"),
+            ),
+            StoreError::Db(msg) if msg.contains("PostgreSQL connection") => {
+                tracing::error!(error = %msg, "database unavailable");
+                Self::new(
+                    ErrorKind::Unavailable,
+                    "database_unavailable",
+                    "系统繁忙，请稍后再试",
+                    "the service is temporarily unavailable; try again shortly",
+                )
+            }
+            other => {
+                tracing::error!(error = %other, "unexpected store error");
+                Self::new(
+                    ErrorKind::Internal,
+                    "internal_error",
+                    "系统内部错误，已记录，请稍后再试",
+                    "internal error; it has been logged, please try again",
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,394 @@
+//! Read-side use cases and the views they return: halls, the catalogue, availability.
+
+use crate::{App, AppError, AppResult};
+use chrono::{NaiveDate, NaiveTime, TimeDelta};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+use wujing_domain::{Group, Hours, Pool};
+use wujing_store::{Hall, Slot, SlotQuery};
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DistrictView {
+    pub id: String,
+    pub name_zh: String,
+    pub name_en: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CapacityView {
+    /// Seats per slot bookable online.
+    pub online: u32,
+    /// Seats per slot kept for walk-ins.
+    pub on_site: u32,
+    /// Seats per slot kept for the expedite desk.
+    pub expedite: u32,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HallView {
+    pub id: String,
+    pub district: DistrictView,
+    pub name_zh: String,
+    pub name_en: String,
+    pub address_zh: String,
+    pub address_en: String,
+    /// ISO weekdays of ordinary opening (1 = Monday); holidays and make-up days override them.
+    pub weekdays: Vec<u32>,
+    /// Opening sessions such as `09:00-12:00`.
+    pub sessions: Vec<String>,
+    pub slot_minutes: u32,
+    pub serves_foreigners: bool,
+    pub window_count: u32,
+    pub capacity: CapacityView,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OptionView {
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub fee_yuan: u32,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BusinessView {
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    /// `citizen` or `foreigner`.
+    pub group: String,
+    pub document: String,
+    pub endorsement: Option<String>,
+    /// Flat fee; `null` when the fee depends on the chosen option.
+    pub fee_yuan: Option<u32>,
+    pub options: Vec<OptionView>,
+    pub processing_working_days: u32,
+    pub in_person: bool,
+    pub suspended: bool,
+    /// The date from which these terms apply.
+    pub effective_from: NaiveDate,
+    /// The instrument or source the terms come from.
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SlotView {
+    pub slot_id: i64,
+    pub hall_id: String,
+    pub date: NaiveDate,
+    /// Local start time (Asia/Shanghai), `HH:MM`.
+    pub start: String,
+    pub end: String,
+    pub pool: String,
+    pub capacity: u32,
+    pub free: u32,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AvailabilityQuery {
+    /// Business code, e.g. `passport_first`.
+    pub business: String,
+    /// Comma-separated hall ids; all halls serving the business when absent.
+    pub halls: Option<String>,
+    /// First date (default: tomorrow).
+    pub from: Option<NaiveDate>,
+    /// Last date (default: `from` + 6 days); at most 31 days after `from`.
+    pub to: Option<NaiveDate>,
+    /// Only slots with a free seat (default true).
+    pub only_free: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AvailabilityView {
+    pub business: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub slots: Vec<SlotView>,
+}
+
+pub(crate) fn hall_view(h: &Hall, districts: &BTreeMap<String, DistrictView>) -> HallView {
+    let cap = |p: Pool| {
+        h.capacity
+            .iter()
+            .find(|(q, _)| *q == p)
+            .map_or(0, |(_, n)| *n)
+    };
+    HallView {
+        id: h.id.clone(),
+        district: districts
+            .get(&h.district_id)
+            .cloned()
+            .unwrap_or_else(|| DistrictView {
+                id: h.district_id.clone(),
+                name_zh: h.district_id.clone(),
+                name_en: h.district_id.clone(),
+            }),
+        name_zh: h.name_zh.clone(),
+        name_en: h.name_en.clone(),
+        address_zh: h.address_zh.clone(),
+        address_en: h.address_en.clone(),
+        weekdays: h.weekdays.clone(),
+        sessions: Hours::format_sessions(&h.sessions)
+            .split(',')
+            .map(str::to_string)
+            .collect(),
+        slot_minutes: h.slot_minutes,
+        serves_foreigners: h.serves_foreigners,
+        window_count: h.window_count,
+        capacity: CapacityView {
+            online: cap(Pool::Online),
+            on_site: cap(Pool::OnSite),
+            expedite: cap(Pool::Expedite),
+        },
+    }
+}
+
+pub(crate) fn slot_view(s: &Slot, slot_minutes: u32) -> SlotView {
+    let end = s.start + TimeDelta::minutes(i64::from(slot_minutes));
+    SlotView {
+        slot_id: s.id,
+        hall_id: s.hall_id.clone(),
+        date: s.day,
+        start: s.start.format("%H:%M").to_string(),
+        end: end.format("%H:%M").to_string(),
+        pool: s.pool.as_str().to_string(),
+        capacity: s.capacity,
+        free: s.free(),
+    }
+}
+
+pub(crate) fn hall_serves(h: &Hall, group: Group) -> bool {
+    match group {
+        Group::Citizen => true,
+        Group::Foreigner => h.serves_foreigners,
+    }
+}
+
+impl App {
+    async fn district_map(&self) -> AppResult<BTreeMap<String, DistrictView>> {
+        Ok(self
+            .store
+            .districts()
+            .await?
+            .into_iter()
+            .map(|d| {
+                (
+                    d.id.clone(),
+                    DistrictView {
+                        id: d.id,
+                        name_zh: d.name_zh,
+                        name_en: d.name_en,
+                    },
+                )
+            })
+            .collect())
+    }
+
+    pub async fn halls(&self) -> AppResult<Vec<HallView>> {
+        let districts = self.district_map().await?;
+        Ok(self
+            .store
+            .halls()
+            .await?
+            .iter()
+            .map(|h| hall_view(h, &districts))
+            .collect())
+    }
+
+    pub async fn hall(&self, id: &str) -> AppResult<HallView> {
+        let h = self.store.hall(id).await?.ok_or_else(|| unknown_hall(id))?;
+        Ok(hall_view(&h, &self.district_map().await?))
+    }
+
+    pub fn businesses(&self) -> Vec<BusinessView> {
+        let today = self.clock.today();
+        self.catalogue
+            .businesses()
+            .filter_map(|b| self.business_view(&b.code, today))
+            .collect()
+    }
+
+    pub fn business(&self, code: &str) -> AppResult<BusinessView> {
+        self.business_view(code, self.clock.today())
+            .ok_or_else(|| unknown_business(code))
+    }
+
+    fn business_view(&self, code: &str, on: NaiveDate) -> Option<BusinessView> {
+        let t = self.catalogue.terms(code, on)?;
+        let b = t.business;
+        Some(BusinessView {
+            code: b.code.clone(),
+            name_zh: b.name_zh.clone(),
+            name_en: b.name_en.clone(),
+            group: match b.group {
+                Group::Citizen => "citizen".into(),
+                Group::Foreigner => "foreigner".into(),
+            },
+            document: b.document.as_str().into(),
+            endorsement: b.endorsement.clone(),
+            fee_yuan: t.version.fee_yuan,
+            options: t
+                .option_fees
+                .iter()
+                .map(|(o, fee)| {
+                    let (zh, en) = self.catalogue.option_name(o).unwrap_or((o, o));
+                    OptionView {
+                        code: o.clone(),
+                        name_zh: zh.into(),
+                        name_en: en.into(),
+                        fee_yuan: *fee,
+                    }
+                })
+                .collect(),
+            processing_working_days: t.version.processing_working_days,
+            in_person: t.version.in_person,
+            suspended: t.version.suspended,
+            effective_from: t.version.effective_from,
+            source: t.version.source.clone(),
+        })
+    }
+
+    /// Bookable online seats by business, halls and dates, from the live counters.
+    pub async fn availability(&self, q: &AvailabilityQuery) -> AppResult<AvailabilityView> {
+        let business = self
+            .catalogue
+            .business(&q.business)
+            .ok_or_else(|| unknown_business(&q.business))?;
+        let today = self.clock.today();
+        let from = q.from.unwrap_or(today + TimeDelta::days(1));
+        let to = q.to.unwrap_or(from + TimeDelta::days(6));
+        if from < today {
+            return Err(AppError::invalid(
+                "date_in_past",
+                format!("开始日期{from}已过去"),
+                format!("the start date {from} is in the past"),
+            ));
+        }
+        if to < from || (to - from).num_days() > 31 {
+            return Err(AppError::invalid(
+                "date_range_invalid",
+                "结束日期须在开始日期之后，且相差不超过31天",
+                "the end date must follow the start date by at most 31 days",
+            ));
+        }
+        let halls = self.store.halls().await?;
+        let wanted: Option<Vec<String>> = q.halls.as_ref().map(|s| {
+            s.split(',')
+                .map(|x| x.trim().to_string())
+                .filter(|x| !x.is_empty())
+                .collect()
+        });
+        if let Some(w) = &wanted {
+            if let Some(missing) = w.iter().find(|id| !halls.iter().any(|h| &h.id == *id)) {
+                return Err(unknown_hall(missing));
+            }
+        }
+        let serving: Vec<&Hall> = halls
+            .iter()
+            .filter(|h| hall_serves(h, business.group))
+            .filter(|h| wanted.as_ref().is_none_or(|w| w.contains(&h.id)))
+            .collect();
+        let minutes: BTreeMap<&str, u32> = serving
+            .iter()
+            .map(|h| (h.id.as_str(), h.slot_minutes))
+            .collect();
+        let slots = self
+            .store
+            .slots(&SlotQuery {
+                hall_ids: Some(serving.iter().map(|h| h.id.clone()).collect()),
+                from: Some(from),
+                to: Some(to),
+                pool: Some(Pool::Online),
+                only_free: q.only_free.unwrap_or(true),
+                starts_after: Some(self.clock.now()),
+                ..Default::default()
+            })
+            .await?;
+        Ok(AvailabilityView {
+            business: business.code.clone(),
+            from,
+            to,
+            slots: slots
+                .iter()
+                .map(|s| slot_view(s, minutes.get(s.hall_id.as_str()).copied().unwrap_or(30)))
+                .collect(),
+        })
+    }
+
+    /// Creates the seats of `from..=to` that do not exist yet, for every hall, from its
+    /// calendar and pool capacities. Existing seats and their counts are never touched.
+    pub async fn generate_slots(&self, from: NaiveDate, to: NaiveDate) -> AppResult<u64> {
+        let declared = self.store.calendar_days(from, to).await?;
+        let mut created = 0;
+        for h in self.store.halls().await? {
+            let cal = wujing_domain::HallCalendar::new(
+                Hours {
+                    weekdays: h.weekdays.clone(),
+                    sessions: h.sessions.clone(),
+                    slot_minutes: h.slot_minutes,
+                },
+                &declared,
+            );
+            let mut new = Vec::new();
+            let mut day = from;
+            while day <= to {
+                for start in cal.slots(day) {
+                    let starts_at = local_instant(day, start);
+                    for (pool, seats) in &h.capacity {
+                        if *seats > 0 {
+                            new.push(wujing_store::NewSlot {
+                                hall_id: h.id.clone(),
+                                day,
+                                start,
+                                pool: *pool,
+                                starts_at,
+                                capacity: *seats,
+                            });
+                        }
+                    }
+                }
+                day += TimeDelta::days(1);
+            }
+            created += self.store.ensure_slots(&new).await?;
+        }
+        Ok(created)
+    }
+
+    /// Generates seats from today to the booking horizon.
+    pub async fn generate_horizon(&self) -> AppResult<u64> {
+        let today = self.clock.today();
+        self.generate_slots(
+            today,
+            today + TimeDelta::days(i64::from(self.config.horizon_days)),
+        )
+        .await
+    }
+}
+
+/// The UTC instant of a hall-local date and time.
+pub fn local_instant(day: NaiveDate, t: NaiveTime) -> chrono::DateTime<chrono::Utc> {
+    day.and_time(t)
+        .and_local_timezone(wujing_domain::calendar::china_offset())
+        .single()
+        .expect("fixed offsets are unambiguous")
+        .to_utc()
+}
+
+pub(crate) fn unknown_business(code: &str) -> AppError {
+    AppError::new(
+        crate::ErrorKind::Unprocessable,
+        "unknown_business",
+        format!("没有“{code}”这项业务"),
+        format!("there is no business \"{code}\""),
+    )
+}
+
+pub(crate) fn unknown_hall(id: &str) -> AppError {
+    AppError::not_found(
+        "hall_not_found",
+        format!("没有编号为“{id}”的办证大厅"),
+        format!("there is no hall \"{id}\""),
+    )
+}

@@ -1,0 +1,557 @@
+//! HTTP tests through the router in process, on SQLite and PostgreSQL: the booking flow a
+//! citizen goes through, the error envelope for bad input, the OpenAPI snapshot and the
+//! operations endpoints.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use chrono::{DateTime, TimeDelta, Utc};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+use wujing_app::{App, Clock, Config};
+use wujing_store::DynStore;
+use wujing_testkit::both_dialects;
+
+/// Tuesday 2026-12-01, 09:00 in Guangzhou.
+fn start() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-12-01T01:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+const CHEN: &str = "440106198503030116"; // demo: Guangzhou hukou, valid HK/Macau permit
+const ZHANG: &str = "653101199001010451"; // demo: Kashgar hukou, valid HK/Macau permit
+
+struct Harness {
+    router: Router,
+    app: App,
+}
+
+impl Harness {
+    async fn new(store: DynStore) -> Self {
+        let config = Config {
+            horizon_days: 4,
+            ..Config::default()
+        };
+        let app = App::new(store, config, Clock::manual(start()));
+        app.load_demo().await.unwrap();
+        Self {
+            router: wujing_web::router(app.clone()),
+            app,
+        }
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        uri: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
+        let mut req = Request::builder().method(method).uri(uri);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = match body {
+            Some(b) => req
+                .header("content-type", "application/json")
+                .body(Body::from(b.to_string())),
+            None => req.body(Body::empty()),
+        }
+        .unwrap();
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        assert!(res.headers().contains_key("x-request-id"));
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        let v = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+        (status, v)
+    }
+
+    async fn get(&self, uri: &str) -> (StatusCode, Value) {
+        self.call("GET", uri, None, &[]).await
+    }
+
+    async fn post(&self, uri: &str, body: Value) -> (StatusCode, Value) {
+        self.call("POST", uri, Some(body), &[]).await
+    }
+
+    /// The first free online slot of `hall` on Wednesday 2026-12-02.
+    async fn slot(&self, hall: &str, business: &str) -> Value {
+        let (s, v) = self
+            .get(&format!("/api/v1/availability?business={business}&halls={hall}&from=2026-12-02&to=2026-12-02"))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        v["slots"][0].clone()
+    }
+}
+
+fn applicant(id: &str, name: &str) -> Value {
+    json!({ "name": name, "id_number": id, "phone": "13800138000" })
+}
+
+fn code_of(v: &Value) -> &str {
+    v["error"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not an error envelope: {v}"))
+}
+
+async fn book_cancel_reschedule(store: DynStore) {
+    let h = Harness::new(store).await;
+    // The catalogue and halls.
+    let (s, halls) = h.get("/api/v1/halls").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(halls.as_array().unwrap().len(), 18);
+    let windows: u64 = halls
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["window_count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(windows, 110);
+    let (s, hall) = h.get("/api/v1/halls/tianhe").await;
+    assert_eq!(
+        (s, hall["district"]["name_zh"].as_str()),
+        (StatusCode::OK, Some("天河区"))
+    );
+    let (_, g) = h.get("/api/v1/businesses/hkm_endorsement_g").await;
+    assert_eq!(g["options"][0]["fee_yuan"], 15);
+
+    // Eligibility pre-check: G needs an open-city residence; Zhang's hukou is Kashgar.
+    let (s, e) = h
+        .post(
+            "/api/v1/eligibility",
+            json!({"business": "hkm_endorsement_g", "applicant": applicant(ZHANG, "张伟"),
+                   "answers": {"option": "3m1", "destination": "hk"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(e["eligible"], false);
+    assert_eq!(e["reasons"][0]["code"], "not_resident_of_open_city");
+
+    // Hold and confirm.
+    let slot = h.slot("tianhe", "hkm_endorsement_g").await;
+    let (s, hold) = h
+        .post(
+            "/api/v1/holds",
+            json!({"slot_id": slot["slot_id"], "business": "hkm_endorsement_g"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{hold}");
+    let hold_id = hold["hold_id"].as_str().unwrap().to_string();
+    // Zhang is refused at confirmation with every reason, and the hold stays usable.
+    let (s, refused) = h
+        .post(
+            "/api/v1/bookings",
+            json!({"hold_id": hold_id, "applicant": applicant(ZHANG, "张伟"), "answers": {"option": "3m1", "destination": "hk"}}),
+        )
+        .await;
+    assert_eq!(
+        (s, code_of(&refused)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "not_eligible")
+    );
+    assert_eq!(
+        refused["error"]["details"]["reasons"][0]["code"],
+        "not_resident_of_open_city"
+    );
+    let (s, booking) = h
+        .post(
+            "/api/v1/bookings",
+            json!({"hold_id": hold_id, "applicant": applicant(CHEN, "陈晓明"), "answers": {"option": "1y2", "destination": "hk"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{booking}");
+    let code = booking["code"].as_str().unwrap().to_string();
+    assert_eq!(code.len(), 8);
+    assert_eq!(booking["fee_yuan"], 30);
+    assert_eq!(booking["applicant"]["id_number"], "440106********0116");
+    assert_eq!(booking["applicant"]["phone"], "138****8000");
+    assert!(
+        !booking.to_string().contains(CHEN),
+        "the full ID number is never returned"
+    );
+
+    // One active booking per identity and business (M3), whatever the hall.
+    let other = h.slot("baiyun", "hkm_endorsement_g").await;
+    let (_, hold2) = h
+        .post(
+            "/api/v1/holds",
+            json!({"slot_id": other["slot_id"], "business": "hkm_endorsement_g"}),
+        )
+        .await;
+    let (s, dup) = h
+        .post(
+            "/api/v1/bookings",
+            json!({"hold_id": hold2["hold_id"], "applicant": applicant(CHEN, "陈晓明"), "answers": {"option": "3m1", "destination": "hk"}}),
+        )
+        .await;
+    assert_eq!((s, code_of(&dup)), (StatusCode::CONFLICT, "already_booked"));
+
+    // The owner reads the booking; a wrong identity number cannot.
+    let uri = format!("/api/v1/bookings/{code}");
+    let (s, got) = h.call("GET", &uri, None, &[("x-id-number", CHEN)]).await;
+    assert_eq!(
+        (s, got["code"].as_str()),
+        (StatusCode::OK, Some(code.as_str()))
+    );
+    let (s, nope) = h.call("GET", &uri, None, &[("x-id-number", ZHANG)]).await;
+    assert_eq!(
+        (s, code_of(&nope)),
+        (StatusCode::NOT_FOUND, "booking_not_found")
+    );
+    let (s, nope) = h.get(&uri).await;
+    assert_eq!(
+        (s, code_of(&nope)),
+        (StatusCode::BAD_REQUEST, "id_number_required")
+    );
+
+    // Reschedule to the next slot of the day: the new seat is taken first.
+    let (_, avail) = h
+        .get("/api/v1/availability?business=hkm_endorsement_g&halls=tianhe&from=2026-12-02&to=2026-12-02")
+        .await;
+    let next = &avail["slots"][1];
+    let (s, moved) = h
+        .post(
+            &format!("{uri}/reschedule"),
+            json!({"id_number": CHEN, "slot_id": next["slot_id"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{moved}");
+    assert_eq!(
+        (moved["start"].clone(), moved["reschedule_count"].clone()),
+        (next["start"].clone(), json!(1))
+    );
+    let (s, same) = h
+        .post(
+            &format!("{uri}/reschedule"),
+            json!({"id_number": CHEN, "slot_id": next["slot_id"]}),
+        )
+        .await;
+    assert_eq!((s, code_of(&same)), (StatusCode::CONFLICT, "same_slot"));
+
+    // Cancel, then cancelling again is refused.
+    let (s, c) = h
+        .post(&format!("{uri}/cancel"), json!({"id_number": CHEN}))
+        .await;
+    assert_eq!(
+        (s, c["status"].as_str()),
+        (StatusCode::OK, Some("cancelled"))
+    );
+    let (s, again) = h
+        .post(&format!("{uri}/cancel"), json!({"id_number": CHEN}))
+        .await;
+    assert_eq!(
+        (s, code_of(&again)),
+        (StatusCode::CONFLICT, "booking_not_active")
+    );
+
+    // Holds expire: confirming after the TTL answers 410, and the sweeper frees the seat.
+    h.app.clock.advance(TimeDelta::minutes(11));
+    let (s, late) = h
+        .post(
+            "/api/v1/bookings",
+            json!({"hold_id": hold2["hold_id"], "applicant": applicant(CHEN, "陈晓明"), "answers": {"option": "3m1", "destination": "hk"}}),
+        )
+        .await;
+    assert_eq!((s, code_of(&late)), (StatusCode::GONE, "hold_expired"));
+    let r = h.app.sweep().await.unwrap();
+    assert_eq!(r.expired_holds, 1);
+    let report = h.app.store.verify_invariants().await.unwrap();
+    assert!(report.is_clean(), "{report:?}");
+
+    // Metrics saw it all.
+    let (s, m) = h.get("/metrics").await;
+    assert_eq!(s, StatusCode::OK);
+    let m = m.as_str().unwrap();
+    assert!(m.contains("wujing_bookings_confirmed_total 1"), "{m}");
+    assert!(m.contains("wujing_bookings_cancelled_total 1"));
+    assert!(m.contains("route=\"/api/v1/holds\",status=\"201\""));
+}
+both_dialects!(flow, book_cancel_reschedule);
+
+async fn full_slot_offers_alternatives(store: DynStore) {
+    let h = Harness::new(store).await;
+    let slot = h.slot("tianhe-zhujiang", "passport_first").await;
+    let cap = slot["capacity"].as_u64().unwrap();
+    for _ in 0..cap {
+        let (s, _) = h
+            .post(
+                "/api/v1/holds",
+                json!({"slot_id": slot["slot_id"], "business": "passport_first"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+    let (s, full) = h
+        .call(
+            "POST",
+            "/api/v1/holds",
+            Some(json!({"slot_id": slot["slot_id"], "business": "passport_first"})),
+            &[("accept-language", "en-US,en;q=0.9")],
+        )
+        .await;
+    assert_eq!((s, code_of(&full)), (StatusCode::CONFLICT, "slot_full"));
+    assert!(full["error"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("this slot is full"));
+    let alt = &full["error"]["details"]["alternatives"];
+    let same = alt["same_hall"].as_array().unwrap();
+    assert!(!same.is_empty());
+    assert!(same
+        .iter()
+        .all(|a| a["slot"]["hall_id"] == "tianhe-zhujiang"));
+    assert_eq!(
+        same[0]["slot"]["start"], "09:30",
+        "the nearest slot comes first"
+    );
+    let others = alt["other_halls"].as_array().unwrap();
+    assert!(!others.is_empty());
+    assert_eq!(
+        others[0]["slot"]["hall_id"], "tianhe",
+        "same district first"
+    );
+    assert!(others.iter().all(|a| a["slot"]["start"] == slot["start"]));
+    // The slot is no longer listed as available.
+    let (_, avail) = h
+        .get("/api/v1/availability?business=passport_first&halls=tianhe-zhujiang&from=2026-12-02&to=2026-12-02")
+        .await;
+    assert_ne!(avail["slots"][0]["slot_id"], slot["slot_id"]);
+}
+both_dialects!(alternatives, full_slot_offers_alternatives);
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_error_and_changes_nothing() {
+    let (store, _g) = wujing_testkit::sqlite_store().await;
+    let h = Harness::new(store).await;
+    let slot = h.slot("yuexiu", "passport_first").await;
+    let (_, hold) = h
+        .post(
+            "/api/v1/holds",
+            json!({"slot_id": slot["slot_id"], "business": "passport_first"}),
+        )
+        .await;
+    let confirm = |id: &str| json!({"hold_id": hold["hold_id"], "applicant": {"name": "郑华", "id_number": id, "phone": "13800138000"}});
+    let cases: Vec<(&str, Value, StatusCode, &str)> = vec![
+        (
+            "/api/v1/bookings",
+            confirm("440112200001010138"),
+            StatusCode::BAD_REQUEST,
+            "id_number_checksum",
+        ),
+        (
+            "/api/v1/bookings",
+            confirm("44011220000101013"),
+            StatusCode::BAD_REQUEST,
+            "id_number_length",
+        ),
+        (
+            "/api/v1/bookings",
+            confirm("440112200002300139"),
+            StatusCode::BAD_REQUEST,
+            "id_number_birth_date",
+        ),
+        (
+            "/api/v1/bookings",
+            json!({"hold_id": hold["hold_id"], "applicant": {"name": "郑华", "id_number": "440112200001010139", "phone": "12345"}}),
+            StatusCode::BAD_REQUEST,
+            "phone_invalid",
+        ),
+        (
+            "/api/v1/bookings",
+            json!({"hold_id": "h_nope", "applicant": {"name": "郑华", "id_number": "440112200001010139", "phone": "13800138000"}}),
+            StatusCode::NOT_FOUND,
+            "hold_not_found",
+        ),
+        (
+            "/api/v1/bookings",
+            json!({"hold_id": 5}),
+            StatusCode::BAD_REQUEST,
+            "body_invalid",
+        ),
+        (
+            "/api/v1/bookings",
+            json!({"hold_id": "x", "applicant": {}, "surprise": 1}),
+            StatusCode::BAD_REQUEST,
+            "body_invalid",
+        ),
+        (
+            "/api/v1/holds",
+            json!({"slot_id": 99999999, "business": "passport_first"}),
+            StatusCode::NOT_FOUND,
+            "slot_not_found",
+        ),
+        (
+            "/api/v1/holds",
+            json!({"slot_id": slot["slot_id"], "business": "spaceship"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_business",
+        ),
+        (
+            "/api/v1/holds",
+            json!({"slot_id": slot["slot_id"], "business": "foreign_visa_extension"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "business_not_offered",
+        ),
+    ];
+    for (uri, body, status, code) in cases {
+        let (s, v) = h.post(uri, body.clone()).await;
+        assert_eq!((s, code_of(&v)), (status, code), "{uri} {body}: {v}");
+        assert!(v["error"]["request_id"]
+            .as_str()
+            .is_some_and(|r| !r.is_empty()));
+        assert!(!v["error"]["message"].as_str().unwrap().is_empty());
+    }
+    let gets = [
+        (
+            "/api/v1/halls/atlantis",
+            StatusCode::NOT_FOUND,
+            "hall_not_found",
+        ),
+        (
+            "/api/v1/availability?business=passport_first&from=2026-11-01",
+            StatusCode::BAD_REQUEST,
+            "date_in_past",
+        ),
+        (
+            "/api/v1/availability?business=passport_first&from=2026-12-05&to=2026-12-02",
+            StatusCode::BAD_REQUEST,
+            "date_range_invalid",
+        ),
+        (
+            "/api/v1/availability?business=passport_first&halls=atlantis",
+            StatusCode::NOT_FOUND,
+            "hall_not_found",
+        ),
+        (
+            "/api/v1/availability?business=passport_first&from=yesterday",
+            StatusCode::BAD_REQUEST,
+            "query_invalid",
+        ),
+        (
+            "/api/v1/availability",
+            StatusCode::BAD_REQUEST,
+            "query_invalid",
+        ),
+        (
+            "/api/v1/nothing-here",
+            StatusCode::NOT_FOUND,
+            "route_not_found",
+        ),
+    ];
+    for (uri, status, code) in gets {
+        let (s, v) = h.get(uri).await;
+        assert_eq!((s, code_of(&v)), (status, code), "{uri}: {v}");
+    }
+    // Not JSON at all.
+    let req = Request::builder()
+        .method("POST")
+        .uri("/api/v1/holds")
+        .header("content-type", "application/json")
+        .body(Body::from("{not json"))
+        .unwrap();
+    let res = h.router.clone().oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let req = Request::builder()
+        .method("POST")
+        .uri("/api/v1/holds")
+        .body(Body::from("x"))
+        .unwrap();
+    let res = h.router.clone().oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let (s, v) = h.call("DELETE", "/api/v1/halls", None, &[]).await;
+    assert_eq!(
+        (s, code_of(&v)),
+        (StatusCode::BAD_REQUEST, "method_not_allowed")
+    );
+    // The default language is Chinese; the request id is echoed when sane.
+    let (_, v) = h
+        .call(
+            "GET",
+            "/api/v1/halls/atlantis",
+            None,
+            &[("x-request-id", "trace-12345678")],
+        )
+        .await;
+    assert_eq!(v["error"]["request_id"], "trace-12345678");
+    assert!(v["error"]["message"].as_str().unwrap().contains("大厅"));
+    // Only the one successful hold changed anything.
+    let (_, avail) = h
+        .get("/api/v1/availability?business=passport_first&halls=yuexiu&from=2026-12-02&to=2026-12-02")
+        .await;
+    assert_eq!(
+        avail["slots"][0]["free"].as_u64().unwrap() + 1,
+        avail["slots"][0]["capacity"].as_u64().unwrap()
+    );
+    let report = h.app.store.verify_invariants().await.unwrap();
+    assert!(report.is_clean());
+}
+
+#[tokio::test]
+async fn operations_endpoints() {
+    let (store, _g) = wujing_testkit::sqlite_store().await;
+    let h = Harness::new(store).await;
+    let (s, v) = h.get("/healthz").await;
+    assert_eq!((s, v.as_str()), (StatusCode::OK, Some("ok")));
+    let (s, v) = h.get("/readyz").await;
+    assert_eq!(
+        (s, v["status"].as_str(), v["database"].as_str()),
+        (StatusCode::OK, Some("ready"), Some("sqlite"))
+    );
+}
+
+#[tokio::test]
+async fn readyz_reports_an_unmigrated_database() {
+    let t = wujing_testkit::TempSqlite::new();
+    let store = wujing_store::open(&t.url()).await.unwrap();
+    let app = App::new(store, Config::default(), Clock::manual(start()));
+    let router = wujing_web::router(app);
+    let res = router
+        .oneshot(
+            Request::builder()
+                .uri("/readyz")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let v: Value =
+        serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(v["error"]["code"], "not_ready");
+}
+
+/// The OpenAPI document is part of the contract: any change shows up in review as a change to
+/// the committed snapshot. Refresh with `UPDATE_SNAPSHOTS=1`.
+#[tokio::test]
+async fn openapi_snapshot() {
+    let (store, _g) = wujing_testkit::sqlite_store().await;
+    let app = App::new(store, Config::default(), Clock::manual(start()));
+    let res = wujing_web::router(app)
+        .oneshot(
+            Request::builder()
+                .uri("/api/openapi.json")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let v: Value =
+        serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert!(v["openapi"].as_str().unwrap().starts_with("3.1"));
+    let text = serde_json::to_string_pretty(&v).unwrap() + "\n";
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/openapi.json");
+    if std::env::var("UPDATE_SNAPSHOTS").is_ok() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &text).unwrap();
+    }
+    let committed =
+        std::fs::read_to_string(&path).expect("snapshot exists (UPDATE_SNAPSHOTS=1 writes it)");
+    assert!(
+        committed == text,
+        "the OpenAPI document changed; review it and refresh with UPDATE_SNAPSHOTS=1"
+    );
+}
