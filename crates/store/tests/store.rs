@@ -452,7 +452,10 @@ async fn registries_round_trip(store: DynStore) {
         status: PersonStatus::Active,
         state_functionary: true,
     };
-    store.upsert_persons(std::slice::from_ref(&p), t0()).await.unwrap();
+    store
+        .upsert_persons(std::slice::from_ref(&p), t0())
+        .await
+        .unwrap();
     assert_eq!(store.person(&id).await.unwrap(), Some(p.clone()));
     let mut p2 = p.clone();
     p2.status = PersonStatus::Emigrated;
@@ -474,7 +477,10 @@ async fn registries_round_trip(store: DynStore) {
         .upsert_documents(&[d.clone(), lost.clone()], t0())
         .await
         .unwrap();
-    store.upsert_documents(std::slice::from_ref(&d), t0()).await.unwrap();
+    store
+        .upsert_documents(std::slice::from_ref(&d), t0())
+        .await
+        .unwrap();
     assert_eq!(store.documents_of(&id).await.unwrap().len(), 2);
     assert!(store.person("440106199001010000").await.unwrap().is_none());
 }
