@@ -107,6 +107,23 @@ impl App {
     }
 }
 
+impl App {
+    /// Loads a public-holiday schedule. Seats already generated are not changed: a hall manager
+    /// closes a day explicitly (a later issue); this only affects seats generated from now on.
+    pub async fn import_holidays(&self, text: &str) -> AppResult<ImportOutcome> {
+        match wujing_domain::calendar::parse_declared_days(text) {
+            Ok(days) => {
+                self.store.put_calendar_days(&days).await?;
+                Ok(ImportOutcome::Imported(days.len() as u64))
+            }
+            Err(e) => Ok(ImportOutcome::Rejected(vec![LineError {
+                line: e.line(),
+                message: e.to_string(),
+            }])),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -110,6 +110,9 @@ enum ImportKind {
     Persons,
     /// Document-register records (one issued document per line).
     Documents,
+    /// A public-holiday schedule: `{"days": [{"date", "kind": "holiday"|"workday", "name"}]}`,
+    /// the format of crates/domain/data/holidays-2026.json.
+    Holidays,
 }
 
 impl BookingArgs {
@@ -325,6 +328,7 @@ async fn import(cli: &Cli, kind: ImportKind, file: &str) -> Result<(), String> {
     let outcome = match kind {
         ImportKind::Persons => app.import_persons(&text).await,
         ImportKind::Documents => app.import_documents(&text).await,
+        ImportKind::Holidays => app.import_holidays(&text).await,
     }
     .map_err(|e| e.to_string())?;
     match outcome {
@@ -440,6 +444,27 @@ async fn doctor(cli: &Cli) -> ExitCode {
             ),
         ),
         Err(e) => report(false, "organisation", format!("cannot read halls: {e}")),
+    }
+    // Slots are generated from the declared holidays; a year without a schedule would open
+    // halls on its public holidays.
+    let today = chrono::Utc::now()
+        .with_timezone(&wujing_domain::calendar::china_offset())
+        .date_naive();
+    let last = today + TimeDelta::days(i64::from(cli.booking.horizon_days));
+    for year in chrono::Datelike::year(&today)..=chrono::Datelike::year(&last) {
+        let (from, to) = (
+            chrono::NaiveDate::from_ymd_opt(year, 1, 1).expect("valid date"),
+            chrono::NaiveDate::from_ymd_opt(year, 12, 31).expect("valid date"),
+        );
+        match store.calendar_days(from, to).await {
+            Ok(d) if d.is_empty() => report(
+                false,
+                "holidays",
+                format!("no public-holiday schedule for {year}: halls would open on its holidays; load it with `wujing import holidays FILE`"),
+            ),
+            Ok(d) => report(true, "holidays", format!("{year}: {} declared days", d.len())),
+            Err(e) => report(false, "holidays", format!("cannot read them: {e}")),
+        }
     }
     match store.verify_invariants().await {
         Ok(r) if r.is_clean() => report(

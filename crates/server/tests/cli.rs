@@ -1,0 +1,194 @@
+//! The `wujing` binary as an operator uses it: doctor, migrate, import, and serve over real TCP
+//! on SQLite and PostgreSQL.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+fn wujing(db: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wujing"))
+        .args(args)
+        .env("DATABASE_URL", db)
+        .env("WUJING_LOG", "warn")
+        .output()
+        .expect("run wujing")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A minimal HTTP/1.1 exchange; returns (status, body).
+fn http(addr: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let body = body.unwrap_or("");
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out[9..12].parse().unwrap();
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|x| x.1.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+struct Server(Child, String);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(db: &str) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wujing"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("DATABASE_URL", db)
+        .env("WUJING_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().expect("serve printed its address").unwrap();
+        if let Some(rest) = line.strip_prefix("Wujing is serving on http://") {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    Server(child, addr)
+}
+
+/// Books, reschedules and cancels over real HTTP against a running `wujing serve`.
+fn book_over_tcp(db: &str) {
+    let server = serve(db);
+    let addr = server.1.as_str();
+    assert_eq!(http(addr, "GET", "/healthz", None), (200, "ok".into()));
+    let (s, avail) = http(
+        addr,
+        "GET",
+        "/api/v1/availability?business=passport_renewal&halls=gz-city",
+        None,
+    );
+    assert_eq!(s, 200, "{avail}");
+    let v: serde_json::Value = serde_json::from_str(&avail).unwrap();
+    let first = v["slots"][0]["slot_id"].as_i64().unwrap();
+    let second = v["slots"][1]["slot_id"].as_i64().unwrap();
+    let (s, hold) = http(
+        addr,
+        "POST",
+        "/api/v1/holds",
+        Some(&format!(
+            r#"{{"slot_id":{first},"business":"passport_renewal"}}"#
+        )),
+    );
+    assert_eq!(s, 201, "{hold}");
+    let hold: serde_json::Value = serde_json::from_str(&hold).unwrap();
+    let (s, b) = http(
+        addr,
+        "POST",
+        "/api/v1/bookings",
+        Some(&format!(
+            r#"{{"hold_id":"{}","applicant":{{"name":"李娜","id_number":"440104199208150221","phone":"13800138000"}}}}"#,
+            hold["hold_id"].as_str().unwrap()
+        )),
+    );
+    assert_eq!(s, 201, "{b}");
+    let b: serde_json::Value = serde_json::from_str(&b).unwrap();
+    let code = b["code"].as_str().unwrap();
+    let (s, r) = http(
+        addr,
+        "POST",
+        &format!("/api/v1/bookings/{code}/reschedule"),
+        Some(&format!(
+            r#"{{"id_number":"440104199208150221","slot_id":{second}}}"#
+        )),
+    );
+    assert_eq!(s, 200, "{r}");
+    let (s, c) = http(
+        addr,
+        "POST",
+        &format!("/api/v1/bookings/{code}/cancel"),
+        Some(r#"{"id_number":"440104199208150221"}"#),
+    );
+    assert_eq!(s, 200, "{c}");
+    assert!(c.contains(r#""status":"cancelled""#));
+    let (s, ready) = http(addr, "GET", "/readyz", None);
+    assert_eq!(s, 200, "{ready}");
+    drop(server);
+    let o = wujing(db, &["doctor"]);
+    let out = text(&o);
+    assert!(out.contains("none oversold"), "{out}");
+    // Only a missing holiday schedule for a future year (the data ships 2026) may fail.
+    let failures: Vec<&str> = out.lines().filter(|l| l.starts_with("[FAIL]")).collect();
+    assert!(failures.iter().all(|l| l.contains("holidays")), "{out}");
+    assert_eq!(o.status.success(), failures.is_empty());
+}
+
+#[test]
+fn doctor_migrate_import_and_serve_on_sqlite() {
+    let t = wujing_testkit::TempSqlite::new();
+    let db = t.url();
+    // Before anything exists, doctor says so and creates nothing.
+    let o = wujing(&db, &["doctor"]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("does not exist"), "{}", text(&o));
+    assert!(!t.path.exists());
+    // Bad configuration is refused with the reason.
+    let o = wujing(&db, &["--hold-minutes", "0", "migrate"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("--hold-minutes"));
+    let o = wujing(&db, &["migrate"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("applied migrations [1]"));
+    let o = wujing(&db, &["doctor"]);
+    assert!(!o.status.success(), "no halls yet");
+    assert!(text(&o).contains("no halls yet"), "{}", text(&o));
+    // A file with a bad line imports nothing and names the line.
+    let dir = std::env::temp_dir();
+    let bad = dir.join(format!("wujing-import-{}.jsonl", std::process::id()));
+    std::fs::write(
+        &bad,
+        "{\"id_number\":\"440106198503030116\",\"name\":\"陈晓明\",\"hukou_city\":\"广州\",\"status\":\"active\"}\n{\"id_number\":\"440106198503030117\",\"name\":\"x\",\"hukou_city\":\"广州\",\"status\":\"active\"}\n",
+    )
+    .unwrap();
+    let o = wujing(&db, &["import", "persons", bad.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("line 2"), "{}", text(&o));
+    assert!(text(&o).contains("nothing was imported"));
+    std::fs::write(
+        &bad,
+        "{\"id_number\":\"440106198503030116\",\"name\":\"陈晓明\",\"hukou_city\":\"广州\",\"status\":\"active\"}\n",
+    )
+    .unwrap();
+    let o = wujing(&db, &["import", "persons", bad.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("imported 1 records"));
+    let _ = std::fs::remove_file(&bad);
+    // serve loads the demo into a database without halls.
+    book_over_tcp(&db);
+}
+
+#[test]
+fn serve_on_postgres() {
+    let Some(url) = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(wujing_testkit::fresh_pg_database())
+    else {
+        return;
+    };
+    book_over_tcp(&url);
+}
