@@ -1,7 +1,7 @@
 //! The booking spine: hold a seat, confirm it as a pre-accepted application, cancel, reschedule,
 //! and the alternatives offered when a slot is full (M1, M2, M3).
 
-use crate::views::{hall_serves, slot_view, unknown_business, unknown_hall, SlotView};
+use crate::views::{hall_serves, slot_view, unknown_business, SlotView};
 use crate::{App, AppError, AppResult, ErrorKind, Metrics};
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use rand::Rng;
@@ -184,8 +184,22 @@ fn new_code() -> String {
         .collect()
 }
 
-fn new_hold_id() -> String {
-    format!("h_{:032x}", rand::thread_rng().gen::<u128>())
+/// `SLOT.BUSINESS.RANDOM`: a confirmation learns the slot and business from the id itself,
+/// without reading the hold first. The id is still only a key: the store's conditional update
+/// matches it exactly, so an edited id matches no hold.
+fn new_hold_id(slot_id: i64, business: &str) -> String {
+    format!(
+        "{slot_id}.{business}.{:032x}",
+        rand::thread_rng().gen::<u128>()
+    )
+}
+
+fn parse_hold_id(id: &str) -> Option<(i64, &str)> {
+    let mut parts = id.splitn(3, '.');
+    let slot = parts.next()?.parse().ok()?;
+    let business = parts.next()?;
+    parts.next().filter(|r| r.len() == 32)?;
+    Some((slot, business))
 }
 
 /// A parsed applicant: the identity used for binding (M3) and the contact data.
@@ -308,10 +322,7 @@ impl App {
         visit_date: NaiveDate,
     ) -> AppResult<Vec<ReasonView>> {
         let (person, documents) = match &a.identity {
-            Identity::Resident(id) => (
-                self.store.person(id.as_str()).await?,
-                self.store.documents_of(id.as_str()).await?,
-            ),
+            Identity::Resident(id) => self.store.facts(id.as_str()).await?,
             Identity::Foreign { .. } => (None, Vec::new()),
         };
         let reasons = eligibility::check(
@@ -338,7 +349,7 @@ impl App {
 
     /// A slot a citizen may book online for a business of `group`, or why not.
     async fn bookable_slot(&self, slot_id: i64, group: Group) -> AppResult<(Slot, Hall)> {
-        let slot = self.store.slot(slot_id).await?.ok_or_else(|| {
+        let slot = self.slot_meta(slot_id).await?.ok_or_else(|| {
             AppError::not_found(
                 "slot_not_found",
                 format!("没有编号为{slot_id}的时段"),
@@ -371,11 +382,7 @@ impl App {
                 format!("slots can be booked up to {last}"),
             ));
         }
-        let hall = self
-            .store
-            .hall(&slot.hall_id)
-            .await?
-            .ok_or_else(|| unknown_hall(&slot.hall_id))?;
+        let hall = self.hall_by_id(&slot.hall_id).await?;
         if !hall_serves(&hall, group) {
             return Err(AppError::new(
                 ErrorKind::Unprocessable,
@@ -387,10 +394,20 @@ impl App {
         Ok((slot, hall))
     }
 
+    /// The answer to a full slot, with alternatives computed at most once per cache period:
+    /// at release time thousands of citizens ask for the same full slot within a second.
     async fn slot_full(&self, slot: &Slot, hall: &Hall, group: Group) -> AppError {
-        let details = match self.alternatives(slot, hall, group).await {
-            Ok(a) => json!({ "alternatives": a }),
-            Err(_) => json!({}),
+        let key = (slot.id, group == Group::Foreigner);
+        let details = match self.caches.alternatives(key) {
+            Some(d) => d,
+            None => {
+                let d = std::sync::Arc::new(match self.alternatives(slot, hall, group).await {
+                    Ok(a) => json!({ "alternatives": a }),
+                    Err(_) => json!({}),
+                });
+                self.caches.set_alternatives(key, d.clone());
+                d
+            }
         };
         AppError::new(
             ErrorKind::Conflict,
@@ -398,7 +415,7 @@ impl App {
             "该时段已约满，请选择其他时段或其他大厅",
             "this slot is full; choose another time or another hall",
         )
-        .with_details(details)
+        .with_shared_details(details)
     }
 
     /// Holds a seat (M3: the seat counts against capacity at once).
@@ -412,11 +429,15 @@ impl App {
             .business(&input.business)
             .ok_or_else(|| unknown_business(&input.business))?;
         let (slot, hall) = self.bookable_slot(input.slot_id, business.group).await?;
+        if self.caches.is_full(slot.id) {
+            Metrics::inc(&self.metrics.holds_refused_full);
+            return Err(self.slot_full(&slot, &hall, business.group).await);
+        }
         let now = self.clock.now();
         let r = self
             .store
             .create_hold(&NewHold {
-                id: new_hold_id(),
+                id: new_hold_id(slot.id, &business.code),
                 slot_id: slot.id,
                 business: business.code.clone(),
                 now,
@@ -439,6 +460,7 @@ impl App {
                 })
             }
             Err(StoreError::SlotFull) => {
+                self.caches.mark_full(slot.id);
                 Metrics::inc(&self.metrics.holds_refused_full);
                 Err(self.slot_full(&slot, &hall, business.group).await)
             }
@@ -458,18 +480,10 @@ impl App {
                 format!("unknown channel \"{channel}\""),
             ));
         }
-        let hold = self
-            .store
-            .hold(&input.hold_id)
-            .await?
-            .ok_or_else(hold_not_found)?;
-        let slot = self
-            .store
-            .slot(hold.slot_id)
-            .await?
-            .ok_or(StoreError::NotFound("slot"))?;
+        let (slot_id, business) = parse_hold_id(&input.hold_id).ok_or_else(hold_not_found)?;
+        let slot = self.slot_meta(slot_id).await?.ok_or_else(hold_not_found)?;
         let reasons = self
-            .eligibility_reasons(&hold.business, &applicant, &input.answers, slot.day)
+            .eligibility_reasons(business, &applicant, &input.answers, slot.day)
             .await?;
         if !reasons.is_empty() {
             Metrics::inc(&self.metrics.eligibility_refusals);
@@ -483,7 +497,7 @@ impl App {
         }
         let fee = self
             .catalogue
-            .terms(&hold.business, slot.day)
+            .terms(business, slot.day)
             .and_then(|t| t.fee_for(input.answers.option.as_deref()));
         let (id_kind, id_number, nationality) = match &applicant.identity {
             Identity::Resident(id) => (IdKind::ResidentId, id.as_str().to_string(), None),
@@ -499,8 +513,8 @@ impl App {
         };
         let mut nb = NewBooking {
             code: new_code(),
-            hold_id: hold.id.clone(),
-            business: hold.business.clone(),
+            hold_id: input.hold_id.clone(),
+            business: business.to_string(),
             option_code: input.answers.option.clone(),
             identity_key: applicant.identity.key(),
             id_kind,
@@ -576,6 +590,9 @@ impl App {
             .cancel_booking(b.id, now, now + self.config.return_delay)
             .await
             .map_err(confirm_error)?;
+        if self.config.return_delay <= TimeDelta::zero() {
+            self.caches.seats_freed();
+        }
         Metrics::inc(&self.metrics.bookings_cancelled);
         self.booking_view(&c).await
     }
@@ -606,6 +623,9 @@ impl App {
             .await
         {
             Ok(moved) => {
+                if self.config.return_delay <= TimeDelta::zero() {
+                    self.caches.seats_freed();
+                }
                 Metrics::inc(&self.metrics.bookings_rescheduled);
                 self.booking_view(&moved).await
             }
@@ -623,13 +643,10 @@ impl App {
         group: Group,
     ) -> AppResult<AlternativesView> {
         let now = self.clock.now();
-        let halls: BTreeMap<String, Hall> = self
-            .store
-            .halls()
-            .await?
-            .into_iter()
-            .filter(|h| hall_serves(h, group))
-            .map(|h| (h.id.clone(), h))
+        let index = self.hall_index().await?;
+        let halls: BTreeMap<&String, &Hall> = index
+            .iter()
+            .filter(|(_, h)| hall_serves(h, group))
             .collect();
         let last = self.clock.today() + TimeDelta::days(i64::from(self.config.horizon_days));
         let mut same = self
@@ -668,7 +685,7 @@ impl App {
             ka.0.cmp(&kb.0).then(ka.1.total_cmp(&kb.1))
         });
         let view = |s: &Slot| {
-            let h = &halls.get(&s.hall_id).unwrap_or(hall);
+            let h = halls.get(&s.hall_id).copied().unwrap_or(hall);
             AlternativeView {
                 slot: slot_view(s, h.slot_minutes),
                 hall_name_zh: h.name_zh.clone(),
@@ -683,11 +700,7 @@ impl App {
     }
 
     pub async fn booking_view(&self, b: &Booking) -> AppResult<BookingView> {
-        let hall = self
-            .store
-            .hall(&b.slot.hall_id)
-            .await?
-            .ok_or_else(|| unknown_hall(&b.slot.hall_id))?;
+        let hall = self.hall_by_id(&b.slot.hall_id).await?;
         let terms = self.catalogue.terms(&b.business, b.slot.day);
         let (bzh, ben) = self
             .catalogue

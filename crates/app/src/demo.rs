@@ -67,6 +67,12 @@ impl App {
     /// Loads the demo organisation, the 2026 calendar, the demo registry records, and generates
     /// seats up to the booking horizon.
     pub async fn load_demo(&self) -> AppResult<DemoReport> {
+        self.load_demo_scaled(1).await
+    }
+
+    /// As [`App::load_demo`], with every pool's seats per slot multiplied by `scale`; the load
+    /// generator uses it to stage a release larger than one real day.
+    pub async fn load_demo_scaled(&self, scale: u32) -> AppResult<DemoReport> {
         let org: DemoOrg = serde_json::from_str(ORGANISATION).expect("shipped demo data parses");
         let mut report = DemoReport::default();
         for d in &org.districts {
@@ -83,7 +89,12 @@ impl App {
             let capacity = h
                 .capacity
                 .iter()
-                .map(|(p, n)| (Pool::parse(p).expect("demo pool names are valid"), *n))
+                .map(|(p, n)| {
+                    (
+                        Pool::parse(p).expect("demo pool names are valid"),
+                        *n * scale,
+                    )
+                })
                 .collect();
             self.store
                 .put_hall(&HallSetup {

@@ -2,6 +2,7 @@
 //! an HTTP status, messages in zh-CN and en, and optional structured details.
 
 use serde_json::Value;
+use std::sync::Arc;
 use wujing_store::StoreError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,7 +31,8 @@ pub struct AppError {
     pub code: &'static str,
     pub zh: String,
     pub en: String,
-    pub details: Option<Value>,
+    /// Shared so that a cached answer (alternatives at release time) is not deep-copied.
+    pub details: Option<Arc<Value>>,
 }
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -52,6 +54,11 @@ impl AppError {
     }
 
     pub fn with_details(mut self, details: Value) -> Self {
+        self.details = Some(Arc::new(details));
+        self
+    }
+
+    pub fn with_shared_details(mut self, details: Arc<Value>) -> Self {
         self.details = Some(details);
         self
     }

@@ -7,6 +7,7 @@
 //! one store call, which is one transaction.
 
 mod booking;
+mod cache;
 pub mod demo;
 mod error;
 pub mod import;
@@ -162,6 +163,7 @@ pub struct App {
     pub config: Arc<Config>,
     pub clock: Clock,
     pub metrics: Arc<Metrics>,
+    caches: Arc<cache::Caches>,
 }
 
 impl App {
@@ -172,12 +174,16 @@ impl App {
             config: Arc::new(config),
             clock,
             metrics: Arc::default(),
+            caches: Arc::default(),
         }
     }
 
     /// Frees expired holds and due seat returns; run periodically by the server.
     pub async fn sweep(&self) -> AppResult<wujing_store::SweepReport> {
         let r = self.store.sweep(self.clock.now()).await?;
+        if r.expired_holds + r.returned_seats > 0 {
+            self.caches.seats_freed();
+        }
         self.metrics
             .holds_expired
             .fetch_add(r.expired_holds, Ordering::Relaxed);

@@ -188,18 +188,52 @@ impl App {
 
     pub async fn halls(&self) -> AppResult<Vec<HallView>> {
         let districts = self.district_map().await?;
-        Ok(self
-            .store
-            .halls()
-            .await?
-            .iter()
-            .map(|h| hall_view(h, &districts))
-            .collect())
+        let mut halls: Vec<_> = self.hall_index().await?.values().cloned().collect();
+        halls.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(halls.iter().map(|h| hall_view(h, &districts)).collect())
     }
 
     pub async fn hall(&self, id: &str) -> AppResult<HallView> {
-        let h = self.store.hall(id).await?.ok_or_else(|| unknown_hall(id))?;
+        let h = self.hall_by_id(id).await?;
         Ok(hall_view(&h, &self.district_map().await?))
+    }
+
+    /// All halls by id, from a cache refreshed every few seconds.
+    pub(crate) async fn hall_index(&self) -> AppResult<crate::cache::HallIndex> {
+        if let Some(h) = self.caches.halls() {
+            return Ok(h);
+        }
+        let index: crate::cache::HallIndex = std::sync::Arc::new(
+            self.store
+                .halls()
+                .await?
+                .into_iter()
+                .map(|h| (h.id.clone(), h))
+                .collect(),
+        );
+        self.caches.set_halls(index.clone());
+        Ok(index)
+    }
+
+    pub(crate) async fn hall_by_id(&self, id: &str) -> AppResult<Hall> {
+        self.hall_index()
+            .await?
+            .get(id)
+            .cloned()
+            .ok_or_else(|| unknown_hall(id))
+    }
+
+    /// A slot's static fields (hall, day, time, pool, capacity), cached: they do not change
+    /// while its counter does.
+    pub(crate) async fn slot_meta(&self, id: i64) -> AppResult<Option<Slot>> {
+        if let Some(s) = self.caches.slot(id) {
+            return Ok(Some(s));
+        }
+        let s = self.store.slot(id).await?;
+        if let Some(s) = &s {
+            self.caches.set_slot(s);
+        }
+        Ok(s)
     }
 
     pub fn businesses(&self) -> Vec<BusinessView> {
@@ -273,7 +307,9 @@ impl App {
                 "the end date must follow the start date by at most 31 days",
             ));
         }
-        let halls = self.store.halls().await?;
+        let index = self.hall_index().await?;
+        let mut halls: Vec<&Hall> = index.values().collect();
+        halls.sort_by(|a, b| a.id.cmp(&b.id));
         let wanted: Option<Vec<String>> = q.halls.as_ref().map(|s| {
             s.split(',')
                 .map(|x| x.trim().to_string())
@@ -286,7 +322,7 @@ impl App {
             }
         }
         let serving: Vec<&Hall> = halls
-            .iter()
+            .into_iter()
             .filter(|h| hall_serves(h, business.group))
             .filter(|h| wanted.as_ref().is_none_or(|w| w.contains(&h.id)))
             .collect();

@@ -114,6 +114,13 @@ pub trait Store: Send + Sync + 'static {
     async fn upsert_documents(&self, d: &[DocumentRecord], now: DateTime<Utc>) -> Result<u64>;
     async fn person(&self, id_number: &str) -> Result<Option<PersonRecord>>;
     async fn documents_of(&self, id_number: &str) -> Result<Vec<DocumentRecord>>;
+    /// Both registries' records of one person, as eligibility needs them.
+    async fn facts(&self, id_number: &str) -> Result<(Option<PersonRecord>, Vec<DocumentRecord>)> {
+        Ok((
+            self.person(id_number).await?,
+            self.documents_of(id_number).await?,
+        ))
+    }
 
     // --- Checks ----------------------------------------------------------------------------
     /// Recounts every slot from holds, bookings and pending returns and reports any

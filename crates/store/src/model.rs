@@ -259,6 +259,8 @@ pub struct InvariantReport {
     pub miscounted: Vec<i64>,
     /// Identity keys holding two active bookings for one business.
     pub duplicate_identities: u64,
+    /// Active bookings in all: a load test compares it with the confirmations it received.
+    pub active_bookings: u64,
 }
 
 impl InvariantReport {

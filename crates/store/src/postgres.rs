@@ -8,7 +8,7 @@
 
 use crate::migrations::{MigrationStatus, POSTGRES};
 use crate::model::*;
-use crate::sqlite::{DUPLICATES_SQL, MISCOUNTED_SQL};
+use crate::sqlite::{ACTIVE_SQL, DUPLICATES_SQL, MISCOUNTED_SQL};
 use crate::{Result, Store, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
@@ -933,12 +933,14 @@ impl Store for PgStore {
             .await
             .map_err(db_err)?
             .get(0);
+        let active: i64 = tx.query_one(ACTIVE_SQL, &[]).await.map_err(db_err)?.get(0);
         tx.commit().await.map_err(db_err)?;
         Ok(InvariantReport {
             slots_checked: slots_checked as u64,
             oversold,
             miscounted,
             duplicate_identities: dups as u64,
+            active_bookings: active as u64,
         })
     }
 }

@@ -16,7 +16,6 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
-use wujing_domain::eligibility::DocumentStatus;
 use wujing_domain::{
     DayKind, DeclaredDay, DocumentKind, DocumentRecord, Hours, PersonRecord, Pool,
 };
@@ -145,18 +144,19 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
             continue;
         }
         let mut finishes = Vec::with_capacity(batch.len());
+        let run = |sql: &str| conn.prepare_cached(sql).and_then(|mut s| s.execute([]));
         for job in batch {
-            if conn.execute_batch("SAVEPOINT job").is_err() {
+            if run("SAVEPOINT job").is_err() {
                 continue;
             }
             match std::panic::catch_unwind(AssertUnwindSafe(|| job(&conn))) {
                 Ok((ok, finish)) => {
                     let end = if ok {
-                        "RELEASE job"
+                        run("RELEASE job")
                     } else {
-                        "ROLLBACK TO job; RELEASE job"
+                        run("ROLLBACK TO job").and_then(|_| run("RELEASE job"))
                     };
-                    if let Err(e) = conn.execute_batch(end) {
+                    if let Err(e) = end {
                         finish(Err(db_err(e)));
                         continue;
                     }
@@ -164,7 +164,7 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
                 }
                 Err(_) => {
                     // The job's answer channel was dropped with it; the caller sees an error.
-                    let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
+                    let _ = run("ROLLBACK TO job").and_then(|_| run("RELEASE job"));
                 }
             }
         }
@@ -379,6 +379,41 @@ fn person_row(r: &Row) -> rusqlite::Result<PersonRecord> {
         status: get_enum(r, 5, |s| serde_json::from_value(s.into()).ok())?,
         state_functionary: r.get(6)?,
     })
+}
+
+fn person_by_id(c: &Connection, id: &str) -> Result<Option<PersonRecord>> {
+    c.prepare_cached(
+        "SELECT id_number, name, hukou_city, residence_permit_city, residence_permit_expires, status, state_functionary
+         FROM persons WHERE id_number = ?1",
+    )
+    .map_err(db_err)?
+    .query_row([id], person_row)
+    .optional()
+    .map_err(db_err)
+}
+
+fn documents_by_holder(c: &Connection, id: &str) -> Result<Vec<DocumentRecord>> {
+    let mut st = c
+        .prepare_cached(
+            "SELECT id_number, kind, number, issued_on, expires_on, status FROM documents
+             WHERE id_number = ?1 ORDER BY issued_on",
+        )
+        .map_err(db_err)?;
+    let rows = st
+        .query_map([id], |r| {
+            Ok(DocumentRecord {
+                id_number: r.get(0)?,
+                kind: get_enum(r, 1, DocumentKind::parse)?,
+                number: r.get(2)?,
+                issued_on: get_date(r, 3)?,
+                expires_on: get_date(r, 4)?,
+                status: get_enum(r, 5, |s| serde_json::from_value(s.into()).ok())?,
+            })
+        })
+        .map_err(db_err)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(db_err);
+    rows
 }
 
 fn enum_str<T: serde::Serialize>(v: &T) -> String {
@@ -711,14 +746,16 @@ impl Store for SqliteStore {
         let b = b.clone();
         self.write(move |c| {
             let now = ms(b.now);
-            let used = c
+            let used: Option<i64> = c
                 .prepare_cached(
-                    "UPDATE holds SET state = 'confirmed' WHERE id = ?1 AND business = ?2 AND state = 'held' AND expires_at > ?3",
+                    "UPDATE holds SET state = 'confirmed' WHERE id = ?1 AND business = ?2 AND state = 'held' AND expires_at > ?3
+                     RETURNING slot_id",
                 )
                 .map_err(db_err)?
-                .execute(params![b.hold_id, b.business, now])
+                .query_row(params![b.hold_id, b.business, now], |r| r.get(0))
+                .optional()
                 .map_err(db_err)?;
-            if used == 0 {
+            let Some(slot_id) = used else {
                 let row: Option<(String, i64, String)> = c
                     .query_row(
                         "SELECT state, expires_at, business FROM holds WHERE id = ?1",
@@ -733,10 +770,7 @@ impl Store for SqliteStore {
                     Some((s, _, _)) if s == "confirmed" => StoreError::HoldUsed,
                     Some(_) => StoreError::HoldExpired,
                 });
-            }
-            let slot_id: i64 = c
-                .query_row("SELECT slot_id FROM holds WHERE id = ?1", [&b.hold_id], |r| r.get(0))
-                .map_err(db_err)?;
+            };
             c.prepare_cached(
                 "INSERT INTO bookings (code, slot_id, hold_id, business, option_code, identity_key, id_kind, id_number,
                    nationality, name, phone, answers, fee_yuan, channel, status, created_at, reschedule_count)
@@ -769,7 +803,31 @@ impl Store for SqliteStore {
             .map_err(db_err)?
             .execute(params![id, now, slot_id, since, b.identity_key])
             .map_err(db_err)?;
-            booking_by_id(c, id)
+            let slot = c
+                .prepare_cached(&format!("SELECT {SLOT_COLS} FROM slots s WHERE s.id = ?1"))
+                .map_err(db_err)?
+                .query_row([slot_id], |r| slot_at(r, 0))
+                .map_err(db_err)?;
+            Ok(Booking {
+                id,
+                code: b.code,
+                slot,
+                business: b.business,
+                option_code: b.option_code,
+                identity_key: b.identity_key,
+                id_kind: b.id_kind,
+                id_number: b.id_number,
+                nationality: b.nationality,
+                name: b.name,
+                phone: b.phone,
+                answers_json: b.answers_json,
+                fee_yuan: b.fee_yuan,
+                channel: b.channel,
+                status: BookingStatus::Active,
+                created_at: DateTime::from_timestamp_millis(now).unwrap_or(b.now),
+                cancelled_at: None,
+                reschedule_count: 0,
+            })
         })
         .await
     }
@@ -967,50 +1025,18 @@ impl Store for SqliteStore {
 
     async fn person(&self, id_number: &str) -> Result<Option<PersonRecord>> {
         let id = id_number.to_string();
-        self.read(move |c| {
-            c.prepare_cached(
-                "SELECT id_number, name, hukou_city, residence_permit_city, residence_permit_expires, status, state_functionary
-                 FROM persons WHERE id_number = ?1",
-            )
-            .map_err(db_err)?
-            .query_row([&id], person_row)
-            .optional()
-            .map_err(db_err)
-        })
-        .await
+        self.read(move |c| person_by_id(c, &id)).await
     }
 
     async fn documents_of(&self, id_number: &str) -> Result<Vec<DocumentRecord>> {
         let id = id_number.to_string();
-        self.read(move |c| {
-            let mut st = c
-                .prepare_cached(
-                    "SELECT id_number, kind, number, issued_on, expires_on, status FROM documents
-                     WHERE id_number = ?1 ORDER BY issued_on",
-                )
-                .map_err(db_err)?;
-            let rows = st
-                .query_map([&id], |r| {
-                    Ok(DocumentRecord {
-                        id_number: r.get(0)?,
-                        kind: get_enum(r, 1, DocumentKind::parse)?,
-                        number: r.get(2)?,
-                        issued_on: get_date(r, 3)?,
-                        expires_on: get_date(r, 4)?,
-                        status: get_enum(r, 5, |s| match s {
-                            "valid" => Some(DocumentStatus::Valid),
-                            "lost" => Some(DocumentStatus::Lost),
-                            "cancelled" => Some(DocumentStatus::Cancelled),
-                            _ => None,
-                        })?,
-                    })
-                })
-                .map_err(db_err)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(db_err);
-            rows
-        })
-        .await
+        self.read(move |c| documents_by_holder(c, &id)).await
+    }
+
+    async fn facts(&self, id_number: &str) -> Result<(Option<PersonRecord>, Vec<DocumentRecord>)> {
+        let id = id_number.to_string();
+        self.read(move |c| Ok((person_by_id(c, &id)?, documents_by_holder(c, &id)?)))
+            .await
     }
 
     async fn verify_invariants(&self) -> Result<InvariantReport> {
@@ -1035,11 +1061,14 @@ impl Store for SqliteStore {
                 let duplicate_identities: u64 = c
                     .query_row(DUPLICATES_SQL, [], |r| r.get(0))
                     .map_err(db_err)?;
+                let active_bookings: u64 =
+                    c.query_row(ACTIVE_SQL, [], |r| r.get(0)).map_err(db_err)?;
                 Ok(InvariantReport {
                     slots_checked,
                     oversold,
                     miscounted,
                     duplicate_identities,
+                    active_bookings,
                 })
             })();
             let _ = c.execute_batch("COMMIT");
@@ -1055,6 +1084,8 @@ pub(crate) const MISCOUNTED_SQL: &str = "SELECT s.id FROM slots s WHERE s.taken 
     (SELECT COUNT(*) FROM bookings b WHERE b.slot_id = s.id AND b.status = 'active') + \
     (SELECT COUNT(*) FROM seat_returns r WHERE r.slot_id = s.id AND r.returned_at IS NULL) \
     ORDER BY s.id";
+
+pub(crate) const ACTIVE_SQL: &str = "SELECT COUNT(*) FROM bookings WHERE status = 'active'";
 
 pub(crate) const DUPLICATES_SQL: &str =
     "SELECT COUNT(*) FROM (SELECT identity_key, business FROM bookings \

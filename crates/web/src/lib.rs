@@ -17,7 +17,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use rand::Rng;
-use serde_json::json;
 use std::sync::Arc;
 use std::time::Instant;
 use wujing_app::{App, AppError, ErrorKind};
@@ -88,6 +87,21 @@ fn request_id_from(req: &Request) -> String {
         .unwrap_or_else(|| format!("{:016x}", rand::thread_rng().gen::<u64>()))
 }
 
+#[derive(serde::Serialize)]
+struct Envelope<'a> {
+    error: EnvelopeBody<'a>,
+}
+
+/// Borrowing serialisation: a cached `details` value is written out, not deep-copied.
+#[derive(serde::Serialize)]
+struct EnvelopeBody<'a> {
+    code: &'a str,
+    message: &'a str,
+    request_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<&'a serde_json::Value>,
+}
+
 /// Assigns the request id, renders errors into the envelope, logs and counts the request.
 async fn envelope(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
@@ -103,16 +117,14 @@ async fn envelope(State(state): State<AppState>, mut req: Request, next: Next) -
     let mut res = next.run(req).await;
     if let Some(err) = res.extensions_mut().remove::<Arc<AppError>>() {
         let status = res.status();
-        let mut body = json!({
-            "error": {
-                "code": err.code,
-                "message": err.message(english),
-                "request_id": id,
-            }
-        });
-        if let Some(d) = &err.details {
-            body["error"]["details"] = d.clone();
-        }
+        let body = Envelope {
+            error: EnvelopeBody {
+                code: err.code,
+                message: err.message(english),
+                request_id: &id,
+                details: err.details.as_deref(),
+            },
+        };
         let mut r = (status, Json(body)).into_response();
         r.headers_mut().extend(
             res.headers()

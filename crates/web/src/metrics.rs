@@ -21,9 +21,15 @@ struct Histogram {
 }
 
 #[derive(Default)]
+struct RouteStats {
+    /// (method, status) → count; a route sees a handful of pairs, so a list is fastest.
+    requests: Vec<(String, u16, u64)>,
+    latency: Histogram,
+}
+
+#[derive(Default)]
 struct Inner {
-    requests: BTreeMap<(String, String, u16), u64>,
-    latency: BTreeMap<String, Histogram>,
+    routes: BTreeMap<String, RouteStats>,
 }
 
 #[derive(Default)]
@@ -35,10 +41,20 @@ impl HttpMetrics {
     pub fn observe(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
         let secs = elapsed.as_secs_f64();
         let Ok(mut m) = self.inner.lock() else { return };
-        *m.requests
-            .entry((method.to_string(), route.to_string(), status))
-            .or_default() += 1;
-        let h = m.latency.entry(route.to_string()).or_default();
+        // Allocate only the first time a route, method or status is seen.
+        if !m.routes.contains_key(route) {
+            m.routes.insert(route.to_string(), RouteStats::default());
+        }
+        let r = m.routes.get_mut(route).expect("inserted above");
+        match r
+            .requests
+            .iter_mut()
+            .find(|(m, s, _)| *s == status && m == method)
+        {
+            Some(e) => e.2 += 1,
+            None => r.requests.push((method.to_string(), status, 1)),
+        }
+        let h = &mut r.latency;
         h.count += 1;
         h.sum += secs;
         for (i, b) in BUCKETS.iter().enumerate() {
@@ -54,17 +70,21 @@ impl HttpMetrics {
             "# HELP wujing_http_requests_total HTTP requests by method, route and status.\n",
         );
         out.push_str("# TYPE wujing_http_requests_total counter\n");
-        for ((method, route, status), n) in &m.requests {
-            let _ = writeln!(
-                out,
-                "wujing_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}"
-            );
+        for (route, r) in &m.routes {
+            let mut rows: Vec<_> = r.requests.iter().collect();
+            rows.sort();
+            for (method, status, n) in rows {
+                let _ = writeln!(
+                    out,
+                    "wujing_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}"
+                );
+            }
         }
         out.push_str(
             "# HELP wujing_http_request_duration_seconds HTTP request latency by route.\n",
         );
         out.push_str("# TYPE wujing_http_request_duration_seconds histogram\n");
-        for (route, h) in &m.latency {
+        for (route, h) in m.routes.iter().map(|(k, r)| (k, &r.latency)) {
             for (i, b) in BUCKETS.iter().enumerate() {
                 let _ = writeln!(
                     out,

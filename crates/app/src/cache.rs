@@ -1,0 +1,110 @@
+//! Short-lived caches that keep the release minute cheap.
+//!
+//! A release burst is mostly citizens asking for seats that are gone (NOTES.md §3), so the
+//! answer "full" must not cost a database write, and the reference data every request needs
+//! (halls, a slot's static fields) must not cost a read each time. Nothing here is a source of
+//! truth: a seat is only ever taken by the store's atomic statement. The caches can only make an
+//! answer stale in the safe direction, and for a bounded time:
+//! - a slot marked full is refused without touching the database for [`FULL_TTL`]; a seat
+//!   freed by this instance clears the mark at once, one freed by another instance is seen
+//!   when the mark expires;
+//! - alternatives are recomputed at most every [`ALTERNATIVES_TTL`]; a stale one is just a
+//!   suggestion, and booking it gets its own answer;
+//! - halls are reread every [`HALLS_TTL`].
+
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+use wujing_store::{Hall, Slot};
+
+pub const FULL_TTL: Duration = Duration::from_millis(1000);
+pub const ALTERNATIVES_TTL: Duration = Duration::from_millis(1000);
+pub const HALLS_TTL: Duration = Duration::from_secs(5);
+/// Beyond this many entries a map is cleared rather than grown (a release touches ~10k slots).
+const MAX_ENTRIES: usize = 200_000;
+
+pub type HallIndex = Arc<HashMap<String, Hall>>;
+/// A full slot and whether the asker is a foreigner (fewer halls serve them).
+type AlternativesKey = (i64, bool);
+
+#[derive(Default)]
+pub struct Caches {
+    halls: RwLock<Option<(Instant, HallIndex)>>,
+    slots: RwLock<HashMap<i64, Slot>>,
+    full: Mutex<HashMap<i64, Instant>>,
+    alternatives: Mutex<HashMap<AlternativesKey, (Instant, Arc<Value>)>>,
+}
+
+impl Caches {
+    pub fn halls(&self) -> Option<HallIndex> {
+        let g = self.halls.read().ok()?;
+        g.as_ref()
+            .filter(|(at, _)| at.elapsed() < HALLS_TTL)
+            .map(|(_, h)| h.clone())
+    }
+
+    pub fn set_halls(&self, h: HallIndex) {
+        if let Ok(mut g) = self.halls.write() {
+            *g = Some((Instant::now(), h));
+        }
+    }
+
+    /// A slot's static fields (its counter is not kept up to date).
+    pub fn slot(&self, id: i64) -> Option<Slot> {
+        self.slots.read().ok()?.get(&id).cloned()
+    }
+
+    pub fn set_slot(&self, s: &Slot) {
+        if let Ok(mut g) = self.slots.write() {
+            if g.len() >= MAX_ENTRIES {
+                g.clear();
+            }
+            g.insert(s.id, s.clone());
+        }
+    }
+
+    pub fn is_full(&self, id: i64) -> bool {
+        self.full
+            .lock()
+            .ok()
+            .and_then(|g| g.get(&id).copied())
+            .is_some_and(|until| until > Instant::now())
+    }
+
+    pub fn mark_full(&self, id: i64) {
+        if let Ok(mut g) = self.full.lock() {
+            if g.len() >= MAX_ENTRIES {
+                g.clear();
+            }
+            g.insert(id, Instant::now() + FULL_TTL);
+        }
+    }
+
+    /// A seat came free somewhere: forget every "full" verdict and stale suggestion.
+    pub fn seats_freed(&self) {
+        if let Ok(mut g) = self.full.lock() {
+            g.clear();
+        }
+        if let Ok(mut g) = self.alternatives.lock() {
+            g.clear();
+        }
+    }
+
+    /// The `slot_full` details for `(slot, foreigner)`.
+    pub fn alternatives(&self, key: (i64, bool)) -> Option<Arc<Value>> {
+        let g = self.alternatives.lock().ok()?;
+        g.get(&key)
+            .filter(|(at, _)| at.elapsed() < ALTERNATIVES_TTL)
+            .map(|(_, a)| a.clone())
+    }
+
+    pub fn set_alternatives(&self, key: (i64, bool), a: Arc<Value>) {
+        if let Ok(mut g) = self.alternatives.lock() {
+            if g.len() >= MAX_ENTRIES {
+                g.clear();
+            }
+            g.insert(key, (Instant::now(), a));
+        }
+    }
+}
