@@ -401,10 +401,14 @@ impl App {
         let details = match self.caches.alternatives(key) {
             Some(d) => d,
             None => {
-                let d = std::sync::Arc::new(match self.alternatives(slot, hall, group).await {
+                let value = match self.alternatives(slot, hall, group).await {
                     Ok(a) => json!({ "alternatives": a }),
                     Err(_) => json!({}),
-                });
+                };
+                let d: std::sync::Arc<serde_json::value::RawValue> =
+                    serde_json::value::to_raw_value(&value)
+                        .expect("JSON values serialise")
+                        .into();
                 self.caches.set_alternatives(key, d.clone());
                 d
             }

@@ -12,7 +12,7 @@
 //!   suggestion, and booking it gets its own answer;
 //! - halls are reread every [`HALLS_TTL`].
 
-use serde_json::Value;
+use serde_json::value::RawValue;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -33,7 +33,7 @@ pub struct Caches {
     halls: RwLock<Option<(Instant, HallIndex)>>,
     slots: RwLock<HashMap<i64, Slot>>,
     full: Mutex<HashMap<i64, Instant>>,
-    alternatives: Mutex<HashMap<AlternativesKey, (Instant, Arc<Value>)>>,
+    alternatives: Mutex<HashMap<AlternativesKey, (Instant, Arc<RawValue>)>>,
 }
 
 impl Caches {
@@ -92,14 +92,14 @@ impl Caches {
     }
 
     /// The `slot_full` details for `(slot, foreigner)`.
-    pub fn alternatives(&self, key: (i64, bool)) -> Option<Arc<Value>> {
+    pub fn alternatives(&self, key: (i64, bool)) -> Option<Arc<RawValue>> {
         let g = self.alternatives.lock().ok()?;
         g.get(&key)
             .filter(|(at, _)| at.elapsed() < ALTERNATIVES_TTL)
             .map(|(_, a)| a.clone())
     }
 
-    pub fn set_alternatives(&self, key: (i64, bool), a: Arc<Value>) {
+    pub fn set_alternatives(&self, key: (i64, bool), a: Arc<RawValue>) {
         if let Ok(mut g) = self.alternatives.lock() {
             if g.len() >= MAX_ENTRIES {
                 g.clear();

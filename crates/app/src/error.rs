@@ -1,6 +1,7 @@
 //! The errors a use case returns: a stable snake_case code, a kind that the web layer maps to
 //! an HTTP status, messages in zh-CN and en, and optional structured details.
 
+use serde_json::value::RawValue;
 use serde_json::Value;
 use std::sync::Arc;
 use wujing_store::StoreError;
@@ -31,8 +32,9 @@ pub struct AppError {
     pub code: &'static str,
     pub zh: String,
     pub en: String,
-    /// Shared so that a cached answer (alternatives at release time) is not deep-copied.
-    pub details: Option<Arc<Value>>,
+    /// Already serialised, and shared: at release time the same cached alternatives answer
+    /// thousands of requests, and copying bytes is far cheaper than serialising a tree.
+    pub details: Option<Arc<RawValue>>,
 }
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -54,11 +56,13 @@ impl AppError {
     }
 
     pub fn with_details(mut self, details: Value) -> Self {
-        self.details = Some(Arc::new(details));
+        self.details = serde_json::value::to_raw_value(&details)
+            .ok()
+            .map(Arc::from);
         self
     }
 
-    pub fn with_shared_details(mut self, details: Arc<Value>) -> Self {
+    pub fn with_shared_details(mut self, details: Arc<RawValue>) -> Self {
         self.details = Some(details);
         self
     }

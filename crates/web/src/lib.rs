@@ -99,7 +99,7 @@ struct EnvelopeBody<'a> {
     message: &'a str,
     request_id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    details: Option<&'a serde_json::Value>,
+    details: Option<&'a serde_json::value::RawValue>,
 }
 
 /// Assigns the request id, renders errors into the envelope, logs and counts the request.
