@@ -158,12 +158,9 @@ async fn schedule_return(
     return_at: DateTime<Utc>,
 ) -> Result<()> {
     let returned = (return_at <= now).then_some(now);
-    c.execute(
-        "INSERT INTO seat_returns (slot_id, booking_id, reason, return_at, returned_at) VALUES ($1, $2, $3, $4, $5)",
-        &[&slot_id, &booking_id, &reason, &return_at, &returned],
-    )
-    .await
-    .map_err(db_err)?;
+    // The slot's row lock comes before the insert: the insert's foreign-key check takes a
+    // KEY SHARE lock on the slot, and two cancellations upgrading their shared locks to update
+    // the same slot would deadlock.
     if returned.is_some() {
         c.execute(
             "UPDATE slots SET taken = taken - 1 WHERE id = $1",
@@ -172,6 +169,12 @@ async fn schedule_return(
         .await
         .map_err(db_err)?;
     }
+    c.execute(
+        "INSERT INTO seat_returns (slot_id, booking_id, reason, return_at, returned_at) VALUES ($1, $2, $3, $4, $5)",
+        &[&slot_id, &booking_id, &reason, &return_at, &returned],
+    )
+    .await
+    .map_err(db_err)?;
     Ok(())
 }
 
@@ -540,32 +543,7 @@ impl Store for PgStore {
     }
 
     async fn create_hold(&self, h: &NewHold) -> Result<Hold> {
-        let mut c = self.client().await?;
-        let tx = c.transaction().await.map_err(db_err)?;
-        take_seat(&tx, h.slot_id).await?;
-        tx.execute(
-            "INSERT INTO holds (id, slot_id, business, state, created_at, expires_at, client_addr)
-             VALUES ($1, $2, $3, 'held', $4, $5, $6)",
-            &[
-                &h.id,
-                &h.slot_id,
-                &h.business,
-                &h.now,
-                &h.expires_at,
-                &h.client_addr,
-            ],
-        )
-        .await
-        .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(Hold {
-            id: h.id.clone(),
-            slot_id: h.slot_id,
-            business: h.business.clone(),
-            state: HoldState::Held,
-            created_at: h.now,
-            expires_at: h.expires_at,
-        })
+        retry(|| self.create_hold_once(h)).await
     }
 
     async fn hold(&self, id: &str) -> Result<Option<Hold>> {
@@ -592,68 +570,7 @@ impl Store for PgStore {
     }
 
     async fn confirm_hold(&self, b: &NewBooking, pair_window: TimeDelta) -> Result<Booking> {
-        let mut c = self.client().await?;
-        let tx = c.transaction().await.map_err(db_err)?;
-        let used = tx
-            .query_opt(
-                "UPDATE holds SET state = 'confirmed' WHERE id = $1 AND business = $2 AND state = 'held' AND expires_at > $3
-                 RETURNING slot_id",
-                &[&b.hold_id, &b.business, &b.now],
-            )
-            .await
-            .map_err(db_err)?;
-        let Some(used) = used else {
-            let row = tx
-                .query_opt(
-                    "SELECT state, business FROM holds WHERE id = $1",
-                    &[&b.hold_id],
-                )
-                .await
-                .map_err(db_err)?;
-            return Err(match row {
-                None => StoreError::NotFound("hold"),
-                Some(r) if r.get::<_, String>(1) != b.business => StoreError::NotFound("hold"),
-                Some(r) if r.get::<_, String>(0) == "confirmed" => StoreError::HoldUsed,
-                Some(_) => StoreError::HoldExpired,
-            });
-        };
-        let slot_id: i64 = used.get(0);
-        let fee = b.fee_yuan.map(|f| f as i32);
-        let id: i64 = tx
-            .query_one(
-                "INSERT INTO bookings (code, slot_id, hold_id, business, option_code, identity_key, id_kind, id_number,
-                   nationality, name, phone, answers, fee_yuan, channel, status, created_at, reschedule_count)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'active', $15, 0) RETURNING id",
-                &[&b.code, &slot_id, &b.hold_id, &b.business, &b.option_code, &b.identity_key,
-                  &b.id_kind.as_str(), &b.id_number, &b.nationality, &b.name, &b.phone, &b.answers_json,
-                  &fee, &b.channel, &b.now],
-            )
-            .await
-            .map_err(db_err)?
-            .get(0);
-        let since = b.now - pair_window;
-        tx.execute(
-            "INSERT INTO cancel_rebook (cancelled_booking_id, new_booking_id, kind, gap_ms, recorded_at)
-             SELECT id, $1, 'same_identity', (EXTRACT(EPOCH FROM ($2 - cancelled_at)) * 1000)::BIGINT, $2 FROM bookings
-             WHERE identity_key = $3 AND business = $4 AND status = 'cancelled' AND cancelled_at >= $5",
-            &[&id, &b.now, &b.identity_key, &b.business, &since],
-        )
-        .await
-        .map_err(db_err)?;
-        tx.execute(
-            "INSERT INTO cancel_rebook (cancelled_booking_id, new_booking_id, kind, gap_ms, recorded_at)
-             SELECT r.booking_id, $1, 'seat_handoff', (EXTRACT(EPOCH FROM ($2 - r.returned_at)) * 1000)::BIGINT, $2
-             FROM seat_returns r JOIN bookings o ON o.id = r.booking_id
-             WHERE r.slot_id = $3 AND r.returned_at >= $4 AND o.identity_key <> $5",
-            &[&id, &b.now, &slot_id, &since, &b.identity_key],
-        )
-        .await
-        .map_err(db_err)?;
-        let booking = booking_by_id(&tx, id)
-            .await?
-            .ok_or(StoreError::NotFound("booking"))?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(booking)
+        retry(|| self.confirm_hold_once(b, pair_window)).await
     }
 
     async fn booking_by_code(&self, code: &str) -> Result<Option<Booking>> {
@@ -672,28 +589,7 @@ impl Store for PgStore {
         now: DateTime<Utc>,
         return_at: DateTime<Utc>,
     ) -> Result<Booking> {
-        let mut c = self.client().await?;
-        let tx = c.transaction().await.map_err(db_err)?;
-        let row = tx
-            .query_opt(
-                "UPDATE bookings SET status = 'cancelled', cancelled_at = $2 WHERE id = $1 AND status = 'active'
-                 RETURNING slot_id",
-                &[&booking_id, &now],
-            )
-            .await
-            .map_err(db_err)?;
-        let Some(row) = row else {
-            return Err(match booking_by_id(&tx, booking_id).await? {
-                None => StoreError::NotFound("booking"),
-                Some(_) => StoreError::BookingNotActive,
-            });
-        };
-        schedule_return(&tx, row.get(0), booking_id, "cancel", now, return_at).await?;
-        let b = booking_by_id(&tx, booking_id)
-            .await?
-            .ok_or(StoreError::NotFound("booking"))?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(b)
+        retry(|| self.cancel_booking_once(booking_id, now, return_at)).await
     }
 
     async fn reschedule_booking(
@@ -703,41 +599,7 @@ impl Store for PgStore {
         now: DateTime<Utc>,
         return_at: DateTime<Utc>,
     ) -> Result<Booking> {
-        let mut c = self.client().await?;
-        let tx = c.transaction().await.map_err(db_err)?;
-        // Lock the booking first (the same order as cancel), so that a concurrent cancel and
-        // reschedule of one booking serialise instead of both succeeding.
-        let row = tx
-            .query_opt(
-                "SELECT slot_id, status FROM bookings WHERE id = $1 FOR UPDATE",
-                &[&booking_id],
-            )
-            .await
-            .map_err(db_err)?
-            .ok_or(StoreError::NotFound("booking"))?;
-        if row.get::<_, String>(1) != "active" {
-            return Err(StoreError::BookingNotActive);
-        }
-        let old_slot: i64 = row.get(0);
-        tx.execute(
-            "SELECT id FROM slots WHERE id = ANY($1) ORDER BY id FOR UPDATE",
-            &[&vec![old_slot, new_slot_id]],
-        )
-        .await
-        .map_err(db_err)?;
-        take_seat(&tx, new_slot_id).await?;
-        tx.execute(
-            "UPDATE bookings SET slot_id = $2, reschedule_count = reschedule_count + 1 WHERE id = $1",
-            &[&booking_id, &new_slot_id],
-        )
-        .await
-        .map_err(db_err)?;
-        schedule_return(&tx, old_slot, booking_id, "reschedule", now, return_at).await?;
-        let b = booking_by_id(&tx, booking_id)
-            .await?
-            .ok_or(StoreError::NotFound("booking"))?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(b)
+        retry(|| self.reschedule_booking_once(booking_id, new_slot_id, now, return_at)).await
     }
 
     async fn sweep(&self, now: DateTime<Utc>) -> Result<SweepReport> {
@@ -942,5 +804,197 @@ impl Store for PgStore {
             duplicate_identities: dups as u64,
             active_bookings: active as u64,
         })
+    }
+}
+
+/// The one-attempt bodies of the state-changing methods; [`retry`] runs them again when
+/// PostgreSQL aborts one to break a deadlock or a serialisation conflict, which a transaction
+/// that locks several rows can meet under load.
+impl PgStore {
+    async fn create_hold_once(&self, h: &NewHold) -> Result<Hold> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        take_seat(&tx, h.slot_id).await?;
+        tx.execute(
+            "INSERT INTO holds (id, slot_id, business, state, created_at, expires_at, client_addr)
+             VALUES ($1, $2, $3, 'held', $4, $5, $6)",
+            &[
+                &h.id,
+                &h.slot_id,
+                &h.business,
+                &h.now,
+                &h.expires_at,
+                &h.client_addr,
+            ],
+        )
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(Hold {
+            id: h.id.clone(),
+            slot_id: h.slot_id,
+            business: h.business.clone(),
+            state: HoldState::Held,
+            created_at: h.now,
+            expires_at: h.expires_at,
+        })
+    }
+
+    async fn confirm_hold_once(&self, b: &NewBooking, pair_window: TimeDelta) -> Result<Booking> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        let used = tx
+            .query_opt(
+                "UPDATE holds SET state = 'confirmed' WHERE id = $1 AND business = $2 AND state = 'held' AND expires_at > $3
+                 RETURNING slot_id",
+                &[&b.hold_id, &b.business, &b.now],
+            )
+            .await
+            .map_err(db_err)?;
+        let Some(used) = used else {
+            let row = tx
+                .query_opt(
+                    "SELECT state, business FROM holds WHERE id = $1",
+                    &[&b.hold_id],
+                )
+                .await
+                .map_err(db_err)?;
+            return Err(match row {
+                None => StoreError::NotFound("hold"),
+                Some(r) if r.get::<_, String>(1) != b.business => StoreError::NotFound("hold"),
+                Some(r) if r.get::<_, String>(0) == "confirmed" => StoreError::HoldUsed,
+                Some(_) => StoreError::HoldExpired,
+            });
+        };
+        let slot_id: i64 = used.get(0);
+        let fee = b.fee_yuan.map(|f| f as i32);
+        let id: i64 = tx
+            .query_one(
+                "INSERT INTO bookings (code, slot_id, hold_id, business, option_code, identity_key, id_kind, id_number,
+                   nationality, name, phone, answers, fee_yuan, channel, status, created_at, reschedule_count)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'active', $15, 0) RETURNING id",
+                &[&b.code, &slot_id, &b.hold_id, &b.business, &b.option_code, &b.identity_key,
+                  &b.id_kind.as_str(), &b.id_number, &b.nationality, &b.name, &b.phone, &b.answers_json,
+                  &fee, &b.channel, &b.now],
+            )
+            .await
+            .map_err(db_err)?
+            .get(0);
+        let since = b.now - pair_window;
+        tx.execute(
+            "INSERT INTO cancel_rebook (cancelled_booking_id, new_booking_id, kind, gap_ms, recorded_at)
+             SELECT id, $1, 'same_identity', (EXTRACT(EPOCH FROM ($2 - cancelled_at)) * 1000)::BIGINT, $2 FROM bookings
+             WHERE identity_key = $3 AND business = $4 AND status = 'cancelled' AND cancelled_at >= $5",
+            &[&id, &b.now, &b.identity_key, &b.business, &since],
+        )
+        .await
+        .map_err(db_err)?;
+        tx.execute(
+            "INSERT INTO cancel_rebook (cancelled_booking_id, new_booking_id, kind, gap_ms, recorded_at)
+             SELECT r.booking_id, $1, 'seat_handoff', (EXTRACT(EPOCH FROM ($2 - r.returned_at)) * 1000)::BIGINT, $2
+             FROM seat_returns r JOIN bookings o ON o.id = r.booking_id
+             WHERE r.slot_id = $3 AND r.returned_at >= $4 AND o.identity_key <> $5",
+            &[&id, &b.now, &slot_id, &since, &b.identity_key],
+        )
+        .await
+        .map_err(db_err)?;
+        let booking = booking_by_id(&tx, id)
+            .await?
+            .ok_or(StoreError::NotFound("booking"))?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(booking)
+    }
+
+    async fn cancel_booking_once(
+        &self,
+        booking_id: i64,
+        now: DateTime<Utc>,
+        return_at: DateTime<Utc>,
+    ) -> Result<Booking> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        let row = tx
+            .query_opt(
+                "UPDATE bookings SET status = 'cancelled', cancelled_at = $2 WHERE id = $1 AND status = 'active'
+                 RETURNING slot_id",
+                &[&booking_id, &now],
+            )
+            .await
+            .map_err(db_err)?;
+        let Some(row) = row else {
+            return Err(match booking_by_id(&tx, booking_id).await? {
+                None => StoreError::NotFound("booking"),
+                Some(_) => StoreError::BookingNotActive,
+            });
+        };
+        schedule_return(&tx, row.get(0), booking_id, "cancel", now, return_at).await?;
+        let b = booking_by_id(&tx, booking_id)
+            .await?
+            .ok_or(StoreError::NotFound("booking"))?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(b)
+    }
+
+    async fn reschedule_booking_once(
+        &self,
+        booking_id: i64,
+        new_slot_id: i64,
+        now: DateTime<Utc>,
+        return_at: DateTime<Utc>,
+    ) -> Result<Booking> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        // Lock the booking first (the same order as cancel), so that a concurrent cancel and
+        // reschedule of one booking serialise instead of both succeeding.
+        let row = tx
+            .query_opt(
+                "SELECT slot_id, status FROM bookings WHERE id = $1 FOR UPDATE",
+                &[&booking_id],
+            )
+            .await
+            .map_err(db_err)?
+            .ok_or(StoreError::NotFound("booking"))?;
+        if row.get::<_, String>(1) != "active" {
+            return Err(StoreError::BookingNotActive);
+        }
+        let old_slot: i64 = row.get(0);
+        tx.execute(
+            "SELECT id FROM slots WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+            &[&vec![old_slot, new_slot_id]],
+        )
+        .await
+        .map_err(db_err)?;
+        take_seat(&tx, new_slot_id).await?;
+        tx.execute(
+            "UPDATE bookings SET slot_id = $2, reschedule_count = reschedule_count + 1 WHERE id = $1",
+            &[&booking_id, &new_slot_id],
+        )
+        .await
+        .map_err(db_err)?;
+        schedule_return(&tx, old_slot, booking_id, "reschedule", now, return_at).await?;
+        let b = booking_by_id(&tx, booking_id)
+            .await?
+            .ok_or(StoreError::NotFound("booking"))?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(b)
+    }
+}
+
+async fn retry<T, F, Fut>(mut f: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match f().await {
+            Err(StoreError::Db(m))
+                if attempt < 4 && (m.starts_with("40P01") || m.starts_with("40001")) =>
+            {
+                tracing::debug!(attempt, "retrying after {m}");
+            }
+            other => return other,
+        }
     }
 }
