@@ -374,18 +374,26 @@ async fn burst(
     started.elapsed()
 }
 
-/// Phases 2 and 3: `total` requests of one kind, spread over the connections.
-async fn hammer(
-    args: &Args,
-    addr: &str,
+/// Phases 2 and 3: many requests of one kind.
+struct Phase {
     total: usize,
     method: &'static str,
     path: &'static str,
     body: Option<String>,
     expect: u16,
-    lat: &Arc<Lat>,
     label: &'static str,
-) -> (Duration, u64, u64) {
+}
+
+/// Sends `p.total` requests spread over the connections; returns (elapsed, as expected, other).
+async fn hammer(args: &Args, addr: &str, p: Phase, lat: &Arc<Lat>) -> (Duration, u64, u64) {
+    let Phase {
+        total,
+        method,
+        path,
+        body,
+        expect,
+        label,
+    } = p;
     let next = Arc::new(AtomicUsize::new(0));
     let ok = Arc::new(AtomicU64::new(0));
     let bad = Arc::new(AtomicU64::new(0));
@@ -474,32 +482,26 @@ async fn run(args: Args) -> Result<bool, String> {
 
     // A full slot, asked again and again: the cheap "no".
     let full_slot = hot.first().copied().unwrap_or(slots[0].0);
-    let (rej_time, rejected, rej_other) = hammer(
-        &args,
-        &addr,
-        args.rejections,
-        "POST",
-        "/api/v1/holds",
-        Some(format!(
+    let full = Phase {
+        total: args.rejections,
+        method: "POST",
+        path: "/api/v1/holds",
+        body: Some(format!(
             r#"{{"slot_id":{full_slot},"business":"passport_first"}}"#
         )),
-        409,
-        &lat,
-        "POST /api/v1/holds (full)",
-    )
-    .await;
-    let (bare_time, bare_ok, bare_bad) = hammer(
-        &args,
-        &addr,
-        args.bare_requests,
-        "GET",
-        "/healthz",
-        None,
-        200,
-        &lat,
-        "GET /healthz",
-    )
-    .await;
+        expect: 409,
+        label: "POST /api/v1/holds (full)",
+    };
+    let (rej_time, rejected, rej_other) = hammer(&args, &addr, full, &lat).await;
+    let bare = Phase {
+        total: args.bare_requests,
+        method: "GET",
+        path: "/healthz",
+        body: None,
+        expect: 200,
+        label: "GET /healthz",
+    };
+    let (bare_time, bare_ok, bare_bad) = hammer(&args, &addr, bare, &lat).await;
     let rss = pid.and_then(peak_rss_mb);
     drop(server);
 
