@@ -442,6 +442,11 @@ impl App {
             .store
             .create_hold(&NewHold {
                 id: new_hold_id(slot.id, &business.code),
+                limits: self.limit_rules(&[(
+                    "hold-addr",
+                    client_addr.as_deref(),
+                    self.config.limits.holds_per_address,
+                )]),
                 slot_id: slot.id,
                 business: business.code.clone(),
                 now,
@@ -474,7 +479,11 @@ impl App {
 
     /// Confirms a hold with the applicant's identity: eligibility is checked again against the
     /// visit date, and the identity binding (M3) is enforced by the database.
-    pub async fn confirm(&self, input: &ConfirmInput) -> AppResult<BookingView> {
+    pub async fn confirm(
+        &self,
+        input: &ConfirmInput,
+        client_addr: Option<String>,
+    ) -> AppResult<BookingView> {
         let applicant = self.parse_applicant(&input.applicant)?;
         let channel = input.channel.as_deref().unwrap_or("web");
         if !CHANNELS.contains(&channel) {
@@ -530,6 +539,24 @@ impl App {
             fee_yuan: fee,
             channel: channel.to_string(),
             now: self.clock.now(),
+            limits: self.limit_rules(&[
+                (
+                    "identity",
+                    Some(applicant.identity.key().as_str()),
+                    self.config.limits.confirms_per_identity,
+                ),
+                (
+                    "phone",
+                    Some(applicant.phone.as_str()),
+                    self.config.limits.confirms_per_phone,
+                ),
+                (
+                    "confirm-addr",
+                    client_addr.as_deref(),
+                    self.config.limits.confirms_per_address,
+                ),
+            ]),
+            client_addr,
         };
         for _ in 0..5 {
             match self.store.confirm_hold(&nb, self.config.pair_window).await {
@@ -547,6 +574,24 @@ impl App {
             "系统内部错误，请重试",
             "internal error; please retry",
         ))
+    }
+
+    /// Rate rules for the given `(kind, value, limit)`s, skipping absent values and limits of 0.
+    /// Keys are hashes: the counters table never holds an identity number, phone or address.
+    fn limit_rules(&self, parts: &[(&str, Option<&str>, u32)]) -> Vec<wujing_store::RateRule> {
+        use std::hash::{Hash, Hasher};
+        parts
+            .iter()
+            .filter(|(_, v, limit)| v.is_some() && *limit > 0)
+            .map(|(kind, v, limit)| {
+                let mut h = std::hash::DefaultHasher::new();
+                (kind, v).hash(&mut h);
+                wujing_store::RateRule {
+                    key: format!("{kind}:{:016x}", h.finish()),
+                    limit: *limit,
+                }
+            })
+            .collect()
     }
 
     async fn owned_booking(&self, code: &str, id_number: &str) -> AppResult<Booking> {

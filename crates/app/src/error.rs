@@ -35,6 +35,8 @@ pub struct AppError {
     /// Already serialised, and shared: at release time the same cached alternatives answer
     /// thousands of requests, and copying bytes is far cheaper than serialising a tree.
     pub details: Option<Arc<RawValue>>,
+    /// Seconds after which a rate-limited request may be retried.
+    pub retry_after: Option<u64>,
 }
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -52,6 +54,7 @@ impl AppError {
             zh: zh.into(),
             en: en.into(),
             details: None,
+            retry_after: None,
         }
     }
 
@@ -102,6 +105,18 @@ impl From<StoreError> for AppError {
                 format!("找不到{what}"),
                 format!("{what} not found"),
             ),
+            StoreError::RateLimited { retry_after_secs } => {
+                let secs = retry_after_secs.max(1) as u64;
+                let mut e = Self::new(
+                    ErrorKind::RateLimited,
+                    "rate_limited",
+                    format!("请求过于频繁，请{secs}秒后再试"),
+                    format!("too many requests; retry in {secs} s"),
+                )
+                .with_details(serde_json::json!({ "retry_after_seconds": secs }));
+                e.retry_after = Some(secs);
+                e
+            }
             StoreError::Db(msg) if msg.contains("PostgreSQL connection") => {
                 tracing::error!(error = %msg, "database unavailable");
                 Self::new(

@@ -36,6 +36,32 @@ pub struct Config {
     pub horizon_days: u32,
     /// How far back a cancellation counts as one half of a cancel→rebook pair.
     pub pair_window: TimeDelta,
+    /// Per-minute request limits, counted in the database (shared by every app server).
+    pub limits: RateLimits,
+}
+
+/// Requests per minute; 0 turns a limit off.
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimits {
+    /// Seats held from one client address (generous: offices and schools share addresses).
+    pub holds_per_address: u32,
+    /// Confirmations for one identity.
+    pub confirms_per_identity: u32,
+    /// Confirmations with one phone number (a family books for several members).
+    pub confirms_per_phone: u32,
+    /// Confirmations from one client address.
+    pub confirms_per_address: u32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            holds_per_address: 60,
+            confirms_per_identity: 5,
+            confirms_per_phone: 10,
+            confirms_per_address: 30,
+        }
+    }
 }
 
 impl Default for Config {
@@ -45,6 +71,7 @@ impl Default for Config {
             return_delay: TimeDelta::minutes(30),
             horizon_days: 14,
             pair_window: TimeDelta::hours(24),
+            limits: RateLimits::default(),
         }
     }
 }

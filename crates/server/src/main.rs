@@ -75,6 +75,42 @@ struct BookingArgs {
     /// Days ahead that seats are generated and can be booked.
     #[arg(long, env = "WUJING_HORIZON_DAYS", default_value_t = 14, global = true)]
     horizon_days: u32,
+
+    /// Seats one client address may hold per minute (0: no limit).
+    #[arg(
+        long,
+        env = "WUJING_LIMIT_HOLDS_PER_ADDRESS",
+        default_value_t = 60,
+        global = true
+    )]
+    limit_holds_per_address: u32,
+
+    /// Confirmations per identity per minute (0: no limit).
+    #[arg(
+        long,
+        env = "WUJING_LIMIT_CONFIRMS_PER_IDENTITY",
+        default_value_t = 5,
+        global = true
+    )]
+    limit_confirms_per_identity: u32,
+
+    /// Confirmations per phone number per minute (0: no limit).
+    #[arg(
+        long,
+        env = "WUJING_LIMIT_CONFIRMS_PER_PHONE",
+        default_value_t = 10,
+        global = true
+    )]
+    limit_confirms_per_phone: u32,
+
+    /// Confirmations per client address per minute (0: no limit).
+    #[arg(
+        long,
+        env = "WUJING_LIMIT_CONFIRMS_PER_ADDRESS",
+        default_value_t = 30,
+        global = true
+    )]
+    limit_confirms_per_address: u32,
 }
 
 #[derive(Subcommand)]
@@ -90,6 +126,9 @@ enum Command {
         /// Do not load the demo organisation into an empty database.
         #[arg(long, env = "WUJING_NO_DEMO")]
         no_demo: bool,
+        /// Take client addresses from X-Forwarded-For (only behind a proxy that sets it).
+        #[arg(long, env = "WUJING_TRUST_FORWARDED_FOR")]
+        trust_forwarded_for: bool,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -144,6 +183,12 @@ impl BookingArgs {
             hold_ttl: TimeDelta::minutes(self.hold_minutes),
             return_delay: TimeDelta::minutes(self.return_delay_minutes),
             horizon_days: self.horizon_days,
+            limits: wujing_app::RateLimits {
+                holds_per_address: self.limit_holds_per_address,
+                confirms_per_identity: self.limit_confirms_per_identity,
+                confirms_per_phone: self.limit_confirms_per_phone,
+                confirms_per_address: self.limit_confirms_per_address,
+            },
             ..Config::default()
         }
     }
@@ -195,7 +240,13 @@ async fn main() -> ExitCode {
             listen,
             sweep_seconds,
             no_demo,
-        } => serve(&cli, *listen, *sweep_seconds, *no_demo).await,
+            trust_forwarded_for,
+        } => {
+            let web = wujing_web::WebOptions {
+                trust_forwarded_for: *trust_forwarded_for,
+            };
+            serve(&cli, *listen, *sweep_seconds, *no_demo, web).await
+        }
         Command::Migrate => migrate(&cli).await,
         Command::Doctor => return doctor(&cli).await,
         Command::Import { kind, file } => import(&cli, *kind, file).await,
@@ -228,6 +279,7 @@ async fn serve(
     listen: SocketAddr,
     sweep_seconds: u64,
     no_demo: bool,
+    web: wujing_web::WebOptions,
 ) -> Result<(), String> {
     let store = open_store(&cli.database_url).await?;
     let applied = store
@@ -285,7 +337,7 @@ async fn serve(
         redact(&cli.database_url)
     );
     println!("  API: http://{addr}/api/v1/halls   OpenAPI: http://{addr}/api/openapi.json");
-    let router = wujing_web::router(app);
+    let router = wujing_web::router_with(app, web);
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),

@@ -45,6 +45,8 @@ pub enum StoreError {
     CodeTaken,
     #[error("the booking is not active")]
     BookingNotActive,
+    #[error("rate limited; retry after {retry_after_secs} s")]
+    RateLimited { retry_after_secs: i64 },
     #[error("invalid stored data: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]

@@ -24,6 +24,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "seat_returns_by_slot",
         sql: include_str!("../migrations/sqlite/0002_seat_returns_by_slot.sql"),
     },
+    Migration {
+        version: 3,
+        name: "fairness",
+        sql: include_str!("../migrations/sqlite/0003_fairness.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -36,6 +41,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 2,
         name: "seat_returns_by_slot",
         sql: include_str!("../migrations/postgres/0002_seat_returns_by_slot.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "fairness",
+        sql: include_str!("../migrations/postgres/0003_fairness.sql"),
     },
 ];
 

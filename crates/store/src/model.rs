@@ -118,6 +118,25 @@ pub struct NewHold {
     pub now: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub client_addr: Option<String>,
+    /// Counted in the same transaction; any one over its limit refuses the hold.
+    pub limits: Vec<RateRule>,
+}
+
+/// One rate limit to count a request against: at most `limit` hits per key and minute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateRule {
+    /// An opaque key such as a hash of `addr:203.0.113.7`; never personal data in clear.
+    pub key: String,
+    pub limit: u32,
+}
+
+/// The one-minute window `now` falls in, and the seconds until it ends.
+pub fn rate_window(now: DateTime<Utc>) -> (DateTime<Utc>, i64) {
+    let ms = now.timestamp_millis();
+    let start = ms - ms.rem_euclid(60_000);
+    let start_at = DateTime::from_timestamp_millis(start).unwrap_or(now);
+    let retry = ((start + 60_000 - ms) + 999) / 1000;
+    (start_at, retry.max(1))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -170,6 +189,8 @@ pub struct NewBooking {
     pub fee_yuan: Option<u32>,
     pub channel: String,
     pub now: DateTime<Utc>,
+    pub client_addr: Option<String>,
+    pub limits: Vec<RateRule>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

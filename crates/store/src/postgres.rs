@@ -128,6 +128,29 @@ async fn booking_by_id(c: &impl GenericClient, id: i64) -> Result<Option<Booking
         .transpose()
 }
 
+/// Counts one hit against every rule inside the caller's transaction; over a limit, the
+/// caller's transaction is dropped, so a refused request does not use up the window.
+async fn count_hits(c: &impl GenericClient, rules: &[RateRule], now: DateTime<Utc>) -> Result<()> {
+    let (window, retry) = rate_window(now);
+    for r in rules {
+        let hits: i32 = c
+            .query_one(
+                "INSERT INTO rate_limits (key, window_start, hits) VALUES ($1, $2, 1)
+                 ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_limits.hits + 1 RETURNING hits",
+                &[&r.key, &window],
+            )
+            .await
+            .map_err(db_err)?
+            .get(0);
+        if i64::from(hits) > i64::from(r.limit) {
+            return Err(StoreError::RateLimited {
+                retry_after_secs: retry,
+            });
+        }
+    }
+    Ok(())
+}
+
 async fn take_seat(c: &impl GenericClient, slot_id: i64) -> Result<()> {
     let n = c
         .execute(
@@ -639,6 +662,11 @@ impl Store for PgStore {
                     )
                     .await?
                     .get(0);
+                                tx.execute(
+                    "DELETE FROM rate_limits WHERE window_start < $1",
+                    &[&(now - TimeDelta::hours(1))],
+                )
+                .await?;
                 tx.commit().await?;
                 Ok(SweepReport {
                     expired_holds: expired as u64,
@@ -814,6 +842,7 @@ impl PgStore {
     async fn create_hold_once(&self, h: &NewHold) -> Result<Hold> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(db_err)?;
+        count_hits(&tx, &h.limits, h.now).await?;
         take_seat(&tx, h.slot_id).await?;
         tx.execute(
             "INSERT INTO holds (id, slot_id, business, state, created_at, expires_at, client_addr)
@@ -843,6 +872,7 @@ impl PgStore {
     async fn confirm_hold_once(&self, b: &NewBooking, pair_window: TimeDelta) -> Result<Booking> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(db_err)?;
+        count_hits(&tx, &b.limits, b.now).await?;
         let used = tx
             .query_opt(
                 "UPDATE holds SET state = 'confirmed' WHERE id = $1 AND business = $2 AND state = 'held' AND expires_at > $3
@@ -871,11 +901,11 @@ impl PgStore {
         let id: i64 = tx
             .query_one(
                 "INSERT INTO bookings (code, slot_id, hold_id, business, option_code, identity_key, id_kind, id_number,
-                   nationality, name, phone, answers, fee_yuan, channel, status, created_at, reschedule_count)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'active', $15, 0) RETURNING id",
+                   nationality, name, phone, answers, fee_yuan, channel, status, created_at, reschedule_count, client_addr)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'active', $15, 0, $16) RETURNING id",
                 &[&b.code, &slot_id, &b.hold_id, &b.business, &b.option_code, &b.identity_key,
                   &b.id_kind.as_str(), &b.id_number, &b.nationality, &b.name, &b.phone, &b.answers_json,
-                  &fee, &b.channel, &b.now],
+                  &fee, &b.channel, &b.now, &b.client_addr],
             )
             .await
             .map_err(db_err)?

@@ -279,6 +279,32 @@ fn booking_by_id(c: &Connection, id: i64) -> Result<Booking> {
         .map_err(db_err)
 }
 
+/// Counts one hit against every rule; the first over its limit refuses the whole job (its
+/// savepoint rolls back, so a refused request does not use up the window).
+fn count_hits(c: &Connection, rules: &[RateRule], now: DateTime<Utc>) -> Result<()> {
+    if rules.is_empty() {
+        return Ok(());
+    }
+    let (window, retry) = rate_window(now);
+    let mut st = c
+        .prepare_cached(
+            "INSERT INTO rate_limits (key, window_start, hits) VALUES (?1, ?2, 1)
+             ON CONFLICT (key, window_start) DO UPDATE SET hits = hits + 1 RETURNING hits",
+        )
+        .map_err(db_err)?;
+    for r in rules {
+        let hits: i64 = st
+            .query_row(params![r.key, ms(window)], |row| row.get(0))
+            .map_err(db_err)?;
+        if hits > i64::from(r.limit) {
+            return Err(StoreError::RateLimited {
+                retry_after_secs: retry,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// The atomic seat take: succeeds only while a seat is free.
 fn take_seat(c: &Connection, slot_id: i64) -> Result<()> {
     let n = c
@@ -715,6 +741,7 @@ impl Store for SqliteStore {
     async fn create_hold(&self, h: &NewHold) -> Result<Hold> {
         let h = h.clone();
         self.write(move |c| {
+            count_hits(c, &h.limits, h.now)?;
             take_seat(c, h.slot_id)?;
             c.prepare_cached(
                 "INSERT INTO holds (id, slot_id, business, state, created_at, expires_at, client_addr)
@@ -761,6 +788,7 @@ impl Store for SqliteStore {
     async fn confirm_hold(&self, b: &NewBooking, pair_window: TimeDelta) -> Result<Booking> {
         let b = b.clone();
         self.write(move |c| {
+            count_hits(c, &b.limits, b.now)?;
             let now = ms(b.now);
             let used: Option<i64> = c
                 .prepare_cached(
@@ -789,13 +817,14 @@ impl Store for SqliteStore {
             };
             c.prepare_cached(
                 "INSERT INTO bookings (code, slot_id, hold_id, business, option_code, identity_key, id_kind, id_number,
-                   nationality, name, phone, answers, fee_yuan, channel, status, created_at, reschedule_count)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 'active', ?15, 0)",
+                   nationality, name, phone, answers, fee_yuan, channel, status, created_at, reschedule_count, client_addr)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 'active', ?15, 0, ?16)",
             )
             .map_err(db_err)?
             .execute(params![
                 b.code, slot_id, b.hold_id, b.business, b.option_code, b.identity_key, b.id_kind.as_str(),
-                b.id_number, b.nationality, b.name, b.phone, b.answers_json, b.fee_yuan, b.channel, now
+                b.id_number, b.nationality, b.name, b.phone, b.answers_json, b.fee_yuan, b.channel, now,
+                b.client_addr
             ])
             .map_err(db_err)?;
             let id = c.last_insert_rowid();
@@ -945,6 +974,10 @@ impl Store for SqliteStore {
                 .map_err(db_err)?
                 .execute([now])
                 .map_err(db_err)? as u64;
+                        c.prepare_cached("DELETE FROM rate_limits WHERE window_start < ?1")
+                .map_err(db_err)?
+                .execute([now - 3_600_000])
+                .map_err(db_err)?;
             Ok(SweepReport {
                 expired_holds,
                 returned_seats,

@@ -98,6 +98,7 @@ async fn hold(store: &DynStore, slot_id: i64, id: &str, now: DateTime<Utc>) -> R
             now,
             expires_at: now + TimeDelta::minutes(10),
             client_addr: Some("127.0.0.1".into()),
+            limits: vec![],
         })
         .await
 }
@@ -119,6 +120,8 @@ fn new_booking(hold_id: &str, code: &str, who: u32, now: DateTime<Utc>) -> NewBo
         fee_yuan: Some(120),
         channel: "web".into(),
         now,
+        client_addr: None,
+        limits: vec![],
     }
 }
 
@@ -485,6 +488,63 @@ async fn registries_round_trip(store: DynStore) {
     assert!(store.person("440106199001010000").await.unwrap().is_none());
 }
 both_dialects!(registries, registries_round_trip);
+
+async fn rate_limits_count_in_the_transaction(store: DynStore) {
+    setup(&store, &["h1"]).await;
+    let s = slot(&store, "h1", hm(9, 0), 10).await;
+    let limited = |id: &str, now| NewHold {
+        id: id.into(),
+        slot_id: s.id,
+        business: "passport_first".into(),
+        now,
+        expires_at: now + TimeDelta::minutes(10),
+        client_addr: None,
+        limits: vec![RateRule {
+            key: "addr:test".into(),
+            limit: 2,
+        }],
+    };
+    // Mid-minute, so that the window has 30 s left.
+    let t = DateTime::parse_from_rfc3339("2026-12-01T01:00:30Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    store.create_hold(&limited("r1", t)).await.unwrap();
+    store.create_hold(&limited("r2", t)).await.unwrap();
+    let e = store.create_hold(&limited("r3", t)).await.unwrap_err();
+    assert_eq!(
+        e,
+        StoreError::RateLimited {
+            retry_after_secs: 30
+        }
+    );
+    // The refused request took no seat.
+    assert_eq!(store.slot(s.id).await.unwrap().unwrap().taken, 2);
+    assert!(store.hold("r3").await.unwrap().is_none());
+    // The next minute is a new window.
+    store
+        .create_hold(&limited("r4", t + TimeDelta::seconds(30)))
+        .await
+        .unwrap();
+    // A confirmation counts its own rules.
+    let mut b = new_booking("r1", "LIMIT001", 1, t);
+    b.limits = vec![RateRule {
+        key: "phone:x".into(),
+        limit: 1,
+    }];
+    store.confirm_hold(&b, TimeDelta::hours(24)).await.unwrap();
+    let mut b2 = new_booking("r2", "LIMIT002", 2, t);
+    b2.limits = b.limits.clone();
+    assert!(matches!(
+        store.confirm_hold(&b2, TimeDelta::hours(24)).await,
+        Err(StoreError::RateLimited { .. })
+    ));
+    assert_eq!(
+        store.hold("r2").await.unwrap().unwrap().state,
+        HoldState::Held
+    );
+    clean(&store).await;
+}
+both_dialects!(rate_limits, rate_limits_count_in_the_transaction);
 
 // --- Concurrency -------------------------------------------------------------------------
 

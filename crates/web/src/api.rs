@@ -117,7 +117,8 @@ pub async fn eligibility(
     request_body = HoldInput,
     responses((status = 201, body = HoldView), (status = 404, body = ErrorEnvelope),
               (status = 409, body = ErrorEnvelope, description = "`slot_full`, with `details.alternatives`"),
-              (status = 422, body = ErrorEnvelope)))]
+              (status = 422, body = ErrorEnvelope),
+              (status = 429, body = ErrorEnvelope, description = "`rate_limited`, with a Retry-After header")))]
 pub async fn create_hold(
     State(s): State<AppState>,
     ClientAddr(addr): ClientAddr,
@@ -133,12 +134,17 @@ pub async fn create_hold(
               (status = 404, body = ErrorEnvelope),
               (status = 409, body = ErrorEnvelope, description = "`already_booked` or `hold_used`"),
               (status = 410, body = ErrorEnvelope, description = "`hold_expired`"),
-              (status = 422, body = ErrorEnvelope, description = "`not_eligible`, with `details.reasons`")))]
+              (status = 422, body = ErrorEnvelope, description = "`not_eligible`, with `details.reasons`"),
+              (status = 429, body = ErrorEnvelope, description = "`rate_limited`, with a Retry-After header")))]
 pub async fn confirm_booking(
     State(s): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     ApiJson(input): ApiJson<ConfirmInput>,
 ) -> ApiResult<(StatusCode, Json<BookingView>)> {
-    Ok((StatusCode::CREATED, Json(s.app.confirm(&input).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(s.app.confirm(&input, addr).await?),
+    ))
 }
 
 /// A booking, for its owner: the identity number goes in the `X-Id-Number` header so that it

@@ -3,10 +3,9 @@
 
 use crate::ApiError;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
-use std::net::SocketAddr;
 use wujing_app::AppError;
 
 pub struct ApiJson<T>(pub T);
@@ -74,7 +73,8 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
     }
 }
 
-/// The client's address when the server knows it (not in in-process tests).
+/// The client's address when the server knows it (not in in-process tests without
+/// `X-Forwarded-For`), as decided by the envelope middleware.
 pub struct ClientAddr(pub Option<String>);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
@@ -84,8 +84,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
         Ok(Self(
             parts
                 .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip().to_string()),
+                .get::<crate::ClientIp>()
+                .and_then(|c| c.0.clone()),
         ))
     }
 }

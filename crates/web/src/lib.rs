@@ -28,7 +28,22 @@ pub use metrics::HttpMetrics;
 pub struct AppState {
     pub app: App,
     pub http: Arc<HttpMetrics>,
+    pub options: WebOptions,
 }
+
+/// How the HTTP layer is deployed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WebOptions {
+    /// Take the client address from the first `X-Forwarded-For` entry. Only behind a reverse
+    /// proxy that sets it: otherwise any caller could pick its own address and dodge the
+    /// per-address rate limits.
+    pub trust_forwarded_for: bool,
+}
+
+/// The client's address as decided by [`envelope`]: the peer, or the proxy's
+/// `X-Forwarded-For` when trusted.
+#[derive(Debug, Clone)]
+pub struct ClientIp(pub Option<String>);
 
 /// The request id, set by middleware for every request (taken from `x-request-id` when the
 /// caller sent a sane one) and echoed in the response header and error bodies.
@@ -67,6 +82,10 @@ impl From<AppError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut r = status_of(self.0.kind).into_response();
+        if let Some(secs) = self.0.retry_after {
+            r.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         r.extensions_mut().insert(Arc::new(self.0));
         r
     }
@@ -112,6 +131,23 @@ async fn envelope(State(state): State<AppState>, mut req: Request, next: Next) -
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("en"));
     let method = req.method().clone();
+    let forwarded = state
+        .options
+        .trust_forwarded_for
+        .then(|| {
+            req.headers()
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .map(|v| v.trim().to_string())
+                .filter(|v| v.parse::<std::net::IpAddr>().is_ok())
+        })
+        .flatten();
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
+    req.extensions_mut().insert(ClientIp(forwarded.or(peer)));
     req.extensions_mut().insert(RequestId(id.clone()));
     req.extensions_mut().insert(English(english));
     let mut res = next.run(req).await;
@@ -189,11 +225,17 @@ async fn method_not_allowed() -> ApiError {
     ))
 }
 
-/// The whole HTTP application.
+/// The whole HTTP application with default options.
 pub fn router(app: App) -> Router {
+    router_with(app, WebOptions::default())
+}
+
+/// The whole HTTP application.
+pub fn router_with(app: App, options: WebOptions) -> Router {
     let state = AppState {
         app,
         http: Arc::new(HttpMetrics::default()),
+        options,
     };
     let api = Router::new()
         .route("/halls", get(api::list_halls))

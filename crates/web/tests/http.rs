@@ -488,6 +488,137 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
     assert!(report.is_clean());
 }
 
+/// Two app servers share one PostgreSQL: the per-phone and per-address limits hold across
+/// both, and the refusal says when to come back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rate_limits_hold_across_two_instances() {
+    let Some(url) = wujing_testkit::fresh_pg_database().await else {
+        return;
+    };
+    let config = Config {
+        horizon_days: 4,
+        limits: wujing_app::RateLimits {
+            holds_per_address: 6,
+            confirms_per_identity: 5,
+            confirms_per_phone: 2,
+            confirms_per_address: 100,
+        },
+        ..Config::default()
+    };
+    let first = wujing_store::open(&url).await.unwrap();
+    first.migrate().await.unwrap();
+    let a = App::new(first, config.clone(), Clock::manual(start()));
+    a.load_demo().await.unwrap();
+    let b = App::new(
+        wujing_store::open(&url).await.unwrap(),
+        config,
+        Clock::manual(start()),
+    );
+    let opts = wujing_web::WebOptions {
+        trust_forwarded_for: true,
+    };
+    let servers = [
+        wujing_web::router_with(a.clone(), opts),
+        wujing_web::router_with(b.clone(), opts),
+    ];
+    let send = |n: usize, uri: &str, body: Value, addr: &str| {
+        let req = Request::builder()
+            .method("POST")
+            .uri(uri)
+            .header("content-type", "application/json")
+            .header("x-forwarded-for", addr)
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        servers[n % 2].clone().oneshot(req)
+    };
+    let h = Harness {
+        router: servers[0].clone(),
+        app: a.clone(),
+    };
+    let slot = h.slot("tianhe", "passport_first").await;
+    // Six holds from one address, alternating between the instances, then a refusal.
+    let mut holds = Vec::new();
+    for n in 0..6 {
+        let res = send(
+            n,
+            "/api/v1/holds",
+            json!({"slot_id": slot["slot_id"], "business": "passport_first"}),
+            "203.0.113.7",
+        )
+        .await
+        .unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let v: Value =
+            serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
+        holds.push(v["hold_id"].as_str().unwrap().to_string());
+    }
+    let res = send(
+        6,
+        "/api/v1/holds",
+        json!({"slot_id": slot["slot_id"], "business": "passport_first"}),
+        "203.0.113.7",
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry));
+    let v: Value =
+        serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(code_of(&v), "rate_limited");
+    // Another address is not affected.
+    let res = send(
+        1,
+        "/api/v1/holds",
+        json!({"slot_id": slot["slot_id"], "business": "passport_first"}),
+        "198.51.100.9",
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    // One phone confirms for two family members through different instances; the third
+    // confirmation with that phone is refused whichever instance takes it.
+    // Demo persons without a passport, so eligible for a first one.
+    let family = [
+        "440112200001010139",
+        "43010219881111033X",
+        "653101199001010451",
+    ];
+    let names = ["郑华", "王强", "张伟"];
+    for n in 0..3 {
+        let res = send(
+            n,
+            "/api/v1/bookings",
+            json!({"hold_id": holds[n], "applicant": {"name": names[n], "id_number": family[n], "phone": "13900001111"}}),
+            "203.0.113.7",
+        )
+        .await
+        .unwrap();
+        let expected = if n < 2 {
+            StatusCode::CREATED
+        } else {
+            StatusCode::TOO_MANY_REQUESTS
+        };
+        assert_eq!(res.status(), expected, "confirmation {n}");
+    }
+    // The window passes (one minute later on both clocks): the phone may confirm again.
+    a.clock.advance(TimeDelta::seconds(61));
+    b.clock.advance(TimeDelta::seconds(61));
+    let res = send(
+        1,
+        "/api/v1/bookings",
+        json!({"hold_id": holds[2], "applicant": {"name": names[2], "id_number": family[2], "phone": "13900001111"}}),
+        "203.0.113.7",
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+}
+
 #[tokio::test]
 async fn operations_endpoints() {
     let (store, _g) = wujing_testkit::sqlite_store().await;
