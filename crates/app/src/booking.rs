@@ -13,7 +13,7 @@ use wujing_domain::eligibility::{self, Answers, Facts, Identity};
 use wujing_domain::idnum::{mask_id_number, mask_phone};
 use wujing_domain::{Group, Pool, ResidentId};
 use wujing_store::{
-    Booking, BookingStatus, Hall, IdKind, NewBooking, NewHold, Slot, SlotQuery, StoreError,
+    Booking, BookingStatus, Hall, NewBooking, NewHold, Slot, SlotQuery, StoreError,
 };
 
 /// Who the applicant is, as typed into the form.
@@ -177,7 +177,7 @@ const CHANNELS: &[&str] = &[
     "police_station",
 ];
 
-fn new_code() -> String {
+pub(crate) fn new_code() -> String {
     let mut rng = rand::thread_rng();
     (0..8)
         .map(|_| CODE_ALPHABET[rng.gen_range(0..CODE_ALPHABET.len())] as char)
@@ -314,7 +314,7 @@ impl App {
         })
     }
 
-    async fn eligibility_reasons(
+    pub(crate) async fn eligibility_reasons(
         &self,
         business: &str,
         a: &Applicant,
@@ -373,6 +373,7 @@ impl App {
                 "this slot has already started",
             ));
         }
+        self.check_released(slot.day).await?;
         let last = self.clock.today() + TimeDelta::days(i64::from(self.config.horizon_days));
         if slot.day > last {
             return Err(AppError::new(
@@ -512,18 +513,7 @@ impl App {
             .catalogue
             .terms(business, slot.day)
             .and_then(|t| t.fee_for(input.answers.option.as_deref()));
-        let (id_kind, id_number, nationality) = match &applicant.identity {
-            Identity::Resident(id) => (IdKind::ResidentId, id.as_str().to_string(), None),
-            Identity::Foreign {
-                nationality,
-                passport_number,
-                ..
-            } => (
-                IdKind::ForeignPassport,
-                passport_number.clone(),
-                Some(nationality.clone()),
-            ),
-        };
+        let (id_kind, id_number, nationality) = crate::lottery::identity_parts(&applicant.identity);
         let mut nb = NewBooking {
             code: new_code(),
             hold_id: input.hold_id.clone(),
@@ -578,7 +568,10 @@ impl App {
 
     /// Rate rules for the given `(kind, value, limit)`s, skipping absent values and limits of 0.
     /// Keys are hashes: the counters table never holds an identity number, phone or address.
-    fn limit_rules(&self, parts: &[(&str, Option<&str>, u32)]) -> Vec<wujing_store::RateRule> {
+    pub(crate) fn limit_rules(
+        &self,
+        parts: &[(&str, Option<&str>, u32)],
+    ) -> Vec<wujing_store::RateRule> {
         use std::hash::{Hash, Hasher};
         parts
             .iter()
@@ -809,7 +802,7 @@ fn not_active() -> AppError {
     )
 }
 
-fn confirm_error(e: StoreError) -> AppError {
+pub(crate) fn confirm_error(e: StoreError) -> AppError {
     match e {
         StoreError::NotFound("hold") => hold_not_found(),
         StoreError::HoldExpired => AppError::new(

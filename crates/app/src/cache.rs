@@ -34,6 +34,8 @@ pub struct Caches {
     slots: RwLock<HashMap<i64, Slot>>,
     full: Mutex<HashMap<i64, Instant>>,
     alternatives: Mutex<HashMap<AlternativesKey, (Instant, Arc<RawValue>)>>,
+    /// Days whose lottery draw has finished: once true it stays true.
+    drawn: RwLock<std::collections::HashSet<chrono::NaiveDate>>,
 }
 
 impl Caches {
@@ -105,6 +107,16 @@ impl Caches {
                 g.clear();
             }
             g.insert(key, (Instant::now(), a));
+        }
+    }
+
+    pub fn draw_finished(&self, day: chrono::NaiveDate) -> bool {
+        self.drawn.read().is_ok_and(|g| g.contains(&day))
+    }
+
+    pub fn set_draw_finished(&self, day: chrono::NaiveDate) {
+        if let Ok(mut g) = self.drawn.write() {
+            g.insert(day);
         }
     }
 }

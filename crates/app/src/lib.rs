@@ -11,10 +11,12 @@ mod cache;
 pub mod demo;
 mod error;
 pub mod import;
+mod lottery;
 mod views;
 
 pub use booking::*;
 pub use error::{AppError, AppResult, ErrorKind};
+pub use lottery::*;
 pub use views::*;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
@@ -38,6 +40,50 @@ pub struct Config {
     pub pair_window: TimeDelta,
     /// Per-minute request limits, counted in the database (shared by every app server).
     pub limits: RateLimits,
+    /// When the online pool's seats of a day are released, and whether by lottery.
+    pub release: ReleasePolicy,
+}
+
+/// How the online pool is released (issue: fairness at release time).
+///
+/// The seats of day D open at `hour`:00 local time, `days_ahead` days before D (a rolling
+/// window). With a lottery window, citizens enter during the `lottery_window_hours` before
+/// that moment instead of racing for seats; at the release the entries are drawn in a random
+/// order fixed by a recorded seed, and only then is the rest of the day open to everyone.
+#[derive(Debug, Clone, Copy)]
+pub struct ReleasePolicy {
+    pub days_ahead: u32,
+    pub hour: u32,
+    /// 0: no lottery, first come first served from the release moment.
+    pub lottery_window_hours: u32,
+}
+
+impl Default for ReleasePolicy {
+    fn default() -> Self {
+        Self {
+            days_ahead: 14,
+            hour: 0,
+            lottery_window_hours: 0,
+        }
+    }
+}
+
+impl ReleasePolicy {
+    pub fn is_lottery(&self) -> bool {
+        self.lottery_window_hours > 0
+    }
+
+    /// The moment day `day`'s online seats are released.
+    pub fn release_at(&self, day: NaiveDate) -> DateTime<Utc> {
+        let open_day = day - TimeDelta::days(i64::from(self.days_ahead));
+        let t = chrono::NaiveTime::from_hms_opt(self.hour.min(23), 0, 0).expect("valid hour");
+        views::local_instant(open_day, t)
+    }
+
+    /// The moment the lottery for `day` starts taking entries.
+    pub fn entries_open_at(&self, day: NaiveDate) -> DateTime<Utc> {
+        self.release_at(day) - TimeDelta::hours(i64::from(self.lottery_window_hours))
+    }
 }
 
 /// Requests per minute; 0 turns a limit off.
@@ -72,6 +118,7 @@ impl Default for Config {
             horizon_days: 14,
             pair_window: TimeDelta::hours(24),
             limits: RateLimits::default(),
+            release: ReleasePolicy::default(),
         }
     }
 }

@@ -342,12 +342,19 @@ impl App {
                 ..Default::default()
             })
             .await?;
+        // Days not yet released (or still in their lottery) are not offered.
+        let days: std::collections::BTreeSet<NaiveDate> = slots.iter().map(|s| s.day).collect();
+        let mut open_days = BTreeMap::new();
+        for day in days {
+            open_days.insert(day, self.is_open_for_booking(day).await);
+        }
         Ok(AvailabilityView {
             business: business.code.clone(),
             from,
             to,
             slots: slots
                 .iter()
+                .filter(|s| open_days.get(&s.day).copied().unwrap_or(false))
                 .map(|s| slot_view(s, minutes.get(s.hall_id.as_str()).copied().unwrap_or(30)))
                 .collect(),
         })

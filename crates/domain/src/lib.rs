@@ -10,6 +10,7 @@ pub mod calendar;
 pub mod catalogue;
 pub mod eligibility;
 pub mod idnum;
+pub mod lottery;
 
 pub use calendar::{DayKind, DeclaredDay, HallCalendar, Hours, Pool, Session};
 pub use catalogue::{Catalogue, DocumentKind, Group};

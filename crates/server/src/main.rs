@@ -111,6 +111,29 @@ struct BookingArgs {
         global = true
     )]
     limit_confirms_per_address: u32,
+
+    /// Online seats of a day are released this many days before it…
+    #[arg(
+        long,
+        env = "WUJING_RELEASE_DAYS_AHEAD",
+        default_value_t = 14,
+        global = true
+    )]
+    release_days_ahead: u32,
+
+    /// …at this hour (0-23, hall time).
+    #[arg(long, env = "WUJING_RELEASE_HOUR", default_value_t = 0, global = true)]
+    release_hour: u32,
+
+    /// Hours before a release during which citizens enter a lottery instead of racing for
+    /// seats; 0 releases first come, first served.
+    #[arg(
+        long,
+        env = "WUJING_LOTTERY_WINDOW_HOURS",
+        default_value_t = 0,
+        global = true
+    )]
+    lottery_window_hours: u32,
 }
 
 #[derive(Subcommand)]
@@ -169,6 +192,18 @@ impl BookingArgs {
                 self.return_delay_minutes
             ));
         }
+        if self.release_hour > 23 {
+            p.push(format!(
+                "--release-hour is {}; it must be 0 to 23",
+                self.release_hour
+            ));
+        }
+        if self.lottery_window_hours > 24 * 30 {
+            p.push(format!(
+                "--lottery-window-hours is {}; at most 720 (30 days)",
+                self.lottery_window_hours
+            ));
+        }
         if !(1..=90).contains(&self.horizon_days) {
             p.push(format!(
                 "--horizon-days is {}; it must be between 1 and 90",
@@ -188,6 +223,11 @@ impl BookingArgs {
                 confirms_per_identity: self.limit_confirms_per_identity,
                 confirms_per_phone: self.limit_confirms_per_phone,
                 confirms_per_address: self.limit_confirms_per_address,
+            },
+            release: wujing_app::ReleasePolicy {
+                days_ahead: self.release_days_ahead,
+                hour: self.release_hour,
+                lottery_window_hours: self.lottery_window_hours,
             },
             ..Config::default()
         }
@@ -317,6 +357,9 @@ async fn serve(
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "sweep failed"),
+            }
+            if let Err(e) = sweeper.run_due_draws().await {
+                tracing::warn!(error = %e, "lottery draw failed");
             }
             if last_generation.elapsed() > Duration::from_secs(3600) {
                 last_generation = std::time::Instant::now();

@@ -45,6 +45,8 @@ pub enum StoreError {
     CodeTaken,
     #[error("the booking is not active")]
     BookingNotActive,
+    #[error("this identity has already entered this release")]
+    AlreadyEntered,
     #[error("rate limited; retry after {retry_after_secs} s")]
     RateLimited { retry_after_secs: i64 },
     #[error("invalid stored data: {0}")]
@@ -110,6 +112,23 @@ pub trait Store: Send + Sync + 'static {
     /// Frees the seats of expired holds and of returns that are due.
     async fn sweep(&self, now: DateTime<Utc>) -> Result<SweepReport>;
     async fn cancel_rebook_pairs(&self) -> Result<Vec<CancelRebookPair>>;
+
+    // --- Lottery releases ------------------------------------------------------------------
+    async fn add_lottery_entry(&self, e: &NewEntry) -> Result<LotteryEntry>;
+    async fn lottery_entry(&self, id: i64) -> Result<Option<LotteryEntry>>;
+    /// Records the draw of `day` with `seed` if nobody has started it, and returns the day's
+    /// entries in id order; `None` when another instance already drew (or is drawing) it.
+    async fn start_draw(
+        &self,
+        day: NaiveDate,
+        seed: u64,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Vec<LotteryEntry>>>;
+    /// Takes a seat in `slot_id` for the entry and books it, in one transaction.
+    async fn award_entry(&self, entry_id: i64, slot_id: i64, b: &NewBooking) -> Result<Booking>;
+    /// Marks the day's remaining entries lost and the draw finished.
+    async fn finish_draw(&self, day: NaiveDate, now: DateTime<Utc>) -> Result<Draw>;
+    async fn draw(&self, day: NaiveDate) -> Result<Option<Draw>>;
 
     // --- Registries ------------------------------------------------------------------------
     async fn upsert_persons(&self, p: &[PersonRecord], now: DateTime<Utc>) -> Result<u64>;

@@ -29,6 +29,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "fairness",
         sql: include_str!("../migrations/sqlite/0003_fairness.sql"),
     },
+    Migration {
+        version: 4,
+        name: "lottery",
+        sql: include_str!("../migrations/sqlite/0004_lottery.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -46,6 +51,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 3,
         name: "fairness",
         sql: include_str!("../migrations/postgres/0003_fairness.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "lottery",
+        sql: include_str!("../migrations/postgres/0004_lottery.sql"),
     },
 ];
 

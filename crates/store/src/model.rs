@@ -289,3 +289,87 @@ impl InvariantReport {
         self.oversold.is_empty() && self.miscounted.is_empty() && self.duplicate_identities == 0
     }
 }
+
+/// An entry into a day's lottery release. Carries personal data like a booking; `Debug` masks.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewEntry {
+    pub release_day: NaiveDate,
+    pub business: String,
+    pub option_code: Option<String>,
+    pub identity_key: String,
+    pub id_kind: IdKind,
+    pub id_number: String,
+    pub nationality: Option<String>,
+    pub name: String,
+    pub phone: String,
+    pub answers_json: String,
+    /// Preferred halls, most wanted first.
+    pub hall_ids: Vec<String>,
+    pub channel: String,
+    pub client_addr: Option<String>,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryStatus {
+    Entered,
+    Won,
+    Lost,
+}
+
+impl EntryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Entered => "entered",
+            Self::Won => "won",
+            Self::Lost => "lost",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "entered" => Self::Entered,
+            "won" => Self::Won,
+            "lost" => Self::Lost,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct LotteryEntry {
+    pub id: i64,
+    pub entry: NewEntry,
+    pub status: EntryStatus,
+    pub booking_code: Option<String>,
+}
+
+impl std::fmt::Debug for LotteryEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LotteryEntry")
+            .field("id", &self.id)
+            .field("day", &self.entry.release_day)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for NewEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewEntry")
+            .field("day", &self.release_day)
+            .field("business", &self.business)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A day's draw as recorded: the seed makes it reproducible.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Draw {
+    pub release_day: NaiveDate,
+    pub seed: u64,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub entries: u64,
+    pub winners: u64,
+}

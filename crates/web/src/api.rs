@@ -45,7 +45,10 @@ pub struct ErrorBody {
         confirm_booking,
         get_booking,
         cancel_booking,
-        reschedule_booking
+        reschedule_booking,
+        enter_lottery,
+        get_lottery_entry,
+        get_lottery_draw
     ),
     components(schemas(ErrorEnvelope, ErrorBody))
 )]
@@ -159,16 +162,7 @@ pub async fn get_booking(
     ApiPath(code): ApiPath<String>,
     headers: HeaderMap,
 ) -> ApiResult<Json<BookingView>> {
-    let id_number = headers
-        .get("x-id-number")
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| {
-            ApiError(AppError::invalid(
-                "id_number_required",
-                "请在 X-Id-Number 请求头中提供预约人的证件号码",
-                "send the booking's identity number in the X-Id-Number header",
-            ))
-        })?;
+    let id_number = id_number_header(&headers)?;
     Ok(Json(
         s.app
             .booking(
@@ -207,4 +201,62 @@ pub async fn reschedule_booking(
     ApiJson(input): ApiJson<RescheduleInput>,
 ) -> ApiResult<Json<BookingView>> {
     Ok(Json(s.app.reschedule(&code, &input).await?))
+}
+
+/// The identity number proving ownership, from the `X-Id-Number` header.
+fn id_number_header(headers: &HeaderMap) -> ApiResult<&str> {
+    headers
+        .get("x-id-number")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            ApiError(AppError::invalid(
+                "id_number_required",
+                "请在 X-Id-Number 请求头中提供证件号码",
+                "send the identity number in the X-Id-Number header",
+            ))
+        })
+}
+
+/// Enters a day's lottery release (one entry per identity and day); only when the release
+/// policy is a lottery and during its entry window.
+#[utoipa::path(post, path = "/api/v1/lottery/entries", tag = "lottery",
+    request_body = EntryInput,
+    responses((status = 201, body = EntryView), (status = 400, body = ErrorEnvelope),
+              (status = 409, body = ErrorEnvelope, description = "`already_entered`"),
+              (status = 422, body = ErrorEnvelope, description = "`lottery_not_open`, `lottery_closed`, `lottery_not_used`, `not_eligible`")))]
+pub async fn enter_lottery(
+    State(s): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(input): ApiJson<EntryInput>,
+) -> ApiResult<(StatusCode, Json<EntryView>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.app.enter_lottery(&input, addr).await?),
+    ))
+}
+
+/// A lottery entry for its owner (identity number in `X-Id-Number`): its status, the booking
+/// code if it won, the remaining seats if it lost.
+#[utoipa::path(get, path = "/api/v1/lottery/entries/{id}", tag = "lottery",
+    params(("id" = i64, Path, description = "Entry number"),
+           ("X-Id-Number" = String, Header, description = "The entrant's identity number")),
+    responses((status = 200, body = EntryView), (status = 404, body = ErrorEnvelope)))]
+pub async fn get_lottery_entry(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    headers: HeaderMap,
+) -> ApiResult<Json<EntryView>> {
+    let id_number = id_number_header(&headers)?;
+    Ok(Json(s.app.lottery_entry(id, id_number).await?))
+}
+
+/// A day's draw, public: its seed, counts and times, so anyone can check the order.
+#[utoipa::path(get, path = "/api/v1/lottery/draws/{day}", tag = "lottery",
+    params(("day" = String, Path, description = "Release day, YYYY-MM-DD")),
+    responses((status = 200, body = DrawView), (status = 404, body = ErrorEnvelope)))]
+pub async fn get_lottery_draw(
+    State(s): State<AppState>,
+    ApiPath(day): ApiPath<chrono::NaiveDate>,
+) -> ApiResult<Json<DrawView>> {
+    Ok(Json(s.app.lottery_draw(day).await?))
 }

@@ -248,7 +248,10 @@ pub fn router_with(app: App, options: WebOptions) -> Router {
         .route("/bookings", post(api::confirm_booking))
         .route("/bookings/{code}", get(api::get_booking))
         .route("/bookings/{code}/cancel", post(api::cancel_booking))
-        .route("/bookings/{code}/reschedule", post(api::reschedule_booking));
+        .route("/bookings/{code}/reschedule", post(api::reschedule_booking))
+        .route("/lottery/entries", post(api::enter_lottery))
+        .route("/lottery/entries/{id}", get(api::get_lottery_entry))
+        .route("/lottery/draws/{day}", get(api::get_lottery_draw));
     Router::new()
         .nest("/api/v1", api)
         .route("/api/openapi.json", get(api::openapi))

@@ -34,6 +34,10 @@ impl Harness {
             horizon_days: 4,
             ..Config::default()
         };
+        Self::with_config(store, config).await
+    }
+
+    async fn with_config(store: DynStore, config: Config) -> Self {
         let app = App::new(store, config, Clock::manual(start()));
         app.load_demo().await.unwrap();
         Self {
@@ -75,6 +79,16 @@ impl Harness {
 
     async fn post(&self, uri: &str, body: Value) -> (StatusCode, Value) {
         self.call("POST", uri, Some(body), &[]).await
+    }
+
+    async fn slot_on(&self, hall: &str, day: &str) -> Value {
+        let (s, v) = self
+            .get(&format!(
+                "/api/v1/availability?business=passport_first&halls={hall}&from={day}&to={day}"
+            ))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        v["slots"][0].clone()
     }
 
     /// The first free online slot of `hall` on Wednesday 2026-12-02.
@@ -320,6 +334,197 @@ async fn full_slot_offers_alternatives(store: DynStore) {
     assert_ne!(avail["slots"][0]["slot_id"], slot["slot_id"]);
 }
 both_dialects!(alternatives, full_slot_offers_alternatives);
+
+/// Lottery release: entries during the window, a draw at the release, winners only among the
+/// entries and each identity at most once, and the order reproducible from the recorded seed.
+async fn lottery_release(store: DynStore) {
+    // Seats of day D open two days ahead at 08:00; entries are taken during the 24 h before.
+    let config = Config {
+        horizon_days: 4,
+        release: wujing_app::ReleasePolicy {
+            days_ahead: 2,
+            hour: 8,
+            lottery_window_hours: 24,
+        },
+        ..Config::default()
+    };
+    let h = Harness::with_config(store, config).await;
+    let day = "2026-12-04"; // Friday; released Wednesday 2026-12-02 08:00; now is Tuesday 09:00.
+                            // Before the release nobody can hold a seat of that day, however fast.
+    let (_, listed) = h
+        .get(&format!(
+            "/api/v1/availability?business=passport_first&halls=huadu&from={day}&to={day}"
+        ))
+        .await;
+    assert_eq!(
+        listed["slots"].as_array().unwrap().len(),
+        0,
+        "unreleased days are not listed"
+    );
+    let slot = h
+        .app
+        .store
+        .slots(&wujing_store::SlotQuery {
+            hall_ids: Some(vec!["huadu".into()]),
+            from: Some(day.parse().unwrap()),
+            to: Some(day.parse().unwrap()),
+            pool: Some(wujing_domain::Pool::Online),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let seats: u32 = slot.iter().map(|s| s.capacity).sum();
+    let (s, early) = h
+        .post(
+            "/api/v1/holds",
+            json!({"slot_id": slot[0].id, "business": "passport_first"}),
+        )
+        .await;
+    assert_eq!(
+        (s, code_of(&early)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "not_yet_released")
+    );
+
+    // More entrants than seats, all wanting Huadu; one also tries to enter twice.
+    let entrants = seats as usize + 25;
+    let mut ids = Vec::new();
+    for i in 0..entrants {
+        let id = wujing_testkit::identity(5000 + i as u32);
+        let (s, e) = h
+            .post(
+                "/api/v1/lottery/entries",
+                json!({"day": day, "business": "passport_first", "halls": ["huadu"],
+                       "applicant": {"name": format!("市民{i}"), "id_number": id, "phone": format!("137{i:08}")}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{e}");
+        assert_eq!(e["status"], "entered");
+        ids.push((e["entry_id"].as_i64().unwrap(), id));
+    }
+    let (s, again) = h
+        .post(
+            "/api/v1/lottery/entries",
+            json!({"day": day, "business": "passport_first", "halls": ["conghua"],
+                   "applicant": {"name": "市民0", "id_number": ids[0].1, "phone": "13700000000"}}),
+        )
+        .await;
+    assert_eq!(
+        (s, code_of(&again)),
+        (StatusCode::CONFLICT, "already_entered")
+    );
+
+    // At the release moment the draw runs (once, however many times it is asked).
+    h.app.clock.advance(TimeDelta::hours(23));
+    let (s, pending) = h
+        .post(
+            "/api/v1/holds",
+            json!({"slot_id": slot[0].id, "business": "passport_first"}),
+        )
+        .await;
+    assert_eq!(
+        (s, code_of(&pending)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "lottery_pending")
+    );
+    let draws = h.app.run_due_draws().await.unwrap();
+    assert!(h.app.run_due_draws().await.unwrap().is_empty());
+    let draw = draws
+        .iter()
+        .find(|d| d.day.to_string() == day)
+        .expect("day drawn");
+    assert_eq!(
+        (draw.entries, draw.winners),
+        (entrants as u64, u64::from(seats))
+    );
+    let (s, late) = h
+        .post(
+            "/api/v1/lottery/entries",
+            json!({"day": day, "business": "passport_first", "halls": ["huadu"],
+                   "applicant": {"name": "迟到", "id_number": wujing_testkit::identity(9999), "phone": "13700009999"}}),
+        )
+        .await;
+    assert_eq!(
+        (s, code_of(&late)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "lottery_closed")
+    );
+
+    // Winners are exactly entrants, each at most once; losers are offered what is left.
+    let mut won = std::collections::BTreeSet::new();
+    for (entry_id, id) in &ids {
+        let (s, e) = h
+            .call(
+                "GET",
+                &format!("/api/v1/lottery/entries/{entry_id}"),
+                None,
+                &[("x-id-number", id)],
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        match e["status"].as_str().unwrap() {
+            "won" => {
+                let code = e["booking_code"].as_str().unwrap();
+                let (s, b) = h
+                    .call(
+                        "GET",
+                        &format!("/api/v1/bookings/{code}"),
+                        None,
+                        &[("x-id-number", id)],
+                    )
+                    .await;
+                assert_eq!(
+                    (s, b["hall"]["id"].as_str(), b["date"].as_str()),
+                    (StatusCode::OK, Some("huadu"), Some(day))
+                );
+                won.insert(*entry_id);
+            }
+            "lost" => assert!(
+                !e["alternatives"].as_array().unwrap().is_empty(),
+                "losers get alternatives"
+            ),
+            other => panic!("entry still {other}"),
+        }
+    }
+    assert_eq!(won.len(), seats as usize);
+    let report = h.app.store.verify_invariants().await.unwrap();
+    assert!(report.is_clean(), "{report:?}");
+    assert_eq!(
+        report.active_bookings,
+        u64::from(seats),
+        "no booking outside the entries"
+    );
+
+    // Reproducible: the published seed and the entries in id order give the same winners.
+    let (s, published) = h.get(&format!("/api/v1/lottery/draws/{day}")).await;
+    assert_eq!(s, StatusCode::OK);
+    let seed: u64 = published["seed"].as_str().unwrap().parse().unwrap();
+    let mut entry_ids: Vec<i64> = ids.iter().map(|(e, _)| *e).collect();
+    entry_ids.sort();
+    let order = wujing_domain::lottery::draw_order(&entry_ids, seed);
+    let expected: std::collections::BTreeSet<i64> =
+        order.into_iter().take(seats as usize).collect();
+    assert_eq!(won, expected);
+
+    // After the draw the rest of the day is open to everyone.
+    let (s, v) = h
+        .post(
+            "/api/v1/holds",
+            json!({"slot_id": slot[0].id, "business": "passport_first"}),
+        )
+        .await;
+    assert_eq!(
+        (s, code_of(&v)),
+        (StatusCode::CONFLICT, "slot_full"),
+        "Huadu went to the winners"
+    );
+    let other = h.slot_on("conghua", day).await;
+    let (s, _) = h
+        .post(
+            "/api/v1/holds",
+            json!({"slot_id": other["slot_id"], "business": "passport_first"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+}
+both_dialects!(lottery, lottery_release);
 
 #[tokio::test]
 async fn bad_input_gets_a_clear_error_and_changes_nothing() {
