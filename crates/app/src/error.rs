@@ -12,6 +12,10 @@ pub enum ErrorKind {
     Invalid,
     /// Well-formed but refused by a rule (422).
     Unprocessable,
+    /// No or wrong credentials (401).
+    Unauthorized,
+    /// Credentials fine, action not allowed (403).
+    Forbidden,
     /// Unknown resource (404).
     NotFound,
     /// Conflicts with the current state (409).

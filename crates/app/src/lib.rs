@@ -12,11 +12,13 @@ pub mod demo;
 mod error;
 pub mod import;
 mod lottery;
+mod signals;
 mod views;
 
 pub use booking::*;
 pub use error::{AppError, AppResult, ErrorKind};
 pub use lottery::*;
+pub use signals::*;
 pub use views::*;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
@@ -42,6 +44,9 @@ pub struct Config {
     pub limits: RateLimits,
     /// When the online pool's seats of a day are released, and whether by lottery.
     pub release: ReleasePolicy,
+    /// Bearer token for the operations endpoints (scalping signals) until staff accounts
+    /// exist; `None` keeps them closed.
+    pub ops_token: Option<String>,
 }
 
 /// How the online pool is released (issue: fairness at release time).
@@ -119,6 +124,7 @@ impl Default for Config {
             pair_window: TimeDelta::hours(24),
             limits: RateLimits::default(),
             release: ReleasePolicy::default(),
+            ops_token: None,
         }
     }
 }

@@ -134,6 +134,10 @@ struct BookingArgs {
         global = true
     )]
     lottery_window_hours: u32,
+
+    /// Bearer token for the operations endpoints (/api/v1/ops/…); unset keeps them closed.
+    #[arg(long, env = "WUJING_OPS_TOKEN", global = true, hide_env_values = true)]
+    ops_token: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -229,6 +233,7 @@ impl BookingArgs {
                 hour: self.release_hour,
                 lottery_window_hours: self.lottery_window_hours,
             },
+            ops_token: self.ops_token.clone().filter(|t| !t.is_empty()),
             ..Config::default()
         }
     }

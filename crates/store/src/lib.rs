@@ -112,6 +112,15 @@ pub trait Store: Send + Sync + 'static {
     /// Frees the seats of expired holds and of returns that are due.
     async fn sweep(&self, now: DateTime<Utc>) -> Result<SweepReport>;
     async fn cancel_rebook_pairs(&self) -> Result<Vec<CancelRebookPair>>;
+    /// Scalping signals since `since`: phones and addresses used by at least `min_identities`
+    /// identities, addresses with at least `min_abandoned` expired holds, and cancel→rebook
+    /// pairs; at most 100 rows of each, worst first.
+    async fn signals(
+        &self,
+        since: DateTime<Utc>,
+        min_identities: u32,
+        min_abandoned: u32,
+    ) -> Result<Signals>;
 
     // --- Lottery releases ------------------------------------------------------------------
     async fn add_lottery_entry(&self, e: &NewEntry) -> Result<LotteryEntry>;

@@ -373,3 +373,27 @@ pub struct Draw {
     pub entries: u64,
     pub winners: u64,
 }
+
+/// A phone or client address shared by several identities.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SharedKey {
+    pub key: String,
+    pub identities: u64,
+    pub bookings: u64,
+}
+
+/// A client address whose holds expired unconfirmed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AbandonedHolds {
+    pub client_addr: String,
+    pub holds: u64,
+}
+
+/// Patterns of seat hoarding and trading since some moment (M3).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Signals {
+    pub shared_phones: Vec<SharedKey>,
+    pub shared_addresses: Vec<SharedKey>,
+    pub abandoned_holds: Vec<AbandonedHolds>,
+    pub cancel_rebook: Vec<CancelRebookPair>,
+}

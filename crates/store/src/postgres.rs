@@ -8,7 +8,10 @@
 
 use crate::migrations::{MigrationStatus, POSTGRES};
 use crate::model::*;
-use crate::sqlite::{ACTIVE_SQL, DUPLICATES_SQL, MISCOUNTED_SQL};
+use crate::sqlite::{
+    ABANDONED_SQL, ACTIVE_SQL, DUPLICATES_SQL, MISCOUNTED_SQL, PAIRS_SINCE_SQL,
+    SHARED_ADDRESSES_SQL, SHARED_PHONES_SQL,
+};
 use crate::{Result, Store, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
@@ -924,6 +927,64 @@ impl Store for PgStore {
             .await
             .map_err(db_err)?
             .map(|r| draw_row(&r)))
+    }
+
+    async fn signals(
+        &self,
+        since: DateTime<Utc>,
+        min_identities: u32,
+        min_abandoned: u32,
+    ) -> Result<Signals> {
+        let c = self.client().await?;
+        let pg = |sql: &str| sql.replace("?1", "$1").replace("?2", "$2");
+        let (mi, ma) = (i64::from(min_identities), i64::from(min_abandoned));
+        let shared = |rows: Vec<Row>| {
+            rows.iter()
+                .map(|r| SharedKey {
+                    key: r.get(0),
+                    identities: r.get::<_, i64>(1) as u64,
+                    bookings: r.get::<_, i64>(2) as u64,
+                })
+                .collect::<Vec<_>>()
+        };
+        let shared_phones = shared(
+            c.query(&pg(SHARED_PHONES_SQL), &[&since, &mi])
+                .await
+                .map_err(db_err)?,
+        );
+        let shared_addresses = shared(
+            c.query(&pg(SHARED_ADDRESSES_SQL), &[&since, &mi])
+                .await
+                .map_err(db_err)?,
+        );
+        let abandoned_holds = c
+            .query(&pg(ABANDONED_SQL), &[&since, &ma])
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|r| AbandonedHolds {
+                client_addr: r.get(0),
+                holds: r.get::<_, i64>(1) as u64,
+            })
+            .collect();
+        let cancel_rebook = c
+            .query(&pg(PAIRS_SINCE_SQL), &[&since])
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|r| CancelRebookPair {
+                cancelled_code: r.get(0),
+                new_code: r.get(1),
+                kind: r.get(2),
+                gap_ms: r.get(3),
+            })
+            .collect();
+        Ok(Signals {
+            shared_phones,
+            shared_addresses,
+            abandoned_holds,
+            cancel_rebook,
+        })
     }
 
     async fn upsert_persons(&self, p: &[PersonRecord], now: DateTime<Utc>) -> Result<u64> {

@@ -1203,6 +1203,64 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn signals(
+        &self,
+        since: DateTime<Utc>,
+        min_identities: u32,
+        min_abandoned: u32,
+    ) -> Result<Signals> {
+        self.read(move |c| {
+            let shared = |sql: &str| -> Result<Vec<SharedKey>> {
+                let mut st = c.prepare(sql).map_err(db_err)?;
+                let rows = st
+                    .query_map(params![ms(since), min_identities], |r| {
+                        Ok(SharedKey {
+                            key: r.get(0)?,
+                            identities: r.get(1)?,
+                            bookings: r.get(2)?,
+                        })
+                    })
+                    .map_err(db_err)?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                    .map_err(db_err);
+                rows
+            };
+            let shared_phones = shared(SHARED_PHONES_SQL)?;
+            let shared_addresses = shared(SHARED_ADDRESSES_SQL)?;
+            let mut st = c.prepare(ABANDONED_SQL).map_err(db_err)?;
+            let abandoned_holds = st
+                .query_map(params![ms(since), min_abandoned], |r| {
+                    Ok(AbandonedHolds {
+                        client_addr: r.get(0)?,
+                        holds: r.get(1)?,
+                    })
+                })
+                .map_err(db_err)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(db_err)?;
+            let mut st = c.prepare(PAIRS_SINCE_SQL).map_err(db_err)?;
+            let cancel_rebook = st
+                .query_map([ms(since)], |r| {
+                    Ok(CancelRebookPair {
+                        cancelled_code: r.get(0)?,
+                        new_code: r.get(1)?,
+                        kind: r.get(2)?,
+                        gap_ms: r.get(3)?,
+                    })
+                })
+                .map_err(db_err)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(db_err)?;
+            Ok(Signals {
+                shared_phones,
+                shared_addresses,
+                abandoned_holds,
+                cancel_rebook,
+            })
+        })
+        .await
+    }
+
     async fn upsert_persons(&self, p: &[PersonRecord], now: DateTime<Utc>) -> Result<u64> {
         let p = p.to_vec();
         self.write(move |c| {
@@ -1324,6 +1382,24 @@ pub(crate) const MISCOUNTED_SQL: &str = "SELECT s.id FROM slots s WHERE s.taken 
     (SELECT COUNT(*) FROM bookings b WHERE b.slot_id = s.id AND b.status = 'active') + \
     (SELECT COUNT(*) FROM seat_returns r WHERE r.slot_id = s.id AND r.returned_at IS NULL) \
     ORDER BY s.id";
+
+// The signal queries are plain SQL that both dialects accept; parameters are `since` and a
+// threshold, written `?1`/`?2` here and rewritten to `$1`/`$2` for PostgreSQL.
+pub(crate) const SHARED_PHONES_SQL: &str =
+    "SELECT phone, COUNT(DISTINCT identity_key), COUNT(*) FROM bookings \
+    WHERE created_at >= ?1 GROUP BY phone HAVING COUNT(DISTINCT identity_key) >= ?2 \
+    ORDER BY 2 DESC, 1 LIMIT 100";
+pub(crate) const SHARED_ADDRESSES_SQL: &str =
+    "SELECT client_addr, COUNT(DISTINCT identity_key), COUNT(*) FROM bookings \
+    WHERE created_at >= ?1 AND client_addr IS NOT NULL GROUP BY client_addr \
+    HAVING COUNT(DISTINCT identity_key) >= ?2 ORDER BY 2 DESC, 1 LIMIT 100";
+pub(crate) const ABANDONED_SQL: &str = "SELECT client_addr, COUNT(*) FROM holds \
+    WHERE created_at >= ?1 AND state = 'expired' AND client_addr IS NOT NULL GROUP BY client_addr \
+    HAVING COUNT(*) >= ?2 ORDER BY 2 DESC, 1 LIMIT 100";
+pub(crate) const PAIRS_SINCE_SQL: &str =
+    "SELECT a.code, b.code, p.kind, p.gap_ms FROM cancel_rebook p \
+    JOIN bookings a ON a.id = p.cancelled_booking_id JOIN bookings b ON b.id = p.new_booking_id \
+    WHERE p.recorded_at >= ?1 ORDER BY p.gap_ms, p.id LIMIT 100";
 
 pub(crate) const ACTIVE_SQL: &str = "SELECT COUNT(*) FROM bookings WHERE status = 'active'";
 

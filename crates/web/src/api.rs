@@ -48,7 +48,8 @@ pub struct ErrorBody {
         reschedule_booking,
         enter_lottery,
         get_lottery_entry,
-        get_lottery_draw
+        get_lottery_draw,
+        signals
     ),
     components(schemas(ErrorEnvelope, ErrorBody))
 )]
@@ -259,4 +260,22 @@ pub async fn get_lottery_draw(
     ApiPath(day): ApiPath<chrono::NaiveDate>,
 ) -> ApiResult<Json<DrawView>> {
     Ok(Json(s.app.lottery_draw(day).await?))
+}
+
+/// Scalping signals for operators (`Authorization: Bearer <WUJING_OPS_TOKEN>`): phones and
+/// addresses shared by several identities, abandoned holds, cancel→rebook pairs; masked.
+#[utoipa::path(get, path = "/api/v1/ops/signals", tag = "operations",
+    params(SignalsQuery),
+    responses((status = 200, body = SignalsView), (status = 401, body = ErrorEnvelope),
+              (status = 403, body = ErrorEnvelope)))]
+pub async fn signals(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    ApiQuery(q): ApiQuery<SignalsQuery>,
+) -> ApiResult<Json<SignalsView>> {
+    let bearer = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    Ok(Json(s.app.signals(bearer, &q).await?))
 }

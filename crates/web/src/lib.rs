@@ -61,6 +61,8 @@ fn status_of(kind: ErrorKind) -> StatusCode {
     match kind {
         ErrorKind::Invalid => StatusCode::BAD_REQUEST,
         ErrorKind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
+        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
         ErrorKind::NotFound => StatusCode::NOT_FOUND,
         ErrorKind::Conflict => StatusCode::CONFLICT,
         ErrorKind::Gone => StatusCode::GONE,
@@ -251,7 +253,8 @@ pub fn router_with(app: App, options: WebOptions) -> Router {
         .route("/bookings/{code}/reschedule", post(api::reschedule_booking))
         .route("/lottery/entries", post(api::enter_lottery))
         .route("/lottery/entries/{id}", get(api::get_lottery_entry))
-        .route("/lottery/draws/{day}", get(api::get_lottery_draw));
+        .route("/lottery/draws/{day}", get(api::get_lottery_draw))
+        .route("/ops/signals", get(api::signals));
     Router::new()
         .nest("/api/v1", api)
         .route("/api/openapi.json", get(api::openapi))

@@ -38,10 +38,14 @@ impl Harness {
     }
 
     async fn with_config(store: DynStore, config: Config) -> Self {
+        Self::with_options(store, config, wujing_web::WebOptions::default()).await
+    }
+
+    async fn with_options(store: DynStore, config: Config, opts: wujing_web::WebOptions) -> Self {
         let app = App::new(store, config, Clock::manual(start()));
         app.load_demo().await.unwrap();
         Self {
-            router: wujing_web::router(app.clone()),
+            router: wujing_web::router_with(app.clone(), opts),
             app,
         }
     }
@@ -525,6 +529,125 @@ async fn lottery_release(store: DynStore) {
     assert_eq!(s, StatusCode::CREATED);
 }
 both_dialects!(lottery, lottery_release);
+
+/// Scalping signals: one phone and one address behind several identities, holds left to
+/// expire, and a cancel→rebook pair, listed masked for the operator token only.
+async fn scalping_signals(store: DynStore) {
+    let config = Config {
+        horizon_days: 4,
+        ops_token: Some("s3cret-token".into()),
+        ..Config::default()
+    };
+    let h = Harness::with_options(
+        store,
+        config,
+        wujing_web::WebOptions {
+            trust_forwarded_for: true,
+        },
+    )
+    .await;
+    let from = |addr: &'static str| [("x-forwarded-for", addr)];
+    let slot = h.slot("gz-city", "passport_first").await;
+    let hold = |addr: &'static str| {
+        let h = &h;
+        let slot = slot.clone();
+        async move {
+            let (s, v) = h
+                .call(
+                    "POST",
+                    "/api/v1/holds",
+                    Some(json!({"slot_id": slot["slot_id"], "business": "passport_first"})),
+                    &from(addr),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{v}");
+            v["hold_id"].as_str().unwrap().to_string()
+        }
+    };
+    let people = [
+        ("郑华", "440112200001010139"),
+        ("王强", "43010219881111033X"),
+        ("张伟", "653101199001010451"),
+    ];
+    let mut codes = Vec::new();
+    for (name, id) in people {
+        let hid = hold("198.51.100.23").await;
+        let (s, b) = h
+            .call(
+                "POST",
+                "/api/v1/bookings",
+                Some(json!({"hold_id": hid, "applicant": {"name": name, "id_number": id, "phone": "13900001111"}})),
+                &from("198.51.100.23"),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        codes.push(b["code"].as_str().unwrap().to_string());
+    }
+    // Cancel and book again at once: a same-identity pair.
+    let (s, _) = h
+        .post(
+            &format!("/api/v1/bookings/{}/cancel", codes[0]),
+            json!({"id_number": people[0].1}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let hid = hold("198.51.100.23").await;
+    let (s, _) = h
+        .post("/api/v1/bookings", json!({"hold_id": hid, "applicant": {"name": people[0].0, "id_number": people[0].1, "phone": "13900001111"}}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    // Five holds grabbed and left to expire.
+    for _ in 0..5 {
+        hold("203.0.113.50").await;
+    }
+    h.app.clock.advance(TimeDelta::minutes(11));
+    assert_eq!(h.app.sweep().await.unwrap().expired_holds, 5);
+
+    let (s, v) = h.get("/api/v1/ops/signals").await;
+    assert_eq!((s, code_of(&v)), (StatusCode::UNAUTHORIZED, "unauthorized"));
+    let (s, _) = h
+        .call(
+            "GET",
+            "/api/v1/ops/signals",
+            None,
+            &[("authorization", "Bearer wrong-token!")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, v) = h
+        .call(
+            "GET",
+            "/api/v1/ops/signals",
+            None,
+            &[("authorization", "Bearer s3cret-token")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["shared_phones"][0]["key"], "139****1111");
+    assert_eq!(v["shared_phones"][0]["identities"], 3);
+    assert_eq!(v["shared_phones"][0]["bookings"], 4);
+    assert_eq!(v["shared_addresses"][0]["key"], "198.51.100.*");
+    assert_eq!(v["abandoned_holds"][0]["client_addr"], "203.0.113.*");
+    assert_eq!(v["abandoned_holds"][0]["holds"], 5);
+    assert_eq!(v["cancel_rebook"][0]["kind"], "same_identity");
+    assert!(!v.to_string().contains("13900001111"), "phones are masked");
+}
+both_dialects!(signals, scalping_signals);
+
+#[tokio::test]
+async fn ops_endpoints_are_closed_without_a_token() {
+    let (store, _g) = wujing_testkit::sqlite_store().await;
+    let h = Harness::new(store).await;
+    let (s, v) = h
+        .call(
+            "GET",
+            "/api/v1/ops/signals",
+            None,
+            &[("authorization", "Bearer anything")],
+        )
+        .await;
+    assert_eq!((s, code_of(&v)), (StatusCode::FORBIDDEN, "ops_disabled"));
+}
 
 #[tokio::test]
 async fn bad_input_gets_a_clear_error_and_changes_nothing() {
