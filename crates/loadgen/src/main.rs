@@ -57,6 +57,9 @@ struct Args {
     /// Number of hot slots.
     #[arg(long, default_value_t = 3)]
     hot_slots: usize,
+    /// Days of seats in the release (from the first day every hall is open).
+    #[arg(long, default_value_t = 1)]
+    days: u32,
     /// Hold requests sent to full slots in the rejection phase.
     #[arg(long, default_value_t = 100_000)]
     rejections: usize,
@@ -192,7 +195,18 @@ async fn stage(
                 .collect();
             by_cap.sort_by_key(|s| std::cmp::Reverse(s.capacity));
             let hot = by_cap.iter().take(args.hot_slots).map(|s| s.id).collect();
-            return Ok((day, slots.iter().map(|s| (s.id, s.capacity)).collect(), hot));
+            // Released slots: this day and the following `days - 1` days.
+            let all = store
+                .slots(&SlotQuery {
+                    from: Some(day),
+                    to: Some(day + TimeDelta::days(i64::from(args.days.max(1)) - 1)),
+                    pool: Some(Pool::Online),
+                    only_free: true,
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            return Ok((day, all.iter().map(|s| (s.id, s.capacity)).collect(), hot));
         }
     }
     Err("no day in the next two weeks has every hall open".into())

@@ -42,6 +42,13 @@ fn db_err(e: tokio_postgres::Error) -> StoreError {
     StoreError::Db(e.to_string())
 }
 
+/// Lets `?` turn a driver error into a store error inside the adapter.
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        db_err(e)
+    }
+}
+
 fn pool_err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Db(format!("cannot get a PostgreSQL connection: {e}"))
 }
@@ -124,11 +131,15 @@ fn booking_row(r: &Row) -> Result<Booking> {
 }
 
 async fn booking_by_id(c: &impl GenericClient, id: i64) -> Result<Option<Booking>> {
-    c.query_opt(&format!("{BOOKING_SELECT} WHERE b.id = $1"), &[&id])
-        .await
-        .map_err(db_err)?
-        .map(|r| booking_row(&r))
-        .transpose()
+    c.query_opt(
+        &c.prepare_cached(&format!("{BOOKING_SELECT} WHERE b.id = $1"))
+            .await?,
+        &[&id],
+    )
+    .await
+    .map_err(db_err)?
+    .map(|r| booking_row(&r))
+    .transpose()
 }
 
 const ENTRY_SELECT: &str = "SELECT e.id, e.release_day, e.business, e.option_code, e.identity_key, e.id_kind, \
@@ -184,7 +195,10 @@ fn draw_row(r: &Row) -> Draw {
 /// between the draw reading the entries and the draw being recorded.
 async fn lock_release_day(c: &impl GenericClient, day: NaiveDate) -> Result<()> {
     c.execute(
-        "SELECT pg_advisory_xact_lock(7214002, (($1::date - DATE '2000-01-01'))::int)",
+        &c.prepare_cached(
+            "SELECT pg_advisory_xact_lock(7214002, (($1::date - DATE '2000-01-01'))::int)",
+        )
+        .await?,
         &[&day],
     )
     .await
@@ -200,9 +214,9 @@ async fn insert_booking(
 ) -> Result<i64> {
     let fee = b.fee_yuan.map(|f| f as i32);
     Ok(c.query_one(
-        "INSERT INTO bookings (code, slot_id, hold_id, business, option_code, identity_key, id_kind, id_number,
+        &c.prepare_cached("INSERT INTO bookings (code, slot_id, hold_id, business, option_code, identity_key, id_kind, id_number,
            nationality, name, phone, answers, fee_yuan, channel, status, created_at, reschedule_count, client_addr)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'active', $15, 0, $16) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'active', $15, 0, $16) RETURNING id").await?,
         &[&b.code, &slot_id, &hold_id, &b.business, &b.option_code, &b.identity_key,
           &b.id_kind.as_str(), &b.id_number, &b.nationality, &b.name, &b.phone, &b.answers_json,
           &fee, &b.channel, &b.now, &b.client_addr],
@@ -215,18 +229,27 @@ async fn insert_booking(
 /// Counts one hit against every rule inside the caller's transaction; over a limit, the
 /// caller's transaction is dropped, so a refused request does not use up the window.
 async fn count_hits(c: &impl GenericClient, rules: &[RateRule], now: DateTime<Utc>) -> Result<()> {
+    if rules.is_empty() {
+        return Ok(());
+    }
     let (window, retry) = rate_window(now);
-    for r in rules {
-        let hits: i32 = c
-            .query_one(
-                "INSERT INTO rate_limits (key, window_start, hits) VALUES ($1, $2, 1)
-                 ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_limits.hits + 1 RETURNING hits",
-                &[&r.key, &window],
-            )
-            .await
-            .map_err(db_err)?
-            .get(0);
-        if i64::from(hits) > i64::from(r.limit) {
+    // One round trip for all rules; keys are sorted so that two requests sharing keys lock
+    // the counter rows in the same order.
+    let mut rules: Vec<&RateRule> = rules.iter().collect();
+    rules.sort_by(|a, b| a.key.cmp(&b.key));
+    let keys: Vec<&str> = rules.iter().map(|r| r.key.as_str()).collect();
+    let st = c
+        .prepare_cached(
+            "INSERT INTO rate_limits (key, window_start, hits) SELECT k, $2, 1 FROM unnest($1::text[]) AS k
+             ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_limits.hits + 1 RETURNING key, hits",
+        )
+        .await?;
+    for row in c.query(&st, &[&keys, &window]).await? {
+        let (key, hits): (String, i32) = (row.get(0), row.get(1));
+        if rules
+            .iter()
+            .any(|r| r.key == key && i64::from(hits) > i64::from(r.limit))
+        {
             return Err(StoreError::RateLimited {
                 retry_after_secs: retry,
             });
@@ -238,7 +261,10 @@ async fn count_hits(c: &impl GenericClient, rules: &[RateRule], now: DateTime<Ut
 async fn take_seat(c: &impl GenericClient, slot_id: i64) -> Result<()> {
     let n = c
         .execute(
-            "UPDATE slots SET taken = taken + 1 WHERE id = $1 AND taken < capacity",
+            &c.prepare_cached(
+                "UPDATE slots SET taken = taken + 1 WHERE id = $1 AND taken < capacity",
+            )
+            .await?,
             &[&slot_id],
         )
         .await
@@ -247,7 +273,11 @@ async fn take_seat(c: &impl GenericClient, slot_id: i64) -> Result<()> {
         return Ok(());
     }
     let exists = c
-        .query_opt("SELECT id FROM slots WHERE id = $1", &[&slot_id])
+        .query_opt(
+            &c.prepare_cached("SELECT id FROM slots WHERE id = $1")
+                .await?,
+            &[&slot_id],
+        )
         .await
         .map_err(db_err)?;
     Err(match exists {
@@ -270,19 +300,49 @@ async fn schedule_return(
     // the same slot would deadlock.
     if returned.is_some() {
         c.execute(
-            "UPDATE slots SET taken = taken - 1 WHERE id = $1",
+            &c.prepare_cached("UPDATE slots SET taken = taken - 1 WHERE id = $1")
+                .await?,
             &[&slot_id],
         )
         .await
         .map_err(db_err)?;
     }
     c.execute(
-        "INSERT INTO seat_returns (slot_id, booking_id, reason, return_at, returned_at) VALUES ($1, $2, $3, $4, $5)",
+        &c.prepare_cached("INSERT INTO seat_returns (slot_id, booking_id, reason, return_at, returned_at) VALUES ($1, $2, $3, $4, $5)").await?,
         &[&slot_id, &booking_id, &reason, &return_at, &returned],
     )
     .await
     .map_err(db_err)?;
     Ok(())
+}
+
+const PERSON_SQL: &str = "SELECT id_number, name, hukou_city, residence_permit_city, \
+    residence_permit_expires, status, state_functionary FROM persons WHERE id_number = $1";
+const DOCUMENTS_SQL: &str = "SELECT id_number, kind, number, issued_on, expires_on, status \
+    FROM documents WHERE id_number = $1 ORDER BY issued_on";
+
+fn person_row(r: &Row) -> Result<PersonRecord> {
+    Ok(PersonRecord {
+        id_number: r.get(0),
+        name: r.get(1),
+        hukou_city: r.get(2),
+        residence_permit_city: r.get(3),
+        residence_permit_expires: r.get(4),
+        status: enum_parse::<PersonStatus>("status", r.get(5))?,
+        state_functionary: r.get(6),
+    })
+}
+
+fn document_row(r: &Row) -> Result<DocumentRecord> {
+    let kind: String = r.get(1);
+    Ok(DocumentRecord {
+        id_number: r.get(0),
+        kind: DocumentKind::parse(&kind).ok_or_else(|| corrupt("kind", &kind))?,
+        number: r.get(2),
+        issued_on: r.get(3),
+        expires_on: r.get(4),
+        status: enum_parse::<DocumentStatus>("status", r.get(5))?,
+    })
 }
 
 fn enum_str<T: serde::Serialize>(v: &T) -> String {
@@ -304,7 +364,10 @@ const HALL_SELECT: &str =
 async fn hall_rows(c: &impl GenericClient, rows: Vec<Row>) -> Result<Vec<Hall>> {
     let caps = c
         .query(
-            "SELECT hall_id, pool, seats_per_slot FROM pool_capacity ORDER BY hall_id, pool",
+            &c.prepare_cached(
+                "SELECT hall_id, pool, seats_per_slot FROM pool_capacity ORDER BY hall_id, pool",
+            )
+            .await?,
             &[],
         )
         .await
@@ -368,16 +431,24 @@ impl Store for PgStore {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(db_err)?;
         // Serialises concurrent `migrate` runs from several instances.
-        tx.execute("SELECT pg_advisory_xact_lock(7214001)", &[])
-            .await
-            .map_err(db_err)?;
+        tx.execute(
+            &tx.prepare_cached("SELECT pg_advisory_xact_lock(7214001)")
+                .await?,
+            &[],
+        )
+        .await
+        .map_err(db_err)?;
         tx.batch_execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL)",
         )
         .await
         .map_err(db_err)?;
         let applied: Vec<i64> = tx
-            .query("SELECT version FROM schema_migrations", &[])
+            .query(
+                &tx.prepare_cached("SELECT version FROM schema_migrations")
+                    .await?,
+                &[],
+            )
             .await
             .map_err(db_err)?
             .iter()
@@ -387,7 +458,7 @@ impl Store for PgStore {
         for m in POSTGRES.iter().filter(|m| !applied.contains(&m.version)) {
             tx.batch_execute(m.sql).await.map_err(db_err)?;
             tx.execute(
-                "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, now())",
+                &tx.prepare_cached("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, now())").await?,
                 &[&m.version, &m.name],
             )
             .await
@@ -401,13 +472,18 @@ impl Store for PgStore {
     async fn migration_status(&self) -> Result<MigrationStatus> {
         let c = self.client().await?;
         let exists: bool = c
-            .query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])
+            .query_one(
+                &c.prepare_cached("SELECT to_regclass('schema_migrations') IS NOT NULL")
+                    .await?,
+                &[],
+            )
             .await
             .map_err(db_err)?
             .get(0);
         let applied = if exists {
             c.query(
-                "SELECT version FROM schema_migrations ORDER BY version",
+                &c.prepare_cached("SELECT version FROM schema_migrations ORDER BY version")
+                    .await?,
                 &[],
             )
             .await
@@ -448,23 +524,30 @@ impl Store for PgStore {
             .collect::<Vec<_>>()
             .join(",");
         tx.execute(
-            "INSERT INTO halls (id, district_id, name_zh, name_en, address_zh, address_en, weekdays, sessions, slot_minutes, serves_foreigners)
+            &tx.prepare_cached("INSERT INTO halls (id, district_id, name_zh, name_en, address_zh, address_en, weekdays, sessions, slot_minutes, serves_foreigners)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
              ON CONFLICT (id) DO UPDATE SET district_id = excluded.district_id, name_zh = excluded.name_zh,
                name_en = excluded.name_en, address_zh = excluded.address_zh, address_en = excluded.address_en,
                weekdays = excluded.weekdays, sessions = excluded.sessions, slot_minutes = excluded.slot_minutes,
-               serves_foreigners = excluded.serves_foreigners",
+               serves_foreigners = excluded.serves_foreigners").await?,
             &[&x.id, &x.district_id, &x.name_zh, &x.name_en, &x.address_zh, &x.address_en, &weekdays,
               &Hours::format_sessions(&x.sessions), &(x.slot_minutes as i32), &x.serves_foreigners],
         )
         .await
         .map_err(db_err)?;
-        tx.execute("DELETE FROM windows WHERE hall_id = $1", &[&x.id])
-            .await
-            .map_err(db_err)?;
+        tx.execute(
+            &tx.prepare_cached("DELETE FROM windows WHERE hall_id = $1")
+                .await?,
+            &[&x.id],
+        )
+        .await
+        .map_err(db_err)?;
         for w in &h.windows {
             tx.execute(
-                "INSERT INTO windows (hall_id, number, kind) VALUES ($1, $2, $3)",
+                &tx.prepare_cached(
+                    "INSERT INTO windows (hall_id, number, kind) VALUES ($1, $2, $3)",
+                )
+                .await?,
                 &[&x.id, &(w.number as i32), &w.kind],
             )
             .await
@@ -472,8 +555,8 @@ impl Store for PgStore {
         }
         for (pool, seats) in &x.capacity {
             tx.execute(
-                "INSERT INTO pool_capacity (hall_id, pool, seats_per_slot) VALUES ($1, $2, $3)
-                 ON CONFLICT (hall_id, pool) DO UPDATE SET seats_per_slot = excluded.seats_per_slot",
+                &tx.prepare_cached("INSERT INTO pool_capacity (hall_id, pool, seats_per_slot) VALUES ($1, $2, $3)
+                 ON CONFLICT (hall_id, pool) DO UPDATE SET seats_per_slot = excluded.seats_per_slot").await?,
                 &[&x.id, &pool.as_str(), &(*seats as i32)],
             )
             .await
@@ -504,7 +587,11 @@ impl Store for PgStore {
     async fn halls(&self) -> Result<Vec<Hall>> {
         let c = self.client().await?;
         let rows = c
-            .query(&format!("{HALL_SELECT} ORDER BY h.id"), &[])
+            .query(
+                &c.prepare_cached(&format!("{HALL_SELECT} ORDER BY h.id"))
+                    .await?,
+                &[],
+            )
             .await
             .map_err(db_err)?;
         hall_rows(&c, rows).await
@@ -513,7 +600,11 @@ impl Store for PgStore {
     async fn hall(&self, id: &str) -> Result<Option<Hall>> {
         let c = self.client().await?;
         let rows = c
-            .query(&format!("{HALL_SELECT} WHERE h.id = $1"), &[&id])
+            .query(
+                &c.prepare_cached(&format!("{HALL_SELECT} WHERE h.id = $1"))
+                    .await?,
+                &[&id],
+            )
             .await
             .map_err(db_err)?;
         Ok(hall_rows(&c, rows).await?.pop())
@@ -524,8 +615,11 @@ impl Store for PgStore {
         let tx = c.transaction().await.map_err(db_err)?;
         for d in days {
             tx.execute(
-                "INSERT INTO calendar_days (day, kind, name) VALUES ($1, $2, $3)
+                &tx.prepare_cached(
+                    "INSERT INTO calendar_days (day, kind, name) VALUES ($1, $2, $3)
                  ON CONFLICT (day) DO UPDATE SET kind = excluded.kind, name = excluded.name",
+                )
+                .await?,
                 &[&d.date, &enum_str(&d.kind), &d.name],
             )
             .await
@@ -637,14 +731,12 @@ impl Store for PgStore {
     }
 
     async fn slot(&self, id: i64) -> Result<Option<Slot>> {
-        self.client()
+        let c = self.client().await?;
+        let st = c
+            .prepare_cached(&format!("SELECT {SLOT_COLS} FROM slots s WHERE s.id = $1"))
+            .await?;
+        c.query_opt(&st, &[&id])
             .await?
-            .query_opt(
-                &format!("SELECT {SLOT_COLS} FROM slots s WHERE s.id = $1"),
-                &[&id],
-            )
-            .await
-            .map_err(db_err)?
             .map(|r| slot_at(&r, 0))
             .transpose()
     }
@@ -719,35 +811,35 @@ impl Store for PgStore {
                 // Lock the affected slots in id order first: reschedules lock their two slots in
                 // the same order, so the two can never wait on each other in a cycle.
                 tx.execute(
-                    "SELECT id FROM slots WHERE id IN (
+                    &tx.prepare_cached("SELECT id FROM slots WHERE id IN (
                         SELECT slot_id FROM holds WHERE state = 'held' AND expires_at <= $1
                         UNION SELECT slot_id FROM seat_returns WHERE returned_at IS NULL AND return_at <= $1)
-                     ORDER BY id FOR UPDATE",
+                     ORDER BY id FOR UPDATE").await?,
                     &[&now],
                 )
                 .await?;
                 let expired: i64 = tx
                     .query_one(
-                        "WITH e AS (UPDATE holds SET state = 'expired' WHERE state = 'held' AND expires_at <= $1 RETURNING slot_id),
+                        &tx.prepare_cached("WITH e AS (UPDATE holds SET state = 'expired' WHERE state = 'held' AND expires_at <= $1 RETURNING slot_id),
                               n AS (SELECT slot_id, COUNT(*) AS k FROM e GROUP BY slot_id),
                               u AS (UPDATE slots s SET taken = s.taken - n.k FROM n WHERE s.id = n.slot_id RETURNING n.k)
-                         SELECT COALESCE(SUM(k), 0)::BIGINT FROM u",
+                         SELECT COALESCE(SUM(k), 0)::BIGINT FROM u").await?,
                         &[&now],
                     )
                     .await?
                     .get(0);
                 let returned: i64 = tx
                     .query_one(
-                        "WITH e AS (UPDATE seat_returns SET returned_at = $1 WHERE returned_at IS NULL AND return_at <= $1 RETURNING slot_id),
+                        &tx.prepare_cached("WITH e AS (UPDATE seat_returns SET returned_at = $1 WHERE returned_at IS NULL AND return_at <= $1 RETURNING slot_id),
                               n AS (SELECT slot_id, COUNT(*) AS k FROM e GROUP BY slot_id),
                               u AS (UPDATE slots s SET taken = s.taken - n.k FROM n WHERE s.id = n.slot_id RETURNING n.k)
-                         SELECT COALESCE(SUM(k), 0)::BIGINT FROM u",
+                         SELECT COALESCE(SUM(k), 0)::BIGINT FROM u").await?,
                         &[&now],
                     )
                     .await?
                     .get(0);
                                 tx.execute(
-                    "DELETE FROM rate_limits WHERE window_start < $1",
+                    &tx.prepare_cached("DELETE FROM rate_limits WHERE window_start < $1").await?,
                     &[&(now - TimeDelta::hours(1))],
                 )
                 .await?;
@@ -794,7 +886,8 @@ impl Store for PgStore {
         lock_release_day(&tx, e.release_day).await?;
         let drawn = tx
             .query_opt(
-                "SELECT 1 FROM lottery_draws WHERE release_day = $1",
+                &tx.prepare_cached("SELECT 1 FROM lottery_draws WHERE release_day = $1")
+                    .await?,
                 &[&e.release_day],
             )
             .await
@@ -804,9 +897,9 @@ impl Store for PgStore {
         }
         let r = tx
             .query_one(
-                "INSERT INTO lottery_entries (release_day, business, option_code, identity_key, id_kind, id_number,
+                &tx.prepare_cached("INSERT INTO lottery_entries (release_day, business, option_code, identity_key, id_kind, id_number,
                    nationality, name, phone, answers, hall_ids, channel, client_addr, created_at, status)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'entered') RETURNING id",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'entered') RETURNING id").await?,
                 &[&e.release_day, &e.business, &e.option_code, &e.identity_key, &e.id_kind.as_str(),
                   &e.id_number, &e.nationality, &e.name, &e.phone, &e.answers_json, &e.hall_ids.join(","),
                   &e.channel, &e.client_addr, &e.now],
@@ -820,7 +913,11 @@ impl Store for PgStore {
             Err(err) => return Err(db_err(err)),
         };
         let row = tx
-            .query_one(&format!("{ENTRY_SELECT} WHERE e.id = $1"), &[&id])
+            .query_one(
+                &tx.prepare_cached(&format!("{ENTRY_SELECT} WHERE e.id = $1"))
+                    .await?,
+                &[&id],
+            )
             .await
             .map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
@@ -848,9 +945,9 @@ impl Store for PgStore {
         lock_release_day(&tx, day).await?;
         let n = tx
             .execute(
-                "INSERT INTO lottery_draws (release_day, seed, started_at, entries, winners)
+                &tx.prepare_cached("INSERT INTO lottery_draws (release_day, seed, started_at, entries, winners)
                  VALUES ($1, $2, $3, (SELECT COUNT(*) FROM lottery_entries WHERE release_day = $1), 0)
-                 ON CONFLICT (release_day) DO NOTHING",
+                 ON CONFLICT (release_day) DO NOTHING").await?,
                 &[&day, &(seed as i64), &now],
             )
             .await
@@ -860,7 +957,7 @@ impl Store for PgStore {
         }
         let rows = tx
             .query(
-                &format!("{ENTRY_SELECT} WHERE e.release_day = $1 AND e.status = 'entered' ORDER BY e.id"),
+                &tx.prepare_cached(&format!("{ENTRY_SELECT} WHERE e.release_day = $1 AND e.status = 'entered' ORDER BY e.id")).await?,
                 &[&day],
             )
             .await
@@ -879,7 +976,7 @@ impl Store for PgStore {
         let id = insert_booking(&tx, slot_id, None, b).await?;
         let n = tx
             .execute(
-                "UPDATE lottery_entries SET status = 'won', booking_id = $2 WHERE id = $1 AND status = 'entered'",
+                &tx.prepare_cached("UPDATE lottery_entries SET status = 'won', booking_id = $2 WHERE id = $1 AND status = 'entered'").await?,
                 &[&entry_id, &id],
             )
             .await
@@ -898,21 +995,25 @@ impl Store for PgStore {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(db_err)?;
         tx.execute(
-            "UPDATE lottery_entries SET status = 'lost' WHERE release_day = $1 AND status = 'entered'",
+            &tx.prepare_cached("UPDATE lottery_entries SET status = 'lost' WHERE release_day = $1 AND status = 'entered'").await?,
             &[&day],
         )
         .await
         .map_err(db_err)?;
         tx.execute(
-            "UPDATE lottery_draws SET finished_at = $2,
+            &tx.prepare_cached("UPDATE lottery_draws SET finished_at = $2,
                winners = (SELECT COUNT(*) FROM lottery_entries WHERE release_day = $1 AND status = 'won')
-             WHERE release_day = $1",
+             WHERE release_day = $1").await?,
             &[&day, &now],
         )
         .await
         .map_err(db_err)?;
         let row = tx
-            .query_one(&format!("{DRAW_SELECT} WHERE release_day = $1"), &[&day])
+            .query_one(
+                &tx.prepare_cached(&format!("{DRAW_SELECT} WHERE release_day = $1"))
+                    .await?,
+                &[&day],
+            )
             .await
             .map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
@@ -948,17 +1049,23 @@ impl Store for PgStore {
                 .collect::<Vec<_>>()
         };
         let shared_phones = shared(
-            c.query(&pg(SHARED_PHONES_SQL), &[&since, &mi])
-                .await
-                .map_err(db_err)?,
+            c.query(
+                &c.prepare_cached(&pg(SHARED_PHONES_SQL)).await?,
+                &[&since, &mi],
+            )
+            .await
+            .map_err(db_err)?,
         );
         let shared_addresses = shared(
-            c.query(&pg(SHARED_ADDRESSES_SQL), &[&since, &mi])
-                .await
-                .map_err(db_err)?,
+            c.query(
+                &c.prepare_cached(&pg(SHARED_ADDRESSES_SQL)).await?,
+                &[&since, &mi],
+            )
+            .await
+            .map_err(db_err)?,
         );
         let abandoned_holds = c
-            .query(&pg(ABANDONED_SQL), &[&since, &ma])
+            .query(&c.prepare_cached(&pg(ABANDONED_SQL)).await?, &[&since, &ma])
             .await
             .map_err(db_err)?
             .iter()
@@ -968,7 +1075,7 @@ impl Store for PgStore {
             })
             .collect();
         let cancel_rebook = c
-            .query(&pg(PAIRS_SINCE_SQL), &[&since])
+            .query(&c.prepare_cached(&pg(PAIRS_SINCE_SQL)).await?, &[&since])
             .await
             .map_err(db_err)?
             .iter()
@@ -992,12 +1099,12 @@ impl Store for PgStore {
         let tx = c.transaction().await.map_err(db_err)?;
         for x in p {
             tx.execute(
-                "INSERT INTO persons (id_number, name, hukou_city, residence_permit_city, residence_permit_expires,
+                &tx.prepare_cached("INSERT INTO persons (id_number, name, hukou_city, residence_permit_city, residence_permit_expires,
                    status, state_functionary, imported_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                  ON CONFLICT (id_number) DO UPDATE SET name = excluded.name, hukou_city = excluded.hukou_city,
                    residence_permit_city = excluded.residence_permit_city,
                    residence_permit_expires = excluded.residence_permit_expires, status = excluded.status,
-                   state_functionary = excluded.state_functionary, imported_at = excluded.imported_at",
+                   state_functionary = excluded.state_functionary, imported_at = excluded.imported_at").await?,
                 &[&x.id_number, &x.name, &x.hukou_city, &x.residence_permit_city, &x.residence_permit_expires,
                   &enum_str(&x.status), &x.state_functionary, &now],
             )
@@ -1013,11 +1120,11 @@ impl Store for PgStore {
         let tx = c.transaction().await.map_err(db_err)?;
         for x in d {
             tx.execute(
-                "INSERT INTO documents (id_number, kind, number, issued_on, expires_on, status, imported_at)
+                &tx.prepare_cached("INSERT INTO documents (id_number, kind, number, issued_on, expires_on, status, imported_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7)
                  ON CONFLICT (kind, number) DO UPDATE SET id_number = excluded.id_number,
                    issued_on = excluded.issued_on, expires_on = excluded.expires_on,
-                   status = excluded.status, imported_at = excluded.imported_at",
+                   status = excluded.status, imported_at = excluded.imported_at").await?,
                 &[&x.id_number, &x.kind.as_str(), &x.number, &x.issued_on, &x.expires_on,
                   &enum_str(&x.status), &now],
             )
@@ -1028,52 +1135,42 @@ impl Store for PgStore {
         Ok(d.len() as u64)
     }
 
+    async fn facts(&self, id_number: &str) -> Result<(Option<PersonRecord>, Vec<DocumentRecord>)> {
+        let c = self.client().await?;
+        let p = c.prepare_cached(PERSON_SQL).await?;
+        let d = c.prepare_cached(DOCUMENTS_SQL).await?;
+        let person = c
+            .query_opt(&p, &[&id_number])
+            .await?
+            .map(|r| person_row(&r))
+            .transpose()?;
+        let docs = c
+            .query(&d, &[&id_number])
+            .await?
+            .iter()
+            .map(document_row)
+            .collect::<Result<Vec<_>>>()?;
+        Ok((person, docs))
+    }
+
     async fn person(&self, id_number: &str) -> Result<Option<PersonRecord>> {
         self.client()
             .await?
-            .query_opt(
-                "SELECT id_number, name, hukou_city, residence_permit_city, residence_permit_expires, status, state_functionary
-                 FROM persons WHERE id_number = $1",
-                &[&id_number],
-            )
+            .query_opt(PERSON_SQL, &[&id_number])
             .await
             .map_err(db_err)?
-            .map(|r| {
-                Ok(PersonRecord {
-                    id_number: r.get(0),
-                    name: r.get(1),
-                    hukou_city: r.get(2),
-                    residence_permit_city: r.get(3),
-                    residence_permit_expires: r.get(4),
-                    status: enum_parse::<PersonStatus>("status", r.get(5))?,
-                    state_functionary: r.get(6),
-                })
-            })
+            .map(|r| person_row(&r))
             .transpose()
     }
 
     async fn documents_of(&self, id_number: &str) -> Result<Vec<DocumentRecord>> {
         self.client()
             .await?
-            .query(
-                "SELECT id_number, kind, number, issued_on, expires_on, status FROM documents
-                 WHERE id_number = $1 ORDER BY issued_on",
-                &[&id_number],
-            )
+            .query(DOCUMENTS_SQL, &[&id_number])
             .await
             .map_err(db_err)?
-            .into_iter()
-            .map(|r| {
-                let kind: String = r.get(1);
-                Ok(DocumentRecord {
-                    id_number: r.get(0),
-                    kind: DocumentKind::parse(&kind).ok_or_else(|| corrupt("kind", &kind))?,
-                    number: r.get(2),
-                    issued_on: r.get(3),
-                    expires_on: r.get(4),
-                    status: enum_parse::<DocumentStatus>("status", r.get(5))?,
-                })
-            })
+            .iter()
+            .map(document_row)
             .collect()
     }
 
@@ -1089,13 +1186,14 @@ impl Store for PgStore {
             .map_err(db_err)?;
         let ids = |rows: Vec<Row>| rows.iter().map(|r| r.get::<_, i64>(0)).collect::<Vec<_>>();
         let slots_checked: i64 = tx
-            .query_one("SELECT COUNT(*) FROM slots", &[])
+            .query_one(&tx.prepare_cached("SELECT COUNT(*) FROM slots").await?, &[])
             .await
             .map_err(db_err)?
             .get(0);
         let oversold = ids(tx
             .query(
-                "SELECT id FROM slots WHERE taken > capacity ORDER BY id",
+                &tx.prepare_cached("SELECT id FROM slots WHERE taken > capacity ORDER BY id")
+                    .await?,
                 &[],
             )
             .await
@@ -1128,8 +1226,8 @@ impl PgStore {
         count_hits(&tx, &h.limits, h.now).await?;
         take_seat(&tx, h.slot_id).await?;
         tx.execute(
-            "INSERT INTO holds (id, slot_id, business, state, created_at, expires_at, client_addr)
-             VALUES ($1, $2, $3, 'held', $4, $5, $6)",
+            &tx.prepare_cached("INSERT INTO holds (id, slot_id, business, state, created_at, expires_at, client_addr)
+             VALUES ($1, $2, $3, 'held', $4, $5, $6)").await?,
             &[
                 &h.id,
                 &h.slot_id,
@@ -1158,8 +1256,8 @@ impl PgStore {
         count_hits(&tx, &b.limits, b.now).await?;
         let used = tx
             .query_opt(
-                "UPDATE holds SET state = 'confirmed' WHERE id = $1 AND business = $2 AND state = 'held' AND expires_at > $3
-                 RETURNING slot_id",
+                &tx.prepare_cached("UPDATE holds SET state = 'confirmed' WHERE id = $1 AND business = $2 AND state = 'held' AND expires_at > $3
+                 RETURNING slot_id").await?,
                 &[&b.hold_id, &b.business, &b.now],
             )
             .await
@@ -1167,7 +1265,8 @@ impl PgStore {
         let Some(used) = used else {
             let row = tx
                 .query_opt(
-                    "SELECT state, business FROM holds WHERE id = $1",
+                    &tx.prepare_cached("SELECT state, business FROM holds WHERE id = $1")
+                        .await?,
                     &[&b.hold_id],
                 )
                 .await
@@ -1183,18 +1282,18 @@ impl PgStore {
         let id = insert_booking(&tx, slot_id, Some(&b.hold_id), b).await?;
         let since = b.now - pair_window;
         tx.execute(
-            "INSERT INTO cancel_rebook (cancelled_booking_id, new_booking_id, kind, gap_ms, recorded_at)
+            &tx.prepare_cached("INSERT INTO cancel_rebook (cancelled_booking_id, new_booking_id, kind, gap_ms, recorded_at)
              SELECT id, $1, 'same_identity', (EXTRACT(EPOCH FROM ($2 - cancelled_at)) * 1000)::BIGINT, $2 FROM bookings
-             WHERE identity_key = $3 AND business = $4 AND status = 'cancelled' AND cancelled_at >= $5",
+             WHERE identity_key = $3 AND business = $4 AND status = 'cancelled' AND cancelled_at >= $5").await?,
             &[&id, &b.now, &b.identity_key, &b.business, &since],
         )
         .await
         .map_err(db_err)?;
         tx.execute(
-            "INSERT INTO cancel_rebook (cancelled_booking_id, new_booking_id, kind, gap_ms, recorded_at)
+            &tx.prepare_cached("INSERT INTO cancel_rebook (cancelled_booking_id, new_booking_id, kind, gap_ms, recorded_at)
              SELECT r.booking_id, $1, 'seat_handoff', (EXTRACT(EPOCH FROM ($2 - r.returned_at)) * 1000)::BIGINT, $2
              FROM seat_returns r JOIN bookings o ON o.id = r.booking_id
-             WHERE r.slot_id = $3 AND r.returned_at >= $4 AND o.identity_key <> $5",
+             WHERE r.slot_id = $3 AND r.returned_at >= $4 AND o.identity_key <> $5").await?,
             &[&id, &b.now, &slot_id, &since, &b.identity_key],
         )
         .await
@@ -1216,8 +1315,8 @@ impl PgStore {
         let tx = c.transaction().await.map_err(db_err)?;
         let row = tx
             .query_opt(
-                "UPDATE bookings SET status = 'cancelled', cancelled_at = $2 WHERE id = $1 AND status = 'active'
-                 RETURNING slot_id",
+                &tx.prepare_cached("UPDATE bookings SET status = 'cancelled', cancelled_at = $2 WHERE id = $1 AND status = 'active'
+                 RETURNING slot_id").await?,
                 &[&booking_id, &now],
             )
             .await
@@ -1249,7 +1348,8 @@ impl PgStore {
         // reschedule of one booking serialise instead of both succeeding.
         let row = tx
             .query_opt(
-                "SELECT slot_id, status FROM bookings WHERE id = $1 FOR UPDATE",
+                &tx.prepare_cached("SELECT slot_id, status FROM bookings WHERE id = $1 FOR UPDATE")
+                    .await?,
                 &[&booking_id],
             )
             .await
@@ -1260,14 +1360,15 @@ impl PgStore {
         }
         let old_slot: i64 = row.get(0);
         tx.execute(
-            "SELECT id FROM slots WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+            &tx.prepare_cached("SELECT id FROM slots WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+                .await?,
             &[&vec![old_slot, new_slot_id]],
         )
         .await
         .map_err(db_err)?;
         take_seat(&tx, new_slot_id).await?;
         tx.execute(
-            "UPDATE bookings SET slot_id = $2, reschedule_count = reschedule_count + 1 WHERE id = $1",
+            &tx.prepare_cached("UPDATE bookings SET slot_id = $2, reschedule_count = reschedule_count + 1 WHERE id = $1").await?,
             &[&booking_id, &new_slot_id],
         )
         .await
