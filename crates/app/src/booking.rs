@@ -549,7 +549,7 @@ impl App {
             client_addr,
         };
         for _ in 0..5 {
-            match self.store.confirm_hold(&nb, self.config.pair_window).await {
+            match self.store.confirm_hold(&nb).await {
                 Ok(b) => {
                     Metrics::inc(&self.metrics.bookings_confirmed);
                     return self.booking_view(&b).await;

@@ -28,6 +28,9 @@ use wujing_domain::calendar::china_offset;
 use wujing_domain::Catalogue;
 use wujing_store::DynStore;
 
+/// A returned seat taken by another identity this soon after its return looks handed over.
+pub const HANDOFF_WINDOW: TimeDelta = TimeDelta::minutes(2);
+
 /// Tunables of the booking rules. Every field has a flag and an environment variable in the
 /// `wujing` binary.
 #[derive(Debug, Clone)]
@@ -260,9 +263,17 @@ impl App {
 
     /// Frees expired holds and due seat returns; run periodically by the server.
     pub async fn sweep(&self) -> AppResult<wujing_store::SweepReport> {
-        let r = self.store.sweep(self.clock.now()).await?;
+        let now = self.clock.now();
+        let r = self.store.sweep(now).await?;
         if r.expired_holds + r.returned_seats > 0 {
             self.caches.seats_freed();
+        }
+        let pairs = self
+            .store
+            .detect_pairs(now, self.config.pair_window, HANDOFF_WINDOW)
+            .await?;
+        if pairs > 0 {
+            tracing::info!(pairs, "cancel-rebook pairs recorded");
         }
         self.metrics
             .holds_expired

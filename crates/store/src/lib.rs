@@ -87,10 +87,8 @@ pub trait Store: Send + Sync + 'static {
     /// Takes a seat in `slot_id` atomically and records a hold; `SlotFull` when none is free.
     async fn create_hold(&self, h: &NewHold) -> Result<Hold>;
     async fn hold(&self, id: &str) -> Result<Option<Hold>>;
-    /// Turns a live hold into a booking in one transaction. Records cancel→rebook pairs seen
-    /// within `pair_window` before `now`.
-    async fn confirm_hold(&self, b: &NewBooking, pair_window: chrono::TimeDelta)
-        -> Result<Booking>;
+    /// Turns a live hold into a booking in one transaction.
+    async fn confirm_hold(&self, b: &NewBooking) -> Result<Booking>;
     async fn booking_by_code(&self, code: &str) -> Result<Option<Booking>>;
     /// Cancels an active booking; its seat returns at `return_at` (immediately if not later
     /// than `now`).
@@ -112,6 +110,16 @@ pub trait Store: Send + Sync + 'static {
     /// Frees the seats of expired holds and of returns that are due.
     async fn sweep(&self, now: DateTime<Utc>) -> Result<SweepReport>;
     async fn cancel_rebook_pairs(&self) -> Result<Vec<CancelRebookPair>>;
+    /// Records cancel→rebook pairs among bookings created since the last scan: the same
+    /// identity rebooking a business it cancelled within `identity_window`, and another
+    /// identity taking a returned seat within `handoff_window` of its return. Run by the
+    /// sweeper, off the booking hot path; returns the pairs recorded.
+    async fn detect_pairs(
+        &self,
+        now: DateTime<Utc>,
+        identity_window: chrono::TimeDelta,
+        handoff_window: chrono::TimeDelta,
+    ) -> Result<u64>;
     /// Scalping signals since `since`: phones and addresses used by at least `min_identities`
     /// identities, addresses with at least `min_abandoned` expired holds, and cancel→rebook
     /// pairs; at most 100 rows of each, worst first.

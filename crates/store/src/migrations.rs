@@ -34,6 +34,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "lottery",
         sql: include_str!("../migrations/sqlite/0004_lottery.sql"),
     },
+    Migration {
+        version: 5,
+        name: "pair_scan",
+        sql: include_str!("../migrations/sqlite/0005_pair_scan.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -56,6 +61,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 4,
         name: "lottery",
         sql: include_str!("../migrations/postgres/0004_lottery.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "pair_scan",
+        sql: include_str!("../migrations/postgres/0005_pair_scan.sql"),
     },
 ];
 

@@ -768,8 +768,62 @@ impl Store for PgStore {
             .transpose()
     }
 
-    async fn confirm_hold(&self, b: &NewBooking, pair_window: TimeDelta) -> Result<Booking> {
-        retry(|| self.confirm_hold_once(b, pair_window)).await
+    async fn confirm_hold(&self, b: &NewBooking) -> Result<Booking> {
+        retry(|| self.confirm_hold_once(b)).await
+    }
+
+    async fn detect_pairs(
+        &self,
+        now: DateTime<Utc>,
+        identity_window: TimeDelta,
+        handoff_window: TimeDelta,
+    ) -> Result<u64> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        // Only one scanner at a time, so that the mark never goes backwards.
+        tx.execute("SELECT pg_advisory_xact_lock(7214003)", &[])
+            .await?;
+        let mark: Option<DateTime<Utc>> = tx
+            .query_opt(
+                "SELECT at FROM scan_marks WHERE name = 'cancel_rebook'",
+                &[],
+            )
+            .await?
+            .map(|r| r.get(0));
+        // Overlap by a minute: app servers' clocks differ a little; pairs are deduplicated.
+        let since = mark.map_or(now - identity_window, |m| m - TimeDelta::minutes(1));
+        let same = tx
+            .execute(
+                "INSERT INTO cancel_rebook (cancelled_booking_id, new_booking_id, kind, gap_ms, recorded_at)
+                 SELECT o.id, n.id, 'same_identity', (EXTRACT(EPOCH FROM (n.created_at - o.cancelled_at)) * 1000)::BIGINT, $1
+                 FROM bookings n JOIN bookings o ON o.identity_key = n.identity_key AND o.business = n.business
+                   AND o.id <> n.id AND o.status = 'cancelled'
+                   AND o.cancelled_at <= n.created_at AND o.cancelled_at >= n.created_at - $3::bigint * interval '1 millisecond'
+                 WHERE n.created_at > $2 AND n.created_at <= $1
+                   AND NOT EXISTS (SELECT 1 FROM cancel_rebook p WHERE p.cancelled_booking_id = o.id AND p.new_booking_id = n.id)",
+                &[&now, &since, &identity_window.num_milliseconds()],
+            )
+            .await?;
+        let handoff = tx
+            .execute(
+                "INSERT INTO cancel_rebook (cancelled_booking_id, new_booking_id, kind, gap_ms, recorded_at)
+                 SELECT r.booking_id, n.id, 'seat_handoff', (EXTRACT(EPOCH FROM (n.created_at - r.returned_at)) * 1000)::BIGINT, $1
+                 FROM bookings n JOIN seat_returns r ON r.slot_id = n.slot_id AND r.returned_at IS NOT NULL
+                   AND r.returned_at <= n.created_at AND r.returned_at >= n.created_at - $3::bigint * interval '1 millisecond'
+                 JOIN bookings o ON o.id = r.booking_id AND o.identity_key <> n.identity_key
+                 WHERE n.created_at > $2 AND n.created_at <= $1
+                   AND NOT EXISTS (SELECT 1 FROM cancel_rebook p WHERE p.cancelled_booking_id = r.booking_id AND p.new_booking_id = n.id)",
+                &[&now, &since, &handoff_window.num_milliseconds()],
+            )
+            .await?;
+        tx.execute(
+            "INSERT INTO scan_marks (name, at) VALUES ('cancel_rebook', $1)
+             ON CONFLICT (name) DO UPDATE SET at = GREATEST(scan_marks.at, excluded.at)",
+            &[&now],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(same + handoff)
     }
 
     async fn booking_by_code(&self, code: &str) -> Result<Option<Booking>> {
@@ -1222,24 +1276,43 @@ impl Store for PgStore {
 impl PgStore {
     async fn create_hold_once(&self, h: &NewHold) -> Result<Hold> {
         let mut c = self.client().await?;
-        let tx = c.transaction().await.map_err(db_err)?;
+        let tx = c.transaction().await?;
         count_hits(&tx, &h.limits, h.now).await?;
-        take_seat(&tx, h.slot_id).await?;
-        tx.execute(
-            &tx.prepare_cached("INSERT INTO holds (id, slot_id, business, state, created_at, expires_at, client_addr)
-             VALUES ($1, $2, $3, 'held', $4, $5, $6)").await?,
-            &[
-                &h.id,
-                &h.slot_id,
-                &h.business,
-                &h.now,
-                &h.expires_at,
-                &h.client_addr,
-            ],
-        )
-        .await
-        .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        // The seat take and the hold in one statement: one round trip on the hot path.
+        let st = tx
+            .prepare_cached(
+                "WITH s AS (UPDATE slots SET taken = taken + 1 WHERE id = $2 AND taken < capacity RETURNING id)
+                 INSERT INTO holds (id, slot_id, business, state, created_at, expires_at, client_addr)
+                 SELECT $1, s.id, $3, 'held', $4, $5, $6 FROM s RETURNING slot_id",
+            )
+            .await?;
+        let row = tx
+            .query_opt(
+                &st,
+                &[
+                    &h.id,
+                    &h.slot_id,
+                    &h.business,
+                    &h.now,
+                    &h.expires_at,
+                    &h.client_addr,
+                ],
+            )
+            .await?;
+        if row.is_none() {
+            let exists = tx
+                .query_opt(
+                    &tx.prepare_cached("SELECT id FROM slots WHERE id = $1")
+                        .await?,
+                    &[&h.slot_id],
+                )
+                .await?;
+            return Err(match exists {
+                Some(_) => StoreError::SlotFull,
+                None => StoreError::NotFound("slot"),
+            });
+        }
+        tx.commit().await?;
         Ok(Hold {
             id: h.id.clone(),
             slot_id: h.slot_id,
@@ -1250,27 +1323,57 @@ impl PgStore {
         })
     }
 
-    async fn confirm_hold_once(&self, b: &NewBooking, pair_window: TimeDelta) -> Result<Booking> {
+    async fn confirm_hold_once(&self, b: &NewBooking) -> Result<Booking> {
         let mut c = self.client().await?;
-        let tx = c.transaction().await.map_err(db_err)?;
+        let tx = c.transaction().await?;
         count_hits(&tx, &b.limits, b.now).await?;
-        let used = tx
+        // Use the hold and create the booking in one statement; a unique violation (identity
+        // already booked, code taken) aborts both.
+        let st = tx
+            .prepare_cached(&format!(
+                "WITH h AS (UPDATE holds SET state = 'confirmed'
+                            WHERE id = $1 AND business = $2 AND state = 'held' AND expires_at > $3
+                            RETURNING slot_id),
+                      b AS (INSERT INTO bookings (code, slot_id, hold_id, business, option_code, identity_key,
+                              id_kind, id_number, nationality, name, phone, answers, fee_yuan, channel, status,
+                              created_at, reschedule_count, client_addr)
+                            SELECT $4, h.slot_id, $1, $2, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'active',
+                              $3, 0, $15 FROM h
+                            RETURNING id, slot_id)
+                 SELECT b.id, {SLOT_COLS} FROM b JOIN slots s ON s.id = b.slot_id"
+            ))
+            .await?;
+        let fee = b.fee_yuan.map(|f| f as i32);
+        let row = tx
             .query_opt(
-                &tx.prepare_cached("UPDATE holds SET state = 'confirmed' WHERE id = $1 AND business = $2 AND state = 'held' AND expires_at > $3
-                 RETURNING slot_id").await?,
-                &[&b.hold_id, &b.business, &b.now],
+                &st,
+                &[
+                    &b.hold_id,
+                    &b.business,
+                    &b.now,
+                    &b.code,
+                    &b.option_code,
+                    &b.identity_key,
+                    &b.id_kind.as_str(),
+                    &b.id_number,
+                    &b.nationality,
+                    &b.name,
+                    &b.phone,
+                    &b.answers_json,
+                    &fee,
+                    &b.channel,
+                    &b.client_addr,
+                ],
             )
-            .await
-            .map_err(db_err)?;
-        let Some(used) = used else {
+            .await?;
+        let Some(row) = row else {
             let row = tx
                 .query_opt(
                     &tx.prepare_cached("SELECT state, business FROM holds WHERE id = $1")
                         .await?,
                     &[&b.hold_id],
                 )
-                .await
-                .map_err(db_err)?;
+                .await?;
             return Err(match row {
                 None => StoreError::NotFound("hold"),
                 Some(r) if r.get::<_, String>(1) != b.business => StoreError::NotFound("hold"),
@@ -1278,31 +1381,28 @@ impl PgStore {
                 Some(_) => StoreError::HoldExpired,
             });
         };
-        let slot_id: i64 = used.get(0);
-        let id = insert_booking(&tx, slot_id, Some(&b.hold_id), b).await?;
-        let since = b.now - pair_window;
-        tx.execute(
-            &tx.prepare_cached("INSERT INTO cancel_rebook (cancelled_booking_id, new_booking_id, kind, gap_ms, recorded_at)
-             SELECT id, $1, 'same_identity', (EXTRACT(EPOCH FROM ($2 - cancelled_at)) * 1000)::BIGINT, $2 FROM bookings
-             WHERE identity_key = $3 AND business = $4 AND status = 'cancelled' AND cancelled_at >= $5").await?,
-            &[&id, &b.now, &b.identity_key, &b.business, &since],
-        )
-        .await
-        .map_err(db_err)?;
-        tx.execute(
-            &tx.prepare_cached("INSERT INTO cancel_rebook (cancelled_booking_id, new_booking_id, kind, gap_ms, recorded_at)
-             SELECT r.booking_id, $1, 'seat_handoff', (EXTRACT(EPOCH FROM ($2 - r.returned_at)) * 1000)::BIGINT, $2
-             FROM seat_returns r JOIN bookings o ON o.id = r.booking_id
-             WHERE r.slot_id = $3 AND r.returned_at >= $4 AND o.identity_key <> $5").await?,
-            &[&id, &b.now, &slot_id, &since, &b.identity_key],
-        )
-        .await
-        .map_err(db_err)?;
-        let booking = booking_by_id(&tx, id)
-            .await?
-            .ok_or(StoreError::NotFound("booking"))?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(booking)
+        let slot = slot_at(&row, 1)?;
+        tx.commit().await?;
+        Ok(Booking {
+            id: row.get(0),
+            code: b.code.clone(),
+            slot,
+            business: b.business.clone(),
+            option_code: b.option_code.clone(),
+            identity_key: b.identity_key.clone(),
+            id_kind: b.id_kind,
+            id_number: b.id_number.clone(),
+            nationality: b.nationality.clone(),
+            name: b.name.clone(),
+            phone: b.phone.clone(),
+            answers_json: b.answers_json.clone(),
+            fee_yuan: b.fee_yuan,
+            channel: b.channel.clone(),
+            status: BookingStatus::Active,
+            created_at: b.now,
+            cancelled_at: None,
+            reschedule_count: 0,
+        })
     }
 
     async fn cancel_booking_once(

@@ -354,17 +354,26 @@ fn count_hits(c: &Connection, rules: &[RateRule], now: DateTime<Utc>) -> Result<
         return Ok(());
     }
     let (window, retry) = rate_window(now);
-    let mut st = c
-        .prepare_cached(
-            "INSERT INTO rate_limits (key, window_start, hits) VALUES (?1, ?2, 1)
-             ON CONFLICT (key, window_start) DO UPDATE SET hits = hits + 1 RETURNING hits",
-        )
-        .map_err(db_err)?;
-    for r in rules {
-        let hits: i64 = st
-            .query_row(params![r.key, ms(window)], |row| row.get(0))
-            .map_err(db_err)?;
-        if hits > i64::from(r.limit) {
+    // One statement for all rules (at most a handful), prepared once per rule count.
+    let values = (0..rules.len())
+        .map(|i| format!("(?{}, ?1, 1)", i + 2))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "INSERT INTO rate_limits (key, window_start, hits) VALUES {values}
+         ON CONFLICT (key, window_start) DO UPDATE SET hits = hits + 1 RETURNING key, hits"
+    );
+    let mut st = c.prepare_cached(&sql).map_err(db_err)?;
+    let mut args: Vec<rusqlite::types::Value> = vec![ms(window).into()];
+    args.extend(rules.iter().map(|r| r.key.clone().into()));
+    let mut rows = st.query(rusqlite::params_from_iter(args)).map_err(db_err)?;
+    while let Some(row) = rows.next().map_err(db_err)? {
+        let key: String = row.get(0).map_err(db_err)?;
+        let hits: i64 = row.get(1).map_err(db_err)?;
+        if rules
+            .iter()
+            .any(|r| r.key == key && hits > i64::from(r.limit))
+        {
             return Err(StoreError::RateLimited {
                 retry_after_secs: retry,
             });
@@ -853,7 +862,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn confirm_hold(&self, b: &NewBooking, pair_window: TimeDelta) -> Result<Booking> {
+    async fn confirm_hold(&self, b: &NewBooking) -> Result<Booking> {
         let b = b.clone();
         self.write(move |c| {
             count_hits(c, &b.limits, b.now)?;
@@ -884,26 +893,6 @@ impl Store for SqliteStore {
                 });
             };
                         let id = insert_booking(c, slot_id, Some(&b.hold_id), &b)?;
-            let since = now - pair_window.num_milliseconds();
-            // The same identity cancelled this business recently and books again.
-            c.prepare_cached(
-                "INSERT INTO cancel_rebook (cancelled_booking_id, new_booking_id, kind, gap_ms, recorded_at)
-                 SELECT id, ?1, 'same_identity', ?2 - cancelled_at, ?2 FROM bookings
-                 WHERE identity_key = ?3 AND business = ?4 AND status = 'cancelled' AND cancelled_at >= ?5",
-            )
-            .map_err(db_err)?
-            .execute(params![id, now, b.identity_key, b.business, since])
-            .map_err(db_err)?;
-            // Someone else takes a seat in a slot where a cancelled seat just came back.
-            c.prepare_cached(
-                "INSERT INTO cancel_rebook (cancelled_booking_id, new_booking_id, kind, gap_ms, recorded_at)
-                 SELECT r.booking_id, ?1, 'seat_handoff', ?2 - r.returned_at, ?2
-                 FROM seat_returns r JOIN bookings o ON o.id = r.booking_id
-                 WHERE r.slot_id = ?3 AND r.returned_at >= ?4 AND o.identity_key <> ?5",
-            )
-            .map_err(db_err)?
-            .execute(params![id, now, slot_id, since, b.identity_key])
-            .map_err(db_err)?;
             let slot = c
                 .prepare_cached(&format!("SELECT {SLOT_COLS} FROM slots s WHERE s.id = ?1"))
                 .map_err(db_err)?
@@ -1038,6 +1027,59 @@ impl Store for SqliteStore {
                 expired_holds,
                 returned_seats,
             })
+        })
+        .await
+    }
+
+    async fn detect_pairs(
+        &self,
+        now: DateTime<Utc>,
+        identity_window: TimeDelta,
+        handoff_window: TimeDelta,
+    ) -> Result<u64> {
+        self.write(move |c| {
+            let now = ms(now);
+            let mark: Option<i64> = c
+                .query_row("SELECT at FROM scan_marks WHERE name = 'cancel_rebook'", [], |r| r.get(0))
+                .optional()
+                .map_err(db_err)?;
+            // Overlap by a minute: app servers' clocks differ a little; pairs are deduplicated.
+            let since = mark.map_or(now - identity_window.num_milliseconds(), |m| m - 60_000);
+            let same = c
+                .prepare_cached(
+                    "INSERT INTO cancel_rebook (cancelled_booking_id, new_booking_id, kind, gap_ms, recorded_at)
+                     SELECT o.id, n.id, 'same_identity', n.created_at - o.cancelled_at, ?1
+                     FROM bookings n JOIN bookings o ON o.identity_key = n.identity_key AND o.business = n.business
+                       AND o.id <> n.id AND o.status = 'cancelled'
+                       AND o.cancelled_at <= n.created_at AND o.cancelled_at >= n.created_at - ?3
+                     WHERE n.created_at > ?2 AND n.created_at <= ?1
+                       AND NOT EXISTS (SELECT 1 FROM cancel_rebook p
+                                       WHERE p.cancelled_booking_id = o.id AND p.new_booking_id = n.id)",
+                )
+                .map_err(db_err)?
+                .execute(params![now, since, identity_window.num_milliseconds()])
+                .map_err(db_err)?;
+            let handoff = c
+                .prepare_cached(
+                    "INSERT INTO cancel_rebook (cancelled_booking_id, new_booking_id, kind, gap_ms, recorded_at)
+                     SELECT r.booking_id, n.id, 'seat_handoff', n.created_at - r.returned_at, ?1
+                     FROM bookings n JOIN seat_returns r ON r.slot_id = n.slot_id AND r.returned_at IS NOT NULL
+                       AND r.returned_at <= n.created_at AND r.returned_at >= n.created_at - ?3
+                     JOIN bookings o ON o.id = r.booking_id AND o.identity_key <> n.identity_key
+                     WHERE n.created_at > ?2 AND n.created_at <= ?1
+                       AND NOT EXISTS (SELECT 1 FROM cancel_rebook p
+                                       WHERE p.cancelled_booking_id = r.booking_id AND p.new_booking_id = n.id)",
+                )
+                .map_err(db_err)?
+                .execute(params![now, since, handoff_window.num_milliseconds()])
+                .map_err(db_err)?;
+            c.execute(
+                "INSERT INTO scan_marks (name, at) VALUES ('cancel_rebook', ?1)
+                 ON CONFLICT (name) DO UPDATE SET at = MAX(at, excluded.at)",
+                [now],
+            )
+            .map_err(db_err)?;
+            Ok((same + handoff) as u64)
         })
         .await
     }

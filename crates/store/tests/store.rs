@@ -207,10 +207,7 @@ async fn hold_confirm_and_its_failures(store: DynStore) {
     let h = hold(&store, s.id, "hold-1", t0()).await.unwrap();
     assert_eq!(h.state, HoldState::Held);
     let b = store
-        .confirm_hold(
-            &new_booking("hold-1", "AAAA1111", 1, t0()),
-            TimeDelta::hours(24),
-        )
+        .confirm_hold(&new_booking("hold-1", "AAAA1111", 1, t0()))
         .await
         .unwrap();
     assert_eq!(
@@ -220,27 +217,18 @@ async fn hold_confirm_and_its_failures(store: DynStore) {
     assert_eq!(b.fee_yuan, Some(120));
     // A hold is used once.
     let again = store
-        .confirm_hold(
-            &new_booking("hold-1", "AAAA2222", 2, t0()),
-            TimeDelta::hours(24),
-        )
+        .confirm_hold(&new_booking("hold-1", "AAAA2222", 2, t0()))
         .await;
     assert_eq!(again.unwrap_err(), StoreError::HoldUsed);
     // Unknown hold.
     let unknown = store
-        .confirm_hold(
-            &new_booking("nope", "AAAA3333", 3, t0()),
-            TimeDelta::hours(24),
-        )
+        .confirm_hold(&new_booking("nope", "AAAA3333", 3, t0()))
         .await;
     assert_eq!(unknown.unwrap_err(), StoreError::NotFound("hold"));
     // Same identity, same business: refused by the unique index, and the hold survives.
     hold(&store, s.id, "hold-2", t0()).await.unwrap();
     let dup = store
-        .confirm_hold(
-            &new_booking("hold-2", "AAAA4444", 1, t0()),
-            TimeDelta::hours(24),
-        )
+        .confirm_hold(&new_booking("hold-2", "AAAA4444", 1, t0()))
         .await;
     assert_eq!(dup.unwrap_err(), StoreError::AlreadyBooked);
     assert_eq!(
@@ -258,19 +246,13 @@ async fn hold_confirm_and_its_failures(store: DynStore) {
     );
     // A duplicate booking code is reported as such.
     let code = store
-        .confirm_hold(
-            &new_booking("hold-2", "AAAA1111", 5, t0()),
-            TimeDelta::hours(24),
-        )
+        .confirm_hold(&new_booking("hold-2", "AAAA1111", 5, t0()))
         .await;
     assert_eq!(code.unwrap_err(), StoreError::CodeTaken);
     // After expiry the hold cannot be confirmed, and the sweeper frees its seat.
     let late = t0() + TimeDelta::minutes(11);
     let expired = store
-        .confirm_hold(
-            &new_booking("hold-2", "AAAA5555", 5, late),
-            TimeDelta::hours(24),
-        )
+        .confirm_hold(&new_booking("hold-2", "AAAA5555", 5, late))
         .await;
     assert_eq!(expired.unwrap_err(), StoreError::HoldExpired);
     clean(&store).await;
@@ -304,10 +286,7 @@ async fn cancel_returns_the_seat_late_and_records_rebooking(store: DynStore) {
     let s = slot(&store, "h1", hm(9, 0), 1).await;
     hold(&store, s.id, "h-a", t0()).await.unwrap();
     let a = store
-        .confirm_hold(
-            &new_booking("h-a", "CANCEL01", 1, t0()),
-            TimeDelta::hours(24),
-        )
+        .confirm_hold(&new_booking("h-a", "CANCEL01", 1, t0()))
         .await
         .unwrap();
     let later = t0() + TimeDelta::minutes(1);
@@ -349,19 +328,31 @@ async fn cancel_returns_the_seat_late_and_records_rebooking(store: DynStore) {
     let t = return_at + TimeDelta::seconds(5);
     hold(&store, s.id, "h-c", t).await.unwrap();
     let other = store
-        .confirm_hold(
-            &new_booking("h-c", "CANCEL02", 2, t),
-            TimeDelta::minutes(10),
-        )
+        .confirm_hold(&new_booking("h-c", "CANCEL02", 2, t))
         .await
         .unwrap();
     // The first identity rebooks the same business elsewhere: a same-identity pair.
     let s2 = slot(&store, "h1", hm(9, 30), 1).await;
     hold(&store, s2.id, "h-d", t).await.unwrap();
     store
-        .confirm_hold(&new_booking("h-d", "CANCEL03", 1, t), TimeDelta::hours(24))
+        .confirm_hold(&new_booking("h-d", "CANCEL03", 1, t))
         .await
         .unwrap();
+    // Pairs are found by the sweeper's scan, once; scanning again records nothing new.
+    assert_eq!(
+        store
+            .detect_pairs(t, TimeDelta::hours(24), TimeDelta::minutes(10))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .detect_pairs(t, TimeDelta::hours(24), TimeDelta::minutes(10))
+            .await
+            .unwrap(),
+        0
+    );
     let pairs = store.cancel_rebook_pairs().await.unwrap();
     let kinds: BTreeMap<String, (String, String)> = pairs
         .iter()
@@ -396,10 +387,7 @@ async fn reschedule_takes_new_seat_before_releasing_old(store: DynStore) {
     let full = slot(&store, "h1", hm(10, 0), 0).await;
     hold(&store, a.id, "r1", t0()).await.unwrap();
     let bk = store
-        .confirm_hold(
-            &new_booking("r1", "RESCH001", 1, t0()),
-            TimeDelta::hours(24),
-        )
+        .confirm_hold(&new_booking("r1", "RESCH001", 1, t0()))
         .await
         .unwrap();
     // Into a full slot: refused and nothing changes.
@@ -531,11 +519,11 @@ async fn rate_limits_count_in_the_transaction(store: DynStore) {
         key: "phone:x".into(),
         limit: 1,
     }];
-    store.confirm_hold(&b, TimeDelta::hours(24)).await.unwrap();
+    store.confirm_hold(&b).await.unwrap();
     let mut b2 = new_booking("r2", "LIMIT002", 2, t);
     b2.limits = b.limits.clone();
     assert!(matches!(
-        store.confirm_hold(&b2, TimeDelta::hours(24)).await,
+        store.confirm_hold(&b2).await,
         Err(StoreError::RateLimited { .. })
     ));
     assert_eq!(
@@ -559,10 +547,7 @@ async fn race_for_seats(store: DynStore) {
             let hid = format!("race-{i}");
             hold(&store, s.id, &hid, t0()).await?;
             store
-                .confirm_hold(
-                    &new_booking(&hid, &format!("R{i:07}"), i, t0()),
-                    TimeDelta::hours(24),
-                )
+                .confirm_hold(&new_booking(&hid, &format!("R{i:07}"), i, t0()))
                 .await
         }));
     }
@@ -593,10 +578,7 @@ async fn race_for_identity(store: DynStore) {
             let hid = format!("id-{i}");
             hold(&store, slot_id, &hid, t0()).await?;
             store
-                .confirm_hold(
-                    &new_booking(&hid, &format!("I{i:07}"), i % 10, t0()),
-                    TimeDelta::hours(24),
-                )
+                .confirm_hold(&new_booking(&hid, &format!("I{i:07}"), i % 10, t0()))
                 .await
         }));
     }
@@ -635,10 +617,7 @@ async fn race_cancel_and_reschedule(store: DynStore) {
         let hid = format!("cr-{i}");
         hold(&store, a.id, &hid, t0()).await.unwrap();
         let bk = store
-            .confirm_hold(
-                &new_booking(&hid, &format!("C{i:07}"), i, t0()),
-                TimeDelta::hours(24),
-            )
+            .confirm_hold(&new_booking(&hid, &format!("C{i:07}"), i, t0()))
             .await
             .unwrap();
         ids.push(bk.id);
