@@ -347,6 +347,39 @@ impl App {
             .collect())
     }
 
+    /// `not_eligible` with every reason, unless the applicant is eligible.
+    pub(crate) async fn require_eligible(
+        &self,
+        business: &str,
+        applicant: &Applicant,
+        answers: &Answers,
+        visit_date: NaiveDate,
+    ) -> AppResult<()> {
+        let reasons = self
+            .eligibility_reasons(business, applicant, answers, visit_date)
+            .await?;
+        if reasons.is_empty() {
+            return Ok(());
+        }
+        Metrics::inc(&self.metrics.eligibility_refusals);
+        Err(AppError::new(
+            ErrorKind::Unprocessable,
+            "not_eligible",
+            "不符合办理条件，详见各项原因",
+            "the applicant is not eligible; see the reasons",
+        )
+        .with_details(json!({ "reasons": reasons })))
+    }
+
+    /// An identity number given as proof of ownership, in the form it is stored in.
+    pub(crate) fn normalise_proof(&self, id_number: &str) -> String {
+        let proof = id_number.trim().to_ascii_uppercase();
+        match ResidentId::parse(&proof, self.clock.today()) {
+            Ok(id) => id.as_str().to_string(),
+            Err(_) => proof,
+        }
+    }
+
     /// A slot a citizen may book online for a business of `group`, or why not.
     async fn bookable_slot(&self, slot_id: i64, group: Group) -> AppResult<(Slot, Hall)> {
         let slot = self.slot_meta(slot_id).await?.ok_or_else(|| {
@@ -496,19 +529,8 @@ impl App {
         }
         let (slot_id, business) = parse_hold_id(&input.hold_id).ok_or_else(hold_not_found)?;
         let slot = self.slot_meta(slot_id).await?.ok_or_else(hold_not_found)?;
-        let reasons = self
-            .eligibility_reasons(business, &applicant, &input.answers, slot.day)
+        self.require_eligible(business, &applicant, &input.answers, slot.day)
             .await?;
-        if !reasons.is_empty() {
-            Metrics::inc(&self.metrics.eligibility_refusals);
-            return Err(AppError::new(
-                ErrorKind::Unprocessable,
-                "not_eligible",
-                "不符合办理条件，详见各项原因",
-                "the applicant is not eligible; see the reasons",
-            )
-            .with_details(json!({ "reasons": reasons })));
-        }
         let fee = self
             .catalogue
             .terms(business, slot.day)
@@ -594,11 +616,7 @@ impl App {
             .await?;
         // A wrong identity number gets the same answer as an unknown code, so that codes
         // cannot be probed for bookings.
-        let proof = id_number.trim().to_ascii_uppercase();
-        let proof = match ResidentId::parse(&proof, self.clock.today()) {
-            Ok(id) => id.as_str().to_string(),
-            Err(_) => proof,
-        };
+        let proof = self.normalise_proof(id_number);
         match b {
             Some(b) if b.id_number == proof => Ok(b),
             _ => Err(AppError::not_found(

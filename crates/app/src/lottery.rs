@@ -183,19 +183,8 @@ impl App {
                 ));
             }
         }
-        let reasons = self
-            .eligibility_reasons(&business.code, &applicant, &input.answers, input.day)
+        self.require_eligible(&business.code, &applicant, &input.answers, input.day)
             .await?;
-        if !reasons.is_empty() {
-            Metrics::inc(&self.metrics.eligibility_refusals);
-            return Err(AppError::new(
-                ErrorKind::Unprocessable,
-                "not_eligible",
-                "不符合办理条件，详见各项原因",
-                "the applicant is not eligible; see the reasons",
-            )
-            .with_details(json!({ "reasons": reasons })));
-        }
         let (id_kind, id_number, nationality) = identity_parts(&applicant.identity);
         let entry = NewEntry {
             release_day: input.day,
@@ -241,11 +230,7 @@ impl App {
             )
         };
         let e = self.store.lottery_entry(id).await?.ok_or_else(not_found)?;
-        let proof = id_number.trim().to_ascii_uppercase();
-        let proof = ResidentId::parse(&proof, self.clock.today())
-            .map(|r| r.as_str().to_string())
-            .unwrap_or(proof);
-        if e.entry.id_number != proof {
+        if e.entry.id_number != self.normalise_proof(id_number) {
             return Err(not_found());
         }
         self.entry_view(&e).await

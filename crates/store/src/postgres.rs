@@ -130,6 +130,15 @@ fn booking_row(r: &Row) -> Result<Booking> {
     })
 }
 
+fn pair_row(r: &Row) -> CancelRebookPair {
+    CancelRebookPair {
+        cancelled_code: r.get(0),
+        new_code: r.get(1),
+        kind: r.get(2),
+        gap_ms: r.get(3),
+    }
+}
+
 async fn booking_by_id(c: &impl GenericClient, id: i64) -> Result<Option<Booking>> {
     c.query_opt(
         &c.prepare_cached(&format!("{BOOKING_SELECT} WHERE b.id = $1"))
@@ -925,12 +934,7 @@ impl Store for PgStore {
             .await
             .map_err(db_err)?
             .iter()
-            .map(|r| CancelRebookPair {
-                cancelled_code: r.get(0),
-                new_code: r.get(1),
-                kind: r.get(2),
-                gap_ms: r.get(3),
-            })
+            .map(pair_row)
             .collect())
     }
 
@@ -1133,12 +1137,7 @@ impl Store for PgStore {
             .await
             .map_err(db_err)?
             .iter()
-            .map(|r| CancelRebookPair {
-                cancelled_code: r.get(0),
-                new_code: r.get(1),
-                kind: r.get(2),
-                gap_ms: r.get(3),
-            })
+            .map(pair_row)
             .collect();
         Ok(Signals {
             shared_phones,

@@ -272,6 +272,31 @@ fn booking_row(r: &Row) -> rusqlite::Result<Booking> {
     })
 }
 
+/// Every row of a query, mapped.
+fn all<T>(
+    c: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    f: impl FnMut(&Row) -> rusqlite::Result<T>,
+) -> Result<Vec<T>> {
+    let mut st = c.prepare_cached(sql).map_err(db_err)?;
+    let rows = st
+        .query_map(params, f)
+        .map_err(db_err)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(db_err);
+    rows
+}
+
+fn pair_row(r: &Row) -> rusqlite::Result<CancelRebookPair> {
+    Ok(CancelRebookPair {
+        cancelled_code: r.get(0)?,
+        new_code: r.get(1)?,
+        kind: r.get(2)?,
+        gap_ms: r.get(3)?,
+    })
+}
+
 fn booking_by_id(c: &Connection, id: i64) -> Result<Booking> {
     c.prepare_cached(&format!("{BOOKING_SELECT} WHERE b.id = ?1"))
         .map_err(db_err)?
@@ -631,21 +656,18 @@ impl Store for SqliteStore {
 
     async fn districts(&self) -> Result<Vec<District>> {
         self.read(|c| {
-            let mut st = c
-                .prepare("SELECT id, name_zh, name_en FROM districts ORDER BY id")
-                .map_err(db_err)?;
-            let rows = st
-                .query_map([], |r| {
+            all(
+                c,
+                "SELECT id, name_zh, name_en FROM districts ORDER BY id",
+                [],
+                |r| {
                     Ok(District {
                         id: r.get(0)?,
                         name_zh: r.get(1)?,
                         name_en: r.get(2)?,
                     })
-                })
-                .map_err(db_err)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(db_err);
-            rows
+                },
+            )
         })
         .await
     }
@@ -1086,26 +1108,14 @@ impl Store for SqliteStore {
 
     async fn cancel_rebook_pairs(&self) -> Result<Vec<CancelRebookPair>> {
         self.read(|c| {
-            let mut st = c
-                .prepare(
-                    "SELECT a.code, b.code, p.kind, p.gap_ms FROM cancel_rebook p
-                     JOIN bookings a ON a.id = p.cancelled_booking_id
-                     JOIN bookings b ON b.id = p.new_booking_id ORDER BY p.id",
-                )
-                .map_err(db_err)?;
-            let rows = st
-                .query_map([], |r| {
-                    Ok(CancelRebookPair {
-                        cancelled_code: r.get(0)?,
-                        new_code: r.get(1)?,
-                        kind: r.get(2)?,
-                        gap_ms: r.get(3)?,
-                    })
-                })
-                .map_err(db_err)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(db_err);
-            rows
+            all(
+                c,
+                "SELECT a.code, b.code, p.kind, p.gap_ms FROM cancel_rebook p
+                 JOIN bookings a ON a.id = p.cancelled_booking_id
+                 JOIN bookings b ON b.id = p.new_booking_id ORDER BY p.id",
+                [],
+                pair_row,
+            )
         })
         .await
     }
@@ -1252,47 +1262,24 @@ impl Store for SqliteStore {
         min_abandoned: u32,
     ) -> Result<Signals> {
         self.read(move |c| {
-            let shared = |sql: &str| -> Result<Vec<SharedKey>> {
-                let mut st = c.prepare(sql).map_err(db_err)?;
-                let rows = st
-                    .query_map(params![ms(since), min_identities], |r| {
-                        Ok(SharedKey {
-                            key: r.get(0)?,
-                            identities: r.get(1)?,
-                            bookings: r.get(2)?,
-                        })
+            let shared = |sql: &str| {
+                all(c, sql, params![ms(since), min_identities], |r| {
+                    Ok(SharedKey {
+                        key: r.get(0)?,
+                        identities: r.get(1)?,
+                        bookings: r.get(2)?,
                     })
-                    .map_err(db_err)?
-                    .collect::<rusqlite::Result<Vec<_>>>()
-                    .map_err(db_err);
-                rows
+                })
             };
             let shared_phones = shared(SHARED_PHONES_SQL)?;
             let shared_addresses = shared(SHARED_ADDRESSES_SQL)?;
-            let mut st = c.prepare(ABANDONED_SQL).map_err(db_err)?;
-            let abandoned_holds = st
-                .query_map(params![ms(since), min_abandoned], |r| {
-                    Ok(AbandonedHolds {
-                        client_addr: r.get(0)?,
-                        holds: r.get(1)?,
-                    })
+            let abandoned_holds = all(c, ABANDONED_SQL, params![ms(since), min_abandoned], |r| {
+                Ok(AbandonedHolds {
+                    client_addr: r.get(0)?,
+                    holds: r.get(1)?,
                 })
-                .map_err(db_err)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(db_err)?;
-            let mut st = c.prepare(PAIRS_SINCE_SQL).map_err(db_err)?;
-            let cancel_rebook = st
-                .query_map([ms(since)], |r| {
-                    Ok(CancelRebookPair {
-                        cancelled_code: r.get(0)?,
-                        new_code: r.get(1)?,
-                        kind: r.get(2)?,
-                        gap_ms: r.get(3)?,
-                    })
-                })
-                .map_err(db_err)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(db_err)?;
+            })?;
+            let cancel_rebook = all(c, PAIRS_SINCE_SQL, [ms(since)], pair_row)?;
             Ok(Signals {
                 shared_phones,
                 shared_addresses,
