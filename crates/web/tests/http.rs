@@ -336,6 +336,24 @@ async fn full_slot_offers_alternatives(store: DynStore) {
         .get("/api/v1/availability?business=passport_first&halls=tianhe-zhujiang&from=2026-12-02&to=2026-12-02")
         .await;
     assert_ne!(avail["slots"][0]["slot_id"], slot["slot_id"]);
+    // "Full" is now answered from the cache, yet seats freed by expired holds are bookable at
+    // once after the sweep, not a cache period later.
+    let (s, _) = h
+        .post(
+            "/api/v1/holds",
+            json!({"slot_id": slot["slot_id"], "business": "passport_first"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    h.app.clock.advance(TimeDelta::minutes(11));
+    assert_eq!(h.app.sweep().await.unwrap().expired_holds, cap);
+    let (s, v) = h
+        .post(
+            "/api/v1/holds",
+            json!({"slot_id": slot["slot_id"], "business": "passport_first"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
 }
 both_dialects!(alternatives, full_slot_offers_alternatives);
 
