@@ -334,6 +334,13 @@ async fn serve(
     if !applied.is_empty() {
         tracing::info!(?applied, "migrations applied");
     }
+    let status = store.migration_status().await.map_err(|e| e.to_string())?;
+    if !status.unknown().is_empty() {
+        return Err(format!(
+            "the database has migrations {:?} that this build does not know: it was migrated by a newer Wujing; run that version (or upgrade this one)",
+            status.unknown()
+        ));
+    }
     let app = App::new(store, cli.booking.config(), Clock::system());
     if !no_demo && app.is_empty().await.map_err(|e| e.to_string())? {
         let r = app.load_demo().await.map_err(|e| e.to_string())?;

@@ -39,6 +39,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "pair_scan",
         sql: include_str!("../migrations/sqlite/0005_pair_scan.sql"),
     },
+    Migration {
+        version: 6,
+        name: "lean_indexes",
+        sql: include_str!("../migrations/sqlite/0006_lean_indexes.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -66,6 +71,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 5,
         name: "pair_scan",
         sql: include_str!("../migrations/postgres/0005_pair_scan.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "lean_indexes",
+        sql: include_str!("../migrations/postgres/0006_lean_indexes.sql"),
     },
 ];
 
