@@ -263,6 +263,41 @@ fn start_server(args: &Args, db: &str) -> Result<Server, String> {
     })
 }
 
+/// The slot ids a `slot_full` answer offers, same hall first, found by scanning the bytes: a
+/// full JSON parse of every refusal would make the client, which shares the cores, the
+/// bottleneck of the burst.
+fn alternatives(body: &[u8]) -> Vec<i64> {
+    let find = |needle: &[u8], from: usize| {
+        body[from..]
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .map(|p| p + from)
+    };
+    let same_at = find(b"\"same_hall\":", 0).unwrap_or(body.len());
+    let (mut same, mut other) = (Vec::new(), Vec::new());
+    let mut at = 0;
+    while let Some(p) = find(b"\"slot_id\":", at) {
+        let start = p + b"\"slot_id\":".len();
+        let end = body[start..]
+            .iter()
+            .position(|b| !b.is_ascii_digit())
+            .map_or(body.len(), |e| e + start);
+        if let Some(id) = std::str::from_utf8(&body[start..end])
+            .ok()
+            .and_then(|s| s.parse().ok())
+        {
+            if p > same_at {
+                same.push(id)
+            } else {
+                other.push(id)
+            }
+        }
+        at = end;
+    }
+    same.extend(other);
+    same
+}
+
 struct Citizen {
     id_number: String,
     phone: String,
@@ -341,15 +376,7 @@ async fn burst(
                     if r.status == 409 {
                         c.full.fetch_add(1, Ordering::Relaxed);
                         // Fall back to what the server offers: same hall first, then other halls.
-                        let v: Value = serde_json::from_slice(&r.body).unwrap_or_default();
-                        let alt = &v["error"]["details"]["alternatives"];
-                        let pick = alt["same_hall"]
-                            .as_array()
-                            .into_iter()
-                            .chain(alt["other_halls"].as_array())
-                            .flatten()
-                            .filter_map(|a| a["slot"]["slot_id"].as_i64())
-                            .nth(rng.gen_range(0..3));
+                                                let pick = alternatives(&r.body).into_iter().nth(rng.gen_range(0..3));
                         match pick {
                             Some(s) => {
                                 target = s;
@@ -589,4 +616,14 @@ async fn run(args: Args) -> Result<bool, String> {
         }
     );
     Ok(ok)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn alternatives_are_read_same_hall_first() {
+        let body = br#"{"error":{"code":"slot_full","details":{"alternatives":{"other_halls":[{"slot":{"slot_id":7}},{"slot":{"slot_id":8}}],"same_hall":[{"slot":{"slot_id":3}}]}}}}"#;
+        assert_eq!(super::alternatives(body), vec![3, 7, 8]);
+        assert!(super::alternatives(b"{}").is_empty());
+    }
 }
