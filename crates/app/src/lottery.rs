@@ -82,6 +82,9 @@ impl From<Draw> for DrawView {
     }
 }
 
+/// A draw unfinished this long after it started is taken over by whoever sees it.
+const STALE_DRAW: TimeDelta = TimeDelta::minutes(5);
+
 fn lottery_error(code: &'static str, zh: String, en: String, at: DateTime<Utc>) -> AppError {
     AppError::new(ErrorKind::Unprocessable, code, zh, en).with_details(json!({ "at": at }))
 }
@@ -304,8 +307,21 @@ impl App {
             if policy.release_at(day) > now || self.caches.draw_finished(day) {
                 continue;
             }
-            if self.store.draw(day).await?.is_some() {
-                continue;
+            match self.store.draw(day).await? {
+                Some(d) if d.finished_at.is_some() => {
+                    self.caches.set_draw_finished(day);
+                    continue;
+                }
+                // A draw that started long ago and never finished: its drawer died. The same
+                // seed gives the same order, so finishing it is the draw that was started;
+                // awards are conditional, so racing a slow drawer is harmless.
+                Some(d) if now - d.started_at > STALE_DRAW => {
+                    let entries = self.store.lottery_entries(day).await?;
+                    done.push(self.draw_day(day, d.seed, entries).await?);
+                    continue;
+                }
+                Some(_) => continue,
+                None => {}
             }
             let seed: u64 = rand::thread_rng().gen();
             if let Some(entries) = self.store.start_draw(day, seed, now).await? {
@@ -321,6 +337,7 @@ impl App {
         seed: u64,
         entries: Vec<LotteryEntry>,
     ) -> AppResult<DrawView> {
+        // The order covers every entry of the day; a resumed draw skips those already served.
         let order = wujing_domain::lottery::draw_order(&entries, seed);
         let index = self.hall_index().await?;
         // Free seats of the day by hall, earliest first; counts are tracked locally and the
@@ -341,7 +358,7 @@ impl App {
                 .or_default()
                 .push((s.id, s.free()));
         }
-        for e in &order {
+        for e in order.iter().filter(|e| e.status == EntryStatus::Entered) {
             let Ok(identity) = self.entry_identity(e) else {
                 continue;
             };
@@ -406,6 +423,8 @@ impl App {
                         Err(StoreError::SlotFull) => *left = 0,
                         // Already holds a booking for this business: the entry loses.
                         Err(StoreError::AlreadyBooked) => break 'halls,
+                        // Served meanwhile by another instance finishing a stale draw.
+                        Err(StoreError::NotFound("entry")) => break 'halls,
                         Err(other) => return Err(confirm_error(other)),
                     }
                 }

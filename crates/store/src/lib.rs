@@ -133,6 +133,8 @@ pub trait Store: Send + Sync + 'static {
     // --- Lottery releases ------------------------------------------------------------------
     async fn add_lottery_entry(&self, e: &NewEntry) -> Result<LotteryEntry>;
     async fn lottery_entry(&self, id: i64) -> Result<Option<LotteryEntry>>;
+    /// Every entry of a day, in id order (the canonical order a draw shuffles).
+    async fn lottery_entries(&self, day: NaiveDate) -> Result<Vec<LotteryEntry>>;
     /// Records the draw of `day` with `seed` if nobody has started it, and returns the day's
     /// entries in id order; `None` when another instance already drew (or is drawing) it.
     async fn start_draw(

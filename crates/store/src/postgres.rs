@@ -992,6 +992,19 @@ impl Store for PgStore {
             .transpose()
     }
 
+    async fn lottery_entries(&self, day: NaiveDate) -> Result<Vec<LotteryEntry>> {
+        self.client()
+            .await?
+            .query(
+                &format!("{ENTRY_SELECT} WHERE e.release_day = $1 ORDER BY e.id"),
+                &[&day],
+            )
+            .await?
+            .iter()
+            .map(entry_row)
+            .collect()
+    }
+
     async fn start_draw(
         &self,
         day: NaiveDate,

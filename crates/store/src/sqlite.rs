@@ -1189,6 +1189,18 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn lottery_entries(&self, day: NaiveDate) -> Result<Vec<LotteryEntry>> {
+        self.read(move |c| {
+            all(
+                c,
+                &format!("{ENTRY_SELECT} WHERE e.release_day = ?1 ORDER BY e.id"),
+                [date_s(day)],
+                entry_row,
+            )
+        })
+        .await
+    }
+
     async fn start_draw(
         &self,
         day: NaiveDate,

@@ -548,6 +548,80 @@ async fn lottery_release(store: DynStore) {
 }
 both_dialects!(lottery, lottery_release);
 
+/// A drawer that dies after recording its seed: after a while another run finishes the draw
+/// with the recorded seed, so the outcome is the one that seed fixes.
+async fn lottery_draw_resumes(store: DynStore) {
+    let config = Config {
+        horizon_days: 4,
+        release: wujing_app::ReleasePolicy {
+            days_ahead: 2,
+            hour: 8,
+            lottery_window_hours: 24,
+        },
+        ..Config::default()
+    };
+    let h = Harness::with_config(store, config).await;
+    let day: chrono::NaiveDate = "2026-12-04".parse().unwrap();
+    let seats: u32 = h
+        .app
+        .store
+        .slots(&wujing_store::SlotQuery {
+            hall_ids: Some(vec!["nansha".into()]),
+            from: Some(day),
+            to: Some(day),
+            pool: Some(wujing_domain::Pool::Online),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.capacity)
+        .sum();
+    let mut ids = Vec::new();
+    for i in 0..seats + 10 {
+        let (s, e) = h
+            .post(
+                "/api/v1/lottery/entries",
+                json!({"day": day, "business": "passport_first", "halls": ["nansha"],
+                       "applicant": {"name": format!("市民{i}"), "id_number": wujing_testkit::identity(7000 + i), "phone": format!("136{i:08}")}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{e}");
+        ids.push(e["entry_id"].as_i64().unwrap());
+    }
+    h.app.clock.advance(TimeDelta::hours(23));
+    // The "crashed" drawer: the seed is recorded, nothing is served.
+    let started = h
+        .app
+        .store
+        .start_draw(day, 4242, h.app.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(started.unwrap().len(), ids.len());
+    // Other released days may be drawn now (empty); ours is not taken over yet.
+    let early = h.app.run_due_draws().await.unwrap();
+    assert!(early.iter().all(|d| d.day != day), "not stale yet");
+    h.app.clock.advance(TimeDelta::minutes(6));
+    let draws = h.app.run_due_draws().await.unwrap();
+    let d = draws.iter().find(|d| d.day == day).expect("resumed");
+    assert_eq!((d.seed.as_str(), d.winners), ("4242", u64::from(seats)));
+    let mut won = Vec::new();
+    for e in h.app.store.lottery_entries(day).await.unwrap() {
+        if e.status == wujing_store::EntryStatus::Won {
+            won.push(e.id);
+        }
+    }
+    won.sort();
+    let mut expected: Vec<i64> = wujing_domain::lottery::draw_order(&ids, 4242)
+        .into_iter()
+        .take(seats as usize)
+        .collect();
+    expected.sort();
+    assert_eq!(won, expected);
+    assert!(h.app.store.verify_invariants().await.unwrap().is_clean());
+}
+both_dialects!(lottery_resume, lottery_draw_resumes);
+
 /// Scalping signals: one phone and one address behind several identities, holds left to
 /// expire, and a cancel→rebook pair, listed masked for the operator token only.
 async fn scalping_signals(store: DynStore) {
