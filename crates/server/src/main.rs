@@ -386,11 +386,16 @@ async fn serve(
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    println!(
-        "Wujing is serving on http://{addr} ({}: {})",
-        app.store.dialect(),
-        redact(&cli.database_url)
-    );
+    let database = match app.store.dialect() {
+        "sqlite" => format!(
+            "SQLite file {}",
+            cli.database_url
+                .trim_start_matches("sqlite://")
+                .trim_start_matches("sqlite:")
+        ),
+        _ => format!("PostgreSQL {}", redact(&cli.database_url)),
+    };
+    println!("Wujing is serving on http://{addr} ({database})");
     println!("  API: http://{addr}/api/v1/halls   OpenAPI: http://{addr}/api/openapi.json");
     let router = wujing_web::router_with(app, web);
     axum::serve(
