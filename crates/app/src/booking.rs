@@ -17,7 +17,7 @@ use wujing_store::{
 };
 
 /// Who the applicant is, as typed into the form.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApplicantInput {
     pub name: String,
@@ -94,13 +94,13 @@ pub struct ConfirmInput {
 }
 
 /// Proof that the caller owns a booking: its identity number.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OwnerProof {
     pub id_number: String,
 }
 
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RescheduleInput {
     pub id_number: String,
@@ -159,6 +159,32 @@ pub struct AlternativesView {
     pub same_hall: Vec<AlternativeView>,
     /// The same slot in other halls: same district first, then the least loaded.
     pub other_halls: Vec<AlternativeView>,
+}
+
+// Requests carrying identity numbers and phones print them masked.
+impl std::fmt::Debug for ApplicantInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApplicantInput")
+            .field("id_type", &self.id_type)
+            .field("id_number", &mask_id_number(&self.id_number))
+            .field("phone", &mask_phone(&self.phone))
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for OwnerProof {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "OwnerProof({})", mask_id_number(&self.id_number))
+    }
+}
+
+impl std::fmt::Debug for RescheduleInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RescheduleInput")
+            .field("id_number", &mask_id_number(&self.id_number))
+            .field("slot_id", &self.slot_id)
+            .finish()
+    }
 }
 
 const ALTERNATIVES: usize = 5;

@@ -7,12 +7,12 @@
 //! documents and the imported registry records); they never read a clock, the visit date is given.
 
 use crate::catalogue::{Catalogue, DocumentKind, Group};
-use crate::idnum::ResidentId;
+use crate::idnum::{mask_id_number, ResidentId};
 use chrono::{Months, NaiveDate, TimeDelta};
 use serde::{Deserialize, Serialize};
 
 /// How a person is identified. Citizens by resident ID number; foreigners by passport.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum Identity {
     Resident(ResidentId),
     Foreign {
@@ -61,7 +61,7 @@ pub enum PersonStatus {
 }
 
 /// A population-registry record (imported).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PersonRecord {
     pub id_number: String,
     pub name: String,
@@ -87,7 +87,7 @@ pub enum DocumentStatus {
 }
 
 /// A document Wujing or the document registry knows to have been issued (imported).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DocumentRecord {
     pub id_number: String,
     pub kind: DocumentKind,
@@ -99,7 +99,7 @@ pub struct DocumentRecord {
 
 /// The applicant's answers to the booking form. Every field is optional: which ones a business
 /// needs is decided by its rules, and a missing one is reported as a reason, not as a parse error.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Answers {
     /// The endorsement or permit option, e.g. `3m1` or `1yM`.
@@ -129,6 +129,60 @@ pub struct Answers {
     pub original_stay_days: Option<u32>,
     pub extended_days: Option<u32>,
     pub requested_days: Option<u32>,
+}
+
+// Personal data never reaches a log through `{:?}`: these types mask identity and document
+// numbers in their `Debug` output.
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Resident(id) => write!(f, "Resident({id:?})"),
+            Self::Foreign {
+                nationality,
+                passport_number,
+                ..
+            } => write!(
+                f,
+                "Foreign({nationality}, {})",
+                mask_id_number(passport_number)
+            ),
+        }
+    }
+}
+
+impl std::fmt::Debug for PersonRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PersonRecord")
+            .field("id_number", &mask_id_number(&self.id_number))
+            .field("hukou_city", &self.hukou_city)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for DocumentRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DocumentRecord")
+            .field("id_number", &mask_id_number(&self.id_number))
+            .field("kind", &self.kind)
+            .field("number", &mask_id_number(&self.number))
+            .field("expires_on", &self.expires_on)
+            .field("status", &self.status)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Answers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Answers")
+            .field("option", &self.option)
+            .field("destination", &self.destination)
+            .field(
+                "guardian_id_number",
+                &self.guardian_id_number.as_deref().map(mask_id_number),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 /// What Wujing knows when it checks: the visit date and the person's records.
@@ -806,6 +860,32 @@ mod tests {
             )),
             vec!["identity_type_mismatch"]
         );
+    }
+
+    #[test]
+    fn debug_output_masks_personal_data() {
+        let (id, s) = resident(d(1990, 1, 1));
+        let p = person(&s, "广州");
+        let doc = permit(&s, DocumentKind::Passport, d(2031, 1, 1));
+        let answers = Answers {
+            guardian_id_number: Some(s.clone()),
+            ..Default::default()
+        };
+        let foreign = Identity::Foreign {
+            nationality: "DEU".into(),
+            passport_number: "C01X00T47".into(),
+            birth_date: None,
+        };
+        for text in [
+            format!("{:?}", Identity::Resident(id)),
+            format!("{p:?}"),
+            format!("{doc:?}"),
+            format!("{answers:?}"),
+        ] {
+            assert!(!text.contains(&s), "{text}");
+        }
+        assert!(!format!("{foreign:?}").contains("C01X00T47"));
+        assert!(!format!("{doc:?}").contains("CA1234567"));
     }
 
     #[test]

@@ -172,8 +172,9 @@ impl IdKind {
     }
 }
 
-/// A booking to create from a hold. `business` must match the hold's.
-#[derive(Debug, Clone)]
+/// A booking to create from a hold. `business` must match the hold's. Its `Debug` masks the
+/// personal data.
+#[derive(Clone)]
 pub struct NewBooking {
     pub code: String,
     pub hold_id: String,
@@ -191,6 +192,20 @@ pub struct NewBooking {
     pub now: DateTime<Utc>,
     pub client_addr: Option<String>,
     pub limits: Vec<RateRule>,
+}
+
+impl std::fmt::Debug for NewBooking {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewBooking")
+            .field("code", &self.code)
+            .field("business", &self.business)
+            .field(
+                "id_number",
+                &wujing_domain::idnum::mask_id_number(&self.id_number),
+            )
+            .field("phone", &wujing_domain::idnum::mask_phone(&self.phone))
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
