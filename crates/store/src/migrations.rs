@@ -44,6 +44,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "lean_indexes",
         sql: include_str!("../migrations/sqlite/0006_lean_indexes.sql"),
     },
+    Migration {
+        version: 7,
+        name: "counters_in_memory",
+        sql: include_str!("../migrations/sqlite/0007_counters_in_memory.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -76,6 +81,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 6,
         name: "lean_indexes",
         sql: include_str!("../migrations/postgres/0006_lean_indexes.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "counters_in_memory",
+        sql: include_str!("../migrations/postgres/0007_counters_in_memory.sql"),
     },
 ];
 

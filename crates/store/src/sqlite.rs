@@ -67,6 +67,22 @@ impl SqliteStore {
     /// Opens (creating if needed) the database file at `path`.
     pub fn open(path: &str) -> Result<Self> {
         let conn = open_conn(path)?;
+        // Rate-limit counters live in an in-memory database attached to the writer: they are
+        // counted in the same transaction as the hold or confirmation they limit, but cost no
+        // page writes (they were 40% of the writer's work in the release benchmark). An
+        // embedded SQLite file has one app server, so there is nobody to share them with;
+        // several app servers share counters through PostgreSQL. Losing a minute's counts on
+        // restart is harmless.
+        conn.execute_batch(
+            "ATTACH DATABASE ':memory:' AS mem;
+             CREATE TABLE mem.rate_limits (
+                 key          TEXT NOT NULL,
+                 window_start INTEGER NOT NULL,
+                 hits         INTEGER NOT NULL,
+                 PRIMARY KEY (key, window_start)
+             ) WITHOUT ROWID;",
+        )
+        .map_err(db_err)?;
         let (tx, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("wujing-sqlite-writer".into())
@@ -393,13 +409,13 @@ fn count_hits(c: &Connection, rules: &[RateRule], now: DateTime<Utc>) -> Result<
     let (window, retry) = rate_window(now);
     // One statement for all rules (a use case has at most four).
     const SQL: [&str; 4] = [
-        "INSERT INTO rate_limits (key, window_start, hits) VALUES (?2, ?1, 1)
+        "INSERT INTO mem.rate_limits (key, window_start, hits) VALUES (?2, ?1, 1)
          ON CONFLICT (key, window_start) DO UPDATE SET hits = hits + 1 RETURNING key, hits",
-        "INSERT INTO rate_limits (key, window_start, hits) VALUES (?2, ?1, 1), (?3, ?1, 1)
+        "INSERT INTO mem.rate_limits (key, window_start, hits) VALUES (?2, ?1, 1), (?3, ?1, 1)
          ON CONFLICT (key, window_start) DO UPDATE SET hits = hits + 1 RETURNING key, hits",
-        "INSERT INTO rate_limits (key, window_start, hits) VALUES (?2, ?1, 1), (?3, ?1, 1), (?4, ?1, 1)
+        "INSERT INTO mem.rate_limits (key, window_start, hits) VALUES (?2, ?1, 1), (?3, ?1, 1), (?4, ?1, 1)
          ON CONFLICT (key, window_start) DO UPDATE SET hits = hits + 1 RETURNING key, hits",
-        "INSERT INTO rate_limits (key, window_start, hits) VALUES (?2, ?1, 1), (?3, ?1, 1), (?4, ?1, 1), (?5, ?1, 1)
+        "INSERT INTO mem.rate_limits (key, window_start, hits) VALUES (?2, ?1, 1), (?3, ?1, 1), (?4, ?1, 1), (?5, ?1, 1)
          ON CONFLICT (key, window_start) DO UPDATE SET hits = hits + 1 RETURNING key, hits",
     ];
     let sql = SQL
@@ -1058,7 +1074,7 @@ impl Store for SqliteStore {
                 .map_err(db_err)?
                 .execute([now])
                 .map_err(db_err)? as u64;
-                        c.prepare_cached("DELETE FROM rate_limits WHERE window_start < ?1")
+                        c.prepare_cached("DELETE FROM mem.rate_limits WHERE window_start < ?1")
                 .map_err(db_err)?
                 .execute([now - 3_600_000])
                 .map_err(db_err)?;
