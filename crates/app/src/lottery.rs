@@ -389,7 +389,7 @@ impl App {
                 };
                 for (slot_id, left) in slots.iter_mut().filter(|(_, l)| *l > 0) {
                     let mut b = NewBooking {
-                        code: new_code(),
+                        code: new_code(self.clock.now()),
                         hold_id: String::new(),
                         business: e.entry.business.clone(),
                         option_code: e.entry.option_code.clone(),
@@ -410,7 +410,7 @@ impl App {
                     let r = loop {
                         attempt += 1;
                         match self.store.award_entry(e.id, *slot_id, &b).await {
-                            Err(StoreError::CodeTaken) if attempt < 5 => b.code = new_code(),
+                            Err(StoreError::CodeTaken) if attempt < 5 => b.code = new_code(b.now),
                             other => break other,
                         }
                     };

@@ -49,6 +49,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "counters_in_memory",
         sql: include_str!("../migrations/sqlite/0007_counters_in_memory.sql"),
     },
+    Migration {
+        version: 8,
+        name: "no_booking_slot_index",
+        sql: include_str!("../migrations/sqlite/0008_no_booking_slot_index.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -86,6 +91,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 7,
         name: "counters_in_memory",
         sql: include_str!("../migrations/postgres/0007_counters_in_memory.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "no_booking_slot_index",
+        sql: include_str!("../migrations/postgres/0008_no_booking_slot_index.sql"),
     },
 ];
 
