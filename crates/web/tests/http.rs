@@ -357,11 +357,9 @@ async fn full_slot_offers_alternatives(store: DynStore) {
 }
 both_dialects!(alternatives, full_slot_offers_alternatives);
 
-/// Lottery release: entries during the window, a draw at the release, winners only among the
-/// entries and each identity at most once, and the order reproducible from the recorded seed.
-async fn lottery_release(store: DynStore) {
-    // Seats of day D open two days ahead at 08:00; entries are taken during the 24 h before.
-    let config = Config {
+/// Seats of day D open two days ahead at 08:00; entries are taken during the 24 h before.
+fn lottery_config() -> Config {
+    Config {
         horizon_days: 4,
         release: wujing_app::ReleasePolicy {
             days_ahead: 2,
@@ -369,10 +367,16 @@ async fn lottery_release(store: DynStore) {
             lottery_window_hours: 24,
         },
         ..Config::default()
-    };
-    let h = Harness::with_config(store, config).await;
-    let day = "2026-12-04"; // Friday; released Wednesday 2026-12-02 08:00; now is Tuesday 09:00.
-                            // Before the release nobody can hold a seat of that day, however fast.
+    }
+}
+
+/// Lottery release: entries during the window, a draw at the release, winners only among the
+/// entries and each identity at most once, and the order reproducible from the recorded seed.
+async fn lottery_release(store: DynStore) {
+    let h = Harness::with_config(store, lottery_config()).await;
+    // Friday; released Wednesday 2026-12-02 08:00; now is Tuesday 09:00.
+    let day = "2026-12-04";
+    // Before the release nobody can hold a seat of that day, however fast.
     let (_, listed) = h
         .get(&format!(
             "/api/v1/availability?business=passport_first&halls=huadu&from={day}&to={day}"
@@ -551,16 +555,7 @@ both_dialects!(lottery, lottery_release);
 /// A drawer that dies after recording its seed: after a while another run finishes the draw
 /// with the recorded seed, so the outcome is the one that seed fixes.
 async fn lottery_draw_resumes(store: DynStore) {
-    let config = Config {
-        horizon_days: 4,
-        release: wujing_app::ReleasePolicy {
-            days_ahead: 2,
-            hour: 8,
-            lottery_window_hours: 24,
-        },
-        ..Config::default()
-    };
-    let h = Harness::with_config(store, config).await;
+    let h = Harness::with_config(store, lottery_config()).await;
     let day: chrono::NaiveDate = "2026-12-04".parse().unwrap();
     let seats: u32 = h
         .app
