@@ -235,36 +235,33 @@ async fn insert_booking(
     .get(0))
 }
 
-/// Counts one hit against every rule inside the caller's transaction; over a limit, the
-/// caller's transaction is dropped, so a refused request does not use up the window.
-async fn count_hits(c: &impl GenericClient, rules: &[RateRule], now: DateTime<Utc>) -> Result<()> {
-    if rules.is_empty() {
-        return Ok(());
-    }
+/// The rate-limit part of the hold and confirmation statements, over parameters $7 (keys),
+/// $8 (limits) and $9 (window start): every key counts one hit, and `ok` says whether all are
+/// within their limits. A hit over the limit is still counted (the attempt was made); what is
+/// refused is the seat. Keys are sorted, so two requests sharing keys lock the counter rows in
+/// the same order.
+const LIMITS_CTE: &str = "lim AS (SELECT * FROM unnest($7::text[], $8::int[]) AS l(k, lim)),
+      rl AS (INSERT INTO rate_limits (key, window_start, hits) SELECT k, $9, 1 FROM lim
+             ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_limits.hits + 1
+             RETURNING key, hits),
+      ok AS (SELECT COALESCE(bool_and(rl.hits <= lim.lim), true) AS ok
+             FROM rl JOIN lim ON lim.k = rl.key)";
+
+type LimitParams = (Vec<String>, Vec<i32>, DateTime<Utc>, i64);
+
+fn limit_params(rules: &[RateRule], now: DateTime<Utc>) -> LimitParams {
     let (window, retry) = rate_window(now);
-    // One round trip for all rules; keys are sorted so that two requests sharing keys lock
-    // the counter rows in the same order.
     let mut rules: Vec<&RateRule> = rules.iter().collect();
     rules.sort_by(|a, b| a.key.cmp(&b.key));
-    let keys: Vec<&str> = rules.iter().map(|r| r.key.as_str()).collect();
-    let st = c
-        .prepare_cached(
-            "INSERT INTO rate_limits (key, window_start, hits) SELECT k, $2, 1 FROM unnest($1::text[]) AS k
-             ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_limits.hits + 1 RETURNING key, hits",
-        )
-        .await?;
-    for row in c.query(&st, &[&keys, &window]).await? {
-        let (key, hits): (String, i32) = (row.get(0), row.get(1));
-        if rules
+    (
+        rules.iter().map(|r| r.key.clone()).collect(),
+        rules
             .iter()
-            .any(|r| r.key == key && i64::from(hits) > i64::from(r.limit))
-        {
-            return Err(StoreError::RateLimited {
-                retry_after_secs: retry,
-            });
-        }
-    }
-    Ok(())
+            .map(|r| r.limit.min(i32::MAX as u32) as i32)
+            .collect(),
+        window,
+        retry,
+    )
 }
 
 async fn take_seat(c: &impl GenericClient, slot_id: i64) -> Result<()> {
@@ -1287,19 +1284,22 @@ impl Store for PgStore {
 /// that locks several rows can meet under load.
 impl PgStore {
     async fn create_hold_once(&self, h: &NewHold) -> Result<Hold> {
-        let mut c = self.client().await?;
-        let tx = c.transaction().await?;
-        count_hits(&tx, &h.limits, h.now).await?;
-        // The seat take and the hold in one statement: one round trip on the hot path.
-        let st = tx
-            .prepare_cached(
-                "WITH s AS (UPDATE slots SET taken = taken + 1 WHERE id = $2 AND taken < capacity RETURNING id)
-                 INSERT INTO holds (id, slot_id, business, state, created_at, expires_at, client_addr)
-                 SELECT $1, s.id, $3, 'held', $4, $5, $6 FROM s RETURNING slot_id",
-            )
+        let c = self.client().await?;
+        let (keys, limits, window, retry) = limit_params(&h.limits, h.now);
+        // One statement, so one round trip and one commit: count the rate limits, and only if
+        // every one is within its limit take the seat and record the hold.
+        let st = c
+            .prepare_cached(&format!(
+                "WITH {LIMITS_CTE},
+                      s AS (UPDATE slots SET taken = taken + 1
+                            WHERE id = $2 AND taken < capacity AND (SELECT ok FROM ok) RETURNING id),
+                      h AS (INSERT INTO holds (id, slot_id, business, state, created_at, expires_at, client_addr)
+                            SELECT $1, s.id, $3, 'held', $4, $5, $6 FROM s RETURNING slot_id)
+                 SELECT (SELECT ok FROM ok), (SELECT COUNT(*) FROM h)"
+            ))
             .await?;
-        let row = tx
-            .query_opt(
+        let row = c
+            .query_one(
                 &st,
                 &[
                     &h.id,
@@ -1308,13 +1308,22 @@ impl PgStore {
                     &h.now,
                     &h.expires_at,
                     &h.client_addr,
+                    &keys,
+                    &limits,
+                    &window,
                 ],
             )
             .await?;
-        if row.is_none() {
-            let exists = tx
+        let (ok, held): (bool, i64) = (row.get(0), row.get(1));
+        if !ok {
+            return Err(StoreError::RateLimited {
+                retry_after_secs: retry,
+            });
+        }
+        if held == 0 {
+            let exists = c
                 .query_opt(
-                    &tx.prepare_cached("SELECT id FROM slots WHERE id = $1")
+                    &c.prepare_cached("SELECT id FROM slots WHERE id = $1")
                         .await?,
                     &[&h.slot_id],
                 )
@@ -1324,7 +1333,6 @@ impl PgStore {
                 None => StoreError::NotFound("slot"),
             });
         }
-        tx.commit().await?;
         Ok(Hold {
             id: h.id.clone(),
             slot_id: h.slot_id,
@@ -1336,28 +1344,30 @@ impl PgStore {
     }
 
     async fn confirm_hold_once(&self, b: &NewBooking) -> Result<Booking> {
-        let mut c = self.client().await?;
-        let tx = c.transaction().await?;
-        count_hits(&tx, &b.limits, b.now).await?;
-        // Use the hold and create the booking in one statement; a unique violation (identity
-        // already booked, code taken) aborts both.
-        let st = tx
+        let c = self.client().await?;
+        let (keys, limits, window, retry) = limit_params(&b.limits, b.now);
+        // One statement: the rate limits, the hold used, the booking created (a unique
+        // violation, identity already booked or code taken, aborts all of it).
+        let st = c
             .prepare_cached(&format!(
-                "WITH h AS (UPDATE holds SET state = 'confirmed'
+                "WITH {LIMITS_CTE},
+                      h AS (UPDATE holds SET state = 'confirmed'
                             WHERE id = $1 AND business = $2 AND state = 'held' AND expires_at > $3
+                              AND (SELECT ok FROM ok)
                             RETURNING slot_id),
                       b AS (INSERT INTO bookings (code, slot_id, hold_id, business, option_code, identity_key,
                               id_kind, id_number, nationality, name, phone, answers, fee_yuan, channel, status,
                               created_at, reschedule_count, client_addr)
-                            SELECT $4, h.slot_id, $1, $2, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'active',
-                              $3, 0, $15 FROM h
+                            SELECT $4, h.slot_id, $1, $2, $5, $6, $10, $11, $12, $13, $14, $15, $16, $17, 'active',
+                              $3, 0, $18 FROM h
                             RETURNING id, slot_id)
-                 SELECT b.id, {SLOT_COLS} FROM b JOIN slots s ON s.id = b.slot_id"
+                 SELECT (SELECT ok FROM ok), b.id, {SLOT_COLS}
+                 FROM (SELECT 1) one LEFT JOIN b ON true LEFT JOIN slots s ON s.id = b.slot_id"
             ))
             .await?;
         let fee = b.fee_yuan.map(|f| f as i32);
-        let row = tx
-            .query_opt(
+        let row = c
+            .query_one(
                 &st,
                 &[
                     &b.hold_id,
@@ -1366,6 +1376,9 @@ impl PgStore {
                     &b.code,
                     &b.option_code,
                     &b.identity_key,
+                    &keys,
+                    &limits,
+                    &window,
                     &b.id_kind.as_str(),
                     &b.id_number,
                     &b.nationality,
@@ -1378,10 +1391,15 @@ impl PgStore {
                 ],
             )
             .await?;
-        let Some(row) = row else {
-            let row = tx
+        if !row.get::<_, bool>(0) {
+            return Err(StoreError::RateLimited {
+                retry_after_secs: retry,
+            });
+        }
+        let Some(id) = row.get::<_, Option<i64>>(1) else {
+            let row = c
                 .query_opt(
-                    &tx.prepare_cached("SELECT state, business FROM holds WHERE id = $1")
+                    &c.prepare_cached("SELECT state, business FROM holds WHERE id = $1")
                         .await?,
                     &[&b.hold_id],
                 )
@@ -1393,12 +1411,10 @@ impl PgStore {
                 Some(_) => StoreError::HoldExpired,
             });
         };
-        let slot = slot_at(&row, 1)?;
-        tx.commit().await?;
         Ok(Booking {
-            id: row.get(0),
+            id,
             code: b.code.clone(),
-            slot,
+            slot: slot_at(&row, 2)?,
             business: b.business.clone(),
             option_code: b.option_code.clone(),
             identity_key: b.identity_key.clone(),
