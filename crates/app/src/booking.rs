@@ -525,6 +525,7 @@ impl App {
             .await;
         match r {
             Ok(h) => {
+                self.caches.clear_full(slot.id);
                 Metrics::inc(&self.metrics.holds_created);
                 // The counter read before the hold, plus this hold: a lower bound, good enough
                 // for display and free of a second read on the hot path.

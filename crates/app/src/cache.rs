@@ -66,12 +66,30 @@ impl Caches {
         }
     }
 
+    /// Whether to answer "full" without the database. When a verdict expires, exactly one
+    /// caller is let through to ask the database again while the others keep the verdict for
+    /// another period: at release time thousands of requests would otherwise all miss at the
+    /// same instant and queue on the same rows.
     pub fn is_full(&self, id: i64) -> bool {
-        self.full
-            .lock()
-            .ok()
-            .and_then(|g| g.get(&id).copied())
-            .is_some_and(|until| until > Instant::now())
+        let Ok(mut g) = self.full.lock() else {
+            return false;
+        };
+        let now = Instant::now();
+        match g.get_mut(&id) {
+            Some(until) if *until > now => true,
+            Some(until) => {
+                *until = now + FULL_TTL;
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// A hold succeeded: the slot had a seat after all.
+    pub fn clear_full(&self, id: i64) {
+        if let Ok(mut g) = self.full.lock() {
+            g.remove(&id);
+        }
     }
 
     pub fn mark_full(&self, id: i64) {
