@@ -5,9 +5,10 @@
 //! (halls, a slot's static fields) must not cost a read each time. Nothing here is a source of
 //! truth: a seat is only ever taken by the store's atomic statement. The caches can only make an
 //! answer stale in the safe direction, and for a bounded time:
-//! - a slot marked full is refused without touching the database for [`FULL_TTL`]; a seat
-//!   freed by this instance clears the mark at once, one freed by another instance is seen
-//!   when the mark expires;
+//! - a slot marked full is refused without touching the database for [`FULL_TTL`], after
+//!   which one request per period re-asks the database (single flight); a seat freed by this
+//!   instance clears the mark at once, one freed by another instance is seen at the next
+//!   re-ask, within a period or two;
 //! - alternatives are recomputed at most every [`ALTERNATIVES_TTL`]; a stale one is just a
 //!   suggestion, and booking it gets its own answer;
 //! - halls are reread every [`HALLS_TTL`].
