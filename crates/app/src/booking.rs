@@ -416,7 +416,11 @@ impl App {
     }
 
     /// A slot a citizen may book online for a business of `group`, or why not.
-    async fn bookable_slot(&self, slot_id: i64, group: Group) -> AppResult<(Slot, Hall)> {
+    async fn bookable_slot(
+        &self,
+        slot_id: i64,
+        group: Group,
+    ) -> AppResult<(Slot, std::sync::Arc<Hall>)> {
         let slot = self.slot_meta(slot_id).await?.ok_or_else(|| {
             AppError::not_found(
                 "slot_not_found",
@@ -743,6 +747,7 @@ impl App {
         let halls: BTreeMap<&String, &Hall> = index
             .iter()
             .filter(|(_, h)| hall_serves(h, group))
+            .map(|(id, h)| (id, &**h))
             .collect();
         let last = self.clock.today() + TimeDelta::days(i64::from(self.config.horizon_days));
         let mut same = self

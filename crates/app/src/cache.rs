@@ -25,7 +25,8 @@ pub const HALLS_TTL: Duration = Duration::from_secs(5);
 /// Beyond this many entries a map is cleared rather than grown (a release touches ~10k slots).
 const MAX_ENTRIES: usize = 200_000;
 
-pub type HallIndex = Arc<HashMap<String, Hall>>;
+/// Halls by id; each shared, so that a request borrows a hall instead of copying it.
+pub type HallIndex = Arc<HashMap<String, Arc<Hall>>>;
 /// A full slot and whether the asker is a foreigner (fewer halls serve them).
 type AlternativesKey = (i64, bool);
 

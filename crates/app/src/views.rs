@@ -208,14 +208,14 @@ impl App {
                 .halls()
                 .await?
                 .into_iter()
-                .map(|h| (h.id.clone(), h))
+                .map(|h| (h.id.clone(), std::sync::Arc::new(h)))
                 .collect(),
         );
         self.caches.set_halls(index.clone());
         Ok(index)
     }
 
-    pub(crate) async fn hall_by_id(&self, id: &str) -> AppResult<Hall> {
+    pub(crate) async fn hall_by_id(&self, id: &str) -> AppResult<std::sync::Arc<Hall>> {
         self.hall_index()
             .await?
             .get(id)
@@ -308,7 +308,7 @@ impl App {
             ));
         }
         let index = self.hall_index().await?;
-        let mut halls: Vec<&Hall> = index.values().collect();
+        let mut halls: Vec<&Hall> = index.values().map(|h| &**h).collect();
         halls.sort_by(|a, b| a.id.cmp(&b.id));
         let wanted: Option<Vec<String>> = q.halls.as_ref().map(|s| {
             s.split(',')
