@@ -31,7 +31,6 @@ pub struct SqliteStore {
     writer: mpsc::Sender<Job>,
     readers: Arc<Vec<Mutex<Connection>>>,
     next_reader: AtomicUsize,
-    path: String,
 }
 
 fn db_err(e: rusqlite::Error) -> StoreError {
@@ -95,12 +94,7 @@ impl SqliteStore {
             writer: tx,
             readers: Arc::new(readers),
             next_reader: AtomicUsize::new(0),
-            path: path.to_string(),
         })
-    }
-
-    pub fn path(&self) -> &str {
-        &self.path
     }
 
     async fn write<T: Send + 'static>(
