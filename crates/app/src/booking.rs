@@ -321,7 +321,7 @@ impl App {
         })
     }
 
-    fn parse_resident_id(&self, s: &str) -> AppResult<ResidentId> {
+    pub(crate) fn parse_resident_id(&self, s: &str) -> AppResult<ResidentId> {
         ResidentId::parse(s, self.clock.today()).map_err(|e| {
             AppError::invalid(e.code(), e.message_zh(), e.message_en())
                 .with_details(json!({ "field": "id_number" }))

@@ -54,6 +54,12 @@ impl Caches {
         }
     }
 
+    pub fn clear_halls(&self) {
+        if let Ok(mut g) = self.halls.write() {
+            *g = None;
+        }
+    }
+
     /// A slot's static fields (its counter is not kept up to date).
     pub fn slot(&self, id: i64) -> Option<Slot> {
         self.slots.read().ok()?.get(&id).cloned()

@@ -6,8 +6,12 @@
 //! operations of the `wujing-store` port. Nothing here opens a transaction: each state change is
 //! one store call, which is one transaction.
 
+pub mod admin;
+pub mod auth;
+pub mod authz;
 mod booking;
 mod cache;
+pub mod crypto;
 pub mod demo;
 mod error;
 pub mod import;
@@ -15,11 +19,15 @@ mod lottery;
 mod signals;
 mod views;
 
+pub use admin::*;
+pub use auth::{AuthConfig, PasswordCost, SignedIn, StaffView};
+pub use authz::{Action, Principal};
 pub use booking::*;
 pub use error::{AppError, AppResult, ErrorKind};
 pub use lottery::*;
 pub use signals::*;
 pub use views::*;
+pub use wujing_store::{Hall, Window};
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -47,9 +55,10 @@ pub struct Config {
     pub limits: RateLimits,
     /// When the online pool's seats of a day are released, and whether by lottery.
     pub release: ReleasePolicy,
-    /// Bearer token for the operations endpoints (scalping signals) until staff accounts
-    /// exist; `None` keeps them closed.
-    pub ops_token: Option<String>,
+    /// Staff sign-in: password cost, session lifetime, throttling.
+    pub auth: AuthConfig,
+    /// Keys that seal sensitive personal data at rest (see [`crypto`]).
+    pub data_keys: crypto::Keyring,
 }
 
 /// How the online pool is released (issue: fairness at release time).
@@ -127,7 +136,8 @@ impl Default for Config {
             pair_window: TimeDelta::hours(24),
             limits: RateLimits::default(),
             release: ReleasePolicy::default(),
-            ops_token: None,
+            auth: AuthConfig::default(),
+            data_keys: crypto::Keyring::parse("").expect("empty keyring"),
         }
     }
 }
@@ -259,6 +269,17 @@ impl App {
             metrics: Arc::default(),
             caches: Arc::default(),
         }
+    }
+
+    /// Halls were edited: the next request rereads them.
+    pub(crate) fn invalidate_halls(&self) {
+        self.caches.clear_halls();
+    }
+
+    /// Capacity or a calendar changed: "full" verdicts and suggestions may be stale.
+    pub(crate) fn after_seat_change(&self) {
+        self.caches.clear_halls();
+        self.caches.seats_freed();
     }
 
     /// Frees expired holds and due seat returns; run periodically by the server.

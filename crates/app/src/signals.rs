@@ -2,7 +2,7 @@
 //! phones and addresses masked; the staff side (roles, audit, full reveal) comes later and will
 //! replace the operator token.
 
-use crate::{App, AppError, AppResult, ErrorKind};
+use crate::{App, AppError, AppResult};
 use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -64,37 +64,8 @@ pub fn mask_addr(a: &str) -> String {
 }
 
 impl App {
-    /// Checks the operator token in constant time (per byte) against the configured one.
-    pub fn authorise_ops(&self, bearer: Option<&str>) -> AppResult<()> {
-        let Some(expected) = self.config.ops_token.as_deref() else {
-            return Err(AppError::new(
-                ErrorKind::Forbidden,
-                "ops_disabled",
-                "运维接口未启用（未设置 WUJING_OPS_TOKEN）",
-                "operations endpoints are disabled (WUJING_OPS_TOKEN is not set)",
-            ));
-        };
-        let given = bearer.unwrap_or("");
-        let same = given.len() == expected.len()
-            && given
-                .bytes()
-                .zip(expected.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0;
-        if same {
-            Ok(())
-        } else {
-            Err(AppError::new(
-                ErrorKind::Unauthorized,
-                "unauthorized",
-                "缺少或错误的运维令牌",
-                "missing or wrong operations token",
-            ))
-        }
-    }
-
-    pub async fn signals(&self, bearer: Option<&str>, q: &SignalsQuery) -> AppResult<SignalsView> {
-        self.authorise_ops(bearer)?;
+    pub async fn signals(&self, p: &crate::Principal, q: &SignalsQuery) -> AppResult<SignalsView> {
+        self.require(p, crate::Action::ViewSignals, None)?;
         let hours = q.hours.unwrap_or(24);
         if !(1..=720).contains(&hours) {
             return Err(AppError::invalid(

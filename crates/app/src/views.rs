@@ -374,9 +374,14 @@ impl App {
                 },
                 &declared,
             );
+            let closed = self.store.hall_closures(&h.id, from, to).await?;
             let mut new = Vec::new();
             let mut day = from;
             while day <= to {
+                if closed.contains(&day) {
+                    day += TimeDelta::days(1);
+                    continue;
+                }
                 for start in cal.slots(day) {
                     let starts_at = local_instant(day, start);
                     for (pool, seats) in &h.capacity {

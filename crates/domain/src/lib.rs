@@ -6,11 +6,13 @@
 //! endorsement menus, open cities, holidays) ships as versioned JSON in `data/` and is embedded at
 //! build time.
 
+pub mod audit;
 pub mod calendar;
 pub mod catalogue;
 pub mod eligibility;
 pub mod idnum;
 pub mod lottery;
+pub mod staff;
 
 pub use calendar::{DayKind, DeclaredDay, HallCalendar, Hours, Pool, Session};
 pub use catalogue::{Catalogue, DocumentKind, Group};

@@ -135,9 +135,25 @@ struct BookingArgs {
     )]
     lottery_window_hours: u32,
 
-    /// Bearer token for the operations endpoints (/api/v1/ops/…); unset keeps them closed.
-    #[arg(long, env = "WUJING_OPS_TOKEN", global = true, hide_env_values = true)]
-    ops_token: Option<String>,
+    /// Keys sealing sensitive personal data at rest: `id:base64,…`, the first one active
+    /// (docs/OPERATIONS.md; `wujing keys generate` makes one).
+    #[arg(
+        long,
+        env = "WUJING_DATA_KEYS",
+        global = true,
+        hide_env_values = true,
+        default_value = ""
+    )]
+    data_keys: String,
+
+    /// Staff sessions last this many hours.
+    #[arg(
+        long,
+        env = "WUJING_SESSION_HOURS",
+        default_value_t = 12,
+        global = true
+    )]
+    session_hours: i64,
 }
 
 #[derive(Subcommand)]
@@ -156,6 +172,27 @@ enum Command {
         /// Take client addresses from X-Forwarded-For (only behind a proxy that sets it).
         #[arg(long, env = "WUJING_TRUST_FORWARDED_FOR")]
         trust_forwarded_for: bool,
+        /// Mark cookies Secure (set when Wujing is reached over HTTPS).
+        #[arg(long, env = "WUJING_SECURE_COOKIES")]
+        secure_cookies: bool,
+    },
+    /// Create a staff administrator (the first one, or another). The password is read from
+    /// WUJING_ADMIN_PASSWORD or, if unset, from the first line of standard input.
+    CreateAdmin {
+        #[arg(long)]
+        username: String,
+        #[arg(long, default_value = "Administrator")]
+        display_name: String,
+    },
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Keys for sealing personal data at rest.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -167,6 +204,21 @@ enum Command {
         kind: ImportKind,
         /// The JSON-lines file; `-` reads standard input.
         file: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the hash chain and report the first edited, deleted or relinked entry (exit 1).
+    Verify,
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Print a new random key entry `id:base64` to add to WUJING_DATA_KEYS.
+    Generate {
+        #[arg(long, default_value = "k1")]
+        id: String,
     },
 }
 
@@ -208,6 +260,15 @@ impl BookingArgs {
                 self.lottery_window_hours
             ));
         }
+        if let Err(e) = wujing_app::crypto::Keyring::parse(&self.data_keys) {
+            p.push(format!("WUJING_DATA_KEYS: {e}"));
+        }
+        if !(1..=24 * 30).contains(&self.session_hours) {
+            p.push(format!(
+                "--session-hours is {}; it must be between 1 and 720",
+                self.session_hours
+            ));
+        }
         if !(1..=90).contains(&self.horizon_days) {
             p.push(format!(
                 "--horizon-days is {}; it must be between 1 and 90",
@@ -233,7 +294,12 @@ impl BookingArgs {
                 hour: self.release_hour,
                 lottery_window_hours: self.lottery_window_hours,
             },
-            ops_token: self.ops_token.clone().filter(|t| !t.is_empty()),
+            auth: wujing_app::AuthConfig {
+                session_ttl: TimeDelta::hours(self.session_hours),
+                ..Default::default()
+            },
+            data_keys: wujing_app::crypto::Keyring::parse(&self.data_keys)
+                .unwrap_or_else(|_| wujing_app::crypto::Keyring::parse("").expect("empty keyring")),
             ..Config::default()
         }
     }
@@ -286,20 +352,104 @@ async fn main() -> ExitCode {
             sweep_seconds,
             no_demo,
             trust_forwarded_for,
+            secure_cookies,
         } => {
             let web = wujing_web::WebOptions {
                 trust_forwarded_for: *trust_forwarded_for,
+                secure_cookies: *secure_cookies,
             };
             serve(&cli, *listen, *sweep_seconds, *no_demo, web).await
         }
         Command::Migrate => migrate(&cli).await,
         Command::Doctor => return doctor(&cli).await,
         Command::Import { kind, file } => import(&cli, *kind, file).await,
+        Command::CreateAdmin {
+            username,
+            display_name,
+        } => create_admin(&cli, username, display_name).await,
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => return audit_verify(&cli).await,
+        Command::Keys {
+            command: KeysCommand::Generate { id },
+        } => {
+            println!("{}", wujing_app::crypto::Keyring::generate_entry(id));
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn migrated_app(cli: &Cli) -> Result<App, String> {
+    let store = open_store(&cli.database_url).await?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| format!("migration failed: {e}"))?;
+    Ok(App::new(store, cli.booking.config(), Clock::system()))
+}
+
+async fn create_admin(cli: &Cli, username: &str, display_name: &str) -> Result<(), String> {
+    let password = match std::env::var("WUJING_ADMIN_PASSWORD") {
+        Ok(p) if !p.is_empty() => p,
+        _ => {
+            eprintln!(
+                "Password for {username} (at least {} characters), then Enter:",
+                wujing_app::auth::MIN_PASSWORD_CHARS
+            );
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .map_err(|e| format!("cannot read the password: {e}"))?;
+            line.trim_end_matches(['\r', '\n']).to_string()
+        }
+    };
+    let app = migrated_app(cli).await?;
+    let input = wujing_app::NewStaffInput {
+        username: username.to_string(),
+        display_name: display_name.to_string(),
+        password,
+        roles: vec![wujing_domain::staff::RoleGrant {
+            role: wujing_domain::staff::Role::Admin,
+            hall: None,
+        }],
+    };
+    let v = app
+        .create_staff(&wujing_app::Actor::cli(), &input)
+        .await
+        .map_err(|e| format!("{} ({})", e.message(true), e.code))?;
+    println!(
+        "Created administrator {} (id {}). Sign in at /staff/login.",
+        v.username, v.id
+    );
+    Ok(())
+}
+
+async fn audit_verify(cli: &Cli) -> ExitCode {
+    let app = match migrated_app(cli).await {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match app.audit_verify().await {
+        Ok(Ok(n)) => {
+            println!("audit chain intact: {n} entries");
+            ExitCode::SUCCESS
+        }
+        Ok(Err(b)) => {
+            println!("audit chain BROKEN: {b}");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("error: {}", e.message(true));
             ExitCode::FAILURE
         }
     }
@@ -347,6 +497,12 @@ async fn serve(
         println!(
             "Loaded the demo organisation: {} districts, {} halls, {} windows, {} registry persons, {} documents, {} seats.",
             r.districts, r.halls, r.windows, r.persons, r.documents, r.slots
+        );
+    }
+    if !app.has_staff().await.map_err(|e| e.to_string())? {
+        // No default password exists anywhere: the operator creates the first account.
+        println!(
+            "No staff account exists yet. Create the first administrator with\n  wujing create-admin --username admin\n(add the same --database-url / DATABASE_URL), then sign in at http://{listen}/staff/login"
         );
     }
     let created = app.generate_horizon().await.map_err(|e| e.to_string())?;

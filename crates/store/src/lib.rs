@@ -15,7 +15,9 @@
 mod migrations;
 mod model;
 pub mod postgres;
+mod postgres_staff;
 pub mod sqlite;
+mod sqlite_staff;
 
 pub use migrations::{Migration, MigrationStatus};
 pub use model::*;
@@ -49,6 +51,10 @@ pub enum StoreError {
     AlreadyEntered,
     #[error("rate limited; retry after {retry_after_secs} s")]
     RateLimited { retry_after_secs: i64 },
+    /// A staff change that conflicts with what is stored; the code names the conflict
+    /// (`username_taken`, `window_exists`, `capacity_below_taken`, `day_has_bookings`, …).
+    #[error("refused: {0}")]
+    Refused(&'static str),
     #[error("invalid stored data: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]
@@ -162,6 +168,48 @@ pub trait Store: Send + Sync + 'static {
         ))
     }
 
+    // --- Staff, sessions, devices, audit (M14) -----------------------------------------------
+    /// Applies a staff change and appends its audit entry to the hash chain, in one
+    /// transaction. Appends are serialised so that each entry links to the one before it.
+    async fn apply_admin(&self, change: &AdminChange, audit: &NewAudit) -> Result<AdminOutcome>;
+    async fn staff_by_username(&self, username: &str) -> Result<Option<StaffAccount>>;
+    async fn staff_by_id(&self, id: i64) -> Result<Option<StaffAccount>>;
+    async fn staff_list(&self) -> Result<Vec<StaffAccount>>;
+    async fn create_session(&self, s: &StaffSession) -> Result<()>;
+    /// The live session with this token hash and its (enabled) account.
+    async fn session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(StaffSession, StaffAccount)>>;
+    async fn end_session(&self, token_hash: &str) -> Result<()>;
+    /// Records a failed log-in under each key (user name, client address) and returns the
+    /// failures of each key since `since`, this one included.
+    async fn record_login_failure(
+        &self,
+        keys: &[String],
+        now: DateTime<Utc>,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<u32>>;
+    /// Failures of each key since `since`.
+    async fn login_failures(&self, keys: &[String], since: DateTime<Utc>) -> Result<Vec<u32>>;
+    async fn clear_login_failures(&self, key: &str) -> Result<()>;
+    async fn devices(&self) -> Result<Vec<Device>>;
+    /// The unrevoked device with this token hash.
+    async fn device_by_token_hash(&self, token_hash: &str) -> Result<Option<Device>>;
+    async fn windows(&self, hall_id: &str) -> Result<Vec<Window>>;
+    /// Days `from..=to` on which staff closed the hall.
+    async fn hall_closures(
+        &self,
+        hall_id: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<NaiveDate>>;
+    /// Newest first.
+    async fn audit_search(&self, q: &AuditQuery) -> Result<Vec<wujing_domain::audit::AuditEntry>>;
+    /// The whole chain in sequence order, and the recorded head `(seq, hash)`.
+    async fn audit_chain(&self) -> Result<crate::AuditChain>;
+
     // --- Checks ----------------------------------------------------------------------------
     /// Recounts every slot from holds, bookings and pending returns and reports any
     /// disagreement with the counters, any oversold slot and any identity with two active
@@ -170,6 +218,9 @@ pub trait Store: Send + Sync + 'static {
 }
 
 pub type DynStore = Arc<dyn Store>;
+
+/// The audit trail in sequence order, and its recorded head `(seq, hash)`.
+pub type AuditChain = (Vec<wujing_domain::audit::AuditEntry>, Option<(i64, String)>);
 
 /// Opens the store a URL names: `postgres://…` or `postgresql://…` for PostgreSQL, `sqlite:PATH`
 /// or a plain path for SQLite.

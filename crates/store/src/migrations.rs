@@ -54,6 +54,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "no_booking_slot_index",
         sql: include_str!("../migrations/sqlite/0008_no_booking_slot_index.sql"),
     },
+    Migration {
+        version: 9,
+        name: "staff_audit",
+        sql: include_str!("../migrations/sqlite/0009_staff_audit.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -96,6 +101,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 8,
         name: "no_booking_slot_index",
         sql: include_str!("../migrations/postgres/0008_no_booking_slot_index.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "staff_audit",
+        sql: include_str!("../migrations/postgres/0009_staff_audit.sql"),
     },
 ];
 

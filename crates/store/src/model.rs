@@ -412,3 +412,149 @@ pub struct Signals {
     pub abandoned_holds: Vec<AbandonedHolds>,
     pub cancel_rebook: Vec<CancelRebookPair>,
 }
+
+// --- Staff, sessions, devices, audit (M14) ----------------------------------------------------
+
+/// A staff account. Deliberately not `Serialize`, and its `Debug` hides the password hash:
+/// the hash must never reach an answer or a log.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StaffAccount {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub roles: Vec<wujing_domain::staff::RoleGrant>,
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+    pub password_changed_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for StaffAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaffAccount")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("roles", &self.roles)
+            .field("disabled", &self.disabled)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A log-in session. Only the SHA-256 of the cookie's token is stored, so a copy of the
+/// database does not give anyone a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffSession {
+    pub token_hash: String,
+    pub staff_id: i64,
+    pub csrf_token: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub client_addr: Option<String>,
+}
+
+/// A kiosk or other device acting as its own principal with a revocable token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Device {
+    pub id: i64,
+    pub name: String,
+    pub hall_id: String,
+    #[serde(skip)]
+    pub token_hash: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// An audit entry before the store gives it its place in the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAudit {
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub actor_name: String,
+    pub action: String,
+    pub subject: String,
+    pub citizen: Option<String>,
+    pub detail: serde_json::Value,
+    pub client_addr: Option<String>,
+    pub station: Option<String>,
+}
+
+/// A change made by staff (or the command line), applied together with its audit entry in one
+/// transaction: either both are written or neither.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminChange {
+    /// Nothing changes; only the entry is recorded (e.g. revealing a full identity number).
+    None,
+    CreateStaff {
+        username: String,
+        display_name: String,
+        password_hash: String,
+        roles: Vec<wujing_domain::staff::RoleGrant>,
+    },
+    /// Disabling an account or changing its password ends its sessions.
+    UpdateStaff {
+        id: i64,
+        display_name: Option<String>,
+        roles: Option<Vec<wujing_domain::staff::RoleGrant>>,
+        disabled: Option<bool>,
+        password_hash: Option<String>,
+    },
+    CreateDevice {
+        name: String,
+        hall_id: String,
+        token_hash: String,
+    },
+    RevokeDevice {
+        id: i64,
+    },
+    UpdateHall {
+        id: String,
+        name_zh: String,
+        name_en: String,
+        address_zh: String,
+        address_en: String,
+    },
+    AddWindow {
+        hall_id: String,
+        number: u32,
+        kind: String,
+    },
+    RemoveWindow {
+        hall_id: String,
+        number: u32,
+    },
+    /// Sets a pool's seats per slot from `from_day` on: the pool's setting and every existing
+    /// slot of that hall and pool from that day, in place (never by regenerating seats). Refused
+    /// when a slot already has more seats taken than the new capacity.
+    SetCapacity {
+        hall_id: String,
+        pool: Pool,
+        seats: u32,
+        from_day: NaiveDate,
+    },
+    /// Closes a hall for one day (its seats drop to zero; refused while any is taken) or
+    /// reopens it (seats back to the pools' capacities).
+    SetHallDay {
+        hall_id: String,
+        day: NaiveDate,
+        closed: bool,
+        note: String,
+    },
+}
+
+/// What an [`AdminChange`] produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminOutcome {
+    Done,
+    Created(i64),
+    SlotsChanged(u64),
+}
+
+/// Search of the audit trail; every field narrows it.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub citizen: Option<String>,
+    pub actor: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub limit: u32,
+}

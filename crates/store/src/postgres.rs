@@ -8,6 +8,7 @@
 
 use crate::migrations::{MigrationStatus, POSTGRES};
 use crate::model::*;
+use crate::postgres_staff as staff;
 use crate::sqlite::{
     ABANDONED_SQL, ACTIVE_SQL, DUPLICATES_SQL, MISCOUNTED_SQL, PAIRS_SINCE_SQL,
     SHARED_ADDRESSES_SQL, SHARED_PHONES_SQL,
@@ -1229,6 +1230,123 @@ impl Store for PgStore {
             .iter()
             .map(document_row)
             .collect()
+    }
+
+    async fn apply_admin(&self, change: &AdminChange, audit: &NewAudit) -> Result<AdminOutcome> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        let out = staff::apply(&tx, change, audit).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(out)
+    }
+
+    async fn staff_by_username(&self, username: &str) -> Result<Option<StaffAccount>> {
+        let c = self.client().await?;
+        Ok(staff::staff_where(&c, "WHERE username = $1", &[&username])
+            .await?
+            .pop())
+    }
+
+    async fn staff_by_id(&self, id: i64) -> Result<Option<StaffAccount>> {
+        let c = self.client().await?;
+        Ok(staff::staff_where(&c, "WHERE id = $1", &[&id]).await?.pop())
+    }
+
+    async fn staff_list(&self) -> Result<Vec<StaffAccount>> {
+        let c = self.client().await?;
+        staff::staff_where(&c, "ORDER BY username", &[]).await
+    }
+
+    async fn create_session(&self, s: &StaffSession) -> Result<()> {
+        let c = self.client().await?;
+        staff::create_session(&c, s).await
+    }
+
+    async fn session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(StaffSession, StaffAccount)>> {
+        let c = self.client().await?;
+        staff::session(&c, token_hash, now).await
+    }
+
+    async fn end_session(&self, token_hash: &str) -> Result<()> {
+        let c = self.client().await?;
+        c.execute(
+            "DELETE FROM staff_sessions WHERE token_hash = $1",
+            &[&token_hash],
+        )
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn record_login_failure(
+        &self,
+        keys: &[String],
+        now: DateTime<Utc>,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<u32>> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        let out = staff::record_failure(&tx, keys, now, since).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(out)
+    }
+
+    async fn login_failures(&self, keys: &[String], since: DateTime<Utc>) -> Result<Vec<u32>> {
+        let c = self.client().await?;
+        staff::failures(&c, keys, since).await
+    }
+
+    async fn clear_login_failures(&self, key: &str) -> Result<()> {
+        let c = self.client().await?;
+        c.execute("DELETE FROM login_failures WHERE key = $1", &[&key])
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn devices(&self) -> Result<Vec<Device>> {
+        let c = self.client().await?;
+        staff::devices(&c, "ORDER BY id", &[]).await
+    }
+
+    async fn device_by_token_hash(&self, token_hash: &str) -> Result<Option<Device>> {
+        let c = self.client().await?;
+        Ok(staff::devices(
+            &c,
+            "WHERE token_hash = $1 AND revoked_at IS NULL",
+            &[&token_hash],
+        )
+        .await?
+        .pop())
+    }
+
+    async fn windows(&self, hall_id: &str) -> Result<Vec<Window>> {
+        let c = self.client().await?;
+        staff::windows(&c, hall_id).await
+    }
+
+    async fn hall_closures(
+        &self,
+        hall_id: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<NaiveDate>> {
+        let c = self.client().await?;
+        staff::closures(&c, hall_id, from, to).await
+    }
+
+    async fn audit_search(&self, q: &AuditQuery) -> Result<Vec<wujing_domain::audit::AuditEntry>> {
+        let c = self.client().await?;
+        staff::audit_search(&c, q).await
+    }
+
+    async fn audit_chain(&self) -> Result<crate::AuditChain> {
+        let c = self.client().await?;
+        staff::audit_chain(&c).await
     }
 
     async fn verify_invariants(&self) -> Result<InvariantReport> {

@@ -9,6 +9,7 @@
 
 use crate::migrations::{Migration, MigrationStatus, SQLITE};
 use crate::model::*;
+use crate::sqlite_staff as staff;
 use crate::{Result, Store, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
@@ -33,7 +34,7 @@ pub struct SqliteStore {
     next_reader: AtomicUsize,
 }
 
-fn db_err(e: rusqlite::Error) -> StoreError {
+pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
     if let rusqlite::Error::SqliteFailure(f, Some(msg)) = &e {
         if f.code == rusqlite::ErrorCode::ConstraintViolation {
             if msg.contains("bookings.identity_key") {
@@ -219,13 +220,13 @@ fn run_job(conn: &Connection, job: Job) -> Option<Finish> {
 
 // --- Conversions ---------------------------------------------------------------------------
 
-fn ms(t: DateTime<Utc>) -> i64 {
+pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
-fn from_ms(v: i64) -> rusqlite::Result<DateTime<Utc>> {
+pub(crate) fn from_ms(v: i64) -> rusqlite::Result<DateTime<Utc>> {
     DateTime::from_timestamp_millis(v).ok_or(rusqlite::Error::IntegralValueOutOfRange(0, v))
 }
-fn date_s(d: NaiveDate) -> String {
+pub(crate) fn date_s(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 fn conv_err(col: usize, msg: String) -> rusqlite::Error {
@@ -235,7 +236,7 @@ fn conv_err(col: usize, msg: String) -> rusqlite::Error {
         Box::new(StoreError::Corrupt(msg)),
     )
 }
-fn get_date(r: &Row, i: usize) -> rusqlite::Result<NaiveDate> {
+pub(crate) fn get_date(r: &Row, i: usize) -> rusqlite::Result<NaiveDate> {
     let s: String = r.get(i)?;
     NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|_| conv_err(i, s))
 }
@@ -587,7 +588,7 @@ fn documents_by_holder(c: &Connection, id: &str) -> Result<Vec<DocumentRecord>> 
     rows
 }
 
-fn enum_str<T: serde::Serialize>(v: &T) -> String {
+pub(crate) fn enum_str<T: serde::Serialize>(v: &T) -> String {
     match serde_json::to_value(v) {
         Ok(serde_json::Value::String(s)) => s,
         _ => String::new(),
@@ -1403,6 +1404,113 @@ impl Store for SqliteStore {
         let id = id_number.to_string();
         self.lookup(move |c| Ok((person_by_id(c, &id)?, documents_by_holder(c, &id)?)))
             .await
+    }
+
+    async fn apply_admin(&self, change: &AdminChange, audit: &NewAudit) -> Result<AdminOutcome> {
+        let (change, audit) = (change.clone(), audit.clone());
+        self.write(move |c| staff::apply(c, &change, &audit)).await
+    }
+
+    async fn staff_by_username(&self, username: &str) -> Result<Option<StaffAccount>> {
+        let u = username.to_string();
+        self.lookup(move |c| Ok(staff::staff_where(c, "WHERE username = ?1", [u])?.pop()))
+            .await
+    }
+
+    async fn staff_by_id(&self, id: i64) -> Result<Option<StaffAccount>> {
+        self.lookup(move |c| Ok(staff::staff_where(c, "WHERE id = ?1", [id])?.pop()))
+            .await
+    }
+
+    async fn staff_list(&self) -> Result<Vec<StaffAccount>> {
+        self.read(|c| staff::staff_where(c, "ORDER BY username", []))
+            .await
+    }
+
+    async fn create_session(&self, s: &StaffSession) -> Result<()> {
+        let s = s.clone();
+        self.write(move |c| staff::create_session(c, &s)).await
+    }
+
+    async fn session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(StaffSession, StaffAccount)>> {
+        let t = token_hash.to_string();
+        self.lookup(move |c| staff::session(c, &t, now)).await
+    }
+
+    async fn end_session(&self, token_hash: &str) -> Result<()> {
+        let t = token_hash.to_string();
+        self.write(move |c| {
+            c.execute("DELETE FROM staff_sessions WHERE token_hash = ?1", [t])
+                .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn record_login_failure(
+        &self,
+        keys: &[String],
+        now: DateTime<Utc>,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<u32>> {
+        let keys = keys.to_vec();
+        self.write(move |c| staff::record_failure(c, &keys, now, since))
+            .await
+    }
+
+    async fn login_failures(&self, keys: &[String], since: DateTime<Utc>) -> Result<Vec<u32>> {
+        let keys = keys.to_vec();
+        self.lookup(move |c| staff::failures(c, &keys, since)).await
+    }
+
+    async fn clear_login_failures(&self, key: &str) -> Result<()> {
+        let k = key.to_string();
+        self.write(move |c| {
+            c.execute("DELETE FROM login_failures WHERE key = ?1", [k])
+                .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn devices(&self) -> Result<Vec<Device>> {
+        self.read(|c| staff::devices(c, "ORDER BY id", [])).await
+    }
+
+    async fn device_by_token_hash(&self, token_hash: &str) -> Result<Option<Device>> {
+        let t = token_hash.to_string();
+        self.lookup(move |c| {
+            Ok(staff::devices(c, "WHERE token_hash = ?1 AND revoked_at IS NULL", [t])?.pop())
+        })
+        .await
+    }
+
+    async fn windows(&self, hall_id: &str) -> Result<Vec<Window>> {
+        let h = hall_id.to_string();
+        self.read(move |c| staff::windows(c, &h)).await
+    }
+
+    async fn hall_closures(
+        &self,
+        hall_id: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<NaiveDate>> {
+        let h = hall_id.to_string();
+        self.read(move |c| staff::closures(c, &h, from, to)).await
+    }
+
+    async fn audit_search(&self, q: &AuditQuery) -> Result<Vec<wujing_domain::audit::AuditEntry>> {
+        let q = q.clone();
+        self.read(move |c| staff::audit_search(c, &q)).await
+    }
+
+    async fn audit_chain(&self) -> Result<crate::AuditChain> {
+        self.read(staff::audit_chain).await
     }
 
     async fn verify_invariants(&self) -> Result<InvariantReport> {

@@ -7,6 +7,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
+#[allow(unused_imports)]
+use wujing_app::Principal;
 use wujing_app::*;
 
 /// The one error envelope every error response uses.
@@ -262,7 +264,7 @@ pub async fn get_lottery_draw(
     Ok(Json(s.app.lottery_draw(day).await?))
 }
 
-/// Scalping signals for operators (`Authorization: Bearer <WUJING_OPS_TOKEN>`): phones and
+/// Scalping signals for leaders, supervisors and administrators (signed in): phones and
 /// addresses shared by several identities, abandoned holds, cancel→rebook pairs; masked.
 #[utoipa::path(get, path = "/api/v1/ops/signals", tag = "operations",
     params(SignalsQuery),
@@ -270,12 +272,8 @@ pub async fn get_lottery_draw(
               (status = 403, body = ErrorEnvelope)))]
 pub async fn signals(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    axum::Extension(p): axum::Extension<Principal>,
     ApiQuery(q): ApiQuery<SignalsQuery>,
 ) -> ApiResult<Json<SignalsView>> {
-    let bearer = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    Ok(Json(s.app.signals(bearer, &q).await?))
+    Ok(Json(s.app.signals(&p, &q).await?))
 }

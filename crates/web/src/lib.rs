@@ -6,20 +6,24 @@
 //! one error envelope by the [`envelope`] middleware, which knows the request id and language.
 
 mod api;
+pub mod auth;
 mod extract;
 mod metrics;
 mod ops;
+mod pages;
+mod staff;
 
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, patch, post, put, MethodRouter};
 use axum::{Json, Router};
 use rand::Rng;
 use std::sync::Arc;
 use std::time::Instant;
-use wujing_app::{App, AppError, ErrorKind};
+use wujing_app::{Action, App, AppError, ErrorKind};
 
 pub use api::ApiDoc;
 pub use metrics::HttpMetrics;
@@ -38,6 +42,8 @@ pub struct WebOptions {
     /// proxy that sets it: otherwise any caller could pick its own address and dodge the
     /// per-address rate limits.
     pub trust_forwarded_for: bool,
+    /// Mark cookies `Secure`: set when Wujing is served over TLS (directly or behind a proxy).
+    pub secure_cookies: bool,
 }
 
 /// The client's address as decided by [`envelope`]: the peer, or the proxy's
@@ -133,6 +139,11 @@ async fn envelope(State(state): State<AppState>, mut req: Request, next: Next) -
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("en"));
     let method = req.method().clone();
+    let page = req.uri().path().starts_with("/staff");
+    let path_and_query = req
+        .uri()
+        .path_and_query()
+        .map_or_else(|| "/staff".to_string(), |p| p.to_string());
     let forwarded = state
         .options
         .trust_forwarded_for
@@ -163,7 +174,30 @@ async fn envelope(State(state): State<AppState>, mut req: Request, next: Next) -
                 details: err.details.as_deref(),
             },
         };
-        let mut r = (status, Json(body)).into_response();
+        let mut r = if page && err.kind == ErrorKind::Unauthorized {
+            axum::response::Redirect::to(&format!(
+                "/staff/login?next={}",
+                path_and_query.replace('&', "%26")
+            ))
+            .into_response()
+        } else if page {
+            let mut r = pages::render(&pages::ErrorPage {
+                msg: String::new(),
+                msg_kind: String::new(),
+                title: if status == StatusCode::FORBIDDEN {
+                    "没有权限 Forbidden".into()
+                } else {
+                    format!("{status}")
+                },
+                message: err.message(english).to_string(),
+                code: err.code.to_string(),
+                request_id: id.clone(),
+            });
+            *r.status_mut() = status;
+            r
+        } else {
+            (status, Json(body)).into_response()
+        };
         r.headers_mut().extend(
             res.headers()
                 .iter()
@@ -232,6 +266,278 @@ pub fn router(app: App) -> Router {
     router_with(app, WebOptions::default())
 }
 
+/// Every route: method, path, the action it needs, and its handler. The router is built from
+/// this one table, so a route cannot exist without an authorisation decision, and the
+/// authorisation-matrix test reads the same table.
+fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
+    use Action::*;
+    use Method as M;
+    vec![
+        (M::GET, "/healthz", Public, get(ops::healthz)),
+        (M::GET, "/readyz", Public, get(ops::readyz)),
+        (M::GET, "/metrics", Public, get(ops::metrics)),
+        (M::GET, "/api/openapi.json", Public, get(api::openapi)),
+        (M::GET, "/api/v1/halls", Public, get(api::list_halls)),
+        (M::GET, "/api/v1/halls/{id}", Public, get(api::get_hall)),
+        (
+            M::GET,
+            "/api/v1/businesses",
+            Public,
+            get(api::list_businesses),
+        ),
+        (
+            M::GET,
+            "/api/v1/businesses/{code}",
+            Public,
+            get(api::get_business),
+        ),
+        (
+            M::GET,
+            "/api/v1/availability",
+            Public,
+            get(api::availability),
+        ),
+        (
+            M::POST,
+            "/api/v1/eligibility",
+            Public,
+            post(api::eligibility),
+        ),
+        (M::POST, "/api/v1/holds", Public, post(api::create_hold)),
+        (
+            M::POST,
+            "/api/v1/bookings",
+            Public,
+            post(api::confirm_booking),
+        ),
+        (
+            M::GET,
+            "/api/v1/bookings/{code}",
+            Public,
+            get(api::get_booking),
+        ),
+        (
+            M::POST,
+            "/api/v1/bookings/{code}/cancel",
+            Public,
+            post(api::cancel_booking),
+        ),
+        (
+            M::POST,
+            "/api/v1/bookings/{code}/reschedule",
+            Public,
+            post(api::reschedule_booking),
+        ),
+        (
+            M::POST,
+            "/api/v1/lottery/entries",
+            Public,
+            post(api::enter_lottery),
+        ),
+        (
+            M::GET,
+            "/api/v1/lottery/entries/{id}",
+            Public,
+            get(api::get_lottery_entry),
+        ),
+        (
+            M::GET,
+            "/api/v1/lottery/draws/{day}",
+            Public,
+            get(api::get_lottery_draw),
+        ),
+        (
+            M::GET,
+            "/api/v1/ops/signals",
+            ViewSignals,
+            get(api::signals),
+        ),
+        (M::GET, "/api/v1/kiosk/me", Kiosk, get(staff::kiosk_me)),
+        (M::POST, "/api/v1/staff/session", Public, post(staff::login)),
+        (
+            M::DELETE,
+            "/api/v1/staff/session",
+            Staff,
+            delete(staff::logout),
+        ),
+        (M::GET, "/api/v1/staff/me", Staff, get(staff::me)),
+        (
+            M::POST,
+            "/api/v1/staff/me/password",
+            Staff,
+            post(staff::change_password),
+        ),
+        (
+            M::GET,
+            "/api/v1/staff/bookings/{code}",
+            LookupBooking,
+            get(staff::staff_booking),
+        ),
+        (
+            M::POST,
+            "/api/v1/staff/bookings/{code}/reveal",
+            RevealIdentity,
+            post(staff::reveal),
+        ),
+        (
+            M::GET,
+            "/api/v1/admin/staff",
+            ManageStaff,
+            get(staff::list_staff),
+        ),
+        (
+            M::POST,
+            "/api/v1/admin/staff",
+            ManageStaff,
+            post(staff::create_staff),
+        ),
+        (
+            M::GET,
+            "/api/v1/admin/staff/{id}",
+            ManageStaff,
+            get(staff::get_staff),
+        ),
+        (
+            M::PATCH,
+            "/api/v1/admin/staff/{id}",
+            ManageStaff,
+            patch(staff::change_staff),
+        ),
+        (
+            M::GET,
+            "/api/v1/admin/devices",
+            ManageDevices,
+            get(staff::list_devices),
+        ),
+        (
+            M::POST,
+            "/api/v1/admin/devices",
+            ManageDevices,
+            post(staff::create_device),
+        ),
+        (
+            M::POST,
+            "/api/v1/admin/devices/{id}/revoke",
+            ManageDevices,
+            post(staff::revoke_device),
+        ),
+        (
+            M::PUT,
+            "/api/v1/admin/halls/{id}",
+            ManageHalls,
+            put(staff::update_hall),
+        ),
+        (
+            M::GET,
+            "/api/v1/admin/halls/{id}/windows",
+            ManageHalls,
+            get(staff::hall_windows),
+        ),
+        (
+            M::POST,
+            "/api/v1/admin/halls/{id}/windows",
+            ManageHalls,
+            post(staff::add_window),
+        ),
+        (
+            M::DELETE,
+            "/api/v1/admin/halls/{id}/windows/{number}",
+            ManageHalls,
+            delete(staff::remove_window),
+        ),
+        (
+            M::POST,
+            "/api/v1/admin/halls/{id}/capacity",
+            ManageHalls,
+            post(staff::set_capacity),
+        ),
+        (
+            M::GET,
+            "/api/v1/admin/halls/{id}/calendar",
+            ManageHalls,
+            get(staff::hall_calendar),
+        ),
+        (
+            M::POST,
+            "/api/v1/admin/halls/{id}/calendar",
+            ManageHalls,
+            post(staff::set_hall_day),
+        ),
+        (M::GET, "/api/v1/audit", ViewAudit, get(staff::audit)),
+        (M::GET, "/staff/login", Public, get(pages::login_page)),
+        (M::POST, "/staff/login", Public, post(pages::login_submit)),
+        (M::POST, "/staff/logout", Staff, post(pages::logout)),
+        (M::GET, "/staff", Staff, get(pages::home)),
+        (M::GET, "/staff/password", Staff, get(pages::password_page)),
+        (
+            M::POST,
+            "/staff/password",
+            Staff,
+            post(pages::password_submit),
+        ),
+        (
+            M::GET,
+            "/staff/admin/staff",
+            ManageStaff,
+            get(pages::staff_page),
+        ),
+        (
+            M::POST,
+            "/staff/admin/staff",
+            ManageStaff,
+            post(pages::staff_create),
+        ),
+        (
+            M::POST,
+            "/staff/admin/staff/{id}",
+            ManageStaff,
+            post(pages::staff_change),
+        ),
+        (
+            M::GET,
+            "/staff/admin/devices",
+            ManageDevices,
+            get(pages::devices_page),
+        ),
+        (
+            M::POST,
+            "/staff/admin/devices",
+            ManageDevices,
+            post(pages::device_create),
+        ),
+        (
+            M::POST,
+            "/staff/admin/devices/{id}/revoke",
+            ManageDevices,
+            post(pages::device_revoke),
+        ),
+        (
+            M::GET,
+            "/staff/admin/halls",
+            ManageHalls,
+            get(pages::halls_page),
+        ),
+        (
+            M::GET,
+            "/staff/admin/halls/{id}",
+            ManageHalls,
+            get(pages::hall_page),
+        ),
+        (
+            M::POST,
+            "/staff/admin/halls/{id}",
+            ManageHalls,
+            post(pages::hall_submit),
+        ),
+        (M::GET, "/staff/audit", ViewAudit, get(pages::audit_page)),
+    ]
+}
+
+/// `(method, path, action)` of every route, for the authorisation-matrix test and the docs.
+pub fn route_table() -> Vec<(Method, &'static str, Action)> {
+    table().into_iter().map(|(m, p, a, _)| (m, p, a)).collect()
+}
+
 /// The whole HTTP application.
 pub fn router_with(app: App, options: WebOptions) -> Router {
     let state = AppState {
@@ -239,31 +545,22 @@ pub fn router_with(app: App, options: WebOptions) -> Router {
         http: Arc::new(HttpMetrics::default()),
         options,
     };
-    let api = Router::new()
-        .route("/halls", get(api::list_halls))
-        .route("/halls/{id}", get(api::get_hall))
-        .route("/businesses", get(api::list_businesses))
-        .route("/businesses/{code}", get(api::get_business))
-        .route("/availability", get(api::availability))
-        .route("/eligibility", post(api::eligibility))
-        .route("/holds", post(api::create_hold))
-        .route("/bookings", post(api::confirm_booking))
-        .route("/bookings/{code}", get(api::get_booking))
-        .route("/bookings/{code}/cancel", post(api::cancel_booking))
-        .route("/bookings/{code}/reschedule", post(api::reschedule_booking))
-        .route("/lottery/entries", post(api::enter_lottery))
-        .route("/lottery/entries/{id}", get(api::get_lottery_entry))
-        .route("/lottery/draws/{day}", get(api::get_lottery_draw))
-        .route("/ops/signals", get(api::signals));
-    Router::new()
-        .nest("/api/v1", api)
-        .route("/api/openapi.json", get(api::openapi))
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
+    let mut router = Router::new();
+    for (_, path, action, handler) in table() {
+        let guarded = handler.route_layer(middleware::from_fn_with_state(
+            (state.clone(), action),
+            auth::authorize,
+        ));
+        router = router.route(path, guarded);
+    }
+    router
         .route_layer(middleware::from_fn(tag_route))
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), envelope))
         .with_state(state)
 }

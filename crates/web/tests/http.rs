@@ -14,14 +14,29 @@ use wujing_store::DynStore;
 use wujing_testkit::both_dialects;
 
 /// Tuesday 2026-12-01, 09:00 in Guangzhou.
-fn start() -> DateTime<Utc> {
+pub(crate) fn start() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-12-01T01:00:00Z")
         .unwrap()
         .with_timezone(&Utc)
 }
 
-const CHEN: &str = "440106198503030116"; // demo: Guangzhou hukou, valid HK/Macau permit
+pub(crate) const CHEN: &str = "440106198503030116"; // demo: Guangzhou hukou, valid HK/Macau permit
 const ZHANG: &str = "653101199001010451"; // demo: Kashgar hukou, valid HK/Macau permit
+
+/// Four days of seats and the cheapest password hashing (tests sign in hundreds of times).
+pub(crate) fn test_config() -> Config {
+    Config {
+        horizon_days: 4,
+        auth: wujing_app::AuthConfig {
+            password_cost: wujing_app::PasswordCost::cheap(),
+            ..Default::default()
+        },
+        ..Config::default()
+    }
+}
+
+#[path = "http/staff.rs"]
+mod staff;
 
 struct Harness {
     router: Router,
@@ -30,11 +45,7 @@ struct Harness {
 
 impl Harness {
     async fn new(store: DynStore) -> Self {
-        let config = Config {
-            horizon_days: 4,
-            ..Config::default()
-        };
-        Self::with_config(store, config).await
+        Self::with_config(store, test_config()).await
     }
 
     async fn with_config(store: DynStore, config: Config) -> Self {
@@ -105,11 +116,11 @@ impl Harness {
     }
 }
 
-fn applicant(id: &str, name: &str) -> Value {
+pub(crate) fn applicant(id: &str, name: &str) -> Value {
     json!({ "name": name, "id_number": id, "phone": "13800138000" })
 }
 
-fn code_of(v: &Value) -> &str {
+pub(crate) fn code_of(v: &Value) -> &str {
     v["error"]["code"]
         .as_str()
         .unwrap_or_else(|| panic!("not an error envelope: {v}"))
@@ -620,16 +631,12 @@ both_dialects!(lottery_resume, lottery_draw_resumes);
 /// Scalping signals: one phone and one address behind several identities, holds left to
 /// expire, and a cancel→rebook pair, listed masked for the operator token only.
 async fn scalping_signals(store: DynStore) {
-    let config = Config {
-        horizon_days: 4,
-        ops_token: Some("s3cret-token".into()),
-        ..Config::default()
-    };
     let h = Harness::with_options(
         store,
-        config,
+        test_config(),
         wujing_web::WebOptions {
             trust_forwarded_for: true,
+            ..Default::default()
         },
     )
     .await;
@@ -691,23 +698,18 @@ async fn scalping_signals(store: DynStore) {
     assert_eq!(h.app.sweep().await.unwrap().expired_holds, 5);
 
     let (s, v) = h.get("/api/v1/ops/signals").await;
-    assert_eq!((s, code_of(&v)), (StatusCode::UNAUTHORIZED, "unauthorized"));
-    let (s, _) = h
-        .call(
-            "GET",
-            "/api/v1/ops/signals",
-            None,
-            &[("authorization", "Bearer wrong-token!")],
-        )
-        .await;
-    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        (s, code_of(&v)),
+        (StatusCode::UNAUTHORIZED, "sign_in_required")
+    );
+    let officer = h.sign_in_as("officer@gz-city").await;
     let (s, v) = h
-        .call(
-            "GET",
-            "/api/v1/ops/signals",
-            None,
-            &[("authorization", "Bearer s3cret-token")],
-        )
+        .call("GET", "/api/v1/ops/signals", None, &officer.headers())
+        .await;
+    assert_eq!((s, code_of(&v)), (StatusCode::FORBIDDEN, "forbidden"));
+    let leader = h.sign_in_as("leader").await;
+    let (s, v) = h
+        .call("GET", "/api/v1/ops/signals", None, &leader.headers())
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["shared_phones"][0]["key"], "139****1111");
@@ -720,21 +722,6 @@ async fn scalping_signals(store: DynStore) {
     assert!(!v.to_string().contains("13900001111"), "phones are masked");
 }
 both_dialects!(signals, scalping_signals);
-
-#[tokio::test]
-async fn ops_endpoints_are_closed_without_a_token() {
-    let (store, _g) = wujing_testkit::sqlite_store().await;
-    let h = Harness::new(store).await;
-    let (s, v) = h
-        .call(
-            "GET",
-            "/api/v1/ops/signals",
-            None,
-            &[("authorization", "Bearer anything")],
-        )
-        .await;
-    assert_eq!((s, code_of(&v)), (StatusCode::FORBIDDEN, "ops_disabled"));
-}
 
 #[tokio::test]
 async fn bad_input_gets_a_clear_error_and_changes_nothing() {
@@ -931,6 +918,7 @@ async fn rate_limits_hold_across_two_instances() {
     );
     let opts = wujing_web::WebOptions {
         trust_forwarded_for: true,
+        ..Default::default()
     };
     let servers = [
         wujing_web::router_with(a.clone(), opts),

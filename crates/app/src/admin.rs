@@ -1,0 +1,843 @@
+//! Staff administration, hall administration, identity reveal and the audit trail (M14).
+//!
+//! Every change here is one store call that applies the change and appends its audit entry in
+//! the same transaction, so there is never a change without its record or a record without its
+//! change.
+
+use crate::auth::{check_password_policy, random_token, token_hash, StaffView};
+use crate::authz::{Action, Principal};
+use crate::{App, AppError, AppResult, ErrorKind};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use utoipa::ToSchema;
+use wujing_domain::audit::{verify_chain, AuditEntry, ChainBreak};
+use wujing_domain::idnum::{mask_id_number, mask_phone};
+use wujing_domain::staff::{Role, RoleGrant};
+use wujing_domain::Pool;
+use wujing_store::{AdminChange, AdminOutcome, AuditQuery, NewAudit, StoreError};
+
+/// Who acts, from where: what every audit entry records.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub id: String,
+    pub name: String,
+    pub client_addr: Option<String>,
+    pub station: Option<String>,
+}
+
+impl Actor {
+    pub fn new(p: &Principal, client_addr: Option<&str>) -> Self {
+        let (id, name, station) = match p {
+            Principal::Staff(s) => (format!("staff:{}", s.id), s.username.clone(), None),
+            Principal::Device(d) => (
+                format!("device:{}", d.id),
+                d.name.clone(),
+                Some(format!("device:{}", d.id)),
+            ),
+            Principal::Anonymous => ("anonymous".into(), "anonymous".into(), None),
+        };
+        Self {
+            id,
+            name,
+            client_addr: client_addr.map(str::to_string),
+            station,
+        }
+    }
+
+    pub(crate) fn staff_account(a: &wujing_store::StaffAccount, client_addr: Option<&str>) -> Self {
+        Self {
+            id: format!("staff:{}", a.id),
+            name: a.username.clone(),
+            client_addr: client_addr.map(str::to_string),
+            station: None,
+        }
+    }
+
+    /// The command line (`wujing create-admin`), run by whoever has the server's shell.
+    pub fn cli() -> Self {
+        let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+        Self {
+            id: "cli".into(),
+            name: format!("cli:{user}"),
+            client_addr: None,
+            station: None,
+        }
+    }
+}
+
+fn refused(code: &'static str) -> AppError {
+    let (zh, en) = match code {
+        "username_taken" => ("该用户名已被使用", "this user name is taken"),
+        "window_exists" => ("该窗口号已存在", "this window number exists already"),
+        "capacity_below_taken" => (
+            "已有时段的已约人数超过新的容量，请先改约或取消这些预约",
+            "some slots already have more seats taken than the new capacity; move or cancel those bookings first",
+        ),
+        "day_has_bookings" => (
+            "当天已有预约，不能闭厅；请先为市民改约",
+            "the day has bookings; move them before closing the hall",
+        ),
+        _ => ("操作被拒绝", "the change was refused"),
+    };
+    AppError::new(ErrorKind::Conflict, code, zh, en)
+}
+
+fn map_store(e: StoreError) -> AppError {
+    match e {
+        StoreError::Refused(code) => refused(code),
+        StoreError::NotFound(what) => AppError::not_found(
+            "not_found",
+            format!("找不到{what}"),
+            format!("{what} not found"),
+        ),
+        other => other.into(),
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct NewStaffInput {
+    pub username: String,
+    pub display_name: String,
+    pub password: String,
+    #[schema(value_type = Vec<Object>)]
+    pub roles: Vec<RoleGrant>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct StaffChangeInput {
+    pub display_name: Option<String>,
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub roles: Option<Vec<RoleGrant>>,
+    pub disabled: Option<bool>,
+    /// A new password set by an administrator (the account's sessions end).
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DeviceView {
+    pub id: i64,
+    pub name: String,
+    pub hall_id: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Shown once, when the device is created.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct HallInfoInput {
+    pub name_zh: String,
+    pub name_en: String,
+    pub address_zh: String,
+    pub address_en: String,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct CapacityInput {
+    /// `online`, `on_site` or `expedite`.
+    pub pool: String,
+    pub seats_per_slot: u32,
+    /// First day the new capacity applies to (default: today).
+    pub from: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct HallDayInput {
+    pub day: NaiveDate,
+    pub closed: bool,
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ChangeResult {
+    pub slots_changed: u64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RevealView {
+    pub code: String,
+    pub id_number: String,
+    pub phone: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct AuditSearch {
+    /// A citizen's resident identity number, or a foreigner's passport as `P:NAT:NUMBER`.
+    pub citizen: Option<String>,
+    /// A staff user name.
+    pub staff: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub limit: Option<u32>,
+}
+
+/// An audit entry as auditors see it: the citizen's number masked.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AuditView {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub actor_name: String,
+    pub action: String,
+    pub subject: String,
+    pub citizen: Option<String>,
+    #[schema(value_type = Object)]
+    pub detail: Value,
+    pub client_addr: Option<String>,
+    pub station: Option<String>,
+    pub hash: String,
+}
+
+fn mask_identity_key(k: &str) -> String {
+    // Identity keys are CHN:NUMBER or P:NAT:NUMBER; only the number is personal.
+    match k.rsplit_once(':') {
+        Some((head, num)) => format!("{head}:{}", mask_id_number(num)),
+        None => mask_id_number(k),
+    }
+}
+
+impl From<&AuditEntry> for AuditView {
+    fn from(e: &AuditEntry) -> Self {
+        Self {
+            seq: e.seq,
+            at: DateTime::from_timestamp_millis(e.at_ms).unwrap_or_default(),
+            actor: e.actor.clone(),
+            actor_name: e.actor_name.clone(),
+            action: e.action.clone(),
+            subject: e.subject.clone(),
+            citizen: e.citizen.as_deref().map(mask_identity_key),
+            detail: serde_json::from_str(&e.detail).unwrap_or(Value::Null),
+            client_addr: e.client_addr.clone(),
+            station: e.station.clone(),
+            hash: e.hash.clone(),
+        }
+    }
+}
+
+fn valid_username(u: &str) -> bool {
+    (3..=32).contains(&u.len())
+        && u.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+}
+
+impl App {
+    /// Applies a change with its audit entry (one transaction).
+    pub async fn audit(
+        &self,
+        actor: &Actor,
+        change: AdminChange,
+        action: &str,
+        subject: String,
+        citizen: Option<String>,
+        detail: Value,
+    ) -> AppResult<AdminOutcome> {
+        let entry = NewAudit {
+            at: self.clock.now(),
+            actor: actor.id.clone(),
+            actor_name: actor.name.clone(),
+            action: action.to_string(),
+            subject,
+            citizen,
+            detail,
+            client_addr: actor.client_addr.clone(),
+            station: actor.station.clone(),
+        };
+        self.store
+            .apply_admin(&change, &entry)
+            .await
+            .map_err(map_store)
+    }
+
+    async fn check_roles(&self, roles: &[RoleGrant]) -> AppResult<()> {
+        for g in roles {
+            let bad = |zh: String, en: String| AppError::invalid("role_invalid", zh, en);
+            match (&g.hall, g.role) {
+                (Some(_), Role::Admin) => {
+                    return Err(bad(
+                        "系统管理员不能限定大厅".into(),
+                        "an administrator cannot be limited to a hall".into(),
+                    ))
+                }
+                (None, r) if r.hall_scoped() => {
+                    return Err(bad(
+                        format!("“{}”须指定大厅", r.name_zh()),
+                        format!("the role {} needs a hall", r.as_str()),
+                    ))
+                }
+                (Some(h), _) if self.store.hall(h).await?.is_none() => {
+                    return Err(crate::views::unknown_hall(h))
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates a staff account. The command line's first administrator comes through here
+    /// too, with the `cli` actor.
+    pub async fn create_staff(&self, actor: &Actor, input: &NewStaffInput) -> AppResult<StaffView> {
+        let username = input.username.trim().to_ascii_lowercase();
+        if !valid_username(&username) {
+            return Err(AppError::invalid(
+                "username_invalid",
+                "用户名须为3到32位小写字母、数字或 . _ -",
+                "the user name must be 3 to 32 lower-case letters, digits or . _ -",
+            ));
+        }
+        let display_name = input.display_name.trim().to_string();
+        if display_name.is_empty() || display_name.chars().count() > 40 {
+            return Err(AppError::invalid(
+                "display_name_invalid",
+                "姓名须为1到40个字符",
+                "the name must be 1 to 40 characters",
+            ));
+        }
+        check_password_policy(&username, &input.password)?;
+        self.check_roles(&input.roles).await?;
+        let hash = self.hash_password_blocking(&input.password).await?;
+        let out = self
+            .audit(
+                actor,
+                AdminChange::CreateStaff {
+                    username: username.clone(),
+                    display_name: display_name.clone(),
+                    password_hash: hash,
+                    roles: input.roles.clone(),
+                },
+                "staff.create",
+                format!("staff:{username}"),
+                None,
+                json!({ "username": username, "display_name": display_name, "roles": input.roles }),
+            )
+            .await?;
+        let AdminOutcome::Created(id) = out else {
+            unreachable!("create returns an id")
+        };
+        let a = self
+            .store
+            .staff_by_id(id)
+            .await?
+            .ok_or(StoreError::NotFound("staff account"))?;
+        Ok(StaffView::from(&a))
+    }
+
+    pub async fn staff_list(&self, p: &Principal) -> AppResult<Vec<StaffView>> {
+        self.require(p, Action::ManageStaff, None)?;
+        Ok(self
+            .store
+            .staff_list()
+            .await?
+            .iter()
+            .map(StaffView::from)
+            .collect())
+    }
+
+    pub async fn staff_account(&self, p: &Principal, id: i64) -> AppResult<StaffView> {
+        self.require(p, Action::ManageStaff, None)?;
+        let a = self.store.staff_by_id(id).await?.ok_or_else(|| {
+            AppError::not_found(
+                "staff_not_found",
+                "没有这个工作人员账号",
+                "no such staff account",
+            )
+        })?;
+        Ok(StaffView::from(&a))
+    }
+
+    pub async fn change_staff(
+        &self,
+        p: &Principal,
+        client_addr: Option<&str>,
+        id: i64,
+        input: &StaffChangeInput,
+    ) -> AppResult<StaffView> {
+        self.require(p, Action::ManageStaff, None)?;
+        let before = self.staff_account(p, id).await?;
+        if let Principal::Staff(me) = p {
+            if me.id == id
+                && (input.disabled == Some(true)
+                    || input
+                        .roles
+                        .as_ref()
+                        .is_some_and(|r| !r.iter().any(|g| g.role == Role::Admin)))
+            {
+                return Err(AppError::invalid(
+                    "cannot_lock_self_out",
+                    "不能停用自己或撤销自己的管理员角色",
+                    "you cannot disable yourself or remove your own administrator role",
+                ));
+            }
+        }
+        if let Some(r) = &input.roles {
+            self.check_roles(r).await?;
+        }
+        let display_name = input.display_name.as_ref().map(|d| d.trim().to_string());
+        let hash = match &input.password {
+            Some(pw) => {
+                check_password_policy(&before.username, pw)?;
+                Some(self.hash_password_blocking(pw).await?)
+            }
+            None => None,
+        };
+        let actor = Actor::new(p, client_addr);
+        self.audit(
+            &actor,
+            AdminChange::UpdateStaff {
+                id,
+                display_name: display_name.clone(),
+                roles: input.roles.clone(),
+                disabled: input.disabled,
+                password_hash: hash,
+            },
+            "staff.change",
+            format!("staff:{id}"),
+            None,
+            json!({
+                "before": { "display_name": before.display_name, "roles": before.roles, "disabled": before.disabled },
+                "after": { "display_name": display_name, "roles": input.roles, "disabled": input.disabled },
+                "password_reset": input.password.is_some(),
+            }),
+        )
+        .await?;
+        self.staff_account(p, id).await
+    }
+
+    pub async fn devices(&self, p: &Principal) -> AppResult<Vec<DeviceView>> {
+        self.require(p, Action::ManageDevices, None)?;
+        Ok(self
+            .store
+            .devices()
+            .await?
+            .into_iter()
+            .map(|d| DeviceView {
+                id: d.id,
+                name: d.name,
+                hall_id: d.hall_id,
+                created_at: d.created_at,
+                revoked_at: d.revoked_at,
+                token: None,
+            })
+            .collect())
+    }
+
+    /// Registers a kiosk; its token is shown once and only its hash is stored.
+    pub async fn create_device(
+        &self,
+        p: &Principal,
+        client_addr: Option<&str>,
+        name: &str,
+        hall_id: &str,
+    ) -> AppResult<DeviceView> {
+        self.require(p, Action::ManageDevices, None)?;
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 60 {
+            return Err(AppError::invalid(
+                "device_name_invalid",
+                "设备名称须为1到60个字符",
+                "the device name must be 1 to 60 characters",
+            ));
+        }
+        let token = random_token();
+        let out = self
+            .audit(
+                &Actor::new(p, client_addr),
+                AdminChange::CreateDevice {
+                    name: name.into(),
+                    hall_id: hall_id.into(),
+                    token_hash: token_hash(&token),
+                },
+                "device.create",
+                format!("hall:{hall_id}"),
+                None,
+                json!({ "name": name, "hall": hall_id }),
+            )
+            .await?;
+        let AdminOutcome::Created(id) = out else {
+            unreachable!("create returns an id")
+        };
+        Ok(DeviceView {
+            id,
+            name: name.into(),
+            hall_id: hall_id.into(),
+            created_at: self.clock.now(),
+            revoked_at: None,
+            token: Some(token),
+        })
+    }
+
+    pub async fn revoke_device(
+        &self,
+        p: &Principal,
+        client_addr: Option<&str>,
+        id: i64,
+    ) -> AppResult<()> {
+        self.require(p, Action::ManageDevices, None)?;
+        self.audit(
+            &Actor::new(p, client_addr),
+            AdminChange::RevokeDevice { id },
+            "device.revoke",
+            format!("device:{id}"),
+            None,
+            json!({}),
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn update_hall_info(
+        &self,
+        p: &Principal,
+        client_addr: Option<&str>,
+        hall: &str,
+        i: &HallInfoInput,
+    ) -> AppResult<()> {
+        self.require(p, Action::ManageHalls, Some(hall))?;
+        let before = self
+            .store
+            .hall(hall)
+            .await?
+            .ok_or_else(|| crate::views::unknown_hall(hall))?;
+        for (v, field) in [
+            (&i.name_zh, "name_zh"),
+            (&i.name_en, "name_en"),
+            (&i.address_zh, "address_zh"),
+            (&i.address_en, "address_en"),
+        ] {
+            if v.trim().is_empty() || v.chars().count() > 200 {
+                return Err(AppError::invalid(
+                    "hall_field_invalid",
+                    format!("{field} 须为1到200个字符"),
+                    format!("{field} must be 1 to 200 characters"),
+                )
+                .with_details(json!({ "field": field })));
+            }
+        }
+        self.audit(
+            &Actor::new(p, client_addr),
+            AdminChange::UpdateHall {
+                id: hall.into(),
+                name_zh: i.name_zh.trim().into(),
+                name_en: i.name_en.trim().into(),
+                address_zh: i.address_zh.trim().into(),
+                address_en: i.address_en.trim().into(),
+            },
+            "hall.change",
+            format!("hall:{hall}"),
+            None,
+            json!({ "before": { "name_zh": before.name_zh, "name_en": before.name_en, "address_zh": before.address_zh, "address_en": before.address_en },
+                    "after": { "name_zh": i.name_zh, "name_en": i.name_en, "address_zh": i.address_zh, "address_en": i.address_en } }),
+        )
+        .await?;
+        self.invalidate_halls();
+        Ok(())
+    }
+
+    pub async fn hall_windows(
+        &self,
+        p: &Principal,
+        hall: &str,
+    ) -> AppResult<Vec<wujing_store::Window>> {
+        self.require(p, Action::ManageHalls, Some(hall))?;
+        Ok(self.store.windows(hall).await?)
+    }
+
+    pub async fn add_window(
+        &self,
+        p: &Principal,
+        client_addr: Option<&str>,
+        hall: &str,
+        number: u32,
+        kind: &str,
+    ) -> AppResult<()> {
+        self.require(p, Action::ManageHalls, Some(hall))?;
+        if !(1..=999).contains(&number)
+            || !["general", "foreigners", "expedite", "collection"].contains(&kind)
+        {
+            return Err(AppError::invalid(
+                "window_invalid",
+                "窗口号须为1到999，类型须为 general、foreigners、expedite 或 collection",
+                "the window number must be 1 to 999 and the kind general, foreigners, expedite or collection",
+            ));
+        }
+        self.audit(
+            &Actor::new(p, client_addr),
+            AdminChange::AddWindow {
+                hall_id: hall.into(),
+                number,
+                kind: kind.into(),
+            },
+            "window.add",
+            format!("hall:{hall}"),
+            None,
+            json!({ "number": number, "kind": kind }),
+        )
+        .await?;
+        self.invalidate_halls();
+        Ok(())
+    }
+
+    pub async fn remove_window(
+        &self,
+        p: &Principal,
+        client_addr: Option<&str>,
+        hall: &str,
+        number: u32,
+    ) -> AppResult<()> {
+        self.require(p, Action::ManageHalls, Some(hall))?;
+        self.audit(
+            &Actor::new(p, client_addr),
+            AdminChange::RemoveWindow {
+                hall_id: hall.into(),
+                number,
+            },
+            "window.remove",
+            format!("hall:{hall}"),
+            None,
+            json!({ "number": number }),
+        )
+        .await?;
+        self.invalidate_halls();
+        Ok(())
+    }
+
+    /// Changes a pool's seats per slot from a day on, in place: existing bookings keep their
+    /// seats, and a change that would leave a slot overbooked is refused.
+    pub async fn set_capacity(
+        &self,
+        p: &Principal,
+        client_addr: Option<&str>,
+        hall: &str,
+        i: &CapacityInput,
+    ) -> AppResult<ChangeResult> {
+        self.require(p, Action::ManageHalls, Some(hall))?;
+        let pool = Pool::parse(&i.pool).ok_or_else(|| {
+            AppError::invalid(
+                "pool_invalid",
+                "号源池须为 online、on_site 或 expedite",
+                "the pool must be online, on_site or expedite",
+            )
+        })?;
+        if i.seats_per_slot > 500 {
+            return Err(AppError::invalid(
+                "capacity_invalid",
+                "每个时段最多500个号",
+                "at most 500 seats per slot",
+            ));
+        }
+        let today = self.clock.today();
+        let from = i.from.unwrap_or(today);
+        if from < today {
+            return Err(AppError::invalid(
+                "from_in_past",
+                "不能修改过去日期的容量",
+                "capacity of past days cannot change",
+            ));
+        }
+        let before = self
+            .store
+            .hall(hall)
+            .await?
+            .ok_or_else(|| crate::views::unknown_hall(hall))?;
+        let old = before
+            .capacity
+            .iter()
+            .find(|(p, _)| *p == pool)
+            .map(|(_, s)| *s);
+        let out = self
+            .audit(
+                &Actor::new(p, client_addr),
+                AdminChange::SetCapacity { hall_id: hall.into(), pool, seats: i.seats_per_slot, from_day: from },
+                "capacity.change",
+                format!("hall:{hall}"),
+                None,
+                json!({ "pool": pool.as_str(), "from": from, "before": old, "after": i.seats_per_slot }),
+            )
+            .await?;
+        self.after_seat_change();
+        // Days beyond the existing seats get the new capacity when they are generated.
+        self.generate_horizon().await?;
+        Ok(ChangeResult {
+            slots_changed: match out {
+                AdminOutcome::SlotsChanged(n) => n,
+                _ => 0,
+            },
+        })
+    }
+
+    pub async fn set_hall_day(
+        &self,
+        p: &Principal,
+        client_addr: Option<&str>,
+        hall: &str,
+        i: &HallDayInput,
+    ) -> AppResult<ChangeResult> {
+        self.require(p, Action::ManageHalls, Some(hall))?;
+        if i.day < self.clock.today() {
+            return Err(AppError::invalid(
+                "day_in_past",
+                "不能修改过去的日期",
+                "past days cannot change",
+            ));
+        }
+        let out = self
+            .audit(
+                &Actor::new(p, client_addr),
+                AdminChange::SetHallDay {
+                    hall_id: hall.into(),
+                    day: i.day,
+                    closed: i.closed,
+                    note: i.note.trim().into(),
+                },
+                if i.closed {
+                    "calendar.close"
+                } else {
+                    "calendar.open"
+                },
+                format!("hall:{hall}"),
+                None,
+                json!({ "day": i.day, "note": i.note }),
+            )
+            .await?;
+        self.after_seat_change();
+        if !i.closed {
+            self.generate_horizon().await?;
+        }
+        Ok(ChangeResult {
+            slots_changed: match out {
+                AdminOutcome::SlotsChanged(n) => n,
+                _ => 0,
+            },
+        })
+    }
+
+    pub async fn hall_closures(&self, p: &Principal, hall: &str) -> AppResult<Vec<NaiveDate>> {
+        self.require(p, Action::ManageHalls, Some(hall))?;
+        let today = self.clock.today();
+        Ok(self
+            .store
+            .hall_closures(hall, today, today + chrono::TimeDelta::days(366))
+            .await?)
+    }
+
+    async fn booking_for_staff(
+        &self,
+        p: &Principal,
+        action: Action,
+        code: &str,
+    ) -> AppResult<wujing_store::Booking> {
+        let b = self
+            .store
+            .booking_by_code(&code.trim().to_ascii_uppercase())
+            .await?
+            .ok_or_else(|| {
+                AppError::not_found(
+                    "booking_not_found",
+                    "没有这个预约号",
+                    "no booking with this code",
+                )
+            })?;
+        self.require(p, action, Some(&b.slot.hall_id))?;
+        Ok(b)
+    }
+
+    /// A booking as staff see it: personal data masked.
+    pub async fn staff_booking(&self, p: &Principal, code: &str) -> AppResult<crate::BookingView> {
+        let b = self
+            .booking_for_staff(p, Action::LookupBooking, code)
+            .await?;
+        self.booking_view(&b).await
+    }
+
+    /// The full identity number and phone of a booking's applicant: an audited act.
+    pub async fn reveal_identity(
+        &self,
+        p: &Principal,
+        client_addr: Option<&str>,
+        code: &str,
+        reason: &str,
+    ) -> AppResult<RevealView> {
+        let b = self
+            .booking_for_staff(p, Action::RevealIdentity, code)
+            .await?;
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 200 {
+            return Err(AppError::invalid(
+                "reason_required",
+                "查看完整证件号须填写事由（200字以内）",
+                "revealing a full number needs a reason (up to 200 characters)",
+            ));
+        }
+        self.audit(
+            &Actor::new(p, client_addr),
+            AdminChange::None,
+            "identity.reveal",
+            format!("booking:{}", b.code),
+            Some(b.identity_key.clone()),
+            json!({ "reason": reason, "fields": ["id_number", "phone"] }),
+        )
+        .await?;
+        Ok(RevealView {
+            code: b.code,
+            id_number: b.id_number,
+            phone: b.phone,
+        })
+    }
+
+    pub async fn audit_search(&self, p: &Principal, q: &AuditSearch) -> AppResult<Vec<AuditView>> {
+        self.require(p, Action::ViewAudit, None)?;
+        let citizen = match q
+            .citizen
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+        {
+            None => None,
+            Some(c) if c.starts_with("P:") => Some(c.to_ascii_uppercase()),
+            Some(c) => Some(wujing_domain::Identity::Resident(self.parse_resident_id(c)?).key()),
+        };
+        let actor = match q.staff.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(u) => match self
+                .store
+                .staff_by_username(&u.to_ascii_lowercase())
+                .await?
+            {
+                Some(a) => Some(format!("staff:{}", a.id)),
+                None => return Ok(vec![]),
+            },
+        };
+        let rows = self
+            .store
+            .audit_search(&AuditQuery {
+                citizen,
+                actor,
+                from: q.from,
+                to: q.to,
+                limit: q.limit.unwrap_or(100).clamp(1, 1000),
+            })
+            .await?;
+        Ok(rows.iter().map(AuditView::from).collect())
+    }
+
+    /// Walks the whole chain: the number of entries, or the first break.
+    pub async fn audit_verify(&self) -> AppResult<Result<u64, ChainBreak>> {
+        let (rows, head) = self.store.audit_chain().await?;
+        Ok(verify_chain(
+            &rows,
+            head.as_ref().map(|(s, h)| (*s, h.as_str())),
+        ))
+    }
+
+    /// Whether any staff account exists (the first start prints how to create one).
+    pub async fn has_staff(&self) -> AppResult<bool> {
+        Ok(!self.store.staff_list().await?.is_empty())
+    }
+}
+
+/// The phone of a booking masked, for pages that show who booked.
+pub fn masked_phone(p: &str) -> String {
+    mask_phone(p)
+}

@@ -1,0 +1,398 @@
+//! Staff sign-in: argon2id password hashes, sessions in the database, CSRF tokens, log-in
+//! throttling held in the database, and device tokens for kiosks (M14).
+
+use crate::authz::{DevicePrincipal, Principal, StaffPrincipal};
+use crate::{App, AppError, AppResult, ErrorKind};
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::{Algorithm, Argon2, Params, Version};
+use base64::Engine;
+use chrono::TimeDelta;
+use rand::RngCore;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use wujing_store::{AdminChange, StaffSession};
+
+/// Argon2id cost. The default follows OWASP's minimum (19 MiB, 2 passes); tests use the
+/// cheapest parameters so that a suite of log-ins takes milliseconds.
+#[derive(Debug, Clone, Copy)]
+pub struct PasswordCost {
+    pub memory_kib: u32,
+    pub passes: u32,
+}
+
+impl Default for PasswordCost {
+    fn default() -> Self {
+        Self {
+            memory_kib: 19_456,
+            passes: 2,
+        }
+    }
+}
+
+impl PasswordCost {
+    /// Only for tests: fast and weak.
+    pub fn cheap() -> Self {
+        Self {
+            memory_kib: 8,
+            passes: 1,
+        }
+    }
+
+    fn hasher(self) -> Argon2<'static> {
+        let params = Params::new(self.memory_kib.max(8), self.passes.max(1), 1, None)
+            .expect("valid argon2 parameters");
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+    }
+}
+
+/// Sign-in tunables.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthConfig {
+    pub password_cost: PasswordCost,
+    pub session_ttl: TimeDelta,
+    /// Failed log-ins count for this long.
+    pub throttle_window: TimeDelta,
+    pub max_failures_per_user: u32,
+    pub max_failures_per_addr: u32,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            password_cost: PasswordCost::default(),
+            session_ttl: TimeDelta::hours(12),
+            throttle_window: TimeDelta::minutes(15),
+            max_failures_per_user: 5,
+            max_failures_per_addr: 30,
+        }
+    }
+}
+
+pub const MIN_PASSWORD_CHARS: usize = 10;
+
+/// Hashes a password with a fresh salt (blocking: call from `spawn_blocking`).
+pub fn hash_password(cost: PasswordCost, password: &str) -> String {
+    cost.hasher()
+        .hash_password(password.as_bytes())
+        .expect("argon2 hashing cannot fail with valid parameters")
+        .to_string()
+}
+
+/// Checks a password against a stored PHC string; the string's own parameters apply.
+pub fn verify_password(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+pub fn check_password_policy(username: &str, password: &str) -> AppResult<()> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(AppError::invalid(
+            "password_too_short",
+            format!("密码至少需要{MIN_PASSWORD_CHARS}个字符"),
+            format!("the password needs at least {MIN_PASSWORD_CHARS} characters"),
+        ));
+    }
+    if password.eq_ignore_ascii_case(username) {
+        return Err(AppError::invalid(
+            "password_is_username",
+            "密码不能与用户名相同",
+            "the password must not be the user name",
+        ));
+    }
+    Ok(())
+}
+
+/// 32 random bytes, URL-safe base64.
+pub fn random_token() -> String {
+    let mut b = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut b);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+/// What the database keeps of a token.
+pub fn token_hash(token: &str) -> String {
+    wujing_domain::audit::hex(&Sha256::digest(token.as_bytes()))
+}
+
+/// Equal in time independent of where the strings differ.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// A fresh session: the cookie's token (shown once) and the CSRF token pages must echo.
+#[derive(Clone, Serialize)]
+pub struct SignedIn {
+    #[serde(skip)]
+    pub token: String,
+    pub csrf_token: String,
+    pub staff: StaffView,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl std::fmt::Debug for SignedIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedIn")
+            .field("staff", &self.staff.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A staff account as answers show it: never the password hash.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct StaffView {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    #[schema(value_type = Vec<Object>)]
+    pub roles: Vec<wujing_domain::staff::RoleGrant>,
+    pub disabled: bool,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<&wujing_store::StaffAccount> for StaffView {
+    fn from(a: &wujing_store::StaffAccount) -> Self {
+        Self {
+            id: a.id,
+            username: a.username.clone(),
+            display_name: a.display_name.clone(),
+            roles: a.roles.clone(),
+            disabled: a.disabled,
+            created_at: a.created_at,
+        }
+    }
+}
+
+fn login_failed() -> AppError {
+    AppError::new(
+        ErrorKind::Unauthorized,
+        "login_failed",
+        "用户名或密码错误",
+        "wrong user name or password",
+    )
+}
+
+fn throttled(secs: u64) -> AppError {
+    let mut e = AppError::new(
+        ErrorKind::RateLimited,
+        "login_throttled",
+        format!("登录失败次数过多，请{}分钟后再试", secs.div_ceil(60)),
+        format!(
+            "too many failed sign-ins; try again in {} minutes",
+            secs.div_ceil(60)
+        ),
+    );
+    e.retry_after = Some(secs);
+    e
+}
+
+impl App {
+    pub(crate) async fn hash_password_blocking(&self, password: &str) -> AppResult<String> {
+        let cost = self.config.auth.password_cost;
+        let p = password.to_string();
+        tokio::task::spawn_blocking(move || hash_password(cost, &p))
+            .await
+            .map_err(|e| {
+                AppError::new(
+                    ErrorKind::Internal,
+                    "internal_error",
+                    "系统内部错误",
+                    e.to_string(),
+                )
+            })
+    }
+
+    /// Signs a staff member in. Unknown user, wrong password and disabled account get the
+    /// same answer; failures are counted per user name and per address in the database, so
+    /// guessing is throttled across every app server.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        client_addr: Option<&str>,
+    ) -> AppResult<SignedIn> {
+        let now = self.clock.now();
+        let cfg = self.config.auth;
+        let user = username.trim().to_ascii_lowercase();
+        let keys = vec![
+            format!("user:{user}"),
+            format!("addr:{}", client_addr.unwrap_or("-")),
+        ];
+        let since = now - cfg.throttle_window;
+        let counts = self.store.login_failures(&keys, since).await?;
+        let retry = cfg.throttle_window.num_seconds().max(1) as u64;
+        if counts[0] >= cfg.max_failures_per_user || counts[1] >= cfg.max_failures_per_addr {
+            return Err(throttled(retry));
+        }
+        let account = self.store.staff_by_username(&user).await?;
+        // Unknown users cost the same hash as known ones, so timing does not tell them apart.
+        let hash = account
+            .as_ref()
+            .map(|a| a.password_hash.clone())
+            .unwrap_or_else(|| DUMMY_HASH.to_string());
+        let pw = password.to_string();
+        let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &pw))
+            .await
+            .unwrap_or(false);
+        let account = match account {
+            Some(a) if ok && !a.disabled => a,
+            _ => {
+                self.store.record_login_failure(&keys, now, since).await?;
+                tracing::info!(outcome = "failed", "staff sign-in");
+                return Err(login_failed());
+            }
+        };
+        self.store.clear_login_failures(&keys[0]).await?;
+        let token = random_token();
+        let session = StaffSession {
+            token_hash: token_hash(&token),
+            staff_id: account.id,
+            csrf_token: random_token(),
+            created_at: now,
+            expires_at: now + cfg.session_ttl,
+            client_addr: client_addr.map(str::to_string),
+        };
+        self.store.create_session(&session).await?;
+        let actor = crate::admin::Actor::staff_account(&account, client_addr);
+        self.audit(
+            &actor,
+            AdminChange::None,
+            "session.sign_in",
+            format!("staff:{}", account.id),
+            None,
+            serde_json::json!({}),
+        )
+        .await?;
+        Ok(SignedIn {
+            token,
+            csrf_token: session.csrf_token,
+            staff: StaffView::from(&account),
+            expires_at: session.expires_at,
+        })
+    }
+
+    pub async fn logout(&self, p: &Principal) -> AppResult<()> {
+        if let Principal::Staff(s) = p {
+            self.store.end_session(&s.session_hash).await?;
+        }
+        Ok(())
+    }
+
+    /// Who is calling: a device by its bearer token, staff by the session cookie, or nobody.
+    /// A wrong device token is an error (the kiosk must be told); a stale cookie is just
+    /// anonymous, so that public pages keep working.
+    pub async fn authenticate(
+        &self,
+        session: Option<&str>,
+        bearer: Option<&str>,
+    ) -> AppResult<Principal> {
+        if let Some(t) = bearer {
+            return match self.store.device_by_token_hash(&token_hash(t)).await? {
+                Some(d) => Ok(Principal::Device(DevicePrincipal {
+                    id: d.id,
+                    name: d.name,
+                    hall_id: d.hall_id,
+                })),
+                None => Err(AppError::new(
+                    ErrorKind::Unauthorized,
+                    "device_token_invalid",
+                    "设备令牌无效或已吊销",
+                    "the device token is invalid or revoked",
+                )),
+            };
+        }
+        let Some(t) = session else {
+            return Ok(Principal::Anonymous);
+        };
+        let h = token_hash(t);
+        Ok(match self.store.session(&h, self.clock.now()).await? {
+            Some((s, a)) => Principal::Staff(StaffPrincipal {
+                id: a.id,
+                username: a.username,
+                display_name: a.display_name,
+                roles: a.roles,
+                csrf_token: s.csrf_token,
+                session_hash: h,
+            }),
+            None => Principal::Anonymous,
+        })
+    }
+
+    /// A state-changing request made with the session cookie must carry the session's CSRF
+    /// token (header or form field).
+    pub fn check_csrf(&self, p: &Principal, given: Option<&str>) -> AppResult<()> {
+        match p {
+            Principal::Staff(s) if !given.is_some_and(|g| same_secret(g, &s.csrf_token)) => {
+                Err(AppError::new(
+                    ErrorKind::Forbidden,
+                    "csrf_invalid",
+                    "页面已过期或来源不明，请刷新后重试",
+                    "the form has expired or did not come from Wujing; reload and try again",
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Changes one's own password; every session of the account ends, this one included.
+    pub async fn change_password(
+        &self,
+        p: &Principal,
+        current: &str,
+        new: &str,
+        client_addr: Option<&str>,
+    ) -> AppResult<()> {
+        let Principal::Staff(s) = p else {
+            return Err(crate::authz::denied(p));
+        };
+        let account = self
+            .store
+            .staff_by_id(s.id)
+            .await?
+            .ok_or_else(|| crate::authz::denied(p))?;
+        let (hash, cur) = (account.password_hash.clone(), current.to_string());
+        let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &cur))
+            .await
+            .unwrap_or(false);
+        if !ok {
+            return Err(AppError::new(
+                ErrorKind::Invalid,
+                "current_password_wrong",
+                "当前密码不正确",
+                "the current password is wrong",
+            ));
+        }
+        check_password_policy(&account.username, new)?;
+        let hash = self.hash_password_blocking(new).await?;
+        let actor = crate::admin::Actor::new(p, client_addr);
+        self.audit(
+            &actor,
+            AdminChange::UpdateStaff {
+                id: s.id,
+                display_name: None,
+                roles: None,
+                disabled: None,
+                password_hash: Some(hash),
+            },
+            "staff.password_change",
+            format!("staff:{}", s.id),
+            None,
+            serde_json::json!({ "by": "self" }),
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// A valid argon2id hash of a random string, verified against when the user name is unknown.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Hk1CCzf4iZ3nW6S1S0fJfT6Yq0bL8b9m7rZ1nV8u3eM";

@@ -1,0 +1,173 @@
+//! Who may do what: the one place authorisation is decided (M14).
+//!
+//! Every HTTP route names one [`Action`]; the web layer asks [`permits`] before the handler
+//! runs, and use cases that act on one hall's or one booking's data ask again with that hall
+//! ([`App::require`]), because a hall manager of one hall must not edit another.
+
+use crate::{AppError, AppResult, ErrorKind};
+use serde::Serialize;
+use wujing_domain::staff::{Role, RoleGrant};
+
+/// Who is calling.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    Anonymous,
+    Staff(StaffPrincipal),
+    Device(DevicePrincipal),
+}
+
+#[derive(Clone)]
+pub struct StaffPrincipal {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub roles: Vec<RoleGrant>,
+    /// The session's CSRF token; state-changing requests made with the session cookie must
+    /// echo it.
+    pub csrf_token: String,
+    pub(crate) session_hash: String,
+}
+
+impl std::fmt::Debug for StaffPrincipal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaffPrincipal")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("roles", &self.roles)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DevicePrincipal {
+    pub id: i64,
+    pub name: String,
+    pub hall_id: String,
+}
+
+/// What a route does, as far as permission goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Citizen-facing: anyone, including kiosks and staff.
+    Public,
+    /// A kiosk device's own endpoints.
+    Kiosk,
+    /// Any signed-in staff member: home page, own password, sign-out.
+    Staff,
+    /// Scalping signals and (later) statistics.
+    ViewSignals,
+    /// Reading the audit trail.
+    ViewAudit,
+    /// A booking's details with personal data masked.
+    LookupBooking,
+    /// A full identity number or phone (audited).
+    RevealIdentity,
+    ManageStaff,
+    ManageDevices,
+    /// A hall's name, windows, calendar and capacity.
+    ManageHalls,
+}
+
+impl Action {
+    /// Which roles permit the action (anywhere, or in the hall they are granted for).
+    fn roles(self) -> &'static [Role] {
+        use Role::*;
+        match self {
+            Action::Public | Action::Kiosk | Action::Staff => &[],
+            Action::ViewSignals => &[Leader, Supervisor, Admin],
+            Action::ViewAudit => &[Supervisor, Admin],
+            Action::LookupBooking => &[Officer, Supervisor, HallManager, Admin],
+            Action::RevealIdentity => &[Officer, Supervisor, Admin],
+            Action::ManageStaff | Action::ManageDevices => &[Admin],
+            Action::ManageHalls => &[HallManager, Admin],
+        }
+    }
+}
+
+fn grant_covers(g: &RoleGrant, hall: Option<&str>) -> bool {
+    match (&g.hall, hall) {
+        (None, _) => true,
+        (Some(_), None) => true,
+        (Some(mine), Some(h)) => mine == h,
+    }
+}
+
+/// Whether `p` may do `action`, in `hall` when the action concerns one hall's data.
+pub fn permits(p: &Principal, action: Action, hall: Option<&str>) -> bool {
+    match action {
+        Action::Public => true,
+        Action::Kiosk => matches!(p, Principal::Device(_)),
+        Action::Staff => matches!(p, Principal::Staff(_)),
+        _ => match p {
+            Principal::Staff(s) => s.roles.iter().any(|g| {
+                (g.role == Role::Admin || action.roles().contains(&g.role)) && grant_covers(g, hall)
+            }),
+            _ => false,
+        },
+    }
+}
+
+/// The answer when `permits` says no: 401 for nobody, 403 for somebody.
+pub fn denied(p: &Principal) -> AppError {
+    match p {
+        Principal::Anonymous => AppError::new(
+            ErrorKind::Unauthorized,
+            "sign_in_required",
+            "请先登录",
+            "please sign in first",
+        ),
+        _ => AppError::new(
+            ErrorKind::Forbidden,
+            "forbidden",
+            "您没有执行此操作的权限",
+            "you are not allowed to do this",
+        ),
+    }
+}
+
+impl crate::App {
+    /// Route-level and hall-level checks use this one function.
+    pub fn require(&self, p: &Principal, action: Action, hall: Option<&str>) -> AppResult<()> {
+        if permits(p, action, hall) {
+            Ok(())
+        } else {
+            Err(denied(p))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn staff(grants: &[(Role, Option<&str>)]) -> Principal {
+        Principal::Staff(StaffPrincipal {
+            id: 1,
+            username: "u".into(),
+            display_name: "U".into(),
+            roles: grants
+                .iter()
+                .map(|(r, h)| RoleGrant {
+                    role: *r,
+                    hall: h.map(str::to_string),
+                })
+                .collect(),
+            csrf_token: String::new(),
+            session_hash: String::new(),
+        })
+    }
+
+    #[test]
+    fn hall_scope_limits_hall_managers() {
+        let m = staff(&[(Role::HallManager, Some("gz-tianhe"))]);
+        assert!(permits(&m, Action::ManageHalls, None));
+        assert!(permits(&m, Action::ManageHalls, Some("gz-tianhe")));
+        assert!(!permits(&m, Action::ManageHalls, Some("gz-yuexiu")));
+        assert!(!permits(&m, Action::ManageStaff, None));
+        let admin = staff(&[(Role::Admin, None)]);
+        assert!(permits(&admin, Action::ManageHalls, Some("gz-yuexiu")));
+        assert!(!permits(&admin, Action::Kiosk, None));
+        assert!(!permits(&Principal::Anonymous, Action::Staff, None));
+    }
+}

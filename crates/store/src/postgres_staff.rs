@@ -1,0 +1,519 @@
+//! The PostgreSQL side of staff accounts, sessions, devices, hall administration and the
+//! audit chain. Audit appends are serialised by a transaction-scoped advisory lock, so that
+//! two app servers never link two entries to the same predecessor.
+
+use crate::model::*;
+use crate::{Result, StoreError};
+use chrono::{DateTime, NaiveDate, Utc};
+use deadpool_postgres::GenericClient;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::Row;
+use wujing_domain::audit::{entry_hash, AuditEntry, GENESIS};
+
+/// The advisory lock key of audit appends ("WJAUDIT" in ASCII).
+const AUDIT_LOCK: i64 = 0x0057_4a41_5544_4954;
+
+fn roles_json(r: &[wujing_domain::staff::RoleGrant]) -> String {
+    serde_json::to_string(r).expect("roles serialise")
+}
+
+pub(crate) const STAFF_COLS: &str =
+    "id, username, display_name, password_hash, roles, disabled, created_at, password_changed_at";
+
+pub(crate) fn staff_row(r: &Row, o: usize) -> Result<StaffAccount> {
+    let roles: String = r.get(o + 4);
+    Ok(StaffAccount {
+        id: r.get(o),
+        username: r.get(o + 1),
+        display_name: r.get(o + 2),
+        password_hash: r.get(o + 3),
+        roles: serde_json::from_str(&roles)
+            .map_err(|e| StoreError::Corrupt(format!("staff roles: {e}")))?,
+        disabled: r.get(o + 5),
+        created_at: r.get(o + 6),
+        password_changed_at: r.get(o + 7),
+    })
+}
+
+const AUDIT_COLS: &str =
+    "seq, at, actor, actor_name, action, subject, citizen, detail, client_addr, station, prev_hash, hash";
+
+fn audit_row(r: &Row) -> AuditEntry {
+    AuditEntry {
+        seq: r.get(0),
+        at_ms: r.get::<_, DateTime<Utc>>(1).timestamp_millis(),
+        actor: r.get(2),
+        actor_name: r.get(3),
+        action: r.get(4),
+        subject: r.get(5),
+        citizen: r.get(6),
+        detail: r.get(7),
+        client_addr: r.get(8),
+        station: r.get(9),
+        prev_hash: r.get(10),
+        hash: r.get(11),
+    }
+}
+
+fn ms_instant(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).expect("instant in range")
+}
+
+async fn append_audit(tx: &impl GenericClient, a: &NewAudit) -> Result<()> {
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])
+        .await?;
+    let head = tx
+        .query_opt("SELECT seq, hash FROM audit_head WHERE id = 1", &[])
+        .await?
+        .map(|r| (r.get::<_, i64>(0), r.get::<_, String>(1)));
+    let (prev_seq, prev_hash) = head.unwrap_or((0, GENESIS.to_string()));
+    let mut e = AuditEntry {
+        seq: prev_seq + 1,
+        at_ms: a.at.timestamp_millis(),
+        actor: a.actor.clone(),
+        actor_name: a.actor_name.clone(),
+        action: a.action.clone(),
+        subject: a.subject.clone(),
+        citizen: a.citizen.clone(),
+        detail: a.detail.to_string(),
+        client_addr: a.client_addr.clone(),
+        station: a.station.clone(),
+        prev_hash,
+        hash: String::new(),
+    };
+    e.hash = entry_hash(&e);
+    tx.execute(
+        &format!("INSERT INTO audit_log ({AUDIT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"),
+        &[
+            &e.seq, &ms_instant(e.at_ms), &e.actor, &e.actor_name, &e.action, &e.subject,
+            &e.citizen, &e.detail, &e.client_addr, &e.station, &e.prev_hash, &e.hash,
+        ],
+    )
+    .await?;
+    tx.execute(
+        "INSERT INTO audit_head (id, seq, hash) VALUES (1, $1, $2)
+         ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+        &[&e.seq, &e.hash],
+    )
+    .await?;
+    Ok(())
+}
+
+fn unique_as(code: &'static str) -> impl Fn(tokio_postgres::Error) -> StoreError {
+    move |e| {
+        if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+            StoreError::Refused(code)
+        } else {
+            e.into()
+        }
+    }
+}
+
+async fn hall_exists(tx: &impl GenericClient, id: &str) -> Result<()> {
+    tx.query_opt("SELECT 1 FROM halls WHERE id = $1", &[&id])
+        .await?
+        .map(|_| ())
+        .ok_or(StoreError::NotFound("hall"))
+}
+
+pub(crate) async fn apply(
+    tx: &impl GenericClient,
+    change: &AdminChange,
+    a: &NewAudit,
+) -> Result<AdminOutcome> {
+    let now = a.at;
+    let out = match change {
+        AdminChange::None => AdminOutcome::Done,
+        AdminChange::CreateStaff {
+            username,
+            display_name,
+            password_hash,
+            roles,
+        } => {
+            let r = tx
+                .query_one(
+                    "INSERT INTO staff (username, display_name, password_hash, roles, disabled, created_at, password_changed_at)
+                     VALUES ($1, $2, $3, $4, false, $5, $5) RETURNING id",
+                    &[username, display_name, password_hash, &roles_json(roles), &now],
+                )
+                .await
+                .map_err(unique_as("username_taken"))?;
+            AdminOutcome::Created(r.get(0))
+        }
+        AdminChange::UpdateStaff {
+            id,
+            display_name,
+            roles,
+            disabled,
+            password_hash,
+        } => {
+            let n = tx
+                .execute(
+                    "UPDATE staff SET display_name = COALESCE($2, display_name),
+                        roles = COALESCE($3, roles), disabled = COALESCE($4, disabled),
+                        password_hash = COALESCE($5, password_hash),
+                        password_changed_at = CASE WHEN $5::text IS NULL THEN password_changed_at ELSE $6 END
+                     WHERE id = $1",
+                    &[id, display_name, &roles.as_deref().map(roles_json), disabled, password_hash, &now],
+                )
+                .await?;
+            if n == 0 {
+                return Err(StoreError::NotFound("staff account"));
+            }
+            if *disabled == Some(true) || password_hash.is_some() {
+                tx.execute("DELETE FROM staff_sessions WHERE staff_id = $1", &[id])
+                    .await?;
+            }
+            AdminOutcome::Done
+        }
+        AdminChange::CreateDevice {
+            name,
+            hall_id,
+            token_hash,
+        } => {
+            hall_exists(tx, hall_id).await?;
+            let r = tx
+                .query_one(
+                    "INSERT INTO devices (name, hall_id, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+                    &[name, hall_id, token_hash, &now],
+                )
+                .await?;
+            AdminOutcome::Created(r.get(0))
+        }
+        AdminChange::RevokeDevice { id } => {
+            let n = tx
+                .execute(
+                    "UPDATE devices SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+                    &[id, &now],
+                )
+                .await?;
+            if n == 0 {
+                return Err(StoreError::NotFound("device"));
+            }
+            AdminOutcome::Done
+        }
+        AdminChange::UpdateHall {
+            id,
+            name_zh,
+            name_en,
+            address_zh,
+            address_en,
+        } => {
+            let n = tx
+                .execute(
+                    "UPDATE halls SET name_zh = $2, name_en = $3, address_zh = $4, address_en = $5 WHERE id = $1",
+                    &[id, name_zh, name_en, address_zh, address_en],
+                )
+                .await?;
+            if n == 0 {
+                return Err(StoreError::NotFound("hall"));
+            }
+            AdminOutcome::Done
+        }
+        AdminChange::AddWindow {
+            hall_id,
+            number,
+            kind,
+        } => {
+            hall_exists(tx, hall_id).await?;
+            tx.execute(
+                "INSERT INTO windows (hall_id, number, kind) VALUES ($1, $2, $3)",
+                &[hall_id, &(*number as i32), kind],
+            )
+            .await
+            .map_err(unique_as("window_exists"))?;
+            AdminOutcome::Done
+        }
+        AdminChange::RemoveWindow { hall_id, number } => {
+            let n = tx
+                .execute(
+                    "DELETE FROM windows WHERE hall_id = $1 AND number = $2",
+                    &[hall_id, &(*number as i32)],
+                )
+                .await?;
+            if n == 0 {
+                return Err(StoreError::NotFound("window"));
+            }
+            AdminOutcome::Done
+        }
+        AdminChange::SetCapacity {
+            hall_id,
+            pool,
+            seats,
+            from_day,
+        } => {
+            hall_exists(tx, hall_id).await?;
+            let seats = *seats as i32;
+            tx.execute(
+                "INSERT INTO pool_capacity (hall_id, pool, seats_per_slot) VALUES ($1, $2, $3)
+                 ON CONFLICT (hall_id, pool) DO UPDATE SET seats_per_slot = excluded.seats_per_slot",
+                &[hall_id, &pool.as_str(), &seats],
+            )
+            .await?;
+            // The CHECK (taken <= capacity) refuses a capacity below the seats taken; the
+            // pre-check only turns that into a clear answer. Rows are locked by the UPDATE.
+            let over = tx
+                .query_opt(
+                    "SELECT id FROM slots WHERE hall_id = $1 AND pool = $2 AND day >= $3 AND taken > $4 LIMIT 1",
+                    &[hall_id, &pool.as_str(), from_day, &seats],
+                )
+                .await?;
+            if over.is_some() {
+                return Err(StoreError::Refused("capacity_below_taken"));
+            }
+            let n = tx
+                .execute(
+                    "UPDATE slots SET capacity = $4 WHERE hall_id = $1 AND pool = $2 AND day >= $3
+                       AND day NOT IN (SELECT day FROM hall_closures WHERE hall_id = $1)",
+                    &[hall_id, &pool.as_str(), from_day, &seats],
+                )
+                .await
+                .map_err(|e| {
+                    if e.code() == Some(&SqlState::CHECK_VIOLATION) {
+                        StoreError::Refused("capacity_below_taken")
+                    } else {
+                        e.into()
+                    }
+                })?;
+            AdminOutcome::SlotsChanged(n)
+        }
+        AdminChange::SetHallDay {
+            hall_id,
+            day,
+            closed,
+            note,
+        } => {
+            hall_exists(tx, hall_id).await?;
+            let n = if *closed {
+                // Lock the day's seats first, so that no booking slips in between the check
+                // and the closure.
+                let rows = tx
+                    .query(
+                        "SELECT taken FROM slots WHERE hall_id = $1 AND day = $2 FOR UPDATE",
+                        &[hall_id, day],
+                    )
+                    .await?;
+                if rows.iter().any(|r| r.get::<_, i32>(0) > 0) {
+                    return Err(StoreError::Refused("day_has_bookings"));
+                }
+                tx.execute(
+                    "INSERT INTO hall_closures (hall_id, day, note) VALUES ($1, $2, $3)
+                     ON CONFLICT (hall_id, day) DO UPDATE SET note = excluded.note",
+                    &[hall_id, day, note],
+                )
+                .await?;
+                tx.execute(
+                    "UPDATE slots SET capacity = 0 WHERE hall_id = $1 AND day = $2",
+                    &[hall_id, day],
+                )
+                .await?
+            } else {
+                tx.execute(
+                    "DELETE FROM hall_closures WHERE hall_id = $1 AND day = $2",
+                    &[hall_id, day],
+                )
+                .await?;
+                tx.execute(
+                    "UPDATE slots SET capacity = p.seats_per_slot FROM pool_capacity p
+                     WHERE p.hall_id = slots.hall_id AND p.pool = slots.pool
+                       AND slots.hall_id = $1 AND slots.day = $2",
+                    &[hall_id, day],
+                )
+                .await?
+            };
+            AdminOutcome::SlotsChanged(n)
+        }
+    };
+    append_audit(tx, a).await?;
+    Ok(out)
+}
+
+pub(crate) async fn staff_where(
+    c: &impl GenericClient,
+    cond: &str,
+    p: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<Vec<StaffAccount>> {
+    c.query(&format!("SELECT {STAFF_COLS} FROM staff {cond}"), p)
+        .await?
+        .iter()
+        .map(|r| staff_row(r, 0))
+        .collect()
+}
+
+pub(crate) async fn create_session(c: &impl GenericClient, s: &StaffSession) -> Result<()> {
+    c.execute(
+        "INSERT INTO staff_sessions (token_hash, staff_id, csrf_token, created_at, expires_at, client_addr)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        &[&s.token_hash, &s.staff_id, &s.csrf_token, &s.created_at, &s.expires_at, &s.client_addr],
+    )
+    .await?;
+    c.execute(
+        "DELETE FROM staff_sessions WHERE expires_at <= $1",
+        &[&s.created_at],
+    )
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn session(
+    c: &impl GenericClient,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<(StaffSession, StaffAccount)>> {
+    let cols = STAFF_COLS
+        .split(", ")
+        .map(|x| format!("a.{x}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let Some(r) = c
+        .query_opt(
+            &format!(
+                "SELECT s.token_hash, s.staff_id, s.csrf_token, s.created_at, s.expires_at, s.client_addr, {cols}
+                 FROM staff_sessions s JOIN staff a ON a.id = s.staff_id
+                 WHERE s.token_hash = $1 AND s.expires_at > $2 AND NOT a.disabled"
+            ),
+            &[&token_hash, &now],
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some((
+        StaffSession {
+            token_hash: r.get(0),
+            staff_id: r.get(1),
+            csrf_token: r.get(2),
+            created_at: r.get(3),
+            expires_at: r.get(4),
+            client_addr: r.get(5),
+        },
+        staff_row(&r, 6)?,
+    )))
+}
+
+pub(crate) async fn failures(
+    c: &impl GenericClient,
+    keys: &[String],
+    since: DateTime<Utc>,
+) -> Result<Vec<u32>> {
+    let mut out = Vec::with_capacity(keys.len());
+    for k in keys {
+        let r = c
+            .query_one(
+                "SELECT COUNT(*) FROM login_failures WHERE key = $1 AND at > $2",
+                &[k, &since],
+            )
+            .await?;
+        out.push(r.get::<_, i64>(0) as u32);
+    }
+    Ok(out)
+}
+
+pub(crate) async fn record_failure(
+    c: &impl GenericClient,
+    keys: &[String],
+    now: DateTime<Utc>,
+    since: DateTime<Utc>,
+) -> Result<Vec<u32>> {
+    for k in keys {
+        c.execute(
+            "INSERT INTO login_failures (key, at) VALUES ($1, $2)",
+            &[k, &now],
+        )
+        .await?;
+    }
+    c.execute("DELETE FROM login_failures WHERE at <= $1", &[&since])
+        .await?;
+    failures(c, keys, since).await
+}
+
+pub(crate) async fn devices(
+    c: &impl GenericClient,
+    cond: &str,
+    p: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<Vec<Device>> {
+    Ok(c.query(
+        &format!(
+            "SELECT id, name, hall_id, token_hash, created_at, revoked_at FROM devices {cond}"
+        ),
+        p,
+    )
+    .await?
+    .iter()
+    .map(|r| Device {
+        id: r.get(0),
+        name: r.get(1),
+        hall_id: r.get(2),
+        token_hash: r.get(3),
+        created_at: r.get(4),
+        revoked_at: r.get(5),
+    })
+    .collect())
+}
+
+pub(crate) async fn windows(c: &impl GenericClient, hall_id: &str) -> Result<Vec<Window>> {
+    Ok(c.query(
+        "SELECT number, kind FROM windows WHERE hall_id = $1 ORDER BY number",
+        &[&hall_id],
+    )
+    .await?
+    .iter()
+    .map(|r| Window {
+        number: r.get::<_, i32>(0) as u32,
+        kind: r.get(1),
+    })
+    .collect())
+}
+
+pub(crate) async fn closures(
+    c: &impl GenericClient,
+    hall_id: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<NaiveDate>> {
+    Ok(c.query(
+        "SELECT day FROM hall_closures WHERE hall_id = $1 AND day >= $2 AND day <= $3 ORDER BY day",
+        &[&hall_id, &from, &to],
+    )
+    .await?
+    .iter()
+    .map(|r| r.get(0))
+    .collect())
+}
+
+pub(crate) async fn audit_search(
+    c: &impl GenericClient,
+    q: &AuditQuery,
+) -> Result<Vec<AuditEntry>> {
+    Ok(c
+        .query(
+            &format!(
+                "SELECT {AUDIT_COLS} FROM audit_log
+                 WHERE ($1::text IS NULL OR citizen = $1) AND ($2::text IS NULL OR actor = $2)
+                   AND ($3::timestamptz IS NULL OR at >= $3) AND ($4::timestamptz IS NULL OR at < $4)
+                 ORDER BY seq DESC LIMIT $5"
+            ),
+            &[&q.citizen, &q.actor, &q.from, &q.to, &i64::from(q.limit.max(1))],
+        )
+        .await?
+        .iter()
+        .map(audit_row)
+        .collect())
+}
+
+pub(crate) async fn audit_chain(c: &impl GenericClient) -> Result<crate::AuditChain> {
+    let rows = c
+        .query(
+            &format!("SELECT {AUDIT_COLS} FROM audit_log ORDER BY seq"),
+            &[],
+        )
+        .await?
+        .iter()
+        .map(audit_row)
+        .collect();
+    let head = c
+        .query_opt("SELECT seq, hash FROM audit_head WHERE id = 1", &[])
+        .await?
+        .map(|r| (r.get(0), r.get(1)));
+    Ok((rows, head))
+}

@@ -1,0 +1,516 @@
+//! The SQLite side of staff accounts, sessions, devices, hall administration and the audit
+//! chain. Every function runs on a connection the caller chose: writes on the writer thread
+//! (inside its job savepoint), reads on a reader.
+
+use crate::model::*;
+use crate::sqlite::{date_s, db_err, from_ms, get_date, ms};
+use crate::{Result, StoreError};
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use wujing_domain::audit::{entry_hash, AuditEntry, GENESIS};
+
+fn roles_json(r: &[wujing_domain::staff::RoleGrant]) -> String {
+    serde_json::to_string(r).expect("roles serialise")
+}
+
+pub(crate) const STAFF_COLS: &str =
+    "id, username, display_name, password_hash, roles, disabled, created_at, password_changed_at";
+
+pub(crate) fn staff_row(r: &Row, o: usize) -> rusqlite::Result<StaffAccount> {
+    let roles: String = r.get(o + 4)?;
+    Ok(StaffAccount {
+        id: r.get(o)?,
+        username: r.get(o + 1)?,
+        display_name: r.get(o + 2)?,
+        password_hash: r.get(o + 3)?,
+        roles: serde_json::from_str(&roles).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(
+                o + 4,
+                rusqlite::types::Type::Text,
+                Box::new(e),
+            )
+        })?,
+        disabled: r.get(o + 5)?,
+        created_at: from_ms(r.get(o + 6)?)?,
+        password_changed_at: from_ms(r.get(o + 7)?)?,
+    })
+}
+
+fn audit_row(r: &Row) -> rusqlite::Result<AuditEntry> {
+    Ok(AuditEntry {
+        seq: r.get(0)?,
+        at_ms: r.get(1)?,
+        actor: r.get(2)?,
+        actor_name: r.get(3)?,
+        action: r.get(4)?,
+        subject: r.get(5)?,
+        citizen: r.get(6)?,
+        detail: r.get(7)?,
+        client_addr: r.get(8)?,
+        station: r.get(9)?,
+        prev_hash: r.get(10)?,
+        hash: r.get(11)?,
+    })
+}
+
+const AUDIT_COLS: &str =
+    "seq, at, actor, actor_name, action, subject, citizen, detail, client_addr, station, prev_hash, hash";
+
+/// Links `a` to the newest entry and appends it. Runs on the writer thread, which is the only
+/// writer, so reading the head and appending cannot interleave with another append.
+fn append_audit(c: &Connection, a: &NewAudit) -> Result<()> {
+    let head: Option<(i64, String)> = c
+        .query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()
+        .map_err(db_err)?;
+    let (prev_seq, prev_hash) = head.unwrap_or((0, GENESIS.to_string()));
+    let mut e = AuditEntry {
+        seq: prev_seq + 1,
+        at_ms: ms(a.at),
+        actor: a.actor.clone(),
+        actor_name: a.actor_name.clone(),
+        action: a.action.clone(),
+        subject: a.subject.clone(),
+        citizen: a.citizen.clone(),
+        detail: a.detail.to_string(),
+        client_addr: a.client_addr.clone(),
+        station: a.station.clone(),
+        prev_hash,
+        hash: String::new(),
+    };
+    e.hash = entry_hash(&e);
+    c.prepare_cached(&format!(
+        "INSERT INTO audit_log ({AUDIT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+    ))
+    .and_then(|mut s| {
+        s.execute(params![
+            e.seq, e.at_ms, e.actor, e.actor_name, e.action, e.subject, e.citizen, e.detail,
+            e.client_addr, e.station, e.prev_hash, e.hash
+        ])
+    })
+    .map_err(db_err)?;
+    c.execute(
+        "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?1, ?2)
+         ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+        params![e.seq, e.hash],
+    )
+    .map_err(db_err)?;
+    Ok(())
+}
+
+fn unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
+}
+
+fn hall_exists(c: &Connection, id: &str) -> Result<()> {
+    c.query_row("SELECT 1 FROM halls WHERE id = ?1", [id], |_| Ok(()))
+        .optional()
+        .map_err(db_err)?
+        .ok_or(StoreError::NotFound("hall"))
+}
+
+pub(crate) fn apply(c: &Connection, change: &AdminChange, a: &NewAudit) -> Result<AdminOutcome> {
+    let now = ms(a.at);
+    let out = match change {
+        AdminChange::None => AdminOutcome::Done,
+        AdminChange::CreateStaff {
+            username,
+            display_name,
+            password_hash,
+            roles,
+        } => {
+            c.execute(
+                "INSERT INTO staff (username, display_name, password_hash, roles, disabled, created_at, password_changed_at)
+                 VALUES (?1, ?2, ?3, ?4, 0, ?5, ?5)",
+                params![username, display_name, password_hash, roles_json(roles), now],
+            )
+            .map_err(|e| if unique_violation(&e) { StoreError::Refused("username_taken") } else { db_err(e) })?;
+            AdminOutcome::Created(c.last_insert_rowid())
+        }
+        AdminChange::UpdateStaff {
+            id,
+            display_name,
+            roles,
+            disabled,
+            password_hash,
+        } => {
+            let n = c
+                .execute(
+                    "UPDATE staff SET display_name = COALESCE(?2, display_name),
+                        roles = COALESCE(?3, roles), disabled = COALESCE(?4, disabled),
+                        password_hash = COALESCE(?5, password_hash),
+                        password_changed_at = CASE WHEN ?5 IS NULL THEN password_changed_at ELSE ?6 END
+                     WHERE id = ?1",
+                    params![id, display_name, roles.as_deref().map(roles_json), disabled, password_hash, now],
+                )
+                .map_err(db_err)?;
+            if n == 0 {
+                return Err(StoreError::NotFound("staff account"));
+            }
+            if *disabled == Some(true) || password_hash.is_some() {
+                c.execute("DELETE FROM staff_sessions WHERE staff_id = ?1", [id])
+                    .map_err(db_err)?;
+            }
+            AdminOutcome::Done
+        }
+        AdminChange::CreateDevice {
+            name,
+            hall_id,
+            token_hash,
+        } => {
+            hall_exists(c, hall_id)?;
+            c.execute(
+                "INSERT INTO devices (name, hall_id, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![name, hall_id, token_hash, now],
+            )
+            .map_err(db_err)?;
+            AdminOutcome::Created(c.last_insert_rowid())
+        }
+        AdminChange::RevokeDevice { id } => {
+            let n = c
+                .execute(
+                    "UPDATE devices SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+                    params![id, now],
+                )
+                .map_err(db_err)?;
+            if n == 0 {
+                return Err(StoreError::NotFound("device"));
+            }
+            AdminOutcome::Done
+        }
+        AdminChange::UpdateHall {
+            id,
+            name_zh,
+            name_en,
+            address_zh,
+            address_en,
+        } => {
+            let n = c
+                .execute(
+                    "UPDATE halls SET name_zh = ?2, name_en = ?3, address_zh = ?4, address_en = ?5 WHERE id = ?1",
+                    params![id, name_zh, name_en, address_zh, address_en],
+                )
+                .map_err(db_err)?;
+            if n == 0 {
+                return Err(StoreError::NotFound("hall"));
+            }
+            AdminOutcome::Done
+        }
+        AdminChange::AddWindow {
+            hall_id,
+            number,
+            kind,
+        } => {
+            hall_exists(c, hall_id)?;
+            c.execute(
+                "INSERT INTO windows (hall_id, number, kind) VALUES (?1, ?2, ?3)",
+                params![hall_id, number, kind],
+            )
+            .map_err(|e| {
+                if unique_violation(&e) {
+                    StoreError::Refused("window_exists")
+                } else {
+                    db_err(e)
+                }
+            })?;
+            AdminOutcome::Done
+        }
+        AdminChange::RemoveWindow { hall_id, number } => {
+            let n = c
+                .execute(
+                    "DELETE FROM windows WHERE hall_id = ?1 AND number = ?2",
+                    params![hall_id, number],
+                )
+                .map_err(db_err)?;
+            if n == 0 {
+                return Err(StoreError::NotFound("window"));
+            }
+            AdminOutcome::Done
+        }
+        AdminChange::SetCapacity {
+            hall_id,
+            pool,
+            seats,
+            from_day,
+        } => {
+            hall_exists(c, hall_id)?;
+            c.execute(
+                "INSERT INTO pool_capacity (hall_id, pool, seats_per_slot) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (hall_id, pool) DO UPDATE SET seats_per_slot = excluded.seats_per_slot",
+                params![hall_id, pool.as_str(), seats],
+            )
+            .map_err(db_err)?;
+            let over: Option<i64> = c
+                .query_row(
+                    "SELECT id FROM slots WHERE hall_id = ?1 AND pool = ?2 AND day >= ?3 AND taken > ?4 LIMIT 1",
+                    params![hall_id, pool.as_str(), date_s(*from_day), seats],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db_err)?;
+            if over.is_some() {
+                return Err(StoreError::Refused("capacity_below_taken"));
+            }
+            // Closed days keep their zero.
+            let n = c
+                .execute(
+                    "UPDATE slots SET capacity = ?4 WHERE hall_id = ?1 AND pool = ?2 AND day >= ?3
+                       AND day NOT IN (SELECT day FROM hall_closures WHERE hall_id = ?1)",
+                    params![hall_id, pool.as_str(), date_s(*from_day), seats],
+                )
+                .map_err(db_err)?;
+            AdminOutcome::SlotsChanged(n as u64)
+        }
+        AdminChange::SetHallDay {
+            hall_id,
+            day,
+            closed,
+            note,
+        } => {
+            hall_exists(c, hall_id)?;
+            let d = date_s(*day);
+            let n = if *closed {
+                let taken: i64 = c
+                    .query_row(
+                        "SELECT COALESCE(SUM(taken), 0) FROM slots WHERE hall_id = ?1 AND day = ?2",
+                        params![hall_id, d],
+                        |r| r.get(0),
+                    )
+                    .map_err(db_err)?;
+                if taken > 0 {
+                    return Err(StoreError::Refused("day_has_bookings"));
+                }
+                c.execute(
+                    "INSERT INTO hall_closures (hall_id, day, note) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (hall_id, day) DO UPDATE SET note = excluded.note",
+                    params![hall_id, d, note],
+                )
+                .map_err(db_err)?;
+                c.execute(
+                    "UPDATE slots SET capacity = 0 WHERE hall_id = ?1 AND day = ?2",
+                    params![hall_id, d],
+                )
+                .map_err(db_err)?
+            } else {
+                c.execute(
+                    "DELETE FROM hall_closures WHERE hall_id = ?1 AND day = ?2",
+                    params![hall_id, d],
+                )
+                .map_err(db_err)?;
+                c.execute(
+                    "UPDATE slots SET capacity = (SELECT seats_per_slot FROM pool_capacity p
+                        WHERE p.hall_id = slots.hall_id AND p.pool = slots.pool)
+                     WHERE hall_id = ?1 AND day = ?2",
+                    params![hall_id, d],
+                )
+                .map_err(db_err)?
+            };
+            AdminOutcome::SlotsChanged(n as u64)
+        }
+    };
+    append_audit(c, a)?;
+    Ok(out)
+}
+
+pub(crate) fn staff_where(
+    c: &Connection,
+    cond: &str,
+    p: impl rusqlite::Params,
+) -> Result<Vec<StaffAccount>> {
+    let mut st = c
+        .prepare_cached(&format!("SELECT {STAFF_COLS} FROM staff {cond}"))
+        .map_err(db_err)?;
+    let rows = st
+        .query_map(p, |r| staff_row(r, 0))
+        .map_err(db_err)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(db_err);
+    rows
+}
+
+pub(crate) fn create_session(c: &Connection, s: &StaffSession) -> Result<()> {
+    c.execute(
+        "INSERT INTO staff_sessions (token_hash, staff_id, csrf_token, created_at, expires_at, client_addr)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![s.token_hash, s.staff_id, s.csrf_token, ms(s.created_at), ms(s.expires_at), s.client_addr],
+    )
+    .map_err(db_err)?;
+    // Expired sessions of anyone are swept on the way.
+    c.execute(
+        "DELETE FROM staff_sessions WHERE expires_at <= ?1",
+        [ms(s.created_at)],
+    )
+    .map_err(db_err)?;
+    Ok(())
+}
+
+pub(crate) fn session(
+    c: &Connection,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<(StaffSession, StaffAccount)>> {
+    let cols = STAFF_COLS
+        .split(", ")
+        .map(|x| format!("a.{x}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    c.prepare_cached(&format!(
+        "SELECT s.token_hash, s.staff_id, s.csrf_token, s.created_at, s.expires_at, s.client_addr, {cols}
+         FROM staff_sessions s JOIN staff a ON a.id = s.staff_id
+         WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND a.disabled = 0"
+    ))
+    .map_err(db_err)?
+    .query_row(params![token_hash, ms(now)], |r| {
+        Ok((
+            StaffSession {
+                token_hash: r.get(0)?,
+                staff_id: r.get(1)?,
+                csrf_token: r.get(2)?,
+                created_at: from_ms(r.get(3)?)?,
+                expires_at: from_ms(r.get(4)?)?,
+                client_addr: r.get(5)?,
+            },
+            staff_row(r, 6)?,
+        ))
+    })
+    .optional()
+    .map_err(db_err)
+}
+
+pub(crate) fn failures(c: &Connection, keys: &[String], since: DateTime<Utc>) -> Result<Vec<u32>> {
+    let mut st = c
+        .prepare_cached("SELECT COUNT(*) FROM login_failures WHERE key = ?1 AND at > ?2")
+        .map_err(db_err)?;
+    keys.iter()
+        .map(|k| {
+            st.query_row(params![k, ms(since)], |r| r.get(0))
+                .map_err(db_err)
+        })
+        .collect()
+}
+
+pub(crate) fn record_failure(
+    c: &Connection,
+    keys: &[String],
+    now: DateTime<Utc>,
+    since: DateTime<Utc>,
+) -> Result<Vec<u32>> {
+    for k in keys {
+        c.execute(
+            "INSERT INTO login_failures (key, at) VALUES (?1, ?2)",
+            params![k, ms(now)],
+        )
+        .map_err(db_err)?;
+    }
+    // Old failures no longer count for anything.
+    c.execute("DELETE FROM login_failures WHERE at <= ?1", [ms(since)])
+        .map_err(db_err)?;
+    failures(c, keys, since)
+}
+
+fn device_row(r: &Row) -> rusqlite::Result<Device> {
+    Ok(Device {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        hall_id: r.get(2)?,
+        token_hash: r.get(3)?,
+        created_at: from_ms(r.get(4)?)?,
+        revoked_at: r.get::<_, Option<i64>>(5)?.map(from_ms).transpose()?,
+    })
+}
+
+pub(crate) fn devices(c: &Connection, cond: &str, p: impl rusqlite::Params) -> Result<Vec<Device>> {
+    let mut st = c
+        .prepare_cached(&format!(
+            "SELECT id, name, hall_id, token_hash, created_at, revoked_at FROM devices {cond}"
+        ))
+        .map_err(db_err)?;
+    let rows = st
+        .query_map(p, device_row)
+        .map_err(db_err)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(db_err);
+    rows
+}
+
+pub(crate) fn windows(c: &Connection, hall_id: &str) -> Result<Vec<Window>> {
+    let mut st = c
+        .prepare_cached("SELECT number, kind FROM windows WHERE hall_id = ?1 ORDER BY number")
+        .map_err(db_err)?;
+    let rows = st
+        .query_map([hall_id], |r| {
+            Ok(Window {
+                number: r.get(0)?,
+                kind: r.get(1)?,
+            })
+        })
+        .map_err(db_err)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(db_err);
+    rows
+}
+
+pub(crate) fn closures(
+    c: &Connection,
+    hall_id: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<NaiveDate>> {
+    let mut st = c
+        .prepare_cached("SELECT day FROM hall_closures WHERE hall_id = ?1 AND day >= ?2 AND day <= ?3 ORDER BY day")
+        .map_err(db_err)?;
+    let rows = st
+        .query_map(params![hall_id, date_s(from), date_s(to)], |r| {
+            get_date(r, 0)
+        })
+        .map_err(db_err)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(db_err);
+    rows
+}
+
+pub(crate) fn audit_search(c: &Connection, q: &AuditQuery) -> Result<Vec<AuditEntry>> {
+    let mut st = c
+        .prepare_cached(&format!(
+            "SELECT {AUDIT_COLS} FROM audit_log
+             WHERE (?1 IS NULL OR citizen = ?1) AND (?2 IS NULL OR actor = ?2)
+               AND (?3 IS NULL OR at >= ?3) AND (?4 IS NULL OR at < ?4)
+             ORDER BY seq DESC LIMIT ?5"
+        ))
+        .map_err(db_err)?;
+    let rows = st
+        .query_map(
+            params![
+                q.citizen,
+                q.actor,
+                q.from.map(ms),
+                q.to.map(ms),
+                q.limit.max(1)
+            ],
+            audit_row,
+        )
+        .map_err(db_err)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(db_err);
+    rows
+}
+
+pub(crate) fn audit_chain(c: &Connection) -> Result<crate::AuditChain> {
+    let mut st = c
+        .prepare(&format!("SELECT {AUDIT_COLS} FROM audit_log ORDER BY seq"))
+        .map_err(db_err)?;
+    let rows = st
+        .query_map([], audit_row)
+        .map_err(db_err)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(db_err)?;
+    let head = c
+        .query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()
+        .map_err(db_err)?;
+    Ok((rows, head))
+}

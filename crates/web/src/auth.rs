@@ -1,0 +1,140 @@
+//! Who is calling, and whether they may: the session cookie or a device token becomes a
+//! [`Principal`], and each route's [`Action`] is checked by the app's one authorisation
+//! function before its handler runs. State-changing requests made with the session cookie must
+//! echo the session's CSRF token (header `X-CSRF-Token` or form field `csrf`).
+
+use crate::{ApiError, AppState};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::Response;
+use wujing_app::{Action, AppError, Principal};
+
+pub const SESSION_COOKIE: &str = "wujing_session";
+pub const LOGIN_CSRF_COOKIE: &str = "wujing_login_csrf";
+const MAX_FORM_BYTES: usize = 64 * 1024;
+
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
+/// A `Set-Cookie` value: HttpOnly and SameSite=Strict always, Secure when served over TLS.
+pub fn set_cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}"
+    ))
+    .expect("cookie values are URL-safe base64")
+}
+
+/// Resolves the principal for every request.
+pub async fn authenticate(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
+    let session = cookie(req.headers(), SESSION_COOKIE).map(str::to_string);
+    let bearer = bearer(req.headers()).map(str::to_string);
+    match s
+        .app
+        .authenticate(session.as_deref(), bearer.as_deref())
+        .await
+    {
+        Ok(p) => {
+            req.extensions_mut().insert(p);
+            next.run(req).await
+        }
+        Err(e) => axum::response::IntoResponse::into_response(ApiError(e)),
+    }
+}
+
+fn is_safe(m: &Method) -> bool {
+    matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Checks a route's action (and CSRF) before its handler.
+pub async fn authorize(
+    State((s, action)): State<(AppState, Action)>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let p = req
+        .extensions()
+        .get::<Principal>()
+        .cloned()
+        .unwrap_or(Principal::Anonymous);
+    if let Err(e) = s.app.require(&p, action, None) {
+        return axum::response::IntoResponse::into_response(ApiError(e));
+    }
+    // Citizen endpoints do not use the session, so a cookie sent along changes nothing there.
+    let uses_session = action != Action::Public;
+    let req = if uses_session && matches!(p, Principal::Staff(_)) && !is_safe(req.method()) {
+        match csrf_checked(&s, &p, req).await {
+            Ok(r) => r,
+            Err(e) => return axum::response::IntoResponse::into_response(ApiError(e)),
+        }
+    } else {
+        req
+    };
+    next.run(req).await
+}
+
+/// The CSRF token from the header, or from a urlencoded form's `csrf` field (the body is
+/// buffered and handed on unchanged).
+async fn csrf_checked(s: &AppState, p: &Principal, req: Request) -> Result<Request, AppError> {
+    if let Some(h) = req
+        .headers()
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+    {
+        s.app.check_csrf(p, Some(h))?;
+        return Ok(req);
+    }
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        s.app.check_csrf(p, None)?;
+        return Ok(req);
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
+        .await
+        .map_err(|_| {
+            AppError::invalid("body_too_large", "表单内容过大", "the form is too large")
+        })?;
+    let given = form_field(&bytes, "csrf");
+    s.app.check_csrf(p, given.as_deref())?;
+    Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+pub fn form_field(body: &[u8], name: &str) -> Option<String> {
+    serde_urlencoded_pairs(body)
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+fn serde_urlencoded_pairs(body: &[u8]) -> Vec<(String, String)> {
+    axum::extract::Query::<Vec<(String, String)>>::try_from_uri(
+        &format!("/?{}", String::from_utf8_lossy(body))
+            .parse()
+            .unwrap_or_else(|_| "/".parse().expect("valid uri")),
+    )
+    .map(|q| q.0)
+    .unwrap_or_default()
+}

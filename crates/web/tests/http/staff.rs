@@ -1,0 +1,1090 @@
+//! Staff identity, authorisation, sessions, CSRF, throttling, hall administration, identity
+//! reveal, the audit trail and personal data in logs (M14), on SQLite and PostgreSQL.
+
+use super::{applicant, code_of, test_config, Harness};
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::response::Response;
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU32, Ordering};
+use tower::ServiceExt;
+use wujing_app::{Actor, NewStaffInput, Principal};
+use wujing_domain::staff::{Role, RoleGrant};
+use wujing_store::DynStore;
+use wujing_testkit::both_dialects;
+
+pub const PASSWORD: &str = "correct horse battery";
+/// Demo registry: Guangzhou hukou, no passport yet.
+const ZHENG: &str = "440112200001010139";
+
+/// A signed-in staff member: the session cookie and the CSRF token.
+pub struct Session {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+impl Session {
+    pub fn headers(&self) -> [(&str, &str); 2] {
+        [
+            ("cookie", self.cookie.as_str()),
+            ("x-csrf-token", self.csrf.as_str()),
+        ]
+    }
+}
+
+static NEXT_USER: AtomicU32 = AtomicU32::new(1);
+
+fn grants(spec: &str) -> Vec<RoleGrant> {
+    spec.split(',')
+        .map(|g| match g.split_once('@') {
+            Some((r, h)) => RoleGrant {
+                role: Role::parse(r).unwrap(),
+                hall: Some(h.into()),
+            },
+            None => RoleGrant {
+                role: Role::parse(g).unwrap(),
+                hall: None,
+            },
+        })
+        .collect()
+}
+
+impl Harness {
+    pub async fn raw(&self, req: Request<Body>) -> Response {
+        self.router.clone().oneshot(req).await.unwrap()
+    }
+
+    /// Creates an account with roles like `officer@tianhe,leader` and returns its user name.
+    pub async fn create_account(&self, spec: &str) -> String {
+        let n = NEXT_USER.fetch_add(1, Ordering::Relaxed);
+        let username = format!("user{n}");
+        self.app
+            .create_staff(
+                &Actor::cli(),
+                &NewStaffInput {
+                    username: username.clone(),
+                    display_name: format!("测试{n}"),
+                    password: PASSWORD.into(),
+                    roles: grants(spec),
+                },
+            )
+            .await
+            .unwrap();
+        username
+    }
+
+    pub async fn sign_in(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> (StatusCode, Value, Option<String>) {
+        let req = Request::builder()
+            .method("POST")
+            .uri("/api/v1/staff/session")
+            .header("content-type", "application/json")
+            .body(Body::from(
+                json!({"username": username, "password": password}).to_string(),
+            ))
+            .unwrap();
+        let res = self.raw(req).await;
+        let status = res.status();
+        let cookie = res
+            .headers()
+            .get("set-cookie")
+            .map(|v| v.to_str().unwrap().to_string());
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        (
+            status,
+            serde_json::from_slice(&body).unwrap_or(Value::Null),
+            cookie,
+        )
+    }
+
+    pub async fn sign_in_as(&self, spec: &str) -> Session {
+        let u = self.create_account(spec).await;
+        self.session_of(&u).await
+    }
+
+    pub async fn session_of(&self, username: &str) -> Session {
+        let (s, v, cookie) = self.sign_in(username, PASSWORD).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let cookie = cookie.unwrap();
+        Session {
+            cookie: cookie.split(';').next().unwrap().to_string(),
+            csrf: v["csrf_token"].as_str().unwrap().to_string(),
+        }
+    }
+
+    async fn admin_principal(&self) -> Principal {
+        let s = self.sign_in_as("admin").await;
+        let token = s.cookie.split_once('=').unwrap().1.to_string();
+        self.app.authenticate(Some(&token), None).await.unwrap()
+    }
+
+    /// A booking at `hall` for a fresh identity; returns its code.
+    async fn book_at(&self, hall: &str, id: &str) -> String {
+        let slot = self.slot(hall, "passport_first").await;
+        let (s, hold) = self
+            .post(
+                "/api/v1/holds",
+                json!({"slot_id": slot["slot_id"], "business": "passport_first"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{hold}");
+        let (s, b) = self
+            .post(
+                "/api/v1/bookings",
+                json!({"hold_id": hold["hold_id"], "applicant": applicant(id, "郑华")}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        b["code"].as_str().unwrap().to_string()
+    }
+}
+
+const EVERYONE: &[&str] = &[
+    "anonymous",
+    "kiosk",
+    "officer",
+    "leader",
+    "supervisor",
+    "hall_manager",
+    "admin",
+];
+const STAFF: &[&str] = &["officer", "leader", "supervisor", "hall_manager", "admin"];
+
+/// The expected decision for every route. A route missing here, or listed here but missing
+/// from the router, fails the test.
+fn expected() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
+    let signals: &[&str] = &["leader", "supervisor", "admin"];
+    let audit: &[&str] = &["supervisor", "admin"];
+    let lookup: &[&str] = &["officer", "supervisor", "hall_manager", "admin"];
+    let reveal: &[&str] = &["officer", "supervisor", "admin"];
+    let admin: &[&str] = &["admin"];
+    let halls: &[&str] = &["hall_manager", "admin"];
+    let kiosk: &[&str] = &["kiosk"];
+    vec![
+        ("GET", "/healthz", EVERYONE),
+        ("GET", "/readyz", EVERYONE),
+        ("GET", "/metrics", EVERYONE),
+        ("GET", "/api/openapi.json", EVERYONE),
+        ("GET", "/api/v1/halls", EVERYONE),
+        ("GET", "/api/v1/halls/{id}", EVERYONE),
+        ("GET", "/api/v1/businesses", EVERYONE),
+        ("GET", "/api/v1/businesses/{code}", EVERYONE),
+        ("GET", "/api/v1/availability", EVERYONE),
+        ("POST", "/api/v1/eligibility", EVERYONE),
+        ("POST", "/api/v1/holds", EVERYONE),
+        ("POST", "/api/v1/bookings", EVERYONE),
+        ("GET", "/api/v1/bookings/{code}", EVERYONE),
+        ("POST", "/api/v1/bookings/{code}/cancel", EVERYONE),
+        ("POST", "/api/v1/bookings/{code}/reschedule", EVERYONE),
+        ("POST", "/api/v1/lottery/entries", EVERYONE),
+        ("GET", "/api/v1/lottery/entries/{id}", EVERYONE),
+        ("GET", "/api/v1/lottery/draws/{day}", EVERYONE),
+        ("GET", "/api/v1/ops/signals", signals),
+        ("GET", "/api/v1/kiosk/me", kiosk),
+        ("POST", "/api/v1/staff/session", EVERYONE),
+        ("DELETE", "/api/v1/staff/session", STAFF),
+        ("GET", "/api/v1/staff/me", STAFF),
+        ("POST", "/api/v1/staff/me/password", STAFF),
+        ("GET", "/api/v1/staff/bookings/{code}", lookup),
+        ("POST", "/api/v1/staff/bookings/{code}/reveal", reveal),
+        ("GET", "/api/v1/admin/staff", admin),
+        ("POST", "/api/v1/admin/staff", admin),
+        ("GET", "/api/v1/admin/staff/{id}", admin),
+        ("PATCH", "/api/v1/admin/staff/{id}", admin),
+        ("GET", "/api/v1/admin/devices", admin),
+        ("POST", "/api/v1/admin/devices", admin),
+        ("POST", "/api/v1/admin/devices/{id}/revoke", admin),
+        ("PUT", "/api/v1/admin/halls/{id}", halls),
+        ("GET", "/api/v1/admin/halls/{id}/windows", halls),
+        ("POST", "/api/v1/admin/halls/{id}/windows", halls),
+        ("DELETE", "/api/v1/admin/halls/{id}/windows/{number}", halls),
+        ("POST", "/api/v1/admin/halls/{id}/capacity", halls),
+        ("GET", "/api/v1/admin/halls/{id}/calendar", halls),
+        ("POST", "/api/v1/admin/halls/{id}/calendar", halls),
+        ("GET", "/api/v1/audit", audit),
+        ("GET", "/staff/login", EVERYONE),
+        ("POST", "/staff/login", EVERYONE),
+        ("POST", "/staff/logout", STAFF),
+        ("GET", "/staff", STAFF),
+        ("GET", "/staff/password", STAFF),
+        ("POST", "/staff/password", STAFF),
+        ("GET", "/staff/admin/staff", admin),
+        ("POST", "/staff/admin/staff", admin),
+        ("POST", "/staff/admin/staff/{id}", admin),
+        ("GET", "/staff/admin/devices", admin),
+        ("POST", "/staff/admin/devices", admin),
+        ("POST", "/staff/admin/devices/{id}/revoke", admin),
+        ("GET", "/staff/admin/halls", halls),
+        ("GET", "/staff/admin/halls/{id}", halls),
+        ("POST", "/staff/admin/halls/{id}", halls),
+        ("GET", "/staff/audit", audit),
+    ]
+}
+
+async fn authorization_matrix(store: DynStore) {
+    let h = Harness::new(store).await;
+    let table = wujing_web::route_table();
+    let routes: BTreeSet<(String, &str)> =
+        table.iter().map(|(m, p, _)| (m.to_string(), *p)).collect();
+    let exp = expected();
+    let listed: BTreeSet<(String, &str)> =
+        exp.iter().map(|(m, p, _)| (m.to_string(), *p)).collect();
+    let unlisted: Vec<_> = routes.difference(&listed).collect();
+    assert!(
+        unlisted.is_empty(),
+        "routes without an entry in the matrix: {unlisted:?}"
+    );
+    let stale: Vec<_> = listed.difference(&routes).collect();
+    assert!(
+        stale.is_empty(),
+        "matrix entries without a route: {stale:?}"
+    );
+
+    // Targets: a booking in the officer's and manager's hall, an account and a device to act on.
+    let code = h.book_at("tianhe", ZHENG).await;
+    let admin = h.admin_principal().await;
+    let target_staff = h.create_account("officer@tianhe").await;
+    let target_id = h
+        .app
+        .store
+        .staff_by_username(&target_staff)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+        .to_string();
+    let kiosk = h
+        .app
+        .create_device(&admin, None, "一号自助机", "tianhe")
+        .await
+        .unwrap();
+    let kiosk_token = kiosk.token.unwrap();
+    let target_device = h
+        .app
+        .create_device(&admin, None, "备用机", "tianhe")
+        .await
+        .unwrap()
+        .id
+        .to_string();
+    let specs = [
+        ("officer", "officer@tianhe"),
+        ("leader", "leader"),
+        ("supervisor", "supervisor"),
+        ("hall_manager", "hall_manager@tianhe"),
+        ("admin", "admin"),
+    ];
+    let mut accounts = Vec::new();
+    for (role, spec) in specs {
+        accounts.push((role, h.create_account(spec).await));
+    }
+
+    let mut wrong = Vec::new();
+    for (method, path, allowed) in &exp {
+        let id = if path.contains("/staff/{id}") {
+            target_id.as_str()
+        } else if path.contains("/devices/{id}") {
+            target_device.as_str()
+        } else if path.contains("/lottery/") {
+            "1"
+        } else {
+            "tianhe"
+        };
+        let uri = path
+            .replace("{id}", id)
+            .replace("{code}", &code)
+            .replace("{day}", "2026-12-03")
+            .replace("{number}", "99");
+        for role in EVERYONE {
+            let session = match *role {
+                "anonymous" | "kiosk" => None,
+                r => {
+                    let user = &accounts.iter().find(|(x, _)| *x == r).unwrap().1;
+                    Some(h.session_of(user).await)
+                }
+            };
+            let mut req = Request::builder().method(*method).uri(&uri);
+            if *role == "kiosk" {
+                req = req.header("authorization", format!("Bearer {kiosk_token}"));
+            }
+            let page = path.starts_with("/staff");
+            if let Some(s) = &session {
+                req = req.header("cookie", &s.cookie);
+                if !page {
+                    req = req.header("x-csrf-token", &s.csrf);
+                }
+            }
+            let body = if *method == "GET" {
+                Body::empty()
+            } else if page {
+                req = req.header("content-type", "application/x-www-form-urlencoded");
+                Body::from(format!(
+                    "csrf={}",
+                    session.as_ref().map_or("", |s| s.csrf.as_str())
+                ))
+            } else {
+                req = req.header("content-type", "application/json");
+                Body::from("{}")
+            };
+            let res = h.raw(req.body(body).unwrap()).await;
+            let status = res.status();
+            let location = res
+                .headers()
+                .get("location")
+                .map(|v| v.to_str().unwrap().to_string())
+                .unwrap_or_default();
+            let denied = status == StatusCode::UNAUTHORIZED
+                || status == StatusCode::FORBIDDEN
+                || location.starts_with("/staff/login?next=");
+            assert_ne!(
+                status,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "{method} {uri} as {role}"
+            );
+            if denied == allowed.contains(role) {
+                wrong.push(format!("{method} {path} as {role}: {status} {location}"));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "unexpected decisions:\n{}",
+        wrong.join("\n")
+    );
+
+    // Hall scope: a manager of one hall cannot touch another.
+    let m = h
+        .session_of(
+            &accounts
+                .iter()
+                .find(|(r, _)| *r == "hall_manager")
+                .unwrap()
+                .1,
+        )
+        .await;
+    let (s, v) = h
+        .call(
+            "GET",
+            "/api/v1/admin/halls/gz-city/windows",
+            None,
+            &m.headers(),
+        )
+        .await;
+    assert_eq!((s, code_of(&v)), (StatusCode::FORBIDDEN, "forbidden"));
+    let (s, _) = h
+        .call(
+            "GET",
+            "/api/v1/admin/halls/tianhe/windows",
+            None,
+            &m.headers(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    // An officer of another hall cannot look up this hall's booking.
+    let o = h.sign_in_as("officer@gz-city").await;
+    let (s, _) = h
+        .call(
+            "GET",
+            &format!("/api/v1/staff/bookings/{code}"),
+            None,
+            &o.headers(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // A revoked device token is refused.
+    h.app.revoke_device(&admin, None, kiosk.id).await.unwrap();
+    let (s, v) = h
+        .call(
+            "GET",
+            "/api/v1/kiosk/me",
+            None,
+            &[("authorization", &format!("Bearer {kiosk_token}"))],
+        )
+        .await;
+    assert_eq!(
+        (s, code_of(&v)),
+        (StatusCode::UNAUTHORIZED, "device_token_invalid")
+    );
+}
+both_dialects!(matrix, authorization_matrix);
+
+async fn sessions_csrf_and_throttling(store: DynStore) {
+    let h = Harness::new(store.clone()).await;
+    let user = h.create_account("admin").await;
+
+    // Wrong password and unknown user look the same.
+    let (s, v, c) = h.sign_in(&user, "wrong password!").await;
+    assert_eq!(
+        (s, code_of(&v), c),
+        (StatusCode::UNAUTHORIZED, "login_failed", None)
+    );
+    let (s, v, _) = h.sign_in("nobody", "wrong password!").await;
+    assert_eq!((s, code_of(&v)), (StatusCode::UNAUTHORIZED, "login_failed"));
+
+    // A session: HttpOnly, SameSite=Strict, no Secure on plain HTTP; hash never answered.
+    let (s, v, cookie) = h.sign_in(&user, super::staff::PASSWORD).await;
+    assert_eq!(s, StatusCode::OK);
+    let cookie = cookie.unwrap();
+    assert!(
+        cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Strict")
+            && !cookie.contains("Secure"),
+        "{cookie}"
+    );
+    assert!(!v.to_string().contains("argon2"));
+    let me = Session {
+        cookie: cookie.split(';').next().unwrap().to_string(),
+        csrf: v["csrf_token"].as_str().unwrap().to_string(),
+    };
+    let (s, v) = h
+        .call("GET", "/api/v1/staff/me", None, &[("cookie", &me.cookie)])
+        .await;
+    assert_eq!(
+        (s, v["username"].as_str()),
+        (StatusCode::OK, Some(user.as_str()))
+    );
+
+    // The session lives in the database: a second app server on the same store accepts it.
+    let other = wujing_app::App::new(
+        store.clone(),
+        test_config(),
+        wujing_app::Clock::manual(super::start()),
+    );
+    let other_router = wujing_web::router(other);
+    let res = other_router
+        .oneshot(
+            Request::get("/api/v1/staff/me")
+                .header("cookie", &me.cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    // CSRF: a state-changing request with the cookie needs the token.
+    let body = json!({"username": "newbie", "display_name": "新人", "password": "a long password", "roles": [{"role": "leader"}]});
+    let (s, v) = h
+        .call(
+            "POST",
+            "/api/v1/admin/staff",
+            Some(body.clone()),
+            &[("cookie", &me.cookie)],
+        )
+        .await;
+    assert_eq!((s, code_of(&v)), (StatusCode::FORBIDDEN, "csrf_invalid"));
+    let (s, v) = h
+        .call(
+            "POST",
+            "/api/v1/admin/staff",
+            Some(body.clone()),
+            &[("cookie", &me.cookie), ("x-csrf-token", "forged")],
+        )
+        .await;
+    assert_eq!((s, code_of(&v)), (StatusCode::FORBIDDEN, "csrf_invalid"));
+    assert!(
+        h.app
+            .store
+            .staff_by_username("newbie")
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing was written"
+    );
+    let (s, v) = h
+        .call("POST", "/api/v1/admin/staff", Some(body), &me.headers())
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    // Forms carry the token as a field.
+    let form = |csrf: &str| {
+        Request::post("/staff/admin/staff")
+            .header("cookie", &me.cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(format!(
+                "csrf={csrf}&username=formuser&display_name=%E8%A1%A8&password=another+long+one&roles=officer%40tianhe"
+            )))
+            .unwrap()
+    };
+    let res = h.raw(form("nope")).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = h.raw(form(&me.csrf)).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(res.headers()["location"]
+        .to_str()
+        .unwrap()
+        .contains("kind=ok"));
+    let formuser = h
+        .app
+        .store
+        .staff_by_username("formuser")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(formuser.roles, grants("officer@tianhe"));
+
+    // Password hashes appear in no answer or page.
+    for uri in [
+        "/api/v1/admin/staff",
+        &format!("/api/v1/admin/staff/{}", formuser.id),
+        "/staff/admin/staff",
+        "/api/v1/audit",
+    ] {
+        let res = h
+            .raw(
+                Request::get(uri)
+                    .header("cookie", &me.cookie)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK, "{uri}");
+        let text = String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec())
+            .unwrap();
+        assert!(text.contains("formuser"), "{uri}");
+        assert!(
+            !text.contains("$argon2") && !text.contains("password_hash"),
+            "{uri} leaks a hash"
+        );
+    }
+
+    // Disabling an account ends its sessions at once.
+    let victim = h.session_of_password("formuser", "another long one").await;
+    let (s, _) = h
+        .call(
+            "PATCH",
+            &format!("/api/v1/admin/staff/{}", formuser.id),
+            Some(json!({"disabled": true})),
+            &me.headers(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = h
+        .call("GET", "/api/v1/staff/me", None, &victim.headers())
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, v, _) = h.sign_in("formuser", "another long one").await;
+    assert_eq!((s, code_of(&v)), (StatusCode::UNAUTHORIZED, "login_failed"));
+    // An administrator cannot lock themselves out.
+    let my_id = h
+        .app
+        .store
+        .staff_by_username(&user)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let (s, v) = h
+        .call(
+            "PATCH",
+            &format!("/api/v1/admin/staff/{my_id}"),
+            Some(json!({"disabled": true})),
+            &me.headers(),
+        )
+        .await;
+    assert_eq!(
+        (s, code_of(&v)),
+        (StatusCode::BAD_REQUEST, "cannot_lock_self_out")
+    );
+
+    // Changing one's password ends every session; the new one works.
+    let (s, v) = h
+        .call(
+            "POST",
+            "/api/v1/staff/me/password",
+            Some(json!({"current": super::staff::PASSWORD, "new": "short"})),
+            &me.headers(),
+        )
+        .await;
+    assert_eq!(
+        (s, code_of(&v)),
+        (StatusCode::BAD_REQUEST, "password_too_short")
+    );
+    let (s, _) = h
+        .call(
+            "POST",
+            "/api/v1/staff/me/password",
+            Some(json!({"current": super::staff::PASSWORD, "new": "a brand new secret"})),
+            &me.headers(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = h.call("GET", "/api/v1/staff/me", None, &me.headers()).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _, _) = h.sign_in(&user, "a brand new secret").await;
+    assert_eq!(s, StatusCode::OK);
+    // Signing out ends the session.
+    let again = h.session_of_password(&user, "a brand new secret").await;
+    let (s, _) = h
+        .call("DELETE", "/api/v1/staff/session", None, &again.headers())
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = h
+        .call("GET", "/api/v1/staff/me", None, &again.headers())
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+
+    // Throttling, held in the database: five failures lock the user name for the window, even
+    // for the right password, and on another app server too.
+    let target = h.create_account("leader").await;
+    for _ in 0..5 {
+        let (s, _, _) = h.sign_in(&target, "not the password").await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
+    let (s, v, _) = h.sign_in(&target, super::staff::PASSWORD).await;
+    assert_eq!(
+        (s, code_of(&v)),
+        (StatusCode::TOO_MANY_REQUESTS, "login_throttled")
+    );
+    let other = wujing_app::App::new(
+        store,
+        test_config(),
+        wujing_app::Clock::manual(super::start()),
+    );
+    let e = other
+        .login(&target, super::staff::PASSWORD, None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, "login_throttled");
+    assert_eq!(e.retry_after, Some(900));
+    // After the window it works again.
+    h.app.clock.advance(chrono::TimeDelta::minutes(16));
+    let (s, _, _) = h.sign_in(&target, super::staff::PASSWORD).await;
+    assert_eq!(s, StatusCode::OK);
+}
+both_dialects!(sessions, sessions_csrf_and_throttling);
+
+impl Harness {
+    async fn session_of_password(&self, username: &str, password: &str) -> Session {
+        let (s, v, cookie) = self.sign_in(username, password).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        Session {
+            cookie: cookie.unwrap().split(';').next().unwrap().to_string(),
+            csrf: v["csrf_token"].as_str().unwrap().to_string(),
+        }
+    }
+}
+
+#[tokio::test]
+async fn secure_cookies_when_served_over_tls() {
+    let (store, _g) = wujing_testkit::sqlite_store().await;
+    let h = Harness::with_options(
+        store,
+        test_config(),
+        wujing_web::WebOptions {
+            secure_cookies: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let user = h.create_account("leader").await;
+    let (_, _, cookie) = h.sign_in(&user, PASSWORD).await;
+    assert!(cookie.unwrap().contains("; Secure"));
+}
+
+/// Hall administration through the API: capacity changes in place, closures, windows, all
+/// audited; then the audit trail is searched by citizen and by staff member, and a reveal is
+/// recorded.
+async fn hall_administration_and_audit(store: DynStore) {
+    let h = Harness::new(store).await;
+    let m = h.sign_in_as("hall_manager@tianhe").await;
+    let code = h.book_at("tianhe", ZHENG).await;
+    let slot = h.slot("tianhe", "passport_first").await;
+    let before = slot["free"].as_i64().unwrap();
+
+    let (s, v) = h
+        .call(
+            "POST",
+            "/api/v1/admin/halls/tianhe/capacity",
+            Some(json!({"pool": "online", "seats_per_slot": 0, "from": "2026-12-02"})),
+            &m.headers(),
+        )
+        .await;
+    assert_eq!(
+        (s, code_of(&v)),
+        (StatusCode::CONFLICT, "capacity_below_taken"),
+        "the booked seat blocks zero"
+    );
+    let (s, v) = h
+        .call(
+            "POST",
+            "/api/v1/admin/halls/tianhe/capacity",
+            Some(json!({"pool": "online", "seats_per_slot": 40, "from": "2026-12-02"})),
+            &m.headers(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(v["slots_changed"].as_u64().unwrap() > 0);
+    let after = h.slot("tianhe", "passport_first").await;
+    assert_eq!(
+        after["slot_id"], slot["slot_id"],
+        "seats are changed in place, not rebuilt"
+    );
+    assert!(after["free"].as_i64().unwrap() > before);
+    let (s, v) = h.get(&format!("/api/v1/bookings/{code}")).await;
+    assert_ne!(s, StatusCode::NOT_FOUND, "{v}");
+
+    // Close a day without bookings; its seats vanish; reopen.
+    let (s, v) = h
+        .call(
+            "POST",
+            "/api/v1/admin/halls/tianhe/calendar",
+            Some(json!({"day": "2026-12-04", "closed": true, "note": "台风"})),
+            &m.headers(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, v) = h.get("/api/v1/availability?business=passport_first&halls=tianhe&from=2026-12-04&to=2026-12-04").await;
+    assert!(
+        v["slots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["free"] == 0),
+        "{v}"
+    );
+    let (_, v) = h
+        .call(
+            "GET",
+            "/api/v1/admin/halls/tianhe/calendar",
+            None,
+            &m.headers(),
+        )
+        .await;
+    assert_eq!(v["closed_days"], json!(["2026-12-04"]));
+    let (s, _) = h
+        .call(
+            "POST",
+            "/api/v1/admin/halls/tianhe/calendar",
+            Some(json!({"day": "2026-12-04", "closed": false})),
+            &m.headers(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, v) = h.get("/api/v1/availability?business=passport_first&halls=tianhe&from=2026-12-04&to=2026-12-04").await;
+    assert!(v["slots"][0]["free"].as_i64().unwrap() > 0, "{v}");
+    // Windows.
+    let (s, _) = h
+        .call(
+            "POST",
+            "/api/v1/admin/halls/tianhe/windows",
+            Some(json!({"number": 41, "kind": "expedite"})),
+            &m.headers(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, v) = h
+        .call(
+            "POST",
+            "/api/v1/admin/halls/tianhe/windows",
+            Some(json!({"number": 41, "kind": "expedite"})),
+            &m.headers(),
+        )
+        .await;
+    assert_eq!((s, code_of(&v)), (StatusCode::CONFLICT, "window_exists"));
+    let (s, _) = h
+        .call(
+            "DELETE",
+            "/api/v1/admin/halls/tianhe/windows/41",
+            None,
+            &m.headers(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+
+    // Staff see the booking masked; revealing the full number is audited.
+    let o = h.sign_in_as("officer@tianhe").await;
+    let (s, v) = h
+        .call(
+            "GET",
+            &format!("/api/v1/staff/bookings/{code}"),
+            None,
+            &o.headers(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        !v.to_string().contains(ZHENG) && !v.to_string().contains("13800138000"),
+        "{v}"
+    );
+    let (s, v) = h
+        .call(
+            "POST",
+            &format!("/api/v1/staff/bookings/{code}/reveal"),
+            Some(json!({"reason": ""})),
+            &o.headers(),
+        )
+        .await;
+    assert_eq!(
+        (s, code_of(&v)),
+        (StatusCode::BAD_REQUEST, "reason_required")
+    );
+    let (s, v) = h
+        .call(
+            "POST",
+            &format!("/api/v1/staff/bookings/{code}/reveal"),
+            Some(json!({"reason": "窗口核对身份"})),
+            &o.headers(),
+        )
+        .await;
+    assert_eq!((s, v["id_number"].as_str()), (StatusCode::OK, Some(ZHENG)));
+
+    let sup = h.sign_in_as("supervisor").await;
+    let (s, v) = h
+        .call(
+            "GET",
+            &format!("/api/v1/audit?citizen={}", ZHENG),
+            None,
+            &sup.headers(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let entries = v.as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{v}");
+    assert_eq!(entries[0]["action"], "identity.reveal");
+    assert_eq!(entries[0]["citizen"], "CHN:440112********0139");
+    assert!(!v.to_string().contains(ZHENG));
+    let manager_name = h
+        .app
+        .staff_list(&h.admin_principal().await)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.roles == grants("hall_manager@tianhe"))
+        .unwrap()
+        .username;
+    let (_, v) = h
+        .call(
+            "GET",
+            &format!("/api/v1/audit?staff={manager_name}"),
+            None,
+            &sup.headers(),
+        )
+        .await;
+    let actions: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "window.remove",
+            "window.add",
+            "calendar.open",
+            "calendar.close",
+            "capacity.change",
+            "session.sign_in"
+        ],
+        "refused changes leave no entry"
+    );
+    assert_eq!(h.app.audit_verify().await.unwrap(), Ok(v_len_all(&h).await));
+    // The audit page renders for the supervisor, masked.
+    let res = h
+        .raw(
+            Request::get(format!("/staff/audit?citizen={}", ZHENG))
+                .header("cookie", &sup.cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let page =
+        String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    // The auditor's own query is echoed in the search form; the entries below show it masked.
+    let (_, table) = page.split_once("<table").unwrap();
+    assert!(
+        table.contains("identity.reveal") && table.contains("CHN:440112********0139"),
+        "{table}"
+    );
+    assert!(!table.contains(ZHENG), "{table}");
+}
+both_dialects!(hall_admin, hall_administration_and_audit);
+
+async fn v_len_all(h: &Harness) -> u64 {
+    h.app.store.audit_chain().await.unwrap().0.len() as u64
+}
+
+/// Pages: anonymous visitors are sent to sign in; a signed-in administrator gets the home page
+/// with the administration links and can sign in through the form.
+#[tokio::test]
+async fn staff_pages_sign_in_through_the_form() {
+    let (store, _g) = wujing_testkit::sqlite_store().await;
+    let h = Harness::new(store).await;
+    let user = h.create_account("admin").await;
+    let res = h
+        .raw(
+            Request::get("/staff/admin/halls")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        res.headers()["location"],
+        "/staff/login?next=/staff/admin/halls"
+    );
+    let res = h
+        .raw(Request::get("/staff/login").body(Body::empty()).unwrap())
+        .await;
+    let login_csrf = res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let token = login_csrf.split_once('=').unwrap().1.to_string();
+    let post = |cookie: &str, csrf: &str| {
+        Request::post("/staff/login")
+            .header("cookie", cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(format!("csrf={csrf}&username={user}&password=correct+horse+battery&next=%2Fstaff%2Fadmin%2Fhalls")))
+            .unwrap()
+    };
+    // Without the double-submit cookie the form is refused.
+    let res = h.raw(post("", &token)).await;
+    assert!(res.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("/staff/login?kind=error"));
+    let res = h.raw(post(&login_csrf, &token)).await;
+    assert_eq!(res.headers()["location"], "/staff/admin/halls");
+    let session = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|v| v.starts_with("wujing_session="))
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let res = h
+        .raw(
+            Request::get("/staff")
+                .header("cookie", &session)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let page =
+        String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    for link in [
+        "/staff/admin/staff",
+        "/staff/admin/halls",
+        "/staff/audit",
+        "/staff/admin/devices",
+    ] {
+        assert!(page.contains(link), "{link}");
+    }
+    let res = h
+        .raw(
+            Request::get("/staff/admin/halls/tianhe")
+                .header("cookie", &session)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let page =
+        String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    assert!(page.contains("天河") && page.contains("name=\"csrf\""));
+}
+
+/// A captured log of a whole booking flow, failures and a staff reveal included, holds no full
+/// identity number and no phone.
+#[tokio::test]
+async fn logs_carry_no_personal_data() {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+    #[derive(Clone, Default)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+    impl Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buf = Buf::default();
+    let writer = buf.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let (store, _g) = wujing_testkit::sqlite_store().await;
+    let h = Harness::new(store).await;
+    let code = h.book_at("tianhe", ZHENG).await;
+    let (s, _) = h
+        .call(
+            "GET",
+            &format!("/api/v1/bookings/{code}"),
+            None,
+            &[("x-id-number", ZHENG)],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    // Failures: a bad phone, a wrong checksum, an already-booked identity.
+    let slot = h.slot("tianhe", "passport_first").await;
+    let (_, hold) = h
+        .post(
+            "/api/v1/holds",
+            json!({"slot_id": slot["slot_id"], "business": "passport_first"}),
+        )
+        .await;
+    let bad = json!({"hold_id": hold["hold_id"], "applicant": {"name": "郑华", "id_number": ZHENG, "phone": "1380013800"}});
+    assert_eq!(
+        h.post("/api/v1/bookings", bad).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    let wrong_sum = "440112200001010138";
+    let bad = json!({"hold_id": hold["hold_id"], "applicant": {"name": "郑华", "id_number": wrong_sum, "phone": "13800138000"}});
+    assert_eq!(
+        h.post("/api/v1/bookings", bad).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    let again = json!({"hold_id": hold["hold_id"], "applicant": applicant(ZHENG, "郑华")});
+    assert_eq!(
+        h.post("/api/v1/bookings", again).await.0,
+        StatusCode::CONFLICT
+    );
+    let o = h.sign_in_as("officer@tianhe").await;
+    let (s, _) = h
+        .call(
+            "POST",
+            &format!("/api/v1/staff/bookings/{code}/reveal"),
+            Some(json!({"reason": "核对"})),
+            &o.headers(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = h
+        .post(
+            &format!("/api/v1/bookings/{code}/cancel"),
+            json!({"id_number": ZHENG}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+
+    let log = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        log.contains("route=/api/v1/bookings"),
+        "the flow was logged:\n{log}"
+    );
+    assert!(log.lines().count() >= 8, "{log}");
+    for secret in [ZHENG, wrong_sum, "13800138000", "1380013800", PASSWORD] {
+        assert!(!log.contains(secret), "the log contains {secret}:\n{log}");
+    }
+}
