@@ -44,7 +44,8 @@ fn http(addr: &str, method: &str, path: &str, body: Option<&str>) -> (u16, Strin
     (status, body)
 }
 
-struct Server(Child, String);
+/// The child, its address, and what it printed before serving.
+struct Server(Child, String, Vec<String>);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -62,20 +63,28 @@ fn serve(db: &str) -> Server {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = Vec::new();
     let addr = loop {
         let line = lines.next().expect("serve printed its address").unwrap();
         if let Some(rest) = line.strip_prefix("Wujing is serving on http://") {
             break rest.split_whitespace().next().unwrap().to_string();
         }
+        printed.push(line);
     };
     std::thread::spawn(move || for _ in lines {});
-    Server(child, addr)
+    Server(child, addr, printed)
 }
 
 /// Books, reschedules and cancels over real HTTP against a running `wujing serve`.
 fn book_over_tcp(db: &str) {
     let server = serve(db);
     let addr = server.1.as_str();
+    // The first start says how to create the first administrator; there is no default login.
+    let printed = server.2.join("\n");
+    assert!(
+        printed.contains("wujing create-admin --username"),
+        "{printed}"
+    );
     assert_eq!(http(addr, "GET", "/healthz", None), (200, "ok".into()));
     let (s, avail) = http(
         addr,
@@ -191,4 +200,113 @@ fn serve_on_postgres() {
         return;
     };
     book_over_tcp(&url);
+    first_administrator(&url);
+}
+
+fn wujing_with(db: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_wujing"));
+    c.args(args)
+        .env("DATABASE_URL", db)
+        .env("WUJING_LOG", "warn");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("run wujing")
+}
+
+/// `create-admin` makes the first administrator, who signs in over TCP; `audit verify` finds
+/// the chain intact.
+fn first_administrator(db: &str) {
+    let o = wujing_with(
+        db,
+        &["create-admin", "--username", "boss"],
+        &[("WUJING_ADMIN_PASSWORD", "short")],
+    );
+    assert!(!o.status.success());
+    assert!(text(&o).contains("password_too_short"), "{}", text(&o));
+    let pw = [("WUJING_ADMIN_PASSWORD", "a long enough secret")];
+    let o = wujing_with(db, &["create-admin", "--username", "boss"], &pw);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("Created administrator boss"));
+    let o = wujing_with(db, &["create-admin", "--username", "boss"], &pw);
+    assert!(text(&o).contains("username_taken"), "{}", text(&o));
+    // The password can come on standard input instead.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wujing"))
+        .args(["create-admin", "--username", "deputy"])
+        .env("DATABASE_URL", db)
+        .env("WUJING_LOG", "warn")
+        .env_remove("WUJING_ADMIN_PASSWORD")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"another long secret\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let server = serve(db);
+    assert!(
+        !server.2.join("\n").contains("create-admin"),
+        "no hint once staff exist"
+    );
+    let (s, body) = http(
+        &server.1,
+        "POST",
+        "/api/v1/staff/session",
+        Some(r#"{"username":"boss","password":"a long enough secret"}"#),
+    );
+    assert_eq!(s, 200, "{body}");
+    assert!(!body.contains("argon2"));
+    drop(server);
+    let o = wujing(db, &["audit", "verify"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("audit chain intact: 3 entries"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn audit_verify_reports_the_break_on_sqlite() {
+    let t = wujing_testkit::TempSqlite::new();
+    let db = t.url();
+    assert!(wujing(&db, &["migrate"]).status.success());
+    first_administrator(&db);
+    let c = rusqlite::Connection::open(&t.path).unwrap();
+    assert!(
+        c.execute("DELETE FROM audit_log WHERE seq = 2", [])
+            .is_err(),
+        "append-only"
+    );
+    c.execute_batch("DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE seq = 2;")
+        .unwrap();
+    let o = wujing(&db, &["audit", "verify"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o).contains("audit chain BROKEN: entry 2 was deleted"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn keys_generate_prints_a_usable_key() {
+    let o = wujing("sqlite::memory:", &["keys", "generate", "--id", "k7"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let entry = String::from_utf8(o.stdout).unwrap();
+    let ring = wujing_app::crypto::Keyring::parse(entry.trim()).unwrap();
+    assert_eq!(ring.active_id(), Some("k7"));
+    let bad = wujing_with(
+        "sqlite::memory:",
+        &["migrate"],
+        &[("WUJING_DATA_KEYS", "k1:short")],
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad).contains("WUJING_DATA_KEYS"), "{}", text(&bad));
 }
