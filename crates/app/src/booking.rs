@@ -91,6 +91,9 @@ pub struct ConfirmInput {
     /// Acceptance channel (M4): `web` (default), `phone`, `kiosk`, `mobile`, `counter`.
     #[serde(default)]
     pub channel: Option<String>,
+    /// Language of the texts about the booking: `zh-CN` (default) or `en`.
+    #[serde(default)]
+    pub lang: Option<String>,
 }
 
 /// Proof that the caller owns a booking: its identity number.
@@ -576,8 +579,22 @@ impl App {
             .terms(business, slot.day)
             .and_then(|t| t.fee_for(input.answers.option.as_deref()));
         let (id_kind, id_number, nationality) = crate::lottery::identity_parts(&applicant.identity);
+        let lang = crate::notify::Lang::parse(input.lang.as_deref());
+        let hall = self.hall_by_id(&slot.hall_id).await?;
+        let notice = |code: &str| {
+            crate::notify::message(
+                format!("confirm:{code}"),
+                &applicant.phone,
+                "confirmation",
+                self.confirmation_text(lang, code, business, &hall, &slot),
+                self.clock.now(),
+            )
+        };
+        let code = new_code(self.clock.now());
         let mut nb = NewBooking {
-            code: new_code(self.clock.now()),
+            notice: Some(notice(&code)),
+            lang: lang.code().to_string(),
+            code,
             hold_id: input.hold_id.clone(),
             business: business.to_string(),
             option_code: input.answers.option.clone(),
@@ -616,7 +633,10 @@ impl App {
                     Metrics::inc(&self.metrics.bookings_confirmed);
                     return self.booking_view(&b).await;
                 }
-                Err(StoreError::CodeTaken) => nb.code = new_code(nb.now),
+                Err(StoreError::CodeTaken) => {
+                    nb.code = new_code(nb.now);
+                    nb.notice = Some(notice(&nb.code));
+                }
                 Err(e) => return Err(confirm_error(e)),
             }
         }

@@ -16,6 +16,7 @@ pub mod demo;
 mod error;
 pub mod import;
 mod lottery;
+pub mod notify;
 mod signals;
 mod views;
 
@@ -59,6 +60,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Keys that seal sensitive personal data at rest (see [`crypto`]).
     pub data_keys: crypto::Keyring,
+    /// Where text messages go.
+    pub sms: notify::SmsConfig,
 }
 
 /// How the online pool is released (issue: fairness at release time).
@@ -138,6 +141,7 @@ impl Default for Config {
             release: ReleasePolicy::default(),
             auth: AuthConfig::default(),
             data_keys: crypto::Keyring::parse("").expect("empty keyring"),
+            sms: notify::SmsConfig::default(),
         }
     }
 }
@@ -257,10 +261,12 @@ pub struct App {
     pub clock: Clock,
     pub metrics: Arc<Metrics>,
     caches: Arc<cache::Caches>,
+    notifier: Arc<dyn notify::Provider>,
 }
 
 impl App {
     pub fn new(store: DynStore, config: Config, clock: Clock) -> Self {
+        let notifier = notify::provider(&config.sms);
         Self {
             store,
             catalogue: Arc::new(Catalogue::builtin()),
@@ -268,6 +274,7 @@ impl App {
             clock,
             metrics: Arc::default(),
             caches: Arc::default(),
+            notifier,
         }
     }
 

@@ -405,6 +405,8 @@ impl App {
                         now: self.clock.now(),
                         client_addr: e.entry.client_addr.clone(),
                         limits: Vec::new(),
+                        notice: None,
+                        lang: "zh-CN".into(),
                     };
                     let mut attempt = 0;
                     let r = loop {

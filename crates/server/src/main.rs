@@ -146,6 +146,25 @@ struct BookingArgs {
     )]
     data_keys: String,
 
+    /// Deliver text messages to this SMS gateway (`http://host:port/path`; JSON POST signed
+    /// with HMAC-SHA256 in `X-Wujing-Signature`). Unset: messages are printed to the console.
+    #[arg(long, env = "WUJING_SMS_GATEWAY_URL", global = true)]
+    sms_gateway_url: Option<String>,
+
+    /// The gateway's shared HMAC secret.
+    #[arg(
+        long,
+        env = "WUJING_SMS_SECRET",
+        global = true,
+        hide_env_values = true,
+        default_value = ""
+    )]
+    sms_secret: String,
+
+    /// Also append console messages to this file.
+    #[arg(long, env = "WUJING_OUTBOX_FILE", global = true)]
+    outbox_file: Option<std::path::PathBuf>,
+
     /// Staff sessions last this many hours.
     #[arg(
         long,
@@ -263,6 +282,16 @@ impl BookingArgs {
         if let Err(e) = wujing_app::crypto::Keyring::parse(&self.data_keys) {
             p.push(format!("WUJING_DATA_KEYS: {e}"));
         }
+        if let Some(u) = self.sms_gateway_url.as_deref().filter(|u| !u.is_empty()) {
+            if !u.starts_with("http://") {
+                p.push(format!("--sms-gateway-url {u:?}: only http:// URLs (a relay on the local network) are supported"));
+            }
+            if self.sms_secret.len() < 16 {
+                p.push(
+                    "WUJING_SMS_SECRET must be at least 16 characters when a gateway is set".into(),
+                );
+            }
+        }
         if !(1..=24 * 30).contains(&self.session_hours) {
             p.push(format!(
                 "--session-hours is {}; it must be between 1 and 720",
@@ -297,6 +326,17 @@ impl BookingArgs {
             auth: wujing_app::AuthConfig {
                 session_ttl: TimeDelta::hours(self.session_hours),
                 ..Default::default()
+            },
+            sms: match (
+                self.sms_gateway_url.as_deref().filter(|u| !u.is_empty()),
+                &self.outbox_file,
+            ) {
+                (Some(url), _) => wujing_app::notify::SmsConfig::Http {
+                    url: url.to_string(),
+                    secret: self.sms_secret.clone(),
+                },
+                (None, Some(f)) => wujing_app::notify::SmsConfig::ConsoleFile(f.clone()),
+                (None, None) => wujing_app::notify::SmsConfig::Console,
             },
             data_keys: wujing_app::crypto::Keyring::parse(&self.data_keys)
                 .unwrap_or_else(|_| wujing_app::crypto::Keyring::parse("").expect("empty keyring")),
@@ -534,6 +574,24 @@ async fn serve(
                 if let Err(e) = sweeper.generate_horizon().await {
                     tracing::warn!(error = %e, "seat generation failed");
                 }
+                if let Err(e) = sweeper.enqueue_reminders().await {
+                    tracing::warn!(error = %e, "reminders failed");
+                }
+            }
+        }
+    });
+
+    // The outbox dispatcher: every second, deliver what is due (retries wait their backoff).
+    let dispatcher = app.clone();
+    tokio::spawn(async move {
+        if let Err(e) = dispatcher.enqueue_reminders().await {
+            tracing::warn!(error = %e, "reminders failed");
+        }
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            if let Err(e) = dispatcher.deliver_due().await {
+                tracing::warn!(error = %e, "delivery pass failed");
             }
         }
     });

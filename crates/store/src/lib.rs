@@ -15,8 +15,10 @@
 mod migrations;
 mod model;
 pub mod postgres;
+mod postgres_outbox;
 mod postgres_staff;
 pub mod sqlite;
+mod sqlite_outbox;
 mod sqlite_staff;
 
 pub use migrations::{Migration, MigrationStatus};
@@ -209,6 +211,25 @@ pub trait Store: Send + Sync + 'static {
     async fn audit_search(&self, q: &AuditQuery) -> Result<Vec<wujing_domain::audit::AuditEntry>>;
     /// The whole chain in sequence order, and the recorded head `(seq, hash)`.
     async fn audit_chain(&self) -> Result<crate::AuditChain>;
+
+    // --- Notification outbox ------------------------------------------------------------------
+    /// Stores messages; a key already stored is skipped. Returns how many were new.
+    async fn enqueue(&self, messages: &[NewMessage]) -> Result<u64>;
+    /// Leases up to `limit` undelivered messages due at `now` for `lease`: another dispatcher
+    /// (another app server) does not see them until the lease runs out.
+    async fn claim_messages(
+        &self,
+        now: DateTime<Utc>,
+        lease: chrono::TimeDelta,
+        limit: u32,
+    ) -> Result<Vec<Message>>;
+    async fn message_delivered(&self, id: i64, now: DateTime<Utc>) -> Result<()>;
+    /// Records a failed attempt; the message is due again at `retry_at`.
+    async fn message_failed(&self, id: i64, retry_at: DateTime<Utc>, error: &str) -> Result<()>;
+    /// Messages to one recipient, newest first (for the console and tests).
+    async fn messages_to(&self, recipient: &str, limit: u32) -> Result<Vec<Message>>;
+    /// Active bookings whose visit is on `day` (reminders).
+    async fn active_bookings_on(&self, day: NaiveDate) -> Result<Vec<Booking>>;
 
     // --- Checks ----------------------------------------------------------------------------
     /// Recounts every slot from holds, bookings and pending returns and reports any

@@ -59,6 +59,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "staff_audit",
         sql: include_str!("../migrations/sqlite/0009_staff_audit.sql"),
     },
+    Migration {
+        version: 10,
+        name: "outbox",
+        sql: include_str!("../migrations/sqlite/0010_outbox.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -106,6 +111,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 9,
         name: "staff_audit",
         sql: include_str!("../migrations/postgres/0009_staff_audit.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "outbox",
+        sql: include_str!("../migrations/postgres/0010_outbox.sql"),
     },
 ];
 

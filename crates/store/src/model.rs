@@ -192,6 +192,10 @@ pub struct NewBooking {
     pub now: DateTime<Utc>,
     pub client_addr: Option<String>,
     pub limits: Vec<RateRule>,
+    /// The confirmation message, written to the outbox with the booking.
+    pub notice: Option<NewMessage>,
+    /// `zh-CN` or `en`.
+    pub lang: String,
 }
 
 impl std::fmt::Debug for NewBooking {
@@ -253,6 +257,8 @@ pub struct Booking {
     pub created_at: DateTime<Utc>,
     pub cancelled_at: Option<DateTime<Utc>>,
     pub reschedule_count: u32,
+    /// `zh-CN` or `en`: the language of texts about the booking.
+    pub lang: String,
 }
 
 impl std::fmt::Debug for Booking {
@@ -557,4 +563,57 @@ pub struct AuditQuery {
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     pub limit: u32,
+}
+
+// --- Notification outbox (M1–M4) ----------------------------------------------------------------
+
+/// A message to send, stored in the same transaction as the change that causes it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    /// Unique: enqueuing the same key twice stores one message, and providers pass it on so
+    /// that a gateway can drop a redelivery.
+    pub idempotency_key: String,
+    /// `sms` or `email`.
+    pub channel: String,
+    pub recipient: String,
+    /// `phone_code`, `confirmation`, `cancellation`, `reschedule`, `reminder`.
+    pub topic: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for NewMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewMessage")
+            .field("idempotency_key", &self.idempotency_key)
+            .field("topic", &self.topic)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A stored message and its delivery state.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Message {
+    pub id: i64,
+    pub idempotency_key: String,
+    pub channel: String,
+    pub recipient: String,
+    pub topic: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub attempts: u32,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
+impl std::fmt::Debug for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Message")
+            .field("id", &self.id)
+            .field("idempotency_key", &self.idempotency_key)
+            .field("topic", &self.topic)
+            .field("attempts", &self.attempts)
+            .finish_non_exhaustive()
+    }
 }

@@ -103,7 +103,7 @@ const BOOKING_SELECT: &str =
     "SELECT b.id, b.code, b.business, b.option_code, b.identity_key, b.id_kind, \
      b.id_number, b.nationality, b.name, b.phone, b.answers, b.fee_yuan, b.channel, b.status, \
      b.created_at, b.cancelled_at, b.reschedule_count, \
-     s.id, s.hall_id, s.day, s.start_time, s.pool, s.starts_at, s.capacity, s.taken \
+     s.id, s.hall_id, s.day, s.start_time, s.pool, s.starts_at, s.capacity, s.taken, b.lang \
      FROM bookings b JOIN slots s ON s.id = b.slot_id";
 
 fn booking_row(r: &Row) -> Result<Booking> {
@@ -128,6 +128,7 @@ fn booking_row(r: &Row) -> Result<Booking> {
         cancelled_at: r.get(15),
         reschedule_count: r.get::<_, i32>(16) as u32,
         slot: slot_at(r, 17)?,
+        lang: r.get(25),
     })
 }
 
@@ -225,11 +226,11 @@ async fn insert_booking(
     let fee = b.fee_yuan.map(|f| f as i32);
     Ok(c.query_one(
         &c.prepare_cached("INSERT INTO bookings (code, slot_id, hold_id, business, option_code, identity_key, id_kind, id_number,
-           nationality, name, phone, answers, fee_yuan, channel, status, created_at, reschedule_count, client_addr)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'active', $15, 0, $16) RETURNING id").await?,
+           nationality, name, phone, answers, fee_yuan, channel, status, created_at, reschedule_count, client_addr, lang)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'active', $15, 0, $16, $17) RETURNING id").await?,
         &[&b.code, &slot_id, &hold_id, &b.business, &b.option_code, &b.identity_key,
           &b.id_kind.as_str(), &b.id_number, &b.nationality, &b.name, &b.phone, &b.answers_json,
-          &fee, &b.channel, &b.now, &b.client_addr],
+          &fee, &b.channel, &b.now, &b.client_addr, &b.lang],
     )
     .await
     .map_err(db_err)?
@@ -1043,6 +1044,9 @@ impl Store for PgStore {
         let tx = c.transaction().await.map_err(db_err)?;
         take_seat(&tx, slot_id).await?;
         let id = insert_booking(&tx, slot_id, None, b).await?;
+        if let Some(m) = &b.notice {
+            crate::postgres_outbox::insert(&tx, std::slice::from_ref(m)).await?;
+        }
         let n = tx
             .execute(
                 &tx.prepare_cached("UPDATE lottery_entries SET status = 'won', booking_id = $2 WHERE id = $1 AND status = 'entered'").await?,
@@ -1349,6 +1353,50 @@ impl Store for PgStore {
         staff::audit_chain(&c).await
     }
 
+    async fn enqueue(&self, messages: &[NewMessage]) -> Result<u64> {
+        let c = self.client().await?;
+        crate::postgres_outbox::insert(&c, messages).await
+    }
+
+    async fn claim_messages(
+        &self,
+        now: DateTime<Utc>,
+        lease: TimeDelta,
+        limit: u32,
+    ) -> Result<Vec<Message>> {
+        let c = self.client().await?;
+        crate::postgres_outbox::claim(&c, now, lease, limit).await
+    }
+
+    async fn message_delivered(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
+        let c = self.client().await?;
+        crate::postgres_outbox::delivered(&c, id, now).await
+    }
+
+    async fn message_failed(&self, id: i64, retry_at: DateTime<Utc>, error: &str) -> Result<()> {
+        let c = self.client().await?;
+        crate::postgres_outbox::failed(&c, id, retry_at, error).await
+    }
+
+    async fn messages_to(&self, recipient: &str, limit: u32) -> Result<Vec<Message>> {
+        let c = self.client().await?;
+        crate::postgres_outbox::to(&c, recipient, limit).await
+    }
+
+    async fn active_bookings_on(&self, day: NaiveDate) -> Result<Vec<Booking>> {
+        self.client()
+            .await?
+            .query(
+                &format!("{BOOKING_SELECT} WHERE s.day = $1 AND b.status = 'active' ORDER BY b.id"),
+                &[&day],
+            )
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(booking_row)
+            .collect()
+    }
+
     async fn verify_invariants(&self) -> Result<InvariantReport> {
         let mut c = self.client().await?;
         // REPEATABLE READ: the recount and the counters come from one snapshot.
@@ -1469,10 +1517,13 @@ impl PgStore {
                             RETURNING slot_id),
                       b AS (INSERT INTO bookings (code, slot_id, hold_id, business, option_code, identity_key,
                               id_kind, id_number, nationality, name, phone, answers, fee_yuan, channel, status,
-                              created_at, reschedule_count, client_addr)
+                              created_at, reschedule_count, client_addr, lang)
                             SELECT $4, h.slot_id, $1, $2, $5, $6, $10, $11, $12, $13, $14, $15, $16, $17, 'active',
-                              $3, 0, $18 FROM h
-                            RETURNING id, slot_id)
+                              $3, 0, $18, $24 FROM h
+                            RETURNING id, slot_id),
+                      m AS (INSERT INTO outbox (idempotency_key, channel, recipient, topic, body, created_at, due_at)
+                            SELECT $19, $20, $21, $22, $23, $3, $3 FROM b WHERE $19::text IS NOT NULL
+                            ON CONFLICT (idempotency_key) DO NOTHING)
                  SELECT (SELECT ok FROM ok), b.id, {SLOT_COLS}
                  FROM (SELECT 1) one LEFT JOIN b ON true LEFT JOIN slots s ON s.id = b.slot_id"
             ))
@@ -1500,6 +1551,12 @@ impl PgStore {
                     &fee,
                     &b.channel,
                     &b.client_addr,
+                    &b.notice.as_ref().map(|m| m.idempotency_key.as_str()),
+                    &b.notice.as_ref().map(|m| m.channel.as_str()),
+                    &b.notice.as_ref().map(|m| m.recipient.as_str()),
+                    &b.notice.as_ref().map(|m| m.topic.as_str()),
+                    &b.notice.as_ref().map(|m| m.body.as_str()),
+                    &b.lang,
                 ],
             )
             .await?;
@@ -1542,6 +1599,7 @@ impl PgStore {
             created_at: b.now,
             cancelled_at: None,
             reschedule_count: 0,
+            lang: b.lang.clone(),
         })
     }
 

@@ -269,7 +269,7 @@ const BOOKING_SELECT: &str =
     "SELECT b.id, b.code, b.business, b.option_code, b.identity_key, b.id_kind, \
      b.id_number, b.nationality, b.name, b.phone, b.answers, b.fee_yuan, b.channel, b.status, \
      b.created_at, b.cancelled_at, b.reschedule_count, \
-     s.id, s.hall_id, s.day, s.start_time, s.pool, s.starts_at, s.capacity, s.taken \
+     s.id, s.hall_id, s.day, s.start_time, s.pool, s.starts_at, s.capacity, s.taken, b.lang \
      FROM bookings b JOIN slots s ON s.id = b.slot_id";
 
 fn booking_row(r: &Row) -> rusqlite::Result<Booking> {
@@ -292,6 +292,7 @@ fn booking_row(r: &Row) -> rusqlite::Result<Booking> {
         cancelled_at: r.get::<_, Option<i64>>(15)?.map(from_ms).transpose()?,
         reschedule_count: r.get(16)?,
         slot: slot_at(r, 17)?,
+        lang: r.get(25)?,
     })
 }
 
@@ -382,17 +383,21 @@ fn insert_booking(
 ) -> Result<i64> {
     c.prepare_cached(
         "INSERT INTO bookings (code, slot_id, hold_id, business, option_code, identity_key, id_kind, id_number,
-           nationality, name, phone, answers, fee_yuan, channel, status, created_at, reschedule_count, client_addr)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 'active', ?15, 0, ?16)",
+           nationality, name, phone, answers, fee_yuan, channel, status, created_at, reschedule_count, client_addr, lang)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 'active', ?15, 0, ?16, ?17)",
     )
     .map_err(db_err)?
     .execute(params![
         b.code, slot_id, hold_id, b.business, b.option_code, b.identity_key, b.id_kind.as_str(),
         b.id_number, b.nationality, b.name, b.phone, b.answers_json, b.fee_yuan, b.channel, ms(b.now),
-        b.client_addr
+        b.client_addr, b.lang
     ])
     .map_err(db_err)?;
-    Ok(c.last_insert_rowid())
+    let id = c.last_insert_rowid();
+    if let Some(m) = &b.notice {
+        crate::sqlite_outbox::insert(c, std::slice::from_ref(m))?;
+    }
+    Ok(id)
 }
 
 /// Counts one hit against every rule; the first over its limit refuses the whole job (its
@@ -967,6 +972,7 @@ impl Store for SqliteStore {
                 created_at: DateTime::from_timestamp_millis(now).unwrap_or(b.now),
                 cancelled_at: None,
                 reschedule_count: 0,
+                lang: b.lang.clone(),
             })
         })
         .await
@@ -1511,6 +1517,51 @@ impl Store for SqliteStore {
 
     async fn audit_chain(&self) -> Result<crate::AuditChain> {
         self.read(staff::audit_chain).await
+    }
+
+    async fn enqueue(&self, messages: &[NewMessage]) -> Result<u64> {
+        let m = messages.to_vec();
+        self.write(move |c| crate::sqlite_outbox::insert(c, &m))
+            .await
+    }
+
+    async fn claim_messages(
+        &self,
+        now: DateTime<Utc>,
+        lease: TimeDelta,
+        limit: u32,
+    ) -> Result<Vec<Message>> {
+        self.write(move |c| crate::sqlite_outbox::claim(c, now, lease, limit))
+            .await
+    }
+
+    async fn message_delivered(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
+        self.write(move |c| crate::sqlite_outbox::delivered(c, id, now))
+            .await
+    }
+
+    async fn message_failed(&self, id: i64, retry_at: DateTime<Utc>, error: &str) -> Result<()> {
+        let e = error.to_string();
+        self.write(move |c| crate::sqlite_outbox::failed(c, id, retry_at, &e))
+            .await
+    }
+
+    async fn messages_to(&self, recipient: &str, limit: u32) -> Result<Vec<Message>> {
+        let r = recipient.to_string();
+        self.read(move |c| crate::sqlite_outbox::to(c, &r, limit))
+            .await
+    }
+
+    async fn active_bookings_on(&self, day: NaiveDate) -> Result<Vec<Booking>> {
+        self.read(move |c| {
+            all(
+                c,
+                &format!("{BOOKING_SELECT} WHERE s.day = ?1 AND b.status = 'active' ORDER BY b.id"),
+                [date_s(day)],
+                booking_row,
+            )
+        })
+        .await
     }
 
     async fn verify_invariants(&self) -> Result<InvariantReport> {

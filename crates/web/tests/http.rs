@@ -35,6 +35,8 @@ pub(crate) fn test_config() -> Config {
     }
 }
 
+#[path = "http/outbox.rs"]
+mod outbox;
 #[path = "http/staff.rs"]
 mod staff;
 

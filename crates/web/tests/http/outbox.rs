@@ -1,0 +1,149 @@
+//! The notification outbox against a fake SMS gateway on loopback: while the gateway fails,
+//! messages wait and retry with backoff; afterwards each is accepted exactly once, including
+//! one whose first acceptance was answered with an error (the gateway drops the redelivery by
+//! its idempotency key).
+
+use super::{applicant, test_config, Harness};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use wujing_app::notify::{sign, SmsConfig};
+use wujing_store::DynStore;
+use wujing_testkit::both_dialects;
+
+const SECRET: &str = "gateway-shared-secret";
+
+#[derive(Default)]
+struct Gateway {
+    /// Requests to refuse before working.
+    down_for: u32,
+    /// Accept the next new message but answer 500, as if the answer were lost.
+    lose_next_answer: bool,
+    accepted: HashMap<String, Value>,
+    duplicates: u32,
+    bad_signatures: u32,
+    requests: u32,
+}
+
+async fn start_gateway(g: Arc<Mutex<Gateway>>) -> String {
+    let app = axum::Router::new().route(
+        "/sms",
+        post(move |headers: HeaderMap, body: axum::body::Bytes| {
+            let g = g.clone();
+            async move {
+                let mut g = g.lock().unwrap();
+                g.requests += 1;
+                let sig = headers
+                    .get("x-wujing-signature")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                if sig != sign(SECRET, &body) {
+                    g.bad_signatures += 1;
+                    return StatusCode::UNAUTHORIZED;
+                }
+                if g.down_for > 0 {
+                    g.down_for -= 1;
+                    return StatusCode::SERVICE_UNAVAILABLE;
+                }
+                let v: Value = serde_json::from_slice(&body).unwrap();
+                let key = headers["idempotency-key"].to_str().unwrap().to_string();
+                assert_eq!(v["idempotency_key"], key.as_str());
+                if g.accepted.contains_key(&key) {
+                    g.duplicates += 1;
+                    return StatusCode::OK;
+                }
+                g.accepted.insert(key, v);
+                if g.lose_next_answer {
+                    g.lose_next_answer = false;
+                    return StatusCode::INTERNAL_SERVER_ERROR;
+                }
+                StatusCode::OK
+            }
+        }),
+    );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    format!("http://{addr}/sms")
+}
+
+async fn outbox_exactly_once(store: DynStore) {
+    let g = Arc::new(Mutex::new(Gateway {
+        down_for: 7,
+        lose_next_answer: true,
+        ..Default::default()
+    }));
+    let url = start_gateway(g.clone()).await;
+    let mut config = test_config();
+    config.sms = SmsConfig::Http {
+        url,
+        secret: SECRET.into(),
+    };
+    let h = Harness::with_config(store, config).await;
+    // Three bookings, three confirmations in the outbox.
+    let people = [
+        ("郑华", "440112200001010139"),
+        ("王强", "43010219881111033X"),
+        ("陈晓明", "440106198503030116"),
+    ];
+    let mut codes = Vec::new();
+    for (i, (name, id)) in people.iter().enumerate() {
+        let business = if i == 2 {
+            "hkm_endorsement_g"
+        } else {
+            "passport_first"
+        };
+        let slot = h.slot("tianhe", business).await;
+        let (s, hold) = h
+            .post(
+                "/api/v1/holds",
+                json!({"slot_id": slot["slot_id"], "business": business}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{hold}");
+        let mut body = json!({"hold_id": hold["hold_id"], "applicant": applicant(id, name), "lang": if i == 1 { "en" } else { "zh-CN" }});
+        if i == 2 {
+            body["answers"] = json!({"option": "3m1"});
+        }
+        let (s, b) = h.post("/api/v1/bookings", body).await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        codes.push(b["code"].as_str().unwrap().to_string());
+    }
+    // Passes while the gateway is down: nothing delivered, each retry waits its backoff.
+    let mut delivered = 0;
+    for _ in 0..40 {
+        let r = h.app.deliver_due().await.unwrap();
+        delivered += r.delivered;
+        h.app.clock.advance(chrono::TimeDelta::seconds(30));
+        if delivered == 3 {
+            break;
+        }
+    }
+    assert_eq!(delivered, 3);
+    let seen = std::mem::take(&mut *g.lock().unwrap());
+    let g = seen;
+    assert_eq!(g.bad_signatures, 0);
+    assert_eq!(g.accepted.len(), 3, "each message accepted once");
+    assert_eq!(
+        g.duplicates, 1,
+        "the message whose answer was lost came again and was dropped"
+    );
+    assert!(g.requests > 3 + 7, "7 refusals, 3 acceptances, 1 redelivery");
+    for (i, code) in codes.iter().enumerate() {
+        let m = &g.accepted[&format!("confirm:{code}")];
+        assert_eq!(m["to"], "13800138000");
+        let text = m["text"].as_str().unwrap();
+        assert!(text.contains(code.as_str()), "{text}");
+        if i == 1 {
+            assert!(text.starts_with("[Wujing] Booked"), "{text}");
+        } else {
+            assert!(text.starts_with("【无境】预约成功"), "{text}");
+        }
+    }
+    // Nothing is left to send, and passes stay quiet.
+    let r = h.app.deliver_due().await.unwrap();
+    assert_eq!((r.delivered, r.failed), (0, 0));
+}
+both_dialects!(outbox_gateway, outbox_exactly_once);
