@@ -94,6 +94,10 @@ pub struct ConfirmInput {
     /// Language of the texts about the booking: `zh-CN` (default) or `en`.
     #[serde(default)]
     pub lang: Option<String>,
+    /// The code sent to the applicant's phone (`POST /api/v1/phone-codes`); required when the
+    /// server requires verified phones.
+    #[serde(default)]
+    pub phone_code: Option<String>,
 }
 
 /// Proof that the caller owns a booking: its identity number.
@@ -247,7 +251,7 @@ pub struct Applicant {
     pub phone: String,
 }
 
-fn parse_phone(p: &str) -> AppResult<String> {
+pub(crate) fn parse_phone(p: &str) -> AppResult<String> {
     let p: String = p.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
     let mainland = p.len() == 11
         && p.starts_with('1')
@@ -574,6 +578,20 @@ impl App {
         let slot = self.slot_meta(slot_id).await?.ok_or_else(hold_not_found)?;
         self.require_eligible(business, &applicant, &input.answers, slot.day)
             .await?;
+        match input.phone_code.as_deref() {
+            Some(code) => {
+                self.check_phone_code(&applicant.phone, "book", code)
+                    .await?
+            }
+            None if self.config.require_phone_code => {
+                return Err(AppError::invalid(
+                    "phone_code_required",
+                    "请先获取并填写手机验证码",
+                    "ask for the code sent to your phone and enter it",
+                ))
+            }
+            None => {}
+        }
         let fee = self
             .catalogue
             .terms(business, slot.day)

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod authz;
 mod booking;
 mod cache;
+pub mod citizen;
 pub mod crypto;
 pub mod demo;
 mod error;
@@ -62,6 +63,8 @@ pub struct Config {
     pub data_keys: crypto::Keyring,
     /// Where text messages go.
     pub sms: notify::SmsConfig,
+    /// Confirmations must carry a one-time code sent to the applicant's phone.
+    pub require_phone_code: bool,
 }
 
 /// How the online pool is released (issue: fairness at release time).
@@ -142,6 +145,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             data_keys: crypto::Keyring::parse("").expect("empty keyring"),
             sms: notify::SmsConfig::default(),
+            require_phone_code: false,
         }
     }
 }

@@ -191,6 +191,10 @@ enum Command {
         /// Take client addresses from X-Forwarded-For (only behind a proxy that sets it).
         #[arg(long, env = "WUJING_TRUST_FORWARDED_FOR")]
         trust_forwarded_for: bool,
+        /// Confirm bookings without a one-time code to the applicant's phone (load tests,
+        /// deployments where every channel verifies identity otherwise).
+        #[arg(long, env = "WUJING_NO_PHONE_CODE")]
+        no_phone_code: bool,
         /// Mark cookies Secure (set when Wujing is reached over HTTPS).
         #[arg(long, env = "WUJING_SECURE_COOKIES")]
         secure_cookies: bool,
@@ -393,12 +397,13 @@ async fn main() -> ExitCode {
             no_demo,
             trust_forwarded_for,
             secure_cookies,
+            no_phone_code,
         } => {
             let web = wujing_web::WebOptions {
                 trust_forwarded_for: *trust_forwarded_for,
                 secure_cookies: *secure_cookies,
             };
-            serve(&cli, *listen, *sweep_seconds, *no_demo, web).await
+            serve(&cli, *listen, *sweep_seconds, *no_demo, *no_phone_code, web).await
         }
         Command::Migrate => migrate(&cli).await,
         Command::Doctor => return doctor(&cli).await,
@@ -514,6 +519,7 @@ async fn serve(
     listen: SocketAddr,
     sweep_seconds: u64,
     no_demo: bool,
+    no_phone_code: bool,
     web: wujing_web::WebOptions,
 ) -> Result<(), String> {
     let store = open_store(&cli.database_url).await?;
@@ -531,7 +537,11 @@ async fn serve(
             status.unknown()
         ));
     }
-    let app = App::new(store, cli.booking.config(), Clock::system());
+    let config = Config {
+        require_phone_code: !no_phone_code,
+        ..cli.booking.config()
+    };
+    let app = App::new(store, config, Clock::system());
     if !no_demo && app.is_empty().await.map_err(|e| e.to_string())? {
         let r = app.load_demo().await.map_err(|e| e.to_string())?;
         println!(

@@ -56,7 +56,7 @@ impl Drop for Server {
 
 fn serve(db: &str) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_wujing"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["serve", "--listen", "127.0.0.1:0", "--no-phone-code"])
         .env("DATABASE_URL", db)
         .env("WUJING_LOG", "warn")
         .stdout(Stdio::piped())

@@ -228,6 +228,31 @@ pub trait Store: Send + Sync + 'static {
     async fn message_failed(&self, id: i64, retry_at: DateTime<Utc>, error: &str) -> Result<()>;
     /// Messages to one recipient, newest first (for the console and tests).
     async fn messages_to(&self, recipient: &str, limit: u32) -> Result<Vec<Message>>;
+    /// Records a one-time code for `phone` and queues its text, in one transaction. Refused
+    /// (`RateLimited`) within `min_interval` of the previous code to the phone, or beyond
+    /// `max_per_hour` codes to the phone or from the client address.
+    async fn issue_phone_code(
+        &self,
+        code: &NewPhoneCode,
+        min_interval: chrono::TimeDelta,
+        max_per_hour: u32,
+        message: &NewMessage,
+    ) -> Result<()>;
+    /// Checks a code against the newest unexpired one for the phone and purpose (a code
+    /// already verified stays valid until it expires). Every wrong try counts; after
+    /// `max_attempts` the code is dead.
+    async fn verify_phone_code(
+        &self,
+        phone: &str,
+        purpose: &str,
+        code_hash: &str,
+        now: DateTime<Utc>,
+        max_attempts: u32,
+    ) -> Result<PhoneCodeCheck>;
+    /// A named secret, created with `candidate` if it does not exist yet.
+    async fn secret(&self, name: &str, candidate: &str) -> Result<String>;
+    /// The active bookings of an identity.
+    async fn active_bookings_of(&self, identity_key: &str) -> Result<Vec<Booking>>;
     /// Active bookings whose visit is on `day` (reminders).
     async fn active_bookings_on(&self, day: NaiveDate) -> Result<Vec<Booking>>;
 

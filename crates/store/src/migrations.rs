@@ -64,6 +64,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "outbox",
         sql: include_str!("../migrations/sqlite/0010_outbox.sql"),
     },
+    Migration {
+        version: 11,
+        name: "phone_codes",
+        sql: include_str!("../migrations/sqlite/0011_phone_codes.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -116,6 +121,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 10,
         name: "outbox",
         sql: include_str!("../migrations/postgres/0010_outbox.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "phone_codes",
+        sql: include_str!("../migrations/postgres/0011_phone_codes.sql"),
     },
 ];
 

@@ -617,3 +617,25 @@ impl std::fmt::Debug for Message {
             .finish_non_exhaustive()
     }
 }
+
+/// A one-time code to record (only its hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPhoneCode {
+    pub phone: String,
+    /// `book` or `lookup`.
+    pub purpose: String,
+    pub code_hash: String,
+    pub now: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub client_addr: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhoneCodeCheck {
+    Valid,
+    Wrong {
+        attempts_left: u32,
+    },
+    /// No live code: none sent, expired, or too many wrong tries.
+    NoCode,
+}

@@ -1397,6 +1397,55 @@ impl Store for PgStore {
             .collect()
     }
 
+    async fn issue_phone_code(
+        &self,
+        code: &NewPhoneCode,
+        min_interval: TimeDelta,
+        max_per_hour: u32,
+        message: &NewMessage,
+    ) -> Result<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        crate::postgres_outbox::issue_code(&tx, code, min_interval, max_per_hour, message).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn verify_phone_code(
+        &self,
+        phone: &str,
+        purpose: &str,
+        code_hash: &str,
+        now: DateTime<Utc>,
+        max_attempts: u32,
+    ) -> Result<PhoneCodeCheck> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        let r =
+            crate::postgres_outbox::verify_code(&tx, phone, purpose, code_hash, now, max_attempts)
+                .await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(r)
+    }
+
+    async fn secret(&self, name: &str, candidate: &str) -> Result<String> {
+        let c = self.client().await?;
+        crate::postgres_outbox::secret(&c, name, candidate).await
+    }
+
+    async fn active_bookings_of(&self, identity_key: &str) -> Result<Vec<Booking>> {
+        self.client()
+            .await?
+            .query(
+                &format!("{BOOKING_SELECT} WHERE b.identity_key = $1 AND b.status = 'active' ORDER BY s.starts_at"),
+                &[&identity_key],
+            )
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(booking_row)
+            .collect()
+    }
+
     async fn verify_invariants(&self) -> Result<InvariantReport> {
         let mut c = self.client().await?;
         // REPEATABLE READ: the recount and the counters come from one snapshot.

@@ -114,3 +114,109 @@ pub(crate) async fn to(
     .map(row)
     .collect())
 }
+
+pub(crate) async fn issue_code(
+    c: &impl GenericClient,
+    code: &NewPhoneCode,
+    min_interval: TimeDelta,
+    max_per_hour: u32,
+    message: &NewMessage,
+) -> Result<()> {
+    // One sender per phone at a time: the checks below then see every earlier code.
+    c.execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&code.phone])
+        .await?;
+    let r = c
+        .query_one(
+            "SELECT MAX(created_at), COUNT(*) FROM phone_codes WHERE phone = $1 AND created_at > $2",
+            &[&code.phone, &(code.now - TimeDelta::hours(1))],
+        )
+        .await?;
+    let last: Option<DateTime<Utc>> = r.get(0);
+    let count: i64 = r.get(1);
+    if let Some(last) = last {
+        let wait = (last + min_interval - code.now).num_milliseconds();
+        if wait > 0 {
+            return Err(crate::StoreError::RateLimited {
+                retry_after_secs: (wait + 999) / 1000,
+            });
+        }
+    }
+    let from_addr: i64 = match &code.client_addr {
+        Some(a) => c
+            .query_one(
+                "SELECT COUNT(*) FROM phone_codes WHERE client_addr = $1 AND created_at > $2",
+                &[a, &(code.now - TimeDelta::hours(1))],
+            )
+            .await?
+            .get(0),
+        None => 0,
+    };
+    if count >= i64::from(max_per_hour) || from_addr >= i64::from(max_per_hour) * 4 {
+        return Err(crate::StoreError::RateLimited {
+            retry_after_secs: 3600,
+        });
+    }
+    c.execute(
+        "INSERT INTO phone_codes (phone, purpose, code_hash, created_at, expires_at, client_addr) VALUES ($1, $2, $3, $4, $5, $6)",
+        &[&code.phone, &code.purpose, &code.code_hash, &code.now, &code.expires_at, &code.client_addr],
+    )
+    .await?;
+    insert(c, std::slice::from_ref(message)).await?;
+    Ok(())
+}
+
+pub(crate) async fn verify_code(
+    c: &impl GenericClient,
+    phone: &str,
+    purpose: &str,
+    code_hash: &str,
+    now: DateTime<Utc>,
+    max_attempts: u32,
+) -> Result<PhoneCodeCheck> {
+    let Some(r) = c
+        .query_opt(
+            "SELECT id, code_hash, attempts, verified_at FROM phone_codes
+             WHERE phone = $1 AND purpose = $2 AND expires_at > $3 ORDER BY created_at DESC, id DESC LIMIT 1
+             FOR UPDATE",
+            &[&phone, &purpose, &now],
+        )
+        .await?
+    else {
+        return Ok(PhoneCodeCheck::NoCode);
+    };
+    let (id, hash, attempts, verified): (i64, String, i32, Option<DateTime<Utc>>) =
+        (r.get(0), r.get(1), r.get(2), r.get(3));
+    let attempts = attempts as u32;
+    if hash == code_hash && (verified.is_some() || attempts < max_attempts) {
+        c.execute(
+            "UPDATE phone_codes SET verified_at = COALESCE(verified_at, $2) WHERE id = $1",
+            &[&id, &now],
+        )
+        .await?;
+        return Ok(PhoneCodeCheck::Valid);
+    }
+    if attempts >= max_attempts {
+        return Ok(PhoneCodeCheck::NoCode);
+    }
+    c.execute(
+        "UPDATE phone_codes SET attempts = attempts + 1 WHERE id = $1",
+        &[&id],
+    )
+    .await?;
+    Ok(PhoneCodeCheck::Wrong {
+        attempts_left: max_attempts - attempts - 1,
+    })
+}
+
+pub(crate) async fn secret(c: &impl GenericClient, name: &str, candidate: &str) -> Result<String> {
+    c.execute(
+        "INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        &[&name, &candidate],
+    )
+    .await?;
+    Ok(
+        c.query_one("SELECT value FROM secrets WHERE name = $1", &[&name])
+            .await?
+            .get(0),
+    )
+}

@@ -1564,6 +1564,56 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn issue_phone_code(
+        &self,
+        code: &NewPhoneCode,
+        min_interval: TimeDelta,
+        max_per_hour: u32,
+        message: &NewMessage,
+    ) -> Result<()> {
+        let (code, message) = (code.clone(), message.clone());
+        self.write(move |c| {
+            crate::sqlite_outbox::issue_code(c, &code, min_interval, max_per_hour, &message)
+        })
+        .await
+    }
+
+    async fn verify_phone_code(
+        &self,
+        phone: &str,
+        purpose: &str,
+        code_hash: &str,
+        now: DateTime<Utc>,
+        max_attempts: u32,
+    ) -> Result<PhoneCodeCheck> {
+        let (p, u, h) = (
+            phone.to_string(),
+            purpose.to_string(),
+            code_hash.to_string(),
+        );
+        self.write(move |c| crate::sqlite_outbox::verify_code(c, &p, &u, &h, now, max_attempts))
+            .await
+    }
+
+    async fn secret(&self, name: &str, candidate: &str) -> Result<String> {
+        let (n, v) = (name.to_string(), candidate.to_string());
+        self.write(move |c| crate::sqlite_outbox::secret(c, &n, &v))
+            .await
+    }
+
+    async fn active_bookings_of(&self, identity_key: &str) -> Result<Vec<Booking>> {
+        let k = identity_key.to_string();
+        self.read(move |c| {
+            all(
+                c,
+                &format!("{BOOKING_SELECT} WHERE b.identity_key = ?1 AND b.status = 'active' ORDER BY s.starts_at"),
+                [k],
+                booking_row,
+            )
+        })
+        .await
+    }
+
     async fn verify_invariants(&self) -> Result<InvariantReport> {
         self.read(|c| {
             let ids = |sql: &str| -> Result<Vec<i64>> {

@@ -103,3 +103,112 @@ pub(crate) fn to(c: &Connection, recipient: &str, limit: u32) -> Result<Vec<Mess
         .map_err(db_err);
     rows
 }
+
+pub(crate) fn issue_code(
+    c: &Connection,
+    code: &NewPhoneCode,
+    min_interval: TimeDelta,
+    max_per_hour: u32,
+    message: &NewMessage,
+) -> Result<()> {
+    let (last, count): (Option<i64>, u32) = c
+        .query_row(
+            "SELECT MAX(created_at), COUNT(*) FROM phone_codes WHERE phone = ?1 AND created_at > ?2",
+            params![code.phone, ms(code.now - TimeDelta::hours(1))],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map_err(db_err)?;
+    if let Some(last) = last {
+        let wait = last + min_interval.num_milliseconds() - ms(code.now);
+        if wait > 0 {
+            return Err(crate::StoreError::RateLimited {
+                retry_after_secs: (wait + 999) / 1000,
+            });
+        }
+    }
+    let from_addr: u32 = match &code.client_addr {
+        Some(a) => c
+            .query_row(
+                "SELECT COUNT(*) FROM phone_codes WHERE client_addr = ?1 AND created_at > ?2",
+                params![a, ms(code.now - TimeDelta::hours(1))],
+                |r| r.get(0),
+            )
+            .map_err(db_err)?,
+        None => 0,
+    };
+    if count >= max_per_hour || from_addr >= max_per_hour * 4 {
+        return Err(crate::StoreError::RateLimited {
+            retry_after_secs: 3600,
+        });
+    }
+    c.execute(
+        "INSERT INTO phone_codes (phone, purpose, code_hash, created_at, expires_at, client_addr) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![code.phone, code.purpose, code.code_hash, ms(code.now), ms(code.expires_at), code.client_addr],
+    )
+    .map_err(db_err)?;
+    insert(c, std::slice::from_ref(message))?;
+    Ok(())
+}
+
+pub(crate) fn verify_code(
+    c: &Connection,
+    phone: &str,
+    purpose: &str,
+    code_hash: &str,
+    now: DateTime<Utc>,
+    max_attempts: u32,
+) -> Result<PhoneCodeCheck> {
+    let row: Option<(i64, String, u32, Option<i64>)> = c
+        .query_row(
+            "SELECT id, code_hash, attempts, verified_at FROM phone_codes
+             WHERE phone = ?1 AND purpose = ?2 AND expires_at > ?3 ORDER BY created_at DESC, id DESC LIMIT 1",
+            params![phone, purpose, ms(now)],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional_row()?;
+    let Some((id, hash, attempts, verified)) = row else {
+        return Ok(PhoneCodeCheck::NoCode);
+    };
+    if hash == code_hash && (verified.is_some() || attempts < max_attempts) {
+        c.execute(
+            "UPDATE phone_codes SET verified_at = COALESCE(verified_at, ?2) WHERE id = ?1",
+            params![id, ms(now)],
+        )
+        .map_err(db_err)?;
+        return Ok(PhoneCodeCheck::Valid);
+    }
+    if attempts >= max_attempts {
+        return Ok(PhoneCodeCheck::NoCode);
+    }
+    c.execute(
+        "UPDATE phone_codes SET attempts = attempts + 1 WHERE id = ?1",
+        [id],
+    )
+    .map_err(db_err)?;
+    Ok(PhoneCodeCheck::Wrong {
+        attempts_left: max_attempts - attempts - 1,
+    })
+}
+
+trait OptionalRow<T> {
+    fn optional_row(self) -> Result<Option<T>>;
+}
+
+impl<T> OptionalRow<T> for rusqlite::Result<T> {
+    fn optional_row(self) -> Result<Option<T>> {
+        use rusqlite::OptionalExtension;
+        self.optional().map_err(db_err)
+    }
+}
+
+pub(crate) fn secret(c: &Connection, name: &str, candidate: &str) -> Result<String> {
+    c.execute(
+        "INSERT INTO secrets (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+        params![name, candidate],
+    )
+    .map_err(db_err)?;
+    c.query_row("SELECT value FROM secrets WHERE name = ?1", [name], |r| {
+        r.get(0)
+    })
+    .map_err(db_err)
+}

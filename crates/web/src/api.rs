@@ -7,6 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
+use wujing_app::citizen::{CodeRequest, CodeSent};
 #[allow(unused_imports)]
 use wujing_app::Principal;
 use wujing_app::*;
@@ -44,6 +45,7 @@ pub struct ErrorBody {
         availability,
         eligibility,
         create_hold,
+        send_phone_code,
         confirm_booking,
         get_booking,
         cancel_booking,
@@ -276,4 +278,22 @@ pub async fn signals(
     ApiQuery(q): ApiQuery<SignalsQuery>,
 ) -> ApiResult<Json<SignalsView>> {
     Ok(Json(s.app.signals(&p, &q).await?))
+}
+
+/// Sends a six-digit code to a phone (through the outbox): needed to confirm a booking when
+/// the server requires verified phones (the default of `wujing serve`), and to find one's
+/// bookings. One per minute and five per hour per phone; a code lives ten minutes and allows
+/// five tries.
+#[utoipa::path(post, path = "/api/v1/phone-codes", tag = "booking", request_body = CodeRequest,
+    responses((status = 202, body = CodeSent), (status = 400, body = ErrorEnvelope),
+              (status = 429, body = ErrorEnvelope)))]
+pub async fn send_phone_code(
+    State(s): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(r): ApiJson<wujing_app::citizen::CodeRequest>,
+) -> ApiResult<(StatusCode, Json<wujing_app::citizen::CodeSent>)> {
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(s.app.send_phone_code(&r, addr.as_deref()).await?),
+    ))
 }

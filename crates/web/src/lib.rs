@@ -303,6 +303,12 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
             Public,
             post(api::eligibility),
         ),
+        (
+            M::POST,
+            "/api/v1/phone-codes",
+            Public,
+            post(api::send_phone_code),
+        ),
         (M::POST, "/api/v1/holds", Public, post(api::create_hold)),
         (
             M::POST,

@@ -130,7 +130,10 @@ async fn outbox_exactly_once(store: DynStore) {
         g.duplicates, 1,
         "the message whose answer was lost came again and was dropped"
     );
-    assert!(g.requests > 3 + 7, "7 refusals, 3 acceptances, 1 redelivery");
+    assert!(
+        g.requests > 3 + 7,
+        "7 refusals, 3 acceptances, 1 redelivery"
+    );
     for (i, code) in codes.iter().enumerate() {
         let m = &g.accepted[&format!("confirm:{code}")];
         assert_eq!(m["to"], "13800138000");
@@ -147,3 +150,100 @@ async fn outbox_exactly_once(store: DynStore) {
     assert_eq!((r.delivered, r.failed), (0, 0));
 }
 both_dialects!(outbox_gateway, outbox_exactly_once);
+
+/// Phone codes: required when configured, limited in sends and tries, and needed to find one's
+/// bookings.
+async fn phone_codes_guard_confirmation(store: DynStore) {
+    let mut config = test_config();
+    config.require_phone_code = true;
+    let h = Harness::with_config(store, config).await;
+    let phone = "13800138000";
+    let zheng = "440112200001010139";
+    let slot = h.slot("tianhe", "passport_first").await;
+    let (_, hold) = h
+        .post(
+            "/api/v1/holds",
+            json!({"slot_id": slot["slot_id"], "business": "passport_first"}),
+        )
+        .await;
+    let confirm = |code: Option<&str>| {
+        let mut b = json!({"hold_id": hold["hold_id"], "applicant": applicant(zheng, "郑华")});
+        if let Some(c) = code {
+            b["phone_code"] = json!(c);
+        }
+        b
+    };
+    let (s, v) = h.post("/api/v1/bookings", confirm(None)).await;
+    assert_eq!(
+        (s, super::code_of(&v)),
+        (StatusCode::BAD_REQUEST, "phone_code_required")
+    );
+    let (s, v) = h.post("/api/v1/phone-codes", json!({"phone": phone})).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    let (s, v) = h.post("/api/v1/phone-codes", json!({"phone": phone})).await;
+    assert_eq!(
+        (s, super::code_of(&v)),
+        (StatusCode::TOO_MANY_REQUESTS, "code_rate_limited")
+    );
+    let sent = h.app.store.messages_to(phone, 5).await.unwrap();
+    assert_eq!(sent.len(), 1);
+    let code: String = sent[0]
+        .body
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(6)
+        .collect();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let (s, v) = h.post("/api/v1/bookings", confirm(Some(wrong))).await;
+    assert_eq!(
+        (s, super::code_of(&v)),
+        (StatusCode::BAD_REQUEST, "phone_code_wrong")
+    );
+    assert_eq!(v["error"]["details"]["attempts_left"], 4);
+    let (s, b) = h.post("/api/v1/bookings", confirm(Some(&code))).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    // Finding one's bookings needs a lookup code to the same phone.
+    assert!(
+        h.app.my_bookings(zheng, phone, &code).await.is_err(),
+        "a booking code is not a lookup code"
+    );
+    h.app.clock.advance(chrono::TimeDelta::seconds(61));
+    let (s, _) = h
+        .post(
+            "/api/v1/phone-codes",
+            json!({"phone": phone, "purpose": "lookup", "lang": "en"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let text = h
+        .app
+        .store
+        .messages_to(phone, 1)
+        .await
+        .unwrap()
+        .remove(0)
+        .body;
+    assert!(text.starts_with("[Wujing] Your code is"), "{text}");
+    let code: String = text.chars().filter(char::is_ascii_digit).take(6).collect();
+    let mine = h.app.my_bookings(zheng, phone, &code).await.unwrap();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].0.code, b["code"].as_str().unwrap());
+    // The slip link opens the booking; a wrong key does not.
+    let key = &mine[0].1;
+    assert!(h.app.booking_by_slip(&mine[0].0.code, key).await.is_ok());
+    assert!(h
+        .app
+        .booking_by_slip(&mine[0].0.code, "0000")
+        .await
+        .is_err());
+    // Wrong tries after a successful one do not take it back.
+    for _ in 0..5 {
+        let _ = h.app.check_phone_code(phone, "lookup", wrong).await;
+    }
+    let e = h.app.check_phone_code(phone, "lookup", &code).await.err();
+    assert!(
+        e.is_none(),
+        "an already verified code stays valid until it expires"
+    );
+}
+both_dialects!(phone_codes, phone_codes_guard_confirmation);

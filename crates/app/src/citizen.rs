@@ -1,0 +1,189 @@
+//! What the citizen portal needs beyond the booking spine: one-time phone codes, links to a
+//! booking's slip that need no log-in, and finding one's bookings (M1–M4).
+
+use crate::notify::{message, Lang};
+use crate::{App, AppError, AppResult, BookingView, ErrorKind};
+use chrono::TimeDelta;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+use wujing_store::{NewPhoneCode, PhoneCodeCheck};
+
+/// A code lives ten minutes; a new one can be asked for after a minute; five per hour per phone.
+pub const CODE_TTL: TimeDelta = TimeDelta::minutes(10);
+pub const CODE_RESEND: TimeDelta = TimeDelta::seconds(60);
+pub const CODES_PER_HOUR: u32 = 5;
+pub const CODE_ATTEMPTS: u32 = 5;
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeRequest {
+    pub phone: String,
+    /// `book` (default) or `lookup`.
+    #[serde(default)]
+    pub purpose: Option<String>,
+    /// `zh-CN` (default) or `en`: the language of the text.
+    #[serde(default)]
+    pub lang: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CodeSent {
+    pub expires_in_seconds: i64,
+    pub resend_after_seconds: i64,
+}
+
+fn code_hash(phone: &str, code: &str) -> String {
+    wujing_domain::audit::hex(&Sha256::digest(
+        format!("{phone}:{}", code.trim()).as_bytes(),
+    ))
+}
+
+fn purpose_of(p: Option<&str>) -> AppResult<&'static str> {
+    match p.unwrap_or("book") {
+        "book" => Ok("book"),
+        "lookup" => Ok("lookup"),
+        _ => Err(AppError::invalid(
+            "purpose_invalid",
+            "用途须为 book 或 lookup",
+            "purpose must be book or lookup",
+        )),
+    }
+}
+
+impl App {
+    /// Sends a six-digit code to a phone through the outbox.
+    pub async fn send_phone_code(
+        &self,
+        r: &CodeRequest,
+        client_addr: Option<&str>,
+    ) -> AppResult<CodeSent> {
+        let phone = crate::booking::parse_phone(&r.phone)?;
+        let purpose = purpose_of(r.purpose.as_deref())?;
+        let lang = Lang::parse(r.lang.as_deref());
+        let code = format!("{:06}", rand::thread_rng().gen_range(0..1_000_000));
+        let now = self.clock.now();
+        let body = match lang {
+            Lang::Zh => format!("【无境】您的验证码是 {code}，10分钟内有效。工作人员不会向您索取验证码，请勿告诉他人。"),
+            Lang::En => format!("[Wujing] Your code is {code}, valid for 10 minutes. Staff never ask for it; do not share it."),
+        };
+        // A random key: every code is its own message.
+        let key = format!("code:{}", crate::auth::random_token());
+        self.store
+            .issue_phone_code(
+                &NewPhoneCode {
+                    phone: phone.clone(),
+                    purpose: purpose.into(),
+                    code_hash: code_hash(&phone, &code),
+                    now,
+                    expires_at: now + CODE_TTL,
+                    client_addr: client_addr.map(str::to_string),
+                },
+                CODE_RESEND,
+                CODES_PER_HOUR,
+                &message(key, &phone, "phone_code", body, now),
+            )
+            .await
+            .map_err(|e| match e {
+                wujing_store::StoreError::RateLimited { retry_after_secs } => {
+                    let mut err = AppError::new(
+                        ErrorKind::RateLimited,
+                        "code_rate_limited",
+                        format!("验证码发送过于频繁，请{retry_after_secs}秒后再试"),
+                        format!("too many codes; try again in {retry_after_secs} s"),
+                    );
+                    err.retry_after = Some(retry_after_secs.max(1) as u64);
+                    err
+                }
+                other => other.into(),
+            })?;
+        Ok(CodeSent {
+            expires_in_seconds: CODE_TTL.num_seconds(),
+            resend_after_seconds: CODE_RESEND.num_seconds(),
+        })
+    }
+
+    /// Checks a code; the error says how many tries are left.
+    pub async fn check_phone_code(&self, phone: &str, purpose: &str, code: &str) -> AppResult<()> {
+        let phone = crate::booking::parse_phone(phone)?;
+        match self
+            .store
+            .verify_phone_code(
+                &phone,
+                purpose,
+                &code_hash(&phone, code),
+                self.clock.now(),
+                CODE_ATTEMPTS,
+            )
+            .await?
+        {
+            PhoneCodeCheck::Valid => Ok(()),
+            PhoneCodeCheck::Wrong { attempts_left } => Err(AppError::new(
+                ErrorKind::Invalid,
+                "phone_code_wrong",
+                format!("验证码不正确，还可尝试{attempts_left}次"),
+                format!("wrong code; {attempts_left} tries left"),
+            )
+            .with_details(serde_json::json!({ "attempts_left": attempts_left }))),
+            PhoneCodeCheck::NoCode => Err(AppError::new(
+                ErrorKind::Invalid,
+                "phone_code_expired",
+                "验证码已失效，请重新获取",
+                "the code has expired; ask for a new one",
+            )),
+        }
+    }
+
+    /// The key in a booking's slip link (`/slip/{code}?k=…`): whoever has the link sees the
+    /// slip, as with a paper slip; the key cannot be guessed from the code.
+    pub async fn slip_key(&self, code: &str) -> AppResult<String> {
+        use hmac::{Hmac, KeyInit, Mac};
+        let secret = self
+            .store
+            .secret("slip_links", &crate::auth::random_token())
+            .await?;
+        let mut mac =
+            <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).expect("any key length");
+        mac.update(code.as_bytes());
+        Ok(wujing_domain::audit::hex(&mac.finalize().into_bytes())[..24].to_string())
+    }
+
+    /// A booking by its slip link.
+    pub async fn booking_by_slip(&self, code: &str, key: &str) -> AppResult<wujing_store::Booking> {
+        let not_found =
+            || AppError::not_found("booking_not_found", "没有找到该预约", "no such booking");
+        let code = code.trim().to_ascii_uppercase();
+        if !crate::auth::same_secret(&self.slip_key(&code).await?, key) {
+            return Err(not_found());
+        }
+        self.store
+            .booking_by_code(&code)
+            .await?
+            .ok_or_else(not_found)
+    }
+
+    /// Active bookings of an identity whose phone the caller has just proved.
+    pub async fn my_bookings(
+        &self,
+        id_number: &str,
+        phone: &str,
+        code: &str,
+    ) -> AppResult<Vec<(BookingView, String)>> {
+        let id = self.parse_resident_id(id_number)?;
+        self.check_phone_code(phone, "lookup", code).await?;
+        let phone = crate::booking::parse_phone(phone)?;
+        let mut out = Vec::new();
+        for b in self
+            .store
+            .active_bookings_of(&wujing_domain::Identity::Resident(id).key())
+            .await?
+        {
+            if b.phone == phone {
+                let key = self.slip_key(&b.code).await?;
+                out.push((self.booking_view(&b).await?, key));
+            }
+        }
+        Ok(out)
+    }
+}
