@@ -36,6 +36,20 @@ pub struct ApplicantInput {
     pub phone: String,
 }
 
+impl ApplicantInput {
+    /// A resident applicant (the citizen portal's case).
+    pub fn resident(name: &str, id_number: &str, phone: &str) -> Self {
+        Self {
+            name: name.into(),
+            id_type: None,
+            id_number: id_number.into(),
+            nationality: None,
+            birth_date: None,
+            phone: phone.into(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HoldInput {

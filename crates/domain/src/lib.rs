@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod calendar;
 pub mod catalogue;
+pub mod documents;
 pub mod eligibility;
 pub mod idnum;
 pub mod lottery;

@@ -11,6 +11,7 @@ mod extract;
 mod metrics;
 mod ops;
 mod pages;
+mod portal;
 mod staff;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -139,7 +140,10 @@ async fn envelope(State(state): State<AppState>, mut req: Request, next: Next) -
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("en"));
     let method = req.method().clone();
-    let page = req.uri().path().starts_with("/staff");
+    let path = req.uri().path();
+    let staff_page = path.starts_with("/staff");
+    // Everything that is not the JSON API or an operations endpoint is a page for people.
+    let page = !(path.starts_with("/api") || ["/healthz", "/readyz", "/metrics"].contains(&path));
     let path_and_query = req
         .uri()
         .path_and_query()
@@ -174,7 +178,7 @@ async fn envelope(State(state): State<AppState>, mut req: Request, next: Next) -
                 details: err.details.as_deref(),
             },
         };
-        let mut r = if page && err.kind == ErrorKind::Unauthorized {
+        let mut r = if staff_page && err.kind == ErrorKind::Unauthorized {
             axum::response::Redirect::to(&format!(
                 "/staff/login?next={}",
                 path_and_query.replace('&', "%26")
@@ -192,6 +196,7 @@ async fn envelope(State(state): State<AppState>, mut req: Request, next: Next) -
                 message: err.message(english).to_string(),
                 code: err.code.to_string(),
                 request_id: id.clone(),
+                home: if staff_page { "/staff" } else { "/" }.into(),
             });
             *r.status_mut() = status;
             r
@@ -470,6 +475,40 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
             post(staff::set_hall_day),
         ),
         (M::GET, "/api/v1/audit", ViewAudit, get(staff::audit)),
+        (M::GET, "/", Public, get(portal::home)),
+        (M::GET, "/lang", Public, get(portal::switch_lang)),
+        (M::GET, "/text", Public, get(portal::switch_text)),
+        (M::GET, "/book/{business}", Public, get(portal::business)),
+        (
+            M::POST,
+            "/book/{business}/check",
+            Public,
+            post(portal::check),
+        ),
+        (
+            M::POST,
+            "/book/{business}/times",
+            Public,
+            post(portal::times),
+        ),
+        (M::POST, "/book/{business}/hold", Public, post(portal::hold)),
+        (
+            M::POST,
+            "/book/{business}/confirm",
+            Public,
+            post(portal::confirm),
+        ),
+        (M::GET, "/slip/{code}", Public, get(portal::slip)),
+        (M::GET, "/slip/{code}/booking.ics", Public, get(portal::ics)),
+        (M::POST, "/slip/{code}/change", Public, post(portal::change)),
+        (
+            M::POST,
+            "/slip/{code}/reschedule",
+            Public,
+            post(portal::reschedule),
+        ),
+        (M::GET, "/my", Public, get(portal::my)),
+        (M::POST, "/my", Public, post(portal::my_submit)),
         (M::GET, "/staff/login", Public, get(pages::login_page)),
         (M::POST, "/staff/login", Public, post(pages::login_submit)),
         (M::POST, "/staff/logout", Staff, post(pages::logout)),

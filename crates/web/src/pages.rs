@@ -848,4 +848,5 @@ pub struct ErrorPage {
     pub message: String,
     pub code: String,
     pub request_id: String,
+    pub home: String,
 }

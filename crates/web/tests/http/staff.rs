@@ -208,6 +208,20 @@ fn expected() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
         ("GET", "/api/v1/admin/halls/{id}/calendar", halls),
         ("POST", "/api/v1/admin/halls/{id}/calendar", halls),
         ("GET", "/api/v1/audit", audit),
+        ("GET", "/", EVERYONE),
+        ("GET", "/lang", EVERYONE),
+        ("GET", "/text", EVERYONE),
+        ("GET", "/book/{business}", EVERYONE),
+        ("POST", "/book/{business}/check", EVERYONE),
+        ("POST", "/book/{business}/times", EVERYONE),
+        ("POST", "/book/{business}/hold", EVERYONE),
+        ("POST", "/book/{business}/confirm", EVERYONE),
+        ("GET", "/slip/{code}", EVERYONE),
+        ("GET", "/slip/{code}/booking.ics", EVERYONE),
+        ("POST", "/slip/{code}/change", EVERYONE),
+        ("POST", "/slip/{code}/reschedule", EVERYONE),
+        ("GET", "/my", EVERYONE),
+        ("POST", "/my", EVERYONE),
         ("GET", "/staff/login", EVERYONE),
         ("POST", "/staff/login", EVERYONE),
         ("POST", "/staff/logout", STAFF),
@@ -299,6 +313,7 @@ async fn authorization_matrix(store: DynStore) {
             .replace("{id}", id)
             .replace("{code}", &code)
             .replace("{day}", "2026-12-03")
+            .replace("{business}", "passport_first")
             .replace("{number}", "99");
         for role in EVERYONE {
             let session = match *role {
