@@ -15,6 +15,7 @@ pub mod citizen;
 pub mod crypto;
 pub mod demo;
 mod error;
+mod forms;
 pub mod import;
 mod lottery;
 pub mod notify;
@@ -65,6 +66,8 @@ pub struct Config {
     pub sms: notify::SmsConfig,
     /// Confirmations must carry a one-time code sent to the applicant's phone.
     pub require_phone_code: bool,
+    /// The CJK font for PDF forms; the usual Debian paths are tried when unset.
+    pub cjk_font: Option<std::path::PathBuf>,
 }
 
 /// How the online pool is released (issue: fairness at release time).
@@ -146,6 +149,7 @@ impl Default for Config {
             data_keys: crypto::Keyring::parse("").expect("empty keyring"),
             sms: notify::SmsConfig::default(),
             require_phone_code: false,
+            cjk_font: None,
         }
     }
 }

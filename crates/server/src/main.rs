@@ -165,6 +165,11 @@ struct BookingArgs {
     #[arg(long, env = "WUJING_OUTBOX_FILE", global = true)]
     outbox_file: Option<std::path::PathBuf>,
 
+    /// The CJK font for PDF forms (default: the usual Debian paths of fonts-wqy-microhei and
+    /// fonts-noto-cjk).
+    #[arg(long, env = "WUJING_CJK_FONT", global = true)]
+    cjk_font: Option<std::path::PathBuf>,
+
     /// Staff sessions last this many hours.
     #[arg(
         long,
@@ -342,6 +347,7 @@ impl BookingArgs {
                 (None, Some(f)) => wujing_app::notify::SmsConfig::ConsoleFile(f.clone()),
                 (None, None) => wujing_app::notify::SmsConfig::Console,
             },
+            cjk_font: self.cjk_font.clone(),
             data_keys: wujing_app::crypto::Keyring::parse(&self.data_keys)
                 .unwrap_or_else(|_| wujing_app::crypto::Keyring::parse("").expect("empty keyring")),
             ..Config::default()

@@ -500,6 +500,12 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
         ),
         (M::GET, "/slip/{code}", Public, get(portal::slip)),
         (M::GET, "/slip/{code}/booking.ics", Public, get(portal::ics)),
+        (
+            M::GET,
+            "/slip/{code}/form.pdf",
+            Public,
+            get(portal::form_pdf),
+        ),
         (M::POST, "/slip/{code}/change", Public, post(portal::change)),
         (
             M::POST,

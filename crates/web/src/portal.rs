@@ -830,6 +830,27 @@ pub async fn ics(
         .into_response())
 }
 
+/// The pre-filled application form.
+pub async fn form_pdf(
+    State(s): State<AppState>,
+    Path(code): Path<String>,
+    Query(k): Query<Key>,
+) -> ApiResult<Response> {
+    let b = s.app.booking_by_slip(&code, &k.k).await?;
+    let pdf = s.app.application_form(&b).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"wujing-form-{}.pdf\"", b.code),
+            ),
+        ],
+        pdf,
+    )
+        .into_response())
+}
+
 #[derive(Template)]
 #[template(path = "portal_reschedule.html")]
 struct ReschedulePage {

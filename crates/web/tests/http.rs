@@ -37,6 +37,8 @@ pub(crate) fn test_config() -> Config {
 
 #[path = "http/outbox.rs"]
 mod outbox;
+#[path = "http/portal.rs"]
+mod portal;
 #[path = "http/staff.rs"]
 mod staff;
 

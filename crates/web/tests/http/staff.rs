@@ -218,6 +218,7 @@ fn expected() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
         ("POST", "/book/{business}/confirm", EVERYONE),
         ("GET", "/slip/{code}", EVERYONE),
         ("GET", "/slip/{code}/booking.ics", EVERYONE),
+        ("GET", "/slip/{code}/form.pdf", EVERYONE),
         ("POST", "/slip/{code}/change", EVERYONE),
         ("POST", "/slip/{code}/reschedule", EVERYONE),
         ("GET", "/my", EVERYONE),

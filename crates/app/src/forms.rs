@@ -1,0 +1,116 @@
+//! The pre-filled application form of a booking (M1): what the applicant would otherwise copy
+//! by hand at the hall, taken from the booking, the identity number and the registry.
+
+use crate::{App, AppError, AppResult, ErrorKind};
+use std::sync::OnceLock;
+use wujing_domain::idnum::Sex;
+use wujing_domain::ResidentId;
+use wujing_forms::{Form, FormFont};
+
+static FONT: OnceLock<Result<FormFont, wujing_forms::FormError>> = OnceLock::new();
+
+impl App {
+    fn form_font(&self) -> AppResult<FormFont> {
+        // Loaded once: the font file is several megabytes and never changes while running.
+        FONT.get_or_init(|| FormFont::load(self.config.cjk_font.as_deref()))
+            .clone()
+            .map_err(|e| {
+                tracing::error!(error = %e, "application forms unavailable");
+                AppError::new(
+                    ErrorKind::Unavailable,
+                    "form_unavailable",
+                    "申请表暂时无法生成，请到大厅现场填写",
+                    "the form cannot be produced right now; fill it in at the hall",
+                )
+            })
+    }
+
+    /// The PDF form of a booking (the caller has already proved access to it).
+    pub async fn application_form(&self, b: &wujing_store::Booking) -> AppResult<Vec<u8>> {
+        let font = self.form_font()?;
+        let v = self.booking_view(b).await?;
+        let person = self.store.person(&b.id_number).await?;
+        let id = ResidentId::parse(&b.id_number, self.clock.today()).ok();
+        let option = b.option_code.as_deref().and_then(|o| {
+            self.business(&b.business)
+                .ok()
+                .and_then(|bv| bv.options.into_iter().find(|x| x.code == o))
+                .map(|x| format!("{} {}", x.name_zh, x.name_en))
+        });
+        let mut rows = vec![(
+            "申请类别 Application".to_string(),
+            format!("{} {}", v.business.name_zh, v.business.name_en),
+        )];
+        if let Some(o) = option {
+            rows.push(("签注种类 Endorsement".into(), o));
+        }
+        rows.push(("姓名 Name".into(), b.name.clone()));
+        if let Some(id) = &id {
+            let sex = match id.sex() {
+                Sex::Male => "男 M",
+                Sex::Female => "女 F",
+            };
+            rows.push(("性别 Sex".into(), sex.into()));
+            rows.push((
+                "出生日期 Date of birth".into(),
+                id.birth_date().format("%Y-%m-%d").to_string(),
+            ));
+        }
+        rows.push(("公民身份号码 ID number".into(), b.id_number.clone()));
+        if let Some(p) = person {
+            rows.push(("户籍所在地 Household registration".into(), p.hukou_city));
+        }
+        rows.push(("联系电话 Phone".into(), b.phone.clone()));
+        rows.push(("预约号 Booking code".into(), b.code.clone()));
+        rows.push((
+            "办理大厅 Hall".into(),
+            format!("{}（{}）", v.hall.name_zh, v.address_zh),
+        ));
+        rows.push((
+            "预约时间 Time".into(),
+            format!("{} {}–{}", v.date, v.start, v.end),
+        ));
+        if let Some(f) = v.fee_yuan {
+            rows.push((
+                "费用 Fee".into(),
+                format!("{f} 元 yuan（窗口缴纳 paid at the window）"),
+            ));
+        }
+        if let Some(d) = v.processing_working_days {
+            rows.push((
+                "办理时限 Processing".into(),
+                format!("{d} 个工作日 working days"),
+            ));
+        }
+        let form = Form {
+            title: "中华人民共和国出入境证件申请表".into(),
+            subtitle: format!("Application for exit-entry documents · {} · {}", v.business.name_en, v.code),
+            rows,
+            notes: vec![
+                "本表由无境预约系统根据您的预约信息预填，请核对无误后签名；如有错误，请在窗口更正。".into(),
+                "Pre-filled by Wujing from your booking. Check it and sign; an officer corrects any mistake at the window.".into(),
+                "请按时携带身份证件及所需材料到场，现场拍照采集指纹。".into(),
+            ],
+            language: "zh-CN".into(),
+        };
+        tokio::task::spawn_blocking(move || wujing_forms::render(&form, &font))
+            .await
+            .map_err(|e| {
+                AppError::new(
+                    ErrorKind::Internal,
+                    "internal_error",
+                    "系统内部错误",
+                    e.to_string(),
+                )
+            })?
+            .map_err(|e| {
+                tracing::error!(error = %e, "form rendering failed");
+                AppError::new(
+                    ErrorKind::Internal,
+                    "internal_error",
+                    "系统内部错误",
+                    "internal error",
+                )
+            })
+    }
+}
