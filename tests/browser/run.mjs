@@ -1,0 +1,234 @@
+// The citizen journeys in a real browser: Debian's chromium driven by playwright-core (never a
+// downloaded browser), against a real `wujing serve` on 127.0.0.1 with a fresh SQLite file, and
+// an axe-core scan of every page visited (no serious or critical violation may remain).
+//
+// Usage: node tests/browser/run.mjs [path/to/wujing]   (scripts/test runs it)
+
+import { chromium } from 'playwright-core';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const bin = process.argv[2] ?? join(root, 'target', 'debug', 'wujing');
+const browserPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const axeSource = readFileSync(join(here, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+
+const dir = mkdtempSync(join(tmpdir(), 'wujing-browser-'));
+const outbox = join(dir, 'outbox.log');
+
+function startServer() {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, ['serve', '--listen', '127.0.0.1:0'], {
+      env: { ...process.env, DATABASE_URL: join(dir, 'wujing.db'), WUJING_OUTBOX_FILE: outbox, WUJING_LOG: 'warn' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error('wujing did not start in 60 s')), 60_000);
+    child.stdout.on('data', (d) => {
+      buf += d.toString();
+      const m = buf.match(/Wujing is serving on (http:\/\/\S+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, base: m[1] });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`wujing exited with ${code}`)));
+  });
+}
+
+/** The newest code texted to a phone ending in `tail`, waiting for the dispatcher. */
+async function lastCode(tail, after) {
+  for (let i = 0; i < 50; i++) {
+    if (existsSync(outbox)) {
+      const lines = readFileSync(outbox, 'utf8').trim().split('\n').slice(after);
+      const hit = lines.reverse().find((l) => l.includes(tail) && l.includes('(phone_code)'));
+      if (hit) return hit.match(/(\d{6})/)[1];
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('no code arrived in the outbox');
+}
+
+async function waitForOutbox(text) {
+  for (let i = 0; i < 50; i++) {
+    if (existsSync(outbox) && readFileSync(outbox, 'utf8').includes(text)) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`the outbox never showed ${JSON.stringify(text)}`);
+}
+
+function outboxLines() {
+  return existsSync(outbox) ? readFileSync(outbox, 'utf8').trim().split('\n').filter(Boolean).length : 0;
+}
+
+const scanned = new Map();
+async function scan(page, label) {
+  await page.addScriptTag({ content: axeSource });
+  const result = await page.evaluate(async () => await window.axe.run(document, { resultTypes: ['violations'] }));
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  scanned.set(label, result.violations.length);
+  assert.equal(
+    bad.length,
+    0,
+    `${label}: ${bad.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`).join('; ')}`,
+  );
+}
+
+async function book(page, base, { lang, business, name, id, extra, phone }) {
+  await page.goto(`${base}/lang?to=${lang}&back=/`);
+  await scan(page, `home ${lang}`);
+  await page.goto(`${base}/book/${business}`);
+  await scan(page, `business ${lang}`);
+  await page.fill('#name', name);
+  await page.fill('#id_number', id);
+  if (extra) await extra(page);
+  await page.locator('form[action$="/check"] button[type=submit]').click();
+  await page.waitForLoadState();
+  await scan(page, `halls ${lang}`);
+  await page.locator('button[name=day]').first().click();
+  await page.waitForLoadState();
+  await scan(page, `times ${lang}`);
+  await page.locator('button[name=slot_id]').first().click();
+  await page.waitForLoadState();
+  return confirmHeld(page, { lang, phone });
+}
+
+async function confirmHeld(page, { lang, phone }) {
+  await scan(page, `hold ${lang}`);
+  assert.match(await page.locator('#countdown').innerText(), /^\d+:\d\d$/, 'the countdown runs');
+  await page.fill('#phone', phone);
+  const before = outboxLines();
+  await page.locator('button[name=action][value=send]').click();
+  await page.waitForLoadState();
+  const code = await lastCode(phone.slice(-4), before);
+  await page.fill('#code', code);
+  await page.locator('button[name=action][value=confirm]').click();
+  await page.waitForURL(/\/slip\//);
+  await scan(page, `slip ${lang}`);
+  return page.url();
+}
+
+const { child, base } = await startServer();
+const browser = await chromium.launch({
+  executablePath: browserPath,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+});
+let failed = false;
+try {
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 390, height: 844 } });
+  const page = await context.newPage();
+
+  // 1. A passport renewal in Chinese, on a phone-sized screen: slip, form and calendar file.
+  const slipZh = await book(page, base, {
+    lang: 'zh-CN',
+    business: 'passport_renewal',
+    name: '陈晓明',
+    id: '440106198503030116',
+    phone: '13800138000',
+    extra: (p) => p.selectOption('#renewal_reason', 'pages_full'),
+  });
+  assert.match(await page.locator('h1').innerText(), /预约成功/);
+  const code = await page.locator('#booking-code').innerText();
+  await waitForOutbox(`预约号 ${code}`); // the confirmation reached the console outbox
+  const [pdf] = await Promise.all([page.waitForEvent('download'), page.locator('a[href*="form.pdf"]').click()]);
+  const pdfPath = await pdf.path();
+  const pdfBytes = readFileSync(pdfPath);
+  assert.equal(pdfBytes.subarray(0, 5).toString(), '%PDF-');
+  assert.ok(pdfBytes.length < 300 * 1024, `form is ${pdfBytes.length} bytes`);
+  const [ics] = await Promise.all([page.waitForEvent('download'), page.locator('a[href*="booking.ics"]').click()]);
+  assert.match(readFileSync(await ics.path(), 'utf8'), /BEGIN:VCALENDAR/);
+  console.log(`ok - zh-CN renewal booked (${code}), form ${pdfBytes.length} bytes, calendar file`);
+
+  // 2. Reschedule and cancel from the slip.
+  await page.goto(slipZh);
+  await page.fill('#proof', '440106198503030116');
+  await page.locator('button[value=reschedule]').click();
+  await page.waitForLoadState();
+  await scan(page, 'reschedule');
+  await page.locator('button[name=slot_id]').nth(1).click();
+  await page.waitForURL(/\/slip\//);
+  assert.match(await page.locator('[role=alert]').innerText(), /已改约/);
+  await page.fill('#proof', '440106198503030116');
+  await page.locator('button[value=cancel]').click();
+  await page.waitForURL(/\/slip\//);
+  assert.match(await page.locator('[role=alert]').innerText(), /已取消/);
+  console.log('ok - rescheduled and cancelled from the slip');
+
+  // 3. An ineligible applicant sees the reasons and gets no seat.
+  await page.goto(`${base}/book/passport_renewal`);
+  await page.fill('#name', '陈晓明');
+  await page.fill('#id_number', '440106198503030116');
+  await page.locator('form[action$="/check"] button[type=submit]').click();
+  await page.waitForLoadState();
+  await scan(page, 'reasons');
+  assert.match(await page.locator('main').innerText(), /尚无换发必要/);
+  assert.equal(await page.locator('button[name=day]').count(), 0, 'no seat is offered');
+  console.log('ok - ineligible applicant sees the reasons');
+
+  // 4. English: a first passport, after the slot chosen has filled up: alternatives, booked.
+  const slotsPage = await context.newPage();
+  await slotsPage.goto(`${base}/lang?to=en&back=/`);
+  await slotsPage.goto(`${base}/book/passport_first`);
+  await slotsPage.fill('#name', '郑华');
+  await slotsPage.fill('#id_number', '440112200001010139');
+  await slotsPage.locator('form[action$="/check"] button[type=submit]').click();
+  await slotsPage.waitForLoadState();
+  await slotsPage.locator('button[name=day]').first().click();
+  await slotsPage.waitForLoadState();
+  const slotButton = slotsPage.locator('button[name=slot_id]').first();
+  const slotId = await slotButton.getAttribute('value');
+  // Everyone else takes the remaining seats of that slot meanwhile.
+  for (let i = 0; i < 500; i++) {
+    const r = await fetch(`${base}/api/v1/holds`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ slot_id: Number(slotId), business: 'passport_first' }),
+    });
+    if (r.status === 409) break;
+    assert.equal(r.status, 201);
+  }
+  await slotButton.click();
+  await slotsPage.waitForLoadState();
+  await scan(slotsPage, 'full en');
+  assert.match(await slotsPage.locator('h1').innerText(), /That time is full/);
+  await slotsPage.locator('button[name=slot_id]').first().click();
+  await slotsPage.waitForLoadState();
+  await confirmHeld(slotsPage, { lang: 'en', phone: '13900139000' });
+  assert.match(await slotsPage.locator('h1').innerText(), /Booked/);
+  await waitForOutbox('[Wujing] Booked');
+  console.log('ok - en: slot full, alternative booked');
+
+  // 5. My bookings, and the large-text mode.
+  await slotsPage.goto(`${base}/my`);
+  await scan(slotsPage, 'my');
+  await slotsPage.fill('#id_number', '440112200001010139');
+  await slotsPage.fill('#phone', '13900139000');
+  await new Promise((r) => setTimeout(r, 61_000)); // one code a minute per phone
+  const before = outboxLines();
+  await slotsPage.locator('button[value=send]').click();
+  await slotsPage.waitForLoadState();
+  await slotsPage.fill('#code', await lastCode('9000', before));
+  await slotsPage.locator('button[value=find]').click();
+  await slotsPage.waitForLoadState();
+  assert.equal(await slotsPage.locator('main a[href^="/slip/"]').count(), 1);
+  await slotsPage.goto(`${base}/text?size=large&back=/`);
+  const size = await slotsPage.evaluate(() => getComputedStyle(document.body).fontSize);
+  assert.ok(parseFloat(size) >= 20, `large text is ${size}`);
+  await scan(slotsPage, 'home large');
+  console.log('ok - my bookings found; large text');
+  const minor = [...scanned.values()].reduce((a, b) => a + b, 0);
+  console.log(`axe: ${scanned.size} pages scanned, no serious or critical violations (${minor} minor or moderate)`);
+} catch (e) {
+  failed = true;
+  console.error(e);
+} finally {
+  await browser.close();
+  child.kill();
+  rmSync(dir, { recursive: true, force: true });
+}
+process.exit(failed ? 1 : 0);
