@@ -112,6 +112,9 @@ pub struct ConfirmInput {
     /// server requires verified phones.
     #[serde(default)]
     pub phone_code: Option<String>,
+    /// An e-mail address for the confirmation, besides the text message.
+    #[serde(default)]
+    pub email: Option<String>,
 }
 
 /// Proof that the caller owns a booking: its identity number.
@@ -613,18 +616,40 @@ impl App {
         let (id_kind, id_number, nationality) = crate::lottery::identity_parts(&applicant.identity);
         let lang = crate::notify::Lang::parse(input.lang.as_deref());
         let hall = self.hall_by_id(&slot.hall_id).await?;
-        let notice = |code: &str| {
-            crate::notify::message(
+        let email = match input
+            .email
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+        {
+            Some(e) => Some(crate::notify::parse_email(e)?),
+            None => None,
+        };
+        let notices = |code: &str| {
+            let text = self.confirmation_text(lang, code, business, &hall, &slot);
+            let mut v = vec![crate::notify::message(
                 format!("confirm:{code}"),
                 &applicant.phone,
                 "confirmation",
-                self.confirmation_text(lang, code, business, &hall, &slot),
+                text.clone(),
                 self.clock.now(),
-            )
+            )];
+            if let Some(e) = &email {
+                let mut m = crate::notify::message(
+                    format!("confirm-mail:{code}"),
+                    e,
+                    "confirmation",
+                    text,
+                    self.clock.now(),
+                );
+                m.channel = "email".into();
+                v.push(m);
+            }
+            v
         };
         let code = new_code(self.clock.now());
         let mut nb = NewBooking {
-            notice: Some(notice(&code)),
+            notices: notices(&code),
             lang: lang.code().to_string(),
             code,
             hold_id: input.hold_id.clone(),
@@ -667,7 +692,7 @@ impl App {
                 }
                 Err(StoreError::CodeTaken) => {
                     nb.code = new_code(nb.now);
-                    nb.notice = Some(notice(&nb.code));
+                    nb.notices = notices(&nb.code);
                 }
                 Err(e) => return Err(confirm_error(e)),
             }

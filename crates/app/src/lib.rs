@@ -64,6 +64,8 @@ pub struct Config {
     pub data_keys: crypto::Keyring,
     /// Where text messages go.
     pub sms: notify::SmsConfig,
+    /// Where e-mail goes.
+    pub mail: notify::MailConfig,
     /// Confirmations must carry a one-time code sent to the applicant's phone.
     pub require_phone_code: bool,
     /// The CJK font for PDF forms; the usual Debian paths are tried when unset.
@@ -148,6 +150,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             data_keys: crypto::Keyring::parse("").expect("empty keyring"),
             sms: notify::SmsConfig::default(),
+            mail: notify::MailConfig::default(),
             require_phone_code: false,
             cjk_font: None,
         }
@@ -270,11 +273,13 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     caches: Arc<cache::Caches>,
     notifier: Arc<dyn notify::Provider>,
+    mailer: Arc<dyn notify::Provider>,
 }
 
 impl App {
     pub fn new(store: DynStore, config: Config, clock: Clock) -> Self {
         let notifier = notify::provider(&config.sms);
+        let mailer = notify::mailer(&config.mail, &config.sms);
         Self {
             store,
             catalogue: Arc::new(Catalogue::builtin()),
@@ -283,6 +288,7 @@ impl App {
             metrics: Arc::default(),
             caches: Arc::default(),
             notifier,
+            mailer,
         }
     }
 

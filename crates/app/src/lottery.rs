@@ -405,7 +405,7 @@ impl App {
                         now: self.clock.now(),
                         client_addr: e.entry.client_addr.clone(),
                         limits: Vec::new(),
-                        notice: None,
+                        notices: Vec::new(),
                         lang: "zh-CN".into(),
                     };
                     let mut attempt = 0;

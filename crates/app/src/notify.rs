@@ -26,6 +26,18 @@ pub enum SmsConfig {
     },
 }
 
+/// Where e-mail goes: an SMTP relay on the local network (plain SMTP; the relay handles TLS
+/// and the onward delivery), or the console like text messages.
+#[derive(Debug, Clone, Default)]
+pub enum MailConfig {
+    #[default]
+    Console,
+    Smtp {
+        server: String,
+        from: String,
+    },
+}
+
 /// A way to deliver a message. `Err` means "try again later".
 #[async_trait]
 pub trait Provider: Send + Sync {
@@ -42,6 +54,124 @@ pub fn provider(cfg: &SmsConfig) -> Arc<dyn Provider> {
             url: url.clone(),
             secret: secret.clone(),
         }),
+    }
+}
+
+pub fn mailer(cfg: &MailConfig, console: &SmsConfig) -> Arc<dyn Provider> {
+    match cfg {
+        MailConfig::Console => provider(match console {
+            SmsConfig::Http { .. } => &SmsConfig::Console,
+            other => other,
+        }),
+        MailConfig::Smtp { server, from } => Arc::new(Smtp {
+            server: server.clone(),
+            from: from.clone(),
+        }),
+    }
+}
+
+/// A plausible e-mail address (the relay has the last word).
+pub fn parse_email(e: &str) -> AppResult<String> {
+    let ok = e.len() <= 254
+        && !e
+            .chars()
+            .any(|c| c.is_whitespace() || c == '<' || c == '>' || c == ',')
+        && e.split_once('@').is_some_and(|(l, d)| {
+            !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.')
+        });
+    if ok {
+        Ok(e.to_string())
+    } else {
+        Err(crate::AppError::invalid(
+            "email_invalid",
+            "电子邮箱地址格式不正确",
+            "the e-mail address is not valid",
+        ))
+    }
+}
+
+struct Smtp {
+    server: String,
+    from: String,
+}
+
+fn subject_of(m: &Message) -> &'static str {
+    match (m.topic.as_str(), m.body.starts_with('[')) {
+        ("confirmation", false) => "【无境】预约成功",
+        ("confirmation", true) => "[Wujing] Booking confirmed",
+        ("reminder", false) => "【无境】预约提醒",
+        ("reminder", true) => "[Wujing] Reminder",
+        (_, false) => "【无境】通知",
+        (_, true) => "[Wujing] Notice",
+    }
+}
+
+#[async_trait]
+impl Provider for Smtp {
+    async fn send(&self, m: &Message) -> Result<(), String> {
+        use base64::Engine;
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s.as_bytes());
+        let exchange = async {
+            let stream = tokio::net::TcpStream::connect(&self.server)
+                .await
+                .map_err(|e| format!("connect {}: {e}", self.server))?;
+            let (r, mut w) = stream.into_split();
+            let mut r = BufReader::new(r);
+            // Reads one (possibly multi-line) reply and checks its class.
+            async fn reply(
+                r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
+                want: char,
+            ) -> Result<(), String> {
+                loop {
+                    let mut line = String::new();
+                    if r.read_line(&mut line).await.map_err(|e| e.to_string())? == 0 {
+                        return Err("the relay closed the connection".into());
+                    }
+                    if line.len() < 4 || !line.starts_with(want) {
+                        return Err(format!("the relay answered {:?}", line.trim_end()));
+                    }
+                    if line.as_bytes()[3] == b' ' {
+                        return Ok(());
+                    }
+                }
+            }
+            reply(&mut r, '2').await?;
+            for (cmd, want) in [
+                ("EHLO wujing\r\n".to_string(), '2'),
+                (format!("MAIL FROM:<{}>\r\n", self.from), '2'),
+                (format!("RCPT TO:<{}>\r\n", m.recipient), '2'),
+                ("DATA\r\n".to_string(), '3'),
+            ] {
+                w.write_all(cmd.as_bytes())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                reply(&mut r, want).await?;
+            }
+            let body = b64(&m.body)
+                .as_bytes()
+                .chunks(76)
+                .map(|c| String::from_utf8_lossy(c).into_owned())
+                .collect::<Vec<_>>()
+                .join("\r\n");
+            let msg = format!(
+                "From: Wujing <{}>\r\nTo: <{}>\r\nSubject: =?UTF-8?B?{}?=\r\nMessage-ID: <{}@wujing>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n.\r\n",
+                self.from,
+                m.recipient,
+                b64(subject_of(m)),
+                m.idempotency_key.replace([':', '<', '>'], "."),
+                body
+            );
+            w.write_all(msg.as_bytes())
+                .await
+                .map_err(|e| e.to_string())?;
+            reply(&mut r, '2').await?;
+            let _ = w.write_all(b"QUIT\r\n").await;
+            Ok(())
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(20), exchange)
+            .await
+            .map_err(|_| "the relay timed out".to_string())?
     }
 }
 
@@ -219,7 +349,12 @@ impl App {
             .await?;
         let mut r = DeliveryReport::default();
         for m in batch {
-            match self.notifier.send(&m).await {
+            let provider = if m.channel == "email" {
+                &self.mailer
+            } else {
+                &self.notifier
+            };
+            match provider.send(&m).await {
                 Ok(()) => {
                     self.store.message_delivered(m.id, self.clock.now()).await?;
                     r.delivered += 1;

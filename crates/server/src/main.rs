@@ -161,6 +161,20 @@ struct BookingArgs {
     )]
     sms_secret: String,
 
+    /// Send e-mail through this SMTP relay (`host:port`, plain SMTP on the local network).
+    /// Unset: e-mails are printed to the console.
+    #[arg(long, env = "WUJING_SMTP_SERVER", global = true)]
+    smtp_server: Option<String>,
+
+    /// The sender address of e-mails.
+    #[arg(
+        long,
+        env = "WUJING_MAIL_FROM",
+        global = true,
+        default_value = "noreply@wujing.invalid"
+    )]
+    mail_from: String,
+
     /// Also append console messages to this file.
     #[arg(long, env = "WUJING_OUTBOX_FILE", global = true)]
     outbox_file: Option<std::path::PathBuf>,
@@ -348,6 +362,13 @@ impl BookingArgs {
                 (None, None) => wujing_app::notify::SmsConfig::Console,
             },
             cjk_font: self.cjk_font.clone(),
+            mail: match self.smtp_server.as_deref().filter(|s| !s.is_empty()) {
+                Some(server) => wujing_app::notify::MailConfig::Smtp {
+                    server: server.to_string(),
+                    from: self.mail_from.clone(),
+                },
+                None => wujing_app::notify::MailConfig::Console,
+            },
             data_keys: wujing_app::crypto::Keyring::parse(&self.data_keys)
                 .unwrap_or_else(|_| wujing_app::crypto::Keyring::parse("").expect("empty keyring")),
             ..Config::default()

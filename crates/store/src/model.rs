@@ -192,8 +192,8 @@ pub struct NewBooking {
     pub now: DateTime<Utc>,
     pub client_addr: Option<String>,
     pub limits: Vec<RateRule>,
-    /// The confirmation message, written to the outbox with the booking.
-    pub notice: Option<NewMessage>,
+    /// The confirmation messages (text, e-mail), written to the outbox with the booking.
+    pub notices: Vec<NewMessage>,
     /// `zh-CN` or `en`.
     pub lang: String,
 }

@@ -1044,9 +1044,7 @@ impl Store for PgStore {
         let tx = c.transaction().await.map_err(db_err)?;
         take_seat(&tx, slot_id).await?;
         let id = insert_booking(&tx, slot_id, None, b).await?;
-        if let Some(m) = &b.notice {
-            crate::postgres_outbox::insert(&tx, std::slice::from_ref(m)).await?;
-        }
+        crate::postgres_outbox::insert(&tx, &b.notices).await?;
         let n = tx
             .execute(
                 &tx.prepare_cached("UPDATE lottery_entries SET status = 'won', booking_id = $2 WHERE id = $1 AND status = 'entered'").await?,
@@ -1571,7 +1569,8 @@ impl PgStore {
                               $3, 0, $18, $24 FROM h
                             RETURNING id, slot_id),
                       m AS (INSERT INTO outbox (idempotency_key, channel, recipient, topic, body, created_at, due_at)
-                            SELECT $19, $20, $21, $22, $23, $3, $3 FROM b WHERE $19::text IS NOT NULL
+                            SELECT n.k, n.c, n.r, n.t, n.body, $3, $3
+                            FROM b, unnest($19::text[], $20::text[], $21::text[], $22::text[], $23::text[]) AS n(k, c, r, t, body)
                             ON CONFLICT (idempotency_key) DO NOTHING)
                  SELECT (SELECT ok FROM ok), b.id, {SLOT_COLS}
                  FROM (SELECT 1) one LEFT JOIN b ON true LEFT JOIN slots s ON s.id = b.slot_id"
@@ -1600,11 +1599,26 @@ impl PgStore {
                     &fee,
                     &b.channel,
                     &b.client_addr,
-                    &b.notice.as_ref().map(|m| m.idempotency_key.as_str()),
-                    &b.notice.as_ref().map(|m| m.channel.as_str()),
-                    &b.notice.as_ref().map(|m| m.recipient.as_str()),
-                    &b.notice.as_ref().map(|m| m.topic.as_str()),
-                    &b.notice.as_ref().map(|m| m.body.as_str()),
+                    &b.notices
+                        .iter()
+                        .map(|m| m.idempotency_key.as_str())
+                        .collect::<Vec<_>>(),
+                    &b.notices
+                        .iter()
+                        .map(|m| m.channel.as_str())
+                        .collect::<Vec<_>>(),
+                    &b.notices
+                        .iter()
+                        .map(|m| m.recipient.as_str())
+                        .collect::<Vec<_>>(),
+                    &b.notices
+                        .iter()
+                        .map(|m| m.topic.as_str())
+                        .collect::<Vec<_>>(),
+                    &b.notices
+                        .iter()
+                        .map(|m| m.body.as_str())
+                        .collect::<Vec<_>>(),
                     &b.lang,
                 ],
             )

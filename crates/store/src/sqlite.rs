@@ -394,9 +394,7 @@ fn insert_booking(
     ])
     .map_err(db_err)?;
     let id = c.last_insert_rowid();
-    if let Some(m) = &b.notice {
-        crate::sqlite_outbox::insert(c, std::slice::from_ref(m))?;
-    }
+    crate::sqlite_outbox::insert(c, &b.notices)?;
     Ok(id)
 }
 

@@ -122,7 +122,7 @@ fn new_booking(hold_id: &str, code: &str, who: u32, now: DateTime<Utc>) -> NewBo
         now,
         client_addr: None,
         limits: vec![],
-        notice: None,
+        notices: vec![],
         lang: "zh-CN".into(),
     }
 }
@@ -1302,16 +1302,16 @@ async fn outbox_delivers_with_leases_and_retries(store: DynStore) {
     let s = slot(&store, "h1", hm(9, 0), 1).await;
     let h = hold(&store, s.id, "hold-1", t0()).await.unwrap();
     let mut b = new_booking(&h.id, "CODE0001", 1, t0());
-    b.notice = Some(NewMessage {
+    b.notices = vec![NewMessage {
         idempotency_key: "confirm:CODE0001".into(),
         topic: "confirmation".into(),
         ..msg("x", "13800000000")
-    });
+    }];
     let booking = store.confirm_hold(&b).await.unwrap();
     assert_eq!(booking.lang, "zh-CN");
     let mut twice = b.clone();
     twice.code = "CODE0002".into();
-    twice.notice.as_mut().unwrap().idempotency_key = "confirm:CODE0002".into();
+    twice.notices[0].idempotency_key = "confirm:CODE0002".into();
     assert_eq!(store.confirm_hold(&twice).await, Err(StoreError::HoldUsed));
     let sent: Vec<String> = store
         .messages_to("13800000000", 10)

@@ -657,7 +657,10 @@ pub async fn confirm(
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
     let l = L::from(&headers, &format!("/book/{code}"));
-    let f = form(&body, &["ctx", "hold_id", "phone", "code", "action"]);
+    let f = form(
+        &body,
+        &["ctx", "hold_id", "phone", "code", "action", "email"],
+    );
     let ctx = Ctx::decode(field(&f, "ctx"))?;
     let (hold_id, phone) = (field(&f, "hold_id"), field(&f, "phone"));
     if field(&f, "action") == "send" {
@@ -692,6 +695,7 @@ pub async fn confirm(
         channel: Some("web".into()),
         lang: Some(l.lang().into()),
         phone_code: Some(field(&f, "code").to_string()),
+        email: Some(field(&f, "email").to_string()).filter(|e| !e.is_empty()),
     };
     match s.app.confirm(&input, addr).await {
         Ok(b) => {

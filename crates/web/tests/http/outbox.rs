@@ -247,3 +247,115 @@ async fn phone_codes_guard_confirmation(store: DynStore) {
     );
 }
 both_dialects!(phone_codes, phone_codes_guard_confirmation);
+
+/// E-mail through an SMTP relay: the confirmation goes to the address given at booking, with a
+/// UTF-8 subject and body; a relay that refuses makes the message wait and retry.
+#[tokio::test]
+async fn confirmation_email_through_smtp() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = listener.local_addr().unwrap().to_string();
+    let mails = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen = mails.clone();
+    tokio::spawn(async move {
+        let mut first = true;
+        loop {
+            let (s, _) = listener.accept().await.unwrap();
+            let (r, mut w) = s.into_split();
+            let mut r = BufReader::new(r);
+            // The first connection is refused, as by a relay that is down.
+            if first {
+                first = false;
+                w.write_all(b"421 try later\r\n").await.unwrap();
+                continue;
+            }
+            w.write_all(b"220 fake relay\r\n").await.unwrap();
+            let mut data = String::new();
+            let mut in_data = false;
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).await.unwrap() == 0 {
+                    break;
+                }
+                if in_data {
+                    if line == ".\r\n" {
+                        in_data = false;
+                        seen.lock().unwrap().push(std::mem::take(&mut data));
+                        w.write_all(b"250 queued\r\n").await.unwrap();
+                    } else {
+                        data.push_str(&line);
+                    }
+                    continue;
+                }
+                let reply: &[u8] = match line.get(..4).unwrap_or("") {
+                    "EHLO" => b"250-fake\r\n250 OK\r\n",
+                    "MAIL" | "RCPT" => b"250 OK\r\n",
+                    "DATA" => {
+                        in_data = true;
+                        data.push_str(&format!("X-Envelope: {line}"));
+                        b"354 go on\r\n"
+                    }
+                    "QUIT" => b"221 bye\r\n",
+                    _ => b"500 what\r\n",
+                };
+                w.write_all(reply).await.unwrap();
+            }
+        }
+    });
+    let (store, _g) = wujing_testkit::sqlite_store().await;
+    let mut config = test_config();
+    config.mail = wujing_app::notify::MailConfig::Smtp {
+        server,
+        from: "noreply@wujing.test".into(),
+    };
+    let h = Harness::with_config(store, config).await;
+    let slot = h.slot("tianhe", "passport_first").await;
+    let (_, hold) = h
+        .post(
+            "/api/v1/holds",
+            json!({"slot_id": slot["slot_id"], "business": "passport_first"}),
+        )
+        .await;
+    let (s, v) = h
+        .post("/api/v1/bookings", json!({"hold_id": hold["hold_id"], "applicant": applicant("440112200001010139", "郑华"), "email": "not an address"}))
+        .await;
+    assert_eq!(
+        (s, super::code_of(&v)),
+        (StatusCode::BAD_REQUEST, "email_invalid")
+    );
+    let (s, b) = h
+        .post("/api/v1/bookings", json!({"hold_id": hold["hold_id"], "applicant": applicant("440112200001010139", "郑华"), "email": "zheng@example.test"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let mut delivered = 0;
+    for _ in 0..5 {
+        delivered += h.app.deliver_due().await.unwrap().delivered;
+        h.app.clock.advance(chrono::TimeDelta::seconds(30));
+    }
+    assert_eq!(delivered, 2, "the text and the e-mail");
+    let mails = mails.lock().unwrap().clone();
+    assert_eq!(mails.len(), 1);
+    let mail = &mails[0];
+    assert!(mail.contains("To: <zheng@example.test>"), "{mail}");
+    use base64::Engine;
+    let subject = mail
+        .lines()
+        .find_map(|l| l.strip_prefix("Subject: =?UTF-8?B?"))
+        .unwrap()
+        .trim_end_matches("?=");
+    let subject = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(subject)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(subject, "【无境】预约成功");
+    let body: String = mail.split("\r\n\r\n").nth(1).unwrap().lines().collect();
+    let body = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(body.trim())
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(body.contains(b["code"].as_str().unwrap()), "{body}");
+}
