@@ -15,9 +15,11 @@
 mod migrations;
 mod model;
 pub mod postgres;
+mod postgres_hall;
 mod postgres_outbox;
 mod postgres_staff;
 pub mod sqlite;
+mod sqlite_hall;
 mod sqlite_outbox;
 mod sqlite_staff;
 
@@ -255,6 +257,39 @@ pub trait Store: Send + Sync + 'static {
     async fn active_bookings_of(&self, identity_key: &str) -> Result<Vec<Booking>>;
     /// Active bookings whose visit is on `day` (reminders).
     async fn active_bookings_on(&self, day: NaiveDate) -> Result<Vec<Booking>>;
+
+    // --- Hall operations (M5) --------------------------------------------------------------
+    /// Issues the next number of the hall's day and queue with the ticket, in one transaction:
+    /// numbers are unique and without gaps. `Refused("already_checked_in")` for a booking that
+    /// has a ticket.
+    async fn issue_ticket(&self, t: &NewTicket) -> Result<Ticket>;
+    /// Gives the first waiting ticket of `queues` (priority, then due time, then number) to the
+    /// window, atomically: two windows never get the same ticket.
+    async fn call_next(
+        &self,
+        hall_id: &str,
+        day: NaiveDate,
+        queues: &[String],
+        window: u32,
+        officer_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Ticket>>;
+    /// Applies a counter action to a ticket held by `window` (or, for re-queueing, a missed
+    /// one); `Refused("ticket_state")` when the ticket is not in a state that allows it.
+    async fn move_ticket(
+        &self,
+        ticket_id: i64,
+        window: u32,
+        m: &TicketMove,
+        now: DateTime<Utc>,
+    ) -> Result<Ticket>;
+    async fn ticket(&self, id: i64) -> Result<Option<Ticket>>;
+    async fn tickets_of_day(&self, hall_id: &str, day: NaiveDate) -> Result<Vec<Ticket>>;
+    /// Records a payment with the hall's next receipt number of the day.
+    /// `Refused("already_paid")` for a second payment of a ticket.
+    async fn record_payment(&self, p: &NewPayment) -> Result<Payment>;
+    /// Count and sum of the day's unrefunded payments per window and method.
+    async fn reconciliation(&self, hall_id: &str, day: NaiveDate) -> Result<Vec<ReconLine>>;
 
     // --- Checks ----------------------------------------------------------------------------
     /// Recounts every slot from holds, bookings and pending returns and reports any

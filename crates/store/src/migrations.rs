@@ -69,6 +69,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "phone_codes",
         sql: include_str!("../migrations/sqlite/0011_phone_codes.sql"),
     },
+    Migration {
+        version: 12,
+        name: "tickets",
+        sql: include_str!("../migrations/sqlite/0012_tickets.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -126,6 +131,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 11,
         name: "phone_codes",
         sql: include_str!("../migrations/postgres/0011_phone_codes.sql"),
+    },
+    Migration {
+        version: 12,
+        name: "tickets",
+        sql: include_str!("../migrations/postgres/0012_tickets.sql"),
     },
 ];
 

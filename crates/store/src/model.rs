@@ -639,3 +639,106 @@ pub enum PhoneCodeCheck {
     /// No live code: none sent, expired, or too many wrong tries.
     NoCode,
 }
+
+// --- Hall operations (M5) -----------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTicket {
+    pub hall_id: String,
+    /// The hall's local day.
+    pub day: NaiveDate,
+    /// Queue code, also the label's prefix (`A` → `A001`).
+    pub queue: String,
+    pub booking_id: Option<i64>,
+    pub business: String,
+    pub identity_key: String,
+    /// `appointment` or `walk_in`.
+    pub kind: String,
+    /// Higher is called first (1: expedited).
+    pub priority: i32,
+    pub due_at: DateTime<Utc>,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ticket {
+    pub id: i64,
+    pub hall_id: String,
+    pub day: NaiveDate,
+    pub queue: String,
+    pub number: u32,
+    pub label: String,
+    pub booking_id: Option<i64>,
+    pub business: String,
+    #[serde(skip)]
+    pub identity_key: String,
+    pub kind: String,
+    pub priority: i32,
+    pub due_at: DateTime<Utc>,
+    /// `waiting`, `called`, `serving`, `parked`, `missed`, `done`.
+    pub status: String,
+    pub window_number: Option<u32>,
+    pub officer_id: Option<i64>,
+    pub calls: u32,
+    pub created_at: DateTime<Utc>,
+    pub called_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// A counter's action on its current ticket. Each is one conditional statement on the ticket's
+/// status (and window): a stale console cannot move a ticket another window has taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TicketMove {
+    /// Call again; beyond `max_calls` the ticket is marked missed.
+    Recall {
+        max_calls: u32,
+    },
+    Start,
+    Finish,
+    /// Not there: missed (it can be re-queued the same day).
+    NoShow,
+    /// A missed ticket back in line, as if it arrived now.
+    Requeue,
+    Park,
+    /// A parked ticket called back to the same window.
+    Unpark,
+    /// To another queue, first or last in line.
+    Transfer {
+        queue: String,
+        first: bool,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPayment {
+    pub ticket_id: i64,
+    pub amount_yuan: u32,
+    /// `card`, `qr` or `cash`.
+    pub method: String,
+    pub reference: String,
+    pub window_number: u32,
+    pub officer_id: i64,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Payment {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub receipt_no: String,
+    pub amount_yuan: u32,
+    pub method: String,
+    pub reference: String,
+    pub window_number: u32,
+    pub officer_id: i64,
+    pub paid_at: DateTime<Utc>,
+}
+
+/// One line of a day's reconciliation: a window and a payment method.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReconLine {
+    pub window_number: u32,
+    pub method: String,
+    pub count: u32,
+    pub sum_yuan: u64,
+}

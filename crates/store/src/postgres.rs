@@ -1444,6 +1444,61 @@ impl Store for PgStore {
             .collect()
     }
 
+    async fn issue_ticket(&self, t: &NewTicket) -> Result<Ticket> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        let r = crate::postgres_hall::issue(&tx, t).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(r)
+    }
+
+    async fn call_next(
+        &self,
+        hall_id: &str,
+        day: NaiveDate,
+        queues: &[String],
+        window: u32,
+        officer_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Ticket>> {
+        let c = self.client().await?;
+        crate::postgres_hall::call_next(&c, hall_id, day, queues, window, officer_id, now).await
+    }
+
+    async fn move_ticket(
+        &self,
+        ticket_id: i64,
+        window: u32,
+        m: &TicketMove,
+        now: DateTime<Utc>,
+    ) -> Result<Ticket> {
+        let c = self.client().await?;
+        crate::postgres_hall::move_ticket(&c, ticket_id, window, m, now).await
+    }
+
+    async fn ticket(&self, id: i64) -> Result<Option<Ticket>> {
+        let c = self.client().await?;
+        crate::postgres_hall::by_id(&c, id).await
+    }
+
+    async fn tickets_of_day(&self, hall_id: &str, day: NaiveDate) -> Result<Vec<Ticket>> {
+        let c = self.client().await?;
+        crate::postgres_hall::of_day(&c, hall_id, day).await
+    }
+
+    async fn record_payment(&self, p: &NewPayment) -> Result<Payment> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        let r = crate::postgres_hall::pay(&tx, p).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(r)
+    }
+
+    async fn reconciliation(&self, hall_id: &str, day: NaiveDate) -> Result<Vec<ReconLine>> {
+        let c = self.client().await?;
+        crate::postgres_hall::reconciliation(&c, hall_id, day).await
+    }
+
     async fn verify_invariants(&self) -> Result<InvariantReport> {
         let mut c = self.client().await?;
         // REPEATABLE READ: the recount and the counters come from one snapshot.

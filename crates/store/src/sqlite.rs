@@ -1612,6 +1612,58 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn issue_ticket(&self, t: &NewTicket) -> Result<Ticket> {
+        let t = t.clone();
+        self.write(move |c| crate::sqlite_hall::issue(c, &t)).await
+    }
+
+    async fn call_next(
+        &self,
+        hall_id: &str,
+        day: NaiveDate,
+        queues: &[String],
+        window: u32,
+        officer_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Ticket>> {
+        let (h, q) = (hall_id.to_string(), queues.to_vec());
+        self.write(move |c| crate::sqlite_hall::call_next(c, &h, day, &q, window, officer_id, now))
+            .await
+    }
+
+    async fn move_ticket(
+        &self,
+        ticket_id: i64,
+        window: u32,
+        m: &TicketMove,
+        now: DateTime<Utc>,
+    ) -> Result<Ticket> {
+        let m = m.clone();
+        self.write(move |c| crate::sqlite_hall::move_ticket(c, ticket_id, window, &m, now))
+            .await
+    }
+
+    async fn ticket(&self, id: i64) -> Result<Option<Ticket>> {
+        self.lookup(move |c| crate::sqlite_hall::by_id(c, id)).await
+    }
+
+    async fn tickets_of_day(&self, hall_id: &str, day: NaiveDate) -> Result<Vec<Ticket>> {
+        let h = hall_id.to_string();
+        self.read(move |c| crate::sqlite_hall::of_day(c, &h, day))
+            .await
+    }
+
+    async fn record_payment(&self, p: &NewPayment) -> Result<Payment> {
+        let p = p.clone();
+        self.write(move |c| crate::sqlite_hall::pay(c, &p)).await
+    }
+
+    async fn reconciliation(&self, hall_id: &str, day: NaiveDate) -> Result<Vec<ReconLine>> {
+        let h = hall_id.to_string();
+        self.read(move |c| crate::sqlite_hall::reconciliation(c, &h, day))
+            .await
+    }
+
     async fn verify_invariants(&self) -> Result<InvariantReport> {
         self.read(|c| {
             let ids = |sql: &str| -> Result<Vec<i64>> {

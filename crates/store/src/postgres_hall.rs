@@ -1,0 +1,271 @@
+//! The PostgreSQL side of hall operations. Ticket numbers come from a counter row updated in
+//! the same transaction as the insert (its row lock serialises check-ins of one queue, and a
+//! rollback returns the number); calling takes the first waiting ticket with
+//! `FOR UPDATE SKIP LOCKED`, so windows calling at once take different tickets without waiting.
+
+use crate::model::*;
+use crate::{Result, StoreError};
+use chrono::{DateTime, NaiveDate, Utc};
+use deadpool_postgres::GenericClient;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::Row;
+
+pub(crate) const COLS: &str = crate::sqlite_hall::COLS;
+
+fn row(r: &Row) -> Ticket {
+    Ticket {
+        id: r.get(0),
+        hall_id: r.get(1),
+        day: r.get(2),
+        queue: r.get(3),
+        number: r.get::<_, i32>(4) as u32,
+        label: r.get(5),
+        booking_id: r.get(6),
+        business: r.get(7),
+        identity_key: r.get(8),
+        kind: r.get(9),
+        priority: r.get(10),
+        due_at: r.get(11),
+        status: r.get(12),
+        window_number: r.get::<_, Option<i32>>(13).map(|w| w as u32),
+        officer_id: r.get(14),
+        calls: r.get::<_, i32>(15) as u32,
+        created_at: r.get(16),
+        called_at: r.get(17),
+        finished_at: r.get(18),
+    }
+}
+
+pub(crate) async fn by_id(c: &impl GenericClient, id: i64) -> Result<Option<Ticket>> {
+    Ok(
+        c.query_opt(&format!("SELECT {COLS} FROM tickets WHERE id = $1"), &[&id])
+            .await?
+            .map(|r| row(&r)),
+    )
+}
+
+fn unique_as(code: &'static str) -> impl Fn(tokio_postgres::Error) -> StoreError {
+    move |e| {
+        if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+            StoreError::Refused(code)
+        } else {
+            e.into()
+        }
+    }
+}
+
+pub(crate) async fn issue(c: &impl GenericClient, t: &NewTicket) -> Result<Ticket> {
+    let number: i32 = c
+        .query_one(
+            "INSERT INTO ticket_counters (hall_id, day, queue, last) VALUES ($1, $2, $3, 1)
+             ON CONFLICT (hall_id, day, queue) DO UPDATE SET last = ticket_counters.last + 1 RETURNING last",
+            &[&t.hall_id, &t.day, &t.queue],
+        )
+        .await?
+        .get(0);
+    let label = format!("{}{number:03}", t.queue);
+    let r = c
+        .query_one(
+            &format!(
+                "INSERT INTO tickets (hall_id, day, queue, number, label, booking_id, business, identity_key, kind, priority,
+                    due_at, status, calls, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'waiting', 0, $12) RETURNING {COLS}"
+            ),
+            &[
+                &t.hall_id, &t.day, &t.queue, &number, &label, &t.booking_id, &t.business, &t.identity_key, &t.kind,
+                &t.priority, &t.due_at, &t.now,
+            ],
+        )
+        .await
+        .map_err(unique_as("already_checked_in"))?;
+    Ok(row(&r))
+}
+
+pub(crate) async fn call_next(
+    c: &impl GenericClient,
+    hall: &str,
+    day: NaiveDate,
+    queues: &[String],
+    window: u32,
+    officer: i64,
+    now: DateTime<Utc>,
+) -> Result<Option<Ticket>> {
+    Ok(c
+        .query_opt(
+            &format!(
+                "UPDATE tickets SET status = 'called', window_number = $4, officer_id = $5, calls = calls + 1, called_at = $6
+                 WHERE id = (SELECT id FROM tickets WHERE hall_id = $1 AND day = $2 AND status = 'waiting' AND queue = ANY($3)
+                             ORDER BY priority DESC, due_at, number LIMIT 1 FOR UPDATE SKIP LOCKED)
+                 RETURNING {COLS}"
+            ),
+            &[&hall, &day, &queues, &(window as i32), &officer, &now],
+        )
+        .await?
+        .map(|r| row(&r)))
+}
+
+pub(crate) async fn move_ticket(
+    c: &impl GenericClient,
+    id: i64,
+    window: u32,
+    m: &TicketMove,
+    now: DateTime<Utc>,
+) -> Result<Ticket> {
+    let w = window as i32;
+    let r = match m {
+        TicketMove::Recall { max_calls } => {
+            c.query_opt(
+                &format!(
+                    "UPDATE tickets SET calls = calls + 1, called_at = $3,
+                        status = CASE WHEN calls + 1 > $4 THEN 'missed' ELSE 'called' END,
+                        window_number = CASE WHEN calls + 1 > $4 THEN NULL ELSE window_number END
+                     WHERE id = $1 AND status = 'called' AND window_number = $2 RETURNING {COLS}"
+                ),
+                &[&id, &w, &now, &(*max_calls as i32)],
+            )
+            .await?
+        }
+        TicketMove::Start => {
+            c.query_opt(&format!("UPDATE tickets SET status = 'serving' WHERE id = $1 AND status = 'called' AND window_number = $2 RETURNING {COLS}"), &[&id, &w])
+                .await?
+        }
+        TicketMove::Finish => {
+            c.query_opt(
+                &format!("UPDATE tickets SET status = 'done', finished_at = $3 WHERE id = $1 AND status = 'serving' AND window_number = $2 RETURNING {COLS}"),
+                &[&id, &w, &now],
+            )
+            .await?
+        }
+        TicketMove::NoShow => {
+            c.query_opt(
+                &format!("UPDATE tickets SET status = 'missed', window_number = NULL WHERE id = $1 AND status = 'called' AND window_number = $2 RETURNING {COLS}"),
+                &[&id, &w],
+            )
+            .await?
+        }
+        TicketMove::Requeue => {
+            c.query_opt(
+                &format!(
+                    "UPDATE tickets SET status = 'waiting', due_at = $2, calls = 0, window_number = NULL, officer_id = NULL
+                     WHERE id = $1 AND status = 'missed' RETURNING {COLS}"
+                ),
+                &[&id, &now],
+            )
+            .await?
+        }
+        TicketMove::Park => {
+            c.query_opt(
+                &format!("UPDATE tickets SET status = 'parked' WHERE id = $1 AND status IN ('called', 'serving') AND window_number = $2 RETURNING {COLS}"),
+                &[&id, &w],
+            )
+            .await?
+        }
+        TicketMove::Unpark => {
+            c.query_opt(
+                &format!(
+                    "UPDATE tickets SET status = 'called', calls = calls + 1, called_at = $3 WHERE id = $1 AND status = 'parked' AND window_number = $2 RETURNING {COLS}"
+                ),
+                &[&id, &w, &now],
+            )
+            .await?
+        }
+        TicketMove::Transfer { queue, first } => {
+            c.query_opt(
+                &format!(
+                    "UPDATE tickets t SET status = 'waiting', queue = $3, window_number = NULL, officer_id = NULL, calls = 0,
+                        due_at = CASE WHEN $4 THEN COALESCE((SELECT MIN(o.due_at) - interval '1 millisecond' FROM tickets o
+                            WHERE o.hall_id = t.hall_id AND o.day = t.day AND o.queue = $3 AND o.status = 'waiting'), $5) ELSE $5 END,
+                        priority = CASE WHEN $4 THEN GREATEST(t.priority, (SELECT COALESCE(MAX(o.priority), 0) FROM tickets o
+                            WHERE o.hall_id = t.hall_id AND o.day = t.day AND o.queue = $3 AND o.status = 'waiting')) ELSE t.priority END
+                     WHERE t.id = $1 AND t.status IN ('called', 'serving') AND t.window_number = $2
+                     RETURNING {}",
+                    COLS.split(", ").map(|c| format!("t.{c}")).collect::<Vec<_>>().join(", ")
+                ),
+                &[&id, &w, queue, first, &now],
+            )
+            .await?
+        }
+    };
+    match r {
+        Some(r) => Ok(row(&r)),
+        None if by_id(c, id).await?.is_none() => Err(StoreError::NotFound("ticket")),
+        None => Err(StoreError::Refused("ticket_state")),
+    }
+}
+
+pub(crate) async fn of_day(
+    c: &impl GenericClient,
+    hall: &str,
+    day: NaiveDate,
+) -> Result<Vec<Ticket>> {
+    Ok(c.query(
+        &format!(
+            "SELECT {COLS} FROM tickets WHERE hall_id = $1 AND day = $2 ORDER BY queue, number"
+        ),
+        &[&hall, &day],
+    )
+    .await?
+    .iter()
+    .map(row)
+    .collect())
+}
+
+pub(crate) async fn pay(c: &impl GenericClient, p: &NewPayment) -> Result<Payment> {
+    let t = by_id(c, p.ticket_id)
+        .await?
+        .ok_or(StoreError::NotFound("ticket"))?;
+    let n: i32 = c
+        .query_one(
+            "INSERT INTO receipt_counters (hall_id, day, last) VALUES ($1, $2, 1)
+             ON CONFLICT (hall_id, day) DO UPDATE SET last = receipt_counters.last + 1 RETURNING last",
+            &[&t.hall_id, &t.day],
+        )
+        .await?
+        .get(0);
+    let receipt = format!("{}-{}-{n:05}", t.hall_id, t.day.format("%Y%m%d"));
+    let id: i64 = c
+        .query_one(
+            "INSERT INTO payments (ticket_id, hall_id, day, receipt_no, amount_yuan, method, reference, window_number, officer_id, paid_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+            &[
+                &p.ticket_id, &t.hall_id, &t.day, &receipt, &(p.amount_yuan as i32), &p.method, &p.reference,
+                &(p.window_number as i32), &p.officer_id, &p.now,
+            ],
+        )
+        .await
+        .map_err(unique_as("already_paid"))?
+        .get(0);
+    Ok(Payment {
+        id,
+        ticket_id: p.ticket_id,
+        receipt_no: receipt,
+        amount_yuan: p.amount_yuan,
+        method: p.method.clone(),
+        reference: p.reference.clone(),
+        window_number: p.window_number,
+        officer_id: p.officer_id,
+        paid_at: p.now,
+    })
+}
+
+pub(crate) async fn reconciliation(
+    c: &impl GenericClient,
+    hall: &str,
+    day: NaiveDate,
+) -> Result<Vec<ReconLine>> {
+    Ok(c
+        .query(
+            "SELECT window_number, method, COUNT(*), SUM(amount_yuan)::bigint FROM payments
+             WHERE hall_id = $1 AND day = $2 AND refunded_at IS NULL GROUP BY window_number, method ORDER BY window_number, method",
+            &[&hall, &day],
+        )
+        .await?
+        .iter()
+        .map(|r| ReconLine {
+            window_number: r.get::<_, i32>(0) as u32,
+            method: r.get(1),
+            count: r.get::<_, i64>(2) as u32,
+            sum_yuan: r.get::<_, i64>(3) as u64,
+        })
+        .collect())
+}

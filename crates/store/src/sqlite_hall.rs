@@ -1,0 +1,230 @@
+//! The SQLite side of hall operations. Every function runs on the writer thread (or a reader
+//! for reads), so a read-then-write inside one function is atomic.
+
+use crate::model::*;
+use crate::sqlite::{date_s, db_err, from_ms, get_date, ms};
+use crate::{Result, StoreError};
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+pub(crate) const COLS: &str =
+    "id, hall_id, day, queue, number, label, booking_id, business, identity_key, kind, priority, \
+     due_at, status, window_number, officer_id, calls, created_at, called_at, finished_at";
+
+fn row(r: &Row) -> rusqlite::Result<Ticket> {
+    Ok(Ticket {
+        id: r.get(0)?,
+        hall_id: r.get(1)?,
+        day: get_date(r, 2)?,
+        queue: r.get(3)?,
+        number: r.get(4)?,
+        label: r.get(5)?,
+        booking_id: r.get(6)?,
+        business: r.get(7)?,
+        identity_key: r.get(8)?,
+        kind: r.get(9)?,
+        priority: r.get(10)?,
+        due_at: from_ms(r.get(11)?)?,
+        status: r.get(12)?,
+        window_number: r.get(13)?,
+        officer_id: r.get(14)?,
+        calls: r.get(15)?,
+        created_at: from_ms(r.get(16)?)?,
+        called_at: r.get::<_, Option<i64>>(17)?.map(from_ms).transpose()?,
+        finished_at: r.get::<_, Option<i64>>(18)?.map(from_ms).transpose()?,
+    })
+}
+
+pub(crate) fn by_id(c: &Connection, id: i64) -> Result<Option<Ticket>> {
+    c.prepare_cached(&format!("SELECT {COLS} FROM tickets WHERE id = ?1"))
+        .map_err(db_err)?
+        .query_row([id], row)
+        .optional()
+        .map_err(db_err)
+}
+
+pub(crate) fn issue(c: &Connection, t: &NewTicket) -> Result<Ticket> {
+    let number: u32 = c
+        .query_row(
+            "INSERT INTO ticket_counters (hall_id, day, queue, last) VALUES (?1, ?2, ?3, 1)
+             ON CONFLICT (hall_id, day, queue) DO UPDATE SET last = last + 1 RETURNING last",
+            params![t.hall_id, date_s(t.day), t.queue],
+            |r| r.get(0),
+        )
+        .map_err(db_err)?;
+    let label = format!("{}{number:03}", t.queue);
+    c.execute(
+        "INSERT INTO tickets (hall_id, day, queue, number, label, booking_id, business, identity_key, kind, priority,
+            due_at, status, calls, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'waiting', 0, ?12)",
+        params![
+            t.hall_id, date_s(t.day), t.queue, number, label, t.booking_id, t.business, t.identity_key, t.kind,
+            t.priority, ms(t.due_at), ms(t.now)
+        ],
+    )
+    .map_err(|e| match &e {
+        rusqlite::Error::SqliteFailure(f, Some(m)) if f.code == rusqlite::ErrorCode::ConstraintViolation && m.contains("booking_id") => {
+            StoreError::Refused("already_checked_in")
+        }
+        _ => db_err(e),
+    })?;
+    by_id(c, c.last_insert_rowid())?.ok_or(StoreError::NotFound("ticket"))
+}
+
+pub(crate) fn call_next(
+    c: &Connection,
+    hall: &str,
+    day: NaiveDate,
+    queues: &[String],
+    window: u32,
+    officer: i64,
+    now: DateTime<Utc>,
+) -> Result<Option<Ticket>> {
+    let qs = serde_json::to_string(queues).expect("strings serialise");
+    let id: Option<i64> = c
+        .query_row(
+            "UPDATE tickets SET status = 'called', window_number = ?4, officer_id = ?5, calls = calls + 1, called_at = ?6
+             WHERE id = (SELECT id FROM tickets WHERE hall_id = ?1 AND day = ?2 AND status = 'waiting'
+                           AND queue IN (SELECT value FROM json_each(?3))
+                         ORDER BY priority DESC, due_at, number LIMIT 1)
+             RETURNING id",
+            params![hall, date_s(day), qs, window, officer, ms(now)],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db_err)?;
+    id.map(|id| by_id(c, id)).transpose().map(Option::flatten)
+}
+
+pub(crate) fn move_ticket(
+    c: &Connection,
+    id: i64,
+    window: u32,
+    m: &TicketMove,
+    now: DateTime<Utc>,
+) -> Result<Ticket> {
+    let t = ms(now);
+    let n = match m {
+        TicketMove::Recall { max_calls } => c.execute(
+            "UPDATE tickets SET calls = calls + 1, called_at = ?3,
+                status = CASE WHEN calls + 1 > ?4 THEN 'missed' ELSE 'called' END,
+                window_number = CASE WHEN calls + 1 > ?4 THEN NULL ELSE window_number END
+             WHERE id = ?1 AND status = 'called' AND window_number = ?2",
+            params![id, window, t, max_calls],
+        ),
+        TicketMove::Start => c.execute(
+            "UPDATE tickets SET status = 'serving' WHERE id = ?1 AND status = 'called' AND window_number = ?2",
+            params![id, window],
+        ),
+        TicketMove::Finish => c.execute(
+            "UPDATE tickets SET status = 'done', finished_at = ?3 WHERE id = ?1 AND status = 'serving' AND window_number = ?2",
+            params![id, window, t],
+        ),
+        TicketMove::NoShow => c.execute(
+            "UPDATE tickets SET status = 'missed', window_number = NULL WHERE id = ?1 AND status = 'called' AND window_number = ?2",
+            params![id, window],
+        ),
+        TicketMove::Requeue => c.execute(
+            "UPDATE tickets SET status = 'waiting', due_at = ?2, calls = 0, window_number = NULL, officer_id = NULL
+             WHERE id = ?1 AND status = 'missed'",
+            params![id, t],
+        ),
+        TicketMove::Park => c.execute(
+            "UPDATE tickets SET status = 'parked' WHERE id = ?1 AND status IN ('called', 'serving') AND window_number = ?2",
+            params![id, window],
+        ),
+        TicketMove::Unpark => c.execute(
+            "UPDATE tickets SET status = 'called', calls = calls + 1, called_at = ?3 WHERE id = ?1 AND status = 'parked' AND window_number = ?2",
+            params![id, window, t],
+        ),
+        TicketMove::Transfer { queue, first } => c.execute(
+            "UPDATE tickets SET status = 'waiting', queue = ?3, window_number = NULL, officer_id = NULL, calls = 0,
+                due_at = CASE WHEN ?4 THEN COALESCE((SELECT MIN(due_at) - 1 FROM tickets o
+                    WHERE o.hall_id = tickets.hall_id AND o.day = tickets.day AND o.queue = ?3 AND o.status = 'waiting'), ?5) ELSE ?5 END,
+                priority = CASE WHEN ?4 THEN MAX(priority, (SELECT COALESCE(MAX(priority), 0) FROM tickets o
+                    WHERE o.hall_id = tickets.hall_id AND o.day = tickets.day AND o.queue = ?3 AND o.status = 'waiting')) ELSE priority END
+             WHERE id = ?1 AND status IN ('called', 'serving') AND window_number = ?2",
+            params![id, window, queue, first, t],
+        ),
+    }
+    .map_err(db_err)?;
+    if n == 0 {
+        return Err(if by_id(c, id)?.is_none() {
+            StoreError::NotFound("ticket")
+        } else {
+            StoreError::Refused("ticket_state")
+        });
+    }
+    by_id(c, id)?.ok_or(StoreError::NotFound("ticket"))
+}
+
+pub(crate) fn of_day(c: &Connection, hall: &str, day: NaiveDate) -> Result<Vec<Ticket>> {
+    let mut st = c
+        .prepare_cached(&format!(
+            "SELECT {COLS} FROM tickets WHERE hall_id = ?1 AND day = ?2 ORDER BY queue, number"
+        ))
+        .map_err(db_err)?;
+    let rows = st
+        .query_map(params![hall, date_s(day)], row)
+        .map_err(db_err)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(db_err);
+    rows
+}
+
+pub(crate) fn pay(c: &Connection, p: &NewPayment) -> Result<Payment> {
+    let t = by_id(c, p.ticket_id)?.ok_or(StoreError::NotFound("ticket"))?;
+    let n: u32 = c
+        .query_row(
+            "INSERT INTO receipt_counters (hall_id, day, last) VALUES (?1, ?2, 1)
+             ON CONFLICT (hall_id, day) DO UPDATE SET last = last + 1 RETURNING last",
+            params![t.hall_id, date_s(t.day)],
+            |r| r.get(0),
+        )
+        .map_err(db_err)?;
+    let receipt = format!("{}-{}-{n:05}", t.hall_id, t.day.format("%Y%m%d"));
+    c.execute(
+        "INSERT INTO payments (ticket_id, hall_id, day, receipt_no, amount_yuan, method, reference, window_number, officer_id, paid_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![p.ticket_id, t.hall_id, date_s(t.day), receipt, p.amount_yuan, p.method, p.reference, p.window_number, p.officer_id, ms(p.now)],
+    )
+    .map_err(|e| match &e {
+        rusqlite::Error::SqliteFailure(f, Some(m)) if f.code == rusqlite::ErrorCode::ConstraintViolation && m.contains("ticket_id") => {
+            StoreError::Refused("already_paid")
+        }
+        _ => db_err(e),
+    })?;
+    Ok(Payment {
+        id: c.last_insert_rowid(),
+        ticket_id: p.ticket_id,
+        receipt_no: receipt,
+        amount_yuan: p.amount_yuan,
+        method: p.method.clone(),
+        reference: p.reference.clone(),
+        window_number: p.window_number,
+        officer_id: p.officer_id,
+        paid_at: p.now,
+    })
+}
+
+pub(crate) fn reconciliation(c: &Connection, hall: &str, day: NaiveDate) -> Result<Vec<ReconLine>> {
+    let mut st = c
+        .prepare_cached(
+            "SELECT window_number, method, COUNT(*), SUM(amount_yuan) FROM payments
+             WHERE hall_id = ?1 AND day = ?2 AND refunded_at IS NULL GROUP BY window_number, method ORDER BY window_number, method",
+        )
+        .map_err(db_err)?;
+    let rows = st
+        .query_map(params![hall, date_s(day)], |r| {
+            Ok(ReconLine {
+                window_number: r.get(0)?,
+                method: r.get(1)?,
+                count: r.get(2)?,
+                sum_yuan: r.get::<_, i64>(3)? as u64,
+            })
+        })
+        .map_err(db_err)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(db_err);
+    rows
+}
