@@ -67,6 +67,12 @@ pub enum Action {
     ManageDevices,
     /// A hall's name, windows, calendar and capacity.
     ManageHalls,
+    /// Working a counter: check-in at reception, calling, serving, taking the fee.
+    Counter,
+    /// The day's payments per window and method.
+    Reconcile,
+    /// Checking a booking in: a kiosk of the hall, or reception staff.
+    CheckIn,
 }
 
 impl Action {
@@ -81,6 +87,9 @@ impl Action {
             Action::RevealIdentity => &[Officer, Supervisor, Admin],
             Action::ManageStaff | Action::ManageDevices => &[Admin],
             Action::ManageHalls => &[HallManager, Admin],
+            Action::Counter => &[Officer, Admin],
+            Action::Reconcile => &[Leader, HallManager, Admin],
+            Action::CheckIn => &[Officer, Admin],
         }
     }
 }
@@ -99,6 +108,12 @@ pub fn permits(p: &Principal, action: Action, hall: Option<&str>) -> bool {
         Action::Public => true,
         Action::Kiosk => matches!(p, Principal::Device(_)),
         Action::Staff => matches!(p, Principal::Staff(_)),
+        Action::CheckIn if matches!(p, Principal::Device(_)) => {
+            let Principal::Device(d) = p else {
+                unreachable!()
+            };
+            hall.is_none_or(|h| h == d.hall_id)
+        }
         _ => match p {
             Principal::Staff(s) => s.roles.iter().any(|g| {
                 (g.role == Role::Admin || action.roles().contains(&g.role)) && grant_covers(g, hall)

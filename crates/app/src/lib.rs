@@ -16,6 +16,7 @@ pub mod crypto;
 pub mod demo;
 mod error;
 mod forms;
+pub mod hall;
 pub mod import;
 mod lottery;
 pub mod notify;
@@ -30,7 +31,7 @@ pub use error::{AppError, AppResult, ErrorKind};
 pub use lottery::*;
 pub use signals::*;
 pub use views::*;
-pub use wujing_store::{Hall, Window};
+pub use wujing_store::{Hall, Payment, ReconLine, Window};
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -68,6 +69,8 @@ pub struct Config {
     pub mail: notify::MailConfig,
     /// Confirmations must carry a one-time code sent to the applicant's phone.
     pub require_phone_code: bool,
+    /// Check-in window and calling rules of the halls.
+    pub hall: hall::HallRules,
     /// The CJK font for PDF forms; the usual Debian paths are tried when unset.
     pub cjk_font: Option<std::path::PathBuf>,
 }
@@ -153,6 +156,7 @@ impl Default for Config {
             mail: notify::MailConfig::default(),
             require_phone_code: false,
             cjk_font: None,
+            hall: hall::HallRules::default(),
         }
     }
 }

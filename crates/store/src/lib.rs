@@ -100,6 +100,7 @@ pub trait Store: Send + Sync + 'static {
     /// Turns a live hold into a booking in one transaction.
     async fn confirm_hold(&self, b: &NewBooking) -> Result<Booking>;
     async fn booking_by_code(&self, code: &str) -> Result<Option<Booking>>;
+    async fn booking_by_id(&self, id: i64) -> Result<Option<Booking>>;
     /// Cancels an active booking; its seat returns at `return_at` (immediately if not later
     /// than `now`).
     async fn cancel_booking(

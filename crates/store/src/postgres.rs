@@ -834,6 +834,11 @@ impl Store for PgStore {
         Ok(same + handoff)
     }
 
+    async fn booking_by_id(&self, id: i64) -> Result<Option<Booking>> {
+        let c = self.client().await?;
+        booking_by_id(&c, id).await
+    }
+
     async fn booking_by_code(&self, code: &str) -> Result<Option<Booking>> {
         self.client()
             .await?

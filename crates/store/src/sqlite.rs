@@ -976,6 +976,15 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn booking_by_id(&self, id: i64) -> Result<Option<Booking>> {
+        self.lookup(move |c| match booking_by_id(c, id) {
+            Ok(b) => Ok(Some(b)),
+            Err(StoreError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        })
+        .await
+    }
+
     async fn booking_by_code(&self, code: &str) -> Result<Option<Booking>> {
         let code = code.to_string();
         self.lookup(move |c| {

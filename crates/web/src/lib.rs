@@ -7,6 +7,7 @@
 
 mod api;
 pub mod auth;
+mod counter;
 mod extract;
 mod metrics;
 mod ops;
@@ -475,6 +476,54 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
             post(staff::set_hall_day),
         ),
         (M::GET, "/api/v1/audit", ViewAudit, get(staff::audit)),
+        (
+            M::POST,
+            "/api/v1/halls/{id}/checkins",
+            CheckIn,
+            post(counter::check_in),
+        ),
+        (
+            M::GET,
+            "/api/v1/halls/{id}/tickets",
+            Counter,
+            get(counter::tickets),
+        ),
+        (
+            M::POST,
+            "/api/v1/halls/{id}/windows/{number}/call",
+            Counter,
+            post(counter::call_next),
+        ),
+        (
+            M::POST,
+            "/api/v1/halls/{id}/windows/{number}/tickets/{ticket}/action",
+            Counter,
+            post(counter::action),
+        ),
+        (
+            M::POST,
+            "/api/v1/halls/{id}/windows/{number}/tickets/{ticket}/fee",
+            Counter,
+            post(counter::fee),
+        ),
+        (
+            M::GET,
+            "/api/v1/halls/{id}/reconciliation",
+            Reconcile,
+            get(counter::reconciliation),
+        ),
+        (
+            M::GET,
+            "/staff/counter/{id}/{number}",
+            Counter,
+            get(counter::console),
+        ),
+        (
+            M::POST,
+            "/staff/counter/{id}/{number}",
+            Counter,
+            post(counter::console_submit),
+        ),
         (M::GET, "/", Public, get(portal::home)),
         (M::GET, "/lang", Public, get(portal::switch_lang)),
         (M::GET, "/text", Public, get(portal::switch_text)),

@@ -208,6 +208,38 @@ fn expected() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
         ("GET", "/api/v1/admin/halls/{id}/calendar", halls),
         ("POST", "/api/v1/admin/halls/{id}/calendar", halls),
         ("GET", "/api/v1/audit", audit),
+        (
+            "POST",
+            "/api/v1/halls/{id}/checkins",
+            &["kiosk", "officer", "admin"],
+        ),
+        ("GET", "/api/v1/halls/{id}/tickets", &["officer", "admin"]),
+        (
+            "POST",
+            "/api/v1/halls/{id}/windows/{number}/call",
+            &["officer", "admin"],
+        ),
+        (
+            "POST",
+            "/api/v1/halls/{id}/windows/{number}/tickets/{ticket}/action",
+            &["officer", "admin"],
+        ),
+        (
+            "POST",
+            "/api/v1/halls/{id}/windows/{number}/tickets/{ticket}/fee",
+            &["officer", "admin"],
+        ),
+        (
+            "GET",
+            "/api/v1/halls/{id}/reconciliation",
+            &["leader", "hall_manager", "admin"],
+        ),
+        ("GET", "/staff/counter/{id}/{number}", &["officer", "admin"]),
+        (
+            "POST",
+            "/staff/counter/{id}/{number}",
+            &["officer", "admin"],
+        ),
         ("GET", "/", EVERYONE),
         ("GET", "/lang", EVERYONE),
         ("GET", "/text", EVERYONE),
@@ -315,7 +347,8 @@ async fn authorization_matrix(store: DynStore) {
             .replace("{code}", &code)
             .replace("{day}", "2026-12-03")
             .replace("{business}", "passport_first")
-            .replace("{number}", "99");
+            .replace("{number}", "99")
+            .replace("{ticket}", "1");
         for role in EVERYONE {
             let session = match *role {
                 "anonymous" | "kiosk" => None,

@@ -1,0 +1,264 @@
+//! Hall operations over HTTP: check-in (kiosk or reception), the counter's calls and actions,
+//! the fee at the window, the day's reconciliation, and the officer's counter console page.
+
+use crate::auth::form_field;
+use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientAddr};
+use crate::pages::render;
+use crate::{ApiResult, AppState};
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Json};
+use serde::Deserialize;
+use wujing_app::hall::{CheckInInput, CounterAction, FeeInput, TicketView};
+use wujing_app::*;
+
+pub async fn check_in(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    ClientAddr(addr): ClientAddr,
+    ApiPath(hall): ApiPath<String>,
+    ApiJson(i): ApiJson<CheckInInput>,
+) -> ApiResult<(StatusCode, Json<TicketView>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.app.check_in(&p, &hall, addr.as_deref(), &i).await?),
+    ))
+}
+
+pub async fn tickets(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    ApiPath(hall): ApiPath<String>,
+) -> ApiResult<Json<Vec<TicketView>>> {
+    Ok(Json(s.app.hall_tickets(&p, &hall).await?))
+}
+
+pub async fn call_next(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    ApiPath((hall, window)): ApiPath<(String, u32)>,
+) -> ApiResult<Response> {
+    Ok(match s.app.call_next(&p, &hall, window).await? {
+        Some(t) => Json(t).into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    })
+}
+
+pub async fn action(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    ApiPath((hall, window, ticket)): ApiPath<(String, u32, i64)>,
+    ApiJson(a): ApiJson<CounterAction>,
+) -> ApiResult<Json<TicketView>> {
+    Ok(Json(
+        s.app.counter_action(&p, &hall, window, ticket, &a).await?,
+    ))
+}
+
+pub async fn fee(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    ClientAddr(addr): ClientAddr,
+    ApiPath((hall, window, ticket)): ApiPath<(String, u32, i64)>,
+    ApiJson(f): ApiJson<FeeInput>,
+) -> ApiResult<(StatusCode, Json<wujing_app::Payment>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            s.app
+                .take_fee(&p, &hall, window, addr.as_deref(), ticket, &f)
+                .await?,
+        ),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct DayQuery {
+    day: Option<chrono::NaiveDate>,
+}
+
+pub async fn reconciliation(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    ApiPath(hall): ApiPath<String>,
+    ApiQuery(q): ApiQuery<DayQuery>,
+) -> ApiResult<Json<Vec<wujing_app::ReconLine>>> {
+    Ok(Json(s.app.reconciliation(&p, &hall, q.day).await?))
+}
+
+// --- The counter console -------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "counter.html")]
+struct CounterPage {
+    msg: String,
+    msg_kind: String,
+    who: String,
+    csrf: String,
+    hall: String,
+    window: u32,
+    current: Option<TicketView>,
+    applicant: Option<BookingView>,
+    fee: u32,
+    waiting: usize,
+    parked: Vec<TicketView>,
+}
+
+pub async fn console(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    ApiPath((hall, window)): ApiPath<(String, u32)>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> ApiResult<Response> {
+    let all = s.app.hall_tickets(&p, &hall).await?;
+    let mine: Vec<&TicketView> = all.iter().filter(|t| t.window == Some(window)).collect();
+    let current = mine
+        .iter()
+        .find(|t| t.status == "called" || t.status == "serving")
+        .map(|t| (*t).clone());
+    let parked = mine
+        .iter()
+        .filter(|t| t.status == "parked")
+        .map(|t| (*t).clone())
+        .collect();
+    let (applicant, fee) = match &current {
+        Some(t) => {
+            let ticket = s
+                .app
+                .store
+                .ticket(t.id)
+                .await
+                .map_err(AppError::from)?
+                .expect("listed ticket exists");
+            let booking = match ticket.booking_id {
+                Some(id) => s
+                    .app
+                    .store
+                    .booking_by_id(id)
+                    .await
+                    .map_err(AppError::from)?,
+                None => None,
+            };
+            let view = match booking {
+                Some(b) => Some(s.app.booking_view(&b).await?),
+                None => None,
+            };
+            (view, s.app.fee_of(&ticket).await?)
+        }
+        None => (None, 0),
+    };
+    let (who, csrf) = match &p {
+        Principal::Staff(st) => (st.display_name.clone(), st.csrf_token.clone()),
+        _ => Default::default(),
+    };
+    let msg: String = q
+        .get("msg")
+        .cloned()
+        .unwrap_or_default()
+        .chars()
+        .take(200)
+        .collect();
+    let msg_kind = if q.get("kind").is_some_and(|k| k == "ok") {
+        "ok"
+    } else {
+        "error"
+    }
+    .to_string();
+    let waiting = all.iter().filter(|t| t.status == "waiting").count();
+    Ok(render(&CounterPage {
+        msg,
+        msg_kind,
+        who,
+        csrf,
+        hall,
+        window,
+        current,
+        applicant,
+        fee,
+        waiting,
+        parked,
+    }))
+}
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+pub async fn console_submit(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    ClientAddr(addr): ClientAddr,
+    ApiPath((hall, window)): ApiPath<(String, u32)>,
+    body: axum::body::Bytes,
+) -> Response {
+    let get = |k: &str| form_field(&body, k).unwrap_or_default();
+    let ticket: i64 = get("ticket").parse().unwrap_or_default();
+    let r: AppResult<String> = async {
+        Ok(match get("op").as_str() {
+            "next" => match s.app.call_next(&p, &hall, window).await? {
+                Some(t) => format!("请 {} 号到 {} 号窗口", t.label, window),
+                None => "没有等候的号".into(),
+            },
+            "fee" => {
+                let pay = s
+                    .app
+                    .take_fee(
+                        &p,
+                        &hall,
+                        window,
+                        addr.as_deref(),
+                        ticket,
+                        &FeeInput {
+                            method: get("method"),
+                            reference: get("reference"),
+                        },
+                    )
+                    .await?;
+                format!("已收费 {} 元，收据 {}", pay.amount_yuan, pay.receipt_no)
+            }
+            op => {
+                let a = match op {
+                    "recall" => CounterAction::Recall,
+                    "start" => CounterAction::Start,
+                    "finish" => CounterAction::Finish,
+                    "no_show" => CounterAction::NoShow,
+                    "park" => CounterAction::Park,
+                    "unpark" => CounterAction::Unpark,
+                    "transfer" => CounterAction::TransferLast {
+                        queue: get("queue"),
+                    },
+                    _ => {
+                        return Err(AppError::invalid(
+                            "op_invalid",
+                            "未知操作",
+                            "unknown operation",
+                        ))
+                    }
+                };
+                let t = s.app.counter_action(&p, &hall, window, ticket, &a).await?;
+                format!("{}：{}", t.label, t.status)
+            }
+        })
+    }
+    .await;
+    let (kind, msg) = match r {
+        Ok(m) => ("ok", m),
+        Err(e) => ("error", e.message(false).to_string()),
+    };
+    Redirect::to(&format!(
+        "/staff/counter/{}/{window}?kind={kind}&msg={}",
+        enc(&hall),
+        enc(&msg)
+    ))
+    .into_response()
+}

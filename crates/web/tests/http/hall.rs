@@ -1,0 +1,216 @@
+//! Hall operations through the API: check-in rules, the counter's calls and actions, the fee at
+//! the window with its receipt, the reconciliation, and the console page.
+
+use super::staff::Session;
+use super::{applicant, code_of, Harness};
+use axum::http::StatusCode;
+use serde_json::{json, Value};
+use wujing_store::DynStore;
+use wujing_testkit::both_dialects;
+
+const CHEN: &str = "440106198503030116";
+
+async fn counter_day(store: DynStore) {
+    let h = Harness::new(store).await;
+    // A booking at tianhe on the first bookable day, then the clock to 30 minutes before it.
+    let slot = h.slot("tianhe", "passport_renewal").await;
+    let (_, hold) = h
+        .post(
+            "/api/v1/holds",
+            json!({"slot_id": slot["slot_id"], "business": "passport_renewal"}),
+        )
+        .await;
+    let (s, b) = h
+        .post("/api/v1/bookings", json!({"hold_id": hold["hold_id"], "applicant": applicant(CHEN, "陈晓明"), "answers": {"renewal_reason": "pages_full"}}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let code = b["code"].as_str().unwrap().to_string();
+    let early: Session = h.sign_in_as("officer@tianhe").await;
+    let (s, v) = h
+        .call(
+            "POST",
+            "/api/v1/halls/tianhe/checkins",
+            Some(json!({"code": code, "id_number": CHEN})),
+            &early.headers(),
+        )
+        .await;
+    assert_eq!(
+        (s, code_of(&v)),
+        (StatusCode::CONFLICT, "checkin_too_early"),
+        "{v}"
+    );
+    let starts: chrono::DateTime<chrono::Utc> = {
+        let b = h.app.store.booking_by_code(&code).await.unwrap().unwrap();
+        b.slot.starts_at
+    };
+    let now = h.app.clock.now();
+    h.app
+        .clock
+        .advance(starts - now - chrono::TimeDelta::minutes(30));
+    // A new day at the hall: the officer signs in again.
+    let officer: Session = h.sign_in_as("officer@tianhe").await;
+    let checkin = |id: &'static str, hall: &'static str| {
+        let (h, officer, code) = (&h, &officer, code.clone());
+        async move {
+            h.call(
+                "POST",
+                &format!("/api/v1/halls/{hall}/checkins"),
+                Some(json!({"code": code, "id_number": id})),
+                &officer.headers(),
+            )
+            .await
+        }
+    };
+    let (s, v) = checkin("440106198503030124", "tianhe").await;
+    assert_eq!(
+        (s, code_of(&v)),
+        (StatusCode::NOT_FOUND, "booking_not_found"),
+        "another identity cannot use it"
+    );
+    let (s, v) = checkin(CHEN, "tianhe").await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["label"], "A001");
+    let (s, v) = checkin(CHEN, "tianhe").await;
+    assert_eq!(
+        (s, code_of(&v)),
+        (StatusCode::CONFLICT, "already_checked_in")
+    );
+    let ticket = h
+        .app
+        .store
+        .tickets_of_day("tianhe", h.app.clock.today())
+        .await
+        .unwrap()
+        .remove(0);
+
+    // Call, start, take the fee, finish.
+    let window = h
+        .app
+        .store
+        .windows("tianhe")
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|w| w.kind == "general")
+        .unwrap()
+        .number;
+    let base = format!("/api/v1/halls/tianhe/windows/{window}");
+    let (s, called) = h
+        .call("POST", &format!("{base}/call"), None, &officer.headers())
+        .await;
+    assert_eq!(
+        (s, called["label"].as_str()),
+        (StatusCode::OK, Some("A001")),
+        "{called}"
+    );
+    let (s, _) = h
+        .call("POST", &format!("{base}/call"), None, &officer.headers())
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "nobody else waits");
+    let act = |a: Value| {
+        let (h, officer, base) = (&h, &officer, base.clone());
+        async move {
+            h.call(
+                "POST",
+                &format!("{base}/tickets/{}/action", ticket.id),
+                Some(a),
+                &officer.headers(),
+            )
+            .await
+        }
+    };
+    let (s, v) = h
+        .call(
+            "POST",
+            &format!("{base}/tickets/{}/fee", ticket.id),
+            Some(json!({"method": "card", "reference": "T-1"})),
+            &officer.headers(),
+        )
+        .await;
+    assert_eq!(
+        (s, code_of(&v)),
+        (StatusCode::CONFLICT, "ticket_state"),
+        "no fee before the start"
+    );
+    let (s, v) = act(json!("start")).await;
+    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("serving")));
+    let (s, v) = h
+        .call(
+            "POST",
+            &format!("{base}/tickets/{}/fee", ticket.id),
+            Some(json!({"method": "card", "reference": ""})),
+            &officer.headers(),
+        )
+        .await;
+    assert_eq!(
+        (s, code_of(&v)),
+        (StatusCode::BAD_REQUEST, "reference_required")
+    );
+    let (s, pay) = h
+        .call(
+            "POST",
+            &format!("{base}/tickets/{}/fee", ticket.id),
+            Some(json!({"method": "card", "reference": "T-1"})),
+            &officer.headers(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{pay}");
+    assert_eq!(pay["amount_yuan"], 120, "the renewal fee from the schedule");
+    let (s, v) = h
+        .call(
+            "POST",
+            &format!("{base}/tickets/{}/fee", ticket.id),
+            Some(json!({"method": "cash", "reference": ""})),
+            &officer.headers(),
+        )
+        .await;
+    assert_eq!((s, code_of(&v)), (StatusCode::CONFLICT, "already_paid"));
+    let (s, v) = act(json!("finish")).await;
+    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("done")));
+    let (s, v) = act(json!("finish")).await;
+    assert_eq!((s, code_of(&v)), (StatusCode::CONFLICT, "ticket_state"));
+
+    // The leader reconciles; the payment is in the audit trail.
+    let leader = h.sign_in_as("leader").await;
+    let (s, r) = h
+        .call(
+            "GET",
+            "/api/v1/halls/tianhe/reconciliation",
+            None,
+            &leader.headers(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        r,
+        json!([{"window_number": window, "method": "card", "count": 1, "sum_yuan": 120}])
+    );
+    let sup = h.sign_in_as("supervisor").await;
+    let (_, trail) = h
+        .call(
+            "GET",
+            &format!("/api/v1/audit?citizen={CHEN}"),
+            None,
+            &sup.headers(),
+        )
+        .await;
+    let actions: Vec<&str> = trail
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["payment.record", "ticket.check_in"]);
+
+    // The console page shows the window.
+    let res = h
+        .raw(
+            axum::http::Request::get(format!("/staff/counter/tianhe/{window}"))
+                .header("cookie", &officer.cookie)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
+both_dialects!(counter, counter_day);
