@@ -102,6 +102,9 @@ pub struct NewStaffInput {
     pub password: String,
     #[schema(value_type = Vec<Object>)]
     pub roles: Vec<RoleGrant>,
+    /// Leaders' and supervisors' mobile, for alerts.
+    #[serde(default)]
+    pub phone: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -112,6 +115,7 @@ pub struct StaffChangeInput {
     pub disabled: Option<bool>,
     /// A new password set by an administrator (the account's sessions end).
     pub password: Option<String>,
+    pub phone: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -297,6 +301,15 @@ impl App {
         }
         check_password_policy(&username, &input.password)?;
         self.check_roles(&input.roles).await?;
+        let phone = match input
+            .phone
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            Some(p) => Some(crate::booking::parse_phone(p)?),
+            None => None,
+        };
         let hash = self.hash_password_blocking(&input.password).await?;
         let out = self
             .audit(
@@ -306,6 +319,7 @@ impl App {
                     display_name: display_name.clone(),
                     password_hash: hash,
                     roles: input.roles.clone(),
+                    phone,
                 },
                 "staff.create",
                 format!("staff:{username}"),
@@ -382,6 +396,15 @@ impl App {
             }
             None => None,
         };
+        let phone = match input
+            .phone
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            Some(p) => Some(crate::booking::parse_phone(p)?),
+            None => None,
+        };
         let actor = Actor::new(p, client_addr);
         self.audit(
             &actor,
@@ -391,6 +414,7 @@ impl App {
                 roles: input.roles.clone(),
                 disabled: input.disabled,
                 password_hash: hash,
+                phone,
             },
             "staff.change",
             format!("staff:{id}"),

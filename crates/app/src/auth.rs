@@ -157,6 +157,8 @@ pub struct StaffView {
     pub roles: Vec<wujing_domain::staff::RoleGrant>,
     pub disabled: bool,
     pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Masked.
+    pub phone: Option<String>,
 }
 
 impl From<&wujing_store::StaffAccount> for StaffView {
@@ -168,6 +170,7 @@ impl From<&wujing_store::StaffAccount> for StaffView {
             roles: a.roles.clone(),
             disabled: a.disabled,
             created_at: a.created_at,
+            phone: a.phone.as_deref().map(wujing_domain::idnum::mask_phone),
         }
     }
 }
@@ -382,6 +385,7 @@ impl App {
                 roles: None,
                 disabled: None,
                 password_hash: Some(hash),
+                phone: None,
             },
             "staff.password_change",
             format!("staff:{}", s.id),

@@ -73,6 +73,10 @@ pub enum Action {
     Reconcile,
     /// Checking a booking in: a kiosk of the hall, or reception staff.
     CheckIn,
+    /// A rating terminal (a device of the hall) taking the citizen's rating.
+    Rate,
+    /// Alerts raised by ratings: see and acknowledge them.
+    Alerts,
 }
 
 impl Action {
@@ -90,6 +94,8 @@ impl Action {
             Action::Counter => &[Officer, Admin],
             Action::Reconcile => &[Leader, HallManager, Admin],
             Action::CheckIn => &[Officer, Admin],
+            Action::Rate => &[],
+            Action::Alerts => &[Leader, Supervisor, Admin],
         }
     }
 }
@@ -108,12 +114,14 @@ pub fn permits(p: &Principal, action: Action, hall: Option<&str>) -> bool {
         Action::Public => true,
         Action::Kiosk => matches!(p, Principal::Device(_)),
         Action::Staff => matches!(p, Principal::Staff(_)),
-        Action::CheckIn if matches!(p, Principal::Device(_)) => {
+        Action::CheckIn | Action::Rate if matches!(p, Principal::Device(_)) => {
             let Principal::Device(d) = p else {
                 unreachable!()
             };
             hall.is_none_or(|h| h == d.hall_id)
         }
+                // The rating is the citizen's voice: only the window's terminal takes it, never staff.
+        Action::Rate => false,
         _ => match p {
             Principal::Staff(s) => s.roles.iter().any(|g| {
                 (g.role == Role::Admin || action.roles().contains(&g.role)) && grant_covers(g, hall)

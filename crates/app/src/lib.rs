@@ -20,6 +20,7 @@ pub mod hall;
 pub mod import;
 mod lottery;
 pub mod notify;
+pub mod ratings;
 mod signals;
 mod views;
 
@@ -31,7 +32,7 @@ pub use error::{AppError, AppResult, ErrorKind};
 pub use lottery::*;
 pub use signals::*;
 pub use views::*;
-pub use wujing_store::{Hall, Payment, ReconLine, Window};
+pub use wujing_store::{Alert, Hall, Payment, ReconLine, Window};
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};

@@ -491,6 +491,7 @@ async fn create_admin(cli: &Cli, username: &str, display_name: &str) -> Result<(
             role: wujing_domain::staff::Role::Admin,
             hall: None,
         }],
+        phone: None,
     };
     let v = app
         .create_staff(&wujing_app::Actor::cli(), &input)
@@ -602,6 +603,9 @@ async fn serve(
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "sweep failed"),
+            }
+            if let Err(e) = sweeper.escalate_alerts().await {
+                tracing::warn!(error = %e, "alert escalation failed");
             }
             if let Err(e) = sweeper.run_due_draws().await {
                 tracing::warn!(error = %e, "lottery draw failed");

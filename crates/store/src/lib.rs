@@ -292,6 +292,21 @@ pub trait Store: Send + Sync + 'static {
     /// Count and sum of the day's unrefunded payments per window and method.
     async fn reconciliation(&self, hall_id: &str, day: NaiveDate) -> Result<Vec<ReconLine>>;
 
+    /// Records a rating of a finished ticket (one per ticket: `Refused("already_rated")`);
+    /// an `unsatisfied` one also raises an alert and queues `pages` (texts to the leaders), all
+    /// in one transaction. Returns the alert when one was raised.
+    async fn rate(&self, r: &NewRating, pages: &[NewMessage]) -> Result<Option<Alert>>;
+    /// Alerts of a hall (all halls when `None`), open ones first, newest first.
+    async fn alerts(&self, hall_id: Option<&str>, open_only: bool) -> Result<Vec<Alert>>;
+    /// Marks an alert escalated if it is still unacknowledged and not escalated, and queues
+    /// `pages` in the same transaction; `false` when someone got there first.
+    async fn escalate_alert(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+        pages: &[NewMessage],
+    ) -> Result<bool>;
+
     // --- Checks ----------------------------------------------------------------------------
     /// Recounts every slot from holds, bookings and pending returns and reports any
     /// disagreement with the counters, any oversold slot and any identity with two active

@@ -74,6 +74,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "tickets",
         sql: include_str!("../migrations/sqlite/0012_tickets.sql"),
     },
+    Migration {
+        version: 13,
+        name: "ratings_alerts",
+        sql: include_str!("../migrations/sqlite/0013_ratings_alerts.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -136,6 +141,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 12,
         name: "tickets",
         sql: include_str!("../migrations/postgres/0012_tickets.sql"),
+    },
+    Migration {
+        version: 13,
+        name: "ratings_alerts",
+        sql: include_str!("../migrations/postgres/0013_ratings_alerts.sql"),
     },
 ];
 

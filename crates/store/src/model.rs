@@ -433,6 +433,8 @@ pub struct StaffAccount {
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
     pub password_changed_at: DateTime<Utc>,
+    /// For alerts by text message (leaders, supervisors).
+    pub phone: Option<String>,
 }
 
 impl std::fmt::Debug for StaffAccount {
@@ -495,6 +497,7 @@ pub enum AdminChange {
         display_name: String,
         password_hash: String,
         roles: Vec<wujing_domain::staff::RoleGrant>,
+        phone: Option<String>,
     },
     /// Disabling an account or changing its password ends its sessions.
     UpdateStaff {
@@ -503,6 +506,7 @@ pub enum AdminChange {
         roles: Option<Vec<wujing_domain::staff::RoleGrant>>,
         disabled: Option<bool>,
         password_hash: Option<String>,
+        phone: Option<String>,
     },
     CreateDevice {
         name: String,
@@ -544,6 +548,13 @@ pub enum AdminChange {
         day: NaiveDate,
         closed: bool,
         note: String,
+    },
+    /// A leader's acknowledgement of an alert, with what was done; refused when already
+    /// acknowledged.
+    AcknowledgeAlert {
+        id: i64,
+        staff_id: i64,
+        outcome: String,
     },
 }
 
@@ -741,4 +752,29 @@ pub struct ReconLine {
     pub method: String,
     pub count: u32,
     pub sum_yuan: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRating {
+    pub ticket_id: i64,
+    /// `satisfied`, `basic` or `unsatisfied`.
+    pub score: String,
+    pub reasons: String,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Alert {
+    pub id: i64,
+    pub hall_id: String,
+    pub ticket_label: String,
+    pub window_number: u32,
+    pub officer_id: Option<i64>,
+    pub score: String,
+    pub reasons: String,
+    pub created_at: DateTime<Utc>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub acknowledged_by: Option<i64>,
+    pub outcome: Option<String>,
+    pub escalated_at: Option<DateTime<Utc>>,
 }

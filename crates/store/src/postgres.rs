@@ -1504,6 +1504,32 @@ impl Store for PgStore {
         crate::postgres_hall::reconciliation(&c, hall_id, day).await
     }
 
+    async fn rate(&self, r: &NewRating, pages: &[NewMessage]) -> Result<Option<Alert>> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        let out = crate::postgres_hall::rate(&tx, r, pages).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(out)
+    }
+
+    async fn alerts(&self, hall_id: Option<&str>, open_only: bool) -> Result<Vec<Alert>> {
+        let c = self.client().await?;
+        crate::postgres_hall::alerts(&c, hall_id, open_only, None).await
+    }
+
+    async fn escalate_alert(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+        pages: &[NewMessage],
+    ) -> Result<bool> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        let out = crate::postgres_hall::escalate(&tx, id, now, pages).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(out)
+    }
+
     async fn verify_invariants(&self) -> Result<InvariantReport> {
         let mut c = self.client().await?;
         // REPEATABLE READ: the recount and the counters come from one snapshot.

@@ -269,3 +269,93 @@ pub(crate) async fn reconciliation(
         })
         .collect())
 }
+
+const ALERT_COLS: &str = "a.id, a.hall_id, a.ticket_label, a.window_number, a.officer_id, r.score, r.reasons, a.created_at, \
+     a.acknowledged_at, a.acknowledged_by, a.outcome, a.escalated_at";
+
+fn alert_row(r: &Row) -> Alert {
+    Alert {
+        id: r.get(0),
+        hall_id: r.get(1),
+        ticket_label: r.get(2),
+        window_number: r.get::<_, i32>(3) as u32,
+        officer_id: r.get(4),
+        score: r.get(5),
+        reasons: r.get(6),
+        created_at: r.get(7),
+        acknowledged_at: r.get(8),
+        acknowledged_by: r.get(9),
+        outcome: r.get(10),
+        escalated_at: r.get(11),
+    }
+}
+
+pub(crate) async fn rate(
+    c: &impl GenericClient,
+    n: &NewRating,
+    pages: &[NewMessage],
+) -> Result<Option<Alert>> {
+    let t = by_id(c, n.ticket_id)
+        .await?
+        .ok_or(StoreError::NotFound("ticket"))?;
+    if t.status != "done" {
+        return Err(StoreError::Refused("ticket_state"));
+    }
+    let window = t.window_number.unwrap_or_default() as i32;
+    let rating: i64 = c
+        .query_one(
+            "INSERT INTO ratings (ticket_id, hall_id, window_number, officer_id, score, reasons, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            &[&t.id, &t.hall_id, &window, &t.officer_id, &n.score, &n.reasons, &n.now],
+        )
+        .await
+        .map_err(unique_as("already_rated"))?
+        .get(0);
+    if n.score != "unsatisfied" {
+        return Ok(None);
+    }
+    let id: i64 = c
+        .query_one(
+            "INSERT INTO alerts (hall_id, rating_id, ticket_label, window_number, officer_id, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            &[&t.hall_id, &rating, &t.label, &window, &t.officer_id, &n.now],
+        )
+        .await?
+        .get(0);
+    crate::postgres_outbox::insert(c, pages).await?;
+    Ok(alerts(c, None, false, Some(id)).await?.pop())
+}
+
+pub(crate) async fn alerts(
+    c: &impl GenericClient,
+    hall: Option<&str>,
+    open_only: bool,
+    id: Option<i64>,
+) -> Result<Vec<Alert>> {
+    Ok(c
+        .query(
+            &format!(
+                "SELECT {ALERT_COLS} FROM alerts a JOIN ratings r ON r.id = a.rating_id
+                 WHERE ($1::text IS NULL OR a.hall_id = $1) AND (NOT $2 OR a.acknowledged_at IS NULL) AND ($3::bigint IS NULL OR a.id = $3)
+                 ORDER BY a.acknowledged_at IS NOT NULL, a.id DESC LIMIT 200"
+            ),
+            &[&hall, &open_only, &id],
+        )
+        .await?
+        .iter()
+        .map(alert_row)
+        .collect())
+}
+
+pub(crate) async fn escalate(
+    c: &impl GenericClient,
+    id: i64,
+    now: DateTime<Utc>,
+    pages: &[NewMessage],
+) -> Result<bool> {
+    let n = c
+        .execute("UPDATE alerts SET escalated_at = $2 WHERE id = $1 AND acknowledged_at IS NULL AND escalated_at IS NULL", &[&id, &now])
+        .await?;
+    if n == 1 {
+        crate::postgres_outbox::insert(c, pages).await?;
+    }
+    Ok(n == 1)
+}

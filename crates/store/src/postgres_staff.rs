@@ -18,7 +18,7 @@ fn roles_json(r: &[wujing_domain::staff::RoleGrant]) -> String {
 }
 
 pub(crate) const STAFF_COLS: &str =
-    "id, username, display_name, password_hash, roles, disabled, created_at, password_changed_at";
+    "id, username, display_name, password_hash, roles, disabled, created_at, password_changed_at, phone";
 
 pub(crate) fn staff_row(r: &Row, o: usize) -> Result<StaffAccount> {
     let roles: String = r.get(o + 4);
@@ -32,6 +32,7 @@ pub(crate) fn staff_row(r: &Row, o: usize) -> Result<StaffAccount> {
         disabled: r.get(o + 5),
         created_at: r.get(o + 6),
         password_changed_at: r.get(o + 7),
+        phone: r.get(o + 8),
     })
 }
 
@@ -129,12 +130,13 @@ pub(crate) async fn apply(
             display_name,
             password_hash,
             roles,
+            phone,
         } => {
             let r = tx
                 .query_one(
-                    "INSERT INTO staff (username, display_name, password_hash, roles, disabled, created_at, password_changed_at)
-                     VALUES ($1, $2, $3, $4, false, $5, $5) RETURNING id",
-                    &[username, display_name, password_hash, &roles_json(roles), &now],
+                    "INSERT INTO staff (username, display_name, password_hash, roles, disabled, created_at, password_changed_at, phone)
+                     VALUES ($1, $2, $3, $4, false, $5, $5, $6) RETURNING id",
+                    &[username, display_name, password_hash, &roles_json(roles), &now, phone],
                 )
                 .await
                 .map_err(unique_as("username_taken"))?;
@@ -146,15 +148,17 @@ pub(crate) async fn apply(
             roles,
             disabled,
             password_hash,
+            phone,
         } => {
             let n = tx
                 .execute(
                     "UPDATE staff SET display_name = COALESCE($2, display_name),
                         roles = COALESCE($3, roles), disabled = COALESCE($4, disabled),
                         password_hash = COALESCE($5, password_hash),
-                        password_changed_at = CASE WHEN $5::text IS NULL THEN password_changed_at ELSE $6 END
+                        password_changed_at = CASE WHEN $5::text IS NULL THEN password_changed_at ELSE $6 END,
+                        phone = COALESCE($7, phone)
                      WHERE id = $1",
-                    &[id, display_name, &roles.as_deref().map(roles_json), disabled, password_hash, &now],
+                    &[id, display_name, &roles.as_deref().map(roles_json), disabled, password_hash, &now, phone],
                 )
                 .await?;
             if n == 0 {
@@ -276,6 +280,22 @@ pub(crate) async fn apply(
                     }
                 })?;
             AdminOutcome::SlotsChanged(n)
+        }
+        AdminChange::AcknowledgeAlert {
+            id,
+            staff_id,
+            outcome,
+        } => {
+            let n = tx
+                .execute(
+                    "UPDATE alerts SET acknowledged_at = $2, acknowledged_by = $3, outcome = $4 WHERE id = $1 AND acknowledged_at IS NULL",
+                    &[id, &now, staff_id, outcome],
+                )
+                .await?;
+            if n == 0 {
+                return Err(StoreError::Refused("alert_acknowledged"));
+            }
+            AdminOutcome::Done
         }
         AdminChange::SetHallDay {
             hall_id,

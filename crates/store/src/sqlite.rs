@@ -1673,6 +1673,29 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn rate(&self, r: &NewRating, pages: &[NewMessage]) -> Result<Option<Alert>> {
+        let (r, pages) = (r.clone(), pages.to_vec());
+        self.write(move |c| crate::sqlite_hall::rate(c, &r, &pages))
+            .await
+    }
+
+    async fn alerts(&self, hall_id: Option<&str>, open_only: bool) -> Result<Vec<Alert>> {
+        let h = hall_id.map(str::to_string);
+        self.read(move |c| crate::sqlite_hall::alerts(c, h.as_deref(), open_only, None))
+            .await
+    }
+
+    async fn escalate_alert(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+        pages: &[NewMessage],
+    ) -> Result<bool> {
+        let pages = pages.to_vec();
+        self.write(move |c| crate::sqlite_hall::escalate(c, id, now, &pages))
+            .await
+    }
+
     async fn verify_invariants(&self) -> Result<InvariantReport> {
         self.read(|c| {
             let ids = |sql: &str| -> Result<Vec<i64>> {

@@ -228,3 +228,90 @@ pub(crate) fn reconciliation(c: &Connection, hall: &str, day: NaiveDate) -> Resu
         .map_err(db_err);
     rows
 }
+
+const ALERT_COLS: &str = "a.id, a.hall_id, a.ticket_label, a.window_number, a.officer_id, r.score, r.reasons, a.created_at, \
+     a.acknowledged_at, a.acknowledged_by, a.outcome, a.escalated_at";
+
+fn alert_row(r: &Row) -> rusqlite::Result<Alert> {
+    Ok(Alert {
+        id: r.get(0)?,
+        hall_id: r.get(1)?,
+        ticket_label: r.get(2)?,
+        window_number: r.get(3)?,
+        officer_id: r.get(4)?,
+        score: r.get(5)?,
+        reasons: r.get(6)?,
+        created_at: from_ms(r.get(7)?)?,
+        acknowledged_at: r.get::<_, Option<i64>>(8)?.map(from_ms).transpose()?,
+        acknowledged_by: r.get(9)?,
+        outcome: r.get(10)?,
+        escalated_at: r.get::<_, Option<i64>>(11)?.map(from_ms).transpose()?,
+    })
+}
+
+pub(crate) fn rate(c: &Connection, n: &NewRating, pages: &[NewMessage]) -> Result<Option<Alert>> {
+    let t = by_id(c, n.ticket_id)?.ok_or(StoreError::NotFound("ticket"))?;
+    if t.status != "done" {
+        return Err(StoreError::Refused("ticket_state"));
+    }
+    let window = t.window_number.unwrap_or_default();
+    c.execute(
+        "INSERT INTO ratings (ticket_id, hall_id, window_number, officer_id, score, reasons, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![t.id, t.hall_id, window, t.officer_id, n.score, n.reasons, ms(n.now)],
+    )
+    .map_err(|e| match &e {
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => StoreError::Refused("already_rated"),
+        _ => db_err(e),
+    })?;
+    if n.score != "unsatisfied" {
+        return Ok(None);
+    }
+    let rating = c.last_insert_rowid();
+    c.execute(
+        "INSERT INTO alerts (hall_id, rating_id, ticket_label, window_number, officer_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![t.hall_id, rating, t.label, window, t.officer_id, ms(n.now)],
+    )
+    .map_err(db_err)?;
+    let id = c.last_insert_rowid();
+    crate::sqlite_outbox::insert(c, pages)?;
+    Ok(alerts(c, None, false, Some(id))?.pop())
+}
+
+pub(crate) fn alerts(
+    c: &Connection,
+    hall: Option<&str>,
+    open_only: bool,
+    id: Option<i64>,
+) -> Result<Vec<Alert>> {
+    let mut st = c
+        .prepare_cached(&format!(
+            "SELECT {ALERT_COLS} FROM alerts a JOIN ratings r ON r.id = a.rating_id
+             WHERE (?1 IS NULL OR a.hall_id = ?1) AND (?2 = 0 OR a.acknowledged_at IS NULL) AND (?3 IS NULL OR a.id = ?3)
+             ORDER BY a.acknowledged_at IS NOT NULL, a.id DESC LIMIT 200"
+        ))
+        .map_err(db_err)?;
+    let rows = st
+        .query_map(params![hall, open_only, id], alert_row)
+        .map_err(db_err)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(db_err);
+    rows
+}
+
+pub(crate) fn escalate(
+    c: &Connection,
+    id: i64,
+    now: DateTime<Utc>,
+    pages: &[NewMessage],
+) -> Result<bool> {
+    let n = c
+        .execute(
+            "UPDATE alerts SET escalated_at = ?2 WHERE id = ?1 AND acknowledged_at IS NULL AND escalated_at IS NULL",
+            params![id, ms(now)],
+        )
+        .map_err(db_err)?;
+    if n == 1 {
+        crate::sqlite_outbox::insert(c, pages)?;
+    }
+    Ok(n == 1)
+}

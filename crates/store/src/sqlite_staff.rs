@@ -14,7 +14,7 @@ fn roles_json(r: &[wujing_domain::staff::RoleGrant]) -> String {
 }
 
 pub(crate) const STAFF_COLS: &str =
-    "id, username, display_name, password_hash, roles, disabled, created_at, password_changed_at";
+    "id, username, display_name, password_hash, roles, disabled, created_at, password_changed_at, phone";
 
 pub(crate) fn staff_row(r: &Row, o: usize) -> rusqlite::Result<StaffAccount> {
     let roles: String = r.get(o + 4)?;
@@ -33,6 +33,7 @@ pub(crate) fn staff_row(r: &Row, o: usize) -> rusqlite::Result<StaffAccount> {
         disabled: r.get(o + 5)?,
         created_at: from_ms(r.get(o + 6)?)?,
         password_changed_at: from_ms(r.get(o + 7)?)?,
+        phone: r.get(o + 8)?,
     })
 }
 
@@ -120,11 +121,12 @@ pub(crate) fn apply(c: &Connection, change: &AdminChange, a: &NewAudit) -> Resul
             display_name,
             password_hash,
             roles,
+            phone,
         } => {
             c.execute(
-                "INSERT INTO staff (username, display_name, password_hash, roles, disabled, created_at, password_changed_at)
-                 VALUES (?1, ?2, ?3, ?4, 0, ?5, ?5)",
-                params![username, display_name, password_hash, roles_json(roles), now],
+                "INSERT INTO staff (username, display_name, password_hash, roles, disabled, created_at, password_changed_at, phone)
+                 VALUES (?1, ?2, ?3, ?4, 0, ?5, ?5, ?6)",
+                params![username, display_name, password_hash, roles_json(roles), now, phone],
             )
             .map_err(|e| if unique_violation(&e) { StoreError::Refused("username_taken") } else { db_err(e) })?;
             AdminOutcome::Created(c.last_insert_rowid())
@@ -135,15 +137,17 @@ pub(crate) fn apply(c: &Connection, change: &AdminChange, a: &NewAudit) -> Resul
             roles,
             disabled,
             password_hash,
+            phone,
         } => {
             let n = c
                 .execute(
                     "UPDATE staff SET display_name = COALESCE(?2, display_name),
                         roles = COALESCE(?3, roles), disabled = COALESCE(?4, disabled),
                         password_hash = COALESCE(?5, password_hash),
-                        password_changed_at = CASE WHEN ?5 IS NULL THEN password_changed_at ELSE ?6 END
+                        password_changed_at = CASE WHEN ?5 IS NULL THEN password_changed_at ELSE ?6 END,
+                        phone = COALESCE(?7, phone)
                      WHERE id = ?1",
-                    params![id, display_name, roles.as_deref().map(roles_json), disabled, password_hash, now],
+                    params![id, display_name, roles.as_deref().map(roles_json), disabled, password_hash, now, phone],
                 )
                 .map_err(db_err)?;
             if n == 0 {
@@ -262,6 +266,22 @@ pub(crate) fn apply(c: &Connection, change: &AdminChange, a: &NewAudit) -> Resul
                 )
                 .map_err(db_err)?;
             AdminOutcome::SlotsChanged(n as u64)
+        }
+        AdminChange::AcknowledgeAlert {
+            id,
+            staff_id,
+            outcome,
+        } => {
+            let n = c
+                .execute(
+                    "UPDATE alerts SET acknowledged_at = ?2, acknowledged_by = ?3, outcome = ?4 WHERE id = ?1 AND acknowledged_at IS NULL",
+                    params![id, now, staff_id, outcome],
+                )
+                .map_err(db_err)?;
+            if n == 0 {
+                return Err(StoreError::Refused("alert_acknowledged"));
+            }
+            AdminOutcome::Done
         }
         AdminChange::SetHallDay {
             hall_id,

@@ -897,6 +897,7 @@ async fn staff_sessions_and_changes(store: DynStore) {
                 display_name: "李".into(),
                 password_hash: "$argon2id$fake".into(),
                 roles: vec![grant(Role::Officer, Some("h1"))],
+                phone: None,
             },
             &entry(1, "staff.create"),
         )
@@ -914,6 +915,7 @@ async fn staff_sessions_and_changes(store: DynStore) {
                 display_name: "x".into(),
                 password_hash: "h".into(),
                 roles: vec![],
+                phone: None,
             },
             &entry(2, "staff.create"),
         )
@@ -950,6 +952,7 @@ async fn staff_sessions_and_changes(store: DynStore) {
                 roles: None,
                 disabled: Some(true),
                 password_hash: None,
+                phone: None,
             },
             &entry(3, "staff.change"),
         )
@@ -1339,6 +1342,7 @@ async fn staff_member(store: &DynStore) -> i64 {
                 display_name: "民警".into(),
                 password_hash: "x".into(),
                 roles: vec![],
+                phone: None,
             },
             &entry(1, "staff.create"),
         )

@@ -13,6 +13,7 @@ use wujing_app::{Action, AppError, Principal};
 
 pub const SESSION_COOKIE: &str = "wujing_session";
 pub const LOGIN_CSRF_COOKIE: &str = "wujing_login_csrf";
+pub const DEVICE_COOKIE: &str = "wujing_device";
 const MAX_FORM_BYTES: usize = 64 * 1024;
 
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -46,7 +47,11 @@ pub fn set_cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -> H
 /// Resolves the principal for every request.
 pub async fn authenticate(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
     let session = cookie(req.headers(), SESSION_COOKIE).map(str::to_string);
-    let bearer = bearer(req.headers()).map(str::to_string);
+    // A device authenticates with its bearer token; a browser-based terminal (the rating
+    // screen) carries the same token in a cookie set once at /device.
+    let bearer = bearer(req.headers())
+        .or_else(|| cookie(req.headers(), DEVICE_COOKIE))
+        .map(str::to_string);
     match s
         .app
         .authenticate(session.as_deref(), bearer.as_deref())

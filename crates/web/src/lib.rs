@@ -13,6 +13,7 @@ mod metrics;
 mod ops;
 mod pages;
 mod portal;
+mod rating;
 mod staff;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -630,6 +631,29 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
             post(pages::hall_submit),
         ),
         (M::GET, "/staff/audit", ViewAudit, get(pages::audit_page)),
+        (
+            M::POST,
+            "/api/v1/halls/{id}/windows/{number}/rating",
+            Rate,
+            post(rating::api_rate),
+        ),
+        (M::GET, "/api/v1/alerts", Alerts, get(rating::api_alerts)),
+        (
+            M::POST,
+            "/api/v1/alerts/{id}/ack",
+            Alerts,
+            post(rating::api_ack),
+        ),
+        (M::GET, "/device", Public, get(rating::bind)),
+        (M::GET, "/rate/{id}/{number}", Rate, get(rating::page)),
+        (M::POST, "/rate/{id}/{number}", Rate, post(rating::submit)),
+        (M::GET, "/staff/alerts", Alerts, get(rating::alerts_page)),
+        (
+            M::POST,
+            "/staff/alerts/{id}/ack",
+            Alerts,
+            post(rating::alerts_ack),
+        ),
     ]
 }
 

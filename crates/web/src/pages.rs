@@ -99,6 +99,7 @@ fn form(body: &[u8]) -> HashMap<String, String> {
         "note",
         "name",
         "hall_id",
+        "phone",
     ] {
         if let Some(v) = form_field(body, k) {
             m.insert(k.to_string(), v);
@@ -425,6 +426,7 @@ pub async fn staff_create(
             display_name: field(&f, "display_name").into(),
             password: field(&f, "password").into(),
             roles: parse_roles(field(&f, "roles"))?,
+            phone: Some(field(&f, "phone").to_string()).filter(|p| !p.is_empty()),
         };
         let v = s
             .app

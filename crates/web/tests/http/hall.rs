@@ -214,3 +214,173 @@ async fn counter_day(store: DynStore) {
     assert_eq!(res.status(), StatusCode::OK);
 }
 both_dialects!(counter, counter_day);
+
+/// "Unsatisfied" at the rating terminal: one alert, one text to each leader and supervisor of
+/// the hall through a gateway that fails for a while, escalation when nobody acknowledges, and
+/// the acknowledgement.
+async fn unsatisfied_pages_leaders(store: DynStore) {
+    use super::outbox::{start_gateway, Gateway, SECRET};
+    use std::sync::{Arc, Mutex};
+    let g = Arc::new(Mutex::new(Gateway {
+        down_for: 5,
+        ..Default::default()
+    }));
+    let url = start_gateway(g.clone()).await;
+    let mut config = super::test_config();
+    config.sms = wujing_app::notify::SmsConfig::Http {
+        url,
+        secret: SECRET.into(),
+    };
+    let h = Harness::with_config(store, config).await;
+    let leader = h.sign_in_as("leader").await; // org-wide: paged
+    let _other_hall = h.create_account("supervisor").await; // org-wide: paged
+    let _admin = h.create_account("admin").await; // only for escalations
+    let officer = h.sign_in_as("officer@tianhe").await;
+    let admin = h.sign_in_as("admin").await;
+    let (_, kiosk) = h
+        .call(
+            "POST",
+            "/api/v1/admin/devices",
+            Some(json!({"name": "评价器1", "hall_id": "tianhe"})),
+            &admin.headers(),
+        )
+        .await;
+    let device = [(
+        "authorization",
+        format!("Bearer {}", kiosk["token"].as_str().unwrap()),
+    )];
+    let device: Vec<(&str, &str)> = device.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    // A walk-in served at a window.
+    let window = h
+        .app
+        .store
+        .windows("tianhe")
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|w| w.kind == "general")
+        .unwrap()
+        .number;
+    h.app
+        .store
+        .issue_ticket(&wujing_store::NewTicket {
+            hall_id: "tianhe".into(),
+            day: h.app.clock.today(),
+            queue: "A".into(),
+            booking_id: None,
+            business: "passport_first".into(),
+            identity_key: "CHN:440112200001010139".into(),
+            kind: "walk_in".into(),
+            priority: 0,
+            due_at: h.app.clock.now(),
+            now: h.app.clock.now(),
+        })
+        .await
+        .unwrap();
+    let base = format!("/api/v1/halls/tianhe/windows/{window}");
+    let (_, t) = h
+        .call("POST", &format!("{base}/call"), None, &officer.headers())
+        .await;
+    let id = t["id"].as_i64().unwrap();
+    for a in ["start", "finish"] {
+        let (s, _) = h
+            .call(
+                "POST",
+                &format!("{base}/tickets/{id}/action"),
+                Some(json!(a)),
+                &officer.headers(),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    let rating = format!("{base}/rating");
+    let (s, v) = h
+        .call("POST", &rating, Some(json!({"score": "great"})), &device)
+        .await;
+    assert_eq!((s, code_of(&v)), (StatusCode::BAD_REQUEST, "score_invalid"));
+    let (s, v) = h
+        .call(
+            "POST",
+            &rating,
+            Some(json!({"score": "unsatisfied", "reasons": ["slow"]})),
+            &device,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let alert_id = v["alert"]["id"].as_i64().unwrap();
+    let (s, v) = h
+        .call(
+            "POST",
+            &rating,
+            Some(json!({"score": "satisfied"})),
+            &device,
+        )
+        .await;
+    assert_eq!((s, code_of(&v)), (StatusCode::CONFLICT, "already_rated"));
+
+    // Delivered once to each recipient although the gateway was down at first.
+    for _ in 0..20 {
+        h.app.deliver_due().await.unwrap();
+        h.app.clock.advance(chrono::TimeDelta::seconds(20));
+    }
+    let pages: Vec<Value> = g.lock().unwrap().accepted.values().cloned().collect();
+    let alert_pages: Vec<&Value> = pages.iter().filter(|m| m["topic"] == "alert").collect();
+    assert_eq!(
+        alert_pages.len(),
+        2,
+        "the org-wide leader and supervisor: {pages:?}"
+    );
+    assert!(alert_pages
+        .iter()
+        .all(|m| m["text"].as_str().unwrap().contains("不满意")));
+
+    // Nobody acknowledged within ten minutes (the clock moved ~6 min): escalate once more time on.
+    h.app.clock.advance(chrono::TimeDelta::minutes(5));
+    assert_eq!(h.app.escalate_alerts().await.unwrap(), 1);
+    assert_eq!(h.app.escalate_alerts().await.unwrap(), 0, "escalated once");
+    for _ in 0..3 {
+        h.app.deliver_due().await.unwrap();
+    }
+    let escalations = g
+        .lock()
+        .unwrap()
+        .accepted
+        .keys()
+        .filter(|k| k.starts_with("escalate:"))
+        .count();
+    assert_eq!(escalations, 4, "leader, supervisor and both administrators");
+
+    // The leader sees and acknowledges it; a second acknowledgement is refused.
+    let leader = {
+        let _ = &leader;
+        h.sign_in_as("leader").await
+    };
+    let (_, list) = h
+        .call("GET", "/api/v1/alerts", None, &leader.headers())
+        .await;
+    assert_eq!(list[0]["id"].as_i64(), Some(alert_id));
+    let ack = format!("/api/v1/alerts/{alert_id}/ack");
+    let (s, _) = h
+        .call(
+            "POST",
+            &ack,
+            Some(json!({"outcome": "到窗口向市民致歉并说明"})),
+            &leader.headers(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v) = h
+        .call(
+            "POST",
+            &ack,
+            Some(json!({"outcome": "again"})),
+            &leader.headers(),
+        )
+        .await;
+    assert_eq!(
+        (s, code_of(&v)),
+        (StatusCode::CONFLICT, "alert_acknowledged")
+    );
+    assert_eq!(h.app.escalate_alerts().await.unwrap(), 0);
+}
+both_dialects!(alerts, unsatisfied_pages_leaders);

@@ -13,21 +13,21 @@ use wujing_app::notify::{sign, SmsConfig};
 use wujing_store::DynStore;
 use wujing_testkit::both_dialects;
 
-const SECRET: &str = "gateway-shared-secret";
+pub(crate) const SECRET: &str = "gateway-shared-secret";
 
 #[derive(Default)]
-struct Gateway {
+pub(crate) struct Gateway {
     /// Requests to refuse before working.
-    down_for: u32,
+    pub(crate) down_for: u32,
     /// Accept the next new message but answer 500, as if the answer were lost.
-    lose_next_answer: bool,
-    accepted: HashMap<String, Value>,
-    duplicates: u32,
-    bad_signatures: u32,
-    requests: u32,
+    pub(crate) lose_next_answer: bool,
+    pub(crate) accepted: HashMap<String, Value>,
+    pub(crate) duplicates: u32,
+    pub(crate) bad_signatures: u32,
+    pub(crate) requests: u32,
 }
 
-async fn start_gateway(g: Arc<Mutex<Gateway>>) -> String {
+pub(crate) async fn start_gateway(g: Arc<Mutex<Gateway>>) -> String {
     let app = axum::Router::new().route(
         "/sms",
         post(move |headers: HeaderMap, body: axum::body::Bytes| {

@@ -68,6 +68,7 @@ impl Harness {
                     display_name: format!("测试{n}"),
                     password: PASSWORD.into(),
                     roles: grants(spec),
+                    phone: Some(format!("139{n:08}")),
                 },
             )
             .await
@@ -271,6 +272,22 @@ fn expected() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
         ("GET", "/staff/admin/halls/{id}", halls),
         ("POST", "/staff/admin/halls/{id}", halls),
         ("GET", "/staff/audit", audit),
+        ("POST", "/api/v1/halls/{id}/windows/{number}/rating", kiosk),
+        ("GET", "/api/v1/alerts", &["leader", "supervisor", "admin"]),
+        (
+            "POST",
+            "/api/v1/alerts/{id}/ack",
+            &["leader", "supervisor", "admin"],
+        ),
+        ("GET", "/device", EVERYONE),
+        ("GET", "/rate/{id}/{number}", kiosk),
+        ("POST", "/rate/{id}/{number}", kiosk),
+        ("GET", "/staff/alerts", &["leader", "supervisor", "admin"]),
+        (
+            "POST",
+            "/staff/alerts/{id}/ack",
+            &["leader", "supervisor", "admin"],
+        ),
     ]
 }
 

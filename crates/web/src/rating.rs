@@ -1,0 +1,209 @@
+//! The rating terminal at a window (前台通 mode), the leaders' alerts, and binding a browser to
+//! a device token.
+
+use crate::auth::{form_field, set_cookie, DEVICE_COOKIE};
+use crate::extract::{ApiJson, ApiPath, ClientAddr};
+use crate::pages::render;
+use crate::{ApiResult, AppState};
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Json};
+use serde::Deserialize;
+use wujing_app::ratings::{RatingInput, REASONS};
+use wujing_app::*;
+
+#[derive(Deserialize)]
+pub struct DeviceBind {
+    token: String,
+    #[serde(default)]
+    back: String,
+}
+
+/// Binds this browser to a device token (the terminal is set up once by staff): the token goes
+/// into an HttpOnly cookie and is checked like a bearer token on every request.
+pub async fn bind(State(s): State<AppState>, Query(q): Query<DeviceBind>) -> ApiResult<Response> {
+    let p = s.app.authenticate(None, Some(&q.token)).await?;
+    let Principal::Device(_) = p else {
+        unreachable!("a valid token is a device")
+    };
+    let back = if q.back.starts_with('/') && !q.back.starts_with("//") {
+        q.back.as_str()
+    } else {
+        "/"
+    };
+    let mut r = Redirect::to(back).into_response();
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(
+            DEVICE_COOKIE,
+            &q.token,
+            400 * 24 * 3600,
+            s.options.secure_cookies,
+        ),
+    );
+    Ok(r)
+}
+
+#[derive(Template)]
+#[template(path = "rate.html")]
+struct RatePage {
+    msg: String,
+    window: u32,
+    ticket: String,
+    reasons: Vec<(&'static str, &'static str, &'static str)>,
+}
+
+pub async fn page(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    ApiPath((hall, window)): ApiPath<(String, u32)>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> ApiResult<Response> {
+    let t = s.app.ticket_to_rate(&p, &hall, window).await?;
+    let msg: String = q
+        .get("msg")
+        .cloned()
+        .unwrap_or_default()
+        .chars()
+        .take(100)
+        .collect();
+    Ok(render(&RatePage {
+        msg,
+        window,
+        ticket: t.map(|t| t.label).unwrap_or_default(),
+        reasons: REASONS.to_vec(),
+    }))
+}
+
+pub async fn submit(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    ApiPath((hall, window)): ApiPath<(String, u32)>,
+    body: axum::body::Bytes,
+) -> Response {
+    let text = String::from_utf8_lossy(&body);
+    let reasons: Vec<String> = text
+        .split('&')
+        .filter_map(|kv| kv.strip_prefix("reason="))
+        .map(str::to_string)
+        .collect();
+    let r = RatingInput {
+        score: form_field(&body, "score").unwrap_or_default(),
+        reasons,
+    };
+    let msg = match s.app.rate(&p, &hall, window, &r).await {
+        Ok(_) => "谢谢您的评价 Thank you",
+        Err(e) if e.code == "already_rated" => "已评价，谢谢 Already rated, thank you",
+        Err(_) => "评价未能提交，请告知工作人员 The rating could not be saved",
+    };
+    Redirect::to(&format!(
+        "/rate/{hall}/{window}?msg={}",
+        msg.bytes().map(|b| format!("%{b:02X}")).collect::<String>()
+    ))
+    .into_response()
+}
+
+pub async fn api_rate(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    ApiPath((hall, window)): ApiPath<(String, u32)>,
+    ApiJson(r): ApiJson<RatingInput>,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    let alert = s.app.rate(&p, &hall, window, &r).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({ "alert": alert })),
+    ))
+}
+
+pub async fn api_alerts(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+) -> ApiResult<Json<Vec<wujing_app::Alert>>> {
+    Ok(Json(s.app.alerts(&p).await?))
+}
+
+#[derive(Deserialize)]
+pub struct AckInput {
+    outcome: String,
+}
+
+pub async fn api_ack(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    ClientAddr(addr): ClientAddr,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(a): ApiJson<AckInput>,
+) -> ApiResult<StatusCode> {
+    s.app
+        .acknowledge_alert(&p, addr.as_deref(), id, &a.outcome)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Template)]
+#[template(path = "alerts.html")]
+struct AlertsPage {
+    msg: String,
+    msg_kind: String,
+    who: String,
+    csrf: String,
+    alerts: Vec<wujing_app::Alert>,
+}
+
+pub async fn alerts_page(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> ApiResult<Response> {
+    let alerts = s.app.alerts(&p).await?;
+    let (who, csrf) = match &p {
+        Principal::Staff(st) => (st.display_name.clone(), st.csrf_token.clone()),
+        _ => Default::default(),
+    };
+    let msg: String = q
+        .get("msg")
+        .cloned()
+        .unwrap_or_default()
+        .chars()
+        .take(200)
+        .collect();
+    let msg_kind = if q.get("kind").is_some_and(|k| k == "ok") {
+        "ok"
+    } else {
+        "error"
+    }
+    .to_string();
+    Ok(render(&AlertsPage {
+        msg,
+        msg_kind,
+        who,
+        csrf,
+        alerts,
+    }))
+}
+
+pub async fn alerts_ack(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    ClientAddr(addr): ClientAddr,
+    ApiPath(id): ApiPath<i64>,
+    body: axum::body::Bytes,
+) -> Response {
+    let outcome = form_field(&body, "outcome").unwrap_or_default();
+    let (kind, msg) = match s
+        .app
+        .acknowledge_alert(&p, addr.as_deref(), id, &outcome)
+        .await
+    {
+        Ok(()) => ("ok", "已确认".to_string()),
+        Err(e) => ("error", e.message(false).to_string()),
+    };
+    Redirect::to(&format!(
+        "/staff/alerts?kind={kind}&msg={}",
+        msg.bytes().map(|b| format!("%{b:02X}")).collect::<String>()
+    ))
+    .into_response()
+}
