@@ -120,7 +120,7 @@ pub fn permits(p: &Principal, action: Action, hall: Option<&str>) -> bool {
             };
             hall.is_none_or(|h| h == d.hall_id)
         }
-                // The rating is the citizen's voice: only the window's terminal takes it, never staff.
+        // The rating is the citizen's voice: only the window's terminal takes it, never staff.
         Action::Rate => false,
         _ => match p {
             Principal::Staff(s) => s.roles.iter().any(|g| {

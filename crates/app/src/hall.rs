@@ -100,6 +100,17 @@ pub fn queues_for(kind: &str) -> Vec<String> {
     .collect()
 }
 
+/// What a hall's display board opens with.
+#[derive(Debug, Clone, Serialize)]
+pub struct BoardState {
+    pub hall_zh: String,
+    pub hall_en: String,
+    /// The latest calls, newest first: `(ticket, window)`.
+    pub calls: Vec<(String, u32)>,
+    /// Tickets waiting per queue.
+    pub waiting: Vec<(String, usize)>,
+}
+
 fn state_error() -> AppError {
     AppError::new(
         ErrorKind::Conflict,
@@ -290,9 +301,52 @@ impl App {
             )
             .await?
         {
-            Some(t) => Ok(Some(self.ticket_view(&t).await?)),
+            Some(t) => {
+                self.announce(&t).await;
+                Ok(Some(self.ticket_view(&t).await?))
+            }
             None => Ok(None),
         }
+    }
+
+    /// Tells every board and console of the hall, on every app server, that a ticket is called.
+    async fn announce(&self, t: &Ticket) {
+        let e = json!({ "hall": t.hall_id, "label": t.label, "window": t.window_number, "calls": t.calls });
+        if let Err(e) = self.store.publish(&e.to_string()).await {
+            // A board misses one call; the call itself stands.
+            tracing::warn!(error = %e, "call announcement failed");
+        }
+    }
+
+    /// Calls of every hall, as they happen (JSON objects with `hall`, `label`, `window`).
+    pub fn hall_events(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.store.subscribe()
+    }
+
+    /// The board's opening state: the latest calls and the number waiting per queue.
+    pub async fn board(&self, hall: &str) -> AppResult<BoardState> {
+        let h = self.hall(hall).await?;
+        let tickets = self.store.tickets_of_day(hall, self.hall_day()).await?;
+        let mut called: Vec<&Ticket> = tickets
+            .iter()
+            .filter(|t| t.called_at.is_some() && t.window_number.is_some())
+            .collect();
+        called.sort_by_key(|t| std::cmp::Reverse(t.called_at));
+        let calls = called
+            .iter()
+            .take(8)
+            .map(|t| (t.label.clone(), t.window_number.unwrap_or_default()))
+            .collect();
+        let mut waiting: std::collections::BTreeMap<String, usize> = Default::default();
+        for t in tickets.iter().filter(|t| t.status == "waiting") {
+            *waiting.entry(t.queue.clone()).or_default() += 1;
+        }
+        Ok(BoardState {
+            hall_zh: h.name_zh,
+            hall_en: h.name_en,
+            calls,
+            waiting: waiting.into_iter().collect(),
+        })
     }
 
     pub async fn counter_action(
@@ -344,6 +398,9 @@ impl App {
                 wujing_store::StoreError::Refused(_) => state_error(),
                 other => other.into(),
             })?;
+        if moved.status == "called" {
+            self.announce(&moved).await;
+        }
         self.ticket_view(&moved).await
     }
 

@@ -307,6 +307,13 @@ pub trait Store: Send + Sync + 'static {
         pages: &[NewMessage],
     ) -> Result<bool>;
 
+    // --- Live events ------------------------------------------------------------------------
+    /// Publishes a hall event (a call, as JSON) to every app server on this database: in
+    /// process on SQLite (one server per file), by `NOTIFY` on PostgreSQL.
+    async fn publish(&self, payload: &str) -> Result<()>;
+    /// Hall events from every app server, this one included.
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<String>;
+
     // --- Checks ----------------------------------------------------------------------------
     /// Recounts every slot from holds, bookings and pending returns and reports any
     /// disagreement with the counters, any oversold slot and any identity with two active

@@ -27,6 +27,46 @@ use wujing_domain::{
 
 pub struct PgStore {
     pool: PgPool,
+    events: tokio::sync::broadcast::Sender<String>,
+}
+
+/// The channel hall events travel on between app servers.
+const EVENTS_CHANNEL: &str = "wujing_hall_events";
+
+/// Listens on a connection of its own and forwards notifications to `tx`; reconnects after a
+/// second when the connection drops, so a database restart loses only the events in between.
+fn listen(url: String, tx: tokio::sync::broadcast::Sender<String>) {
+    tokio::spawn(async move {
+        loop {
+            match tokio_postgres::connect(&url, NoTls).await {
+                Ok((client, mut conn)) => {
+                    let (ntx, mut nrx) = tokio::sync::mpsc::unbounded_channel();
+                    let driver = tokio::spawn(async move {
+                        let mut messages =
+                            futures_util::stream::poll_fn(move |cx| conn.poll_message(cx));
+                        use futures_util::StreamExt;
+                        while let Some(Ok(m)) = messages.next().await {
+                            if let tokio_postgres::AsyncMessage::Notification(n) = m {
+                                let _ = ntx.send(n.payload().to_string());
+                            }
+                        }
+                    });
+                    if client
+                        .batch_execute(&format!("LISTEN {EVENTS_CHANNEL}"))
+                        .await
+                        .is_ok()
+                    {
+                        while let Some(p) = nrx.recv().await {
+                            let _ = tx.send(p);
+                        }
+                    }
+                    driver.abort();
+                }
+                Err(e) => tracing::warn!(error = %e, "hall events: cannot listen; retrying"),
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    });
 }
 
 fn db_err(e: tokio_postgres::Error) -> StoreError {
@@ -73,7 +113,9 @@ impl PgStore {
         let pool = cfg
             .create_pool(Some(Runtime::Tokio1), NoTls)
             .map_err(|e| StoreError::Db(format!("bad PostgreSQL URL: {e}")))?;
-        Ok(Self { pool })
+        let events = tokio::sync::broadcast::channel(256).0;
+        listen(url.to_string(), events.clone());
+        Ok(Self { pool, events })
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object> {
@@ -1528,6 +1570,18 @@ impl Store for PgStore {
         let out = crate::postgres_hall::escalate(&tx, id, now, pages).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(out)
+    }
+
+    async fn publish(&self, payload: &str) -> Result<()> {
+        let c = self.client().await?;
+        c.execute("SELECT pg_notify($1, $2)", &[&EVENTS_CHANNEL, &payload])
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.events.subscribe()
     }
 
     async fn verify_invariants(&self) -> Result<InvariantReport> {

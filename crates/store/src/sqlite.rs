@@ -29,6 +29,7 @@ type Finish = Box<dyn FnOnce(Result<()>) + Send>;
 type Job = Box<dyn FnOnce(&Connection) -> (bool, Finish) + Send>;
 
 pub struct SqliteStore {
+    events: tokio::sync::broadcast::Sender<String>,
     writer: mpsc::Sender<Job>,
     readers: Arc<Vec<Mutex<Connection>>>,
     next_reader: AtomicUsize,
@@ -92,6 +93,7 @@ impl SqliteStore {
             .map(|_| open_conn(path).map(Mutex::new))
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
+            events: tokio::sync::broadcast::channel(256).0,
             writer: tx,
             readers: Arc::new(readers),
             next_reader: AtomicUsize::new(0),
@@ -1694,6 +1696,16 @@ impl Store for SqliteStore {
         let pages = pages.to_vec();
         self.write(move |c| crate::sqlite_hall::escalate(c, id, now, &pages))
             .await
+    }
+
+    async fn publish(&self, payload: &str) -> Result<()> {
+        // Nobody listening is fine.
+        let _ = self.events.send(payload.to_string());
+        Ok(())
+    }
+
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.events.subscribe()
     }
 
     async fn verify_invariants(&self) -> Result<InvariantReport> {

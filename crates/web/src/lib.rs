@@ -7,6 +7,7 @@
 
 mod api;
 pub mod auth;
+mod board;
 mod counter;
 mod extract;
 mod metrics;
@@ -654,6 +655,8 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
             Alerts,
             post(rating::alerts_ack),
         ),
+        (M::GET, "/board/{id}", Public, get(board::page)),
+        (M::GET, "/board/{id}/events", Public, get(board::events)),
     ]
 }
 

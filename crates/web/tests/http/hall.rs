@@ -384,3 +384,117 @@ async fn unsatisfied_pages_leaders(store: DynStore) {
     assert_eq!(h.app.escalate_alerts().await.unwrap(), 0);
 }
 both_dialects!(alerts, unsatisfied_pages_leaders);
+
+/// A call made on one app server reaches the boards of another: LISTEN/NOTIFY on PostgreSQL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_reach_boards_on_every_server() {
+    let Some(url) = wujing_testkit::fresh_pg_database().await else {
+        return;
+    };
+    let a = wujing_store::open(&url).await.unwrap();
+    a.migrate().await.unwrap();
+    let b = wujing_store::open(&url).await.unwrap();
+    let mut rx = b.subscribe();
+    // The listener connects in the background; publish until it hears.
+    let got = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            a.publish(r#"{"hall":"tianhe","label":"A007","window":3}"#)
+                .await
+                .unwrap();
+            if let Ok(Ok(p)) =
+                tokio::time::timeout(std::time::Duration::from_millis(300), rx.recv()).await
+            {
+                return p;
+            }
+        }
+    })
+    .await
+    .expect("the other server heard the call");
+    assert!(got.contains("A007"));
+}
+
+/// The board page opens with the latest calls, and its event stream carries new ones.
+async fn board_shows_calls(store: DynStore) {
+    use http_body_util::BodyExt;
+    let h = Harness::new(store).await;
+    let officer = h.sign_in_as("officer@tianhe").await;
+    h.app
+        .store
+        .issue_ticket(&wujing_store::NewTicket {
+            hall_id: "tianhe".into(),
+            day: h.app.clock.today(),
+            queue: "A".into(),
+            booking_id: None,
+            business: "passport_first".into(),
+            identity_key: "CHN:440112200001010139".into(),
+            kind: "walk_in".into(),
+            priority: 0,
+            due_at: h.app.clock.now(),
+            now: h.app.clock.now(),
+        })
+        .await
+        .unwrap();
+    let window = h
+        .app
+        .store
+        .windows("tianhe")
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|w| w.kind == "general")
+        .unwrap()
+        .number;
+    let res = h
+        .raw(
+            axum::http::Request::get("/board/tianhe/events")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    let mut body = res.into_body();
+    let (s, _) = h
+        .call(
+            "POST",
+            &format!("/api/v1/halls/tianhe/windows/{window}/call"),
+            None,
+            &officer.headers(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let frame = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            let f = body.frame().await.unwrap().unwrap();
+            if let Some(d) = f.data_ref() {
+                let t = String::from_utf8_lossy(d).to_string();
+                if t.contains("event: call") {
+                    return t;
+                }
+            }
+        }
+    })
+    .await
+    .expect("the call arrives on the stream");
+    assert!(
+        frame.contains("A001") && frame.contains(&format!("\"window\":{window}")),
+        "{frame}"
+    );
+    let page = h
+        .raw(
+            axum::http::Request::get("/board/tianhe")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    let html = String::from_utf8(
+        page.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap();
+    assert!(html.contains("data-label=\"A001\"") && html.contains("speechSynthesis"));
+}
+both_dialects!(board, board_shows_calls);

@@ -288,6 +288,8 @@ fn expected() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
             "/staff/alerts/{id}/ack",
             &["leader", "supervisor", "admin"],
         ),
+        ("GET", "/board/{id}", EVERYONE),
+        ("GET", "/board/{id}/events", EVERYONE),
     ]
 }
 
