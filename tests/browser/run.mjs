@@ -21,10 +21,10 @@ const axeSource = readFileSync(join(here, 'node_modules', 'axe-core', 'axe.min.j
 const dir = mkdtempSync(join(tmpdir(), 'wujing-browser-'));
 const outbox = join(dir, 'outbox.log');
 
-function startServer() {
+function startServer(extraEnv = {}, db = join(dir, 'wujing.db')) {
   return new Promise((resolve, reject) => {
     const child = spawn(bin, ['serve', '--listen', '127.0.0.1:0'], {
-      env: { ...process.env, DATABASE_URL: join(dir, 'wujing.db'), WUJING_OUTBOX_FILE: outbox, WUJING_LOG: 'warn' },
+      env: { ...process.env, DATABASE_URL: db, WUJING_OUTBOX_FILE: outbox, WUJING_LOG: 'warn', ...extraEnv },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let buf = '';
@@ -111,6 +111,117 @@ async function confirmHeld(page, { lang, phone }) {
   await page.waitForURL(/\/slip\//);
   await scan(page, `slip ${lang}`);
   return page.url();
+}
+
+let hall;
+
+/** JSON over fetch, with the session cookie and CSRF token when given. */
+async function api(base, method, path, body, session) {
+  const headers = { 'content-type': 'application/json' };
+  if (session) Object.assign(headers, { cookie: session.cookie, 'x-csrf-token': session.csrf });
+  if (session?.bearer) headers.authorization = `Bearer ${session.bearer}`;
+  const r = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await r.text();
+  return { status: r.status, body: text ? JSON.parse(text) : null, cookie: r.headers.get('set-cookie') };
+}
+
+async function signIn(base, username, password) {
+  const r = await api(base, 'POST', '/api/v1/staff/session', { username, password });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return { cookie: r.cookie.split(';')[0], csrf: r.body.csrf_token };
+}
+
+async function staffPage(context, base, username, password) {
+  const page = await context.newPage();
+  await page.goto(`${base}/staff/login`);
+  await page.fill('input[name=username]', username);
+  await page.fill('input[name=password]', password);
+  await page.locator('form button').click();
+  await page.waitForURL(/\/staff$/);
+  return page;
+}
+
+// The hall's day, in a training hall whose clock reads Wednesday 2026-12-02 09:20 in Guangzhou:
+// a booking checked in at the kiosk, called on the board, accepted and paid at the window,
+// rated "unsatisfied" on the window's terminal, and acknowledged by the leader.
+async function hallDay(browser) {
+  const db = join(dir, 'hall.db');
+  const admin = spawn(bin, ['create-admin', '--username', 'admin'], {
+    env: { ...process.env, DATABASE_URL: db, WUJING_ADMIN_PASSWORD: 'admin password 1', WUJING_LOG: 'warn' },
+  });
+  await new Promise((r) => admin.on('exit', r));
+  hall = await startServer({ WUJING_CLOCK_AT: '2026-12-02T09:20:00+08:00', WUJING_NO_PHONE_CODE: 'true' }, db);
+  const base = hall.base;
+  const root = await signIn(base, 'admin', 'admin password 1');
+  for (const [username, roles, phone] of [
+    ['officer1', [{ role: 'officer', hall: 'tianhe' }], null],
+    ['leader1', [{ role: 'leader', hall: 'tianhe' }], '13900000001'],
+  ]) {
+    const r = await api(base, 'POST', '/api/v1/admin/staff', { username, display_name: username, password: 'a long password', roles, phone }, root);
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+  }
+  const device = await api(base, 'POST', '/api/v1/admin/devices', { name: 'window terminal', hall_id: 'tianhe' }, root);
+  const token = device.body.token;
+  // Book 09:30 today and check in at the kiosk.
+  const avail = await api(base, 'GET', '/api/v1/availability?business=passport_renewal&halls=tianhe&from=2026-12-02&to=2026-12-02');
+  const slot = avail.body.slots.find((s) => s.start === '09:30');
+  const hold = await api(base, 'POST', '/api/v1/holds', { slot_id: slot.slot_id, business: 'passport_renewal' });
+  const booking = await api(base, 'POST', '/api/v1/bookings', {
+    hold_id: hold.body.hold_id,
+    applicant: { name: '陈晓明', id_number: '440106198503030116', phone: '13800138000' },
+    answers: { renewal_reason: 'pages_full' },
+  });
+  assert.equal(booking.status, 201, JSON.stringify(booking.body));
+  const checkin = await api(base, 'POST', '/api/v1/halls/tianhe/checkins', { code: booking.body.code, id_number: '440106198503030116' }, { bearer: token });
+  assert.equal(checkin.status, 201, JSON.stringify(checkin.body));
+  const label = checkin.body.label;
+
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const board = await context.newPage();
+  await board.goto(`${base}/board/tianhe`);
+  await scan(board, 'board');
+  await board.waitForFunction(() => true);
+  const officer = await staffPage(context, base, 'officer1', 'a long password');
+  const windows = await api(base, 'GET', '/api/v1/admin/halls/tianhe/windows', undefined, root);
+  const window = windows.body.find((w) => w.kind === 'general').number;
+  await officer.goto(`${base}/staff/counter/tianhe/${window}`);
+  await scan(officer, 'counter');
+  await new Promise((r) => setTimeout(r, 500)); // the board's event stream is open
+  await officer.locator('#next').click();
+  await officer.waitForLoadState();
+  await board.locator(`#calls li[data-label="${label}"]`).first().waitFor({ timeout: 10_000 });
+  assert.match(await board.locator('#calls li').first().innerText(), new RegExp(`${label} → ${window}`));
+  assert.match(await officer.locator('main').innerText(), /陈晓明/);
+  await officer.locator('button[value=start]').click();
+  await officer.waitForLoadState();
+  await officer.selectOption('select[name=method]', 'card');
+  await officer.fill('input[name=reference]', 'POS-0001');
+  await officer.locator('form:has(input[value=fee]) button').click();
+  await officer.waitForLoadState();
+  assert.match(await officer.locator('.msg').innerText(), /已收费 120 元/);
+  await officer.locator('button[value=finish]').click();
+  await officer.waitForLoadState();
+
+  // The terminal is its own machine: its own browser context, bound to the device.
+  const terminal = await (await browser.newContext()).newPage();
+  await terminal.goto(`${base}/device?token=${encodeURIComponent(token)}&back=/rate/tianhe/${window}`);
+  await terminal.locator('button[value=unsatisfied]').waitFor();
+  await scan(terminal, 'rating terminal');
+  await terminal.locator('input[value=slow]').check();
+  await terminal.locator('button[value=unsatisfied]').click();
+  await terminal.waitForLoadState();
+  assert.match(await terminal.locator('[role=status]').innerText(), /谢谢/);
+  await waitForOutbox('差评提醒');
+
+  const leader = await staffPage(context, base, 'leader1', 'a long password');
+  await leader.goto(`${base}/staff/alerts`);
+  await scan(leader, 'alerts');
+  assert.match(await leader.locator('main').innerText(), new RegExp(label));
+  await leader.fill('input[name=outcome]', '已到窗口向市民致歉并说明');
+  await leader.locator('form[action$="/ack"] button').click();
+  await leader.waitForLoadState();
+  assert.match(await leader.locator('main').innerText(), /已确认：已到窗口/);
+  console.log(`ok - hall day: ${label} checked in, called on the board, paid 120 at window ${window}, rated unsatisfied, alert acknowledged`);
 }
 
 const { child, base } = await startServer();
@@ -221,6 +332,8 @@ try {
   assert.ok(parseFloat(size) >= 20, `large text is ${size}`);
   await scan(slotsPage, 'home large');
   console.log('ok - my bookings found; large text');
+
+  await hallDay(browser);
   const minor = [...scanned.values()].reduce((a, b) => a + b, 0);
   console.log(`axe: ${scanned.size} pages scanned, no serious or critical violations (${minor} minor or moderate)`);
 } catch (e) {
@@ -229,6 +342,7 @@ try {
 } finally {
   await browser.close();
   child.kill();
+  hall?.child.kill();
   rmSync(dir, { recursive: true, force: true });
 }
 process.exit(failed ? 1 : 0);

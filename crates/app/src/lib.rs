@@ -175,6 +175,17 @@ impl Clock {
         Self::default()
     }
 
+    /// The system clock shifted so that it reads `at` now, and runs on from there: for a
+    /// training hall or a demonstration at a set time of day.
+    pub fn starting_at(at: DateTime<Utc>) -> Self {
+        let c = Self::default();
+        c.offset_ms.store(
+            at.timestamp_millis() - Utc::now().timestamp_millis(),
+            Ordering::SeqCst,
+        );
+        c
+    }
+
     /// A clock frozen at `at` until advanced.
     pub fn manual(at: DateTime<Utc>) -> Self {
         Self {

@@ -210,6 +210,10 @@ enum Command {
         /// Take client addresses from X-Forwarded-For (only behind a proxy that sets it).
         #[arg(long, env = "WUJING_TRUST_FORWARDED_FOR")]
         trust_forwarded_for: bool,
+        /// Run the clock as if it were this instant now (RFC 3339), for a training hall or a
+        /// demonstration at opening time; never in production.
+        #[arg(long, env = "WUJING_CLOCK_AT", hide = true)]
+        clock_at: Option<chrono::DateTime<chrono::FixedOffset>>,
         /// Confirm bookings without a one-time code to the applicant's phone (load tests,
         /// deployments where every channel verifies identity otherwise).
         #[arg(long, env = "WUJING_NO_PHONE_CODE")]
@@ -425,12 +429,29 @@ async fn main() -> ExitCode {
             trust_forwarded_for,
             secure_cookies,
             no_phone_code,
+            clock_at,
         } => {
             let web = wujing_web::WebOptions {
                 trust_forwarded_for: *trust_forwarded_for,
                 secure_cookies: *secure_cookies,
             };
-            serve(&cli, *listen, *sweep_seconds, *no_demo, *no_phone_code, web).await
+            let clock = match clock_at {
+                Some(at) => {
+                    eprintln!("warning: the clock runs from {at} (--clock-at): not for production");
+                    Clock::starting_at(at.to_utc())
+                }
+                None => Clock::system(),
+            };
+            serve(
+                &cli,
+                *listen,
+                *sweep_seconds,
+                *no_demo,
+                *no_phone_code,
+                clock,
+                web,
+            )
+            .await
         }
         Command::Migrate => migrate(&cli).await,
         Command::Doctor => return doctor(&cli).await,
@@ -548,6 +569,7 @@ async fn serve(
     sweep_seconds: u64,
     no_demo: bool,
     no_phone_code: bool,
+    clock: Clock,
     web: wujing_web::WebOptions,
 ) -> Result<(), String> {
     let store = open_store(&cli.database_url).await?;
@@ -569,7 +591,7 @@ async fn serve(
         require_phone_code: !no_phone_code,
         ..cli.booking.config()
     };
-    let app = App::new(store, config, Clock::system());
+    let app = App::new(store, config, clock);
     if !no_demo && app.is_empty().await.map_err(|e| e.to_string())? {
         let r = app.load_demo().await.map_err(|e| e.to_string())?;
         println!(

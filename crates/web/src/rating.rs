@@ -150,6 +150,7 @@ struct AlertsPage {
     msg_kind: String,
     who: String,
     csrf: String,
+    open_count: usize,
     alerts: Vec<wujing_app::Alert>,
 }
 
@@ -176,11 +177,16 @@ pub async fn alerts_page(
         "error"
     }
     .to_string();
+    let open_count = alerts
+        .iter()
+        .filter(|a| a.acknowledged_at.is_none())
+        .count();
     Ok(render(&AlertsPage {
         msg,
         msg_kind,
         who,
         csrf,
+        open_count,
         alerts,
     }))
 }
