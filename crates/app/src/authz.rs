@@ -77,6 +77,12 @@ pub enum Action {
     Rate,
     /// Alerts raised by ratings: see and acknowledge them.
     Alerts,
+    /// Refunding a payment.
+    Refund,
+    /// The leader post: deciding urgent requests.
+    Urgent,
+    /// A payment's receipt: the counter that took it and those who reconcile.
+    Receipts,
 }
 
 impl Action {
@@ -96,6 +102,8 @@ impl Action {
             Action::CheckIn => &[Officer, Admin],
             Action::Rate => &[],
             Action::Alerts => &[Leader, Supervisor, Admin],
+            Action::Refund | Action::Urgent => &[Leader, Admin],
+            Action::Receipts => &[Officer, Leader, HallManager, Admin],
         }
     }
 }

@@ -27,7 +27,8 @@ impl App {
 
     /// The PDF form of a booking (the caller has already proved access to it).
     pub async fn application_form(&self, b: &wujing_store::Booking) -> AppResult<Vec<u8>> {
-        let font = self.form_font()?;
+        // Fail early, before the reads, when no font is installed.
+        self.form_font()?;
         let v = self.booking_view(b).await?;
         let person = self.store.person(&b.id_number).await?;
         let id = ResidentId::parse(&b.id_number, self.clock.today()).ok();
@@ -93,6 +94,12 @@ impl App {
             ],
             language: "zh-CN".into(),
         };
+        self.render_form(form).await
+    }
+
+    /// Renders any form with the CJK font.
+    pub(crate) async fn render_form(&self, form: Form) -> AppResult<Vec<u8>> {
+        let font = self.form_font()?;
         tokio::task::spawn_blocking(move || wujing_forms::render(&form, &font))
             .await
             .map_err(|e| {

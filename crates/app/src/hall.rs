@@ -519,3 +519,458 @@ impl App {
         Ok(out)
     }
 }
+
+/// Reasons the leader post accepts for an urgent case (RULES.md §5).
+pub const URGENT_REASONS: &[(&str, &str, &str)] = &[
+    ("funeral", "奔丧", "funeral"),
+    (
+        "critically_ill_relative",
+        "探望危重病人",
+        "critically ill relative",
+    ),
+    (
+        "permit_expiring",
+        "签证或入境许可即将到期",
+        "visa or entry permit about to expire",
+    ),
+    (
+        "urgent_business",
+        "紧急商务（会议、谈判、签约）",
+        "urgent meeting, negotiation or contract",
+    ),
+    ("study_start", "开学在即", "study start date near"),
+    (
+        "lost_before_departure",
+        "出境前证件遗失",
+        "documents lost just before departure",
+    ),
+    ("other", "其他经认可的理由", "other accepted reason"),
+];
+
+/// Working days of an expedited application (RULES.md §5).
+pub const EXPEDITED_WORKING_DAYS: u32 = 5;
+/// Calendar days to bring a missing document.
+pub const SUPPLEMENT_DAYS: i64 = 15;
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptInput {
+    /// Materials still to bring (by their names on the checklist); empty: complete.
+    #[serde(default)]
+    pub missing: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UrgentInput {
+    pub reason: String,
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WalkInInput {
+    pub business: String,
+    pub name: String,
+    pub id_number: String,
+}
+
+impl App {
+    /// The date `n` working days after `from` (holidays and make-up days counted), using a
+    /// hall's calendar of weekdays 1–5.
+    async fn working_days_after(&self, from: NaiveDate, n: u32) -> AppResult<NaiveDate> {
+        let declared = self
+            .store
+            .calendar_days(from, from + TimeDelta::days(i64::from(n) * 3 + 30))
+            .await?;
+        let cal = wujing_domain::HallCalendar::new(
+            wujing_domain::Hours {
+                weekdays: vec![1, 2, 3, 4, 5],
+                sessions: vec![],
+                slot_minutes: 30,
+            },
+            &declared,
+        );
+        let mut d = from;
+        let mut left = n;
+        while left > 0 {
+            d += TimeDelta::days(1);
+            if cal.is_open(d) {
+                left -= 1;
+            }
+        }
+        Ok(d)
+    }
+
+    /// Accepts the application of the ticket being served: complete, or pending a supplement
+    /// with a deadline when `missing` lists materials (M5). Audited.
+    pub async fn accept_application(
+        &self,
+        p: &Principal,
+        hall: &str,
+        window: u32,
+        client_addr: Option<&str>,
+        ticket_id: i64,
+        a: &AcceptInput,
+    ) -> AppResult<wujing_store::Application> {
+        self.window_kind(p, hall, window).await?;
+        let Principal::Staff(s) = p else {
+            return Err(crate::authz::denied(p));
+        };
+        let t = self
+            .store
+            .ticket(ticket_id)
+            .await?
+            .filter(|t| t.hall_id == hall)
+            .ok_or_else(state_error)?;
+        let today = self.hall_day();
+        let days = self
+            .catalogue
+            .terms(&t.business, today)
+            .map_or(7, |x| x.version.processing_working_days);
+        let expedited = t.priority > 0;
+        let ready_by = self
+            .working_days_after(
+                today,
+                if expedited {
+                    EXPEDITED_WORKING_DAYS.min(days)
+                } else {
+                    days
+                },
+            )
+            .await?;
+        let missing: Vec<String> = a
+            .missing
+            .iter()
+            .map(|m| m.trim().to_string())
+            .filter(|m| !m.is_empty())
+            .collect();
+        let app = self
+            .store
+            .accept_application(&wujing_store::NewApplication {
+                ticket_id,
+                supplement_due: (!missing.is_empty())
+                    .then(|| today + TimeDelta::days(SUPPLEMENT_DAYS)),
+                missing: missing.clone(),
+                ready_by,
+                window_number: window,
+                officer_id: s.id,
+                now: self.clock.now(),
+            })
+            .await
+            .map_err(|e| match e {
+                wujing_store::StoreError::Refused("already_accepted") => AppError::new(
+                    ErrorKind::Conflict,
+                    "already_accepted",
+                    "该号已受理",
+                    "already accepted",
+                ),
+                wujing_store::StoreError::Refused(_) => state_error(),
+                other => other.into(),
+            })?;
+        self.audit(
+            &Actor {
+                station: Some(format!("window:{window}")),
+                ..Actor::new(p, client_addr)
+            },
+            AdminChange::None,
+            "application.accept",
+            format!("ticket:{}", t.label),
+            Some(t.identity_key.clone()),
+            json!({ "status": app.status, "missing": missing, "ready_by": app.ready_by }),
+        )
+        .await?;
+        Ok(app)
+    }
+
+    /// A refund by a leader (audited); the day's reconciliation leaves it out.
+    pub async fn refund(
+        &self,
+        p: &Principal,
+        hall: &str,
+        client_addr: Option<&str>,
+        ticket_id: i64,
+    ) -> AppResult<()> {
+        self.require(p, Action::Refund, Some(hall))?;
+        let Principal::Staff(s) = p else {
+            return Err(crate::authz::denied(p));
+        };
+        let t = self
+            .store
+            .ticket(ticket_id)
+            .await?
+            .filter(|t| t.hall_id == hall)
+            .ok_or_else(|| {
+                AppError::not_found("ticket_not_found", "没有这个号", "no such ticket")
+            })?;
+        self.audit(
+            &Actor::new(p, client_addr),
+            AdminChange::Refund {
+                ticket_id,
+                staff_id: s.id,
+            },
+            "payment.refund",
+            format!("ticket:{}", t.label),
+            Some(t.identity_key),
+            json!({}),
+        )
+        .await
+        .map_err(|e| {
+            if e.code == "not_refundable" {
+                AppError::new(
+                    ErrorKind::Conflict,
+                    "not_refundable",
+                    "没有可退的款项",
+                    "nothing to refund",
+                )
+            } else {
+                e
+            }
+        })?;
+        Ok(())
+    }
+
+    /// The officer sends the case to the leader post.
+    pub async fn request_urgent(
+        &self,
+        p: &Principal,
+        hall: &str,
+        window: u32,
+        ticket_id: i64,
+        u: &UrgentInput,
+    ) -> AppResult<wujing_store::UrgentRequest> {
+        self.window_kind(p, hall, window).await?;
+        let Principal::Staff(s) = p else {
+            return Err(crate::authz::denied(p));
+        };
+        if !URGENT_REASONS.iter().any(|(c, _, _)| *c == u.reason) {
+            return Err(AppError::invalid(
+                "reason_invalid",
+                "请选择加急事由",
+                "choose a reason for urgency",
+            ));
+        }
+        self.store
+            .ticket(ticket_id)
+            .await?
+            .filter(|t| t.hall_id == hall)
+            .ok_or_else(state_error)?;
+        self.store
+            .request_urgent(ticket_id, &u.reason, u.note.trim(), s.id, self.clock.now())
+            .await
+            .map_err(|e| match e {
+                wujing_store::StoreError::Refused(_) => AppError::new(
+                    ErrorKind::Conflict,
+                    "urgent_open",
+                    "该号已有待审批的加急申请",
+                    "an urgent request is already waiting",
+                ),
+                other => other.into(),
+            })
+    }
+
+    pub async fn urgent_requests(
+        &self,
+        p: &Principal,
+    ) -> AppResult<Vec<wujing_store::UrgentRequest>> {
+        self.require(p, Action::Urgent, None)?;
+        Ok(self
+            .store
+            .urgent_requests(false)
+            .await?
+            .into_iter()
+            .filter(|u| crate::authz::permits(p, Action::Urgent, Some(&u.hall_id)))
+            .collect())
+    }
+
+    /// The leader's decision (audited): approval puts the ticket first and expedites it.
+    pub async fn decide_urgent(
+        &self,
+        p: &Principal,
+        client_addr: Option<&str>,
+        id: i64,
+        approved: bool,
+    ) -> AppResult<()> {
+        let u = self
+            .store
+            .urgent_requests(false)
+            .await?
+            .into_iter()
+            .find(|u| u.id == id)
+            .ok_or_else(|| {
+                AppError::not_found(
+                    "urgent_not_found",
+                    "没有这个加急申请",
+                    "no such urgent request",
+                )
+            })?;
+        self.require(p, Action::Urgent, Some(&u.hall_id))?;
+        let Principal::Staff(s) = p else {
+            return Err(crate::authz::denied(p));
+        };
+        self.audit(
+            &Actor::new(p, client_addr),
+            AdminChange::DecideUrgent {
+                id,
+                staff_id: s.id,
+                approved,
+            },
+            if approved {
+                "urgent.approve"
+            } else {
+                "urgent.reject"
+            },
+            format!("ticket:{}", u.ticket_label),
+            None,
+            json!({ "reason": u.reason, "note": u.note }),
+        )
+        .await
+        .map_err(|e| {
+            if e.code == "urgent_decided" {
+                AppError::new(
+                    ErrorKind::Conflict,
+                    "urgent_decided",
+                    "该申请已审批",
+                    "already decided",
+                )
+            } else {
+                e
+            }
+        })?;
+        Ok(())
+    }
+
+    /// A walk-in number at reception, for halls that keep seats for walk-ins (the on-site
+    /// pool); eligibility is checked as for a booking.
+    pub async fn walk_in(
+        &self,
+        p: &Principal,
+        hall: &str,
+        client_addr: Option<&str>,
+        w: &WalkInInput,
+    ) -> AppResult<TicketView> {
+        self.require(p, Action::CheckIn, Some(hall))?;
+        let h = self.hall_by_id(hall).await?;
+        if !h
+            .capacity
+            .iter()
+            .any(|(pool, n)| *pool == Pool::OnSite && *n > 0)
+        {
+            return Err(AppError::new(
+                ErrorKind::Conflict,
+                "no_walk_ins",
+                "本大厅不设现场号",
+                "this hall takes appointments only",
+            ));
+        }
+        let v = self
+            .check_eligibility(&crate::EligibilityInput {
+                business: w.business.clone(),
+                applicant: crate::ApplicantInput::resident(&w.name, &w.id_number, "13000000000"),
+                answers: Default::default(),
+                date: None,
+            })
+            .await?;
+        if !v.eligible {
+            return Err(AppError::new(
+                ErrorKind::Unprocessable,
+                "not_eligible",
+                "不符合办理条件，详见各项原因",
+                "not eligible; see the reasons",
+            )
+            .with_details(json!({ "reasons": v.reasons })));
+        }
+        let id = self.parse_resident_id(&w.id_number)?;
+        let now = self.clock.now();
+        let t = self
+            .store
+            .issue_ticket(&NewTicket {
+                hall_id: hall.into(),
+                day: self.hall_day(),
+                queue: "W".into(),
+                booking_id: None,
+                business: w.business.clone(),
+                identity_key: wujing_domain::Identity::Resident(id).key(),
+                kind: "walk_in".into(),
+                priority: 0,
+                due_at: now,
+                now,
+            })
+            .await?;
+        self.audit(
+            &Actor::new(p, client_addr),
+            AdminChange::None,
+            "ticket.walk_in",
+            format!("ticket:{}", t.label),
+            Some(t.identity_key.clone()),
+            json!({ "business": w.business }),
+        )
+        .await?;
+        self.ticket_view(&t).await
+    }
+
+    /// The receipt of a ticket's payment as a PDF.
+    pub async fn receipt_pdf(
+        &self,
+        p: &Principal,
+        hall: &str,
+        ticket_id: i64,
+    ) -> AppResult<Vec<u8>> {
+        self.require(p, Action::Receipts, Some(hall))?;
+        let t = self
+            .store
+            .ticket(ticket_id)
+            .await?
+            .filter(|t| t.hall_id == hall)
+            .ok_or_else(|| {
+                AppError::not_found("ticket_not_found", "没有这个号", "no such ticket")
+            })?;
+        let pay = self.store.payment_of(ticket_id).await?.ok_or_else(|| {
+            AppError::not_found(
+                "payment_not_found",
+                "该号没有缴费记录",
+                "no payment for this ticket",
+            )
+        })?;
+        let h = self.hall(hall).await?;
+        let business = self
+            .catalogue
+            .business(&t.business)
+            .map_or(t.business.clone(), |b| {
+                format!("{} {}", b.name_zh, b.name_en)
+            });
+        let method = match pay.method.as_str() {
+            "card" => "银行卡 Bank card",
+            "qr" => "扫码 QR payment",
+            _ => "现金 Cash",
+        };
+        let paid = pay
+            .paid_at
+            .with_timezone(&wujing_domain::calendar::china_offset());
+        let form = wujing_forms::Form {
+            title: "出入境证件费收据".into(),
+            subtitle: format!("Receipt · {} · {}", h.name_en, pay.receipt_no),
+            rows: vec![
+                ("收据号 Receipt no.".into(), pay.receipt_no.clone()),
+                ("大厅 Hall".into(), h.name_zh.clone()),
+                ("窗口 Window".into(), pay.window_number.to_string()),
+                ("号 Ticket".into(), t.label.clone()),
+                ("业务 Business".into(), business),
+                ("金额 Amount".into(), format!("{} 元 yuan", pay.amount_yuan)),
+                ("方式 Method".into(), method.into()),
+                ("交易参考 Reference".into(), pay.reference.clone()),
+                (
+                    "时间 Time".into(),
+                    paid.format("%Y-%m-%d %H:%M").to_string(),
+                ),
+            ],
+            notes: vec![
+                "本收据由无境系统生成，凭收据号可在窗口查询。".into(),
+                "Issued by Wujing; the receipt number identifies the payment at any window.".into(),
+            ],
+            language: "zh-CN".into(),
+        };
+        self.render_form(form).await
+    }
+}

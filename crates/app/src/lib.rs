@@ -32,7 +32,7 @@ pub use error::{AppError, AppResult, ErrorKind};
 pub use lottery::*;
 pub use signals::*;
 pub use views::*;
-pub use wujing_store::{Alert, Hall, Payment, ReconLine, Window};
+pub use wujing_store::{Alert, Application, Hall, Payment, ReconLine, UrgentRequest, Window};
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};

@@ -289,6 +289,7 @@ pub trait Store: Send + Sync + 'static {
     /// Records a payment with the hall's next receipt number of the day.
     /// `Refused("already_paid")` for a second payment of a ticket.
     async fn record_payment(&self, p: &NewPayment) -> Result<Payment>;
+    async fn payment_of(&self, ticket_id: i64) -> Result<Option<Payment>>;
     /// Count and sum of the day's unrefunded payments per window and method.
     async fn reconciliation(&self, hall_id: &str, day: NaiveDate) -> Result<Vec<ReconLine>>;
 
@@ -306,6 +307,21 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         pages: &[NewMessage],
     ) -> Result<bool>;
+
+    /// Records the acceptance of a ticket's application (one per ticket:
+    /// `Refused("already_accepted")`); the ticket must be being served.
+    async fn accept_application(&self, a: &NewApplication) -> Result<Application>;
+    async fn application_of(&self, ticket_id: i64) -> Result<Option<Application>>;
+    /// Files an urgent request for a ticket (one open per ticket: `Refused("urgent_open")`).
+    async fn request_urgent(
+        &self,
+        ticket_id: i64,
+        reason: &str,
+        note: &str,
+        staff_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<UrgentRequest>;
+    async fn urgent_requests(&self, open_only: bool) -> Result<Vec<UrgentRequest>>;
 
     // --- Live events ------------------------------------------------------------------------
     /// Publishes a hall event (a call, as JSON) to every app server on this database: in

@@ -79,6 +79,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "ratings_alerts",
         sql: include_str!("../migrations/sqlite/0013_ratings_alerts.sql"),
     },
+    Migration {
+        version: 14,
+        name: "applications",
+        sql: include_str!("../migrations/sqlite/0014_applications.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -146,6 +151,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 13,
         name: "ratings_alerts",
         sql: include_str!("../migrations/postgres/0013_ratings_alerts.sql"),
+    },
+    Migration {
+        version: 14,
+        name: "applications",
+        sql: include_str!("../migrations/postgres/0014_applications.sql"),
     },
 ];
 

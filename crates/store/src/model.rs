@@ -549,6 +549,18 @@ pub enum AdminChange {
         closed: bool,
         note: String,
     },
+    /// A leader refunds a payment; refused when already refunded.
+    Refund {
+        ticket_id: i64,
+        staff_id: i64,
+    },
+    /// A leader decides an urgent request; approval raises the ticket's priority and marks its
+    /// application (when accepted already) expedited.
+    DecideUrgent {
+        id: i64,
+        staff_id: i64,
+        approved: bool,
+    },
     /// A leader's acknowledgement of an alert, with what was done; refused when already
     /// acknowledged.
     AcknowledgeAlert {
@@ -777,4 +789,42 @@ pub struct Alert {
     pub acknowledged_by: Option<i64>,
     pub outcome: Option<String>,
     pub escalated_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewApplication {
+    pub ticket_id: i64,
+    /// Materials still to bring; empty: fully accepted.
+    pub missing: Vec<String>,
+    pub supplement_due: Option<NaiveDate>,
+    pub ready_by: NaiveDate,
+    pub window_number: u32,
+    pub officer_id: i64,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Application {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub business: String,
+    pub status: String,
+    pub missing: Vec<String>,
+    pub supplement_due: Option<NaiveDate>,
+    pub expedited: bool,
+    pub ready_by: NaiveDate,
+    pub accepted_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UrgentRequest {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub ticket_label: String,
+    pub hall_id: String,
+    pub reason: String,
+    pub note: String,
+    pub created_at: DateTime<Utc>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub approved: Option<bool>,
 }

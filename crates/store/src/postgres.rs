@@ -1584,6 +1584,41 @@ impl Store for PgStore {
         self.events.subscribe()
     }
 
+    async fn accept_application(&self, a: &NewApplication) -> Result<Application> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        let r = crate::postgres_hall::accept(&tx, a).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(r)
+    }
+
+    async fn application_of(&self, ticket_id: i64) -> Result<Option<Application>> {
+        let c = self.client().await?;
+        crate::postgres_hall::application_of(&c, ticket_id).await
+    }
+
+    async fn request_urgent(
+        &self,
+        ticket_id: i64,
+        reason: &str,
+        note: &str,
+        staff_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<UrgentRequest> {
+        let c = self.client().await?;
+        crate::postgres_hall::request_urgent(&c, ticket_id, reason, note, staff_id, now).await
+    }
+
+    async fn urgent_requests(&self, open_only: bool) -> Result<Vec<UrgentRequest>> {
+        let c = self.client().await?;
+        crate::postgres_hall::urgent(&c, open_only).await
+    }
+
+    async fn payment_of(&self, ticket_id: i64) -> Result<Option<Payment>> {
+        let c = self.client().await?;
+        crate::postgres_hall::payment_of(&c, ticket_id).await
+    }
+
     async fn verify_invariants(&self) -> Result<InvariantReport> {
         let mut c = self.client().await?;
         // REPEATABLE READ: the recount and the counters come from one snapshot.

@@ -359,3 +359,141 @@ pub(crate) async fn escalate(
     }
     Ok(n == 1)
 }
+
+fn application_row(r: &Row) -> Application {
+    let missing: String = r.get(4);
+    Application {
+        id: r.get(0),
+        ticket_id: r.get(1),
+        business: r.get(2),
+        status: r.get(3),
+        missing: serde_json::from_str(&missing).unwrap_or_default(),
+        supplement_due: r.get(5),
+        expedited: r.get(6),
+        ready_by: r.get(7),
+        accepted_at: r.get(8),
+    }
+}
+
+const APP_COLS: &str =
+    "id, ticket_id, business, status, missing, supplement_due, expedited, ready_by, accepted_at";
+
+pub(crate) async fn application_of(
+    c: &impl GenericClient,
+    ticket: i64,
+) -> Result<Option<Application>> {
+    Ok(c.query_opt(
+        &format!("SELECT {APP_COLS} FROM applications WHERE ticket_id = $1"),
+        &[&ticket],
+    )
+    .await?
+    .map(|r| application_row(&r)))
+}
+
+pub(crate) async fn accept(c: &impl GenericClient, a: &NewApplication) -> Result<Application> {
+    // The ticket's row lock keeps a concurrent action from moving it meanwhile.
+    let t = c
+        .query_opt(
+            &format!("SELECT {COLS} FROM tickets WHERE id = $1 FOR UPDATE"),
+            &[&a.ticket_id],
+        )
+        .await?
+        .map(|r| row(&r))
+        .ok_or(StoreError::NotFound("ticket"))?;
+    if t.status != "serving" || t.window_number != Some(a.window_number) {
+        return Err(StoreError::Refused("ticket_state"));
+    }
+    let approved: bool = c
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM urgent_requests WHERE ticket_id = $1 AND approved)",
+            &[&t.id],
+        )
+        .await?
+        .get(0);
+    c.execute(
+        "INSERT INTO applications (ticket_id, booking_id, hall_id, business, identity_key, status, missing, supplement_due, expedited,
+            ready_by, window_number, officer_id, accepted_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        &[
+            &t.id, &t.booking_id, &t.hall_id, &t.business, &t.identity_key,
+            &if a.missing.is_empty() { "accepted" } else { "pending_supplement" },
+            &serde_json::to_string(&a.missing).expect("strings serialise"),
+            &a.supplement_due, &(approved || t.priority > 0), &a.ready_by, &(a.window_number as i32), &a.officer_id, &a.now,
+        ],
+    )
+    .await
+    .map_err(unique_as("already_accepted"))?;
+    application_of(c, t.id)
+        .await?
+        .ok_or(StoreError::NotFound("application"))
+}
+
+pub(crate) async fn request_urgent(
+    c: &impl GenericClient,
+    ticket: i64,
+    reason: &str,
+    note: &str,
+    staff: i64,
+    now: DateTime<Utc>,
+) -> Result<UrgentRequest> {
+    let t = by_id(c, ticket)
+        .await?
+        .ok_or(StoreError::NotFound("ticket"))?;
+    let id: i64 = c
+        .query_one(
+            "INSERT INTO urgent_requests (ticket_id, hall_id, reason, note, requested_by, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            &[&t.id, &t.hall_id, &reason, &note, &staff, &now],
+        )
+        .await
+        .map_err(unique_as("urgent_open"))?
+        .get(0);
+    Ok(urgent(c, false)
+        .await?
+        .into_iter()
+        .find(|u| u.id == id)
+        .expect("just inserted"))
+}
+
+pub(crate) async fn urgent(c: &impl GenericClient, open_only: bool) -> Result<Vec<UrgentRequest>> {
+    Ok(c
+        .query(
+            "SELECT u.id, u.ticket_id, t.label, u.hall_id, u.reason, u.note, u.created_at, u.decided_at, u.approved
+             FROM urgent_requests u JOIN tickets t ON t.id = u.ticket_id
+             WHERE (NOT $1 OR u.decided_at IS NULL) ORDER BY u.decided_at IS NOT NULL, u.id DESC LIMIT 200",
+            &[&open_only],
+        )
+        .await?
+        .iter()
+        .map(|r| UrgentRequest {
+            id: r.get(0),
+            ticket_id: r.get(1),
+            ticket_label: r.get(2),
+            hall_id: r.get(3),
+            reason: r.get(4),
+            note: r.get(5),
+            created_at: r.get(6),
+            decided_at: r.get(7),
+            approved: r.get(8),
+        })
+        .collect())
+}
+
+pub(crate) async fn payment_of(c: &impl GenericClient, ticket: i64) -> Result<Option<Payment>> {
+    Ok(c
+        .query_opt(
+            "SELECT id, ticket_id, receipt_no, amount_yuan, method, reference, window_number, officer_id, paid_at FROM payments WHERE ticket_id = $1",
+            &[&ticket],
+        )
+        .await?
+        .map(|r| Payment {
+            id: r.get(0),
+            ticket_id: r.get(1),
+            receipt_no: r.get(2),
+            amount_yuan: r.get::<_, i32>(3) as u32,
+            method: r.get(4),
+            reference: r.get(5),
+            window_number: r.get::<_, i32>(6) as u32,
+            officer_id: r.get(7),
+            paid_at: r.get(8),
+        }))
+}

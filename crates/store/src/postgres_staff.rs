@@ -281,6 +281,47 @@ pub(crate) async fn apply(
                 })?;
             AdminOutcome::SlotsChanged(n)
         }
+        AdminChange::Refund {
+            ticket_id,
+            staff_id,
+        } => {
+            let n = tx
+                .execute(
+                    "UPDATE payments SET refunded_at = $2, refunded_by = $3 WHERE ticket_id = $1 AND refunded_at IS NULL",
+                    &[ticket_id, &now, staff_id],
+                )
+                .await?;
+            if n == 0 {
+                return Err(StoreError::Refused("not_refundable"));
+            }
+            AdminOutcome::Done
+        }
+        AdminChange::DecideUrgent {
+            id,
+            staff_id,
+            approved,
+        } => {
+            let Some(r) = tx
+                .query_opt(
+                    "UPDATE urgent_requests SET decided_at = $2, decided_by = $3, approved = $4 WHERE id = $1 AND decided_at IS NULL RETURNING ticket_id",
+                    &[id, &now, staff_id, approved],
+                )
+                .await?
+            else {
+                return Err(StoreError::Refused("urgent_decided"));
+            };
+            let ticket: i64 = r.get(0);
+            if *approved {
+                tx.execute("UPDATE tickets SET priority = 1 WHERE id = $1", &[&ticket])
+                    .await?;
+                tx.execute(
+                    "UPDATE applications SET expedited = true WHERE ticket_id = $1",
+                    &[&ticket],
+                )
+                .await?;
+            }
+            AdminOutcome::Done
+        }
         AdminChange::AcknowledgeAlert {
             id,
             staff_id,

@@ -1708,6 +1708,39 @@ impl Store for SqliteStore {
         self.events.subscribe()
     }
 
+    async fn accept_application(&self, a: &NewApplication) -> Result<Application> {
+        let a = a.clone();
+        self.write(move |c| crate::sqlite_hall::accept(c, &a)).await
+    }
+
+    async fn application_of(&self, ticket_id: i64) -> Result<Option<Application>> {
+        self.lookup(move |c| crate::sqlite_hall::application_of(c, ticket_id))
+            .await
+    }
+
+    async fn request_urgent(
+        &self,
+        ticket_id: i64,
+        reason: &str,
+        note: &str,
+        staff_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<UrgentRequest> {
+        let (r, n) = (reason.to_string(), note.to_string());
+        self.write(move |c| crate::sqlite_hall::request_urgent(c, ticket_id, &r, &n, staff_id, now))
+            .await
+    }
+
+    async fn urgent_requests(&self, open_only: bool) -> Result<Vec<UrgentRequest>> {
+        self.read(move |c| crate::sqlite_hall::urgent(c, open_only))
+            .await
+    }
+
+    async fn payment_of(&self, ticket_id: i64) -> Result<Option<Payment>> {
+        self.lookup(move |c| crate::sqlite_hall::payment_of(c, ticket_id))
+            .await
+    }
+
     async fn verify_invariants(&self) -> Result<InvariantReport> {
         self.read(|c| {
             let ids = |sql: &str| -> Result<Vec<i64>> {

@@ -315,3 +315,135 @@ pub(crate) fn escalate(
     }
     Ok(n == 1)
 }
+
+fn application_row(r: &Row) -> rusqlite::Result<Application> {
+    let missing: String = r.get(4)?;
+    Ok(Application {
+        id: r.get(0)?,
+        ticket_id: r.get(1)?,
+        business: r.get(2)?,
+        status: r.get(3)?,
+        missing: serde_json::from_str(&missing).unwrap_or_default(),
+        supplement_due: r.get::<_, Option<String>>(5)?.and_then(|d| d.parse().ok()),
+        expedited: r.get(6)?,
+        ready_by: get_date(r, 7)?,
+        accepted_at: from_ms(r.get(8)?)?,
+    })
+}
+
+const APP_COLS: &str =
+    "id, ticket_id, business, status, missing, supplement_due, expedited, ready_by, accepted_at";
+
+pub(crate) fn application_of(c: &Connection, ticket: i64) -> Result<Option<Application>> {
+    c.query_row(
+        &format!("SELECT {APP_COLS} FROM applications WHERE ticket_id = ?1"),
+        [ticket],
+        application_row,
+    )
+    .optional()
+    .map_err(db_err)
+}
+
+pub(crate) fn accept(c: &Connection, a: &NewApplication) -> Result<Application> {
+    let t = by_id(c, a.ticket_id)?.ok_or(StoreError::NotFound("ticket"))?;
+    if t.status != "serving" || t.window_number != Some(a.window_number) {
+        return Err(StoreError::Refused("ticket_state"));
+    }
+    let approved: bool = c
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM urgent_requests WHERE ticket_id = ?1 AND approved = 1)",
+            [t.id],
+            |r| r.get(0),
+        )
+        .map_err(db_err)?;
+    c.execute(
+        "INSERT INTO applications (ticket_id, booking_id, hall_id, business, identity_key, status, missing, supplement_due, expedited,
+            ready_by, window_number, officer_id, accepted_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        params![
+            t.id, t.booking_id, t.hall_id, t.business, t.identity_key,
+            if a.missing.is_empty() { "accepted" } else { "pending_supplement" },
+            serde_json::to_string(&a.missing).expect("strings serialise"),
+            a.supplement_due.map(date_s), approved || t.priority > 0, date_s(a.ready_by), a.window_number, a.officer_id, ms(a.now)
+        ],
+    )
+    .map_err(|e| match &e {
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => StoreError::Refused("already_accepted"),
+        _ => db_err(e),
+    })?;
+    application_of(c, t.id)?.ok_or(StoreError::NotFound("application"))
+}
+
+pub(crate) fn request_urgent(
+    c: &Connection,
+    ticket: i64,
+    reason: &str,
+    note: &str,
+    staff: i64,
+    now: DateTime<Utc>,
+) -> Result<UrgentRequest> {
+    let t = by_id(c, ticket)?.ok_or(StoreError::NotFound("ticket"))?;
+    c.execute(
+        "INSERT INTO urgent_requests (ticket_id, hall_id, reason, note, requested_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![t.id, t.hall_id, reason, note, staff, ms(now)],
+    )
+    .map_err(|e| match &e {
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => StoreError::Refused("urgent_open"),
+        _ => db_err(e),
+    })?;
+    let id = c.last_insert_rowid();
+    Ok(urgent(c, false)?
+        .into_iter()
+        .find(|u| u.id == id)
+        .expect("just inserted"))
+}
+
+pub(crate) fn urgent(c: &Connection, open_only: bool) -> Result<Vec<UrgentRequest>> {
+    let mut st = c
+        .prepare_cached(
+            "SELECT u.id, u.ticket_id, t.label, u.hall_id, u.reason, u.note, u.created_at, u.decided_at, u.approved
+             FROM urgent_requests u JOIN tickets t ON t.id = u.ticket_id
+             WHERE (?1 = 0 OR u.decided_at IS NULL) ORDER BY u.decided_at IS NOT NULL, u.id DESC LIMIT 200",
+        )
+        .map_err(db_err)?;
+    let rows = st
+        .query_map([open_only], |r| {
+            Ok(UrgentRequest {
+                id: r.get(0)?,
+                ticket_id: r.get(1)?,
+                ticket_label: r.get(2)?,
+                hall_id: r.get(3)?,
+                reason: r.get(4)?,
+                note: r.get(5)?,
+                created_at: from_ms(r.get(6)?)?,
+                decided_at: r.get::<_, Option<i64>>(7)?.map(from_ms).transpose()?,
+                approved: r.get(8)?,
+            })
+        })
+        .map_err(db_err)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(db_err);
+    rows
+}
+
+pub(crate) fn payment_of(c: &Connection, ticket: i64) -> Result<Option<Payment>> {
+    c.query_row(
+        "SELECT id, ticket_id, receipt_no, amount_yuan, method, reference, window_number, officer_id, paid_at FROM payments WHERE ticket_id = ?1",
+        [ticket],
+        |r| {
+            Ok(Payment {
+                id: r.get(0)?,
+                ticket_id: r.get(1)?,
+                receipt_no: r.get(2)?,
+                amount_yuan: r.get(3)?,
+                method: r.get(4)?,
+                reference: r.get(5)?,
+                window_number: r.get(6)?,
+                officer_id: r.get(7)?,
+                paid_at: from_ms(r.get(8)?)?,
+            })
+        },
+    )
+    .optional()
+    .map_err(db_err)
+}

@@ -267,6 +267,48 @@ pub(crate) fn apply(c: &Connection, change: &AdminChange, a: &NewAudit) -> Resul
                 .map_err(db_err)?;
             AdminOutcome::SlotsChanged(n as u64)
         }
+        AdminChange::Refund {
+            ticket_id,
+            staff_id,
+        } => {
+            let n = c
+                .execute(
+                    "UPDATE payments SET refunded_at = ?2, refunded_by = ?3 WHERE ticket_id = ?1 AND refunded_at IS NULL",
+                    params![ticket_id, now, staff_id],
+                )
+                .map_err(db_err)?;
+            if n == 0 {
+                return Err(StoreError::Refused("not_refundable"));
+            }
+            AdminOutcome::Done
+        }
+        AdminChange::DecideUrgent {
+            id,
+            staff_id,
+            approved,
+        } => {
+            let ticket: Option<i64> = c
+                .query_row(
+                    "UPDATE urgent_requests SET decided_at = ?2, decided_by = ?3, approved = ?4 WHERE id = ?1 AND decided_at IS NULL RETURNING ticket_id",
+                    params![id, now, staff_id, approved],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db_err)?;
+            let Some(ticket) = ticket else {
+                return Err(StoreError::Refused("urgent_decided"));
+            };
+            if *approved {
+                c.execute("UPDATE tickets SET priority = 1 WHERE id = ?1", [ticket])
+                    .map_err(db_err)?;
+                c.execute(
+                    "UPDATE applications SET expedited = 1 WHERE ticket_id = ?1",
+                    [ticket],
+                )
+                .map_err(db_err)?;
+            }
+            AdminOutcome::Done
+        }
         AdminChange::AcknowledgeAlert {
             id,
             staff_id,

@@ -104,6 +104,10 @@ struct CounterPage {
     fee: u32,
     waiting: usize,
     parked: Vec<TicketView>,
+    materials: Vec<&'static str>,
+    application: Option<wujing_app::Application>,
+    paid: bool,
+    urgent_reasons: Vec<(&'static str, &'static str, &'static str)>,
 }
 
 pub async fn console(
@@ -149,6 +153,30 @@ pub async fn console(
         }
         None => (None, 0),
     };
+    let (materials, application, paid) = match &current {
+        Some(t) => (
+            s.app
+                .catalogue
+                .business(&t.business)
+                .map(wujing_domain::documents::to_bring)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|i| i.zh)
+                .collect(),
+            s.app
+                .store
+                .application_of(t.id)
+                .await
+                .map_err(AppError::from)?,
+            s.app
+                .store
+                .payment_of(t.id)
+                .await
+                .map_err(AppError::from)?
+                .is_some(),
+        ),
+        None => (vec![], None, false),
+    };
     let (who, csrf) = match &p {
         Principal::Staff(st) => (st.display_name.clone(), st.csrf_token.clone()),
         _ => Default::default(),
@@ -179,6 +207,10 @@ pub async fn console(
         fee,
         waiting,
         parked,
+        materials,
+        application,
+        paid,
+        urgent_reasons: wujing_app::hall::URGENT_REASONS.to_vec(),
     }))
 }
 
@@ -209,6 +241,62 @@ pub async fn console_submit(
                 Some(t) => format!("请 {} 号到 {} 号窗口", t.label, window),
                 None => "没有等候的号".into(),
             },
+            "accept" => {
+                let present: Vec<String> = String::from_utf8_lossy(&body)
+                    .split('&')
+                    .filter_map(|kv| kv.strip_prefix("present="))
+                    .map(|v| form_field(format!("x={v}").as_bytes(), "x").unwrap_or_default())
+                    .collect();
+                let t = s
+                    .app
+                    .store
+                    .ticket(ticket)
+                    .await
+                    .map_err(AppError::from)?
+                    .ok_or_else(|| {
+                        AppError::not_found("ticket_not_found", "没有这个号", "no such ticket")
+                    })?;
+                let missing: Vec<String> = s
+                    .app
+                    .catalogue
+                    .business(&t.business)
+                    .map(wujing_domain::documents::to_bring)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|i| i.zh.to_string())
+                    .filter(|m| !present.contains(m))
+                    .collect();
+                let a = s
+                    .app
+                    .accept_application(
+                        &p,
+                        &hall,
+                        window,
+                        addr.as_deref(),
+                        ticket,
+                        &wujing_app::hall::AcceptInput { missing },
+                    )
+                    .await?;
+                match a.supplement_due {
+                    Some(d) => format!("已受理，待补正材料，补正期限 {d}"),
+                    None => format!("已受理，预计 {} 可取证", a.ready_by),
+                }
+            }
+            "urgent" => {
+                s.app
+                    .request_urgent(
+                        &p,
+                        &hall,
+                        window,
+                        ticket,
+                        &wujing_app::hall::UrgentInput {
+                            reason: get("reason"),
+                            note: get("note"),
+                        },
+                    )
+                    .await?;
+                "已提交领导岗审批".into()
+            }
             "fee" => {
                 let pay = s
                     .app
@@ -261,4 +349,157 @@ pub async fn console_submit(
         enc(&msg)
     ))
     .into_response()
+}
+
+// --- Acceptance, refunds, the leader post, walk-ins, receipts --------------------------------------
+
+pub async fn accept(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    ClientAddr(addr): ClientAddr,
+    ApiPath((hall, window, ticket)): ApiPath<(String, u32, i64)>,
+    ApiJson(a): ApiJson<wujing_app::hall::AcceptInput>,
+) -> ApiResult<(StatusCode, Json<wujing_app::Application>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            s.app
+                .accept_application(&p, &hall, window, addr.as_deref(), ticket, &a)
+                .await?,
+        ),
+    ))
+}
+
+pub async fn refund(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    ClientAddr(addr): ClientAddr,
+    ApiPath((hall, ticket)): ApiPath<(String, i64)>,
+) -> ApiResult<StatusCode> {
+    s.app.refund(&p, &hall, addr.as_deref(), ticket).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn urgent(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    ApiPath((hall, window, ticket)): ApiPath<(String, u32, i64)>,
+    ApiJson(u): ApiJson<wujing_app::hall::UrgentInput>,
+) -> ApiResult<(StatusCode, Json<wujing_app::UrgentRequest>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.app.request_urgent(&p, &hall, window, ticket, &u).await?),
+    ))
+}
+
+pub async fn urgent_list(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+) -> ApiResult<Json<Vec<wujing_app::UrgentRequest>>> {
+    Ok(Json(s.app.urgent_requests(&p).await?))
+}
+
+#[derive(Deserialize)]
+pub struct Decision {
+    approved: bool,
+}
+
+pub async fn urgent_decide(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    ClientAddr(addr): ClientAddr,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(d): ApiJson<Decision>,
+) -> ApiResult<StatusCode> {
+    s.app
+        .decide_urgent(&p, addr.as_deref(), id, d.approved)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn walk_in(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    ClientAddr(addr): ClientAddr,
+    ApiPath(hall): ApiPath<String>,
+    ApiJson(w): ApiJson<wujing_app::hall::WalkInInput>,
+) -> ApiResult<(StatusCode, Json<TicketView>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.app.walk_in(&p, &hall, addr.as_deref(), &w).await?),
+    ))
+}
+
+pub async fn receipt(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    ApiPath((hall, ticket)): ApiPath<(String, i64)>,
+) -> ApiResult<Response> {
+    let pdf = s.app.receipt_pdf(&p, &hall, ticket).await?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/pdf")], pdf).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "urgent.html")]
+struct UrgentPage {
+    msg: String,
+    msg_kind: String,
+    who: String,
+    csrf: String,
+    requests: Vec<wujing_app::UrgentRequest>,
+}
+
+pub async fn urgent_page(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> ApiResult<Response> {
+    let requests = s.app.urgent_requests(&p).await?;
+    let (who, csrf) = match &p {
+        Principal::Staff(st) => (st.display_name.clone(), st.csrf_token.clone()),
+        _ => Default::default(),
+    };
+    let msg: String = q
+        .get("msg")
+        .cloned()
+        .unwrap_or_default()
+        .chars()
+        .take(200)
+        .collect();
+    let msg_kind = if q.get("kind").is_some_and(|k| k == "ok") {
+        "ok"
+    } else {
+        "error"
+    }
+    .to_string();
+    Ok(render(&UrgentPage {
+        msg,
+        msg_kind,
+        who,
+        csrf,
+        requests,
+    }))
+}
+
+pub async fn urgent_page_decide(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    ClientAddr(addr): ClientAddr,
+    ApiPath(id): ApiPath<i64>,
+    body: axum::body::Bytes,
+) -> Response {
+    let approved = form_field(&body, "approved").as_deref() == Some("true");
+    let (kind, msg) = match s.app.decide_urgent(&p, addr.as_deref(), id, approved).await {
+        Ok(()) => (
+            "ok",
+            if approved {
+                "已批准加急"
+            } else {
+                "已驳回"
+            }
+            .to_string(),
+        ),
+        Err(e) => ("error", e.message(false).to_string()),
+    };
+    Redirect::to(&format!("/staff/urgent?kind={kind}&msg={}", enc(&msg))).into_response()
 }

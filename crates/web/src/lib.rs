@@ -657,6 +657,50 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
         ),
         (M::GET, "/board/{id}", Public, get(board::page)),
         (M::GET, "/board/{id}/events", Public, get(board::events)),
+        (
+            M::POST,
+            "/api/v1/halls/{id}/windows/{number}/tickets/{ticket}/accept",
+            Counter,
+            post(counter::accept),
+        ),
+        (
+            M::POST,
+            "/api/v1/halls/{id}/windows/{number}/tickets/{ticket}/urgent",
+            Counter,
+            post(counter::urgent),
+        ),
+        (
+            M::POST,
+            "/api/v1/halls/{id}/tickets/{ticket}/refund",
+            Refund,
+            post(counter::refund),
+        ),
+        (
+            M::GET,
+            "/api/v1/halls/{id}/tickets/{ticket}/receipt.pdf",
+            Receipts,
+            get(counter::receipt),
+        ),
+        (
+            M::POST,
+            "/api/v1/halls/{id}/walk-ins",
+            CheckIn,
+            post(counter::walk_in),
+        ),
+        (M::GET, "/api/v1/urgent", Urgent, get(counter::urgent_list)),
+        (
+            M::POST,
+            "/api/v1/urgent/{id}/decision",
+            Urgent,
+            post(counter::urgent_decide),
+        ),
+        (M::GET, "/staff/urgent", Urgent, get(counter::urgent_page)),
+        (
+            M::POST,
+            "/staff/urgent/{id}",
+            Urgent,
+            post(counter::urgent_page_decide),
+        ),
     ]
 }
 

@@ -264,6 +264,12 @@ pub async fn home(
             "/api/v1/ops/signals",
             "黄牛迹象（JSON）Scalping signals",
         ),
+        (Action::Alerts, "/staff/alerts", "差评提醒 Alerts"),
+        (
+            Action::Urgent,
+            "/staff/urgent",
+            "领导岗：加急审批 Leader post",
+        ),
     ] {
         if permits(&p, action, None) {
             links.push((href, label));

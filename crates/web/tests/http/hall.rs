@@ -498,3 +498,190 @@ async fn board_shows_calls(store: DynStore) {
     assert!(html.contains("data-label=\"A001\"") && html.contains("speechSynthesis"));
 }
 both_dialects!(board, board_shows_calls);
+
+/// A walk-in, sent to the leader post and approved (called before an earlier ticket),
+/// accepted pending a supplement, paid, refunded by the leader; the receipt is a PDF.
+async fn leader_post_and_refund(store: DynStore) {
+    let h = Harness::new(store).await;
+    let officer = h.sign_in_as("officer@tianhe").await;
+    let leader = h.sign_in_as("leader@tianhe").await;
+    let walk_in = |id: &'static str, name: &'static str| {
+        let (h, officer) = (&h, &officer);
+        async move {
+            h.call(
+                "POST",
+                "/api/v1/halls/tianhe/walk-ins",
+                Some(json!({"business": "passport_first", "name": name, "id_number": id})),
+                &officer.headers(),
+            )
+            .await
+        }
+    };
+    let (s, v) = walk_in(CHEN, "陈晓明").await;
+    assert_eq!(
+        (s, code_of(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "not_eligible"),
+        "he holds a passport already"
+    );
+    let (s, first) = walk_in("43010219881111033X", "王强").await;
+    assert_eq!(
+        (s, first["label"].as_str()),
+        (StatusCode::CREATED, Some("W001")),
+        "{first}"
+    );
+    let (_, second) = walk_in("440112200001010139", "郑华").await;
+    assert_eq!(second["label"], "W002");
+    let window = h
+        .app
+        .store
+        .windows("tianhe")
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|w| w.kind == "general")
+        .unwrap()
+        .number;
+    let base = format!("/api/v1/halls/tianhe/windows/{window}");
+    // W002 is urgent (a funeral): the officer asks, the leader approves, W002 is called first.
+    let (s, u) = h
+        .call(
+            "POST",
+            &format!("{base}/tickets/{}/urgent", second["id"]),
+            Some(json!({"reason": "funeral", "note": "父亲病故"})),
+            &officer.headers(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{u}");
+    let (s, v) = h
+        .call("GET", "/api/v1/urgent", None, &officer.headers())
+        .await;
+    assert_eq!(
+        (s, code_of(&v)),
+        (StatusCode::FORBIDDEN, "forbidden"),
+        "officers do not decide"
+    );
+    let (s, _) = h
+        .call(
+            "POST",
+            &format!("/api/v1/urgent/{}/decision", u["id"]),
+            Some(json!({"approved": true})),
+            &leader.headers(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v) = h
+        .call(
+            "POST",
+            &format!("/api/v1/urgent/{}/decision", u["id"]),
+            Some(json!({"approved": false})),
+            &leader.headers(),
+        )
+        .await;
+    assert_eq!((s, code_of(&v)), (StatusCode::CONFLICT, "urgent_decided"));
+    let (_, called) = h
+        .call("POST", &format!("{base}/call"), None, &officer.headers())
+        .await;
+    assert_eq!(called["label"], "W002", "the approved urgent case first");
+    let id = called["id"].as_i64().unwrap();
+    h.call(
+        "POST",
+        &format!("{base}/tickets/{id}/action"),
+        Some(json!("start")),
+        &officer.headers(),
+    )
+    .await;
+    let (s, app) = h
+        .call(
+            "POST",
+            &format!("{base}/tickets/{id}/accept"),
+            Some(json!({"missing": ["户口簿"]})),
+            &officer.headers(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{app}");
+    assert_eq!(
+        (app["status"].as_str(), app["expedited"].as_bool()),
+        (Some("pending_supplement"), Some(true))
+    );
+    assert!(app["supplement_due"].is_string());
+    let (s, v) = h
+        .call(
+            "POST",
+            &format!("{base}/tickets/{id}/accept"),
+            Some(json!({})),
+            &officer.headers(),
+        )
+        .await;
+    assert_eq!((s, code_of(&v)), (StatusCode::CONFLICT, "already_accepted"));
+    let (s, pay) = h
+        .call(
+            "POST",
+            &format!("{base}/tickets/{id}/fee"),
+            Some(json!({"method": "qr", "reference": "WX-9"})),
+            &officer.headers(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{pay}");
+    // The receipt.
+    let res = h
+        .raw(
+            axum::http::Request::get(format!("/api/v1/halls/tianhe/tickets/{id}/receipt.pdf"))
+                .header("cookie", &officer.cookie)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    if res.status() != StatusCode::SERVICE_UNAVAILABLE
+        || std::env::var("CI").as_deref() == Ok("true")
+    {
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    // Only a leader refunds; the reconciliation leaves the refund out.
+    let (s, _) = h
+        .call(
+            "POST",
+            &format!("/api/v1/halls/tianhe/tickets/{id}/refund"),
+            None,
+            &officer.headers(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (_, r) = h
+        .call(
+            "GET",
+            "/api/v1/halls/tianhe/reconciliation",
+            None,
+            &leader.headers(),
+        )
+        .await;
+    assert_eq!(r[0]["sum_yuan"], pay["amount_yuan"]);
+    let (s, _) = h
+        .call(
+            "POST",
+            &format!("/api/v1/halls/tianhe/tickets/{id}/refund"),
+            None,
+            &leader.headers(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v) = h
+        .call(
+            "POST",
+            &format!("/api/v1/halls/tianhe/tickets/{id}/refund"),
+            None,
+            &leader.headers(),
+        )
+        .await;
+    assert_eq!((s, code_of(&v)), (StatusCode::CONFLICT, "not_refundable"));
+    let (_, r) = h
+        .call(
+            "GET",
+            "/api/v1/halls/tianhe/reconciliation",
+            None,
+            &leader.headers(),
+        )
+        .await;
+    assert_eq!(r, json!([]));
+    assert_eq!(h.app.audit_verify().await.unwrap().map(|n| n > 5), Ok(true));
+}
+both_dialects!(leader_post, leader_post_and_refund);

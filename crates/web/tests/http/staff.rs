@@ -290,6 +290,35 @@ fn expected() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
         ),
         ("GET", "/board/{id}", EVERYONE),
         ("GET", "/board/{id}/events", EVERYONE),
+        (
+            "POST",
+            "/api/v1/halls/{id}/windows/{number}/tickets/{ticket}/accept",
+            &["officer", "admin"],
+        ),
+        (
+            "POST",
+            "/api/v1/halls/{id}/windows/{number}/tickets/{ticket}/urgent",
+            &["officer", "admin"],
+        ),
+        (
+            "POST",
+            "/api/v1/halls/{id}/tickets/{ticket}/refund",
+            &["leader", "admin"],
+        ),
+        (
+            "GET",
+            "/api/v1/halls/{id}/tickets/{ticket}/receipt.pdf",
+            &["officer", "leader", "hall_manager", "admin"],
+        ),
+        (
+            "POST",
+            "/api/v1/halls/{id}/walk-ins",
+            &["kiosk", "officer", "admin"],
+        ),
+        ("GET", "/api/v1/urgent", &["leader", "admin"]),
+        ("POST", "/api/v1/urgent/{id}/decision", &["leader", "admin"]),
+        ("GET", "/staff/urgent", &["leader", "admin"]),
+        ("POST", "/staff/urgent/{id}", &["leader", "admin"]),
     ]
 }
 
