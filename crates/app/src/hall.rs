@@ -38,7 +38,9 @@ impl Default for HallRules {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckInInput {
-    /// The booking code, or the slip's QR content `WUJING:<code>:<key>`.
+    /// The booking code, or the slip's QR content `WUJING:<code>:<key>`; absent at reception,
+    /// where today's booking at this hall is found by the identity number.
+    #[serde(default)]
     pub code: String,
     /// The applicant's identity number, checked against the booking (M3).
     pub id_number: String,
@@ -191,11 +193,22 @@ impl App {
             .to_ascii_uppercase();
         let not_found =
             || AppError::not_found("booking_not_found", "没有找到该预约", "no such booking");
-        let b = self
-            .store
-            .booking_by_code(&code)
-            .await?
-            .ok_or_else(not_found)?;
+        let b = if code.is_empty() {
+            // At reception: the identity card is read and today's booking here is found.
+            let id = self.parse_resident_id(&input.id_number)?;
+            let today = self.hall_day();
+            self.store
+                .active_bookings_of(&wujing_domain::Identity::Resident(id).key())
+                .await?
+                .into_iter()
+                .find(|b| b.slot.hall_id == hall && b.slot.day == today)
+                .ok_or_else(not_found)?
+        } else {
+            self.store
+                .booking_by_code(&code)
+                .await?
+                .ok_or_else(not_found)?
+        };
         // A wrong identity looks like an unknown booking: the code alone reveals nothing.
         if !crate::auth::same_secret(&self.normalise_proof(&input.id_number), &b.id_number) {
             return Err(not_found());

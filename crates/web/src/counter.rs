@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Json};
 use serde::Deserialize;
 use wujing_app::hall::{CheckInInput, CounterAction, FeeInput, TicketView};
+use wujing_app::Action;
 use wujing_app::*;
 
 pub async fn check_in(
@@ -108,6 +109,7 @@ struct CounterPage {
     application: Option<wujing_app::Application>,
     paid: bool,
     urgent_reasons: Vec<(&'static str, &'static str, &'static str)>,
+    missed: Vec<TicketView>,
 }
 
 pub async fn console(
@@ -211,6 +213,11 @@ pub async fn console(
         application,
         paid,
         urgent_reasons: wujing_app::hall::URGENT_REASONS.to_vec(),
+        missed: all
+            .iter()
+            .filter(|t| t.status == "missed")
+            .cloned()
+            .collect(),
     }))
 }
 
@@ -322,6 +329,7 @@ pub async fn console_submit(
                     "no_show" => CounterAction::NoShow,
                     "park" => CounterAction::Park,
                     "unpark" => CounterAction::Unpark,
+                    "requeue" => CounterAction::Requeue,
                     "transfer" => CounterAction::TransferLast {
                         queue: get("queue"),
                     },
@@ -502,4 +510,71 @@ pub async fn urgent_page_decide(
         Err(e) => ("error", e.message(false).to_string()),
     };
     Redirect::to(&format!("/staff/urgent?kind={kind}&msg={}", enc(&msg))).into_response()
+}
+
+#[derive(Template)]
+#[template(path = "reconciliation.html")]
+struct ReconPage {
+    msg: String,
+    msg_kind: String,
+    who: String,
+    csrf: String,
+    halls: Vec<String>,
+    hall: String,
+    day: String,
+    lines: Vec<wujing_app::ReconLine>,
+    totals: Vec<(String, u32, u64)>,
+    total: u64,
+}
+
+#[derive(Deserialize)]
+pub struct ReconQuery {
+    hall: Option<String>,
+    day: Option<chrono::NaiveDate>,
+}
+
+/// The day's takings per window and method, and per hall.
+pub async fn reconciliation_page(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    axum::extract::Query(q): axum::extract::Query<ReconQuery>,
+) -> ApiResult<Response> {
+    let halls: Vec<String> = s
+        .app
+        .halls()
+        .await?
+        .into_iter()
+        .map(|h| h.id)
+        .filter(|h| wujing_app::authz::permits(&p, Action::Reconcile, Some(h)))
+        .collect();
+    let hall = q
+        .hall
+        .filter(|h| halls.contains(h))
+        .or_else(|| halls.first().cloned())
+        .unwrap_or_default();
+    let day = q.day.unwrap_or_else(|| s.app.clock.today());
+    let lines = s.app.reconciliation(&p, &hall, Some(day)).await?;
+    let mut totals: std::collections::BTreeMap<String, (u32, u64)> = Default::default();
+    for l in &lines {
+        let e = totals.entry(l.method.clone()).or_default();
+        e.0 += l.count;
+        e.1 += l.sum_yuan;
+    }
+    let total = lines.iter().map(|l| l.sum_yuan).sum();
+    let (who, csrf) = match &p {
+        Principal::Staff(st) => (st.display_name.clone(), st.csrf_token.clone()),
+        _ => Default::default(),
+    };
+    Ok(render(&ReconPage {
+        msg: String::new(),
+        msg_kind: String::new(),
+        who,
+        csrf,
+        halls,
+        hall,
+        day: day.to_string(),
+        lines,
+        totals: totals.into_iter().map(|(m, (c, s))| (m, c, s)).collect(),
+        total,
+    }))
 }

@@ -701,6 +701,12 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
             Urgent,
             post(counter::urgent_page_decide),
         ),
+        (
+            M::GET,
+            "/staff/reconciliation",
+            Reconcile,
+            get(counter::reconciliation_page),
+        ),
     ]
 }
 

@@ -67,7 +67,15 @@ async fn counter_day(store: DynStore) {
         (StatusCode::NOT_FOUND, "booking_not_found"),
         "another identity cannot use it"
     );
-    let (s, v) = checkin(CHEN, "tianhe").await;
+    // At reception, by the identity number alone.
+    let (s, v) = h
+        .call(
+            "POST",
+            "/api/v1/halls/tianhe/checkins",
+            Some(json!({"id_number": CHEN})),
+            &officer.headers(),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(v["label"], "A001");
     let (s, v) = checkin(CHEN, "tianhe").await;
@@ -655,6 +663,31 @@ async fn leader_post_and_refund(store: DynStore) {
         )
         .await;
     assert_eq!(r[0]["sum_yuan"], pay["amount_yuan"]);
+    {
+        use http_body_util::BodyExt;
+        let page = h
+            .raw(
+                axum::http::Request::get("/staff/reconciliation?hall=tianhe")
+                    .header("cookie", &leader.cookie)
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(page.status(), StatusCode::OK);
+        let html = String::from_utf8(
+            page.into_body()
+                .collect()
+                .await
+                .unwrap()
+                .to_bytes()
+                .to_vec(),
+        )
+        .unwrap();
+        assert!(
+            html.contains(&format!("<td>{}</td>", pay["amount_yuan"])),
+            "{html}"
+        );
+    }
     let (s, _) = h
         .call(
             "POST",

@@ -319,6 +319,11 @@ fn expected() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
         ("POST", "/api/v1/urgent/{id}/decision", &["leader", "admin"]),
         ("GET", "/staff/urgent", &["leader", "admin"]),
         ("POST", "/staff/urgent/{id}", &["leader", "admin"]),
+        (
+            "GET",
+            "/staff/reconciliation",
+            &["leader", "hall_manager", "admin"],
+        ),
     ]
 }
 
