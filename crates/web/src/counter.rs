@@ -179,23 +179,8 @@ pub async fn console(
         ),
         None => (vec![], None, false),
     };
-    let (who, csrf) = match &p {
-        Principal::Staff(st) => (st.display_name.clone(), st.csrf_token.clone()),
-        _ => Default::default(),
-    };
-    let msg: String = q
-        .get("msg")
-        .cloned()
-        .unwrap_or_default()
-        .chars()
-        .take(200)
-        .collect();
-    let msg_kind = if q.get("kind").is_some_and(|k| k == "ok") {
-        "ok"
-    } else {
-        "error"
-    }
-    .to_string();
+    let (who, csrf) = crate::pages::staff_of(&p);
+    let (msg, msg_kind) = crate::pages::flash(&q);
     let waiting = all.iter().filter(|t| t.status == "waiting").count();
     Ok(render(&CounterPage {
         msg,
@@ -463,23 +448,8 @@ pub async fn urgent_page(
     axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> ApiResult<Response> {
     let requests = s.app.urgent_requests(&p).await?;
-    let (who, csrf) = match &p {
-        Principal::Staff(st) => (st.display_name.clone(), st.csrf_token.clone()),
-        _ => Default::default(),
-    };
-    let msg: String = q
-        .get("msg")
-        .cloned()
-        .unwrap_or_default()
-        .chars()
-        .take(200)
-        .collect();
-    let msg_kind = if q.get("kind").is_some_and(|k| k == "ok") {
-        "ok"
-    } else {
-        "error"
-    }
-    .to_string();
+    let (who, csrf) = crate::pages::staff_of(&p);
+    let (msg, msg_kind) = crate::pages::flash(&q);
     Ok(render(&UrgentPage {
         msg,
         msg_kind,
@@ -561,10 +531,7 @@ pub async fn reconciliation_page(
         e.1 += l.sum_yuan;
     }
     let total = lines.iter().map(|l| l.sum_yuan).sum();
-    let (who, csrf) = match &p {
-        Principal::Staff(st) => (st.display_name.clone(), st.csrf_token.clone()),
-        _ => Default::default(),
-    };
+    let (who, csrf) = crate::pages::staff_of(&p);
     Ok(render(&ReconPage {
         msg: String::new(),
         msg_kind: String::new(),

@@ -50,7 +50,7 @@ fn back(to: &str, r: AppResult<String>, english: bool) -> Response {
     Redirect::to(&format!("{to}{sep}kind={kind}&msg={}", enc(&msg))).into_response()
 }
 
-fn flash(q: &HashMap<String, String>) -> (String, String) {
+pub(crate) fn flash(q: &HashMap<String, String>) -> (String, String) {
     let msg: String = q
         .get("msg")
         .cloned()
@@ -66,7 +66,7 @@ fn flash(q: &HashMap<String, String>) -> (String, String) {
     (msg, kind.to_string())
 }
 
-fn staff_of(p: &Principal) -> (String, String) {
+pub(crate) fn staff_of(p: &Principal) -> (String, String) {
     match p {
         Principal::Staff(s) => (s.display_name.clone(), s.csrf_token.clone()),
         _ => (String::new(), String::new()),

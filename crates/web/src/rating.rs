@@ -160,23 +160,8 @@ pub async fn alerts_page(
     Query(q): Query<std::collections::HashMap<String, String>>,
 ) -> ApiResult<Response> {
     let alerts = s.app.alerts(&p).await?;
-    let (who, csrf) = match &p {
-        Principal::Staff(st) => (st.display_name.clone(), st.csrf_token.clone()),
-        _ => Default::default(),
-    };
-    let msg: String = q
-        .get("msg")
-        .cloned()
-        .unwrap_or_default()
-        .chars()
-        .take(200)
-        .collect();
-    let msg_kind = if q.get("kind").is_some_and(|k| k == "ok") {
-        "ok"
-    } else {
-        "error"
-    }
-    .to_string();
+    let (who, csrf) = crate::pages::staff_of(&p);
+    let (msg, msg_kind) = crate::pages::flash(&q);
     let open_count = alerts
         .iter()
         .filter(|a| a.acknowledged_at.is_none())

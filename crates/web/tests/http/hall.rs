@@ -10,6 +10,39 @@ use wujing_testkit::both_dialects;
 
 const CHEN: &str = "440106198503030116";
 
+/// A walk-in ticket waiting at tianhe today, issued straight into the store.
+async fn waiting_ticket(h: &Harness) {
+    h.app
+        .store
+        .issue_ticket(&wujing_store::NewTicket {
+            hall_id: "tianhe".into(),
+            day: h.app.clock.today(),
+            queue: "A".into(),
+            booking_id: None,
+            business: "passport_first".into(),
+            identity_key: "CHN:440112200001010139".into(),
+            kind: "walk_in".into(),
+            priority: 0,
+            due_at: h.app.clock.now(),
+            now: h.app.clock.now(),
+        })
+        .await
+        .unwrap();
+}
+
+/// The number of tianhe's first general window.
+async fn general_window(h: &Harness) -> u32 {
+    h.app
+        .store
+        .windows("tianhe")
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|w| w.kind == "general")
+        .unwrap()
+        .number
+}
+
 async fn counter_day(store: DynStore) {
     let h = Harness::new(store).await;
     // A booking at tianhe on the first bookable day, then the clock to 30 minutes before it.
@@ -92,16 +125,7 @@ async fn counter_day(store: DynStore) {
         .remove(0);
 
     // Call, start, take the fee, finish.
-    let window = h
-        .app
-        .store
-        .windows("tianhe")
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|w| w.kind == "general")
-        .unwrap()
-        .number;
+    let window = general_window(&h).await;
     let base = format!("/api/v1/halls/tianhe/windows/{window}");
     let (s, called) = h
         .call("POST", &format!("{base}/call"), None, &officer.headers())
@@ -259,32 +283,8 @@ async fn unsatisfied_pages_leaders(store: DynStore) {
     )];
     let device: Vec<(&str, &str)> = device.iter().map(|(k, v)| (*k, v.as_str())).collect();
     // A walk-in served at a window.
-    let window = h
-        .app
-        .store
-        .windows("tianhe")
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|w| w.kind == "general")
-        .unwrap()
-        .number;
-    h.app
-        .store
-        .issue_ticket(&wujing_store::NewTicket {
-            hall_id: "tianhe".into(),
-            day: h.app.clock.today(),
-            queue: "A".into(),
-            booking_id: None,
-            business: "passport_first".into(),
-            identity_key: "CHN:440112200001010139".into(),
-            kind: "walk_in".into(),
-            priority: 0,
-            due_at: h.app.clock.now(),
-            now: h.app.clock.now(),
-        })
-        .await
-        .unwrap();
+    let window = general_window(&h).await;
+    waiting_ticket(&h).await;
     let base = format!("/api/v1/halls/tianhe/windows/{window}");
     let (_, t) = h
         .call("POST", &format!("{base}/call"), None, &officer.headers())
@@ -426,32 +426,8 @@ async fn board_shows_calls(store: DynStore) {
     use http_body_util::BodyExt;
     let h = Harness::new(store).await;
     let officer = h.sign_in_as("officer@tianhe").await;
-    h.app
-        .store
-        .issue_ticket(&wujing_store::NewTicket {
-            hall_id: "tianhe".into(),
-            day: h.app.clock.today(),
-            queue: "A".into(),
-            booking_id: None,
-            business: "passport_first".into(),
-            identity_key: "CHN:440112200001010139".into(),
-            kind: "walk_in".into(),
-            priority: 0,
-            due_at: h.app.clock.now(),
-            now: h.app.clock.now(),
-        })
-        .await
-        .unwrap();
-    let window = h
-        .app
-        .store
-        .windows("tianhe")
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|w| w.kind == "general")
-        .unwrap()
-        .number;
+    waiting_ticket(&h).await;
+    let window = general_window(&h).await;
     let res = h
         .raw(
             axum::http::Request::get("/board/tianhe/events")
@@ -539,16 +515,7 @@ async fn leader_post_and_refund(store: DynStore) {
     );
     let (_, second) = walk_in("440112200001010139", "郑华").await;
     assert_eq!(second["label"], "W002");
-    let window = h
-        .app
-        .store
-        .windows("tianhe")
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|w| w.kind == "general")
-        .unwrap()
-        .number;
+    let window = general_window(&h).await;
     let base = format!("/api/v1/halls/tianhe/windows/{window}");
     // W002 is urgent (a funeral): the officer asks, the leader approves, W002 is called first.
     let (s, u) = h
