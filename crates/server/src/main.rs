@@ -673,6 +673,7 @@ async fn serve(
         _ => format!("PostgreSQL {}", redact(&cli.database_url)),
     };
     println!("Wujing is serving on http://{addr} ({database})");
+    println!("  Book: http://{addr}/   Staff: http://{addr}/staff/login   Board: http://{addr}/board/<hall>");
     println!("  API: http://{addr}/api/v1/halls   OpenAPI: http://{addr}/api/openapi.json");
     let router = wujing_web::router_with(app, web);
     axum::serve(
@@ -854,6 +855,22 @@ async fn doctor(cli: &Cli) -> ExitCode {
             Ok(d) => report(true, "holidays", format!("{year}: {} declared days", d.len())),
             Err(e) => report(false, "holidays", format!("cannot read them: {e}")),
         }
+    }
+    // The audit trail must be intact: a break means someone edited the database by hand.
+    match store.audit_chain().await {
+        Ok((rows, head)) => match wujing_domain::audit::verify_chain(
+            &rows,
+            head.as_ref().map(|(s, h)| (*s, h.as_str())),
+        ) {
+            Ok(n) => report(true, "audit trail", format!("{n} entries, chain intact")),
+            Err(b) => report(false, "audit trail", format!("BROKEN: {b}")),
+        },
+        Err(e) => report(false, "audit trail", format!("cannot read it: {e}")),
+    }
+    match wujing_forms::FormFont::load(cli.booking.cjk_font.as_deref()) {
+        Ok(_) => report(true, "PDF forms", "a CJK font is installed".into()),
+        // Not fatal: bookings and slips work without it.
+        Err(e) => println!("[warn] PDF forms: {e}: slips work, the form link answers 503"),
     }
     match store.verify_invariants().await {
         Ok(r) if r.is_clean() => report(
