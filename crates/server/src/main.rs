@@ -192,6 +192,28 @@ struct BookingArgs {
         global = true
     )]
     session_hours: i64,
+
+    /// Check-in opens this many minutes before an appointment.
+    #[arg(
+        long,
+        env = "WUJING_CHECKIN_EARLY_MINUTES",
+        default_value_t = 60,
+        global = true
+    )]
+    checkin_early_minutes: i64,
+
+    /// Check-in closes this many minutes after an appointment.
+    #[arg(
+        long,
+        env = "WUJING_CHECKIN_LATE_MINUTES",
+        default_value_t = 30,
+        global = true
+    )]
+    checkin_late_minutes: i64,
+
+    /// A called ticket is recalled at most this many times, then marked missed.
+    #[arg(long, env = "WUJING_MAX_CALLS", default_value_t = 3, global = true)]
+    max_calls: u32,
 }
 
 #[derive(Subcommand)]
@@ -319,6 +341,20 @@ impl BookingArgs {
                 );
             }
         }
+        if !(0..=24 * 60).contains(&self.checkin_early_minutes)
+            || !(0..=24 * 60).contains(&self.checkin_late_minutes)
+        {
+            p.push(
+                "--checkin-early-minutes and --checkin-late-minutes must be between 0 and 1440"
+                    .into(),
+            );
+        }
+        if !(1..=10).contains(&self.max_calls) {
+            p.push(format!(
+                "--max-calls is {}; it must be between 1 and 10",
+                self.max_calls
+            ));
+        }
         if !(1..=24 * 30).contains(&self.session_hours) {
             p.push(format!(
                 "--session-hours is {}; it must be between 1 and 720",
@@ -366,6 +402,11 @@ impl BookingArgs {
                 (None, None) => wujing_app::notify::SmsConfig::Console,
             },
             cjk_font: self.cjk_font.clone(),
+            hall: wujing_app::hall::HallRules {
+                checkin_early: TimeDelta::minutes(self.checkin_early_minutes),
+                checkin_late: TimeDelta::minutes(self.checkin_late_minutes),
+                max_calls: self.max_calls,
+            },
             mail: match self.smtp_server.as_deref().filter(|s| !s.is_empty()) {
                 Some(server) => wujing_app::notify::MailConfig::Smtp {
                     server: server.to_string(),
