@@ -172,9 +172,16 @@ async function hallDay(browser) {
     answers: { renewal_reason: 'pages_full' },
   });
   assert.equal(booking.status, 201, JSON.stringify(booking.body));
-  const checkin = await api(base, 'POST', '/api/v1/halls/tianhe/checkins', { code: booking.body.code, id_number: '440106198503030116' }, { bearer: token });
-  assert.equal(checkin.status, 201, JSON.stringify(checkin.body));
-  const label = checkin.body.label;
+  // Check in at the hall's kiosk: its own machine, bound to the device once.
+  const kiosk = await (await browser.newContext()).newPage();
+  await kiosk.goto(`${base}/device?token=${encodeURIComponent(token)}&back=/kiosk`);
+  await scan(kiosk, 'kiosk');
+  await kiosk.fill('#code', `WUJING:${booking.body.code}:slipkey`);
+  await kiosk.fill('#id_number', '440106198503030116');
+  await kiosk.locator('button').click();
+  await kiosk.waitForLoadState();
+  const label = (await kiosk.locator('.ticket').innerText()).trim();
+  assert.equal(label, 'A001');
 
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const board = await context.newPage();

@@ -545,3 +545,50 @@ pub async fn reconciliation_page(
         total,
     }))
 }
+
+#[derive(Template)]
+#[template(path = "kiosk.html")]
+struct KioskPage {
+    msg: String,
+    ticket: Option<TicketView>,
+}
+
+/// The check-in kiosk's screen (a device of the hall).
+pub async fn kiosk() -> Response {
+    render(&KioskPage {
+        msg: String::new(),
+        ticket: None,
+    })
+}
+
+pub async fn kiosk_submit(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    ClientAddr(addr): ClientAddr,
+    body: axum::body::Bytes,
+) -> Response {
+    let Principal::Device(d) = &p else {
+        return render(&KioskPage {
+            msg: "此页面仅供自助终端使用".into(),
+            ticket: None,
+        });
+    };
+    let input = CheckInInput {
+        code: form_field(&body, "code").unwrap_or_default(),
+        id_number: form_field(&body, "id_number").unwrap_or_default(),
+    };
+    match s
+        .app
+        .check_in(&p, &d.hall_id, addr.as_deref(), &input)
+        .await
+    {
+        Ok(t) => render(&KioskPage {
+            msg: String::new(),
+            ticket: Some(t),
+        }),
+        Err(e) => render(&KioskPage {
+            msg: format!("{} · {}", e.message(false), e.message(true)),
+            ticket: None,
+        }),
+    }
+}

@@ -707,6 +707,8 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
             Reconcile,
             get(counter::reconciliation_page),
         ),
+        (M::GET, "/kiosk", Kiosk, get(counter::kiosk)),
+        (M::POST, "/kiosk", Kiosk, post(counter::kiosk_submit)),
     ]
 }
 

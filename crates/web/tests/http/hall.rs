@@ -100,6 +100,36 @@ async fn counter_day(store: DynStore) {
         (StatusCode::NOT_FOUND, "booking_not_found"),
         "another identity cannot use it"
     );
+    // The kiosk screen refuses another identity and tells why.
+    {
+        use http_body_util::BodyExt;
+        let admin = h.sign_in_as("admin").await;
+        let (_, dev) = h
+            .call(
+                "POST",
+                "/api/v1/admin/devices",
+                Some(json!({"name": "签到机", "hall_id": "tianhe"})),
+                &admin.headers(),
+            )
+            .await;
+        let res = h
+            .raw(
+                axum::http::Request::post("/kiosk")
+                    .header(
+                        "authorization",
+                        format!("Bearer {}", dev["token"].as_str().unwrap()),
+                    )
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(axum::body::Body::from(format!(
+                        "code={code}&id_number=440106198503030124"
+                    )))
+                    .unwrap(),
+            )
+            .await;
+        let html = String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec())
+            .unwrap();
+        assert!(html.contains("没有找到该预约"), "{html}");
+    }
     // At reception, by the identity number alone.
     let (s, v) = h
         .call(

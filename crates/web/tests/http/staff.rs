@@ -324,6 +324,8 @@ fn expected() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
             "/staff/reconciliation",
             &["leader", "hall_manager", "admin"],
         ),
+        ("GET", "/kiosk", kiosk),
+        ("POST", "/kiosk", kiosk),
     ]
 }
 
