@@ -23,6 +23,8 @@ pub struct HallRules {
     pub checkin_late: TimeDelta,
     /// A called ticket is recalled at most this many times before it is marked missed.
     pub max_calls: u32,
+    /// An alert nobody acknowledged within this long is escalated organisation-wide.
+    pub escalate_after: TimeDelta,
 }
 
 impl Default for HallRules {
@@ -31,6 +33,7 @@ impl Default for HallRules {
             checkin_early: TimeDelta::minutes(60),
             checkin_late: TimeDelta::minutes(30),
             max_calls: 3,
+            escalate_after: TimeDelta::minutes(10),
         }
     }
 }

@@ -13,9 +13,6 @@ use utoipa::ToSchema;
 use wujing_domain::staff::Role;
 use wujing_store::{AdminChange, Alert, NewMessage, NewRating, StaffAccount, Ticket};
 
-/// An alert not acknowledged within this long is escalated.
-pub const ESCALATE_AFTER: TimeDelta = TimeDelta::minutes(10);
-
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RatingInput {
@@ -240,7 +237,7 @@ impl App {
         let staff = self.store.staff_list().await?;
         let mut n = 0;
         for a in self.store.alerts(None, true).await? {
-            if a.escalated_at.is_some() || a.created_at > now - ESCALATE_AFTER {
+            if a.escalated_at.is_some() || a.created_at > now - self.config.hall.escalate_after {
                 continue;
             }
             let body = format!(

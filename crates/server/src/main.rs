@@ -211,6 +211,15 @@ struct BookingArgs {
     )]
     checkin_late_minutes: i64,
 
+    /// An "unsatisfied" alert nobody acknowledges within this many minutes is escalated.
+    #[arg(
+        long,
+        env = "WUJING_ALERT_ESCALATION_MINUTES",
+        default_value_t = 10,
+        global = true
+    )]
+    alert_escalation_minutes: i64,
+
     /// A called ticket is recalled at most this many times, then marked missed.
     #[arg(long, env = "WUJING_MAX_CALLS", default_value_t = 3, global = true)]
     max_calls: u32,
@@ -406,6 +415,7 @@ impl BookingArgs {
                 checkin_early: TimeDelta::minutes(self.checkin_early_minutes),
                 checkin_late: TimeDelta::minutes(self.checkin_late_minutes),
                 max_calls: self.max_calls,
+                escalate_after: TimeDelta::minutes(self.alert_escalation_minutes.max(1)),
             },
             mail: match self.smtp_server.as_deref().filter(|s| !s.is_empty()) {
                 Some(server) => wujing_app::notify::MailConfig::Smtp {
