@@ -84,6 +84,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "applications",
         sql: include_str!("../migrations/sqlite/0014_applications.sql"),
     },
+    Migration {
+        version: 15,
+        name: "lean_outbox",
+        sql: include_str!("../migrations/sqlite/0015_lean_outbox.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -156,6 +161,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 14,
         name: "applications",
         sql: include_str!("../migrations/postgres/0014_applications.sql"),
+    },
+    Migration {
+        version: 15,
+        name: "lean_outbox",
+        sql: include_str!("../migrations/postgres/0015_lean_outbox.sql"),
     },
 ];
 
