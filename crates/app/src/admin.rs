@@ -54,6 +54,14 @@ impl Actor {
         }
     }
 
+    /// An officer acting at a counter window.
+    pub fn at_window(p: &Principal, client_addr: Option<&str>, window: u32) -> Self {
+        Self {
+            station: Some(format!("window:{window}")),
+            ..Self::new(p, client_addr)
+        }
+    }
+
     /// The command line (`wujing create-admin`), run by whoever has the server's shell.
     pub fn cli() -> Self {
         let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());

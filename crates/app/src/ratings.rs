@@ -181,15 +181,9 @@ impl App {
         id: i64,
         outcome: &str,
     ) -> AppResult<()> {
-        let a = self
-            .store
-            .alerts(None, false)
-            .await?
-            .into_iter()
-            .find(|a| a.id == id)
-            .ok_or_else(|| {
-                AppError::not_found("alert_not_found", "没有这条提醒", "no such alert")
-            })?;
+        let a = self.store.alert(id).await?.ok_or_else(|| {
+            AppError::not_found("alert_not_found", "没有这条提醒", "no such alert")
+        })?;
         self.require(p, Action::Alerts, Some(&a.hall_id))?;
         let Principal::Staff(s) = p else {
             return Err(crate::authz::denied(p));

@@ -297,7 +297,9 @@ pub trait Store: Send + Sync + 'static {
     /// an `unsatisfied` one also raises an alert and queues `pages` (texts to the leaders), all
     /// in one transaction. Returns the alert when one was raised.
     async fn rate(&self, r: &NewRating, pages: &[NewMessage]) -> Result<Option<Alert>>;
-    /// Alerts of a hall (all halls when `None`), open ones first, newest first.
+    async fn alert(&self, id: i64) -> Result<Option<Alert>>;
+    async fn urgent_request(&self, id: i64) -> Result<Option<UrgentRequest>>;
+    /// Alerts of a hall (all halls when `None`), open ones first, newest first (at most 200).
     async fn alerts(&self, hall_id: Option<&str>, open_only: bool) -> Result<Vec<Alert>>;
     /// Marks an alert escalated if it is still unacknowledged and not escalated, and queues
     /// `pages` in the same transaction; `false` when someone got there first.

@@ -1554,6 +1554,20 @@ impl Store for PgStore {
         Ok(out)
     }
 
+    async fn alert(&self, id: i64) -> Result<Option<Alert>> {
+        let c = self.client().await?;
+        Ok(crate::postgres_hall::alerts(&c, None, false, Some(id))
+            .await?
+            .pop())
+    }
+
+    async fn urgent_request(&self, id: i64) -> Result<Option<UrgentRequest>> {
+        let c = self.client().await?;
+        Ok(crate::postgres_hall::urgent(&c, false, Some(id))
+            .await?
+            .pop())
+    }
+
     async fn alerts(&self, hall_id: Option<&str>, open_only: bool) -> Result<Vec<Alert>> {
         let c = self.client().await?;
         crate::postgres_hall::alerts(&c, hall_id, open_only, None).await
@@ -1611,7 +1625,7 @@ impl Store for PgStore {
 
     async fn urgent_requests(&self, open_only: bool) -> Result<Vec<UrgentRequest>> {
         let c = self.client().await?;
-        crate::postgres_hall::urgent(&c, open_only).await
+        crate::postgres_hall::urgent(&c, open_only, None).await
     }
 
     async fn payment_of(&self, ticket_id: i64) -> Result<Option<Payment>> {

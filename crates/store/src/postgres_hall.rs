@@ -447,20 +447,23 @@ pub(crate) async fn request_urgent(
         .await
         .map_err(unique_as("urgent_open"))?
         .get(0);
-    Ok(urgent(c, false)
+    urgent(c, false, Some(id))
         .await?
-        .into_iter()
-        .find(|u| u.id == id)
-        .expect("just inserted"))
+        .pop()
+        .ok_or(StoreError::NotFound("urgent request"))
 }
 
-pub(crate) async fn urgent(c: &impl GenericClient, open_only: bool) -> Result<Vec<UrgentRequest>> {
+pub(crate) async fn urgent(
+    c: &impl GenericClient,
+    open_only: bool,
+    id: Option<i64>,
+) -> Result<Vec<UrgentRequest>> {
     Ok(c
         .query(
             "SELECT u.id, u.ticket_id, t.label, u.hall_id, u.reason, u.note, u.created_at, u.decided_at, u.approved
              FROM urgent_requests u JOIN tickets t ON t.id = u.ticket_id
-             WHERE (NOT $1 OR u.decided_at IS NULL) ORDER BY u.decided_at IS NOT NULL, u.id DESC LIMIT 200",
-            &[&open_only],
+             WHERE (NOT $1 OR u.decided_at IS NULL) AND ($2::bigint IS NULL OR u.id = $2) ORDER BY u.decided_at IS NOT NULL, u.id DESC LIMIT 200",
+            &[&open_only, &id],
         )
         .await?
         .iter()

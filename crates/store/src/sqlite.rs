@@ -1681,6 +1681,16 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn alert(&self, id: i64) -> Result<Option<Alert>> {
+        self.read(move |c| Ok(crate::sqlite_hall::alerts(c, None, false, Some(id))?.pop()))
+            .await
+    }
+
+    async fn urgent_request(&self, id: i64) -> Result<Option<UrgentRequest>> {
+        self.read(move |c| Ok(crate::sqlite_hall::urgent(c, false, Some(id))?.pop()))
+            .await
+    }
+
     async fn alerts(&self, hall_id: Option<&str>, open_only: bool) -> Result<Vec<Alert>> {
         let h = hall_id.map(str::to_string);
         self.read(move |c| crate::sqlite_hall::alerts(c, h.as_deref(), open_only, None))
@@ -1732,7 +1742,7 @@ impl Store for SqliteStore {
     }
 
     async fn urgent_requests(&self, open_only: bool) -> Result<Vec<UrgentRequest>> {
-        self.read(move |c| crate::sqlite_hall::urgent(c, open_only))
+        self.read(move |c| crate::sqlite_hall::urgent(c, open_only, None))
             .await
     }
 

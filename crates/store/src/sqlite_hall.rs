@@ -392,22 +392,25 @@ pub(crate) fn request_urgent(
         _ => db_err(e),
     })?;
     let id = c.last_insert_rowid();
-    Ok(urgent(c, false)?
-        .into_iter()
-        .find(|u| u.id == id)
-        .expect("just inserted"))
+    urgent(c, false, Some(id))?
+        .pop()
+        .ok_or(StoreError::NotFound("urgent request"))
 }
 
-pub(crate) fn urgent(c: &Connection, open_only: bool) -> Result<Vec<UrgentRequest>> {
+pub(crate) fn urgent(
+    c: &Connection,
+    open_only: bool,
+    id: Option<i64>,
+) -> Result<Vec<UrgentRequest>> {
     let mut st = c
         .prepare_cached(
             "SELECT u.id, u.ticket_id, t.label, u.hall_id, u.reason, u.note, u.created_at, u.decided_at, u.approved
              FROM urgent_requests u JOIN tickets t ON t.id = u.ticket_id
-             WHERE (?1 = 0 OR u.decided_at IS NULL) ORDER BY u.decided_at IS NOT NULL, u.id DESC LIMIT 200",
+             WHERE (?1 = 0 OR u.decided_at IS NULL) AND (?2 IS NULL OR u.id = ?2) ORDER BY u.decided_at IS NOT NULL, u.id DESC LIMIT 200",
         )
         .map_err(db_err)?;
     let rows = st
-        .query_map([open_only], |r| {
+        .query_map(params![open_only, id], |r| {
             Ok(UrgentRequest {
                 id: r.get(0)?,
                 ticket_id: r.get(1)?,
