@@ -6,7 +6,7 @@
 
 use crate::auth::{check_password_policy, random_token, token_hash, StaffView};
 use crate::authz::{Action, Principal};
-use crate::{App, AppError, AppResult, ErrorKind};
+use crate::{App, AppError, AppResult, Code};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -71,35 +71,6 @@ impl Actor {
             client_addr: None,
             station: None,
         }
-    }
-}
-
-fn refused(code: &'static str) -> AppError {
-    let (zh, en) = match code {
-        "username_taken" => ("该用户名已被使用", "this user name is taken"),
-        "window_exists" => ("该窗口号已存在", "this window number exists already"),
-        "capacity_below_taken" => (
-            "已有时段的已约人数超过新的容量，请先改约或取消这些预约",
-            "some slots already have more seats taken than the new capacity; move or cancel those bookings first",
-        ),
-        "day_has_bookings" => (
-            "当天已有预约，不能闭厅；请先为市民改约",
-            "the day has bookings; move them before closing the hall",
-        ),
-        _ => ("操作被拒绝", "the change was refused"),
-    };
-    AppError::new(ErrorKind::Conflict, code, zh, en)
-}
-
-fn map_store(e: StoreError) -> AppError {
-    match e {
-        StoreError::Refused(code) => refused(code),
-        StoreError::NotFound(what) => AppError::not_found(
-            "not_found",
-            format!("找不到{what}"),
-            format!("{what} not found"),
-        ),
-        other => other.into(),
     }
 }
 
@@ -237,7 +208,7 @@ fn valid_username(u: &str) -> bool {
 
 impl App {
     /// Applies a change with its audit entry (one transaction).
-    pub async fn audit(
+    pub(crate) async fn audit(
         &self,
         actor: &Actor,
         change: AdminChange,
@@ -260,12 +231,12 @@ impl App {
         self.store
             .apply_admin(&change, &entry)
             .await
-            .map_err(map_store)
+            .map_err(AppError::from)
     }
 
     async fn check_roles(&self, roles: &[RoleGrant]) -> AppResult<()> {
         for g in roles {
-            let bad = |zh: String, en: String| AppError::invalid("role_invalid", zh, en);
+            let bad = |zh: String, en: String| AppError::new(Code::RoleInvalid, zh, en);
             match (&g.hall, g.role) {
                 (Some(_), Role::Admin) => {
                     return Err(bad(
@@ -293,16 +264,16 @@ impl App {
     pub async fn create_staff(&self, actor: &Actor, input: &NewStaffInput) -> AppResult<StaffView> {
         let username = input.username.trim().to_ascii_lowercase();
         if !valid_username(&username) {
-            return Err(AppError::invalid(
-                "username_invalid",
+            return Err(AppError::new(
+                Code::UsernameInvalid,
                 "用户名须为3到32位小写字母、数字或 . _ -",
                 "the user name must be 3 to 32 lower-case letters, digits or . _ -",
             ));
         }
         let display_name = input.display_name.trim().to_string();
         if display_name.is_empty() || display_name.chars().count() > 40 {
-            return Err(AppError::invalid(
-                "display_name_invalid",
+            return Err(AppError::new(
+                Code::DisplayNameInvalid,
                 "姓名须为1到40个字符",
                 "the name must be 1 to 40 characters",
             ));
@@ -360,8 +331,8 @@ impl App {
     pub async fn staff_account(&self, p: &Principal, id: i64) -> AppResult<StaffView> {
         self.require(p, Action::ManageStaff, None)?;
         let a = self.store.staff_by_id(id).await?.ok_or_else(|| {
-            AppError::not_found(
-                "staff_not_found",
+            AppError::new(
+                Code::StaffNotFound,
                 "没有这个工作人员账号",
                 "no such staff account",
             )
@@ -386,8 +357,8 @@ impl App {
                         .as_ref()
                         .is_some_and(|r| !r.iter().any(|g| g.role == Role::Admin)))
             {
-                return Err(AppError::invalid(
-                    "cannot_lock_self_out",
+                return Err(AppError::new(
+                    Code::CannotLockSelfOut,
                     "不能停用自己或撤销自己的管理员角色",
                     "you cannot disable yourself or remove your own administrator role",
                 ));
@@ -466,8 +437,8 @@ impl App {
         self.require(p, Action::ManageDevices, None)?;
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 60 {
-            return Err(AppError::invalid(
-                "device_name_invalid",
+            return Err(AppError::new(
+                Code::DeviceNameInvalid,
                 "设备名称须为1到60个字符",
                 "the device name must be 1 to 60 characters",
             ));
@@ -539,8 +510,8 @@ impl App {
             (&i.address_en, "address_en"),
         ] {
             if v.trim().is_empty() || v.chars().count() > 200 {
-                return Err(AppError::invalid(
-                    "hall_field_invalid",
+                return Err(AppError::new(
+                    Code::HallFieldInvalid,
                     format!("{field} 须为1到200个字符"),
                     format!("{field} must be 1 to 200 characters"),
                 )
@@ -567,13 +538,43 @@ impl App {
         Ok(())
     }
 
-    pub async fn hall_windows(
-        &self,
-        p: &Principal,
-        hall: &str,
-    ) -> AppResult<Vec<wujing_store::Window>> {
+    pub async fn hall_windows(&self, p: &Principal, hall: &str) -> AppResult<Vec<crate::Window>> {
         self.require(p, Action::ManageHalls, Some(hall))?;
-        Ok(self.store.windows(hall).await?)
+        Ok(self
+            .store
+            .windows(hall)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    /// The halls whose settings the caller may change.
+    pub async fn manageable_halls(&self, p: &Principal) -> AppResult<Vec<crate::HallSettings>> {
+        let mut halls: Vec<crate::HallSettings> = self
+            .hall_index()
+            .await?
+            .values()
+            .filter(|h| crate::authz::permits(p, Action::ManageHalls, Some(&h.id)))
+            .map(|h| crate::HallSettings::from(h.as_ref()))
+            .collect();
+        halls.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(halls)
+    }
+
+    /// One hall's settings, for its manager.
+    pub async fn hall_settings(&self, p: &Principal, hall: &str) -> AppResult<crate::HallSettings> {
+        self.require(p, Action::ManageHalls, Some(hall))?;
+        Ok(crate::HallSettings::from(
+            self.hall_by_id(hall).await?.as_ref(),
+        ))
+    }
+
+    /// Every hall's id, for choosing where a device stands.
+    pub async fn hall_ids(&self) -> AppResult<Vec<String>> {
+        let mut ids: Vec<String> = self.hall_index().await?.keys().cloned().collect();
+        ids.sort();
+        Ok(ids)
     }
 
     pub async fn add_window(
@@ -588,8 +589,7 @@ impl App {
         if !(1..=999).contains(&number)
             || !["general", "foreigners", "expedite", "collection"].contains(&kind)
         {
-            return Err(AppError::invalid(
-                "window_invalid",
+            return Err(AppError::new(Code::WindowInvalid,
                 "窗口号须为1到999，类型须为 general、foreigners、expedite 或 collection",
                 "the window number must be 1 to 999 and the kind general, foreigners, expedite or collection",
             ));
@@ -646,15 +646,15 @@ impl App {
     ) -> AppResult<ChangeResult> {
         self.require(p, Action::ManageHalls, Some(hall))?;
         let pool = Pool::parse(&i.pool).ok_or_else(|| {
-            AppError::invalid(
-                "pool_invalid",
+            AppError::new(
+                Code::PoolInvalid,
                 "号源池须为 online、on_site 或 expedite",
                 "the pool must be online, on_site or expedite",
             )
         })?;
         if i.seats_per_slot > 500 {
-            return Err(AppError::invalid(
-                "capacity_invalid",
+            return Err(AppError::new(
+                Code::CapacityInvalid,
                 "每个时段最多500个号",
                 "at most 500 seats per slot",
             ));
@@ -662,8 +662,8 @@ impl App {
         let today = self.clock.today();
         let from = i.from.unwrap_or(today);
         if from < today {
-            return Err(AppError::invalid(
-                "from_in_past",
+            return Err(AppError::new(
+                Code::FromInPast,
                 "不能修改过去日期的容量",
                 "capacity of past days cannot change",
             ));
@@ -708,8 +708,8 @@ impl App {
     ) -> AppResult<ChangeResult> {
         self.require(p, Action::ManageHalls, Some(hall))?;
         if i.day < self.clock.today() {
-            return Err(AppError::invalid(
-                "day_in_past",
+            return Err(AppError::new(
+                Code::DayInPast,
                 "不能修改过去的日期",
                 "past days cannot change",
             ));
@@ -765,8 +765,8 @@ impl App {
             .booking_by_code(&code.trim().to_ascii_uppercase())
             .await?
             .ok_or_else(|| {
-                AppError::not_found(
-                    "booking_not_found",
+                AppError::new(
+                    Code::BookingNotFound,
                     "没有这个预约号",
                     "no booking with this code",
                 )
@@ -796,8 +796,8 @@ impl App {
             .await?;
         let reason = reason.trim();
         if reason.is_empty() || reason.chars().count() > 200 {
-            return Err(AppError::invalid(
-                "reason_required",
+            return Err(AppError::new(
+                Code::ReasonRequired,
                 "查看完整证件号须填写事由（200字以内）",
                 "revealing a full number needs a reason (up to 200 characters)",
             ));

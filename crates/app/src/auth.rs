@@ -2,7 +2,7 @@
 //! throttling held in the database, and device tokens for kiosks (M14).
 
 use crate::authz::{DevicePrincipal, Principal, StaffPrincipal};
-use crate::{App, AppError, AppResult, ErrorKind};
+use crate::{App, AppError, AppResult, Code};
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -92,15 +92,15 @@ pub fn verify_password(hash: &str, password: &str) -> bool {
 
 pub fn check_password_policy(username: &str, password: &str) -> AppResult<()> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(AppError::invalid(
-            "password_too_short",
+        return Err(AppError::new(
+            Code::PasswordTooShort,
             format!("密码至少需要{MIN_PASSWORD_CHARS}个字符"),
             format!("the password needs at least {MIN_PASSWORD_CHARS} characters"),
         ));
     }
     if password.eq_ignore_ascii_case(username) {
-        return Err(AppError::invalid(
-            "password_is_username",
+        return Err(AppError::new(
+            Code::PasswordIsUsername,
             "密码不能与用户名相同",
             "the password must not be the user name",
         ));
@@ -177,8 +177,7 @@ impl From<&wujing_store::StaffAccount> for StaffView {
 
 fn login_failed() -> AppError {
     AppError::new(
-        ErrorKind::Unauthorized,
-        "login_failed",
+        Code::LoginFailed,
         "用户名或密码错误",
         "wrong user name or password",
     )
@@ -186,8 +185,7 @@ fn login_failed() -> AppError {
 
 fn throttled(secs: u64) -> AppError {
     let mut e = AppError::new(
-        ErrorKind::RateLimited,
-        "login_throttled",
+        Code::LoginThrottled,
         format!("登录失败次数过多，请{}分钟后再试", secs.div_ceil(60)),
         format!(
             "too many failed sign-ins; try again in {} minutes",
@@ -204,14 +202,7 @@ impl App {
         let p = password.to_string();
         tokio::task::spawn_blocking(move || hash_password(cost, &p))
             .await
-            .map_err(|e| {
-                AppError::new(
-                    ErrorKind::Internal,
-                    "internal_error",
-                    "系统内部错误",
-                    e.to_string(),
-                )
-            })
+            .map_err(|e| AppError::new(Code::InternalError, "系统内部错误", e.to_string()))
     }
 
     /// Signs a staff member in. Unknown user, wrong password and disabled account get the
@@ -306,8 +297,7 @@ impl App {
                     hall_id: d.hall_id,
                 })),
                 None => Err(AppError::new(
-                    ErrorKind::Unauthorized,
-                    "device_token_invalid",
+                    Code::DeviceTokenInvalid,
                     "设备令牌无效或已吊销",
                     "the device token is invalid or revoked",
                 )),
@@ -336,8 +326,7 @@ impl App {
         match p {
             Principal::Staff(s) if !given.is_some_and(|g| same_secret(g, &s.csrf_token)) => {
                 Err(AppError::new(
-                    ErrorKind::Forbidden,
-                    "csrf_invalid",
+                    Code::CsrfInvalid,
                     "页面已过期或来源不明，请刷新后重试",
                     "the form has expired or did not come from Wujing; reload and try again",
                 ))
@@ -368,8 +357,7 @@ impl App {
             .unwrap_or(false);
         if !ok {
             return Err(AppError::new(
-                ErrorKind::Invalid,
-                "current_password_wrong",
+                Code::CurrentPasswordWrong,
                 "当前密码不正确",
                 "the current password is wrong",
             ));

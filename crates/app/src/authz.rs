@@ -4,7 +4,7 @@
 //! runs, and use cases that act on one hall's or one booking's data ask again with that hall
 //! ([`App::require`]), because a hall manager of one hall must not edit another.
 
-use crate::{AppError, AppResult, ErrorKind};
+use crate::{AppError, AppResult, Code};
 use serde::Serialize;
 use wujing_domain::staff::{Role, RoleGrant};
 
@@ -142,15 +142,11 @@ pub fn permits(p: &Principal, action: Action, hall: Option<&str>) -> bool {
 /// The answer when `permits` says no: 401 for nobody, 403 for somebody.
 pub fn denied(p: &Principal) -> AppError {
     match p {
-        Principal::Anonymous => AppError::new(
-            ErrorKind::Unauthorized,
-            "sign_in_required",
-            "请先登录",
-            "please sign in first",
-        ),
+        Principal::Anonymous => {
+            AppError::new(Code::SignInRequired, "请先登录", "please sign in first")
+        }
         _ => AppError::new(
-            ErrorKind::Forbidden,
-            "forbidden",
+            Code::Forbidden,
             "您没有执行此操作的权限",
             "you are not allowed to do this",
         ),

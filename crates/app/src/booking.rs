@@ -2,7 +2,7 @@
 //! and the alternatives offered when a slot is full (M1, M2, M3).
 
 use crate::views::{hall_serves, slot_view, unknown_business, SlotView};
-use crate::{App, AppError, AppResult, ErrorKind, Metrics};
+use crate::{App, AppError, AppResult, Code, Metrics};
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -166,6 +166,12 @@ pub struct BookingView {
     pub created_at: DateTime<Utc>,
     pub cancelled_at: Option<DateTime<Utc>>,
     pub reschedule_count: u32,
+    /// The booked slot and its start as an instant: for the pages that link to other times
+    /// and write calendar files; not part of the API's answer.
+    #[serde(skip)]
+    pub slot_id: i64,
+    #[serde(skip)]
+    pub starts_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -280,8 +286,7 @@ pub(crate) fn parse_phone(p: &str) -> AppResult<String> {
     if mainland || international {
         Ok(p)
     } else {
-        Err(AppError::invalid(
-            "phone_invalid",
+        Err(AppError::new(Code::PhoneInvalid,
             "手机号码格式不正确：应为11位中国大陆手机号，或以+开头的国际号码",
             "the phone number should be an 11-digit mainland mobile number or an international number starting with +",
         ))
@@ -292,8 +297,8 @@ impl App {
     pub fn parse_applicant(&self, a: &ApplicantInput) -> AppResult<Applicant> {
         let name = a.name.trim();
         if name.is_empty() || name.chars().count() > 64 {
-            return Err(AppError::invalid(
-                "name_required",
+            return Err(AppError::new(
+                Code::NameRequired,
                 "请填写姓名（不超过64个字）",
                 "enter the applicant's name (at most 64 characters)",
             ));
@@ -309,8 +314,8 @@ impl App {
                     .trim()
                     .to_ascii_uppercase();
                 if nat.len() != 3 || !nat.bytes().all(|b| b.is_ascii_uppercase()) {
-                    return Err(AppError::invalid(
-                        "nationality_invalid",
+                    return Err(AppError::new(
+                        Code::NationalityInvalid,
                         "请填写三位字母的国籍代码（如DEU）",
                         "give the nationality as a three-letter code such as DEU",
                     ));
@@ -318,8 +323,8 @@ impl App {
                 let num = a.id_number.trim().to_ascii_uppercase();
                 if !(5..=20).contains(&num.len()) || !num.bytes().all(|b| b.is_ascii_alphanumeric())
                 {
-                    return Err(AppError::invalid(
-                        "passport_number_invalid",
+                    return Err(AppError::new(
+                        Code::PassportNumberInvalid,
                         "护照号码应为5至20位字母或数字",
                         "the passport number should be 5 to 20 letters or digits",
                     ));
@@ -331,8 +336,8 @@ impl App {
                 }
             }
             other => {
-                return Err(AppError::invalid(
-                    "id_type_invalid",
+                return Err(AppError::new(
+                    Code::IdTypeInvalid,
                     format!("不支持的证件类型“{other}”"),
                     format!("unsupported identity document type \"{other}\""),
                 ))
@@ -346,10 +351,8 @@ impl App {
     }
 
     pub(crate) fn parse_resident_id(&self, s: &str) -> AppResult<ResidentId> {
-        ResidentId::parse(s, self.clock.today()).map_err(|e| {
-            AppError::invalid(e.code(), e.message_zh(), e.message_en())
-                .with_details(json!({ "field": "id_number" }))
-        })
+        ResidentId::parse(s, self.clock.today())
+            .map_err(|e| AppError::from(e).with_details(json!({ "field": "id_number" })))
     }
 
     /// Checks eligibility (M1) and returns every failing reason.
@@ -422,8 +425,7 @@ impl App {
         }
         Metrics::inc(&self.metrics.eligibility_refusals);
         Err(AppError::new(
-            ErrorKind::Unprocessable,
-            "not_eligible",
+            Code::NotEligible,
             "不符合办理条件，详见各项原因",
             "the applicant is not eligible; see the reasons",
         )
@@ -446,16 +448,15 @@ impl App {
         group: Group,
     ) -> AppResult<(Slot, std::sync::Arc<Hall>)> {
         let slot = self.slot_meta(slot_id).await?.ok_or_else(|| {
-            AppError::not_found(
-                "slot_not_found",
+            AppError::new(
+                Code::SlotNotFound,
                 format!("没有编号为{slot_id}的时段"),
                 format!("there is no slot {slot_id}"),
             )
         })?;
         if slot.pool != Pool::Online {
             return Err(AppError::new(
-                ErrorKind::Unprocessable,
-                "slot_not_bookable",
+                Code::SlotNotBookable,
                 "该时段留给现场取号或加急窗口，不能网上预约",
                 "this slot is kept for walk-ins or the expedite desk and cannot be booked online",
             ));
@@ -463,8 +464,7 @@ impl App {
         let now = self.clock.now();
         if slot.starts_at <= now {
             return Err(AppError::new(
-                ErrorKind::Unprocessable,
-                "slot_in_past",
+                Code::SlotInPast,
                 "该时段已经开始或已过去",
                 "this slot has already started",
             ));
@@ -473,8 +473,7 @@ impl App {
         let last = self.clock.today() + TimeDelta::days(i64::from(self.config.horizon_days));
         if slot.day > last {
             return Err(AppError::new(
-                ErrorKind::Unprocessable,
-                "date_out_of_range",
+                Code::DateOutOfRange,
                 format!("只能预约{last}及以前的时段"),
                 format!("slots can be booked up to {last}"),
             ));
@@ -482,8 +481,7 @@ impl App {
         let hall = self.hall_by_id(&slot.hall_id).await?;
         if !hall_serves(&hall, group) {
             return Err(AppError::new(
-                ErrorKind::Unprocessable,
-                "business_not_offered",
+                Code::BusinessNotOffered,
                 format!("{}不办理外国人业务", hall.name_zh),
                 format!("{} does not handle foreigners' business", hall.name_en),
             ));
@@ -511,8 +509,7 @@ impl App {
             }
         };
         AppError::new(
-            ErrorKind::Conflict,
-            "slot_full",
+            Code::SlotFull,
             "该时段已约满，请选择其他时段或其他大厅",
             "this slot is full; choose another time or another hall",
         )
@@ -585,8 +582,8 @@ impl App {
         let applicant = self.parse_applicant(&input.applicant)?;
         let channel = input.channel.as_deref().unwrap_or("web");
         if !CHANNELS.contains(&channel) {
-            return Err(AppError::invalid(
-                "channel_invalid",
+            return Err(AppError::new(
+                Code::ChannelInvalid,
                 format!("未知的受理渠道“{channel}”"),
                 format!("unknown channel \"{channel}\""),
             ));
@@ -601,8 +598,8 @@ impl App {
                     .await?
             }
             None if self.config.require_phone_code => {
-                return Err(AppError::invalid(
-                    "phone_code_required",
+                return Err(AppError::new(
+                    Code::PhoneCodeRequired,
                     "请先获取并填写手机验证码",
                     "ask for the code sent to your phone and enter it",
                 ))
@@ -698,8 +695,7 @@ impl App {
             }
         }
         Err(AppError::new(
-            ErrorKind::Internal,
-            "internal_error",
+            Code::InternalError,
             "系统内部错误，请重试",
             "internal error; please retry",
         ))
@@ -736,8 +732,8 @@ impl App {
         let proof = self.normalise_proof(id_number);
         match b {
             Some(b) if b.id_number == proof => Ok(b),
-            _ => Err(AppError::not_found(
-                "booking_not_found",
+            _ => Err(AppError::new(
+                Code::BookingNotFound,
                 "没有找到与该预约号和证件号码相符的预约",
                 "no booking matches this code and identity number",
             )),
@@ -756,8 +752,7 @@ impl App {
         let now = self.clock.now();
         if b.slot.starts_at <= now {
             return Err(AppError::new(
-                ErrorKind::Conflict,
-                "booking_started",
+                Code::BookingStarted,
                 "预约时段已开始，不能再取消",
                 "the booked slot has started and can no longer be cancelled",
             ));
@@ -786,8 +781,7 @@ impl App {
         }
         if b.slot.id == input.slot_id {
             return Err(AppError::new(
-                ErrorKind::Conflict,
-                "same_slot",
+                Code::SameSlot,
                 "新时段与原时段相同",
                 "the new slot is the one already booked",
             ));
@@ -813,7 +807,7 @@ impl App {
 
     /// Free slots near a full one (M2): the nearest in the same hall, and the same time in other
     /// halls serving the business, same district first and then the least loaded.
-    pub async fn alternatives(
+    pub(crate) async fn alternatives(
         &self,
         slot: &Slot,
         hall: &Hall,
@@ -877,7 +871,27 @@ impl App {
         })
     }
 
-    pub async fn booking_view(&self, b: &Booking) -> AppResult<BookingView> {
+    /// The seat a live hold keeps, for the page that asks for confirmation; an expired or
+    /// unknown hold answers `hold_expired`, since to the citizen both mean "choose again".
+    pub async fn held_seat(&self, hold_id: &str) -> AppResult<HeldSeat> {
+        let gone = || {
+            AppError::new(
+                Code::HoldExpired,
+                "保留已过期，请重新选择时段",
+                "the hold has expired; choose a time again",
+            )
+        };
+        let hold = self.store.hold(hold_id).await?.ok_or_else(gone)?;
+        let slot = self.slot_meta(hold.slot_id).await?.ok_or_else(gone)?;
+        Ok(HeldSeat {
+            day: slot.day,
+            start: slot.start,
+            hall: self.hall(&slot.hall_id).await?,
+            expires_at: hold.expires_at,
+        })
+    }
+
+    pub(crate) async fn booking_view(&self, b: &Booking) -> AppResult<BookingView> {
         let hall = self.hall_by_id(&b.slot.hall_id).await?;
         let terms = self.catalogue.terms(&b.business, b.slot.day);
         let (bzh, ben) = self
@@ -917,13 +931,15 @@ impl App {
             created_at: b.created_at,
             cancelled_at: b.cancelled_at,
             reschedule_count: b.reschedule_count,
+            slot_id: b.slot.id,
+            starts_at: b.slot.starts_at,
         })
     }
 }
 
 fn hold_not_found() -> AppError {
-    AppError::not_found(
-        "hold_not_found",
+    AppError::new(
+        Code::HoldNotFound,
         "没有找到该锁定的时段，请重新选择",
         "the hold was not found; choose a slot again",
     )
@@ -931,8 +947,7 @@ fn hold_not_found() -> AppError {
 
 fn not_active() -> AppError {
     AppError::new(
-        ErrorKind::Conflict,
-        "booking_not_active",
+        Code::BookingNotActive,
         "该预约已取消",
         "the booking is no longer active",
     )
@@ -942,20 +957,17 @@ pub(crate) fn confirm_error(e: StoreError) -> AppError {
     match e {
         StoreError::NotFound("hold") => hold_not_found(),
         StoreError::HoldExpired => AppError::new(
-            ErrorKind::Gone,
-            "hold_expired",
+            Code::HoldExpired,
             "锁定的时段已超时释放，请重新选择",
             "the hold has expired and its seat was released; choose a slot again",
         ),
         StoreError::HoldUsed => AppError::new(
-            ErrorKind::Conflict,
-            "hold_used",
+            Code::HoldUsed,
             "该锁定已用于一笔预约",
             "this hold has already been used for a booking",
         ),
         StoreError::AlreadyBooked => AppError::new(
-            ErrorKind::Conflict,
-            "already_booked",
+            Code::AlreadyBooked,
             "您已有一笔同类业务的有效预约；如需改期，请使用改约",
             "this identity already has an active booking for this business; reschedule it instead",
         ),
@@ -996,4 +1008,13 @@ mod tests {
         assert_eq!(a[..2], b[..2]);
         assert_ne!(a[..2], new_code(t + chrono::TimeDelta::minutes(1))[..2]);
     }
+}
+
+/// A held seat as the confirmation page shows it.
+#[derive(Debug, Clone)]
+pub struct HeldSeat {
+    pub day: chrono::NaiveDate,
+    pub start: chrono::NaiveTime,
+    pub hall: crate::HallView,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
 }

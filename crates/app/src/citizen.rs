@@ -2,7 +2,7 @@
 //! booking's slip that need no log-in, and finding one's bookings (M1–M4).
 
 use crate::notify::{message, Lang};
-use crate::{App, AppError, AppResult, BookingView, ErrorKind};
+use crate::{App, AppError, AppResult, BookingView, Code};
 use chrono::TimeDelta;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -44,8 +44,8 @@ fn purpose_of(p: Option<&str>) -> AppResult<&'static str> {
     match p.unwrap_or("book") {
         "book" => Ok("book"),
         "lookup" => Ok("lookup"),
-        _ => Err(AppError::invalid(
-            "purpose_invalid",
+        _ => Err(AppError::new(
+            Code::PurposeInvalid,
             "用途须为 book 或 lookup",
             "purpose must be book or lookup",
         )),
@@ -88,8 +88,7 @@ impl App {
             .map_err(|e| match e {
                 wujing_store::StoreError::RateLimited { retry_after_secs } => {
                     let mut err = AppError::new(
-                        ErrorKind::RateLimited,
-                        "code_rate_limited",
+                        Code::CodeRateLimited,
                         format!("验证码发送过于频繁，请{retry_after_secs}秒后再试"),
                         format!("too many codes; try again in {retry_after_secs} s"),
                     );
@@ -120,15 +119,13 @@ impl App {
         {
             PhoneCodeCheck::Valid => Ok(()),
             PhoneCodeCheck::Wrong { attempts_left } => Err(AppError::new(
-                ErrorKind::Invalid,
-                "phone_code_wrong",
+                Code::PhoneCodeWrong,
                 format!("验证码不正确，还可尝试{attempts_left}次"),
                 format!("wrong code; {attempts_left} tries left"),
             )
             .with_details(serde_json::json!({ "attempts_left": attempts_left }))),
             PhoneCodeCheck::NoCode => Err(AppError::new(
-                ErrorKind::Invalid,
-                "phone_code_expired",
+                Code::PhoneCodeExpired,
                 "验证码已失效，请重新获取",
                 "the code has expired; ask for a new one",
             )),
@@ -149,10 +146,21 @@ impl App {
         Ok(wujing_domain::audit::hex(&mac.finalize().into_bytes())[..24].to_string())
     }
 
-    /// A booking by its slip link.
-    pub async fn booking_by_slip(&self, code: &str, key: &str) -> AppResult<wujing_store::Booking> {
+    /// A booking by its slip link, as the slip shows it.
+    pub async fn booking_by_slip(&self, code: &str, key: &str) -> AppResult<BookingView> {
+        let b = self.slip_booking(code, key).await?;
+        self.booking_view(&b).await
+    }
+
+    /// The pre-filled application form (PDF) of the booking behind a slip link.
+    pub async fn application_form_by_slip(&self, code: &str, key: &str) -> AppResult<Vec<u8>> {
+        let b = self.slip_booking(code, key).await?;
+        self.application_form(&b).await
+    }
+
+    async fn slip_booking(&self, code: &str, key: &str) -> AppResult<wujing_store::Booking> {
         let not_found =
-            || AppError::not_found("booking_not_found", "没有找到该预约", "no such booking");
+            || AppError::new(Code::BookingNotFound, "没有找到该预约", "no such booking");
         let code = code.trim().to_ascii_uppercase();
         if !crate::auth::same_secret(&self.slip_key(&code).await?, key) {
             return Err(not_found());

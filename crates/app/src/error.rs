@@ -1,5 +1,7 @@
-//! The errors a use case returns: a stable snake_case code, a kind that the web layer maps to
-//! an HTTP status, messages in zh-CN and en, and optional structured details.
+//! The errors a use case returns: a registered code ([`Code`]: stable snake_case, one kind and
+//! so one HTTP status, default zh-CN and en messages), the messages for this occasion, and
+//! optional structured details. The registry is the one list of codes: a call site cannot
+//! invent a code or give a known one another status, and docs/API.md is checked against it.
 
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -30,10 +32,219 @@ pub enum ErrorKind {
     Internal,
 }
 
+/// Declares the registry: each code once, with the one HTTP status (by kind) it is always
+/// answered with and its default zh-CN and en messages. A call site may give a more precise
+/// message, never another status: the status belongs to the code.
+macro_rules! codes {
+    ($($variant:ident = $code:literal, $kind:ident, $zh:literal, $en:literal;)*) => {
+        /// Every error code Wujing answers with. The snake_case string is the stable API
+        /// contract (docs/API.md lists each one; a test holds the two together).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Code {
+            $($variant,)*
+        }
+
+        impl Code {
+            /// Every code, in the registry's order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            /// The stable snake_case code sent to callers.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $code,)*
+                }
+            }
+
+            /// What kind of failure this is, which decides the HTTP status.
+            pub const fn kind(self) -> ErrorKind {
+                match self {
+                    $(Code::$variant => ErrorKind::$kind,)*
+                }
+            }
+
+            /// The message used when the call site has nothing more precise to say.
+            pub const fn default_message(self) -> (&'static str, &'static str) {
+                match self {
+                    $(Code::$variant => ($zh, $en),)*
+                }
+            }
+
+            /// The code with this string, if registered (store refusals name theirs).
+            pub fn parse(s: &str) -> Option<Code> {
+                match s {
+                    $($code => Some(Code::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    AlertAcknowledged = "alert_acknowledged", Conflict, "该提醒已有人确认", "someone has acknowledged this alert";
+    AlertNotFound = "alert_not_found", NotFound, "没有这条提醒", "no such alert";
+    AlreadyAccepted = "already_accepted", Conflict, "该号已受理", "already accepted";
+    AlreadyBooked = "already_booked", Conflict, "您已有一笔同类业务的有效预约；如需改期，请使用改约", "this identity already has an active booking for this business; reschedule it instead";
+    AlreadyCheckedIn = "already_checked_in", Conflict, "该预约已签到，请留意叫号", "this booking has checked in already; wait for your number";
+    AlreadyEntered = "already_entered", Conflict, "该证件号码已登记过这一天的摇号", "this identity has already entered this day's lottery";
+    AlreadyPaid = "already_paid", Conflict, "该号已缴费", "this ticket has been paid";
+    AlreadyRated = "already_rated", Conflict, "已评价，谢谢", "already rated, thank you";
+    BodyInvalid = "body_invalid", Invalid, "请求内容的某个字段有误", "a field of the request body is wrong";
+    BodyTooLarge = "body_too_large", Invalid, "表单内容过大", "the form is too large";
+    BookingNotActive = "booking_not_active", Conflict, "该预约已取消", "the booking is cancelled";
+    BookingNotFound = "booking_not_found", NotFound, "没有找到该预约", "no such booking";
+    BookingStarted = "booking_started", Conflict, "预约时段已开始，不能再取消", "the booked slot has started and can no longer be cancelled";
+    BusinessNotOffered = "business_not_offered", Unprocessable, "该大厅不办理这项业务", "this hall does not handle this business";
+    CannotLockSelfOut = "cannot_lock_self_out", Invalid, "不能停用自己或撤销自己的管理员角色", "you cannot disable yourself or remove your own administrator role";
+    CapacityBelowTaken = "capacity_below_taken", Conflict, "已有时段的已约人数超过新的容量，请先改约或取消这些预约", "some slots already have more seats taken than the new capacity; move or cancel those bookings first";
+    CapacityInvalid = "capacity_invalid", Invalid, "每个时段最多500个号", "at most 500 seats per slot";
+    ChangeRefused = "change_refused", Conflict, "操作被拒绝", "the change was refused";
+    ChannelInvalid = "channel_invalid", Invalid, "未知的受理渠道", "unknown channel";
+    CheckinTooEarly = "checkin_too_early", Conflict, "还未到签到时间", "check-in has not opened yet";
+    CheckinTooLate = "checkin_too_late", Conflict, "已超过签到时间，请到咨询台改约或现场取号", "check-in has closed; reschedule or take a walk-in number at the information desk";
+    CodeRateLimited = "code_rate_limited", RateLimited, "验证码发送过于频繁，请稍后再试", "too many codes; try again later";
+    ContentTypeInvalid = "content_type_invalid", Invalid, "请求须为 JSON（Content-Type: application/json）", "the request body must be JSON (Content-Type: application/json)";
+    CsrfInvalid = "csrf_invalid", Forbidden, "页面已过期或来源不明，请刷新后重试", "the form has expired or did not come from Wujing; reload and try again";
+    CurrentPasswordWrong = "current_password_wrong", Invalid, "当前密码不正确", "the current password is wrong";
+    DateInPast = "date_in_past", Invalid, "开始日期已过去", "the start date is in the past";
+    DateInvalid = "date_invalid", Invalid, "日期无效", "invalid date";
+    DateOutOfRange = "date_out_of_range", Unprocessable, "该日期超出可预约范围", "the date is beyond the booking horizon";
+    DateRangeInvalid = "date_range_invalid", Invalid, "结束日期须在开始日期之后，且相差不超过31天", "the end date must follow the start date by at most 31 days";
+    DayHasBookings = "day_has_bookings", Conflict, "当天已有预约，不能闭厅；请先为市民改约", "the day has bookings; move them before closing the hall";
+    DayInPast = "day_in_past", Invalid, "不能修改过去的日期", "past days cannot change";
+    DeviceNameInvalid = "device_name_invalid", Invalid, "设备名称须为1到60个字符", "the device name must be 1 to 60 characters";
+    DeviceTokenInvalid = "device_token_invalid", Unauthorized, "设备令牌无效或已吊销", "the device token is invalid or revoked";
+    DisplayNameInvalid = "display_name_invalid", Invalid, "姓名须为1到40个字符", "the name must be 1 to 40 characters";
+    DrawNotFound = "draw_not_found", NotFound, "该日尚未摇号", "no draw has been made for that day";
+    EmailInvalid = "email_invalid", Invalid, "电子邮箱地址格式不正确", "the e-mail address is not valid";
+    EntryNotFound = "entry_not_found", NotFound, "没有找到与该登记号和证件号码相符的摇号登记", "no lottery entry matches this number and identity number";
+    Forbidden = "forbidden", Forbidden, "您没有执行此操作的权限", "you are not allowed to do this";
+    FormExpired = "form_expired", Invalid, "页面已失效，请从头开始", "the page has expired; please start again";
+    FormUnavailable = "form_unavailable", Unavailable, "申请表暂时无法生成，请到大厅现场填写", "the form cannot be produced right now; fill it in at the hall";
+    FromInPast = "from_in_past", Invalid, "不能修改过去日期的容量", "capacity of past days cannot change";
+    HallFieldInvalid = "hall_field_invalid", Invalid, "大厅信息须为1到200个字符", "hall details must be 1 to 200 characters";
+    HallNotFound = "hall_not_found", NotFound, "没有这个大厅", "no such hall";
+    HallsInvalid = "halls_invalid", Invalid, "请选择一至三个意向大厅", "choose one to three halls, most wanted first";
+    HoldExpired = "hold_expired", Gone, "锁定的时段已超时释放，请重新选择", "the hold has expired and its seat was released; choose a slot again";
+    HoldNotFound = "hold_not_found", NotFound, "没有找到该锁定的时段，请重新选择", "the hold was not found; choose a slot again";
+    HoldUsed = "hold_used", Conflict, "该锁定已用于一笔预约", "this hold has already been used for a booking";
+    HoursInvalid = "hours_invalid", Invalid, "hours 须在1到720之间", "hours must be between 1 and 720";
+    IdNumberBirthDate = "id_number_birth_date", Invalid, "身份号码中的出生日期无效", "the birth date in the identity number is not valid";
+    IdNumberBirthDateFuture = "id_number_birth_date_future", Invalid, "身份号码中的出生日期晚于今天", "the birth date in the identity number is in the future";
+    IdNumberCharacter = "id_number_character", Invalid, "身份号码含有无效字符", "the identity number has an invalid character";
+    IdNumberChecksum = "id_number_checksum", Invalid, "身份号码校验码错误，请核对各位数字", "the identity number's check digit is wrong; check every digit";
+    IdNumberLength = "id_number_length", Invalid, "身份号码应为18位", "the identity number must have 18 characters";
+    IdNumberRegion = "id_number_region", Invalid, "身份号码的行政区划代码无效", "the region code of the identity number is not valid";
+    IdNumberRequired = "id_number_required", Invalid, "请在 X-Id-Number 请求头中提供证件号码", "send the identity number in the X-Id-Number header";
+    IdTypeInvalid = "id_type_invalid", Invalid, "不支持的证件类型", "unsupported identity document type";
+    InternalError = "internal_error", Internal, "系统内部错误", "internal error";
+    JsonInvalid = "json_invalid", Invalid, "请求内容不是有效的 JSON", "the request body is not valid JSON";
+    LoginFailed = "login_failed", Unauthorized, "用户名或密码错误", "wrong user name or password";
+    LoginThrottled = "login_throttled", RateLimited, "登录失败次数过多，请稍后再试", "too many failed sign-ins; try again later";
+    LotteryClosed = "lottery_closed", Unprocessable, "摇号登记已结束", "lottery entries are closed";
+    LotteryNotOpen = "lottery_not_open", Unprocessable, "摇号登记尚未开始", "lottery entries are not open yet";
+    LotteryNotUsed = "lottery_not_used", Unprocessable, "号源按时间放出，无需摇号登记，请直接预约", "seats are released on a rolling window without a lottery; book directly";
+    LotteryPending = "lottery_pending", Unprocessable, "该日号源正在摇号，请等待结果", "the seats of that day are being drawn; wait for the result";
+    MethodInvalid = "method_invalid", Invalid, "付款方式须为 card、qr 或 cash", "the method must be card, qr or cash";
+    MethodNotAllowed = "method_not_allowed", Invalid, "该接口不支持此请求方法", "this endpoint does not support the request method";
+    NameRequired = "name_required", Invalid, "请填写姓名（不超过64个字）", "enter the applicant's name (at most 64 characters)";
+    NationalityInvalid = "nationality_invalid", Invalid, "请填写三位字母的国籍代码（如DEU）", "give the nationality as a three-letter code such as DEU";
+    NoWalkIns = "no_walk_ins", Conflict, "本大厅不设现场号", "this hall takes appointments only";
+    NotEligible = "not_eligible", Unprocessable, "不符合办理条件，详见各项原因", "not eligible; see the reasons";
+    NotFound = "not_found", NotFound, "找不到该记录", "not found";
+    NotReady = "not_ready", Unavailable, "服务尚未就绪", "the service is not ready";
+    NotRefundable = "not_refundable", Conflict, "没有可退的款项", "nothing to refund";
+    NotYetReleased = "not_yet_released", Unprocessable, "该日的号源尚未放出", "the seats of that day are not released yet";
+    NothingToRate = "nothing_to_rate", Conflict, "该窗口暂无待评价的业务", "nothing to rate at this window";
+    NumberInvalid = "number_invalid", Invalid, "须为数字", "must be a number";
+    OpInvalid = "op_invalid", Invalid, "未知操作", "unknown operation";
+    OutcomeRequired = "outcome_required", Invalid, "请填写处理结果（500字以内）", "record what was done (up to 500 characters)";
+    PassportNumberInvalid = "passport_number_invalid", Invalid, "护照号码应为5至20位字母或数字", "the passport number should be 5 to 20 letters or digits";
+    PasswordIsUsername = "password_is_username", Invalid, "密码不能与用户名相同", "the password must not be the user name";
+    PasswordTooShort = "password_too_short", Invalid, "密码太短", "the password is too short";
+    PathInvalid = "path_invalid", Invalid, "路径参数有误", "a path parameter is wrong";
+    PaymentNotFound = "payment_not_found", NotFound, "该号没有缴费记录", "no payment for this ticket";
+    PhoneCodeExpired = "phone_code_expired", Invalid, "验证码已失效，请重新获取", "the code has expired; ask for a new one";
+    PhoneCodeRequired = "phone_code_required", Invalid, "请先获取并填写手机验证码", "ask for the code sent to your phone and enter it";
+    PhoneCodeWrong = "phone_code_wrong", Invalid, "验证码不正确", "wrong code";
+    PhoneInvalid = "phone_invalid", Invalid, "手机号码格式不正确：应为11位中国大陆手机号，或以+开头的国际号码", "the phone number should be an 11-digit mainland mobile number or an international number starting with +";
+    PoolInvalid = "pool_invalid", Invalid, "号源池须为 online、on_site 或 expedite", "the pool must be online, on_site or expedite";
+    PurposeInvalid = "purpose_invalid", Invalid, "用途须为 book 或 lookup", "purpose must be book or lookup";
+    QueryInvalid = "query_invalid", Invalid, "查询参数有误", "a query parameter is wrong";
+    QueueInvalid = "queue_invalid", Invalid, "队列须为 A、E、F 或 W", "the queue must be A, E, F or W";
+    RateLimited = "rate_limited", RateLimited, "请求过于频繁，请稍后再试", "too many requests; try again later";
+    ReasonInvalid = "reason_invalid", Invalid, "未知的评价原因", "unknown reason";
+    ReasonRequired = "reason_required", Invalid, "查看完整证件号须填写事由（200字以内）", "revealing a full number needs a reason (up to 200 characters)";
+    ReferenceRequired = "reference_required", Invalid, "请填写终端交易参考号", "enter the terminal's transaction reference";
+    RoleInvalid = "role_invalid", Invalid, "角色设置有误", "the role grant is not valid";
+    RouteNotFound = "route_not_found", NotFound, "没有这个接口，请查阅 /api/openapi.json", "no such endpoint; see /api/openapi.json";
+    SameSlot = "same_slot", Conflict, "新时段与原时段相同", "the new slot is the one already booked";
+    ScoreInvalid = "score_invalid", Invalid, "评价须为满意、基本满意或不满意", "the rating must be satisfied, basic or unsatisfied";
+    SignInRequired = "sign_in_required", Unauthorized, "请先登录", "please sign in first";
+    SlotFull = "slot_full", Conflict, "该时段已约满，请选择其他时段或其他大厅", "this slot is full; choose another time or another hall";
+    SlotInPast = "slot_in_past", Unprocessable, "该时段已经开始或已过去", "this slot has already started";
+    SlotInvalid = "slot_invalid", Invalid, "时段无效", "invalid time";
+    SlotNotBookable = "slot_not_bookable", Unprocessable, "该时段留给现场取号或加急窗口，不能网上预约", "this slot is kept for walk-ins or the expedite desk and cannot be booked online";
+    SlotNotFound = "slot_not_found", NotFound, "没有这个时段", "no such slot";
+    StaffNotFound = "staff_not_found", NotFound, "没有这个工作人员账号", "no such staff account";
+    TicketNotFound = "ticket_not_found", NotFound, "没有这个号", "no such ticket";
+    TicketState = "ticket_state", Conflict, "该号当前状态不能执行此操作", "the ticket is not in a state that allows this";
+    Unavailable = "unavailable", Unavailable, "系统繁忙，请稍后再试", "the service is temporarily unavailable; try again shortly";
+    UnknownBusiness = "unknown_business", Unprocessable, "没有这项业务", "there is no such business";
+    UrgentDecided = "urgent_decided", Conflict, "该申请已审批", "already decided";
+    UrgentNotFound = "urgent_not_found", NotFound, "没有这个加急申请", "no such urgent request";
+    UrgentOpen = "urgent_open", Conflict, "该号已有待审批的加急申请", "an urgent request is already waiting";
+    UsernameInvalid = "username_invalid", Invalid, "用户名须为3到32位小写字母、数字或 . _ -", "the user name must be 3 to 32 lower-case letters, digits or . _ -";
+    UsernameTaken = "username_taken", Conflict, "该用户名已被使用", "this user name is taken";
+    WindowExists = "window_exists", Conflict, "该窗口号已存在", "this window number exists already";
+    WindowInvalid = "window_invalid", Invalid, "窗口号须为1到999，类型须为 general、foreigners、expedite 或 collection", "the window number must be 1 to 999 and the kind general, foreigners, expedite or collection";
+    WindowNotFound = "window_not_found", NotFound, "该大厅没有这个窗口", "no such window in this hall";
+    WrongHall = "wrong_hall", Conflict, "该预约不在本大厅办理", "the booking is for another hall";
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl From<Code> for AppError {
+    fn from(code: Code) -> Self {
+        let (zh, en) = code.default_message();
+        AppError::new(code, zh, en)
+    }
+}
+
+impl From<&wujing_domain::IdNumberError> for Code {
+    fn from(e: &wujing_domain::IdNumberError) -> Self {
+        use wujing_domain::IdNumberError as E;
+        match e {
+            E::Length { .. } => Code::IdNumberLength,
+            E::Character { .. } => Code::IdNumberCharacter,
+            E::Region { .. } => Code::IdNumberRegion,
+            E::BirthDate { .. } => Code::IdNumberBirthDate,
+            E::BirthDateInFuture { .. } => Code::IdNumberBirthDateFuture,
+            E::Checksum { .. } => Code::IdNumberChecksum,
+        }
+    }
+}
+
+impl From<wujing_domain::IdNumberError> for AppError {
+    fn from(e: wujing_domain::IdNumberError) -> Self {
+        AppError::new(Code::from(&e), e.message_zh(), e.message_en())
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct AppError {
     pub kind: ErrorKind,
-    pub code: &'static str,
+    pub code: Code,
     pub zh: String,
     pub en: String,
     /// Already serialised, and shared: at release time the same cached alternatives answer
@@ -46,14 +257,11 @@ pub struct AppError {
 pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
-    pub fn new(
-        kind: ErrorKind,
-        code: &'static str,
-        zh: impl Into<String>,
-        en: impl Into<String>,
-    ) -> Self {
+    /// An error with its registered code and a message for this occasion; the kind (and so
+    /// the HTTP status) comes from the registry.
+    pub fn new(code: Code, zh: impl Into<String>, en: impl Into<String>) -> Self {
         Self {
-            kind,
+            kind: code.kind(),
             code,
             zh: zh.into(),
             en: en.into(),
@@ -72,14 +280,6 @@ impl AppError {
     pub fn with_shared_details(mut self, details: Arc<RawValue>) -> Self {
         self.details = Some(details);
         self
-    }
-
-    pub fn invalid(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> Self {
-        Self::new(ErrorKind::Invalid, code, zh, en)
-    }
-
-    pub fn not_found(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> Self {
-        Self::new(ErrorKind::NotFound, code, zh, en)
     }
 
     pub fn message(&self, english: bool) -> &str {
@@ -104,16 +304,15 @@ impl std::error::Error for AppError {}
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound(what) => Self::not_found(
-                "not_found",
+            StoreError::NotFound(what) => Self::new(
+                Code::NotFound,
                 format!("找不到{what}"),
                 format!("{what} not found"),
             ),
             StoreError::RateLimited { retry_after_secs } => {
                 let secs = retry_after_secs.max(1) as u64;
                 let mut e = Self::new(
-                    ErrorKind::RateLimited,
-                    "rate_limited",
+                    Code::RateLimited,
                     format!("请求过于频繁，请{secs}秒后再试"),
                     format!("too many requests; retry in {secs} s"),
                 )
@@ -121,24 +320,74 @@ impl From<StoreError> for AppError {
                 e.retry_after = Some(secs);
                 e
             }
+            // A refusal names its conflict; the registry holds its status and messages.
+            StoreError::Refused(code) => Code::parse(code).unwrap_or(Code::ChangeRefused).into(),
             StoreError::Db(msg) if msg.contains("PostgreSQL connection") => {
                 tracing::error!(error = %msg, "database unavailable");
-                Self::new(
-                    ErrorKind::Unavailable,
-                    "database_unavailable",
-                    "系统繁忙，请稍后再试",
-                    "the service is temporarily unavailable; try again shortly",
-                )
+                let mut e = Self::from(Code::Unavailable);
+                e.retry_after = Some(UNAVAILABLE_RETRY_SECS);
+                e
             }
             other => {
                 tracing::error!(error = %other, "unexpected store error");
                 Self::new(
-                    ErrorKind::Internal,
-                    "internal_error",
+                    Code::InternalError,
                     "系统内部错误，已记录，请稍后再试",
                     "internal error; it has been logged, please try again",
                 )
             }
         }
+    }
+}
+
+/// How long a caller should wait before retrying while the database is away: long enough not
+/// to hammer a recovering server, short enough that a citizen's retry soon succeeds.
+pub const UNAVAILABLE_RETRY_SECS: u64 = 5;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn every_code_is_unique_and_documented_in_the_api_guide() {
+        let doc = include_str!("../../../docs/API.md");
+        let mut seen = HashSet::new();
+        let mut missing = Vec::new();
+        for code in Code::ALL {
+            assert!(seen.insert(code.as_str()), "{code} registered twice");
+            assert_eq!(Code::parse(code.as_str()), Some(*code));
+            let (zh, en) = code.default_message();
+            assert!(!zh.is_empty() && !en.is_empty(), "{code} has no message");
+            if !doc.contains(&format!("`{}`", code.as_str())) {
+                missing.push(code.as_str());
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "codes missing from docs/API.md: {missing:?}"
+        );
+    }
+
+    #[test]
+    fn the_api_guide_lists_no_code_that_is_not_registered() {
+        let doc = include_str!("../../../docs/API.md");
+        let table = doc
+            .split("## Error codes")
+            .nth(1)
+            .expect("docs/API.md has an Error codes section");
+        for line in table.lines().take_while(|l| !l.starts_with("## ")) {
+            if let Some(code) = line.strip_prefix("| ").and_then(|l| l.split('`').nth(1)) {
+                assert!(Code::parse(code).is_some(), "docs/API.md lists `{code}`");
+            }
+        }
+    }
+
+    #[test]
+    fn a_code_always_answers_with_its_kind() {
+        let e = AppError::new(Code::SlotFull, "满", "full");
+        assert_eq!(e.kind, ErrorKind::Conflict);
+        let e = AppError::from(Code::Unavailable);
+        assert_eq!(e.kind, ErrorKind::Unavailable);
     }
 }

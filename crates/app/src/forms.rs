@@ -1,7 +1,7 @@
 //! The pre-filled application form of a booking (M1): what the applicant would otherwise copy
 //! by hand at the hall, taken from the booking, the identity number and the registry.
 
-use crate::{App, AppError, AppResult, ErrorKind};
+use crate::{App, AppError, AppResult, Code};
 use std::sync::OnceLock;
 use wujing_domain::idnum::Sex;
 use wujing_domain::ResidentId;
@@ -17,8 +17,7 @@ impl App {
             .map_err(|e| {
                 tracing::error!(error = %e, "application forms unavailable");
                 AppError::new(
-                    ErrorKind::Unavailable,
-                    "form_unavailable",
+                    Code::FormUnavailable,
                     "申请表暂时无法生成，请到大厅现场填写",
                     "the form cannot be produced right now; fill it in at the hall",
                 )
@@ -26,7 +25,7 @@ impl App {
     }
 
     /// The PDF form of a booking (the caller has already proved access to it).
-    pub async fn application_form(&self, b: &wujing_store::Booking) -> AppResult<Vec<u8>> {
+    pub(crate) async fn application_form(&self, b: &wujing_store::Booking) -> AppResult<Vec<u8>> {
         // Fail early, before the reads, when no font is installed.
         self.form_font()?;
         let v = self.booking_view(b).await?;
@@ -102,22 +101,10 @@ impl App {
         let font = self.form_font()?;
         tokio::task::spawn_blocking(move || wujing_forms::render(&form, &font))
             .await
-            .map_err(|e| {
-                AppError::new(
-                    ErrorKind::Internal,
-                    "internal_error",
-                    "系统内部错误",
-                    e.to_string(),
-                )
-            })?
+            .map_err(|e| AppError::new(Code::InternalError, "系统内部错误", e.to_string()))?
             .map_err(|e| {
                 tracing::error!(error = %e, "form rendering failed");
-                AppError::new(
-                    ErrorKind::Internal,
-                    "internal_error",
-                    "系统内部错误",
-                    "internal error",
-                )
+                AppError::new(Code::InternalError, "系统内部错误", "internal error")
             })
     }
 }

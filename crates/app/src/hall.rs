@@ -6,13 +6,14 @@
 
 use crate::admin::Actor;
 use crate::authz::{Action, Principal};
-use crate::{App, AppError, AppResult, ErrorKind};
+use crate::{App, AppError, AppResult, Code};
+use crate::{Application, Payment, ReconLine, UrgentRequest};
 use chrono::{NaiveDate, TimeDelta};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 use wujing_domain::Pool;
-use wujing_store::{AdminChange, NewPayment, NewTicket, Payment, ReconLine, Ticket, TicketMove};
+use wujing_store::{AdminChange, NewPayment, NewTicket, Ticket, TicketMove};
 
 /// Hall tunables.
 #[derive(Debug, Clone, Copy)]
@@ -139,8 +140,7 @@ fn view_in(t: &Ticket, day: &[Ticket]) -> TicketView {
 
 fn state_error() -> AppError {
     AppError::new(
-        ErrorKind::Conflict,
-        "ticket_state",
+        Code::TicketState,
         "该号当前状态不能执行此操作",
         "the ticket is not in a state that allows this",
     )
@@ -161,8 +161,8 @@ impl App {
             .find(|w| w.number == window)
             .map(|w| w.kind)
             .ok_or_else(|| {
-                AppError::not_found(
-                    "window_not_found",
+                AppError::new(
+                    Code::WindowNotFound,
                     "该大厅没有这个窗口",
                     "no such window in this hall",
                 )
@@ -190,7 +190,7 @@ impl App {
             .map_or(raw, |r| r.split(':').next().unwrap_or(r))
             .to_ascii_uppercase();
         let not_found =
-            || AppError::not_found("booking_not_found", "没有找到该预约", "no such booking");
+            || AppError::new(Code::BookingNotFound, "没有找到该预约", "no such booking");
         let b = if code.is_empty() {
             // At reception: the identity card is read and today's booking here is found.
             let id = self.parse_resident_id(&input.id_number)?;
@@ -213,8 +213,7 @@ impl App {
         }
         if b.status.as_str() != "active" {
             return Err(AppError::new(
-                ErrorKind::Conflict,
-                "booking_not_active",
+                Code::BookingNotActive,
                 "该预约已取消",
                 "the booking is cancelled",
             ));
@@ -222,8 +221,7 @@ impl App {
         if b.slot.hall_id != hall {
             let h = self.hall(&b.slot.hall_id).await?;
             return Err(AppError::new(
-                ErrorKind::Conflict,
-                "wrong_hall",
+                Code::WrongHall,
                 format!("该预约在{}办理", h.name_zh),
                 format!("the booking is for {}", h.name_en),
             ));
@@ -234,16 +232,14 @@ impl App {
             let opens = (b.slot.starts_at - rules.checkin_early)
                 .with_timezone(&wujing_domain::calendar::china_offset());
             return Err(AppError::new(
-                ErrorKind::Conflict,
-                "checkin_too_early",
+                Code::CheckinTooEarly,
                 format!("请于{}后签到", opens.format("%m-%d %H:%M")),
                 format!("check-in opens at {}", opens.format("%m-%d %H:%M")),
             ));
         }
         if now > b.slot.starts_at + rules.checkin_late {
             return Err(AppError::new(
-                ErrorKind::Conflict,
-                "checkin_too_late",
+                Code::CheckinTooLate,
                 "已超过签到时间，请到咨询台改约或现场取号",
                 "check-in has closed; reschedule or take a walk-in number at the information desk",
             ));
@@ -267,8 +263,7 @@ impl App {
             .await
             .map_err(|e| match e {
                 wujing_store::StoreError::Refused(_) => AppError::new(
-                    ErrorKind::Conflict,
-                    "already_checked_in",
+                    Code::AlreadyCheckedIn,
                     "该预约已签到，请留意叫号",
                     "this booking has checked in already; wait for your number",
                 ),
@@ -374,9 +369,7 @@ impl App {
             .ticket(ticket_id)
             .await?
             .filter(|t| t.hall_id == hall)
-            .ok_or_else(|| {
-                AppError::not_found("ticket_not_found", "没有这个号", "no such ticket")
-            })?;
+            .ok_or_else(|| AppError::new(Code::TicketNotFound, "没有这个号", "no such ticket"))?;
         let m = match a {
             CounterAction::Recall => TicketMove::Recall {
                 max_calls: self.config.hall.max_calls,
@@ -389,8 +382,8 @@ impl App {
             CounterAction::Unpark => TicketMove::Unpark,
             CounterAction::TransferFirst { queue } | CounterAction::TransferLast { queue } => {
                 if !["A", "E", "F", "W"].contains(&queue.as_str()) {
-                    return Err(AppError::invalid(
-                        "queue_invalid",
+                    return Err(AppError::new(
+                        Code::QueueInvalid,
                         "队列须为 A、E、F 或 W",
                         "the queue must be A, E, F or W",
                     ));
@@ -417,7 +410,7 @@ impl App {
 
     /// The fee of a ticket: what its booking recorded from the versioned schedule on the visit
     /// date, or for a walk-in the schedule's flat fee on the hall's day.
-    pub async fn fee_of(&self, t: &Ticket) -> AppResult<u32> {
+    pub(crate) async fn fee_of(&self, t: &Ticket) -> AppResult<u32> {
         let booked = match t.booking_id {
             Some(id) => self.store.booking_by_id(id).await?.and_then(|b| b.fee_yuan),
             None => None,
@@ -447,16 +440,16 @@ impl App {
             return Err(crate::authz::denied(p));
         };
         if !["card", "qr", "cash"].contains(&f.method.as_str()) {
-            return Err(AppError::invalid(
-                "method_invalid",
+            return Err(AppError::new(
+                Code::MethodInvalid,
                 "付款方式须为 card、qr 或 cash",
                 "the method must be card, qr or cash",
             ));
         }
         let reference = f.reference.trim();
         if f.method != "cash" && (reference.is_empty() || reference.len() > 64) {
-            return Err(AppError::invalid(
-                "reference_required",
+            return Err(AppError::new(
+                Code::ReferenceRequired,
                 "请填写终端交易参考号",
                 "enter the terminal's transaction reference",
             ));
@@ -483,12 +476,9 @@ impl App {
             })
             .await
             .map_err(|e| match e {
-                wujing_store::StoreError::Refused(_) => AppError::new(
-                    ErrorKind::Conflict,
-                    "already_paid",
-                    "该号已缴费",
-                    "this ticket has been paid",
-                ),
+                wujing_store::StoreError::Refused(_) => {
+                    AppError::new(Code::AlreadyPaid, "该号已缴费", "this ticket has been paid")
+                }
                 other => other.into(),
             })?;
         self.audit(
@@ -500,7 +490,7 @@ impl App {
             json!({ "receipt": pay.receipt_no, "amount_yuan": amount, "method": f.method }),
         )
         .await?;
-        Ok(pay)
+        Ok(pay.into())
     }
 
     /// The day's payments per window and method.
@@ -514,7 +504,85 @@ impl App {
         Ok(self
             .store
             .reconciliation(hall, day.unwrap_or_else(|| self.hall_day()))
-            .await?)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    /// Everything the counter console shows about the ticket being served: who booked (masked),
+    /// the fee due, the materials to check, the application if accepted, whether it is paid.
+    pub async fn counter_case(
+        &self,
+        p: &Principal,
+        hall: &str,
+        ticket_id: i64,
+    ) -> AppResult<CounterCase> {
+        self.require(p, Action::Counter, Some(hall))?;
+        let ticket = self
+            .store
+            .ticket(ticket_id)
+            .await?
+            .filter(|t| t.hall_id == hall)
+            .ok_or_else(|| AppError::from(Code::TicketNotFound))?;
+        let applicant = match ticket.booking_id {
+            Some(id) => match self.store.booking_by_id(id).await? {
+                Some(b) => Some(self.booking_view(&b).await?),
+                None => None,
+            },
+            None => None,
+        };
+        Ok(CounterCase {
+            applicant,
+            fee: self.fee_of(&ticket).await?,
+            materials: self.materials_of(&ticket.business),
+            application: self.store.application_of(ticket_id).await?.map(Into::into),
+            paid: self.store.payment_of(ticket_id).await?.is_some(),
+        })
+    }
+
+    /// The documents a business asks the applicant to bring, as the officer checks them.
+    fn materials_of(&self, business: &str) -> Vec<&'static str> {
+        self.catalogue
+            .business(business)
+            .map(wujing_domain::documents::to_bring)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| i.zh)
+            .collect()
+    }
+
+    /// Accepts the application with the materials the officer ticked as presented: whatever
+    /// the business asks for and was not ticked is missing, and the application waits for it.
+    pub async fn accept_presented(
+        &self,
+        p: &Principal,
+        hall: &str,
+        window: u32,
+        client_addr: Option<&str>,
+        ticket_id: i64,
+        present: &[String],
+    ) -> AppResult<Application> {
+        let ticket = self
+            .store
+            .ticket(ticket_id)
+            .await?
+            .ok_or_else(|| AppError::from(Code::TicketNotFound))?;
+        let missing = self
+            .materials_of(&ticket.business)
+            .into_iter()
+            .filter(|m| !present.iter().any(|x| x == m))
+            .map(String::from)
+            .collect();
+        self.accept_application(
+            p,
+            hall,
+            window,
+            client_addr,
+            ticket_id,
+            &AcceptInput { missing },
+        )
+        .await
     }
 
     /// The hall's tickets of today, for consoles and boards.
@@ -619,7 +687,7 @@ impl App {
         client_addr: Option<&str>,
         ticket_id: i64,
         a: &AcceptInput,
-    ) -> AppResult<wujing_store::Application> {
+    ) -> AppResult<Application> {
         self.window_kind(p, hall, window).await?;
         let Principal::Staff(s) = p else {
             return Err(crate::authz::denied(p));
@@ -666,12 +734,9 @@ impl App {
             })
             .await
             .map_err(|e| match e {
-                wujing_store::StoreError::Refused("already_accepted") => AppError::new(
-                    ErrorKind::Conflict,
-                    "already_accepted",
-                    "该号已受理",
-                    "already accepted",
-                ),
+                wujing_store::StoreError::Refused("already_accepted") => {
+                    AppError::new(Code::AlreadyAccepted, "该号已受理", "already accepted")
+                }
                 wujing_store::StoreError::Refused(_) => state_error(),
                 other => other.into(),
             })?;
@@ -684,7 +749,7 @@ impl App {
             json!({ "status": app.status, "missing": missing, "ready_by": app.ready_by }),
         )
         .await?;
-        Ok(app)
+        Ok(app.into())
     }
 
     /// A refund by a leader (audited); the day's reconciliation leaves it out.
@@ -704,9 +769,7 @@ impl App {
             .ticket(ticket_id)
             .await?
             .filter(|t| t.hall_id == hall)
-            .ok_or_else(|| {
-                AppError::not_found("ticket_not_found", "没有这个号", "no such ticket")
-            })?;
+            .ok_or_else(|| AppError::new(Code::TicketNotFound, "没有这个号", "no such ticket"))?;
         self.audit(
             &Actor::new(p, client_addr),
             AdminChange::Refund {
@@ -720,13 +783,8 @@ impl App {
         )
         .await
         .map_err(|e| {
-            if e.code == "not_refundable" {
-                AppError::new(
-                    ErrorKind::Conflict,
-                    "not_refundable",
-                    "没有可退的款项",
-                    "nothing to refund",
-                )
+            if e.code == Code::NotRefundable {
+                AppError::new(Code::NotRefundable, "没有可退的款项", "nothing to refund")
             } else {
                 e
             }
@@ -742,14 +800,14 @@ impl App {
         window: u32,
         ticket_id: i64,
         u: &UrgentInput,
-    ) -> AppResult<wujing_store::UrgentRequest> {
+    ) -> AppResult<UrgentRequest> {
         self.window_kind(p, hall, window).await?;
         let Principal::Staff(s) = p else {
             return Err(crate::authz::denied(p));
         };
         if !URGENT_REASONS.iter().any(|(c, _, _)| *c == u.reason) {
-            return Err(AppError::invalid(
-                "reason_invalid",
+            return Err(AppError::new(
+                Code::ReasonInvalid,
                 "请选择加急事由",
                 "choose a reason for urgency",
             ));
@@ -764,19 +822,16 @@ impl App {
             .await
             .map_err(|e| match e {
                 wujing_store::StoreError::Refused(_) => AppError::new(
-                    ErrorKind::Conflict,
-                    "urgent_open",
+                    Code::UrgentOpen,
                     "该号已有待审批的加急申请",
                     "an urgent request is already waiting",
                 ),
                 other => other.into(),
             })
+            .map(Into::into)
     }
 
-    pub async fn urgent_requests(
-        &self,
-        p: &Principal,
-    ) -> AppResult<Vec<wujing_store::UrgentRequest>> {
+    pub async fn urgent_requests(&self, p: &Principal) -> AppResult<Vec<UrgentRequest>> {
         self.require(p, Action::Urgent, None)?;
         Ok(self
             .store
@@ -784,6 +839,7 @@ impl App {
             .await?
             .into_iter()
             .filter(|u| crate::authz::permits(p, Action::Urgent, Some(&u.hall_id)))
+            .map(Into::into)
             .collect())
     }
 
@@ -796,8 +852,8 @@ impl App {
         approved: bool,
     ) -> AppResult<()> {
         let u = self.store.urgent_request(id).await?.ok_or_else(|| {
-            AppError::not_found(
-                "urgent_not_found",
+            AppError::new(
+                Code::UrgentNotFound,
                 "没有这个加急申请",
                 "no such urgent request",
             )
@@ -824,13 +880,8 @@ impl App {
         )
         .await
         .map_err(|e| {
-            if e.code == "urgent_decided" {
-                AppError::new(
-                    ErrorKind::Conflict,
-                    "urgent_decided",
-                    "该申请已审批",
-                    "already decided",
-                )
+            if e.code == Code::UrgentDecided {
+                AppError::new(Code::UrgentDecided, "该申请已审批", "already decided")
             } else {
                 e
             }
@@ -855,8 +906,7 @@ impl App {
             .any(|(pool, n)| *pool == Pool::OnSite && *n > 0)
         {
             return Err(AppError::new(
-                ErrorKind::Conflict,
-                "no_walk_ins",
+                Code::NoWalkIns,
                 "本大厅不设现场号",
                 "this hall takes appointments only",
             ));
@@ -871,8 +921,7 @@ impl App {
             .await?;
         if !v.eligible {
             return Err(AppError::new(
-                ErrorKind::Unprocessable,
-                "not_eligible",
+                Code::NotEligible,
                 "不符合办理条件，详见各项原因",
                 "not eligible; see the reasons",
             )
@@ -920,12 +969,10 @@ impl App {
             .ticket(ticket_id)
             .await?
             .filter(|t| t.hall_id == hall)
-            .ok_or_else(|| {
-                AppError::not_found("ticket_not_found", "没有这个号", "no such ticket")
-            })?;
+            .ok_or_else(|| AppError::new(Code::TicketNotFound, "没有这个号", "no such ticket"))?;
         let pay = self.store.payment_of(ticket_id).await?.ok_or_else(|| {
-            AppError::not_found(
-                "payment_not_found",
+            AppError::new(
+                Code::PaymentNotFound,
                 "该号没有缴费记录",
                 "no payment for this ticket",
             )
@@ -970,4 +1017,14 @@ impl App {
         };
         self.render_form(form).await
     }
+}
+
+/// What the counter console shows about the ticket being served.
+#[derive(Debug, Clone)]
+pub struct CounterCase {
+    pub applicant: Option<crate::BookingView>,
+    pub fee: u32,
+    pub materials: Vec<&'static str>,
+    pub application: Option<Application>,
+    pub paid: bool,
 }

@@ -20,7 +20,9 @@ pub mod hall;
 pub mod import;
 mod lottery;
 pub mod notify;
+mod ops;
 pub mod ratings;
+mod records;
 mod signals;
 mod views;
 
@@ -28,11 +30,12 @@ pub use admin::*;
 pub use auth::{AuthConfig, PasswordCost, SignedIn, StaffView};
 pub use authz::{Action, Principal};
 pub use booking::*;
-pub use error::{AppError, AppResult, ErrorKind};
+pub use error::{AppError, AppResult, Code, ErrorKind, UNAVAILABLE_RETRY_SECS};
 pub use lottery::*;
+pub use ops::Readiness;
+pub use records::*;
 pub use signals::*;
 pub use views::*;
-pub use wujing_store::{Alert, Application, Hall, Payment, ReconLine, UrgentRequest, Window};
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -282,7 +285,7 @@ impl Metrics {
 /// The application: the store, the reference data and the rules' tunables.
 #[derive(Clone)]
 pub struct App {
-    pub store: DynStore,
+    pub(crate) store: DynStore,
     pub catalogue: Arc<Catalogue>,
     pub config: Arc<Config>,
     pub clock: Clock,

@@ -9,7 +9,7 @@
 
 use crate::booking::{confirm_error, new_code, ApplicantInput};
 use crate::views::{hall_serves, slot_view, unknown_business, SlotView};
-use crate::{App, AppError, AppResult, ErrorKind, Metrics};
+use crate::{App, AppError, AppResult, Code, Metrics};
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -85,8 +85,8 @@ impl From<Draw> for DrawView {
 /// A draw unfinished this long after it started is taken over by whoever sees it.
 const STALE_DRAW: TimeDelta = TimeDelta::minutes(5);
 
-fn lottery_error(code: &'static str, zh: String, en: String, at: DateTime<Utc>) -> AppError {
-    AppError::new(ErrorKind::Unprocessable, code, zh, en).with_details(json!({ "at": at }))
+fn lottery_error(code: Code, zh: String, en: String, at: DateTime<Utc>) -> AppError {
+    AppError::new(code, zh, en).with_details(json!({ "at": at }))
 }
 
 impl App {
@@ -97,7 +97,7 @@ impl App {
         let now = self.clock.now();
         if now < release_at {
             return Err(lottery_error(
-                "not_yet_released",
+                Code::NotYetReleased,
                 format!("{day}的号源尚未放出，将于{release_at}放出"),
                 format!("seats of {day} are released at {release_at}"),
                 release_at,
@@ -108,7 +108,7 @@ impl App {
                 Some(d) if d.finished_at.is_some() => self.caches.set_draw_finished(day),
                 _ => {
                     return Err(lottery_error(
-                        "lottery_pending",
+                        Code::LotteryPending,
                         format!("{day}的号源正在摇号分配，结束后剩余号源开放预约"),
                         format!(
                             "the lottery for {day} is being drawn; remaining seats open afterwards"
@@ -135,8 +135,7 @@ impl App {
         let policy = self.config.release;
         if !policy.is_lottery() {
             return Err(AppError::new(
-                ErrorKind::Unprocessable,
-                "lottery_not_used",
+                Code::LotteryNotUsed,
                 "号源按时间放出，无需摇号登记，请直接预约",
                 "seats are released on a rolling window without a lottery; book directly",
             ));
@@ -153,7 +152,7 @@ impl App {
         );
         if now < opens {
             return Err(lottery_error(
-                "lottery_not_open",
+                Code::LotteryNotOpen,
                 format!("{}的摇号登记将于{opens}开始", input.day),
                 format!("entries for {} open at {opens}", input.day),
                 opens,
@@ -161,15 +160,15 @@ impl App {
         }
         if now >= draw_at {
             return Err(lottery_error(
-                "lottery_closed",
+                Code::LotteryClosed,
                 format!("{}的摇号登记已截止", input.day),
                 format!("entries for {} have closed", input.day),
                 draw_at,
             ));
         }
         if input.halls.is_empty() || input.halls.len() > 3 {
-            return Err(AppError::invalid(
-                "halls_invalid",
+            return Err(AppError::new(
+                Code::HallsInvalid,
                 "请选择一至三个意向大厅",
                 "choose one to three halls, most wanted first",
             ));
@@ -179,8 +178,7 @@ impl App {
             let hall = index.get(h).ok_or_else(|| crate::views::unknown_hall(h))?;
             if !hall_serves(hall, business.group) {
                 return Err(AppError::new(
-                    ErrorKind::Unprocessable,
-                    "business_not_offered",
+                    Code::BusinessNotOffered,
                     format!("{}不办理外国人业务", hall.name_zh),
                     format!("{} does not handle foreigners' business", hall.name_en),
                 ));
@@ -208,13 +206,12 @@ impl App {
         match self.store.add_lottery_entry(&entry).await {
             Ok(e) => self.entry_view(&e).await,
             Err(StoreError::AlreadyEntered) => Err(AppError::new(
-                ErrorKind::Conflict,
-                "already_entered",
+                Code::AlreadyEntered,
                 "该证件号码已登记过这一天的摇号",
                 "this identity has already entered this day's lottery",
             )),
             Err(StoreError::NotFound("open lottery")) => Err(lottery_error(
-                "lottery_closed",
+                Code::LotteryClosed,
                 format!("{}的摇号登记已截止", input.day),
                 format!("entries for {} have closed", input.day),
                 draw_at,
@@ -226,8 +223,8 @@ impl App {
     /// An entry, for its owner.
     pub async fn lottery_entry(&self, id: i64, id_number: &str) -> AppResult<EntryView> {
         let not_found = || {
-            AppError::not_found(
-                "entry_not_found",
+            AppError::new(
+                Code::EntryNotFound,
                 "没有找到与该登记号和证件号码相符的摇号登记",
                 "no lottery entry matches this number and identity number",
             )
@@ -245,8 +242,8 @@ impl App {
             .await?
             .map(DrawView::from)
             .ok_or_else(|| {
-                AppError::not_found(
-                    "draw_not_found",
+                AppError::new(
+                    Code::DrawNotFound,
                     format!("{day}尚未摇号"),
                     format!("no draw has been made for {day}"),
                 )
@@ -441,9 +438,8 @@ impl App {
     fn entry_identity(&self, e: &LotteryEntry) -> AppResult<Identity> {
         Ok(match e.entry.id_kind {
             IdKind::ResidentId => Identity::Resident(
-                ResidentId::parse(&e.entry.id_number, self.clock.today()).map_err(|err| {
-                    AppError::invalid(err.code(), err.message_zh(), err.message_en())
-                })?,
+                ResidentId::parse(&e.entry.id_number, self.clock.today())
+                    .map_err(AppError::from)?,
             ),
             IdKind::ForeignPassport => Identity::Foreign {
                 nationality: e.entry.nationality.clone().unwrap_or_default(),

@@ -3,7 +3,7 @@
 //! least once, with retries and exponential backoff. Every message carries an idempotency key
 //! that providers pass on, so a gateway can drop a redelivery and the citizen gets one text.
 
-use crate::{App, AppResult};
+use crate::{App, AppResult, Code};
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use std::io::Write as _;
@@ -82,8 +82,8 @@ pub fn parse_email(e: &str) -> AppResult<String> {
     if ok {
         Ok(e.to_string())
     } else {
-        Err(crate::AppError::invalid(
-            "email_invalid",
+        Err(crate::AppError::new(
+            Code::EmailInvalid,
             "电子邮箱地址格式不正确",
             "the e-mail address is not valid",
         ))

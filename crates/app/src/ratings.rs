@@ -5,13 +5,14 @@
 use crate::admin::Actor;
 use crate::authz::{Action, Principal};
 use crate::notify::message;
-use crate::{App, AppError, AppResult, ErrorKind};
+use crate::Alert;
+use crate::{App, AppError, AppResult, Code};
 use chrono::TimeDelta;
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 use wujing_domain::staff::Role;
-use wujing_store::{AdminChange, Alert, NewMessage, NewRating, StaffAccount, Ticket};
+use wujing_store::{AdminChange, NewMessage, NewRating, StaffAccount, Ticket};
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -51,9 +52,19 @@ fn pages_to(staff: &[StaffAccount], hall: &str, escalation: bool) -> Vec<(i64, S
 }
 
 impl App {
+    /// The label of the ticket a window's rating terminal asks about, if any.
+    pub async fn label_to_rate(
+        &self,
+        p: &Principal,
+        hall: &str,
+        window: u32,
+    ) -> AppResult<Option<String>> {
+        Ok(self.ticket_to_rate(p, hall, window).await?.map(|t| t.label))
+    }
+
     /// The ticket a window's rating terminal asks about: the window's last finished ticket of
     /// the last ten minutes.
-    pub async fn ticket_to_rate(
+    pub(crate) async fn ticket_to_rate(
         &self,
         p: &Principal,
         hall: &str,
@@ -84,8 +95,8 @@ impl App {
         r: &RatingInput,
     ) -> AppResult<Option<Alert>> {
         if !["satisfied", "basic", "unsatisfied"].contains(&r.score.as_str()) {
-            return Err(AppError::invalid(
-                "score_invalid",
+            return Err(AppError::new(
+                Code::ScoreInvalid,
                 "评价须为满意、基本满意或不满意",
                 "the rating must be satisfied, basic or unsatisfied",
             ));
@@ -94,16 +105,15 @@ impl App {
             .iter()
             .any(|x| !REASONS.iter().any(|(c, _, _)| c == x))
         {
-            return Err(AppError::invalid(
-                "reason_invalid",
+            return Err(AppError::new(
+                Code::ReasonInvalid,
                 "未知的评价原因",
                 "unknown reason",
             ));
         }
         let t = self.ticket_to_rate(p, hall, window).await?.ok_or_else(|| {
             AppError::new(
-                ErrorKind::Conflict,
-                "nothing_to_rate",
+                Code::NothingToRate,
                 "该窗口暂无待评价的业务",
                 "nothing to rate at this window",
             )
@@ -152,13 +162,13 @@ impl App {
             .await
             .map_err(|e| match e {
                 wujing_store::StoreError::Refused("already_rated") => AppError::new(
-                    ErrorKind::Conflict,
-                    "already_rated",
+                    Code::AlreadyRated,
                     "已评价，谢谢",
                     "already rated, thank you",
                 ),
                 other => other.into(),
             })
+            .map(|a| a.map(Into::into))
     }
 
     /// Open alerts (and the recent acknowledged ones) of the halls the caller watches.
@@ -170,6 +180,7 @@ impl App {
             .await?
             .into_iter()
             .filter(|a| crate::authz::permits(p, Action::Alerts, Some(&a.hall_id)))
+            .map(Into::into)
             .collect())
     }
 
@@ -181,17 +192,18 @@ impl App {
         id: i64,
         outcome: &str,
     ) -> AppResult<()> {
-        let a = self.store.alert(id).await?.ok_or_else(|| {
-            AppError::not_found("alert_not_found", "没有这条提醒", "no such alert")
-        })?;
+        let a =
+            self.store.alert(id).await?.ok_or_else(|| {
+                AppError::new(Code::AlertNotFound, "没有这条提醒", "no such alert")
+            })?;
         self.require(p, Action::Alerts, Some(&a.hall_id))?;
         let Principal::Staff(s) = p else {
             return Err(crate::authz::denied(p));
         };
         let outcome = outcome.trim();
         if outcome.is_empty() || outcome.chars().count() > 500 {
-            return Err(AppError::invalid(
-                "outcome_required",
+            return Err(AppError::new(
+                Code::OutcomeRequired,
                 "请填写处理结果（500字以内）",
                 "record what was done (up to 500 characters)",
             ));
@@ -210,10 +222,9 @@ impl App {
         )
         .await
         .map_err(|e| {
-            if e.code == "alert_acknowledged" {
+            if e.code == Code::AlertAcknowledged {
                 AppError::new(
-                    ErrorKind::Conflict,
-                    "alert_acknowledged",
+                    Code::AlertAcknowledged,
                     "该提醒已有人确认",
                     "someone has acknowledged this alert",
                 )

@@ -2,7 +2,7 @@
 //! phones and addresses masked; the staff side (roles, audit, full reveal) comes later and will
 //! replace the operator token.
 
-use crate::{App, AppError, AppResult};
+use crate::{App, AppError, AppResult, Code};
 use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -68,8 +68,8 @@ impl App {
         self.require(p, crate::Action::ViewSignals, None)?;
         let hours = q.hours.unwrap_or(24);
         if !(1..=720).contains(&hours) {
-            return Err(AppError::invalid(
-                "hours_invalid",
+            return Err(AppError::new(
+                Code::HoursInvalid,
                 "hours 须在1到720之间",
                 "hours must be between 1 and 720",
             ));

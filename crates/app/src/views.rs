@@ -1,6 +1,6 @@
 //! Read-side use cases and the views they return: halls, the catalogue, availability.
 
-use crate::{App, AppError, AppResult};
+use crate::{App, AppError, AppResult, Code};
 use chrono::{NaiveDate, NaiveTime, TimeDelta};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -294,15 +294,15 @@ impl App {
         let from = q.from.unwrap_or(today + TimeDelta::days(1));
         let to = q.to.unwrap_or(from + TimeDelta::days(6));
         if from < today {
-            return Err(AppError::invalid(
-                "date_in_past",
+            return Err(AppError::new(
+                Code::DateInPast,
                 format!("开始日期{from}已过去"),
                 format!("the start date {from} is in the past"),
             ));
         }
         if to < from || (to - from).num_days() > 31 {
-            return Err(AppError::invalid(
-                "date_range_invalid",
+            return Err(AppError::new(
+                Code::DateRangeInvalid,
                 "结束日期须在开始日期之后，且相差不超过31天",
                 "the end date must follow the start date by at most 31 days",
             ));
@@ -426,16 +426,15 @@ pub fn local_instant(day: NaiveDate, t: NaiveTime) -> chrono::DateTime<chrono::U
 
 pub(crate) fn unknown_business(code: &str) -> AppError {
     AppError::new(
-        crate::ErrorKind::Unprocessable,
-        "unknown_business",
+        Code::UnknownBusiness,
         format!("没有“{code}”这项业务"),
         format!("there is no business \"{code}\""),
     )
 }
 
 pub(crate) fn unknown_hall(id: &str) -> AppError {
-    AppError::not_found(
-        "hall_not_found",
+    AppError::new(
+        Code::HallNotFound,
         format!("没有编号为“{id}”的办证大厅"),
         format!("there is no hall \"{id}\""),
     )

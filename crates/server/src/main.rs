@@ -714,7 +714,7 @@ async fn serve(
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let database = match app.store.dialect() {
+    let database = match app.database_kind() {
         "sqlite" => format!(
             "SQLite file {}",
             cli.database_url

@@ -8,6 +8,7 @@ use axum::Json;
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 use wujing_app::citizen::{CodeRequest, CodeSent};
+use wujing_app::Code;
 #[allow(unused_imports)]
 use wujing_app::Principal;
 use wujing_app::*;
@@ -214,8 +215,8 @@ fn id_number_header(headers: &HeaderMap) -> ApiResult<&str> {
         .get("x-id-number")
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| {
-            ApiError(AppError::invalid(
-                "id_number_required",
+            ApiError(AppError::new(
+                Code::IdNumberRequired,
                 "请在 X-Id-Number 请求头中提供证件号码",
                 "send the identity number in the X-Id-Number header",
             ))

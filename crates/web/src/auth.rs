@@ -9,6 +9,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::Response;
+use wujing_app::Code;
 use wujing_app::{Action, AppError, Principal};
 
 pub const SESSION_COOKIE: &str = "wujing_session";
@@ -119,9 +120,7 @@ async fn csrf_checked(s: &AppState, p: &Principal, req: Request) -> Result<Reque
     let (parts, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
         .await
-        .map_err(|_| {
-            AppError::invalid("body_too_large", "表单内容过大", "the form is too large")
-        })?;
+        .map_err(|_| AppError::new(Code::BodyTooLarge, "表单内容过大", "the form is too large"))?;
     let given = form_field(&bytes, "csrf");
     s.app.check_csrf(p, given.as_deref())?;
     Ok(Request::from_parts(parts, Body::from(bytes)))

@@ -13,6 +13,7 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use wujing_app::hall::{CheckInInput, CounterAction, FeeInput, TicketView};
 use wujing_app::Action;
+use wujing_app::Code;
 use wujing_app::*;
 
 pub async fn check_in(
@@ -129,55 +130,13 @@ pub async fn console(
         .filter(|t| t.status == "parked")
         .map(|t| (*t).clone())
         .collect();
-    let (applicant, fee) = match &current {
-        Some(t) => {
-            let ticket = s
-                .app
-                .store
-                .ticket(t.id)
-                .await
-                .map_err(AppError::from)?
-                .expect("listed ticket exists");
-            let booking = match ticket.booking_id {
-                Some(id) => s
-                    .app
-                    .store
-                    .booking_by_id(id)
-                    .await
-                    .map_err(AppError::from)?,
-                None => None,
-            };
-            let view = match booking {
-                Some(b) => Some(s.app.booking_view(&b).await?),
-                None => None,
-            };
-            (view, s.app.fee_of(&ticket).await?)
-        }
-        None => (None, 0),
+    let case = match &current {
+        Some(t) => Some(s.app.counter_case(&p, &hall, t.id).await?),
+        None => None,
     };
-    let (materials, application, paid) = match &current {
-        Some(t) => (
-            s.app
-                .catalogue
-                .business(&t.business)
-                .map(wujing_domain::documents::to_bring)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|i| i.zh)
-                .collect(),
-            s.app
-                .store
-                .application_of(t.id)
-                .await
-                .map_err(AppError::from)?,
-            s.app
-                .store
-                .payment_of(t.id)
-                .await
-                .map_err(AppError::from)?
-                .is_some(),
-        ),
-        None => (vec![], None, false),
+    let (applicant, fee, materials, application, paid) = match case {
+        Some(c) => (c.applicant, c.fee, c.materials, c.application, c.paid),
+        None => (None, 0, vec![], None, false),
     };
     let (who, csrf) = crate::pages::staff_of(&p);
     let (msg, msg_kind) = crate::pages::flash(&q);
@@ -239,35 +198,9 @@ pub async fn console_submit(
                     .filter_map(|kv| kv.strip_prefix("present="))
                     .map(|v| form_field(format!("x={v}").as_bytes(), "x").unwrap_or_default())
                     .collect();
-                let t = s
-                    .app
-                    .store
-                    .ticket(ticket)
-                    .await
-                    .map_err(AppError::from)?
-                    .ok_or_else(|| {
-                        AppError::not_found("ticket_not_found", "没有这个号", "no such ticket")
-                    })?;
-                let missing: Vec<String> = s
-                    .app
-                    .catalogue
-                    .business(&t.business)
-                    .map(wujing_domain::documents::to_bring)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|i| i.zh.to_string())
-                    .filter(|m| !present.contains(m))
-                    .collect();
                 let a = s
                     .app
-                    .accept_application(
-                        &p,
-                        &hall,
-                        window,
-                        addr.as_deref(),
-                        ticket,
-                        &wujing_app::hall::AcceptInput { missing },
-                    )
+                    .accept_presented(&p, &hall, window, addr.as_deref(), ticket, &present)
                     .await?;
                 match a.supplement_due {
                     Some(d) => format!("已受理，待补正材料，补正期限 {d}"),
@@ -319,8 +252,8 @@ pub async fn console_submit(
                         queue: get("queue"),
                     },
                     _ => {
-                        return Err(AppError::invalid(
-                            "op_invalid",
+                        return Err(AppError::new(
+                            Code::OpInvalid,
                             "未知操作",
                             "unknown operation",
                         ))

@@ -7,6 +7,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use wujing_app::AppError;
+use wujing_app::Code;
 
 pub struct ApiJson<T>(pub T);
 
@@ -16,18 +17,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(Self(v)),
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError(AppError::invalid(
-                "content_type_invalid",
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError(AppError::new(
+                Code::ContentTypeInvalid,
                 "请求须为 JSON（Content-Type: application/json）",
                 "the request body must be JSON (Content-Type: application/json)",
             ))),
-            Err(JsonRejection::JsonDataError(e)) => Err(ApiError(AppError::invalid(
-                "body_invalid",
+            Err(JsonRejection::JsonDataError(e)) => Err(ApiError(AppError::new(
+                Code::BodyInvalid,
                 format!("请求内容字段有误：{}", e.body_text()),
                 format!("a field of the request body is wrong: {}", e.body_text()),
             ))),
-            Err(e) => Err(ApiError(AppError::invalid(
-                "json_invalid",
+            Err(e) => Err(ApiError(AppError::new(
+                Code::JsonInvalid,
                 format!("请求内容不是有效的 JSON：{}", e.body_text()),
                 format!("the request body is not valid JSON: {}", e.body_text()),
             ))),
@@ -45,8 +46,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
             .await
             .map(|q| Self(q.0))
             .map_err(|e: QueryRejection| {
-                ApiError(AppError::invalid(
-                    "query_invalid",
+                ApiError(AppError::new(
+                    Code::QueryInvalid,
                     format!("查询参数有误：{}", e.body_text()),
                     format!("a query parameter is wrong: {}", e.body_text()),
                 ))
@@ -64,8 +65,8 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
             .await
             .map(|p| Self(p.0))
             .map_err(|e: PathRejection| {
-                ApiError(AppError::invalid(
-                    "path_invalid",
+                ApiError(AppError::new(
+                    Code::PathInvalid,
                     format!("路径参数有误：{}", e.body_text()),
                     format!("a path parameter is wrong: {}", e.body_text()),
                 ))

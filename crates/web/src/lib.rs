@@ -5,6 +5,7 @@
 //! or decide a rule. Errors travel as [`AppError`] inside the response and are rendered into the
 //! one error envelope by the [`envelope`] middleware, which knows the request id and language.
 
+use wujing_app::Code;
 mod api;
 pub mod auth;
 mod board;
@@ -175,7 +176,7 @@ async fn envelope(State(state): State<AppState>, mut req: Request, next: Next) -
         let status = res.status();
         let body = Envelope {
             error: EnvelopeBody {
-                code: err.code,
+                code: err.code.as_str(),
                 message: err.message(english),
                 request_id: &id,
                 details: err.details.as_deref(),
@@ -213,7 +214,7 @@ async fn envelope(State(state): State<AppState>, mut req: Request, next: Next) -
                 .map(|(k, v)| (k.clone(), v.clone())),
         );
         if err.kind == ErrorKind::Internal {
-            tracing::error!(request_id = %id, code = err.code, "request failed");
+            tracing::error!(request_id = %id, code = err.code.as_str(), "request failed");
         }
         res = r;
     }
@@ -253,8 +254,8 @@ async fn tag_route(path: MatchedPath, req: Request, next: Next) -> Response {
 }
 
 async fn route_not_found() -> ApiError {
-    ApiError(AppError::not_found(
-        "route_not_found",
+    ApiError(AppError::new(
+        Code::RouteNotFound,
         "没有这个接口，请查阅 /api/openapi.json",
         "no such endpoint; see /api/openapi.json",
     ))
@@ -262,8 +263,7 @@ async fn route_not_found() -> ApiError {
 
 async fn method_not_allowed() -> ApiError {
     ApiError(AppError::new(
-        ErrorKind::Invalid,
-        "method_not_allowed",
+        Code::MethodNotAllowed,
         "该接口不支持此请求方法",
         "this endpoint does not support the request method",
     ))

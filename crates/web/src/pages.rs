@@ -7,7 +7,7 @@
 use crate::auth::{cookie, form_field, set_cookie, LOGIN_CSRF_COOKIE};
 use crate::extract::{ApiPath, ClientAddr};
 use crate::staff::session_cookie;
-use crate::{ApiError, ApiResult, AppState};
+use crate::{ApiResult, AppState};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -15,6 +15,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Extension;
 use std::collections::HashMap;
 use wujing_app::authz::permits;
+use wujing_app::Code;
 use wujing_app::*;
 use wujing_domain::staff::{Role, RoleGrant};
 
@@ -194,8 +195,7 @@ pub async fn login_submit(
 
 fn csrf_error() -> AppError {
     AppError::new(
-        ErrorKind::Forbidden,
-        "csrf_invalid",
+        Code::CsrfInvalid,
         "页面已过期，请刷新后重试",
         "the page has expired; reload and try again",
     )
@@ -378,8 +378,8 @@ fn parse_roles(s: &str) -> AppResult<Vec<RoleGrant>> {
             Role::parse(r)
                 .map(|role| RoleGrant { role, hall: h })
                 .ok_or_else(|| {
-                    AppError::invalid(
-                        "role_invalid",
+                    AppError::new(
+                        Code::RoleInvalid,
                         format!("没有“{r}”这个角色"),
                         format!("there is no role \"{r}\""),
                     )
@@ -461,8 +461,8 @@ pub async fn staff_change(
             "enable" => c.disabled = Some(false),
             "password" => c.password = Some(field(&f, "password").into()),
             _ => {
-                return Err(AppError::invalid(
-                    "op_invalid",
+                return Err(AppError::new(
+                    Code::OpInvalid,
                     "未知操作",
                     "unknown operation",
                 ))
@@ -496,15 +496,7 @@ pub async fn devices_page(
 ) -> ApiResult<Response> {
     let (who, csrf) = staff_of(&p);
     let devices = s.app.devices(&p).await?;
-    let halls = s
-        .app
-        .store
-        .halls()
-        .await
-        .map_err(AppError::from)?
-        .into_iter()
-        .map(|h| h.id)
-        .collect();
+    let halls = s.app.hall_ids().await?;
     let (msg, msg_kind) = flash(&q);
     Ok(render(&DevicesPage {
         msg,
@@ -534,15 +526,7 @@ pub async fn device_create(
         Ok(d) => {
             let (who, csrf) = staff_of(&p);
             let devices = s.app.devices(&p).await?;
-            let halls = s
-                .app
-                .store
-                .halls()
-                .await
-                .map_err(AppError::from)?
-                .into_iter()
-                .map(|h| h.id)
-                .collect();
+            let halls = s.app.hall_ids().await?;
             Ok(render(&DevicesPage {
                 msg: format!("已登记终端 {}", d.name),
                 msg_kind: "ok".into(),
@@ -600,17 +584,14 @@ pub async fn halls_page(
     let (who, csrf) = staff_of(&p);
     let halls = s
         .app
-        .store
-        .halls()
-        .await
-        .map_err(AppError::from)?
+        .manageable_halls(&p)
+        .await?
         .into_iter()
-        .filter(|h| permits(&p, Action::ManageHalls, Some(&h.id)))
         .map(|h| HallRow {
             capacity: h
                 .capacity
                 .iter()
-                .map(|(p, n)| format!("{} {n}", p.as_str()))
+                .map(|(p, n)| format!("{p} {n}"))
                 .collect::<Vec<_>>()
                 .join(" / "),
             id: h.id,
@@ -636,7 +617,7 @@ struct HallPage {
     msg_kind: String,
     who: String,
     csrf: String,
-    hall: wujing_app::Hall,
+    hall: wujing_app::HallSettings,
     capacity: Vec<(&'static str, u32)>,
     windows: Vec<wujing_app::Window>,
     closures: Vec<chrono::NaiveDate>,
@@ -649,20 +630,7 @@ pub async fn hall_page(
     ApiPath(id): ApiPath<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Response> {
-    s.app.require(&p, Action::ManageHalls, Some(&id))?;
-    let hall = s
-        .app
-        .store
-        .hall(&id)
-        .await
-        .map_err(AppError::from)?
-        .ok_or_else(|| {
-            ApiError(AppError::not_found(
-                "hall_not_found",
-                "没有这个大厅",
-                "no such hall",
-            ))
-        })?;
+    let hall = s.app.hall_settings(&p, &id).await?;
     let (who, csrf) = staff_of(&p);
     let windows = s.app.hall_windows(&p, &id).await?;
     let closures = s.app.hall_closures(&p, &id).await?;
@@ -673,7 +641,7 @@ pub async fn hall_page(
                 pool.as_str(),
                 hall.capacity
                     .iter()
-                    .find(|(x, _)| x == pool)
+                    .find(|(x, _)| x == pool.as_str())
                     .map_or(0, |(_, n)| *n),
             )
         })
@@ -704,8 +672,8 @@ pub async fn hall_submit(
     let a = addr.as_deref();
     let num = |k: &str| -> AppResult<u32> {
         field(&f, k).trim().parse().map_err(|_| {
-            AppError::invalid(
-                "number_invalid",
+            AppError::new(
+                Code::NumberInvalid,
                 format!("{k} 须为数字"),
                 format!("{k} must be a number"),
             )
@@ -713,8 +681,8 @@ pub async fn hall_submit(
     };
     let date = |k: &str| -> AppResult<chrono::NaiveDate> {
         field(&f, k).parse().map_err(|_| {
-            AppError::invalid(
-                "date_invalid",
+            AppError::new(
+                Code::DateInvalid,
                 format!("{k} 须为日期"),
                 format!("{k} must be a date"),
             )
@@ -766,8 +734,8 @@ pub async fn hall_submit(
                     .await
                     .map(|r| format!("已保存（{} 个时段）", r.slots_changed))
             }
-            _ => Err(AppError::invalid(
-                "op_invalid",
+            _ => Err(AppError::new(
+                Code::OpInvalid,
                 "未知操作",
                 "unknown operation",
             )),

@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
+use wujing_app::Code;
 use wujing_app::*;
 use wujing_domain::documents::{to_bring, Item};
 use wujing_domain::idnum::mask_id_number;
@@ -141,8 +142,8 @@ impl Ctx {
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .ok_or_else(|| {
-                AppError::invalid(
-                    "form_expired",
+                AppError::new(
+                    Code::FormExpired,
                     "页面已失效，请从头开始",
                     "the page has expired; please start again",
                 )
@@ -454,7 +455,7 @@ pub async fn times(
     let ctx = Ctx::decode(field(&f, "ctx"))?;
     let day: chrono::NaiveDate = field(&f, "day")
         .parse()
-        .map_err(|_| AppError::invalid("date_invalid", "日期无效", "invalid date"))?;
+        .map_err(|_| AppError::new(Code::DateInvalid, "日期无效", "invalid date"))?;
     let hall = s.app.hall(field(&f, "hall")).await?;
     let avail = s
         .app
@@ -528,30 +529,8 @@ async fn hold_page(
     phone: &str,
     msg: (String, &str),
 ) -> ApiResult<Response> {
-    let gone = || {
-        AppError::new(
-            ErrorKind::Gone,
-            "hold_expired",
-            "保留已过期，请重新选择时段",
-            "the hold has expired; choose a time again",
-        )
-    };
-    let hold = s
-        .app
-        .store
-        .hold(hold_id)
-        .await
-        .map_err(AppError::from)?
-        .ok_or_else(gone)?;
-    let slot = s
-        .app
-        .store
-        .slot(hold.slot_id)
-        .await
-        .map_err(AppError::from)?
-        .ok_or_else(gone)?;
-    let hall = s.app.hall(&slot.hall_id).await?;
-    let local = hold
+    let seat = s.app.held_seat(hold_id).await?;
+    let local = seat
         .expires_at
         .with_timezone(&wujing_domain::calendar::china_offset());
     let title = l.t("确认预约", "Confirm").to_string();
@@ -562,9 +541,9 @@ async fn hold_page(
         business: code.into(),
         ctx: ctx.encode(),
         hold_id: hold_id.into(),
-        when: format!("{} {}", weekday(&l, slot.day), slot.start.format("%H:%M")),
-        hall: l.t(&hall.name_zh, &hall.name_en).to_string(),
-        expires_ms: hold.expires_at.timestamp_millis(),
+        when: format!("{} {}", weekday(&l, seat.day), seat.start.format("%H:%M")),
+        hall: l.t(&seat.hall.name_zh, &seat.hall.name_en).to_string(),
+        expires_ms: seat.expires_at.timestamp_millis(),
         expires_local: local.format("%H:%M").to_string(),
         name: ctx.name.clone(),
         masked_id: mask_id_number(&ctx.id_number),
@@ -586,7 +565,7 @@ pub async fn hold(
     let ctx = Ctx::decode(field(&f, "ctx"))?;
     let slot_id: i64 = field(&f, "slot_id")
         .parse()
-        .map_err(|_| AppError::invalid("slot_invalid", "时段无效", "invalid time"))?;
+        .map_err(|_| AppError::new(Code::SlotInvalid, "时段无效", "invalid time"))?;
     match s
         .app
         .hold(
@@ -599,7 +578,7 @@ pub async fn hold(
         .await
     {
         Ok(h) => hold_page(&s, l, &code, &ctx, &h.hold_id, "", (String::new(), "")).await,
-        Err(e) if e.code == "slot_full" => {
+        Err(e) if e.code == Code::SlotFull => {
             let details: serde_json::Value = e
                 .details
                 .as_deref()
@@ -765,12 +744,11 @@ pub async fn slip(
     Query(k): Query<Key>,
 ) -> ApiResult<Response> {
     let l = L::from(&headers, &format!("/slip/{code}?k={}", k.k));
-    let booking = s.app.booking_by_slip(&code, &k.k).await?;
-    let b = s.app.booking_view(&booking).await?;
+    let b = s.app.booking_by_slip(&code, &k.k).await?;
     let documents = s
         .app
         .catalogue
-        .business(&booking.business)
+        .business(&b.business.id)
         .map(to_bring)
         .unwrap_or_default();
     let qr = qr_svg(
@@ -797,10 +775,9 @@ pub async fn ics(
     Path(code): Path<String>,
     Query(k): Query<Key>,
 ) -> ApiResult<Response> {
-    let b = s.app.booking_by_slip(&code, &k.k).await?;
-    let v = s.app.booking_view(&b).await?;
-    let hall = s.app.hall(&b.slot.hall_id).await?;
-    let start = b.slot.starts_at;
+    let v = s.app.booking_by_slip(&code, &k.k).await?;
+    let hall = s.app.hall(&v.hall.id).await?;
+    let start = v.starts_at;
     let end = start + chrono::TimeDelta::minutes(i64::from(hall.slot_minutes));
     let f = |t: chrono::DateTime<chrono::Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
     let esc = |s: &str| {
@@ -811,7 +788,7 @@ pub async fn ics(
     let body = format!(
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Wujing//Exit-entry booking//ZH\r\nBEGIN:VEVENT\r\nUID:{}@wujing\r\nDTSTAMP:{}\r\nDTSTART:{}\r\nDTEND:{}\r\nSUMMARY:{}\r\nLOCATION:{}\r\nDESCRIPTION:{}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
         v.code,
-        f(b.created_at),
+        f(v.created_at),
         f(start),
         f(end),
         esc(&format!("{} · {}", v.business.name_zh, v.hall.name_zh)),
@@ -840,14 +817,16 @@ pub async fn form_pdf(
     Path(code): Path<String>,
     Query(k): Query<Key>,
 ) -> ApiResult<Response> {
-    let b = s.app.booking_by_slip(&code, &k.k).await?;
-    let pdf = s.app.application_form(&b).await?;
+    let pdf = s.app.application_form_by_slip(&code, &k.k).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/pdf".to_string()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"wujing-form-{}.pdf\"", b.code),
+                format!(
+                    "attachment; filename=\"wujing-form-{}.pdf\"",
+                    code.trim().to_ascii_uppercase()
+                ),
             ),
         ],
         pdf,
@@ -902,15 +881,15 @@ pub async fn change(
     let avail = s
         .app
         .availability(&AvailabilityQuery {
-            business: b.business.clone(),
-            halls: Some(b.slot.hall_id.clone()),
+            business: b.business.id.clone(),
+            halls: Some(b.hall.id.clone()),
             from: Some(from),
             to: Some(from + chrono::TimeDelta::days(6)),
             only_free: Some(true),
         })
         .await?;
     let mut days: BTreeMap<chrono::NaiveDate, Vec<SlotView>> = BTreeMap::new();
-    for sl in avail.slots.into_iter().filter(|sl| sl.slot_id != b.slot.id) {
+    for sl in avail.slots.into_iter().filter(|sl| sl.slot_id != b.slot_id) {
         days.entry(sl.date).or_default().push(sl);
     }
     let days = days.into_iter().map(|(d, v)| (weekday(&l, d), v)).collect();

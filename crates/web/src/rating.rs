@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Json};
 use serde::Deserialize;
 use wujing_app::ratings::{RatingInput, REASONS};
+use wujing_app::Code;
 use wujing_app::*;
 
 #[derive(Deserialize)]
@@ -61,7 +62,7 @@ pub async fn page(
     ApiPath((hall, window)): ApiPath<(String, u32)>,
     Query(q): Query<std::collections::HashMap<String, String>>,
 ) -> ApiResult<Response> {
-    let t = s.app.ticket_to_rate(&p, &hall, window).await?;
+    let label = s.app.label_to_rate(&p, &hall, window).await?;
     let msg: String = q
         .get("msg")
         .cloned()
@@ -72,7 +73,7 @@ pub async fn page(
     Ok(render(&RatePage {
         msg,
         window,
-        ticket: t.map(|t| t.label).unwrap_or_default(),
+        ticket: label.unwrap_or_default(),
         reasons: REASONS.to_vec(),
     }))
 }
@@ -95,7 +96,7 @@ pub async fn submit(
     };
     let msg = match s.app.rate(&p, &hall, window, &r).await {
         Ok(_) => "谢谢您的评价 Thank you",
-        Err(e) if e.code == "already_rated" => "已评价，谢谢 Already rated, thank you",
+        Err(e) if e.code == Code::AlreadyRated => "已评价，谢谢 Already rated, thank you",
         Err(_) => "评价未能提交，请告知工作人员 The rating could not be saved",
     };
     Redirect::to(&format!(

@@ -47,6 +47,9 @@ mod staff;
 struct Harness {
     router: Router,
     app: App,
+    /// The store behind `app`, for reading what a test's requests left there: the web crate
+    /// itself never reaches the store.
+    store: DynStore,
 }
 
 impl Harness {
@@ -59,11 +62,12 @@ impl Harness {
     }
 
     async fn with_options(store: DynStore, config: Config, opts: wujing_web::WebOptions) -> Self {
-        let app = App::new(store, config, Clock::manual(start()));
+        let app = App::new(store.clone(), config, Clock::manual(start()));
         app.load_demo().await.unwrap();
         Self {
             router: wujing_web::router_with(app.clone(), opts),
             app,
+            store,
         }
     }
 
@@ -292,7 +296,7 @@ async fn book_cancel_reschedule(store: DynStore) {
     assert_eq!((s, code_of(&late)), (StatusCode::GONE, "hold_expired"));
     let r = h.app.sweep().await.unwrap();
     assert_eq!(r.expired_holds, 1);
-    let report = h.app.store.verify_invariants().await.unwrap();
+    let report = h.store.verify_invariants().await.unwrap();
     assert!(report.is_clean(), "{report:?}");
 
     // Metrics saw it all.
@@ -405,7 +409,6 @@ async fn lottery_release(store: DynStore) {
         "unreleased days are not listed"
     );
     let slot = h
-        .app
         .store
         .slots(&wujing_store::SlotQuery {
             hall_ids: Some(vec!["huadu".into()]),
@@ -527,7 +530,7 @@ async fn lottery_release(store: DynStore) {
         }
     }
     assert_eq!(won.len(), seats as usize);
-    let report = h.app.store.verify_invariants().await.unwrap();
+    let report = h.store.verify_invariants().await.unwrap();
     assert!(report.is_clean(), "{report:?}");
     assert_eq!(
         report.active_bookings,
@@ -575,7 +578,6 @@ async fn lottery_draw_resumes(store: DynStore) {
     let h = Harness::with_config(store, lottery_config()).await;
     let day: chrono::NaiveDate = "2026-12-04".parse().unwrap();
     let seats: u32 = h
-        .app
         .store
         .slots(&wujing_store::SlotQuery {
             hall_ids: Some(vec!["nansha".into()]),
@@ -604,7 +606,6 @@ async fn lottery_draw_resumes(store: DynStore) {
     h.app.clock.advance(TimeDelta::hours(23));
     // The "crashed" drawer: the seed is recorded, nothing is served.
     let started = h
-        .app
         .store
         .start_draw(day, 4242, h.app.clock.now())
         .await
@@ -618,7 +619,7 @@ async fn lottery_draw_resumes(store: DynStore) {
     let d = draws.iter().find(|d| d.day == day).expect("resumed");
     assert_eq!((d.seed.as_str(), d.winners), ("4242", u64::from(seats)));
     let mut won = Vec::new();
-    for e in h.app.store.lottery_entries(day).await.unwrap() {
+    for e in h.store.lottery_entries(day).await.unwrap() {
         if e.status == wujing_store::EntryStatus::Won {
             won.push(e.id);
         }
@@ -630,7 +631,7 @@ async fn lottery_draw_resumes(store: DynStore) {
         .collect();
     expected.sort();
     assert_eq!(won, expected);
-    assert!(h.app.store.verify_invariants().await.unwrap().is_clean());
+    assert!(h.store.verify_invariants().await.unwrap().is_clean());
 }
 both_dialects!(lottery_resume, lottery_draw_resumes);
 
@@ -892,7 +893,7 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
         avail["slots"][0]["free"].as_u64().unwrap() + 1,
         avail["slots"][0]["capacity"].as_u64().unwrap()
     );
-    let report = h.app.store.verify_invariants().await.unwrap();
+    let report = h.store.verify_invariants().await.unwrap();
     assert!(report.is_clean());
 }
 
@@ -915,7 +916,7 @@ async fn rate_limits_hold_across_two_instances() {
     };
     let first = wujing_store::open(&url).await.unwrap();
     first.migrate().await.unwrap();
-    let a = App::new(first, config.clone(), Clock::manual(start()));
+    let a = App::new(first.clone(), config.clone(), Clock::manual(start()));
     a.load_demo().await.unwrap();
     let b = App::new(
         wujing_store::open(&url).await.unwrap(),
@@ -943,6 +944,7 @@ async fn rate_limits_hold_across_two_instances() {
     let h = Harness {
         router: servers[0].clone(),
         app: a.clone(),
+        store: first,
     };
     let slot = h.slot("tianhe", "passport_first").await;
     // Six holds from one address, alternating between the instances, then a refusal.

@@ -12,8 +12,7 @@ const CHEN: &str = "440106198503030116";
 
 /// A walk-in ticket waiting at tianhe today, issued straight into the store.
 async fn waiting_ticket(h: &Harness) {
-    h.app
-        .store
+    h.store
         .issue_ticket(&wujing_store::NewTicket {
             hall_id: "tianhe".into(),
             day: h.app.clock.today(),
@@ -32,8 +31,7 @@ async fn waiting_ticket(h: &Harness) {
 
 /// The number of tianhe's first general window.
 async fn general_window(h: &Harness) -> u32 {
-    h.app
-        .store
+    h.store
         .windows("tianhe")
         .await
         .unwrap()
@@ -73,7 +71,7 @@ async fn counter_day(store: DynStore) {
         "{v}"
     );
     let starts: chrono::DateTime<chrono::Utc> = {
-        let b = h.app.store.booking_by_code(&code).await.unwrap().unwrap();
+        let b = h.store.booking_by_code(&code).await.unwrap().unwrap();
         b.slot.starts_at
     };
     let now = h.app.clock.now();
@@ -147,7 +145,6 @@ async fn counter_day(store: DynStore) {
         (StatusCode::CONFLICT, "already_checked_in")
     );
     let ticket = h
-        .app
         .store
         .tickets_of_day("tianhe", h.app.clock.today())
         .await

@@ -185,7 +185,7 @@ async fn phone_codes_guard_confirmation(store: DynStore) {
         (s, super::code_of(&v)),
         (StatusCode::TOO_MANY_REQUESTS, "code_rate_limited")
     );
-    let sent = h.app.store.messages_to(phone, 5).await.unwrap();
+    let sent = h.store.messages_to(phone, 5).await.unwrap();
     assert_eq!(sent.len(), 1);
     let code: String = sent[0]
         .body
@@ -215,14 +215,7 @@ async fn phone_codes_guard_confirmation(store: DynStore) {
         )
         .await;
     assert_eq!(s, StatusCode::ACCEPTED);
-    let text = h
-        .app
-        .store
-        .messages_to(phone, 1)
-        .await
-        .unwrap()
-        .remove(0)
-        .body;
+    let text = h.store.messages_to(phone, 1).await.unwrap().remove(0).body;
     assert!(text.starts_with("[Wujing] Your code is"), "{text}");
     let code: String = text.chars().filter(char::is_ascii_digit).take(6).collect();
     let mine = h.app.my_bookings(zheng, phone, &code).await.unwrap();

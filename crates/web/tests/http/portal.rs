@@ -74,13 +74,7 @@ impl Harness {
     }
 
     async fn last_code(&self, phone: &str) -> String {
-        let m = self
-            .app
-            .store
-            .messages_to(phone, 1)
-            .await
-            .unwrap()
-            .remove(0);
+        let m = self.store.messages_to(phone, 1).await.unwrap().remove(0);
         m.body
             .chars()
             .filter(char::is_ascii_digit)
@@ -225,7 +219,7 @@ async fn journey(store: DynStore) {
     assert!(!slip.body.contains(CHEN), "the slip masks the number");
     let booking_code = done.location[6..].split('?').next().unwrap().to_string();
     let key = done.location.split("k=").nth(1).unwrap().to_string();
-    let confirmation = h.app.store.messages_to(phone, 1).await.unwrap().remove(0);
+    let confirmation = h.store.messages_to(phone, 1).await.unwrap().remove(0);
     assert_eq!(confirmation.topic, "confirmation");
     assert!(
         confirmation.body.starts_with("[Wujing] Booked")
@@ -263,8 +257,7 @@ async fn journey(store: DynStore) {
         .await;
     assert_eq!(wrong_proof.status, StatusCode::SEE_OTHER);
     assert_eq!(
-        h.app
-            .store
+        h.store
             .booking_by_code(&booking_code)
             .await
             .unwrap()
@@ -292,7 +285,6 @@ async fn journey(store: DynStore) {
         .await;
     assert!(moved.location.contains("msg="), "{}", moved.location);
     let b = h
-        .app
         .store
         .booking_by_code(&booking_code)
         .await
@@ -340,8 +332,7 @@ async fn journey(store: DynStore) {
         .await;
     assert_eq!(c.status, StatusCode::SEE_OTHER);
     assert_eq!(
-        h.app
-            .store
+        h.store
             .booking_by_code(&booking_code)
             .await
             .unwrap()
