@@ -274,23 +274,15 @@ pub struct Applicant {
     pub phone: String,
 }
 
+/// A phone number in its canonical form (see `wujing_domain::phone`), so that every limit and
+/// comparison counts one phone once however it was written.
 pub(crate) fn parse_phone(p: &str) -> AppResult<String> {
-    let p: String = p.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
-    let mainland = p.len() == 11
-        && p.starts_with('1')
-        && matches!(p.as_bytes()[1], b'3'..=b'9')
-        && p.bytes().all(|b| b.is_ascii_digit());
-    let international = p.starts_with('+')
-        && (7..=16).contains(&p.len())
-        && p[1..].bytes().all(|b| b.is_ascii_digit());
-    if mainland || international {
-        Ok(p)
-    } else {
-        Err(AppError::new(Code::PhoneInvalid,
+    wujing_domain::phone::canonical(p).map_err(|_| {
+AppError::new(Code::PhoneInvalid,
             "手机号码格式不正确：应为11位中国大陆手机号，或以+开头的国际号码",
             "the phone number should be an 11-digit mainland mobile number or an international number starting with +",
-        ))
-    }
+        )
+    })
 }
 
 impl App {

@@ -13,6 +13,7 @@ pub mod documents;
 pub mod eligibility;
 pub mod idnum;
 pub mod lottery;
+pub mod phone;
 pub mod staff;
 
 pub use calendar::{DayKind, DeclaredDay, HallCalendar, Hours, Pool, Session};

@@ -41,6 +41,8 @@ mod hall;
 mod outbox;
 #[path = "http/portal.rs"]
 mod portal;
+#[path = "http/privacy.rs"]
+mod privacy;
 #[path = "http/staff.rs"]
 mod staff;
 
