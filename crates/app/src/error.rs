@@ -10,6 +10,8 @@ use wujing_store::StoreError;
 pub enum ErrorKind {
     /// Malformed input (400).
     Invalid,
+    /// A request body over the server's limit (413).
+    PayloadTooLarge,
     /// Well-formed but refused by a rule (422).
     Unprocessable,
     /// No or wrong credentials (401).

@@ -30,6 +30,7 @@ pub struct Hall {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Window {
     pub number: u32,
     /// `general`, `foreigners`, `expedite`, `collection`.
@@ -745,6 +746,7 @@ pub struct NewPayment {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Payment {
     pub id: i64,
     pub ticket_id: i64,
@@ -759,6 +761,7 @@ pub struct Payment {
 
 /// One line of a day's reconciliation: a window and a payment method.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReconLine {
     pub window_number: u32,
     pub method: String,
@@ -776,6 +779,7 @@ pub struct NewRating {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Alert {
     pub id: i64,
     pub hall_id: String,
@@ -804,6 +808,7 @@ pub struct NewApplication {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Application {
     pub id: i64,
     pub ticket_id: i64,
@@ -817,6 +822,7 @@ pub struct Application {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UrgentRequest {
     pub id: i64,
     pub ticket_id: i64,
