@@ -146,7 +146,8 @@ pub struct RevealView {
     pub phone: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditSearch {
     /// A citizen's resident identity number, or a foreigner's passport as `P:NAT:NUMBER`.
     pub citizen: Option<String>,

@@ -129,8 +129,9 @@ pub fn same_secret(a: &str, b: &str) -> bool {
             == 0
 }
 
-/// A fresh session: the cookie's token (shown once) and the CSRF token pages must echo.
-#[derive(Clone, Serialize)]
+/// A fresh session: its token goes into the session cookie, never into the body; the CSRF
+/// token is what state-changing requests and forms must echo.
+#[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct SignedIn {
     #[serde(skip)]
     pub token: String,

@@ -38,7 +38,8 @@ impl std::fmt::Debug for StaffPrincipal {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// A device as it sees itself (`GET /api/v1/kiosk/me`).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DevicePrincipal {
     pub id: i64,
     pub name: String,

@@ -12,6 +12,8 @@ use wujing_store::StoreError;
 pub enum ErrorKind {
     /// Malformed input (400).
     Invalid,
+    /// A request body over the server's limit (413).
+    PayloadTooLarge,
     /// Well-formed but refused by a rule (422).
     Unprocessable,
     /// No or wrong credentials (401).
@@ -81,6 +83,8 @@ macro_rules! codes {
 }
 
 codes! {
+    PayloadTooLarge = "payload_too_large", PayloadTooLarge, "请求内容过大", "the request body is too large";
+    Timeout = "timeout", Unavailable, "处理超时，请稍后再试；如为提交操作，请先查询结果再重试", "the request took too long; if it changed something, check the outcome before retrying";
     AlertAcknowledged = "alert_acknowledged", Conflict, "该提醒已有人确认", "someone has acknowledged this alert";
     AlertNotFound = "alert_not_found", NotFound, "没有这条提醒", "no such alert";
     AlreadyAccepted = "already_accepted", Conflict, "该号已受理", "already accepted";
@@ -90,7 +94,6 @@ codes! {
     AlreadyPaid = "already_paid", Conflict, "该号已缴费", "this ticket has been paid";
     AlreadyRated = "already_rated", Conflict, "已评价，谢谢", "already rated, thank you";
     BodyInvalid = "body_invalid", Invalid, "请求内容的某个字段有误", "a field of the request body is wrong";
-    BodyTooLarge = "body_too_large", Invalid, "表单内容过大", "the form is too large";
     BookingNotActive = "booking_not_active", Conflict, "该预约已取消", "the booking is cancelled";
     BookingNotFound = "booking_not_found", NotFound, "没有找到该预约", "no such booking";
     BookingStarted = "booking_started", Conflict, "预约时段已开始，不能再取消", "the booked slot has started and can no longer be cancelled";

@@ -485,6 +485,7 @@ async fn main() -> ExitCode {
             let web = wujing_web::WebOptions {
                 trust_forwarded_for: *trust_forwarded_for,
                 secure_cookies: *secure_cookies,
+                ..Default::default()
             };
             let clock = match clock_at {
                 Some(at) => {

@@ -31,14 +31,40 @@ pub struct ErrorBody {
     pub details: Option<serde_json::Value>,
 }
 
+/// `GET /api/v1/staff/me`: the signed-in staff member.
+#[derive(Serialize, ToSchema)]
+pub struct StaffMe {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    #[schema(value_type = Vec<Object>)]
+    pub roles: Vec<wujing_domain::staff::RoleGrant>,
+    /// Send it back as `X-CSRF-Token` with every state-changing request.
+    pub csrf_token: String,
+}
+
+/// `GET /api/v1/admin/halls/{id}/calendar`: the hall's closed days of the coming year.
+#[derive(Serialize, ToSchema)]
+pub struct HallCalendar {
+    pub closed_days: Vec<chrono::NaiveDate>,
+}
+
+/// `POST …/rating`: the alert an "unsatisfied" rating raised, or null.
+#[derive(Serialize, ToSchema)]
+pub struct RatingOutcome {
+    pub alert: Option<Alert>,
+}
+
+/// Every `/api` route of the route table in `lib.rs`; `tests/http.rs` fails on one missing.
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "Wujing (无境) citizen service API",
-        description = "Booking as pre-acceptance for an exit-entry administration. Errors use one envelope with a stable code; messages follow Accept-Language (zh-CN default, en).",
+        description = "Booking as pre-acceptance for an exit-entry administration, and the halls' staff and device API. Errors use one envelope with a stable code; messages follow Accept-Language (zh-CN default, en). Staff sign in with `POST /api/v1/staff/session` (cookie `wujing_session`) and send the session's CSRF token as `X-CSRF-Token` with every state-changing request; devices send their token as `Authorization: Bearer`. Every operation can also answer 500 `internal_error` and 503 `timeout` or `unavailable`; one with a body 413 `payload_too_large`.",
         version = "1"
     ),
     paths(
+        openapi,
         list_halls,
         get_hall,
         list_businesses,
@@ -54,12 +80,251 @@ pub struct ErrorBody {
         enter_lottery,
         get_lottery_entry,
         get_lottery_draw,
-        signals
+        signals,
+        crate::staff::login,
+        crate::staff::logout,
+        crate::staff::me,
+        crate::staff::change_password,
+        crate::staff::staff_booking,
+        crate::staff::reveal,
+        crate::staff::list_staff,
+        crate::staff::create_staff,
+        crate::staff::get_staff,
+        crate::staff::change_staff,
+        crate::staff::list_devices,
+        crate::staff::create_device,
+        crate::staff::revoke_device,
+        crate::staff::update_hall,
+        crate::staff::hall_windows,
+        crate::staff::add_window,
+        crate::staff::remove_window,
+        crate::staff::set_capacity,
+        crate::staff::hall_calendar,
+        crate::staff::set_hall_day,
+        crate::staff::audit,
+        crate::staff::kiosk_me,
+        crate::counter::check_in,
+        crate::counter::walk_in,
+        crate::counter::tickets,
+        crate::counter::call_next,
+        crate::counter::action,
+        crate::counter::accept,
+        crate::counter::fee,
+        crate::counter::urgent,
+        crate::counter::refund,
+        crate::counter::receipt,
+        crate::counter::reconciliation,
+        crate::counter::urgent_list,
+        crate::counter::urgent_decide,
+        crate::rating::api_rate,
+        crate::rating::api_alerts,
+        crate::rating::api_ack
     ),
-    components(schemas(ErrorEnvelope, ErrorBody))
+    components(schemas(ErrorEnvelope, ErrorBody)),
+    modifiers(&Security, &CommonErrors),
+    tags(
+        (name = "halls", description = "The halls, public"),
+        (name = "catalogue", description = "The businesses, their fees and options, public"),
+        (name = "booking", description = "Citizens: eligibility, holds, bookings"),
+        (name = "lottery", description = "Citizens: the lottery before a day's release"),
+        (name = "operations", description = "Operators: scalping signals"),
+        (name = "staff", description = "Staff: signing in, one's account, booking lookup and identity reveal"),
+        (name = "admin", description = "Administrators and hall managers: staff accounts, devices, halls"),
+        (name = "audit", description = "Auditors: the audit trail"),
+        (name = "counter", description = "The hall: check-in, walk-ins, the counter's calls and actions, fees, receipts, reconciliation"),
+        (name = "urgent", description = "The leader post: urgent requests"),
+        (name = "ratings", description = "The windows' rating terminals and the alerts they raise"),
+        (name = "kiosk", description = "Devices: the kiosk's own endpoint"),
+        (name = "meta", description = "This document")
+    )
 )]
 pub struct ApiDoc;
 
+/// The three ways a caller proves who it is.
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
+        let c = doc.components.get_or_insert_with(Default::default);
+        c.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                crate::auth::SESSION_COOKIE,
+                "The staff session, set by `POST /api/v1/staff/session`",
+            ))),
+        );
+        c.add_security_scheme(
+            "csrf",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-CSRF-Token",
+                "The session's `csrf_token`, on every state-changing request made with the session cookie",
+            ))),
+        );
+        c.add_security_scheme(
+            "device",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A device's token (`POST /api/v1/admin/devices`); a browser terminal carries it in the `wujing_device` cookie set at `/device`",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The errors every operation of a kind can answer, added to each operation so that the
+/// annotations list only their use case's own codes: a body's 400 and 413, the security's 401
+/// and 403, and everyone's 500 and 503. Where an annotation has the same status, the codes are
+/// added to its description; elsewhere the operation refers to a shared response. Every error
+/// response has the envelope as its body.
+struct CommonErrors;
+
+/// Shared error responses: name, status, codes.
+const COMMON: &[(&str, &str, &str)] = &[
+    (
+        "malformed_body",
+        "400",
+        "a malformed body: `content_type_invalid`, `json_invalid`, `body_invalid`",
+    ),
+    ("payload_too_large", "413", "`payload_too_large`"),
+    ("sign_in_required", "401", "`sign_in_required`"),
+    (
+        "device_unauthorized",
+        "401",
+        "`sign_in_required`, `device_token_invalid`",
+    ),
+    (
+        "forbidden",
+        "403",
+        "`forbidden` (also outside the hall a role is limited to)",
+    ),
+    (
+        "forbidden_or_csrf",
+        "403",
+        "`forbidden` (also outside the hall a role is limited to); `csrf_invalid` (no or a wrong `X-CSRF-Token`)",
+    ),
+    ("internal_error", "500", "`internal_error`"),
+    (
+        "unavailable",
+        "503",
+        "`timeout` (the request took too long; it may have taken effect), `unavailable`",
+    ),
+];
+
+fn envelope_content() -> utoipa::openapi::Content {
+    utoipa::openapi::ContentBuilder::new()
+        .schema(Some(utoipa::openapi::Ref::from_schema_name(
+            "ErrorEnvelope",
+        )))
+        .build()
+}
+
+impl utoipa::Modify for CommonErrors {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        for item in doc.paths.paths.values_mut() {
+            let ops = [
+                (false, item.get.as_mut()),
+                (true, item.put.as_mut()),
+                (true, item.post.as_mut()),
+                (true, item.delete.as_mut()),
+                (true, item.patch.as_mut()),
+            ];
+            for (changes, op) in ops {
+                if let Some(op) = op {
+                    common_errors(op, changes);
+                }
+            }
+        }
+        let c = doc.components.get_or_insert_with(Default::default);
+        for (name, _, codes) in COMMON {
+            c.responses.insert(
+                name.to_string(),
+                utoipa::openapi::ResponseBuilder::new()
+                    .description(*codes)
+                    .content("application/json", envelope_content())
+                    .build()
+                    .into(),
+            );
+        }
+    }
+}
+
+fn common_errors(op: &mut utoipa::openapi::path::Operation, changes: bool) {
+    use utoipa::openapi::{Ref, RefOr};
+    let schemes: Vec<String> = serde_json::to_value(&op.security)
+        .ok()
+        .and_then(|v| v.as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|r| r.as_object())
+        .flat_map(|r| r.keys().cloned())
+        .collect();
+    let session = schemes.iter().any(|s| s == "session");
+    let device = schemes.iter().any(|s| s == "device");
+    let mut common = vec![];
+    if op.request_body.is_some() {
+        common.extend(["malformed_body", "payload_too_large"]);
+    }
+    if session || device {
+        common.push(if device {
+            "device_unauthorized"
+        } else {
+            "sign_in_required"
+        });
+        common.push(if session && changes {
+            "forbidden_or_csrf"
+        } else {
+            "forbidden"
+        });
+    }
+    common.extend(["internal_error", "unavailable"]);
+    let responses = &mut op.responses.responses;
+    for name in common {
+        let &(_, status, codes) = COMMON.iter().find(|c| c.0 == name).expect("listed");
+        match responses.get_mut(status) {
+            Some(RefOr::T(r)) if r.description.is_empty() => r.description = codes.to_string(),
+            Some(RefOr::T(r)) => r.description = format!("{}; {codes}", r.description),
+            Some(RefOr::Ref(_)) => {}
+            None => {
+                responses.insert(
+                    status.to_string(),
+                    RefOr::Ref(Ref::from_response_name(name)),
+                );
+            }
+        }
+    }
+    for (status, r) in responses.iter_mut() {
+        if let RefOr::T(r) = r {
+            if status.as_str() >= "400" && r.content.is_empty() {
+                r.content
+                    .insert("application/json".into(), envelope_content());
+            }
+        }
+    }
+}
+
+/// A PDF file, as a response body.
+pub struct Pdf;
+
+impl utoipa::PartialSchema for Pdf {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .content_media_type("application/pdf")
+            .into()
+    }
+}
+
+impl ToSchema for Pdf {}
+
+/// This document.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "meta",
+    responses((status = 200, body = Object, description = "The OpenAPI 3.1 document")))]
 pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
@@ -73,7 +338,8 @@ pub async fn list_halls(State(s): State<AppState>) -> ApiResult<Json<Vec<HallVie
 
 #[utoipa::path(get, path = "/api/v1/halls/{id}", tag = "halls",
     params(("id" = String, Path, description = "Hall id, e.g. `tianhe`")),
-    responses((status = 200, body = HallView), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = HallView),
+              (status = 404, body = ErrorEnvelope, description = "`hall_not_found`")))]
 pub async fn get_hall(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<String>,
@@ -90,7 +356,8 @@ pub async fn list_businesses(State(s): State<AppState>) -> Json<Vec<BusinessView
 
 #[utoipa::path(get, path = "/api/v1/businesses/{code}", tag = "catalogue",
     params(("code" = String, Path, description = "Business code, e.g. `hkm_endorsement_g`")),
-    responses((status = 200, body = BusinessView), (status = 422, body = ErrorEnvelope)))]
+    responses((status = 200, body = BusinessView),
+              (status = 422, body = ErrorEnvelope, description = "`unknown_business`")))]
 pub async fn get_business(
     State(s): State<AppState>,
     ApiPath(code): ApiPath<String>,
@@ -101,8 +368,10 @@ pub async fn get_business(
 /// Free online seats by business, halls and dates, from live counters.
 #[utoipa::path(get, path = "/api/v1/availability", tag = "booking",
     params(AvailabilityQuery),
-    responses((status = 200, body = AvailabilityView), (status = 400, body = ErrorEnvelope),
-              (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+    responses((status = 200, body = AvailabilityView),
+              (status = 400, body = ErrorEnvelope, description = "`query_invalid`, `date_in_past`, `date_range_invalid`"),
+              (status = 404, body = ErrorEnvelope, description = "`hall_not_found`"),
+              (status = 422, body = ErrorEnvelope, description = "`unknown_business`")))]
 pub async fn availability(
     State(s): State<AppState>,
     ApiQuery(q): ApiQuery<AvailabilityQuery>,
@@ -113,7 +382,9 @@ pub async fn availability(
 /// Pre-checks eligibility for a business (M1) and returns every failing reason.
 #[utoipa::path(post, path = "/api/v1/eligibility", tag = "booking",
     request_body = EligibilityInput,
-    responses((status = 200, body = EligibilityView), (status = 400, body = ErrorEnvelope)))]
+    responses((status = 200, body = EligibilityView),
+              (status = 400, body = ErrorEnvelope, description = "`name_required`, `phone_invalid`, `id_type_invalid`, `nationality_invalid`, `passport_number_invalid`, an identity number's code (`id_number_length`, `id_number_checksum`, …)"),
+              (status = 422, body = ErrorEnvelope, description = "`unknown_business`")))]
 pub async fn eligibility(
     State(s): State<AppState>,
     ApiJson(input): ApiJson<EligibilityInput>,
@@ -124,9 +395,10 @@ pub async fn eligibility(
 /// Holds a seat for a short time; a full slot answers 409 `slot_full` with alternatives (M2).
 #[utoipa::path(post, path = "/api/v1/holds", tag = "booking",
     request_body = HoldInput,
-    responses((status = 201, body = HoldView), (status = 404, body = ErrorEnvelope),
+    responses((status = 201, body = HoldView),
+              (status = 404, body = ErrorEnvelope, description = "`slot_not_found`"),
               (status = 409, body = ErrorEnvelope, description = "`slot_full`, with `details.alternatives`"),
-              (status = 422, body = ErrorEnvelope),
+              (status = 422, body = ErrorEnvelope, description = "`unknown_business`, `slot_not_bookable`, `slot_in_past`, `date_out_of_range`, `business_not_offered`, `not_yet_released`, `lottery_pending`"),
               (status = 429, body = ErrorEnvelope, description = "`rate_limited`, with a Retry-After header")))]
 pub async fn create_hold(
     State(s): State<AppState>,
@@ -139,8 +411,9 @@ pub async fn create_hold(
 /// Confirms a hold as a booking bound to the applicant's identity (M1, M3).
 #[utoipa::path(post, path = "/api/v1/bookings", tag = "booking",
     request_body = ConfirmInput,
-    responses((status = 201, body = BookingView), (status = 400, body = ErrorEnvelope),
-              (status = 404, body = ErrorEnvelope),
+    responses((status = 201, body = BookingView),
+              (status = 400, body = ErrorEnvelope, description = "`name_required`, `phone_invalid`, `id_type_invalid`, `nationality_invalid`, `passport_number_invalid`, an identity number's code (`id_number_length`, `id_number_checksum`, …), `channel_invalid`, `email_invalid`, `phone_code_required`, `phone_code_wrong` (with `details.attempts_left`), `phone_code_expired`"),
+              (status = 404, body = ErrorEnvelope, description = "`hold_not_found`"),
               (status = 409, body = ErrorEnvelope, description = "`already_booked` or `hold_used`"),
               (status = 410, body = ErrorEnvelope, description = "`hold_expired`"),
               (status = 422, body = ErrorEnvelope, description = "`not_eligible`, with `details.reasons`"),
@@ -161,8 +434,9 @@ pub async fn confirm_booking(
 #[utoipa::path(get, path = "/api/v1/bookings/{code}", tag = "booking",
     params(("code" = String, Path, description = "Booking code"),
            ("X-Id-Number" = String, Header, description = "The booking's identity number")),
-    responses((status = 200, body = BookingView), (status = 400, body = ErrorEnvelope),
-              (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = BookingView),
+              (status = 400, body = ErrorEnvelope, description = "`id_number_required`"),
+              (status = 404, body = ErrorEnvelope, description = "`booking_not_found` (also for an identity number that does not match)")))]
 pub async fn get_booking(
     State(s): State<AppState>,
     ApiPath(code): ApiPath<String>,
@@ -185,8 +459,9 @@ pub async fn get_booking(
 #[utoipa::path(post, path = "/api/v1/bookings/{code}/cancel", tag = "booking",
     params(("code" = String, Path, description = "Booking code")),
     request_body = OwnerProof,
-    responses((status = 200, body = BookingView), (status = 404, body = ErrorEnvelope),
-              (status = 409, body = ErrorEnvelope)))]
+    responses((status = 200, body = BookingView),
+              (status = 404, body = ErrorEnvelope, description = "`booking_not_found`"),
+              (status = 409, body = ErrorEnvelope, description = "`booking_started`, `booking_not_active`")))]
 pub async fn cancel_booking(
     State(s): State<AppState>,
     ApiPath(code): ApiPath<String>,
@@ -199,8 +474,10 @@ pub async fn cancel_booking(
 #[utoipa::path(post, path = "/api/v1/bookings/{code}/reschedule", tag = "booking",
     params(("code" = String, Path, description = "Booking code")),
     request_body = RescheduleInput,
-    responses((status = 200, body = BookingView), (status = 404, body = ErrorEnvelope),
-              (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+    responses((status = 200, body = BookingView),
+              (status = 404, body = ErrorEnvelope, description = "`booking_not_found`, `slot_not_found`"),
+              (status = 409, body = ErrorEnvelope, description = "`booking_not_active`, `same_slot`, `slot_full` (with `details.alternatives`)"),
+              (status = 422, body = ErrorEnvelope, description = "`slot_not_bookable`, `slot_in_past`, `date_out_of_range`, `business_not_offered`, `not_yet_released`, `lottery_pending`")))]
 pub async fn reschedule_booking(
     State(s): State<AppState>,
     ApiPath(code): ApiPath<String>,
@@ -227,9 +504,11 @@ fn id_number_header(headers: &HeaderMap) -> ApiResult<&str> {
 /// policy is a lottery and during its entry window.
 #[utoipa::path(post, path = "/api/v1/lottery/entries", tag = "lottery",
     request_body = EntryInput,
-    responses((status = 201, body = EntryView), (status = 400, body = ErrorEnvelope),
+    responses((status = 201, body = EntryView),
+              (status = 400, body = ErrorEnvelope, description = "`halls_invalid`, `name_required`, `phone_invalid`, `id_type_invalid`, `nationality_invalid`, `passport_number_invalid`, an identity number's code (`id_number_length`, `id_number_checksum`, …)"),
+              (status = 404, body = ErrorEnvelope, description = "`hall_not_found`"),
               (status = 409, body = ErrorEnvelope, description = "`already_entered`"),
-              (status = 422, body = ErrorEnvelope, description = "`lottery_not_open`, `lottery_closed`, `lottery_not_used`, `not_eligible`")))]
+              (status = 422, body = ErrorEnvelope, description = "`lottery_not_open`, `lottery_closed`, `lottery_not_used`, `not_eligible` (with `details.reasons`), `unknown_business`, `business_not_offered`")))]
 pub async fn enter_lottery(
     State(s): State<AppState>,
     ClientAddr(addr): ClientAddr,
@@ -246,7 +525,9 @@ pub async fn enter_lottery(
 #[utoipa::path(get, path = "/api/v1/lottery/entries/{id}", tag = "lottery",
     params(("id" = i64, Path, description = "Entry number"),
            ("X-Id-Number" = String, Header, description = "The entrant's identity number")),
-    responses((status = 200, body = EntryView), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = EntryView),
+              (status = 400, body = ErrorEnvelope, description = "`id_number_required`, `path_invalid`"),
+              (status = 404, body = ErrorEnvelope, description = "`entry_not_found`")))]
 pub async fn get_lottery_entry(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<i64>,
@@ -259,7 +540,9 @@ pub async fn get_lottery_entry(
 /// A day's draw, public: its seed, counts and times, so anyone can check the order.
 #[utoipa::path(get, path = "/api/v1/lottery/draws/{day}", tag = "lottery",
     params(("day" = String, Path, description = "Release day, YYYY-MM-DD")),
-    responses((status = 200, body = DrawView), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = DrawView),
+              (status = 400, body = ErrorEnvelope, description = "`path_invalid`"),
+              (status = 404, body = ErrorEnvelope, description = "`draw_not_found`")))]
 pub async fn get_lottery_draw(
     State(s): State<AppState>,
     ApiPath(day): ApiPath<chrono::NaiveDate>,
@@ -270,9 +553,10 @@ pub async fn get_lottery_draw(
 /// Scalping signals for leaders, supervisors and administrators (signed in): phones and
 /// addresses shared by several identities, abandoned holds, cancel→rebook pairs; masked.
 #[utoipa::path(get, path = "/api/v1/ops/signals", tag = "operations",
+    security(("session" = [])),
     params(SignalsQuery),
-    responses((status = 200, body = SignalsView), (status = 401, body = ErrorEnvelope),
-              (status = 403, body = ErrorEnvelope)))]
+    responses((status = 200, body = SignalsView),
+              (status = 400, body = ErrorEnvelope, description = "`hours_invalid`, `query_invalid`")))]
 pub async fn signals(
     State(s): State<AppState>,
     axum::Extension(p): axum::Extension<Principal>,
@@ -286,8 +570,9 @@ pub async fn signals(
 /// bookings. One per minute and five per hour per phone; a code lives ten minutes and allows
 /// five tries.
 #[utoipa::path(post, path = "/api/v1/phone-codes", tag = "booking", request_body = CodeRequest,
-    responses((status = 202, body = CodeSent), (status = 400, body = ErrorEnvelope),
-              (status = 429, body = ErrorEnvelope)))]
+    responses((status = 202, body = CodeSent),
+              (status = 400, body = ErrorEnvelope, description = "`phone_invalid`, `purpose_invalid`"),
+              (status = 429, body = ErrorEnvelope, description = "`code_rate_limited`")))]
 pub async fn send_phone_code(
     State(s): State<AppState>,
     ClientAddr(addr): ClientAddr,

@@ -15,7 +15,6 @@ use wujing_app::{Action, AppError, Principal};
 pub const SESSION_COOKIE: &str = "wujing_session";
 pub const LOGIN_CSRF_COOKIE: &str = "wujing_login_csrf";
 pub const DEVICE_COOKIE: &str = "wujing_device";
-const MAX_FORM_BYTES: usize = 64 * 1024;
 
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
@@ -118,12 +117,34 @@ async fn csrf_checked(s: &AppState, p: &Principal, req: Request) -> Result<Reque
         return Ok(req);
     }
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
+    let bytes = axum::body::to_bytes(body, s.options.max_body_bytes)
         .await
-        .map_err(|_| AppError::new(Code::BodyTooLarge, "表单内容过大", "the form is too large"))?;
+        .map_err(|e| {
+            if over_limit(&e) {
+                crate::payload_too_large()
+            } else {
+                AppError::new(
+                    Code::BodyInvalid,
+                    "无法读取请求内容",
+                    "the request body could not be read",
+                )
+            }
+        })?;
     let given = form_field(&bytes, "csrf");
     s.app.check_csrf(p, given.as_deref())?;
     Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+/// Whether reading a body failed on the length limit (ours here, or the router's).
+fn over_limit(e: &axum::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 pub fn form_field(body: &[u8], name: &str) -> Option<String> {

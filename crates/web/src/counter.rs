@@ -16,6 +16,17 @@ use wujing_app::Action;
 use wujing_app::Code;
 use wujing_app::*;
 
+/// Checks a booking in at the hall: a kiosk of the hall, or reception.
+///
+/// Only within the check-in window of its time, with the identity it was booked for, and once.
+/// Without `code`, reception finds today's booking at this hall by the identity number.
+#[utoipa::path(post, path = "/api/v1/halls/{id}/checkins", tag = "counter", security(("session" = [], "csrf" = []), ("device" = [])),
+    params(("id" = String, Path, description = "Hall id, e.g. `tianhe`")),
+    request_body = CheckInInput,
+    responses((status = 201, body = TicketView),
+              (status = 400, description = "an identity number's code (`id_number_length`, `id_number_checksum`, …)"),
+              (status = 404, description = "`booking_not_found` (also for an identity that does not match)"),
+              (status = 409, description = "`booking_not_active`, `wrong_hall`, `checkin_too_early`, `checkin_too_late`, `already_checked_in`")))]
 pub async fn check_in(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -29,6 +40,10 @@ pub async fn check_in(
     ))
 }
 
+/// The hall's tickets of today.
+#[utoipa::path(get, path = "/api/v1/halls/{id}/tickets", tag = "counter", security(("session" = [])),
+    params(("id" = String, Path, description = "Hall id, e.g. `tianhe`")),
+    responses((status = 200, body = Vec<TicketView>)))]
 pub async fn tickets(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -37,6 +52,13 @@ pub async fn tickets(
     Ok(Json(s.app.hall_tickets(&p, &hall).await?))
 }
 
+/// Calls the next ticket of the queues the window serves.
+#[utoipa::path(post, path = "/api/v1/halls/{id}/windows/{number}/call", tag = "counter", security(("session" = [], "csrf" = [])),
+    params(("id" = String, Path, description = "Hall id, e.g. `tianhe`"), ("number" = u32, Path, description = "Window number in the hall")),
+    responses((status = 200, body = TicketView, description = "The called ticket"),
+              (status = 204, description = "Nobody is waiting"),
+              (status = 400, description = "`path_invalid`"),
+              (status = 404, description = "`window_not_found`")))]
 pub async fn call_next(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -48,6 +70,14 @@ pub async fn call_next(
     })
 }
 
+/// Moves a ticket: start, finish, recall, no-show, requeue, park, unpark or transfer.
+#[utoipa::path(post, path = "/api/v1/halls/{id}/windows/{number}/tickets/{ticket}/action", tag = "counter", security(("session" = [], "csrf" = [])),
+    params(("id" = String, Path, description = "Hall id, e.g. `tianhe`"), ("number" = u32, Path, description = "Window number in the hall"), ("ticket" = i64, Path, description = "Ticket id (the `id` of a ticket, not its label)")),
+    request_body = CounterAction,
+    responses((status = 200, body = TicketView),
+              (status = 400, description = "`queue_invalid`, `path_invalid`"),
+              (status = 404, description = "`window_not_found`, `ticket_not_found`"),
+              (status = 409, description = "`ticket_state`")))]
 pub async fn action(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -59,6 +89,16 @@ pub async fn action(
     ))
 }
 
+/// Takes the fee of the ticket being served (audited).
+///
+/// The amount comes from the fee schedule; the answer carries the numbered receipt.
+#[utoipa::path(post, path = "/api/v1/halls/{id}/windows/{number}/tickets/{ticket}/fee", tag = "counter", security(("session" = [], "csrf" = [])),
+    params(("id" = String, Path, description = "Hall id, e.g. `tianhe`"), ("number" = u32, Path, description = "Window number in the hall"), ("ticket" = i64, Path, description = "Ticket id (the `id` of a ticket, not its label)")),
+    request_body = FeeInput,
+    responses((status = 201, body = Payment),
+              (status = 400, description = "`method_invalid`, `reference_required`, `path_invalid`"),
+              (status = 404, description = "`window_not_found`"),
+              (status = 409, description = "`ticket_state` (not being served at this window), `already_paid`")))]
 pub async fn fee(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -76,11 +116,18 @@ pub async fn fee(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DayQuery {
+    /// The day, YYYY-MM-DD; today when absent.
     day: Option<chrono::NaiveDate>,
 }
 
+/// A day's takings: count and sum per window and payment method.
+#[utoipa::path(get, path = "/api/v1/halls/{id}/reconciliation", tag = "counter", security(("session" = [])),
+    params(("id" = String, Path, description = "Hall id, e.g. `tianhe`"), DayQuery),
+    responses((status = 200, body = Vec<ReconLine>),
+              (status = 400, description = "`query_invalid`")))]
 pub async fn reconciliation(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -279,6 +326,16 @@ pub async fn console_submit(
 
 // --- Acceptance, refunds, the leader post, walk-ins, receipts --------------------------------------
 
+/// Accepts the application of the ticket being served (audited).
+///
+/// Complete, or pending a supplement with a deadline when `missing` lists materials.
+#[utoipa::path(post, path = "/api/v1/halls/{id}/windows/{number}/tickets/{ticket}/accept", tag = "counter", security(("session" = [], "csrf" = [])),
+    params(("id" = String, Path, description = "Hall id, e.g. `tianhe`"), ("number" = u32, Path, description = "Window number in the hall"), ("ticket" = i64, Path, description = "Ticket id (the `id` of a ticket, not its label)")),
+    request_body = wujing_app::hall::AcceptInput,
+    responses((status = 201, body = Application),
+              (status = 400, description = "`path_invalid`"),
+              (status = 404, description = "`window_not_found`"),
+              (status = 409, description = "`ticket_state`, `already_accepted`")))]
 pub async fn accept(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -296,6 +353,13 @@ pub async fn accept(
     ))
 }
 
+/// Refunds a ticket's payment (leaders; audited); the reconciliation leaves it out.
+#[utoipa::path(post, path = "/api/v1/halls/{id}/tickets/{ticket}/refund", tag = "counter", security(("session" = [], "csrf" = [])),
+    params(("id" = String, Path, description = "Hall id, e.g. `tianhe`"), ("ticket" = i64, Path, description = "Ticket id (the `id` of a ticket, not its label)")),
+    responses((status = 204, description = "Refunded"),
+              (status = 400, description = "`path_invalid`"),
+              (status = 404, description = "`ticket_not_found`"),
+              (status = 409, description = "`not_refundable`")))]
 pub async fn refund(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -306,6 +370,14 @@ pub async fn refund(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Sends the case to the leader post for expediting.
+#[utoipa::path(post, path = "/api/v1/halls/{id}/windows/{number}/tickets/{ticket}/urgent", tag = "counter", security(("session" = [], "csrf" = [])),
+    params(("id" = String, Path, description = "Hall id, e.g. `tianhe`"), ("number" = u32, Path, description = "Window number in the hall"), ("ticket" = i64, Path, description = "Ticket id (the `id` of a ticket, not its label)")),
+    request_body = wujing_app::hall::UrgentInput,
+    responses((status = 201, body = UrgentRequest),
+              (status = 400, description = "`reason_invalid`, `path_invalid`"),
+              (status = 404, description = "`window_not_found`"),
+              (status = 409, description = "`ticket_state`, `urgent_open`")))]
 pub async fn urgent(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -318,6 +390,9 @@ pub async fn urgent(
     ))
 }
 
+/// Open urgent requests of the halls the leader covers.
+#[utoipa::path(get, path = "/api/v1/urgent", tag = "urgent", security(("session" = [])),
+    responses((status = 200, body = Vec<UrgentRequest>)))]
 pub async fn urgent_list(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -325,11 +400,19 @@ pub async fn urgent_list(
     Ok(Json(s.app.urgent_requests(&p).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct Decision {
     approved: bool,
 }
 
+/// The leader's decision (audited): approval puts the ticket first and expedites it.
+#[utoipa::path(post, path = "/api/v1/urgent/{id}/decision", tag = "urgent", security(("session" = [], "csrf" = [])),
+    params(("id" = i64, Path, description = "Urgent request id")),
+    request_body = Decision,
+    responses((status = 204, description = "Decided"),
+              (status = 400, description = "`path_invalid`"),
+              (status = 404, description = "`urgent_not_found`"),
+              (status = 409, description = "`urgent_decided`")))]
 pub async fn urgent_decide(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -343,6 +426,17 @@ pub async fn urgent_decide(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// A walk-in number at reception.
+///
+/// Only at halls with on-site seats; eligibility is checked as for a booking.
+#[utoipa::path(post, path = "/api/v1/halls/{id}/walk-ins", tag = "counter", security(("session" = [], "csrf" = []), ("device" = [])),
+    params(("id" = String, Path, description = "Hall id, e.g. `tianhe`")),
+    request_body = wujing_app::hall::WalkInInput,
+    responses((status = 201, body = TicketView),
+              (status = 400, description = "`name_required`; an identity number's code (`id_number_length`, `id_number_checksum`, …)"),
+              (status = 404, description = "`hall_not_found`"),
+              (status = 409, description = "`no_walk_ins`"),
+              (status = 422, description = "`not_eligible`, with `details.reasons`; `unknown_business`")))]
 pub async fn walk_in(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -356,6 +450,13 @@ pub async fn walk_in(
     ))
 }
 
+/// The receipt of a ticket's payment, as a PDF.
+#[utoipa::path(get, path = "/api/v1/halls/{id}/tickets/{ticket}/receipt.pdf", tag = "counter", security(("session" = [])),
+    params(("id" = String, Path, description = "Hall id, e.g. `tianhe`"), ("ticket" = i64, Path, description = "Ticket id (the `id` of a ticket, not its label)")),
+    responses((status = 200, description = "The receipt", content_type = "application/pdf", body = inline(crate::api::Pdf)),
+              (status = 400, description = "`path_invalid`"),
+              (status = 404, description = "`ticket_not_found`, `payment_not_found`"),
+              (status = 503, description = "`form_unavailable` (no CJK font on the server)")))]
 pub async fn receipt(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,

@@ -22,6 +22,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 "请求须为 JSON（Content-Type: application/json）",
                 "the request body must be JSON (Content-Type: application/json)",
             ))),
+            // A streamed body that ran over the limit (a declared length over it is refused
+            // before any handler runs).
+            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError(crate::payload_too_large()))
+            }
             Err(JsonRejection::JsonDataError(e)) => Err(ApiError(AppError::new(
                 Code::BodyInvalid,
                 format!("请求内容字段有误：{}", e.body_text()),

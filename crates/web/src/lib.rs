@@ -5,7 +5,6 @@
 //! or decide a rule. Errors travel as [`AppError`] inside the response and are rendered into the
 //! one error envelope by the [`envelope`] middleware, which knows the request id and language.
 
-use wujing_app::Code;
 mod api;
 pub mod auth;
 mod board;
@@ -28,7 +27,7 @@ use axum::{Json, Router};
 use rand::Rng;
 use std::sync::Arc;
 use std::time::Instant;
-use wujing_app::{Action, App, AppError, ErrorKind};
+use wujing_app::{Action, App, AppError, Code, ErrorKind};
 
 pub use api::ApiDoc;
 pub use metrics::HttpMetrics;
@@ -41,7 +40,7 @@ pub struct AppState {
 }
 
 /// How the HTTP layer is deployed.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct WebOptions {
     /// Take the client address from the first `X-Forwarded-For` entry. Only behind a reverse
     /// proxy that sets it: otherwise any caller could pick its own address and dodge the
@@ -49,6 +48,27 @@ pub struct WebOptions {
     pub trust_forwarded_for: bool,
     /// Mark cookies `Secure`: set when Wujing is served over TLS (directly or behind a proxy).
     pub secure_cookies: bool,
+    /// The largest request body accepted, JSON or form; larger ones answer
+    /// `413 payload_too_large`.
+    pub max_body_bytes: usize,
+    /// How long a request may take until its response starts; longer ones answer
+    /// `503 timeout`. A streamed body (the board's server-sent events) is not bounded by it.
+    pub request_timeout: std::time::Duration,
+}
+
+/// 64 KiB: every form and JSON body of Wujing is a few KiB at most.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
+pub const DEFAULT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+impl Default for WebOptions {
+    fn default() -> Self {
+        Self {
+            trust_forwarded_for: false,
+            secure_cookies: false,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
 }
 
 /// The client's address as decided by [`envelope`]: the peer, or the proxy's
@@ -71,6 +91,7 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 fn status_of(kind: ErrorKind) -> StatusCode {
     match kind {
         ErrorKind::Invalid => StatusCode::BAD_REQUEST,
+        ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorKind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
         ErrorKind::Forbidden => StatusCode::FORBIDDEN,
@@ -105,6 +126,23 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// A body over [`WebOptions::max_body_bytes`].
+pub(crate) fn payload_too_large() -> AppError {
+    AppError::from(Code::PayloadTooLarge)
+}
+
+/// The errors that tower-http's layers answer with themselves, as a bare status without an
+/// [`AppError`]: the body limit's 413 (also axum's, when a streamed body runs over the limit
+/// while a handler reads it) and the timeout's 503. Nothing else answers these statuses
+/// without an `AppError`.
+fn plumbing_error(status: StatusCode) -> Option<AppError> {
+    match status {
+        StatusCode::PAYLOAD_TOO_LARGE => Some(payload_too_large()),
+        StatusCode::SERVICE_UNAVAILABLE => Some(AppError::from(Code::Timeout)),
+        _ => None,
+    }
+}
 
 fn request_id_from(req: &Request) -> String {
     req.headers()
@@ -172,6 +210,11 @@ async fn envelope(State(state): State<AppState>, mut req: Request, next: Next) -
     req.extensions_mut().insert(RequestId(id.clone()));
     req.extensions_mut().insert(English(english));
     let mut res = next.run(req).await;
+    if res.extensions().get::<Arc<AppError>>().is_none() {
+        if let Some(e) = plumbing_error(res.status()) {
+            res.extensions_mut().insert(Arc::new(e));
+        }
+    }
     if let Some(err) = res.extensions_mut().remove::<Arc<AppError>>() {
         let status = res.status();
         let body = Envelope {
@@ -215,6 +258,8 @@ async fn envelope(State(state): State<AppState>, mut req: Request, next: Next) -
         );
         if err.kind == ErrorKind::Internal {
             tracing::error!(request_id = %id, code = err.code.as_str(), "request failed");
+        } else if err.code == Code::Timeout {
+            tracing::warn!(request_id = %id, "request timed out");
         }
         res = r;
     }
@@ -732,14 +777,40 @@ pub fn router_with(app: App, options: WebOptions) -> Router {
         ));
         router = router.route(path, guarded);
     }
-    router
-        .route_layer(middleware::from_fn(tag_route))
-        .fallback(route_not_found)
-        .method_not_allowed_fallback(method_not_allowed)
+    // The one stack around every route, outermost first:
+    // 1. `envelope`: the request id, language and client address for everything inside; it
+    //    renders every error below it (including the bare 413 and 503 of the two tower-http
+    //    layers) into the envelope or the error page, and logs and counts every request.
+    // 2. The timeout bounds everything after it, the database work of `authenticate`
+    //    included, until the response starts; a streamed body such as the board's
+    //    server-sent events is not bounded, so the board stays connected.
+    // 3. `authenticate` resolves the caller (it does not read the body).
+    // 4. The body limit answers a declared `Content-Length` over the limit before anyone
+    //    reads the body, and cuts a streamed body at the limit wherever it is read (the CSRF
+    //    check of forms, `ApiJson`, a handler's `Bytes`). It is inside `authenticate` because
+    //    it hands on a wrapped body type, which axum's middleware functions do not take but
+    //    the routes do. axum's own default limit for its extractors (2 MiB) is turned off:
+    //    this one, from `WebOptions`, is the only one.
+    // Then routing, where each route's `authorize` (its action and CSRF) and `tag_route` run
+    // before its handler.
+    let stack = tower::ServiceBuilder::new()
+        .layer(middleware::from_fn_with_state(state.clone(), envelope))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            state.options.request_timeout,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
         ))
-        .layer(middleware::from_fn_with_state(state.clone(), envelope))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            state.options.max_body_bytes,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::disable());
+    router
+        .route_layer(middleware::from_fn(tag_route))
+        .fallback(route_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(stack)
         .with_state(state)
 }

@@ -106,6 +106,16 @@ pub async fn submit(
     .into_response()
 }
 
+/// The citizen's rating of the window's last ticket, from the window's rating terminal.
+///
+/// The ticket is the window's last one finished in the last ten minutes; "unsatisfied" raises
+/// an alert and pages the hall's leaders and supervisors.
+#[utoipa::path(post, path = "/api/v1/halls/{id}/windows/{number}/rating", tag = "ratings", security(("device" = [])),
+    params(("id" = String, Path, description = "Hall id, e.g. `tianhe`"), ("number" = u32, Path, description = "Window number in the hall")),
+    request_body = RatingInput,
+    responses((status = 201, body = crate::api::RatingOutcome),
+              (status = 400, description = "`score_invalid`, `reason_invalid`, `path_invalid`"),
+              (status = 409, description = "`nothing_to_rate`, `already_rated`")))]
 pub async fn api_rate(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -119,6 +129,9 @@ pub async fn api_rate(
     ))
 }
 
+/// Alerts of the halls the caller covers, newest first.
+#[utoipa::path(get, path = "/api/v1/alerts", tag = "ratings", security(("session" = [])),
+    responses((status = 200, body = Vec<Alert>)))]
 pub async fn api_alerts(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -126,11 +139,19 @@ pub async fn api_alerts(
     Ok(Json(s.app.alerts(&p).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct AckInput {
     outcome: String,
 }
 
+/// Acknowledges an alert with what was done (audited).
+#[utoipa::path(post, path = "/api/v1/alerts/{id}/ack", tag = "ratings", security(("session" = [], "csrf" = [])),
+    params(("id" = i64, Path, description = "Alert id")),
+    request_body = AckInput,
+    responses((status = 204, description = "Acknowledged"),
+              (status = 400, description = "`outcome_required`, `path_invalid`"),
+              (status = 404, description = "`alert_not_found`"),
+              (status = 409, description = "`alert_acknowledged`")))]
 pub async fn api_ack(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,

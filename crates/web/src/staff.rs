@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use wujing_app::*;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct LoginInput {
     pub username: String,
     pub password: String,
@@ -31,6 +31,17 @@ pub(crate) fn session_cookie(
     )
 }
 
+/// Signs a staff member in.
+///
+/// Sets the `wujing_session` cookie (HttpOnly, SameSite=Strict) and answers the CSRF token that
+/// state-changing requests made with the cookie send back as `X-CSRF-Token`. Failures are
+/// throttled per user name and per address.
+#[utoipa::path(post, path = "/api/v1/staff/session", tag = "staff",
+    request_body = LoginInput,
+    responses((status = 200, body = SignedIn, description = "Signed in; the session cookie is set",
+               headers(("set-cookie" = String, description = "`wujing_session=…`"))),
+              (status = 401, description = "`login_failed` (unknown user, wrong password or disabled account alike)"),
+              (status = 429, description = "`login_throttled`, with a Retry-After header")))]
 pub async fn login(
     State(s): State<AppState>,
     ClientAddr(addr): ClientAddr,
@@ -44,6 +55,9 @@ pub async fn login(
     Ok(([session_cookie(&s, &signed.token, ttl)], Json(signed)).into_response())
 }
 
+/// Signs out: ends the session and clears its cookie.
+#[utoipa::path(delete, path = "/api/v1/staff/session", tag = "staff", security(("session" = [], "csrf" = [])),
+    responses((status = 204, description = "Signed out; the cookie is cleared")))]
 pub async fn logout(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -52,6 +66,9 @@ pub async fn logout(
     Ok(([session_cookie(&s, "", 0)], StatusCode::NO_CONTENT).into_response())
 }
 
+/// The signed-in staff member, with the session's CSRF token.
+#[utoipa::path(get, path = "/api/v1/staff/me", tag = "staff", security(("session" = [])),
+    responses((status = 200, body = crate::api::StaffMe)))]
 pub async fn me(Extension(p): Extension<Principal>) -> Json<Value> {
     match p {
         Principal::Staff(st) => Json(json!({
@@ -62,12 +79,17 @@ pub async fn me(Extension(p): Extension<Principal>) -> Json<Value> {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct PasswordInput {
     pub current: String,
     pub new: String,
 }
 
+/// Changes one's own password; every session of the account ends, this one included.
+#[utoipa::path(post, path = "/api/v1/staff/me/password", tag = "staff", security(("session" = [], "csrf" = [])),
+    request_body = PasswordInput,
+    responses((status = 204, description = "Changed; the cookie is cleared, sign in again"),
+              (status = 400, description = "`current_password_wrong`, `password_too_short`, `password_is_username`")))]
 pub async fn change_password(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -80,6 +102,9 @@ pub async fn change_password(
     Ok(([session_cookie(&s, "", 0)], StatusCode::NO_CONTENT).into_response())
 }
 
+/// Every staff account (never a password hash).
+#[utoipa::path(get, path = "/api/v1/admin/staff", tag = "admin", security(("session" = [])),
+    responses((status = 200, body = Vec<StaffView>)))]
 pub async fn list_staff(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -87,6 +112,13 @@ pub async fn list_staff(
     Ok(Json(s.app.staff_list(&p).await?))
 }
 
+/// Creates a staff account with its roles (audited).
+#[utoipa::path(post, path = "/api/v1/admin/staff", tag = "admin", security(("session" = [], "csrf" = [])),
+    request_body = NewStaffInput,
+    responses((status = 201, body = StaffView),
+              (status = 400, description = "`username_invalid`, `display_name_invalid`, `password_too_short`, `password_is_username`, `role_invalid`, `phone_invalid`"),
+              (status = 404, description = "`hall_not_found` (a role's hall)"),
+              (status = 409, description = "`username_taken`")))]
 pub async fn create_staff(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -101,6 +133,12 @@ pub async fn create_staff(
     Ok((StatusCode::CREATED, Json(v)))
 }
 
+/// One staff account.
+#[utoipa::path(get, path = "/api/v1/admin/staff/{id}", tag = "admin", security(("session" = [])),
+    params(("id" = i64, Path, description = "Staff account id")),
+    responses((status = 200, body = StaffView),
+              (status = 400, description = "`path_invalid`"),
+              (status = 404, description = "`staff_not_found`")))]
 pub async fn get_staff(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -109,6 +147,16 @@ pub async fn get_staff(
     Ok(Json(s.app.staff_account(&p, id).await?))
 }
 
+/// Changes a staff account (audited).
+///
+/// Name, roles, disabled, password reset, phone; absent fields stay. The audit entry records
+/// the before and after.
+#[utoipa::path(patch, path = "/api/v1/admin/staff/{id}", tag = "admin", security(("session" = [], "csrf" = [])),
+    params(("id" = i64, Path, description = "Staff account id")),
+    request_body = StaffChangeInput,
+    responses((status = 200, body = StaffView),
+              (status = 400, description = "`cannot_lock_self_out`, `role_invalid`, `password_too_short`, `password_is_username`, `phone_invalid`, `path_invalid`"),
+              (status = 404, description = "`staff_not_found`, `hall_not_found` (a role's hall)")))]
 pub async fn change_staff(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -119,6 +167,9 @@ pub async fn change_staff(
     Ok(Json(s.app.change_staff(&p, addr.as_deref(), id, &i).await?))
 }
 
+/// Every registered device (kiosks, rating terminals), without tokens.
+#[utoipa::path(get, path = "/api/v1/admin/devices", tag = "admin", security(("session" = [])),
+    responses((status = 200, body = Vec<DeviceView>)))]
 pub async fn list_devices(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -126,12 +177,18 @@ pub async fn list_devices(
     Ok(Json(s.app.devices(&p).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct DeviceInput {
     pub name: String,
     pub hall_id: String,
 }
 
+/// Registers a device of a hall; its bearer token is in this answer only (audited).
+#[utoipa::path(post, path = "/api/v1/admin/devices", tag = "admin", security(("session" = [], "csrf" = [])),
+    request_body = DeviceInput,
+    responses((status = 201, body = DeviceView, description = "Registered; `token` is shown once"),
+              (status = 400, description = "`device_name_invalid`"),
+              (status = 404, description = "`not_found` (no such hall)")))]
 pub async fn create_device(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -148,6 +205,12 @@ pub async fn create_device(
     ))
 }
 
+/// Revokes a device's token (audited).
+#[utoipa::path(post, path = "/api/v1/admin/devices/{id}/revoke", tag = "admin", security(("session" = [], "csrf" = [])),
+    params(("id" = i64, Path, description = "Device id")),
+    responses((status = 204, description = "Revoked"),
+              (status = 400, description = "`path_invalid`"),
+              (status = 404, description = "`not_found` (no such device)")))]
 pub async fn revoke_device(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -158,6 +221,13 @@ pub async fn revoke_device(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Changes a hall's names and addresses (audited). Hall managers: their hall only.
+#[utoipa::path(put, path = "/api/v1/admin/halls/{id}", tag = "admin", security(("session" = [], "csrf" = [])),
+    params(("id" = String, Path, description = "Hall id, e.g. `tianhe`")),
+    request_body = HallInfoInput,
+    responses((status = 204, description = "Changed"),
+              (status = 400, description = "`hall_field_invalid`, with `details.field`"),
+              (status = 404, description = "`hall_not_found`")))]
 pub async fn update_hall(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -171,6 +241,10 @@ pub async fn update_hall(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// A hall's windows and their kinds.
+#[utoipa::path(get, path = "/api/v1/admin/halls/{id}/windows", tag = "admin", security(("session" = [])),
+    params(("id" = String, Path, description = "Hall id, e.g. `tianhe`")),
+    responses((status = 200, body = Vec<Window>)))]
 pub async fn hall_windows(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -180,12 +254,20 @@ pub async fn hall_windows(
     Ok(Json(json!(w)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct WindowInput {
     pub number: u32,
     pub kind: String,
 }
 
+/// Adds a window to a hall (audited).
+#[utoipa::path(post, path = "/api/v1/admin/halls/{id}/windows", tag = "admin", security(("session" = [], "csrf" = [])),
+    params(("id" = String, Path, description = "Hall id, e.g. `tianhe`")),
+    request_body = WindowInput,
+    responses((status = 201, description = "Added"),
+              (status = 400, description = "`window_invalid`"),
+              (status = 404, description = "`not_found` (no such hall)"),
+              (status = 409, description = "`window_exists`")))]
 pub async fn add_window(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -199,6 +281,12 @@ pub async fn add_window(
     Ok(StatusCode::CREATED)
 }
 
+/// Removes a window from a hall (audited).
+#[utoipa::path(delete, path = "/api/v1/admin/halls/{id}/windows/{number}", tag = "admin", security(("session" = [], "csrf" = [])),
+    params(("id" = String, Path, description = "Hall id, e.g. `tianhe`"), ("number" = u32, Path, description = "Window number in the hall")),
+    responses((status = 204, description = "Removed"),
+              (status = 400, description = "`path_invalid`"),
+              (status = 404, description = "`not_found` (no such window)")))]
 pub async fn remove_window(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -211,6 +299,17 @@ pub async fn remove_window(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Changes a pool's seats per slot from a day on (audited).
+///
+/// In place: existing bookings keep their seats, and a change that would leave a slot
+/// overbooked is refused.
+#[utoipa::path(post, path = "/api/v1/admin/halls/{id}/capacity", tag = "admin", security(("session" = [], "csrf" = [])),
+    params(("id" = String, Path, description = "Hall id, e.g. `tianhe`")),
+    request_body = CapacityInput,
+    responses((status = 200, body = ChangeResult),
+              (status = 400, description = "`pool_invalid`, `capacity_invalid`, `from_in_past`"),
+              (status = 404, description = "`hall_not_found`"),
+              (status = 409, description = "`capacity_below_taken`")))]
 pub async fn set_capacity(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -223,6 +322,10 @@ pub async fn set_capacity(
     ))
 }
 
+/// The hall's closed days of the coming year.
+#[utoipa::path(get, path = "/api/v1/admin/halls/{id}/calendar", tag = "admin", security(("session" = [])),
+    params(("id" = String, Path, description = "Hall id, e.g. `tianhe`")),
+    responses((status = 200, body = crate::api::HallCalendar)))]
 pub async fn hall_calendar(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -233,6 +336,14 @@ pub async fn hall_calendar(
     ))
 }
 
+/// Closes or reopens a hall on a day (audited); a day with bookings cannot close.
+#[utoipa::path(post, path = "/api/v1/admin/halls/{id}/calendar", tag = "admin", security(("session" = [], "csrf" = [])),
+    params(("id" = String, Path, description = "Hall id, e.g. `tianhe`")),
+    request_body = HallDayInput,
+    responses((status = 200, body = ChangeResult),
+              (status = 400, description = "`day_in_past`"),
+              (status = 404, description = "`not_found` (no such hall)"),
+              (status = 409, description = "`day_has_bookings`")))]
 pub async fn set_hall_day(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -245,6 +356,13 @@ pub async fn set_hall_day(
     ))
 }
 
+/// A booking as staff see it, personal data masked.
+///
+/// Hall-scoped roles see their hall's bookings only.
+#[utoipa::path(get, path = "/api/v1/staff/bookings/{code}", tag = "staff", security(("session" = [])),
+    params(("code" = String, Path, description = "Booking code")),
+    responses((status = 200, body = BookingView),
+              (status = 404, description = "`booking_not_found`")))]
 pub async fn staff_booking(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -253,11 +371,18 @@ pub async fn staff_booking(
     Ok(Json(s.app.staff_booking(&p, &code).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct RevealInput {
     pub reason: String,
 }
 
+/// The applicant's full identity number and phone, with a reason: an audited act.
+#[utoipa::path(post, path = "/api/v1/staff/bookings/{code}/reveal", tag = "staff", security(("session" = [], "csrf" = [])),
+    params(("code" = String, Path, description = "Booking code")),
+    request_body = RevealInput,
+    responses((status = 200, body = RevealView),
+              (status = 400, description = "`reason_required`"),
+              (status = 404, description = "`booking_not_found`")))]
 pub async fn reveal(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -272,6 +397,11 @@ pub async fn reveal(
     ))
 }
 
+/// Searches the audit trail, newest first; citizens' numbers masked.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", security(("session" = [])),
+    params(AuditSearch),
+    responses((status = 200, body = Vec<AuditView>),
+              (status = 400, description = "`query_invalid`; an identity number's code (`id_number_length`, `id_number_checksum`, …) when the citizen parameter is malformed")))]
 pub async fn audit(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -280,6 +410,9 @@ pub async fn audit(
     Ok(Json(s.app.audit_search(&p, &q).await?))
 }
 
+/// The calling device: its id, name and hall.
+#[utoipa::path(get, path = "/api/v1/kiosk/me", tag = "kiosk", security(("device" = [])),
+    responses((status = 200, body = wujing_app::authz::DevicePrincipal)))]
 pub async fn kiosk_me(Extension(p): Extension<Principal>) -> Json<Value> {
     match p {
         Principal::Device(d) => Json(json!(d)),

@@ -39,6 +39,8 @@ pub(crate) fn test_config() -> Config {
 mod hall;
 #[path = "http/outbox.rs"]
 mod outbox;
+#[path = "http/plumbing.rs"]
+mod plumbing;
 #[path = "http/portal.rs"]
 mod portal;
 #[path = "http/privacy.rs"]
@@ -1097,5 +1099,135 @@ async fn openapi_snapshot() {
     assert!(
         committed == text,
         "the OpenAPI document changed; review it and refresh with UPDATE_SNAPSHOTS=1"
+    );
+}
+
+/// Every `/api` route of the route table is in the OpenAPI document, with its method; and the
+/// document has nothing that is not a route.
+#[test]
+fn openapi_covers_every_api_route() {
+    use utoipa::OpenApi;
+    let doc = serde_json::to_value(wujing_web::ApiDoc::openapi()).unwrap();
+    let documented: std::collections::BTreeSet<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| ["get", "put", "post", "delete", "patch"].contains(&k.as_str()))
+                .map(move |m| (m.to_ascii_uppercase(), path.clone()))
+        })
+        .collect();
+    let routes: std::collections::BTreeSet<(String, String)> = wujing_web::route_table()
+        .into_iter()
+        .filter(|(_, path, _)| path.starts_with("/api/"))
+        .map(|(m, path, _)| (m.to_string(), path.to_string()))
+        .collect();
+    let missing: Vec<String> = routes
+        .difference(&documented)
+        .map(|(m, p)| format!("{m} {p}"))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "/api routes missing from ApiDoc (annotate the handler with #[utoipa::path] and list it \
+         in ApiDoc's paths): {missing:#?}"
+    );
+    let stale: Vec<String> = documented
+        .difference(&routes)
+        .map(|(m, p)| format!("{m} {p}"))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "ApiDoc documents operations the route table does not have: {stale:#?}"
+    );
+    // Every operation says who may call it: staff or device routes name their security.
+    for (method, path, action) in wujing_web::route_table() {
+        if !path.starts_with("/api/") {
+            continue;
+        }
+        let op = &doc["paths"][path][method.as_str().to_ascii_lowercase()];
+        let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
+        assert_eq!(
+            secured,
+            action != wujing_app::Action::Public,
+            "{method} {path}: the document's security does not match the route's action {action:?}"
+        );
+    }
+}
+
+/// Answers built by hand in a handler (not serialised from the documented type) have the
+/// properties their schema in the document says.
+#[tokio::test]
+async fn hand_built_answers_match_their_schemas() {
+    use utoipa::OpenApi;
+    let doc = serde_json::to_value(wujing_web::ApiDoc::openapi()).unwrap();
+    let keys = |v: &Value| -> Vec<String> {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    let (store, _g) = wujing_testkit::sqlite_store().await;
+    let h = Harness::new(store).await;
+    let admin = h.sign_in_as("admin").await;
+    for (uri, schema) in [
+        ("/api/v1/staff/me", "StaffMe"),
+        ("/api/v1/admin/halls/tianhe/calendar", "HallCalendar"),
+    ] {
+        let (s, v) = h.call("GET", uri, None, &admin.headers()).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(
+            keys(&v),
+            keys(&doc["components"]["schemas"][schema]["properties"]),
+            "{uri} against {schema}"
+        );
+    }
+}
+
+/// Every error code the OpenAPI document names in a response is a registered code: the
+/// document cannot promise a code that no call site can answer with.
+#[test]
+fn openapi_names_only_registered_error_codes() {
+    fn walk(v: &Value, in_responses: bool, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    if in_responses && k.starts_with('2') {
+                        continue; // success answers name fields, not codes
+                    }
+                    let inside = in_responses || k == "responses";
+                    if inside && k == "description" {
+                        if let Value::String(s) = x {
+                            out.extend(s.split('`').skip(1).step_by(2).map(String::from));
+                        }
+                    }
+                    walk(x, inside, out);
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|x| walk(x, in_responses, out)),
+            _ => {}
+        }
+    }
+    let doc = serde_json::to_value(<wujing_web::ApiDoc as utoipa::OpenApi>::openapi()).unwrap();
+    let mut named = Vec::new();
+    walk(&doc, false, &mut named);
+    let snake = |s: &str| {
+        s.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    };
+    let named: Vec<_> = named.into_iter().filter(|s| snake(s)).collect();
+    assert!(
+        named.len() > 100,
+        "the document names the codes of its routes"
+    );
+    let unknown: Vec<_> = named
+        .iter()
+        .filter(|c| wujing_app::Code::parse(c).is_none())
+        .collect();
+    assert!(
+        unknown.is_empty(),
+        "unregistered codes in OpenAPI: {unknown:?}"
     );
 }
