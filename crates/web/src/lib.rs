@@ -127,6 +127,22 @@ impl IntoResponse for ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// Where a `back` parameter may send a browser: a path on this site, else the home page.
+/// Browsers read `\` as `/` and drop tabs and line breaks inside URLs, so `/\evil.example`
+/// or `/<TAB>/evil.example` would leave the site like `//evil.example`; anything but printable
+/// ASCII without a backslash is refused (that also keeps a line break out of the header).
+pub(crate) fn same_site_path(back: &str) -> &str {
+    let b = back.as_bytes();
+    let path_only = b.first() == Some(&b'/')
+        && !matches!(b.get(1), Some(b'/' | b'\\'))
+        && b.iter().all(|c| c.is_ascii_graphic() && *c != b'\\');
+    if path_only {
+        back
+    } else {
+        "/"
+    }
+}
+
 /// A body over [`WebOptions::max_body_bytes`].
 pub(crate) fn payload_too_large() -> AppError {
     AppError::from(Code::PayloadTooLarge)

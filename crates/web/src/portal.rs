@@ -76,14 +76,6 @@ fn enc_path(p: &str) -> String {
         .collect()
 }
 
-fn safe_back(back: &str) -> &str {
-    if back.starts_with('/') && !back.starts_with("//") && !back.contains('\\') {
-        back
-    } else {
-        "/"
-    }
-}
-
 #[derive(Deserialize)]
 pub struct Switch {
     to: Option<String>,
@@ -104,7 +96,8 @@ pub async fn switch_lang(Query(q): Query<Switch>) -> Response {
     } else {
         "zh-CN"
     };
-    let mut r = Redirect::to(safe_back(q.back.as_deref().unwrap_or("/"))).into_response();
+    let mut r =
+        Redirect::to(crate::same_site_path(q.back.as_deref().unwrap_or("/"))).into_response();
     r.headers_mut()
         .append(header::SET_COOKIE, pref_cookie("wujing_lang", v));
     r
@@ -116,7 +109,8 @@ pub async fn switch_text(Query(q): Query<Switch>) -> Response {
     } else {
         "normal"
     };
-    let mut r = Redirect::to(safe_back(q.back.as_deref().unwrap_or("/"))).into_response();
+    let mut r =
+        Redirect::to(crate::same_site_path(q.back.as_deref().unwrap_or("/"))).into_response();
     r.headers_mut()
         .append(header::SET_COOKIE, pref_cookie("wujing_text", v));
     r

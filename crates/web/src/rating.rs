@@ -29,12 +29,7 @@ pub async fn bind(State(s): State<AppState>, Query(q): Query<DeviceBind>) -> Api
     let Principal::Device(_) = p else {
         unreachable!("a valid token is a device")
     };
-    let back = if q.back.starts_with('/') && !q.back.starts_with("//") {
-        q.back.as_str()
-    } else {
-        "/"
-    };
-    let mut r = Redirect::to(back).into_response();
+    let mut r = Redirect::to(crate::same_site_path(&q.back)).into_response();
     r.headers_mut().append(
         header::SET_COOKIE,
         set_cookie(

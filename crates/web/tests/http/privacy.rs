@@ -33,3 +33,50 @@ both_dialects!(
     phone_canonical,
     one_phone_however_written_shares_its_code_limit
 );
+
+/// The language and text-size switches send the browser back only to a path of this site:
+/// never off-site however the address is disguised, and never a 500 for a broken one.
+#[tokio::test]
+async fn preference_switches_redirect_only_within_the_site() {
+    let (store, _g) = wujing_testkit::sqlite_store().await;
+    let h = Harness::with_config(store, test_config()).await;
+    let location = |uri: String| {
+        let h = &h;
+        async move {
+            let res = h
+                .raw(
+                    axum::http::Request::get(uri.as_str())
+                        .body(axum::body::Body::empty())
+                        .unwrap(),
+                )
+                .await;
+            assert_eq!(res.status(), StatusCode::SEE_OTHER, "{uri}");
+            res.headers()["location"].to_str().unwrap().to_string()
+        }
+    };
+    for evil in [
+        "https://evil.example/",
+        "//evil.example/",
+        "/%5Cevil.example",
+        "%2F%2Fevil.example",
+        "/%09/evil.example",
+        "/%0D%0ALocation:%20https://evil.example",
+        "/\\evil.example",
+        "evil.example",
+        "/%E4%BD%A0",
+    ] {
+        for switch in ["/lang?to=en", "/text?size=large"] {
+            let back = if evil.contains('%') {
+                evil.to_string()
+            } else {
+                evil.replace('/', "%2F")
+                    .replace('\\', "%5C")
+                    .replace(':', "%3A")
+            };
+            let got = location(format!("{switch}&back={back}")).await;
+            assert_eq!(got, "/", "{switch} back={evil}");
+        }
+    }
+    let got = location("/lang?to=en&back=%2Fhalls%3Fbusiness%3Dpassport_first".into()).await;
+    assert_eq!(got, "/halls?business=passport_first");
+}
