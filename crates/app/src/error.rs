@@ -83,6 +83,7 @@ macro_rules! codes {
 }
 
 codes! {
+    TextInvalid = "text_invalid", Invalid, "内容含有不允许的控制字符", "the text contains a control character that is not allowed";
     PayloadTooLarge = "payload_too_large", PayloadTooLarge, "请求内容过大", "the request body is too large";
     Timeout = "timeout", Unavailable, "处理超时，请稍后再试；如为提交操作，请先查询结果再重试", "the request took too long; if it changed something, check the outcome before retrying";
     AlertAcknowledged = "alert_acknowledged", Conflict, "该提醒已有人确认", "someone has acknowledged this alert";

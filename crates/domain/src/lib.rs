@@ -15,6 +15,7 @@ pub mod idnum;
 pub mod lottery;
 pub mod phone;
 pub mod staff;
+pub mod text;
 
 pub use calendar::{DayKind, DeclaredDay, HallCalendar, Hours, Pool, Session};
 pub use catalogue::{Catalogue, DocumentKind, Group};

@@ -143,6 +143,25 @@ pub(crate) fn same_site_path(back: &str) -> &str {
     }
 }
 
+/// A request whose path or query, once decoded, carries a control or bidirectional-override
+/// character: refused before any handler, so that no such character reaches a lookup (a NUL
+/// would fail on PostgreSQL and be stored on SQLite) or a page.
+fn control_in_address(path_and_query: &str) -> Option<AppError> {
+    let decoded = percent_encoding::percent_decode_str(path_and_query).decode_utf8_lossy();
+    wujing_domain::text::forbidden_in_line(&decoded).map(text_invalid)
+}
+
+/// Free text with a character it may not contain (see `wujing_domain::text`).
+pub(crate) fn text_invalid(c: char) -> AppError {
+    let cp = format!("U+{:04X}", u32::from(c));
+    AppError::new(
+        Code::TextInvalid,
+        format!("内容含有不允许的控制字符（{cp}），请删除后重试"),
+        format!("the text contains a control character that is not allowed ({cp}); remove it"),
+    )
+    .with_details(serde_json::json!({ "character": cp }))
+}
+
 /// A body over [`WebOptions::max_body_bytes`].
 pub(crate) fn payload_too_large() -> AppError {
     AppError::from(Code::PayloadTooLarge)
@@ -225,7 +244,10 @@ async fn envelope(State(state): State<AppState>, mut req: Request, next: Next) -
     req.extensions_mut().insert(ClientIp(forwarded.or(peer)));
     req.extensions_mut().insert(RequestId(id.clone()));
     req.extensions_mut().insert(English(english));
-    let mut res = next.run(req).await;
+    let mut res = match control_in_address(&path_and_query) {
+        Some(e) => ApiError(e).into_response(),
+        None => next.run(req).await,
+    };
     if res.extensions().get::<Arc<AppError>>().is_none() {
         if let Some(e) = plumbing_error(res.status()) {
             res.extensions_mut().insert(Arc::new(e));
