@@ -67,10 +67,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Keys that seal sensitive personal data at rest (see [`crypto`]).
     pub data_keys: crypto::Keyring,
-    /// Where text messages go.
+    /// Where messages go when no provider is handed over (`App::with_sms_provider`).
     pub sms: notify::SmsConfig,
-    /// Where e-mail goes.
-    pub mail: notify::MailConfig,
     /// Confirmations must carry a one-time code sent to the applicant's phone.
     pub require_phone_code: bool,
     /// Check-in window and calling rules of the halls.
@@ -157,7 +155,6 @@ impl Default for Config {
             auth: AuthConfig::default(),
             data_keys: crypto::Keyring::parse("").expect("empty keyring"),
             sms: notify::SmsConfig::default(),
-            mail: notify::MailConfig::default(),
             require_phone_code: false,
             cjk_font: None,
             hall: hall::HallRules::default(),
@@ -298,7 +295,7 @@ pub struct App {
 impl App {
     pub fn new(store: DynStore, config: Config, clock: Clock) -> Self {
         let notifier = notify::provider(&config.sms);
-        let mailer = notify::mailer(&config.mail, &config.sms);
+        let mailer = notifier.clone();
         Self {
             store,
             catalogue: Arc::new(Catalogue::builtin()),

@@ -2,6 +2,9 @@
 //! change that causes them, and a dispatcher delivers them afterwards through a provider, at
 //! least once, with retries and exponential backoff. Every message carries an idempotency key
 //! that providers pass on, so a gateway can drop a redelivery and the citizen gets one text.
+//!
+//! This crate speaks no network protocol: the console provider is here, the SMS gateway and
+//! SMTP clients are adapters in `wujing-outbound`, wired in by the composition root.
 
 use crate::{App, AppResult, Code};
 use async_trait::async_trait;
@@ -9,33 +12,21 @@ use chrono::{DateTime, TimeDelta, Utc};
 use std::io::Write as _;
 use std::sync::Arc;
 use wujing_domain::idnum::mask_phone;
-use wujing_store::{Message, NewMessage};
+/// A message of the outbox, as handed to a provider.
+pub use wujing_store::Message;
+use wujing_store::NewMessage;
 
-/// Where SMS messages go.
+/// Where messages go when the app is given no provider for them: the console, the embedded
+/// default, so a newcomer sees the codes and confirmations. The SMS gateway and the SMTP relay
+/// are adapters of the `wujing-outbound` crate, handed to the app by the composition root
+/// ([`App::with_sms_provider`], [`App::with_mail_provider`]).
 #[derive(Debug, Clone, Default)]
 pub enum SmsConfig {
-    /// Print to standard output (and append to a file when given): the embedded default, so a
-    /// newcomer sees the codes and confirmations.
+    /// Print to standard output.
     #[default]
     Console,
+    /// Print to standard output and append to this file.
     ConsoleFile(std::path::PathBuf),
-    /// POST JSON to an SMS gateway, signed with HMAC-SHA256 over the body.
-    Http {
-        url: String,
-        secret: String,
-    },
-}
-
-/// Where e-mail goes: an SMTP relay on the local network (plain SMTP; the relay handles TLS
-/// and the onward delivery), or the console like text messages.
-#[derive(Debug, Clone, Default)]
-pub enum MailConfig {
-    #[default]
-    Console,
-    Smtp {
-        server: String,
-        from: String,
-    },
 }
 
 /// A way to deliver a message. `Err` means "try again later".
@@ -44,28 +35,12 @@ pub trait Provider: Send + Sync {
     async fn send(&self, m: &Message) -> Result<(), String>;
 }
 
+/// The console provider `cfg` describes.
 pub fn provider(cfg: &SmsConfig) -> Arc<dyn Provider> {
     match cfg {
         SmsConfig::Console => Arc::new(Console { file: None }),
         SmsConfig::ConsoleFile(p) => Arc::new(Console {
             file: Some(p.clone()),
-        }),
-        SmsConfig::Http { url, secret } => Arc::new(HttpGateway {
-            url: url.clone(),
-            secret: secret.clone(),
-        }),
-    }
-}
-
-pub fn mailer(cfg: &MailConfig, console: &SmsConfig) -> Arc<dyn Provider> {
-    match cfg {
-        MailConfig::Console => provider(match console {
-            SmsConfig::Http { .. } => &SmsConfig::Console,
-            other => other,
-        }),
-        MailConfig::Smtp { server, from } => Arc::new(Smtp {
-            server: server.clone(),
-            from: from.clone(),
         }),
     }
 }
@@ -90,12 +65,8 @@ pub fn parse_email(e: &str) -> AppResult<String> {
     }
 }
 
-struct Smtp {
-    server: String,
-    from: String,
-}
-
-fn subject_of(m: &Message) -> &'static str {
+/// The subject line of an e-mail, in the message's language.
+pub fn subject_of(m: &Message) -> &'static str {
     match (m.topic.as_str(), m.body.starts_with('[')) {
         ("confirmation", false) => "【无境】预约成功",
         ("confirmation", true) => "[Wujing] Booking confirmed",
@@ -103,75 +74,6 @@ fn subject_of(m: &Message) -> &'static str {
         ("reminder", true) => "[Wujing] Reminder",
         (_, false) => "【无境】通知",
         (_, true) => "[Wujing] Notice",
-    }
-}
-
-#[async_trait]
-impl Provider for Smtp {
-    async fn send(&self, m: &Message) -> Result<(), String> {
-        use base64::Engine;
-        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s.as_bytes());
-        let exchange = async {
-            let stream = tokio::net::TcpStream::connect(&self.server)
-                .await
-                .map_err(|e| format!("connect {}: {e}", self.server))?;
-            let (r, mut w) = stream.into_split();
-            let mut r = BufReader::new(r);
-            // Reads one (possibly multi-line) reply and checks its class.
-            async fn reply(
-                r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
-                want: char,
-            ) -> Result<(), String> {
-                loop {
-                    let mut line = String::new();
-                    if r.read_line(&mut line).await.map_err(|e| e.to_string())? == 0 {
-                        return Err("the relay closed the connection".into());
-                    }
-                    if line.len() < 4 || !line.starts_with(want) {
-                        return Err(format!("the relay answered {:?}", line.trim_end()));
-                    }
-                    if line.as_bytes()[3] == b' ' {
-                        return Ok(());
-                    }
-                }
-            }
-            reply(&mut r, '2').await?;
-            for (cmd, want) in [
-                ("EHLO wujing\r\n".to_string(), '2'),
-                (format!("MAIL FROM:<{}>\r\n", self.from), '2'),
-                (format!("RCPT TO:<{}>\r\n", m.recipient), '2'),
-                ("DATA\r\n".to_string(), '3'),
-            ] {
-                w.write_all(cmd.as_bytes())
-                    .await
-                    .map_err(|e| e.to_string())?;
-                reply(&mut r, want).await?;
-            }
-            let body = b64(&m.body)
-                .as_bytes()
-                .chunks(76)
-                .map(|c| String::from_utf8_lossy(c).into_owned())
-                .collect::<Vec<_>>()
-                .join("\r\n");
-            let msg = format!(
-                "From: Wujing <{}>\r\nTo: <{}>\r\nSubject: =?UTF-8?B?{}?=\r\nMessage-ID: <{}@wujing>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n.\r\n",
-                self.from,
-                m.recipient,
-                b64(subject_of(m)),
-                m.idempotency_key.replace([':', '<', '>'], "."),
-                body
-            );
-            w.write_all(msg.as_bytes())
-                .await
-                .map_err(|e| e.to_string())?;
-            reply(&mut r, '2').await?;
-            let _ = w.write_all(b"QUIT\r\n").await;
-            Ok(())
-        };
-        tokio::time::timeout(std::time::Duration::from_secs(20), exchange)
-            .await
-            .map_err(|_| "the relay timed out".to_string())?
     }
 }
 
@@ -201,89 +103,6 @@ impl Provider for Console {
         }
         Ok(())
     }
-}
-
-/// Signs a gateway request body: `sha256=<hex HMAC-SHA256(secret, body)>`.
-pub fn sign(secret: &str, body: &[u8]) -> String {
-    use hmac::{Hmac, KeyInit, Mac};
-    let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(secret.as_bytes())
-        .expect("HMAC takes any key length");
-    mac.update(body);
-    format!(
-        "sha256={}",
-        wujing_domain::audit::hex(&mac.finalize().into_bytes())
-    )
-}
-
-struct HttpGateway {
-    url: String,
-    secret: String,
-}
-
-#[async_trait]
-impl Provider for HttpGateway {
-    async fn send(&self, m: &Message) -> Result<(), String> {
-        let body = serde_json::json!({
-            "idempotency_key": m.idempotency_key,
-            "to": m.recipient,
-            "text": m.body,
-            "topic": m.topic,
-        })
-        .to_string();
-        let status = http_post(
-            &self.url,
-            &[
-                ("Idempotency-Key", &m.idempotency_key),
-                ("X-Wujing-Signature", &sign(&self.secret, body.as_bytes())),
-            ],
-            &body,
-        )
-        .await?;
-        if (200..300).contains(&status) {
-            Ok(())
-        } else {
-            Err(format!("gateway answered {status}"))
-        }
-    }
-}
-
-/// A minimal HTTP/1.1 POST over plain TCP (`http://host:port/path`), bounded by 10 s: enough for
-/// a gateway relay on the local network; TLS termination is the relay's job.
-async fn http_post(url: &str, headers: &[(&str, &str)], body: &str) -> Result<u16, String> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or("only http:// gateway URLs are supported")?;
-    let (authority, path) = rest
-        .split_once('/')
-        .map_or((rest, "/".to_string()), |(a, p)| (a, format!("/{p}")));
-    let exchange = async {
-        let mut s = tokio::net::TcpStream::connect(authority)
-            .await
-            .map_err(|e| format!("connect {authority}: {e}"))?;
-        let mut req = format!(
-            "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
-            body.len()
-        );
-        for (k, v) in headers {
-            req.push_str(&format!("{k}: {v}\r\n"));
-        }
-        req.push_str("\r\n");
-        req.push_str(body);
-        s.write_all(req.as_bytes())
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut out = Vec::new();
-        s.read_to_end(&mut out).await.map_err(|e| e.to_string())?;
-        let head = String::from_utf8_lossy(&out[..out.len().min(32)]).to_string();
-        head.split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse::<u16>().ok())
-            .ok_or_else(|| format!("not an HTTP answer: {head:?}"))
-    };
-    tokio::time::timeout(std::time::Duration::from_secs(10), exchange)
-        .await
-        .map_err(|_| "gateway timed out".to_string())?
 }
 
 /// The citizen's language for texts.
@@ -340,6 +159,18 @@ pub(crate) fn message(
 }
 
 impl App {
+    /// Text messages go through `p` instead of the console.
+    pub fn with_sms_provider(mut self, p: Arc<dyn Provider>) -> Self {
+        self.notifier = p;
+        self
+    }
+
+    /// E-mails go through `p` instead of the console.
+    pub fn with_mail_provider(mut self, p: Arc<dyn Provider>) -> Self {
+        self.mailer = p;
+        self
+    }
+
     /// Delivers the messages that are due, once each per pass.
     pub async fn deliver_due(&self) -> AppResult<DeliveryReport> {
         let now = self.clock.now();

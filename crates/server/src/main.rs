@@ -9,8 +9,10 @@ use chrono::TimeDelta;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 use wujing_app::import::ImportOutcome;
+use wujing_app::notify::Provider;
 use wujing_app::{App, Clock, Config};
 use wujing_store::DynStore;
 
@@ -55,6 +57,13 @@ struct Cli {
 enum LogFormat {
     Pretty,
     Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SmtpTlsArg {
+    None,
+    Starttls,
+    Tls,
 }
 
 #[derive(Args, Clone)]
@@ -146,8 +155,9 @@ struct BookingArgs {
     )]
     data_keys: String,
 
-    /// Deliver text messages to this SMS gateway (`http://host:port/path`; JSON POST signed
-    /// with HMAC-SHA256 in `X-Wujing-Signature`). Unset: messages are printed to the console.
+    /// Deliver text messages to this SMS gateway (`https://host/path`, or `http://` for a relay
+    /// on the local network; JSON POST signed with HMAC-SHA256 in `X-Wujing-Signature`).
+    /// Unset: messages are printed to the console.
     #[arg(long, env = "WUJING_SMS_GATEWAY_URL", global = true)]
     sms_gateway_url: Option<String>,
 
@@ -161,10 +171,37 @@ struct BookingArgs {
     )]
     sms_secret: String,
 
-    /// Send e-mail through this SMTP relay (`host:port`, plain SMTP on the local network).
-    /// Unset: e-mails are printed to the console.
+    /// Also trust the CA certificates in this PEM file for the SMS gateway (a private CA);
+    /// the system's trust store is used in any case.
+    #[arg(long, env = "WUJING_SMS_CA_FILE", global = true)]
+    sms_ca_file: Option<std::path::PathBuf>,
+
+    /// Send e-mail through this SMTP relay (`host:port`; without a port, 25, 587 or 465 after
+    /// --smtp-tls). Unset: e-mails are printed to the console.
     #[arg(long, env = "WUJING_SMTP_SERVER", global = true)]
     smtp_server: Option<String>,
+
+    /// How the connection to the relay is protected: `none` (plain SMTP to a relay on the
+    /// local network), `starttls` (required: no mail without it) or `tls` (implicit TLS, the
+    /// submissions port).
+    #[arg(
+        long,
+        env = "WUJING_SMTP_TLS",
+        value_enum,
+        default_value = "none",
+        global = true
+    )]
+    smtp_tls: SmtpTlsArg,
+
+    /// Authenticate to the relay as this user, with the password in the environment variable
+    /// WUJING_SMTP_PASSWORD (never a flag). Needs --smtp-tls starttls or tls.
+    #[arg(long, env = "WUJING_SMTP_USER", global = true)]
+    smtp_user: Option<String>,
+
+    /// Also trust the CA certificates in this PEM file for the SMTP relay (a private CA); the
+    /// system's trust store is used in any case.
+    #[arg(long, env = "WUJING_SMTP_CA_FILE", global = true)]
+    smtp_ca_file: Option<std::path::PathBuf>,
 
     /// The sender address of e-mails.
     #[arg(
@@ -340,15 +377,14 @@ impl BookingArgs {
         if let Err(e) = wujing_app::crypto::Keyring::parse(&self.data_keys) {
             p.push(format!("WUJING_DATA_KEYS: {e}"));
         }
-        if let Some(u) = self.sms_gateway_url.as_deref().filter(|u| !u.is_empty()) {
-            if !u.starts_with("http://") {
-                p.push(format!("--sms-gateway-url {u:?}: only http:// URLs (a relay on the local network) are supported"));
-            }
-            if self.sms_secret.len() < 16 {
-                p.push(
-                    "WUJING_SMS_SECRET must be at least 16 characters when a gateway is set".into(),
-                );
-            }
+        if self.sms_gateway().is_some() && self.sms_secret.len() < 16 {
+            p.push("WUJING_SMS_SECRET must be at least 16 characters when a gateway is set".into());
+        }
+        if self.smtp_user.is_some() && smtp_password().is_none() {
+            p.push("--smtp-user is set but WUJING_SMTP_PASSWORD is not".into());
+        }
+        if let Err(e) = self.providers() {
+            p.push(e);
         }
         if !(0..=24 * 60).contains(&self.checkin_early_minutes)
             || !(0..=24 * 60).contains(&self.checkin_late_minutes)
@@ -399,16 +435,9 @@ impl BookingArgs {
                 session_ttl: TimeDelta::hours(self.session_hours),
                 ..Default::default()
             },
-            sms: match (
-                self.sms_gateway_url.as_deref().filter(|u| !u.is_empty()),
-                &self.outbox_file,
-            ) {
-                (Some(url), _) => wujing_app::notify::SmsConfig::Http {
-                    url: url.to_string(),
-                    secret: self.sms_secret.clone(),
-                },
+            sms: match (self.sms_gateway(), &self.outbox_file) {
                 (None, Some(f)) => wujing_app::notify::SmsConfig::ConsoleFile(f.clone()),
-                (None, None) => wujing_app::notify::SmsConfig::Console,
+                _ => wujing_app::notify::SmsConfig::Console,
             },
             cjk_font: self.cjk_font.clone(),
             hall: wujing_app::hall::HallRules {
@@ -417,18 +446,84 @@ impl BookingArgs {
                 max_calls: self.max_calls,
                 escalate_after: TimeDelta::minutes(self.alert_escalation_minutes.max(1)),
             },
-            mail: match self.smtp_server.as_deref().filter(|s| !s.is_empty()) {
-                Some(server) => wujing_app::notify::MailConfig::Smtp {
-                    server: server.to_string(),
-                    from: self.mail_from.clone(),
-                },
-                None => wujing_app::notify::MailConfig::Console,
-            },
             data_keys: wujing_app::crypto::Keyring::parse(&self.data_keys)
                 .unwrap_or_else(|_| wujing_app::crypto::Keyring::parse("").expect("empty keyring")),
             ..Config::default()
         }
     }
+}
+
+/// The SMTP password: from the environment only, so that it shows in no process list.
+fn smtp_password() -> Option<String> {
+    std::env::var("WUJING_SMTP_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty())
+}
+
+impl BookingArgs {
+    fn sms_gateway(&self) -> Option<wujing_outbound::SmsGatewayConfig> {
+        let url = self.sms_gateway_url.as_deref().filter(|u| !u.is_empty())?;
+        Some(wujing_outbound::SmsGatewayConfig {
+            url: url.to_string(),
+            secret: self.sms_secret.clone(),
+            ca_file: self.sms_ca_file.clone(),
+        })
+    }
+
+    fn smtp_relay(&self) -> Option<wujing_outbound::SmtpConfig> {
+        let server = self.smtp_server.as_deref().filter(|s| !s.is_empty())?;
+        Some(wujing_outbound::SmtpConfig {
+            server: server.to_string(),
+            from: self.mail_from.clone(),
+            tls: match self.smtp_tls {
+                SmtpTlsArg::None => wujing_outbound::SmtpTls::None,
+                SmtpTlsArg::Starttls => wujing_outbound::SmtpTls::StartTls,
+                SmtpTlsArg::Tls => wujing_outbound::SmtpTls::Tls,
+            },
+            credentials: self
+                .smtp_user
+                .clone()
+                .filter(|u| !u.is_empty())
+                .map(|u| (u, smtp_password().unwrap_or_default())),
+            ca_file: self.smtp_ca_file.clone(),
+        })
+    }
+
+    /// The SMS and e-mail providers the flags name; `None`: the console.
+    fn providers(&self) -> Result<Providers, String> {
+        let mut p = Providers::default();
+        if let Some(cfg) = self.sms_gateway() {
+            let gateway = wujing_outbound::SmsGateway::new(&cfg)
+                .map_err(|e| format!("text messages: {e}"))?;
+            p.sms = Some(Arc::new(gateway));
+        }
+        if let Some(cfg) = self.smtp_relay() {
+            let relay =
+                wujing_outbound::SmtpRelay::new(&cfg).map_err(|e| format!("e-mail: {e}"))?;
+            p.mail = Some(Arc::new(relay));
+        }
+        Ok(p)
+    }
+
+    /// The app over `store`, its messages wired to the configured providers.
+    fn app(&self, store: DynStore, config: Config, clock: Clock) -> Result<App, String> {
+        let providers = self.providers()?;
+        let mut app = App::new(store, config, clock);
+        if let Some(p) = providers.sms {
+            app = app.with_sms_provider(p);
+        }
+        if let Some(p) = providers.mail {
+            app = app.with_mail_provider(p);
+        }
+        Ok(app)
+    }
+}
+
+/// The outbound adapters (crates/outbound) the flags configure.
+#[derive(Default)]
+struct Providers {
+    sms: Option<Arc<dyn Provider>>,
+    mail: Option<Arc<dyn Provider>>,
 }
 
 fn init_tracing(format: LogFormat, filter: &str) {
@@ -537,7 +632,8 @@ async fn migrated_app(cli: &Cli) -> Result<App, String> {
         .migrate()
         .await
         .map_err(|e| format!("migration failed: {e}"))?;
-    Ok(App::new(store, cli.booking.config(), Clock::system()))
+    cli.booking
+        .app(store, cli.booking.config(), Clock::system())
 }
 
 async fn create_admin(cli: &Cli, username: &str, display_name: &str) -> Result<(), String> {
@@ -643,7 +739,7 @@ async fn serve(
         require_phone_code: !no_phone_code,
         ..cli.booking.config()
     };
-    let app = App::new(store, config, clock);
+    let app = cli.booking.app(store, config, clock)?;
     if !no_demo && app.is_empty().await.map_err(|e| e.to_string())? {
         let r = app.load_demo().await.map_err(|e| e.to_string())?;
         println!(
@@ -766,7 +862,9 @@ async fn import(cli: &Cli, kind: ImportKind, file: &str) -> Result<(), String> {
     if !status.is_current() {
         return Err("the database schema is not current: run `wujing migrate` first".into());
     }
-    let app = App::new(store, cli.booking.config(), Clock::system());
+    let app = cli
+        .booking
+        .app(store, cli.booking.config(), Clock::system())?;
     let outcome = match kind {
         ImportKind::Persons => app.import_persons(&text).await,
         ImportKind::Documents => app.import_documents(&text).await,

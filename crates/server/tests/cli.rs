@@ -310,3 +310,52 @@ fn keys_generate_prints_a_usable_key() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(text(&bad).contains("WUJING_DATA_KEYS"), "{}", text(&bad));
 }
+
+/// The notification flags are checked before anything runs: an SMTP user needs the password
+/// from the environment (there is no flag for it) and TLS, a gateway URL must be HTTP(S), a CA
+/// file must hold a certificate.
+#[test]
+fn notification_flags_are_checked_up_front() {
+    let run = |args: &[&str], password: Option<&str>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_wujing"));
+        c.args(args)
+            .arg("migrate")
+            .env("DATABASE_URL", "sqlite::memory:")
+            .env("WUJING_LOG", "warn")
+            .env_remove("WUJING_SMTP_PASSWORD");
+        if let Some(p) = password {
+            c.env("WUJING_SMTP_PASSWORD", p);
+        }
+        let o = c.output().expect("run wujing");
+        (o.status.code(), text(&o))
+    };
+    let smtp = ["--smtp-server", "127.0.0.1:1", "--smtp-user", "wujing"];
+    let (code, out) = run(&smtp, None);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("WUJING_SMTP_PASSWORD"), "{out}");
+    let (code, out) = run(&smtp, Some("secret"));
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("needs TLS"), "{out}");
+    let starttls = [&smtp[..], &["--smtp-tls", "starttls"]].concat();
+    let (code, out) = run(&starttls, Some("secret"));
+    assert_eq!(code, Some(0), "{out}");
+    let (code, out) = run(
+        &[&starttls[..], &["--smtp-password", "x"]].concat(),
+        Some("s"),
+    );
+    assert_eq!(code, Some(2), "no password flag: {out}");
+    let secret = ["--sms-secret", "0123456789abcdef"];
+    let (code, out) = run(
+        &[&secret[..], &["--sms-gateway-url", "ftp://sms"]].concat(),
+        None,
+    );
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("https://"), "{out}");
+    let gateway = [&secret[..], &["--sms-gateway-url", "https://sms.test/send"]].concat();
+    let (code, out) = run(&gateway, None);
+    assert_eq!(code, Some(0), "{out}");
+    let missing = [&gateway[..], &["--sms-ca-file", "/nonexistent/ca.pem"]].concat();
+    let (code, out) = run(&missing, None);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("/nonexistent/ca.pem"), "{out}");
+}

@@ -1,5 +1,6 @@
-//! Test helpers shared by the crates' integration tests: throwaway databases of both dialects
-//! and valid identities.
+//! Test helpers shared by the crates' integration tests: throwaway databases of both dialects,
+//! valid identities, and for the outbound adapters self-signed certificates ([`tls`]) and a
+//! fake SMTP relay ([`smtp`]).
 //!
 //! PostgreSQL tests read `WUJING_TEST_DATABASE_URL` (an administrator URL of a throwaway
 //! cluster, started by `scripts/test`) and create a fresh database per test, so tests run in
@@ -11,6 +12,9 @@ use rand::Rng;
 use std::path::PathBuf;
 use wujing_domain::idnum::compose;
 use wujing_store::DynStore;
+
+pub mod smtp;
+pub mod tls;
 
 pub const PG_ENV: &str = "WUJING_TEST_DATABASE_URL";
 

@@ -75,11 +75,14 @@ fn is_json(headers: &axum::http::HeaderMap) -> bool {
 /// C1 controls and bidi overrides, as their UTF-8 bytes; bodies with neither, which is nearly
 /// every body, are not parsed twice.
 fn forbidden_in_json(bytes: &[u8]) -> Option<char> {
-    let suspicious = bytes.windows(3).any(|w| match w {
-        [b'\\', b'u', _] => true,
-        [0xC2, 0x80..=0x9F, _] => true,
-        [0xE2, 0x80, 0xAA..=0xAE] | [0xE2, 0x81, 0xA6..=0xA9] => true,
-        _ => false,
+    let suspicious = bytes.windows(3).any(|w| {
+        matches!(
+            w,
+            [b'\\', b'u', _]
+                | [0xC2, 0x80..=0x9F, _]
+                | [0xE2, 0x80, 0xAA..=0xAE]
+                | [0xE2, 0x81, 0xA6..=0xA9]
+        )
     });
     if !suspicious {
         return None;

@@ -278,19 +278,15 @@ both_dialects!(counter, counter_day);
 /// the hall through a gateway that fails for a while, escalation when nobody acknowledges, and
 /// the acknowledgement.
 async fn unsatisfied_pages_leaders(store: DynStore) {
-    use super::outbox::{start_gateway, Gateway, SECRET};
+    use super::outbox::{start_gateway, Gateway};
     use std::sync::{Arc, Mutex};
     let g = Arc::new(Mutex::new(Gateway {
         down_for: 5,
         ..Default::default()
     }));
-    let url = start_gateway(g.clone()).await;
-    let mut config = super::test_config();
-    config.sms = wujing_app::notify::SmsConfig::Http {
-        url,
-        secret: SECRET.into(),
-    };
-    let h = Harness::with_config(store, config).await;
+    let url = start_gateway(g.clone(), None).await;
+    let sms = super::outbox::gateway(&url, None);
+    let h = super::outbox::harness(store, super::test_config(), Some(sms), None).await;
     let leader = h.sign_in_as("leader").await; // org-wide: paged
     let _other_hall = h.create_account("supervisor").await; // org-wide: paged
     let _admin = h.create_account("admin").await; // only for escalations

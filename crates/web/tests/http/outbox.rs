@@ -1,19 +1,61 @@
-//! The notification outbox against a fake SMS gateway on loopback: while the gateway fails,
-//! messages wait and retry with backoff; afterwards each is accepted exactly once, including
-//! one whose first acceptance was answered with an error (the gateway drops the redelivery by
-//! its idempotency key).
+//! The notification outbox through the outbound adapters, against fakes on loopback: while the
+//! SMS gateway fails, messages wait and retry with backoff; afterwards each is accepted exactly
+//! once, including one whose first acceptance was answered with an error (the gateway drops
+//! the redelivery by its idempotency key). The gateway speaks HTTPS and the relay STARTTLS with
+//! self-signed certificates that the clients trust through their CA-file option; a certificate
+//! they do not trust gets no message, which stays pending with its backoff.
 
 use super::{applicant, test_config, Harness};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
-use wujing_app::notify::{sign, SmsConfig};
+use wujing_app::notify::Provider;
+use wujing_app::{App, Clock, Config};
+use wujing_outbound::{sign, SmsGateway, SmsGatewayConfig, SmtpConfig, SmtpRelay, SmtpTls};
 use wujing_store::DynStore;
 use wujing_testkit::both_dialects;
+use wujing_testkit::smtp::{FakeRelay, RelayOptions, RelayTls};
+use wujing_testkit::tls::TestCert;
 
 pub(crate) const SECRET: &str = "gateway-shared-secret";
+
+/// A harness whose app sends texts and e-mails through these providers (the console where
+/// `None`), as `wujing serve` wires them.
+pub(crate) async fn harness(
+    store: DynStore,
+    config: Config,
+    sms: Option<Arc<dyn Provider>>,
+    mail: Option<Arc<dyn Provider>>,
+) -> Harness {
+    let mut app = App::new(store.clone(), config, Clock::manual(super::start()));
+    if let Some(p) = sms {
+        app = app.with_sms_provider(p);
+    }
+    if let Some(p) = mail {
+        app = app.with_mail_provider(p);
+    }
+    app.load_demo().await.unwrap();
+    Harness {
+        router: wujing_web::router(app.clone()),
+        app,
+        store,
+    }
+}
+
+/// The SMS gateway client for `url`, trusting `ca_file` besides the system's roots.
+pub(crate) fn gateway(url: &str, ca_file: Option<&Path>) -> Arc<dyn Provider> {
+    Arc::new(
+        SmsGateway::new(&SmsGatewayConfig {
+            url: url.into(),
+            secret: SECRET.into(),
+            ca_file: ca_file.map(Path::to_path_buf),
+        })
+        .unwrap(),
+    )
+}
 
 #[derive(Default)]
 pub(crate) struct Gateway {
@@ -25,13 +67,49 @@ pub(crate) struct Gateway {
     pub(crate) duplicates: u32,
     pub(crate) bad_signatures: u32,
     pub(crate) requests: u32,
+    /// TLS handshakes that failed (a client that does not trust the certificate).
+    pub(crate) tls_failures: u32,
 }
 
-pub(crate) async fn start_gateway(g: Arc<Mutex<Gateway>>) -> String {
+/// Accepts TLS connections for axum; failed handshakes are counted and skipped.
+struct TlsListener {
+    tcp: tokio::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+    g: Arc<Mutex<Gateway>>,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((tcp, addr)) = self.tcp.accept().await else {
+                continue;
+            };
+            let handshake = self.acceptor.accept(tcp);
+            match tokio::time::timeout(std::time::Duration::from_secs(5), handshake).await {
+                Ok(Ok(tls)) => return (tls, addr),
+                _ => self.g.lock().unwrap().tls_failures += 1,
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.tcp.local_addr()
+    }
+}
+
+/// The fake gateway on loopback, over HTTPS with `tls`, else plain HTTP; returns its URL.
+pub(crate) async fn start_gateway(
+    g: Arc<Mutex<Gateway>>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> String {
+    let state = g.clone();
     let app = axum::Router::new().route(
         "/sms",
         post(move |headers: HeaderMap, body: axum::body::Bytes| {
-            let g = g.clone();
+            let g = state.clone();
             async move {
                 let mut g = g.lock().unwrap();
                 g.requests += 1;
@@ -65,8 +143,21 @@ pub(crate) async fn start_gateway(g: Arc<Mutex<Gateway>>) -> String {
     );
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = l.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
-    format!("http://{addr}/sms")
+    match tls {
+        Some(acceptor) => {
+            let l = TlsListener {
+                tcp: l,
+                acceptor,
+                g,
+            };
+            tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+            format!("https://{addr}/sms")
+        }
+        None => {
+            tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+            format!("http://{addr}/sms")
+        }
+    }
 }
 
 async fn outbox_exactly_once(store: DynStore) {
@@ -75,13 +166,11 @@ async fn outbox_exactly_once(store: DynStore) {
         lose_next_answer: true,
         ..Default::default()
     }));
-    let url = start_gateway(g.clone()).await;
-    let mut config = test_config();
-    config.sms = SmsConfig::Http {
-        url,
-        secret: SECRET.into(),
-    };
-    let h = Harness::with_config(store, config).await;
+    let cert = TestCert::new();
+    let url = start_gateway(g.clone(), Some(cert.acceptor())).await;
+    assert!(url.starts_with("https://"));
+    let sms = gateway(&url, Some(&cert.ca_file));
+    let h = harness(store, test_config(), Some(sms), None).await;
     // Three bookings, three confirmations in the outbox.
     let people = [
         ("郑华", "440112200001010139"),
@@ -124,7 +213,7 @@ async fn outbox_exactly_once(store: DynStore) {
     assert_eq!(delivered, 3);
     let seen = std::mem::take(&mut *g.lock().unwrap());
     let g = seen;
-    assert_eq!(g.bad_signatures, 0);
+    assert_eq!((g.bad_signatures, g.tls_failures), (0, 0));
     assert_eq!(g.accepted.len(), 3, "each message accepted once");
     assert_eq!(
         g.duplicates, 1,
@@ -241,67 +330,105 @@ async fn phone_codes_guard_confirmation(store: DynStore) {
 }
 both_dialects!(phone_codes, phone_codes_guard_confirmation);
 
+/// Books a seat for 郑华 with an e-mail address: a text and an e-mail in the outbox.
+async fn book_with_email(h: &Harness, email: &str) -> Value {
+    let slot = h.slot("tianhe", "passport_first").await;
+    let (_, hold) = h
+        .post(
+            "/api/v1/holds",
+            json!({"slot_id": slot["slot_id"], "business": "passport_first"}),
+        )
+        .await;
+    let (s, b) = h
+        .post("/api/v1/bookings", json!({"hold_id": hold["hold_id"], "applicant": applicant("440112200001010139", "郑华"), "email": email}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    b
+}
+
+/// The SMTP client of `relay`.
+fn smtp(relay: &FakeRelay, tls: SmtpTls, ca_file: Option<&Path>) -> Arc<dyn Provider> {
+    Arc::new(
+        SmtpRelay::new(&SmtpConfig {
+            server: relay.server(),
+            from: "noreply@wujing.test".into(),
+            tls,
+            credentials: None,
+            ca_file: ca_file.map(Path::to_path_buf),
+        })
+        .unwrap(),
+    )
+}
+
+/// The value of header `name` in `mail`, unfolded, with RFC 2047 encoded words decoded.
+fn header(mail: &str, name: &str) -> String {
+    use base64::Engine;
+    let head = mail.split("\r\n\r\n").next().unwrap().replace("\r\n ", " ");
+    let raw = head
+        .lines()
+        .find_map(|l| {
+            l.split_once(':')
+                .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| panic!("no {name} in {mail}"));
+    let mut out = String::new();
+    for word in raw.split_whitespace() {
+        let lower = word.to_ascii_lowercase();
+        match lower
+            .strip_prefix("=?utf-8?b?")
+            .and_then(|w| w.strip_suffix("?="))
+        {
+            Some(_) => {
+                let b64 = &word["=?utf-8?b?".len()..word.len() - 2];
+                out.push_str(
+                    &String::from_utf8(
+                        base64::engine::general_purpose::STANDARD
+                            .decode(b64)
+                            .unwrap(),
+                    )
+                    .unwrap(),
+                );
+            }
+            None => {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                out.push_str(word);
+            }
+        }
+    }
+    out
+}
+
+/// The text of a base64 text/plain mail.
+fn body(mail: &str) -> String {
+    use base64::Engine;
+    assert!(
+        header(mail, "Content-Transfer-Encoding").eq_ignore_ascii_case("base64"),
+        "{mail}"
+    );
+    let b64: String = mail.split("\r\n\r\n").nth(1).unwrap().lines().collect();
+    String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(b64.trim())
+            .unwrap(),
+    )
+    .unwrap()
+}
+
 /// E-mail through an SMTP relay: the confirmation goes to the address given at booking, with a
 /// UTF-8 subject and body; a relay that refuses makes the message wait and retry.
 #[tokio::test]
 async fn confirmation_email_through_smtp() {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = listener.local_addr().unwrap().to_string();
-    let mails = Arc::new(Mutex::new(Vec::<String>::new()));
-    let seen = mails.clone();
-    tokio::spawn(async move {
-        let mut first = true;
-        loop {
-            let (s, _) = listener.accept().await.unwrap();
-            let (r, mut w) = s.into_split();
-            let mut r = BufReader::new(r);
-            // The first connection is refused, as by a relay that is down.
-            if first {
-                first = false;
-                w.write_all(b"421 try later\r\n").await.unwrap();
-                continue;
-            }
-            w.write_all(b"220 fake relay\r\n").await.unwrap();
-            let mut data = String::new();
-            let mut in_data = false;
-            loop {
-                let mut line = String::new();
-                if r.read_line(&mut line).await.unwrap() == 0 {
-                    break;
-                }
-                if in_data {
-                    if line == ".\r\n" {
-                        in_data = false;
-                        seen.lock().unwrap().push(std::mem::take(&mut data));
-                        w.write_all(b"250 queued\r\n").await.unwrap();
-                    } else {
-                        data.push_str(&line);
-                    }
-                    continue;
-                }
-                let reply: &[u8] = match line.get(..4).unwrap_or("") {
-                    "EHLO" => b"250-fake\r\n250 OK\r\n",
-                    "MAIL" | "RCPT" => b"250 OK\r\n",
-                    "DATA" => {
-                        in_data = true;
-                        data.push_str(&format!("X-Envelope: {line}"));
-                        b"354 go on\r\n"
-                    }
-                    "QUIT" => b"221 bye\r\n",
-                    _ => b"500 what\r\n",
-                };
-                w.write_all(reply).await.unwrap();
-            }
-        }
-    });
+    let relay = FakeRelay::start(RelayOptions {
+        refuse_first: 1,
+        ..Default::default()
+    })
+    .await;
     let (store, _g) = wujing_testkit::sqlite_store().await;
-    let mut config = test_config();
-    config.mail = wujing_app::notify::MailConfig::Smtp {
-        server,
-        from: "noreply@wujing.test".into(),
-    };
-    let h = Harness::with_config(store, config).await;
+    let mail = smtp(&relay, SmtpTls::None, None);
+    let h = harness(store, test_config(), None, Some(mail)).await;
     let slot = h.slot("tianhe", "passport_first").await;
     let (_, hold) = h
         .post(
@@ -316,39 +443,121 @@ async fn confirmation_email_through_smtp() {
         (s, super::code_of(&v)),
         (StatusCode::BAD_REQUEST, "email_invalid")
     );
-    let (s, b) = h
-        .post("/api/v1/bookings", json!({"hold_id": hold["hold_id"], "applicant": applicant("440112200001010139", "郑华"), "email": "zheng@example.test"}))
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let b = book_with_email(&h, "zheng@example.test").await;
     let mut delivered = 0;
+    let mut failed = 0;
     for _ in 0..5 {
-        delivered += h.app.deliver_due().await.unwrap().delivered;
+        let r = h.app.deliver_due().await.unwrap();
+        (delivered, failed) = (delivered + r.delivered, failed + r.failed);
         h.app.clock.advance(chrono::TimeDelta::seconds(30));
     }
     assert_eq!(delivered, 2, "the text and the e-mail");
-    let mails = mails.lock().unwrap().clone();
-    assert_eq!(mails.len(), 1);
-    let mail = &mails[0];
-    assert!(mail.contains("To: <zheng@example.test>"), "{mail}");
-    use base64::Engine;
-    let subject = mail
-        .lines()
-        .find_map(|l| l.strip_prefix("Subject: =?UTF-8?B?"))
-        .unwrap()
-        .trim_end_matches("?=");
-    let subject = String::from_utf8(
-        base64::engine::general_purpose::STANDARD
-            .decode(subject)
-            .unwrap(),
-    )
-    .unwrap();
-    assert_eq!(subject, "【无境】预约成功");
-    let body: String = mail.split("\r\n\r\n").nth(1).unwrap().lines().collect();
-    let body = String::from_utf8(
-        base64::engine::general_purpose::STANDARD
-            .decode(body.trim())
-            .unwrap(),
-    )
-    .unwrap();
-    assert!(body.contains(b["code"].as_str().unwrap()), "{body}");
+    assert_eq!(failed, 1, "the relay refused once");
+    let log = relay.log();
+    assert_eq!((log.refused, log.mails.len()), (1, 1));
+    assert_eq!(log.mails_secure, [false]);
+    assert_eq!(
+        log.envelopes[0],
+        (
+            "FROM:<noreply@wujing.test>".to_string(),
+            vec!["TO:<zheng@example.test>".to_string()]
+        )
+    );
+    let mail = &log.mails[0];
+    assert_eq!(header(mail, "To"), "zheng@example.test");
+    assert_eq!(header(mail, "From"), "Wujing <noreply@wujing.test>");
+    assert_eq!(header(mail, "Subject"), "【无境】预约成功");
+    let code = b["code"].as_str().unwrap();
+    assert_eq!(
+        header(mail, "Message-ID"),
+        format!("<confirm-mail.{code}@wujing>")
+    );
+    assert!(body(mail).contains(code), "{mail}");
 }
+
+/// A relay that requires STARTTLS and a password: the client upgrades, trusting the relay's
+/// self-signed certificate through its CA file, authenticates, and delivers over TLS.
+#[tokio::test]
+async fn email_over_starttls_with_authentication() {
+    let cert = TestCert::new();
+    let creds = ("wujing".to_string(), "relay password".to_string());
+    let relay = FakeRelay::start(RelayOptions {
+        tls: RelayTls::StartTls(cert.acceptor()),
+        credentials: Some(creds.clone()),
+        ..Default::default()
+    })
+    .await;
+    let mail = Arc::new(
+        SmtpRelay::new(&SmtpConfig {
+            server: relay.server(),
+            from: "noreply@wujing.test".into(),
+            tls: SmtpTls::StartTls,
+            credentials: Some(creds),
+            ca_file: Some(cert.ca_file.clone()),
+        })
+        .unwrap(),
+    );
+    let (store, _g) = wujing_testkit::sqlite_store().await;
+    let h = harness(store, test_config(), None, Some(mail)).await;
+    let b = book_with_email(&h, "zheng@example.test").await;
+    let r = h.app.deliver_due().await.unwrap();
+    assert_eq!((r.delivered, r.failed), (2, 0));
+    let log = relay.log();
+    assert_eq!((log.tls_sessions, log.tls_failures), (1, 0));
+    assert_eq!(log.authenticated, ["wujing"]);
+    assert_eq!(log.mails_secure, [true]);
+    assert!(body(&log.mails[0]).contains(b["code"].as_str().unwrap()));
+}
+
+/// Certificates the clients do not trust (self-signed, and not the one in their CA file): the
+/// gateway gets no request and the relay no mail; both messages stay pending and are retried
+/// after their backoff, and fail again.
+async fn untrusted_certificates_are_refused(store: DynStore) {
+    let (served, trusted) = (TestCert::new(), TestCert::new());
+    let g = Arc::new(Mutex::new(Gateway::default()));
+    let url = start_gateway(g.clone(), Some(served.acceptor())).await;
+    let relay = FakeRelay::start(RelayOptions {
+        tls: RelayTls::StartTls(served.acceptor()),
+        ..Default::default()
+    })
+    .await;
+    let sms = gateway(&url, Some(&trusted.ca_file));
+    let mail = smtp(&relay, SmtpTls::StartTls, Some(&trusted.ca_file));
+    let h = harness(store, test_config(), Some(sms), Some(mail)).await;
+    book_with_email(&h, "zheng@example.test").await;
+    let pending = |recipient: &'static str| {
+        let store = h.store.clone();
+        async move {
+            let mut m = store.messages_to(recipient, 5).await.unwrap();
+            assert_eq!(m.len(), 1);
+            m.remove(0)
+        }
+    };
+    for attempt in 1..=2u32 {
+        let r = h.app.deliver_due().await.unwrap();
+        assert_eq!((r.delivered, r.failed), (0, 2), "attempt {attempt}");
+        let now = h.app.clock.now();
+        for recipient in ["13800138000", "zheng@example.test"] {
+            let m = pending(recipient).await;
+            assert_eq!(m.delivered_at, None);
+            assert_eq!(m.attempts, attempt);
+            assert_eq!(m.due_at, now + wujing_app::notify::backoff(attempt));
+            let e = m.last_error.unwrap_or_default();
+            assert!(e.to_lowercase().contains("certificate"), "{recipient}: {e}");
+        }
+        // Not retried before the backoff is over.
+        h.app
+            .clock
+            .advance(wujing_app::notify::backoff(attempt) - chrono::TimeDelta::seconds(1));
+        let r = h.app.deliver_due().await.unwrap();
+        assert_eq!((r.delivered, r.failed), (0, 0));
+        h.app.clock.advance(chrono::TimeDelta::seconds(1));
+    }
+    let gw = g.lock().unwrap();
+    assert_eq!(gw.requests, 0, "no request crossed an untrusted connection");
+    assert_eq!(gw.tls_failures, 2);
+    let log = relay.log();
+    assert_eq!((log.tls_sessions, log.tls_failures), (0, 2));
+    assert!(log.mails.is_empty() && log.envelopes.is_empty());
+}
+both_dialects!(untrusted_certificates, untrusted_certificates_are_refused);
