@@ -12,7 +12,10 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use wujing_app::*;
+use wujing_app::{
+    Action, Actor, AuditSearch, AuditView, BookingView, CapacityInput, ChangeResult, DeviceView,
+    HallDayInput, HallInfoInput, NewStaffInput, Principal, RevealView, StaffChangeInput, StaffView,
+};
 
 #[derive(Deserialize)]
 pub struct LoginInput {

@@ -35,6 +35,8 @@ pub(crate) fn test_config() -> Config {
     }
 }
 
+#[path = "http/forms.rs"]
+mod forms;
 #[path = "http/hall.rs"]
 mod hall;
 #[path = "http/outbox.rs"]
