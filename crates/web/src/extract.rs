@@ -144,7 +144,7 @@ pub struct PageContext {
 }
 
 impl PageContext {
-    pub fn from_parts(parts: &Parts) -> Self {
+    fn from_parts(parts: &Parts) -> Self {
         let principal = parts
             .extensions
             .get::<Principal>()
