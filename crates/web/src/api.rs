@@ -8,10 +8,11 @@ use axum::Json;
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 use wujing_app::citizen::{CodeRequest, CodeSent};
-use wujing_app::Code;
-#[allow(unused_imports)]
-use wujing_app::Principal;
-use wujing_app::*;
+use wujing_app::{
+    Alert, AppError, AvailabilityQuery, AvailabilityView, BookingView, BusinessView, Code,
+    ConfirmInput, DrawView, EligibilityInput, EligibilityView, EntryInput, EntryView, HallView,
+    HoldInput, HoldView, OwnerProof, Principal, RescheduleInput, SignalsQuery, SignalsView,
+};
 
 /// The one error envelope every error response uses.
 #[derive(Serialize, ToSchema)]

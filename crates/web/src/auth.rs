@@ -3,12 +3,14 @@
 //! function before its handler runs. State-changing requests made with the session cookie must
 //! echo the session's CSRF token (header `X-CSRF-Token` or form field `csrf`).
 
+use crate::extract::{from_urlencoded, over_limit};
 use crate::{ApiError, AppState};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::Response;
+use serde::Deserialize;
 use wujing_app::Code;
 use wujing_app::{Action, AppError, Principal};
 
@@ -97,7 +99,7 @@ pub async fn authorize(
 }
 
 /// The CSRF token from the header, or from a urlencoded form's `csrf` field (the body is
-/// buffered and handed on unchanged).
+/// buffered and handed on unchanged). A body that cannot be read as a form has no token.
 async fn csrf_checked(s: &AppState, p: &Principal, req: Request) -> Result<Request, AppError> {
     if let Some(h) = req
         .headers()
@@ -130,36 +132,15 @@ async fn csrf_checked(s: &AppState, p: &Principal, req: Request) -> Result<Reque
                 )
             }
         })?;
-    let given = form_field(&bytes, "csrf");
+    let given = from_urlencoded::<CsrfField>(&bytes)
+        .ok()
+        .and_then(|f| f.csrf);
     s.app.check_csrf(p, given.as_deref())?;
     Ok(Request::from_parts(parts, Body::from(bytes)))
 }
 
-/// Whether reading a body failed on the length limit (ours here, or the router's).
-fn over_limit(e: &axum::Error) -> bool {
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(c) = cause {
-        if c.is::<http_body_util::LengthLimitError>() {
-            return true;
-        }
-        cause = c.source();
-    }
-    false
-}
-
-pub fn form_field(body: &[u8], name: &str) -> Option<String> {
-    serde_urlencoded_pairs(body)
-        .into_iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v)
-}
-
-fn serde_urlencoded_pairs(body: &[u8]) -> Vec<(String, String)> {
-    axum::extract::Query::<Vec<(String, String)>>::try_from_uri(
-        &format!("/?{}", String::from_utf8_lossy(body))
-            .parse()
-            .unwrap_or_else(|_| "/".parse().expect("valid uri")),
-    )
-    .map(|q| q.0)
-    .unwrap_or_default()
+/// The one field of every staff form that the CSRF check reads; the handler reads the rest.
+#[derive(Deserialize)]
+struct CsrfField {
+    csrf: Option<String>,
 }

@@ -1,20 +1,21 @@
 //! Hall operations over HTTP: check-in (kiosk or reception), the counter's calls and actions,
 //! the fee at the window, the day's reconciliation, and the officer's counter console page.
 
-use crate::auth::form_field;
-use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientAddr};
-use crate::pages::render;
-use crate::{ApiResult, AppState};
+use crate::extract::{
+    list, ApiJson, ApiPath, ApiQuery, ClientAddr, Flash, PageContext, PageForm, PageQuery,
+};
+use crate::pages::{back, render};
+use crate::{ApiError, ApiResult, AppState};
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::Deserialize;
 use wujing_app::hall::{CheckInInput, CounterAction, FeeInput, TicketView};
-use wujing_app::Action;
-use wujing_app::Code;
-use wujing_app::*;
+use wujing_app::{
+    Action, AppResult, Application, BookingView, Payment, Principal, ReconLine, UrgentRequest,
+};
 
 /// Checks a booking in at the hall: a kiosk of the hall, or reception.
 ///
@@ -142,10 +143,9 @@ pub async fn reconciliation(
 #[derive(Template)]
 #[template(path = "counter.html")]
 struct CounterPage {
+    page: PageContext,
     msg: String,
     msg_kind: String,
-    who: String,
-    csrf: String,
     hall: String,
     window: u32,
     current: Option<TicketView>,
@@ -162,11 +162,11 @@ struct CounterPage {
 
 pub async fn console(
     State(s): State<AppState>,
-    Extension(p): Extension<Principal>,
+    page: PageContext,
     ApiPath((hall, window)): ApiPath<(String, u32)>,
-    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+    PageQuery(q): PageQuery<Flash>,
 ) -> ApiResult<Response> {
-    let all = s.app.hall_tickets(&p, &hall).await?;
+    let all = s.app.hall_tickets(&page.principal, &hall).await?;
     let mine: Vec<&TicketView> = all.iter().filter(|t| t.window == Some(window)).collect();
     let current = mine
         .iter()
@@ -178,21 +178,19 @@ pub async fn console(
         .map(|t| (*t).clone())
         .collect();
     let case = match &current {
-        Some(t) => Some(s.app.counter_case(&p, &hall, t.id).await?),
+        Some(t) => Some(s.app.counter_case(&page.principal, &hall, t.id).await?),
         None => None,
     };
     let (applicant, fee, materials, application, paid) = match case {
         Some(c) => (c.applicant, c.fee, c.materials, c.application, c.paid),
         None => (None, 0, vec![], None, false),
     };
-    let (who, csrf) = crate::pages::staff_of(&p);
-    let (msg, msg_kind) = crate::pages::flash(&q);
+    let (msg, msg_kind) = q.shown();
     let waiting = all.iter().filter(|t| t.status == "waiting").count();
     Ok(render(&CounterPage {
+        page,
         msg,
         msg_kind,
-        who,
-        csrf,
         hall,
         window,
         current,
@@ -212,116 +210,128 @@ pub async fn console(
     }))
 }
 
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+/// A counter console form: the ticket acted on (none to call the next), and the `op` with what
+/// it needs.
+#[derive(Deserialize)]
+pub struct ConsoleForm {
+    #[serde(default)]
+    ticket: i64,
+    #[serde(flatten)]
+    op: ConsoleOp,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+enum ConsoleOp {
+    Next,
+    /// Accept the application; `present` lists the materials ticked as brought.
+    Accept {
+        #[serde(default, deserialize_with = "list")]
+        present: Vec<String>,
+    },
+    Urgent {
+        reason: String,
+        #[serde(default)]
+        note: String,
+    },
+    Fee {
+        method: String,
+        #[serde(default)]
+        reference: String,
+    },
+    Recall,
+    Start,
+    Finish,
+    NoShow,
+    Park,
+    Unpark,
+    Requeue,
+    Transfer {
+        queue: String,
+    },
 }
 
 pub async fn console_submit(
     State(s): State<AppState>,
-    Extension(p): Extension<Principal>,
+    page: PageContext,
     ClientAddr(addr): ClientAddr,
     ApiPath((hall, window)): ApiPath<(String, u32)>,
-    body: axum::body::Bytes,
+    form: Result<PageForm<ConsoleForm>, ApiError>,
 ) -> Response {
-    let get = |k: &str| form_field(&body, k).unwrap_or_default();
-    let ticket: i64 = get("ticket").parse().unwrap_or_default();
+    let p = &page.principal;
     let r: AppResult<String> = async {
-        Ok(match get("op").as_str() {
-            "next" => match s.app.call_next(&p, &hall, window).await? {
-                Some(t) => format!("请 {} 号到 {} 号窗口", t.label, window),
-                None => "没有等候的号".into(),
-            },
-            "accept" => {
-                let present: Vec<String> = String::from_utf8_lossy(&body)
-                    .split('&')
-                    .filter_map(|kv| kv.strip_prefix("present="))
-                    .map(|v| form_field(format!("x={v}").as_bytes(), "x").unwrap_or_default())
-                    .collect();
+        let PageForm(ConsoleForm { ticket, op }) = form.map_err(|e| e.0)?;
+        let action = match op {
+            ConsoleOp::Next => {
+                return Ok(match s.app.call_next(p, &hall, window).await? {
+                    Some(t) => format!("请 {} 号到 {} 号窗口", t.label, window),
+                    None => "没有等候的号".into(),
+                })
+            }
+            ConsoleOp::Accept { present } => {
                 let a = s
                     .app
-                    .accept_presented(&p, &hall, window, addr.as_deref(), ticket, &present)
+                    .accept_presented(p, &hall, window, addr.as_deref(), ticket, &present)
                     .await?;
-                match a.supplement_due {
+                return Ok(match a.supplement_due {
                     Some(d) => format!("已受理，待补正材料，补正期限 {d}"),
                     None => format!("已受理，预计 {} 可取证", a.ready_by),
-                }
+                });
             }
-            "urgent" => {
+            ConsoleOp::Urgent { reason, note } => {
                 s.app
                     .request_urgent(
-                        &p,
+                        p,
                         &hall,
                         window,
                         ticket,
-                        &wujing_app::hall::UrgentInput {
-                            reason: get("reason"),
-                            note: get("note"),
-                        },
+                        &wujing_app::hall::UrgentInput { reason, note },
                     )
                     .await?;
-                "已提交领导岗审批".into()
+                return Ok("已提交领导岗审批".into());
             }
-            "fee" => {
+            ConsoleOp::Fee { method, reference } => {
                 let pay = s
                     .app
                     .take_fee(
-                        &p,
+                        p,
                         &hall,
                         window,
                         addr.as_deref(),
                         ticket,
-                        &FeeInput {
-                            method: get("method"),
-                            reference: get("reference"),
-                        },
+                        &FeeInput { method, reference },
                     )
                     .await?;
-                format!("已收费 {} 元，收据 {}", pay.amount_yuan, pay.receipt_no)
+                return Ok(format!(
+                    "已收费 {} 元，收据 {}",
+                    pay.amount_yuan, pay.receipt_no
+                ));
             }
-            op => {
-                let a = match op {
-                    "recall" => CounterAction::Recall,
-                    "start" => CounterAction::Start,
-                    "finish" => CounterAction::Finish,
-                    "no_show" => CounterAction::NoShow,
-                    "park" => CounterAction::Park,
-                    "unpark" => CounterAction::Unpark,
-                    "requeue" => CounterAction::Requeue,
-                    "transfer" => CounterAction::TransferLast {
-                        queue: get("queue"),
-                    },
-                    _ => {
-                        return Err(AppError::new(
-                            Code::OpInvalid,
-                            "未知操作",
-                            "unknown operation",
-                        ))
-                    }
-                };
-                let t = s.app.counter_action(&p, &hall, window, ticket, &a).await?;
-                format!("{}：{}", t.label, t.status)
-            }
-        })
+            ConsoleOp::Recall => CounterAction::Recall,
+            ConsoleOp::Start => CounterAction::Start,
+            ConsoleOp::Finish => CounterAction::Finish,
+            ConsoleOp::NoShow => CounterAction::NoShow,
+            ConsoleOp::Park => CounterAction::Park,
+            ConsoleOp::Unpark => CounterAction::Unpark,
+            ConsoleOp::Requeue => CounterAction::Requeue,
+            ConsoleOp::Transfer { queue } => CounterAction::TransferLast { queue },
+        };
+        let t = s
+            .app
+            .counter_action(p, &hall, window, ticket, &action)
+            .await?;
+        Ok(format!("{}：{}", t.label, t.status))
     }
     .await;
-    let (kind, msg) = match r {
-        Ok(m) => ("ok", m),
-        Err(e) => ("error", e.message(false).to_string()),
-    };
-    Redirect::to(&format!(
-        "/staff/counter/{}/{window}?kind={kind}&msg={}",
-        enc(&hall),
-        enc(&msg)
-    ))
-    .into_response()
+    // The console is a Chinese screen whatever the browser's language.
+    back(
+        &format!(
+            "/staff/counter/{}/{window}",
+            crate::extract::percent_encode(&hall)
+        ),
+        r,
+        false,
+    )
 }
 
 // --- Acceptance, refunds, the leader post, walk-ins, receipts --------------------------------------
@@ -469,60 +479,57 @@ pub async fn receipt(
 #[derive(Template)]
 #[template(path = "urgent.html")]
 struct UrgentPage {
+    page: PageContext,
     msg: String,
     msg_kind: String,
-    who: String,
-    csrf: String,
     requests: Vec<wujing_app::UrgentRequest>,
 }
 
 pub async fn urgent_page(
     State(s): State<AppState>,
-    Extension(p): Extension<Principal>,
-    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+    page: PageContext,
+    PageQuery(q): PageQuery<Flash>,
 ) -> ApiResult<Response> {
-    let requests = s.app.urgent_requests(&p).await?;
-    let (who, csrf) = crate::pages::staff_of(&p);
-    let (msg, msg_kind) = crate::pages::flash(&q);
+    let requests = s.app.urgent_requests(&page.principal).await?;
+    let (msg, msg_kind) = q.shown();
     Ok(render(&UrgentPage {
+        page,
         msg,
         msg_kind,
-        who,
-        csrf,
         requests,
     }))
 }
 
+/// The leader's decision from the urgent page: the same as the API's (`approved=true|false`).
 pub async fn urgent_page_decide(
     State(s): State<AppState>,
-    Extension(p): Extension<Principal>,
+    page: PageContext,
     ClientAddr(addr): ClientAddr,
     ApiPath(id): ApiPath<i64>,
-    body: axum::body::Bytes,
+    form: Result<PageForm<Decision>, ApiError>,
 ) -> Response {
-    let approved = form_field(&body, "approved").as_deref() == Some("true");
-    let (kind, msg) = match s.app.decide_urgent(&p, addr.as_deref(), id, approved).await {
-        Ok(()) => (
-            "ok",
-            if approved {
-                "已批准加急"
-            } else {
-                "已驳回"
-            }
-            .to_string(),
-        ),
-        Err(e) => ("error", e.message(false).to_string()),
-    };
-    Redirect::to(&format!("/staff/urgent?kind={kind}&msg={}", enc(&msg))).into_response()
+    let r = async {
+        let PageForm(Decision { approved }) = form.map_err(|e| e.0)?;
+        s.app
+            .decide_urgent(&page.principal, addr.as_deref(), id, approved)
+            .await?;
+        Ok(if approved {
+            "已批准加急"
+        } else {
+            "已驳回"
+        }
+        .to_string())
+    }
+    .await;
+    back("/staff/urgent", r, false)
 }
 
 #[derive(Template)]
 #[template(path = "reconciliation.html")]
 struct ReconPage {
+    page: PageContext,
     msg: String,
     msg_kind: String,
-    who: String,
-    csrf: String,
     halls: Vec<String>,
     hall: String,
     day: String,
@@ -534,22 +541,24 @@ struct ReconPage {
 #[derive(Deserialize)]
 pub struct ReconQuery {
     hall: Option<String>,
+    #[serde(default, deserialize_with = "serde_html_form::de::empty_as_none")]
     day: Option<chrono::NaiveDate>,
 }
 
 /// The day's takings per window and method, and per hall.
 pub async fn reconciliation_page(
     State(s): State<AppState>,
-    Extension(p): Extension<Principal>,
-    axum::extract::Query(q): axum::extract::Query<ReconQuery>,
+    page: PageContext,
+    PageQuery(q): PageQuery<ReconQuery>,
 ) -> ApiResult<Response> {
+    let p = &page.principal;
     let halls: Vec<String> = s
         .app
         .halls()
         .await?
         .into_iter()
         .map(|h| h.id)
-        .filter(|h| wujing_app::authz::permits(&p, Action::Reconcile, Some(h)))
+        .filter(|h| wujing_app::authz::permits(p, Action::Reconcile, Some(h)))
         .collect();
     let hall = q
         .hall
@@ -557,7 +566,7 @@ pub async fn reconciliation_page(
         .or_else(|| halls.first().cloned())
         .unwrap_or_default();
     let day = q.day.unwrap_or_else(|| s.app.clock.today());
-    let lines = s.app.reconciliation(&p, &hall, Some(day)).await?;
+    let lines = s.app.reconciliation(p, &hall, Some(day)).await?;
     let mut totals: std::collections::BTreeMap<String, (u32, u64)> = Default::default();
     for l in &lines {
         let e = totals.entry(l.method.clone()).or_default();
@@ -565,12 +574,10 @@ pub async fn reconciliation_page(
         e.1 += l.sum_yuan;
     }
     let total = lines.iter().map(|l| l.sum_yuan).sum();
-    let (who, csrf) = crate::pages::staff_of(&p);
     Ok(render(&ReconPage {
+        page,
         msg: String::new(),
         msg_kind: String::new(),
-        who,
-        csrf,
         halls,
         hall,
         day: day.to_string(),
@@ -595,27 +602,26 @@ pub async fn kiosk() -> Response {
     })
 }
 
+/// The kiosk's form is the check-in's input: the slip's code or QR content, and the identity
+/// number.
 pub async fn kiosk_submit(
     State(s): State<AppState>,
-    Extension(p): Extension<Principal>,
+    page: PageContext,
     ClientAddr(addr): ClientAddr,
-    body: axum::body::Bytes,
+    form: Result<PageForm<CheckInInput>, ApiError>,
 ) -> Response {
-    let Principal::Device(d) = &p else {
+    let p = &page.principal;
+    let Principal::Device(d) = p else {
         return render(&KioskPage {
             msg: "此页面仅供自助终端使用".into(),
             ticket: None,
         });
     };
-    let input = CheckInInput {
-        code: form_field(&body, "code").unwrap_or_default(),
-        id_number: form_field(&body, "id_number").unwrap_or_default(),
+    let checked_in = match form {
+        Ok(PageForm(input)) => s.app.check_in(p, &d.hall_id, addr.as_deref(), &input).await,
+        Err(e) => Err(e.0),
     };
-    match s
-        .app
-        .check_in(&p, &d.hall_id, addr.as_deref(), &input)
-        .await
-    {
+    match checked_in {
         Ok(t) => render(&KioskPage {
             msg: String::new(),
             ticket: Some(t),

@@ -81,7 +81,8 @@ pub struct ClientIp(pub Option<String>);
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
-/// Whether the caller prefers English (`Accept-Language: en…`); zh-CN otherwise.
+/// Whether the caller prefers English: by `Accept-Language: en…` for the API, and also by the
+/// language chosen with `/lang` for pages; zh-CN otherwise.
 #[derive(Debug, Clone, Copy)]
 pub struct English(pub bool);
 
@@ -211,16 +212,16 @@ struct EnvelopeBody<'a> {
 async fn envelope(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = request_id_from(&req);
-    let english = req
-        .headers()
-        .get(axum::http::header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("en"));
     let method = req.method().clone();
     let path = req.uri().path();
     let staff_page = path.starts_with("/staff");
     // Everything that is not the JSON API or an operations endpoint is a page for people.
     let page = !(path.starts_with("/api") || ["/healthz", "/readyz", "/metrics"].contains(&path));
+    let english = if page {
+        extract::page_english(req.headers())
+    } else {
+        extract::accepts_english(req.headers())
+    };
     let path_and_query = req
         .uri()
         .path_and_query()

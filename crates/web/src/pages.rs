@@ -4,19 +4,22 @@
 //! Forms post back and are answered with a redirect (post/redirect/get) carrying a short
 //! message; every form carries the session's CSRF token, checked before the handler runs.
 
-use crate::auth::{cookie, form_field, set_cookie, LOGIN_CSRF_COOKIE};
-use crate::extract::{ApiPath, ClientAddr};
+use crate::auth::{cookie, set_cookie, LOGIN_CSRF_COOKIE};
+use crate::extract::{
+    parsed, percent_encode, ApiPath, ClientAddr, Flash, PageContext, PageForm, PageQuery,
+};
 use crate::staff::session_cookie;
-use crate::{ApiResult, AppState};
+use crate::{ApiError, ApiResult, AppState};
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::Extension;
-use std::collections::HashMap;
+use serde::Deserialize;
 use wujing_app::authz::permits;
-use wujing_app::Code;
-use wujing_app::*;
+use wujing_app::{
+    Action, Actor, AppError, AppResult, AuditSearch, AuditView, CapacityInput, Code, DeviceView,
+    ErrorKind, HallDayInput, HallInfoInput, NewStaffInput, Principal, StaffChangeInput,
+};
 use wujing_domain::staff::{Role, RoleGrant};
 
 pub fn render(t: &impl Template) -> Response {
@@ -29,94 +32,19 @@ pub fn render(t: &impl Template) -> Response {
     }
 }
 
-fn enc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// Back to `to` with a message for the next page.
-fn back(to: &str, r: AppResult<String>, english: bool) -> Response {
+/// Back to `to` (post/redirect/get) with the outcome as the message for the next page: what was
+/// done, or the error in the page's language.
+pub(crate) fn back(to: &str, r: AppResult<String>, english: bool) -> Response {
     let (kind, msg) = match r {
         Ok(m) => ("ok", m),
         Err(e) => ("error", e.message(english).to_string()),
     };
     let sep = if to.contains('?') { '&' } else { '?' };
-    Redirect::to(&format!("{to}{sep}kind={kind}&msg={}", enc(&msg))).into_response()
-}
-
-pub(crate) fn flash(q: &HashMap<String, String>) -> (String, String) {
-    let msg: String = q
-        .get("msg")
-        .cloned()
-        .unwrap_or_default()
-        .chars()
-        .take(300)
-        .collect();
-    let kind = if q.get("kind").is_some_and(|k| k == "ok") {
-        "ok"
-    } else {
-        "error"
-    };
-    (msg, kind.to_string())
-}
-
-pub(crate) fn staff_of(p: &Principal) -> (String, String) {
-    match p {
-        Principal::Staff(s) => (s.display_name.clone(), s.csrf_token.clone()),
-        _ => (String::new(), String::new()),
-    }
-}
-
-fn form(body: &[u8]) -> HashMap<String, String> {
-    let mut m = HashMap::new();
-    for k in [
-        "csrf",
-        "username",
-        "password",
-        "next",
-        "display_name",
-        "roles",
-        "op",
-        "current",
-        "new",
-        "name_zh",
-        "name_en",
-        "address_zh",
-        "address_en",
-        "pool",
-        "seats_per_slot",
-        "from",
-        "number",
-        "kind",
-        "day",
-        "closed",
-        "note",
-        "name",
-        "hall_id",
-        "phone",
-    ] {
-        if let Some(v) = form_field(body, k) {
-            m.insert(k.to_string(), v);
-        }
-    }
-    m
-}
-
-fn field<'a>(f: &'a HashMap<String, String>, k: &str) -> &'a str {
-    f.get(k).map_or("", String::as_str)
-}
-
-fn english(h: &HeaderMap) -> bool {
-    h.get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("en"))
+    Redirect::to(&format!(
+        "{to}{sep}kind={kind}&msg={}",
+        percent_encode(&msg)
+    ))
+    .into_response()
 }
 
 // --- Sign-in -------------------------------------------------------------------------------
@@ -130,19 +58,27 @@ struct LoginPage {
     next: String,
 }
 
+/// The sign-in page's query: where to go after signing in, and a message.
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    #[serde(default)]
+    next: String,
+    #[serde(flatten)]
+    flash: Flash,
+}
+
 pub async fn login_page(
     State(s): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    PageQuery(q): PageQuery<LoginQuery>,
 ) -> Response {
     // Log-in CSRF: a double-submit token, since there is no session yet.
     let token = wujing_app::auth::random_token();
-    let (msg, msg_kind) = flash(&q);
-    let next = q.get("next").cloned().unwrap_or_default();
+    let (msg, msg_kind) = q.flash.shown();
     let mut r = render(&LoginPage {
         msg,
         msg_kind,
         csrf: token.clone(),
-        next,
+        next: q.next,
     });
     r.headers_mut().append(
         header::SET_COOKIE,
@@ -151,29 +87,37 @@ pub async fn login_page(
     r
 }
 
+/// The sign-in form, with the double-submit token.
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    csrf: String,
+    username: String,
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
 pub async fn login_submit(
     State(s): State<AppState>,
+    page: PageContext,
     headers: HeaderMap,
     ClientAddr(addr): ClientAddr,
-    body: axum::body::Bytes,
+    form: Result<PageForm<LoginForm>, ApiError>,
 ) -> Response {
-    let f = form(&body);
-    let en = english(&headers);
+    let en = page.en;
     let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
-    if expected.is_empty() || !wujing_app::auth::same_secret(expected, field(&f, "csrf")) {
+    let given = form.as_ref().map_or("", |f| f.0.csrf.as_str());
+    if expected.is_empty() || !wujing_app::auth::same_secret(expected, given) {
         return back("/staff/login", Err(csrf_error()), en);
     }
-    match s
-        .app
-        .login(
-            field(&f, "username"),
-            field(&f, "password"),
-            addr.as_deref(),
-        )
-        .await
-    {
+    let f = match form {
+        Ok(PageForm(f)) => f,
+        Err(e) => return back("/staff/login", Err(e.0), en),
+    };
+    match s.app.login(&f.username, &f.password, addr.as_deref()).await {
         Ok(signed) => {
-            let next = field(&f, "next");
+            let next = f.next.as_str();
             let to = if next.starts_with("/staff") && !next.starts_with("//") {
                 next
             } else {
@@ -201,11 +145,8 @@ fn csrf_error() -> AppError {
     )
 }
 
-pub async fn logout(
-    State(s): State<AppState>,
-    Extension(p): Extension<Principal>,
-) -> ApiResult<Response> {
-    s.app.logout(&p).await?;
+pub async fn logout(State(s): State<AppState>, page: PageContext) -> ApiResult<Response> {
+    s.app.logout(&page.principal).await?;
     let mut r = Redirect::to("/staff/login").into_response();
     let (k, v) = session_cookie(&s, "", 0);
     r.headers_mut().append(k, v);
@@ -217,20 +158,16 @@ pub async fn logout(
 #[derive(Template)]
 #[template(path = "home.html")]
 struct HomePage {
+    page: PageContext,
     msg: String,
     msg_kind: String,
-    who: String,
-    csrf: String,
     roles: Vec<String>,
     links: Vec<(&'static str, &'static str)>,
 }
 
-pub async fn home(
-    Extension(p): Extension<Principal>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let (who, csrf) = staff_of(&p);
-    let roles = match &p {
+pub async fn home(page: PageContext, PageQuery(q): PageQuery<Flash>) -> Response {
+    let p = &page.principal;
+    let roles = match p {
         Principal::Staff(s) => s
             .roles
             .iter()
@@ -271,16 +208,15 @@ pub async fn home(
             "领导岗：加急审批 Leader post",
         ),
     ] {
-        if permits(&p, action, None) {
+        if permits(p, action, None) {
             links.push((href, label));
         }
     }
-    let (msg, msg_kind) = flash(&q);
+    let (msg, msg_kind) = q.shown();
     render(&HomePage {
+        page,
         msg,
         msg_kind,
-        who,
-        csrf,
         roles,
         links,
     })
@@ -289,50 +225,52 @@ pub async fn home(
 #[derive(Template)]
 #[template(path = "password.html")]
 struct PasswordPage {
+    page: PageContext,
     msg: String,
     msg_kind: String,
-    who: String,
-    csrf: String,
 }
 
-pub async fn password_page(
-    Extension(p): Extension<Principal>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let (who, csrf) = staff_of(&p);
-    let (msg, msg_kind) = flash(&q);
+pub async fn password_page(page: PageContext, PageQuery(q): PageQuery<Flash>) -> Response {
+    let (msg, msg_kind) = q.shown();
     render(&PasswordPage {
+        page,
         msg,
         msg_kind,
-        who,
-        csrf,
     })
+}
+
+/// The password form: the current one, and the new.
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    current: String,
+    new: String,
 }
 
 pub async fn password_submit(
     State(s): State<AppState>,
-    Extension(p): Extension<Principal>,
-    headers: HeaderMap,
+    page: PageContext,
     ClientAddr(addr): ClientAddr,
-    body: axum::body::Bytes,
+    form: Result<PageForm<PasswordForm>, ApiError>,
 ) -> Response {
-    let f = form(&body);
-    match s
-        .app
-        .change_password(&p, field(&f, "current"), field(&f, "new"), addr.as_deref())
-        .await
-    {
+    let r = async {
+        let PageForm(f) = form.map_err(|e| e.0)?;
+        s.app
+            .change_password(&page.principal, &f.current, &f.new, addr.as_deref())
+            .await
+    }
+    .await;
+    match r {
         Ok(()) => {
             let mut r = back(
                 "/staff/login",
                 Ok("密码已修改，请用新密码登录".into()),
-                english(&headers),
+                page.en,
             );
             let (k, v) = session_cookie(&s, "", 0);
             r.headers_mut().append(k, v);
             r
         }
-        Err(e) => back("/staff/password", Err(e), english(&headers)),
+        Err(e) => back("/staff/password", Err(e), page.en),
     }
 }
 
@@ -349,10 +287,9 @@ struct StaffRow {
 #[derive(Template)]
 #[template(path = "staff_list.html")]
 struct StaffPage {
+    page: PageContext,
     msg: String,
     msg_kind: String,
-    who: String,
-    csrf: String,
     staff: Vec<StaffRow>,
 }
 
@@ -390,13 +327,12 @@ fn parse_roles(s: &str) -> AppResult<Vec<RoleGrant>> {
 
 pub async fn staff_page(
     State(s): State<AppState>,
-    Extension(p): Extension<Principal>,
-    Query(q): Query<HashMap<String, String>>,
+    page: PageContext,
+    PageQuery(q): PageQuery<Flash>,
 ) -> ApiResult<Response> {
-    let (who, csrf) = staff_of(&p);
     let staff = s
         .app
-        .staff_list(&p)
+        .staff_list(&page.principal)
         .await?
         .into_iter()
         .map(|v| StaffRow {
@@ -407,72 +343,87 @@ pub async fn staff_page(
             disabled: v.disabled,
         })
         .collect();
-    let (msg, msg_kind) = flash(&q);
+    let (msg, msg_kind) = q.shown();
     Ok(render(&StaffPage {
+        page,
         msg,
         msg_kind,
-        who,
-        csrf,
         staff,
     }))
 }
 
+/// A new account: the roles as text (`officer@tianhe, leader`), the phone optional.
+#[derive(Deserialize)]
+pub struct NewStaffForm {
+    username: String,
+    display_name: String,
+    password: String,
+    roles: String,
+    #[serde(default)]
+    phone: String,
+}
+
 pub async fn staff_create(
     State(s): State<AppState>,
-    Extension(p): Extension<Principal>,
-    headers: HeaderMap,
+    page: PageContext,
     ClientAddr(addr): ClientAddr,
-    body: axum::body::Bytes,
+    form: Result<PageForm<NewStaffForm>, ApiError>,
 ) -> Response {
-    let f = form(&body);
+    let p = &page.principal;
     let r = async {
-        s.app.require(&p, Action::ManageStaff, None)?;
+        s.app.require(p, Action::ManageStaff, None)?;
+        let PageForm(f) = form.map_err(|e| e.0)?;
         let input = NewStaffInput {
-            username: field(&f, "username").into(),
-            display_name: field(&f, "display_name").into(),
-            password: field(&f, "password").into(),
-            roles: parse_roles(field(&f, "roles"))?,
-            phone: Some(field(&f, "phone").to_string()).filter(|p| !p.is_empty()),
+            username: f.username,
+            display_name: f.display_name,
+            password: f.password,
+            roles: parse_roles(&f.roles)?,
+            phone: Some(f.phone).filter(|p| !p.is_empty()),
         };
         let v = s
             .app
-            .create_staff(&Actor::new(&p, addr.as_deref()), &input)
+            .create_staff(&Actor::new(p, addr.as_deref()), &input)
             .await?;
         Ok(format!("已创建账号 {}", v.username))
     }
     .await;
-    back("/staff/admin/staff", r, english(&headers))
+    back("/staff/admin/staff", r, page.en)
+}
+
+/// A change to an account, one `op` a form.
+#[derive(Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum StaffChangeForm {
+    Roles { roles: String },
+    Disable,
+    Enable,
+    Password { password: String },
 }
 
 pub async fn staff_change(
     State(s): State<AppState>,
-    Extension(p): Extension<Principal>,
-    headers: HeaderMap,
+    page: PageContext,
     ClientAddr(addr): ClientAddr,
     ApiPath(id): ApiPath<i64>,
-    body: axum::body::Bytes,
+    form: Result<PageForm<StaffChangeForm>, ApiError>,
 ) -> Response {
-    let f = form(&body);
     let r = async {
+        let PageForm(f) = form.map_err(|e| e.0)?;
         let mut c = StaffChangeInput::default();
-        match field(&f, "op") {
-            "roles" => c.roles = Some(parse_roles(field(&f, "roles"))?),
-            "disable" => c.disabled = Some(true),
-            "enable" => c.disabled = Some(false),
-            "password" => c.password = Some(field(&f, "password").into()),
-            _ => {
-                return Err(AppError::new(
-                    Code::OpInvalid,
-                    "未知操作",
-                    "unknown operation",
-                ))
-            }
+        match f {
+            StaffChangeForm::Roles { roles } => c.roles = Some(parse_roles(&roles)?),
+            StaffChangeForm::Disable => c.disabled = Some(true),
+            StaffChangeForm::Enable => c.disabled = Some(false),
+            StaffChangeForm::Password { password } => c.password = Some(password),
         }
-        let v = s.app.change_staff(&p, addr.as_deref(), id, &c).await?;
+        let v = s
+            .app
+            .change_staff(&page.principal, addr.as_deref(), id, &c)
+            .await?;
         Ok(format!("已保存 {}", v.username))
     }
     .await;
-    back("/staff/admin/staff", r, english(&headers))
+    back("/staff/admin/staff", r, page.en)
 }
 
 // --- Devices ---------------------------------------------------------------------------------
@@ -480,10 +431,9 @@ pub async fn staff_change(
 #[derive(Template)]
 #[template(path = "devices.html")]
 struct DevicesPage {
+    page: PageContext,
     msg: String,
     msg_kind: String,
-    who: String,
-    csrf: String,
     devices: Vec<DeviceView>,
     halls: Vec<String>,
     new_token: String,
@@ -491,69 +441,74 @@ struct DevicesPage {
 
 pub async fn devices_page(
     State(s): State<AppState>,
-    Extension(p): Extension<Principal>,
-    Query(q): Query<HashMap<String, String>>,
+    page: PageContext,
+    PageQuery(q): PageQuery<Flash>,
 ) -> ApiResult<Response> {
-    let (who, csrf) = staff_of(&p);
-    let devices = s.app.devices(&p).await?;
+    let devices = s.app.devices(&page.principal).await?;
     let halls = s.app.hall_ids().await?;
-    let (msg, msg_kind) = flash(&q);
+    let (msg, msg_kind) = q.shown();
     Ok(render(&DevicesPage {
+        page,
         msg,
         msg_kind,
-        who,
-        csrf,
         devices,
         halls,
         new_token: String::new(),
     }))
 }
 
+/// A new device: its name and hall.
+#[derive(Deserialize)]
+pub struct DeviceForm {
+    name: String,
+    hall_id: String,
+}
+
 pub async fn device_create(
     State(s): State<AppState>,
-    Extension(p): Extension<Principal>,
-    headers: HeaderMap,
+    page: PageContext,
     ClientAddr(addr): ClientAddr,
-    body: axum::body::Bytes,
+    form: Result<PageForm<DeviceForm>, ApiError>,
 ) -> ApiResult<Response> {
-    let f = form(&body);
-    match s
-        .app
-        .create_device(&p, addr.as_deref(), field(&f, "name"), field(&f, "hall_id"))
-        .await
-    {
+    let p = &page.principal;
+    let created = match form {
+        Ok(PageForm(f)) => {
+            s.app
+                .create_device(p, addr.as_deref(), &f.name, &f.hall_id)
+                .await
+        }
+        Err(e) => Err(e.0),
+    };
+    match created {
         // The token is shown on this answer only; it is never stored in clear.
         Ok(d) => {
-            let (who, csrf) = staff_of(&p);
-            let devices = s.app.devices(&p).await?;
+            let devices = s.app.devices(p).await?;
             let halls = s.app.hall_ids().await?;
             Ok(render(&DevicesPage {
                 msg: format!("已登记终端 {}", d.name),
                 msg_kind: "ok".into(),
-                who,
-                csrf,
+                page,
                 devices,
                 halls,
                 new_token: d.token.unwrap_or_default(),
             }))
         }
-        Err(e) => Ok(back("/staff/admin/devices", Err(e), english(&headers))),
+        Err(e) => Ok(back("/staff/admin/devices", Err(e), page.en)),
     }
 }
 
 pub async fn device_revoke(
     State(s): State<AppState>,
-    Extension(p): Extension<Principal>,
-    headers: HeaderMap,
+    page: PageContext,
     ClientAddr(addr): ClientAddr,
     ApiPath(id): ApiPath<i64>,
 ) -> Response {
     let r = s
         .app
-        .revoke_device(&p, addr.as_deref(), id)
+        .revoke_device(&page.principal, addr.as_deref(), id)
         .await
         .map(|_| "终端已吊销".to_string());
-    back("/staff/admin/devices", r, english(&headers))
+    back("/staff/admin/devices", r, page.en)
 }
 
 // --- Halls -----------------------------------------------------------------------------------
@@ -569,22 +524,20 @@ struct HallRow {
 #[derive(Template)]
 #[template(path = "halls.html")]
 struct HallsPage {
+    page: PageContext,
     msg: String,
     msg_kind: String,
-    who: String,
-    csrf: String,
     halls: Vec<HallRow>,
 }
 
 pub async fn halls_page(
     State(s): State<AppState>,
-    Extension(p): Extension<Principal>,
-    Query(q): Query<HashMap<String, String>>,
+    page: PageContext,
+    PageQuery(q): PageQuery<Flash>,
 ) -> ApiResult<Response> {
-    let (who, csrf) = staff_of(&p);
     let halls = s
         .app
-        .manageable_halls(&p)
+        .manageable_halls(&page.principal)
         .await?
         .into_iter()
         .map(|h| HallRow {
@@ -600,12 +553,11 @@ pub async fn halls_page(
             window_count: h.window_count,
         })
         .collect();
-    let (msg, msg_kind) = flash(&q);
+    let (msg, msg_kind) = q.shown();
     Ok(render(&HallsPage {
+        page,
         msg,
         msg_kind,
-        who,
-        csrf,
         halls,
     }))
 }
@@ -613,10 +565,9 @@ pub async fn halls_page(
 #[derive(Template)]
 #[template(path = "hall.html")]
 struct HallPage {
+    page: PageContext,
     msg: String,
     msg_kind: String,
-    who: String,
-    csrf: String,
     hall: wujing_app::HallSettings,
     capacity: Vec<(&'static str, u32)>,
     windows: Vec<wujing_app::Window>,
@@ -626,14 +577,14 @@ struct HallPage {
 
 pub async fn hall_page(
     State(s): State<AppState>,
-    Extension(p): Extension<Principal>,
+    page: PageContext,
     ApiPath(id): ApiPath<String>,
-    Query(q): Query<HashMap<String, String>>,
+    PageQuery(q): PageQuery<Flash>,
 ) -> ApiResult<Response> {
-    let hall = s.app.hall_settings(&p, &id).await?;
-    let (who, csrf) = staff_of(&p);
-    let windows = s.app.hall_windows(&p, &id).await?;
-    let closures = s.app.hall_closures(&p, &id).await?;
+    let p = &page.principal;
+    let hall = s.app.hall_settings(p, &id).await?;
+    let windows = s.app.hall_windows(p, &id).await?;
+    let closures = s.app.hall_closures(p, &id).await?;
     let capacity = wujing_domain::Pool::ALL
         .iter()
         .map(|pool| {
@@ -646,12 +597,11 @@ pub async fn hall_page(
             )
         })
         .collect();
-    let (msg, msg_kind) = flash(&q);
+    let (msg, msg_kind) = q.shown();
     Ok(render(&HallPage {
+        page,
         msg,
         msg_kind,
-        who,
-        csrf,
         hall,
         capacity,
         windows,
@@ -660,92 +610,107 @@ pub async fn hall_page(
     }))
 }
 
+/// A change to a hall, one `op` a form.
+#[derive(Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum HallForm {
+    Info {
+        name_zh: String,
+        name_en: String,
+        address_zh: String,
+        address_en: String,
+    },
+    Capacity {
+        pool: String,
+        #[serde(deserialize_with = "parsed")]
+        seats_per_slot: u32,
+        from: chrono::NaiveDate,
+    },
+    WindowAdd {
+        #[serde(deserialize_with = "parsed")]
+        number: u32,
+        kind: String,
+    },
+    WindowRemove {
+        #[serde(deserialize_with = "parsed")]
+        number: u32,
+    },
+    Day {
+        day: chrono::NaiveDate,
+        #[serde(default, deserialize_with = "parsed")]
+        closed: bool,
+        #[serde(default)]
+        note: String,
+    },
+}
+
 pub async fn hall_submit(
     State(s): State<AppState>,
-    Extension(p): Extension<Principal>,
-    headers: HeaderMap,
+    page: PageContext,
     ClientAddr(addr): ClientAddr,
     ApiPath(id): ApiPath<String>,
-    body: axum::body::Bytes,
+    form: Result<PageForm<HallForm>, ApiError>,
 ) -> Response {
-    let f = form(&body);
-    let a = addr.as_deref();
-    let num = |k: &str| -> AppResult<u32> {
-        field(&f, k).trim().parse().map_err(|_| {
-            AppError::new(
-                Code::NumberInvalid,
-                format!("{k} 须为数字"),
-                format!("{k} must be a number"),
-            )
-        })
-    };
-    let date = |k: &str| -> AppResult<chrono::NaiveDate> {
-        field(&f, k).parse().map_err(|_| {
-            AppError::new(
-                Code::DateInvalid,
-                format!("{k} 须为日期"),
-                format!("{k} must be a date"),
-            )
-        })
-    };
+    let (p, a) = (&page.principal, addr.as_deref());
     let r = async {
-        match field(&f, "op") {
-            "info" => {
+        let PageForm(f) = form.map_err(|e| e.0)?;
+        match f {
+            HallForm::Info {
+                name_zh,
+                name_en,
+                address_zh,
+                address_en,
+            } => {
                 let i = HallInfoInput {
-                    name_zh: field(&f, "name_zh").into(),
-                    name_en: field(&f, "name_en").into(),
-                    address_zh: field(&f, "address_zh").into(),
-                    address_en: field(&f, "address_en").into(),
+                    name_zh,
+                    name_en,
+                    address_zh,
+                    address_en,
                 };
                 s.app
-                    .update_hall_info(&p, a, &id, &i)
+                    .update_hall_info(p, a, &id, &i)
                     .await
                     .map(|_| "已保存".to_string())
             }
-            "capacity" => {
+            HallForm::Capacity {
+                pool,
+                seats_per_slot,
+                from,
+            } => {
                 let i = CapacityInput {
-                    pool: field(&f, "pool").into(),
-                    seats_per_slot: num("seats_per_slot")?,
-                    from: Some(date("from")?),
+                    pool,
+                    seats_per_slot,
+                    from: Some(from),
                 };
                 s.app
-                    .set_capacity(&p, a, &id, &i)
+                    .set_capacity(p, a, &id, &i)
                     .await
                     .map(|r| format!("已修改 {} 个时段的容量", r.slots_changed))
             }
-            "window_add" => s
+            HallForm::WindowAdd { number, kind } => s
                 .app
-                .add_window(&p, a, &id, num("number")?, field(&f, "kind"))
+                .add_window(p, a, &id, number, &kind)
                 .await
                 .map(|_| "已新增窗口".to_string()),
-            "window_remove" => s
+            HallForm::WindowRemove { number } => s
                 .app
-                .remove_window(&p, a, &id, num("number")?)
+                .remove_window(p, a, &id, number)
                 .await
                 .map(|_| "已撤销窗口".to_string()),
-            "day" => {
-                let i = HallDayInput {
-                    day: date("day")?,
-                    closed: field(&f, "closed") == "true",
-                    note: field(&f, "note").into(),
-                };
+            HallForm::Day { day, closed, note } => {
+                let i = HallDayInput { day, closed, note };
                 s.app
-                    .set_hall_day(&p, a, &id, &i)
+                    .set_hall_day(p, a, &id, &i)
                     .await
                     .map(|r| format!("已保存（{} 个时段）", r.slots_changed))
             }
-            _ => Err(AppError::new(
-                Code::OpInvalid,
-                "未知操作",
-                "unknown operation",
-            )),
         }
     }
     .await;
     back(
-        &format!("/staff/admin/halls/{}", enc(&id)),
+        &format!("/staff/admin/halls/{}", percent_encode(&id)),
         r,
-        english(&headers),
+        page.en,
     )
 }
 
@@ -754,10 +719,9 @@ pub async fn hall_submit(
 #[derive(Template)]
 #[template(path = "audit.html")]
 struct AuditPage {
+    page: PageContext,
     msg: String,
     msg_kind: String,
-    who: String,
-    csrf: String,
     citizen: String,
     staff: String,
     from: String,
@@ -765,47 +729,52 @@ struct AuditPage {
     entries: Vec<AuditView>,
 }
 
+/// The audit search: a citizen's identity number, a staff user name, and days (inclusive).
+#[derive(Deserialize)]
+pub struct AuditQuery {
+    #[serde(default)]
+    citizen: String,
+    #[serde(default)]
+    staff: String,
+    #[serde(default, deserialize_with = "serde_html_form::de::empty_as_none")]
+    from: Option<chrono::NaiveDate>,
+    #[serde(default, deserialize_with = "serde_html_form::de::empty_as_none")]
+    to: Option<chrono::NaiveDate>,
+    #[serde(flatten)]
+    flash: Flash,
+}
+
 pub async fn audit_page(
     State(s): State<AppState>,
-    Extension(p): Extension<Principal>,
-    Query(q): Query<HashMap<String, String>>,
+    page: PageContext,
+    PageQuery(q): PageQuery<AuditQuery>,
 ) -> ApiResult<Response> {
-    let (who, csrf) = staff_of(&p);
-    let get = |k: &str| q.get(k).cloned().unwrap_or_default();
-    let day = |k: &str, end: bool| {
-        get(k).parse::<chrono::NaiveDate>().ok().map(|d| {
-            let d = if end {
-                d + chrono::TimeDelta::days(1)
-            } else {
-                d
-            };
-            views_local_midnight(d)
-        })
-    };
     let search = AuditSearch {
-        citizen: Some(get("citizen")),
-        staff: Some(get("staff")),
-        from: day("from", false),
-        to: day("to", true),
+        citizen: Some(q.citizen.clone()),
+        staff: Some(q.staff.clone()),
+        from: q.from.map(views_local_midnight),
+        to: q
+            .to
+            .map(|d| views_local_midnight(d + chrono::TimeDelta::days(1))),
         limit: Some(200),
     };
-    let (entries, (msg, msg_kind)) = match s.app.audit_search(&p, &search).await {
-        Ok(e) => (e, flash(&q)),
+    let (entries, (msg, msg_kind)) = match s.app.audit_search(&page.principal, &search).await {
+        Ok(e) => (e, q.flash.shown()),
         Err(e) if e.kind == ErrorKind::Invalid => {
             (vec![], (e.message(false).to_string(), "error".into()))
         }
         Err(e) => return Err(e.into()),
     };
+    let day = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
     Ok(render(&AuditPage {
         msg,
         msg_kind,
-        who,
-        csrf,
-        citizen: get("citizen"),
-        staff: get("staff"),
-        from: get("from"),
-        to: get("to"),
+        citizen: q.citizen,
+        staff: q.staff,
+        from: day(q.from),
+        to: day(q.to),
         entries,
+        page,
     }))
 }
 

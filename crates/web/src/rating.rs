@@ -1,19 +1,20 @@
 //! The rating terminal at a window (前台通 mode), the leaders' alerts, and binding a browser to
 //! a device token.
 
-use crate::auth::{form_field, set_cookie, DEVICE_COOKIE};
-use crate::extract::{ApiJson, ApiPath, ClientAddr};
-use crate::pages::render;
-use crate::{ApiResult, AppState};
+use crate::auth::{set_cookie, DEVICE_COOKIE};
+use crate::extract::{
+    percent_encode, ApiJson, ApiPath, ClientAddr, Flash, PageContext, PageForm, PageQuery,
+};
+use crate::pages::{back, render};
+use crate::{ApiError, ApiResult, AppState};
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Json};
 use serde::Deserialize;
 use wujing_app::ratings::{RatingInput, REASONS};
-use wujing_app::Code;
-use wujing_app::*;
+use wujing_app::{Alert, Code, Principal};
 
 #[derive(Deserialize)]
 pub struct DeviceBind {
@@ -24,7 +25,10 @@ pub struct DeviceBind {
 
 /// Binds this browser to a device token (the terminal is set up once by staff): the token goes
 /// into an HttpOnly cookie and is checked like a bearer token on every request.
-pub async fn bind(State(s): State<AppState>, Query(q): Query<DeviceBind>) -> ApiResult<Response> {
+pub async fn bind(
+    State(s): State<AppState>,
+    PageQuery(q): PageQuery<DeviceBind>,
+) -> ApiResult<Response> {
     let p = s.app.authenticate(None, Some(&q.token)).await?;
     let Principal::Device(_) = p else {
         unreachable!("a valid token is a device")
@@ -53,18 +57,12 @@ struct RatePage {
 
 pub async fn page(
     State(s): State<AppState>,
-    Extension(p): Extension<Principal>,
+    page: PageContext,
     ApiPath((hall, window)): ApiPath<(String, u32)>,
-    Query(q): Query<std::collections::HashMap<String, String>>,
+    PageQuery(q): PageQuery<Flash>,
 ) -> ApiResult<Response> {
-    let label = s.app.label_to_rate(&p, &hall, window).await?;
-    let msg: String = q
-        .get("msg")
-        .cloned()
-        .unwrap_or_default()
-        .chars()
-        .take(100)
-        .collect();
+    let label = s.app.label_to_rate(&page.principal, &hall, window).await?;
+    let msg: String = q.msg.chars().take(100).collect();
     Ok(render(&RatePage {
         msg,
         window,
@@ -73,30 +71,39 @@ pub async fn page(
     }))
 }
 
+/// The rating terminal's form: the score button pressed, and the reasons ticked (any number).
+#[derive(Deserialize)]
+pub struct RateForm {
+    score: String,
+    #[serde(default)]
+    reason: Vec<String>,
+}
+
 pub async fn submit(
     State(s): State<AppState>,
-    Extension(p): Extension<Principal>,
+    page: PageContext,
     ApiPath((hall, window)): ApiPath<(String, u32)>,
-    body: axum::body::Bytes,
+    form: Result<PageForm<RateForm>, ApiError>,
 ) -> Response {
-    let text = String::from_utf8_lossy(&body);
-    let reasons: Vec<String> = text
-        .split('&')
-        .filter_map(|kv| kv.strip_prefix("reason="))
-        .map(str::to_string)
-        .collect();
-    let r = RatingInput {
-        score: form_field(&body, "score").unwrap_or_default(),
-        reasons,
+    let rated = match form {
+        Ok(PageForm(f)) => {
+            let r = RatingInput {
+                score: f.score,
+                reasons: f.reason,
+            };
+            s.app.rate(&page.principal, &hall, window, &r).await
+        }
+        Err(e) => Err(e.0),
     };
-    let msg = match s.app.rate(&p, &hall, window, &r).await {
+    let msg = match rated {
         Ok(_) => "谢谢您的评价 Thank you",
         Err(e) if e.code == Code::AlreadyRated => "已评价，谢谢 Already rated, thank you",
         Err(_) => "评价未能提交，请告知工作人员 The rating could not be saved",
     };
     Redirect::to(&format!(
-        "/rate/{hall}/{window}?msg={}",
-        msg.bytes().map(|b| format!("%{b:02X}")).collect::<String>()
+        "/rate/{}/{window}?msg={}",
+        percent_encode(&hall),
+        percent_encode(msg)
     ))
     .into_response()
 }
@@ -163,55 +170,48 @@ pub async fn api_ack(
 #[derive(Template)]
 #[template(path = "alerts.html")]
 struct AlertsPage {
+    page: PageContext,
     msg: String,
     msg_kind: String,
-    who: String,
-    csrf: String,
     open_count: usize,
     alerts: Vec<wujing_app::Alert>,
 }
 
 pub async fn alerts_page(
     State(s): State<AppState>,
-    Extension(p): Extension<Principal>,
-    Query(q): Query<std::collections::HashMap<String, String>>,
+    page: PageContext,
+    PageQuery(q): PageQuery<Flash>,
 ) -> ApiResult<Response> {
-    let alerts = s.app.alerts(&p).await?;
-    let (who, csrf) = crate::pages::staff_of(&p);
-    let (msg, msg_kind) = crate::pages::flash(&q);
+    let alerts = s.app.alerts(&page.principal).await?;
+    let (msg, msg_kind) = q.shown();
     let open_count = alerts
         .iter()
         .filter(|a| a.acknowledged_at.is_none())
         .count();
     Ok(render(&AlertsPage {
+        page,
         msg,
         msg_kind,
-        who,
-        csrf,
         open_count,
         alerts,
     }))
 }
 
+/// The leader's acknowledgement from the alerts page: the same as the API's (`outcome`).
 pub async fn alerts_ack(
     State(s): State<AppState>,
-    Extension(p): Extension<Principal>,
+    page: PageContext,
     ClientAddr(addr): ClientAddr,
     ApiPath(id): ApiPath<i64>,
-    body: axum::body::Bytes,
+    form: Result<PageForm<AckInput>, ApiError>,
 ) -> Response {
-    let outcome = form_field(&body, "outcome").unwrap_or_default();
-    let (kind, msg) = match s
-        .app
-        .acknowledge_alert(&p, addr.as_deref(), id, &outcome)
-        .await
-    {
-        Ok(()) => ("ok", "已确认".to_string()),
-        Err(e) => ("error", e.message(false).to_string()),
-    };
-    Redirect::to(&format!(
-        "/staff/alerts?kind={kind}&msg={}",
-        msg.bytes().map(|b| format!("%{b:02X}")).collect::<String>()
-    ))
-    .into_response()
+    let r = async {
+        let PageForm(a) = form.map_err(|e| e.0)?;
+        s.app
+            .acknowledge_alert(&page.principal, addr.as_deref(), id, &a.outcome)
+            .await?;
+        Ok("已确认".to_string())
+    }
+    .await;
+    back("/staff/alerts", r, false)
 }

@@ -12,7 +12,11 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use wujing_app::*;
+use wujing_app::{
+    Action, Actor, AuditSearch, AuditView, BookingView, CapacityInput, ChangeResult, DeviceView,
+    HallDayInput, HallInfoInput, NewStaffInput, Principal, RevealView, SignedIn, StaffChangeInput,
+    StaffView, Window,
+};
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct LoginInput {

@@ -35,6 +35,8 @@ pub(crate) fn test_config() -> Config {
     }
 }
 
+#[path = "http/forms.rs"]
+mod forms;
 #[path = "http/hall.rs"]
 mod hall;
 #[path = "http/outbox.rs"]
@@ -47,6 +49,17 @@ mod portal;
 mod privacy;
 #[path = "http/staff.rs"]
 mod staff;
+
+/// Keeps a second tracing dispatcher (one that records nothing) for the whole test process.
+/// While only one dispatcher is registered, tracing-core takes a callsite's interest from the
+/// thread that reaches it first (tokio-rs/tracing#3611): a test without a subscriber reaching a
+/// log line first would silence it for a concurrent test that captures logs with its own
+/// (`staff::logs_carry_no_personal_data`). With two registered, both are asked, and registering
+/// this one also rebuilds what was decided before it.
+fn keep_a_second_dispatcher() {
+    static SECOND: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
+    SECOND.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
+}
 
 struct Harness {
     router: Router,
@@ -66,6 +79,7 @@ impl Harness {
     }
 
     async fn with_options(store: DynStore, config: Config, opts: wujing_web::WebOptions) -> Self {
+        keep_a_second_dispatcher();
         let app = App::new(store.clone(), config, Clock::manual(start()));
         app.load_demo().await.unwrap();
         Self {

@@ -1,0 +1,262 @@
+//! Choosing: the eligibility pre-check on the business's questions (with every reason when
+//! refused), then a hall and a day with the week's free seats, then a time.
+
+use super::{business_page, weekday, Draft};
+use crate::extract::{PageContext, PageForm};
+use crate::pages::render;
+use crate::{ApiResult, AppState};
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use wujing_app::{
+    ApplicantInput, AvailabilityQuery, EligibilityInput, ErrorKind, ReasonView, SlotView,
+};
+use wujing_domain::Answers;
+
+#[derive(Template)]
+#[template(path = "portal_reasons.html")]
+struct ReasonsPage {
+    page: PageContext,
+    title: String,
+    msg: String,
+    msg_kind: String,
+    business: String,
+    reasons: Vec<ReasonView>,
+}
+
+struct DayCell {
+    date: chrono::NaiveDate,
+    label: String,
+    free: u32,
+}
+
+struct HallCard {
+    id: String,
+    name_zh: String,
+    name_en: String,
+    district_zh: String,
+    district_en: String,
+    address_zh: String,
+    address_en: String,
+    hours: String,
+    busy: bool,
+    days: Vec<DayCell>,
+}
+
+#[derive(Template)]
+#[template(path = "portal_halls.html")]
+struct HallsPage {
+    page: PageContext,
+    title: String,
+    msg: String,
+    msg_kind: String,
+    business: String,
+    draft: String,
+    fee: Option<u32>,
+    halls: Vec<HallCard>,
+}
+
+const PHONE_PLACEHOLDER: &str = "13000000000";
+
+/// Step 1's form: who applies, and the answers to the business's questions (those it does not
+/// ask arrive empty or not at all).
+#[derive(Deserialize)]
+pub struct CheckForm {
+    name: String,
+    id_number: String,
+    #[serde(default)]
+    option: String,
+    #[serde(default)]
+    destination: String,
+    #[serde(default)]
+    renewal_reason: String,
+    #[serde(default)]
+    relation: String,
+    #[serde(default)]
+    guardian_id_number: String,
+}
+
+/// An answer as the rules take it: absent when left empty.
+fn answer(v: &str) -> Option<String> {
+    Some(v.trim().to_string()).filter(|v| !v.is_empty())
+}
+
+pub async fn check(
+    State(s): State<AppState>,
+    page: PageContext,
+    Path(code): Path<String>,
+    PageForm(f): PageForm<CheckForm>,
+) -> ApiResult<Response> {
+    let page = page.returning_to(&format!("/book/{code}"));
+    let draft = Draft {
+        name: f.name.trim().into(),
+        id_number: f.id_number.trim().into(),
+        answers: Answers {
+            option: answer(&f.option),
+            destination: answer(&f.destination),
+            renewal_reason: answer(&f.renewal_reason),
+            relation: answer(&f.relation),
+            guardian_id_number: answer(&f.guardian_id_number),
+            ..Default::default()
+        },
+    };
+    // The phone is not a rule input; it is asked for and verified when the seat is held.
+    let input = EligibilityInput {
+        business: code.clone(),
+        applicant: ApplicantInput::resident(&draft.name, &draft.id_number, PHONE_PLACEHOLDER),
+        answers: draft.answers.clone(),
+        date: None,
+    };
+    let v = match s.app.check_eligibility(&input).await {
+        Ok(v) => v,
+        Err(e) if e.kind != ErrorKind::Internal => {
+            let msg = page.message(&e);
+            return business_page(&s, page, &code, msg);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if !v.eligible {
+        let title = page.t("不符合办理条件", "Not eligible").to_string();
+        return Ok(render(&ReasonsPage {
+            page,
+            title,
+            msg: String::new(),
+            msg_kind: String::new(),
+            business: code,
+            reasons: v.reasons,
+        }));
+    }
+    halls_page(&s, page, &code, &draft, v.fee_yuan).await
+}
+
+async fn halls_page(
+    s: &AppState,
+    page: PageContext,
+    code: &str,
+    draft: &Draft,
+    fee: Option<u32>,
+) -> ApiResult<Response> {
+    let from = s.app.clock.today() + chrono::TimeDelta::days(1);
+    let to = from + chrono::TimeDelta::days(6);
+    let avail = s
+        .app
+        .availability(&AvailabilityQuery {
+            business: code.into(),
+            halls: None,
+            from: Some(from),
+            to: Some(to),
+            only_free: Some(false),
+        })
+        .await?;
+    let mut per: BTreeMap<(String, chrono::NaiveDate), (u32, u32)> = BTreeMap::new();
+    for sl in &avail.slots {
+        let e = per.entry((sl.hall_id.clone(), sl.date)).or_default();
+        e.0 += sl.free;
+        e.1 += sl.capacity;
+    }
+    let mut halls = Vec::new();
+    for h in s.app.halls().await? {
+        let days: Vec<DayCell> = per
+            .iter()
+            .filter(|((hid, _), _)| *hid == h.id)
+            .map(|((_, d), (free, _))| DayCell {
+                date: *d,
+                label: weekday(&page, *d),
+                free: *free,
+            })
+            .collect();
+        if days.is_empty() {
+            continue;
+        }
+        let (free, cap) = per
+            .iter()
+            .filter(|((hid, _), _)| *hid == h.id)
+            .fold((0, 0), |a, (_, v)| (a.0 + v.0, a.1 + v.1));
+        halls.push(HallCard {
+            busy: cap > 0 && free * 5 < cap,
+            hours: h.sessions.join(" "),
+            id: h.id,
+            name_zh: h.name_zh,
+            name_en: h.name_en,
+            district_zh: h.district.name_zh,
+            district_en: h.district.name_en,
+            address_zh: h.address_zh,
+            address_en: h.address_en,
+            days,
+        });
+    }
+    let b = s.app.business(code)?;
+    let title = format!(
+        "{} · {}",
+        page.t(&b.name_zh, &b.name_en),
+        page.t("选择大厅和日期", "hall and day")
+    );
+    Ok(render(&HallsPage {
+        page,
+        title,
+        msg: String::new(),
+        msg_kind: String::new(),
+        business: code.into(),
+        draft: draft.encode(),
+        fee,
+        halls,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "portal_times.html")]
+struct TimesPage {
+    page: PageContext,
+    title: String,
+    msg: String,
+    msg_kind: String,
+    business: String,
+    draft: String,
+    slots: Vec<SlotView>,
+}
+
+/// Step 2's form: the hall and the day chosen.
+#[derive(Deserialize)]
+pub struct TimesForm {
+    ctx: String,
+    hall: String,
+    day: chrono::NaiveDate,
+}
+
+pub async fn times(
+    State(s): State<AppState>,
+    page: PageContext,
+    Path(code): Path<String>,
+    PageForm(f): PageForm<TimesForm>,
+) -> ApiResult<Response> {
+    let page = page.returning_to(&format!("/book/{code}"));
+    let draft = Draft::decode(&f.ctx)?;
+    let day = f.day;
+    let hall = s.app.hall(f.hall.trim()).await?;
+    let avail = s
+        .app
+        .availability(&AvailabilityQuery {
+            business: code.clone(),
+            halls: Some(hall.id.clone()),
+            from: Some(day),
+            to: Some(day),
+            only_free: Some(false),
+        })
+        .await?;
+    let title = format!(
+        "{} · {}",
+        page.t(&hall.name_zh, &hall.name_en),
+        weekday(&page, day)
+    );
+    Ok(render(&TimesPage {
+        page,
+        title,
+        msg: String::new(),
+        msg_kind: String::new(),
+        business: code,
+        draft: draft.encode(),
+        slots: avail.slots,
+    }))
+}
