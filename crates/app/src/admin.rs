@@ -510,6 +510,10 @@ impl App {
             (&i.address_zh, "address_zh"),
             (&i.address_en, "address_en"),
         ] {
+            // A hall's name and address go on one line of slips, calendar files and boards.
+            if let Some(c) = wujing_domain::text::forbidden_in_line(v) {
+                return Err(AppError::text_invalid(c));
+            }
             if v.trim().is_empty() || v.chars().count() > 200 {
                 return Err(AppError::new(
                     Code::HallFieldInvalid,

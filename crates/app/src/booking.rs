@@ -288,6 +288,9 @@ AppError::new(Code::PhoneInvalid,
 impl App {
     pub fn parse_applicant(&self, a: &ApplicantInput) -> AppResult<Applicant> {
         let name = a.name.trim();
+        if let Some(c) = wujing_domain::text::forbidden_in_line(name) {
+            return Err(AppError::text_invalid(c));
+        }
         if name.is_empty() || name.chars().count() > 64 {
             return Err(AppError::new(
                 Code::NameRequired,

@@ -111,7 +111,6 @@ codes! {
     CsrfInvalid = "csrf_invalid", Forbidden, "页面已过期或来源不明，请刷新后重试", "the form has expired or did not come from Wujing; reload and try again";
     CurrentPasswordWrong = "current_password_wrong", Invalid, "当前密码不正确", "the current password is wrong";
     DateInPast = "date_in_past", Invalid, "开始日期已过去", "the start date is in the past";
-    DateInvalid = "date_invalid", Invalid, "日期无效", "invalid date";
     DateOutOfRange = "date_out_of_range", Unprocessable, "该日期超出可预约范围", "the date is beyond the booking horizon";
     DateRangeInvalid = "date_range_invalid", Invalid, "结束日期须在开始日期之后，且相差不超过31天", "the end date must follow the start date by at most 31 days";
     DayHasBookings = "day_has_bookings", Conflict, "当天已有预约，不能闭厅；请先为市民改约", "the day has bookings; move them before closing the hall";
@@ -160,8 +159,6 @@ codes! {
     NotRefundable = "not_refundable", Conflict, "没有可退的款项", "nothing to refund";
     NotYetReleased = "not_yet_released", Unprocessable, "该日的号源尚未放出", "the seats of that day are not released yet";
     NothingToRate = "nothing_to_rate", Conflict, "该窗口暂无待评价的业务", "nothing to rate at this window";
-    NumberInvalid = "number_invalid", Invalid, "须为数字", "must be a number";
-    OpInvalid = "op_invalid", Invalid, "未知操作", "unknown operation";
     OutcomeRequired = "outcome_required", Invalid, "请填写处理结果（500字以内）", "record what was done (up to 500 characters)";
     PassportNumberInvalid = "passport_number_invalid", Invalid, "护照号码应为5至20位字母或数字", "the passport number should be 5 to 20 letters or digits";
     PasswordIsUsername = "password_is_username", Invalid, "密码不能与用户名相同", "the password must not be the user name";
@@ -187,7 +184,6 @@ codes! {
     SignInRequired = "sign_in_required", Unauthorized, "请先登录", "please sign in first";
     SlotFull = "slot_full", Conflict, "该时段已约满，请选择其他时段或其他大厅", "this slot is full; choose another time or another hall";
     SlotInPast = "slot_in_past", Unprocessable, "该时段已经开始或已过去", "this slot has already started";
-    SlotInvalid = "slot_invalid", Invalid, "时段无效", "invalid time";
     SlotNotBookable = "slot_not_bookable", Unprocessable, "该时段留给现场取号或加急窗口，不能网上预约", "this slot is kept for walk-ins or the expedite desk and cannot be booked online";
     SlotNotFound = "slot_not_found", NotFound, "没有这个时段", "no such slot";
     StaffNotFound = "staff_not_found", NotFound, "没有这个工作人员账号", "no such staff account";
@@ -272,6 +268,17 @@ impl AppError {
             details: None,
             retry_after: None,
         }
+    }
+
+    /// Free text with a character it may not contain (see `wujing_domain::text`).
+    pub fn text_invalid(c: char) -> Self {
+        let cp = format!("U+{:04X}", u32::from(c));
+        Self::new(
+            Code::TextInvalid,
+            format!("内容含有不允许的控制字符（{cp}），请删除后重试"),
+            format!("the text contains a control character that is not allowed ({cp}); remove it"),
+        )
+        .with_details(serde_json::json!({ "character": cp }))
     }
 
     pub fn with_details(mut self, details: Value) -> Self {

@@ -41,7 +41,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 }
             })?;
         if let Some(c) = forbidden_in_json(&bytes) {
-            return Err(ApiError(crate::text_invalid(c)));
+            return Err(ApiError(AppError::text_invalid(c)));
         }
         match axum::Json::<T>::from_bytes(&bytes) {
             Ok(axum::Json(v)) => Ok(Self(v)),
@@ -318,7 +318,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for PageForm<T> {
             })?;
         let decoded = percent_encoding::percent_decode(&bytes).decode_utf8_lossy();
         if let Some(c) = wujing_domain::text::forbidden_char(&decoded) {
-            return Err(ApiError(crate::text_invalid(c)));
+            return Err(ApiError(AppError::text_invalid(c)));
         }
         from_urlencoded(&bytes).map(Self).map_err(|detail| {
             ApiError(AppError::new(

@@ -149,18 +149,7 @@ pub(crate) fn same_site_path(back: &str) -> &str {
 /// would fail on PostgreSQL and be stored on SQLite) or a page.
 fn control_in_address(path_and_query: &str) -> Option<AppError> {
     let decoded = percent_encoding::percent_decode_str(path_and_query).decode_utf8_lossy();
-    wujing_domain::text::forbidden_in_line(&decoded).map(text_invalid)
-}
-
-/// Free text with a character it may not contain (see `wujing_domain::text`).
-pub(crate) fn text_invalid(c: char) -> AppError {
-    let cp = format!("U+{:04X}", u32::from(c));
-    AppError::new(
-        Code::TextInvalid,
-        format!("内容含有不允许的控制字符（{cp}），请删除后重试"),
-        format!("the text contains a control character that is not allowed ({cp}); remove it"),
-    )
-    .with_details(serde_json::json!({ "character": cp }))
+    wujing_domain::text::forbidden_in_line(&decoded).map(AppError::text_invalid)
 }
 
 /// A body over [`WebOptions::max_body_bytes`].

@@ -95,22 +95,15 @@ pub async fn ics(
     let hall = s.app.hall(&v.hall.id).await?;
     let start = v.starts_at;
     let end = start + chrono::TimeDelta::minutes(i64::from(hall.slot_minutes));
-    let f = |t: chrono::DateTime<chrono::Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
-    let esc = |s: &str| {
-        s.replace('\\', "\\\\")
-            .replace(';', "\\;")
-            .replace(',', "\\,")
-    };
-    let body = format!(
-        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Wujing//Exit-entry booking//ZH\r\nBEGIN:VEVENT\r\nUID:{}@wujing\r\nDTSTAMP:{}\r\nDTSTART:{}\r\nDTEND:{}\r\nSUMMARY:{}\r\nLOCATION:{}\r\nDESCRIPTION:{}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
-        v.code,
-        f(v.created_at),
-        f(start),
-        f(end),
-        esc(&format!("{} · {}", v.business.name_zh, v.hall.name_zh)),
-        esc(&v.address_zh),
-        esc(&format!("预约号 Booking code {}", v.code)),
-    );
+    let body = calendar_file(&Visit {
+        code: &v.code,
+        created_at: v.created_at,
+        start,
+        end,
+        summary: &format!("{} · {}", v.business.name_zh, v.hall.name_zh),
+        location: &v.address_zh,
+    })
+    .to_string();
     Ok((
         [
             (
@@ -125,6 +118,68 @@ pub async fn ics(
         body,
     )
         .into_response())
+}
+
+/// What the calendar file says about a visit.
+struct Visit<'a> {
+    code: &'a str,
+    created_at: chrono::DateTime<chrono::Utc>,
+    start: chrono::DateTime<chrono::Utc>,
+    end: chrono::DateTime<chrono::Utc>,
+    summary: &'a str,
+    location: &'a str,
+}
+
+/// The visit as an iCalendar file (RFC 5545): the library escapes text (a line break in a hall
+/// address cannot start a new property) and folds long lines.
+fn calendar_file(v: &Visit) -> icalendar::Calendar {
+    use icalendar::{Component, EventLike};
+    let event = icalendar::Event::new()
+        .uid(&format!("{}@wujing", v.code))
+        .timestamp(v.created_at)
+        .starts(v.start)
+        .ends(v.end)
+        .summary(v.summary)
+        .location(v.location)
+        .description(&format!("预约号 Booking code {}", v.code))
+        .done();
+    let mut cal = icalendar::Calendar::new();
+    cal.push(event);
+    cal.done()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_break_in_an_address_cannot_start_a_calendar_property() {
+        let t = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let ics = calendar_file(&Visit {
+            code: "K7Q2M9XP",
+            created_at: t,
+            start: t,
+            end: t,
+            summary: "护照 · 天河",
+            location: "天河路1号\r\nATTENDEE:mailto:x@evil.example;,\\",
+        })
+        .to_string();
+        let lines: Vec<&str> = ics.split("\r\n").collect();
+        assert!(
+            !lines.iter().any(|l| l.starts_with("ATTENDEE")),
+            "a property was injected: {ics}"
+        );
+        // Long lines are folded at 75 octets, continuation lines start with a space.
+        assert!(lines.iter().all(|l| l.len() <= 75), "{ics}");
+        let location: String = ics
+            .split("\r\n")
+            .skip_while(|l| !l.starts_with("LOCATION"))
+            .take_while(|l| l.starts_with("LOCATION") || l.starts_with(' '))
+            .map(|l| l.strip_prefix(' ').unwrap_or(l))
+            .collect();
+        assert!(location.contains("\\n"), "{location}");
+        assert!(location.contains("\\;\\,\\\\"), "{location}");
+    }
 }
 
 /// The pre-filled application form.

@@ -145,3 +145,32 @@ both_dialects!(
     control_characters,
     control_characters_are_refused_and_nothing_is_written
 );
+
+/// A hall's name and address are single-line: a line break (which once went verbatim into
+/// every citizen's calendar file) or a bidi override is refused, and the hall is unchanged.
+async fn hall_details_stay_on_one_line(store: DynStore) {
+    let h = Harness::with_config(store, test_config()).await;
+    let m = h.sign_in_as("hall_manager@tianhe").await;
+    let before = h.get("/api/v1/halls/tianhe").await.1;
+    for address in [
+        "天河路1号\r\nATTENDEE:mailto:x@evil.example",
+        "天河路\u{202e}1号",
+    ] {
+        let (s, v) = h
+            .call(
+                "PUT",
+                "/api/v1/admin/halls/tianhe",
+                Some(json!({"name_zh": "天河办证大厅", "name_en": "Tianhe Hall",
+                            "address_zh": address, "address_en": "1 Tianhe Road"})),
+                &m.headers(),
+            )
+            .await;
+        assert_eq!(
+            (s, super::code_of(&v)),
+            (StatusCode::BAD_REQUEST, "text_invalid"),
+            "{address:?}"
+        );
+    }
+    assert_eq!(h.get("/api/v1/halls/tianhe").await.1, before);
+}
+both_dialects!(hall_one_line, hall_details_stay_on_one_line);
