@@ -2,9 +2,11 @@
 //! chain. Every function runs on a connection the caller chose: writes on the writer thread
 //! (inside its job savepoint), reads on a reader.
 
+use super::{date_s, db_err, from_ms, get_date, ms, SqliteStore};
 use crate::model::*;
-use crate::sqlite::{date_s, db_err, from_ms, get_date, ms};
+use crate::StaffStore;
 use crate::{Result, StoreError};
+use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use wujing_domain::audit::{entry_hash, AuditEntry, GENESIS};
@@ -575,4 +577,98 @@ pub(crate) fn audit_chain(c: &Connection) -> Result<crate::AuditChain> {
         .optional()
         .map_err(db_err)?;
     Ok((rows, head))
+}
+
+#[async_trait]
+impl StaffStore for SqliteStore {
+    async fn apply_admin(&self, change: &AdminChange, audit: &NewAudit) -> Result<AdminOutcome> {
+        let (change, audit) = (change.clone(), audit.clone());
+        self.write(move |c| apply(c, &change, &audit)).await
+    }
+
+    async fn staff_by_username(&self, username: &str) -> Result<Option<StaffAccount>> {
+        let u = username.to_string();
+        self.lookup(move |c| Ok(staff_where(c, "WHERE username = ?1", [u])?.pop()))
+            .await
+    }
+
+    async fn staff_by_id(&self, id: i64) -> Result<Option<StaffAccount>> {
+        self.lookup(move |c| Ok(staff_where(c, "WHERE id = ?1", [id])?.pop()))
+            .await
+    }
+
+    async fn staff_list(&self) -> Result<Vec<StaffAccount>> {
+        self.read(|c| staff_where(c, "ORDER BY username", [])).await
+    }
+
+    async fn create_session(&self, s: &StaffSession) -> Result<()> {
+        let s = s.clone();
+        self.write(move |c| create_session(c, &s)).await
+    }
+
+    async fn session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(StaffSession, StaffAccount)>> {
+        let t = token_hash.to_string();
+        self.lookup(move |c| session(c, &t, now)).await
+    }
+
+    async fn end_session(&self, token_hash: &str) -> Result<()> {
+        let t = token_hash.to_string();
+        self.write(move |c| {
+            c.execute("DELETE FROM staff_sessions WHERE token_hash = ?1", [t])
+                .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn record_login_failure(
+        &self,
+        keys: &[String],
+        now: DateTime<Utc>,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<u32>> {
+        let keys = keys.to_vec();
+        self.write(move |c| record_failure(c, &keys, now, since))
+            .await
+    }
+
+    async fn login_failures(&self, keys: &[String], since: DateTime<Utc>) -> Result<Vec<u32>> {
+        let keys = keys.to_vec();
+        self.lookup(move |c| failures(c, &keys, since)).await
+    }
+
+    async fn clear_login_failures(&self, key: &str) -> Result<()> {
+        let k = key.to_string();
+        self.write(move |c| {
+            c.execute("DELETE FROM login_failures WHERE key = ?1", [k])
+                .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn devices(&self) -> Result<Vec<Device>> {
+        self.read(|c| devices(c, "ORDER BY id", [])).await
+    }
+
+    async fn device_by_token_hash(&self, token_hash: &str) -> Result<Option<Device>> {
+        let t = token_hash.to_string();
+        self.lookup(move |c| {
+            Ok(devices(c, "WHERE token_hash = ?1 AND revoked_at IS NULL", [t])?.pop())
+        })
+        .await
+    }
+
+    async fn audit_search(&self, q: &AuditQuery) -> Result<Vec<wujing_domain::audit::AuditEntry>> {
+        let q = q.clone();
+        self.read(move |c| audit_search(c, &q)).await
+    }
+
+    async fn audit_chain(&self) -> Result<crate::AuditChain> {
+        self.read(audit_chain).await
+    }
 }

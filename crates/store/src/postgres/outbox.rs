@@ -1,8 +1,11 @@
 //! The PostgreSQL side of the notification outbox. Claims use `FOR UPDATE SKIP LOCKED`, so
 //! dispatchers on several app servers share the work without waiting on each other.
 
+use super::{db_err, PgStore};
 use crate::model::*;
+use crate::OutboxStore;
 use crate::Result;
+use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
@@ -219,4 +222,66 @@ pub(crate) async fn secret(c: &impl GenericClient, name: &str, candidate: &str) 
             .await?
             .get(0),
     )
+}
+
+#[async_trait]
+impl OutboxStore for PgStore {
+    async fn enqueue(&self, messages: &[NewMessage]) -> Result<u64> {
+        let c = self.client().await?;
+        super::outbox::insert(&c, messages).await
+    }
+
+    async fn claim_messages(
+        &self,
+        now: DateTime<Utc>,
+        lease: TimeDelta,
+        limit: u32,
+    ) -> Result<Vec<Message>> {
+        let c = self.client().await?;
+        super::outbox::claim(&c, now, lease, limit).await
+    }
+
+    async fn message_delivered(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
+        let c = self.client().await?;
+        super::outbox::delivered(&c, id, now).await
+    }
+
+    async fn message_failed(&self, id: i64, retry_at: DateTime<Utc>, error: &str) -> Result<()> {
+        let c = self.client().await?;
+        super::outbox::failed(&c, id, retry_at, error).await
+    }
+
+    async fn messages_to(&self, recipient: &str, limit: u32) -> Result<Vec<Message>> {
+        let c = self.client().await?;
+        super::outbox::to(&c, recipient, limit).await
+    }
+
+    async fn issue_phone_code(
+        &self,
+        code: &NewPhoneCode,
+        min_interval: TimeDelta,
+        max_per_hour: u32,
+        message: &NewMessage,
+    ) -> Result<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        super::outbox::issue_code(&tx, code, min_interval, max_per_hour, message).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn verify_phone_code(
+        &self,
+        phone: &str,
+        purpose: &str,
+        code_hash: &str,
+        now: DateTime<Utc>,
+        max_attempts: u32,
+    ) -> Result<PhoneCodeCheck> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        let r =
+            super::outbox::verify_code(&tx, phone, purpose, code_hash, now, max_attempts).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(r)
+    }
 }

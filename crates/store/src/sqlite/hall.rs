@@ -2,14 +2,14 @@
 //! for reads), so a read-then-write inside one function is atomic.
 
 use crate::model::*;
-use crate::sqlite::{date_s, db_err, from_ms, get_date, ms};
 use crate::{Result, StoreError};
+use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-pub(crate) const COLS: &str =
-    "id, hall_id, day, queue, number, label, booking_id, business, identity_key, kind, priority, \
-     due_at, status, window_number, officer_id, calls, created_at, called_at, finished_at";
+use super::{date_s, db_err, from_ms, get_date, ms, SqliteStore};
+use crate::sql::TICKET_COLS as COLS;
+use crate::HallStore;
 
 fn row(r: &Row) -> rusqlite::Result<Ticket> {
     Ok(Ticket {
@@ -273,7 +273,7 @@ pub(crate) fn rate(c: &Connection, n: &NewRating, pages: &[NewMessage]) -> Resul
     )
     .map_err(db_err)?;
     let id = c.last_insert_rowid();
-    crate::sqlite_outbox::insert(c, pages)?;
+    super::outbox::insert(c, pages)?;
     Ok(alerts(c, None, false, Some(id))?.pop())
 }
 
@@ -311,7 +311,7 @@ pub(crate) fn escalate(
         )
         .map_err(db_err)?;
     if n == 1 {
-        crate::sqlite_outbox::insert(c, pages)?;
+        super::outbox::insert(c, pages)?;
     }
     Ok(n == 1)
 }
@@ -449,4 +449,123 @@ pub(crate) fn payment_of(c: &Connection, ticket: i64) -> Result<Option<Payment>>
     )
     .optional()
     .map_err(db_err)
+}
+
+#[async_trait]
+impl HallStore for SqliteStore {
+    async fn issue_ticket(&self, t: &NewTicket) -> Result<Ticket> {
+        let t = t.clone();
+        self.write(move |c| super::hall::issue(c, &t)).await
+    }
+
+    async fn call_next(
+        &self,
+        hall_id: &str,
+        day: NaiveDate,
+        queues: &[String],
+        window: u32,
+        officer_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Ticket>> {
+        let (h, q) = (hall_id.to_string(), queues.to_vec());
+        self.write(move |c| super::hall::call_next(c, &h, day, &q, window, officer_id, now))
+            .await
+    }
+
+    async fn move_ticket(
+        &self,
+        ticket_id: i64,
+        window: u32,
+        m: &TicketMove,
+        now: DateTime<Utc>,
+    ) -> Result<Ticket> {
+        let m = m.clone();
+        self.write(move |c| super::hall::move_ticket(c, ticket_id, window, &m, now))
+            .await
+    }
+
+    async fn ticket(&self, id: i64) -> Result<Option<Ticket>> {
+        self.lookup(move |c| super::hall::by_id(c, id)).await
+    }
+
+    async fn tickets_of_day(&self, hall_id: &str, day: NaiveDate) -> Result<Vec<Ticket>> {
+        let h = hall_id.to_string();
+        self.read(move |c| super::hall::of_day(c, &h, day)).await
+    }
+
+    async fn record_payment(&self, p: &NewPayment) -> Result<Payment> {
+        let p = p.clone();
+        self.write(move |c| super::hall::pay(c, &p)).await
+    }
+
+    async fn reconciliation(&self, hall_id: &str, day: NaiveDate) -> Result<Vec<ReconLine>> {
+        let h = hall_id.to_string();
+        self.read(move |c| super::hall::reconciliation(c, &h, day))
+            .await
+    }
+
+    async fn rate(&self, r: &NewRating, pages: &[NewMessage]) -> Result<Option<Alert>> {
+        let (r, pages) = (r.clone(), pages.to_vec());
+        self.write(move |c| super::hall::rate(c, &r, &pages)).await
+    }
+
+    async fn alert(&self, id: i64) -> Result<Option<Alert>> {
+        self.read(move |c| Ok(super::hall::alerts(c, None, false, Some(id))?.pop()))
+            .await
+    }
+
+    async fn urgent_request(&self, id: i64) -> Result<Option<UrgentRequest>> {
+        self.read(move |c| Ok(super::hall::urgent(c, false, Some(id))?.pop()))
+            .await
+    }
+
+    async fn alerts(&self, hall_id: Option<&str>, open_only: bool) -> Result<Vec<Alert>> {
+        let h = hall_id.map(str::to_string);
+        self.read(move |c| super::hall::alerts(c, h.as_deref(), open_only, None))
+            .await
+    }
+
+    async fn escalate_alert(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+        pages: &[NewMessage],
+    ) -> Result<bool> {
+        let pages = pages.to_vec();
+        self.write(move |c| super::hall::escalate(c, id, now, &pages))
+            .await
+    }
+
+    async fn accept_application(&self, a: &NewApplication) -> Result<Application> {
+        let a = a.clone();
+        self.write(move |c| super::hall::accept(c, &a)).await
+    }
+
+    async fn application_of(&self, ticket_id: i64) -> Result<Option<Application>> {
+        self.lookup(move |c| super::hall::application_of(c, ticket_id))
+            .await
+    }
+
+    async fn request_urgent(
+        &self,
+        ticket_id: i64,
+        reason: &str,
+        note: &str,
+        staff_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<UrgentRequest> {
+        let (r, n) = (reason.to_string(), note.to_string());
+        self.write(move |c| super::hall::request_urgent(c, ticket_id, &r, &n, staff_id, now))
+            .await
+    }
+
+    async fn urgent_requests(&self, open_only: bool) -> Result<Vec<UrgentRequest>> {
+        self.read(move |c| super::hall::urgent(c, open_only, None))
+            .await
+    }
+
+    async fn payment_of(&self, ticket_id: i64) -> Result<Option<Payment>> {
+        self.lookup(move |c| super::hall::payment_of(c, ticket_id))
+            .await
+    }
 }

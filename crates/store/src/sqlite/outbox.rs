@@ -1,8 +1,10 @@
 //! The SQLite side of the notification outbox.
 
+use super::{db_err, from_ms, ms, SqliteStore};
 use crate::model::*;
-use crate::sqlite::{db_err, from_ms, ms};
+use crate::OutboxStore;
 use crate::Result;
+use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use rusqlite::{params, Connection, Row};
 
@@ -211,4 +213,69 @@ pub(crate) fn secret(c: &Connection, name: &str, candidate: &str) -> Result<Stri
         r.get(0)
     })
     .map_err(db_err)
+}
+
+#[async_trait]
+impl OutboxStore for SqliteStore {
+    async fn enqueue(&self, messages: &[NewMessage]) -> Result<u64> {
+        let m = messages.to_vec();
+        self.write(move |c| super::outbox::insert(c, &m)).await
+    }
+
+    async fn claim_messages(
+        &self,
+        now: DateTime<Utc>,
+        lease: TimeDelta,
+        limit: u32,
+    ) -> Result<Vec<Message>> {
+        self.write(move |c| super::outbox::claim(c, now, lease, limit))
+            .await
+    }
+
+    async fn message_delivered(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
+        self.write(move |c| super::outbox::delivered(c, id, now))
+            .await
+    }
+
+    async fn message_failed(&self, id: i64, retry_at: DateTime<Utc>, error: &str) -> Result<()> {
+        let e = error.to_string();
+        self.write(move |c| super::outbox::failed(c, id, retry_at, &e))
+            .await
+    }
+
+    async fn messages_to(&self, recipient: &str, limit: u32) -> Result<Vec<Message>> {
+        let r = recipient.to_string();
+        self.read(move |c| super::outbox::to(c, &r, limit)).await
+    }
+
+    async fn issue_phone_code(
+        &self,
+        code: &NewPhoneCode,
+        min_interval: TimeDelta,
+        max_per_hour: u32,
+        message: &NewMessage,
+    ) -> Result<()> {
+        let (code, message) = (code.clone(), message.clone());
+        self.write(move |c| {
+            super::outbox::issue_code(c, &code, min_interval, max_per_hour, &message)
+        })
+        .await
+    }
+
+    async fn verify_phone_code(
+        &self,
+        phone: &str,
+        purpose: &str,
+        code_hash: &str,
+        now: DateTime<Utc>,
+        max_attempts: u32,
+    ) -> Result<PhoneCodeCheck> {
+        let (p, u, h) = (
+            phone.to_string(),
+            purpose.to_string(),
+            code_hash.to_string(),
+        );
+        self.write(move |c| super::outbox::verify_code(c, &p, &u, &h, now, max_attempts))
+            .await
+    }
 }

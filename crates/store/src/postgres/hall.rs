@@ -5,12 +5,15 @@
 
 use crate::model::*;
 use crate::{Result, StoreError};
+use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::Row;
 
-pub(crate) const COLS: &str = crate::sqlite_hall::COLS;
+use super::{db_err, PgStore};
+use crate::sql::TICKET_COLS as COLS;
+use crate::HallStore;
 
 fn row(r: &Row) -> Ticket {
     Ticket {
@@ -320,7 +323,7 @@ pub(crate) async fn rate(
         )
         .await?
         .get(0);
-    crate::postgres_outbox::insert(c, pages).await?;
+    super::outbox::insert(c, pages).await?;
     Ok(alerts(c, None, false, Some(id)).await?.pop())
 }
 
@@ -355,7 +358,7 @@ pub(crate) async fn escalate(
         .execute("UPDATE alerts SET escalated_at = $2 WHERE id = $1 AND acknowledged_at IS NULL AND escalated_at IS NULL", &[&id, &now])
         .await?;
     if n == 1 {
-        crate::postgres_outbox::insert(c, pages).await?;
+        super::outbox::insert(c, pages).await?;
     }
     Ok(n == 1)
 }
@@ -499,4 +502,133 @@ pub(crate) async fn payment_of(c: &impl GenericClient, ticket: i64) -> Result<Op
             officer_id: r.get(7),
             paid_at: r.get(8),
         }))
+}
+
+#[async_trait]
+impl HallStore for PgStore {
+    async fn issue_ticket(&self, t: &NewTicket) -> Result<Ticket> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        let r = super::hall::issue(&tx, t).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(r)
+    }
+
+    async fn call_next(
+        &self,
+        hall_id: &str,
+        day: NaiveDate,
+        queues: &[String],
+        window: u32,
+        officer_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Ticket>> {
+        let c = self.client().await?;
+        super::hall::call_next(&c, hall_id, day, queues, window, officer_id, now).await
+    }
+
+    async fn move_ticket(
+        &self,
+        ticket_id: i64,
+        window: u32,
+        m: &TicketMove,
+        now: DateTime<Utc>,
+    ) -> Result<Ticket> {
+        let c = self.client().await?;
+        super::hall::move_ticket(&c, ticket_id, window, m, now).await
+    }
+
+    async fn ticket(&self, id: i64) -> Result<Option<Ticket>> {
+        let c = self.client().await?;
+        super::hall::by_id(&c, id).await
+    }
+
+    async fn tickets_of_day(&self, hall_id: &str, day: NaiveDate) -> Result<Vec<Ticket>> {
+        let c = self.client().await?;
+        super::hall::of_day(&c, hall_id, day).await
+    }
+
+    async fn record_payment(&self, p: &NewPayment) -> Result<Payment> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        let r = super::hall::pay(&tx, p).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(r)
+    }
+
+    async fn reconciliation(&self, hall_id: &str, day: NaiveDate) -> Result<Vec<ReconLine>> {
+        let c = self.client().await?;
+        super::hall::reconciliation(&c, hall_id, day).await
+    }
+
+    async fn rate(&self, r: &NewRating, pages: &[NewMessage]) -> Result<Option<Alert>> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        let out = super::hall::rate(&tx, r, pages).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(out)
+    }
+
+    async fn alert(&self, id: i64) -> Result<Option<Alert>> {
+        let c = self.client().await?;
+        Ok(super::hall::alerts(&c, None, false, Some(id)).await?.pop())
+    }
+
+    async fn urgent_request(&self, id: i64) -> Result<Option<UrgentRequest>> {
+        let c = self.client().await?;
+        Ok(super::hall::urgent(&c, false, Some(id)).await?.pop())
+    }
+
+    async fn alerts(&self, hall_id: Option<&str>, open_only: bool) -> Result<Vec<Alert>> {
+        let c = self.client().await?;
+        super::hall::alerts(&c, hall_id, open_only, None).await
+    }
+
+    async fn escalate_alert(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+        pages: &[NewMessage],
+    ) -> Result<bool> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        let out = super::hall::escalate(&tx, id, now, pages).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(out)
+    }
+
+    async fn accept_application(&self, a: &NewApplication) -> Result<Application> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        let r = super::hall::accept(&tx, a).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(r)
+    }
+
+    async fn application_of(&self, ticket_id: i64) -> Result<Option<Application>> {
+        let c = self.client().await?;
+        super::hall::application_of(&c, ticket_id).await
+    }
+
+    async fn request_urgent(
+        &self,
+        ticket_id: i64,
+        reason: &str,
+        note: &str,
+        staff_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<UrgentRequest> {
+        let c = self.client().await?;
+        super::hall::request_urgent(&c, ticket_id, reason, note, staff_id, now).await
+    }
+
+    async fn urgent_requests(&self, open_only: bool) -> Result<Vec<UrgentRequest>> {
+        let c = self.client().await?;
+        super::hall::urgent(&c, open_only, None).await
+    }
+
+    async fn payment_of(&self, ticket_id: i64) -> Result<Option<Payment>> {
+        let c = self.client().await?;
+        super::hall::payment_of(&c, ticket_id).await
+    }
 }

@@ -2,8 +2,11 @@
 //! audit chain. Audit appends are serialised by a transaction-scoped advisory lock, so that
 //! two app servers never link two entries to the same predecessor.
 
+use super::{db_err, PgStore};
 use crate::model::*;
+use crate::StaffStore;
 use crate::{Result, StoreError};
+use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::error::SqlState;
@@ -577,4 +580,109 @@ pub(crate) async fn audit_chain(c: &impl GenericClient) -> Result<crate::AuditCh
         .await?
         .map(|r| (r.get(0), r.get(1)));
     Ok((rows, head))
+}
+
+#[async_trait]
+impl StaffStore for PgStore {
+    async fn apply_admin(&self, change: &AdminChange, audit: &NewAudit) -> Result<AdminOutcome> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        let out = apply(&tx, change, audit).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(out)
+    }
+
+    async fn staff_by_username(&self, username: &str) -> Result<Option<StaffAccount>> {
+        let c = self.client().await?;
+        Ok(staff_where(&c, "WHERE username = $1", &[&username])
+            .await?
+            .pop())
+    }
+
+    async fn staff_by_id(&self, id: i64) -> Result<Option<StaffAccount>> {
+        let c = self.client().await?;
+        Ok(staff_where(&c, "WHERE id = $1", &[&id]).await?.pop())
+    }
+
+    async fn staff_list(&self) -> Result<Vec<StaffAccount>> {
+        let c = self.client().await?;
+        staff_where(&c, "ORDER BY username", &[]).await
+    }
+
+    async fn create_session(&self, s: &StaffSession) -> Result<()> {
+        let c = self.client().await?;
+        create_session(&c, s).await
+    }
+
+    async fn session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(StaffSession, StaffAccount)>> {
+        let c = self.client().await?;
+        session(&c, token_hash, now).await
+    }
+
+    async fn end_session(&self, token_hash: &str) -> Result<()> {
+        let c = self.client().await?;
+        c.execute(
+            "DELETE FROM staff_sessions WHERE token_hash = $1",
+            &[&token_hash],
+        )
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn record_login_failure(
+        &self,
+        keys: &[String],
+        now: DateTime<Utc>,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<u32>> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        let out = record_failure(&tx, keys, now, since).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(out)
+    }
+
+    async fn login_failures(&self, keys: &[String], since: DateTime<Utc>) -> Result<Vec<u32>> {
+        let c = self.client().await?;
+        failures(&c, keys, since).await
+    }
+
+    async fn clear_login_failures(&self, key: &str) -> Result<()> {
+        let c = self.client().await?;
+        c.execute("DELETE FROM login_failures WHERE key = $1", &[&key])
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn devices(&self) -> Result<Vec<Device>> {
+        let c = self.client().await?;
+        devices(&c, "ORDER BY id", &[]).await
+    }
+
+    async fn device_by_token_hash(&self, token_hash: &str) -> Result<Option<Device>> {
+        let c = self.client().await?;
+        Ok(devices(
+            &c,
+            "WHERE token_hash = $1 AND revoked_at IS NULL",
+            &[&token_hash],
+        )
+        .await?
+        .pop())
+    }
+
+    async fn audit_search(&self, q: &AuditQuery) -> Result<Vec<wujing_domain::audit::AuditEntry>> {
+        let c = self.client().await?;
+        audit_search(&c, q).await
+    }
+
+    async fn audit_chain(&self) -> Result<crate::AuditChain> {
+        let c = self.client().await?;
+        audit_chain(&c).await
+    }
 }

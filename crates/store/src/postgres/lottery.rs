@@ -1,0 +1,243 @@
+//! The PostgreSQL side of [`crate::LotteryStore`].
+
+use super::booking::{booking_by_id, insert_booking, take_seat};
+use super::{corrupt, db_err, PgStore};
+use crate::model::*;
+use crate::LotteryStore;
+use crate::{Result, StoreError};
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use deadpool_postgres::GenericClient;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::Row;
+
+const ENTRY_SELECT: &str = "SELECT e.id, e.release_day, e.business, e.option_code, e.identity_key, e.id_kind, \
+     e.id_number, e.nationality, e.name, e.phone, e.answers, e.hall_ids, e.channel, e.client_addr, \
+     e.created_at, e.status, b.code FROM lottery_entries e LEFT JOIN bookings b ON b.id = e.booking_id";
+
+fn entry_row(r: &Row) -> Result<LotteryEntry> {
+    let kind: String = r.get(5);
+    let status: String = r.get(15);
+    let halls: String = r.get(11);
+    Ok(LotteryEntry {
+        id: r.get(0),
+        entry: NewEntry {
+            release_day: r.get(1),
+            business: r.get(2),
+            option_code: r.get(3),
+            identity_key: r.get(4),
+            id_kind: IdKind::parse(&kind).ok_or_else(|| corrupt("id_kind", &kind))?,
+            id_number: r.get(6),
+            nationality: r.get(7),
+            name: r.get(8),
+            phone: r.get(9),
+            answers_json: r.get(10),
+            hall_ids: halls
+                .split(',')
+                .filter(|h| !h.is_empty())
+                .map(str::to_string)
+                .collect(),
+            channel: r.get(12),
+            client_addr: r.get(13),
+            now: r.get(14),
+        },
+        status: EntryStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+        booking_code: r.get(16),
+    })
+}
+
+const DRAW_SELECT: &str =
+    "SELECT release_day, seed, started_at, finished_at, entries, winners FROM lottery_draws";
+
+fn draw_row(r: &Row) -> Draw {
+    Draw {
+        release_day: r.get(0),
+        seed: r.get::<_, i64>(1) as u64,
+        started_at: r.get(2),
+        finished_at: r.get(3),
+        entries: r.get::<_, i32>(4) as u64,
+        winners: r.get::<_, i32>(5) as u64,
+    }
+}
+
+/// Entering and starting a day's draw serialise on this lock, so that no entry slips in
+/// between the draw reading the entries and the draw being recorded.
+async fn lock_release_day(c: &impl GenericClient, day: NaiveDate) -> Result<()> {
+    c.execute(
+        &c.prepare_cached(
+            "SELECT pg_advisory_xact_lock(7214002, (($1::date - DATE '2000-01-01'))::int)",
+        )
+        .await?,
+        &[&day],
+    )
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+#[async_trait]
+impl LotteryStore for PgStore {
+    async fn add_lottery_entry(&self, e: &NewEntry) -> Result<LotteryEntry> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        lock_release_day(&tx, e.release_day).await?;
+        let drawn = tx
+            .query_opt(
+                &tx.prepare_cached("SELECT 1 FROM lottery_draws WHERE release_day = $1")
+                    .await?,
+                &[&e.release_day],
+            )
+            .await
+            .map_err(db_err)?;
+        if drawn.is_some() {
+            return Err(StoreError::NotFound("open lottery"));
+        }
+        let r = tx
+            .query_one(
+                &tx.prepare_cached("INSERT INTO lottery_entries (release_day, business, option_code, identity_key, id_kind, id_number,
+                   nationality, name, phone, answers, hall_ids, channel, client_addr, created_at, status)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'entered') RETURNING id").await?,
+                &[&e.release_day, &e.business, &e.option_code, &e.identity_key, &e.id_kind.as_str(),
+                  &e.id_number, &e.nationality, &e.name, &e.phone, &e.answers_json, &e.hall_ids.join(","),
+                  &e.channel, &e.client_addr, &e.now],
+            )
+            .await;
+        let id: i64 = match r {
+            Ok(r) => r.get(0),
+            Err(err) if err.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+                return Err(StoreError::AlreadyEntered)
+            }
+            Err(err) => return Err(db_err(err)),
+        };
+        let row = tx
+            .query_one(
+                &tx.prepare_cached(&format!("{ENTRY_SELECT} WHERE e.id = $1"))
+                    .await?,
+                &[&id],
+            )
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        entry_row(&row)
+    }
+
+    async fn lottery_entry(&self, id: i64) -> Result<Option<LotteryEntry>> {
+        self.client()
+            .await?
+            .query_opt(&format!("{ENTRY_SELECT} WHERE e.id = $1"), &[&id])
+            .await
+            .map_err(db_err)?
+            .map(|r| entry_row(&r))
+            .transpose()
+    }
+
+    async fn lottery_entries(&self, day: NaiveDate) -> Result<Vec<LotteryEntry>> {
+        self.client()
+            .await?
+            .query(
+                &format!("{ENTRY_SELECT} WHERE e.release_day = $1 ORDER BY e.id"),
+                &[&day],
+            )
+            .await?
+            .iter()
+            .map(entry_row)
+            .collect()
+    }
+
+    async fn start_draw(
+        &self,
+        day: NaiveDate,
+        seed: u64,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Vec<LotteryEntry>>> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        lock_release_day(&tx, day).await?;
+        let n = tx
+            .execute(
+                &tx.prepare_cached("INSERT INTO lottery_draws (release_day, seed, started_at, entries, winners)
+                 VALUES ($1, $2, $3, (SELECT COUNT(*) FROM lottery_entries WHERE release_day = $1), 0)
+                 ON CONFLICT (release_day) DO NOTHING").await?,
+                &[&day, &(seed as i64), &now],
+            )
+            .await
+            .map_err(db_err)?;
+        if n == 0 {
+            return Ok(None);
+        }
+        let rows = tx
+            .query(
+                &tx.prepare_cached(&format!("{ENTRY_SELECT} WHERE e.release_day = $1 AND e.status = 'entered' ORDER BY e.id")).await?,
+                &[&day],
+            )
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        rows.iter()
+            .map(entry_row)
+            .collect::<Result<Vec<_>>>()
+            .map(Some)
+    }
+
+    async fn award_entry(&self, entry_id: i64, slot_id: i64, b: &NewBooking) -> Result<Booking> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        take_seat(&tx, slot_id).await?;
+        let id = insert_booking(&tx, slot_id, None, b).await?;
+        super::outbox::insert(&tx, &b.notices).await?;
+        let n = tx
+            .execute(
+                &tx.prepare_cached("UPDATE lottery_entries SET status = 'won', booking_id = $2 WHERE id = $1 AND status = 'entered'").await?,
+                &[&entry_id, &id],
+            )
+            .await
+            .map_err(db_err)?;
+        if n == 0 {
+            return Err(StoreError::NotFound("entry"));
+        }
+        let booking = booking_by_id(&tx, id)
+            .await?
+            .ok_or(StoreError::NotFound("booking"))?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(booking)
+    }
+
+    async fn finish_draw(&self, day: NaiveDate, now: DateTime<Utc>) -> Result<Draw> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        tx.execute(
+            &tx.prepare_cached("UPDATE lottery_entries SET status = 'lost' WHERE release_day = $1 AND status = 'entered'").await?,
+            &[&day],
+        )
+        .await
+        .map_err(db_err)?;
+        tx.execute(
+            &tx.prepare_cached("UPDATE lottery_draws SET finished_at = $2,
+               winners = (SELECT COUNT(*) FROM lottery_entries WHERE release_day = $1 AND status = 'won')
+             WHERE release_day = $1").await?,
+            &[&day, &now],
+        )
+        .await
+        .map_err(db_err)?;
+        let row = tx
+            .query_one(
+                &tx.prepare_cached(&format!("{DRAW_SELECT} WHERE release_day = $1"))
+                    .await?,
+                &[&day],
+            )
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(draw_row(&row))
+    }
+
+    async fn draw(&self, day: NaiveDate) -> Result<Option<Draw>> {
+        Ok(self
+            .client()
+            .await?
+            .query_opt(&format!("{DRAW_SELECT} WHERE release_day = $1"), &[&day])
+            .await
+            .map_err(db_err)?
+            .map(|r| draw_row(&r)))
+    }
+}

@@ -1,0 +1,207 @@
+//! The SQLite side of [`crate::LotteryStore`].
+
+use super::booking::{booking_by_id, insert_booking, take_seat};
+use super::{all, date_s, db_err, from_ms, get_date, get_enum, ms, SqliteStore};
+use crate::model::*;
+use crate::LotteryStore;
+use crate::{Result, StoreError};
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{params, OptionalExtension, Row};
+
+const ENTRY_SELECT: &str = "SELECT e.id, e.release_day, e.business, e.option_code, e.identity_key, e.id_kind, \
+     e.id_number, e.nationality, e.name, e.phone, e.answers, e.hall_ids, e.channel, e.client_addr, \
+     e.created_at, e.status, b.code FROM lottery_entries e LEFT JOIN bookings b ON b.id = e.booking_id";
+
+fn entry_row(r: &Row) -> rusqlite::Result<LotteryEntry> {
+    let halls: String = r.get(11)?;
+    Ok(LotteryEntry {
+        id: r.get(0)?,
+        entry: NewEntry {
+            release_day: get_date(r, 1)?,
+            business: r.get(2)?,
+            option_code: r.get(3)?,
+            identity_key: r.get(4)?,
+            id_kind: get_enum(r, 5, IdKind::parse)?,
+            id_number: r.get(6)?,
+            nationality: r.get(7)?,
+            name: r.get(8)?,
+            phone: r.get(9)?,
+            answers_json: r.get(10)?,
+            hall_ids: halls
+                .split(',')
+                .filter(|h| !h.is_empty())
+                .map(str::to_string)
+                .collect(),
+            channel: r.get(12)?,
+            client_addr: r.get(13)?,
+            now: from_ms(r.get(14)?)?,
+        },
+        status: get_enum(r, 15, EntryStatus::parse)?,
+        booking_code: r.get(16)?,
+    })
+}
+
+fn draw_row(r: &Row) -> rusqlite::Result<Draw> {
+    Ok(Draw {
+        release_day: get_date(r, 0)?,
+        seed: r.get::<_, i64>(1)? as u64,
+        started_at: from_ms(r.get(2)?)?,
+        finished_at: r.get::<_, Option<i64>>(3)?.map(from_ms).transpose()?,
+        entries: r.get(4)?,
+        winners: r.get(5)?,
+    })
+}
+
+const DRAW_SELECT: &str =
+    "SELECT release_day, seed, started_at, finished_at, entries, winners FROM lottery_draws";
+
+#[async_trait]
+impl LotteryStore for SqliteStore {
+    async fn add_lottery_entry(&self, e: &NewEntry) -> Result<LotteryEntry> {
+        let e = e.clone();
+        self.write(move |c| {
+            // The single writer makes "no draw has started" and the insert one atomic step.
+            let drawn: Option<i64> = c
+                .query_row(
+                    "SELECT 1 FROM lottery_draws WHERE release_day = ?1",
+                    [date_s(e.release_day)],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db_err)?;
+            if drawn.is_some() {
+                return Err(StoreError::NotFound("open lottery"));
+            }
+            let r = c
+                .prepare_cached(
+                    "INSERT INTO lottery_entries (release_day, business, option_code, identity_key, id_kind, id_number,
+                       nationality, name, phone, answers, hall_ids, channel, client_addr, created_at, status)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 'entered')",
+                )
+                .map_err(db_err)?
+                .execute(params![
+                    date_s(e.release_day), e.business, e.option_code, e.identity_key, e.id_kind.as_str(),
+                    e.id_number, e.nationality, e.name, e.phone, e.answers_json, e.hall_ids.join(","),
+                    e.channel, e.client_addr, ms(e.now)
+                ]);
+            match r {
+                Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+                    return Err(StoreError::AlreadyEntered)
+                }
+                Err(e) => return Err(db_err(e)),
+                Ok(_) => {}
+            }
+            let id = c.last_insert_rowid();
+            c.query_row(&format!("{ENTRY_SELECT} WHERE e.id = ?1"), [id], entry_row)
+                .map_err(db_err)
+        })
+        .await
+    }
+
+    async fn lottery_entry(&self, id: i64) -> Result<Option<LotteryEntry>> {
+        self.lookup(move |c| {
+            c.prepare_cached(&format!("{ENTRY_SELECT} WHERE e.id = ?1"))
+                .map_err(db_err)?
+                .query_row([id], entry_row)
+                .optional()
+                .map_err(db_err)
+        })
+        .await
+    }
+
+    async fn lottery_entries(&self, day: NaiveDate) -> Result<Vec<LotteryEntry>> {
+        self.read(move |c| {
+            all(
+                c,
+                &format!("{ENTRY_SELECT} WHERE e.release_day = ?1 ORDER BY e.id"),
+                [date_s(day)],
+                entry_row,
+            )
+        })
+        .await
+    }
+
+    async fn start_draw(
+        &self,
+        day: NaiveDate,
+        seed: u64,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Vec<LotteryEntry>>> {
+        self.write(move |c| {
+            let n = c
+                .execute(
+                    "INSERT INTO lottery_draws (release_day, seed, started_at, entries, winners)
+                     VALUES (?1, ?2, ?3, (SELECT COUNT(*) FROM lottery_entries WHERE release_day = ?1), 0)
+                     ON CONFLICT (release_day) DO NOTHING",
+                    params![date_s(day), seed as i64, ms(now)],
+                )
+                .map_err(db_err)?;
+            if n == 0 {
+                return Ok(None);
+            }
+            let mut st = c
+                .prepare(&format!("{ENTRY_SELECT} WHERE e.release_day = ?1 AND e.status = 'entered' ORDER BY e.id"))
+                .map_err(db_err)?;
+            let rows = st
+                .query_map([date_s(day)], entry_row)
+                .map_err(db_err)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(db_err)?;
+            Ok(Some(rows))
+        })
+        .await
+    }
+
+    async fn award_entry(&self, entry_id: i64, slot_id: i64, b: &NewBooking) -> Result<Booking> {
+        let b = b.clone();
+        self.write(move |c| {
+            take_seat(c, slot_id)?;
+            let id = insert_booking(c, slot_id, None, &b)?;
+            let n = c
+                .execute(
+                    "UPDATE lottery_entries SET status = 'won', booking_id = ?2 WHERE id = ?1 AND status = 'entered'",
+                    params![entry_id, id],
+                )
+                .map_err(db_err)?;
+            if n == 0 {
+                return Err(StoreError::NotFound("entry"));
+            }
+            booking_by_id(c, id)
+        })
+        .await
+    }
+
+    async fn finish_draw(&self, day: NaiveDate, now: DateTime<Utc>) -> Result<Draw> {
+        self.write(move |c| {
+            c.execute(
+                "UPDATE lottery_entries SET status = 'lost' WHERE release_day = ?1 AND status = 'entered'",
+                [date_s(day)],
+            )
+            .map_err(db_err)?;
+            c.execute(
+                "UPDATE lottery_draws SET finished_at = ?2,
+                   winners = (SELECT COUNT(*) FROM lottery_entries WHERE release_day = ?1 AND status = 'won')
+                 WHERE release_day = ?1",
+                params![date_s(day), ms(now)],
+            )
+            .map_err(db_err)?;
+            c.query_row(&format!("{DRAW_SELECT} WHERE release_day = ?1"), [date_s(day)], draw_row)
+                .map_err(db_err)
+        })
+        .await
+    }
+
+    async fn draw(&self, day: NaiveDate) -> Result<Option<Draw>> {
+        self.lookup(move |c| {
+            c.query_row(
+                &format!("{DRAW_SELECT} WHERE release_day = ?1"),
+                [date_s(day)],
+                draw_row,
+            )
+            .optional()
+            .map_err(db_err)
+        })
+        .await
+    }
+}
