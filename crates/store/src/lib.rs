@@ -413,7 +413,7 @@ pub trait HallStore: Send + Sync + 'static {
     /// Records a rating of a finished ticket (one per ticket: `Refused("already_rated")`);
     /// an `unsatisfied` one also raises an alert and queues `pages` (texts to the leaders), all
     /// in one transaction. Returns the alert when one was raised.
-    async fn rate(&self, r: &NewRating, pages: &[NewMessage]) -> Result<Option<Alert>>;
+    async fn record_rating(&self, r: &NewRating, pages: &[NewMessage]) -> Result<Option<Alert>>;
 
     async fn alert(&self, id: i64) -> Result<Option<Alert>>;
 

@@ -293,7 +293,7 @@ fn alert_row(r: &Row) -> Alert {
     }
 }
 
-pub(crate) async fn rate(
+pub(crate) async fn record_rating(
     c: &impl GenericClient,
     n: &NewRating,
     pages: &[NewMessage],
@@ -509,7 +509,7 @@ impl HallStore for PgStore {
     async fn issue_ticket(&self, t: &NewTicket) -> Result<Ticket> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(db_err)?;
-        let r = super::hall::issue(&tx, t).await?;
+        let r = issue(&tx, t).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(r)
     }
@@ -524,7 +524,7 @@ impl HallStore for PgStore {
         now: DateTime<Utc>,
     ) -> Result<Option<Ticket>> {
         let c = self.client().await?;
-        super::hall::call_next(&c, hall_id, day, queues, window, officer_id, now).await
+        call_next(&c, hall_id, day, queues, window, officer_id, now).await
     }
 
     async fn move_ticket(
@@ -535,53 +535,53 @@ impl HallStore for PgStore {
         now: DateTime<Utc>,
     ) -> Result<Ticket> {
         let c = self.client().await?;
-        super::hall::move_ticket(&c, ticket_id, window, m, now).await
+        move_ticket(&c, ticket_id, window, m, now).await
     }
 
     async fn ticket(&self, id: i64) -> Result<Option<Ticket>> {
         let c = self.client().await?;
-        super::hall::by_id(&c, id).await
+        by_id(&c, id).await
     }
 
     async fn tickets_of_day(&self, hall_id: &str, day: NaiveDate) -> Result<Vec<Ticket>> {
         let c = self.client().await?;
-        super::hall::of_day(&c, hall_id, day).await
+        of_day(&c, hall_id, day).await
     }
 
     async fn record_payment(&self, p: &NewPayment) -> Result<Payment> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(db_err)?;
-        let r = super::hall::pay(&tx, p).await?;
+        let r = pay(&tx, p).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(r)
     }
 
     async fn reconciliation(&self, hall_id: &str, day: NaiveDate) -> Result<Vec<ReconLine>> {
         let c = self.client().await?;
-        super::hall::reconciliation(&c, hall_id, day).await
+        reconciliation(&c, hall_id, day).await
     }
 
-    async fn rate(&self, r: &NewRating, pages: &[NewMessage]) -> Result<Option<Alert>> {
+    async fn record_rating(&self, r: &NewRating, pages: &[NewMessage]) -> Result<Option<Alert>> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(db_err)?;
-        let out = super::hall::rate(&tx, r, pages).await?;
+        let out = record_rating(&tx, r, pages).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(out)
     }
 
     async fn alert(&self, id: i64) -> Result<Option<Alert>> {
         let c = self.client().await?;
-        Ok(super::hall::alerts(&c, None, false, Some(id)).await?.pop())
+        Ok(alerts(&c, None, false, Some(id)).await?.pop())
     }
 
     async fn urgent_request(&self, id: i64) -> Result<Option<UrgentRequest>> {
         let c = self.client().await?;
-        Ok(super::hall::urgent(&c, false, Some(id)).await?.pop())
+        Ok(urgent(&c, false, Some(id)).await?.pop())
     }
 
     async fn alerts(&self, hall_id: Option<&str>, open_only: bool) -> Result<Vec<Alert>> {
         let c = self.client().await?;
-        super::hall::alerts(&c, hall_id, open_only, None).await
+        alerts(&c, hall_id, open_only, None).await
     }
 
     async fn escalate_alert(
@@ -592,7 +592,7 @@ impl HallStore for PgStore {
     ) -> Result<bool> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(db_err)?;
-        let out = super::hall::escalate(&tx, id, now, pages).await?;
+        let out = escalate(&tx, id, now, pages).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(out)
     }
@@ -600,14 +600,14 @@ impl HallStore for PgStore {
     async fn accept_application(&self, a: &NewApplication) -> Result<Application> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(db_err)?;
-        let r = super::hall::accept(&tx, a).await?;
+        let r = accept(&tx, a).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(r)
     }
 
     async fn application_of(&self, ticket_id: i64) -> Result<Option<Application>> {
         let c = self.client().await?;
-        super::hall::application_of(&c, ticket_id).await
+        application_of(&c, ticket_id).await
     }
 
     async fn request_urgent(
@@ -619,16 +619,16 @@ impl HallStore for PgStore {
         now: DateTime<Utc>,
     ) -> Result<UrgentRequest> {
         let c = self.client().await?;
-        super::hall::request_urgent(&c, ticket_id, reason, note, staff_id, now).await
+        request_urgent(&c, ticket_id, reason, note, staff_id, now).await
     }
 
     async fn urgent_requests(&self, open_only: bool) -> Result<Vec<UrgentRequest>> {
         let c = self.client().await?;
-        super::hall::urgent(&c, open_only, None).await
+        urgent(&c, open_only, None).await
     }
 
     async fn payment_of(&self, ticket_id: i64) -> Result<Option<Payment>> {
         let c = self.client().await?;
-        super::hall::payment_of(&c, ticket_id).await
+        payment_of(&c, ticket_id).await
     }
 }

@@ -228,7 +228,7 @@ pub(crate) async fn secret(c: &impl GenericClient, name: &str, candidate: &str) 
 impl OutboxStore for PgStore {
     async fn enqueue(&self, messages: &[NewMessage]) -> Result<u64> {
         let c = self.client().await?;
-        super::outbox::insert(&c, messages).await
+        insert(&c, messages).await
     }
 
     async fn claim_messages(
@@ -238,22 +238,22 @@ impl OutboxStore for PgStore {
         limit: u32,
     ) -> Result<Vec<Message>> {
         let c = self.client().await?;
-        super::outbox::claim(&c, now, lease, limit).await
+        claim(&c, now, lease, limit).await
     }
 
     async fn message_delivered(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
         let c = self.client().await?;
-        super::outbox::delivered(&c, id, now).await
+        delivered(&c, id, now).await
     }
 
     async fn message_failed(&self, id: i64, retry_at: DateTime<Utc>, error: &str) -> Result<()> {
         let c = self.client().await?;
-        super::outbox::failed(&c, id, retry_at, error).await
+        failed(&c, id, retry_at, error).await
     }
 
     async fn messages_to(&self, recipient: &str, limit: u32) -> Result<Vec<Message>> {
         let c = self.client().await?;
-        super::outbox::to(&c, recipient, limit).await
+        to(&c, recipient, limit).await
     }
 
     async fn issue_phone_code(
@@ -265,7 +265,7 @@ impl OutboxStore for PgStore {
     ) -> Result<()> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(db_err)?;
-        super::outbox::issue_code(&tx, code, min_interval, max_per_hour, message).await?;
+        issue_code(&tx, code, min_interval, max_per_hour, message).await?;
         tx.commit().await.map_err(db_err)
     }
 
@@ -279,8 +279,7 @@ impl OutboxStore for PgStore {
     ) -> Result<PhoneCodeCheck> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(db_err)?;
-        let r =
-            super::outbox::verify_code(&tx, phone, purpose, code_hash, now, max_attempts).await?;
+        let r = verify_code(&tx, phone, purpose, code_hash, now, max_attempts).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(r)
     }

@@ -249,7 +249,11 @@ fn alert_row(r: &Row) -> rusqlite::Result<Alert> {
     })
 }
 
-pub(crate) fn rate(c: &Connection, n: &NewRating, pages: &[NewMessage]) -> Result<Option<Alert>> {
+pub(crate) fn record_rating(
+    c: &Connection,
+    n: &NewRating,
+    pages: &[NewMessage],
+) -> Result<Option<Alert>> {
     let t = by_id(c, n.ticket_id)?.ok_or(StoreError::NotFound("ticket"))?;
     if t.status != "done" {
         return Err(StoreError::Refused("ticket_state"));
@@ -455,7 +459,7 @@ pub(crate) fn payment_of(c: &Connection, ticket: i64) -> Result<Option<Payment>>
 impl HallStore for SqliteStore {
     async fn issue_ticket(&self, t: &NewTicket) -> Result<Ticket> {
         let t = t.clone();
-        self.write(move |c| super::hall::issue(c, &t)).await
+        self.write(move |c| issue(c, &t)).await
     }
 
     async fn call_next(
@@ -468,7 +472,7 @@ impl HallStore for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<Option<Ticket>> {
         let (h, q) = (hall_id.to_string(), queues.to_vec());
-        self.write(move |c| super::hall::call_next(c, &h, day, &q, window, officer_id, now))
+        self.write(move |c| call_next(c, &h, day, &q, window, officer_id, now))
             .await
     }
 
@@ -480,48 +484,47 @@ impl HallStore for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<Ticket> {
         let m = m.clone();
-        self.write(move |c| super::hall::move_ticket(c, ticket_id, window, &m, now))
+        self.write(move |c| move_ticket(c, ticket_id, window, &m, now))
             .await
     }
 
     async fn ticket(&self, id: i64) -> Result<Option<Ticket>> {
-        self.lookup(move |c| super::hall::by_id(c, id)).await
+        self.lookup(move |c| by_id(c, id)).await
     }
 
     async fn tickets_of_day(&self, hall_id: &str, day: NaiveDate) -> Result<Vec<Ticket>> {
         let h = hall_id.to_string();
-        self.read(move |c| super::hall::of_day(c, &h, day)).await
+        self.read(move |c| of_day(c, &h, day)).await
     }
 
     async fn record_payment(&self, p: &NewPayment) -> Result<Payment> {
         let p = p.clone();
-        self.write(move |c| super::hall::pay(c, &p)).await
+        self.write(move |c| pay(c, &p)).await
     }
 
     async fn reconciliation(&self, hall_id: &str, day: NaiveDate) -> Result<Vec<ReconLine>> {
         let h = hall_id.to_string();
-        self.read(move |c| super::hall::reconciliation(c, &h, day))
-            .await
+        self.read(move |c| reconciliation(c, &h, day)).await
     }
 
-    async fn rate(&self, r: &NewRating, pages: &[NewMessage]) -> Result<Option<Alert>> {
+    async fn record_rating(&self, r: &NewRating, pages: &[NewMessage]) -> Result<Option<Alert>> {
         let (r, pages) = (r.clone(), pages.to_vec());
-        self.write(move |c| super::hall::rate(c, &r, &pages)).await
+        self.write(move |c| record_rating(c, &r, &pages)).await
     }
 
     async fn alert(&self, id: i64) -> Result<Option<Alert>> {
-        self.read(move |c| Ok(super::hall::alerts(c, None, false, Some(id))?.pop()))
+        self.read(move |c| Ok(alerts(c, None, false, Some(id))?.pop()))
             .await
     }
 
     async fn urgent_request(&self, id: i64) -> Result<Option<UrgentRequest>> {
-        self.read(move |c| Ok(super::hall::urgent(c, false, Some(id))?.pop()))
+        self.read(move |c| Ok(urgent(c, false, Some(id))?.pop()))
             .await
     }
 
     async fn alerts(&self, hall_id: Option<&str>, open_only: bool) -> Result<Vec<Alert>> {
         let h = hall_id.map(str::to_string);
-        self.read(move |c| super::hall::alerts(c, h.as_deref(), open_only, None))
+        self.read(move |c| alerts(c, h.as_deref(), open_only, None))
             .await
     }
 
@@ -532,18 +535,16 @@ impl HallStore for SqliteStore {
         pages: &[NewMessage],
     ) -> Result<bool> {
         let pages = pages.to_vec();
-        self.write(move |c| super::hall::escalate(c, id, now, &pages))
-            .await
+        self.write(move |c| escalate(c, id, now, &pages)).await
     }
 
     async fn accept_application(&self, a: &NewApplication) -> Result<Application> {
         let a = a.clone();
-        self.write(move |c| super::hall::accept(c, &a)).await
+        self.write(move |c| accept(c, &a)).await
     }
 
     async fn application_of(&self, ticket_id: i64) -> Result<Option<Application>> {
-        self.lookup(move |c| super::hall::application_of(c, ticket_id))
-            .await
+        self.lookup(move |c| application_of(c, ticket_id)).await
     }
 
     async fn request_urgent(
@@ -555,17 +556,15 @@ impl HallStore for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<UrgentRequest> {
         let (r, n) = (reason.to_string(), note.to_string());
-        self.write(move |c| super::hall::request_urgent(c, ticket_id, &r, &n, staff_id, now))
+        self.write(move |c| request_urgent(c, ticket_id, &r, &n, staff_id, now))
             .await
     }
 
     async fn urgent_requests(&self, open_only: bool) -> Result<Vec<UrgentRequest>> {
-        self.read(move |c| super::hall::urgent(c, open_only, None))
-            .await
+        self.read(move |c| urgent(c, open_only, None)).await
     }
 
     async fn payment_of(&self, ticket_id: i64) -> Result<Option<Payment>> {
-        self.lookup(move |c| super::hall::payment_of(c, ticket_id))
-            .await
+        self.lookup(move |c| payment_of(c, ticket_id)).await
     }
 }

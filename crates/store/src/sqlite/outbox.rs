@@ -219,7 +219,7 @@ pub(crate) fn secret(c: &Connection, name: &str, candidate: &str) -> Result<Stri
 impl OutboxStore for SqliteStore {
     async fn enqueue(&self, messages: &[NewMessage]) -> Result<u64> {
         let m = messages.to_vec();
-        self.write(move |c| super::outbox::insert(c, &m)).await
+        self.write(move |c| insert(c, &m)).await
     }
 
     async fn claim_messages(
@@ -228,24 +228,21 @@ impl OutboxStore for SqliteStore {
         lease: TimeDelta,
         limit: u32,
     ) -> Result<Vec<Message>> {
-        self.write(move |c| super::outbox::claim(c, now, lease, limit))
-            .await
+        self.write(move |c| claim(c, now, lease, limit)).await
     }
 
     async fn message_delivered(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
-        self.write(move |c| super::outbox::delivered(c, id, now))
-            .await
+        self.write(move |c| delivered(c, id, now)).await
     }
 
     async fn message_failed(&self, id: i64, retry_at: DateTime<Utc>, error: &str) -> Result<()> {
         let e = error.to_string();
-        self.write(move |c| super::outbox::failed(c, id, retry_at, &e))
-            .await
+        self.write(move |c| failed(c, id, retry_at, &e)).await
     }
 
     async fn messages_to(&self, recipient: &str, limit: u32) -> Result<Vec<Message>> {
         let r = recipient.to_string();
-        self.read(move |c| super::outbox::to(c, &r, limit)).await
+        self.read(move |c| to(c, &r, limit)).await
     }
 
     async fn issue_phone_code(
@@ -256,10 +253,8 @@ impl OutboxStore for SqliteStore {
         message: &NewMessage,
     ) -> Result<()> {
         let (code, message) = (code.clone(), message.clone());
-        self.write(move |c| {
-            super::outbox::issue_code(c, &code, min_interval, max_per_hour, &message)
-        })
-        .await
+        self.write(move |c| issue_code(c, &code, min_interval, max_per_hour, &message))
+            .await
     }
 
     async fn verify_phone_code(
@@ -275,7 +270,7 @@ impl OutboxStore for SqliteStore {
             purpose.to_string(),
             code_hash.to_string(),
         );
-        self.write(move |c| super::outbox::verify_code(c, &p, &u, &h, now, max_attempts))
+        self.write(move |c| verify_code(c, &p, &u, &h, now, max_attempts))
             .await
     }
 }
