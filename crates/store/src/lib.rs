@@ -9,7 +9,7 @@
 //! - confirming a hold is `UPDATE holds SET state = 'confirmed' WHERE … AND state = 'held' AND
 //!   expires_at > now`, so a hold is used at most once and never after it expired.
 //!
-//! Both adapters pass the same conformance suite (`tests/store.rs`), and a parity test checks
+//! Both adapters pass the same conformance suite (`tests/store/`, a module per area), and a parity test checks
 //! that their migrations produce the same schema.
 
 mod migrations;
