@@ -121,14 +121,16 @@ impl From<StoreError> for AppError {
                 e.retry_after = Some(secs);
                 e
             }
-            StoreError::Db(msg) if msg.contains("PostgreSQL connection") => {
+            StoreError::Unavailable(msg) => {
                 tracing::error!(error = %msg, "database unavailable");
-                Self::new(
+                let mut e = Self::new(
                     ErrorKind::Unavailable,
-                    "database_unavailable",
+                    "unavailable",
                     "系统繁忙，请稍后再试",
                     "the service is temporarily unavailable; try again shortly",
-                )
+                );
+                e.retry_after = Some(5);
+                e
             }
             other => {
                 tracing::error!(error = %other, "unexpected store error");

@@ -56,6 +56,11 @@ pub enum StoreError {
     Refused(&'static str),
     #[error("invalid stored data: {0}")]
     Corrupt(String),
+    /// The database cannot be reached: a lost, refused or closed connection or a pool timeout
+    /// (PostgreSQL), a disk I/O failure or a file that cannot be opened (SQLite). Worth
+    /// retrying shortly; the other errors are not.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     #[error("database error: {0}")]
     Db(String),
 }

@@ -37,6 +37,8 @@ pub(crate) fn test_config() -> Config {
 
 #[path = "http/hall.rs"]
 mod hall;
+#[path = "http/outage.rs"]
+mod outage;
 #[path = "http/outbox.rs"]
 mod outbox;
 #[path = "http/portal.rs"]

@@ -71,6 +71,9 @@ fn listen(url: String, tx: tokio::sync::broadcast::Sender<String>) {
 }
 
 fn db_err(e: tokio_postgres::Error) -> StoreError {
+    if is_lost(&e) {
+        return StoreError::Unavailable(format!("PostgreSQL connection: {e}"));
+    }
     if let Some(db) = e.as_db_error() {
         if *db.code() == SqlState::UNIQUE_VIOLATION {
             match db.constraint() {
@@ -91,8 +94,26 @@ impl From<tokio_postgres::Error> for StoreError {
     }
 }
 
+/// A connection that was lost, refused or closed, or a server shutting down or starting up:
+/// the database is unavailable rather than the statement wrong.
+fn is_lost(e: &tokio_postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    if let Some(db) = e.as_db_error() {
+        let code = db.code();
+        return code.code().starts_with("08")
+            || *code == SqlState::ADMIN_SHUTDOWN
+            || *code == SqlState::CRASH_SHUTDOWN
+            || *code == SqlState::CANNOT_CONNECT_NOW;
+    }
+    std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
+}
+
+/// Every failure to get a pooled connection (refused, timed out, pool closed) means the
+/// database is unavailable.
 fn pool_err(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Db(format!("cannot get a PostgreSQL connection: {e}"))
+    StoreError::Unavailable(format!("cannot get a PostgreSQL connection: {e}"))
 }
 
 fn is_retryable(e: &tokio_postgres::Error) -> bool {

@@ -45,6 +45,15 @@ pub struct SqliteStore {
 }
 
 pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(f, _) = &e {
+        // The disk failed or the file cannot be opened: the database is unavailable.
+        if matches!(
+            f.code,
+            rusqlite::ErrorCode::SystemIoFailure | rusqlite::ErrorCode::CannotOpen
+        ) {
+            return StoreError::Unavailable(e.to_string());
+        }
+    }
     if let rusqlite::Error::SqliteFailure(f, Some(msg)) = &e {
         if f.code == rusqlite::ErrorCode::ConstraintViolation {
             if msg.contains("bookings.identity_key") {
