@@ -1,7 +1,9 @@
 //! The PostgreSQL side of [`crate::BookingStore`].
 
-use super::{corrupt, db_err, is_retryable, slot_at, PgStore, SLOT_COLS};
+use super::{corrupt, db_err, is_retryable, slot_at, PgStore};
 use crate::model::*;
+use crate::sql;
+use crate::sql::SLOT_COLS;
 use crate::sql::{ABANDONED_SQL, PAIRS_SINCE_SQL, SHARED_ADDRESSES_SQL, SHARED_PHONES_SQL};
 use crate::BookingStore;
 use crate::{Result, StoreError};
@@ -9,13 +11,6 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
-
-const BOOKING_SELECT: &str =
-    "SELECT b.id, b.code, b.business, b.option_code, b.identity_key, b.id_kind, \
-     b.id_number, b.nationality, b.name, b.phone, b.answers, b.fee_yuan, b.channel, b.status, \
-     b.created_at, b.cancelled_at, b.reschedule_count, \
-     s.id, s.hall_id, s.day, s.start_time, s.pool, s.starts_at, s.capacity, s.taken, b.lang \
-     FROM bookings b JOIN slots s ON s.id = b.slot_id";
 
 fn booking_row(r: &Row) -> Result<Booking> {
     let kind: String = r.get(5);
@@ -53,15 +48,11 @@ fn pair_row(r: &Row) -> CancelRebookPair {
 }
 
 pub(super) async fn booking_by_id(c: &impl GenericClient, id: i64) -> Result<Option<Booking>> {
-    c.query_opt(
-        &c.prepare_cached(&format!("{BOOKING_SELECT} WHERE b.id = $1"))
-            .await?,
-        &[&id],
-    )
-    .await
-    .map_err(db_err)?
-    .map(|r| booking_row(&r))
-    .transpose()
+    c.query_opt(&c.prepare_cached(sql::BOOKING_BY_ID.pg).await?, &[&id])
+        .await
+        .map_err(db_err)?
+        .map(|r| booking_row(&r))
+        .transpose()
 }
 
 pub(super) async fn insert_booking(
@@ -115,24 +106,14 @@ fn limit_params(rules: &[RateRule], now: DateTime<Utc>) -> LimitParams {
 
 pub(super) async fn take_seat(c: &impl GenericClient, slot_id: i64) -> Result<()> {
     let n = c
-        .execute(
-            &c.prepare_cached(
-                "UPDATE slots SET taken = taken + 1 WHERE id = $1 AND taken < capacity",
-            )
-            .await?,
-            &[&slot_id],
-        )
+        .execute(&c.prepare_cached(sql::TAKE_SEAT.pg).await?, &[&slot_id])
         .await
         .map_err(db_err)?;
     if n == 1 {
         return Ok(());
     }
     let exists = c
-        .query_opt(
-            &c.prepare_cached("SELECT id FROM slots WHERE id = $1")
-                .await?,
-            &[&slot_id],
-        )
+        .query_opt(&c.prepare_cached(sql::SLOT_EXISTS.pg).await?, &[&slot_id])
         .await
         .map_err(db_err)?;
     Err(match exists {
@@ -154,16 +135,12 @@ async fn schedule_return(
     // KEY SHARE lock on the slot, and two cancellations upgrading their shared locks to update
     // the same slot would deadlock.
     if returned.is_some() {
-        c.execute(
-            &c.prepare_cached("UPDATE slots SET taken = taken - 1 WHERE id = $1")
-                .await?,
-            &[&slot_id],
-        )
-        .await
-        .map_err(db_err)?;
+        c.execute(&c.prepare_cached(sql::RETURN_SEAT.pg).await?, &[&slot_id])
+            .await
+            .map_err(db_err)?;
     }
     c.execute(
-        &c.prepare_cached("INSERT INTO seat_returns (slot_id, booking_id, reason, return_at, returned_at) VALUES ($1, $2, $3, $4, $5)").await?,
+        &c.prepare_cached(sql::INSERT_SEAT_RETURN.pg).await?,
         &[&slot_id, &booking_id, &reason, &return_at, &returned],
     )
     .await
@@ -214,11 +191,7 @@ impl PgStore {
         }
         if held == 0 {
             let exists = c
-                .query_opt(
-                    &c.prepare_cached("SELECT id FROM slots WHERE id = $1")
-                        .await?,
-                    &[&h.slot_id],
-                )
+                .query_opt(&c.prepare_cached(sql::SLOT_EXISTS.pg).await?, &[&h.slot_id])
                 .await?;
             return Err(match exists {
                 Some(_) => StoreError::SlotFull,
@@ -456,10 +429,7 @@ impl BookingStore for PgStore {
     async fn hold(&self, id: &str) -> Result<Option<Hold>> {
         self.client()
             .await?
-            .query_opt(
-                "SELECT id, slot_id, business, state, created_at, expires_at FROM holds WHERE id = $1",
-                &[&id],
-            )
+            .query_opt(sql::HOLD_BY_ID.pg, &[&id])
             .await
             .map_err(db_err)?
             .map(|r| {
@@ -492,10 +462,7 @@ impl BookingStore for PgStore {
         tx.execute("SELECT pg_advisory_xact_lock(7214003)", &[])
             .await?;
         let mark: Option<DateTime<Utc>> = tx
-            .query_opt(
-                "SELECT at FROM scan_marks WHERE name = 'cancel_rebook'",
-                &[],
-            )
+            .query_opt(sql::CANCEL_REBOOK_MARK.pg, &[])
             .await?
             .map(|r| r.get(0));
         // Overlap by a minute: app servers' clocks differ a little; pairs are deduplicated.
@@ -542,7 +509,7 @@ impl BookingStore for PgStore {
     async fn booking_by_code(&self, code: &str) -> Result<Option<Booking>> {
         self.client()
             .await?
-            .query_opt(&format!("{BOOKING_SELECT} WHERE b.code = $1"), &[&code])
+            .query_opt(sql::BOOKING_BY_CODE.pg, &[&code])
             .await
             .map_err(db_err)?
             .map(|r| booking_row(&r))
@@ -629,12 +596,7 @@ impl BookingStore for PgStore {
         Ok(self
             .client()
             .await?
-            .query(
-                "SELECT a.code, b.code, p.kind, p.gap_ms FROM cancel_rebook p
-                 JOIN bookings a ON a.id = p.cancelled_booking_id
-                 JOIN bookings b ON b.id = p.new_booking_id ORDER BY p.id",
-                &[],
-            )
+            .query(sql::CANCEL_REBOOK_PAIRS.pg, &[])
             .await
             .map_err(db_err)?
             .iter()
@@ -649,7 +611,6 @@ impl BookingStore for PgStore {
         min_abandoned: u32,
     ) -> Result<Signals> {
         let c = self.client().await?;
-        let pg = |sql: &str| sql.replace("?1", "$1").replace("?2", "$2");
         let (mi, ma) = (i64::from(min_identities), i64::from(min_abandoned));
         let shared = |rows: Vec<Row>| {
             rows.iter()
@@ -662,7 +623,7 @@ impl BookingStore for PgStore {
         };
         let shared_phones = shared(
             c.query(
-                &c.prepare_cached(&pg(SHARED_PHONES_SQL)).await?,
+                &c.prepare_cached(SHARED_PHONES_SQL.pg).await?,
                 &[&since, &mi],
             )
             .await
@@ -670,14 +631,14 @@ impl BookingStore for PgStore {
         );
         let shared_addresses = shared(
             c.query(
-                &c.prepare_cached(&pg(SHARED_ADDRESSES_SQL)).await?,
+                &c.prepare_cached(SHARED_ADDRESSES_SQL.pg).await?,
                 &[&since, &mi],
             )
             .await
             .map_err(db_err)?,
         );
         let abandoned_holds = c
-            .query(&c.prepare_cached(&pg(ABANDONED_SQL)).await?, &[&since, &ma])
+            .query(&c.prepare_cached(ABANDONED_SQL.pg).await?, &[&since, &ma])
             .await
             .map_err(db_err)?
             .iter()
@@ -687,7 +648,7 @@ impl BookingStore for PgStore {
             })
             .collect();
         let cancel_rebook = c
-            .query(&c.prepare_cached(&pg(PAIRS_SINCE_SQL)).await?, &[&since])
+            .query(&c.prepare_cached(PAIRS_SINCE_SQL.pg).await?, &[&since])
             .await
             .map_err(db_err)?
             .iter()
@@ -704,10 +665,7 @@ impl BookingStore for PgStore {
     async fn active_bookings_on(&self, day: NaiveDate) -> Result<Vec<Booking>> {
         self.client()
             .await?
-            .query(
-                &format!("{BOOKING_SELECT} WHERE s.day = $1 AND b.status = 'active' ORDER BY b.id"),
-                &[&day],
-            )
+            .query(sql::ACTIVE_BOOKINGS_ON.pg, &[&day])
             .await
             .map_err(db_err)?
             .iter()
@@ -718,10 +676,7 @@ impl BookingStore for PgStore {
     async fn active_bookings_of(&self, identity_key: &str) -> Result<Vec<Booking>> {
         self.client()
             .await?
-            .query(
-                &format!("{BOOKING_SELECT} WHERE b.identity_key = $1 AND b.status = 'active' ORDER BY s.starts_at"),
-                &[&identity_key],
-            )
+            .query(sql::ACTIVE_BOOKINGS_OF.pg, &[&identity_key])
             .await
             .map_err(db_err)?
             .iter()

@@ -4,6 +4,8 @@
 //! `FOR UPDATE SKIP LOCKED`, so windows calling at once take different tickets without waiting.
 
 use crate::model::*;
+use crate::sql;
+use crate::sql::ALERT_COLS;
 use crate::{Result, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -40,11 +42,9 @@ fn row(r: &Row) -> Ticket {
 }
 
 pub(crate) async fn by_id(c: &impl GenericClient, id: i64) -> Result<Option<Ticket>> {
-    Ok(
-        c.query_opt(&format!("SELECT {COLS} FROM tickets WHERE id = $1"), &[&id])
-            .await?
-            .map(|r| row(&r)),
-    )
+    Ok(c.query_opt(sql::TICKET_BY_ID.pg, &[&id])
+        .await?
+        .map(|r| row(&r)))
 }
 
 fn unique_as(code: &'static str) -> impl Fn(tokio_postgres::Error) -> StoreError {
@@ -201,16 +201,11 @@ pub(crate) async fn of_day(
     hall: &str,
     day: NaiveDate,
 ) -> Result<Vec<Ticket>> {
-    Ok(c.query(
-        &format!(
-            "SELECT {COLS} FROM tickets WHERE hall_id = $1 AND day = $2 ORDER BY queue, number"
-        ),
-        &[&hall, &day],
-    )
-    .await?
-    .iter()
-    .map(row)
-    .collect())
+    Ok(c.query(sql::TICKETS_OF_DAY.pg, &[&hall, &day])
+        .await?
+        .iter()
+        .map(row)
+        .collect())
 }
 
 pub(crate) async fn pay(c: &impl GenericClient, p: &NewPayment) -> Result<Payment> {
@@ -272,9 +267,6 @@ pub(crate) async fn reconciliation(
         })
         .collect())
 }
-
-const ALERT_COLS: &str = "a.id, a.hall_id, a.ticket_label, a.window_number, a.officer_id, r.score, r.reasons, a.created_at, \
-     a.acknowledged_at, a.acknowledged_by, a.outcome, a.escalated_at";
 
 fn alert_row(r: &Row) -> Alert {
     Alert {
@@ -354,9 +346,7 @@ pub(crate) async fn escalate(
     now: DateTime<Utc>,
     pages: &[NewMessage],
 ) -> Result<bool> {
-    let n = c
-        .execute("UPDATE alerts SET escalated_at = $2 WHERE id = $1 AND acknowledged_at IS NULL AND escalated_at IS NULL", &[&id, &now])
-        .await?;
+    let n = c.execute(sql::ESCALATE_ALERT.pg, &[&id, &now]).await?;
     if n == 1 {
         super::outbox::insert(c, pages).await?;
     }
@@ -378,19 +368,13 @@ fn application_row(r: &Row) -> Application {
     }
 }
 
-const APP_COLS: &str =
-    "id, ticket_id, business, status, missing, supplement_due, expedited, ready_by, accepted_at";
-
 pub(crate) async fn application_of(
     c: &impl GenericClient,
     ticket: i64,
 ) -> Result<Option<Application>> {
-    Ok(c.query_opt(
-        &format!("SELECT {APP_COLS} FROM applications WHERE ticket_id = $1"),
-        &[&ticket],
-    )
-    .await?
-    .map(|r| application_row(&r)))
+    Ok(c.query_opt(sql::APPLICATION_OF.pg, &[&ticket])
+        .await?
+        .map(|r| application_row(&r)))
 }
 
 pub(crate) async fn accept(c: &impl GenericClient, a: &NewApplication) -> Result<Application> {
@@ -414,14 +398,25 @@ pub(crate) async fn accept(c: &impl GenericClient, a: &NewApplication) -> Result
         .await?
         .get(0);
     c.execute(
-        "INSERT INTO applications (ticket_id, booking_id, hall_id, business, identity_key, status, missing, supplement_due, expedited,
-            ready_by, window_number, officer_id, accepted_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        sql::INSERT_APPLICATION.pg,
         &[
-            &t.id, &t.booking_id, &t.hall_id, &t.business, &t.identity_key,
-            &if a.missing.is_empty() { "accepted" } else { "pending_supplement" },
+            &t.id,
+            &t.booking_id,
+            &t.hall_id,
+            &t.business,
+            &t.identity_key,
+            &if a.missing.is_empty() {
+                "accepted"
+            } else {
+                "pending_supplement"
+            },
             &serde_json::to_string(&a.missing).expect("strings serialise"),
-            &a.supplement_due, &(approved || t.priority > 0), &a.ready_by, &(a.window_number as i32), &a.officer_id, &a.now,
+            &a.supplement_due,
+            &(approved || t.priority > 0),
+            &a.ready_by,
+            &(a.window_number as i32),
+            &a.officer_id,
+            &a.now,
         ],
     )
     .await
@@ -485,11 +480,7 @@ pub(crate) async fn urgent(
 }
 
 pub(crate) async fn payment_of(c: &impl GenericClient, ticket: i64) -> Result<Option<Payment>> {
-    Ok(c
-        .query_opt(
-            "SELECT id, ticket_id, receipt_no, amount_yuan, method, reference, window_number, officer_id, paid_at FROM payments WHERE ticket_id = $1",
-            &[&ticket],
-        )
+    Ok(c.query_opt(sql::PAYMENT_OF.pg, &[&ticket])
         .await?
         .map(|r| Payment {
             id: r.get(0),

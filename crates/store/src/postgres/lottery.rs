@@ -3,6 +3,7 @@
 use super::booking::{booking_by_id, insert_booking, take_seat};
 use super::{corrupt, db_err, PgStore};
 use crate::model::*;
+use crate::sql;
 use crate::LotteryStore;
 use crate::{Result, StoreError};
 use async_trait::async_trait;
@@ -10,10 +11,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::Row;
-
-const ENTRY_SELECT: &str = "SELECT e.id, e.release_day, e.business, e.option_code, e.identity_key, e.id_kind, \
-     e.id_number, e.nationality, e.name, e.phone, e.answers, e.hall_ids, e.channel, e.client_addr, \
-     e.created_at, e.status, b.code FROM lottery_entries e LEFT JOIN bookings b ON b.id = e.booking_id";
 
 fn entry_row(r: &Row) -> Result<LotteryEntry> {
     let kind: String = r.get(5);
@@ -45,9 +42,6 @@ fn entry_row(r: &Row) -> Result<LotteryEntry> {
         booking_code: r.get(16),
     })
 }
-
-const DRAW_SELECT: &str =
-    "SELECT release_day, seed, started_at, finished_at, entries, winners FROM lottery_draws";
 
 fn draw_row(r: &Row) -> Draw {
     Draw {
@@ -83,8 +77,7 @@ impl LotteryStore for PgStore {
         lock_release_day(&tx, e.release_day).await?;
         let drawn = tx
             .query_opt(
-                &tx.prepare_cached("SELECT 1 FROM lottery_draws WHERE release_day = $1")
-                    .await?,
+                &tx.prepare_cached(sql::DRAW_EXISTS.pg).await?,
                 &[&e.release_day],
             )
             .await
@@ -110,11 +103,7 @@ impl LotteryStore for PgStore {
             Err(err) => return Err(db_err(err)),
         };
         let row = tx
-            .query_one(
-                &tx.prepare_cached(&format!("{ENTRY_SELECT} WHERE e.id = $1"))
-                    .await?,
-                &[&id],
-            )
+            .query_one(&tx.prepare_cached(sql::ENTRY_BY_ID.pg).await?, &[&id])
             .await
             .map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
@@ -124,7 +113,7 @@ impl LotteryStore for PgStore {
     async fn lottery_entry(&self, id: i64) -> Result<Option<LotteryEntry>> {
         self.client()
             .await?
-            .query_opt(&format!("{ENTRY_SELECT} WHERE e.id = $1"), &[&id])
+            .query_opt(sql::ENTRY_BY_ID.pg, &[&id])
             .await
             .map_err(db_err)?
             .map(|r| entry_row(&r))
@@ -134,10 +123,7 @@ impl LotteryStore for PgStore {
     async fn lottery_entries(&self, day: NaiveDate) -> Result<Vec<LotteryEntry>> {
         self.client()
             .await?
-            .query(
-                &format!("{ENTRY_SELECT} WHERE e.release_day = $1 ORDER BY e.id"),
-                &[&day],
-            )
+            .query(sql::ENTRIES_OF_DAY.pg, &[&day])
             .await?
             .iter()
             .map(entry_row)
@@ -155,9 +141,7 @@ impl LotteryStore for PgStore {
         lock_release_day(&tx, day).await?;
         let n = tx
             .execute(
-                &tx.prepare_cached("INSERT INTO lottery_draws (release_day, seed, started_at, entries, winners)
-                 VALUES ($1, $2, $3, (SELECT COUNT(*) FROM lottery_entries WHERE release_day = $1), 0)
-                 ON CONFLICT (release_day) DO NOTHING").await?,
+                &tx.prepare_cached(sql::START_DRAW.pg).await?,
                 &[&day, &(seed as i64), &now],
             )
             .await
@@ -166,10 +150,7 @@ impl LotteryStore for PgStore {
             return Ok(None);
         }
         let rows = tx
-            .query(
-                &tx.prepare_cached(&format!("{ENTRY_SELECT} WHERE e.release_day = $1 AND e.status = 'entered' ORDER BY e.id")).await?,
-                &[&day],
-            )
+            .query(&tx.prepare_cached(sql::ENTRIES_TO_DRAW.pg).await?, &[&day])
             .await
             .map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
@@ -187,7 +168,7 @@ impl LotteryStore for PgStore {
         super::outbox::insert(&tx, &b.notices).await?;
         let n = tx
             .execute(
-                &tx.prepare_cached("UPDATE lottery_entries SET status = 'won', booking_id = $2 WHERE id = $1 AND status = 'entered'").await?,
+                &tx.prepare_cached(sql::ENTRY_WON.pg).await?,
                 &[&entry_id, &id],
             )
             .await
@@ -205,26 +186,17 @@ impl LotteryStore for PgStore {
     async fn finish_draw(&self, day: NaiveDate, now: DateTime<Utc>) -> Result<Draw> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(db_err)?;
+        tx.execute(&tx.prepare_cached(sql::ENTRIES_LOST.pg).await?, &[&day])
+            .await
+            .map_err(db_err)?;
         tx.execute(
-            &tx.prepare_cached("UPDATE lottery_entries SET status = 'lost' WHERE release_day = $1 AND status = 'entered'").await?,
-            &[&day],
-        )
-        .await
-        .map_err(db_err)?;
-        tx.execute(
-            &tx.prepare_cached("UPDATE lottery_draws SET finished_at = $2,
-               winners = (SELECT COUNT(*) FROM lottery_entries WHERE release_day = $1 AND status = 'won')
-             WHERE release_day = $1").await?,
+            &tx.prepare_cached(sql::FINISH_DRAW.pg).await?,
             &[&day, &now],
         )
         .await
         .map_err(db_err)?;
         let row = tx
-            .query_one(
-                &tx.prepare_cached(&format!("{DRAW_SELECT} WHERE release_day = $1"))
-                    .await?,
-                &[&day],
-            )
+            .query_one(&tx.prepare_cached(sql::DRAW_OF_DAY.pg).await?, &[&day])
             .await
             .map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
@@ -235,7 +207,7 @@ impl LotteryStore for PgStore {
         Ok(self
             .client()
             .await?
-            .query_opt(&format!("{DRAW_SELECT} WHERE release_day = $1"), &[&day])
+            .query_opt(sql::DRAW_OF_DAY.pg, &[&day])
             .await
             .map_err(db_err)?
             .map(|r| draw_row(&r)))

@@ -16,6 +16,7 @@ mod staff;
 
 use crate::migrations::{MigrationStatus, POSTGRES};
 use crate::model::*;
+use crate::sql;
 use crate::sql::{ACTIVE_SQL, DUPLICATES_SQL, MISCOUNTED_SQL};
 use crate::SystemStore;
 use crate::{Result, StoreError};
@@ -145,9 +146,6 @@ impl PgStore {
     }
 }
 
-const SLOT_COLS: &str =
-    "s.id, s.hall_id, s.day, s.start_time, s.pool, s.starts_at, s.capacity, s.taken";
-
 fn slot_at(r: &Row, o: usize) -> Result<Slot> {
     let start: String = r.get(o + 3);
     let pool: String = r.get(o + 4);
@@ -183,7 +181,7 @@ impl SystemStore for PgStore {
     async fn ping(&self) -> Result<()> {
         self.client()
             .await?
-            .query_one("SELECT 1", &[])
+            .query_one(sql::PING.pg, &[])
             .await
             .map_err(db_err)?;
         Ok(())
@@ -243,16 +241,12 @@ impl SystemStore for PgStore {
             .map_err(db_err)?
             .get(0);
         let applied = if exists {
-            c.query(
-                &c.prepare_cached("SELECT version FROM schema_migrations ORDER BY version")
-                    .await?,
-                &[],
-            )
-            .await
-            .map_err(db_err)?
-            .iter()
-            .map(|r| r.get(0))
-            .collect()
+            c.query(&c.prepare_cached(sql::APPLIED_MIGRATIONS.pg).await?, &[])
+                .await
+                .map_err(db_err)?
+                .iter()
+                .map(|r| r.get(0))
+                .collect()
         } else {
             Vec::new()
         };
@@ -291,16 +285,12 @@ impl SystemStore for PgStore {
             .map_err(db_err)?;
         let ids = |rows: Vec<Row>| rows.iter().map(|r| r.get::<_, i64>(0)).collect::<Vec<_>>();
         let slots_checked: i64 = tx
-            .query_one(&tx.prepare_cached("SELECT COUNT(*) FROM slots").await?, &[])
+            .query_one(&tx.prepare_cached(sql::COUNT_SLOTS.pg).await?, &[])
             .await
             .map_err(db_err)?
             .get(0);
         let oversold = ids(tx
-            .query(
-                &tx.prepare_cached("SELECT id FROM slots WHERE taken > capacity ORDER BY id")
-                    .await?,
-                &[],
-            )
+            .query(&tx.prepare_cached(sql::OVERSOLD_SLOTS.pg).await?, &[])
             .await
             .map_err(db_err)?);
         let miscounted = ids(tx.query(MISCOUNTED_SQL, &[]).await.map_err(db_err)?);

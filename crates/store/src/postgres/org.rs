@@ -1,8 +1,9 @@
 //! The PostgreSQL side of [`crate::OrgStore`].
 
 use super::staff;
-use super::{corrupt, db_err, enum_parse, enum_str, slot_at, PgStore, SLOT_COLS};
+use super::{corrupt, db_err, enum_parse, enum_str, slot_at, PgStore};
 use crate::model::*;
+use crate::sql;
 use crate::OrgStore;
 use crate::Result;
 use async_trait::async_trait;
@@ -73,11 +74,7 @@ impl OrgStore for PgStore {
     async fn put_district(&self, d: &District) -> Result<()> {
         self.client()
             .await?
-            .execute(
-                "INSERT INTO districts (id, name_zh, name_en) VALUES ($1, $2, $3)
-                 ON CONFLICT (id) DO UPDATE SET name_zh = excluded.name_zh, name_en = excluded.name_en",
-                &[&d.id, &d.name_zh, &d.name_en],
-            )
+            .execute(sql::UPSERT_DISTRICT.pg, &[&d.id, &d.name_zh, &d.name_en])
             .await
             .map_err(db_err)?;
         Ok(())
@@ -94,30 +91,31 @@ impl OrgStore for PgStore {
             .collect::<Vec<_>>()
             .join(",");
         tx.execute(
-            &tx.prepare_cached("INSERT INTO halls (id, district_id, name_zh, name_en, address_zh, address_en, weekdays, sessions, slot_minutes, serves_foreigners)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-             ON CONFLICT (id) DO UPDATE SET district_id = excluded.district_id, name_zh = excluded.name_zh,
-               name_en = excluded.name_en, address_zh = excluded.address_zh, address_en = excluded.address_en,
-               weekdays = excluded.weekdays, sessions = excluded.sessions, slot_minutes = excluded.slot_minutes,
-               serves_foreigners = excluded.serves_foreigners").await?,
-            &[&x.id, &x.district_id, &x.name_zh, &x.name_en, &x.address_zh, &x.address_en, &weekdays,
-              &Hours::format_sessions(&x.sessions), &(x.slot_minutes as i32), &x.serves_foreigners],
+            &tx.prepare_cached(sql::UPSERT_HALL.pg).await?,
+            &[
+                &x.id,
+                &x.district_id,
+                &x.name_zh,
+                &x.name_en,
+                &x.address_zh,
+                &x.address_en,
+                &weekdays,
+                &Hours::format_sessions(&x.sessions),
+                &(x.slot_minutes as i32),
+                &x.serves_foreigners,
+            ],
         )
         .await
         .map_err(db_err)?;
         tx.execute(
-            &tx.prepare_cached("DELETE FROM windows WHERE hall_id = $1")
-                .await?,
+            &tx.prepare_cached(sql::DELETE_WINDOWS_OF_HALL.pg).await?,
             &[&x.id],
         )
         .await
         .map_err(db_err)?;
         for w in &h.windows {
             tx.execute(
-                &tx.prepare_cached(
-                    "INSERT INTO windows (hall_id, number, kind) VALUES ($1, $2, $3)",
-                )
-                .await?,
+                &tx.prepare_cached(sql::INSERT_WINDOW.pg).await?,
                 &[&x.id, &(w.number as i32), &w.kind],
             )
             .await
@@ -125,8 +123,7 @@ impl OrgStore for PgStore {
         }
         for (pool, seats) in &x.capacity {
             tx.execute(
-                &tx.prepare_cached("INSERT INTO pool_capacity (hall_id, pool, seats_per_slot) VALUES ($1, $2, $3)
-                 ON CONFLICT (hall_id, pool) DO UPDATE SET seats_per_slot = excluded.seats_per_slot").await?,
+                &tx.prepare_cached(sql::UPSERT_POOL_CAPACITY.pg).await?,
                 &[&x.id, &pool.as_str(), &(*seats as i32)],
             )
             .await
@@ -139,10 +136,7 @@ impl OrgStore for PgStore {
         Ok(self
             .client()
             .await?
-            .query(
-                "SELECT id, name_zh, name_en FROM districts ORDER BY id",
-                &[],
-            )
+            .query(sql::DISTRICTS.pg, &[])
             .await
             .map_err(db_err)?
             .iter()
@@ -185,11 +179,7 @@ impl OrgStore for PgStore {
         let tx = c.transaction().await.map_err(db_err)?;
         for d in days {
             tx.execute(
-                &tx.prepare_cached(
-                    "INSERT INTO calendar_days (day, kind, name) VALUES ($1, $2, $3)
-                 ON CONFLICT (day) DO UPDATE SET kind = excluded.kind, name = excluded.name",
-                )
-                .await?,
+                &tx.prepare_cached(sql::UPSERT_CALENDAR_DAY.pg).await?,
                 &[&d.date, &enum_str(&d.kind), &d.name],
             )
             .await
@@ -201,10 +191,7 @@ impl OrgStore for PgStore {
     async fn calendar_days(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<DeclaredDay>> {
         self.client()
             .await?
-            .query(
-                "SELECT day, kind, name FROM calendar_days WHERE day >= $1 AND day <= $2 ORDER BY day",
-                &[&from, &to],
-            )
+            .query(sql::CALENDAR_DAYS.pg, &[&from, &to])
             .await
             .map_err(db_err)?
             .into_iter()
@@ -222,10 +209,7 @@ impl OrgStore for PgStore {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(db_err)?;
         let st = tx
-            .prepare(
-                "INSERT INTO slots (hall_id, day, start_time, pool, starts_at, capacity, taken)
-                 VALUES ($1, $2, $3, $4, $5, $6, 0) ON CONFLICT DO NOTHING",
-            )
+            .prepare(sql::INSERT_SLOT_IF_NEW.pg)
             .await
             .map_err(db_err)?;
         let mut n = 0;
@@ -250,7 +234,7 @@ impl OrgStore for PgStore {
     }
 
     async fn slots(&self, q: &SlotQuery) -> Result<Vec<Slot>> {
-        let mut sql = format!("SELECT {SLOT_COLS} FROM slots s WHERE 1 = 1");
+        let mut sql = sql::SLOTS_WHERE.pg.to_string();
         let mut args: Vec<Box<dyn ToSql + Sync + Send>> = Vec::new();
         let mut arg = |sql: &mut String, clause: &str, v: Box<dyn ToSql + Sync + Send>| {
             args.push(v);
@@ -302,9 +286,7 @@ impl OrgStore for PgStore {
 
     async fn slot(&self, id: i64) -> Result<Option<Slot>> {
         let c = self.client().await?;
-        let st = c
-            .prepare_cached(&format!("SELECT {SLOT_COLS} FROM slots s WHERE s.id = $1"))
-            .await?;
+        let st = c.prepare_cached(sql::SLOT_BY_ID.pg).await?;
         c.query_opt(&st, &[&id])
             .await?
             .map(|r| slot_at(&r, 0))

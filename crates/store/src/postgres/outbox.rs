@@ -3,6 +3,8 @@
 
 use super::{db_err, PgStore};
 use crate::model::*;
+use crate::sql;
+use crate::sql::MESSAGE_COLS as COLS;
 use crate::OutboxStore;
 use crate::Result;
 use async_trait::async_trait;
@@ -11,12 +13,7 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
 pub(crate) async fn insert(c: &impl GenericClient, messages: &[NewMessage]) -> Result<u64> {
-    let st = c
-        .prepare_cached(
-            "INSERT INTO outbox (idempotency_key, channel, recipient, topic, body, created_at, due_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (idempotency_key) DO NOTHING",
-        )
-        .await?;
+    let st = c.prepare_cached(sql::INSERT_MESSAGE.pg).await?;
     let mut n = 0;
     for m in messages {
         n += c
@@ -35,9 +32,6 @@ pub(crate) async fn insert(c: &impl GenericClient, messages: &[NewMessage]) -> R
     }
     Ok(n)
 }
-
-const COLS: &str =
-    "id, idempotency_key, channel, recipient, topic, body, created_at, due_at, attempts, delivered_at, last_error";
 
 fn row(r: &Row) -> Message {
     Message {
@@ -81,11 +75,7 @@ pub(crate) async fn claim(
 }
 
 pub(crate) async fn delivered(c: &impl GenericClient, id: i64, now: DateTime<Utc>) -> Result<()> {
-    c.execute(
-        "UPDATE outbox SET delivered_at = $2, lease_until = NULL, last_error = NULL WHERE id = $1",
-        &[&id, &now],
-    )
-    .await?;
+    c.execute(sql::MESSAGE_DELIVERED.pg, &[&id, &now]).await?;
     Ok(())
 }
 
@@ -95,11 +85,8 @@ pub(crate) async fn failed(
     retry_at: DateTime<Utc>,
     error: &str,
 ) -> Result<()> {
-    c.execute(
-        "UPDATE outbox SET due_at = $2, lease_until = NULL, last_error = $3 WHERE id = $1 AND delivered_at IS NULL",
-        &[&id, &retry_at, &error],
-    )
-    .await?;
+    c.execute(sql::MESSAGE_FAILED.pg, &[&id, &retry_at, &error])
+        .await?;
     Ok(())
 }
 
@@ -108,14 +95,13 @@ pub(crate) async fn to(
     recipient: &str,
     limit: u32,
 ) -> Result<Vec<Message>> {
-    Ok(c.query(
-        &format!("SELECT {COLS} FROM outbox WHERE recipient = $1 ORDER BY id DESC LIMIT $2"),
-        &[&recipient, &i64::from(limit)],
+    Ok(
+        c.query(sql::MESSAGES_TO.pg, &[&recipient, &i64::from(limit)])
+            .await?
+            .iter()
+            .map(row)
+            .collect(),
     )
-    .await?
-    .iter()
-    .map(row)
-    .collect())
 }
 
 pub(crate) async fn issue_code(
@@ -130,7 +116,7 @@ pub(crate) async fn issue_code(
         .await?;
     let r = c
         .query_one(
-            "SELECT MAX(created_at), COUNT(*) FROM phone_codes WHERE phone = $1 AND created_at > $2",
+            sql::PHONE_CODES_TO_PHONE.pg,
             &[&code.phone, &(code.now - TimeDelta::hours(1))],
         )
         .await?;
@@ -147,7 +133,7 @@ pub(crate) async fn issue_code(
     let from_addr: i64 = match &code.client_addr {
         Some(a) => c
             .query_one(
-                "SELECT COUNT(*) FROM phone_codes WHERE client_addr = $1 AND created_at > $2",
+                sql::PHONE_CODES_FROM_ADDRESS.pg,
                 &[a, &(code.now - TimeDelta::hours(1))],
             )
             .await?
@@ -160,8 +146,15 @@ pub(crate) async fn issue_code(
         });
     }
     c.execute(
-        "INSERT INTO phone_codes (phone, purpose, code_hash, created_at, expires_at, client_addr) VALUES ($1, $2, $3, $4, $5, $6)",
-        &[&code.phone, &code.purpose, &code.code_hash, &code.now, &code.expires_at, &code.client_addr],
+        sql::INSERT_PHONE_CODE.pg,
+        &[
+            &code.phone,
+            &code.purpose,
+            &code.code_hash,
+            &code.now,
+            &code.expires_at,
+            &code.client_addr,
+        ],
     )
     .await?;
     insert(c, std::slice::from_ref(message)).await?;
@@ -191,37 +184,22 @@ pub(crate) async fn verify_code(
         (r.get(0), r.get(1), r.get(2), r.get(3));
     let attempts = attempts as u32;
     if hash == code_hash && (verified.is_some() || attempts < max_attempts) {
-        c.execute(
-            "UPDATE phone_codes SET verified_at = COALESCE(verified_at, $2) WHERE id = $1",
-            &[&id, &now],
-        )
-        .await?;
+        c.execute(sql::PHONE_CODE_VERIFIED.pg, &[&id, &now]).await?;
         return Ok(PhoneCodeCheck::Valid);
     }
     if attempts >= max_attempts {
         return Ok(PhoneCodeCheck::NoCode);
     }
-    c.execute(
-        "UPDATE phone_codes SET attempts = attempts + 1 WHERE id = $1",
-        &[&id],
-    )
-    .await?;
+    c.execute(sql::PHONE_CODE_ATTEMPT.pg, &[&id]).await?;
     Ok(PhoneCodeCheck::Wrong {
         attempts_left: max_attempts - attempts - 1,
     })
 }
 
 pub(crate) async fn secret(c: &impl GenericClient, name: &str, candidate: &str) -> Result<String> {
-    c.execute(
-        "INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
-        &[&name, &candidate],
-    )
-    .await?;
-    Ok(
-        c.query_one("SELECT value FROM secrets WHERE name = $1", &[&name])
-            .await?
-            .get(0),
-    )
+    c.execute(sql::INSERT_SECRET.pg, &[&name, &candidate])
+        .await?;
+    Ok(c.query_one(sql::SECRET_BY_NAME.pg, &[&name]).await?.get(0))
 }
 
 #[async_trait]

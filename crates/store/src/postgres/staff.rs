@@ -4,6 +4,8 @@
 
 use super::{db_err, PgStore};
 use crate::model::*;
+use crate::sql;
+use crate::sql::{AUDIT_COLS, DEVICE_COLS, STAFF_COLS};
 use crate::StaffStore;
 use crate::{Result, StoreError};
 use async_trait::async_trait;
@@ -20,9 +22,6 @@ fn roles_json(r: &[wujing_domain::staff::RoleGrant]) -> String {
     serde_json::to_string(r).expect("roles serialise")
 }
 
-pub(crate) const STAFF_COLS: &str =
-    "id, username, display_name, password_hash, roles, disabled, created_at, password_changed_at, phone";
-
 pub(crate) fn staff_row(r: &Row, o: usize) -> Result<StaffAccount> {
     let roles: String = r.get(o + 4);
     Ok(StaffAccount {
@@ -38,9 +37,6 @@ pub(crate) fn staff_row(r: &Row, o: usize) -> Result<StaffAccount> {
         phone: r.get(o + 8),
     })
 }
-
-const AUDIT_COLS: &str =
-    "seq, at, actor, actor_name, action, subject, citizen, detail, client_addr, station, prev_hash, hash";
 
 fn audit_row(r: &Row) -> AuditEntry {
     AuditEntry {
@@ -67,7 +63,7 @@ async fn append_audit(tx: &impl GenericClient, a: &NewAudit) -> Result<()> {
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])
         .await?;
     let head = tx
-        .query_opt("SELECT seq, hash FROM audit_head WHERE id = 1", &[])
+        .query_opt(sql::AUDIT_HEAD.pg, &[])
         .await?
         .map(|r| (r.get::<_, i64>(0), r.get::<_, String>(1)));
     let (prev_seq, prev_hash) = head.unwrap_or((0, GENESIS.to_string()));
@@ -87,19 +83,25 @@ async fn append_audit(tx: &impl GenericClient, a: &NewAudit) -> Result<()> {
     };
     e.hash = entry_hash(&e);
     tx.execute(
-        &format!("INSERT INTO audit_log ({AUDIT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"),
+        sql::INSERT_AUDIT_ENTRY.pg,
         &[
-            &e.seq, &ms_instant(e.at_ms), &e.actor, &e.actor_name, &e.action, &e.subject,
-            &e.citizen, &e.detail, &e.client_addr, &e.station, &e.prev_hash, &e.hash,
+            &e.seq,
+            &ms_instant(e.at_ms),
+            &e.actor,
+            &e.actor_name,
+            &e.action,
+            &e.subject,
+            &e.citizen,
+            &e.detail,
+            &e.client_addr,
+            &e.station,
+            &e.prev_hash,
+            &e.hash,
         ],
     )
     .await?;
-    tx.execute(
-        "INSERT INTO audit_head (id, seq, hash) VALUES (1, $1, $2)
-         ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-        &[&e.seq, &e.hash],
-    )
-    .await?;
+    tx.execute(sql::SET_AUDIT_HEAD.pg, &[&e.seq, &e.hash])
+        .await?;
     Ok(())
 }
 
@@ -114,7 +116,7 @@ fn unique_as(code: &'static str) -> impl Fn(tokio_postgres::Error) -> StoreError
 }
 
 async fn hall_exists(tx: &impl GenericClient, id: &str) -> Result<()> {
-    tx.query_opt("SELECT 1 FROM halls WHERE id = $1", &[&id])
+    tx.query_opt(sql::HALL_EXISTS.pg, &[&id])
         .await?
         .map(|_| ())
         .ok_or(StoreError::NotFound("hall"))
@@ -168,8 +170,7 @@ pub(crate) async fn apply(
                 return Err(StoreError::NotFound("staff account"));
             }
             if *disabled == Some(true) || password_hash.is_some() {
-                tx.execute("DELETE FROM staff_sessions WHERE staff_id = $1", &[id])
-                    .await?;
+                tx.execute(sql::END_SESSIONS_OF_STAFF.pg, &[id]).await?;
             }
             AdminOutcome::Done
         }
@@ -188,12 +189,7 @@ pub(crate) async fn apply(
             AdminOutcome::Created(r.get(0))
         }
         AdminChange::RevokeDevice { id } => {
-            let n = tx
-                .execute(
-                    "UPDATE devices SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
-                    &[id, &now],
-                )
-                .await?;
+            let n = tx.execute(sql::REVOKE_DEVICE.pg, &[id, &now]).await?;
             if n == 0 {
                 return Err(StoreError::NotFound("device"));
             }
@@ -208,7 +204,7 @@ pub(crate) async fn apply(
         } => {
             let n = tx
                 .execute(
-                    "UPDATE halls SET name_zh = $2, name_en = $3, address_zh = $4, address_en = $5 WHERE id = $1",
+                    sql::UPDATE_HALL_NAMES.pg,
                     &[id, name_zh, name_en, address_zh, address_en],
                 )
                 .await?;
@@ -223,20 +219,14 @@ pub(crate) async fn apply(
             kind,
         } => {
             hall_exists(tx, hall_id).await?;
-            tx.execute(
-                "INSERT INTO windows (hall_id, number, kind) VALUES ($1, $2, $3)",
-                &[hall_id, &(*number as i32), kind],
-            )
-            .await
-            .map_err(unique_as("window_exists"))?;
+            tx.execute(sql::INSERT_WINDOW.pg, &[hall_id, &(*number as i32), kind])
+                .await
+                .map_err(unique_as("window_exists"))?;
             AdminOutcome::Done
         }
         AdminChange::RemoveWindow { hall_id, number } => {
             let n = tx
-                .execute(
-                    "DELETE FROM windows WHERE hall_id = $1 AND number = $2",
-                    &[hall_id, &(*number as i32)],
-                )
+                .execute(sql::DELETE_WINDOW.pg, &[hall_id, &(*number as i32)])
                 .await?;
             if n == 0 {
                 return Err(StoreError::NotFound("window"));
@@ -252,8 +242,7 @@ pub(crate) async fn apply(
             hall_exists(tx, hall_id).await?;
             let seats = *seats as i32;
             tx.execute(
-                "INSERT INTO pool_capacity (hall_id, pool, seats_per_slot) VALUES ($1, $2, $3)
-                 ON CONFLICT (hall_id, pool) DO UPDATE SET seats_per_slot = excluded.seats_per_slot",
+                sql::UPSERT_POOL_CAPACITY.pg,
                 &[hall_id, &pool.as_str(), &seats],
             )
             .await?;
@@ -261,7 +250,7 @@ pub(crate) async fn apply(
             // pre-check only turns that into a clear answer. Rows are locked by the UPDATE.
             let over = tx
                 .query_opt(
-                    "SELECT id FROM slots WHERE hall_id = $1 AND pool = $2 AND day >= $3 AND taken > $4 LIMIT 1",
+                    sql::SLOT_OVER_CAPACITY.pg,
                     &[hall_id, &pool.as_str(), from_day, &seats],
                 )
                 .await?;
@@ -270,8 +259,7 @@ pub(crate) async fn apply(
             }
             let n = tx
                 .execute(
-                    "UPDATE slots SET capacity = $4 WHERE hall_id = $1 AND pool = $2 AND day >= $3
-                       AND day NOT IN (SELECT day FROM hall_closures WHERE hall_id = $1)",
+                    sql::SET_SLOT_CAPACITY.pg,
                     &[hall_id, &pool.as_str(), from_day, &seats],
                 )
                 .await
@@ -289,10 +277,7 @@ pub(crate) async fn apply(
             staff_id,
         } => {
             let n = tx
-                .execute(
-                    "UPDATE payments SET refunded_at = $2, refunded_by = $3 WHERE ticket_id = $1 AND refunded_at IS NULL",
-                    &[ticket_id, &now, staff_id],
-                )
+                .execute(sql::REFUND_PAYMENT.pg, &[ticket_id, &now, staff_id])
                 .await?;
             if n == 0 {
                 return Err(StoreError::Refused("not_refundable"));
@@ -305,18 +290,14 @@ pub(crate) async fn apply(
             approved,
         } => {
             let Some(r) = tx
-                .query_opt(
-                    "UPDATE urgent_requests SET decided_at = $2, decided_by = $3, approved = $4 WHERE id = $1 AND decided_at IS NULL RETURNING ticket_id",
-                    &[id, &now, staff_id, approved],
-                )
+                .query_opt(sql::DECIDE_URGENT.pg, &[id, &now, staff_id, approved])
                 .await?
             else {
                 return Err(StoreError::Refused("urgent_decided"));
             };
             let ticket: i64 = r.get(0);
             if *approved {
-                tx.execute("UPDATE tickets SET priority = 1 WHERE id = $1", &[&ticket])
-                    .await?;
+                tx.execute(sql::EXPEDITE_TICKET.pg, &[&ticket]).await?;
                 tx.execute(
                     "UPDATE applications SET expedited = true WHERE ticket_id = $1",
                     &[&ticket],
@@ -331,10 +312,7 @@ pub(crate) async fn apply(
             outcome,
         } => {
             let n = tx
-                .execute(
-                    "UPDATE alerts SET acknowledged_at = $2, acknowledged_by = $3, outcome = $4 WHERE id = $1 AND acknowledged_at IS NULL",
-                    &[id, &now, staff_id, outcome],
-                )
+                .execute(sql::ACKNOWLEDGE_ALERT.pg, &[id, &now, staff_id, outcome])
                 .await?;
             if n == 0 {
                 return Err(StoreError::Refused("alert_acknowledged"));
@@ -360,23 +338,12 @@ pub(crate) async fn apply(
                 if rows.iter().any(|r| r.get::<_, i32>(0) > 0) {
                     return Err(StoreError::Refused("day_has_bookings"));
                 }
-                tx.execute(
-                    "INSERT INTO hall_closures (hall_id, day, note) VALUES ($1, $2, $3)
-                     ON CONFLICT (hall_id, day) DO UPDATE SET note = excluded.note",
-                    &[hall_id, day, note],
-                )
-                .await?;
-                tx.execute(
-                    "UPDATE slots SET capacity = 0 WHERE hall_id = $1 AND day = $2",
-                    &[hall_id, day],
-                )
-                .await?
+                tx.execute(sql::CLOSE_HALL_DAY.pg, &[hall_id, day, note])
+                    .await?;
+                tx.execute(sql::ZERO_DAY_CAPACITY.pg, &[hall_id, day])
+                    .await?
             } else {
-                tx.execute(
-                    "DELETE FROM hall_closures WHERE hall_id = $1 AND day = $2",
-                    &[hall_id, day],
-                )
-                .await?;
+                tx.execute(sql::REOPEN_HALL_DAY.pg, &[hall_id, day]).await?;
                 tx.execute(
                     "UPDATE slots SET capacity = p.seats_per_slot FROM pool_capacity p
                      WHERE p.hall_id = slots.hall_id AND p.pool = slots.pool
@@ -406,16 +373,19 @@ pub(crate) async fn staff_where(
 
 pub(crate) async fn create_session(c: &impl GenericClient, s: &StaffSession) -> Result<()> {
     c.execute(
-        "INSERT INTO staff_sessions (token_hash, staff_id, csrf_token, created_at, expires_at, client_addr)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-        &[&s.token_hash, &s.staff_id, &s.csrf_token, &s.created_at, &s.expires_at, &s.client_addr],
+        sql::INSERT_SESSION.pg,
+        &[
+            &s.token_hash,
+            &s.staff_id,
+            &s.csrf_token,
+            &s.created_at,
+            &s.expires_at,
+            &s.client_addr,
+        ],
     )
     .await?;
-    c.execute(
-        "DELETE FROM staff_sessions WHERE expires_at <= $1",
-        &[&s.created_at],
-    )
-    .await?;
+    c.execute(sql::DELETE_EXPIRED_SESSIONS.pg, &[&s.created_at])
+        .await?;
     Ok(())
 }
 
@@ -463,10 +433,7 @@ pub(crate) async fn failures(
     let mut out = Vec::with_capacity(keys.len());
     for k in keys {
         let r = c
-            .query_one(
-                "SELECT COUNT(*) FROM login_failures WHERE key = $1 AND at > $2",
-                &[k, &since],
-            )
+            .query_one(sql::COUNT_LOGIN_FAILURES.pg, &[k, &since])
             .await?;
         out.push(r.get::<_, i64>(0) as u32);
     }
@@ -480,13 +447,9 @@ pub(crate) async fn record_failure(
     since: DateTime<Utc>,
 ) -> Result<Vec<u32>> {
     for k in keys {
-        c.execute(
-            "INSERT INTO login_failures (key, at) VALUES ($1, $2)",
-            &[k, &now],
-        )
-        .await?;
+        c.execute(sql::INSERT_LOGIN_FAILURE.pg, &[k, &now]).await?;
     }
-    c.execute("DELETE FROM login_failures WHERE at <= $1", &[&since])
+    c.execute(sql::DELETE_OLD_LOGIN_FAILURES.pg, &[&since])
         .await?;
     failures(c, keys, since).await
 }
@@ -496,37 +459,31 @@ pub(crate) async fn devices(
     cond: &str,
     p: &[&(dyn tokio_postgres::types::ToSql + Sync)],
 ) -> Result<Vec<Device>> {
-    Ok(c.query(
-        &format!(
-            "SELECT id, name, hall_id, token_hash, created_at, revoked_at FROM devices {cond}"
-        ),
-        p,
+    Ok(
+        c.query(&format!("SELECT {DEVICE_COLS} FROM devices {cond}"), p)
+            .await?
+            .iter()
+            .map(|r| Device {
+                id: r.get(0),
+                name: r.get(1),
+                hall_id: r.get(2),
+                token_hash: r.get(3),
+                created_at: r.get(4),
+                revoked_at: r.get(5),
+            })
+            .collect(),
     )
-    .await?
-    .iter()
-    .map(|r| Device {
-        id: r.get(0),
-        name: r.get(1),
-        hall_id: r.get(2),
-        token_hash: r.get(3),
-        created_at: r.get(4),
-        revoked_at: r.get(5),
-    })
-    .collect())
 }
 
 pub(crate) async fn windows(c: &impl GenericClient, hall_id: &str) -> Result<Vec<Window>> {
-    Ok(c.query(
-        "SELECT number, kind FROM windows WHERE hall_id = $1 ORDER BY number",
-        &[&hall_id],
-    )
-    .await?
-    .iter()
-    .map(|r| Window {
-        number: r.get::<_, i32>(0) as u32,
-        kind: r.get(1),
-    })
-    .collect())
+    Ok(c.query(sql::WINDOWS_OF_HALL.pg, &[&hall_id])
+        .await?
+        .iter()
+        .map(|r| Window {
+            number: r.get::<_, i32>(0) as u32,
+            kind: r.get(1),
+        })
+        .collect())
 }
 
 pub(crate) async fn closures(
@@ -535,14 +492,11 @@ pub(crate) async fn closures(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<NaiveDate>> {
-    Ok(c.query(
-        "SELECT day FROM hall_closures WHERE hall_id = $1 AND day >= $2 AND day <= $3 ORDER BY day",
-        &[&hall_id, &from, &to],
-    )
-    .await?
-    .iter()
-    .map(|r| r.get(0))
-    .collect())
+    Ok(c.query(sql::HALL_CLOSURES.pg, &[&hall_id, &from, &to])
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
 }
 
 pub(crate) async fn audit_search(
@@ -567,16 +521,13 @@ pub(crate) async fn audit_search(
 
 pub(crate) async fn audit_chain(c: &impl GenericClient) -> Result<crate::AuditChain> {
     let rows = c
-        .query(
-            &format!("SELECT {AUDIT_COLS} FROM audit_log ORDER BY seq"),
-            &[],
-        )
+        .query(sql::AUDIT_CHAIN.pg, &[])
         .await?
         .iter()
         .map(audit_row)
         .collect();
     let head = c
-        .query_opt("SELECT seq, hash FROM audit_head WHERE id = 1", &[])
+        .query_opt(sql::AUDIT_HEAD.pg, &[])
         .await?
         .map(|r| (r.get(0), r.get(1)));
     Ok((rows, head))
@@ -625,12 +576,9 @@ impl StaffStore for PgStore {
 
     async fn end_session(&self, token_hash: &str) -> Result<()> {
         let c = self.client().await?;
-        c.execute(
-            "DELETE FROM staff_sessions WHERE token_hash = $1",
-            &[&token_hash],
-        )
-        .await
-        .map_err(db_err)?;
+        c.execute(sql::END_SESSION.pg, &[&token_hash])
+            .await
+            .map_err(db_err)?;
         Ok(())
     }
 
@@ -654,7 +602,7 @@ impl StaffStore for PgStore {
 
     async fn clear_login_failures(&self, key: &str) -> Result<()> {
         let c = self.client().await?;
-        c.execute("DELETE FROM login_failures WHERE key = $1", &[&key])
+        c.execute(sql::CLEAR_LOGIN_FAILURES.pg, &[&key])
             .await
             .map_err(db_err)?;
         Ok(())

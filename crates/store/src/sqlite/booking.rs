@@ -1,20 +1,14 @@
 //! The SQLite side of [`crate::BookingStore`].
 
-use super::{all, date_s, db_err, from_ms, get_enum, ms, slot_at, SqliteStore, SLOT_COLS};
+use super::{all, date_s, db_err, from_ms, get_enum, ms, slot_at, SqliteStore};
 use crate::model::*;
+use crate::sql;
 use crate::sql::{ABANDONED_SQL, PAIRS_SINCE_SQL, SHARED_ADDRESSES_SQL, SHARED_PHONES_SQL};
 use crate::BookingStore;
 use crate::{Result, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
-
-const BOOKING_SELECT: &str =
-    "SELECT b.id, b.code, b.business, b.option_code, b.identity_key, b.id_kind, \
-     b.id_number, b.nationality, b.name, b.phone, b.answers, b.fee_yuan, b.channel, b.status, \
-     b.created_at, b.cancelled_at, b.reschedule_count, \
-     s.id, s.hall_id, s.day, s.start_time, s.pool, s.starts_at, s.capacity, s.taken, b.lang \
-     FROM bookings b JOIN slots s ON s.id = b.slot_id";
 
 fn booking_row(r: &Row) -> rusqlite::Result<Booking> {
     Ok(Booking {
@@ -50,7 +44,7 @@ fn pair_row(r: &Row) -> rusqlite::Result<CancelRebookPair> {
 }
 
 pub(super) fn booking_by_id(c: &Connection, id: i64) -> Result<Booking> {
-    c.prepare_cached(&format!("{BOOKING_SELECT} WHERE b.id = ?1"))
+    c.prepare_cached(sql::BOOKING_BY_ID.lite)
         .map_err(db_err)?
         .query_row([id], booking_row)
         .map_err(db_err)
@@ -122,7 +116,7 @@ fn count_hits(c: &Connection, rules: &[RateRule], now: DateTime<Utc>) -> Result<
 /// The atomic seat take: succeeds only while a seat is free.
 pub(super) fn take_seat(c: &Connection, slot_id: i64) -> Result<()> {
     let n = c
-        .prepare_cached("UPDATE slots SET taken = taken + 1 WHERE id = ?1 AND taken < capacity")
+        .prepare_cached(sql::TAKE_SEAT.lite)
         .map_err(db_err)?
         .execute([slot_id])
         .map_err(db_err)?;
@@ -130,9 +124,7 @@ pub(super) fn take_seat(c: &Connection, slot_id: i64) -> Result<()> {
         return Ok(());
     }
     let exists: Option<i64> = c
-        .query_row("SELECT id FROM slots WHERE id = ?1", [slot_id], |r| {
-            r.get(0)
-        })
+        .query_row(sql::SLOT_EXISTS.lite, [slot_id], |r| r.get(0))
         .optional()
         .map_err(db_err)?;
     Err(match exists {
@@ -151,14 +143,18 @@ fn schedule_return(
     return_at: DateTime<Utc>,
 ) -> Result<()> {
     let returned = (return_at <= now).then_some(ms(now));
-    c.prepare_cached(
-        "INSERT INTO seat_returns (slot_id, booking_id, reason, return_at, returned_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )
-    .map_err(db_err)?
-    .execute(params![slot_id, booking_id, reason, ms(return_at), returned])
-    .map_err(db_err)?;
+    c.prepare_cached(sql::INSERT_SEAT_RETURN.lite)
+        .map_err(db_err)?
+        .execute(params![
+            slot_id,
+            booking_id,
+            reason,
+            ms(return_at),
+            returned
+        ])
+        .map_err(db_err)?;
     if returned.is_some() {
-        c.prepare_cached("UPDATE slots SET taken = taken - 1 WHERE id = ?1")
+        c.prepare_cached(sql::RETURN_SEAT.lite)
             .map_err(db_err)?
             .execute([slot_id])
             .map_err(db_err)?;
@@ -195,22 +191,20 @@ impl BookingStore for SqliteStore {
     async fn hold(&self, id: &str) -> Result<Option<Hold>> {
         let id = id.to_string();
         self.lookup(move |c| {
-            c.prepare_cached(
-                "SELECT id, slot_id, business, state, created_at, expires_at FROM holds WHERE id = ?1",
-            )
-            .map_err(db_err)?
-            .query_row([&id], |r| {
-                Ok(Hold {
-                    id: r.get(0)?,
-                    slot_id: r.get(1)?,
-                    business: r.get(2)?,
-                    state: get_enum(r, 3, HoldState::parse)?,
-                    created_at: from_ms(r.get(4)?)?,
-                    expires_at: from_ms(r.get(5)?)?,
+            c.prepare_cached(sql::HOLD_BY_ID.lite)
+                .map_err(db_err)?
+                .query_row([&id], |r| {
+                    Ok(Hold {
+                        id: r.get(0)?,
+                        slot_id: r.get(1)?,
+                        business: r.get(2)?,
+                        state: get_enum(r, 3, HoldState::parse)?,
+                        created_at: from_ms(r.get(4)?)?,
+                        expires_at: from_ms(r.get(5)?)?,
+                    })
                 })
-            })
-            .optional()
-            .map_err(db_err)
+                .optional()
+                .map_err(db_err)
         })
         .await
     }
@@ -247,7 +241,7 @@ impl BookingStore for SqliteStore {
             };
                         let id = insert_booking(c, slot_id, Some(&b.hold_id), &b)?;
             let slot = c
-                .prepare_cached(&format!("SELECT {SLOT_COLS} FROM slots s WHERE s.id = ?1"))
+                .prepare_cached(sql::SLOT_BY_ID.lite)
                 .map_err(db_err)?
                 .query_row([slot_id], |r| slot_at(r, 0))
                 .map_err(db_err)?;
@@ -288,7 +282,7 @@ impl BookingStore for SqliteStore {
     async fn booking_by_code(&self, code: &str) -> Result<Option<Booking>> {
         let code = code.to_string();
         self.lookup(move |c| {
-            c.prepare_cached(&format!("{BOOKING_SELECT} WHERE b.code = ?1"))
+            c.prepare_cached(sql::BOOKING_BY_CODE.lite)
                 .map_err(db_err)?
                 .query_row([&code], booking_row)
                 .optional()
@@ -403,7 +397,7 @@ impl BookingStore for SqliteStore {
         self.write(move |c| {
             let now = ms(now);
             let mark: Option<i64> = c
-                .query_row("SELECT at FROM scan_marks WHERE name = 'cancel_rebook'", [], |r| r.get(0))
+                .query_row(sql::CANCEL_REBOOK_MARK.lite, [], |r| r.get(0))
                 .optional()
                 .map_err(db_err)?;
             // Overlap by a minute: app servers' clocks differ a little; pairs are deduplicated.
@@ -448,17 +442,8 @@ impl BookingStore for SqliteStore {
     }
 
     async fn cancel_rebook_pairs(&self) -> Result<Vec<CancelRebookPair>> {
-        self.read(|c| {
-            all(
-                c,
-                "SELECT a.code, b.code, p.kind, p.gap_ms FROM cancel_rebook p
-                 JOIN bookings a ON a.id = p.cancelled_booking_id
-                 JOIN bookings b ON b.id = p.new_booking_id ORDER BY p.id",
-                [],
-                pair_row,
-            )
-        })
-        .await
+        self.read(|c| all(c, sql::CANCEL_REBOOK_PAIRS.lite, [], pair_row))
+            .await
     }
 
     async fn signals(
@@ -477,15 +462,20 @@ impl BookingStore for SqliteStore {
                     })
                 })
             };
-            let shared_phones = shared(SHARED_PHONES_SQL)?;
-            let shared_addresses = shared(SHARED_ADDRESSES_SQL)?;
-            let abandoned_holds = all(c, ABANDONED_SQL, params![ms(since), min_abandoned], |r| {
-                Ok(AbandonedHolds {
-                    client_addr: r.get(0)?,
-                    holds: r.get(1)?,
-                })
-            })?;
-            let cancel_rebook = all(c, PAIRS_SINCE_SQL, [ms(since)], pair_row)?;
+            let shared_phones = shared(SHARED_PHONES_SQL.lite)?;
+            let shared_addresses = shared(SHARED_ADDRESSES_SQL.lite)?;
+            let abandoned_holds = all(
+                c,
+                ABANDONED_SQL.lite,
+                params![ms(since), min_abandoned],
+                |r| {
+                    Ok(AbandonedHolds {
+                        client_addr: r.get(0)?,
+                        holds: r.get(1)?,
+                    })
+                },
+            )?;
+            let cancel_rebook = all(c, PAIRS_SINCE_SQL.lite, [ms(since)], pair_row)?;
             Ok(Signals {
                 shared_phones,
                 shared_addresses,
@@ -497,27 +487,13 @@ impl BookingStore for SqliteStore {
     }
 
     async fn active_bookings_on(&self, day: NaiveDate) -> Result<Vec<Booking>> {
-        self.read(move |c| {
-            all(
-                c,
-                &format!("{BOOKING_SELECT} WHERE s.day = ?1 AND b.status = 'active' ORDER BY b.id"),
-                [date_s(day)],
-                booking_row,
-            )
-        })
-        .await
+        self.read(move |c| all(c, sql::ACTIVE_BOOKINGS_ON.lite, [date_s(day)], booking_row))
+            .await
     }
 
     async fn active_bookings_of(&self, identity_key: &str) -> Result<Vec<Booking>> {
         let k = identity_key.to_string();
-        self.read(move |c| {
-            all(
-                c,
-                &format!("{BOOKING_SELECT} WHERE b.identity_key = ?1 AND b.status = 'active' ORDER BY s.starts_at"),
-                [k],
-                booking_row,
-            )
-        })
-        .await
+        self.read(move |c| all(c, sql::ACTIVE_BOOKINGS_OF.lite, [k], booking_row))
+            .await
     }
 }

@@ -2,13 +2,14 @@
 //! for reads), so a read-then-write inside one function is atomic.
 
 use crate::model::*;
+use crate::sql;
+use crate::sql::ALERT_COLS;
 use crate::{Result, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::{date_s, db_err, from_ms, get_date, ms, SqliteStore};
-use crate::sql::TICKET_COLS as COLS;
 use crate::HallStore;
 
 fn row(r: &Row) -> rusqlite::Result<Ticket> {
@@ -36,7 +37,7 @@ fn row(r: &Row) -> rusqlite::Result<Ticket> {
 }
 
 pub(crate) fn by_id(c: &Connection, id: i64) -> Result<Option<Ticket>> {
-    c.prepare_cached(&format!("SELECT {COLS} FROM tickets WHERE id = ?1"))
+    c.prepare_cached(sql::TICKET_BY_ID.lite)
         .map_err(db_err)?
         .query_row([id], row)
         .optional()
@@ -159,11 +160,7 @@ pub(crate) fn move_ticket(
 }
 
 pub(crate) fn of_day(c: &Connection, hall: &str, day: NaiveDate) -> Result<Vec<Ticket>> {
-    let mut st = c
-        .prepare_cached(&format!(
-            "SELECT {COLS} FROM tickets WHERE hall_id = ?1 AND day = ?2 ORDER BY queue, number"
-        ))
-        .map_err(db_err)?;
+    let mut st = c.prepare_cached(sql::TICKETS_OF_DAY.lite).map_err(db_err)?;
     let rows = st
         .query_map(params![hall, date_s(day)], row)
         .map_err(db_err)?
@@ -228,9 +225,6 @@ pub(crate) fn reconciliation(c: &Connection, hall: &str, day: NaiveDate) -> Resu
         .map_err(db_err);
     rows
 }
-
-const ALERT_COLS: &str = "a.id, a.hall_id, a.ticket_label, a.window_number, a.officer_id, r.score, r.reasons, a.created_at, \
-     a.acknowledged_at, a.acknowledged_by, a.outcome, a.escalated_at";
 
 fn alert_row(r: &Row) -> rusqlite::Result<Alert> {
     Ok(Alert {
@@ -309,10 +303,7 @@ pub(crate) fn escalate(
     pages: &[NewMessage],
 ) -> Result<bool> {
     let n = c
-        .execute(
-            "UPDATE alerts SET escalated_at = ?2 WHERE id = ?1 AND acknowledged_at IS NULL AND escalated_at IS NULL",
-            params![id, ms(now)],
-        )
+        .execute(sql::ESCALATE_ALERT.lite, params![id, ms(now)])
         .map_err(db_err)?;
     if n == 1 {
         super::outbox::insert(c, pages)?;
@@ -335,17 +326,10 @@ fn application_row(r: &Row) -> rusqlite::Result<Application> {
     })
 }
 
-const APP_COLS: &str =
-    "id, ticket_id, business, status, missing, supplement_due, expedited, ready_by, accepted_at";
-
 pub(crate) fn application_of(c: &Connection, ticket: i64) -> Result<Option<Application>> {
-    c.query_row(
-        &format!("SELECT {APP_COLS} FROM applications WHERE ticket_id = ?1"),
-        [ticket],
-        application_row,
-    )
-    .optional()
-    .map_err(db_err)
+    c.query_row(sql::APPLICATION_OF.lite, [ticket], application_row)
+        .optional()
+        .map_err(db_err)
 }
 
 pub(crate) fn accept(c: &Connection, a: &NewApplication) -> Result<Application> {
@@ -361,18 +345,33 @@ pub(crate) fn accept(c: &Connection, a: &NewApplication) -> Result<Application> 
         )
         .map_err(db_err)?;
     c.execute(
-        "INSERT INTO applications (ticket_id, booking_id, hall_id, business, identity_key, status, missing, supplement_due, expedited,
-            ready_by, window_number, officer_id, accepted_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        sql::INSERT_APPLICATION.lite,
         params![
-            t.id, t.booking_id, t.hall_id, t.business, t.identity_key,
-            if a.missing.is_empty() { "accepted" } else { "pending_supplement" },
+            t.id,
+            t.booking_id,
+            t.hall_id,
+            t.business,
+            t.identity_key,
+            if a.missing.is_empty() {
+                "accepted"
+            } else {
+                "pending_supplement"
+            },
             serde_json::to_string(&a.missing).expect("strings serialise"),
-            a.supplement_due.map(date_s), approved || t.priority > 0, date_s(a.ready_by), a.window_number, a.officer_id, ms(a.now)
+            a.supplement_due.map(date_s),
+            approved || t.priority > 0,
+            date_s(a.ready_by),
+            a.window_number,
+            a.officer_id,
+            ms(a.now)
         ],
     )
     .map_err(|e| match &e {
-        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => StoreError::Refused("already_accepted"),
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            StoreError::Refused("already_accepted")
+        }
         _ => db_err(e),
     })?;
     application_of(c, t.id)?.ok_or(StoreError::NotFound("application"))
@@ -434,23 +433,19 @@ pub(crate) fn urgent(
 }
 
 pub(crate) fn payment_of(c: &Connection, ticket: i64) -> Result<Option<Payment>> {
-    c.query_row(
-        "SELECT id, ticket_id, receipt_no, amount_yuan, method, reference, window_number, officer_id, paid_at FROM payments WHERE ticket_id = ?1",
-        [ticket],
-        |r| {
-            Ok(Payment {
-                id: r.get(0)?,
-                ticket_id: r.get(1)?,
-                receipt_no: r.get(2)?,
-                amount_yuan: r.get(3)?,
-                method: r.get(4)?,
-                reference: r.get(5)?,
-                window_number: r.get(6)?,
-                officer_id: r.get(7)?,
-                paid_at: from_ms(r.get(8)?)?,
-            })
-        },
-    )
+    c.query_row(sql::PAYMENT_OF.lite, [ticket], |r| {
+        Ok(Payment {
+            id: r.get(0)?,
+            ticket_id: r.get(1)?,
+            receipt_no: r.get(2)?,
+            amount_yuan: r.get(3)?,
+            method: r.get(4)?,
+            reference: r.get(5)?,
+            window_number: r.get(6)?,
+            officer_id: r.get(7)?,
+            paid_at: from_ms(r.get(8)?)?,
+        })
+    })
     .optional()
     .map_err(db_err)
 }

@@ -3,15 +3,12 @@
 use super::booking::{booking_by_id, insert_booking, take_seat};
 use super::{all, date_s, db_err, from_ms, get_date, get_enum, ms, SqliteStore};
 use crate::model::*;
+use crate::sql;
 use crate::LotteryStore;
 use crate::{Result, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{params, OptionalExtension, Row};
-
-const ENTRY_SELECT: &str = "SELECT e.id, e.release_day, e.business, e.option_code, e.identity_key, e.id_kind, \
-     e.id_number, e.nationality, e.name, e.phone, e.answers, e.hall_ids, e.channel, e.client_addr, \
-     e.created_at, e.status, b.code FROM lottery_entries e LEFT JOIN bookings b ON b.id = e.booking_id";
 
 fn entry_row(r: &Row) -> rusqlite::Result<LotteryEntry> {
     let halls: String = r.get(11)?;
@@ -53,9 +50,6 @@ fn draw_row(r: &Row) -> rusqlite::Result<Draw> {
     })
 }
 
-const DRAW_SELECT: &str =
-    "SELECT release_day, seed, started_at, finished_at, entries, winners FROM lottery_draws";
-
 #[async_trait]
 impl LotteryStore for SqliteStore {
     async fn add_lottery_entry(&self, e: &NewEntry) -> Result<LotteryEntry> {
@@ -64,7 +58,7 @@ impl LotteryStore for SqliteStore {
             // The single writer makes "no draw has started" and the insert one atomic step.
             let drawn: Option<i64> = c
                 .query_row(
-                    "SELECT 1 FROM lottery_draws WHERE release_day = ?1",
+                    sql::DRAW_EXISTS.lite,
                     [date_s(e.release_day)],
                     |r| r.get(0),
                 )
@@ -93,7 +87,7 @@ impl LotteryStore for SqliteStore {
                 Ok(_) => {}
             }
             let id = c.last_insert_rowid();
-            c.query_row(&format!("{ENTRY_SELECT} WHERE e.id = ?1"), [id], entry_row)
+            c.query_row(sql::ENTRY_BY_ID.lite, [id], entry_row)
                 .map_err(db_err)
         })
         .await
@@ -101,7 +95,7 @@ impl LotteryStore for SqliteStore {
 
     async fn lottery_entry(&self, id: i64) -> Result<Option<LotteryEntry>> {
         self.lookup(move |c| {
-            c.prepare_cached(&format!("{ENTRY_SELECT} WHERE e.id = ?1"))
+            c.prepare_cached(sql::ENTRY_BY_ID.lite)
                 .map_err(db_err)?
                 .query_row([id], entry_row)
                 .optional()
@@ -111,15 +105,8 @@ impl LotteryStore for SqliteStore {
     }
 
     async fn lottery_entries(&self, day: NaiveDate) -> Result<Vec<LotteryEntry>> {
-        self.read(move |c| {
-            all(
-                c,
-                &format!("{ENTRY_SELECT} WHERE e.release_day = ?1 ORDER BY e.id"),
-                [date_s(day)],
-                entry_row,
-            )
-        })
-        .await
+        self.read(move |c| all(c, sql::ENTRIES_OF_DAY.lite, [date_s(day)], entry_row))
+            .await
     }
 
     async fn start_draw(
@@ -131,18 +118,14 @@ impl LotteryStore for SqliteStore {
         self.write(move |c| {
             let n = c
                 .execute(
-                    "INSERT INTO lottery_draws (release_day, seed, started_at, entries, winners)
-                     VALUES (?1, ?2, ?3, (SELECT COUNT(*) FROM lottery_entries WHERE release_day = ?1), 0)
-                     ON CONFLICT (release_day) DO NOTHING",
+                    sql::START_DRAW.lite,
                     params![date_s(day), seed as i64, ms(now)],
                 )
                 .map_err(db_err)?;
             if n == 0 {
                 return Ok(None);
             }
-            let mut st = c
-                .prepare(&format!("{ENTRY_SELECT} WHERE e.release_day = ?1 AND e.status = 'entered' ORDER BY e.id"))
-                .map_err(db_err)?;
+            let mut st = c.prepare(sql::ENTRIES_TO_DRAW.lite).map_err(db_err)?;
             let rows = st
                 .query_map([date_s(day)], entry_row)
                 .map_err(db_err)?
@@ -159,10 +142,7 @@ impl LotteryStore for SqliteStore {
             take_seat(c, slot_id)?;
             let id = insert_booking(c, slot_id, None, &b)?;
             let n = c
-                .execute(
-                    "UPDATE lottery_entries SET status = 'won', booking_id = ?2 WHERE id = ?1 AND status = 'entered'",
-                    params![entry_id, id],
-                )
+                .execute(sql::ENTRY_WON.lite, params![entry_id, id])
                 .map_err(db_err)?;
             if n == 0 {
                 return Err(StoreError::NotFound("entry"));
@@ -174,19 +154,11 @@ impl LotteryStore for SqliteStore {
 
     async fn finish_draw(&self, day: NaiveDate, now: DateTime<Utc>) -> Result<Draw> {
         self.write(move |c| {
-            c.execute(
-                "UPDATE lottery_entries SET status = 'lost' WHERE release_day = ?1 AND status = 'entered'",
-                [date_s(day)],
-            )
-            .map_err(db_err)?;
-            c.execute(
-                "UPDATE lottery_draws SET finished_at = ?2,
-                   winners = (SELECT COUNT(*) FROM lottery_entries WHERE release_day = ?1 AND status = 'won')
-                 WHERE release_day = ?1",
-                params![date_s(day), ms(now)],
-            )
-            .map_err(db_err)?;
-            c.query_row(&format!("{DRAW_SELECT} WHERE release_day = ?1"), [date_s(day)], draw_row)
+            c.execute(sql::ENTRIES_LOST.lite, [date_s(day)])
+                .map_err(db_err)?;
+            c.execute(sql::FINISH_DRAW.lite, params![date_s(day), ms(now)])
+                .map_err(db_err)?;
+            c.query_row(sql::DRAW_OF_DAY.lite, [date_s(day)], draw_row)
                 .map_err(db_err)
         })
         .await
@@ -194,13 +166,9 @@ impl LotteryStore for SqliteStore {
 
     async fn draw(&self, day: NaiveDate) -> Result<Option<Draw>> {
         self.lookup(move |c| {
-            c.query_row(
-                &format!("{DRAW_SELECT} WHERE release_day = ?1"),
-                [date_s(day)],
-                draw_row,
-            )
-            .optional()
-            .map_err(db_err)
+            c.query_row(sql::DRAW_OF_DAY.lite, [date_s(day)], draw_row)
+                .optional()
+                .map_err(db_err)
         })
         .await
     }

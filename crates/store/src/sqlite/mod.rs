@@ -17,6 +17,7 @@ mod staff;
 
 use crate::migrations::{Migration, MigrationStatus, SQLITE};
 use crate::model::*;
+use crate::sql;
 use crate::sql::{ACTIVE_SQL, DUPLICATES_SQL, MISCOUNTED_SQL};
 use crate::SystemStore;
 use crate::{Result, StoreError};
@@ -275,9 +276,6 @@ fn get_enum<T>(r: &Row, i: usize, parse: impl Fn(&str) -> Option<T>) -> rusqlite
     parse(&s).ok_or_else(|| conv_err(i, s))
 }
 
-const SLOT_COLS: &str =
-    "s.id, s.hall_id, s.day, s.start_time, s.pool, s.starts_at, s.capacity, s.taken";
-
 fn slot_at(r: &Row, o: usize) -> rusqlite::Result<Slot> {
     Ok(Slot {
         id: r.get(o)?,
@@ -312,9 +310,7 @@ fn migration_status(c: &Connection, known: &[Migration]) -> Result<MigrationStat
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
     )
     .map_err(db_err)?;
-    let mut st = c
-        .prepare("SELECT version FROM schema_migrations ORDER BY version")
-        .map_err(db_err)?;
+    let mut st = c.prepare(sql::APPLIED_MIGRATIONS.lite).map_err(db_err)?;
     let applied = st
         .query_map([], |r| r.get(0))
         .map_err(db_err)?
@@ -340,7 +336,7 @@ impl SystemStore for SqliteStore {
     }
 
     async fn ping(&self) -> Result<()> {
-        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(db_err))
+        self.read(|c| c.query_row(sql::PING.lite, [], |_| Ok(())).map_err(db_err))
             .await
     }
 
@@ -399,9 +395,9 @@ impl SystemStore for SqliteStore {
             c.execute_batch("BEGIN").map_err(db_err)?;
             let r = (|| {
                 let slots_checked: u64 = c
-                    .query_row("SELECT COUNT(*) FROM slots", [], |r| r.get(0))
+                    .query_row(sql::COUNT_SLOTS.lite, [], |r| r.get(0))
                     .map_err(db_err)?;
-                let oversold = ids("SELECT id FROM slots WHERE taken > capacity ORDER BY id")?;
+                let oversold = ids(sql::OVERSOLD_SLOTS.lite)?;
                 let miscounted = ids(MISCOUNTED_SQL)?;
                 let duplicate_identities: u64 = c
                     .query_row(DUPLICATES_SQL, [], |r| r.get(0))

@@ -3,9 +3,9 @@
 use super::staff;
 use super::{
     all, conv_err, date_s, db_err, enum_str, get_date, get_enum, ms, slot_at, SqliteStore,
-    SLOT_COLS,
 };
 use crate::model::*;
+use crate::sql;
 use crate::OrgStore;
 use crate::Result;
 use async_trait::async_trait;
@@ -56,8 +56,7 @@ impl OrgStore for SqliteStore {
         let d = d.clone();
         self.write(move |c| {
             c.execute(
-                "INSERT INTO districts (id, name_zh, name_en) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (id) DO UPDATE SET name_zh = excluded.name_zh, name_en = excluded.name_en",
+                sql::UPSERT_DISTRICT.lite,
                 params![d.id, d.name_zh, d.name_en],
             )
             .map_err(db_err)?;
@@ -70,30 +69,37 @@ impl OrgStore for SqliteStore {
         let h = h.clone();
         self.write(move |c| {
             let x = &h.hall;
-            let weekdays = x.weekdays.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+            let weekdays = x
+                .weekdays
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
             c.execute(
-                "INSERT INTO halls (id, district_id, name_zh, name_en, address_zh, address_en, weekdays, sessions, slot_minutes, serves_foreigners)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-                 ON CONFLICT (id) DO UPDATE SET district_id = excluded.district_id, name_zh = excluded.name_zh,
-                   name_en = excluded.name_en, address_zh = excluded.address_zh, address_en = excluded.address_en,
-                   weekdays = excluded.weekdays, sessions = excluded.sessions, slot_minutes = excluded.slot_minutes,
-                   serves_foreigners = excluded.serves_foreigners",
-                params![x.id, x.district_id, x.name_zh, x.name_en, x.address_zh, x.address_en, weekdays,
-                        Hours::format_sessions(&x.sessions), x.slot_minutes, x.serves_foreigners],
+                sql::UPSERT_HALL.lite,
+                params![
+                    x.id,
+                    x.district_id,
+                    x.name_zh,
+                    x.name_en,
+                    x.address_zh,
+                    x.address_en,
+                    weekdays,
+                    Hours::format_sessions(&x.sessions),
+                    x.slot_minutes,
+                    x.serves_foreigners
+                ],
             )
             .map_err(db_err)?;
-            c.execute("DELETE FROM windows WHERE hall_id = ?1", [&x.id]).map_err(db_err)?;
-            for w in &h.windows {
-                c.execute(
-                    "INSERT INTO windows (hall_id, number, kind) VALUES (?1, ?2, ?3)",
-                    params![x.id, w.number, w.kind],
-                )
+            c.execute(sql::DELETE_WINDOWS_OF_HALL.lite, [&x.id])
                 .map_err(db_err)?;
+            for w in &h.windows {
+                c.execute(sql::INSERT_WINDOW.lite, params![x.id, w.number, w.kind])
+                    .map_err(db_err)?;
             }
             for (pool, seats) in &x.capacity {
                 c.execute(
-                    "INSERT INTO pool_capacity (hall_id, pool, seats_per_slot) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (hall_id, pool) DO UPDATE SET seats_per_slot = excluded.seats_per_slot",
+                    sql::UPSERT_POOL_CAPACITY.lite,
                     params![x.id, pool.as_str(), seats],
                 )
                 .map_err(db_err)?;
@@ -105,18 +111,13 @@ impl OrgStore for SqliteStore {
 
     async fn districts(&self) -> Result<Vec<District>> {
         self.read(|c| {
-            all(
-                c,
-                "SELECT id, name_zh, name_en FROM districts ORDER BY id",
-                [],
-                |r| {
-                    Ok(District {
-                        id: r.get(0)?,
-                        name_zh: r.get(1)?,
-                        name_en: r.get(2)?,
-                    })
-                },
-            )
+            all(c, sql::DISTRICTS.lite, [], |r| {
+                Ok(District {
+                    id: r.get(0)?,
+                    name_zh: r.get(1)?,
+                    name_en: r.get(2)?,
+                })
+            })
         })
         .await
     }
@@ -153,8 +154,7 @@ impl OrgStore for SqliteStore {
         self.write(move |c| {
             for d in &days {
                 c.execute(
-                    "INSERT INTO calendar_days (day, kind, name) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (day) DO UPDATE SET kind = excluded.kind, name = excluded.name",
+                    sql::UPSERT_CALENDAR_DAY.lite,
                     params![date_s(d.date), enum_str(&d.kind), d.name],
                 )
                 .map_err(db_err)?;
@@ -166,9 +166,7 @@ impl OrgStore for SqliteStore {
 
     async fn calendar_days(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<DeclaredDay>> {
         self.read(move |c| {
-            let mut st = c
-                .prepare("SELECT day, kind, name FROM calendar_days WHERE day >= ?1 AND day <= ?2 ORDER BY day")
-                .map_err(db_err)?;
+            let mut st = c.prepare(sql::CALENDAR_DAYS.lite).map_err(db_err)?;
             let rows = st
                 .query_map(params![date_s(from), date_s(to)], |r| {
                     Ok(DeclaredDay {
@@ -193,10 +191,7 @@ impl OrgStore for SqliteStore {
         let slots = slots.to_vec();
         self.write(move |c| {
             let mut st = c
-                .prepare_cached(
-                    "INSERT INTO slots (hall_id, day, start_time, pool, starts_at, capacity, taken)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0) ON CONFLICT DO NOTHING",
-                )
+                .prepare_cached(sql::INSERT_SLOT_IF_NEW.lite)
                 .map_err(db_err)?;
             let mut n = 0;
             for s in &slots {
@@ -219,7 +214,7 @@ impl OrgStore for SqliteStore {
     async fn slots(&self, q: &SlotQuery) -> Result<Vec<Slot>> {
         let q = q.clone();
         self.read(move |c| {
-            let mut sql = format!("SELECT {SLOT_COLS} FROM slots s WHERE 1 = 1");
+            let mut sql = sql::SLOTS_WHERE.lite.to_string();
             let mut args: Vec<rusqlite::types::Value> = Vec::new();
             let mut arg = |sql: &mut String, clause: &str, v: rusqlite::types::Value| {
                 args.push(v);
@@ -277,7 +272,7 @@ impl OrgStore for SqliteStore {
 
     async fn slot(&self, id: i64) -> Result<Option<Slot>> {
         self.lookup(move |c| {
-            c.prepare_cached(&format!("SELECT {SLOT_COLS} FROM slots s WHERE s.id = ?1"))
+            c.prepare_cached(sql::SLOT_BY_ID.lite)
                 .map_err(db_err)?
                 .query_row([id], |r| slot_at(r, 0))
                 .optional()

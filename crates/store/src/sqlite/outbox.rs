@@ -2,6 +2,8 @@
 
 use super::{db_err, from_ms, ms, SqliteStore};
 use crate::model::*;
+use crate::sql;
+use crate::sql::MESSAGE_COLS as COLS;
 use crate::OutboxStore;
 use crate::Result;
 use async_trait::async_trait;
@@ -9,12 +11,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use rusqlite::{params, Connection, Row};
 
 pub(crate) fn insert(c: &Connection, messages: &[NewMessage]) -> Result<u64> {
-    let mut st = c
-        .prepare_cached(
-            "INSERT INTO outbox (idempotency_key, channel, recipient, topic, body, created_at, due_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) ON CONFLICT (idempotency_key) DO NOTHING",
-        )
-        .map_err(db_err)?;
+    let mut st = c.prepare_cached(sql::INSERT_MESSAGE.lite).map_err(db_err)?;
     let mut n = 0;
     for m in messages {
         n += st
@@ -30,9 +27,6 @@ pub(crate) fn insert(c: &Connection, messages: &[NewMessage]) -> Result<u64> {
     }
     Ok(n)
 }
-
-const COLS: &str =
-    "id, idempotency_key, channel, recipient, topic, body, created_at, due_at, attempts, delivered_at, last_error";
 
 fn row(r: &Row) -> rusqlite::Result<Message> {
     Ok(Message {
@@ -75,29 +69,19 @@ pub(crate) fn claim(
 }
 
 pub(crate) fn delivered(c: &Connection, id: i64, now: DateTime<Utc>) -> Result<()> {
-    c.execute(
-        "UPDATE outbox SET delivered_at = ?2, lease_until = NULL, last_error = NULL WHERE id = ?1",
-        params![id, ms(now)],
-    )
-    .map_err(db_err)?;
+    c.execute(sql::MESSAGE_DELIVERED.lite, params![id, ms(now)])
+        .map_err(db_err)?;
     Ok(())
 }
 
 pub(crate) fn failed(c: &Connection, id: i64, retry_at: DateTime<Utc>, error: &str) -> Result<()> {
-    c.execute(
-        "UPDATE outbox SET due_at = ?2, lease_until = NULL, last_error = ?3 WHERE id = ?1 AND delivered_at IS NULL",
-        params![id, ms(retry_at), error],
-    )
-    .map_err(db_err)?;
+    c.execute(sql::MESSAGE_FAILED.lite, params![id, ms(retry_at), error])
+        .map_err(db_err)?;
     Ok(())
 }
 
 pub(crate) fn to(c: &Connection, recipient: &str, limit: u32) -> Result<Vec<Message>> {
-    let mut st = c
-        .prepare_cached(&format!(
-            "SELECT {COLS} FROM outbox WHERE recipient = ?1 ORDER BY id DESC LIMIT ?2"
-        ))
-        .map_err(db_err)?;
+    let mut st = c.prepare_cached(sql::MESSAGES_TO.lite).map_err(db_err)?;
     let rows = st
         .query_map(params![recipient, limit], row)
         .map_err(db_err)?
@@ -115,7 +99,7 @@ pub(crate) fn issue_code(
 ) -> Result<()> {
     let (last, count): (Option<i64>, u32) = c
         .query_row(
-            "SELECT MAX(created_at), COUNT(*) FROM phone_codes WHERE phone = ?1 AND created_at > ?2",
+            sql::PHONE_CODES_TO_PHONE.lite,
             params![code.phone, ms(code.now - TimeDelta::hours(1))],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
@@ -131,7 +115,7 @@ pub(crate) fn issue_code(
     let from_addr: u32 = match &code.client_addr {
         Some(a) => c
             .query_row(
-                "SELECT COUNT(*) FROM phone_codes WHERE client_addr = ?1 AND created_at > ?2",
+                sql::PHONE_CODES_FROM_ADDRESS.lite,
                 params![a, ms(code.now - TimeDelta::hours(1))],
                 |r| r.get(0),
             )
@@ -144,8 +128,15 @@ pub(crate) fn issue_code(
         });
     }
     c.execute(
-        "INSERT INTO phone_codes (phone, purpose, code_hash, created_at, expires_at, client_addr) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![code.phone, code.purpose, code.code_hash, ms(code.now), ms(code.expires_at), code.client_addr],
+        sql::INSERT_PHONE_CODE.lite,
+        params![
+            code.phone,
+            code.purpose,
+            code.code_hash,
+            ms(code.now),
+            ms(code.expires_at),
+            code.client_addr
+        ],
     )
     .map_err(db_err)?;
     insert(c, std::slice::from_ref(message))?;
@@ -172,21 +163,15 @@ pub(crate) fn verify_code(
         return Ok(PhoneCodeCheck::NoCode);
     };
     if hash == code_hash && (verified.is_some() || attempts < max_attempts) {
-        c.execute(
-            "UPDATE phone_codes SET verified_at = COALESCE(verified_at, ?2) WHERE id = ?1",
-            params![id, ms(now)],
-        )
-        .map_err(db_err)?;
+        c.execute(sql::PHONE_CODE_VERIFIED.lite, params![id, ms(now)])
+            .map_err(db_err)?;
         return Ok(PhoneCodeCheck::Valid);
     }
     if attempts >= max_attempts {
         return Ok(PhoneCodeCheck::NoCode);
     }
-    c.execute(
-        "UPDATE phone_codes SET attempts = attempts + 1 WHERE id = ?1",
-        [id],
-    )
-    .map_err(db_err)?;
+    c.execute(sql::PHONE_CODE_ATTEMPT.lite, [id])
+        .map_err(db_err)?;
     Ok(PhoneCodeCheck::Wrong {
         attempts_left: max_attempts - attempts - 1,
     })
@@ -204,15 +189,10 @@ impl<T> OptionalRow<T> for rusqlite::Result<T> {
 }
 
 pub(crate) fn secret(c: &Connection, name: &str, candidate: &str) -> Result<String> {
-    c.execute(
-        "INSERT INTO secrets (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
-        params![name, candidate],
-    )
-    .map_err(db_err)?;
-    c.query_row("SELECT value FROM secrets WHERE name = ?1", [name], |r| {
-        r.get(0)
-    })
-    .map_err(db_err)
+    c.execute(sql::INSERT_SECRET.lite, params![name, candidate])
+        .map_err(db_err)?;
+    c.query_row(sql::SECRET_BY_NAME.lite, [name], |r| r.get(0))
+        .map_err(db_err)
 }
 
 #[async_trait]

@@ -1,6 +1,7 @@
 //! The SQLite side of [`crate::RegistryStore`].
 
 use super::{date_s, db_err, enum_str, get_date, get_enum, ms, SqliteStore};
+use crate::sql;
 use crate::RegistryStore;
 use crate::Result;
 use async_trait::async_trait;
@@ -24,23 +25,15 @@ fn person_row(r: &Row) -> rusqlite::Result<PersonRecord> {
 }
 
 fn person_by_id(c: &Connection, id: &str) -> Result<Option<PersonRecord>> {
-    c.prepare_cached(
-        "SELECT id_number, name, hukou_city, residence_permit_city, residence_permit_expires, status, state_functionary
-         FROM persons WHERE id_number = ?1",
-    )
-    .map_err(db_err)?
-    .query_row([id], person_row)
-    .optional()
-    .map_err(db_err)
+    c.prepare_cached(sql::PERSON_BY_ID.lite)
+        .map_err(db_err)?
+        .query_row([id], person_row)
+        .optional()
+        .map_err(db_err)
 }
 
 fn documents_by_holder(c: &Connection, id: &str) -> Result<Vec<DocumentRecord>> {
-    let mut st = c
-        .prepare_cached(
-            "SELECT id_number, kind, number, issued_on, expires_on, status FROM documents
-             WHERE id_number = ?1 ORDER BY issued_on",
-        )
-        .map_err(db_err)?;
+    let mut st = c.prepare_cached(sql::DOCUMENTS_OF.lite).map_err(db_err)?;
     let rows = st
         .query_map([id], |r| {
             Ok(DocumentRecord {
@@ -63,16 +56,7 @@ impl RegistryStore for SqliteStore {
     async fn upsert_persons(&self, p: &[PersonRecord], now: DateTime<Utc>) -> Result<u64> {
         let p = p.to_vec();
         self.write(move |c| {
-            let mut st = c
-                .prepare_cached(
-                    "INSERT INTO persons (id_number, name, hukou_city, residence_permit_city, residence_permit_expires,
-                       status, state_functionary, imported_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                     ON CONFLICT (id_number) DO UPDATE SET name = excluded.name, hukou_city = excluded.hukou_city,
-                       residence_permit_city = excluded.residence_permit_city,
-                       residence_permit_expires = excluded.residence_permit_expires, status = excluded.status,
-                       state_functionary = excluded.state_functionary, imported_at = excluded.imported_at",
-                )
-                .map_err(db_err)?;
+            let mut st = c.prepare_cached(sql::UPSERT_PERSON.lite).map_err(db_err)?;
             for x in &p {
                 st.execute(params![
                     x.id_number,
@@ -95,13 +79,7 @@ impl RegistryStore for SqliteStore {
         let d = d.to_vec();
         self.write(move |c| {
             let mut st = c
-                .prepare_cached(
-                    "INSERT INTO documents (id_number, kind, number, issued_on, expires_on, status, imported_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                     ON CONFLICT (kind, number) DO UPDATE SET id_number = excluded.id_number,
-                       issued_on = excluded.issued_on, expires_on = excluded.expires_on,
-                       status = excluded.status, imported_at = excluded.imported_at",
-                )
+                .prepare_cached(sql::UPSERT_DOCUMENT.lite)
                 .map_err(db_err)?;
             for x in &d {
                 st.execute(params![

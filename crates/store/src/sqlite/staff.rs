@@ -4,6 +4,8 @@
 
 use super::{date_s, db_err, from_ms, get_date, ms, SqliteStore};
 use crate::model::*;
+use crate::sql;
+use crate::sql::{AUDIT_COLS, DEVICE_COLS, STAFF_COLS};
 use crate::StaffStore;
 use crate::{Result, StoreError};
 use async_trait::async_trait;
@@ -14,9 +16,6 @@ use wujing_domain::audit::{entry_hash, AuditEntry, GENESIS};
 fn roles_json(r: &[wujing_domain::staff::RoleGrant]) -> String {
     serde_json::to_string(r).expect("roles serialise")
 }
-
-pub(crate) const STAFF_COLS: &str =
-    "id, username, display_name, password_hash, roles, disabled, created_at, password_changed_at, phone";
 
 pub(crate) fn staff_row(r: &Row, o: usize) -> rusqlite::Result<StaffAccount> {
     let roles: String = r.get(o + 4)?;
@@ -56,16 +55,11 @@ fn audit_row(r: &Row) -> rusqlite::Result<AuditEntry> {
     })
 }
 
-const AUDIT_COLS: &str =
-    "seq, at, actor, actor_name, action, subject, citizen, detail, client_addr, station, prev_hash, hash";
-
 /// Links `a` to the newest entry and appends it. Runs on the writer thread, which is the only
 /// writer, so reading the head and appending cannot interleave with another append.
 fn append_audit(c: &Connection, a: &NewAudit) -> Result<()> {
     let head: Option<(i64, String)> = c
-        .query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(sql::AUDIT_HEAD.lite, [], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()
         .map_err(db_err)?;
     let (prev_seq, prev_hash) = head.unwrap_or((0, GENESIS.to_string()));
@@ -84,22 +78,26 @@ fn append_audit(c: &Connection, a: &NewAudit) -> Result<()> {
         hash: String::new(),
     };
     e.hash = entry_hash(&e);
-    c.prepare_cached(&format!(
-        "INSERT INTO audit_log ({AUDIT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
-    ))
-    .and_then(|mut s| {
-        s.execute(params![
-            e.seq, e.at_ms, e.actor, e.actor_name, e.action, e.subject, e.citizen, e.detail,
-            e.client_addr, e.station, e.prev_hash, e.hash
-        ])
-    })
-    .map_err(db_err)?;
-    c.execute(
-        "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?1, ?2)
-         ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-        params![e.seq, e.hash],
-    )
-    .map_err(db_err)?;
+    c.prepare_cached(sql::INSERT_AUDIT_ENTRY.lite)
+        .and_then(|mut s| {
+            s.execute(params![
+                e.seq,
+                e.at_ms,
+                e.actor,
+                e.actor_name,
+                e.action,
+                e.subject,
+                e.citizen,
+                e.detail,
+                e.client_addr,
+                e.station,
+                e.prev_hash,
+                e.hash
+            ])
+        })
+        .map_err(db_err)?;
+    c.execute(sql::SET_AUDIT_HEAD.lite, params![e.seq, e.hash])
+        .map_err(db_err)?;
     Ok(())
 }
 
@@ -108,7 +106,7 @@ fn unique_violation(e: &rusqlite::Error) -> bool {
 }
 
 fn hall_exists(c: &Connection, id: &str) -> Result<()> {
-    c.query_row("SELECT 1 FROM halls WHERE id = ?1", [id], |_| Ok(()))
+    c.query_row(sql::HALL_EXISTS.lite, [id], |_| Ok(()))
         .optional()
         .map_err(db_err)?
         .ok_or(StoreError::NotFound("hall"))
@@ -156,7 +154,7 @@ pub(crate) fn apply(c: &Connection, change: &AdminChange, a: &NewAudit) -> Resul
                 return Err(StoreError::NotFound("staff account"));
             }
             if *disabled == Some(true) || password_hash.is_some() {
-                c.execute("DELETE FROM staff_sessions WHERE staff_id = ?1", [id])
+                c.execute(sql::END_SESSIONS_OF_STAFF.lite, [id])
                     .map_err(db_err)?;
             }
             AdminOutcome::Done
@@ -176,10 +174,7 @@ pub(crate) fn apply(c: &Connection, change: &AdminChange, a: &NewAudit) -> Resul
         }
         AdminChange::RevokeDevice { id } => {
             let n = c
-                .execute(
-                    "UPDATE devices SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
-                    params![id, now],
-                )
+                .execute(sql::REVOKE_DEVICE.lite, params![id, now])
                 .map_err(db_err)?;
             if n == 0 {
                 return Err(StoreError::NotFound("device"));
@@ -195,7 +190,7 @@ pub(crate) fn apply(c: &Connection, change: &AdminChange, a: &NewAudit) -> Resul
         } => {
             let n = c
                 .execute(
-                    "UPDATE halls SET name_zh = ?2, name_en = ?3, address_zh = ?4, address_en = ?5 WHERE id = ?1",
+                    sql::UPDATE_HALL_NAMES.lite,
                     params![id, name_zh, name_en, address_zh, address_en],
                 )
                 .map_err(db_err)?;
@@ -210,25 +205,19 @@ pub(crate) fn apply(c: &Connection, change: &AdminChange, a: &NewAudit) -> Resul
             kind,
         } => {
             hall_exists(c, hall_id)?;
-            c.execute(
-                "INSERT INTO windows (hall_id, number, kind) VALUES (?1, ?2, ?3)",
-                params![hall_id, number, kind],
-            )
-            .map_err(|e| {
-                if unique_violation(&e) {
-                    StoreError::Refused("window_exists")
-                } else {
-                    db_err(e)
-                }
-            })?;
+            c.execute(sql::INSERT_WINDOW.lite, params![hall_id, number, kind])
+                .map_err(|e| {
+                    if unique_violation(&e) {
+                        StoreError::Refused("window_exists")
+                    } else {
+                        db_err(e)
+                    }
+                })?;
             AdminOutcome::Done
         }
         AdminChange::RemoveWindow { hall_id, number } => {
             let n = c
-                .execute(
-                    "DELETE FROM windows WHERE hall_id = ?1 AND number = ?2",
-                    params![hall_id, number],
-                )
+                .execute(sql::DELETE_WINDOW.lite, params![hall_id, number])
                 .map_err(db_err)?;
             if n == 0 {
                 return Err(StoreError::NotFound("window"));
@@ -243,14 +232,13 @@ pub(crate) fn apply(c: &Connection, change: &AdminChange, a: &NewAudit) -> Resul
         } => {
             hall_exists(c, hall_id)?;
             c.execute(
-                "INSERT INTO pool_capacity (hall_id, pool, seats_per_slot) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (hall_id, pool) DO UPDATE SET seats_per_slot = excluded.seats_per_slot",
+                sql::UPSERT_POOL_CAPACITY.lite,
                 params![hall_id, pool.as_str(), seats],
             )
             .map_err(db_err)?;
             let over: Option<i64> = c
                 .query_row(
-                    "SELECT id FROM slots WHERE hall_id = ?1 AND pool = ?2 AND day >= ?3 AND taken > ?4 LIMIT 1",
+                    sql::SLOT_OVER_CAPACITY.lite,
                     params![hall_id, pool.as_str(), date_s(*from_day), seats],
                     |r| r.get(0),
                 )
@@ -262,8 +250,7 @@ pub(crate) fn apply(c: &Connection, change: &AdminChange, a: &NewAudit) -> Resul
             // Closed days keep their zero.
             let n = c
                 .execute(
-                    "UPDATE slots SET capacity = ?4 WHERE hall_id = ?1 AND pool = ?2 AND day >= ?3
-                       AND day NOT IN (SELECT day FROM hall_closures WHERE hall_id = ?1)",
+                    sql::SET_SLOT_CAPACITY.lite,
                     params![hall_id, pool.as_str(), date_s(*from_day), seats],
                 )
                 .map_err(db_err)?;
@@ -274,10 +261,7 @@ pub(crate) fn apply(c: &Connection, change: &AdminChange, a: &NewAudit) -> Resul
             staff_id,
         } => {
             let n = c
-                .execute(
-                    "UPDATE payments SET refunded_at = ?2, refunded_by = ?3 WHERE ticket_id = ?1 AND refunded_at IS NULL",
-                    params![ticket_id, now, staff_id],
-                )
+                .execute(sql::REFUND_PAYMENT.lite, params![ticket_id, now, staff_id])
                 .map_err(db_err)?;
             if n == 0 {
                 return Err(StoreError::Refused("not_refundable"));
@@ -291,7 +275,7 @@ pub(crate) fn apply(c: &Connection, change: &AdminChange, a: &NewAudit) -> Resul
         } => {
             let ticket: Option<i64> = c
                 .query_row(
-                    "UPDATE urgent_requests SET decided_at = ?2, decided_by = ?3, approved = ?4 WHERE id = ?1 AND decided_at IS NULL RETURNING ticket_id",
+                    sql::DECIDE_URGENT.lite,
                     params![id, now, staff_id, approved],
                     |r| r.get(0),
                 )
@@ -301,7 +285,7 @@ pub(crate) fn apply(c: &Connection, change: &AdminChange, a: &NewAudit) -> Resul
                 return Err(StoreError::Refused("urgent_decided"));
             };
             if *approved {
-                c.execute("UPDATE tickets SET priority = 1 WHERE id = ?1", [ticket])
+                c.execute(sql::EXPEDITE_TICKET.lite, [ticket])
                     .map_err(db_err)?;
                 c.execute(
                     "UPDATE applications SET expedited = 1 WHERE ticket_id = ?1",
@@ -318,7 +302,7 @@ pub(crate) fn apply(c: &Connection, change: &AdminChange, a: &NewAudit) -> Resul
         } => {
             let n = c
                 .execute(
-                    "UPDATE alerts SET acknowledged_at = ?2, acknowledged_by = ?3, outcome = ?4 WHERE id = ?1 AND acknowledged_at IS NULL",
+                    sql::ACKNOWLEDGE_ALERT.lite,
                     params![id, now, staff_id, outcome],
                 )
                 .map_err(db_err)?;
@@ -346,23 +330,13 @@ pub(crate) fn apply(c: &Connection, change: &AdminChange, a: &NewAudit) -> Resul
                 if taken > 0 {
                     return Err(StoreError::Refused("day_has_bookings"));
                 }
-                c.execute(
-                    "INSERT INTO hall_closures (hall_id, day, note) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (hall_id, day) DO UPDATE SET note = excluded.note",
-                    params![hall_id, d, note],
-                )
-                .map_err(db_err)?;
-                c.execute(
-                    "UPDATE slots SET capacity = 0 WHERE hall_id = ?1 AND day = ?2",
-                    params![hall_id, d],
-                )
-                .map_err(db_err)?
+                c.execute(sql::CLOSE_HALL_DAY.lite, params![hall_id, d, note])
+                    .map_err(db_err)?;
+                c.execute(sql::ZERO_DAY_CAPACITY.lite, params![hall_id, d])
+                    .map_err(db_err)?
             } else {
-                c.execute(
-                    "DELETE FROM hall_closures WHERE hall_id = ?1 AND day = ?2",
-                    params![hall_id, d],
-                )
-                .map_err(db_err)?;
+                c.execute(sql::REOPEN_HALL_DAY.lite, params![hall_id, d])
+                    .map_err(db_err)?;
                 c.execute(
                     "UPDATE slots SET capacity = (SELECT seats_per_slot FROM pool_capacity p
                         WHERE p.hall_id = slots.hall_id AND p.pool = slots.pool)
@@ -396,17 +370,20 @@ pub(crate) fn staff_where(
 
 pub(crate) fn create_session(c: &Connection, s: &StaffSession) -> Result<()> {
     c.execute(
-        "INSERT INTO staff_sessions (token_hash, staff_id, csrf_token, created_at, expires_at, client_addr)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![s.token_hash, s.staff_id, s.csrf_token, ms(s.created_at), ms(s.expires_at), s.client_addr],
+        sql::INSERT_SESSION.lite,
+        params![
+            s.token_hash,
+            s.staff_id,
+            s.csrf_token,
+            ms(s.created_at),
+            ms(s.expires_at),
+            s.client_addr
+        ],
     )
     .map_err(db_err)?;
     // Expired sessions of anyone are swept on the way.
-    c.execute(
-        "DELETE FROM staff_sessions WHERE expires_at <= ?1",
-        [ms(s.created_at)],
-    )
-    .map_err(db_err)?;
+    c.execute(sql::DELETE_EXPIRED_SESSIONS.lite, [ms(s.created_at)])
+        .map_err(db_err)?;
     Ok(())
 }
 
@@ -445,7 +422,7 @@ pub(crate) fn session(
 
 pub(crate) fn failures(c: &Connection, keys: &[String], since: DateTime<Utc>) -> Result<Vec<u32>> {
     let mut st = c
-        .prepare_cached("SELECT COUNT(*) FROM login_failures WHERE key = ?1 AND at > ?2")
+        .prepare_cached(sql::COUNT_LOGIN_FAILURES.lite)
         .map_err(db_err)?;
     keys.iter()
         .map(|k| {
@@ -462,14 +439,11 @@ pub(crate) fn record_failure(
     since: DateTime<Utc>,
 ) -> Result<Vec<u32>> {
     for k in keys {
-        c.execute(
-            "INSERT INTO login_failures (key, at) VALUES (?1, ?2)",
-            params![k, ms(now)],
-        )
-        .map_err(db_err)?;
+        c.execute(sql::INSERT_LOGIN_FAILURE.lite, params![k, ms(now)])
+            .map_err(db_err)?;
     }
     // Old failures no longer count for anything.
-    c.execute("DELETE FROM login_failures WHERE at <= ?1", [ms(since)])
+    c.execute(sql::DELETE_OLD_LOGIN_FAILURES.lite, [ms(since)])
         .map_err(db_err)?;
     failures(c, keys, since)
 }
@@ -487,9 +461,7 @@ fn device_row(r: &Row) -> rusqlite::Result<Device> {
 
 pub(crate) fn devices(c: &Connection, cond: &str, p: impl rusqlite::Params) -> Result<Vec<Device>> {
     let mut st = c
-        .prepare_cached(&format!(
-            "SELECT id, name, hall_id, token_hash, created_at, revoked_at FROM devices {cond}"
-        ))
+        .prepare_cached(&format!("SELECT {DEVICE_COLS} FROM devices {cond}"))
         .map_err(db_err)?;
     let rows = st
         .query_map(p, device_row)
@@ -501,7 +473,7 @@ pub(crate) fn devices(c: &Connection, cond: &str, p: impl rusqlite::Params) -> R
 
 pub(crate) fn windows(c: &Connection, hall_id: &str) -> Result<Vec<Window>> {
     let mut st = c
-        .prepare_cached("SELECT number, kind FROM windows WHERE hall_id = ?1 ORDER BY number")
+        .prepare_cached(sql::WINDOWS_OF_HALL.lite)
         .map_err(db_err)?;
     let rows = st
         .query_map([hall_id], |r| {
@@ -522,9 +494,7 @@ pub(crate) fn closures(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<NaiveDate>> {
-    let mut st = c
-        .prepare_cached("SELECT day FROM hall_closures WHERE hall_id = ?1 AND day >= ?2 AND day <= ?3 ORDER BY day")
-        .map_err(db_err)?;
+    let mut st = c.prepare_cached(sql::HALL_CLOSURES.lite).map_err(db_err)?;
     let rows = st
         .query_map(params![hall_id, date_s(from), date_s(to)], |r| {
             get_date(r, 0)
@@ -562,18 +532,14 @@ pub(crate) fn audit_search(c: &Connection, q: &AuditQuery) -> Result<Vec<AuditEn
 }
 
 pub(crate) fn audit_chain(c: &Connection) -> Result<crate::AuditChain> {
-    let mut st = c
-        .prepare(&format!("SELECT {AUDIT_COLS} FROM audit_log ORDER BY seq"))
-        .map_err(db_err)?;
+    let mut st = c.prepare(sql::AUDIT_CHAIN.lite).map_err(db_err)?;
     let rows = st
         .query_map([], audit_row)
         .map_err(db_err)?
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(db_err)?;
     let head = c
-        .query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(sql::AUDIT_HEAD.lite, [], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()
         .map_err(db_err)?;
     Ok((rows, head))
@@ -618,8 +584,7 @@ impl StaffStore for SqliteStore {
     async fn end_session(&self, token_hash: &str) -> Result<()> {
         let t = token_hash.to_string();
         self.write(move |c| {
-            c.execute("DELETE FROM staff_sessions WHERE token_hash = ?1", [t])
-                .map_err(db_err)?;
+            c.execute(sql::END_SESSION.lite, [t]).map_err(db_err)?;
             Ok(())
         })
         .await
@@ -644,7 +609,7 @@ impl StaffStore for SqliteStore {
     async fn clear_login_failures(&self, key: &str) -> Result<()> {
         let k = key.to_string();
         self.write(move |c| {
-            c.execute("DELETE FROM login_failures WHERE key = ?1", [k])
+            c.execute(sql::CLEAR_LOGIN_FAILURES.lite, [k])
                 .map_err(db_err)?;
             Ok(())
         })
