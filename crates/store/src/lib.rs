@@ -12,6 +12,7 @@
 //! Both adapters pass the same conformance suite (`tests/store/`, a module per area), and a parity test checks
 //! that their migrations produce the same schema.
 
+mod admin;
 mod migrations;
 mod model;
 pub mod postgres;

@@ -325,6 +325,16 @@ shared! {
 // --- staff ---
 
 shared! {
+    INSERT_STAFF = "INSERT INTO staff (username, display_name, password_hash, roles, disabled, created_at, password_changed_at, phone)
+                     VALUES ($1, $2, $3, $4, false, $5, $5, $6) RETURNING id";
+    UPDATE_STAFF = "UPDATE staff SET display_name = COALESCE($2, display_name),
+                        roles = COALESCE($3, roles), disabled = COALESCE($4, disabled),
+                        password_hash = COALESCE($5, password_hash),
+                        password_changed_at = CASE WHEN CAST($5 AS TEXT) IS NULL THEN password_changed_at ELSE $6 END,
+                        phone = COALESCE($7, phone)
+                     WHERE id = $1";
+    INSERT_DEVICE = "INSERT INTO devices (name, hall_id, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id";
+    EXPEDITE_APPLICATION = "UPDATE applications SET expedited = true WHERE ticket_id = $1";
     ACKNOWLEDGE_ALERT = "UPDATE alerts SET acknowledged_at = $2, acknowledged_by = $3, outcome = $4 WHERE id = $1 AND acknowledged_at IS NULL";
     AUDIT_CHAIN = concat!(
         "SELECT ",
@@ -365,3 +375,24 @@ shared! {
     WINDOWS_OF_HALL = "SELECT number, kind FROM windows WHERE hall_id = $1 ORDER BY number";
     ZERO_DAY_CAPACITY = "UPDATE slots SET capacity = 0 WHERE hall_id = $1 AND day = $2";
 }
+
+// --- Staff changes whose text differs -------------------------------------------------------
+
+/// The seats taken on a hall's day; PostgreSQL locks the day's slots first, so that no booking
+/// slips in between the check and a closure (SQLite has one writer).
+pub(crate) const TAKEN_ON_DAY_LOCKED: Sql = Sql {
+    pg: "SELECT COALESCE(SUM(taken), 0)::bigint FROM \
+         (SELECT taken FROM slots WHERE hall_id = $1 AND day = $2 FOR UPDATE) s",
+    lite: "SELECT COALESCE(SUM(taken), 0) FROM slots WHERE hall_id = ?1 AND day = ?2",
+};
+
+/// A reopened day's slots get their pool's capacity back: a join on PostgreSQL, a correlated
+/// subquery on SQLite (which has no `UPDATE … FROM` before 3.33).
+pub(crate) const RESTORE_DAY_CAPACITY: Sql = Sql {
+    pg: "UPDATE slots SET capacity = p.seats_per_slot FROM pool_capacity p \
+         WHERE p.hall_id = slots.hall_id AND p.pool = slots.pool \
+           AND slots.hall_id = $1 AND slots.day = $2",
+    lite: "UPDATE slots SET capacity = (SELECT seats_per_slot FROM pool_capacity p \
+             WHERE p.hall_id = slots.hall_id AND p.pool = slots.pool) \
+           WHERE hall_id = ?1 AND day = ?2",
+};

@@ -3,8 +3,10 @@
 //! two app servers never link two entries to the same predecessor.
 
 use super::{db_err, PgStore};
+use crate::admin::{self, AdminTx, Arg, Fail, Violation};
 use crate::model::*;
 use crate::sql;
+use crate::sql::Sql;
 use crate::sql::{AUDIT_COLS, DEVICE_COLS, STAFF_COLS};
 use crate::StaffStore;
 use crate::{Result, StoreError};
@@ -12,15 +14,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::Row;
-use wujing_domain::audit::{entry_hash, AuditEntry, GENESIS};
+use wujing_domain::audit::{link, AuditEntry};
 
 /// The advisory lock key of audit appends ("WJAUDIT" in ASCII).
 const AUDIT_LOCK: i64 = 0x0057_4a41_5544_4954;
-
-fn roles_json(r: &[wujing_domain::staff::RoleGrant]) -> String {
-    serde_json::to_string(r).expect("roles serialise")
-}
 
 pub(crate) fn staff_row(r: &Row, o: usize) -> Result<StaffAccount> {
     let roles: String = r.get(o + 4);
@@ -59,6 +58,8 @@ fn ms_instant(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).expect("instant in range")
 }
 
+/// Links `a` to the newest entry and appends it, under the advisory lock that serialises
+/// appends across app servers.
 async fn append_audit(tx: &impl GenericClient, a: &NewAudit) -> Result<()> {
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])
         .await?;
@@ -66,22 +67,7 @@ async fn append_audit(tx: &impl GenericClient, a: &NewAudit) -> Result<()> {
         .query_opt(sql::AUDIT_HEAD.pg, &[])
         .await?
         .map(|r| (r.get::<_, i64>(0), r.get::<_, String>(1)));
-    let (prev_seq, prev_hash) = head.unwrap_or((0, GENESIS.to_string()));
-    let mut e = AuditEntry {
-        seq: prev_seq + 1,
-        at_ms: a.at.timestamp_millis(),
-        actor: a.actor.clone(),
-        actor_name: a.actor_name.clone(),
-        action: a.action.clone(),
-        subject: a.subject.clone(),
-        citizen: a.citizen.clone(),
-        detail: a.detail.to_string(),
-        client_addr: a.client_addr.clone(),
-        station: a.station.clone(),
-        prev_hash,
-        hash: String::new(),
-    };
-    e.hash = entry_hash(&e);
+    let e = link(head, admin::entry(a));
     tx.execute(
         sql::INSERT_AUDIT_ENTRY.pg,
         &[
@@ -105,256 +91,57 @@ async fn append_audit(tx: &impl GenericClient, a: &NewAudit) -> Result<()> {
     Ok(())
 }
 
-fn unique_as(code: &'static str) -> impl Fn(tokio_postgres::Error) -> StoreError {
-    move |e| {
-        if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
-            StoreError::Refused(code)
-        } else {
-            e.into()
-        }
+/// A staff change's statements in the caller's transaction.
+struct PgTx<'c, C>(&'c C);
+
+fn bind<'b>(a: &'b Arg<'_>) -> &'b (dyn ToSql + Sync) {
+    match a {
+        Arg::Text(s) => s,
+        Arg::OptText(s) => s,
+        Arg::Int(i) => i,
+        Arg::Int4(i) => i,
+        Arg::Bool(b) => b,
+        Arg::OptBool(b) => b,
+        Arg::Day(d) => d,
+        Arg::At(t) => t,
     }
 }
 
-async fn hall_exists(tx: &impl GenericClient, id: &str) -> Result<()> {
-    tx.query_opt(sql::HALL_EXISTS.pg, &[&id])
-        .await?
-        .map(|_| ())
-        .ok_or(StoreError::NotFound("hall"))
+fn fail(e: tokio_postgres::Error) -> Fail {
+    let violation = match e.code() {
+        Some(c) if *c == SqlState::UNIQUE_VIOLATION => Some(Violation::Unique),
+        Some(c) if *c == SqlState::CHECK_VIOLATION => Some(Violation::Check),
+        _ => None,
+    };
+    Fail {
+        violation,
+        error: db_err(e),
+    }
 }
 
+impl<C: GenericClient + Sync> AdminTx for PgTx<'_, C> {
+    async fn exec(&mut self, sql: Sql, args: &[Arg<'_>]) -> Result<u64, Fail> {
+        let args: Vec<_> = args.iter().map(bind).collect();
+        self.0.execute(sql.pg, &args).await.map_err(fail)
+    }
+
+    async fn first_i64(&mut self, sql: Sql, args: &[Arg<'_>]) -> Result<Option<i64>, Fail> {
+        let args: Vec<_> = args.iter().map(bind).collect();
+        let row = self.0.query_opt(sql.pg, &args).await.map_err(fail)?;
+        Ok(row.map(|r| match *r.columns()[0].type_() {
+            Type::INT4 => i64::from(r.get::<_, i32>(0)),
+            _ => r.get(0),
+        }))
+    }
+}
+
+/// Applies a staff change and appends its audit entry, inside the caller's transaction.
 pub(crate) async fn apply(
-    tx: &impl GenericClient,
+    tx: &(impl GenericClient + Sync),
     change: &AdminChange,
     a: &NewAudit,
 ) -> Result<AdminOutcome> {
-    let now = a.at;
-    let out = match change {
-        AdminChange::None => AdminOutcome::Done,
-        AdminChange::CreateStaff {
-            username,
-            display_name,
-            password_hash,
-            roles,
-            phone,
-        } => {
-            let r = tx
-                .query_one(
-                    "INSERT INTO staff (username, display_name, password_hash, roles, disabled, created_at, password_changed_at, phone)
-                     VALUES ($1, $2, $3, $4, false, $5, $5, $6) RETURNING id",
-                    &[username, display_name, password_hash, &roles_json(roles), &now, phone],
-                )
-                .await
-                .map_err(unique_as("username_taken"))?;
-            AdminOutcome::Created(r.get(0))
-        }
-        AdminChange::UpdateStaff {
-            id,
-            display_name,
-            roles,
-            disabled,
-            password_hash,
-            phone,
-        } => {
-            let n = tx
-                .execute(
-                    "UPDATE staff SET display_name = COALESCE($2, display_name),
-                        roles = COALESCE($3, roles), disabled = COALESCE($4, disabled),
-                        password_hash = COALESCE($5, password_hash),
-                        password_changed_at = CASE WHEN $5::text IS NULL THEN password_changed_at ELSE $6 END,
-                        phone = COALESCE($7, phone)
-                     WHERE id = $1",
-                    &[id, display_name, &roles.as_deref().map(roles_json), disabled, password_hash, &now, phone],
-                )
-                .await?;
-            if n == 0 {
-                return Err(StoreError::NotFound("staff account"));
-            }
-            if *disabled == Some(true) || password_hash.is_some() {
-                tx.execute(sql::END_SESSIONS_OF_STAFF.pg, &[id]).await?;
-            }
-            AdminOutcome::Done
-        }
-        AdminChange::CreateDevice {
-            name,
-            hall_id,
-            token_hash,
-        } => {
-            hall_exists(tx, hall_id).await?;
-            let r = tx
-                .query_one(
-                    "INSERT INTO devices (name, hall_id, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
-                    &[name, hall_id, token_hash, &now],
-                )
-                .await?;
-            AdminOutcome::Created(r.get(0))
-        }
-        AdminChange::RevokeDevice { id } => {
-            let n = tx.execute(sql::REVOKE_DEVICE.pg, &[id, &now]).await?;
-            if n == 0 {
-                return Err(StoreError::NotFound("device"));
-            }
-            AdminOutcome::Done
-        }
-        AdminChange::UpdateHall {
-            id,
-            name_zh,
-            name_en,
-            address_zh,
-            address_en,
-        } => {
-            let n = tx
-                .execute(
-                    sql::UPDATE_HALL_NAMES.pg,
-                    &[id, name_zh, name_en, address_zh, address_en],
-                )
-                .await?;
-            if n == 0 {
-                return Err(StoreError::NotFound("hall"));
-            }
-            AdminOutcome::Done
-        }
-        AdminChange::AddWindow {
-            hall_id,
-            number,
-            kind,
-        } => {
-            hall_exists(tx, hall_id).await?;
-            tx.execute(sql::INSERT_WINDOW.pg, &[hall_id, &(*number as i32), kind])
-                .await
-                .map_err(unique_as("window_exists"))?;
-            AdminOutcome::Done
-        }
-        AdminChange::RemoveWindow { hall_id, number } => {
-            let n = tx
-                .execute(sql::DELETE_WINDOW.pg, &[hall_id, &(*number as i32)])
-                .await?;
-            if n == 0 {
-                return Err(StoreError::NotFound("window"));
-            }
-            AdminOutcome::Done
-        }
-        AdminChange::SetCapacity {
-            hall_id,
-            pool,
-            seats,
-            from_day,
-        } => {
-            hall_exists(tx, hall_id).await?;
-            let seats = *seats as i32;
-            tx.execute(
-                sql::UPSERT_POOL_CAPACITY.pg,
-                &[hall_id, &pool.as_str(), &seats],
-            )
-            .await?;
-            // The CHECK (taken <= capacity) refuses a capacity below the seats taken; the
-            // pre-check only turns that into a clear answer. Rows are locked by the UPDATE.
-            let over = tx
-                .query_opt(
-                    sql::SLOT_OVER_CAPACITY.pg,
-                    &[hall_id, &pool.as_str(), from_day, &seats],
-                )
-                .await?;
-            if over.is_some() {
-                return Err(StoreError::Refused("capacity_below_taken"));
-            }
-            let n = tx
-                .execute(
-                    sql::SET_SLOT_CAPACITY.pg,
-                    &[hall_id, &pool.as_str(), from_day, &seats],
-                )
-                .await
-                .map_err(|e| {
-                    if e.code() == Some(&SqlState::CHECK_VIOLATION) {
-                        StoreError::Refused("capacity_below_taken")
-                    } else {
-                        e.into()
-                    }
-                })?;
-            AdminOutcome::SlotsChanged(n)
-        }
-        AdminChange::Refund {
-            ticket_id,
-            staff_id,
-        } => {
-            let n = tx
-                .execute(sql::REFUND_PAYMENT.pg, &[ticket_id, &now, staff_id])
-                .await?;
-            if n == 0 {
-                return Err(StoreError::Refused("not_refundable"));
-            }
-            AdminOutcome::Done
-        }
-        AdminChange::DecideUrgent {
-            id,
-            staff_id,
-            approved,
-        } => {
-            let Some(r) = tx
-                .query_opt(sql::DECIDE_URGENT.pg, &[id, &now, staff_id, approved])
-                .await?
-            else {
-                return Err(StoreError::Refused("urgent_decided"));
-            };
-            let ticket: i64 = r.get(0);
-            if *approved {
-                tx.execute(sql::EXPEDITE_TICKET.pg, &[&ticket]).await?;
-                tx.execute(
-                    "UPDATE applications SET expedited = true WHERE ticket_id = $1",
-                    &[&ticket],
-                )
-                .await?;
-            }
-            AdminOutcome::Done
-        }
-        AdminChange::AcknowledgeAlert {
-            id,
-            staff_id,
-            outcome,
-        } => {
-            let n = tx
-                .execute(sql::ACKNOWLEDGE_ALERT.pg, &[id, &now, staff_id, outcome])
-                .await?;
-            if n == 0 {
-                return Err(StoreError::Refused("alert_acknowledged"));
-            }
-            AdminOutcome::Done
-        }
-        AdminChange::SetHallDay {
-            hall_id,
-            day,
-            closed,
-            note,
-        } => {
-            hall_exists(tx, hall_id).await?;
-            let n = if *closed {
-                // Lock the day's seats first, so that no booking slips in between the check
-                // and the closure.
-                let rows = tx
-                    .query(
-                        "SELECT taken FROM slots WHERE hall_id = $1 AND day = $2 FOR UPDATE",
-                        &[hall_id, day],
-                    )
-                    .await?;
-                if rows.iter().any(|r| r.get::<_, i32>(0) > 0) {
-                    return Err(StoreError::Refused("day_has_bookings"));
-                }
-                tx.execute(sql::CLOSE_HALL_DAY.pg, &[hall_id, day, note])
-                    .await?;
-                tx.execute(sql::ZERO_DAY_CAPACITY.pg, &[hall_id, day])
-                    .await?
-            } else {
-                tx.execute(sql::REOPEN_HALL_DAY.pg, &[hall_id, day]).await?;
-                tx.execute(
-                    "UPDATE slots SET capacity = p.seats_per_slot FROM pool_capacity p
-                     WHERE p.hall_id = slots.hall_id AND p.pool = slots.pool
-                       AND slots.hall_id = $1 AND slots.day = $2",
-                    &[hall_id, day],
-                )
-                .await?
-            };
-            AdminOutcome::SlotsChanged(n)
-        }
-    };
+    let out = admin::apply(&mut PgTx(tx), change, a.at).await?;
     append_audit(tx, a).await?;
     Ok(out)
 }

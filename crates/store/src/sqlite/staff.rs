@@ -3,19 +3,20 @@
 //! (inside its job savepoint), reads on a reader.
 
 use super::{date_s, db_err, from_ms, get_date, ms, SqliteStore};
+use crate::admin::{self, AdminTx, Arg, Fail, Violation};
 use crate::model::*;
 use crate::sql;
+use crate::sql::Sql;
 use crate::sql::{AUDIT_COLS, DEVICE_COLS, STAFF_COLS};
+use crate::Result;
 use crate::StaffStore;
-use crate::{Result, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::FutureExt;
+use rusqlite::params_from_iter;
+use rusqlite::types::Value;
 use rusqlite::{params, Connection, OptionalExtension, Row};
-use wujing_domain::audit::{entry_hash, AuditEntry, GENESIS};
-
-fn roles_json(r: &[wujing_domain::staff::RoleGrant]) -> String {
-    serde_json::to_string(r).expect("roles serialise")
-}
+use wujing_domain::audit::{link, AuditEntry};
 
 pub(crate) fn staff_row(r: &Row, o: usize) -> rusqlite::Result<StaffAccount> {
     let roles: String = r.get(o + 4)?;
@@ -62,22 +63,7 @@ fn append_audit(c: &Connection, a: &NewAudit) -> Result<()> {
         .query_row(sql::AUDIT_HEAD.lite, [], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()
         .map_err(db_err)?;
-    let (prev_seq, prev_hash) = head.unwrap_or((0, GENESIS.to_string()));
-    let mut e = AuditEntry {
-        seq: prev_seq + 1,
-        at_ms: ms(a.at),
-        actor: a.actor.clone(),
-        actor_name: a.actor_name.clone(),
-        action: a.action.clone(),
-        subject: a.subject.clone(),
-        citizen: a.citizen.clone(),
-        detail: a.detail.to_string(),
-        client_addr: a.client_addr.clone(),
-        station: a.station.clone(),
-        prev_hash,
-        hash: String::new(),
-    };
-    e.hash = entry_hash(&e);
+    let e = link(head, admin::entry(a));
     c.prepare_cached(sql::INSERT_AUDIT_ENTRY.lite)
         .and_then(|mut s| {
             s.execute(params![
@@ -101,253 +87,68 @@ fn append_audit(c: &Connection, a: &NewAudit) -> Result<()> {
     Ok(())
 }
 
-fn unique_violation(e: &rusqlite::Error) -> bool {
-    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
+/// A staff change's statements on the writer's connection. They never wait, so the shared
+/// (async) [`admin::apply`] completes in one poll.
+struct LiteTx<'c>(&'c Connection);
+
+fn bind(a: &Arg<'_>) -> Value {
+    match a {
+        Arg::Text(s) => Value::Text(s.to_string()),
+        Arg::OptText(s) => s.map_or(Value::Null, |s| Value::Text(s.to_string())),
+        Arg::Int(i) => Value::Integer(*i),
+        Arg::Int4(i) => Value::Integer(i64::from(*i)),
+        Arg::Bool(b) => Value::Integer(i64::from(*b)),
+        Arg::OptBool(b) => b.map_or(Value::Null, |b| Value::Integer(i64::from(b))),
+        Arg::Day(d) => Value::Text(date_s(*d)),
+        Arg::At(t) => Value::Integer(ms(*t)),
+    }
 }
 
-fn hall_exists(c: &Connection, id: &str) -> Result<()> {
-    c.query_row(sql::HALL_EXISTS.lite, [id], |_| Ok(()))
-        .optional()
-        .map_err(db_err)?
-        .ok_or(StoreError::NotFound("hall"))
-}
-
-pub(crate) fn apply(c: &Connection, change: &AdminChange, a: &NewAudit) -> Result<AdminOutcome> {
-    let now = ms(a.at);
-    let out = match change {
-        AdminChange::None => AdminOutcome::Done,
-        AdminChange::CreateStaff {
-            username,
-            display_name,
-            password_hash,
-            roles,
-            phone,
-        } => {
-            c.execute(
-                "INSERT INTO staff (username, display_name, password_hash, roles, disabled, created_at, password_changed_at, phone)
-                 VALUES (?1, ?2, ?3, ?4, 0, ?5, ?5, ?6)",
-                params![username, display_name, password_hash, roles_json(roles), now, phone],
+fn fail(e: rusqlite::Error) -> Fail {
+    let violation = match &e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            Some(
+                if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_CHECK {
+                    Violation::Check
+                } else {
+                    Violation::Unique
+                },
             )
-            .map_err(|e| if unique_violation(&e) { StoreError::Refused("username_taken") } else { db_err(e) })?;
-            AdminOutcome::Created(c.last_insert_rowid())
         }
-        AdminChange::UpdateStaff {
-            id,
-            display_name,
-            roles,
-            disabled,
-            password_hash,
-            phone,
-        } => {
-            let n = c
-                .execute(
-                    "UPDATE staff SET display_name = COALESCE(?2, display_name),
-                        roles = COALESCE(?3, roles), disabled = COALESCE(?4, disabled),
-                        password_hash = COALESCE(?5, password_hash),
-                        password_changed_at = CASE WHEN ?5 IS NULL THEN password_changed_at ELSE ?6 END,
-                        phone = COALESCE(?7, phone)
-                     WHERE id = ?1",
-                    params![id, display_name, roles.as_deref().map(roles_json), disabled, password_hash, now, phone],
-                )
-                .map_err(db_err)?;
-            if n == 0 {
-                return Err(StoreError::NotFound("staff account"));
-            }
-            if *disabled == Some(true) || password_hash.is_some() {
-                c.execute(sql::END_SESSIONS_OF_STAFF.lite, [id])
-                    .map_err(db_err)?;
-            }
-            AdminOutcome::Done
-        }
-        AdminChange::CreateDevice {
-            name,
-            hall_id,
-            token_hash,
-        } => {
-            hall_exists(c, hall_id)?;
-            c.execute(
-                "INSERT INTO devices (name, hall_id, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
-                params![name, hall_id, token_hash, now],
-            )
-            .map_err(db_err)?;
-            AdminOutcome::Created(c.last_insert_rowid())
-        }
-        AdminChange::RevokeDevice { id } => {
-            let n = c
-                .execute(sql::REVOKE_DEVICE.lite, params![id, now])
-                .map_err(db_err)?;
-            if n == 0 {
-                return Err(StoreError::NotFound("device"));
-            }
-            AdminOutcome::Done
-        }
-        AdminChange::UpdateHall {
-            id,
-            name_zh,
-            name_en,
-            address_zh,
-            address_en,
-        } => {
-            let n = c
-                .execute(
-                    sql::UPDATE_HALL_NAMES.lite,
-                    params![id, name_zh, name_en, address_zh, address_en],
-                )
-                .map_err(db_err)?;
-            if n == 0 {
-                return Err(StoreError::NotFound("hall"));
-            }
-            AdminOutcome::Done
-        }
-        AdminChange::AddWindow {
-            hall_id,
-            number,
-            kind,
-        } => {
-            hall_exists(c, hall_id)?;
-            c.execute(sql::INSERT_WINDOW.lite, params![hall_id, number, kind])
-                .map_err(|e| {
-                    if unique_violation(&e) {
-                        StoreError::Refused("window_exists")
-                    } else {
-                        db_err(e)
-                    }
-                })?;
-            AdminOutcome::Done
-        }
-        AdminChange::RemoveWindow { hall_id, number } => {
-            let n = c
-                .execute(sql::DELETE_WINDOW.lite, params![hall_id, number])
-                .map_err(db_err)?;
-            if n == 0 {
-                return Err(StoreError::NotFound("window"));
-            }
-            AdminOutcome::Done
-        }
-        AdminChange::SetCapacity {
-            hall_id,
-            pool,
-            seats,
-            from_day,
-        } => {
-            hall_exists(c, hall_id)?;
-            c.execute(
-                sql::UPSERT_POOL_CAPACITY.lite,
-                params![hall_id, pool.as_str(), seats],
-            )
-            .map_err(db_err)?;
-            let over: Option<i64> = c
-                .query_row(
-                    sql::SLOT_OVER_CAPACITY.lite,
-                    params![hall_id, pool.as_str(), date_s(*from_day), seats],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(db_err)?;
-            if over.is_some() {
-                return Err(StoreError::Refused("capacity_below_taken"));
-            }
-            // Closed days keep their zero.
-            let n = c
-                .execute(
-                    sql::SET_SLOT_CAPACITY.lite,
-                    params![hall_id, pool.as_str(), date_s(*from_day), seats],
-                )
-                .map_err(db_err)?;
-            AdminOutcome::SlotsChanged(n as u64)
-        }
-        AdminChange::Refund {
-            ticket_id,
-            staff_id,
-        } => {
-            let n = c
-                .execute(sql::REFUND_PAYMENT.lite, params![ticket_id, now, staff_id])
-                .map_err(db_err)?;
-            if n == 0 {
-                return Err(StoreError::Refused("not_refundable"));
-            }
-            AdminOutcome::Done
-        }
-        AdminChange::DecideUrgent {
-            id,
-            staff_id,
-            approved,
-        } => {
-            let ticket: Option<i64> = c
-                .query_row(
-                    sql::DECIDE_URGENT.lite,
-                    params![id, now, staff_id, approved],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(db_err)?;
-            let Some(ticket) = ticket else {
-                return Err(StoreError::Refused("urgent_decided"));
-            };
-            if *approved {
-                c.execute(sql::EXPEDITE_TICKET.lite, [ticket])
-                    .map_err(db_err)?;
-                c.execute(
-                    "UPDATE applications SET expedited = 1 WHERE ticket_id = ?1",
-                    [ticket],
-                )
-                .map_err(db_err)?;
-            }
-            AdminOutcome::Done
-        }
-        AdminChange::AcknowledgeAlert {
-            id,
-            staff_id,
-            outcome,
-        } => {
-            let n = c
-                .execute(
-                    sql::ACKNOWLEDGE_ALERT.lite,
-                    params![id, now, staff_id, outcome],
-                )
-                .map_err(db_err)?;
-            if n == 0 {
-                return Err(StoreError::Refused("alert_acknowledged"));
-            }
-            AdminOutcome::Done
-        }
-        AdminChange::SetHallDay {
-            hall_id,
-            day,
-            closed,
-            note,
-        } => {
-            hall_exists(c, hall_id)?;
-            let d = date_s(*day);
-            let n = if *closed {
-                let taken: i64 = c
-                    .query_row(
-                        "SELECT COALESCE(SUM(taken), 0) FROM slots WHERE hall_id = ?1 AND day = ?2",
-                        params![hall_id, d],
-                        |r| r.get(0),
-                    )
-                    .map_err(db_err)?;
-                if taken > 0 {
-                    return Err(StoreError::Refused("day_has_bookings"));
-                }
-                c.execute(sql::CLOSE_HALL_DAY.lite, params![hall_id, d, note])
-                    .map_err(db_err)?;
-                c.execute(sql::ZERO_DAY_CAPACITY.lite, params![hall_id, d])
-                    .map_err(db_err)?
-            } else {
-                c.execute(sql::REOPEN_HALL_DAY.lite, params![hall_id, d])
-                    .map_err(db_err)?;
-                c.execute(
-                    "UPDATE slots SET capacity = (SELECT seats_per_slot FROM pool_capacity p
-                        WHERE p.hall_id = slots.hall_id AND p.pool = slots.pool)
-                     WHERE hall_id = ?1 AND day = ?2",
-                    params![hall_id, d],
-                )
-                .map_err(db_err)?
-            };
-            AdminOutcome::SlotsChanged(n as u64)
-        }
+        _ => None,
     };
+    Fail {
+        violation,
+        error: db_err(e),
+    }
+}
+
+impl AdminTx for LiteTx<'_> {
+    async fn exec(&mut self, sql: Sql, args: &[Arg<'_>]) -> Result<u64, Fail> {
+        let args = params_from_iter(args.iter().map(bind));
+        self.0
+            .prepare(sql.lite)
+            .and_then(|mut s| s.execute(args))
+            .map(|n| n as u64)
+            .map_err(fail)
+    }
+
+    async fn first_i64(&mut self, sql: Sql, args: &[Arg<'_>]) -> Result<Option<i64>, Fail> {
+        let args = params_from_iter(args.iter().map(bind));
+        self.0
+            .prepare(sql.lite)
+            .and_then(|mut s| s.query_row(args, |r| r.get(0)).optional())
+            .map_err(fail)
+    }
+}
+
+/// Applies a staff change and appends its audit entry, inside the writer's job.
+pub(crate) fn apply(c: &Connection, change: &AdminChange, a: &NewAudit) -> Result<AdminOutcome> {
+    let out = admin::apply(&mut LiteTx(c), change, a.at)
+        .now_or_never()
+        .expect("SQLite statements never wait")?;
     append_audit(c, a)?;
     Ok(out)
 }
