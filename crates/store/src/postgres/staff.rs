@@ -119,7 +119,7 @@ fn fail(e: tokio_postgres::Error) -> Fail {
     }
 }
 
-impl<C: GenericClient + Sync> AdminTx for PgTx<'_, C> {
+impl<C: GenericClient> AdminTx for PgTx<'_, C> {
     async fn exec(&mut self, sql: Sql, args: &[Arg<'_>]) -> Result<u64, Fail> {
         let args: Vec<_> = args.iter().map(bind).collect();
         self.0.execute(sql.pg, &args).await.map_err(fail)
@@ -137,7 +137,7 @@ impl<C: GenericClient + Sync> AdminTx for PgTx<'_, C> {
 
 /// Applies a staff change and appends its audit entry, inside the caller's transaction.
 pub(crate) async fn apply(
-    tx: &(impl GenericClient + Sync),
+    tx: &impl GenericClient,
     change: &AdminChange,
     a: &NewAudit,
 ) -> Result<AdminOutcome> {
