@@ -201,7 +201,10 @@ mod tests {
         next.action = "hall.update".into();
         next.seq = 99; // ignored
         let linked = link(Some((c[2].seq, c[2].hash.clone())), next);
-        assert_eq!((linked.seq, linked.prev_hash.as_str()), (4, c[2].hash.as_str()));
+        assert_eq!(
+            (linked.seq, linked.prev_hash.as_str()),
+            (4, c[2].hash.as_str())
+        );
         assert_eq!(linked.hash, entry_hash(&linked));
         let mut all = c.clone();
         all.push(linked.clone());
