@@ -13,6 +13,7 @@
 //! that their migrations produce the same schema.
 
 mod admin;
+mod common;
 mod migrations;
 mod model;
 pub mod postgres;

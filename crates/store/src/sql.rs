@@ -325,6 +325,11 @@ shared! {
 // --- staff ---
 
 shared! {
+    SESSION_BY_TOKEN = "SELECT s.token_hash, s.staff_id, s.csrf_token, s.created_at, s.expires_at, s.client_addr, \
+        a.id, a.username, a.display_name, a.password_hash, a.roles, a.disabled, a.created_at, \
+        a.password_changed_at, a.phone \
+        FROM staff_sessions s JOIN staff a ON a.id = s.staff_id \
+        WHERE s.token_hash = $1 AND s.expires_at > $2 AND NOT a.disabled";
     INSERT_STAFF = "INSERT INTO staff (username, display_name, password_hash, roles, disabled, created_at, password_changed_at, phone)
                      VALUES ($1, $2, $3, $4, false, $5, $5, $6) RETURNING id";
     UPDATE_STAFF = "UPDATE staff SET display_name = COALESCE($2, display_name),

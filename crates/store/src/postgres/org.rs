@@ -2,6 +2,7 @@
 
 use super::staff;
 use super::{corrupt, db_err, enum_parse, enum_str, slot_at, PgStore};
+use crate::common::weekdays_text;
 use crate::model::*;
 use crate::sql;
 use crate::OrgStore;
@@ -84,12 +85,7 @@ impl OrgStore for PgStore {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(db_err)?;
         let x = &h.hall;
-        let weekdays = x
-            .weekdays
-            .iter()
-            .map(u32::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
+        let weekdays = weekdays_text(&x.weekdays);
         tx.execute(
             &tx.prepare_cached(sql::UPSERT_HALL.pg).await?,
             &[

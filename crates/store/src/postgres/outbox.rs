@@ -2,6 +2,7 @@
 //! dispatchers on several app servers share the work without waiting on each other.
 
 use super::{db_err, PgStore};
+use crate::common::phone_code_allowed;
 use crate::model::*;
 use crate::sql;
 use crate::sql::MESSAGE_COLS as COLS;
@@ -122,14 +123,6 @@ pub(crate) async fn issue_code(
         .await?;
     let last: Option<DateTime<Utc>> = r.get(0);
     let count: i64 = r.get(1);
-    if let Some(last) = last {
-        let wait = (last + min_interval - code.now).num_milliseconds();
-        if wait > 0 {
-            return Err(crate::StoreError::RateLimited {
-                retry_after_secs: (wait + 999) / 1000,
-            });
-        }
-    }
     let from_addr: i64 = match &code.client_addr {
         Some(a) => c
             .query_one(
@@ -140,11 +133,7 @@ pub(crate) async fn issue_code(
             .get(0),
         None => 0,
     };
-    if count >= i64::from(max_per_hour) || from_addr >= i64::from(max_per_hour) * 4 {
-        return Err(crate::StoreError::RateLimited {
-            retry_after_secs: 3600,
-        });
-    }
+    phone_code_allowed(code.now, last, min_interval, count, from_addr, max_per_hour)?;
     c.execute(
         sql::INSERT_PHONE_CODE.pg,
         &[

@@ -181,20 +181,8 @@ pub(crate) async fn session(
     token_hash: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<(StaffSession, StaffAccount)>> {
-    let cols = STAFF_COLS
-        .split(", ")
-        .map(|x| format!("a.{x}"))
-        .collect::<Vec<_>>()
-        .join(", ");
     let Some(r) = c
-        .query_opt(
-            &format!(
-                "SELECT s.token_hash, s.staff_id, s.csrf_token, s.created_at, s.expires_at, s.client_addr, {cols}
-                 FROM staff_sessions s JOIN staff a ON a.id = s.staff_id
-                 WHERE s.token_hash = $1 AND s.expires_at > $2 AND NOT a.disabled"
-            ),
-            &[&token_hash, &now],
-        )
+        .query_opt(sql::SESSION_BY_TOKEN.pg, &[&token_hash, &now])
         .await?
     else {
         return Ok(None);

@@ -4,6 +4,7 @@ use super::staff;
 use super::{
     all, conv_err, date_s, db_err, enum_str, get_date, get_enum, ms, slot_at, SqliteStore,
 };
+use crate::common::weekdays_text;
 use crate::model::*;
 use crate::sql;
 use crate::OrgStore;
@@ -69,12 +70,7 @@ impl OrgStore for SqliteStore {
         let h = h.clone();
         self.write(move |c| {
             let x = &h.hall;
-            let weekdays = x
-                .weekdays
-                .iter()
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join(",");
+            let weekdays = weekdays_text(&x.weekdays);
             c.execute(
                 sql::UPSERT_HALL.lite,
                 params![

@@ -1,6 +1,7 @@
 //! The SQLite side of the notification outbox.
 
 use super::{db_err, from_ms, ms, SqliteStore};
+use crate::common::phone_code_allowed;
 use crate::model::*;
 use crate::sql;
 use crate::sql::MESSAGE_COLS as COLS;
@@ -97,22 +98,14 @@ pub(crate) fn issue_code(
     max_per_hour: u32,
     message: &NewMessage,
 ) -> Result<()> {
-    let (last, count): (Option<i64>, u32) = c
+    let (last, count): (Option<i64>, i64) = c
         .query_row(
             sql::PHONE_CODES_TO_PHONE.lite,
             params![code.phone, ms(code.now - TimeDelta::hours(1))],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .map_err(db_err)?;
-    if let Some(last) = last {
-        let wait = last + min_interval.num_milliseconds() - ms(code.now);
-        if wait > 0 {
-            return Err(crate::StoreError::RateLimited {
-                retry_after_secs: (wait + 999) / 1000,
-            });
-        }
-    }
-    let from_addr: u32 = match &code.client_addr {
+    let from_addr: i64 = match &code.client_addr {
         Some(a) => c
             .query_row(
                 sql::PHONE_CODES_FROM_ADDRESS.lite,
@@ -122,11 +115,8 @@ pub(crate) fn issue_code(
             .map_err(db_err)?,
         None => 0,
     };
-    if count >= max_per_hour || from_addr >= max_per_hour * 4 {
-        return Err(crate::StoreError::RateLimited {
-            retry_after_secs: 3600,
-        });
-    }
+    let last = last.map(from_ms).transpose().map_err(db_err)?;
+    phone_code_allowed(code.now, last, min_interval, count, from_addr, max_per_hour)?;
     c.execute(
         sql::INSERT_PHONE_CODE.lite,
         params![

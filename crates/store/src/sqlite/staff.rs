@@ -193,32 +193,23 @@ pub(crate) fn session(
     token_hash: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<(StaffSession, StaffAccount)>> {
-    let cols = STAFF_COLS
-        .split(", ")
-        .map(|x| format!("a.{x}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    c.prepare_cached(&format!(
-        "SELECT s.token_hash, s.staff_id, s.csrf_token, s.created_at, s.expires_at, s.client_addr, {cols}
-         FROM staff_sessions s JOIN staff a ON a.id = s.staff_id
-         WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND a.disabled = 0"
-    ))
-    .map_err(db_err)?
-    .query_row(params![token_hash, ms(now)], |r| {
-        Ok((
-            StaffSession {
-                token_hash: r.get(0)?,
-                staff_id: r.get(1)?,
-                csrf_token: r.get(2)?,
-                created_at: from_ms(r.get(3)?)?,
-                expires_at: from_ms(r.get(4)?)?,
-                client_addr: r.get(5)?,
-            },
-            staff_row(r, 6)?,
-        ))
-    })
-    .optional()
-    .map_err(db_err)
+    c.prepare_cached(sql::SESSION_BY_TOKEN.lite)
+        .map_err(db_err)?
+        .query_row(params![token_hash, ms(now)], |r| {
+            Ok((
+                StaffSession {
+                    token_hash: r.get(0)?,
+                    staff_id: r.get(1)?,
+                    csrf_token: r.get(2)?,
+                    created_at: from_ms(r.get(3)?)?,
+                    expires_at: from_ms(r.get(4)?)?,
+                    client_addr: r.get(5)?,
+                },
+                staff_row(r, 6)?,
+            ))
+        })
+        .optional()
+        .map_err(db_err)
 }
 
 pub(crate) fn failures(c: &Connection, keys: &[String], since: DateTime<Utc>) -> Result<Vec<u32>> {
