@@ -17,6 +17,7 @@ mod common;
 mod migrations;
 mod model;
 pub mod postgres;
+mod rows;
 mod sql;
 pub mod sqlite;
 

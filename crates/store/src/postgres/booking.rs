@@ -1,7 +1,8 @@
 //! The PostgreSQL side of [`crate::BookingStore`].
 
-use super::{corrupt, db_err, is_retryable, slot_at, PgStore};
+use super::{corrupt, db_err, is_retryable, PgStore};
 use crate::model::*;
+use crate::rows;
 use crate::sql;
 use crate::sql::SLOT_COLS;
 use crate::sql::{ABANDONED_SQL, PAIRS_SINCE_SQL, SHARED_ADDRESSES_SQL, SHARED_PHONES_SQL};
@@ -12,46 +13,11 @@ use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
-fn booking_row(r: &Row) -> Result<Booking> {
-    let kind: String = r.get(5);
-    let status: String = r.get(13);
-    Ok(Booking {
-        id: r.get(0),
-        code: r.get(1),
-        business: r.get(2),
-        option_code: r.get(3),
-        identity_key: r.get(4),
-        id_kind: IdKind::parse(&kind).ok_or_else(|| corrupt("id_kind", &kind))?,
-        id_number: r.get(6),
-        nationality: r.get(7),
-        name: r.get(8),
-        phone: r.get(9),
-        answers_json: r.get(10),
-        fee_yuan: r.get::<_, Option<i32>>(11).map(|v| v as u32),
-        channel: r.get(12),
-        status: BookingStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
-        created_at: r.get(14),
-        cancelled_at: r.get(15),
-        reschedule_count: r.get::<_, i32>(16) as u32,
-        slot: slot_at(r, 17)?,
-        lang: r.get(25),
-    })
-}
-
-fn pair_row(r: &Row) -> CancelRebookPair {
-    CancelRebookPair {
-        cancelled_code: r.get(0),
-        new_code: r.get(1),
-        kind: r.get(2),
-        gap_ms: r.get(3),
-    }
-}
-
 pub(super) async fn booking_by_id(c: &impl GenericClient, id: i64) -> Result<Option<Booking>> {
     c.query_opt(&c.prepare_cached(sql::BOOKING_BY_ID.pg).await?, &[&id])
         .await
         .map_err(db_err)?
-        .map(|r| booking_row(&r))
+        .map(|r| rows::booking(&r))
         .transpose()
 }
 
@@ -304,7 +270,7 @@ impl PgStore {
         Ok(Booking {
             id,
             code: b.code.clone(),
-            slot: slot_at(&row, 2)?,
+            slot: rows::slot(&row, 2)?,
             business: b.business.clone(),
             option_code: b.option_code.clone(),
             identity_key: b.identity_key.clone(),
@@ -512,7 +478,7 @@ impl BookingStore for PgStore {
             .query_opt(sql::BOOKING_BY_CODE.pg, &[&code])
             .await
             .map_err(db_err)?
-            .map(|r| booking_row(&r))
+            .map(|r| rows::booking(&r))
             .transpose()
     }
 
@@ -600,8 +566,8 @@ impl BookingStore for PgStore {
             .await
             .map_err(db_err)?
             .iter()
-            .map(pair_row)
-            .collect())
+            .map(rows::pair)
+            .collect::<Result<_>>()?)
     }
 
     async fn signals(
@@ -652,8 +618,8 @@ impl BookingStore for PgStore {
             .await
             .map_err(db_err)?
             .iter()
-            .map(pair_row)
-            .collect();
+            .map(rows::pair)
+            .collect::<Result<_>>()?;
         Ok(Signals {
             shared_phones,
             shared_addresses,
@@ -669,7 +635,7 @@ impl BookingStore for PgStore {
             .await
             .map_err(db_err)?
             .iter()
-            .map(booking_row)
+            .map(rows::booking)
             .collect()
     }
 
@@ -680,7 +646,7 @@ impl BookingStore for PgStore {
             .await
             .map_err(db_err)?
             .iter()
-            .map(booking_row)
+            .map(rows::booking)
             .collect()
     }
 }

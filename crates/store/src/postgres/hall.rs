@@ -4,6 +4,7 @@
 //! `FOR UPDATE SKIP LOCKED`, so windows calling at once take different tickets without waiting.
 
 use crate::model::*;
+use crate::rows;
 use crate::sql;
 use crate::sql::ALERT_COLS;
 use crate::{Result, StoreError};
@@ -11,40 +12,16 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::Row;
 
 use super::{db_err, PgStore};
 use crate::sql::TICKET_COLS as COLS;
 use crate::HallStore;
 
-fn row(r: &Row) -> Ticket {
-    Ticket {
-        id: r.get(0),
-        hall_id: r.get(1),
-        day: r.get(2),
-        queue: r.get(3),
-        number: r.get::<_, i32>(4) as u32,
-        label: r.get(5),
-        booking_id: r.get(6),
-        business: r.get(7),
-        identity_key: r.get(8),
-        kind: r.get(9),
-        priority: r.get(10),
-        due_at: r.get(11),
-        status: r.get(12),
-        window_number: r.get::<_, Option<i32>>(13).map(|w| w as u32),
-        officer_id: r.get(14),
-        calls: r.get::<_, i32>(15) as u32,
-        created_at: r.get(16),
-        called_at: r.get(17),
-        finished_at: r.get(18),
-    }
-}
-
 pub(crate) async fn by_id(c: &impl GenericClient, id: i64) -> Result<Option<Ticket>> {
-    Ok(c.query_opt(sql::TICKET_BY_ID.pg, &[&id])
+    c.query_opt(sql::TICKET_BY_ID.pg, &[&id])
         .await?
-        .map(|r| row(&r)))
+        .map(|r| rows::ticket(&r))
+        .transpose()
 }
 
 fn unique_as(code: &'static str) -> impl Fn(tokio_postgres::Error) -> StoreError {
@@ -81,7 +58,7 @@ pub(crate) async fn issue(c: &impl GenericClient, t: &NewTicket) -> Result<Ticke
         )
         .await
         .map_err(unique_as("already_checked_in"))?;
-    Ok(row(&r))
+    rows::ticket(&r)
 }
 
 pub(crate) async fn call_next(
@@ -93,7 +70,7 @@ pub(crate) async fn call_next(
     officer: i64,
     now: DateTime<Utc>,
 ) -> Result<Option<Ticket>> {
-    Ok(c
+    c
         .query_opt(
             &format!(
                 "UPDATE tickets SET status = 'called', window_number = $4, officer_id = $5, calls = calls + 1, called_at = $6
@@ -104,7 +81,7 @@ pub(crate) async fn call_next(
             &[&hall, &day, &queues, &(window as i32), &officer, &now],
         )
         .await?
-        .map(|r| row(&r)))
+        .map(|r| rows::ticket(&r)).transpose()
 }
 
 pub(crate) async fn move_ticket(
@@ -190,7 +167,7 @@ pub(crate) async fn move_ticket(
         }
     };
     match r {
-        Some(r) => Ok(row(&r)),
+        Some(r) => rows::ticket(&r),
         None if by_id(c, id).await?.is_none() => Err(StoreError::NotFound("ticket")),
         None => Err(StoreError::Refused("ticket_state")),
     }
@@ -201,11 +178,11 @@ pub(crate) async fn of_day(
     hall: &str,
     day: NaiveDate,
 ) -> Result<Vec<Ticket>> {
-    Ok(c.query(sql::TICKETS_OF_DAY.pg, &[&hall, &day])
+    c.query(sql::TICKETS_OF_DAY.pg, &[&hall, &day])
         .await?
         .iter()
-        .map(row)
-        .collect())
+        .map(rows::ticket)
+        .collect::<Result<_>>()
 }
 
 pub(crate) async fn pay(c: &impl GenericClient, p: &NewPayment) -> Result<Payment> {
@@ -268,23 +245,6 @@ pub(crate) async fn reconciliation(
         .collect())
 }
 
-fn alert_row(r: &Row) -> Alert {
-    Alert {
-        id: r.get(0),
-        hall_id: r.get(1),
-        ticket_label: r.get(2),
-        window_number: r.get::<_, i32>(3) as u32,
-        officer_id: r.get(4),
-        score: r.get(5),
-        reasons: r.get(6),
-        created_at: r.get(7),
-        acknowledged_at: r.get(8),
-        acknowledged_by: r.get(9),
-        outcome: r.get(10),
-        escalated_at: r.get(11),
-    }
-}
-
 pub(crate) async fn record_rating(
     c: &impl GenericClient,
     n: &NewRating,
@@ -325,7 +285,7 @@ pub(crate) async fn alerts(
     open_only: bool,
     id: Option<i64>,
 ) -> Result<Vec<Alert>> {
-    Ok(c
+    c
         .query(
             &format!(
                 "SELECT {ALERT_COLS} FROM alerts a JOIN ratings r ON r.id = a.rating_id
@@ -336,8 +296,8 @@ pub(crate) async fn alerts(
         )
         .await?
         .iter()
-        .map(alert_row)
-        .collect())
+        .map(rows::alert)
+        .collect::<Result<_>>()
 }
 
 pub(crate) async fn escalate(
@@ -353,28 +313,14 @@ pub(crate) async fn escalate(
     Ok(n == 1)
 }
 
-fn application_row(r: &Row) -> Application {
-    let missing: String = r.get(4);
-    Application {
-        id: r.get(0),
-        ticket_id: r.get(1),
-        business: r.get(2),
-        status: r.get(3),
-        missing: serde_json::from_str(&missing).unwrap_or_default(),
-        supplement_due: r.get(5),
-        expedited: r.get(6),
-        ready_by: r.get(7),
-        accepted_at: r.get(8),
-    }
-}
-
 pub(crate) async fn application_of(
     c: &impl GenericClient,
     ticket: i64,
 ) -> Result<Option<Application>> {
-    Ok(c.query_opt(sql::APPLICATION_OF.pg, &[&ticket])
+    c.query_opt(sql::APPLICATION_OF.pg, &[&ticket])
         .await?
-        .map(|r| application_row(&r)))
+        .map(|r| rows::application(&r))
+        .transpose()
 }
 
 pub(crate) async fn accept(c: &impl GenericClient, a: &NewApplication) -> Result<Application> {
@@ -385,7 +331,8 @@ pub(crate) async fn accept(c: &impl GenericClient, a: &NewApplication) -> Result
             &[&a.ticket_id],
         )
         .await?
-        .map(|r| row(&r))
+        .map(|r| rows::ticket(&r))
+        .transpose()?
         .ok_or(StoreError::NotFound("ticket"))?;
     if t.status != "serving" || t.window_number != Some(a.window_number) {
         return Err(StoreError::Refused("ticket_state"));

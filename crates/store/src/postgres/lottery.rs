@@ -1,8 +1,9 @@
 //! The PostgreSQL side of [`crate::LotteryStore`].
 
 use super::booking::{booking_by_id, insert_booking, take_seat};
-use super::{corrupt, db_err, PgStore};
+use super::{db_err, PgStore};
 use crate::model::*;
+use crate::rows;
 use crate::sql;
 use crate::LotteryStore;
 use crate::{Result, StoreError};
@@ -10,49 +11,6 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::Row;
-
-fn entry_row(r: &Row) -> Result<LotteryEntry> {
-    let kind: String = r.get(5);
-    let status: String = r.get(15);
-    let halls: String = r.get(11);
-    Ok(LotteryEntry {
-        id: r.get(0),
-        entry: NewEntry {
-            release_day: r.get(1),
-            business: r.get(2),
-            option_code: r.get(3),
-            identity_key: r.get(4),
-            id_kind: IdKind::parse(&kind).ok_or_else(|| corrupt("id_kind", &kind))?,
-            id_number: r.get(6),
-            nationality: r.get(7),
-            name: r.get(8),
-            phone: r.get(9),
-            answers_json: r.get(10),
-            hall_ids: halls
-                .split(',')
-                .filter(|h| !h.is_empty())
-                .map(str::to_string)
-                .collect(),
-            channel: r.get(12),
-            client_addr: r.get(13),
-            now: r.get(14),
-        },
-        status: EntryStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
-        booking_code: r.get(16),
-    })
-}
-
-fn draw_row(r: &Row) -> Draw {
-    Draw {
-        release_day: r.get(0),
-        seed: r.get::<_, i64>(1) as u64,
-        started_at: r.get(2),
-        finished_at: r.get(3),
-        entries: r.get::<_, i32>(4) as u64,
-        winners: r.get::<_, i32>(5) as u64,
-    }
-}
 
 /// Entering and starting a day's draw serialise on this lock, so that no entry slips in
 /// between the draw reading the entries and the draw being recorded.
@@ -107,7 +65,7 @@ impl LotteryStore for PgStore {
             .await
             .map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
-        entry_row(&row)
+        rows::entry(&row)
     }
 
     async fn lottery_entry(&self, id: i64) -> Result<Option<LotteryEntry>> {
@@ -116,7 +74,7 @@ impl LotteryStore for PgStore {
             .query_opt(sql::ENTRY_BY_ID.pg, &[&id])
             .await
             .map_err(db_err)?
-            .map(|r| entry_row(&r))
+            .map(|r| rows::entry(&r))
             .transpose()
     }
 
@@ -126,7 +84,7 @@ impl LotteryStore for PgStore {
             .query(sql::ENTRIES_OF_DAY.pg, &[&day])
             .await?
             .iter()
-            .map(entry_row)
+            .map(rows::entry)
             .collect()
     }
 
@@ -155,7 +113,7 @@ impl LotteryStore for PgStore {
             .map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
         rows.iter()
-            .map(entry_row)
+            .map(rows::entry)
             .collect::<Result<Vec<_>>>()
             .map(Some)
     }
@@ -200,7 +158,7 @@ impl LotteryStore for PgStore {
             .await
             .map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
-        Ok(draw_row(&row))
+        rows::draw(&row)
     }
 
     async fn draw(&self, day: NaiveDate) -> Result<Option<Draw>> {
@@ -210,6 +168,7 @@ impl LotteryStore for PgStore {
             .query_opt(sql::DRAW_OF_DAY.pg, &[&day])
             .await
             .map_err(db_err)?
-            .map(|r| draw_row(&r)))
+            .map(|r| rows::draw(&r))
+            .transpose()?)
     }
 }

@@ -16,16 +16,17 @@ mod staff;
 
 use crate::migrations::{MigrationStatus, POSTGRES};
 use crate::model::*;
+use crate::rows::Cols;
 use crate::sql;
 use crate::sql::{ACTIVE_SQL, DUPLICATES_SQL, MISCOUNTED_SQL};
 use crate::SystemStore;
 use crate::{Result, StoreError};
 use async_trait::async_trait;
-use chrono::NaiveTime;
+use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::{GenericClient, Pool as PgPool, Runtime};
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::Type;
 use tokio_postgres::{NoTls, Row};
-use wujing_domain::Pool;
 
 pub struct PgStore {
     pool: PgPool,
@@ -128,6 +129,51 @@ fn corrupt(what: &str, v: &str) -> StoreError {
     StoreError::Corrupt(format!("{what}: {v}"))
 }
 
+/// A column in the Rust type asked for; a type the schema does not give is corrupt data.
+fn column<'a, T: tokio_postgres::types::FromSql<'a>>(r: &'a Row, i: usize) -> Result<T> {
+    r.try_get(i)
+        .map_err(|e| StoreError::Corrupt(format!("column {i}: {e}")))
+}
+
+impl Cols for Row {
+    type Err = StoreError;
+    fn corrupt(&self, _i: usize, what: &str, value: String) -> StoreError {
+        corrupt(what, &value)
+    }
+    fn int(&self, i: usize) -> Result<i64> {
+        self.opt_int(i)?
+            .ok_or_else(|| StoreError::Corrupt(format!("column {i}: NULL")))
+    }
+    fn opt_int(&self, i: usize) -> Result<Option<i64>> {
+        match *self.columns()[i].type_() {
+            Type::INT2 => Ok(column::<Option<i16>>(self, i)?.map(i64::from)),
+            Type::INT4 => Ok(column::<Option<i32>>(self, i)?.map(i64::from)),
+            _ => column(self, i),
+        }
+    }
+    fn text(&self, i: usize) -> Result<String> {
+        column(self, i)
+    }
+    fn opt_text(&self, i: usize) -> Result<Option<String>> {
+        column(self, i)
+    }
+    fn flag(&self, i: usize) -> Result<bool> {
+        column(self, i)
+    }
+    fn day(&self, i: usize) -> Result<NaiveDate> {
+        column(self, i)
+    }
+    fn opt_day(&self, i: usize) -> Result<Option<NaiveDate>> {
+        column(self, i)
+    }
+    fn at(&self, i: usize) -> Result<DateTime<Utc>> {
+        column(self, i)
+    }
+    fn opt_at(&self, i: usize) -> Result<Option<DateTime<Utc>>> {
+        column(self, i)
+    }
+}
+
 impl PgStore {
     pub async fn connect(url: &str) -> Result<Self> {
         let mut cfg = deadpool_postgres::Config::new();
@@ -144,21 +190,6 @@ impl PgStore {
     async fn client(&self) -> Result<deadpool_postgres::Object> {
         self.pool.get().await.map_err(pool_err)
     }
-}
-
-fn slot_at(r: &Row, o: usize) -> Result<Slot> {
-    let start: String = r.get(o + 3);
-    let pool: String = r.get(o + 4);
-    Ok(Slot {
-        id: r.get(o),
-        hall_id: r.get(o + 1),
-        day: r.get(o + 2),
-        start: NaiveTime::parse_from_str(&start, "%H:%M").map_err(|_| corrupt("start", &start))?,
-        pool: Pool::parse(&pool).ok_or_else(|| corrupt("pool", &pool))?,
-        starts_at: r.get(o + 5),
-        capacity: r.get::<_, i32>(o + 6) as u32,
-        taken: r.get::<_, i32>(o + 7) as u32,
-    })
 }
 
 fn enum_str<T: serde::Serialize>(v: &T) -> String {

@@ -1,9 +1,10 @@
 //! The PostgreSQL side of [`crate::OrgStore`].
 
 use super::staff;
-use super::{corrupt, db_err, enum_parse, enum_str, slot_at, PgStore};
+use super::{corrupt, db_err, enum_parse, enum_str, PgStore};
 use crate::common::weekdays_text;
 use crate::model::*;
+use crate::rows;
 use crate::sql;
 use crate::OrgStore;
 use crate::Result;
@@ -276,7 +277,7 @@ impl OrgStore for PgStore {
             .await
             .map_err(db_err)?
             .iter()
-            .map(|r| slot_at(r, 0))
+            .map(|r| rows::slot(r, 0))
             .collect()
     }
 
@@ -285,7 +286,7 @@ impl OrgStore for PgStore {
         let st = c.prepare_cached(sql::SLOT_BY_ID.pg).await?;
         c.query_opt(&st, &[&id])
             .await?
-            .map(|r| slot_at(&r, 0))
+            .map(|r| rows::slot(&r, 0))
             .transpose()
     }
 

@@ -4,6 +4,7 @@
 use super::{db_err, PgStore};
 use crate::common::phone_code_allowed;
 use crate::model::*;
+use crate::rows;
 use crate::sql;
 use crate::sql::MESSAGE_COLS as COLS;
 use crate::OutboxStore;
@@ -11,7 +12,6 @@ use crate::Result;
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use deadpool_postgres::GenericClient;
-use tokio_postgres::Row;
 
 pub(crate) async fn insert(c: &impl GenericClient, messages: &[NewMessage]) -> Result<u64> {
     let st = c.prepare_cached(sql::INSERT_MESSAGE.pg).await?;
@@ -34,22 +34,6 @@ pub(crate) async fn insert(c: &impl GenericClient, messages: &[NewMessage]) -> R
     Ok(n)
 }
 
-fn row(r: &Row) -> Message {
-    Message {
-        id: r.get(0),
-        idempotency_key: r.get(1),
-        channel: r.get(2),
-        recipient: r.get(3),
-        topic: r.get(4),
-        body: r.get(5),
-        created_at: r.get(6),
-        due_at: r.get(7),
-        attempts: r.get::<_, i32>(8) as u32,
-        delivered_at: r.get(9),
-        last_error: r.get(10),
-    }
-}
-
 pub(crate) async fn claim(
     c: &impl GenericClient,
     now: DateTime<Utc>,
@@ -69,8 +53,8 @@ pub(crate) async fn claim(
         )
         .await?
         .iter()
-        .map(row)
-        .collect();
+        .map(rows::message)
+        .collect::<Result<_>>()?;
     rows.sort_by_key(|m| (m.due_at, m.id));
     Ok(rows)
 }
@@ -96,13 +80,11 @@ pub(crate) async fn to(
     recipient: &str,
     limit: u32,
 ) -> Result<Vec<Message>> {
-    Ok(
-        c.query(sql::MESSAGES_TO.pg, &[&recipient, &i64::from(limit)])
-            .await?
-            .iter()
-            .map(row)
-            .collect(),
-    )
+    c.query(sql::MESSAGES_TO.pg, &[&recipient, &i64::from(limit)])
+        .await?
+        .iter()
+        .map(rows::message)
+        .collect::<Result<_>>()
 }
 
 pub(crate) async fn issue_code(

@@ -5,54 +5,21 @@
 use super::{db_err, PgStore};
 use crate::admin::{self, AdminTx, Arg, Fail, Violation};
 use crate::model::*;
+use crate::rows;
 use crate::sql;
 use crate::sql::Sql;
 use crate::sql::{AUDIT_COLS, DEVICE_COLS, STAFF_COLS};
+use crate::Result;
 use crate::StaffStore;
-use crate::{Result, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::Row;
 use wujing_domain::audit::{link, AuditEntry};
 
 /// The advisory lock key of audit appends ("WJAUDIT" in ASCII).
 const AUDIT_LOCK: i64 = 0x0057_4a41_5544_4954;
-
-pub(crate) fn staff_row(r: &Row, o: usize) -> Result<StaffAccount> {
-    let roles: String = r.get(o + 4);
-    Ok(StaffAccount {
-        id: r.get(o),
-        username: r.get(o + 1),
-        display_name: r.get(o + 2),
-        password_hash: r.get(o + 3),
-        roles: serde_json::from_str(&roles)
-            .map_err(|e| StoreError::Corrupt(format!("staff roles: {e}")))?,
-        disabled: r.get(o + 5),
-        created_at: r.get(o + 6),
-        password_changed_at: r.get(o + 7),
-        phone: r.get(o + 8),
-    })
-}
-
-fn audit_row(r: &Row) -> AuditEntry {
-    AuditEntry {
-        seq: r.get(0),
-        at_ms: r.get::<_, DateTime<Utc>>(1).timestamp_millis(),
-        actor: r.get(2),
-        actor_name: r.get(3),
-        action: r.get(4),
-        subject: r.get(5),
-        citizen: r.get(6),
-        detail: r.get(7),
-        client_addr: r.get(8),
-        station: r.get(9),
-        prev_hash: r.get(10),
-        hash: r.get(11),
-    }
-}
 
 fn ms_instant(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).expect("instant in range")
@@ -154,7 +121,7 @@ pub(crate) async fn staff_where(
     c.query(&format!("SELECT {STAFF_COLS} FROM staff {cond}"), p)
         .await?
         .iter()
-        .map(|r| staff_row(r, 0))
+        .map(|r| rows::staff(r, 0))
         .collect()
 }
 
@@ -196,7 +163,7 @@ pub(crate) async fn session(
             expires_at: r.get(4),
             client_addr: r.get(5),
         },
-        staff_row(&r, 6)?,
+        rows::staff(&r, 6)?,
     )))
 }
 
@@ -278,7 +245,7 @@ pub(crate) async fn audit_search(
     c: &impl GenericClient,
     q: &AuditQuery,
 ) -> Result<Vec<AuditEntry>> {
-    Ok(c
+    c
         .query(
             &format!(
                 "SELECT {AUDIT_COLS} FROM audit_log
@@ -290,8 +257,8 @@ pub(crate) async fn audit_search(
         )
         .await?
         .iter()
-        .map(audit_row)
-        .collect())
+        .map(rows::audit)
+        .collect::<Result<_>>()
 }
 
 pub(crate) async fn audit_chain(c: &impl GenericClient) -> Result<crate::AuditChain> {
@@ -299,8 +266,8 @@ pub(crate) async fn audit_chain(c: &impl GenericClient) -> Result<crate::AuditCh
         .query(sql::AUDIT_CHAIN.pg, &[])
         .await?
         .iter()
-        .map(audit_row)
-        .collect();
+        .map(rows::audit)
+        .collect::<Result<_>>()?;
     let head = c
         .query_opt(sql::AUDIT_HEAD.pg, &[])
         .await?

@@ -1,52 +1,20 @@
 //! The SQLite side of [`crate::BookingStore`].
 
-use super::{all, date_s, db_err, from_ms, get_enum, ms, slot_at, SqliteStore};
+use super::{all, date_s, db_err, from_ms, get_enum, ms, SqliteStore};
 use crate::model::*;
+use crate::rows;
 use crate::sql;
 use crate::sql::{ABANDONED_SQL, PAIRS_SINCE_SQL, SHARED_ADDRESSES_SQL, SHARED_PHONES_SQL};
 use crate::BookingStore;
 use crate::{Result, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Row};
-
-fn booking_row(r: &Row) -> rusqlite::Result<Booking> {
-    Ok(Booking {
-        id: r.get(0)?,
-        code: r.get(1)?,
-        business: r.get(2)?,
-        option_code: r.get(3)?,
-        identity_key: r.get(4)?,
-        id_kind: get_enum(r, 5, IdKind::parse)?,
-        id_number: r.get(6)?,
-        nationality: r.get(7)?,
-        name: r.get(8)?,
-        phone: r.get(9)?,
-        answers_json: r.get(10)?,
-        fee_yuan: r.get(11)?,
-        channel: r.get(12)?,
-        status: get_enum(r, 13, BookingStatus::parse)?,
-        created_at: from_ms(r.get(14)?)?,
-        cancelled_at: r.get::<_, Option<i64>>(15)?.map(from_ms).transpose()?,
-        reschedule_count: r.get(16)?,
-        slot: slot_at(r, 17)?,
-        lang: r.get(25)?,
-    })
-}
-
-fn pair_row(r: &Row) -> rusqlite::Result<CancelRebookPair> {
-    Ok(CancelRebookPair {
-        cancelled_code: r.get(0)?,
-        new_code: r.get(1)?,
-        kind: r.get(2)?,
-        gap_ms: r.get(3)?,
-    })
-}
+use rusqlite::{params, Connection, OptionalExtension};
 
 pub(super) fn booking_by_id(c: &Connection, id: i64) -> Result<Booking> {
     c.prepare_cached(sql::BOOKING_BY_ID.lite)
         .map_err(db_err)?
-        .query_row([id], booking_row)
+        .query_row([id], |r| rows::booking(r))
         .map_err(db_err)
 }
 
@@ -243,7 +211,7 @@ impl BookingStore for SqliteStore {
             let slot = c
                 .prepare_cached(sql::SLOT_BY_ID.lite)
                 .map_err(db_err)?
-                .query_row([slot_id], |r| slot_at(r, 0))
+                .query_row([slot_id], |r| rows::slot(r, 0))
                 .map_err(db_err)?;
             Ok(Booking {
                 id,
@@ -284,7 +252,7 @@ impl BookingStore for SqliteStore {
         self.lookup(move |c| {
             c.prepare_cached(sql::BOOKING_BY_CODE.lite)
                 .map_err(db_err)?
-                .query_row([&code], booking_row)
+                .query_row([&code], |r| rows::booking(r))
                 .optional()
                 .map_err(db_err)
         })
@@ -442,7 +410,7 @@ impl BookingStore for SqliteStore {
     }
 
     async fn cancel_rebook_pairs(&self) -> Result<Vec<CancelRebookPair>> {
-        self.read(|c| all(c, sql::CANCEL_REBOOK_PAIRS.lite, [], pair_row))
+        self.read(|c| all(c, sql::CANCEL_REBOOK_PAIRS.lite, [], |r| rows::pair(r)))
             .await
     }
 
@@ -475,7 +443,7 @@ impl BookingStore for SqliteStore {
                     })
                 },
             )?;
-            let cancel_rebook = all(c, PAIRS_SINCE_SQL.lite, [ms(since)], pair_row)?;
+            let cancel_rebook = all(c, PAIRS_SINCE_SQL.lite, [ms(since)], |r| rows::pair(r))?;
             Ok(Signals {
                 shared_phones,
                 shared_addresses,
@@ -487,13 +455,17 @@ impl BookingStore for SqliteStore {
     }
 
     async fn active_bookings_on(&self, day: NaiveDate) -> Result<Vec<Booking>> {
-        self.read(move |c| all(c, sql::ACTIVE_BOOKINGS_ON.lite, [date_s(day)], booking_row))
-            .await
+        self.read(move |c| {
+            all(c, sql::ACTIVE_BOOKINGS_ON.lite, [date_s(day)], |r| {
+                rows::booking(r)
+            })
+        })
+        .await
     }
 
     async fn active_bookings_of(&self, identity_key: &str) -> Result<Vec<Booking>> {
         let k = identity_key.to_string();
-        self.read(move |c| all(c, sql::ACTIVE_BOOKINGS_OF.lite, [k], booking_row))
+        self.read(move |c| all(c, sql::ACTIVE_BOOKINGS_OF.lite, [k], |r| rows::booking(r)))
             .await
     }
 }

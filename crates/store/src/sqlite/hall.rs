@@ -2,44 +2,21 @@
 //! for reads), so a read-then-write inside one function is atomic.
 
 use crate::model::*;
+use crate::rows;
 use crate::sql;
 use crate::sql::ALERT_COLS;
 use crate::{Result, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{date_s, db_err, from_ms, get_date, ms, SqliteStore};
+use super::{date_s, db_err, from_ms, ms, SqliteStore};
 use crate::HallStore;
-
-fn row(r: &Row) -> rusqlite::Result<Ticket> {
-    Ok(Ticket {
-        id: r.get(0)?,
-        hall_id: r.get(1)?,
-        day: get_date(r, 2)?,
-        queue: r.get(3)?,
-        number: r.get(4)?,
-        label: r.get(5)?,
-        booking_id: r.get(6)?,
-        business: r.get(7)?,
-        identity_key: r.get(8)?,
-        kind: r.get(9)?,
-        priority: r.get(10)?,
-        due_at: from_ms(r.get(11)?)?,
-        status: r.get(12)?,
-        window_number: r.get(13)?,
-        officer_id: r.get(14)?,
-        calls: r.get(15)?,
-        created_at: from_ms(r.get(16)?)?,
-        called_at: r.get::<_, Option<i64>>(17)?.map(from_ms).transpose()?,
-        finished_at: r.get::<_, Option<i64>>(18)?.map(from_ms).transpose()?,
-    })
-}
 
 pub(crate) fn by_id(c: &Connection, id: i64) -> Result<Option<Ticket>> {
     c.prepare_cached(sql::TICKET_BY_ID.lite)
         .map_err(db_err)?
-        .query_row([id], row)
+        .query_row([id], |r| rows::ticket(r))
         .optional()
         .map_err(db_err)
 }
@@ -162,7 +139,7 @@ pub(crate) fn move_ticket(
 pub(crate) fn of_day(c: &Connection, hall: &str, day: NaiveDate) -> Result<Vec<Ticket>> {
     let mut st = c.prepare_cached(sql::TICKETS_OF_DAY.lite).map_err(db_err)?;
     let rows = st
-        .query_map(params![hall, date_s(day)], row)
+        .query_map(params![hall, date_s(day)], |r| rows::ticket(r))
         .map_err(db_err)?
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(db_err);
@@ -226,23 +203,6 @@ pub(crate) fn reconciliation(c: &Connection, hall: &str, day: NaiveDate) -> Resu
     rows
 }
 
-fn alert_row(r: &Row) -> rusqlite::Result<Alert> {
-    Ok(Alert {
-        id: r.get(0)?,
-        hall_id: r.get(1)?,
-        ticket_label: r.get(2)?,
-        window_number: r.get(3)?,
-        officer_id: r.get(4)?,
-        score: r.get(5)?,
-        reasons: r.get(6)?,
-        created_at: from_ms(r.get(7)?)?,
-        acknowledged_at: r.get::<_, Option<i64>>(8)?.map(from_ms).transpose()?,
-        acknowledged_by: r.get(9)?,
-        outcome: r.get(10)?,
-        escalated_at: r.get::<_, Option<i64>>(11)?.map(from_ms).transpose()?,
-    })
-}
-
 pub(crate) fn record_rating(
     c: &Connection,
     n: &NewRating,
@@ -289,7 +249,7 @@ pub(crate) fn alerts(
         ))
         .map_err(db_err)?;
     let rows = st
-        .query_map(params![hall, open_only, id], alert_row)
+        .query_map(params![hall, open_only, id], |r| rows::alert(r))
         .map_err(db_err)?
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(db_err);
@@ -311,23 +271,8 @@ pub(crate) fn escalate(
     Ok(n == 1)
 }
 
-fn application_row(r: &Row) -> rusqlite::Result<Application> {
-    let missing: String = r.get(4)?;
-    Ok(Application {
-        id: r.get(0)?,
-        ticket_id: r.get(1)?,
-        business: r.get(2)?,
-        status: r.get(3)?,
-        missing: serde_json::from_str(&missing).unwrap_or_default(),
-        supplement_due: r.get::<_, Option<String>>(5)?.and_then(|d| d.parse().ok()),
-        expedited: r.get(6)?,
-        ready_by: get_date(r, 7)?,
-        accepted_at: from_ms(r.get(8)?)?,
-    })
-}
-
 pub(crate) fn application_of(c: &Connection, ticket: i64) -> Result<Option<Application>> {
-    c.query_row(sql::APPLICATION_OF.lite, [ticket], application_row)
+    c.query_row(sql::APPLICATION_OF.lite, [ticket], |r| rows::application(r))
         .optional()
         .map_err(db_err)
 }

@@ -1,54 +1,15 @@
 //! The SQLite side of [`crate::LotteryStore`].
 
 use super::booking::{booking_by_id, insert_booking, take_seat};
-use super::{all, date_s, db_err, from_ms, get_date, get_enum, ms, SqliteStore};
+use super::{all, date_s, db_err, ms, SqliteStore};
 use crate::model::*;
+use crate::rows;
 use crate::sql;
 use crate::LotteryStore;
 use crate::{Result, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{params, OptionalExtension, Row};
-
-fn entry_row(r: &Row) -> rusqlite::Result<LotteryEntry> {
-    let halls: String = r.get(11)?;
-    Ok(LotteryEntry {
-        id: r.get(0)?,
-        entry: NewEntry {
-            release_day: get_date(r, 1)?,
-            business: r.get(2)?,
-            option_code: r.get(3)?,
-            identity_key: r.get(4)?,
-            id_kind: get_enum(r, 5, IdKind::parse)?,
-            id_number: r.get(6)?,
-            nationality: r.get(7)?,
-            name: r.get(8)?,
-            phone: r.get(9)?,
-            answers_json: r.get(10)?,
-            hall_ids: halls
-                .split(',')
-                .filter(|h| !h.is_empty())
-                .map(str::to_string)
-                .collect(),
-            channel: r.get(12)?,
-            client_addr: r.get(13)?,
-            now: from_ms(r.get(14)?)?,
-        },
-        status: get_enum(r, 15, EntryStatus::parse)?,
-        booking_code: r.get(16)?,
-    })
-}
-
-fn draw_row(r: &Row) -> rusqlite::Result<Draw> {
-    Ok(Draw {
-        release_day: get_date(r, 0)?,
-        seed: r.get::<_, i64>(1)? as u64,
-        started_at: from_ms(r.get(2)?)?,
-        finished_at: r.get::<_, Option<i64>>(3)?.map(from_ms).transpose()?,
-        entries: r.get(4)?,
-        winners: r.get(5)?,
-    })
-}
+use rusqlite::{params, OptionalExtension};
 
 #[async_trait]
 impl LotteryStore for SqliteStore {
@@ -87,7 +48,7 @@ impl LotteryStore for SqliteStore {
                 Ok(_) => {}
             }
             let id = c.last_insert_rowid();
-            c.query_row(sql::ENTRY_BY_ID.lite, [id], entry_row)
+            c.query_row(sql::ENTRY_BY_ID.lite, [id], |r| rows::entry(r))
                 .map_err(db_err)
         })
         .await
@@ -97,7 +58,7 @@ impl LotteryStore for SqliteStore {
         self.lookup(move |c| {
             c.prepare_cached(sql::ENTRY_BY_ID.lite)
                 .map_err(db_err)?
-                .query_row([id], entry_row)
+                .query_row([id], |r| rows::entry(r))
                 .optional()
                 .map_err(db_err)
         })
@@ -105,8 +66,12 @@ impl LotteryStore for SqliteStore {
     }
 
     async fn lottery_entries(&self, day: NaiveDate) -> Result<Vec<LotteryEntry>> {
-        self.read(move |c| all(c, sql::ENTRIES_OF_DAY.lite, [date_s(day)], entry_row))
-            .await
+        self.read(move |c| {
+            all(c, sql::ENTRIES_OF_DAY.lite, [date_s(day)], |r| {
+                rows::entry(r)
+            })
+        })
+        .await
     }
 
     async fn start_draw(
@@ -127,7 +92,7 @@ impl LotteryStore for SqliteStore {
             }
             let mut st = c.prepare(sql::ENTRIES_TO_DRAW.lite).map_err(db_err)?;
             let rows = st
-                .query_map([date_s(day)], entry_row)
+                .query_map([date_s(day)], |r| rows::entry(r))
                 .map_err(db_err)?
                 .collect::<rusqlite::Result<Vec<_>>>()
                 .map_err(db_err)?;
@@ -158,7 +123,7 @@ impl LotteryStore for SqliteStore {
                 .map_err(db_err)?;
             c.execute(sql::FINISH_DRAW.lite, params![date_s(day), ms(now)])
                 .map_err(db_err)?;
-            c.query_row(sql::DRAW_OF_DAY.lite, [date_s(day)], draw_row)
+            c.query_row(sql::DRAW_OF_DAY.lite, [date_s(day)], |r| rows::draw(r))
                 .map_err(db_err)
         })
         .await
@@ -166,7 +131,7 @@ impl LotteryStore for SqliteStore {
 
     async fn draw(&self, day: NaiveDate) -> Result<Option<Draw>> {
         self.lookup(move |c| {
-            c.query_row(sql::DRAW_OF_DAY.lite, [date_s(day)], draw_row)
+            c.query_row(sql::DRAW_OF_DAY.lite, [date_s(day)], |r| rows::draw(r))
                 .optional()
                 .map_err(db_err)
         })

@@ -17,17 +17,17 @@ mod staff;
 
 use crate::migrations::{Migration, MigrationStatus, SQLITE};
 use crate::model::*;
+use crate::rows::Cols;
 use crate::sql;
 use crate::sql::{ACTIVE_SQL, DUPLICATES_SQL, MISCOUNTED_SQL};
 use crate::SystemStore;
 use crate::{Result, StoreError};
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{params, Connection, Row};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
-use wujing_domain::Pool;
 
 /// Most jobs one commit may carry; bounds the latency a job waits behind others.
 const MAX_BATCH: usize = 512;
@@ -266,27 +266,52 @@ pub(crate) fn get_date(r: &Row, i: usize) -> rusqlite::Result<NaiveDate> {
     NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|_| conv_err(i, s))
 }
 
-fn get_time(r: &Row, i: usize) -> rusqlite::Result<NaiveTime> {
-    let s: String = r.get(i)?;
-    NaiveTime::parse_from_str(&s, "%H:%M").map_err(|_| conv_err(i, s))
-}
-
 fn get_enum<T>(r: &Row, i: usize, parse: impl Fn(&str) -> Option<T>) -> rusqlite::Result<T> {
     let s: String = r.get(i)?;
     parse(&s).ok_or_else(|| conv_err(i, s))
 }
 
-fn slot_at(r: &Row, o: usize) -> rusqlite::Result<Slot> {
-    Ok(Slot {
-        id: r.get(o)?,
-        hall_id: r.get(o + 1)?,
-        day: get_date(r, o + 2)?,
-        start: get_time(r, o + 3)?,
-        pool: get_enum(r, o + 4, Pool::parse)?,
-        starts_at: from_ms(r.get(o + 5)?)?,
-        capacity: r.get(o + 6)?,
-        taken: r.get(o + 7)?,
-    })
+impl Cols for Row<'_> {
+    type Err = rusqlite::Error;
+    fn corrupt(&self, i: usize, _what: &str, value: String) -> rusqlite::Error {
+        conv_err(i, value)
+    }
+    fn int(&self, i: usize) -> rusqlite::Result<i64> {
+        self.get(i)
+    }
+    fn opt_int(&self, i: usize) -> rusqlite::Result<Option<i64>> {
+        self.get(i)
+    }
+    fn count(&self, i: usize) -> rusqlite::Result<u32> {
+        self.get(i)
+    }
+    fn opt_count(&self, i: usize) -> rusqlite::Result<Option<u32>> {
+        self.get(i)
+    }
+    fn text(&self, i: usize) -> rusqlite::Result<String> {
+        self.get(i)
+    }
+    fn opt_text(&self, i: usize) -> rusqlite::Result<Option<String>> {
+        self.get(i)
+    }
+    fn flag(&self, i: usize) -> rusqlite::Result<bool> {
+        self.get(i)
+    }
+    fn day(&self, i: usize) -> rusqlite::Result<NaiveDate> {
+        get_date(self, i)
+    }
+    fn opt_day(&self, i: usize) -> rusqlite::Result<Option<NaiveDate>> {
+        match self.get::<_, Option<String>>(i)? {
+            None => Ok(None),
+            Some(_) => get_date(self, i).map(Some),
+        }
+    }
+    fn at(&self, i: usize) -> rusqlite::Result<DateTime<Utc>> {
+        from_ms(self.get(i)?)
+    }
+    fn opt_at(&self, i: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+        self.get::<_, Option<i64>>(i)?.map(from_ms).transpose()
+    }
 }
 
 /// Every row of a query, mapped.

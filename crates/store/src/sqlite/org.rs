@@ -1,11 +1,10 @@
 //! The SQLite side of [`crate::OrgStore`].
 
 use super::staff;
-use super::{
-    all, conv_err, date_s, db_err, enum_str, get_date, get_enum, ms, slot_at, SqliteStore,
-};
+use super::{all, conv_err, date_s, db_err, enum_str, get_date, get_enum, ms, SqliteStore};
 use crate::common::weekdays_text;
 use crate::model::*;
+use crate::rows;
 use crate::sql;
 use crate::OrgStore;
 use crate::Result;
@@ -257,7 +256,7 @@ impl OrgStore for SqliteStore {
             }
             let mut st = c.prepare_cached(&sql).map_err(db_err)?;
             let rows = st
-                .query_map(rusqlite::params_from_iter(args), |r| slot_at(r, 0))
+                .query_map(rusqlite::params_from_iter(args), |r| rows::slot(r, 0))
                 .map_err(db_err)?
                 .collect::<rusqlite::Result<Vec<_>>>()
                 .map_err(db_err);
@@ -270,7 +269,7 @@ impl OrgStore for SqliteStore {
         self.lookup(move |c| {
             c.prepare_cached(sql::SLOT_BY_ID.lite)
                 .map_err(db_err)?
-                .query_row([id], |r| slot_at(r, 0))
+                .query_row([id], |r| rows::slot(r, 0))
                 .optional()
                 .map_err(db_err)
         })

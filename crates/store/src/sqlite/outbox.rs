@@ -3,13 +3,14 @@
 use super::{db_err, from_ms, ms, SqliteStore};
 use crate::common::phone_code_allowed;
 use crate::model::*;
+use crate::rows;
 use crate::sql;
 use crate::sql::MESSAGE_COLS as COLS;
 use crate::OutboxStore;
 use crate::Result;
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
-use rusqlite::{params, Connection, Row};
+use rusqlite::{params, Connection};
 
 pub(crate) fn insert(c: &Connection, messages: &[NewMessage]) -> Result<u64> {
     let mut st = c.prepare_cached(sql::INSERT_MESSAGE.lite).map_err(db_err)?;
@@ -29,22 +30,6 @@ pub(crate) fn insert(c: &Connection, messages: &[NewMessage]) -> Result<u64> {
     Ok(n)
 }
 
-fn row(r: &Row) -> rusqlite::Result<Message> {
-    Ok(Message {
-        id: r.get(0)?,
-        idempotency_key: r.get(1)?,
-        channel: r.get(2)?,
-        recipient: r.get(3)?,
-        topic: r.get(4)?,
-        body: r.get(5)?,
-        created_at: from_ms(r.get(6)?)?,
-        due_at: from_ms(r.get(7)?)?,
-        attempts: r.get(8)?,
-        delivered_at: r.get::<_, Option<i64>>(9)?.map(from_ms).transpose()?,
-        last_error: r.get(10)?,
-    })
-}
-
 pub(crate) fn claim(
     c: &Connection,
     now: DateTime<Utc>,
@@ -61,7 +46,9 @@ pub(crate) fn claim(
         ))
         .map_err(db_err)?;
     let mut rows = st
-        .query_map(params![ms(now), ms(now + lease), limit], row)
+        .query_map(params![ms(now), ms(now + lease), limit], |r| {
+            rows::message(r)
+        })
         .map_err(db_err)?
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(db_err)?;
@@ -84,7 +71,7 @@ pub(crate) fn failed(c: &Connection, id: i64, retry_at: DateTime<Utc>, error: &s
 pub(crate) fn to(c: &Connection, recipient: &str, limit: u32) -> Result<Vec<Message>> {
     let mut st = c.prepare_cached(sql::MESSAGES_TO.lite).map_err(db_err)?;
     let rows = st
-        .query_map(params![recipient, limit], row)
+        .query_map(params![recipient, limit], |r| rows::message(r))
         .map_err(db_err)?
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(db_err);

@@ -5,6 +5,7 @@
 use super::{date_s, db_err, from_ms, get_date, ms, SqliteStore};
 use crate::admin::{self, AdminTx, Arg, Fail, Violation};
 use crate::model::*;
+use crate::rows;
 use crate::sql;
 use crate::sql::Sql;
 use crate::sql::{AUDIT_COLS, DEVICE_COLS, STAFF_COLS};
@@ -15,46 +16,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::FutureExt;
 use rusqlite::params_from_iter;
 use rusqlite::types::Value;
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension};
 use wujing_domain::audit::{link, AuditEntry};
-
-pub(crate) fn staff_row(r: &Row, o: usize) -> rusqlite::Result<StaffAccount> {
-    let roles: String = r.get(o + 4)?;
-    Ok(StaffAccount {
-        id: r.get(o)?,
-        username: r.get(o + 1)?,
-        display_name: r.get(o + 2)?,
-        password_hash: r.get(o + 3)?,
-        roles: serde_json::from_str(&roles).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(
-                o + 4,
-                rusqlite::types::Type::Text,
-                Box::new(e),
-            )
-        })?,
-        disabled: r.get(o + 5)?,
-        created_at: from_ms(r.get(o + 6)?)?,
-        password_changed_at: from_ms(r.get(o + 7)?)?,
-        phone: r.get(o + 8)?,
-    })
-}
-
-fn audit_row(r: &Row) -> rusqlite::Result<AuditEntry> {
-    Ok(AuditEntry {
-        seq: r.get(0)?,
-        at_ms: r.get(1)?,
-        actor: r.get(2)?,
-        actor_name: r.get(3)?,
-        action: r.get(4)?,
-        subject: r.get(5)?,
-        citizen: r.get(6)?,
-        detail: r.get(7)?,
-        client_addr: r.get(8)?,
-        station: r.get(9)?,
-        prev_hash: r.get(10)?,
-        hash: r.get(11)?,
-    })
-}
 
 /// Links `a` to the newest entry and appends it. Runs on the writer thread, which is the only
 /// writer, so reading the head and appending cannot interleave with another append.
@@ -162,7 +125,7 @@ pub(crate) fn staff_where(
         .prepare_cached(&format!("SELECT {STAFF_COLS} FROM staff {cond}"))
         .map_err(db_err)?;
     let rows = st
-        .query_map(p, |r| staff_row(r, 0))
+        .query_map(p, |r| rows::staff(r, 0))
         .map_err(db_err)?
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(db_err);
@@ -205,7 +168,7 @@ pub(crate) fn session(
                     expires_at: from_ms(r.get(4)?)?,
                     client_addr: r.get(5)?,
                 },
-                staff_row(r, 6)?,
+                rows::staff(r, 6)?,
             ))
         })
         .optional()
@@ -240,23 +203,12 @@ pub(crate) fn record_failure(
     failures(c, keys, since)
 }
 
-fn device_row(r: &Row) -> rusqlite::Result<Device> {
-    Ok(Device {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        hall_id: r.get(2)?,
-        token_hash: r.get(3)?,
-        created_at: from_ms(r.get(4)?)?,
-        revoked_at: r.get::<_, Option<i64>>(5)?.map(from_ms).transpose()?,
-    })
-}
-
 pub(crate) fn devices(c: &Connection, cond: &str, p: impl rusqlite::Params) -> Result<Vec<Device>> {
     let mut st = c
         .prepare_cached(&format!("SELECT {DEVICE_COLS} FROM devices {cond}"))
         .map_err(db_err)?;
     let rows = st
-        .query_map(p, device_row)
+        .query_map(p, |r| rows::device(r))
         .map_err(db_err)?
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(db_err);
@@ -315,7 +267,7 @@ pub(crate) fn audit_search(c: &Connection, q: &AuditQuery) -> Result<Vec<AuditEn
                 q.to.map(ms),
                 q.limit.max(1)
             ],
-            audit_row,
+            |r| rows::audit(r),
         )
         .map_err(db_err)?
         .collect::<rusqlite::Result<Vec<_>>>()
@@ -326,7 +278,7 @@ pub(crate) fn audit_search(c: &Connection, q: &AuditQuery) -> Result<Vec<AuditEn
 pub(crate) fn audit_chain(c: &Connection) -> Result<crate::AuditChain> {
     let mut st = c.prepare(sql::AUDIT_CHAIN.lite).map_err(db_err)?;
     let rows = st
-        .query_map([], audit_row)
+        .query_map([], |r| rows::audit(r))
         .map_err(db_err)?
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(db_err)?;
