@@ -333,7 +333,7 @@ impl From<StoreError> for AppError {
             }
             // A refusal names its conflict; the registry holds its status and messages.
             StoreError::Refused(code) => Code::parse(code).unwrap_or(Code::ChangeRefused).into(),
-            StoreError::Db(msg) if msg.contains("PostgreSQL connection") => {
+            StoreError::Unavailable(msg) => {
                 tracing::error!(error = %msg, "database unavailable");
                 let mut e = Self::from(Code::Unavailable);
                 e.retry_after = Some(UNAVAILABLE_RETRY_SECS);

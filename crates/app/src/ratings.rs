@@ -150,7 +150,7 @@ impl App {
             }
         }
         self.store
-            .rate(
+            .record_rating(
                 &NewRating {
                     ticket_id: t.id,
                     score: r.score.clone(),

@@ -73,6 +73,17 @@ pub fn entry_hash(e: &AuditEntry) -> String {
     hex(&h.finalize())
 }
 
+/// Links `entry` to the chain whose newest entry is `head` (`(seq, hash)`, `None` for an
+/// empty chain): it gets the next sequence number, the head's hash as its link, and its own
+/// hash. Its own `seq`, `prev_hash` and `hash` are ignored.
+pub fn link(head: Option<(i64, String)>, mut entry: AuditEntry) -> AuditEntry {
+    let (prev_seq, prev_hash) = head.unwrap_or_else(|| (0, GENESIS.to_string()));
+    entry.seq = prev_seq + 1;
+    entry.prev_hash = prev_hash;
+    entry.hash = entry_hash(&entry);
+    entry
+}
+
 pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
@@ -181,6 +192,25 @@ mod tests {
 
     fn head(c: &[AuditEntry]) -> Option<(i64, &str)> {
         c.last().map(|e| (e.seq, e.hash.as_str()))
+    }
+
+    #[test]
+    fn linking_continues_the_chain() {
+        let c = chain(3);
+        let mut next = c[2].clone();
+        next.action = "hall.update".into();
+        next.seq = 99; // ignored
+        let linked = link(Some((c[2].seq, c[2].hash.clone())), next);
+        assert_eq!(
+            (linked.seq, linked.prev_hash.as_str()),
+            (4, c[2].hash.as_str())
+        );
+        assert_eq!(linked.hash, entry_hash(&linked));
+        let mut all = c.clone();
+        all.push(linked.clone());
+        assert_eq!(verify_chain(&all, Some((4, linked.hash.as_str()))), Ok(4));
+        let first = link(None, c[0].clone());
+        assert_eq!(first, c[0], "the first entry links to GENESIS");
     }
 
     #[test]

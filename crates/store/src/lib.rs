@@ -9,19 +9,17 @@
 //! - confirming a hold is `UPDATE holds SET state = 'confirmed' WHERE … AND state = 'held' AND
 //!   expires_at > now`, so a hold is used at most once and never after it expired.
 //!
-//! Both adapters pass the same conformance suite (`tests/store.rs`), and a parity test checks
+//! Both adapters pass the same conformance suite (`tests/store/`, a module per area), and a parity test checks
 //! that their migrations produce the same schema.
 
+mod admin;
+mod common;
 mod migrations;
 mod model;
 pub mod postgres;
-mod postgres_hall;
-mod postgres_outbox;
-mod postgres_staff;
+mod rows;
+mod sql;
 pub mod sqlite;
-mod sqlite_hall;
-mod sqlite_outbox;
-mod sqlite_staff;
 
 pub use migrations::{Migration, MigrationStatus};
 pub use model::*;
@@ -61,46 +59,124 @@ pub enum StoreError {
     Refused(&'static str),
     #[error("invalid stored data: {0}")]
     Corrupt(String),
+    /// The database cannot be reached: a lost, refused or closed connection or a pool timeout
+    /// (PostgreSQL), a disk I/O failure or a file that cannot be opened (SQLite). Worth
+    /// retrying shortly; the other errors are not.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     #[error("database error: {0}")]
     Db(String),
 }
 
-/// The storage port. Methods that change booking state are each one transaction.
+/// The storage port: every area's methods. Methods that change booking state are each one
+/// transaction. Callers bring the area traits they use into scope.
+pub trait Store:
+    SystemStore
+    + OrgStore
+    + BookingStore
+    + LotteryStore
+    + RegistryStore
+    + StaffStore
+    + OutboxStore
+    + HallStore
+{
+}
+
+impl<T> Store for T where
+    T: SystemStore
+        + OrgStore
+        + BookingStore
+        + LotteryStore
+        + RegistryStore
+        + StaffStore
+        + OutboxStore
+        + HallStore
+        + ?Sized
+{
+}
+
+/// The database itself: identity, migrations, live events, secrets and the invariant check.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait SystemStore: Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn dialect(&self) -> &'static str;
 
     async fn ping(&self) -> Result<()>;
+
     /// Applies pending migrations and returns the versions applied now.
     async fn migrate(&self) -> Result<Vec<i64>>;
+
     async fn migration_status(&self) -> Result<MigrationStatus>;
 
-    // --- Organisation -------------------------------------------------------------------
+    /// A named secret, created with `candidate` if it does not exist yet.
+    async fn secret(&self, name: &str, candidate: &str) -> Result<String>;
+
+    /// Publishes a hall event (a call, as JSON) to every app server on this database: in
+    /// process on SQLite (one server per file), by `NOTIFY` on PostgreSQL.
+    async fn publish(&self, payload: &str) -> Result<()>;
+
+    /// Hall events from every app server, this one included.
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<String>;
+
+    /// Recounts every slot from holds, bookings and pending returns and reports any
+    /// disagreement with the counters, any oversold slot and any identity with two active
+    /// bookings for one business. Used by tests, `wujing doctor` and the load generator.
+    async fn verify_invariants(&self) -> Result<InvariantReport>;
+}
+
+/// The organisation: districts, halls with their windows and closures, the calendar and the slots.
+#[async_trait]
+pub trait OrgStore: Send + Sync + 'static {
     async fn put_district(&self, d: &District) -> Result<()>;
+
     /// Creates or replaces a hall with its windows and pool capacities.
     async fn put_hall(&self, h: &HallSetup) -> Result<()>;
+
     async fn districts(&self) -> Result<Vec<District>>;
+
     async fn halls(&self) -> Result<Vec<Hall>>;
+
     async fn hall(&self, id: &str) -> Result<Option<Hall>>;
+
     async fn put_calendar_days(&self, days: &[DeclaredDay]) -> Result<()>;
+
     async fn calendar_days(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<DeclaredDay>>;
 
-    // --- Seats -----------------------------------------------------------------------------
     /// Inserts the slots that do not exist yet; existing ones (and their counts) are untouched,
     /// so generating ahead is incremental and idempotent. Returns how many were new.
     async fn ensure_slots(&self, slots: &[NewSlot]) -> Result<u64>;
+
     async fn slots(&self, q: &SlotQuery) -> Result<Vec<Slot>>;
+
     async fn slot(&self, id: i64) -> Result<Option<Slot>>;
 
-    // --- Booking ---------------------------------------------------------------------------
+    async fn windows(&self, hall_id: &str) -> Result<Vec<Window>>;
+
+    /// Days `from..=to` on which staff closed the hall.
+    async fn hall_closures(
+        &self,
+        hall_id: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<NaiveDate>>;
+}
+
+/// Holds and bookings: taking, confirming, cancelling and moving seats, the sweeper, and
+/// the scalping signals computed from bookings.
+#[async_trait]
+pub trait BookingStore: Send + Sync + 'static {
     /// Takes a seat in `slot_id` atomically and records a hold; `SlotFull` when none is free.
     async fn create_hold(&self, h: &NewHold) -> Result<Hold>;
+
     async fn hold(&self, id: &str) -> Result<Option<Hold>>;
+
     /// Turns a live hold into a booking in one transaction.
     async fn confirm_hold(&self, b: &NewBooking) -> Result<Booking>;
+
     async fn booking_by_code(&self, code: &str) -> Result<Option<Booking>>;
+
     async fn booking_by_id(&self, id: i64) -> Result<Option<Booking>>;
+
     /// Cancels an active booking; its seat returns at `return_at` (immediately if not later
     /// than `now`).
     async fn cancel_booking(
@@ -109,6 +185,7 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         return_at: DateTime<Utc>,
     ) -> Result<Booking>;
+
     /// Moves an active booking to `new_slot_id`: the new seat is taken first, then the old one
     /// is scheduled to return at `return_at`, all in one transaction.
     async fn reschedule_booking(
@@ -118,9 +195,12 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         return_at: DateTime<Utc>,
     ) -> Result<Booking>;
+
     /// Frees the seats of expired holds and of returns that are due.
     async fn sweep(&self, now: DateTime<Utc>) -> Result<SweepReport>;
+
     async fn cancel_rebook_pairs(&self) -> Result<Vec<CancelRebookPair>>;
+
     /// Records cancel→rebook pairs among bookings created since the last scan: the same
     /// identity rebooking a business it cancelled within `identity_window`, and another
     /// identity taking a returned seat within `handoff_window` of its return. Run by the
@@ -131,6 +211,7 @@ pub trait Store: Send + Sync + 'static {
         identity_window: chrono::TimeDelta,
         handoff_window: chrono::TimeDelta,
     ) -> Result<u64>;
+
     /// Scalping signals since `since`: phones and addresses used by at least `min_identities`
     /// identities, addresses with at least `min_abandoned` expired holds, and cancel→rebook
     /// pairs; at most 100 rows of each, worst first.
@@ -141,11 +222,23 @@ pub trait Store: Send + Sync + 'static {
         min_abandoned: u32,
     ) -> Result<Signals>;
 
-    // --- Lottery releases ------------------------------------------------------------------
+    /// The active bookings of an identity.
+    async fn active_bookings_of(&self, identity_key: &str) -> Result<Vec<Booking>>;
+
+    /// Active bookings whose visit is on `day` (reminders).
+    async fn active_bookings_on(&self, day: NaiveDate) -> Result<Vec<Booking>>;
+}
+
+/// Lottery releases: entries, the draw and its awards.
+#[async_trait]
+pub trait LotteryStore: Send + Sync + 'static {
     async fn add_lottery_entry(&self, e: &NewEntry) -> Result<LotteryEntry>;
+
     async fn lottery_entry(&self, id: i64) -> Result<Option<LotteryEntry>>;
+
     /// Every entry of a day, in id order (the canonical order a draw shuffles).
     async fn lottery_entries(&self, day: NaiveDate) -> Result<Vec<LotteryEntry>>;
+
     /// Records the draw of `day` with `seed` if nobody has started it, and returns the day's
     /// entries in id order; `None` when another instance already drew (or is drawing) it.
     async fn start_draw(
@@ -154,17 +247,27 @@ pub trait Store: Send + Sync + 'static {
         seed: u64,
         now: DateTime<Utc>,
     ) -> Result<Option<Vec<LotteryEntry>>>;
+
     /// Takes a seat in `slot_id` for the entry and books it, in one transaction.
     async fn award_entry(&self, entry_id: i64, slot_id: i64, b: &NewBooking) -> Result<Booking>;
+
     /// Marks the day's remaining entries lost and the draw finished.
     async fn finish_draw(&self, day: NaiveDate, now: DateTime<Utc>) -> Result<Draw>;
-    async fn draw(&self, day: NaiveDate) -> Result<Option<Draw>>;
 
-    // --- Registries ------------------------------------------------------------------------
+    async fn draw(&self, day: NaiveDate) -> Result<Option<Draw>>;
+}
+
+/// The imported person and document registries that eligibility reads.
+#[async_trait]
+pub trait RegistryStore: Send + Sync + 'static {
     async fn upsert_persons(&self, p: &[PersonRecord], now: DateTime<Utc>) -> Result<u64>;
+
     async fn upsert_documents(&self, d: &[DocumentRecord], now: DateTime<Utc>) -> Result<u64>;
+
     async fn person(&self, id_number: &str) -> Result<Option<PersonRecord>>;
+
     async fn documents_of(&self, id_number: &str) -> Result<Vec<DocumentRecord>>;
+
     /// Both registries' records of one person, as eligibility needs them.
     async fn facts(&self, id_number: &str) -> Result<(Option<PersonRecord>, Vec<DocumentRecord>)> {
         Ok((
@@ -172,22 +275,32 @@ pub trait Store: Send + Sync + 'static {
             self.documents_of(id_number).await?,
         ))
     }
+}
 
-    // --- Staff, sessions, devices, audit (M14) -----------------------------------------------
+/// Staff accounts, sessions, log-in throttling, devices and the audit chain (M14).
+#[async_trait]
+pub trait StaffStore: Send + Sync + 'static {
     /// Applies a staff change and appends its audit entry to the hash chain, in one
     /// transaction. Appends are serialised so that each entry links to the one before it.
     async fn apply_admin(&self, change: &AdminChange, audit: &NewAudit) -> Result<AdminOutcome>;
+
     async fn staff_by_username(&self, username: &str) -> Result<Option<StaffAccount>>;
+
     async fn staff_by_id(&self, id: i64) -> Result<Option<StaffAccount>>;
+
     async fn staff_list(&self) -> Result<Vec<StaffAccount>>;
+
     async fn create_session(&self, s: &StaffSession) -> Result<()>;
+
     /// The live session with this token hash and its (enabled) account.
     async fn session(
         &self,
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<(StaffSession, StaffAccount)>>;
+
     async fn end_session(&self, token_hash: &str) -> Result<()>;
+
     /// Records a failed log-in under each key (user name, client address) and returns the
     /// failures of each key since `since`, this one included.
     async fn record_login_failure(
@@ -196,28 +309,30 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         since: DateTime<Utc>,
     ) -> Result<Vec<u32>>;
+
     /// Failures of each key since `since`.
     async fn login_failures(&self, keys: &[String], since: DateTime<Utc>) -> Result<Vec<u32>>;
+
     async fn clear_login_failures(&self, key: &str) -> Result<()>;
+
     async fn devices(&self) -> Result<Vec<Device>>;
+
     /// The unrevoked device with this token hash.
     async fn device_by_token_hash(&self, token_hash: &str) -> Result<Option<Device>>;
-    async fn windows(&self, hall_id: &str) -> Result<Vec<Window>>;
-    /// Days `from..=to` on which staff closed the hall.
-    async fn hall_closures(
-        &self,
-        hall_id: &str,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> Result<Vec<NaiveDate>>;
+
     /// Newest first.
     async fn audit_search(&self, q: &AuditQuery) -> Result<Vec<wujing_domain::audit::AuditEntry>>;
+
     /// The whole chain in sequence order, and the recorded head `(seq, hash)`.
     async fn audit_chain(&self) -> Result<crate::AuditChain>;
+}
 
-    // --- Notification outbox ------------------------------------------------------------------
+/// The notification outbox and the one-time phone codes it carries.
+#[async_trait]
+pub trait OutboxStore: Send + Sync + 'static {
     /// Stores messages; a key already stored is skipped. Returns how many were new.
     async fn enqueue(&self, messages: &[NewMessage]) -> Result<u64>;
+
     /// Leases up to `limit` undelivered messages due at `now` for `lease`: another dispatcher
     /// (another app server) does not see them until the lease runs out.
     async fn claim_messages(
@@ -226,11 +341,15 @@ pub trait Store: Send + Sync + 'static {
         lease: chrono::TimeDelta,
         limit: u32,
     ) -> Result<Vec<Message>>;
+
     async fn message_delivered(&self, id: i64, now: DateTime<Utc>) -> Result<()>;
+
     /// Records a failed attempt; the message is due again at `retry_at`.
     async fn message_failed(&self, id: i64, retry_at: DateTime<Utc>, error: &str) -> Result<()>;
+
     /// Messages to one recipient, newest first (for the console and tests).
     async fn messages_to(&self, recipient: &str, limit: u32) -> Result<Vec<Message>>;
+
     /// Records a one-time code for `phone` and queues its text, in one transaction. Refused
     /// (`RateLimited`) within `min_interval` of the previous code to the phone, or beyond
     /// `max_per_hour` codes to the phone or from the client address.
@@ -241,6 +360,7 @@ pub trait Store: Send + Sync + 'static {
         max_per_hour: u32,
         message: &NewMessage,
     ) -> Result<()>;
+
     /// Checks a code against the newest unexpired one for the phone and purpose (a code
     /// already verified stays valid until it expires). Every wrong try counts; after
     /// `max_attempts` the code is dead.
@@ -252,18 +372,17 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         max_attempts: u32,
     ) -> Result<PhoneCodeCheck>;
-    /// A named secret, created with `candidate` if it does not exist yet.
-    async fn secret(&self, name: &str, candidate: &str) -> Result<String>;
-    /// The active bookings of an identity.
-    async fn active_bookings_of(&self, identity_key: &str) -> Result<Vec<Booking>>;
-    /// Active bookings whose visit is on `day` (reminders).
-    async fn active_bookings_on(&self, day: NaiveDate) -> Result<Vec<Booking>>;
+}
 
-    // --- Hall operations (M5) --------------------------------------------------------------
+/// Hall operations (M5): tickets, counters, payments, ratings, alerts, applications and
+/// urgent requests.
+#[async_trait]
+pub trait HallStore: Send + Sync + 'static {
     /// Issues the next number of the hall's day and queue with the ticket, in one transaction:
     /// numbers are unique and without gaps. `Refused("already_checked_in")` for a booking that
     /// has a ticket.
     async fn issue_ticket(&self, t: &NewTicket) -> Result<Ticket>;
+
     /// Gives the first waiting ticket of `queues` (priority, then due time, then number) to the
     /// window, atomically: two windows never get the same ticket.
     async fn call_next(
@@ -275,6 +394,7 @@ pub trait Store: Send + Sync + 'static {
         officer_id: i64,
         now: DateTime<Utc>,
     ) -> Result<Option<Ticket>>;
+
     /// Applies a counter action to a ticket held by `window` (or, for re-queueing, a missed
     /// one); `Refused("ticket_state")` when the ticket is not in a state that allows it.
     async fn move_ticket(
@@ -284,23 +404,32 @@ pub trait Store: Send + Sync + 'static {
         m: &TicketMove,
         now: DateTime<Utc>,
     ) -> Result<Ticket>;
+
     async fn ticket(&self, id: i64) -> Result<Option<Ticket>>;
+
     async fn tickets_of_day(&self, hall_id: &str, day: NaiveDate) -> Result<Vec<Ticket>>;
+
     /// Records a payment with the hall's next receipt number of the day.
     /// `Refused("already_paid")` for a second payment of a ticket.
     async fn record_payment(&self, p: &NewPayment) -> Result<Payment>;
+
     async fn payment_of(&self, ticket_id: i64) -> Result<Option<Payment>>;
+
     /// Count and sum of the day's unrefunded payments per window and method.
     async fn reconciliation(&self, hall_id: &str, day: NaiveDate) -> Result<Vec<ReconLine>>;
 
     /// Records a rating of a finished ticket (one per ticket: `Refused("already_rated")`);
     /// an `unsatisfied` one also raises an alert and queues `pages` (texts to the leaders), all
     /// in one transaction. Returns the alert when one was raised.
-    async fn rate(&self, r: &NewRating, pages: &[NewMessage]) -> Result<Option<Alert>>;
+    async fn record_rating(&self, r: &NewRating, pages: &[NewMessage]) -> Result<Option<Alert>>;
+
     async fn alert(&self, id: i64) -> Result<Option<Alert>>;
+
     async fn urgent_request(&self, id: i64) -> Result<Option<UrgentRequest>>;
+
     /// Alerts of a hall (all halls when `None`), open ones first, newest first (at most 200).
     async fn alerts(&self, hall_id: Option<&str>, open_only: bool) -> Result<Vec<Alert>>;
+
     /// Marks an alert escalated if it is still unacknowledged and not escalated, and queues
     /// `pages` in the same transaction; `false` when someone got there first.
     async fn escalate_alert(
@@ -313,7 +442,9 @@ pub trait Store: Send + Sync + 'static {
     /// Records the acceptance of a ticket's application (one per ticket:
     /// `Refused("already_accepted")`); the ticket must be being served.
     async fn accept_application(&self, a: &NewApplication) -> Result<Application>;
+
     async fn application_of(&self, ticket_id: i64) -> Result<Option<Application>>;
+
     /// Files an urgent request for a ticket (one open per ticket: `Refused("urgent_open")`).
     async fn request_urgent(
         &self,
@@ -323,20 +454,8 @@ pub trait Store: Send + Sync + 'static {
         staff_id: i64,
         now: DateTime<Utc>,
     ) -> Result<UrgentRequest>;
+
     async fn urgent_requests(&self, open_only: bool) -> Result<Vec<UrgentRequest>>;
-
-    // --- Live events ------------------------------------------------------------------------
-    /// Publishes a hall event (a call, as JSON) to every app server on this database: in
-    /// process on SQLite (one server per file), by `NOTIFY` on PostgreSQL.
-    async fn publish(&self, payload: &str) -> Result<()>;
-    /// Hall events from every app server, this one included.
-    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<String>;
-
-    // --- Checks ----------------------------------------------------------------------------
-    /// Recounts every slot from holds, bookings and pending returns and reports any
-    /// disagreement with the counters, any oversold slot and any identity with two active
-    /// bookings for one business. Used by tests, `wujing doctor` and the load generator.
-    async fn verify_invariants(&self) -> Result<InvariantReport>;
 }
 
 pub type DynStore = Arc<dyn Store>;

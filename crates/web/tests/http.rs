@@ -39,6 +39,8 @@ pub(crate) fn test_config() -> Config {
 mod forms;
 #[path = "http/hall.rs"]
 mod hall;
+#[path = "http/outage.rs"]
+mod outage;
 #[path = "http/outbox.rs"]
 mod outbox;
 #[path = "http/plumbing.rs"]

@@ -4,44 +4,24 @@
 //! `FOR UPDATE SKIP LOCKED`, so windows calling at once take different tickets without waiting.
 
 use crate::model::*;
+use crate::rows;
+use crate::sql;
+use crate::sql::ALERT_COLS;
 use crate::{Result, StoreError};
+use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::Row;
 
-pub(crate) const COLS: &str = crate::sqlite_hall::COLS;
-
-fn row(r: &Row) -> Ticket {
-    Ticket {
-        id: r.get(0),
-        hall_id: r.get(1),
-        day: r.get(2),
-        queue: r.get(3),
-        number: r.get::<_, i32>(4) as u32,
-        label: r.get(5),
-        booking_id: r.get(6),
-        business: r.get(7),
-        identity_key: r.get(8),
-        kind: r.get(9),
-        priority: r.get(10),
-        due_at: r.get(11),
-        status: r.get(12),
-        window_number: r.get::<_, Option<i32>>(13).map(|w| w as u32),
-        officer_id: r.get(14),
-        calls: r.get::<_, i32>(15) as u32,
-        created_at: r.get(16),
-        called_at: r.get(17),
-        finished_at: r.get(18),
-    }
-}
+use super::{db_err, PgStore};
+use crate::sql::TICKET_COLS as COLS;
+use crate::HallStore;
 
 pub(crate) async fn by_id(c: &impl GenericClient, id: i64) -> Result<Option<Ticket>> {
-    Ok(
-        c.query_opt(&format!("SELECT {COLS} FROM tickets WHERE id = $1"), &[&id])
-            .await?
-            .map(|r| row(&r)),
-    )
+    c.query_opt(sql::TICKET_BY_ID.pg, &[&id])
+        .await?
+        .map(|r| rows::ticket(&r))
+        .transpose()
 }
 
 fn unique_as(code: &'static str) -> impl Fn(tokio_postgres::Error) -> StoreError {
@@ -78,7 +58,7 @@ pub(crate) async fn issue(c: &impl GenericClient, t: &NewTicket) -> Result<Ticke
         )
         .await
         .map_err(unique_as("already_checked_in"))?;
-    Ok(row(&r))
+    rows::ticket(&r)
 }
 
 pub(crate) async fn call_next(
@@ -90,7 +70,7 @@ pub(crate) async fn call_next(
     officer: i64,
     now: DateTime<Utc>,
 ) -> Result<Option<Ticket>> {
-    Ok(c
+    c
         .query_opt(
             &format!(
                 "UPDATE tickets SET status = 'called', window_number = $4, officer_id = $5, calls = calls + 1, called_at = $6
@@ -101,7 +81,7 @@ pub(crate) async fn call_next(
             &[&hall, &day, &queues, &(window as i32), &officer, &now],
         )
         .await?
-        .map(|r| row(&r)))
+        .map(|r| rows::ticket(&r)).transpose()
 }
 
 pub(crate) async fn move_ticket(
@@ -187,7 +167,7 @@ pub(crate) async fn move_ticket(
         }
     };
     match r {
-        Some(r) => Ok(row(&r)),
+        Some(r) => rows::ticket(&r),
         None if by_id(c, id).await?.is_none() => Err(StoreError::NotFound("ticket")),
         None => Err(StoreError::Refused("ticket_state")),
     }
@@ -198,16 +178,11 @@ pub(crate) async fn of_day(
     hall: &str,
     day: NaiveDate,
 ) -> Result<Vec<Ticket>> {
-    Ok(c.query(
-        &format!(
-            "SELECT {COLS} FROM tickets WHERE hall_id = $1 AND day = $2 ORDER BY queue, number"
-        ),
-        &[&hall, &day],
-    )
-    .await?
-    .iter()
-    .map(row)
-    .collect())
+    c.query(sql::TICKETS_OF_DAY.pg, &[&hall, &day])
+        .await?
+        .iter()
+        .map(rows::ticket)
+        .collect::<Result<_>>()
 }
 
 pub(crate) async fn pay(c: &impl GenericClient, p: &NewPayment) -> Result<Payment> {
@@ -270,27 +245,7 @@ pub(crate) async fn reconciliation(
         .collect())
 }
 
-const ALERT_COLS: &str = "a.id, a.hall_id, a.ticket_label, a.window_number, a.officer_id, r.score, r.reasons, a.created_at, \
-     a.acknowledged_at, a.acknowledged_by, a.outcome, a.escalated_at";
-
-fn alert_row(r: &Row) -> Alert {
-    Alert {
-        id: r.get(0),
-        hall_id: r.get(1),
-        ticket_label: r.get(2),
-        window_number: r.get::<_, i32>(3) as u32,
-        officer_id: r.get(4),
-        score: r.get(5),
-        reasons: r.get(6),
-        created_at: r.get(7),
-        acknowledged_at: r.get(8),
-        acknowledged_by: r.get(9),
-        outcome: r.get(10),
-        escalated_at: r.get(11),
-    }
-}
-
-pub(crate) async fn rate(
+pub(crate) async fn record_rating(
     c: &impl GenericClient,
     n: &NewRating,
     pages: &[NewMessage],
@@ -320,7 +275,7 @@ pub(crate) async fn rate(
         )
         .await?
         .get(0);
-    crate::postgres_outbox::insert(c, pages).await?;
+    super::outbox::insert(c, pages).await?;
     Ok(alerts(c, None, false, Some(id)).await?.pop())
 }
 
@@ -330,7 +285,7 @@ pub(crate) async fn alerts(
     open_only: bool,
     id: Option<i64>,
 ) -> Result<Vec<Alert>> {
-    Ok(c
+    c
         .query(
             &format!(
                 "SELECT {ALERT_COLS} FROM alerts a JOIN ratings r ON r.id = a.rating_id
@@ -341,8 +296,8 @@ pub(crate) async fn alerts(
         )
         .await?
         .iter()
-        .map(alert_row)
-        .collect())
+        .map(rows::alert)
+        .collect::<Result<_>>()
 }
 
 pub(crate) async fn escalate(
@@ -351,43 +306,21 @@ pub(crate) async fn escalate(
     now: DateTime<Utc>,
     pages: &[NewMessage],
 ) -> Result<bool> {
-    let n = c
-        .execute("UPDATE alerts SET escalated_at = $2 WHERE id = $1 AND acknowledged_at IS NULL AND escalated_at IS NULL", &[&id, &now])
-        .await?;
+    let n = c.execute(sql::ESCALATE_ALERT.pg, &[&id, &now]).await?;
     if n == 1 {
-        crate::postgres_outbox::insert(c, pages).await?;
+        super::outbox::insert(c, pages).await?;
     }
     Ok(n == 1)
 }
-
-fn application_row(r: &Row) -> Application {
-    let missing: String = r.get(4);
-    Application {
-        id: r.get(0),
-        ticket_id: r.get(1),
-        business: r.get(2),
-        status: r.get(3),
-        missing: serde_json::from_str(&missing).unwrap_or_default(),
-        supplement_due: r.get(5),
-        expedited: r.get(6),
-        ready_by: r.get(7),
-        accepted_at: r.get(8),
-    }
-}
-
-const APP_COLS: &str =
-    "id, ticket_id, business, status, missing, supplement_due, expedited, ready_by, accepted_at";
 
 pub(crate) async fn application_of(
     c: &impl GenericClient,
     ticket: i64,
 ) -> Result<Option<Application>> {
-    Ok(c.query_opt(
-        &format!("SELECT {APP_COLS} FROM applications WHERE ticket_id = $1"),
-        &[&ticket],
-    )
-    .await?
-    .map(|r| application_row(&r)))
+    c.query_opt(sql::APPLICATION_OF.pg, &[&ticket])
+        .await?
+        .map(|r| rows::application(&r))
+        .transpose()
 }
 
 pub(crate) async fn accept(c: &impl GenericClient, a: &NewApplication) -> Result<Application> {
@@ -398,7 +331,8 @@ pub(crate) async fn accept(c: &impl GenericClient, a: &NewApplication) -> Result
             &[&a.ticket_id],
         )
         .await?
-        .map(|r| row(&r))
+        .map(|r| rows::ticket(&r))
+        .transpose()?
         .ok_or(StoreError::NotFound("ticket"))?;
     if t.status != "serving" || t.window_number != Some(a.window_number) {
         return Err(StoreError::Refused("ticket_state"));
@@ -411,14 +345,25 @@ pub(crate) async fn accept(c: &impl GenericClient, a: &NewApplication) -> Result
         .await?
         .get(0);
     c.execute(
-        "INSERT INTO applications (ticket_id, booking_id, hall_id, business, identity_key, status, missing, supplement_due, expedited,
-            ready_by, window_number, officer_id, accepted_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        sql::INSERT_APPLICATION.pg,
         &[
-            &t.id, &t.booking_id, &t.hall_id, &t.business, &t.identity_key,
-            &if a.missing.is_empty() { "accepted" } else { "pending_supplement" },
+            &t.id,
+            &t.booking_id,
+            &t.hall_id,
+            &t.business,
+            &t.identity_key,
+            &if a.missing.is_empty() {
+                "accepted"
+            } else {
+                "pending_supplement"
+            },
             &serde_json::to_string(&a.missing).expect("strings serialise"),
-            &a.supplement_due, &(approved || t.priority > 0), &a.ready_by, &(a.window_number as i32), &a.officer_id, &a.now,
+            &a.supplement_due,
+            &(approved || t.priority > 0),
+            &a.ready_by,
+            &(a.window_number as i32),
+            &a.officer_id,
+            &a.now,
         ],
     )
     .await
@@ -482,11 +427,7 @@ pub(crate) async fn urgent(
 }
 
 pub(crate) async fn payment_of(c: &impl GenericClient, ticket: i64) -> Result<Option<Payment>> {
-    Ok(c
-        .query_opt(
-            "SELECT id, ticket_id, receipt_no, amount_yuan, method, reference, window_number, officer_id, paid_at FROM payments WHERE ticket_id = $1",
-            &[&ticket],
-        )
+    Ok(c.query_opt(sql::PAYMENT_OF.pg, &[&ticket])
         .await?
         .map(|r| Payment {
             id: r.get(0),
@@ -499,4 +440,133 @@ pub(crate) async fn payment_of(c: &impl GenericClient, ticket: i64) -> Result<Op
             officer_id: r.get(7),
             paid_at: r.get(8),
         }))
+}
+
+#[async_trait]
+impl HallStore for PgStore {
+    async fn issue_ticket(&self, t: &NewTicket) -> Result<Ticket> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        let r = issue(&tx, t).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(r)
+    }
+
+    async fn call_next(
+        &self,
+        hall_id: &str,
+        day: NaiveDate,
+        queues: &[String],
+        window: u32,
+        officer_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Ticket>> {
+        let c = self.client().await?;
+        call_next(&c, hall_id, day, queues, window, officer_id, now).await
+    }
+
+    async fn move_ticket(
+        &self,
+        ticket_id: i64,
+        window: u32,
+        m: &TicketMove,
+        now: DateTime<Utc>,
+    ) -> Result<Ticket> {
+        let c = self.client().await?;
+        move_ticket(&c, ticket_id, window, m, now).await
+    }
+
+    async fn ticket(&self, id: i64) -> Result<Option<Ticket>> {
+        let c = self.client().await?;
+        by_id(&c, id).await
+    }
+
+    async fn tickets_of_day(&self, hall_id: &str, day: NaiveDate) -> Result<Vec<Ticket>> {
+        let c = self.client().await?;
+        of_day(&c, hall_id, day).await
+    }
+
+    async fn record_payment(&self, p: &NewPayment) -> Result<Payment> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        let r = pay(&tx, p).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(r)
+    }
+
+    async fn reconciliation(&self, hall_id: &str, day: NaiveDate) -> Result<Vec<ReconLine>> {
+        let c = self.client().await?;
+        reconciliation(&c, hall_id, day).await
+    }
+
+    async fn record_rating(&self, r: &NewRating, pages: &[NewMessage]) -> Result<Option<Alert>> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        let out = record_rating(&tx, r, pages).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(out)
+    }
+
+    async fn alert(&self, id: i64) -> Result<Option<Alert>> {
+        let c = self.client().await?;
+        Ok(alerts(&c, None, false, Some(id)).await?.pop())
+    }
+
+    async fn urgent_request(&self, id: i64) -> Result<Option<UrgentRequest>> {
+        let c = self.client().await?;
+        Ok(urgent(&c, false, Some(id)).await?.pop())
+    }
+
+    async fn alerts(&self, hall_id: Option<&str>, open_only: bool) -> Result<Vec<Alert>> {
+        let c = self.client().await?;
+        alerts(&c, hall_id, open_only, None).await
+    }
+
+    async fn escalate_alert(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+        pages: &[NewMessage],
+    ) -> Result<bool> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        let out = escalate(&tx, id, now, pages).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(out)
+    }
+
+    async fn accept_application(&self, a: &NewApplication) -> Result<Application> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        let r = accept(&tx, a).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(r)
+    }
+
+    async fn application_of(&self, ticket_id: i64) -> Result<Option<Application>> {
+        let c = self.client().await?;
+        application_of(&c, ticket_id).await
+    }
+
+    async fn request_urgent(
+        &self,
+        ticket_id: i64,
+        reason: &str,
+        note: &str,
+        staff_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<UrgentRequest> {
+        let c = self.client().await?;
+        request_urgent(&c, ticket_id, reason, note, staff_id, now).await
+    }
+
+    async fn urgent_requests(&self, open_only: bool) -> Result<Vec<UrgentRequest>> {
+        let c = self.client().await?;
+        urgent(&c, open_only, None).await
+    }
+
+    async fn payment_of(&self, ticket_id: i64) -> Result<Option<Payment>> {
+        let c = self.client().await?;
+        payment_of(&c, ticket_id).await
+    }
 }

@@ -1,18 +1,19 @@
 //! The SQLite side of the notification outbox.
 
+use super::{db_err, from_ms, ms, SqliteStore};
+use crate::common::phone_code_allowed;
 use crate::model::*;
-use crate::sqlite::{db_err, from_ms, ms};
+use crate::rows;
+use crate::sql;
+use crate::sql::MESSAGE_COLS as COLS;
+use crate::OutboxStore;
 use crate::Result;
+use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
-use rusqlite::{params, Connection, Row};
+use rusqlite::{params, Connection};
 
 pub(crate) fn insert(c: &Connection, messages: &[NewMessage]) -> Result<u64> {
-    let mut st = c
-        .prepare_cached(
-            "INSERT INTO outbox (idempotency_key, channel, recipient, topic, body, created_at, due_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) ON CONFLICT (idempotency_key) DO NOTHING",
-        )
-        .map_err(db_err)?;
+    let mut st = c.prepare_cached(sql::INSERT_MESSAGE.lite).map_err(db_err)?;
     let mut n = 0;
     for m in messages {
         n += st
@@ -27,25 +28,6 @@ pub(crate) fn insert(c: &Connection, messages: &[NewMessage]) -> Result<u64> {
             .map_err(db_err)? as u64;
     }
     Ok(n)
-}
-
-const COLS: &str =
-    "id, idempotency_key, channel, recipient, topic, body, created_at, due_at, attempts, delivered_at, last_error";
-
-fn row(r: &Row) -> rusqlite::Result<Message> {
-    Ok(Message {
-        id: r.get(0)?,
-        idempotency_key: r.get(1)?,
-        channel: r.get(2)?,
-        recipient: r.get(3)?,
-        topic: r.get(4)?,
-        body: r.get(5)?,
-        created_at: from_ms(r.get(6)?)?,
-        due_at: from_ms(r.get(7)?)?,
-        attempts: r.get(8)?,
-        delivered_at: r.get::<_, Option<i64>>(9)?.map(from_ms).transpose()?,
-        last_error: r.get(10)?,
-    })
 }
 
 pub(crate) fn claim(
@@ -64,7 +46,9 @@ pub(crate) fn claim(
         ))
         .map_err(db_err)?;
     let mut rows = st
-        .query_map(params![ms(now), ms(now + lease), limit], row)
+        .query_map(params![ms(now), ms(now + lease), limit], |r| {
+            rows::message(r)
+        })
         .map_err(db_err)?
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(db_err)?;
@@ -73,31 +57,21 @@ pub(crate) fn claim(
 }
 
 pub(crate) fn delivered(c: &Connection, id: i64, now: DateTime<Utc>) -> Result<()> {
-    c.execute(
-        "UPDATE outbox SET delivered_at = ?2, lease_until = NULL, last_error = NULL WHERE id = ?1",
-        params![id, ms(now)],
-    )
-    .map_err(db_err)?;
+    c.execute(sql::MESSAGE_DELIVERED.lite, params![id, ms(now)])
+        .map_err(db_err)?;
     Ok(())
 }
 
 pub(crate) fn failed(c: &Connection, id: i64, retry_at: DateTime<Utc>, error: &str) -> Result<()> {
-    c.execute(
-        "UPDATE outbox SET due_at = ?2, lease_until = NULL, last_error = ?3 WHERE id = ?1 AND delivered_at IS NULL",
-        params![id, ms(retry_at), error],
-    )
-    .map_err(db_err)?;
+    c.execute(sql::MESSAGE_FAILED.lite, params![id, ms(retry_at), error])
+        .map_err(db_err)?;
     Ok(())
 }
 
 pub(crate) fn to(c: &Connection, recipient: &str, limit: u32) -> Result<Vec<Message>> {
-    let mut st = c
-        .prepare_cached(&format!(
-            "SELECT {COLS} FROM outbox WHERE recipient = ?1 ORDER BY id DESC LIMIT ?2"
-        ))
-        .map_err(db_err)?;
+    let mut st = c.prepare_cached(sql::MESSAGES_TO.lite).map_err(db_err)?;
     let rows = st
-        .query_map(params![recipient, limit], row)
+        .query_map(params![recipient, limit], |r| rows::message(r))
         .map_err(db_err)?
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(db_err);
@@ -111,39 +85,35 @@ pub(crate) fn issue_code(
     max_per_hour: u32,
     message: &NewMessage,
 ) -> Result<()> {
-    let (last, count): (Option<i64>, u32) = c
+    let (last, count): (Option<i64>, i64) = c
         .query_row(
-            "SELECT MAX(created_at), COUNT(*) FROM phone_codes WHERE phone = ?1 AND created_at > ?2",
+            sql::PHONE_CODES_TO_PHONE.lite,
             params![code.phone, ms(code.now - TimeDelta::hours(1))],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .map_err(db_err)?;
-    if let Some(last) = last {
-        let wait = last + min_interval.num_milliseconds() - ms(code.now);
-        if wait > 0 {
-            return Err(crate::StoreError::RateLimited {
-                retry_after_secs: (wait + 999) / 1000,
-            });
-        }
-    }
-    let from_addr: u32 = match &code.client_addr {
+    let from_addr: i64 = match &code.client_addr {
         Some(a) => c
             .query_row(
-                "SELECT COUNT(*) FROM phone_codes WHERE client_addr = ?1 AND created_at > ?2",
+                sql::PHONE_CODES_FROM_ADDRESS.lite,
                 params![a, ms(code.now - TimeDelta::hours(1))],
                 |r| r.get(0),
             )
             .map_err(db_err)?,
         None => 0,
     };
-    if count >= max_per_hour || from_addr >= max_per_hour * 4 {
-        return Err(crate::StoreError::RateLimited {
-            retry_after_secs: 3600,
-        });
-    }
+    let last = last.map(from_ms).transpose().map_err(db_err)?;
+    phone_code_allowed(code.now, last, min_interval, count, from_addr, max_per_hour)?;
     c.execute(
-        "INSERT INTO phone_codes (phone, purpose, code_hash, created_at, expires_at, client_addr) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![code.phone, code.purpose, code.code_hash, ms(code.now), ms(code.expires_at), code.client_addr],
+        sql::INSERT_PHONE_CODE.lite,
+        params![
+            code.phone,
+            code.purpose,
+            code.code_hash,
+            ms(code.now),
+            ms(code.expires_at),
+            code.client_addr
+        ],
     )
     .map_err(db_err)?;
     insert(c, std::slice::from_ref(message))?;
@@ -170,21 +140,15 @@ pub(crate) fn verify_code(
         return Ok(PhoneCodeCheck::NoCode);
     };
     if hash == code_hash && (verified.is_some() || attempts < max_attempts) {
-        c.execute(
-            "UPDATE phone_codes SET verified_at = COALESCE(verified_at, ?2) WHERE id = ?1",
-            params![id, ms(now)],
-        )
-        .map_err(db_err)?;
+        c.execute(sql::PHONE_CODE_VERIFIED.lite, params![id, ms(now)])
+            .map_err(db_err)?;
         return Ok(PhoneCodeCheck::Valid);
     }
     if attempts >= max_attempts {
         return Ok(PhoneCodeCheck::NoCode);
     }
-    c.execute(
-        "UPDATE phone_codes SET attempts = attempts + 1 WHERE id = ?1",
-        [id],
-    )
-    .map_err(db_err)?;
+    c.execute(sql::PHONE_CODE_ATTEMPT.lite, [id])
+        .map_err(db_err)?;
     Ok(PhoneCodeCheck::Wrong {
         attempts_left: max_attempts - attempts - 1,
     })
@@ -202,13 +166,68 @@ impl<T> OptionalRow<T> for rusqlite::Result<T> {
 }
 
 pub(crate) fn secret(c: &Connection, name: &str, candidate: &str) -> Result<String> {
-    c.execute(
-        "INSERT INTO secrets (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
-        params![name, candidate],
-    )
-    .map_err(db_err)?;
-    c.query_row("SELECT value FROM secrets WHERE name = ?1", [name], |r| {
-        r.get(0)
-    })
-    .map_err(db_err)
+    c.execute(sql::INSERT_SECRET.lite, params![name, candidate])
+        .map_err(db_err)?;
+    c.query_row(sql::SECRET_BY_NAME.lite, [name], |r| r.get(0))
+        .map_err(db_err)
+}
+
+#[async_trait]
+impl OutboxStore for SqliteStore {
+    async fn enqueue(&self, messages: &[NewMessage]) -> Result<u64> {
+        let m = messages.to_vec();
+        self.write(move |c| insert(c, &m)).await
+    }
+
+    async fn claim_messages(
+        &self,
+        now: DateTime<Utc>,
+        lease: TimeDelta,
+        limit: u32,
+    ) -> Result<Vec<Message>> {
+        self.write(move |c| claim(c, now, lease, limit)).await
+    }
+
+    async fn message_delivered(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
+        self.write(move |c| delivered(c, id, now)).await
+    }
+
+    async fn message_failed(&self, id: i64, retry_at: DateTime<Utc>, error: &str) -> Result<()> {
+        let e = error.to_string();
+        self.write(move |c| failed(c, id, retry_at, &e)).await
+    }
+
+    async fn messages_to(&self, recipient: &str, limit: u32) -> Result<Vec<Message>> {
+        let r = recipient.to_string();
+        self.read(move |c| to(c, &r, limit)).await
+    }
+
+    async fn issue_phone_code(
+        &self,
+        code: &NewPhoneCode,
+        min_interval: TimeDelta,
+        max_per_hour: u32,
+        message: &NewMessage,
+    ) -> Result<()> {
+        let (code, message) = (code.clone(), message.clone());
+        self.write(move |c| issue_code(c, &code, min_interval, max_per_hour, &message))
+            .await
+    }
+
+    async fn verify_phone_code(
+        &self,
+        phone: &str,
+        purpose: &str,
+        code_hash: &str,
+        now: DateTime<Utc>,
+        max_attempts: u32,
+    ) -> Result<PhoneCodeCheck> {
+        let (p, u, h) = (
+            phone.to_string(),
+            purpose.to_string(),
+            code_hash.to_string(),
+        );
+        self.write(move |c| verify_code(c, &p, &u, &h, now, max_attempts))
+            .await
+    }
 }

@@ -2,43 +2,21 @@
 //! for reads), so a read-then-write inside one function is atomic.
 
 use crate::model::*;
-use crate::sqlite::{date_s, db_err, from_ms, get_date, ms};
+use crate::rows;
+use crate::sql;
+use crate::sql::ALERT_COLS;
 use crate::{Result, StoreError};
+use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension};
 
-pub(crate) const COLS: &str =
-    "id, hall_id, day, queue, number, label, booking_id, business, identity_key, kind, priority, \
-     due_at, status, window_number, officer_id, calls, created_at, called_at, finished_at";
-
-fn row(r: &Row) -> rusqlite::Result<Ticket> {
-    Ok(Ticket {
-        id: r.get(0)?,
-        hall_id: r.get(1)?,
-        day: get_date(r, 2)?,
-        queue: r.get(3)?,
-        number: r.get(4)?,
-        label: r.get(5)?,
-        booking_id: r.get(6)?,
-        business: r.get(7)?,
-        identity_key: r.get(8)?,
-        kind: r.get(9)?,
-        priority: r.get(10)?,
-        due_at: from_ms(r.get(11)?)?,
-        status: r.get(12)?,
-        window_number: r.get(13)?,
-        officer_id: r.get(14)?,
-        calls: r.get(15)?,
-        created_at: from_ms(r.get(16)?)?,
-        called_at: r.get::<_, Option<i64>>(17)?.map(from_ms).transpose()?,
-        finished_at: r.get::<_, Option<i64>>(18)?.map(from_ms).transpose()?,
-    })
-}
+use super::{date_s, db_err, from_ms, ms, SqliteStore};
+use crate::HallStore;
 
 pub(crate) fn by_id(c: &Connection, id: i64) -> Result<Option<Ticket>> {
-    c.prepare_cached(&format!("SELECT {COLS} FROM tickets WHERE id = ?1"))
+    c.prepare_cached(sql::TICKET_BY_ID.lite)
         .map_err(db_err)?
-        .query_row([id], row)
+        .query_row([id], |r| rows::ticket(r))
         .optional()
         .map_err(db_err)
 }
@@ -159,13 +137,9 @@ pub(crate) fn move_ticket(
 }
 
 pub(crate) fn of_day(c: &Connection, hall: &str, day: NaiveDate) -> Result<Vec<Ticket>> {
-    let mut st = c
-        .prepare_cached(&format!(
-            "SELECT {COLS} FROM tickets WHERE hall_id = ?1 AND day = ?2 ORDER BY queue, number"
-        ))
-        .map_err(db_err)?;
+    let mut st = c.prepare_cached(sql::TICKETS_OF_DAY.lite).map_err(db_err)?;
     let rows = st
-        .query_map(params![hall, date_s(day)], row)
+        .query_map(params![hall, date_s(day)], |r| rows::ticket(r))
         .map_err(db_err)?
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(db_err);
@@ -229,27 +203,11 @@ pub(crate) fn reconciliation(c: &Connection, hall: &str, day: NaiveDate) -> Resu
     rows
 }
 
-const ALERT_COLS: &str = "a.id, a.hall_id, a.ticket_label, a.window_number, a.officer_id, r.score, r.reasons, a.created_at, \
-     a.acknowledged_at, a.acknowledged_by, a.outcome, a.escalated_at";
-
-fn alert_row(r: &Row) -> rusqlite::Result<Alert> {
-    Ok(Alert {
-        id: r.get(0)?,
-        hall_id: r.get(1)?,
-        ticket_label: r.get(2)?,
-        window_number: r.get(3)?,
-        officer_id: r.get(4)?,
-        score: r.get(5)?,
-        reasons: r.get(6)?,
-        created_at: from_ms(r.get(7)?)?,
-        acknowledged_at: r.get::<_, Option<i64>>(8)?.map(from_ms).transpose()?,
-        acknowledged_by: r.get(9)?,
-        outcome: r.get(10)?,
-        escalated_at: r.get::<_, Option<i64>>(11)?.map(from_ms).transpose()?,
-    })
-}
-
-pub(crate) fn rate(c: &Connection, n: &NewRating, pages: &[NewMessage]) -> Result<Option<Alert>> {
+pub(crate) fn record_rating(
+    c: &Connection,
+    n: &NewRating,
+    pages: &[NewMessage],
+) -> Result<Option<Alert>> {
     let t = by_id(c, n.ticket_id)?.ok_or(StoreError::NotFound("ticket"))?;
     if t.status != "done" {
         return Err(StoreError::Refused("ticket_state"));
@@ -273,7 +231,7 @@ pub(crate) fn rate(c: &Connection, n: &NewRating, pages: &[NewMessage]) -> Resul
     )
     .map_err(db_err)?;
     let id = c.last_insert_rowid();
-    crate::sqlite_outbox::insert(c, pages)?;
+    super::outbox::insert(c, pages)?;
     Ok(alerts(c, None, false, Some(id))?.pop())
 }
 
@@ -291,7 +249,7 @@ pub(crate) fn alerts(
         ))
         .map_err(db_err)?;
     let rows = st
-        .query_map(params![hall, open_only, id], alert_row)
+        .query_map(params![hall, open_only, id], |r| rows::alert(r))
         .map_err(db_err)?
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(db_err);
@@ -305,43 +263,18 @@ pub(crate) fn escalate(
     pages: &[NewMessage],
 ) -> Result<bool> {
     let n = c
-        .execute(
-            "UPDATE alerts SET escalated_at = ?2 WHERE id = ?1 AND acknowledged_at IS NULL AND escalated_at IS NULL",
-            params![id, ms(now)],
-        )
+        .execute(sql::ESCALATE_ALERT.lite, params![id, ms(now)])
         .map_err(db_err)?;
     if n == 1 {
-        crate::sqlite_outbox::insert(c, pages)?;
+        super::outbox::insert(c, pages)?;
     }
     Ok(n == 1)
 }
 
-fn application_row(r: &Row) -> rusqlite::Result<Application> {
-    let missing: String = r.get(4)?;
-    Ok(Application {
-        id: r.get(0)?,
-        ticket_id: r.get(1)?,
-        business: r.get(2)?,
-        status: r.get(3)?,
-        missing: serde_json::from_str(&missing).unwrap_or_default(),
-        supplement_due: r.get::<_, Option<String>>(5)?.and_then(|d| d.parse().ok()),
-        expedited: r.get(6)?,
-        ready_by: get_date(r, 7)?,
-        accepted_at: from_ms(r.get(8)?)?,
-    })
-}
-
-const APP_COLS: &str =
-    "id, ticket_id, business, status, missing, supplement_due, expedited, ready_by, accepted_at";
-
 pub(crate) fn application_of(c: &Connection, ticket: i64) -> Result<Option<Application>> {
-    c.query_row(
-        &format!("SELECT {APP_COLS} FROM applications WHERE ticket_id = ?1"),
-        [ticket],
-        application_row,
-    )
-    .optional()
-    .map_err(db_err)
+    c.query_row(sql::APPLICATION_OF.lite, [ticket], |r| rows::application(r))
+        .optional()
+        .map_err(db_err)
 }
 
 pub(crate) fn accept(c: &Connection, a: &NewApplication) -> Result<Application> {
@@ -357,18 +290,33 @@ pub(crate) fn accept(c: &Connection, a: &NewApplication) -> Result<Application> 
         )
         .map_err(db_err)?;
     c.execute(
-        "INSERT INTO applications (ticket_id, booking_id, hall_id, business, identity_key, status, missing, supplement_due, expedited,
-            ready_by, window_number, officer_id, accepted_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        sql::INSERT_APPLICATION.lite,
         params![
-            t.id, t.booking_id, t.hall_id, t.business, t.identity_key,
-            if a.missing.is_empty() { "accepted" } else { "pending_supplement" },
+            t.id,
+            t.booking_id,
+            t.hall_id,
+            t.business,
+            t.identity_key,
+            if a.missing.is_empty() {
+                "accepted"
+            } else {
+                "pending_supplement"
+            },
             serde_json::to_string(&a.missing).expect("strings serialise"),
-            a.supplement_due.map(date_s), approved || t.priority > 0, date_s(a.ready_by), a.window_number, a.officer_id, ms(a.now)
+            a.supplement_due.map(date_s),
+            approved || t.priority > 0,
+            date_s(a.ready_by),
+            a.window_number,
+            a.officer_id,
+            ms(a.now)
         ],
     )
     .map_err(|e| match &e {
-        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => StoreError::Refused("already_accepted"),
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            StoreError::Refused("already_accepted")
+        }
         _ => db_err(e),
     })?;
     application_of(c, t.id)?.ok_or(StoreError::NotFound("application"))
@@ -430,23 +378,133 @@ pub(crate) fn urgent(
 }
 
 pub(crate) fn payment_of(c: &Connection, ticket: i64) -> Result<Option<Payment>> {
-    c.query_row(
-        "SELECT id, ticket_id, receipt_no, amount_yuan, method, reference, window_number, officer_id, paid_at FROM payments WHERE ticket_id = ?1",
-        [ticket],
-        |r| {
-            Ok(Payment {
-                id: r.get(0)?,
-                ticket_id: r.get(1)?,
-                receipt_no: r.get(2)?,
-                amount_yuan: r.get(3)?,
-                method: r.get(4)?,
-                reference: r.get(5)?,
-                window_number: r.get(6)?,
-                officer_id: r.get(7)?,
-                paid_at: from_ms(r.get(8)?)?,
-            })
-        },
-    )
+    c.query_row(sql::PAYMENT_OF.lite, [ticket], |r| {
+        Ok(Payment {
+            id: r.get(0)?,
+            ticket_id: r.get(1)?,
+            receipt_no: r.get(2)?,
+            amount_yuan: r.get(3)?,
+            method: r.get(4)?,
+            reference: r.get(5)?,
+            window_number: r.get(6)?,
+            officer_id: r.get(7)?,
+            paid_at: from_ms(r.get(8)?)?,
+        })
+    })
     .optional()
     .map_err(db_err)
+}
+
+#[async_trait]
+impl HallStore for SqliteStore {
+    async fn issue_ticket(&self, t: &NewTicket) -> Result<Ticket> {
+        let t = t.clone();
+        self.write(move |c| issue(c, &t)).await
+    }
+
+    async fn call_next(
+        &self,
+        hall_id: &str,
+        day: NaiveDate,
+        queues: &[String],
+        window: u32,
+        officer_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Ticket>> {
+        let (h, q) = (hall_id.to_string(), queues.to_vec());
+        self.write(move |c| call_next(c, &h, day, &q, window, officer_id, now))
+            .await
+    }
+
+    async fn move_ticket(
+        &self,
+        ticket_id: i64,
+        window: u32,
+        m: &TicketMove,
+        now: DateTime<Utc>,
+    ) -> Result<Ticket> {
+        let m = m.clone();
+        self.write(move |c| move_ticket(c, ticket_id, window, &m, now))
+            .await
+    }
+
+    async fn ticket(&self, id: i64) -> Result<Option<Ticket>> {
+        self.lookup(move |c| by_id(c, id)).await
+    }
+
+    async fn tickets_of_day(&self, hall_id: &str, day: NaiveDate) -> Result<Vec<Ticket>> {
+        let h = hall_id.to_string();
+        self.read(move |c| of_day(c, &h, day)).await
+    }
+
+    async fn record_payment(&self, p: &NewPayment) -> Result<Payment> {
+        let p = p.clone();
+        self.write(move |c| pay(c, &p)).await
+    }
+
+    async fn reconciliation(&self, hall_id: &str, day: NaiveDate) -> Result<Vec<ReconLine>> {
+        let h = hall_id.to_string();
+        self.read(move |c| reconciliation(c, &h, day)).await
+    }
+
+    async fn record_rating(&self, r: &NewRating, pages: &[NewMessage]) -> Result<Option<Alert>> {
+        let (r, pages) = (r.clone(), pages.to_vec());
+        self.write(move |c| record_rating(c, &r, &pages)).await
+    }
+
+    async fn alert(&self, id: i64) -> Result<Option<Alert>> {
+        self.read(move |c| Ok(alerts(c, None, false, Some(id))?.pop()))
+            .await
+    }
+
+    async fn urgent_request(&self, id: i64) -> Result<Option<UrgentRequest>> {
+        self.read(move |c| Ok(urgent(c, false, Some(id))?.pop()))
+            .await
+    }
+
+    async fn alerts(&self, hall_id: Option<&str>, open_only: bool) -> Result<Vec<Alert>> {
+        let h = hall_id.map(str::to_string);
+        self.read(move |c| alerts(c, h.as_deref(), open_only, None))
+            .await
+    }
+
+    async fn escalate_alert(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+        pages: &[NewMessage],
+    ) -> Result<bool> {
+        let pages = pages.to_vec();
+        self.write(move |c| escalate(c, id, now, &pages)).await
+    }
+
+    async fn accept_application(&self, a: &NewApplication) -> Result<Application> {
+        let a = a.clone();
+        self.write(move |c| accept(c, &a)).await
+    }
+
+    async fn application_of(&self, ticket_id: i64) -> Result<Option<Application>> {
+        self.lookup(move |c| application_of(c, ticket_id)).await
+    }
+
+    async fn request_urgent(
+        &self,
+        ticket_id: i64,
+        reason: &str,
+        note: &str,
+        staff_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<UrgentRequest> {
+        let (r, n) = (reason.to_string(), note.to_string());
+        self.write(move |c| request_urgent(c, ticket_id, &r, &n, staff_id, now))
+            .await
+    }
+
+    async fn urgent_requests(&self, open_only: bool) -> Result<Vec<UrgentRequest>> {
+        self.read(move |c| urgent(c, open_only, None)).await
+    }
+
+    async fn payment_of(&self, ticket_id: i64) -> Result<Option<Payment>> {
+        self.lookup(move |c| payment_of(c, ticket_id)).await
+    }
 }

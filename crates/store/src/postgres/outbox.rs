@@ -1,19 +1,20 @@
 //! The PostgreSQL side of the notification outbox. Claims use `FOR UPDATE SKIP LOCKED`, so
 //! dispatchers on several app servers share the work without waiting on each other.
 
+use super::{db_err, PgStore};
+use crate::common::phone_code_allowed;
 use crate::model::*;
+use crate::rows;
+use crate::sql;
+use crate::sql::MESSAGE_COLS as COLS;
+use crate::OutboxStore;
 use crate::Result;
+use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use deadpool_postgres::GenericClient;
-use tokio_postgres::Row;
 
 pub(crate) async fn insert(c: &impl GenericClient, messages: &[NewMessage]) -> Result<u64> {
-    let st = c
-        .prepare_cached(
-            "INSERT INTO outbox (idempotency_key, channel, recipient, topic, body, created_at, due_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (idempotency_key) DO NOTHING",
-        )
-        .await?;
+    let st = c.prepare_cached(sql::INSERT_MESSAGE.pg).await?;
     let mut n = 0;
     for m in messages {
         n += c
@@ -31,25 +32,6 @@ pub(crate) async fn insert(c: &impl GenericClient, messages: &[NewMessage]) -> R
             .await?;
     }
     Ok(n)
-}
-
-const COLS: &str =
-    "id, idempotency_key, channel, recipient, topic, body, created_at, due_at, attempts, delivered_at, last_error";
-
-fn row(r: &Row) -> Message {
-    Message {
-        id: r.get(0),
-        idempotency_key: r.get(1),
-        channel: r.get(2),
-        recipient: r.get(3),
-        topic: r.get(4),
-        body: r.get(5),
-        created_at: r.get(6),
-        due_at: r.get(7),
-        attempts: r.get::<_, i32>(8) as u32,
-        delivered_at: r.get(9),
-        last_error: r.get(10),
-    }
 }
 
 pub(crate) async fn claim(
@@ -71,18 +53,14 @@ pub(crate) async fn claim(
         )
         .await?
         .iter()
-        .map(row)
-        .collect();
+        .map(rows::message)
+        .collect::<Result<_>>()?;
     rows.sort_by_key(|m| (m.due_at, m.id));
     Ok(rows)
 }
 
 pub(crate) async fn delivered(c: &impl GenericClient, id: i64, now: DateTime<Utc>) -> Result<()> {
-    c.execute(
-        "UPDATE outbox SET delivered_at = $2, lease_until = NULL, last_error = NULL WHERE id = $1",
-        &[&id, &now],
-    )
-    .await?;
+    c.execute(sql::MESSAGE_DELIVERED.pg, &[&id, &now]).await?;
     Ok(())
 }
 
@@ -92,11 +70,8 @@ pub(crate) async fn failed(
     retry_at: DateTime<Utc>,
     error: &str,
 ) -> Result<()> {
-    c.execute(
-        "UPDATE outbox SET due_at = $2, lease_until = NULL, last_error = $3 WHERE id = $1 AND delivered_at IS NULL",
-        &[&id, &retry_at, &error],
-    )
-    .await?;
+    c.execute(sql::MESSAGE_FAILED.pg, &[&id, &retry_at, &error])
+        .await?;
     Ok(())
 }
 
@@ -105,14 +80,11 @@ pub(crate) async fn to(
     recipient: &str,
     limit: u32,
 ) -> Result<Vec<Message>> {
-    Ok(c.query(
-        &format!("SELECT {COLS} FROM outbox WHERE recipient = $1 ORDER BY id DESC LIMIT $2"),
-        &[&recipient, &i64::from(limit)],
-    )
-    .await?
-    .iter()
-    .map(row)
-    .collect())
+    c.query(sql::MESSAGES_TO.pg, &[&recipient, &i64::from(limit)])
+        .await?
+        .iter()
+        .map(rows::message)
+        .collect::<Result<_>>()
 }
 
 pub(crate) async fn issue_code(
@@ -127,38 +99,33 @@ pub(crate) async fn issue_code(
         .await?;
     let r = c
         .query_one(
-            "SELECT MAX(created_at), COUNT(*) FROM phone_codes WHERE phone = $1 AND created_at > $2",
+            sql::PHONE_CODES_TO_PHONE.pg,
             &[&code.phone, &(code.now - TimeDelta::hours(1))],
         )
         .await?;
     let last: Option<DateTime<Utc>> = r.get(0);
     let count: i64 = r.get(1);
-    if let Some(last) = last {
-        let wait = (last + min_interval - code.now).num_milliseconds();
-        if wait > 0 {
-            return Err(crate::StoreError::RateLimited {
-                retry_after_secs: (wait + 999) / 1000,
-            });
-        }
-    }
     let from_addr: i64 = match &code.client_addr {
         Some(a) => c
             .query_one(
-                "SELECT COUNT(*) FROM phone_codes WHERE client_addr = $1 AND created_at > $2",
+                sql::PHONE_CODES_FROM_ADDRESS.pg,
                 &[a, &(code.now - TimeDelta::hours(1))],
             )
             .await?
             .get(0),
         None => 0,
     };
-    if count >= i64::from(max_per_hour) || from_addr >= i64::from(max_per_hour) * 4 {
-        return Err(crate::StoreError::RateLimited {
-            retry_after_secs: 3600,
-        });
-    }
+    phone_code_allowed(code.now, last, min_interval, count, from_addr, max_per_hour)?;
     c.execute(
-        "INSERT INTO phone_codes (phone, purpose, code_hash, created_at, expires_at, client_addr) VALUES ($1, $2, $3, $4, $5, $6)",
-        &[&code.phone, &code.purpose, &code.code_hash, &code.now, &code.expires_at, &code.client_addr],
+        sql::INSERT_PHONE_CODE.pg,
+        &[
+            &code.phone,
+            &code.purpose,
+            &code.code_hash,
+            &code.now,
+            &code.expires_at,
+            &code.client_addr,
+        ],
     )
     .await?;
     insert(c, std::slice::from_ref(message)).await?;
@@ -188,35 +155,81 @@ pub(crate) async fn verify_code(
         (r.get(0), r.get(1), r.get(2), r.get(3));
     let attempts = attempts as u32;
     if hash == code_hash && (verified.is_some() || attempts < max_attempts) {
-        c.execute(
-            "UPDATE phone_codes SET verified_at = COALESCE(verified_at, $2) WHERE id = $1",
-            &[&id, &now],
-        )
-        .await?;
+        c.execute(sql::PHONE_CODE_VERIFIED.pg, &[&id, &now]).await?;
         return Ok(PhoneCodeCheck::Valid);
     }
     if attempts >= max_attempts {
         return Ok(PhoneCodeCheck::NoCode);
     }
-    c.execute(
-        "UPDATE phone_codes SET attempts = attempts + 1 WHERE id = $1",
-        &[&id],
-    )
-    .await?;
+    c.execute(sql::PHONE_CODE_ATTEMPT.pg, &[&id]).await?;
     Ok(PhoneCodeCheck::Wrong {
         attempts_left: max_attempts - attempts - 1,
     })
 }
 
 pub(crate) async fn secret(c: &impl GenericClient, name: &str, candidate: &str) -> Result<String> {
-    c.execute(
-        "INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
-        &[&name, &candidate],
-    )
-    .await?;
-    Ok(
-        c.query_one("SELECT value FROM secrets WHERE name = $1", &[&name])
-            .await?
-            .get(0),
-    )
+    c.execute(sql::INSERT_SECRET.pg, &[&name, &candidate])
+        .await?;
+    Ok(c.query_one(sql::SECRET_BY_NAME.pg, &[&name]).await?.get(0))
+}
+
+#[async_trait]
+impl OutboxStore for PgStore {
+    async fn enqueue(&self, messages: &[NewMessage]) -> Result<u64> {
+        let c = self.client().await?;
+        insert(&c, messages).await
+    }
+
+    async fn claim_messages(
+        &self,
+        now: DateTime<Utc>,
+        lease: TimeDelta,
+        limit: u32,
+    ) -> Result<Vec<Message>> {
+        let c = self.client().await?;
+        claim(&c, now, lease, limit).await
+    }
+
+    async fn message_delivered(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
+        let c = self.client().await?;
+        delivered(&c, id, now).await
+    }
+
+    async fn message_failed(&self, id: i64, retry_at: DateTime<Utc>, error: &str) -> Result<()> {
+        let c = self.client().await?;
+        failed(&c, id, retry_at, error).await
+    }
+
+    async fn messages_to(&self, recipient: &str, limit: u32) -> Result<Vec<Message>> {
+        let c = self.client().await?;
+        to(&c, recipient, limit).await
+    }
+
+    async fn issue_phone_code(
+        &self,
+        code: &NewPhoneCode,
+        min_interval: TimeDelta,
+        max_per_hour: u32,
+        message: &NewMessage,
+    ) -> Result<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        issue_code(&tx, code, min_interval, max_per_hour, message).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn verify_phone_code(
+        &self,
+        phone: &str,
+        purpose: &str,
+        code_hash: &str,
+        now: DateTime<Utc>,
+        max_attempts: u32,
+    ) -> Result<PhoneCodeCheck> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        let r = verify_code(&tx, phone, purpose, code_hash, now, max_attempts).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(r)
+    }
 }

@@ -1,0 +1,328 @@
+//! Staff changes ([`AdminChange`]) written once for both dialects: what each change does, as
+//! statements from [`crate::sql`] over an [`AdminTx`], the small part of a transaction both
+//! adapters provide. The adapters keep what differs: the transaction itself (SQLite's writer
+//! job, PostgreSQL's transaction) and how the audit entry is appended after the change.
+
+use crate::model::{AdminChange, AdminOutcome, NewAudit};
+use crate::sql::{self, Sql};
+use crate::{Result, StoreError};
+use chrono::{DateTime, NaiveDate, Utc};
+use wujing_domain::audit::AuditEntry;
+
+/// A parameter, bound by each adapter in its own types (SQLite: dates as text, instants as
+/// milliseconds, booleans as integers; PostgreSQL: `date`, `timestamptz`, `boolean`).
+#[derive(Debug, Clone)]
+pub(crate) enum Arg<'a> {
+    Text(&'a str),
+    OptText(Option<&'a str>),
+    /// A `BIGINT` (ids).
+    Int(i64),
+    /// An `INTEGER` (window numbers, seats).
+    Int4(i32),
+    Bool(bool),
+    OptBool(Option<bool>),
+    Day(NaiveDate),
+    At(DateTime<Utc>),
+}
+
+/// The constraint a failed statement violated, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Violation {
+    Unique,
+    Check,
+}
+
+/// A failed statement: the store error, and the constraint violation behind it, if any.
+#[derive(Debug)]
+pub(crate) struct Fail {
+    pub(crate) violation: Option<Violation>,
+    pub(crate) error: StoreError,
+}
+
+impl From<Fail> for StoreError {
+    fn from(f: Fail) -> Self {
+        f.error
+    }
+}
+
+/// What a staff change needs of a transaction.
+pub(crate) trait AdminTx {
+    /// Runs a statement; the rows it changed.
+    async fn exec(&mut self, sql: Sql, args: &[Arg<'_>]) -> Result<u64, Fail>;
+    /// The first column of the first row (`RETURNING id`, a count), as a `BIGINT`.
+    async fn first_i64(&mut self, sql: Sql, args: &[Arg<'_>]) -> Result<Option<i64>, Fail>;
+}
+
+/// `Refused(code)` when the statement violated `violation`; its own error otherwise.
+fn refuse_on(violation: Violation, code: &'static str) -> impl Fn(Fail) -> StoreError {
+    move |f| {
+        if f.violation == Some(violation) {
+            StoreError::Refused(code)
+        } else {
+            f.error
+        }
+    }
+}
+
+fn roles_json(r: &[wujing_domain::staff::RoleGrant]) -> String {
+    serde_json::to_string(r).expect("roles serialise")
+}
+
+async fn hall_exists(tx: &mut impl AdminTx, id: &str) -> Result<()> {
+    tx.first_i64(sql::HALL_EXISTS, &[Arg::Text(id)])
+        .await?
+        .map(|_| ())
+        .ok_or(StoreError::NotFound("hall"))
+}
+
+/// `err` when no row changed.
+fn changed(n: u64, err: StoreError) -> Result<AdminOutcome> {
+    if n == 0 {
+        Err(err)
+    } else {
+        Ok(AdminOutcome::Done)
+    }
+}
+
+/// Applies a staff change inside the caller's transaction (the audit entry is the caller's).
+pub(crate) async fn apply(
+    tx: &mut impl AdminTx,
+    change: &AdminChange,
+    now: DateTime<Utc>,
+) -> Result<AdminOutcome> {
+    use Arg::*;
+    Ok(match change {
+        AdminChange::None => AdminOutcome::Done,
+        AdminChange::CreateStaff {
+            username,
+            display_name,
+            password_hash,
+            roles,
+            phone,
+        } => {
+            let roles = roles_json(roles);
+            let id = tx
+                .first_i64(
+                    sql::INSERT_STAFF,
+                    &[
+                        Text(username),
+                        Text(display_name),
+                        Text(password_hash),
+                        Text(&roles),
+                        At(now),
+                        OptText(phone.as_deref()),
+                    ],
+                )
+                .await
+                .map_err(refuse_on(Violation::Unique, "username_taken"))?;
+            AdminOutcome::Created(id.ok_or(StoreError::Corrupt("no staff id".into()))?)
+        }
+        AdminChange::UpdateStaff {
+            id,
+            display_name,
+            roles,
+            disabled,
+            password_hash,
+            phone,
+        } => {
+            let roles = roles.as_deref().map(roles_json);
+            let n = tx
+                .exec(
+                    sql::UPDATE_STAFF,
+                    &[
+                        Int(*id),
+                        OptText(display_name.as_deref()),
+                        OptText(roles.as_deref()),
+                        OptBool(*disabled),
+                        OptText(password_hash.as_deref()),
+                        At(now),
+                        OptText(phone.as_deref()),
+                    ],
+                )
+                .await?;
+            changed(n, StoreError::NotFound("staff account"))?;
+            if *disabled == Some(true) || password_hash.is_some() {
+                tx.exec(sql::END_SESSIONS_OF_STAFF, &[Int(*id)]).await?;
+            }
+            AdminOutcome::Done
+        }
+        AdminChange::CreateDevice {
+            name,
+            hall_id,
+            token_hash,
+        } => {
+            hall_exists(tx, hall_id).await?;
+            let id = tx
+                .first_i64(
+                    sql::INSERT_DEVICE,
+                    &[Text(name), Text(hall_id), Text(token_hash), At(now)],
+                )
+                .await?;
+            AdminOutcome::Created(id.ok_or(StoreError::Corrupt("no device id".into()))?)
+        }
+        AdminChange::RevokeDevice { id } => {
+            let n = tx.exec(sql::REVOKE_DEVICE, &[Int(*id), At(now)]).await?;
+            changed(n, StoreError::NotFound("device"))?
+        }
+        AdminChange::UpdateHall {
+            id,
+            name_zh,
+            name_en,
+            address_zh,
+            address_en,
+        } => {
+            let n = tx
+                .exec(
+                    sql::UPDATE_HALL_NAMES,
+                    &[
+                        Text(id),
+                        Text(name_zh),
+                        Text(name_en),
+                        Text(address_zh),
+                        Text(address_en),
+                    ],
+                )
+                .await?;
+            changed(n, StoreError::NotFound("hall"))?
+        }
+        AdminChange::AddWindow {
+            hall_id,
+            number,
+            kind,
+        } => {
+            hall_exists(tx, hall_id).await?;
+            tx.exec(
+                sql::INSERT_WINDOW,
+                &[Text(hall_id), Int4(*number as i32), Text(kind)],
+            )
+            .await
+            .map_err(refuse_on(Violation::Unique, "window_exists"))?;
+            AdminOutcome::Done
+        }
+        AdminChange::RemoveWindow { hall_id, number } => {
+            let n = tx
+                .exec(sql::DELETE_WINDOW, &[Text(hall_id), Int4(*number as i32)])
+                .await?;
+            changed(n, StoreError::NotFound("window"))?
+        }
+        AdminChange::SetCapacity {
+            hall_id,
+            pool,
+            seats,
+            from_day,
+        } => {
+            hall_exists(tx, hall_id).await?;
+            let seats = *seats as i32;
+            let pool = pool.as_str();
+            tx.exec(
+                sql::UPSERT_POOL_CAPACITY,
+                &[Text(hall_id), Text(pool), Int4(seats)],
+            )
+            .await?;
+            // The CHECK (taken <= capacity) refuses a capacity below the seats taken; the
+            // pre-check only turns that into a clear answer.
+            let args = [Text(hall_id), Text(pool), Day(*from_day), Int4(seats)];
+            if tx
+                .first_i64(sql::SLOT_OVER_CAPACITY, &args)
+                .await?
+                .is_some()
+            {
+                return Err(StoreError::Refused("capacity_below_taken"));
+            }
+            // Closed days keep their zero.
+            let n = tx
+                .exec(sql::SET_SLOT_CAPACITY, &args)
+                .await
+                .map_err(refuse_on(Violation::Check, "capacity_below_taken"))?;
+            AdminOutcome::SlotsChanged(n)
+        }
+        AdminChange::Refund {
+            ticket_id,
+            staff_id,
+        } => {
+            let n = tx
+                .exec(
+                    sql::REFUND_PAYMENT,
+                    &[Int(*ticket_id), At(now), Int(*staff_id)],
+                )
+                .await?;
+            changed(n, StoreError::Refused("not_refundable"))?
+        }
+        AdminChange::DecideUrgent {
+            id,
+            staff_id,
+            approved,
+        } => {
+            let Some(ticket) = tx
+                .first_i64(
+                    sql::DECIDE_URGENT,
+                    &[Int(*id), At(now), Int(*staff_id), Bool(*approved)],
+                )
+                .await?
+            else {
+                return Err(StoreError::Refused("urgent_decided"));
+            };
+            if *approved {
+                tx.exec(sql::EXPEDITE_TICKET, &[Int(ticket)]).await?;
+                tx.exec(sql::EXPEDITE_APPLICATION, &[Int(ticket)]).await?;
+            }
+            AdminOutcome::Done
+        }
+        AdminChange::AcknowledgeAlert {
+            id,
+            staff_id,
+            outcome,
+        } => {
+            let n = tx
+                .exec(
+                    sql::ACKNOWLEDGE_ALERT,
+                    &[Int(*id), At(now), Int(*staff_id), Text(outcome)],
+                )
+                .await?;
+            changed(n, StoreError::Refused("alert_acknowledged"))?
+        }
+        AdminChange::SetHallDay {
+            hall_id,
+            day,
+            closed,
+            note,
+        } => {
+            hall_exists(tx, hall_id).await?;
+            let args = [Text(hall_id), Day(*day)];
+            let n = if *closed {
+                // On PostgreSQL the day's seats are locked first, so that no booking slips in
+                // between the check and the closure (SQLite has one writer).
+                let taken = tx.first_i64(sql::TAKEN_ON_DAY_LOCKED, &args).await?;
+                if taken.unwrap_or(0) > 0 {
+                    return Err(StoreError::Refused("day_has_bookings"));
+                }
+                tx.exec(sql::CLOSE_HALL_DAY, &[Text(hall_id), Day(*day), Text(note)])
+                    .await?;
+                tx.exec(sql::ZERO_DAY_CAPACITY, &args).await?
+            } else {
+                tx.exec(sql::REOPEN_HALL_DAY, &args).await?;
+                tx.exec(sql::RESTORE_DAY_CAPACITY, &args).await?
+            };
+            AdminOutcome::SlotsChanged(n)
+        }
+    })
+}
+
+/// The audit entry of `a`, to be linked into the chain by
+/// [`wujing_domain::audit::link`].
+pub(crate) fn entry(a: &NewAudit) -> AuditEntry {
+    AuditEntry {
+        seq: 0,
+        at_ms: a.at.timestamp_millis(),
+        actor: a.actor.clone(),
+        actor_name: a.actor_name.clone(),
+        action: a.action.clone(),
+        subject: a.subject.clone(),
+        citizen: a.citizen.clone(),
+        detail: a.detail.to_string(),
+        client_addr: a.client_addr.clone(),
+        station: a.station.clone(),
+        prev_hash: String::new(),
+        hash: String::new(),
+    }
+}

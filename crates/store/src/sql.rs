@@ -1,0 +1,403 @@
+//! SQL written once for both dialects: the column lists and every statement that SQLite and
+//! PostgreSQL both accept as the same text. A statement is written with PostgreSQL's `$n`
+//! parameters; its SQLite text (`?n`) is made from it at compile time. What differs stays in
+//! the adapters: SQLite's in-memory rate counters and single-writer jobs, PostgreSQL's
+//! single-statement CTEs, row locks (`FOR UPDATE`, `SKIP LOCKED`), type casts and
+//! `RETURNING` where SQLite reads the last row id.
+
+/// One statement in both dialects' parameter syntax.
+#[derive(Clone, Copy)]
+pub(crate) struct Sql {
+    /// PostgreSQL's text, with `$1`, `$2`, …
+    pub(crate) pg: &'static str,
+    /// SQLite's text, with `?1`, `?2`, …
+    pub(crate) lite: &'static str,
+}
+
+/// `$n` → `?n`, byte for byte (both are as long), so that it can run at compile time.
+pub(crate) const fn to_lite<const N: usize>(pg: &str) -> [u8; N] {
+    let b = pg.as_bytes();
+    let mut out = [0u8; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = if b[i] == b'$' && i + 1 < N && b[i + 1].is_ascii_digit() {
+            b'?'
+        } else {
+            b[i]
+        };
+        i += 1;
+    }
+    out
+}
+
+/// Declares [`Sql`] constants from their PostgreSQL text.
+macro_rules! shared {
+    ($($(#[$m:meta])* $name:ident = $text:expr;)*) => {$(
+        $(#[$m])*
+        pub(crate) const $name: Sql = Sql {
+            pg: $text,
+            lite: {
+                const LITE: [u8; $text.len()] = to_lite($text);
+                match std::str::from_utf8(&LITE) {
+                    Ok(s) => s,
+                    Err(_) => panic!("SQL is UTF-8"),
+                }
+            },
+        };
+    )*};
+}
+
+// --- Column lists (macros, so that statements can be put together at compile time) ---------
+
+macro_rules! slot_cols {
+    () => {
+        "s.id, s.hall_id, s.day, s.start_time, s.pool, s.starts_at, s.capacity, s.taken"
+    };
+}
+macro_rules! booking_select {
+    () => {
+        "SELECT b.id, b.code, b.business, b.option_code, b.identity_key, b.id_kind, \
+         b.id_number, b.nationality, b.name, b.phone, b.answers, b.fee_yuan, b.channel, b.status, \
+         b.created_at, b.cancelled_at, b.reschedule_count, \
+         s.id, s.hall_id, s.day, s.start_time, s.pool, s.starts_at, s.capacity, s.taken, b.lang \
+         FROM bookings b JOIN slots s ON s.id = b.slot_id"
+    };
+}
+macro_rules! entry_select {
+    () => {
+        "SELECT e.id, e.release_day, e.business, e.option_code, e.identity_key, e.id_kind, \
+         e.id_number, e.nationality, e.name, e.phone, e.answers, e.hall_ids, e.channel, e.client_addr, \
+         e.created_at, e.status, b.code FROM lottery_entries e LEFT JOIN bookings b ON b.id = e.booking_id"
+    };
+}
+macro_rules! draw_select {
+    () => {
+        "SELECT release_day, seed, started_at, finished_at, entries, winners FROM lottery_draws"
+    };
+}
+macro_rules! ticket_cols {
+    () => {
+        "id, hall_id, day, queue, number, label, booking_id, business, identity_key, kind, priority, \
+         due_at, status, window_number, officer_id, calls, created_at, called_at, finished_at"
+    };
+}
+macro_rules! alert_cols {
+    () => {
+        "a.id, a.hall_id, a.ticket_label, a.window_number, a.officer_id, r.score, r.reasons, a.created_at, \
+     a.acknowledged_at, a.acknowledged_by, a.outcome, a.escalated_at"
+    };
+}
+macro_rules! application_cols {
+    () => {
+        "id, ticket_id, business, status, missing, supplement_due, expedited, ready_by, accepted_at"
+    };
+}
+macro_rules! message_cols {
+    () => {
+        "id, idempotency_key, channel, recipient, topic, body, created_at, due_at, attempts, delivered_at, last_error"
+    };
+}
+macro_rules! staff_cols {
+    () => {
+        "id, username, display_name, password_hash, roles, disabled, created_at, password_changed_at, phone"
+    };
+}
+macro_rules! audit_cols {
+    () => {
+        "seq, at, actor, actor_name, action, subject, citizen, detail, client_addr, station, prev_hash, hash"
+    };
+}
+pub(crate) const SLOT_COLS: &str = slot_cols!();
+/// A ticket's columns, in the order both adapters' row mappings read them.
+pub(crate) const TICKET_COLS: &str = ticket_cols!();
+pub(crate) const ALERT_COLS: &str = alert_cols!();
+pub(crate) const MESSAGE_COLS: &str = message_cols!();
+pub(crate) const STAFF_COLS: &str = staff_cols!();
+pub(crate) const AUDIT_COLS: &str = audit_cols!();
+pub(crate) const DEVICE_COLS: &str = "id, name, hall_id, token_hash, created_at, revoked_at";
+
+/// The invariant check.
+/// One pass over each table, grouped, rather than a probe per slot: bookings carry no index
+/// on their slot (it would be one more page written per booking at the release minute).
+pub(crate) const MISCOUNTED_SQL: &str = "SELECT s.id FROM slots s \
+    LEFT JOIN (SELECT slot_id, COUNT(*) AS n FROM holds WHERE state = 'held' GROUP BY slot_id) h \
+      ON h.slot_id = s.id \
+    LEFT JOIN (SELECT slot_id, COUNT(*) AS n FROM bookings WHERE status = 'active' GROUP BY slot_id) b \
+      ON b.slot_id = s.id \
+    LEFT JOIN (SELECT slot_id, COUNT(*) AS n FROM seat_returns WHERE returned_at IS NULL GROUP BY slot_id) r \
+      ON r.slot_id = s.id \
+    WHERE s.taken <> COALESCE(h.n, 0) + COALESCE(b.n, 0) + COALESCE(r.n, 0) \
+    ORDER BY s.id";
+
+// The signal queries: parameters are `since` and a threshold.
+shared! {
+    SHARED_PHONES_SQL =
+    "SELECT phone, COUNT(DISTINCT identity_key), COUNT(*) FROM bookings \
+    WHERE created_at >= $1 GROUP BY phone HAVING COUNT(DISTINCT identity_key) >= $2 \
+    ORDER BY 2 DESC, 1 LIMIT 100";
+    SHARED_ADDRESSES_SQL =
+    "SELECT client_addr, COUNT(DISTINCT identity_key), COUNT(*) FROM bookings \
+    WHERE created_at >= $1 AND client_addr IS NOT NULL GROUP BY client_addr \
+    HAVING COUNT(DISTINCT identity_key) >= $2 ORDER BY 2 DESC, 1 LIMIT 100";
+    ABANDONED_SQL = "SELECT client_addr, COUNT(*) FROM holds \
+    WHERE created_at >= $1 AND state = 'expired' AND client_addr IS NOT NULL GROUP BY client_addr \
+    HAVING COUNT(*) >= $2 ORDER BY 2 DESC, 1 LIMIT 100";
+    PAIRS_SINCE_SQL =
+    "SELECT a.code, b.code, p.kind, p.gap_ms FROM cancel_rebook p \
+    JOIN bookings a ON a.id = p.cancelled_booking_id JOIN bookings b ON b.id = p.new_booking_id \
+    WHERE p.recorded_at >= $1 ORDER BY p.gap_ms, p.id LIMIT 100";
+}
+
+pub(crate) const ACTIVE_SQL: &str = "SELECT COUNT(*) FROM bookings WHERE status = 'active'";
+
+pub(crate) const DUPLICATES_SQL: &str =
+    "SELECT COUNT(*) FROM (SELECT identity_key, business FROM bookings \
+    WHERE status = 'active' GROUP BY identity_key, business HAVING COUNT(*) > 1) d";
+
+// --- booking ---
+
+shared! {
+    ACTIVE_BOOKINGS_OF = concat!(
+        booking_select!(),
+        " WHERE b.identity_key = $1 AND b.status = 'active' ORDER BY s.starts_at"
+    );
+    ACTIVE_BOOKINGS_ON = concat!(
+        booking_select!(),
+        " WHERE s.day = $1 AND b.status = 'active' ORDER BY b.id"
+    );
+    BOOKING_BY_CODE = concat!(
+        booking_select!(),
+        " WHERE b.code = $1"
+    );
+    BOOKING_BY_ID = concat!(
+        booking_select!(),
+        " WHERE b.id = $1"
+    );
+    CANCEL_REBOOK_MARK = "SELECT at FROM scan_marks WHERE name = 'cancel_rebook'";
+    CANCEL_REBOOK_PAIRS = "SELECT a.code, b.code, p.kind, p.gap_ms FROM cancel_rebook p
+                 JOIN bookings a ON a.id = p.cancelled_booking_id
+                 JOIN bookings b ON b.id = p.new_booking_id ORDER BY p.id";
+    HOLD_BY_ID = "SELECT id, slot_id, business, state, created_at, expires_at FROM holds WHERE id = $1";
+    INSERT_SEAT_RETURN = "INSERT INTO seat_returns (slot_id, booking_id, reason, return_at, returned_at) VALUES ($1, $2, $3, $4, $5)";
+    RETURN_SEAT = "UPDATE slots SET taken = taken - 1 WHERE id = $1";
+    SLOT_EXISTS = "SELECT id FROM slots WHERE id = $1";
+    TAKE_SEAT = "UPDATE slots SET taken = taken + 1 WHERE id = $1 AND taken < capacity";
+}
+
+// --- hall ---
+
+shared! {
+    APPLICATION_OF = concat!(
+        "SELECT ",
+        application_cols!(),
+        " FROM applications WHERE ticket_id = $1"
+    );
+    ESCALATE_ALERT = "UPDATE alerts SET escalated_at = $2 WHERE id = $1 AND acknowledged_at IS NULL AND escalated_at IS NULL";
+    INSERT_APPLICATION = "INSERT INTO applications (ticket_id, booking_id, hall_id, business, identity_key, status, missing, supplement_due, expedited,
+            ready_by, window_number, officer_id, accepted_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+    PAYMENT_OF = "SELECT id, ticket_id, receipt_no, amount_yuan, method, reference, window_number, officer_id, paid_at FROM payments WHERE ticket_id = $1";
+    TICKETS_OF_DAY = concat!(
+        "SELECT ",
+        ticket_cols!(),
+        " FROM tickets WHERE hall_id = $1 AND day = $2 ORDER BY queue, number"
+    );
+    TICKET_BY_ID = concat!(
+        "SELECT ",
+        ticket_cols!(),
+        " FROM tickets WHERE id = $1"
+    );
+}
+
+// --- lottery ---
+
+shared! {
+    DRAW_EXISTS = "SELECT 1 FROM lottery_draws WHERE release_day = $1";
+    DRAW_OF_DAY = concat!(
+        draw_select!(),
+        " WHERE release_day = $1"
+    );
+    ENTRIES_LOST = "UPDATE lottery_entries SET status = 'lost' WHERE release_day = $1 AND status = 'entered'";
+    ENTRIES_OF_DAY = concat!(
+        entry_select!(),
+        " WHERE e.release_day = $1 ORDER BY e.id"
+    );
+    ENTRIES_TO_DRAW = concat!(
+        entry_select!(),
+        " WHERE e.release_day = $1 AND e.status = 'entered' ORDER BY e.id"
+    );
+    ENTRY_BY_ID = concat!(
+        entry_select!(),
+        " WHERE e.id = $1"
+    );
+    ENTRY_WON = "UPDATE lottery_entries SET status = 'won', booking_id = $2 WHERE id = $1 AND status = 'entered'";
+    FINISH_DRAW = "UPDATE lottery_draws SET finished_at = $2,
+               winners = (SELECT COUNT(*) FROM lottery_entries WHERE release_day = $1 AND status = 'won')
+             WHERE release_day = $1";
+    START_DRAW = "INSERT INTO lottery_draws (release_day, seed, started_at, entries, winners)
+                 VALUES ($1, $2, $3, (SELECT COUNT(*) FROM lottery_entries WHERE release_day = $1), 0)
+                 ON CONFLICT (release_day) DO NOTHING";
+}
+
+// --- mod ---
+
+shared! {
+    APPLIED_MIGRATIONS = "SELECT version FROM schema_migrations ORDER BY version";
+    COUNT_SLOTS = "SELECT COUNT(*) FROM slots";
+    OVERSOLD_SLOTS = "SELECT id FROM slots WHERE taken > capacity ORDER BY id";
+    PING = "SELECT 1";
+}
+
+// --- org ---
+
+shared! {
+    CALENDAR_DAYS = "SELECT day, kind, name FROM calendar_days WHERE day >= $1 AND day <= $2 ORDER BY day";
+    DELETE_WINDOWS_OF_HALL = "DELETE FROM windows WHERE hall_id = $1";
+    DISTRICTS = "SELECT id, name_zh, name_en FROM districts ORDER BY id";
+    INSERT_SLOT_IF_NEW = "INSERT INTO slots (hall_id, day, start_time, pool, starts_at, capacity, taken)
+                 VALUES ($1, $2, $3, $4, $5, $6, 0) ON CONFLICT DO NOTHING";
+    INSERT_WINDOW = "INSERT INTO windows (hall_id, number, kind) VALUES ($1, $2, $3)";
+    SLOTS_WHERE = concat!(
+        "SELECT ",
+        slot_cols!(),
+        " FROM slots s WHERE 1 = 1"
+    );
+    SLOT_BY_ID = concat!(
+        "SELECT ",
+        slot_cols!(),
+        " FROM slots s WHERE s.id = $1"
+    );
+    UPSERT_CALENDAR_DAY = "INSERT INTO calendar_days (day, kind, name) VALUES ($1, $2, $3)
+                 ON CONFLICT (day) DO UPDATE SET kind = excluded.kind, name = excluded.name";
+    UPSERT_DISTRICT = "INSERT INTO districts (id, name_zh, name_en) VALUES ($1, $2, $3)
+                 ON CONFLICT (id) DO UPDATE SET name_zh = excluded.name_zh, name_en = excluded.name_en";
+    UPSERT_HALL = "INSERT INTO halls (id, district_id, name_zh, name_en, address_zh, address_en, weekdays, sessions, slot_minutes, serves_foreigners)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+             ON CONFLICT (id) DO UPDATE SET district_id = excluded.district_id, name_zh = excluded.name_zh,
+               name_en = excluded.name_en, address_zh = excluded.address_zh, address_en = excluded.address_en,
+               weekdays = excluded.weekdays, sessions = excluded.sessions, slot_minutes = excluded.slot_minutes,
+               serves_foreigners = excluded.serves_foreigners";
+    UPSERT_POOL_CAPACITY = "INSERT INTO pool_capacity (hall_id, pool, seats_per_slot) VALUES ($1, $2, $3)
+                 ON CONFLICT (hall_id, pool) DO UPDATE SET seats_per_slot = excluded.seats_per_slot";
+}
+
+// --- outbox ---
+
+shared! {
+    INSERT_MESSAGE = "INSERT INTO outbox (idempotency_key, channel, recipient, topic, body, created_at, due_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (idempotency_key) DO NOTHING";
+    INSERT_PHONE_CODE = "INSERT INTO phone_codes (phone, purpose, code_hash, created_at, expires_at, client_addr) VALUES ($1, $2, $3, $4, $5, $6)";
+    INSERT_SECRET = "INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING";
+    MESSAGES_TO = concat!(
+        "SELECT ",
+        message_cols!(),
+        " FROM outbox WHERE recipient = $1 ORDER BY id DESC LIMIT $2"
+    );
+    MESSAGE_DELIVERED = "UPDATE outbox SET delivered_at = $2, lease_until = NULL, last_error = NULL WHERE id = $1";
+    MESSAGE_FAILED = "UPDATE outbox SET due_at = $2, lease_until = NULL, last_error = $3 WHERE id = $1 AND delivered_at IS NULL";
+    PHONE_CODES_FROM_ADDRESS = "SELECT COUNT(*) FROM phone_codes WHERE client_addr = $1 AND created_at > $2";
+    PHONE_CODES_TO_PHONE = "SELECT MAX(created_at), COUNT(*) FROM phone_codes WHERE phone = $1 AND created_at > $2";
+    PHONE_CODE_ATTEMPT = "UPDATE phone_codes SET attempts = attempts + 1 WHERE id = $1";
+    PHONE_CODE_VERIFIED = "UPDATE phone_codes SET verified_at = COALESCE(verified_at, $2) WHERE id = $1";
+    SECRET_BY_NAME = "SELECT value FROM secrets WHERE name = $1";
+}
+
+// --- registry ---
+
+shared! {
+    PERSON_BY_ID = "SELECT id_number, name, hukou_city, residence_permit_city, \
+        residence_permit_expires, status, state_functionary FROM persons WHERE id_number = $1";
+    DOCUMENTS_OF = "SELECT id_number, kind, number, issued_on, expires_on, status \
+        FROM documents WHERE id_number = $1 ORDER BY issued_on";
+    UPSERT_DOCUMENT = "INSERT INTO documents (id_number, kind, number, issued_on, expires_on, status, imported_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 ON CONFLICT (kind, number) DO UPDATE SET id_number = excluded.id_number,
+                   issued_on = excluded.issued_on, expires_on = excluded.expires_on,
+                   status = excluded.status, imported_at = excluded.imported_at";
+    UPSERT_PERSON = "INSERT INTO persons (id_number, name, hukou_city, residence_permit_city, residence_permit_expires,
+                   status, state_functionary, imported_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (id_number) DO UPDATE SET name = excluded.name, hukou_city = excluded.hukou_city,
+                   residence_permit_city = excluded.residence_permit_city,
+                   residence_permit_expires = excluded.residence_permit_expires, status = excluded.status,
+                   state_functionary = excluded.state_functionary, imported_at = excluded.imported_at";
+}
+
+// --- staff ---
+
+shared! {
+    SESSION_BY_TOKEN = "SELECT s.token_hash, s.staff_id, s.csrf_token, s.created_at, s.expires_at, s.client_addr, \
+        a.id, a.username, a.display_name, a.password_hash, a.roles, a.disabled, a.created_at, \
+        a.password_changed_at, a.phone \
+        FROM staff_sessions s JOIN staff a ON a.id = s.staff_id \
+        WHERE s.token_hash = $1 AND s.expires_at > $2 AND NOT a.disabled";
+    INSERT_STAFF = "INSERT INTO staff (username, display_name, password_hash, roles, disabled, created_at, password_changed_at, phone)
+                     VALUES ($1, $2, $3, $4, false, $5, $5, $6) RETURNING id";
+    UPDATE_STAFF = "UPDATE staff SET display_name = COALESCE($2, display_name),
+                        roles = COALESCE($3, roles), disabled = COALESCE($4, disabled),
+                        password_hash = COALESCE($5, password_hash),
+                        password_changed_at = CASE WHEN CAST($5 AS TEXT) IS NULL THEN password_changed_at ELSE $6 END,
+                        phone = COALESCE($7, phone)
+                     WHERE id = $1";
+    INSERT_DEVICE = "INSERT INTO devices (name, hall_id, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id";
+    EXPEDITE_APPLICATION = "UPDATE applications SET expedited = true WHERE ticket_id = $1";
+    ACKNOWLEDGE_ALERT = "UPDATE alerts SET acknowledged_at = $2, acknowledged_by = $3, outcome = $4 WHERE id = $1 AND acknowledged_at IS NULL";
+    AUDIT_CHAIN = concat!(
+        "SELECT ",
+        audit_cols!(),
+        " FROM audit_log ORDER BY seq"
+    );
+    AUDIT_HEAD = "SELECT seq, hash FROM audit_head WHERE id = 1";
+    CLEAR_LOGIN_FAILURES = "DELETE FROM login_failures WHERE key = $1";
+    CLOSE_HALL_DAY = "INSERT INTO hall_closures (hall_id, day, note) VALUES ($1, $2, $3)
+                     ON CONFLICT (hall_id, day) DO UPDATE SET note = excluded.note";
+    COUNT_LOGIN_FAILURES = "SELECT COUNT(*) FROM login_failures WHERE key = $1 AND at > $2";
+    DECIDE_URGENT = "UPDATE urgent_requests SET decided_at = $2, decided_by = $3, approved = $4 WHERE id = $1 AND decided_at IS NULL RETURNING ticket_id";
+    DELETE_EXPIRED_SESSIONS = "DELETE FROM staff_sessions WHERE expires_at <= $1";
+    DELETE_OLD_LOGIN_FAILURES = "DELETE FROM login_failures WHERE at <= $1";
+    DELETE_WINDOW = "DELETE FROM windows WHERE hall_id = $1 AND number = $2";
+    END_SESSION = "DELETE FROM staff_sessions WHERE token_hash = $1";
+    END_SESSIONS_OF_STAFF = "DELETE FROM staff_sessions WHERE staff_id = $1";
+    EXPEDITE_TICKET = "UPDATE tickets SET priority = 1 WHERE id = $1";
+    HALL_CLOSURES = "SELECT day FROM hall_closures WHERE hall_id = $1 AND day >= $2 AND day <= $3 ORDER BY day";
+    HALL_EXISTS = "SELECT 1 FROM halls WHERE id = $1";
+    INSERT_AUDIT_ENTRY = concat!(
+        "INSERT INTO audit_log (",
+        audit_cols!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    );
+    INSERT_LOGIN_FAILURE = "INSERT INTO login_failures (key, at) VALUES ($1, $2)";
+    INSERT_SESSION = "INSERT INTO staff_sessions (token_hash, staff_id, csrf_token, created_at, expires_at, client_addr)
+         VALUES ($1, $2, $3, $4, $5, $6)";
+    REFUND_PAYMENT = "UPDATE payments SET refunded_at = $2, refunded_by = $3 WHERE ticket_id = $1 AND refunded_at IS NULL";
+    REOPEN_HALL_DAY = "DELETE FROM hall_closures WHERE hall_id = $1 AND day = $2";
+    REVOKE_DEVICE = "UPDATE devices SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
+    SET_AUDIT_HEAD = "INSERT INTO audit_head (id, seq, hash) VALUES (1, $1, $2)
+         ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash";
+    SET_SLOT_CAPACITY = "UPDATE slots SET capacity = $4 WHERE hall_id = $1 AND pool = $2 AND day >= $3
+                       AND day NOT IN (SELECT day FROM hall_closures WHERE hall_id = $1)";
+    SLOT_OVER_CAPACITY = "SELECT id FROM slots WHERE hall_id = $1 AND pool = $2 AND day >= $3 AND taken > $4 LIMIT 1";
+    UPDATE_HALL_NAMES = "UPDATE halls SET name_zh = $2, name_en = $3, address_zh = $4, address_en = $5 WHERE id = $1";
+    WINDOWS_OF_HALL = "SELECT number, kind FROM windows WHERE hall_id = $1 ORDER BY number";
+    ZERO_DAY_CAPACITY = "UPDATE slots SET capacity = 0 WHERE hall_id = $1 AND day = $2";
+}
+
+// --- Staff changes whose text differs -------------------------------------------------------
+
+/// The seats taken on a hall's day; PostgreSQL locks the day's slots first, so that no booking
+/// slips in between the check and a closure (SQLite has one writer).
+pub(crate) const TAKEN_ON_DAY_LOCKED: Sql = Sql {
+    pg: "SELECT COALESCE(SUM(taken), 0)::bigint FROM \
+         (SELECT taken FROM slots WHERE hall_id = $1 AND day = $2 FOR UPDATE) s",
+    lite: "SELECT COALESCE(SUM(taken), 0) FROM slots WHERE hall_id = ?1 AND day = ?2",
+};
+
+/// A reopened day's slots get their pool's capacity back: a join on PostgreSQL, a correlated
+/// subquery on SQLite (which has no `UPDATE … FROM` before 3.33).
+pub(crate) const RESTORE_DAY_CAPACITY: Sql = Sql {
+    pg: "UPDATE slots SET capacity = p.seats_per_slot FROM pool_capacity p \
+         WHERE p.hall_id = slots.hall_id AND p.pool = slots.pool \
+           AND slots.hall_id = $1 AND slots.day = $2",
+    lite: "UPDATE slots SET capacity = (SELECT seats_per_slot FROM pool_capacity p \
+             WHERE p.hall_id = slots.hall_id AND p.pool = slots.pool) \
+           WHERE hall_id = ?1 AND day = ?2",
+};

@@ -1,0 +1,361 @@
+//! Staff accounts, sessions, the audit chain and its tamper evidence (M14).
+
+use crate::{day, hm, setup, t0};
+use chrono::TimeDelta;
+use wujing_domain::Pool;
+use wujing_store::*;
+use wujing_testkit::{both_dialects, identity};
+
+pub(crate) fn entry(n: u32, action: &str) -> NewAudit {
+    NewAudit {
+        at: t0() + TimeDelta::seconds(i64::from(n)),
+        actor: "cli".into(),
+        actor_name: "cli:test".into(),
+        action: action.into(),
+        subject: format!("staff:{n}"),
+        citizen: n.is_multiple_of(2).then(|| identity(n)),
+        detail: serde_json::json!({ "n": n }),
+        client_addr: Some("127.0.0.1".into()),
+        station: None,
+    }
+}
+
+pub(crate) fn grant(
+    role: wujing_domain::staff::Role,
+    hall: Option<&str>,
+) -> wujing_domain::staff::RoleGrant {
+    wujing_domain::staff::RoleGrant {
+        role,
+        hall: hall.map(str::to_string),
+    }
+}
+
+async fn staff_sessions_and_changes(store: DynStore) {
+    use wujing_domain::staff::Role;
+    setup(&store, &["h1"]).await;
+    let id = match store
+        .apply_admin(
+            &AdminChange::CreateStaff {
+                username: "li".into(),
+                display_name: "李".into(),
+                password_hash: "$argon2id$fake".into(),
+                roles: vec![grant(Role::Officer, Some("h1"))],
+                phone: None,
+            },
+            &entry(1, "staff.create"),
+        )
+        .await
+        .unwrap()
+    {
+        AdminOutcome::Created(id) => id,
+        other => panic!("{other:?}"),
+    };
+    // A taken user name is refused and writes no audit entry.
+    let dup = store
+        .apply_admin(
+            &AdminChange::CreateStaff {
+                username: "li".into(),
+                display_name: "x".into(),
+                password_hash: "h".into(),
+                roles: vec![],
+                phone: None,
+            },
+            &entry(2, "staff.create"),
+        )
+        .await;
+    assert_eq!(dup, Err(StoreError::Refused("username_taken")));
+    let a = store.staff_by_username("li").await.unwrap().unwrap();
+    assert_eq!(
+        (a.id, a.roles.clone()),
+        (id, vec![grant(Role::Officer, Some("h1"))])
+    );
+    assert!(!format!("{a:?}").contains("argon2"), "Debug hides the hash");
+
+    let session = StaffSession {
+        token_hash: "t1".into(),
+        staff_id: id,
+        csrf_token: "c1".into(),
+        created_at: t0(),
+        expires_at: t0() + TimeDelta::hours(1),
+        client_addr: None,
+    };
+    store.create_session(&session).await.unwrap();
+    assert_eq!(store.session("t1", t0()).await.unwrap().unwrap().0, session);
+    assert!(store
+        .session("t1", t0() + TimeDelta::hours(2))
+        .await
+        .unwrap()
+        .is_none());
+    // Disabling the account ends its sessions.
+    store
+        .apply_admin(
+            &AdminChange::UpdateStaff {
+                id,
+                display_name: None,
+                roles: None,
+                disabled: Some(true),
+                password_hash: None,
+                phone: None,
+            },
+            &entry(3, "staff.change"),
+        )
+        .await
+        .unwrap();
+    assert!(store.session("t1", t0()).await.unwrap().is_none());
+    assert!(store.staff_by_id(id).await.unwrap().unwrap().disabled);
+
+    // Log-in failures count per key within the window.
+    let keys = vec!["user:li".to_string(), "addr:1.2.3.4".to_string()];
+    for i in 0..3 {
+        let c = store
+            .record_login_failure(
+                &keys,
+                t0() + TimeDelta::seconds(i),
+                t0() - TimeDelta::minutes(15),
+            )
+            .await
+            .unwrap();
+        assert_eq!(c, vec![i as u32 + 1, i as u32 + 1]);
+    }
+    store.clear_login_failures("user:li").await.unwrap();
+    assert_eq!(
+        store
+            .login_failures(&keys, t0() - TimeDelta::minutes(15))
+            .await
+            .unwrap(),
+        vec![0, 3]
+    );
+
+    // Capacity changes in place and refuses to go below the seats taken.
+    let slots = store
+        .ensure_slots(&[NewSlot {
+            hall_id: "h1".into(),
+            day: day(),
+            start: hm(9, 0),
+            pool: Pool::Online,
+            starts_at: t0(),
+            capacity: 3,
+        }])
+        .await
+        .unwrap();
+    assert_eq!(slots, 1);
+    let slot = store
+        .slots(&SlotQuery {
+            hall_ids: Some(vec!["h1".into()]),
+            from: Some(day()),
+            to: Some(day()),
+            pool: Some(Pool::Online),
+            ..Default::default()
+        })
+        .await
+        .unwrap()[0]
+        .clone();
+    store
+        .create_hold(&NewHold {
+            id: "hold-a".into(),
+            slot_id: slot.id,
+            business: "passport_first".into(),
+            now: t0(),
+            expires_at: t0() + TimeDelta::minutes(10),
+            client_addr: None,
+            limits: vec![],
+        })
+        .await
+        .unwrap();
+    let set = |seats| AdminChange::SetCapacity {
+        hall_id: "h1".into(),
+        pool: Pool::Online,
+        seats,
+        from_day: day(),
+    };
+    assert_eq!(
+        store
+            .apply_admin(&set(0), &entry(4, "capacity.change"))
+            .await,
+        Err(StoreError::Refused("capacity_below_taken"))
+    );
+    assert_eq!(
+        store
+            .apply_admin(&set(5), &entry(4, "capacity.change"))
+            .await,
+        Ok(AdminOutcome::SlotsChanged(1))
+    );
+    let s = store.slot(slot.id).await.unwrap().unwrap();
+    assert_eq!((s.capacity, s.taken), (5, 1), "the hold keeps its seat");
+    let close = |closed| AdminChange::SetHallDay {
+        hall_id: "h1".into(),
+        day: day(),
+        closed,
+        note: "typhoon".into(),
+    };
+    assert_eq!(
+        store
+            .apply_admin(&close(true), &entry(5, "calendar.close"))
+            .await,
+        Err(StoreError::Refused("day_has_bookings"))
+    );
+    assert_eq!(
+        store
+            .sweep(t0() + TimeDelta::minutes(11))
+            .await
+            .unwrap()
+            .expired_holds,
+        1
+    );
+    store
+        .apply_admin(&close(true), &entry(5, "calendar.close"))
+        .await
+        .unwrap();
+    assert_eq!(store.slot(slot.id).await.unwrap().unwrap().capacity, 0);
+    assert_eq!(
+        store.hall_closures("h1", day(), day()).await.unwrap(),
+        vec![day()]
+    );
+    store
+        .apply_admin(&close(false), &entry(6, "calendar.open"))
+        .await
+        .unwrap();
+    assert_eq!(store.slot(slot.id).await.unwrap().unwrap().capacity, 5);
+    assert!(store
+        .hall_closures("h1", day(), day())
+        .await
+        .unwrap()
+        .is_empty());
+
+    // Every successful change left exactly one entry, chained.
+    let (chain, head) = store.audit_chain().await.unwrap();
+    let actions: Vec<&str> = chain.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "staff.create",
+            "staff.change",
+            "capacity.change",
+            "calendar.close",
+            "calendar.open"
+        ]
+    );
+    assert_eq!(
+        wujing_domain::audit::verify_chain(&chain, head.as_ref().map(|(s, h)| (*s, h.as_str()))),
+        Ok(5)
+    );
+    let found = store
+        .audit_search(&AuditQuery {
+            actor: Some("cli".into()),
+            limit: 2,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(found.iter().map(|e| e.seq).collect::<Vec<_>>(), [5, 4]);
+}
+both_dialects!(staff, staff_sessions_and_changes);
+
+/// Concurrent appends from many tasks still form one unbroken chain.
+async fn audit_appends_race(store: DynStore) {
+    let mut tasks = Vec::new();
+    for n in 0..40u32 {
+        let s = store.clone();
+        tasks.push(tokio::spawn(async move {
+            s.apply_admin(&AdminChange::None, &entry(n, "identity.reveal"))
+                .await
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let (chain, head) = store.audit_chain().await.unwrap();
+    assert_eq!(
+        wujing_domain::audit::verify_chain(&chain, head.as_ref().map(|(s, h)| (*s, h.as_str()))),
+        Ok(40)
+    );
+}
+both_dialects!(audit_race, audit_appends_race);
+
+/// Tampering behind the application's back: a raw connection edits and deletes rows (after
+/// dropping the append-only triggers, as a database owner could), and the verifier names the
+/// exact entry.
+async fn tamper_and_verify(
+    store: &DynStore,
+    exec: &(dyn Fn(&str) -> futures_lite_boxed::Fut + Sync),
+) {
+    use wujing_domain::audit::{verify_chain, ChainBreak};
+    for n in 1..=6 {
+        store
+            .apply_admin(&AdminChange::None, &entry(n, "identity.reveal"))
+            .await
+            .unwrap();
+    }
+    let verify = || async {
+        let (chain, head) = store.audit_chain().await.unwrap();
+        verify_chain(&chain, head.as_ref().map(|(s, h)| (*s, h.as_str())))
+    };
+    assert_eq!(verify().await, Ok(6));
+    // The triggers refuse edits made without dropping them.
+    assert!(exec("UPDATE audit_log SET detail = '{}' WHERE seq = 3")
+        .await
+        .is_err());
+    exec("DROP TRIGGER IF EXISTS audit_log_no_update")
+        .await
+        .ok();
+    exec("DROP TRIGGER IF EXISTS audit_log_no_delete")
+        .await
+        .ok();
+    exec("DROP TRIGGER IF EXISTS audit_log_no_change ON audit_log")
+        .await
+        .ok();
+    exec("UPDATE audit_log SET detail = '{\"n\":99}' WHERE seq = 3")
+        .await
+        .unwrap();
+    assert_eq!(verify().await, Err(ChainBreak::Edited { seq: 3 }));
+    exec("DELETE FROM audit_log WHERE seq = 3").await.unwrap();
+    assert_eq!(verify().await, Err(ChainBreak::Missing { from: 3, to: 3 }));
+    exec("DELETE FROM audit_log WHERE seq >= 3").await.unwrap();
+    assert_eq!(
+        verify().await,
+        Err(ChainBreak::TailMissing {
+            head_seq: 6,
+            last_seq: 2
+        })
+    );
+}
+
+mod futures_lite_boxed {
+    pub type Fut = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send>>;
+}
+
+#[tokio::test]
+async fn audit_tampering_is_located_on_sqlite() {
+    let t = wujing_testkit::TempSqlite::new();
+    let store = wujing_store::open(&t.url()).await.unwrap();
+    store.migrate().await.unwrap();
+    let path = t.path.clone();
+    let exec = move |sql: &str| -> futures_lite_boxed::Fut {
+        let (path, sql) = (path.clone(), sql.to_string());
+        Box::pin(async move {
+            let c = rusqlite::Connection::open(path).map_err(|e| e.to_string())?;
+            c.execute_batch(&sql).map_err(|e| e.to_string())
+        })
+    };
+    tamper_and_verify(&store, &exec).await;
+}
+
+#[tokio::test]
+async fn audit_tampering_is_located_on_postgres() {
+    let Some(url) = wujing_testkit::fresh_pg_database().await else {
+        return;
+    };
+    let store = wujing_store::open(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let exec = move |sql: &str| -> futures_lite_boxed::Fut {
+        let (url, sql) = (url.clone(), sql.to_string());
+        Box::pin(async move {
+            let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .map_err(|e| e.to_string())?;
+            tokio::spawn(conn);
+            c.batch_execute(&sql).await.map_err(|e| e.to_string())
+        })
+    };
+    tamper_and_verify(&store, &exec).await;
+}
