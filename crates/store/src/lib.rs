@@ -97,6 +97,10 @@ pub trait Store: Send + Sync + 'static {
     /// Takes a seat in `slot_id` atomically and records a hold; `SlotFull` when none is free.
     async fn create_hold(&self, h: &NewHold) -> Result<Hold>;
     async fn hold(&self, id: &str) -> Result<Option<Hold>>;
+    /// Counts one request against every rule, as a hold or confirmation counts its own;
+    /// `RateLimited` when one is over its limit. For requests that change nothing else
+    /// (eligibility pre-checks).
+    async fn count_requests(&self, rules: &[RateRule], now: DateTime<Utc>) -> Result<()>;
     /// Turns a live hold into a booking in one transaction.
     async fn confirm_hold(&self, b: &NewBooking) -> Result<Booking>;
     async fn booking_by_code(&self, code: &str) -> Result<Option<Booking>>;

@@ -477,6 +477,29 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn count_requests(&self, rules: &[RateRule], now: DateTime<Utc>) -> Result<()> {
+        if rules.is_empty() {
+            return Ok(());
+        }
+        let c = self.client().await?;
+        let (keys, limits, window, retry) = limit_params(rules, now);
+        // The hold's counting statement, alone: its parameters renumbered from $7–$9 to $1–$3.
+        let cte = LIMITS_CTE
+            .replace("$7", "$1")
+            .replace("$8", "$2")
+            .replace("$9", "$3");
+        let st = c
+            .prepare_cached(&format!("WITH {cte} SELECT ok FROM ok"))
+            .await?;
+        let ok: bool = c.query_one(&st, &[&keys, &limits, &window]).await?.get(0);
+        if !ok {
+            return Err(StoreError::RateLimited {
+                retry_after_secs: retry,
+            });
+        }
+        Ok(())
+    }
+
     async fn migrate(&self) -> Result<Vec<i64>> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(db_err)?;

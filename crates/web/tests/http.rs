@@ -929,6 +929,7 @@ async fn rate_limits_hold_across_two_instances() {
             confirms_per_identity: 5,
             confirms_per_phone: 2,
             confirms_per_address: 100,
+            ..Default::default()
         },
         ..Config::default()
     };
