@@ -229,18 +229,11 @@ async fn halls_page(
         page.t(&b.name_zh, &b.name_en),
         page.t("选择大厅和日期", "hall and day")
     );
-    // Honest about what was checked: the records wait for the phone code (issue 11).
-    let msg = page
-        .t(
-            "按您填写的信息，符合办理条件；您的登记记录将在您用手机验证码确认预约时核对。",
-            "Eligible as far as can be checked without your records; your records are checked when you confirm with the code sent to your phone.",
-        )
-        .to_string();
     Ok(render(&HallsPage {
         page,
         title,
-        msg,
-        msg_kind: "ok".into(),
+        msg: String::new(),
+        msg_kind: String::new(),
         business: code.into(),
         draft: draft.encode(),
         fee,
