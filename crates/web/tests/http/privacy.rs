@@ -461,3 +461,71 @@ both_dialects!(
     form_registry_facts,
     form_of_a_booking_for_someone_else_carries_no_registry_fact
 );
+
+/// A walk-in at a kiosk is answered like a stranger (nobody there checks the identity card):
+/// refused without the records' reasons, alike for a known number with another name and an
+/// unknown one; reception staff, with the card in hand, see the records' reasons.
+async fn walk_in_kiosks_learn_nothing_from_the_registry(store: DynStore) {
+    let h = Harness::new(store).await;
+    let officer = h.sign_in_as("officer@tianhe").await;
+    let admin = h.sign_in_as("admin").await;
+    let (s, kiosk) = h
+        .call(
+            "POST",
+            "/api/v1/admin/devices",
+            Some(json!({"name": "取号机1", "hall_id": "tianhe"})),
+            &admin.headers(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{kiosk}");
+    let bearer = format!("Bearer {}", kiosk["token"].as_str().unwrap());
+    let walk_in = |id: String, name: &'static str, headers: Vec<(String, String)>| {
+        let h = &h;
+        async move {
+            let headers: Vec<(&str, &str)> = headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            h.call(
+                "POST",
+                "/api/v1/halls/tianhe/walk-ins",
+                Some(json!({"business": "passport_renewal", "name": name, "id_number": id})),
+                &headers,
+            )
+            .await
+        }
+    };
+    let device = vec![("authorization".to_string(), bearer)];
+    let mut seen = Vec::new();
+    for (id, name) in [
+        (STRANGER.to_string(), "王五"),
+        (STRANGER.to_string(), "陈晓明"),
+        (unknown_number(), "王五"),
+    ] {
+        let (s, v) = walk_in(id, name, device.clone()).await;
+        assert_eq!(
+            (s, super::code_of(&v)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "not_eligible"),
+            "{v}"
+        );
+        seen.push(v["error"]["details"].clone());
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_eq!(seen[0], seen[2]);
+    assert_eq!(seen[0]["reasons"][0]["code"], "records_not_confirmed");
+    let staff: Vec<(String, String)> = officer
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let (s, v) = walk_in(STRANGER.to_string(), "陈晓明", staff).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(
+        v["error"]["details"]["reasons"][0]["code"],
+        "renewal_not_due"
+    );
+}
+both_dialects!(
+    walk_in_registry,
+    walk_in_kiosks_learn_nothing_from_the_registry
+);
