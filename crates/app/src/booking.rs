@@ -77,9 +77,14 @@ pub struct EligibilityInput {
     /// The intended visit date (default: today).
     #[serde(default)]
     pub date: Option<NaiveDate>,
+    /// The code sent to the applicant's phone (`POST /api/v1/phone-codes`, purpose `book`):
+    /// with it the registry records are checked too, and their reasons are shown when the
+    /// name is the one registered for the identity number.
+    #[serde(default)]
+    pub phone_code: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ReasonView {
     pub code: String,
     pub message_zh: String,
@@ -92,6 +97,46 @@ pub struct EligibilityView {
     pub reasons: Vec<ReasonView>,
     /// The fee for this business and option on the visit date.
     pub fee_yuan: Option<u32>,
+    /// Whether the registry records were part of the check. Without a phone code they are
+    /// not: `eligible` then means eligible as far as can be checked without the records, which
+    /// are checked when the booking is confirmed with the code.
+    pub records_checked: bool,
+}
+
+/// How far the caller has shown that the identity is theirs, which decides whether reasons
+/// that come from the registry records may be shown (issue 11): a stranger who knows a name
+/// and an identity number must learn nothing from the records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Control {
+    /// Nothing proven: only the reasons that do not come from the records.
+    None,
+    /// The code sent to the applicant's phone was given: the records' reasons are shown when
+    /// the name is also the one registered for the number.
+    Phone,
+    /// Reception staff with the identity card in hand.
+    InPerson,
+}
+
+/// The reasons a caller may see: every one when `shown`; otherwise those that do not come from
+/// the registry records, and in place of any that do, one `records_not_confirmed` that is the
+/// same whatever the records say (an unknown number, another name, a lost passport…).
+fn reasons_shown(reasons: Vec<ReasonView>, shown: bool) -> Vec<ReasonView> {
+    if shown {
+        return reasons;
+    }
+    let before = reasons.len();
+    let mut out: Vec<ReasonView> = reasons
+        .into_iter()
+        .filter(|r| !eligibility::from_registry(&r.code))
+        .collect();
+    if out.len() < before {
+        out.push(ReasonView {
+            code: "records_not_confirmed".into(),
+            message_zh: "您填写的信息未能与登记记录核对一致，或记录显示暂不能办理此项业务。请核对姓名（与身份证一致）和所选业务；填写发送到您手机的验证码且姓名与登记一致时，会显示具体原因。".into(),
+            message_en: "Your details could not be confirmed against the records, or the records do not allow this business now. Check that the name is as on your identity card and the business chosen; the reasons are shown once you give the code sent to your phone with the name as registered.".into(),
+        });
+    }
+    out
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -115,6 +160,22 @@ pub struct ConfirmInput {
     /// An e-mail address for the confirmation, besides the text message.
     #[serde(default)]
     pub email: Option<String>,
+}
+
+/// The refusal of an ineligible applicant, with the reasons `control` allows the caller to see;
+/// `named`: the registry knows the identity under the name given.
+pub(crate) fn not_eligible(reasons: Vec<ReasonView>, control: Control, named: bool) -> AppError {
+    let shown = match control {
+        Control::None => false,
+        Control::Phone => named,
+        Control::InPerson => true,
+    };
+    AppError::new(
+        Code::NotEligible,
+        "不符合办理条件，详见各项原因",
+        "the applicant is not eligible; see the reasons",
+    )
+    .with_details(json!({ "reasons": reasons_shown(reasons, shown) }))
 }
 
 /// Proof that the caller owns a booking: its identity number.
@@ -350,16 +411,53 @@ impl App {
             .map_err(|e| AppError::from(e).with_details(json!({ "field": "id_number" })))
     }
 
-    /// Checks eligibility (M1) and returns every failing reason.
-    pub async fn check_eligibility(&self, input: &EligibilityInput) -> AppResult<EligibilityView> {
+    /// Checks eligibility (M1) and returns every failing reason the caller may see: without a
+    /// phone code only the rules that need no registry records (age, options, answers), read
+    /// without touching the records, so that any name with any number answers alike; with the
+    /// code, the records too, their reasons shown when the name is the registered one.
+    /// Counted per identity and per client address like holds (`rate_limited`).
+    pub async fn check_eligibility(
+        &self,
+        input: &EligibilityInput,
+        client_addr: Option<&str>,
+    ) -> AppResult<EligibilityView> {
         let applicant = self.parse_applicant(&input.applicant)?;
         if self.catalogue.business(&input.business).is_none() {
             return Err(unknown_business(&input.business));
         }
-        let date = input.date.unwrap_or_else(|| self.clock.today());
-        let reasons = self
-            .eligibility_reasons(&input.business, &applicant, &input.answers, date)
+        let key = applicant.identity.key();
+        self.store
+            .count_requests(
+                &self.limit_rules(&[
+                    (
+                        "check-identity",
+                        Some(key.as_str()),
+                        self.config.limits.checks_per_identity,
+                    ),
+                    (
+                        "check-addr",
+                        client_addr,
+                        self.config.limits.checks_per_address,
+                    ),
+                ]),
+                self.clock.now(),
+            )
             .await?;
+        let date = input.date.unwrap_or_else(|| self.clock.today());
+        let (reasons, records_checked) = match input.phone_code.as_deref() {
+            None => (
+                self.rules_reasons(&input.business, &applicant, &input.answers, date),
+                false,
+            ),
+            Some(code) => {
+                self.check_phone_code(&applicant.phone, "book", code)
+                    .await?;
+                let (reasons, named) = self
+                    .assess(&input.business, &applicant, &input.answers, date)
+                    .await?;
+                (reasons_shown(reasons, named), true)
+            }
+        };
         let fee = self
             .catalogue
             .terms(&input.business, date)
@@ -368,20 +466,57 @@ impl App {
             eligible: reasons.is_empty(),
             reasons,
             fee_yuan: fee,
+            records_checked,
         })
     }
 
-    pub(crate) async fn eligibility_reasons(
+    /// The reasons of the rules that need no registry records, computed without reading them.
+    fn rules_reasons(
         &self,
         business: &str,
         a: &Applicant,
         answers: &Answers,
         visit_date: NaiveDate,
-    ) -> AppResult<Vec<ReasonView>> {
+    ) -> Vec<ReasonView> {
+        let reasons = eligibility::check(
+            &self.catalogue,
+            business,
+            &a.name,
+            &a.identity,
+            answers,
+            Facts {
+                visit_date,
+                person: None,
+                documents: &[],
+            },
+        );
+        reasons
+            .into_iter()
+            .filter(|r| !eligibility::from_registry(r.code))
+            .map(|r| ReasonView {
+                code: r.code.to_string(),
+                message_zh: r.zh,
+                message_en: r.en,
+            })
+            .collect()
+    }
+
+    /// Every reason against the applicant, from the rules and the registry records, and
+    /// whether the records know the identity under the name given.
+    pub(crate) async fn assess(
+        &self,
+        business: &str,
+        a: &Applicant,
+        answers: &Answers,
+        visit_date: NaiveDate,
+    ) -> AppResult<(Vec<ReasonView>, bool)> {
         let (person, documents) = match &a.identity {
             Identity::Resident(id) => self.store.facts(id.as_str()).await?,
             Identity::Foreign { .. } => (None, Vec::new()),
         };
+        let named = person
+            .as_ref()
+            .is_some_and(|p| p.name.trim() == a.name.trim());
         let reasons = eligibility::check(
             &self.catalogue,
             business,
@@ -394,37 +529,47 @@ impl App {
                 documents: &documents,
             },
         );
-        Ok(reasons
-            .into_iter()
-            .map(|r| ReasonView {
-                code: r.code.to_string(),
-                message_zh: r.zh,
-                message_en: r.en,
-            })
-            .collect())
+        Ok((
+            reasons
+                .into_iter()
+                .map(|r| ReasonView {
+                    code: r.code.to_string(),
+                    message_zh: r.zh,
+                    message_en: r.en,
+                })
+                .collect(),
+            named,
+        ))
     }
 
-    /// `not_eligible` with every reason, unless the applicant is eligible.
+    pub(crate) async fn eligibility_reasons(
+        &self,
+        business: &str,
+        a: &Applicant,
+        answers: &Answers,
+        visit_date: NaiveDate,
+    ) -> AppResult<Vec<ReasonView>> {
+        Ok(self.assess(business, a, answers, visit_date).await?.0)
+    }
+
+    /// `not_eligible` unless the applicant is eligible by the rules and the records; the
+    /// reasons given are those `control` allows the caller to see.
     pub(crate) async fn require_eligible(
         &self,
         business: &str,
         applicant: &Applicant,
         answers: &Answers,
         visit_date: NaiveDate,
+        control: Control,
     ) -> AppResult<()> {
-        let reasons = self
-            .eligibility_reasons(business, applicant, answers, visit_date)
+        let (reasons, named) = self
+            .assess(business, applicant, answers, visit_date)
             .await?;
         if reasons.is_empty() {
             return Ok(());
         }
         Metrics::inc(&self.metrics.eligibility_refusals);
-        Err(AppError::new(
-            Code::NotEligible,
-            "不符合办理条件，详见各项原因",
-            "the applicant is not eligible; see the reasons",
-        )
-        .with_details(json!({ "reasons": reasons })))
+        Err(not_eligible(reasons, control, named))
     }
 
     /// An identity number given as proof of ownership, in the form it is stored in.
@@ -585,12 +730,12 @@ impl App {
         }
         let (slot_id, business) = parse_hold_id(&input.hold_id).ok_or_else(hold_not_found)?;
         let slot = self.slot_meta(slot_id).await?.ok_or_else(hold_not_found)?;
-        self.require_eligible(business, &applicant, &input.answers, slot.day)
-            .await?;
-        match input.phone_code.as_deref() {
+        // The code first: a refusal shows the records' reasons only to whoever gave it.
+        let control = match input.phone_code.as_deref() {
             Some(code) => {
                 self.check_phone_code(&applicant.phone, "book", code)
-                    .await?
+                    .await?;
+                Control::Phone
             }
             None if self.config.require_phone_code => {
                 return Err(AppError::new(
@@ -599,8 +744,10 @@ impl App {
                     "ask for the code sent to your phone and enter it",
                 ))
             }
-            None => {}
-        }
+            None => Control::None,
+        };
+        self.require_eligible(business, &applicant, &input.answers, slot.day, control)
+            .await?;
         let fee = self
             .catalogue
             .terms(business, slot.day)

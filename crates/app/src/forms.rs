@@ -1,5 +1,9 @@
 //! The pre-filled application form of a booking (M1): what the applicant would otherwise copy
-//! by hand at the hall, taken from the booking, the identity number and the registry.
+//! by hand at the hall, taken from the booking and the identity number — what the booker
+//! stated — and never from the registry records. A booking can be made for someone else with
+//! the booker's own phone, so its form must not tell the booker the applicant's household
+//! city or any other registry fact (issue 11); the officer reads those from the records at the
+//! window, and the household city is left blank to be written by hand.
 
 use crate::{App, AppError, AppResult, Code};
 use std::sync::OnceLock;
@@ -29,7 +33,6 @@ impl App {
         // Fail early, before the reads, when no font is installed.
         self.form_font()?;
         let v = self.booking_view(b).await?;
-        let person = self.store.person(&b.id_number).await?;
         let id = ResidentId::parse(&b.id_number, self.clock.today()).ok();
         let option = b.option_code.as_deref().and_then(|o| {
             self.business(&b.business)
@@ -57,9 +60,8 @@ impl App {
             ));
         }
         rows.push(("公民身份号码 ID number".into(), b.id_number.clone()));
-        if let Some(p) = person {
-            rows.push(("户籍所在地 Household registration".into(), p.hukou_city));
-        }
+        // Left for the applicant to write: not from the records (see the module comment).
+        rows.push(("户籍所在地 Household registration".into(), String::new()));
         rows.push(("联系电话 Phone".into(), b.phone.clone()));
         rows.push(("预约号 Booking code".into(), b.code.clone()));
         rows.push((

@@ -911,21 +911,30 @@ impl App {
                 "this hall takes appointments only",
             ));
         }
-        let v = self
-            .check_eligibility(&crate::EligibilityInput {
-                business: w.business.clone(),
-                applicant: crate::ApplicantInput::resident(&w.name, &w.id_number, "13000000000"),
-                answers: Default::default(),
-                date: None,
-            })
-            .await?;
-        if !v.eligible {
-            return Err(AppError::new(
-                Code::NotEligible,
-                "不符合办理条件，详见各项原因",
-                "not eligible; see the reasons",
+        let applicant = self.parse_applicant(&crate::ApplicantInput::resident(
+            &w.name,
+            &w.id_number,
+            "13000000000",
+        ))?;
+        if self.catalogue.business(&w.business).is_none() {
+            return Err(crate::views::unknown_business(&w.business));
+        }
+        let (reasons, named) = self
+            .assess(
+                &w.business,
+                &applicant,
+                &Default::default(),
+                self.clock.today(),
             )
-            .with_details(json!({ "reasons": v.reasons })));
+            .await?;
+        if !reasons.is_empty() {
+            // Reception staff check the identity card in person and may see the records'
+            // reasons; a kiosk has no one to check it, so it is answered like a stranger.
+            let control = match p {
+                Principal::Staff(_) => crate::booking::Control::InPerson,
+                _ => crate::booking::Control::None,
+            };
+            return Err(crate::booking::not_eligible(reasons, control, named));
         }
         let id = self.parse_resident_id(&w.id_number)?;
         let now = self.clock.now();

@@ -130,6 +130,11 @@ pub struct RateLimits {
     pub confirms_per_phone: u32,
     /// Confirmations from one client address.
     pub confirms_per_address: u32,
+    /// Eligibility pre-checks of one identity number (a citizen tries a few businesses; a
+    /// prober walks through names for one number).
+    pub checks_per_identity: u32,
+    /// Eligibility pre-checks from one client address (a prober walks through numbers).
+    pub checks_per_address: u32,
 }
 
 impl Default for RateLimits {
@@ -139,6 +144,8 @@ impl Default for RateLimits {
             confirms_per_identity: 5,
             confirms_per_phone: 10,
             confirms_per_address: 30,
+            checks_per_identity: 10,
+            checks_per_address: 60,
         }
     }
 }

@@ -184,8 +184,15 @@ impl App {
                 ));
             }
         }
-        self.require_eligible(&business.code, &applicant, &input.answers, input.day)
-            .await?;
+        // No phone code is asked for an entry: the records' reasons stay hidden.
+        self.require_eligible(
+            &business.code,
+            &applicant,
+            &input.answers,
+            input.day,
+            crate::booking::Control::None,
+        )
+        .await?;
         let (id_kind, id_number, nationality) = identity_parts(&applicant.identity);
         let entry = NewEntry {
             release_day: input.day,

@@ -201,6 +201,30 @@ pub struct Reason {
     pub en: String,
 }
 
+/// The reasons that come from the population and document registries' records rather than
+/// from what the applicant said: who is registered, under which name, with which documents,
+/// status and household city. Shown only to an applicant who has proven control of the
+/// identity (issue 11): to anyone else they would disclose a stranger's records.
+pub const REGISTRY_REASONS: &[&str] = &[
+    "identity_not_active",
+    "name_mismatch",
+    "functionary_approval_required",
+    "document_already_held",
+    "no_document_to_renew",
+    "document_reported_lost",
+    "renewal_not_due",
+    "document_not_reported_lost",
+    "permit_required",
+    "permit_expires_too_soon",
+    "residence_not_verified",
+    "not_resident_of_open_city",
+];
+
+/// Whether a reason code comes from the registries' records (see [`REGISTRY_REASONS`]).
+pub fn from_registry(code: &str) -> bool {
+    REGISTRY_REASONS.contains(&code)
+}
+
 fn reason(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> Reason {
     Reason {
         code,
@@ -652,6 +676,51 @@ mod tests {
     }
     fn codes(r: &[Reason]) -> Vec<&'static str> {
         r.iter().map(|r| r.code).collect()
+    }
+
+    /// What remains once the registry's reasons are set aside does not depend on the records:
+    /// the anonymous answer can be computed without reading them (issue 11).
+    #[test]
+    fn reasons_not_from_the_registry_do_not_depend_on_the_records() {
+        let c = Catalogue::builtin();
+        let (id, s) = resident(d(2015, 5, 1));
+        let mut stranger = person(&s, "喀什");
+        stranger.name = "别人".into();
+        stranger.state_functionary = true;
+        stranger.status = PersonStatus::Cancelled;
+        let mut lost = permit(&s, DocumentKind::Passport, d(2027, 1, 1));
+        lost.status = DocumentStatus::Lost;
+        let docs = [permit(&s, DocumentKind::HkmPermit, d(2027, 1, 1)), lost];
+        for b in c.businesses() {
+            let answers = Answers {
+                option: Some("3mM".into()),
+                ..Answers::default()
+            };
+            let without = |person, documents| {
+                let r = check(
+                    &c,
+                    &b.code,
+                    "陈晓明",
+                    &Identity::Resident(id.clone()),
+                    &answers,
+                    Facts {
+                        visit_date: today(),
+                        person,
+                        documents,
+                    },
+                );
+                codes(&r)
+                    .into_iter()
+                    .filter(|c| !from_registry(c))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(
+                without(None, &[]),
+                without(Some(&stranger), &docs),
+                "{}",
+                b.code
+            );
+        }
     }
 
     #[test]

@@ -121,6 +121,24 @@ struct BookingArgs {
     )]
     limit_confirms_per_address: u32,
 
+    /// Eligibility pre-checks per identity number per minute (0: no limit).
+    #[arg(
+        long,
+        env = "WUJING_LIMIT_CHECKS_PER_IDENTITY",
+        default_value_t = 10,
+        global = true
+    )]
+    limit_checks_per_identity: u32,
+
+    /// Eligibility pre-checks per client address per minute (0: no limit).
+    #[arg(
+        long,
+        env = "WUJING_LIMIT_CHECKS_PER_ADDRESS",
+        default_value_t = 60,
+        global = true
+    )]
+    limit_checks_per_address: u32,
+
     /// Online seats of a day are released this many days before it…
     #[arg(
         long,
@@ -425,6 +443,8 @@ impl BookingArgs {
                 confirms_per_identity: self.limit_confirms_per_identity,
                 confirms_per_phone: self.limit_confirms_per_phone,
                 confirms_per_address: self.limit_confirms_per_address,
+                checks_per_identity: self.limit_checks_per_identity,
+                checks_per_address: self.limit_checks_per_address,
             },
             release: wujing_app::ReleasePolicy {
                 days_ahead: self.release_days_ahead,

@@ -170,6 +170,11 @@ pub trait BookingStore: Send + Sync + 'static {
 
     async fn hold(&self, id: &str) -> Result<Option<Hold>>;
 
+    /// Counts one request against every rule, as a hold or confirmation counts its own;
+    /// `RateLimited` when one is over its limit. For requests that change nothing else
+    /// (eligibility pre-checks).
+    async fn count_requests(&self, rules: &[RateRule], now: DateTime<Utc>) -> Result<()>;
+
     /// Turns a live hold into a booking in one transaction.
     async fn confirm_hold(&self, b: &NewBooking) -> Result<Booking>;
 

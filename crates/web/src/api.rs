@@ -380,17 +380,28 @@ pub async fn availability(
     Ok(Json(s.app.availability(&q).await?))
 }
 
-/// Pre-checks eligibility for a business (M1) and returns every failing reason.
+/// Pre-checks eligibility for a business (M1) and returns every failing reason the caller may
+/// see.
+///
+/// Without `phone_code` only the rules that need no registry records are checked (age,
+/// options, answers): any name with any identity number answers alike, and `records_checked`
+/// is false. With the code sent to the applicant's phone the records are checked too, and
+/// their reasons are given when the name is the one registered for the number (otherwise one
+/// `records_not_confirmed`). Counted per identity and per client address.
 #[utoipa::path(post, path = "/api/v1/eligibility", tag = "booking",
     request_body = EligibilityInput,
     responses((status = 200, body = EligibilityView),
-              (status = 400, body = ErrorEnvelope, description = "`name_required`, `phone_invalid`, `id_type_invalid`, `nationality_invalid`, `passport_number_invalid`, an identity number's code (`id_number_length`, `id_number_checksum`, …)"),
-              (status = 422, body = ErrorEnvelope, description = "`unknown_business`")))]
+              (status = 400, body = ErrorEnvelope, description = "`name_required`, `phone_invalid`, `id_type_invalid`, `nationality_invalid`, `passport_number_invalid`, an identity number's code (`id_number_length`, `id_number_checksum`, …), `phone_code_wrong` (with `details.attempts_left`), `phone_code_expired`"),
+              (status = 422, body = ErrorEnvelope, description = "`unknown_business`"),
+              (status = 429, body = ErrorEnvelope, description = "`rate_limited`, with a Retry-After header")))]
 pub async fn eligibility(
     State(s): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     ApiJson(input): ApiJson<EligibilityInput>,
 ) -> ApiResult<Json<EligibilityView>> {
-    Ok(Json(s.app.check_eligibility(&input).await?))
+    Ok(Json(
+        s.app.check_eligibility(&input, addr.as_deref()).await?,
+    ))
 }
 
 /// Holds a seat for a short time; a full slot answers 409 `slot_full` with alternatives (M2).

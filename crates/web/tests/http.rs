@@ -177,12 +177,35 @@ async fn book_cancel_reschedule(store: DynStore) {
     let (_, g) = h.get("/api/v1/businesses/hkm_endorsement_g").await;
     assert_eq!(g["options"][0]["fee_yuan"], 15);
 
-    // Eligibility pre-check: G needs an open-city residence; Zhang's hukou is Kashgar.
+    // Eligibility pre-check: G needs an open-city residence; Zhang's hukou is Kashgar. Without
+    // the phone code the records are not consulted; with it (and his registered name) they are.
     let (s, e) = h
         .post(
             "/api/v1/eligibility",
             json!({"business": "hkm_endorsement_g", "applicant": applicant(ZHANG, "张伟"),
                    "answers": {"option": "3m1", "destination": "hk"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        (&e["eligible"], &e["records_checked"]),
+        (&json!(true), &json!(false))
+    );
+    let (s, _) = h
+        .post("/api/v1/phone-codes", json!({"phone": "13800138000"}))
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let phone_code: String = h.store.messages_to("13800138000", 1).await.unwrap()[0]
+        .body
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(6)
+        .collect();
+    let (s, e) = h
+        .post(
+            "/api/v1/eligibility",
+            json!({"business": "hkm_endorsement_g", "applicant": applicant(ZHANG, "张伟"),
+                   "answers": {"option": "3m1", "destination": "hk"}, "phone_code": phone_code}),
         )
         .await;
     assert_eq!(s, StatusCode::OK);
@@ -199,11 +222,12 @@ async fn book_cancel_reschedule(store: DynStore) {
         .await;
     assert_eq!(s, StatusCode::CREATED, "{hold}");
     let hold_id = hold["hold_id"].as_str().unwrap().to_string();
-    // Zhang is refused at confirmation with every reason, and the hold stays usable.
+    // Zhang is refused at confirmation with every reason (he gave the code), and the hold
+    // stays usable.
     let (s, refused) = h
         .post(
             "/api/v1/bookings",
-            json!({"hold_id": hold_id, "applicant": applicant(ZHANG, "张伟"), "answers": {"option": "3m1", "destination": "hk"}}),
+            json!({"hold_id": hold_id, "applicant": applicant(ZHANG, "张伟"), "answers": {"option": "3m1", "destination": "hk"}, "phone_code": phone_code}),
         )
         .await;
     assert_eq!(
@@ -931,6 +955,7 @@ async fn rate_limits_hold_across_two_instances() {
             confirms_per_identity: 5,
             confirms_per_phone: 2,
             confirms_per_address: 100,
+            ..Default::default()
         },
         ..Config::default()
     };

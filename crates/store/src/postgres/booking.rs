@@ -392,6 +392,29 @@ impl BookingStore for PgStore {
         retry(|| self.create_hold_once(h)).await
     }
 
+    async fn count_requests(&self, rules: &[RateRule], now: DateTime<Utc>) -> Result<()> {
+        if rules.is_empty() {
+            return Ok(());
+        }
+        let c = self.client().await?;
+        let (keys, limits, window, retry) = limit_params(rules, now);
+        // The hold's counting statement, alone: its parameters renumbered from $7–$9 to $1–$3.
+        let cte = LIMITS_CTE
+            .replace("$7", "$1")
+            .replace("$8", "$2")
+            .replace("$9", "$3");
+        let st = c
+            .prepare_cached(&format!("WITH {cte} SELECT ok FROM ok"))
+            .await?;
+        let ok: bool = c.query_one(&st, &[&keys, &limits, &window]).await?.get(0);
+        if !ok {
+            return Err(StoreError::RateLimited {
+                retry_after_secs: retry,
+            });
+        }
+        Ok(())
+    }
+
     async fn hold(&self, id: &str) -> Result<Option<Hold>> {
         self.client()
             .await?

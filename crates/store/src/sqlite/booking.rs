@@ -132,6 +132,14 @@ fn schedule_return(
 
 #[async_trait]
 impl BookingStore for SqliteStore {
+    async fn count_requests(&self, rules: &[RateRule], now: DateTime<Utc>) -> Result<()> {
+        if rules.is_empty() {
+            return Ok(());
+        }
+        let rules = rules.to_vec();
+        self.write(move |c| count_hits(c, &rules, now)).await
+    }
+
     async fn create_hold(&self, h: &NewHold) -> Result<Hold> {
         let h = h.clone();
         self.write(move |c| {

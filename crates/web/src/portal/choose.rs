@@ -1,8 +1,10 @@
-//! Choosing: the eligibility pre-check on the business's questions (with every reason when
-//! refused), then a hall and a day with the week's free seats, then a time.
+//! Choosing: the eligibility pre-check on the business's questions (with every reason of the
+//! rules that need no registry records when refused: the records are checked at the
+//! confirmation, after the phone code), then a hall and a day with the week's free seats, then
+//! a time.
 
 use super::{business_page, weekday, Draft};
-use crate::extract::{PageContext, PageForm};
+use crate::extract::{ClientAddr, PageContext, PageForm};
 use crate::pages::render;
 use crate::{ApiResult, AppState};
 use askama::Template;
@@ -24,6 +26,8 @@ struct ReasonsPage {
     msg_kind: String,
     business: String,
     reasons: Vec<ReasonView>,
+    /// Refused at the confirmation (a seat was held), not at the pre-check.
+    confirming: bool,
 }
 
 struct DayCell {
@@ -86,6 +90,7 @@ fn answer(v: &str) -> Option<String> {
 pub async fn check(
     State(s): State<AppState>,
     page: PageContext,
+    ClientAddr(addr): ClientAddr,
     Path(code): Path<String>,
     PageForm(f): PageForm<CheckForm>,
 ) -> ApiResult<Response> {
@@ -108,8 +113,10 @@ pub async fn check(
         applicant: ApplicantInput::resident(&draft.name, &draft.id_number, PHONE_PLACEHOLDER),
         answers: draft.answers.clone(),
         date: None,
+        // No code yet: the records are checked when the booking is confirmed with it.
+        phone_code: None,
     };
-    let v = match s.app.check_eligibility(&input).await {
+    let v = match s.app.check_eligibility(&input, addr.as_deref()).await {
         Ok(v) => v,
         Err(e) if e.kind != ErrorKind::Internal => {
             let msg = page.message(&e);
@@ -126,9 +133,38 @@ pub async fn check(
             msg_kind: String::new(),
             business: code,
             reasons: v.reasons,
+            confirming: false,
         }));
     }
     halls_page(&s, page, &code, &draft, v.fee_yuan).await
+}
+
+/// The reasons a refused confirmation gives (as many as the caller may see), as the reasons
+/// page; the seat held returns by itself when the hold expires.
+pub(super) fn refused_page(
+    page: PageContext,
+    business: &str,
+    e: &wujing_app::AppError,
+) -> Response {
+    let reasons: Vec<ReasonView> = e
+        .details
+        .as_ref()
+        .and_then(|d| {
+            serde_json::from_str::<serde_json::Value>(d.get())
+                .ok()
+                .and_then(|v| serde_json::from_value(v["reasons"].clone()).ok())
+        })
+        .unwrap_or_default();
+    let title = page.t("不符合办理条件", "Not eligible").to_string();
+    render(&ReasonsPage {
+        page,
+        title,
+        msg: String::new(),
+        msg_kind: String::new(),
+        business: business.into(),
+        reasons,
+        confirming: true,
+    })
 }
 
 async fn halls_page(

@@ -237,6 +237,9 @@ pub async fn confirm(
             Ok(Redirect::to(&format!("/slip/{}?k={key}", b.code)).into_response())
         }
         Err(e) if e.kind == ErrorKind::Internal => Err(e.into()),
+        Err(e) if e.code == wujing_app::Code::NotEligible => {
+            Ok(super::choose::refused_page(page, &code, &e))
+        }
         Err(e) => {
             let msg = (page.message(&e), "error");
             match hold_page(&s, page.clone(), &code, &draft, hold_id, phone, msg).await {

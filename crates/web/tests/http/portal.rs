@@ -94,20 +94,27 @@ async fn journey(store: DynStore) {
         let home = h.page("GET", "/", &[], lang).await;
         assert!(home.body.contains(heading), "{lang}");
     }
-    // An ineligible applicant sees every reason and takes no seat.
+    // An applicant the rules refuse sees every reason and takes no seat.
+    let child = wujing_domain::idnum::compose(
+        "440106",
+        chrono::NaiveDate::from_ymd_opt(2015, 5, 1).unwrap(),
+        11,
+    );
     let p = h
         .page(
             "POST",
-            "/book/passport_renewal/check",
-            &[("name", "陈晓明"), ("id_number", CHEN)],
+            "/book/passport_first/check",
+            &[("name", "陈小明"), ("id_number", &child)],
             "zh-CN",
         )
         .await;
     assert!(
-        p.body.contains("renewal_not_due") && p.body.contains("尚无换发必要"),
+        p.body.contains("guardian_required") && p.body.contains("监护人"),
         "{}",
         p.body
     );
+    // What the records say waits for the phone code: the pre-check says so, and the
+    // confirmation with the code gives the records' reasons.
     let p = h
         .page(
             "POST",
@@ -116,7 +123,68 @@ async fn journey(store: DynStore) {
             "en",
         )
         .await;
-    assert!(p.body.contains("You cannot apply yet"));
+    assert!(
+        p.body.contains("your records are checked when you confirm")
+            && !p.body.contains("renewal_not_due"),
+        "{}",
+        p.body
+    );
+    let (ctx, day, hall) = (p.field("ctx"), p.field("day"), p.field("hall"));
+    let t = h
+        .page(
+            "POST",
+            "/book/passport_renewal/times",
+            &[("ctx", &ctx), ("hall", &hall), ("day", &day)],
+            "en",
+        )
+        .await;
+    let slot = t.field("slot_id");
+    let held = h
+        .page(
+            "POST",
+            "/book/passport_renewal/hold",
+            &[("ctx", &ctx), ("slot_id", &slot)],
+            "en",
+        )
+        .await;
+    let hold_id = held.field("hold_id");
+    let own_phone = "13800138009";
+    let sent = h
+        .page(
+            "POST",
+            "/book/passport_renewal/confirm",
+            &[
+                ("ctx", &ctx),
+                ("hold_id", &hold_id),
+                ("phone", own_phone),
+                ("action", "send"),
+            ],
+            "en",
+        )
+        .await;
+    assert!(sent.body.contains("Code sent"), "{}", sent.body);
+    let code = h.last_code(own_phone).await;
+    let refused = h
+        .page(
+            "POST",
+            "/book/passport_renewal/confirm",
+            &[
+                ("ctx", &ctx),
+                ("hold_id", &hold_id),
+                ("phone", own_phone),
+                ("action", "confirm"),
+                ("code", &code),
+            ],
+            "en",
+        )
+        .await;
+    assert!(
+        refused.body.contains("You cannot apply yet")
+            && refused.body.contains("renewal_not_due")
+            && refused.body.contains("released within minutes"),
+        "{}",
+        refused.body
+    );
     // Eligible: halls with days, then times, then a hold.
     let p = h
         .page(

@@ -146,6 +146,390 @@ both_dialects!(
     control_characters_are_refused_and_nothing_is_written
 );
 
+/// Someone else's identity number with a name of the caller's choosing (issue 11, finding 1).
+const STRANGER: &str = super::CHEN; // demo: 陈晓明, passport valid to 2030, Guangzhou hukou
+
+/// A number with the stranger's birth date (so the rules of age answer alike) that the registry
+/// does not know.
+fn unknown_number() -> String {
+    let birth = chrono::NaiveDate::from_ymd_opt(1985, 3, 3).unwrap();
+    wujing_domain::idnum::compose("440106", birth, 57)
+}
+
+/// Sends a booking code to `phone` and returns it as the citizen reads it.
+async fn code_sent_to(h: &Harness, phone: &str) -> String {
+    let (s, v) = h.post("/api/v1/phone-codes", json!({"phone": phone})).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    let m = h.store.messages_to(phone, 1).await.unwrap().remove(0);
+    m.body
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(6)
+        .collect()
+}
+
+fn check_body(
+    business: &str,
+    id: &str,
+    name: &str,
+    answers: serde_json::Value,
+) -> serde_json::Value {
+    json!({"business": business,
+           "applicant": {"name": name, "id_number": id, "phone": "13800138000"},
+           "answers": answers})
+}
+
+/// An anonymous pre-check learns nothing from the registry: a stranger's number with a wrong
+/// name, the same number with the right name and a number the registry does not know answer
+/// exactly alike, for every kind of registry fact (a passport held and its expiry, a permit, a
+/// household city outside the open cities, a lost-passport report).
+async fn anonymous_precheck_answers_alike_whatever_the_registry_holds(store: DynStore) {
+    let mut config = test_config();
+    // Twelve checks of one number: more than a minute's limit, which is tested below.
+    config.limits.checks_per_identity = 0;
+    let h = Harness::with_config(store, config).await;
+    let unknown = unknown_number();
+    for (business, answers) in [
+        ("passport_first", json!({})),
+        ("passport_renewal", json!({})),
+        ("passport_replacement", json!({})),
+        ("hkm_permit", json!({})),
+        (
+            "hkm_endorsement_g",
+            json!({"option": "3m1", "destination": "hk"}),
+        ),
+        (
+            "hkm_endorsement_t",
+            json!({"option": "3m1", "relation": "spouse"}),
+        ),
+    ] {
+        let mut answers_seen = Vec::new();
+        for (id, name) in [
+            (STRANGER, "王五"),
+            (STRANGER, "陈晓明"),
+            (unknown.as_str(), "王五"),
+        ] {
+            let (s, v) = h
+                .post(
+                    "/api/v1/eligibility",
+                    check_body(business, id, name, answers.clone()),
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{business}: {v}");
+            assert_eq!(v["records_checked"], false, "{business}: {v}");
+            answers_seen.push(v);
+        }
+        assert_eq!(answers_seen[0], answers_seen[1], "{business}");
+        assert_eq!(answers_seen[0], answers_seen[2], "{business}");
+    }
+}
+both_dialects!(
+    precheck_anonymous,
+    anonymous_precheck_answers_alike_whatever_the_registry_holds
+);
+
+/// The reasons that come from the registry records are given only to a caller who gave the
+/// code sent to the applicant's phone and the name registered for the number; with the code
+/// but another name, or without the code at the confirmation, a refusal says the same whether
+/// the number is someone else's or unknown.
+async fn registry_reasons_only_with_the_phone_code_and_the_registered_name(store: DynStore) {
+    let h = Harness::with_config(store, test_config()).await;
+    let unknown = unknown_number();
+    let with_code = |id: &str, name: &str, phone: &str, code: &str| {
+        json!({"business": "passport_renewal",
+               "applicant": {"name": name, "id_number": id, "phone": phone},
+               "phone_code": code})
+    };
+    // The applicant herself: the code and the registered name.
+    let code = code_sent_to(&h, "13800138001").await;
+    let (s, own) = h
+        .post(
+            "/api/v1/eligibility",
+            with_code(STRANGER, "陈晓明", "13800138001", &code),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{own}");
+    assert_eq!(own["records_checked"], true);
+    assert_eq!(own["reasons"][0]["code"], "renewal_not_due", "{own}");
+    // A third party with their own phone's code: another name, or an unknown number, alike.
+    let mut refusals = Vec::new();
+    for (id, phone) in [(STRANGER, "13800138002"), (unknown.as_str(), "13800138003")] {
+        let code = code_sent_to(&h, phone).await;
+        let (s, v) = h
+            .post("/api/v1/eligibility", with_code(id, "王五", phone, &code))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["records_checked"], true);
+        assert_eq!(v["eligible"], false);
+        assert_eq!(v["reasons"].as_array().unwrap().len(), 1, "{v}");
+        assert_eq!(v["reasons"][0]["code"], "records_not_confirmed", "{v}");
+        refusals.push(v);
+    }
+    assert_eq!(refusals[0], refusals[1]);
+
+    // The confirmation refuses, with the records' reasons only after the code and the name.
+    let confirm = |id: &str, name: &str, phone: &str, code: Option<&str>, hold: &str| {
+        let mut b = json!({"hold_id": hold,
+                           "applicant": {"name": name, "id_number": id, "phone": phone}});
+        if let Some(c) = code {
+            b["phone_code"] = json!(c);
+        }
+        b
+    };
+    let slot = h.slot("tianhe", "passport_renewal").await;
+    let (s, hold) = h
+        .post(
+            "/api/v1/holds",
+            json!({"slot_id": slot["slot_id"], "business": "passport_renewal"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{hold}");
+    let hold = hold["hold_id"].as_str().unwrap();
+    let mut refusals = Vec::new();
+    for (id, name) in [
+        (STRANGER, "王五"),
+        (STRANGER, "陈晓明"),
+        (unknown.as_str(), "王五"),
+    ] {
+        let (s, v) = h
+            .post(
+                "/api/v1/bookings",
+                confirm(id, name, "13800138004", None, hold),
+            )
+            .await;
+        assert_eq!(
+            (s, super::code_of(&v)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "not_eligible"),
+            "{v}"
+        );
+        refusals.push(v["error"]["details"].clone());
+    }
+    assert_eq!(refusals[0], refusals[1]);
+    assert_eq!(refusals[0], refusals[2]);
+    assert_eq!(refusals[0]["reasons"][0]["code"], "records_not_confirmed");
+    let code = code_sent_to(&h, "13800138005").await;
+    let (s, v) = h
+        .post(
+            "/api/v1/bookings",
+            confirm(STRANGER, "陈晓明", "13800138005", Some(&code), hold),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(
+        v["error"]["details"]["reasons"][0]["code"], "renewal_not_due",
+        "{v}"
+    );
+}
+both_dialects!(
+    precheck_registry_reasons,
+    registry_reasons_only_with_the_phone_code_and_the_registered_name
+);
+
+/// Pre-checks are counted per identity number and per client address like holds: past the
+/// limit the answer is 429 `rate_limited` with Retry-After, whoever the caller names.
+async fn prechecks_are_limited_per_identity_and_per_address(store: DynStore) {
+    let mut config = test_config();
+    config.limits.checks_per_identity = 3;
+    config.limits.checks_per_address = 5;
+    let h = Harness::with_options(
+        store,
+        config,
+        wujing_web::WebOptions {
+            trust_forwarded_for: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let ask = |id: String, from: &'static str| {
+        let h = &h;
+        async move {
+            let body = check_body("passport_first", &id, "王五", json!({}));
+            let res = h
+                .raw(
+                    axum::http::Request::post("/api/v1/eligibility")
+                        .header("content-type", "application/json")
+                        .header("x-forwarded-for", from)
+                        .body(axum::body::Body::from(body.to_string()))
+                        .unwrap(),
+                )
+                .await;
+            let retry = res.headers().get("retry-after").cloned();
+            let status = res.status();
+            let bytes = http_body_util::BodyExt::collect(res.into_body())
+                .await
+                .unwrap()
+                .to_bytes();
+            let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            (status, v, retry)
+        }
+    };
+    // One identity from several addresses.
+    for from in ["203.0.113.1", "203.0.113.2", "203.0.113.3"] {
+        let (s, v, _) = ask(STRANGER.into(), from).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    let (s, v, retry) = ask(STRANGER.into(), "203.0.113.4").await;
+    assert_eq!(
+        (s, super::code_of(&v)),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+    );
+    assert!(retry.is_some(), "Retry-After");
+    // One address walking through numbers.
+    let birth = chrono::NaiveDate::from_ymd_opt(1990, 1, 1).unwrap();
+    for seq in 0..5 {
+        let id = wujing_domain::idnum::compose("440106", birth, 100 + seq);
+        let (s, v, _) = ask(id, "198.51.100.7").await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    let id = wujing_domain::idnum::compose("440106", birth, 200);
+    let (s, v, retry) = ask(id, "198.51.100.7").await;
+    assert_eq!(
+        (s, super::code_of(&v)),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+    );
+    assert!(retry.is_some(), "Retry-After");
+}
+both_dialects!(
+    precheck_limits,
+    prechecks_are_limited_per_identity_and_per_address
+);
+
+/// The application form of a booking made for someone else with the booker's own phone
+/// carries what the booker stated and nothing from the registry: not the applicant's
+/// household city (Zhang's is Kashgar).
+async fn form_of_a_booking_for_someone_else_carries_no_registry_fact(store: DynStore) {
+    let h = Harness::with_config(store, test_config()).await;
+    let slot = h.slot("tianhe", "passport_first").await;
+    let (s, hold) = h
+        .post(
+            "/api/v1/holds",
+            json!({"slot_id": slot["slot_id"], "business": "passport_first"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{hold}");
+    let (s, b) = h
+        .post(
+            "/api/v1/bookings",
+            json!({"hold_id": hold["hold_id"],
+                   "applicant": {"name": "张伟", "id_number": "653101199001010451",
+                                 "phone": "13900139000"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let code = b["code"].as_str().unwrap();
+    let key = h.app.slip_key(code).await.unwrap();
+    let res = h
+        .raw(
+            axum::http::Request::get(format!("/slip/{code}/form.pdf?k={key}"))
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    if res.status() == StatusCode::SERVICE_UNAVAILABLE
+        && std::env::var("CI").as_deref() != Ok("true")
+    {
+        eprintln!("skipping: no CJK font installed (apt-get install fonts-wqy-microhei)");
+        return;
+    }
+    assert_eq!(res.status(), StatusCode::OK);
+    let pdf = http_body_util::BodyExt::collect(res.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    let path = std::env::temp_dir().join(format!("wujing-form-privacy-{code}.pdf"));
+    std::fs::write(&path, &pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .args([path.to_str().unwrap(), "-"])
+        .output();
+    let _ = std::fs::remove_file(&path);
+    let out = match out {
+        Ok(o) => o,
+        Err(_) if std::env::var("CI").as_deref() != Ok("true") => {
+            eprintln!("skipping: pdftotext is missing (apt-get install poppler-utils)");
+            return;
+        }
+        Err(e) => panic!("pdftotext: {e}"),
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("张伟") && text.contains(code), "{text}");
+    assert!(
+        !text.contains("喀什"),
+        "a registry fact on the form:\n{text}"
+    );
+}
+both_dialects!(
+    form_registry_facts,
+    form_of_a_booking_for_someone_else_carries_no_registry_fact
+);
+
+/// A walk-in at a kiosk is answered like a stranger (nobody there checks the identity card):
+/// refused without the records' reasons, alike for a known number with another name and an
+/// unknown one; reception staff, with the card in hand, see the records' reasons.
+async fn walk_in_kiosks_learn_nothing_from_the_registry(store: DynStore) {
+    let h = Harness::new(store).await;
+    let officer = h.sign_in_as("officer@tianhe").await;
+    let admin = h.sign_in_as("admin").await;
+    let (s, kiosk) = h
+        .call(
+            "POST",
+            "/api/v1/admin/devices",
+            Some(json!({"name": "取号机1", "hall_id": "tianhe"})),
+            &admin.headers(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{kiosk}");
+    let bearer = format!("Bearer {}", kiosk["token"].as_str().unwrap());
+    let walk_in = |id: String, name: &'static str, headers: Vec<(String, String)>| {
+        let h = &h;
+        async move {
+            let headers: Vec<(&str, &str)> = headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            h.call(
+                "POST",
+                "/api/v1/halls/tianhe/walk-ins",
+                Some(json!({"business": "passport_renewal", "name": name, "id_number": id})),
+                &headers,
+            )
+            .await
+        }
+    };
+    let device = vec![("authorization".to_string(), bearer)];
+    let mut seen = Vec::new();
+    for (id, name) in [
+        (STRANGER.to_string(), "王五"),
+        (STRANGER.to_string(), "陈晓明"),
+        (unknown_number(), "王五"),
+    ] {
+        let (s, v) = walk_in(id, name, device.clone()).await;
+        assert_eq!(
+            (s, super::code_of(&v)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "not_eligible"),
+            "{v}"
+        );
+        seen.push(v["error"]["details"].clone());
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_eq!(seen[0], seen[2]);
+    assert_eq!(seen[0]["reasons"][0]["code"], "records_not_confirmed");
+    let staff: Vec<(String, String)> = officer
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let (s, v) = walk_in(STRANGER.to_string(), "陈晓明", staff).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(
+        v["error"]["details"]["reasons"][0]["code"],
+        "renewal_not_due"
+    );
+}
+both_dialects!(
+    walk_in_registry,
+    walk_in_kiosks_learn_nothing_from_the_registry
+);
+
 /// A hall's name and address are single-line: a line break (which once went verbatim into
 /// every citizen's calendar file) or a bidi override is refused, and the hall is unchanged.
 async fn hall_details_stay_on_one_line(store: DynStore) {
