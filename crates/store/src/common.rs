@@ -39,3 +39,11 @@ pub(crate) fn weekdays_text(days: &[u32]) -> String {
         .collect::<Vec<_>>()
         .join(",")
 }
+
+/// A unit enum's serde name (`holiday`, `valid`, …), as both dialects store it.
+pub(crate) fn enum_str<T: serde::Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}

@@ -192,13 +192,6 @@ impl PgStore {
     }
 }
 
-fn enum_str<T: serde::Serialize>(v: &T) -> String {
-    match serde_json::to_value(v) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
-    }
-}
-
 fn enum_parse<T: serde::de::DeserializeOwned>(what: &str, s: String) -> Result<T> {
     serde_json::from_value(serde_json::Value::String(s.clone())).map_err(|_| corrupt(what, &s))
 }

@@ -1,7 +1,8 @@
 //! The PostgreSQL side of [`crate::OrgStore`].
 
 use super::staff;
-use super::{corrupt, db_err, enum_parse, enum_str, PgStore};
+use super::{corrupt, db_err, enum_parse, PgStore};
+use crate::common::enum_str;
 use crate::common::weekdays_text;
 use crate::model::*;
 use crate::rows;

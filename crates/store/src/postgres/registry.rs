@@ -1,6 +1,7 @@
 //! The PostgreSQL side of [`crate::RegistryStore`].
 
-use super::{corrupt, db_err, enum_parse, enum_str, PgStore};
+use super::{corrupt, db_err, enum_parse, PgStore};
+use crate::common::enum_str;
 use crate::sql;
 use crate::RegistryStore;
 use crate::Result;

@@ -347,13 +347,6 @@ fn migration_status(c: &Connection, known: &[Migration]) -> Result<MigrationStat
     })
 }
 
-pub(crate) fn enum_str<T: serde::Serialize>(v: &T) -> String {
-    match serde_json::to_value(v) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
-    }
-}
-
 #[async_trait]
 impl SystemStore for SqliteStore {
     fn dialect(&self) -> &'static str {

@@ -1,7 +1,8 @@
 //! The SQLite side of [`crate::OrgStore`].
 
 use super::staff;
-use super::{all, conv_err, date_s, db_err, enum_str, get_date, get_enum, ms, SqliteStore};
+use super::{all, conv_err, date_s, db_err, get_date, get_enum, ms, SqliteStore};
+use crate::common::enum_str;
 use crate::common::weekdays_text;
 use crate::model::*;
 use crate::rows;

@@ -1,6 +1,7 @@
 //! The SQLite side of [`crate::RegistryStore`].
 
-use super::{date_s, db_err, enum_str, get_date, get_enum, ms, SqliteStore};
+use super::{date_s, db_err, get_date, get_enum, ms, SqliteStore};
+use crate::common::enum_str;
 use crate::sql;
 use crate::RegistryStore;
 use crate::Result;
