@@ -809,7 +809,7 @@ impl App {
         }
         self.audit(
             &Actor::new(p, client_addr),
-            AdminChange::None,
+            AdminChange::RecordOnly,
             "identity.reveal",
             format!("booking:{}", b.code),
             Some(b.identity_key.clone()),

@@ -260,7 +260,7 @@ impl App {
         let actor = crate::admin::Actor::staff_account(&account, client_addr);
         self.audit(
             &actor,
-            AdminChange::None,
+            AdminChange::RecordOnly,
             "session.sign_in",
             format!("staff:{}", account.id),
             None,

@@ -84,6 +84,9 @@ pub enum Action {
     Urgent,
     /// A payment's receipt: the counter that took it and those who reconcile.
     Receipts,
+    /// The operational metrics (`/metrics`): request and business counters, no personal data,
+    /// but the organisation's activity, which is not the public's to watch live.
+    ViewMetrics,
 }
 
 impl Action {
@@ -105,6 +108,7 @@ impl Action {
             Action::Alerts => &[Leader, Supervisor, Admin],
             Action::Refund | Action::Urgent => &[Leader, Admin],
             Action::Receipts => &[Officer, Leader, HallManager, Admin],
+            Action::ViewMetrics => &[Admin],
         }
     }
 }

@@ -86,6 +86,7 @@ codes! {
     TextInvalid = "text_invalid", Invalid, "内容含有不允许的控制字符", "the text contains a control character that is not allowed";
     PayloadTooLarge = "payload_too_large", PayloadTooLarge, "请求内容过大", "the request body is too large";
     Timeout = "timeout", Unavailable, "处理超时，请稍后再试；如为提交操作，请先查询结果再重试", "the request took too long; if it changed something, check the outcome before retrying";
+    TooManyListeners = "too_many_listeners", Unavailable, "叫号屏的实时连接已满，请稍后再试", "the board has as many live listeners as it serves; try again shortly";
     AlertAcknowledged = "alert_acknowledged", Conflict, "该提醒已有人确认", "someone has acknowledged this alert";
     AlertNotFound = "alert_not_found", NotFound, "没有这条提醒", "no such alert";
     AlreadyAccepted = "already_accepted", Conflict, "该号已受理", "already accepted";

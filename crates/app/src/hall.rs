@@ -273,7 +273,7 @@ impl App {
         if !matches!(p, Principal::Anonymous) {
             self.audit(
                 &Actor::new(p, client_addr),
-                AdminChange::None,
+                AdminChange::RecordOnly,
                 "ticket.check_in",
                 format!("booking:{}", b.code),
                 Some(b.identity_key.clone()),
@@ -483,7 +483,7 @@ impl App {
             })?;
         self.audit(
             &Actor::at_window(p, client_addr, window),
-            AdminChange::None,
+            AdminChange::RecordOnly,
             "payment.record",
             format!("ticket:{}", t.label),
             Some(t.identity_key.clone()),
@@ -742,7 +742,7 @@ impl App {
             })?;
         self.audit(
             &Actor::at_window(p, client_addr, window),
-            AdminChange::None,
+            AdminChange::RecordOnly,
             "application.accept",
             format!("ticket:{}", t.label),
             Some(t.identity_key.clone()),
@@ -955,7 +955,7 @@ impl App {
             .await?;
         self.audit(
             &Actor::new(p, client_addr),
-            AdminChange::None,
+            AdminChange::RecordOnly,
             "ticket.walk_in",
             format!("ticket:{}", t.label),
             Some(t.identity_key.clone()),

@@ -307,6 +307,26 @@ enum Command {
         /// Mark cookies Secure (set when Wujing is reached over HTTPS).
         #[arg(long, env = "WUJING_SECURE_COOKIES")]
         secure_cookies: bool,
+        /// Seconds a client has to send a request's line and headers (also the longest wait
+        /// for the next request on a kept-alive connection); then the connection is closed.
+        #[arg(long, env = "WUJING_HEADER_TIMEOUT_SECONDS", default_value_t = 10)]
+        header_timeout_seconds: u64,
+        /// Seconds a connection may go without a byte read or written before it is closed.
+        #[arg(long, env = "WUJING_IDLE_TIMEOUT_SECONDS", default_value_t = 60)]
+        idle_timeout_seconds: u64,
+        /// The most connections served at once; more wait in the listen backlog.
+        #[arg(long, env = "WUJING_MAX_CONNECTIONS", default_value_t = 2000)]
+        max_connections: usize,
+        /// The most live listeners (/board/<hall>/events) of one board; more answer 503.
+        #[arg(long, env = "WUJING_BOARD_LISTENERS_PER_BOARD", default_value_t = 200)]
+        board_listeners_per_board: usize,
+        /// The most live listeners of all boards together; more answer 503.
+        #[arg(long, env = "WUJING_BOARD_LISTENERS", default_value_t = 2000)]
+        board_listeners: usize,
+        /// A bearer token that lets a metrics scraper read /metrics (that route only). Without
+        /// it, /metrics is for signed-in administrators only.
+        #[arg(long, env = "WUJING_METRICS_TOKEN", hide_env_values = true)]
+        metrics_token: Option<String>,
     },
     /// Create a staff administrator (the first one, or another). The password is read from
     /// WUJING_ADMIN_PASSWORD or, if unset, from the first line of standard input.
@@ -596,11 +616,25 @@ async fn main() -> ExitCode {
             secure_cookies,
             no_phone_code,
             clock_at,
+            header_timeout_seconds,
+            idle_timeout_seconds,
+            max_connections,
+            board_listeners_per_board,
+            board_listeners,
+            metrics_token,
         } => {
             let web = wujing_web::WebOptions {
                 trust_forwarded_for: *trust_forwarded_for,
                 secure_cookies: *secure_cookies,
+                board_listeners_per_board: *board_listeners_per_board,
+                board_listeners: *board_listeners,
+                metrics_token: metrics_token.clone().filter(|t| !t.is_empty()),
                 ..Default::default()
+            };
+            let bounds = wujing_web::ServeOptions {
+                header_read_timeout: Duration::from_secs((*header_timeout_seconds).max(1)),
+                idle_timeout: Duration::from_secs((*idle_timeout_seconds).max(1)),
+                max_connections: *max_connections,
             };
             let clock = match clock_at {
                 Some(at) => {
@@ -616,7 +650,7 @@ async fn main() -> ExitCode {
                 *no_demo,
                 *no_phone_code,
                 clock,
-                web,
+                Http { web, bounds },
             )
             .await
         }
@@ -731,6 +765,12 @@ async fn migrate(cli: &Cli) -> Result<(), String> {
     Ok(())
 }
 
+/// How HTTP is served: the router's options and the server loop's bounds.
+struct Http {
+    web: wujing_web::WebOptions,
+    bounds: wujing_web::ServeOptions,
+}
+
 async fn serve(
     cli: &Cli,
     listen: SocketAddr,
@@ -738,8 +778,9 @@ async fn serve(
     no_demo: bool,
     no_phone_code: bool,
     clock: Clock,
-    web: wujing_web::WebOptions,
+    http: Http,
 ) -> Result<(), String> {
+    let Http { web, bounds } = http;
     let store = open_store(&cli.database_url).await?;
     let applied = store
         .migrate()
@@ -844,13 +885,9 @@ async fn serve(
     println!("  Book: http://{addr}/   Staff: http://{addr}/staff/login   Board: http://{addr}/board/<hall>");
     println!("  API: http://{addr}/api/v1/halls   OpenAPI: http://{addr}/api/openapi.json");
     let router = wujing_web::router_with(app, web);
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown())
-    .await
-    .map_err(|e| e.to_string())
+    wujing_web::serve(listener, router, bounds, shutdown())
+        .await
+        .map_err(|e| e.to_string())
 }
 
 async fn shutdown() {

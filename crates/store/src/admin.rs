@@ -92,7 +92,7 @@ pub(crate) async fn apply(
 ) -> Result<AdminOutcome> {
     use Arg::*;
     Ok(match change {
-        AdminChange::None => AdminOutcome::Done,
+        AdminChange::RecordOnly => AdminOutcome::Done,
         AdminChange::CreateStaff {
             username,
             display_name,

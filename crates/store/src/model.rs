@@ -490,8 +490,9 @@ pub struct NewAudit {
 /// transaction: either both are written or neither.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AdminChange {
-    /// Nothing changes; only the entry is recorded (e.g. revealing a full identity number).
-    None,
+    /// Nothing changes in the administration data; only the audit entry is recorded: a sign-in,
+    /// a reveal of a full identity number, a check-in, an acceptance or a payment at a counter.
+    RecordOnly,
     CreateStaff {
         username: String,
         display_name: String,

@@ -46,8 +46,31 @@ pub fn set_cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -> H
     .expect("cookie values are URL-safe base64")
 }
 
+/// Marks a request to `/metrics` that carried the configured scraper token: the scraper is
+/// no principal of the organisation, and the token opens that one route only.
+#[derive(Clone, Copy)]
+struct MetricsScraper;
+
+/// Equality that takes as long whatever the first differing byte, so that the scraper token
+/// cannot be found byte by byte from response times.
+fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
+}
+
 /// Resolves the principal for every request.
 pub async fn authenticate(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
+    if req.uri().path() == "/metrics" {
+        let scraper = s
+            .options
+            .metrics_token
+            .as_deref()
+            .is_some_and(|t| bearer(req.headers()).is_some_and(|given| same_secret(given, t)));
+        if scraper {
+            req.extensions_mut().insert(Principal::Anonymous);
+            req.extensions_mut().insert(MetricsScraper);
+            return next.run(req).await;
+        }
+    }
     let session = cookie(req.headers(), SESSION_COOKIE).map(str::to_string);
     // A device authenticates with its bearer token; a browser-based terminal (the rating
     // screen) carries the same token in a cookie set once at /device.
@@ -82,7 +105,14 @@ pub async fn authorize(
         .get::<Principal>()
         .cloned()
         .unwrap_or(Principal::Anonymous);
-    if let Err(e) = s.app.require(&p, action, None) {
+    let scraper =
+        action == Action::ViewMetrics && req.extensions().get::<MetricsScraper>().is_some();
+    let allowed = if scraper {
+        Ok(())
+    } else {
+        s.app.require(&p, action, None)
+    };
+    if let Err(e) = allowed {
         return axum::response::IntoResponse::into_response(ApiError(e));
     }
     // Citizen endpoints do not use the session, so a cookie sent along changes nothing there.

@@ -10,8 +10,64 @@ use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::Response;
 use futures_util::stream::Stream;
+use std::collections::HashMap;
 use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
 use wujing_app::hall::BoardState;
+use wujing_app::{AppError, Code};
+
+/// How long a refused listener is told to wait: a screen's `EventSource` retries by itself.
+const LISTENERS_RETRY_SECS: u64 = 30;
+
+/// The live listeners of each board. Each holds a connection and a broadcast receiver for as
+/// long as it stays, so they are capped per board and in total: the boards are public, and
+/// an unbounded number of idle listeners would take the connections citizens book with.
+#[derive(Default)]
+pub(crate) struct Listeners {
+    counts: Mutex<(usize, HashMap<String, usize>)>,
+}
+
+/// One listener's place, given back when its stream ends (the screen left or the connection
+/// dropped).
+struct Place {
+    listeners: Arc<Listeners>,
+    hall: String,
+}
+
+impl Listeners {
+    fn join(self: &Arc<Self>, hall: &str, per_board: usize, total: usize) -> Option<Place> {
+        let mut c = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let (all, boards) = &mut *c;
+        let mine = boards.entry(hall.to_string()).or_default();
+        if *mine >= per_board || *all >= total {
+            return None;
+        }
+        *mine += 1;
+        *all += 1;
+        Some(Place {
+            listeners: self.clone(),
+            hall: hall.to_string(),
+        })
+    }
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        let mut c = self
+            .listeners
+            .counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let (all, boards) = &mut *c;
+        *all -= 1;
+        if let Some(n) = boards.get_mut(&self.hall) {
+            *n -= 1;
+            if *n == 0 {
+                boards.remove(&self.hall);
+            }
+        }
+    }
+}
 
 #[derive(Template)]
 #[template(path = "board.html")]
@@ -33,26 +89,40 @@ pub async fn events(
     ApiPath(hall): ApiPath<String>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     s.app.board(&hall).await?; // an unknown hall is a 404, not an empty stream
+    let place = s
+        .listeners
+        .join(
+            &hall,
+            s.options.board_listeners_per_board,
+            s.options.board_listeners,
+        )
+        .ok_or_else(|| {
+            let mut e = AppError::from(Code::TooManyListeners);
+            e.retry_after = Some(LISTENERS_RETRY_SECS);
+            e
+        })?;
     let rx = s.app.hall_events();
-    let stream = futures_util::stream::unfold((rx, hall), |(mut rx, hall)| async move {
-        loop {
-            match rx.recv().await {
-                Ok(payload) => {
-                    let mine = serde_json::from_str::<serde_json::Value>(&payload)
-                        .ok()
-                        .is_some_and(|v| v["hall"] == hall.as_str());
-                    if mine {
-                        return Some((
-                            Ok(Event::default().event("call").data(payload)),
-                            (rx, hall),
-                        ));
+    // The place travels with the stream and is given back when the stream is dropped.
+    let stream =
+        futures_util::stream::unfold((rx, hall, place), |(mut rx, hall, place)| async move {
+            loop {
+                match rx.recv().await {
+                    Ok(payload) => {
+                        let mine = serde_json::from_str::<serde_json::Value>(&payload)
+                            .ok()
+                            .is_some_and(|v| v["hall"] == hall.as_str());
+                        if mine {
+                            return Some((
+                                Ok(Event::default().event("call").data(payload)),
+                                (rx, hall, place),
+                            ));
+                        }
                     }
+                    // A slow board skips what it missed; the next call brings it up to date.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
                 }
-                // A slow board skips what it missed; the next call brings it up to date.
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
             }
-        }
-    });
+        });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }

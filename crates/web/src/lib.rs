@@ -6,6 +6,7 @@
 //! one error envelope by the [`envelope`] middleware, which knows the request id and language.
 
 mod api;
+mod assets;
 pub mod auth;
 mod board;
 mod counter;
@@ -15,11 +16,12 @@ mod ops;
 mod pages;
 mod portal;
 mod rating;
+mod serve;
 mod staff;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::Method;
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post, put, MethodRouter};
@@ -27,20 +29,26 @@ use axum::{Json, Router};
 use rand::Rng;
 use std::sync::Arc;
 use std::time::Instant;
+use tower_http::set_header::SetResponseHeaderLayer;
 use wujing_app::{Action, App, AppError, Code, ErrorKind};
 
 pub use api::ApiDoc;
 pub use metrics::HttpMetrics;
+pub use serve::{
+    serve, ServeOptions, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
+};
 
 #[derive(Clone)]
 pub struct AppState {
     pub app: App,
     pub http: Arc<HttpMetrics>,
     pub options: WebOptions,
+    /// The board's live listeners, counted against the caps of [`WebOptions`].
+    listeners: Arc<board::Listeners>,
 }
 
 /// How the HTTP layer is deployed.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct WebOptions {
     /// Take the client address from the first `X-Forwarded-For` entry. Only behind a reverse
     /// proxy that sets it: otherwise any caller could pick its own address and dodge the
@@ -54,11 +62,22 @@ pub struct WebOptions {
     /// How long a request may take until its response starts; longer ones answer
     /// `503 timeout`. A streamed body (the board's server-sent events) is not bounded by it.
     pub request_timeout: std::time::Duration,
+    /// The bearer token a metrics scraper presents for `/metrics` (and nothing else); without
+    /// one, `/metrics` is for signed-in administrators only.
+    pub metrics_token: Option<String>,
+    /// The most live listeners (`/board/{id}/events`) one board has at once; more answer
+    /// `503 too_many_listeners`. A hall has a few screens: the rest of the cap is for
+    /// citizens following their hall's board on a phone.
+    pub board_listeners_per_board: usize,
+    /// The most live listeners of all boards together.
+    pub board_listeners: usize,
 }
 
 /// 64 KiB: every form and JSON body of Wujing is a few KiB at most.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
 pub const DEFAULT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+pub const DEFAULT_BOARD_LISTENERS_PER_BOARD: usize = 200;
+pub const DEFAULT_BOARD_LISTENERS: usize = 2_000;
 
 impl Default for WebOptions {
     fn default() -> Self {
@@ -67,6 +86,9 @@ impl Default for WebOptions {
             secure_cookies: false,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            metrics_token: None,
+            board_listeners_per_board: DEFAULT_BOARD_LISTENERS_PER_BOARD,
+            board_listeners: DEFAULT_BOARD_LISTENERS,
         }
     }
 }
@@ -342,6 +364,14 @@ async fn method_not_allowed() -> ApiError {
     ))
 }
 
+/// Scripts and styles come from this site's own files only (`/static/…`): no inline script,
+/// handler or style, so markup injected into a page cannot run or restyle it; nothing may
+/// frame a page (clickjacking), and forms post only here. The QR code of the slip is inline
+/// SVG markup with presentation attributes, which `style-src` does not govern.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+    style-src 'self'; img-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+    form-action 'self'; frame-ancestors 'none'";
+
 /// The whole HTTP application with default options.
 pub fn router(app: App) -> Router {
     router_with(app, WebOptions::default())
@@ -356,7 +386,7 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
     vec![
         (M::GET, "/healthz", Public, get(ops::healthz)),
         (M::GET, "/readyz", Public, get(ops::readyz)),
-        (M::GET, "/metrics", Public, get(ops::metrics)),
+        (M::GET, "/metrics", ViewMetrics, get(ops::metrics)),
         (M::GET, "/api/openapi.json", Public, get(api::openapi)),
         (M::GET, "/api/v1/halls", Public, get(api::list_halls)),
         (M::GET, "/api/v1/halls/{id}", Public, get(api::get_hall)),
@@ -718,7 +748,8 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
             Alerts,
             post(rating::api_ack),
         ),
-        (M::GET, "/device", Public, get(rating::bind)),
+        (M::GET, "/device", Public, get(rating::bind_page)),
+        (M::POST, "/device", Public, post(rating::bind)),
         (M::GET, "/rate/{id}/{number}", Rate, get(rating::page)),
         (M::POST, "/rate/{id}/{number}", Rate, post(rating::submit)),
         (M::GET, "/staff/alerts", Alerts, get(rating::alerts_page)),
@@ -728,6 +759,7 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
             Alerts,
             post(rating::alerts_ack),
         ),
+        (M::GET, "/static/{file}", Public, get(assets::asset)),
         (M::GET, "/board/{id}", Public, get(board::page)),
         (M::GET, "/board/{id}/events", Public, get(board::events)),
         (
@@ -795,6 +827,7 @@ pub fn router_with(app: App, options: WebOptions) -> Router {
     let state = AppState {
         app,
         http: Arc::new(HttpMetrics::default()),
+        listeners: Arc::new(board::Listeners::default()),
         options,
     };
     let mut router = Router::new();
@@ -806,6 +839,7 @@ pub fn router_with(app: App, options: WebOptions) -> Router {
         router = router.route(path, guarded);
     }
     // The one stack around every route, outermost first:
+    // 0. The security headers, on every response, errors and redirects included.
     // 1. `envelope`: the request id, language and client address for everything inside; it
     //    renders every error below it (including the bare 413 and 503 of the two tower-http
     //    layers) into the envelope or the error page, and logs and counts every request.
@@ -822,6 +856,22 @@ pub fn router_with(app: App, options: WebOptions) -> Router {
     // Then routing, where each route's `authorize` (its action and CSRF) and `tag_route` run
     // before its handler.
     let stack = tower::ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), envelope))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,

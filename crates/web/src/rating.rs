@@ -9,12 +9,36 @@ use crate::pages::{back, render};
 use crate::{ApiError, ApiResult, AppState};
 use askama::Template;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Json};
 use serde::Deserialize;
 use wujing_app::ratings::{RatingInput, REASONS};
-use wujing_app::{Alert, Code, Principal};
+use wujing_app::{Alert, AppError, Code, Principal};
+
+/// Where the device page sends the browser once bound.
+#[derive(Deserialize)]
+pub struct DeviceBack {
+    #[serde(default)]
+    back: String,
+}
+
+#[derive(Template)]
+#[template(path = "device.html")]
+struct DevicePage {
+    msg: String,
+    back: String,
+}
+
+/// The form a terminal's browser is bound with. The token is typed or pasted into it and
+/// posted: a token in an address would stay in the browser's history, the access logs of
+/// every proxy on the way, and `Referer` headers.
+pub async fn bind_page(PageQuery(q): PageQuery<DeviceBack>) -> Response {
+    render(&DevicePage {
+        msg: String::new(),
+        back: crate::same_site_path(&q.back).to_string(),
+    })
+}
 
 #[derive(Deserialize)]
 pub struct DeviceBind {
@@ -24,21 +48,45 @@ pub struct DeviceBind {
 }
 
 /// Binds this browser to a device token (the terminal is set up once by staff): the token goes
-/// into an HttpOnly cookie and is checked like a bearer token on every request.
+/// into an HttpOnly cookie and is checked like a bearer token on every request. A wrong token
+/// shows the form again with the reason.
 pub async fn bind(
     State(s): State<AppState>,
-    PageQuery(q): PageQuery<DeviceBind>,
+    headers: HeaderMap,
+    form: Result<PageForm<DeviceBind>, ApiError>,
 ) -> ApiResult<Response> {
-    let p = s.app.authenticate(None, Some(&q.token)).await?;
+    // Another site must not post a token of its choosing and turn a visitor's browser (a
+    // staff member's, say) into a terminal: browsers say where a form was sent from.
+    if headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes() == b"cross-site")
+    {
+        return Err(AppError::from(Code::Forbidden).into());
+    }
+    let PageForm(f) = form?;
+    let token = f.token.trim();
+    let back = crate::same_site_path(&f.back).to_string();
+    let p = match s.app.authenticate(None, Some(token)).await {
+        Ok(p) => p,
+        Err(e) if e.code == Code::DeviceTokenInvalid => {
+            let mut r = render(&DevicePage {
+                msg: "令牌无效或已吊销 The token is not valid or was revoked".into(),
+                back,
+            });
+            *r.status_mut() = StatusCode::UNAUTHORIZED;
+            return Ok(r);
+        }
+        Err(e) => return Err(e.into()),
+    };
     let Principal::Device(_) = p else {
         unreachable!("a valid token is a device")
     };
-    let mut r = Redirect::to(crate::same_site_path(&q.back)).into_response();
+    let mut r = Redirect::to(&back).into_response();
     r.headers_mut().append(
         header::SET_COOKIE,
         set_cookie(
             DEVICE_COOKIE,
-            &q.token,
+            token,
             400 * 24 * 3600,
             s.options.secure_cookies,
         ),

@@ -35,6 +35,8 @@ pub(crate) fn test_config() -> Config {
     }
 }
 
+#[path = "http/exposure.rs"]
+mod exposure;
 #[path = "http/forms.rs"]
 mod forms;
 #[path = "http/hall.rs"]
@@ -344,7 +346,10 @@ async fn book_cancel_reschedule(store: DynStore) {
     assert!(report.is_clean(), "{report:?}");
 
     // Metrics saw it all.
-    let (s, m) = h.get("/metrics").await;
+    let admin = h.sign_in_as("admin").await;
+    let (s, m) = h
+        .call("GET", "/metrics", None, &[("cookie", &admin.cookie)])
+        .await;
     assert_eq!(s, StatusCode::OK);
     let m = m.as_str().unwrap();
     assert!(m.contains("wujing_bookings_confirmed_total 1"), "{m}");
@@ -973,7 +978,7 @@ async fn rate_limits_hold_across_two_instances() {
         ..Default::default()
     };
     let servers = [
-        wujing_web::router_with(a.clone(), opts),
+        wujing_web::router_with(a.clone(), opts.clone()),
         wujing_web::router_with(b.clone(), opts),
     ];
     let send = |n: usize, uri: &str, body: Value, addr: &str| {

@@ -257,7 +257,7 @@ async fn audit_appends_race(store: DynStore) {
     for n in 0..40u32 {
         let s = store.clone();
         tasks.push(tokio::spawn(async move {
-            s.apply_admin(&AdminChange::None, &entry(n, "identity.reveal"))
+            s.apply_admin(&AdminChange::RecordOnly, &entry(n, "identity.reveal"))
                 .await
         }));
     }
@@ -282,7 +282,7 @@ async fn tamper_and_verify(
     use wujing_domain::audit::{verify_chain, ChainBreak};
     for n in 1..=6 {
         store
-            .apply_admin(&AdminChange::None, &entry(n, "identity.reveal"))
+            .apply_admin(&AdminChange::RecordOnly, &entry(n, "identity.reveal"))
             .await
             .unwrap();
     }

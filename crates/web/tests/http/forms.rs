@@ -186,11 +186,11 @@ async fn portal_forms_answer_bad_fields_with_the_error_page() {
         .await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.body);
 
-    // Queries: binding a device without its token is the error page.
-    let a = h.form("GET", "/device", "", &en).await;
+    // Binding a device without its token is the error page.
+    let a = h.form("POST", "/device", "back=/kiosk", &en).await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
     assert!(
-        a.content_type.starts_with("text/html") && a.body.contains("query_invalid"),
+        a.content_type.starts_with("text/html") && a.body.contains("body_invalid"),
         "{}",
         a.body
     );

@@ -502,7 +502,17 @@ async fn board_shows_calls(store: DynStore) {
             .to_vec(),
     )
     .unwrap();
-    assert!(html.contains("data-label=\"A001\"") && html.contains("speechSynthesis"));
+    assert!(html.contains("data-label=\"A001\"") && html.contains("src=\"/static/board.js\""));
+    // The board's script, a file (the content security policy allows no inline one), speaks.
+    let script = h
+        .raw(
+            axum::http::Request::get("/static/board.js")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    let script = script.into_body().collect().await.unwrap().to_bytes();
+    assert!(String::from_utf8_lossy(&script).contains("speechSynthesis"));
 }
 both_dialects!(board, board_shows_calls);
 

@@ -169,7 +169,7 @@ fn expected() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
     vec![
         ("GET", "/healthz", EVERYONE),
         ("GET", "/readyz", EVERYONE),
-        ("GET", "/metrics", EVERYONE),
+        ("GET", "/metrics", admin),
         ("GET", "/api/openapi.json", EVERYONE),
         ("GET", "/api/v1/halls", EVERYONE),
         ("GET", "/api/v1/halls/{id}", EVERYONE),
@@ -280,6 +280,7 @@ fn expected() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
             &["leader", "supervisor", "admin"],
         ),
         ("GET", "/device", EVERYONE),
+        ("POST", "/device", EVERYONE),
         ("GET", "/rate/{id}/{number}", kiosk),
         ("POST", "/rate/{id}/{number}", kiosk),
         ("GET", "/staff/alerts", &["leader", "supervisor", "admin"]),
@@ -288,6 +289,7 @@ fn expected() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
             "/staff/alerts/{id}/ack",
             &["leader", "supervisor", "admin"],
         ),
+        ("GET", "/static/{file}", EVERYONE),
         ("GET", "/board/{id}", EVERYONE),
         ("GET", "/board/{id}/events", EVERYONE),
         (

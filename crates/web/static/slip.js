@@ -1,0 +1,2 @@
+// The slip's print button (a script file: the content security policy allows no inline handler).
+document.getElementById('print').addEventListener('click', function () { window.print(); });
