@@ -130,6 +130,11 @@ pub struct RateLimits {
     pub confirms_per_phone: u32,
     /// Confirmations from one client address.
     pub confirms_per_address: u32,
+    /// Failed owner proofs (a wrong identity number for a booking code or lottery entry) per
+    /// code or entry and **hour**: a few typing mistakes, not a search of identity numbers.
+    pub proofs_per_code: u32,
+    /// Failed owner proofs from one client address per hour, across codes and entries.
+    pub proofs_per_address: u32,
 }
 
 impl Default for RateLimits {
@@ -139,6 +144,8 @@ impl Default for RateLimits {
             confirms_per_identity: 5,
             confirms_per_phone: 10,
             confirms_per_address: 30,
+            proofs_per_code: 5,
+            proofs_per_address: 20,
         }
     }
 }

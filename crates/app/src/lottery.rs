@@ -221,7 +221,12 @@ impl App {
     }
 
     /// An entry, for its owner.
-    pub async fn lottery_entry(&self, id: i64, id_number: &str) -> AppResult<EntryView> {
+    pub async fn lottery_entry(
+        &self,
+        id: i64,
+        id_number: &str,
+        client_addr: Option<&str>,
+    ) -> AppResult<EntryView> {
         let not_found = || {
             AppError::new(
                 Code::EntryNotFound,
@@ -229,10 +234,17 @@ impl App {
                 "no lottery entry matches this number and identity number",
             )
         };
-        let e = self.store.lottery_entry(id).await?.ok_or_else(not_found)?;
-        if e.entry.id_number != self.normalise_proof(id_number) {
-            return Err(not_found());
-        }
+        let proof = self.normalise_proof(id_number);
+        let e = self
+            .owner_proof(&format!("entry:{id}"), client_addr, async {
+                Ok(self
+                    .store
+                    .lottery_entry(id)
+                    .await?
+                    .filter(|e| e.entry.id_number == proof))
+            })
+            .await?
+            .ok_or_else(not_found)?;
         self.entry_view(&e).await
     }
 

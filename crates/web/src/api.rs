@@ -437,9 +437,11 @@ pub async fn confirm_booking(
            ("X-Id-Number" = String, Header, description = "The booking's identity number")),
     responses((status = 200, body = BookingView),
               (status = 400, body = ErrorEnvelope, description = "`id_number_required`"),
-              (status = 404, body = ErrorEnvelope, description = "`booking_not_found` (also for an identity number that does not match)")))]
+              (status = 404, body = ErrorEnvelope, description = "`booking_not_found` (also for an identity number that does not match)"),
+              (status = 429, body = ErrorEnvelope, description = "`proof_throttled`: too many wrong identity numbers for this code or from this address")))]
 pub async fn get_booking(
     State(s): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     ApiPath(code): ApiPath<String>,
     headers: HeaderMap,
 ) -> ApiResult<Json<BookingView>> {
@@ -451,6 +453,7 @@ pub async fn get_booking(
                 &OwnerProof {
                     id_number: id_number.to_string(),
                 },
+                addr.as_deref(),
             )
             .await?,
     ))
@@ -465,10 +468,11 @@ pub async fn get_booking(
               (status = 409, body = ErrorEnvelope, description = "`booking_started`, `booking_not_active`")))]
 pub async fn cancel_booking(
     State(s): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     ApiPath(code): ApiPath<String>,
     ApiJson(proof): ApiJson<OwnerProof>,
 ) -> ApiResult<Json<BookingView>> {
-    Ok(Json(s.app.cancel(&code, &proof).await?))
+    Ok(Json(s.app.cancel(&code, &proof, addr.as_deref()).await?))
 }
 
 /// Moves a booking to another slot atomically: the new seat is taken before the old is freed.
@@ -481,10 +485,13 @@ pub async fn cancel_booking(
               (status = 422, body = ErrorEnvelope, description = "`slot_not_bookable`, `slot_in_past`, `date_out_of_range`, `business_not_offered`, `not_yet_released`, `lottery_pending`")))]
 pub async fn reschedule_booking(
     State(s): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     ApiPath(code): ApiPath<String>,
     ApiJson(input): ApiJson<RescheduleInput>,
 ) -> ApiResult<Json<BookingView>> {
-    Ok(Json(s.app.reschedule(&code, &input).await?))
+    Ok(Json(
+        s.app.reschedule(&code, &input, addr.as_deref()).await?,
+    ))
 }
 
 /// The identity number proving ownership, from the `X-Id-Number` header.
@@ -528,14 +535,18 @@ pub async fn enter_lottery(
            ("X-Id-Number" = String, Header, description = "The entrant's identity number")),
     responses((status = 200, body = EntryView),
               (status = 400, body = ErrorEnvelope, description = "`id_number_required`, `path_invalid`"),
-              (status = 404, body = ErrorEnvelope, description = "`entry_not_found`")))]
+              (status = 404, body = ErrorEnvelope, description = "`entry_not_found`"),
+              (status = 429, body = ErrorEnvelope, description = "`proof_throttled`: too many wrong identity numbers for this entry or from this address")))]
 pub async fn get_lottery_entry(
     State(s): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     ApiPath(id): ApiPath<i64>,
     headers: HeaderMap,
 ) -> ApiResult<Json<EntryView>> {
     let id_number = id_number_header(&headers)?;
-    Ok(Json(s.app.lottery_entry(id, id_number).await?))
+    Ok(Json(
+        s.app.lottery_entry(id, id_number, addr.as_deref()).await?,
+    ))
 }
 
 /// A day's draw, public: its seed, counts and times, so anyone can check the order.

@@ -222,9 +222,9 @@ async fn book_cancel_reschedule(store: DynStore) {
         .await;
     assert_eq!(s, StatusCode::CREATED, "{booking}");
     let code = booking["code"].as_str().unwrap().to_string();
-    assert_eq!(code.len(), 8);
+    assert_eq!(code.len(), 12);
     assert_eq!(booking["fee_yuan"], 30);
-    assert_eq!(booking["applicant"]["id_number"], "440106********0116");
+    assert_eq!(booking["applicant"]["id_number"], "44**************16");
     assert_eq!(booking["applicant"]["phone"], "138****8000");
     assert!(
         !booking.to_string().contains(CHEN),
@@ -931,6 +931,7 @@ async fn rate_limits_hold_across_two_instances() {
             confirms_per_identity: 5,
             confirms_per_phone: 2,
             confirms_per_address: 100,
+            ..wujing_app::RateLimits::default()
         },
         ..Config::default()
     };
