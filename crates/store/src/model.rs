@@ -324,6 +324,8 @@ impl InvariantReport {
 /// An entry into a day's lottery release. Carries personal data like a booking; `Debug` masks.
 #[derive(Clone, PartialEq, Eq)]
 pub struct NewEntry {
+    /// Chosen by the caller (random, so that ids are not a sequence); unique.
+    pub id: i64,
     pub release_day: NaiveDate,
     pub business: String,
     pub option_code: Option<String>,

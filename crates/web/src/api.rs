@@ -513,7 +513,7 @@ fn id_number_header(headers: &HeaderMap) -> ApiResult<&str> {
 #[utoipa::path(post, path = "/api/v1/lottery/entries", tag = "lottery",
     request_body = EntryInput,
     responses((status = 201, body = EntryView),
-              (status = 400, body = ErrorEnvelope, description = "`halls_invalid`, `name_required`, `phone_invalid`, `id_type_invalid`, `nationality_invalid`, `passport_number_invalid`, an identity number's code (`id_number_length`, `id_number_checksum`, …)"),
+              (status = 400, body = ErrorEnvelope, description = "`halls_invalid`, `name_required`, `phone_invalid`, `id_type_invalid`, `nationality_invalid`, `passport_number_invalid`, an identity number's code (`id_number_length`, `id_number_checksum`, …), `phone_code_required`, `phone_code_wrong` (with `details.attempts_left`), `phone_code_expired`"),
               (status = 404, body = ErrorEnvelope, description = "`hall_not_found`"),
               (status = 409, body = ErrorEnvelope, description = "`already_entered`"),
               (status = 422, body = ErrorEnvelope, description = "`lottery_not_open`, `lottery_closed`, `lottery_not_used`, `not_eligible` (with `details.reasons`), `unknown_business`, `business_not_offered`")))]
@@ -531,7 +531,7 @@ pub async fn enter_lottery(
 /// A lottery entry for its owner (identity number in `X-Id-Number`): its status, the booking
 /// code if it won, the remaining seats if it lost.
 #[utoipa::path(get, path = "/api/v1/lottery/entries/{id}", tag = "lottery",
-    params(("id" = i64, Path, description = "Entry number"),
+    params(("id" = i64, Path, description = "Entry id (random 64-bit)"),
            ("X-Id-Number" = String, Header, description = "The entrant's identity number")),
     responses((status = 200, body = EntryView),
               (status = 400, body = ErrorEnvelope, description = "`id_number_required`, `path_invalid`"),

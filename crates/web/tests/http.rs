@@ -399,7 +399,7 @@ async fn full_slot_offers_alternatives(store: DynStore) {
 both_dialects!(alternatives, full_slot_offers_alternatives);
 
 /// Seats of day D open two days ahead at 08:00; entries are taken during the 24 h before.
-fn lottery_config() -> Config {
+pub(crate) fn lottery_config() -> Config {
     Config {
         horizon_days: 4,
         release: wujing_app::ReleasePolicy {
@@ -645,6 +645,8 @@ async fn lottery_draw_resumes(store: DynStore) {
         }
     }
     won.sort();
+    // The draw takes the entry ids in ascending order (they are random, not by entry time).
+    ids.sort();
     let mut expected: Vec<i64> = wujing_domain::lottery::draw_order(&ids, 4242)
         .into_iter()
         .take(seats as usize)

@@ -294,3 +294,91 @@ both_dialects!(
     owner_proof_limits,
     failed_owner_proofs_are_limited_per_code_and_per_address
 );
+
+/// A lottery entry takes the phone code when codes are required (nobody uses up someone
+/// else's one entry without their phone), its id is random (entries cannot be listed by
+/// counting), and only its identity reads it, within the same failure limits as a booking.
+async fn lottery_entries_need_the_phone_code_and_are_private(store: DynStore) {
+    let mut config = super::lottery_config();
+    config.require_phone_code = true;
+    config.limits.proofs_per_code = 3;
+    let h = Harness::with_config(store, config).await;
+    let day = "2026-12-04";
+    let entry = |id: &'static str, phone: &'static str, code: Option<String>| {
+        let name = if id == ZHENG { "郑华" } else { "林晓" };
+        let h = &h;
+        async move {
+            h.post(
+                "/api/v1/lottery/entries",
+                json!({"day": day, "business": "passport_first", "halls": ["huadu"],
+                       "applicant": {"name": name, "id_number": id, "phone": phone},
+                       "phone_code": code}),
+            )
+            .await
+        }
+    };
+    let code_for = |phone: &'static str| {
+        let h = &h;
+        async move {
+            let (s, v) = h.post("/api/v1/phone-codes", json!({"phone": phone})).await;
+            assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+            let text = h.store.messages_to(phone, 1).await.unwrap().remove(0).body;
+            text.chars()
+                .filter(char::is_ascii_digit)
+                .take(6)
+                .collect::<String>()
+        }
+    };
+    const ZHENG: &str = "440112200001010139";
+    const LIN: &str = "440106199307070246";
+    let (s, v) = entry(ZHENG, "13700137001", None).await;
+    assert_eq!(super::code_of(&v), "phone_code_required", "{s} {v}");
+    let (s, v) = entry(ZHENG, "13700137001", Some("000000".into())).await;
+    assert!(s.is_client_error(), "a wrong code is refused: {v}");
+    let code = code_for("13700137001").await;
+    let (s, a) = entry(ZHENG, "13700137001", Some(code)).await;
+    assert_eq!(s, StatusCode::CREATED, "{a}");
+    let code = code_for("13700137002").await;
+    let (s, b) = entry(LIN, "13700137002", Some(code)).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let (a, b) = (
+        a["entry_id"].as_i64().unwrap(),
+        b["entry_id"].as_i64().unwrap(),
+    );
+    assert!(
+        a.abs_diff(b) > 1 << 20,
+        "entry ids are not sequential: {a}, {b}"
+    );
+    let read = |id: i64, who: &'static str| {
+        let h = &h;
+        async move {
+            h.call(
+                "GET",
+                &format!("/api/v1/lottery/entries/{id}"),
+                None,
+                &[("x-id-number", who)],
+            )
+            .await
+        }
+    };
+    assert_eq!(read(a, ZHENG).await.0, StatusCode::OK);
+    for _ in 0..3 {
+        let (s, v) = read(a, LIN).await;
+        assert_eq!(
+            (s, super::code_of(&v)),
+            (StatusCode::NOT_FOUND, "entry_not_found")
+        );
+    }
+    let (s, v) = read(a, ZHENG).await;
+    assert_eq!(
+        (s, super::code_of(&v)),
+        (StatusCode::TOO_MANY_REQUESTS, "proof_throttled"),
+        "{v}"
+    );
+    // Another entry is not affected by the failures on this one.
+    assert_eq!(read(b, LIN).await.0, StatusCode::OK);
+}
+both_dialects!(
+    lottery_privacy,
+    lottery_entries_need_the_phone_code_and_are_private
+);
