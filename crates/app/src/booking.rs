@@ -294,18 +294,26 @@ const CHANNELS: &[&str] = &[
     "police_station",
 ];
 
-/// Eight characters: two for the minute (cycling every 31² minutes, about 16 hours) and six
+/// Random characters of a booking code: 10 × log2(31) ≈ 49.5 bits, so that guessing codes is
+/// no way to a booking (≥ 40 bits; the minute characters are guessable and not counted).
+pub(crate) const CODE_RANDOM_CHARS: usize = 10;
+
+/// Twelve characters: two for the minute (cycling every 31² minutes, about 16 hours) and ten
 /// random. Codes made in the same minute sit together in the unique index, so a burst of
 /// bookings dirties a few index pages instead of one random page each. A code is a reference,
-/// not a secret: reading or changing a booking also takes the identity number.
+/// not the only secret: reading or changing a booking also takes the identity number, and
+/// failed attempts are limited (`proof_throttled`).
 pub(crate) fn new_code(now: chrono::DateTime<chrono::Utc>) -> String {
     let n = CODE_ALPHABET.len() as i64;
     let minute = now.timestamp().div_euclid(60).rem_euclid(n * n);
     let mut rng = rand::thread_rng();
-    let mut code = String::with_capacity(8);
+    let mut code = String::with_capacity(2 + CODE_RANDOM_CHARS);
     code.push(CODE_ALPHABET[(minute / n) as usize] as char);
     code.push(CODE_ALPHABET[(minute % n) as usize] as char);
-    code.extend((0..6).map(|_| CODE_ALPHABET[rng.gen_range(0..CODE_ALPHABET.len())] as char));
+    code.extend(
+        (0..CODE_RANDOM_CHARS)
+            .map(|_| CODE_ALPHABET[rng.gen_range(0..CODE_ALPHABET.len())] as char),
+    );
     code
 }
 
@@ -864,33 +872,91 @@ impl App {
             .collect()
     }
 
-    async fn owned_booking(&self, code: &str, id_number: &str) -> AppResult<Booking> {
-        let b = self
-            .store
-            .booking_by_code(&code.trim().to_ascii_uppercase())
+    /// The failure limits of an owner proof of `subject` (a booking code or a lottery entry)
+    /// from `client_addr`: per subject, so that one booking cannot be searched for its identity
+    /// number, and per address, so that many cannot.
+    fn proof_rules(&self, subject: &str, client_addr: Option<&str>) -> Vec<wujing_store::RateRule> {
+        let l = &self.config.limits;
+        self.limit_rules(&[
+            ("proof", Some(subject), l.proofs_per_code),
+            ("proof_addr", client_addr, l.proofs_per_address),
+        ])
+    }
+
+    /// Checks an owner proof: `matches` compares the identity number once the attempt is
+    /// counted (first, atomically, in the database), and a match takes the attempt back, so
+    /// only failures use up the limits. Over a limit the proof is refused even when right,
+    /// until the window ends: the way on is the phone code (my bookings).
+    pub(crate) async fn owner_proof<T>(
+        &self,
+        subject: &str,
+        client_addr: Option<&str>,
+        matches: impl std::future::Future<Output = AppResult<Option<T>>>,
+    ) -> AppResult<Option<T>> {
+        let rules = self.proof_rules(subject, client_addr);
+        let now = self.clock.now();
+        self.store
+            .count_owner_proof(&rules, now)
+            .await
+            .map_err(proof_error)?;
+        let found = matches.await?;
+        if found.is_some() {
+            self.store.forgive_owner_proof(&rules, now).await?;
+        }
+        Ok(found)
+    }
+
+    async fn owned_booking(
+        &self,
+        code: &str,
+        id_number: &str,
+        client_addr: Option<&str>,
+    ) -> AppResult<Booking> {
+        let code = code.trim().to_ascii_uppercase();
+        let proof = self.normalise_proof(id_number);
+        let found = self
+            .owner_proof(&format!("booking:{code}"), client_addr, async {
+                Ok(self
+                    .store
+                    .booking_by_code(&code)
+                    .await?
+                    .filter(|b| b.id_number == proof))
+            })
             .await?;
         // A wrong identity number gets the same answer as an unknown code, so that codes
         // cannot be probed for bookings.
-        let proof = self.normalise_proof(id_number);
-        match b {
-            Some(b) if b.id_number == proof => Ok(b),
-            _ => Err(AppError::new(
+        found.ok_or_else(|| {
+            AppError::new(
                 Code::BookingNotFound,
                 "没有找到与该预约号和证件号码相符的预约",
                 "no booking matches this code and identity number",
-            )),
-        }
+            )
+        })
     }
 
-    pub async fn booking(&self, code: &str, proof: &OwnerProof) -> AppResult<BookingView> {
-        let b = self.owned_booking(code, &proof.id_number).await?;
+    pub async fn booking(
+        &self,
+        code: &str,
+        proof: &OwnerProof,
+        client_addr: Option<&str>,
+    ) -> AppResult<BookingView> {
+        let b = self
+            .owned_booking(code, &proof.id_number, client_addr)
+            .await?;
         self.booking_view(&b).await
     }
 
     /// Cancels a booking. The seat returns to the public pool only after the configured delay
     /// (NOTES.md §2: immediate return is how seats are handed to a buyer).
-    pub async fn cancel(&self, code: &str, proof: &OwnerProof) -> AppResult<BookingView> {
-        let b = self.owned_booking(code, &proof.id_number).await?;
+    pub async fn cancel(
+        &self,
+        code: &str,
+        proof: &OwnerProof,
+        client_addr: Option<&str>,
+    ) -> AppResult<BookingView> {
+        let b = self
+            .owned_booking(code, &proof.id_number, client_addr)
+            .await?;
         let now = self.clock.now();
         if b.slot.starts_at <= now {
             return Err(AppError::new(
@@ -912,8 +978,15 @@ impl App {
     }
 
     /// Moves a booking to another slot: the new seat is taken before the old one is released.
-    pub async fn reschedule(&self, code: &str, input: &RescheduleInput) -> AppResult<BookingView> {
-        let b = self.owned_booking(code, &input.id_number).await?;
+    pub async fn reschedule(
+        &self,
+        code: &str,
+        input: &RescheduleInput,
+        client_addr: Option<&str>,
+    ) -> AppResult<BookingView> {
+        let b = self
+            .owned_booking(code, &input.id_number, client_addr)
+            .await?;
         let group = self
             .catalogue
             .business(&b.business)
@@ -1079,6 +1152,24 @@ impl App {
     }
 }
 
+/// An owner proof over its failure limits: `proof_throttled` with the seconds to wait.
+pub(crate) fn proof_error(e: StoreError) -> AppError {
+    match e {
+        StoreError::RateLimited { retry_after_secs } => {
+            let secs = retry_after_secs.max(1) as u64;
+            let mut err = AppError::new(
+                Code::ProofThrottled,
+                format!("证件号码核对失败次数过多，请{secs}秒后再试，或用手机验证码查询我的预约"),
+                format!("too many failed identity checks; try again in {secs} s, or find your bookings with a phone code"),
+            )
+            .with_details(serde_json::json!({ "retry_after_seconds": secs }));
+            err.retry_after = Some(secs);
+            err
+        }
+        other => other.into(),
+    }
+}
+
 fn hold_not_found() -> AppError {
     AppError::new(
         Code::HoldNotFound,
@@ -1140,11 +1231,19 @@ mod tests {
     }
 
     #[test]
+    fn booking_codes_carry_at_least_40_random_bits() {
+        let bits = CODE_RANDOM_CHARS as f64 * (CODE_ALPHABET.len() as f64).log2();
+        assert!(bits >= 40.0, "{bits}");
+        let t = chrono::DateTime::from_timestamp(1_790_000_040, 0).unwrap();
+        assert_eq!(new_code(t).len(), 2 + CODE_RANDOM_CHARS);
+    }
+
+    #[test]
     fn codes_are_readable_and_share_a_prefix_within_a_minute() {
         let t = chrono::DateTime::from_timestamp(1_790_000_040, 0).unwrap();
         let (a, b) = (new_code(t), new_code(t + chrono::TimeDelta::seconds(10)));
         for c in [&a, &b] {
-            assert_eq!(c.len(), 8);
+            assert_eq!(c.len(), 12);
             assert!(c.bytes().all(|b| CODE_ALPHABET.contains(&b)), "{c}");
         }
         assert_eq!(a[..2], b[..2]);

@@ -171,6 +171,7 @@ codes! {
     PhoneCodeWrong = "phone_code_wrong", Invalid, "验证码不正确", "wrong code";
     PhoneInvalid = "phone_invalid", Invalid, "手机号码格式不正确：应为11位中国大陆手机号，或以+开头的国际号码", "the phone number should be an 11-digit mainland mobile number or an international number starting with +";
     PoolInvalid = "pool_invalid", Invalid, "号源池须为 online、on_site 或 expedite", "the pool must be online, on_site or expedite";
+    ProofThrottled = "proof_throttled", RateLimited, "证件号码核对失败次数过多，请稍后再试，或用手机验证码查询我的预约", "too many failed identity checks; try again later, or find your bookings with a phone code";
     PurposeInvalid = "purpose_invalid", Invalid, "用途须为 book 或 lookup", "purpose must be book or lookup";
     QueryInvalid = "query_invalid", Invalid, "查询参数有误", "a query parameter is wrong";
     QueueInvalid = "queue_invalid", Invalid, "队列须为 A、E、F 或 W", "the queue must be A, E, F or W";

@@ -135,6 +135,11 @@ pub struct RateLimits {
     pub checks_per_identity: u32,
     /// Eligibility pre-checks from one client address (a prober walks through numbers).
     pub checks_per_address: u32,
+    /// Failed owner proofs (a wrong identity number for a booking code or lottery entry) per
+    /// code or entry and **hour**: a few typing mistakes, not a search of identity numbers.
+    pub proofs_per_code: u32,
+    /// Failed owner proofs from one client address per hour, across codes and entries.
+    pub proofs_per_address: u32,
 }
 
 impl Default for RateLimits {
@@ -146,6 +151,8 @@ impl Default for RateLimits {
             confirms_per_address: 30,
             checks_per_identity: 10,
             checks_per_address: 60,
+            proofs_per_code: 5,
+            proofs_per_address: 20,
         }
     }
 }

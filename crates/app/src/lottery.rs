@@ -37,10 +37,16 @@ pub struct EntryInput {
     pub answers: Answers,
     #[serde(default)]
     pub channel: Option<String>,
+    /// The code sent to the applicant's phone (`POST /api/v1/phone-codes`), required when
+    /// confirmations require one: an entry uses up the identity's one entry for the day, so
+    /// it needs the same proof of the phone as a booking.
+    #[serde(default)]
+    pub phone_code: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct EntryView {
+    /// A random 64-bit number, not a sequence: knowing one entry tells nothing of the others.
     pub entry_id: i64,
     pub day: NaiveDate,
     pub business: String,
@@ -184,17 +190,36 @@ impl App {
                 ));
             }
         }
-        // No phone code is asked for an entry: the records' reasons stay hidden.
+        // The phone code first, as a confirmation checks it: an entry uses up the identity's one
+        // entry, so nobody may enter for someone without the code sent to their phone. With the
+        // code the records' reasons may be shown; without it they stay hidden.
+        let control = match input.phone_code.as_deref() {
+            Some(code) => {
+                self.check_phone_code(&applicant.phone, "book", code)
+                    .await?;
+                crate::booking::Control::Phone
+            }
+            None if self.config.require_phone_code => {
+                return Err(AppError::new(
+                    Code::PhoneCodeRequired,
+                    "请先获取并填写手机验证码",
+                    "ask for the code sent to your phone and enter it",
+                ))
+            }
+            None => crate::booking::Control::None,
+        };
         self.require_eligible(
             &business.code,
             &applicant,
             &input.answers,
             input.day,
-            crate::booking::Control::None,
+            control,
         )
         .await?;
         let (id_kind, id_number, nationality) = identity_parts(&applicant.identity);
         let entry = NewEntry {
+            // Random over all 64 bits, so that entries cannot be listed by counting.
+            id: rand::thread_rng().gen::<i64>(),
             release_day: input.day,
             business: business.code.clone(),
             option_code: input.answers.option.clone(),
@@ -228,7 +253,12 @@ impl App {
     }
 
     /// An entry, for its owner.
-    pub async fn lottery_entry(&self, id: i64, id_number: &str) -> AppResult<EntryView> {
+    pub async fn lottery_entry(
+        &self,
+        id: i64,
+        id_number: &str,
+        client_addr: Option<&str>,
+    ) -> AppResult<EntryView> {
         let not_found = || {
             AppError::new(
                 Code::EntryNotFound,
@@ -236,10 +266,17 @@ impl App {
                 "no lottery entry matches this number and identity number",
             )
         };
-        let e = self.store.lottery_entry(id).await?.ok_or_else(not_found)?;
-        if e.entry.id_number != self.normalise_proof(id_number) {
-            return Err(not_found());
-        }
+        let proof = self.normalise_proof(id_number);
+        let e = self
+            .owner_proof(&format!("entry:{id}"), client_addr, async {
+                Ok(self
+                    .store
+                    .lottery_entry(id)
+                    .await?
+                    .filter(|e| e.entry.id_number == proof))
+            })
+            .await?
+            .ok_or_else(not_found)?;
         self.entry_view(&e).await
     }
 

@@ -180,7 +180,7 @@ impl ResidentId {
         age_on(self.birth_date(), on)
     }
 
-    /// `440106********0014`: region kept for routing questions, the rest hidden but the last four.
+    /// `44**************14`: see [`mask_id_number`].
     pub fn masked(&self) -> String {
         mask_id_number(&self.0)
     }
@@ -207,15 +207,18 @@ pub fn age_on(birth: NaiveDate, on: NaiveDate) -> u32 {
     years.max(0) as u32
 }
 
-/// Masks any identity or document number: first six and last four characters stay visible for
-/// numbers long enough to hide something, shorter ones keep only the last two.
+/// Masks any identity or document number: the first two and last two characters stay visible
+/// for numbers long enough to hide something, shorter ones keep only the last two. Two and two
+/// leave an 18-character number's region, birth date and most of its sequence hidden (about
+/// 10¹⁰ candidates), so that a masked number beside its booking code is no list to search; six
+/// and four left only the birth date, a few thousand guesses.
 pub fn mask_id_number(s: &str) -> String {
     let chars: Vec<char> = s.chars().collect();
     let n = chars.len();
     if n >= 14 {
-        let mut out: String = chars[..6].iter().collect();
-        out.extend(std::iter::repeat_n('*', n - 10));
-        out.extend(&chars[n - 4..]);
+        let mut out: String = chars[..2].iter().collect();
+        out.extend(std::iter::repeat_n('*', n - 4));
+        out.extend(&chars[n - 2..]);
         out
     } else if n > 2 {
         let mut out: String = std::iter::repeat_n('*', n - 2).collect();
@@ -352,10 +355,16 @@ mod tests {
     }
 
     #[test]
-    fn masking_hides_the_middle() {
+    fn masked_numbers_reveal_at_most_two_leading_and_two_trailing_characters() {
         let a = ResidentId::parse("440524188001010014", today()).unwrap();
-        assert_eq!(a.masked(), "440524********0014");
-        assert_eq!(format!("{a:?}"), "ResidentId(440524********0014)");
+        assert_eq!(a.masked(), "44**************14");
+        assert_eq!(format!("{a:?}"), "ResidentId(44**************14)");
+        for s in ["440524188001010014", "440524800101001", "E12345678", "AB"] {
+            let m = mask_id_number(s);
+            assert_eq!(m.chars().count(), s.chars().count(), "{s}");
+            let shown = m.chars().filter(|&c| c != '*').count();
+            assert!(shown <= 4, "{s} → {m}");
+        }
         assert_eq!(mask_phone("13812345678"), "138****5678");
         assert_eq!(mask_id_number("E12345678"), "*******78");
     }

@@ -138,6 +138,24 @@ struct BookingArgs {
         global = true
     )]
     limit_checks_per_address: u32,
+    /// Failed owner proofs (wrong identity numbers) per booking code or lottery entry per hour
+    /// (0: no limit).
+    #[arg(
+        long,
+        env = "WUJING_LIMIT_PROOFS_PER_CODE",
+        default_value_t = 5,
+        global = true
+    )]
+    limit_proofs_per_code: u32,
+
+    /// Failed owner proofs per client address per hour, across codes (0: no limit).
+    #[arg(
+        long,
+        env = "WUJING_LIMIT_PROOFS_PER_ADDRESS",
+        default_value_t = 20,
+        global = true
+    )]
+    limit_proofs_per_address: u32,
 
     /// Online seats of a day are released this many days before it…
     #[arg(
@@ -465,6 +483,8 @@ impl BookingArgs {
                 confirms_per_address: self.limit_confirms_per_address,
                 checks_per_identity: self.limit_checks_per_identity,
                 checks_per_address: self.limit_checks_per_address,
+                proofs_per_code: self.limit_proofs_per_code,
+                proofs_per_address: self.limit_proofs_per_address,
             },
             release: wujing_app::ReleasePolicy {
                 days_ahead: self.release_days_ahead,

@@ -180,6 +180,16 @@ pub trait BookingStore: Send + Sync + 'static {
 
     async fn booking_by_code(&self, code: &str) -> Result<Option<Booking>>;
 
+    /// Counts one owner proof (an identity number given to read, cancel or move a booking or a
+    /// lottery entry) against every rule, in the hour window of `now` ([`proof_window`]), before
+    /// the number is compared, so that parallel guesses cannot all be evaluated. `RateLimited`
+    /// when a key is over its limit; nothing is counted then. A proof that matched is taken back
+    /// with [`BookingStore::forgive_owner_proof`], so what stays counted are the failures.
+    async fn count_owner_proof(&self, rules: &[RateRule], now: DateTime<Utc>) -> Result<()>;
+
+    /// Takes back an owner proof counted by [`BookingStore::count_owner_proof`] that matched.
+    async fn forgive_owner_proof(&self, rules: &[RateRule], now: DateTime<Utc>) -> Result<()>;
+
     async fn booking_by_id(&self, id: i64) -> Result<Option<Booking>>;
 
     /// Cancels an active booking; its seat returns at `return_at` (immediately if not later

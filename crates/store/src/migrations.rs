@@ -89,6 +89,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "lean_outbox",
         sql: include_str!("../migrations/sqlite/0015_lean_outbox.sql"),
     },
+    Migration {
+        version: 16,
+        name: "owner_proofs",
+        sql: include_str!("../migrations/sqlite/0016_owner_proofs.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -166,6 +171,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 15,
         name: "lean_outbox",
         sql: include_str!("../migrations/postgres/0015_lean_outbox.sql"),
+    },
+    Migration {
+        version: 16,
+        name: "owner_proofs",
+        sql: include_str!("../migrations/postgres/0016_owner_proofs.sql"),
     },
 ];
 

@@ -131,6 +131,16 @@ pub struct RateRule {
 }
 
 /// The one-minute window `now` falls in, and the seconds until it ends.
+/// The one-hour window of owner proofs `now` falls in, and the seconds until it ends: long
+/// enough that guessing an identity number at the allowed rate takes years.
+pub fn proof_window(now: DateTime<Utc>) -> (DateTime<Utc>, i64) {
+    let ms = now.timestamp_millis();
+    let start = ms - ms.rem_euclid(3_600_000);
+    let start_at = DateTime::from_timestamp_millis(start).unwrap_or(now);
+    let retry = ((start + 3_600_000 - ms) + 999) / 1000;
+    (start_at, retry.max(1))
+}
+
 pub fn rate_window(now: DateTime<Utc>) -> (DateTime<Utc>, i64) {
     let ms = now.timestamp_millis();
     let start = ms - ms.rem_euclid(60_000);
@@ -314,6 +324,8 @@ impl InvariantReport {
 /// An entry into a day's lottery release. Carries personal data like a booking; `Debug` masks.
 #[derive(Clone, PartialEq, Eq)]
 pub struct NewEntry {
+    /// Chosen by the caller (random, so that ids are not a sequence); unique.
+    pub id: i64,
     pub release_day: NaiveDate,
     pub business: String,
     pub option_code: Option<String>,

@@ -98,6 +98,7 @@ pub(crate) fn entry<R: Cols>(r: &R) -> Result<LotteryEntry, R::Err> {
     Ok(LotteryEntry {
         id: r.int(0)?,
         entry: NewEntry {
+            id: r.int(0)?,
             release_day: r.day(1)?,
             business: r.text(2)?,
             option_code: r.opt_text(3)?,

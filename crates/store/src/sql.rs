@@ -157,6 +157,17 @@ pub(crate) const DUPLICATES_SQL: &str =
 // --- booking ---
 
 shared! {
+    /// Counts one owner proof against a key in a window and answers the count.
+    COUNT_OWNER_PROOF = "INSERT INTO owner_proof_attempts (key, window_start, hits) VALUES ($1, $2, 1) \
+    ON CONFLICT (key, window_start) DO UPDATE SET hits = owner_proof_attempts.hits + 1 RETURNING hits";
+    /// Takes back a counted proof that matched.
+    FORGIVE_OWNER_PROOF = "UPDATE owner_proof_attempts SET hits = hits - 1 \
+    WHERE key = $1 AND window_start = $2 AND hits > 0";
+    /// Old windows, for the sweeper.
+    PURGE_OWNER_PROOFS = "DELETE FROM owner_proof_attempts WHERE window_start < $1";
+}
+
+shared! {
     ACTIVE_BOOKINGS_OF = concat!(
         booking_select!(),
         " WHERE b.identity_key = $1 AND b.status = 'active' ORDER BY s.starts_at"

@@ -448,9 +448,11 @@ pub async fn confirm_booking(
            ("X-Id-Number" = String, Header, description = "The booking's identity number")),
     responses((status = 200, body = BookingView),
               (status = 400, body = ErrorEnvelope, description = "`id_number_required`"),
-              (status = 404, body = ErrorEnvelope, description = "`booking_not_found` (also for an identity number that does not match)")))]
+              (status = 404, body = ErrorEnvelope, description = "`booking_not_found` (also for an identity number that does not match)"),
+              (status = 429, body = ErrorEnvelope, description = "`proof_throttled`: too many wrong identity numbers for this code or from this address")))]
 pub async fn get_booking(
     State(s): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     ApiPath(code): ApiPath<String>,
     headers: HeaderMap,
 ) -> ApiResult<Json<BookingView>> {
@@ -462,6 +464,7 @@ pub async fn get_booking(
                 &OwnerProof {
                     id_number: id_number.to_string(),
                 },
+                addr.as_deref(),
             )
             .await?,
     ))
@@ -476,10 +479,11 @@ pub async fn get_booking(
               (status = 409, body = ErrorEnvelope, description = "`booking_started`, `booking_not_active`")))]
 pub async fn cancel_booking(
     State(s): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     ApiPath(code): ApiPath<String>,
     ApiJson(proof): ApiJson<OwnerProof>,
 ) -> ApiResult<Json<BookingView>> {
-    Ok(Json(s.app.cancel(&code, &proof).await?))
+    Ok(Json(s.app.cancel(&code, &proof, addr.as_deref()).await?))
 }
 
 /// Moves a booking to another slot atomically: the new seat is taken before the old is freed.
@@ -492,10 +496,13 @@ pub async fn cancel_booking(
               (status = 422, body = ErrorEnvelope, description = "`slot_not_bookable`, `slot_in_past`, `date_out_of_range`, `business_not_offered`, `not_yet_released`, `lottery_pending`")))]
 pub async fn reschedule_booking(
     State(s): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     ApiPath(code): ApiPath<String>,
     ApiJson(input): ApiJson<RescheduleInput>,
 ) -> ApiResult<Json<BookingView>> {
-    Ok(Json(s.app.reschedule(&code, &input).await?))
+    Ok(Json(
+        s.app.reschedule(&code, &input, addr.as_deref()).await?,
+    ))
 }
 
 /// The identity number proving ownership, from the `X-Id-Number` header.
@@ -517,7 +524,7 @@ fn id_number_header(headers: &HeaderMap) -> ApiResult<&str> {
 #[utoipa::path(post, path = "/api/v1/lottery/entries", tag = "lottery",
     request_body = EntryInput,
     responses((status = 201, body = EntryView),
-              (status = 400, body = ErrorEnvelope, description = "`halls_invalid`, `name_required`, `phone_invalid`, `id_type_invalid`, `nationality_invalid`, `passport_number_invalid`, an identity number's code (`id_number_length`, `id_number_checksum`, …)"),
+              (status = 400, body = ErrorEnvelope, description = "`halls_invalid`, `name_required`, `phone_invalid`, `id_type_invalid`, `nationality_invalid`, `passport_number_invalid`, an identity number's code (`id_number_length`, `id_number_checksum`, …), `phone_code_required`, `phone_code_wrong` (with `details.attempts_left`), `phone_code_expired`"),
               (status = 404, body = ErrorEnvelope, description = "`hall_not_found`"),
               (status = 409, body = ErrorEnvelope, description = "`already_entered`"),
               (status = 422, body = ErrorEnvelope, description = "`lottery_not_open`, `lottery_closed`, `lottery_not_used`, `not_eligible` (with `details.reasons`), `unknown_business`, `business_not_offered`")))]
@@ -535,18 +542,22 @@ pub async fn enter_lottery(
 /// A lottery entry for its owner (identity number in `X-Id-Number`): its status, the booking
 /// code if it won, the remaining seats if it lost.
 #[utoipa::path(get, path = "/api/v1/lottery/entries/{id}", tag = "lottery",
-    params(("id" = i64, Path, description = "Entry number"),
+    params(("id" = i64, Path, description = "Entry id (random 64-bit)"),
            ("X-Id-Number" = String, Header, description = "The entrant's identity number")),
     responses((status = 200, body = EntryView),
               (status = 400, body = ErrorEnvelope, description = "`id_number_required`, `path_invalid`"),
-              (status = 404, body = ErrorEnvelope, description = "`entry_not_found`")))]
+              (status = 404, body = ErrorEnvelope, description = "`entry_not_found`"),
+              (status = 429, body = ErrorEnvelope, description = "`proof_throttled`: too many wrong identity numbers for this entry or from this address")))]
 pub async fn get_lottery_entry(
     State(s): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     ApiPath(id): ApiPath<i64>,
     headers: HeaderMap,
 ) -> ApiResult<Json<EntryView>> {
     let id_number = id_number_header(&headers)?;
-    Ok(Json(s.app.lottery_entry(id, id_number).await?))
+    Ok(Json(
+        s.app.lottery_entry(id, id_number, addr.as_deref()).await?,
+    ))
 }
 
 /// A day's draw, public: its seed, counts and times, so anyone can check the order.

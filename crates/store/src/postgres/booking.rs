@@ -505,6 +505,38 @@ impl BookingStore for PgStore {
             .transpose()
     }
 
+    async fn count_owner_proof(&self, rules: &[RateRule], now: DateTime<Utc>) -> Result<()> {
+        let (window, retry) = proof_window(now);
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        let st = tx.prepare_cached(sql::COUNT_OWNER_PROOF.pg).await?;
+        // The upsert locks each key's row until commit, so parallel proofs on one key are
+        // counted one after the other; a refusal rolls back and does not count.
+        for r in rules {
+            let hits: i32 = tx
+                .query_one(&st, &[&r.key, &window])
+                .await
+                .map_err(db_err)?
+                .get(0);
+            if i64::from(hits) > i64::from(r.limit) {
+                return Err(StoreError::RateLimited {
+                    retry_after_secs: retry,
+                });
+            }
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn forgive_owner_proof(&self, rules: &[RateRule], now: DateTime<Utc>) -> Result<()> {
+        let (window, _) = proof_window(now);
+        let c = self.client().await?;
+        let st = c.prepare_cached(sql::FORGIVE_OWNER_PROOF.pg).await?;
+        for r in rules {
+            c.execute(&st, &[&r.key, &window]).await.map_err(db_err)?;
+        }
+        Ok(())
+    }
+
     async fn cancel_booking(
         &self,
         booking_id: i64,
@@ -564,6 +596,11 @@ impl BookingStore for PgStore {
                                 tx.execute(
                     &tx.prepare_cached("DELETE FROM rate_limits WHERE window_start < $1").await?,
                     &[&(now - TimeDelta::hours(1))],
+                )
+                .await?;
+                tx.execute(
+                    &tx.prepare_cached(sql::PURGE_OWNER_PROOFS.pg).await?,
+                    &[&(now - TimeDelta::days(1))],
                 )
                 .await?;
                 tx.commit().await?;

@@ -46,11 +46,12 @@ impl LotteryStore for PgStore {
         let r = tx
             .query_one(
                 &tx.prepare_cached("INSERT INTO lottery_entries (release_day, business, option_code, identity_key, id_kind, id_number,
-                   nationality, name, phone, answers, hall_ids, channel, client_addr, created_at, status)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'entered') RETURNING id").await?,
+                   nationality, name, phone, answers, hall_ids, channel, client_addr, created_at, status, id)
+                 OVERRIDING SYSTEM VALUE
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'entered', $15) RETURNING id").await?,
                 &[&e.release_day, &e.business, &e.option_code, &e.identity_key, &e.id_kind.as_str(),
                   &e.id_number, &e.nationality, &e.name, &e.phone, &e.answers_json, &e.hall_ids.join(","),
-                  &e.channel, &e.client_addr, &e.now],
+                  &e.channel, &e.client_addr, &e.now, &e.id],
             )
             .await;
         let id: i64 = match r {

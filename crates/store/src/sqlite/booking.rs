@@ -267,6 +267,45 @@ impl BookingStore for SqliteStore {
         .await
     }
 
+    async fn count_owner_proof(&self, rules: &[RateRule], now: DateTime<Utc>) -> Result<()> {
+        let rules = rules.to_vec();
+        self.write(move |c| {
+            // The single writer and the job's savepoint make count-then-compare atomic: a
+            // refused job rolls back, so a refusal does not count.
+            let (window, retry) = proof_window(now);
+            let mut st = c
+                .prepare_cached(sql::COUNT_OWNER_PROOF.lite)
+                .map_err(db_err)?;
+            for r in &rules {
+                let hits: i64 = st
+                    .query_row(params![r.key, ms(window)], |row| row.get(0))
+                    .map_err(db_err)?;
+                if hits > i64::from(r.limit) {
+                    return Err(StoreError::RateLimited {
+                        retry_after_secs: retry,
+                    });
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn forgive_owner_proof(&self, rules: &[RateRule], now: DateTime<Utc>) -> Result<()> {
+        let rules = rules.to_vec();
+        self.write(move |c| {
+            let (window, _) = proof_window(now);
+            let mut st = c
+                .prepare_cached(sql::FORGIVE_OWNER_PROOF.lite)
+                .map_err(db_err)?;
+            for r in &rules {
+                st.execute(params![r.key, ms(window)]).map_err(db_err)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
     async fn cancel_booking(
         &self,
         booking_id: i64,
@@ -352,6 +391,10 @@ impl BookingStore for SqliteStore {
                 .map_err(db_err)?
                 .execute([now])
                 .map_err(db_err)? as u64;
+            c.prepare_cached(sql::PURGE_OWNER_PROOFS.lite)
+                .map_err(db_err)?
+                .execute([now - 86_400_000])
+                .map_err(db_err)?;
                         c.prepare_cached("DELETE FROM mem.rate_limits WHERE window_start < ?1")
                 .map_err(db_err)?
                 .execute([now - 3_600_000])

@@ -31,14 +31,14 @@ impl LotteryStore for SqliteStore {
             let r = c
                 .prepare_cached(
                     "INSERT INTO lottery_entries (release_day, business, option_code, identity_key, id_kind, id_number,
-                       nationality, name, phone, answers, hall_ids, channel, client_addr, created_at, status)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 'entered')",
+                       nationality, name, phone, answers, hall_ids, channel, client_addr, created_at, status, id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 'entered', ?15)",
                 )
                 .map_err(db_err)?
                 .execute(params![
                     date_s(e.release_day), e.business, e.option_code, e.identity_key, e.id_kind.as_str(),
                     e.id_number, e.nationality, e.name, e.phone, e.answers_json, e.hall_ids.join(","),
-                    e.channel, e.client_addr, ms(e.now)
+                    e.channel, e.client_addr, ms(e.now), e.id
                 ]);
             match r {
                 Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
@@ -47,8 +47,7 @@ impl LotteryStore for SqliteStore {
                 Err(e) => return Err(db_err(e)),
                 Ok(_) => {}
             }
-            let id = c.last_insert_rowid();
-            c.query_row(sql::ENTRY_BY_ID.lite, [id], |r| rows::entry(r))
+            c.query_row(sql::ENTRY_BY_ID.lite, [e.id], |r| rows::entry(r))
                 .map_err(db_err)
         })
         .await

@@ -2,7 +2,7 @@
 //! may do from it: cancel, or choose another time at the same hall.
 
 use super::weekday;
-use crate::extract::{percent_encode, PageContext, PageForm, PageQuery};
+use crate::extract::{percent_encode, ClientAddr, PageContext, PageForm, PageQuery};
 use crate::pages::render;
 use crate::{ApiResult, AppState};
 use askama::Template;
@@ -242,6 +242,7 @@ enum ChangeAction {
 pub async fn change(
     State(s): State<AppState>,
     page: PageContext,
+    ClientAddr(addr): ClientAddr,
     Path(code): Path<String>,
     PageQuery(k): PageQuery<Key>,
     PageForm(f): PageForm<ChangeForm>,
@@ -252,12 +253,12 @@ pub async fn change(
         id_number: f.id_number.trim().into(),
     };
     // The proof is checked before anything is shown or changed.
-    let checked = s.app.booking(&b.code, &proof).await;
+    let checked = s.app.booking(&b.code, &proof, addr.as_deref()).await;
     if let Err(e) = checked {
         return Ok(Redirect::to(&slip_url(&b.code, &k.k, &page.message(&e))).into_response());
     }
     if f.action == ChangeAction::Cancel {
-        let r = s.app.cancel(&b.code, &proof).await;
+        let r = s.app.cancel(&b.code, &proof, addr.as_deref()).await;
         let msg = match r {
             Ok(_) => page.t("预约已取消", "The booking is cancelled").to_string(),
             Err(e) => page.message(&e),
@@ -306,6 +307,7 @@ pub struct RescheduleForm {
 pub async fn reschedule(
     State(s): State<AppState>,
     page: PageContext,
+    ClientAddr(addr): ClientAddr,
     Path(code): Path<String>,
     PageQuery(k): PageQuery<Key>,
     PageForm(f): PageForm<RescheduleForm>,
@@ -319,6 +321,7 @@ pub async fn reschedule(
                 id_number: f.id_number.trim().into(),
                 slot_id: f.slot_id,
             },
+            addr.as_deref(),
         )
         .await
     {

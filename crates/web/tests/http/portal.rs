@@ -224,7 +224,7 @@ async fn journey(store: DynStore) {
         )
         .await;
     assert!(
-        held.body.contains("Your seat is held") && held.body.contains("440106********0116"),
+        held.body.contains("Your seat is held") && held.body.contains("44**************16"),
         "{}",
         held.body
     );
