@@ -89,6 +89,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "lean_outbox",
         sql: include_str!("../migrations/sqlite/0015_lean_outbox.sql"),
     },
+    Migration {
+        version: 16,
+        name: "login_throttle",
+        sql: include_str!("../migrations/sqlite/0016_login_throttle.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -166,6 +171,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 15,
         name: "lean_outbox",
         sql: include_str!("../migrations/postgres/0015_lean_outbox.sql"),
+    },
+    Migration {
+        version: 16,
+        name: "login_throttle",
+        sql: include_str!("../migrations/postgres/0016_login_throttle.sql"),
     },
 ];
 
