@@ -539,6 +539,10 @@ pub enum AdminChange {
     RevokeDevice {
         id: i64,
     },
+    /// Lifts the sign-in delay of a user name at once (its throttle key, `user:<name>`).
+    UnlockSignIn {
+        key: String,
+    },
     UpdateHall {
         id: String,
         name_zh: String,

@@ -197,6 +197,7 @@ fn expected() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
         ("GET", "/api/v1/admin/staff", admin),
         ("POST", "/api/v1/admin/staff", admin),
         ("GET", "/api/v1/admin/staff/{id}", admin),
+        ("POST", "/api/v1/admin/staff/{id}/unlock", admin),
         ("PATCH", "/api/v1/admin/staff/{id}", admin),
         ("GET", "/api/v1/admin/devices", admin),
         ("POST", "/api/v1/admin/devices", admin),
@@ -836,6 +837,45 @@ async fn failures_delay_an_account_but_never_lock_out_the_right_password(store: 
         let e = h.app.login(&target, "guess", attacker).await.unwrap_err();
         assert_eq!(e.code.as_str(), "login_failed");
     }
+    let e = h
+        .app
+        .login(&target, super::staff::PASSWORD, owner)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code.as_str(), "login_throttled");
+    // An administrator lifts the delay at once, audited; the guesser's address stays counted.
+    let admin = h.sign_in_as("admin").await;
+    let id = h
+        .store
+        .staff_by_username(&target)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let (s, _) = h
+        .call(
+            "POST",
+            &format!("/api/v1/admin/staff/{id}/unlock"),
+            None,
+            &admin.headers(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    h.app
+        .login(&target, super::staff::PASSWORD, owner)
+        .await
+        .unwrap();
+    let trail = h
+        .store
+        .audit_search(&wujing_store::AuditQuery {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(trail
+        .iter()
+        .any(|e| e.action == "staff.unlock_sign_in" && e.subject == format!("staff:{id}")));
 }
 both_dialects!(
     no_lockout,
