@@ -341,6 +341,36 @@ impl App {
         Ok(StaffView::from(&a))
     }
 
+    /// Lifts the sign-in delay that failed attempts put on an account's user name (audited).
+    /// Addresses stay throttled: the guesser's address does not get its attempts back.
+    pub async fn unlock_sign_in(
+        &self,
+        p: &Principal,
+        client_addr: Option<&str>,
+        id: i64,
+    ) -> AppResult<()> {
+        self.require(p, Action::ManageStaff, None)?;
+        let a = self.store.staff_by_id(id).await?.ok_or_else(|| {
+            AppError::new(
+                Code::StaffNotFound,
+                "没有这个工作人员账号",
+                "no such staff account",
+            )
+        })?;
+        self.audit(
+            &Actor::new(p, client_addr),
+            AdminChange::UnlockSignIn {
+                key: crate::auth::user_throttle_key(&a.username),
+            },
+            "staff.unlock_sign_in",
+            format!("staff:{id}"),
+            None,
+            json!({}),
+        )
+        .await?;
+        Ok(())
+    }
+
     pub async fn change_staff(
         &self,
         p: &Principal,

@@ -11,7 +11,7 @@ use chrono::TimeDelta;
 use rand::RngCore;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use wujing_store::{AdminChange, StaffSession};
+use wujing_store::{AdminChange, LoginAttempt, LoginGate, StaffSession};
 
 /// Argon2id cost. The default follows OWASP's minimum (19 MiB, 2 passes); tests use the
 /// cheapest parameters so that a suite of log-ins takes milliseconds.
@@ -46,15 +46,25 @@ impl PasswordCost {
     }
 }
 
-/// Sign-in tunables.
+/// Sign-in tunables. Attempts are counted before the password is checked (an attempt that
+/// succeeds gives its count back), per client address and per user name:
+///
+/// * an address gets `addr_attempts` within `throttle_window`, then waits out the window;
+/// * a user name gets `user_free_attempts` at once; after that each attempt owes a delay of
+///   `user_delay_step × (n − free + 1)` before the next one (30 s, 60 s, 90 s, …), at most
+///   `user_max_delay`, from whatever address. The account is never locked outright: the right
+///   password from an address not itself throttled signs in once the delay has passed, and
+///   an administrator can lift the delay at once (`staff.unlock_sign_in`).
 #[derive(Debug, Clone, Copy)]
 pub struct AuthConfig {
     pub password_cost: PasswordCost,
     pub session_ttl: TimeDelta,
-    /// Failed log-ins count for this long.
+    /// A key (user name or address) quiet for this long starts counting again.
     pub throttle_window: TimeDelta,
-    pub max_failures_per_user: u32,
-    pub max_failures_per_addr: u32,
+    pub user_free_attempts: u32,
+    pub user_delay_step: TimeDelta,
+    pub user_max_delay: TimeDelta,
+    pub addr_attempts: u32,
 }
 
 impl Default for AuthConfig {
@@ -63,10 +73,41 @@ impl Default for AuthConfig {
             password_cost: PasswordCost::default(),
             session_ttl: TimeDelta::hours(12),
             throttle_window: TimeDelta::minutes(15),
-            max_failures_per_user: 5,
-            max_failures_per_addr: 30,
+            user_free_attempts: 5,
+            user_delay_step: TimeDelta::seconds(30),
+            user_max_delay: TimeDelta::minutes(5),
+            addr_attempts: 30,
         }
     }
+}
+
+impl AuthConfig {
+    /// The gates an attempt passes, address first: an attempt refused for its address then
+    /// counts nothing against the user name, so a throttled address cannot keep an account
+    /// waiting.
+    fn gates(&self, user_key: String, addr_key: String) -> Vec<LoginGate> {
+        vec![
+            LoginGate {
+                key: addr_key,
+                free: self.addr_attempts.max(1),
+                step: self.throttle_window,
+                max_delay: self.throttle_window,
+                window: self.throttle_window,
+            },
+            LoginGate {
+                key: user_key,
+                free: self.user_free_attempts.max(1),
+                step: self.user_delay_step,
+                max_delay: self.user_max_delay,
+                window: self.throttle_window,
+            },
+        ]
+    }
+}
+
+/// The throttle key of a user name.
+pub(crate) fn user_throttle_key(username: &str) -> String {
+    format!("user:{}", username.trim().to_ascii_lowercase())
 }
 
 pub const MIN_PASSWORD_CHARS: usize = 10;
@@ -185,13 +226,18 @@ fn login_failed() -> AppError {
 }
 
 fn throttled(secs: u64) -> AppError {
+    let (zh, en) = if secs < 120 {
+        (format!("{secs}秒"), format!("{secs} seconds"))
+    } else {
+        (
+            format!("{}分钟", secs.div_ceil(60)),
+            format!("{} minutes", secs.div_ceil(60)),
+        )
+    };
     let mut e = AppError::new(
         Code::LoginThrottled,
-        format!("登录失败次数过多，请{}分钟后再试", secs.div_ceil(60)),
-        format!(
-            "too many failed sign-ins; try again in {} minutes",
-            secs.div_ceil(60)
-        ),
+        format!("登录尝试过于频繁，请{zh}后再试"),
+        format!("too many sign-in attempts; try again in {en}"),
     );
     e.retry_after = Some(secs);
     e
@@ -207,8 +253,9 @@ impl App {
     }
 
     /// Signs a staff member in. Unknown user, wrong password and disabled account get the
-    /// same answer; failures are counted per user name and per address in the database, so
-    /// guessing is throttled across every app server.
+    /// same answer; attempts are counted per user name and per address in the database before
+    /// the password is checked (see [`AuthConfig`]), so guessing is throttled across every app
+    /// server and however many guesses run in parallel.
     pub async fn login(
         &self,
         username: &str,
@@ -218,15 +265,15 @@ impl App {
         let now = self.clock.now();
         let cfg = self.config.auth;
         let user = username.trim().to_ascii_lowercase();
-        let keys = vec![
-            format!("user:{user}"),
-            format!("addr:{}", client_addr.unwrap_or("-")),
-        ];
-        let since = now - cfg.throttle_window;
-        let counts = self.store.login_failures(&keys, since).await?;
-        let retry = cfg.throttle_window.num_seconds().max(1) as u64;
-        if counts[0] >= cfg.max_failures_per_user || counts[1] >= cfg.max_failures_per_addr {
-            return Err(throttled(retry));
+        let user_key = user_throttle_key(&user);
+        let addr_key = format!("addr:{}", client_addr.unwrap_or("-"));
+        // Counted before the password is checked, atomically in the database: parallel
+        // guesses cannot all read the same count and all be evaluated.
+        let gates = cfg.gates(user_key.clone(), addr_key.clone());
+        if let LoginAttempt::Refused { until, .. } = self.store.login_attempt(&gates, now).await? {
+            let secs = ((until - now).num_milliseconds().max(1) as u64).div_ceil(1000);
+            tracing::info!(outcome = "throttled", "staff sign-in");
+            return Err(throttled(secs));
         }
         let account = self.store.staff_by_username(&user).await?;
         // Unknown users cost the same hash as known ones, so timing does not tell them apart.
@@ -241,12 +288,12 @@ impl App {
         let account = match account {
             Some(a) if ok && !a.disabled => a,
             _ => {
-                self.store.record_login_failure(&keys, now, since).await?;
+                // The attempt is already counted.
                 tracing::info!(outcome = "failed", "staff sign-in");
                 return Err(login_failed());
             }
         };
-        self.store.clear_login_failures(&keys[0]).await?;
+        self.store.login_succeeded(&user_key, &[addr_key]).await?;
         let token = random_token();
         let session = StaffSession {
             token_hash: token_hash(&token),

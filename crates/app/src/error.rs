@@ -144,7 +144,7 @@ codes! {
     InternalError = "internal_error", Internal, "系统内部错误", "internal error";
     JsonInvalid = "json_invalid", Invalid, "请求内容不是有效的 JSON", "the request body is not valid JSON";
     LoginFailed = "login_failed", Unauthorized, "用户名或密码错误", "wrong user name or password";
-    LoginThrottled = "login_throttled", RateLimited, "登录失败次数过多，请稍后再试", "too many failed sign-ins; try again later";
+    LoginThrottled = "login_throttled", RateLimited, "登录尝试过于频繁，请稍后再试", "too many sign-in attempts; try again later";
     LotteryClosed = "lottery_closed", Unprocessable, "摇号登记已结束", "lottery entries are closed";
     LotteryNotOpen = "lottery_not_open", Unprocessable, "摇号登记尚未开始", "lottery entries are not open yet";
     LotteryNotUsed = "lottery_not_used", Unprocessable, "号源按时间放出，无需摇号登记，请直接预约", "seats are released on a rolling window without a lottery; book directly";

@@ -164,6 +164,11 @@ pub(crate) async fn apply(
             let n = tx.exec(sql::REVOKE_DEVICE, &[Int(*id), At(now)]).await?;
             changed(n, StoreError::NotFound("device"))?
         }
+        AdminChange::UnlockSignIn { key } => {
+            // Nothing to lift is not an error: the entry still says who looked.
+            tx.exec(sql::CLEAR_LOGIN_THROTTLE, &[Text(key)]).await?;
+            AdminOutcome::Done
+        }
         AdminChange::UpdateHall {
             id,
             name_zh,

@@ -316,19 +316,14 @@ pub trait StaffStore: Send + Sync + 'static {
 
     async fn end_session(&self, token_hash: &str) -> Result<()>;
 
-    /// Records a failed log-in under each key (user name, client address) and returns the
-    /// failures of each key since `since`, this one included.
-    async fn record_login_failure(
-        &self,
-        keys: &[String],
-        now: DateTime<Utc>,
-        since: DateTime<Utc>,
-    ) -> Result<Vec<u32>>;
+    /// Counts a sign-in attempt under each gate in turn, *before* the password is checked,
+    /// each with one atomic upsert, and stops at the first gate still in its delay (later
+    /// gates then count nothing). Keys quiet for their window are swept on the way.
+    async fn login_attempt(&self, gates: &[LoginGate], now: DateTime<Utc>) -> Result<LoginAttempt>;
 
-    /// Failures of each key since `since`.
-    async fn login_failures(&self, keys: &[String], since: DateTime<Utc>) -> Result<Vec<u32>>;
-
-    async fn clear_login_failures(&self, key: &str) -> Result<()>;
+    /// A sign-in succeeded: `clear` (the user name) starts again from nothing, and each of
+    /// `relieve` (the address) gets this attempt back.
+    async fn login_succeeded(&self, clear: &str, relieve: &[String]) -> Result<()>;
 
     async fn devices(&self) -> Result<Vec<Device>>;
 

@@ -94,6 +94,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "owner_proofs",
         sql: include_str!("../migrations/sqlite/0016_owner_proofs.sql"),
     },
+    Migration {
+        version: 17,
+        name: "login_throttle",
+        sql: include_str!("../migrations/sqlite/0017_login_throttle.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -176,6 +181,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 16,
         name: "owner_proofs",
         sql: include_str!("../migrations/postgres/0016_owner_proofs.sql"),
+    },
+    Migration {
+        version: 17,
+        name: "login_throttle",
+        sql: include_str!("../migrations/postgres/0017_login_throttle.sql"),
     },
 ];
 

@@ -472,6 +472,29 @@ pub struct StaffSession {
     pub client_addr: Option<String>,
 }
 
+/// How one throttle key (a user name or a client address) counts sign-in attempts: the
+/// first `free` within a window go through at once; after that each attempt owes a delay of
+/// `step × (n − free + 1)` before the next, at most `max_delay`. A key quiet for `window`
+/// starts again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginGate {
+    pub key: String,
+    pub free: u32,
+    pub step: chrono::TimeDelta,
+    pub max_delay: chrono::TimeDelta,
+    pub window: chrono::TimeDelta,
+}
+
+/// What the gate said about one sign-in attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginAttempt {
+    /// Counted; the password may be checked. The attempt counts per gate, this one included.
+    Allowed { attempts: Vec<u32> },
+    /// The gate `key` is in its delay until `until`; nothing of this attempt was counted
+    /// under it (gates before it did count it).
+    Refused { key: String, until: DateTime<Utc> },
+}
+
 /// A kiosk or other device acting as its own principal with a revocable token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Device {
@@ -528,6 +551,10 @@ pub enum AdminChange {
     },
     RevokeDevice {
         id: i64,
+    },
+    /// Lifts the sign-in delay of a user name at once (its throttle key, `user:<name>`).
+    UnlockSignIn {
+        key: String,
     },
     UpdateHall {
         id: String,

@@ -47,6 +47,32 @@ macro_rules! shared {
     )*};
 }
 
+/// The attempt count after this one: one again once the key has been quiet for the window.
+macro_rules! login_count {
+    () => {
+        "(CASE WHEN login_throttle.last_ms <= CAST($2 AS BIGINT) - CAST($5 AS BIGINT) \
+         THEN 1 ELSE login_throttle.attempts + 1 END)"
+    };
+}
+
+/// The delay (ms) owed after the attempt numbered `$n`.
+macro_rules! login_delay {
+    ($n:expr) => {
+        concat!(
+            "(CASE WHEN ",
+            $n,
+            " < CAST($3 AS BIGINT) THEN 0 \
+             WHEN CAST($4 AS BIGINT) * (",
+            $n,
+            " - CAST($3 AS BIGINT) + 1) > CAST($6 AS BIGINT) \
+             THEN CAST($6 AS BIGINT) \
+             ELSE CAST($4 AS BIGINT) * (",
+            $n,
+            " - CAST($3 AS BIGINT) + 1) END)"
+        )
+    };
+}
+
 // --- Column lists (macros, so that statements can be put together at compile time) ---------
 
 macro_rules! slot_cols {
@@ -358,13 +384,12 @@ shared! {
         " FROM audit_log ORDER BY seq"
     );
     AUDIT_HEAD = "SELECT seq, hash FROM audit_head WHERE id = 1";
-    CLEAR_LOGIN_FAILURES = "DELETE FROM login_failures WHERE key = $1";
+    CLEAR_LOGIN_THROTTLE = "DELETE FROM login_throttle WHERE key = $1";
     CLOSE_HALL_DAY = "INSERT INTO hall_closures (hall_id, day, note) VALUES ($1, $2, $3)
                      ON CONFLICT (hall_id, day) DO UPDATE SET note = excluded.note";
-    COUNT_LOGIN_FAILURES = "SELECT COUNT(*) FROM login_failures WHERE key = $1 AND at > $2";
     DECIDE_URGENT = "UPDATE urgent_requests SET decided_at = $2, decided_by = $3, approved = $4 WHERE id = $1 AND decided_at IS NULL RETURNING ticket_id";
     DELETE_EXPIRED_SESSIONS = "DELETE FROM staff_sessions WHERE expires_at <= $1";
-    DELETE_OLD_LOGIN_FAILURES = "DELETE FROM login_failures WHERE at <= $1";
+    DELETE_IDLE_LOGIN_THROTTLE = "DELETE FROM login_throttle WHERE last_ms <= $1 AND next_ms <= $2";
     DELETE_WINDOW = "DELETE FROM windows WHERE hall_id = $1 AND number = $2";
     END_SESSION = "DELETE FROM staff_sessions WHERE token_hash = $1";
     END_SESSIONS_OF_STAFF = "DELETE FROM staff_sessions WHERE staff_id = $1";
@@ -376,7 +401,26 @@ shared! {
         audit_cols!(),
         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
     );
-    INSERT_LOGIN_FAILURE = "INSERT INTO login_failures (key, at) VALUES ($1, $2)";
+    LOGIN_THROTTLE_NEXT = "SELECT next_ms FROM login_throttle WHERE key = $1";
+    /// Counts one sign-in attempt under a key and sets when the next may come, in one upsert:
+    /// the conflicting row is locked (PostgreSQL) or the writer is single (SQLite), so that
+    /// parallel attempts count one after the other. Returns no row when the key is still in
+    /// its delay (`next_ms` after now), leaving it untouched. `$1` key, `$2` now (ms), `$3`
+    /// attempts free of delay, `$4` delay step (ms), `$5` window (ms): a key quiet for that
+    /// long starts again at one; `$6` longest delay (ms). The delay after the `n`th attempt is
+    /// `step × (n − free + 1)` once `n ≥ free`, at most the longest.
+    LOGIN_ATTEMPT = concat!(
+        "INSERT INTO login_throttle (key, attempts, last_ms, next_ms) \
+         VALUES ($1, 1, CAST($2 AS BIGINT), CAST($2 AS BIGINT) + ",
+        login_delay!("1"),
+        ") ON CONFLICT (key) DO UPDATE SET attempts = ",
+        login_count!(),
+        ", last_ms = CAST($2 AS BIGINT), next_ms = CAST($2 AS BIGINT) + ",
+        login_delay!(login_count!()),
+        " WHERE login_throttle.next_ms <= CAST($2 AS BIGINT) RETURNING attempts"
+    );
+    /// A sign-in succeeded: the address's attempt does not count against it.
+    RELIEVE_LOGIN_THROTTLE = "UPDATE login_throttle SET attempts = attempts - 1 WHERE key = $1 AND attempts > 0";
     INSERT_SESSION = "INSERT INTO staff_sessions (token_hash, staff_id, csrf_token, created_at, expires_at, client_addr)
          VALUES ($1, $2, $3, $4, $5, $6)";
     REFUND_PAYMENT = "UPDATE payments SET refunded_at = $2, refunded_by = $3 WHERE ticket_id = $1 AND refunded_at IS NULL";

@@ -92,6 +92,7 @@ pub struct RatingOutcome {
         crate::staff::create_staff,
         crate::staff::get_staff,
         crate::staff::change_staff,
+        crate::staff::unlock_sign_in,
         crate::staff::list_devices,
         crate::staff::create_device,
         crate::staff::revoke_device,

@@ -521,6 +521,12 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
             patch(staff::change_staff),
         ),
         (
+            M::POST,
+            "/api/v1/admin/staff/{id}/unlock",
+            ManageStaff,
+            post(staff::unlock_sign_in),
+        ),
+        (
             M::GET,
             "/api/v1/admin/devices",
             ManageDevices,

@@ -394,10 +394,16 @@ pub async fn staff_create(
 #[derive(Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum StaffChangeForm {
-    Roles { roles: String },
+    Roles {
+        roles: String,
+    },
     Disable,
     Enable,
-    Password { password: String },
+    Password {
+        password: String,
+    },
+    /// Lifts the sign-in delay on the account's user name.
+    Unlock,
 }
 
 pub async fn staff_change(
@@ -410,7 +416,14 @@ pub async fn staff_change(
     let r = async {
         let PageForm(f) = form.map_err(|e| e.0)?;
         let mut c = StaffChangeInput::default();
+        if let StaffChangeForm::Unlock = f {
+            s.app
+                .unlock_sign_in(&page.principal, addr.as_deref(), id)
+                .await?;
+            return Ok("已解除登录限制".to_string());
+        }
         match f {
+            StaffChangeForm::Unlock => {}
             StaffChangeForm::Roles { roles } => c.roles = Some(parse_roles(&roles)?),
             StaffChangeForm::Disable => c.disabled = Some(true),
             StaffChangeForm::Enable => c.disabled = Some(false),

@@ -209,6 +209,23 @@ pub async fn create_device(
     ))
 }
 
+/// Lifts the sign-in delay on an account's user name at once (audited as
+/// `staff.unlock_sign_in`); addresses stay throttled.
+#[utoipa::path(post, path = "/api/v1/admin/staff/{id}/unlock", tag = "admin", security(("session" = [], "csrf" = [])),
+    params(("id" = i64, Path, description = "Staff account id")),
+    responses((status = 204, description = "Unlocked (also when nothing was held back)"),
+              (status = 400, description = "`path_invalid`"),
+              (status = 404, description = "`staff_not_found`")))]
+pub async fn unlock_sign_in(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    ClientAddr(addr): ClientAddr,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<StatusCode> {
+    s.app.unlock_sign_in(&p, addr.as_deref(), id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Revokes a device's token (audited).
 #[utoipa::path(post, path = "/api/v1/admin/devices/{id}/revoke", tag = "admin", security(("session" = [], "csrf" = [])),
     params(("id" = i64, Path, description = "Device id")),

@@ -167,33 +167,56 @@ pub(crate) async fn session(
     )))
 }
 
-pub(crate) async fn failures(
+/// Each gate's upsert locks its row until the transaction ends; gates come in the same
+/// order for every attempt (address, then user name), so two attempts never wait on each
+/// other in a cycle. The sweep of idle keys skips locked rows for the same reason.
+pub(crate) async fn login_attempt(
     c: &impl GenericClient,
-    keys: &[String],
-    since: DateTime<Utc>,
-) -> Result<Vec<u32>> {
-    let mut out = Vec::with_capacity(keys.len());
-    for k in keys {
-        let r = c
-            .query_one(sql::COUNT_LOGIN_FAILURES.pg, &[k, &since])
-            .await?;
-        out.push(r.get::<_, i64>(0) as u32);
-    }
-    Ok(out)
-}
-
-pub(crate) async fn record_failure(
-    c: &impl GenericClient,
-    keys: &[String],
+    gates: &[LoginGate],
     now: DateTime<Utc>,
-    since: DateTime<Utc>,
-) -> Result<Vec<u32>> {
-    for k in keys {
-        c.execute(sql::INSERT_LOGIN_FAILURE.pg, &[k, &now]).await?;
+) -> Result<LoginAttempt> {
+    let now_ms = now.timestamp_millis();
+    let longest = gates
+        .iter()
+        .map(|g| g.window.max(g.max_delay).num_milliseconds())
+        .max()
+        .unwrap_or(0);
+    c.execute(
+        "DELETE FROM login_throttle WHERE key IN (SELECT key FROM login_throttle \
+         WHERE last_ms <= $1 AND next_ms <= $2 FOR UPDATE SKIP LOCKED)",
+        &[&(now_ms - longest), &now_ms],
+    )
+    .await?;
+    let mut attempts = Vec::with_capacity(gates.len());
+    for g in gates {
+        let row = c
+            .query_opt(
+                sql::LOGIN_ATTEMPT.pg,
+                &[
+                    &g.key,
+                    &now_ms,
+                    &i64::from(g.free.max(1)),
+                    &g.step.num_milliseconds(),
+                    &g.window.num_milliseconds(),
+                    &g.max_delay.num_milliseconds(),
+                ],
+            )
+            .await?;
+        match row {
+            Some(r) => attempts.push(r.get::<_, i64>(0).clamp(0, i64::from(u32::MAX)) as u32),
+            None => {
+                let next: i64 = c
+                    .query_one(sql::LOGIN_THROTTLE_NEXT.pg, &[&g.key])
+                    .await?
+                    .get(0);
+                return Ok(LoginAttempt::Refused {
+                    key: g.key.clone(),
+                    until: DateTime::from_timestamp_millis(next).unwrap_or(now),
+                });
+            }
+        }
     }
-    c.execute(sql::DELETE_OLD_LOGIN_FAILURES.pg, &[&since])
-        .await?;
-    failures(c, keys, since).await
+    Ok(LoginAttempt::Allowed { attempts })
 }
 
 pub(crate) async fn devices(
@@ -324,29 +347,24 @@ impl StaffStore for PgStore {
         Ok(())
     }
 
-    async fn record_login_failure(
-        &self,
-        keys: &[String],
-        now: DateTime<Utc>,
-        since: DateTime<Utc>,
-    ) -> Result<Vec<u32>> {
+    async fn login_attempt(&self, gates: &[LoginGate], now: DateTime<Utc>) -> Result<LoginAttempt> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(db_err)?;
-        let out = record_failure(&tx, keys, now, since).await?;
+        let out = login_attempt(&tx, gates, now).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(out)
     }
 
-    async fn login_failures(&self, keys: &[String], since: DateTime<Utc>) -> Result<Vec<u32>> {
+    async fn login_succeeded(&self, clear: &str, relieve: &[String]) -> Result<()> {
         let c = self.client().await?;
-        failures(&c, keys, since).await
-    }
-
-    async fn clear_login_failures(&self, key: &str) -> Result<()> {
-        let c = self.client().await?;
-        c.execute(sql::CLEAR_LOGIN_FAILURES.pg, &[&key])
+        c.execute(sql::CLEAR_LOGIN_THROTTLE.pg, &[&clear])
             .await
             .map_err(db_err)?;
+        for k in relieve {
+            c.execute(sql::RELIEVE_LOGIN_THROTTLE.pg, &[k])
+                .await
+                .map_err(db_err)?;
+        }
         Ok(())
     }
 

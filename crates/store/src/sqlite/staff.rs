@@ -175,32 +175,55 @@ pub(crate) fn session(
         .map_err(db_err)
 }
 
-pub(crate) fn failures(c: &Connection, keys: &[String], since: DateTime<Utc>) -> Result<Vec<u32>> {
-    let mut st = c
-        .prepare_cached(sql::COUNT_LOGIN_FAILURES.lite)
-        .map_err(db_err)?;
-    keys.iter()
-        .map(|k| {
-            st.query_row(params![k, ms(since)], |r| r.get(0))
-                .map_err(db_err)
-        })
-        .collect()
-}
-
-pub(crate) fn record_failure(
+pub(crate) fn login_attempt(
     c: &Connection,
-    keys: &[String],
+    gates: &[LoginGate],
     now: DateTime<Utc>,
-    since: DateTime<Utc>,
-) -> Result<Vec<u32>> {
-    for k in keys {
-        c.execute(sql::INSERT_LOGIN_FAILURE.lite, params![k, ms(now)])
+) -> Result<LoginAttempt> {
+    let now_ms = ms(now);
+    let longest = gates
+        .iter()
+        .map(|g| g.window.max(g.max_delay).num_milliseconds())
+        .max()
+        .unwrap_or(0);
+    // Keys quiet for longer than any window and out of their delay mean nothing any more.
+    c.execute(
+        sql::DELETE_IDLE_LOGIN_THROTTLE.lite,
+        params![now_ms - longest, now_ms],
+    )
+    .map_err(db_err)?;
+    let mut attempts = Vec::with_capacity(gates.len());
+    for g in gates {
+        let n: Option<i64> = c
+            .prepare_cached(sql::LOGIN_ATTEMPT.lite)
+            .map_err(db_err)?
+            .query_row(
+                params![
+                    g.key,
+                    now_ms,
+                    i64::from(g.free.max(1)),
+                    g.step.num_milliseconds(),
+                    g.window.num_milliseconds(),
+                    g.max_delay.num_milliseconds()
+                ],
+                |r| r.get(0),
+            )
+            .optional()
             .map_err(db_err)?;
+        match n {
+            Some(n) => attempts.push(n.clamp(0, i64::from(u32::MAX)) as u32),
+            None => {
+                let next: i64 = c
+                    .query_row(sql::LOGIN_THROTTLE_NEXT.lite, [&g.key], |r| r.get(0))
+                    .map_err(db_err)?;
+                return Ok(LoginAttempt::Refused {
+                    key: g.key.clone(),
+                    until: from_ms(next).map_err(db_err)?,
+                });
+            }
+        }
     }
-    // Old failures no longer count for anything.
-    c.execute(sql::DELETE_OLD_LOGIN_FAILURES.lite, [ms(since)])
-        .map_err(db_err)?;
-    failures(c, keys, since)
+    Ok(LoginAttempt::Allowed { attempts })
 }
 
 pub(crate) fn devices(c: &Connection, cond: &str, p: impl rusqlite::Params) -> Result<Vec<Device>> {
@@ -334,27 +357,22 @@ impl StaffStore for SqliteStore {
         .await
     }
 
-    async fn record_login_failure(
-        &self,
-        keys: &[String],
-        now: DateTime<Utc>,
-        since: DateTime<Utc>,
-    ) -> Result<Vec<u32>> {
-        let keys = keys.to_vec();
-        self.write(move |c| record_failure(c, &keys, now, since))
-            .await
+    async fn login_attempt(&self, gates: &[LoginGate], now: DateTime<Utc>) -> Result<LoginAttempt> {
+        let gates = gates.to_vec();
+        // The single writer runs the upserts one attempt after another.
+        self.write(move |c| login_attempt(c, &gates, now)).await
     }
 
-    async fn login_failures(&self, keys: &[String], since: DateTime<Utc>) -> Result<Vec<u32>> {
-        let keys = keys.to_vec();
-        self.lookup(move |c| failures(c, &keys, since)).await
-    }
-
-    async fn clear_login_failures(&self, key: &str) -> Result<()> {
-        let k = key.to_string();
+    async fn login_succeeded(&self, clear: &str, relieve: &[String]) -> Result<()> {
+        let clear = clear.to_string();
+        let relieve = relieve.to_vec();
         self.write(move |c| {
-            c.execute(sql::CLEAR_LOGIN_FAILURES.lite, [k])
+            c.execute(sql::CLEAR_LOGIN_THROTTLE.lite, [clear])
                 .map_err(db_err)?;
+            for k in relieve {
+                c.execute(sql::RELIEVE_LOGIN_THROTTLE.lite, [k])
+                    .map_err(db_err)?;
+            }
             Ok(())
         })
         .await

@@ -104,26 +104,83 @@ async fn staff_sessions_and_changes(store: DynStore) {
     assert!(store.session("t1", t0()).await.unwrap().is_none());
     assert!(store.staff_by_id(id).await.unwrap().unwrap().disabled);
 
-    // Log-in failures count per key within the window.
-    let keys = vec!["user:li".to_string(), "addr:1.2.3.4".to_string()];
+    // Sign-in attempts count per key before the password is checked; after the free ones
+    // each owes a growing delay, during which the key counts nothing.
+    let gate = |key: &str, free| LoginGate {
+        key: key.into(),
+        free,
+        step: TimeDelta::seconds(30),
+        max_delay: TimeDelta::minutes(5),
+        window: TimeDelta::minutes(15),
+    };
+    let gates = vec![gate("addr:1.2.3.4", 30), gate("user:li", 3)];
     for i in 0..3 {
-        let c = store
-            .record_login_failure(
-                &keys,
-                t0() + TimeDelta::seconds(i),
-                t0() - TimeDelta::minutes(15),
-            )
+        let a = store
+            .login_attempt(&gates, t0() + TimeDelta::seconds(i))
             .await
             .unwrap();
-        assert_eq!(c, vec![i as u32 + 1, i as u32 + 1]);
+        assert_eq!(
+            a,
+            LoginAttempt::Allowed {
+                attempts: vec![i as u32 + 1, i as u32 + 1]
+            }
+        );
     }
-    store.clear_login_failures("user:li").await.unwrap();
+    // The third attempt set a 30 s delay for the user name.
+    let a = store
+        .login_attempt(&gates, t0() + TimeDelta::seconds(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        a,
+        LoginAttempt::Refused {
+            key: "user:li".into(),
+            until: t0() + TimeDelta::seconds(32)
+        }
+    );
+    let a = store
+        .login_attempt(&gates, t0() + TimeDelta::seconds(32))
+        .await
+        .unwrap();
+    assert_eq!(
+        a,
+        LoginAttempt::Allowed {
+            attempts: vec![5, 4]
+        }
+    );
+    // Now 60 s.
     assert_eq!(
         store
-            .login_failures(&keys, t0() - TimeDelta::minutes(15))
+            .login_attempt(&gates, t0() + TimeDelta::seconds(91))
             .await
             .unwrap(),
-        vec![0, 3]
+        LoginAttempt::Refused {
+            key: "user:li".into(),
+            until: t0() + TimeDelta::seconds(92)
+        }
+    );
+    store
+        .login_succeeded("user:li", &["addr:1.2.3.4".to_string()])
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .login_attempt(&gates, t0() + TimeDelta::seconds(93))
+            .await
+            .unwrap(),
+        LoginAttempt::Allowed {
+            attempts: vec![6, 1]
+        }
+    );
+    // A key quiet for its window starts again.
+    assert_eq!(
+        store
+            .login_attempt(&gates, t0() + TimeDelta::minutes(30))
+            .await
+            .unwrap(),
+        LoginAttempt::Allowed {
+            attempts: vec![1, 1]
+        }
     );
 
     // Capacity changes in place and refuses to go below the seats taken.
