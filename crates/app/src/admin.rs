@@ -11,7 +11,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::ToSchema;
-use wujing_domain::audit::{verify_chain, AuditEntry, ChainBreak};
+pub use wujing_domain::audit::Checkpoint;
+use wujing_domain::audit::{verify_chain, verify_checkpoints, AuditEntry, ChainBreak};
 use wujing_domain::idnum::{mask_id_number, mask_phone};
 use wujing_domain::staff::{Role, RoleGrant};
 use wujing_domain::Pool;
@@ -176,10 +177,12 @@ pub struct AuditView {
 }
 
 fn mask_identity_key(k: &str) -> String {
-    // Identity keys are CHN:NUMBER or P:NAT:NUMBER; only the number is personal.
-    match k.rsplit_once(':') {
-        Some((head, num)) => format!("{head}:{}", mask_id_number(num)),
-        None => mask_id_number(k),
+    // Stored identity keys are `R:<blind index>` or `P:<blind index>`: nothing personal is
+    // left to mask, and the first characters are enough to tell entries of one citizen
+    // apart on a page; searching by the full number finds them all.
+    match k.split_once(':') {
+        Some((kind, idx)) if idx.len() > 8 => format!("{kind}:{}…", &idx[..8]),
+        _ => mask_id_number(k),
     }
 }
 
@@ -862,8 +865,12 @@ impl App {
             .filter(|c| !c.is_empty())
         {
             None => None,
-            Some(c) if c.starts_with("P:") => Some(c.to_ascii_uppercase()),
-            Some(c) => Some(wujing_domain::Identity::Resident(self.parse_resident_id(c)?).key()),
+            Some(c) if c.starts_with("P:") => {
+                Some(self.store.keys().identity_key(&c.to_ascii_uppercase()))
+            }
+            Some(c) => Some(self.identity_key(&wujing_domain::Identity::Resident(
+                self.parse_resident_id(c)?,
+            ))),
         };
         let actor = match q.staff.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => None,
@@ -891,10 +898,34 @@ impl App {
 
     /// Walks the whole chain: the number of entries, or the first break.
     pub async fn audit_verify(&self) -> AppResult<Result<u64, ChainBreak>> {
+        self.audit_verify_with(&[]).await
+    }
+
+    /// Walks the whole chain and checks it against checkpoints exported earlier (see
+    /// [`App::audit_checkpoint`]): the number of entries, or the first break.
+    pub async fn audit_verify_with(
+        &self,
+        checkpoints: &[Checkpoint],
+    ) -> AppResult<Result<u64, ChainBreak>> {
         let (rows, head) = self.store.audit_chain().await?;
-        Ok(verify_chain(
-            &rows,
-            head.as_ref().map(|(s, h)| (*s, h.as_str())),
+        let k = self.store.keys().chain_key();
+        Ok(
+            verify_chain(k, &rows, head.as_ref().map(|(s, h)| (*s, h.as_str())))
+                .and_then(|n| verify_checkpoints(k, &rows, checkpoints).map(|_| n)),
+        )
+    }
+
+    /// A signed checkpoint of the chain's newest entry, to keep off the database (an
+    /// append-only file on another machine, a ticket, a printout): a later `audit verify`
+    /// against it shows whether the trail was cut back or rebuilt since.
+    pub async fn audit_checkpoint(&self) -> AppResult<Checkpoint> {
+        let (_, head) = self.store.audit_chain().await?;
+        let (seq, hash) = head.unwrap_or_else(|| (0, wujing_domain::audit::GENESIS.to_string()));
+        Ok(Checkpoint::of(
+            self.store.keys().chain_key(),
+            seq,
+            &hash,
+            self.clock.now().timestamp_millis(),
         ))
     }
 

@@ -433,7 +433,7 @@ impl App {
         if self.catalogue.business(&input.business).is_none() {
             return Err(unknown_business(&input.business));
         }
-        let key = applicant.identity.key();
+        let key = self.identity_key(&applicant.identity);
         self.store
             .count_requests(
                 &self.limit_rules(&[
@@ -802,7 +802,7 @@ impl App {
             hold_id: input.hold_id.clone(),
             business: business.to_string(),
             option_code: input.answers.option.clone(),
-            identity_key: applicant.identity.key(),
+            identity_key: self.identity_key(&applicant.identity),
             id_kind,
             id_number,
             nationality,
@@ -815,7 +815,7 @@ impl App {
             limits: self.limit_rules(&[
                 (
                     "identity",
-                    Some(applicant.identity.key().as_str()),
+                    Some(self.identity_key(&applicant.identity).as_str()),
                     self.config.limits.confirms_per_identity,
                 ),
                 (
@@ -852,22 +852,19 @@ impl App {
     }
 
     /// Rate rules for the given `(kind, value, limit)`s, skipping absent values and limits of 0.
-    /// Keys are hashes: the counters table never holds an identity number, phone or address.
+    /// Keys are blind indexes: the counters table never holds an identity number, phone or
+    /// address, nor an unkeyed hash of one that a copy could be searched with.
     pub(crate) fn limit_rules(
         &self,
         parts: &[(&str, Option<&str>, u32)],
     ) -> Vec<wujing_store::RateRule> {
-        use std::hash::{Hash, Hasher};
+        let keys = self.store.keys();
         parts
             .iter()
             .filter(|(_, v, limit)| v.is_some() && *limit > 0)
-            .map(|(kind, v, limit)| {
-                let mut h = std::hash::DefaultHasher::new();
-                (kind, v).hash(&mut h);
-                wujing_store::RateRule {
-                    key: format!("{kind}:{:016x}", h.finish()),
-                    limit: *limit,
-                }
+            .map(|(kind, v, limit)| wujing_store::RateRule {
+                key: format!("{kind}:{}", keys.index(kind, v.unwrap_or_default())),
+                limit: *limit,
             })
             .collect()
     }

@@ -135,15 +135,10 @@ impl App {
     /// The key in a booking's slip link (`/slip/{code}?k=…`): whoever has the link sees the
     /// slip, as with a paper slip; the key cannot be guessed from the code.
     pub async fn slip_key(&self, code: &str) -> AppResult<String> {
-        use hmac::{Hmac, KeyInit, Mac};
-        let secret = self
-            .store
-            .secret("slip_links", &crate::auth::random_token())
-            .await?;
-        let mut mac =
-            <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).expect("any key length");
-        mac.update(code.as_bytes());
-        Ok(wujing_domain::audit::hex(&mac.finalize().into_bytes())[..24].to_string())
+        // The links key lives in the key file, not the database: a copy of the database
+        // cannot forge slip links.
+        let mac = self.store.keys().link_mac(code.as_bytes());
+        Ok(wujing_domain::audit::hex(&mac)[..24].to_string())
     }
 
     /// A booking by its slip link, as the slip shows it.
@@ -184,7 +179,7 @@ impl App {
         let mut out = Vec::new();
         for b in self
             .store
-            .active_bookings_of(&wujing_domain::Identity::Resident(id).key())
+            .active_bookings_of(&self.identity_key(&wujing_domain::Identity::Resident(id)))
             .await?
         {
             if b.phone == phone {

@@ -196,7 +196,7 @@ impl App {
             let id = self.parse_resident_id(&input.id_number)?;
             let today = self.hall_day();
             self.store
-                .active_bookings_of(&wujing_domain::Identity::Resident(id).key())
+                .active_bookings_of(&self.identity_key(&wujing_domain::Identity::Resident(id)))
                 .await?
                 .into_iter()
                 .find(|b| b.slot.hall_id == hall && b.slot.day == today)
@@ -946,7 +946,7 @@ impl App {
                 queue: "W".into(),
                 booking_id: None,
                 business: w.business.clone(),
-                identity_key: wujing_domain::Identity::Resident(id).key(),
+                identity_key: self.identity_key(&wujing_domain::Identity::Resident(id)),
                 kind: "walk_in".into(),
                 priority: 0,
                 due_at: now,

@@ -65,8 +65,6 @@ pub struct Config {
     pub release: ReleasePolicy,
     /// Staff sign-in: password cost, session lifetime, throttling.
     pub auth: AuthConfig,
-    /// Keys that seal sensitive personal data at rest (see [`crypto`]).
-    pub data_keys: crypto::Keyring,
     /// Where messages go when no provider is handed over (`App::with_sms_provider`).
     pub sms: notify::SmsConfig,
     /// Confirmations must carry a one-time code sent to the applicant's phone.
@@ -75,6 +73,9 @@ pub struct Config {
     pub hall: hall::HallRules,
     /// The CJK font for PDF forms; the usual Debian paths are tried when unset.
     pub cjk_font: Option<std::path::PathBuf>,
+    /// Days after a visit that its booking and ticket keep the citizen's identity, name and
+    /// phone; then they are erased ([`App::apply_retention`]).
+    pub retention_days: u32,
 }
 
 /// How the online pool is released (issue: fairness at release time).
@@ -167,11 +168,11 @@ impl Default for Config {
             limits: RateLimits::default(),
             release: ReleasePolicy::default(),
             auth: AuthConfig::default(),
-            data_keys: crypto::Keyring::parse("").expect("empty keyring"),
             sms: notify::SmsConfig::default(),
             require_phone_code: false,
             cjk_font: None,
             hall: hall::HallRules::default(),
+            retention_days: 90,
         }
     }
 }
@@ -320,6 +321,12 @@ impl App {
             notifier,
             mailer,
         }
+    }
+
+    /// The stored form of an identity's key: a blind index under the deployment's index key
+    /// (bookings, tickets, applications, lottery entries and audit entries hold only this).
+    pub(crate) fn identity_key(&self, identity: &wujing_domain::Identity) -> String {
+        self.store.keys().identity_key(&identity.key())
     }
 
     /// Halls were edited: the next request rereads them.

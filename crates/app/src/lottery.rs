@@ -223,7 +223,7 @@ impl App {
             release_day: input.day,
             business: business.code.clone(),
             option_code: input.answers.option.clone(),
-            identity_key: applicant.identity.key(),
+            identity_key: self.identity_key(&applicant.identity),
             id_kind,
             id_number,
             nationality,

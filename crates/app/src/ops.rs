@@ -53,3 +53,26 @@ impl App {
         })
     }
 }
+
+impl App {
+    /// Erases the personal data of visits older than the retention period
+    /// ([`crate::Config::retention_days`]): run hourly by the server. What stays is what the
+    /// statistics need — times, halls, businesses, outcomes — with no identity behind it.
+    pub async fn apply_retention(&self) -> AppResult<wujing_store::RetentionReport> {
+        let cutoff =
+            self.clock.now() - chrono::TimeDelta::days(i64::from(self.config.retention_days));
+        let day = cutoff
+            .with_timezone(&wujing_domain::calendar::china_offset())
+            .date_naive();
+        let r = self.store.anonymise_before(cutoff, day).await?;
+        if r.bookings + r.tickets + r.lottery_entries > 0 {
+            tracing::info!(
+                bookings = r.bookings,
+                tickets = r.tickets,
+                lottery_entries = r.lottery_entries,
+                "retention: personal data of old visits erased"
+            );
+        }
+        Ok(r)
+    }
+}

@@ -5,9 +5,28 @@
 //! and deleting one leaves a gap in the sequence numbers or a head that no longer matches.
 //! The chain proves tampering after the fact; the database's append-only triggers and grants
 //! are what make tampering hard in the first place.
+//!
+//! The hash is an HMAC under the deployment's audit key ([`ChainKey`]), which the database
+//! does not hold: whoever owns the database can still edit an entry, but cannot re-hash the
+//! chain after it into one that verifies. Entries written before a deployment had the key
+//! (up to `ChainKey::keyed_after`, recorded beside the key) keep their plain SHA-256.
 
+use hmac::{Hmac, KeyInit, Mac};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+
+/// The key an audit chain is hashed with, and the last entry hashed before there was one.
+#[derive(Clone, Copy)]
+pub struct ChainKey<'a> {
+    pub key: &'a [u8],
+    pub keyed_after: i64,
+}
+
+impl std::fmt::Debug for ChainKey<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ChainKey(keyed after {})", self.keyed_after)
+    }
+}
 
 /// The hash the first entry links to.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -39,28 +58,27 @@ pub struct AuditEntry {
     pub hash: String,
 }
 
-fn field(h: &mut Sha256, s: &str) {
+fn field(h: &mut Vec<u8>, s: &str) {
     // Length-prefixed, so that moving characters between two fields changes the hash.
-    h.update((s.len() as u64).to_be_bytes());
-    h.update(s.as_bytes());
+    h.extend((s.len() as u64).to_be_bytes());
+    h.extend(s.as_bytes());
 }
 
-fn opt(h: &mut Sha256, s: Option<&str>) {
+fn opt(h: &mut Vec<u8>, s: Option<&str>) {
     match s {
-        None => h.update([0u8]),
+        None => h.push(0u8),
         Some(s) => {
-            h.update([1u8]);
+            h.push(1u8);
             field(h, s);
         }
     }
 }
 
-/// The hash of an entry: SHA-256 over its sequence number, every field and the previous hash.
-pub fn entry_hash(e: &AuditEntry) -> String {
-    let mut h = Sha256::new();
-    h.update(b"wujing-audit-v1");
-    h.update(e.seq.to_be_bytes());
-    h.update(e.at_ms.to_be_bytes());
+/// The bytes an entry's hash covers: its sequence number, every field and the previous hash.
+fn canonical(e: &AuditEntry) -> Vec<u8> {
+    let mut h = Vec::with_capacity(256 + e.detail.len());
+    h.extend(e.seq.to_be_bytes());
+    h.extend(e.at_ms.to_be_bytes());
     field(&mut h, &e.actor);
     field(&mut h, &e.actor_name);
     field(&mut h, &e.action);
@@ -70,18 +88,43 @@ pub fn entry_hash(e: &AuditEntry) -> String {
     opt(&mut h, e.client_addr.as_deref());
     opt(&mut h, e.station.as_deref());
     field(&mut h, &e.prev_hash);
-    hex(&h.finalize())
+    h
+}
+
+/// The hash of an entry: HMAC-SHA-256 under the audit key, or — for an entry written before
+/// the chain was keyed — plain SHA-256.
+pub fn entry_hash(k: ChainKey<'_>, e: &AuditEntry) -> String {
+    let bytes = canonical(e);
+    if e.seq <= k.keyed_after {
+        let mut h = Sha256::new();
+        h.update(b"wujing-audit-v1");
+        h.update(&bytes);
+        return hex(&h.finalize());
+    }
+    let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(k.key).expect("HMAC takes any key");
+    m.update(b"wujing-audit-v2");
+    m.update(&bytes);
+    hex(&m.finalize().into_bytes())
 }
 
 /// Links `entry` to the chain whose newest entry is `head` (`(seq, hash)`, `None` for an
 /// empty chain): it gets the next sequence number, the head's hash as its link, and its own
 /// hash. Its own `seq`, `prev_hash` and `hash` are ignored.
-pub fn link(head: Option<(i64, String)>, mut entry: AuditEntry) -> AuditEntry {
+pub fn link(k: ChainKey<'_>, head: Option<(i64, String)>, mut entry: AuditEntry) -> AuditEntry {
     let (prev_seq, prev_hash) = head.unwrap_or_else(|| (0, GENESIS.to_string()));
     entry.seq = prev_seq + 1;
     entry.prev_hash = prev_hash;
-    entry.hash = entry_hash(&entry);
+    entry.hash = entry_hash(k, &entry);
     entry
+}
+
+/// The MAC that signs a checkpoint `(seq, hash)` exported off the database.
+pub fn checkpoint_mac(k: ChainKey<'_>, seq: i64, hash: &str) -> String {
+    let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(k.key).expect("HMAC takes any key");
+    m.update(b"wujing-audit-checkpoint");
+    m.update(&seq.to_be_bytes());
+    m.update(hash.as_bytes());
+    hex(&m.finalize().into_bytes())
 }
 
 pub fn hex(bytes: &[u8]) -> String {
@@ -108,6 +151,11 @@ pub enum ChainBreak {
     /// The head records more entries (or another last hash) than the table holds: the newest
     /// entries were deleted.
     TailMissing { head_seq: i64, last_seq: i64 },
+    /// A checkpoint exported earlier names an entry the chain no longer has with that hash:
+    /// the chain was cut back or rewritten after the checkpoint was taken.
+    CheckpointMismatch { seq: i64 },
+    /// A checkpoint's signature is not the audit key's: the checkpoint file was tampered with.
+    CheckpointForged { seq: i64 },
 }
 
 impl std::fmt::Display for ChainBreak {
@@ -117,6 +165,14 @@ impl std::fmt::Display for ChainBreak {
             Self::Relinked { seq } => write!(f, "entry {seq} does not link to entry {}: the chain was rewritten there", seq - 1),
             Self::Missing { from, to } if from == to => write!(f, "entry {from} was deleted"),
             Self::Missing { from, to } => write!(f, "entries {from} to {to} were deleted"),
+            Self::CheckpointMismatch { seq } => write!(
+                f,
+                "entry {seq} is not the one checkpointed: the trail was cut back or rewritten after the checkpoint"
+            ),
+            Self::CheckpointForged { seq } => write!(
+                f,
+                "the checkpoint of entry {seq} is not signed with the audit key: the checkpoint file was altered"
+            ),
             Self::TailMissing { head_seq, last_seq } => write!(
                 f,
                 "the newest entries were deleted or altered: the head records entry {head_seq}, the table ends at {last_seq}"
@@ -128,6 +184,7 @@ impl std::fmt::Display for ChainBreak {
 /// Checks a chain given in sequence order, and its recorded head `(seq, hash)`. Returns the
 /// first break.
 pub fn verify_chain<'a>(
+    k: ChainKey<'_>,
     entries: impl IntoIterator<Item = &'a AuditEntry>,
     head: Option<(i64, &str)>,
 ) -> Result<u64, ChainBreak> {
@@ -141,7 +198,7 @@ pub fn verify_chain<'a>(
                 to: e.seq - 1,
             });
         }
-        if entry_hash(e) != e.hash {
+        if entry_hash(k, e) != e.hash {
             return Err(ChainBreak::Edited { seq: e.seq });
         }
         if e.prev_hash != prev_hash {
@@ -161,9 +218,70 @@ pub fn verify_chain<'a>(
     Ok(n)
 }
 
+/// A signed checkpoint of the chain, exported off the database (`wujing audit checkpoint`):
+/// the sequence number and hash of the newest entry, and their MAC under the audit key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Checkpoint {
+    pub seq: i64,
+    pub hash: String,
+    /// When it was taken, milliseconds since the Unix epoch (not signed: informative).
+    #[serde(default)]
+    pub at_ms: i64,
+    pub mac: String,
+}
+
+impl Checkpoint {
+    /// The checkpoint of a chain's head.
+    pub fn of(k: ChainKey<'_>, seq: i64, hash: &str, at_ms: i64) -> Self {
+        Self {
+            seq,
+            hash: hash.to_string(),
+            at_ms,
+            mac: checkpoint_mac(k, seq, hash),
+        }
+    }
+}
+
+/// Checks the chain against checkpoints taken earlier: each must be signed with the key, and
+/// the chain must still hold an entry with that sequence number and hash. Together with
+/// [`verify_chain`] this catches what the chain alone cannot: the newest entries deleted and
+/// the head rewritten to match, or the whole chain rebuilt.
+pub fn verify_checkpoints<'a>(
+    k: ChainKey<'_>,
+    entries: &'a [AuditEntry],
+    checkpoints: impl IntoIterator<Item = &'a Checkpoint>,
+) -> Result<usize, ChainBreak> {
+    let mut n = 0;
+    for c in checkpoints {
+        if checkpoint_mac(k, c.seq, &c.hash) != c.mac {
+            return Err(ChainBreak::CheckpointForged { seq: c.seq });
+        }
+        if c.seq == 0 {
+            // Taken of an empty trail: anything since extends it.
+            n += 1;
+            continue;
+        }
+        // Entries are in sequence order without gaps when the chain verified: index by seq.
+        let found = usize::try_from(c.seq - 1)
+            .ok()
+            .and_then(|i| entries.get(i))
+            .filter(|e| e.seq == c.seq && e.hash == c.hash);
+        if found.is_none() {
+            return Err(ChainBreak::CheckpointMismatch { seq: c.seq });
+        }
+        n += 1;
+    }
+    Ok(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const K: ChainKey<'static> = ChainKey {
+        key: b"test audit key",
+        keyed_after: 0,
+    };
 
     fn chain(n: i64) -> Vec<AuditEntry> {
         let mut prev = GENESIS.to_string();
@@ -183,7 +301,7 @@ mod tests {
                     prev_hash: prev.clone(),
                     hash: String::new(),
                 };
-                e.hash = entry_hash(&e);
+                e.hash = entry_hash(K, &e);
                 prev = e.hash.clone();
                 e
             })
@@ -200,24 +318,27 @@ mod tests {
         let mut next = c[2].clone();
         next.action = "hall.update".into();
         next.seq = 99; // ignored
-        let linked = link(Some((c[2].seq, c[2].hash.clone())), next);
+        let linked = link(K, Some((c[2].seq, c[2].hash.clone())), next);
         assert_eq!(
             (linked.seq, linked.prev_hash.as_str()),
             (4, c[2].hash.as_str())
         );
-        assert_eq!(linked.hash, entry_hash(&linked));
+        assert_eq!(linked.hash, entry_hash(K, &linked));
         let mut all = c.clone();
         all.push(linked.clone());
-        assert_eq!(verify_chain(&all, Some((4, linked.hash.as_str()))), Ok(4));
-        let first = link(None, c[0].clone());
+        assert_eq!(
+            verify_chain(K, &all, Some((4, linked.hash.as_str()))),
+            Ok(4)
+        );
+        let first = link(K, None, c[0].clone());
         assert_eq!(first, c[0], "the first entry links to GENESIS");
     }
 
     #[test]
     fn intact_chain_verifies() {
         let c = chain(5);
-        assert_eq!(verify_chain(&c, head(&c)), Ok(5));
-        assert_eq!(verify_chain(&[], None), Ok(0));
+        assert_eq!(verify_chain(K, &c, head(&c)), Ok(5));
+        assert_eq!(verify_chain(K, &[], None), Ok(0));
     }
 
     #[test]
@@ -227,24 +348,24 @@ mod tests {
         let mut edited = c.clone();
         edited[2].detail = r#"{"x":1}"#.into();
         assert_eq!(
-            verify_chain(&edited, Some((h.0, &h.1))),
+            verify_chain(K, &edited, Some((h.0, &h.1))),
             Err(ChainBreak::Edited { seq: 3 })
         );
         // Re-hashing the edited entry moves the break to the link after it.
-        edited[2].hash = entry_hash(&edited[2]);
+        edited[2].hash = entry_hash(K, &edited[2]);
         assert_eq!(
-            verify_chain(&edited, Some((h.0, &h.1))),
+            verify_chain(K, &edited, Some((h.0, &h.1))),
             Err(ChainBreak::Relinked { seq: 4 })
         );
         let mut deleted = c.clone();
         deleted.drain(1..3);
         assert_eq!(
-            verify_chain(&deleted, Some((h.0, &h.1))),
+            verify_chain(K, &deleted, Some((h.0, &h.1))),
             Err(ChainBreak::Missing { from: 2, to: 3 })
         );
         let tail = &c[..4];
         assert_eq!(
-            verify_chain(tail, Some((h.0, &h.1))),
+            verify_chain(K, tail, Some((h.0, &h.1))),
             Err(ChainBreak::TailMissing {
                 head_seq: 6,
                 last_seq: 4
@@ -258,6 +379,94 @@ mod tests {
         let mut e = c[0].clone();
         e.actor = "staff:1a".into();
         e.actor_name = "dmin".into();
-        assert_ne!(entry_hash(&e), c[0].hash);
+        assert_ne!(entry_hash(K, &e), c[0].hash);
+    }
+
+    #[test]
+    fn a_chain_rehashed_without_the_key_does_not_verify() {
+        // Whoever owns the database edits entry 2 and re-hashes everything after it with the
+        // unkeyed hash (or any key but the deployment's): the first rewritten entry breaks.
+        let c = chain(4);
+        let forger = ChainKey {
+            key: b"not the key",
+            keyed_after: 0,
+        };
+        let mut forged = c.clone();
+        forged[1].detail = r#"{"rewritten":true}"#.into();
+        let mut prev = forged[0].hash.clone();
+        for e in forged.iter_mut().skip(1) {
+            e.prev_hash = prev.clone();
+            e.hash = entry_hash(forger, e);
+            prev = e.hash.clone();
+        }
+        let head = Some((4, prev.as_str()));
+        assert_eq!(
+            verify_chain(K, &forged, head),
+            Err(ChainBreak::Edited { seq: 2 })
+        );
+    }
+
+    #[test]
+    fn entries_before_the_key_keep_their_plain_hash() {
+        // A chain begun before the deployment had an audit key: entries 1–2 plain, 3– keyed.
+        let plain = ChainKey {
+            key: b"",
+            keyed_after: i64::MAX,
+        };
+        let mut c = vec![];
+        let mut head = None;
+        for seq in 1..=4 {
+            let k = if seq <= 2 {
+                plain
+            } else {
+                ChainKey {
+                    keyed_after: 2,
+                    ..K
+                }
+            };
+            let e = link(k, head.clone(), chain(1)[0].clone());
+            head = Some((e.seq, e.hash.clone()));
+            c.push(e);
+        }
+        let k = ChainKey {
+            keyed_after: 2,
+            ..K
+        };
+        let h = head.as_ref().map(|(s, h)| (*s, h.as_str()));
+        assert_eq!(verify_chain(k, &c, h), Ok(4));
+        // Claiming every entry predates the key does not let a forger off: the keyed ones fail.
+        assert_eq!(
+            verify_chain(plain, &c, h),
+            Err(ChainBreak::Edited { seq: 3 })
+        );
+    }
+
+    #[test]
+    fn checkpoints_are_signed_with_the_key() {
+        let a = checkpoint_mac(K, 7, "abc");
+        assert_eq!(a, checkpoint_mac(K, 7, "abc"));
+        assert_ne!(a, checkpoint_mac(K, 8, "abc"));
+        assert_ne!(a, checkpoint_mac(ChainKey { key: b"other", ..K }, 7, "abc"));
+    }
+
+    #[test]
+    fn checkpoints_catch_a_cut_back_tail_and_forged_checkpoints() {
+        let c = chain(5);
+        let cp = Checkpoint::of(K, 5, &c[4].hash, 0);
+        assert_eq!(verify_checkpoints(K, &c, [&cp]), Ok(1));
+        // The newest two entries deleted and the head rewritten: the chain alone verifies…
+        let cut = &c[..3];
+        assert_eq!(verify_chain(K, cut, Some((3, cut[2].hash.as_str()))), Ok(3));
+        // …the checkpoint does not.
+        assert_eq!(
+            verify_checkpoints(K, cut, [&cp]),
+            Err(ChainBreak::CheckpointMismatch { seq: 5 })
+        );
+        let mut forged = cp.clone();
+        forged.seq = 3;
+        assert_eq!(
+            verify_checkpoints(K, &c, [&forged]),
+            Err(ChainBreak::CheckpointForged { seq: 3 })
+        );
     }
 }

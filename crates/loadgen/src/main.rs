@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use wujing_app::{App, Clock, Config};
 use wujing_domain::idnum::compose;
 use wujing_domain::Pool;
+use wujing_store::keys::Keys;
 use wujing_store::SlotQuery;
 
 #[derive(Parser, Clone)]
@@ -160,8 +161,11 @@ async fn prepare_database(args: &Args) -> Result<String, String> {
 async fn stage(
     args: &Args,
     db: &str,
+    keys: &Arc<Keys>,
 ) -> Result<(chrono::NaiveDate, Vec<(i64, u32)>, Vec<i64>), String> {
-    let store = wujing_store::open(db).await.map_err(|e| e.to_string())?;
+    let store = wujing_store::open(db, keys.clone())
+        .await
+        .map_err(|e| e.to_string())?;
     store.migrate().await.map_err(|e| e.to_string())?;
     let app = App::new(store.clone(), Config::default(), Clock::system());
     if args.target.is_none() {
@@ -212,7 +216,7 @@ async fn stage(
     Err("no day in the next two weeks has every hall open".into())
 }
 
-fn start_server(args: &Args, db: &str) -> Result<Server, String> {
+fn start_server(args: &Args, db: &str, keys_file: &std::path::Path) -> Result<Server, String> {
     if let Some(t) = &args.target {
         if !is_loopback(t) {
             return Err(format!(
@@ -239,6 +243,7 @@ fn start_server(args: &Args, db: &str) -> Result<Server, String> {
             "--no-phone-code",
         ])
         .env("DATABASE_URL", db)
+        .env("WUJING_KEYS_FILE", keys_file)
         .env("WUJING_LOG", "warn")
         .stdout(Stdio::piped())
         .spawn()
@@ -513,7 +518,13 @@ async fn run(args: Args) -> Result<bool, String> {
         "sqlite"
     };
     println!("database: {dialect}");
-    let (day, slots, hot) = stage(&args, &db).await?;
+    // The run's own keys, in a key file the server it starts reads too.
+    let keys = Arc::new(Keys::generate(0));
+    let keys_file =
+        std::env::temp_dir().join(format!("wujing-loadgen-{}.keys", std::process::id()));
+    let _ = std::fs::remove_file(&keys_file);
+    keys.write_new_file(&keys_file)?;
+    let (day, slots, hot) = stage(&args, &db, &keys).await?;
     let seats: u64 = slots.iter().map(|s| u64::from(s.1)).sum();
     println!(
         "release: {day}, {} online slots, {seats} seats, hot slots {hot:?}; {} citizens over {} connections",
@@ -521,7 +532,9 @@ async fn run(args: Args) -> Result<bool, String> {
         args.citizens,
         args.connections
     );
-    let server = start_server(&args, &db)?;
+    let server = start_server(&args, &db, &keys_file);
+    let _ = std::fs::remove_file(&keys_file);
+    let server = server?;
     let pid = server.child.as_ref().map(Child::id);
     let addr = server.addr.clone();
 
@@ -601,7 +614,9 @@ async fn run(args: Args) -> Result<bool, String> {
     }
 
     // The database has the last word.
-    let store = wujing_store::open(&db).await.map_err(|e| e.to_string())?;
+    let store = wujing_store::open(&db, keys)
+        .await
+        .map_err(|e| e.to_string())?;
     let report = store.verify_invariants().await.map_err(|e| e.to_string())?;
     println!();
     println!(

@@ -14,6 +14,7 @@ use std::time::Duration;
 use wujing_app::import::ImportOutcome;
 use wujing_app::notify::Provider;
 use wujing_app::{App, Clock, Config};
+use wujing_store::keys::Keys;
 use wujing_store::DynStore;
 
 #[derive(Parser)]
@@ -45,6 +46,17 @@ struct Cli {
     /// Log filter, e.g. `info` or `wujing_web=debug,info`.
     #[arg(long, env = "WUJING_LOG", default_value = "info", global = true)]
     log: String,
+
+    /// The key file: the keys that seal personal data, blind indexes, the audit chain and
+    /// slip links. Kept outside the database and its backups (docs/OPERATIONS.md). Created
+    /// with fresh keys by `serve`, `migrate`, `import` and `create-admin` when missing.
+    #[arg(
+        long,
+        env = "WUJING_KEYS_FILE",
+        default_value = "wujing.keys",
+        global = true
+    )]
+    keys_file: std::path::PathBuf,
 
     #[command(flatten)]
     booking: BookingArgs,
@@ -180,8 +192,8 @@ struct BookingArgs {
     )]
     lottery_window_hours: u32,
 
-    /// Keys sealing sensitive personal data at rest: `id:base64,…`, the first one active
-    /// (docs/OPERATIONS.md; `wujing keys generate` makes one).
+    /// More data keys, in front of the key file's: `id:base64,…`, the first one seals
+    /// (key rotation, docs/OPERATIONS.md; `wujing keys generate` makes one).
     #[arg(
         long,
         env = "WUJING_DATA_KEYS",
@@ -296,6 +308,16 @@ struct BookingArgs {
     /// A called ticket is recalled at most this many times, then marked missed.
     #[arg(long, env = "WUJING_MAX_CALLS", default_value_t = 3, global = true)]
     max_calls: u32,
+
+    /// Days after a visit that its booking and ticket keep the citizen's identity, name and
+    /// phone; an hourly pass then erases them (docs/OPERATIONS.md).
+    #[arg(
+        long,
+        env = "WUJING_RETENTION_DAYS",
+        default_value_t = 90,
+        global = true
+    )]
+    retention_days: u32,
 }
 
 #[derive(Subcommand)]
@@ -345,6 +367,10 @@ enum Command {
         /// it, /metrics is for signed-in administrators only.
         #[arg(long, env = "WUJING_METRICS_TOKEN", hide_env_values = true)]
         metrics_token: Option<String>,
+        /// Append a signed checkpoint of the audit trail to this file at start and hourly
+        /// (best on storage the database's owner cannot rewrite; docs/OPERATIONS.md).
+        #[arg(long, env = "WUJING_AUDIT_CHECKPOINT_FILE")]
+        audit_checkpoint_file: Option<std::path::PathBuf>,
     },
     /// Create a staff administrator (the first one, or another). The password is read from
     /// WUJING_ADMIN_PASSWORD or, if unset, from the first line of standard input.
@@ -380,16 +406,27 @@ enum Command {
 #[derive(Subcommand)]
 enum AuditCommand {
     /// Walk the hash chain and report the first edited, deleted or relinked entry (exit 1).
-    Verify,
+    Verify {
+        /// Also check the chain against the checkpoints in this file (one JSON object per
+        /// line, as `audit checkpoint` prints them): catches a trail cut back or rebuilt.
+        #[arg(long)]
+        checkpoints: Option<std::path::PathBuf>,
+    },
+    /// Print a signed checkpoint of the newest entry (one JSON line) to keep off the
+    /// database, e.g. `wujing audit checkpoint >> /mnt/elsewhere/wujing-checkpoints`.
+    Checkpoint,
 }
 
 #[derive(Subcommand)]
 enum KeysCommand {
-    /// Print a new random key entry `id:base64` to add to WUJING_DATA_KEYS.
+    /// Print a new random key entry `id:base64` to add to WUJING_DATA_KEYS or to the key
+    /// file's `data` line (rotation).
     Generate {
         #[arg(long, default_value = "k1")]
         id: String,
     },
+    /// Write a new key file with fresh keys at --keys-file (refuses to replace one).
+    Init,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -432,6 +469,12 @@ impl BookingArgs {
         }
         if let Err(e) = wujing_app::crypto::Keyring::parse(&self.data_keys) {
             p.push(format!("WUJING_DATA_KEYS: {e}"));
+        }
+        if !(1..=3650).contains(&self.retention_days) {
+            p.push(format!(
+                "--retention-days is {}; it must be 1 to 3650",
+                self.retention_days
+            ));
         }
         if self.sms_gateway().is_some() && self.sms_secret.len() < 16 {
             p.push("WUJING_SMS_SECRET must be at least 16 characters when a gateway is set".into());
@@ -500,14 +543,13 @@ impl BookingArgs {
                 _ => wujing_app::notify::SmsConfig::Console,
             },
             cjk_font: self.cjk_font.clone(),
+            retention_days: self.retention_days,
             hall: wujing_app::hall::HallRules {
                 checkin_early: TimeDelta::minutes(self.checkin_early_minutes),
                 checkin_late: TimeDelta::minutes(self.checkin_late_minutes),
                 max_calls: self.max_calls,
                 escalate_after: TimeDelta::minutes(self.alert_escalation_minutes.max(1)),
             },
-            data_keys: wujing_app::crypto::Keyring::parse(&self.data_keys)
-                .unwrap_or_else(|_| wujing_app::crypto::Keyring::parse("").expect("empty keyring")),
             ..Config::default()
         }
     }
@@ -610,10 +652,55 @@ fn redact(url: &str) -> String {
     }
 }
 
-async fn open_store(url: &str) -> Result<DynStore, String> {
-    wujing_store::open(url)
+async fn open_with(url: &str, keys: Keys) -> Result<DynStore, String> {
+    wujing_store::open(url, Arc::new(keys))
         .await
         .map_err(|e| format!("cannot open the database {}: {e}", redact(url)))
+}
+
+/// Whether a missing key file is made (commands that write) or is an error (commands that
+/// only read: a fresh key could not open anything sealed before).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum KeyFile {
+    CreateIfMissing,
+    MustExist,
+}
+
+/// The deployment's keys: the key file, with `WUJING_DATA_KEYS` in front.
+async fn load_keys(cli: &Cli, mode: KeyFile) -> Result<Keys, String> {
+    let path = &cli.keys_file;
+    let keys = if path.exists() || mode == KeyFile::MustExist {
+        Keys::read_file(path)?
+    } else {
+        // Entries already in the trail (a database from before the chain was keyed) keep
+        // their plain hashes; the key file records where the keyed chain begins, outside the
+        // reach of whoever owns the database.
+        let probe = open_with(&cli.database_url, Keys::generate(0)).await?;
+        let head = match probe.audit_chain().await {
+            Ok((_, head)) => head.map_or(0, |(seq, _)| seq),
+            Err(_) => 0,
+        };
+        drop(probe);
+        let keys = Keys::generate(head);
+        keys.write_new_file(path)?;
+        tracing::warn!(
+            file = %path.display(),
+            "created a new key file: keep it outside the database and its backups; without it sealed data cannot be read"
+        );
+        keys
+    };
+    let extra = wujing_app::crypto::Keyring::parse(&cli.booking.data_keys)
+        .map_err(|e| format!("WUJING_DATA_KEYS: {e}"))?;
+    Ok(if extra.is_empty() {
+        keys
+    } else {
+        keys.with_data_keys_first(&extra)
+    })
+}
+
+async fn open_store(cli: &Cli, mode: KeyFile) -> Result<DynStore, String> {
+    let keys = load_keys(cli, mode).await?;
+    open_with(&cli.database_url, keys).await
 }
 
 #[tokio::main]
@@ -642,6 +729,7 @@ async fn main() -> ExitCode {
             board_listeners_per_board,
             board_listeners,
             metrics_token,
+            audit_checkpoint_file,
         } => {
             let web = wujing_web::WebOptions {
                 trust_forwarded_for: *trust_forwarded_for,
@@ -666,7 +754,10 @@ async fn main() -> ExitCode {
             serve(
                 &cli,
                 *listen,
-                *sweep_seconds,
+                Upkeep {
+                    sweep_seconds: *sweep_seconds,
+                    audit_checkpoint_file: audit_checkpoint_file.clone(),
+                },
                 *no_demo,
                 *no_phone_code,
                 clock,
@@ -682,14 +773,22 @@ async fn main() -> ExitCode {
             display_name,
         } => create_admin(&cli, username, display_name).await,
         Command::Audit {
-            command: AuditCommand::Verify,
-        } => return audit_verify(&cli).await,
+            command: AuditCommand::Verify { checkpoints },
+        } => return audit_verify(&cli, checkpoints.as_deref()).await,
+        Command::Audit {
+            command: AuditCommand::Checkpoint,
+        } => audit_checkpoint(&cli).await,
         Command::Keys {
             command: KeysCommand::Generate { id },
         } => {
             println!("{}", wujing_app::crypto::Keyring::generate_entry(id));
             Ok(())
         }
+        Command::Keys {
+            command: KeysCommand::Init,
+        } => load_keys(&cli, KeyFile::CreateIfMissing)
+            .await
+            .map(|_| println!("key file: {}", cli.keys_file.display())),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -700,8 +799,8 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn migrated_app(cli: &Cli) -> Result<App, String> {
-    let store = open_store(&cli.database_url).await?;
+async fn migrated_app(cli: &Cli, keys: KeyFile) -> Result<App, String> {
+    let store = open_store(cli, keys).await?;
     store
         .migrate()
         .await
@@ -725,7 +824,7 @@ async fn create_admin(cli: &Cli, username: &str, display_name: &str) -> Result<(
             line.trim_end_matches(['\r', '\n']).to_string()
         }
     };
-    let app = migrated_app(cli).await?;
+    let app = migrated_app(cli, KeyFile::CreateIfMissing).await?;
     let input = wujing_app::NewStaffInput {
         username: username.to_string(),
         display_name: display_name.to_string(),
@@ -747,17 +846,72 @@ async fn create_admin(cli: &Cli, username: &str, display_name: &str) -> Result<(
     Ok(())
 }
 
-async fn audit_verify(cli: &Cli) -> ExitCode {
-    let app = match migrated_app(cli).await {
+/// Reads a checkpoint file: one JSON object per line, blank lines and `#` comments skipped.
+fn read_checkpoints(path: &std::path::Path) -> Result<Vec<wujing_app::Checkpoint>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the checkpoints {}: {e}", path.display()))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .map(|(i, l)| {
+            serde_json::from_str(l)
+                .map_err(|e| format!("{} line {}: not a checkpoint: {e}", path.display(), i + 1))
+        })
+        .collect()
+}
+
+/// Appends one checkpoint line to `file` (created when missing).
+async fn append_checkpoint(app: &App, file: &std::path::Path) -> Result<(), String> {
+    use std::io::Write;
+    let cp = app
+        .audit_checkpoint()
+        .await
+        .map_err(|e| e.message(true).to_string())?;
+    let line = serde_json::to_string(&cp).map_err(|e| e.to_string())? + "\n";
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)
+        .and_then(|mut f| f.write_all(line.as_bytes()).and_then(|()| f.sync_all()))
+        .map_err(|e| e.to_string())
+}
+
+async fn audit_checkpoint(cli: &Cli) -> Result<(), String> {
+    let app = migrated_app(cli, KeyFile::MustExist).await?;
+    let cp = app
+        .audit_checkpoint()
+        .await
+        .map_err(|e| e.message(true).to_string())?;
+    println!("{}", serde_json::to_string(&cp).map_err(|e| e.to_string())?);
+    Ok(())
+}
+
+async fn audit_verify(cli: &Cli, checkpoints: Option<&std::path::Path>) -> ExitCode {
+    let run = async {
+        let cps = match checkpoints {
+            Some(p) => read_checkpoints(p)?,
+            None => vec![],
+        };
+        let app = migrated_app(cli, KeyFile::MustExist).await?;
+        Ok::<_, String>((app, cps))
+    };
+    let (app, cps) = match run.await {
         Ok(a) => a,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::FAILURE;
         }
     };
-    match app.audit_verify().await {
-        Ok(Ok(n)) => {
+    match app.audit_verify_with(&cps).await {
+        Ok(Ok(n)) if cps.is_empty() => {
             println!("audit chain intact: {n} entries");
+            ExitCode::SUCCESS
+        }
+        Ok(Ok(n)) => {
+            println!(
+                "audit chain intact: {n} entries; {} checkpoints match",
+                cps.len()
+            );
             ExitCode::SUCCESS
         }
         Ok(Err(b)) => {
@@ -772,7 +926,7 @@ async fn audit_verify(cli: &Cli) -> ExitCode {
 }
 
 async fn migrate(cli: &Cli) -> Result<(), String> {
-    let store = open_store(&cli.database_url).await?;
+    let store = open_store(cli, KeyFile::CreateIfMissing).await?;
     let done = store
         .migrate()
         .await
@@ -791,17 +945,29 @@ struct Http {
     bounds: wujing_web::ServeOptions,
 }
 
+/// The background work of a server besides HTTP.
+struct Upkeep {
+    /// Seconds between sweeps.
+    sweep_seconds: u64,
+    /// Where hourly audit checkpoints go, if anywhere.
+    audit_checkpoint_file: Option<std::path::PathBuf>,
+}
+
 async fn serve(
     cli: &Cli,
     listen: SocketAddr,
-    sweep_seconds: u64,
+    upkeep: Upkeep,
     no_demo: bool,
     no_phone_code: bool,
     clock: Clock,
     http: Http,
 ) -> Result<(), String> {
     let Http { web, bounds } = http;
-    let store = open_store(&cli.database_url).await?;
+    let Upkeep {
+        sweep_seconds,
+        audit_checkpoint_file,
+    } = upkeep;
+    let store = open_store(cli, KeyFile::CreateIfMissing).await?;
     let applied = store
         .migrate()
         .await
@@ -873,6 +1039,24 @@ async fn serve(
         }
     });
 
+    // Hourly, from the start: erase the personal data of old visits, and export a signed
+    // checkpoint of the audit trail when asked to.
+    let keeper = app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            if let Err(e) = keeper.apply_retention().await {
+                tracing::warn!(error = %e, "retention pass failed");
+            }
+            if let Some(f) = &audit_checkpoint_file {
+                if let Err(e) = append_checkpoint(&keeper, f).await {
+                    tracing::warn!(error = %e, file = %f.display(), "audit checkpoint failed");
+                }
+            }
+        }
+    });
+
     // The outbox dispatcher: every second, deliver what is due (retries wait their backoff).
     let dispatcher = app.clone();
     tokio::spawn(async move {
@@ -934,7 +1118,7 @@ async fn import(cli: &Cli, kind: ImportKind, file: &str) -> Result<(), String> {
     } else {
         std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?
     };
-    let store = open_store(&cli.database_url).await?;
+    let store = open_store(cli, KeyFile::CreateIfMissing).await?;
     let status = store.migration_status().await.map_err(|e| e.to_string())?;
     if !status.is_current() {
         return Err("the database schema is not current: run `wujing migrate` first".into());
@@ -1003,7 +1187,7 @@ async fn doctor(cli: &Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    let store = match open_store(url).await {
+    let store = match open_store(cli, KeyFile::MustExist).await {
         Ok(s) => s,
         Err(e) => {
             report(false, "database", e);
@@ -1086,6 +1270,7 @@ async fn doctor(cli: &Cli) -> ExitCode {
     // The audit trail must be intact: a break means someone edited the database by hand.
     match store.audit_chain().await {
         Ok((rows, head)) => match wujing_domain::audit::verify_chain(
+            store.keys().chain_key(),
             &rows,
             head.as_ref().map(|(s, h)| (*s, h.as_str())),
         ) {

@@ -6,10 +6,19 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
+/// Each database's key file, outside the working directory: the binary makes it on first use.
+fn keys_for(db: &str) -> std::path::PathBuf {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    db.hash(&mut h);
+    std::env::temp_dir().join(format!("wujing-cli-{:016x}.keys", h.finish()))
+}
+
 fn wujing(db: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_wujing"))
         .args(args)
         .env("DATABASE_URL", db)
+        .env("WUJING_KEYS_FILE", keys_for(db))
         .env("WUJING_LOG", "warn")
         .output()
         .expect("run wujing")
@@ -58,6 +67,7 @@ fn serve(db: &str) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_wujing"))
         .args(["serve", "--listen", "127.0.0.1:0", "--no-phone-code"])
         .env("DATABASE_URL", db)
+        .env("WUJING_KEYS_FILE", keys_for(db))
         .env("WUJING_LOG", "warn")
         .stdout(Stdio::piped())
         .spawn()
@@ -207,6 +217,7 @@ fn wujing_with(db: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_wujing"));
     c.args(args)
         .env("DATABASE_URL", db)
+        .env("WUJING_KEYS_FILE", keys_for(db))
         .env("WUJING_LOG", "warn");
     for (k, v) in env {
         c.env(k, v);
@@ -234,6 +245,7 @@ fn first_administrator(db: &str) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_wujing"))
         .args(["create-admin", "--username", "deputy"])
         .env("DATABASE_URL", db)
+        .env("WUJING_KEYS_FILE", keys_for(db))
         .env("WUJING_LOG", "warn")
         .env_remove("WUJING_ADMIN_PASSWORD")
         .stdin(Stdio::piped())
@@ -321,6 +333,7 @@ fn notification_flags_are_checked_up_front() {
         c.args(args)
             .arg("migrate")
             .env("DATABASE_URL", "sqlite::memory:")
+            .env("WUJING_KEYS_FILE", keys_for("sqlite::memory:"))
             .env("WUJING_LOG", "warn")
             .env_remove("WUJING_SMTP_PASSWORD");
         if let Some(p) = password {

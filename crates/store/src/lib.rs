@@ -14,10 +14,12 @@
 
 mod admin;
 mod common;
+pub mod keys;
 mod migrations;
 mod model;
 pub mod postgres;
 mod rows;
+mod seal;
 mod sql;
 pub mod sqlite;
 
@@ -100,6 +102,10 @@ impl<T> Store for T where
 pub trait SystemStore: Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn dialect(&self) -> &'static str;
+
+    /// The keys this store seals personal data with (given when it was opened): the use cases
+    /// derive identity keys and link MACs from the same set.
+    fn keys(&self) -> &Arc<keys::Keys>;
 
     async fn ping(&self) -> Result<()>;
 
@@ -213,6 +219,15 @@ pub trait BookingStore: Send + Sync + 'static {
 
     /// Frees the seats of expired holds and of returns that are due.
     async fn sweep(&self, now: DateTime<Utc>) -> Result<SweepReport>;
+
+    /// Erases the personal data of bookings whose visit was before `cutoff`, of tickets and
+    /// lottery entries of days before `cutoff_day` (the halls' local day of `cutoff`), client
+    /// addresses of older holds and expired phone codes; in one transaction.
+    async fn anonymise_before(
+        &self,
+        cutoff: DateTime<Utc>,
+        cutoff_day: NaiveDate,
+    ) -> Result<RetentionReport>;
 
     async fn cancel_rebook_pairs(&self) -> Result<Vec<CancelRebookPair>>;
 
@@ -475,14 +490,14 @@ pub type AuditChain = (Vec<wujing_domain::audit::AuditEntry>, Option<(i64, Strin
 
 /// Opens the store a URL names: `postgres://…` or `postgresql://…` for PostgreSQL, `sqlite:PATH`
 /// or a plain path for SQLite.
-pub async fn open(url: &str) -> Result<DynStore> {
+pub async fn open(url: &str, keys: Arc<keys::Keys>) -> Result<DynStore> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(postgres::PgStore::connect(url).await?))
+        Ok(Arc::new(postgres::PgStore::connect(url, keys).await?))
     } else {
         let path = url
             .strip_prefix("sqlite://")
             .or_else(|| url.strip_prefix("sqlite:"))
             .unwrap_or(url);
-        Ok(Arc::new(sqlite::SqliteStore::open(path)?))
+        Ok(Arc::new(sqlite::SqliteStore::open(path, keys)?))
     }
 }

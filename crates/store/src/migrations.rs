@@ -99,6 +99,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "login_throttle",
         sql: include_str!("../migrations/sqlite/0017_login_throttle.sql"),
     },
+    Migration {
+        version: 19,
+        name: "sealed",
+        sql: include_str!("../migrations/sqlite/0019_sealed.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -186,6 +191,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 17,
         name: "login_throttle",
         sql: include_str!("../migrations/postgres/0017_login_throttle.sql"),
+    },
+    Migration {
+        version: 19,
+        name: "sealed",
+        sql: include_str!("../migrations/postgres/0019_sealed.sql"),
     },
 ];
 

@@ -293,6 +293,14 @@ pub struct SweepReport {
     pub returned_seats: u64,
 }
 
+/// What a retention pass erased.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RetentionReport {
+    pub bookings: u64,
+    pub tickets: u64,
+    pub lottery_entries: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CancelRebookPair {
     pub cancelled_code: String,

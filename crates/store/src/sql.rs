@@ -158,8 +158,9 @@ pub(crate) const MISCOUNTED_SQL: &str = "SELECT s.id FROM slots s \
 // The signal queries: parameters are `since` and a threshold.
 shared! {
     SHARED_PHONES_SQL =
-    "SELECT phone, COUNT(DISTINCT identity_key), COUNT(*) FROM bookings \
-    WHERE created_at >= $1 GROUP BY phone HAVING COUNT(DISTINCT identity_key) >= $2 \
+    "SELECT MIN(phone), COUNT(DISTINCT identity_key), COUNT(*) FROM bookings \
+    WHERE created_at >= $1 AND phone_index IS NOT NULL GROUP BY phone_index \
+    HAVING COUNT(DISTINCT identity_key) >= $2 \
     ORDER BY 2 DESC, 1 LIMIT 100";
     SHARED_ADDRESSES_SQL =
     "SELECT client_addr, COUNT(DISTINCT identity_key), COUNT(*) FROM bookings \
@@ -321,16 +322,18 @@ shared! {
 // --- outbox ---
 
 shared! {
-    INSERT_MESSAGE = "INSERT INTO outbox (idempotency_key, channel, recipient, topic, body, created_at, due_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (idempotency_key) DO NOTHING";
+    INSERT_MESSAGE = "INSERT INTO outbox (idempotency_key, channel, recipient, topic, body, created_at, due_at, recipient_index)
+             VALUES ($1, $2, $3, $4, $5, $6, $6, $7) ON CONFLICT (idempotency_key) DO NOTHING";
     INSERT_PHONE_CODE = "INSERT INTO phone_codes (phone, purpose, code_hash, created_at, expires_at, client_addr) VALUES ($1, $2, $3, $4, $5, $6)";
     INSERT_SECRET = "INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING";
     MESSAGES_TO = concat!(
         "SELECT ",
         message_cols!(),
-        " FROM outbox WHERE recipient = $1 ORDER BY id DESC LIMIT $2"
+        " FROM outbox WHERE recipient_index = $1 ORDER BY id DESC LIMIT $2"
     );
-    MESSAGE_DELIVERED = "UPDATE outbox SET delivered_at = $2, lease_until = NULL, last_error = NULL WHERE id = $1";
+    // A delivered message keeps its envelope (sealed recipient, topic, times) for the record;
+    // its text (a phone code, a booking's details) is purged.
+    MESSAGE_DELIVERED = "UPDATE outbox SET delivered_at = $2, lease_until = NULL, last_error = NULL, body = '' WHERE id = $1";
     MESSAGE_FAILED = "UPDATE outbox SET due_at = $2, lease_until = NULL, last_error = $3 WHERE id = $1 AND delivered_at IS NULL";
     PHONE_CODES_FROM_ADDRESS = "SELECT COUNT(*) FROM phone_codes WHERE client_addr = $1 AND created_at > $2";
     PHONE_CODES_TO_PHONE = "SELECT MAX(created_at), COUNT(*) FROM phone_codes WHERE phone = $1 AND created_at > $2";
@@ -456,3 +459,20 @@ pub(crate) const RESTORE_DAY_CAPACITY: Sql = Sql {
              WHERE p.hall_id = slots.hall_id AND p.pool = slots.pool) \
            WHERE hall_id = ?1 AND day = ?2",
 };
+
+// Retention (issue 11, finding 8): personal data of visits older than the retention period is
+// erased, the rows kept for the counts. `$1` is the cutoff instant, or its day. An
+// anonymised booking's identity key becomes `anon:<id>`, unique, so the one-active-booking
+// index still holds for a never-cancelled past booking.
+shared! {
+    ANONYMISE_BOOKINGS = "UPDATE bookings SET id_number = '', name = '', phone = '', phone_index = NULL, \
+        answers = '{}', client_addr = NULL, identity_key = 'anon:' || CAST(id AS TEXT) \
+        WHERE id_number <> '' AND slot_id IN (SELECT id FROM slots WHERE starts_at < $1)";
+    ANONYMISE_TICKETS = "UPDATE tickets SET identity_key = 'anon:' || CAST(id AS TEXT) \
+        WHERE day < $1 AND identity_key NOT LIKE 'anon:%'";
+    ANONYMISE_ENTRIES = "UPDATE lottery_entries SET id_number = '', name = '', phone = '', \
+        answers = '{}', client_addr = NULL, identity_key = 'anon:' || CAST(id AS TEXT) \
+        WHERE release_day < $1 AND id_number <> ''";
+    FORGET_HOLD_ADDRESSES = "UPDATE holds SET client_addr = NULL WHERE created_at < $1 AND client_addr IS NOT NULL";
+    FORGET_PHONE_CODES = "DELETE FROM phone_codes WHERE expires_at < $1";
+}

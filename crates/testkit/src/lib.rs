@@ -86,10 +86,21 @@ pub async fn fresh_pg_database() -> Option<String> {
     Some(format!("{base}/{name}"))
 }
 
+/// The keys every test store is opened with: fixed, so that a test may open one database
+/// twice (two app servers) and read what the other sealed.
+pub fn test_keys() -> std::sync::Arc<wujing_store::keys::Keys> {
+    std::sync::Arc::new(wujing_store::keys::Keys::for_tests(7))
+}
+
+/// Opens the store at `url` with [`test_keys`].
+pub async fn open(url: &str) -> wujing_store::Result<DynStore> {
+    wujing_store::open(url, test_keys()).await
+}
+
 /// A migrated SQLite store (with its file guard).
 pub async fn sqlite_store() -> (DynStore, TempSqlite) {
     let t = TempSqlite::new();
-    let s = wujing_store::open(&t.url()).await.expect("open sqlite");
+    let s = open(&t.url()).await.expect("open sqlite");
     s.migrate().await.expect("migrate sqlite");
     (s, t)
 }
@@ -97,7 +108,7 @@ pub async fn sqlite_store() -> (DynStore, TempSqlite) {
 /// A migrated PostgreSQL store on a fresh database, or `None` when there is no test cluster.
 pub async fn pg_store() -> Option<DynStore> {
     let url = fresh_pg_database().await?;
-    let s = wujing_store::open(&url).await.expect("open postgres");
+    let s = open(&url).await.expect("open postgres");
     s.migrate().await.expect("migrate postgres");
     Some(s)
 }

@@ -966,12 +966,12 @@ async fn rate_limits_hold_across_two_instances() {
         },
         ..Config::default()
     };
-    let first = wujing_store::open(&url).await.unwrap();
+    let first = wujing_testkit::open(&url).await.unwrap();
     first.migrate().await.unwrap();
     let a = App::new(first.clone(), config.clone(), Clock::manual(start()));
     a.load_demo().await.unwrap();
     let b = App::new(
-        wujing_store::open(&url).await.unwrap(),
+        wujing_testkit::open(&url).await.unwrap(),
         config,
         Clock::manual(start()),
     );
@@ -1098,7 +1098,7 @@ async fn operations_endpoints() {
 #[tokio::test]
 async fn readyz_reports_an_unmigrated_database() {
     let t = wujing_testkit::TempSqlite::new();
-    let store = wujing_store::open(&t.url()).await.unwrap();
+    let store = wujing_testkit::open(&t.url()).await.unwrap();
     let app = App::new(store, Config::default(), Clock::manual(start()));
     let router = wujing_web::router(app);
     let res = router

@@ -1,8 +1,10 @@
 //! The PostgreSQL side of [`crate::BookingStore`].
 
 use super::{corrupt, db_err, is_retryable, PgStore};
+use crate::keys::Keys;
 use crate::model::*;
 use crate::rows;
+use crate::seal;
 use crate::sql;
 use crate::sql::SLOT_COLS;
 use crate::sql::{ABANDONED_SQL, PAIRS_SINCE_SQL, SHARED_ADDRESSES_SQL, SHARED_PHONES_SQL};
@@ -13,28 +15,41 @@ use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
-pub(super) async fn booking_by_id(c: &impl GenericClient, id: i64) -> Result<Option<Booking>> {
+pub(super) async fn booking_by_id(
+    c: &impl GenericClient,
+    keys: &Keys,
+    id: i64,
+) -> Result<Option<Booking>> {
     c.query_opt(&c.prepare_cached(sql::BOOKING_BY_ID.pg).await?, &[&id])
         .await
         .map_err(db_err)?
-        .map(|r| rows::booking(&r))
+        .map(|r| rows::booking(&r).and_then(|b| seal::open_booking(keys, b)))
         .transpose()
+}
+
+fn open_rows(keys: &Keys, rows: Vec<Row>) -> Result<Vec<Booking>> {
+    rows.iter()
+        .map(|r| rows::booking(r).and_then(|b| seal::open_booking(keys, b)))
+        .collect()
 }
 
 pub(super) async fn insert_booking(
     c: &impl GenericClient,
+    keys: &Keys,
     slot_id: i64,
     hold_id: Option<&str>,
     b: &NewBooking,
 ) -> Result<i64> {
     let fee = b.fee_yuan.map(|f| f as i32);
+    let s = seal::applicant(keys, &b.id_number, &b.name, &b.phone);
     Ok(c.query_one(
         &c.prepare_cached("INSERT INTO bookings (code, slot_id, hold_id, business, option_code, identity_key, id_kind, id_number,
-           nationality, name, phone, answers, fee_yuan, channel, status, created_at, reschedule_count, client_addr, lang)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'active', $15, 0, $16, $17) RETURNING id").await?,
+           nationality, name, phone, answers, fee_yuan, channel, status, created_at, reschedule_count, client_addr, lang,
+           phone_index)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'active', $15, 0, $16, $17, $18) RETURNING id").await?,
         &[&b.code, &slot_id, &hold_id, &b.business, &b.option_code, &b.identity_key,
-          &b.id_kind.as_str(), &b.id_number, &b.nationality, &b.name, &b.phone, &b.answers_json,
-          &fee, &b.channel, &b.now, &b.client_addr, &b.lang],
+          &b.id_kind.as_str(), &s.id_number, &b.nationality, &s.name, &s.phone, &b.answers_json,
+          &fee, &b.channel, &b.now, &b.client_addr, &b.lang, &s.phone_index],
     )
     .await
     .map_err(db_err)?
@@ -188,19 +203,27 @@ impl PgStore {
                             RETURNING slot_id),
                       b AS (INSERT INTO bookings (code, slot_id, hold_id, business, option_code, identity_key,
                               id_kind, id_number, nationality, name, phone, answers, fee_yuan, channel, status,
-                              created_at, reschedule_count, client_addr, lang)
+                              created_at, reschedule_count, client_addr, lang, phone_index)
                             SELECT $4, h.slot_id, $1, $2, $5, $6, $10, $11, $12, $13, $14, $15, $16, $17, 'active',
-                              $3, 0, $18, $24 FROM h
+                              $3, 0, $18, $24, $25 FROM h
                             RETURNING id, slot_id),
-                      m AS (INSERT INTO outbox (idempotency_key, channel, recipient, topic, body, created_at, due_at)
-                            SELECT n.k, n.c, n.r, n.t, n.body, $3, $3
-                            FROM b, unnest($19::text[], $20::text[], $21::text[], $22::text[], $23::text[]) AS n(k, c, r, t, body)
+                      m AS (INSERT INTO outbox (idempotency_key, channel, recipient, topic, body, created_at, due_at,
+                              recipient_index)
+                            SELECT n.k, n.c, n.r, n.t, n.body, $3, $3, n.ri
+                            FROM b, unnest($19::text[], $20::text[], $21::text[], $22::text[], $23::text[], $26::text[])
+                              AS n(k, c, r, t, body, ri)
                             ON CONFLICT (idempotency_key) DO NOTHING)
                  SELECT (SELECT ok FROM ok), b.id, {SLOT_COLS}
                  FROM (SELECT 1) one LEFT JOIN b ON true LEFT JOIN slots s ON s.id = b.slot_id"
             ))
             .await?;
         let fee = b.fee_yuan.map(|f| f as i32);
+        let s = seal::applicant(&self.keys, &b.id_number, &b.name, &b.phone);
+        let notices: Vec<seal::SealedMessage> = b
+            .notices
+            .iter()
+            .map(|m| seal::message(&self.keys, m))
+            .collect();
         let row = c
             .query_one(
                 &st,
@@ -215,10 +238,10 @@ impl PgStore {
                     &limits,
                     &window,
                     &b.id_kind.as_str(),
-                    &b.id_number,
+                    &s.id_number,
                     &b.nationality,
-                    &b.name,
-                    &b.phone,
+                    &s.name,
+                    &s.phone,
                     &b.answers_json,
                     &fee,
                     &b.channel,
@@ -231,7 +254,7 @@ impl PgStore {
                         .iter()
                         .map(|m| m.channel.as_str())
                         .collect::<Vec<_>>(),
-                    &b.notices
+                    &notices
                         .iter()
                         .map(|m| m.recipient.as_str())
                         .collect::<Vec<_>>(),
@@ -239,11 +262,13 @@ impl PgStore {
                         .iter()
                         .map(|m| m.topic.as_str())
                         .collect::<Vec<_>>(),
-                    &b.notices
-                        .iter()
-                        .map(|m| m.body.as_str())
-                        .collect::<Vec<_>>(),
+                    &notices.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(),
                     &b.lang,
+                    &s.phone_index,
+                    &notices
+                        .iter()
+                        .map(|m| m.recipient_index.as_str())
+                        .collect::<Vec<_>>(),
                 ],
             )
             .await?;
@@ -307,13 +332,13 @@ impl PgStore {
             .await
             .map_err(db_err)?;
         let Some(row) = row else {
-            return Err(match booking_by_id(&tx, booking_id).await? {
+            return Err(match booking_by_id(&tx, &self.keys, booking_id).await? {
                 None => StoreError::NotFound("booking"),
                 Some(_) => StoreError::BookingNotActive,
             });
         };
         schedule_return(&tx, row.get(0), booking_id, "cancel", now, return_at).await?;
-        let b = booking_by_id(&tx, booking_id)
+        let b = booking_by_id(&tx, &self.keys, booking_id)
             .await?
             .ok_or(StoreError::NotFound("booking"))?;
         tx.commit().await.map_err(db_err)?;
@@ -359,7 +384,7 @@ impl PgStore {
         .await
         .map_err(db_err)?;
         schedule_return(&tx, old_slot, booking_id, "reschedule", now, return_at).await?;
-        let b = booking_by_id(&tx, booking_id)
+        let b = booking_by_id(&tx, &self.keys, booking_id)
             .await?
             .ok_or(StoreError::NotFound("booking"))?;
         tx.commit().await.map_err(db_err)?;
@@ -492,7 +517,7 @@ impl BookingStore for PgStore {
 
     async fn booking_by_id(&self, id: i64) -> Result<Option<Booking>> {
         let c = self.client().await?;
-        booking_by_id(&c, id).await
+        booking_by_id(&c, &self.keys, id).await
     }
 
     async fn booking_by_code(&self, code: &str) -> Result<Option<Booking>> {
@@ -501,7 +526,7 @@ impl BookingStore for PgStore {
             .query_opt(sql::BOOKING_BY_CODE.pg, &[&code])
             .await
             .map_err(db_err)?
-            .map(|r| rows::booking(&r))
+            .map(|r| rows::booking(&r).and_then(|b| seal::open_booking(&self.keys, b)))
             .transpose()
     }
 
@@ -554,6 +579,29 @@ impl BookingStore for PgStore {
         return_at: DateTime<Utc>,
     ) -> Result<Booking> {
         retry(|| self.reschedule_booking_once(booking_id, new_slot_id, now, return_at)).await
+    }
+
+    async fn anonymise_before(
+        &self,
+        cutoff: DateTime<Utc>,
+        cutoff_day: NaiveDate,
+    ) -> Result<RetentionReport> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        let r = RetentionReport {
+            bookings: tx.execute(sql::ANONYMISE_BOOKINGS.pg, &[&cutoff]).await?,
+            tickets: tx
+                .execute(sql::ANONYMISE_TICKETS.pg, &[&cutoff_day])
+                .await?,
+            lottery_entries: tx
+                .execute(sql::ANONYMISE_ENTRIES.pg, &[&cutoff_day])
+                .await?,
+        };
+        tx.execute(sql::FORGET_HOLD_ADDRESSES.pg, &[&cutoff])
+            .await?;
+        tx.execute(sql::FORGET_PHONE_CODES.pg, &[&cutoff]).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(r)
     }
 
     async fn sweep(&self, now: DateTime<Utc>) -> Result<SweepReport> {
@@ -647,14 +695,17 @@ impl BookingStore for PgStore {
                 })
                 .collect::<Vec<_>>()
         };
-        let shared_phones = shared(
-            c.query(
-                &c.prepare_cached(SHARED_PHONES_SQL.pg).await?,
-                &[&since, &mi],
-            )
-            .await
-            .map_err(db_err)?,
-        );
+        let shared_phones = seal::open_shared_phones(
+            &self.keys,
+            shared(
+                c.query(
+                    &c.prepare_cached(SHARED_PHONES_SQL.pg).await?,
+                    &[&since, &mi],
+                )
+                .await
+                .map_err(db_err)?,
+            ),
+        )?;
         let shared_addresses = shared(
             c.query(
                 &c.prepare_cached(SHARED_ADDRESSES_SQL.pg).await?,
@@ -689,24 +740,22 @@ impl BookingStore for PgStore {
     }
 
     async fn active_bookings_on(&self, day: NaiveDate) -> Result<Vec<Booking>> {
-        self.client()
+        let rows = self
+            .client()
             .await?
             .query(sql::ACTIVE_BOOKINGS_ON.pg, &[&day])
             .await
-            .map_err(db_err)?
-            .iter()
-            .map(rows::booking)
-            .collect()
+            .map_err(db_err)?;
+        open_rows(&self.keys, rows)
     }
 
     async fn active_bookings_of(&self, identity_key: &str) -> Result<Vec<Booking>> {
-        self.client()
+        let rows = self
+            .client()
             .await?
             .query(sql::ACTIVE_BOOKINGS_OF.pg, &[&identity_key])
             .await
-            .map_err(db_err)?
-            .iter()
-            .map(rows::booking)
-            .collect()
+            .map_err(db_err)?;
+        open_rows(&self.keys, rows)
     }
 }

@@ -247,6 +247,7 @@ pub(crate) async fn reconciliation(
 
 pub(crate) async fn record_rating(
     c: &impl GenericClient,
+    keys: &crate::keys::Keys,
     n: &NewRating,
     pages: &[NewMessage],
 ) -> Result<Option<Alert>> {
@@ -275,7 +276,7 @@ pub(crate) async fn record_rating(
         )
         .await?
         .get(0);
-    super::outbox::insert(c, pages).await?;
+    super::outbox::insert(c, keys, pages).await?;
     Ok(alerts(c, None, false, Some(id)).await?.pop())
 }
 
@@ -302,13 +303,14 @@ pub(crate) async fn alerts(
 
 pub(crate) async fn escalate(
     c: &impl GenericClient,
+    keys: &crate::keys::Keys,
     id: i64,
     now: DateTime<Utc>,
     pages: &[NewMessage],
 ) -> Result<bool> {
     let n = c.execute(sql::ESCALATE_ALERT.pg, &[&id, &now]).await?;
     if n == 1 {
-        super::outbox::insert(c, pages).await?;
+        super::outbox::insert(c, keys, pages).await?;
     }
     Ok(n == 1)
 }
@@ -502,7 +504,7 @@ impl HallStore for PgStore {
     async fn record_rating(&self, r: &NewRating, pages: &[NewMessage]) -> Result<Option<Alert>> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(db_err)?;
-        let out = record_rating(&tx, r, pages).await?;
+        let out = record_rating(&tx, &self.keys, r, pages).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(out)
     }
@@ -530,7 +532,7 @@ impl HallStore for PgStore {
     ) -> Result<bool> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(db_err)?;
-        let out = escalate(&tx, id, now, pages).await?;
+        let out = escalate(&tx, &self.keys, id, now, pages).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(out)
     }

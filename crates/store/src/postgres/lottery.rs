@@ -4,6 +4,7 @@ use super::booking::{booking_by_id, insert_booking, take_seat};
 use super::{db_err, PgStore};
 use crate::model::*;
 use crate::rows;
+use crate::seal;
 use crate::sql;
 use crate::LotteryStore;
 use crate::{Result, StoreError};
@@ -30,6 +31,7 @@ async fn lock_release_day(c: &impl GenericClient, day: NaiveDate) -> Result<()> 
 #[async_trait]
 impl LotteryStore for PgStore {
     async fn add_lottery_entry(&self, e: &NewEntry) -> Result<LotteryEntry> {
+        let e = &seal::entry(&self.keys, e);
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(db_err)?;
         lock_release_day(&tx, e.release_day).await?;
@@ -66,7 +68,7 @@ impl LotteryStore for PgStore {
             .await
             .map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
-        rows::entry(&row)
+        seal::open_entry(&self.keys, rows::entry(&row)?)
     }
 
     async fn lottery_entry(&self, id: i64) -> Result<Option<LotteryEntry>> {
@@ -75,7 +77,7 @@ impl LotteryStore for PgStore {
             .query_opt(sql::ENTRY_BY_ID.pg, &[&id])
             .await
             .map_err(db_err)?
-            .map(|r| rows::entry(&r))
+            .map(|r| rows::entry(&r).and_then(|e| seal::open_entry(&self.keys, e)))
             .transpose()
     }
 
@@ -85,7 +87,7 @@ impl LotteryStore for PgStore {
             .query(sql::ENTRIES_OF_DAY.pg, &[&day])
             .await?
             .iter()
-            .map(rows::entry)
+            .map(|r| rows::entry(r).and_then(|e| seal::open_entry(&self.keys, e)))
             .collect()
     }
 
@@ -114,7 +116,7 @@ impl LotteryStore for PgStore {
             .map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
         rows.iter()
-            .map(rows::entry)
+            .map(|r| rows::entry(r).and_then(|e| seal::open_entry(&self.keys, e)))
             .collect::<Result<Vec<_>>>()
             .map(Some)
     }
@@ -123,8 +125,8 @@ impl LotteryStore for PgStore {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(db_err)?;
         take_seat(&tx, slot_id).await?;
-        let id = insert_booking(&tx, slot_id, None, b).await?;
-        super::outbox::insert(&tx, &b.notices).await?;
+        let id = insert_booking(&tx, &self.keys, slot_id, None, b).await?;
+        super::outbox::insert(&tx, &self.keys, &b.notices).await?;
         let n = tx
             .execute(
                 &tx.prepare_cached(sql::ENTRY_WON.pg).await?,
@@ -135,7 +137,7 @@ impl LotteryStore for PgStore {
         if n == 0 {
             return Err(StoreError::NotFound("entry"));
         }
-        let booking = booking_by_id(&tx, id)
+        let booking = booking_by_id(&tx, &self.keys, id)
             .await?
             .ok_or(StoreError::NotFound("booking"))?;
         tx.commit().await.map_err(db_err)?;

@@ -24,6 +24,7 @@ use crate::{Result, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::{GenericClient, Pool as PgPool, Runtime};
+use std::sync::Arc;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::Type;
 use tokio_postgres::{NoTls, Row};
@@ -31,6 +32,7 @@ use tokio_postgres::{NoTls, Row};
 pub struct PgStore {
     pool: PgPool,
     events: tokio::sync::broadcast::Sender<String>,
+    keys: Arc<crate::keys::Keys>,
 }
 
 /// The channel hall events travel on between app servers.
@@ -175,7 +177,7 @@ impl Cols for Row {
 }
 
 impl PgStore {
-    pub async fn connect(url: &str) -> Result<Self> {
+    pub async fn connect(url: &str, keys: Arc<crate::keys::Keys>) -> Result<Self> {
         let mut cfg = deadpool_postgres::Config::new();
         cfg.url = Some(url.to_string());
         cfg.pool = Some(deadpool_postgres::PoolConfig::new(16));
@@ -184,7 +186,7 @@ impl PgStore {
             .map_err(|e| StoreError::Db(format!("bad PostgreSQL URL: {e}")))?;
         let events = tokio::sync::broadcast::channel(256).0;
         listen(url.to_string(), events.clone());
-        Ok(Self { pool, events })
+        Ok(Self { pool, events, keys })
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object> {
@@ -198,6 +200,10 @@ fn enum_parse<T: serde::de::DeserializeOwned>(what: &str, s: String) -> Result<T
 
 #[async_trait]
 impl SystemStore for PgStore {
+    fn keys(&self) -> &Arc<crate::keys::Keys> {
+        &self.keys
+    }
+
     fn dialect(&self) -> &'static str {
         "postgres"
     }

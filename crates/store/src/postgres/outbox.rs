@@ -3,8 +3,10 @@
 
 use super::{db_err, PgStore};
 use crate::common::phone_code_allowed;
+use crate::keys::Keys;
 use crate::model::*;
 use crate::rows;
+use crate::seal;
 use crate::sql;
 use crate::sql::MESSAGE_COLS as COLS;
 use crate::OutboxStore;
@@ -13,20 +15,26 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use deadpool_postgres::GenericClient;
 
-pub(crate) async fn insert(c: &impl GenericClient, messages: &[NewMessage]) -> Result<u64> {
+pub(crate) async fn insert(
+    c: &impl GenericClient,
+    keys: &Keys,
+    messages: &[NewMessage],
+) -> Result<u64> {
     let st = c.prepare_cached(sql::INSERT_MESSAGE.pg).await?;
     let mut n = 0;
     for m in messages {
+        let s = seal::message(keys, m);
         n += c
             .execute(
                 &st,
                 &[
                     &m.idempotency_key,
                     &m.channel,
-                    &m.recipient,
+                    &s.recipient,
                     &m.topic,
-                    &m.body,
+                    &s.body,
                     &m.created_at,
+                    &s.recipient_index,
                 ],
             )
             .await?;
@@ -36,6 +44,7 @@ pub(crate) async fn insert(c: &impl GenericClient, messages: &[NewMessage]) -> R
 
 pub(crate) async fn claim(
     c: &impl GenericClient,
+    keys: &Keys,
     now: DateTime<Utc>,
     lease: TimeDelta,
     limit: u32,
@@ -53,7 +62,7 @@ pub(crate) async fn claim(
         )
         .await?
         .iter()
-        .map(rows::message)
+        .map(|r| rows::message(r).and_then(|m| seal::open_message(keys, m)))
         .collect::<Result<_>>()?;
     rows.sort_by_key(|m| (m.due_at, m.id));
     Ok(rows)
@@ -77,18 +86,21 @@ pub(crate) async fn failed(
 
 pub(crate) async fn to(
     c: &impl GenericClient,
+    keys: &Keys,
     recipient: &str,
     limit: u32,
 ) -> Result<Vec<Message>> {
-    c.query(sql::MESSAGES_TO.pg, &[&recipient, &i64::from(limit)])
+    let index = seal::recipient_index(keys, recipient);
+    c.query(sql::MESSAGES_TO.pg, &[&index, &i64::from(limit)])
         .await?
         .iter()
-        .map(rows::message)
+        .map(|r| rows::message(r).and_then(|m| seal::open_message(keys, m)))
         .collect::<Result<_>>()
 }
 
 pub(crate) async fn issue_code(
     c: &impl GenericClient,
+    keys: &Keys,
     code: &NewPhoneCode,
     min_interval: TimeDelta,
     max_per_hour: u32,
@@ -128,7 +140,7 @@ pub(crate) async fn issue_code(
         ],
     )
     .await?;
-    insert(c, std::slice::from_ref(message)).await?;
+    insert(c, keys, std::slice::from_ref(message)).await?;
     Ok(())
 }
 
@@ -177,7 +189,7 @@ pub(crate) async fn secret(c: &impl GenericClient, name: &str, candidate: &str) 
 impl OutboxStore for PgStore {
     async fn enqueue(&self, messages: &[NewMessage]) -> Result<u64> {
         let c = self.client().await?;
-        insert(&c, messages).await
+        insert(&c, &self.keys, messages).await
     }
 
     async fn claim_messages(
@@ -187,7 +199,7 @@ impl OutboxStore for PgStore {
         limit: u32,
     ) -> Result<Vec<Message>> {
         let c = self.client().await?;
-        claim(&c, now, lease, limit).await
+        claim(&c, &self.keys, now, lease, limit).await
     }
 
     async fn message_delivered(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
@@ -202,7 +214,7 @@ impl OutboxStore for PgStore {
 
     async fn messages_to(&self, recipient: &str, limit: u32) -> Result<Vec<Message>> {
         let c = self.client().await?;
-        to(&c, recipient, limit).await
+        to(&c, &self.keys, recipient, limit).await
     }
 
     async fn issue_phone_code(
@@ -214,7 +226,12 @@ impl OutboxStore for PgStore {
     ) -> Result<()> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(db_err)?;
-        issue_code(&tx, code, min_interval, max_per_hour, message).await?;
+        // Phone codes are counted and found by the phone's blind index, never its number.
+        let code = NewPhoneCode {
+            phone: seal::phone_index(&self.keys, &code.phone),
+            ..code.clone()
+        };
+        issue_code(&tx, &self.keys, &code, min_interval, max_per_hour, message).await?;
         tx.commit().await.map_err(db_err)
     }
 
@@ -228,7 +245,8 @@ impl OutboxStore for PgStore {
     ) -> Result<PhoneCodeCheck> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(db_err)?;
-        let r = verify_code(&tx, phone, purpose, code_hash, now, max_attempts).await?;
+        let phone = seal::phone_index(&self.keys, phone);
+        let r = verify_code(&tx, &phone, purpose, code_hash, now, max_attempts).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(r)
     }

@@ -2,6 +2,7 @@
 
 use super::{corrupt, db_err, enum_parse, PgStore};
 use crate::common::enum_str;
+use crate::seal;
 use crate::sql;
 use crate::RegistryStore;
 use crate::Result;
@@ -43,6 +44,7 @@ impl RegistryStore for PgStore {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(db_err)?;
         for x in p {
+            let x = &seal::person(&self.keys, x);
             tx.execute(
                 &tx.prepare_cached(sql::UPSERT_PERSON.pg).await?,
                 &[
@@ -67,6 +69,7 @@ impl RegistryStore for PgStore {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(db_err)?;
         for x in d {
+            let x = &seal::document(&self.keys, x);
             tx.execute(
                 &tx.prepare_cached(sql::UPSERT_DOCUMENT.pg).await?,
                 &[
@@ -91,31 +94,19 @@ impl RegistryStore for PgStore {
         let p = c.prepare_cached(sql::PERSON_BY_ID.pg).await?;
         let d = c.prepare_cached(sql::DOCUMENTS_OF.pg).await?;
         // Polled together, the two queries are pipelined on the connection: one round trip.
-        let params: [&(dyn ToSql + Sync); 1] = [&id_number];
+        let key = seal::registry_key(&self.keys, id_number);
+        let params: [&(dyn ToSql + Sync); 1] = [&key];
         let (person, docs) = tokio::join!(c.query_opt(&p, &params), c.query(&d, &params));
         let person = person?.map(|r| person_row(&r)).transpose()?;
         let docs = docs?.iter().map(document_row).collect::<Result<Vec<_>>>()?;
-        Ok((person, docs))
+        seal::open_facts(&self.keys, person, docs, id_number)
     }
 
     async fn person(&self, id_number: &str) -> Result<Option<PersonRecord>> {
-        self.client()
-            .await?
-            .query_opt(sql::PERSON_BY_ID.pg, &[&id_number])
-            .await
-            .map_err(db_err)?
-            .map(|r| person_row(&r))
-            .transpose()
+        Ok(self.facts(id_number).await?.0)
     }
 
     async fn documents_of(&self, id_number: &str) -> Result<Vec<DocumentRecord>> {
-        self.client()
-            .await?
-            .query(sql::DOCUMENTS_OF.pg, &[&id_number])
-            .await
-            .map_err(db_err)?
-            .iter()
-            .map(document_row)
-            .collect()
+        Ok(self.facts(id_number).await?.1)
     }
 }

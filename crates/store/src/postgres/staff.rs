@@ -4,6 +4,7 @@
 
 use super::{db_err, PgStore};
 use crate::admin::{self, AdminTx, Arg, Fail, Violation};
+use crate::keys::Keys;
 use crate::model::*;
 use crate::rows;
 use crate::sql;
@@ -27,14 +28,14 @@ fn ms_instant(ms: i64) -> DateTime<Utc> {
 
 /// Links `a` to the newest entry and appends it, under the advisory lock that serialises
 /// appends across app servers.
-async fn append_audit(tx: &impl GenericClient, a: &NewAudit) -> Result<()> {
+async fn append_audit(tx: &impl GenericClient, keys: &Keys, a: &NewAudit) -> Result<()> {
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])
         .await?;
     let head = tx
         .query_opt(sql::AUDIT_HEAD.pg, &[])
         .await?
         .map(|r| (r.get::<_, i64>(0), r.get::<_, String>(1)));
-    let e = link(head, admin::entry(a));
+    let e = link(keys.chain_key(), head, admin::entry(a));
     tx.execute(
         sql::INSERT_AUDIT_ENTRY.pg,
         &[
@@ -105,11 +106,12 @@ impl<C: GenericClient> AdminTx for PgTx<'_, C> {
 /// Applies a staff change and appends its audit entry, inside the caller's transaction.
 pub(crate) async fn apply(
     tx: &impl GenericClient,
+    keys: &Keys,
     change: &AdminChange,
     a: &NewAudit,
 ) -> Result<AdminOutcome> {
     let out = admin::apply(&mut PgTx(tx), change, a.at).await?;
-    append_audit(tx, a).await?;
+    append_audit(tx, keys, a).await?;
     Ok(out)
 }
 
@@ -303,7 +305,7 @@ impl StaffStore for PgStore {
     async fn apply_admin(&self, change: &AdminChange, audit: &NewAudit) -> Result<AdminOutcome> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(db_err)?;
-        let out = apply(&tx, change, audit).await?;
+        let out = apply(&tx, &self.keys, change, audit).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(out)
     }

@@ -1,8 +1,10 @@
 //! The SQLite side of [`crate::BookingStore`].
 
 use super::{all, date_s, db_err, from_ms, get_enum, ms, SqliteStore};
+use crate::keys::Keys;
 use crate::model::*;
 use crate::rows;
+use crate::seal;
 use crate::sql;
 use crate::sql::{ABANDONED_SQL, PAIRS_SINCE_SQL, SHARED_ADDRESSES_SQL, SHARED_PHONES_SQL};
 use crate::BookingStore;
@@ -11,33 +13,45 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
-pub(super) fn booking_by_id(c: &Connection, id: i64) -> Result<Booking> {
-    c.prepare_cached(sql::BOOKING_BY_ID.lite)
+pub(super) fn booking_by_id(c: &Connection, keys: &Keys, id: i64) -> Result<Booking> {
+    let b = c
+        .prepare_cached(sql::BOOKING_BY_ID.lite)
         .map_err(db_err)?
         .query_row([id], |r| rows::booking(r))
-        .map_err(db_err)
+        .map_err(db_err)?;
+    seal::open_booking(keys, b)
+}
+
+fn open_all(keys: &Keys, bookings: Vec<Booking>) -> Result<Vec<Booking>> {
+    bookings
+        .into_iter()
+        .map(|b| seal::open_booking(keys, b))
+        .collect()
 }
 
 pub(super) fn insert_booking(
     c: &Connection,
+    keys: &Keys,
     slot_id: i64,
     hold_id: Option<&str>,
     b: &NewBooking,
 ) -> Result<i64> {
+    let s = seal::applicant(keys, &b.id_number, &b.name, &b.phone);
     c.prepare_cached(
         "INSERT INTO bookings (code, slot_id, hold_id, business, option_code, identity_key, id_kind, id_number,
-           nationality, name, phone, answers, fee_yuan, channel, status, created_at, reschedule_count, client_addr, lang)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 'active', ?15, 0, ?16, ?17)",
+           nationality, name, phone, answers, fee_yuan, channel, status, created_at, reschedule_count, client_addr, lang,
+           phone_index)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 'active', ?15, 0, ?16, ?17, ?18)",
     )
     .map_err(db_err)?
     .execute(params![
         b.code, slot_id, hold_id, b.business, b.option_code, b.identity_key, b.id_kind.as_str(),
-        b.id_number, b.nationality, b.name, b.phone, b.answers_json, b.fee_yuan, b.channel, ms(b.now),
-        b.client_addr, b.lang
+        s.id_number, b.nationality, s.name, s.phone, b.answers_json, b.fee_yuan, b.channel, ms(b.now),
+        b.client_addr, b.lang, s.phone_index
     ])
     .map_err(db_err)?;
     let id = c.last_insert_rowid();
-    super::outbox::insert(c, &b.notices)?;
+    super::outbox::insert(c, keys, &b.notices)?;
     Ok(id)
 }
 
@@ -187,6 +201,7 @@ impl BookingStore for SqliteStore {
 
     async fn confirm_hold(&self, b: &NewBooking) -> Result<Booking> {
         let b = b.clone();
+        let keys = self.keys.clone();
         self.write(move |c| {
             count_hits(c, &b.limits, b.now)?;
             let now = ms(b.now);
@@ -215,7 +230,7 @@ impl BookingStore for SqliteStore {
                     Some(_) => StoreError::HoldExpired,
                 });
             };
-                        let id = insert_booking(c, slot_id, Some(&b.hold_id), &b)?;
+                        let id = insert_booking(c, &keys, slot_id, Some(&b.hold_id), &b)?;
             let slot = c
                 .prepare_cached(sql::SLOT_BY_ID.lite)
                 .map_err(db_err)?
@@ -247,7 +262,8 @@ impl BookingStore for SqliteStore {
     }
 
     async fn booking_by_id(&self, id: i64) -> Result<Option<Booking>> {
-        self.lookup(move |c| match booking_by_id(c, id) {
+        let keys = self.keys.clone();
+        self.lookup(move |c| match booking_by_id(c, &keys, id) {
             Ok(b) => Ok(Some(b)),
             Err(StoreError::NotFound(_)) => Ok(None),
             Err(e) => Err(e),
@@ -257,12 +273,15 @@ impl BookingStore for SqliteStore {
 
     async fn booking_by_code(&self, code: &str) -> Result<Option<Booking>> {
         let code = code.to_string();
+        let keys = self.keys.clone();
         self.lookup(move |c| {
             c.prepare_cached(sql::BOOKING_BY_CODE.lite)
                 .map_err(db_err)?
                 .query_row([&code], |r| rows::booking(r))
                 .optional()
-                .map_err(db_err)
+                .map_err(db_err)?
+                .map(|b| seal::open_booking(&keys, b))
+                .transpose()
         })
         .await
     }
@@ -312,6 +331,7 @@ impl BookingStore for SqliteStore {
         now: DateTime<Utc>,
         return_at: DateTime<Utc>,
     ) -> Result<Booking> {
+        let keys = self.keys.clone();
         self.write(move |c| {
             let n = c
                 .prepare_cached(
@@ -321,12 +341,12 @@ impl BookingStore for SqliteStore {
                 .execute(params![booking_id, ms(now)])
                 .map_err(db_err)?;
             if n == 0 {
-                booking_by_id(c, booking_id).map_err(|_| StoreError::NotFound("booking"))?;
+                booking_by_id(c, &keys, booking_id).map_err(|_| StoreError::NotFound("booking"))?;
                 return Err(StoreError::BookingNotActive);
             }
-            let b = booking_by_id(c, booking_id)?;
+            let b = booking_by_id(c, &keys, booking_id)?;
             schedule_return(c, b.slot.id, booking_id, "cancel", now, return_at)?;
-            booking_by_id(c, booking_id)
+            booking_by_id(c, &keys, booking_id)
         })
         .await
     }
@@ -338,8 +358,9 @@ impl BookingStore for SqliteStore {
         now: DateTime<Utc>,
         return_at: DateTime<Utc>,
     ) -> Result<Booking> {
+        let keys = self.keys.clone();
         self.write(move |c| {
-            let old = booking_by_id(c, booking_id).map_err(|_| StoreError::NotFound("booking"))?;
+            let old = booking_by_id(c, &keys, booking_id).map_err(|_| StoreError::NotFound("booking"))?;
             if old.status != BookingStatus::Active {
                 return Err(StoreError::BookingNotActive);
             }
@@ -355,7 +376,28 @@ impl BookingStore for SqliteStore {
                 return Err(StoreError::BookingNotActive);
             }
             schedule_return(c, old.slot.id, booking_id, "reschedule", now, return_at)?;
-            booking_by_id(c, booking_id)
+            booking_by_id(c, &keys, booking_id)
+        })
+        .await
+    }
+
+    async fn anonymise_before(
+        &self,
+        cutoff: DateTime<Utc>,
+        cutoff_day: NaiveDate,
+    ) -> Result<RetentionReport> {
+        self.write(move |c| {
+            let (at, day) = (ms(cutoff), date_s(cutoff_day));
+            let by_time = |q: &str| c.execute(q, [at]).map_err(db_err);
+            let by_day = |q: &str| c.execute(q, [&day]).map_err(db_err);
+            let r = RetentionReport {
+                bookings: by_time(sql::ANONYMISE_BOOKINGS.lite)? as u64,
+                tickets: by_day(sql::ANONYMISE_TICKETS.lite)? as u64,
+                lottery_entries: by_day(sql::ANONYMISE_ENTRIES.lite)? as u64,
+            };
+            by_time(sql::FORGET_HOLD_ADDRESSES.lite)?;
+            by_time(sql::FORGET_PHONE_CODES.lite)?;
+            Ok(r)
         })
         .await
     }
@@ -471,6 +513,7 @@ impl BookingStore for SqliteStore {
         min_identities: u32,
         min_abandoned: u32,
     ) -> Result<Signals> {
+        let keys = self.keys.clone();
         self.read(move |c| {
             let shared = |sql: &str| {
                 all(c, sql, params![ms(since), min_identities], |r| {
@@ -481,7 +524,7 @@ impl BookingStore for SqliteStore {
                     })
                 })
             };
-            let shared_phones = shared(SHARED_PHONES_SQL.lite)?;
+            let shared_phones = seal::open_shared_phones(&keys, shared(SHARED_PHONES_SQL.lite)?)?;
             let shared_addresses = shared(SHARED_ADDRESSES_SQL.lite)?;
             let abandoned_holds = all(
                 c,
@@ -506,17 +549,25 @@ impl BookingStore for SqliteStore {
     }
 
     async fn active_bookings_on(&self, day: NaiveDate) -> Result<Vec<Booking>> {
+        let keys = self.keys.clone();
         self.read(move |c| {
-            all(c, sql::ACTIVE_BOOKINGS_ON.lite, [date_s(day)], |r| {
+            let b = all(c, sql::ACTIVE_BOOKINGS_ON.lite, [date_s(day)], |r| {
                 rows::booking(r)
-            })
+            })?;
+            open_all(&keys, b)
         })
         .await
     }
 
     async fn active_bookings_of(&self, identity_key: &str) -> Result<Vec<Booking>> {
         let k = identity_key.to_string();
-        self.read(move |c| all(c, sql::ACTIVE_BOOKINGS_OF.lite, [k], |r| rows::booking(r)))
-            .await
+        let keys = self.keys.clone();
+        self.read(move |c| {
+            open_all(
+                &keys,
+                all(c, sql::ACTIVE_BOOKINGS_OF.lite, [k], |r| rows::booking(r))?,
+            )
+        })
+        .await
     }
 }

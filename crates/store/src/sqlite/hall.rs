@@ -205,6 +205,7 @@ pub(crate) fn reconciliation(c: &Connection, hall: &str, day: NaiveDate) -> Resu
 
 pub(crate) fn record_rating(
     c: &Connection,
+    keys: &crate::keys::Keys,
     n: &NewRating,
     pages: &[NewMessage],
 ) -> Result<Option<Alert>> {
@@ -231,7 +232,7 @@ pub(crate) fn record_rating(
     )
     .map_err(db_err)?;
     let id = c.last_insert_rowid();
-    super::outbox::insert(c, pages)?;
+    super::outbox::insert(c, keys, pages)?;
     Ok(alerts(c, None, false, Some(id))?.pop())
 }
 
@@ -258,6 +259,7 @@ pub(crate) fn alerts(
 
 pub(crate) fn escalate(
     c: &Connection,
+    keys: &crate::keys::Keys,
     id: i64,
     now: DateTime<Utc>,
     pages: &[NewMessage],
@@ -266,7 +268,7 @@ pub(crate) fn escalate(
         .execute(sql::ESCALATE_ALERT.lite, params![id, ms(now)])
         .map_err(db_err)?;
     if n == 1 {
-        super::outbox::insert(c, pages)?;
+        super::outbox::insert(c, keys, pages)?;
     }
     Ok(n == 1)
 }
@@ -449,7 +451,9 @@ impl HallStore for SqliteStore {
 
     async fn record_rating(&self, r: &NewRating, pages: &[NewMessage]) -> Result<Option<Alert>> {
         let (r, pages) = (r.clone(), pages.to_vec());
-        self.write(move |c| record_rating(c, &r, &pages)).await
+        let keys = self.keys.clone();
+        self.write(move |c| record_rating(c, &keys, &r, &pages))
+            .await
     }
 
     async fn alert(&self, id: i64) -> Result<Option<Alert>> {
@@ -475,7 +479,9 @@ impl HallStore for SqliteStore {
         pages: &[NewMessage],
     ) -> Result<bool> {
         let pages = pages.to_vec();
-        self.write(move |c| escalate(c, id, now, &pages)).await
+        let keys = self.keys.clone();
+        self.write(move |c| escalate(c, &keys, id, now, &pages))
+            .await
     }
 
     async fn accept_application(&self, a: &NewApplication) -> Result<Application> {

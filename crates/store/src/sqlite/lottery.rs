@@ -4,6 +4,7 @@ use super::booking::{booking_by_id, insert_booking, take_seat};
 use super::{all, date_s, db_err, ms, SqliteStore};
 use crate::model::*;
 use crate::rows;
+use crate::seal;
 use crate::sql;
 use crate::LotteryStore;
 use crate::{Result, StoreError};
@@ -14,7 +15,8 @@ use rusqlite::{params, OptionalExtension};
 #[async_trait]
 impl LotteryStore for SqliteStore {
     async fn add_lottery_entry(&self, e: &NewEntry) -> Result<LotteryEntry> {
-        let e = e.clone();
+        let e = seal::entry(&self.keys, e);
+        let keys = self.keys.clone();
         self.write(move |c| {
             // The single writer makes "no draw has started" and the insert one atomic step.
             let drawn: Option<i64> = c
@@ -47,28 +49,37 @@ impl LotteryStore for SqliteStore {
                 Err(e) => return Err(db_err(e)),
                 Ok(_) => {}
             }
-            c.query_row(sql::ENTRY_BY_ID.lite, [e.id], |r| rows::entry(r))
-                .map_err(db_err)
+            let stored = c
+                .query_row(sql::ENTRY_BY_ID.lite, [e.id], |r| rows::entry(r))
+                .map_err(db_err)?;
+            seal::open_entry(&keys, stored)
         })
         .await
     }
 
     async fn lottery_entry(&self, id: i64) -> Result<Option<LotteryEntry>> {
+        let keys = self.keys.clone();
         self.lookup(move |c| {
             c.prepare_cached(sql::ENTRY_BY_ID.lite)
                 .map_err(db_err)?
                 .query_row([id], |r| rows::entry(r))
                 .optional()
-                .map_err(db_err)
+                .map_err(db_err)?
+                .map(|e| seal::open_entry(&keys, e))
+                .transpose()
         })
         .await
     }
 
     async fn lottery_entries(&self, day: NaiveDate) -> Result<Vec<LotteryEntry>> {
+        let keys = self.keys.clone();
         self.read(move |c| {
-            all(c, sql::ENTRIES_OF_DAY.lite, [date_s(day)], |r| {
-                rows::entry(r)
-            })
+            seal::open_entries(
+                &keys,
+                all(c, sql::ENTRIES_OF_DAY.lite, [date_s(day)], |r| {
+                    rows::entry(r)
+                })?,
+            )
         })
         .await
     }
@@ -79,6 +90,7 @@ impl LotteryStore for SqliteStore {
         seed: u64,
         now: DateTime<Utc>,
     ) -> Result<Option<Vec<LotteryEntry>>> {
+        let keys = self.keys.clone();
         self.write(move |c| {
             let n = c
                 .execute(
@@ -95,23 +107,24 @@ impl LotteryStore for SqliteStore {
                 .map_err(db_err)?
                 .collect::<rusqlite::Result<Vec<_>>>()
                 .map_err(db_err)?;
-            Ok(Some(rows))
+            Ok(Some(seal::open_entries(&keys, rows)?))
         })
         .await
     }
 
     async fn award_entry(&self, entry_id: i64, slot_id: i64, b: &NewBooking) -> Result<Booking> {
         let b = b.clone();
+        let keys = self.keys.clone();
         self.write(move |c| {
             take_seat(c, slot_id)?;
-            let id = insert_booking(c, slot_id, None, &b)?;
+            let id = insert_booking(c, &keys, slot_id, None, &b)?;
             let n = c
                 .execute(sql::ENTRY_WON.lite, params![entry_id, id])
                 .map_err(db_err)?;
             if n == 0 {
                 return Err(StoreError::NotFound("entry"));
             }
-            booking_by_id(c, id)
+            booking_by_id(c, &keys, id)
         })
         .await
     }

@@ -43,6 +43,7 @@ pub struct SqliteStore {
     writer: mpsc::Sender<Job>,
     readers: Arc<Vec<Mutex<Connection>>>,
     next_reader: AtomicUsize,
+    keys: Arc<crate::keys::Keys>,
 }
 
 pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
@@ -85,7 +86,7 @@ fn open_conn(path: &str) -> Result<Connection> {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file at `path`.
-    pub fn open(path: &str) -> Result<Self> {
+    pub fn open(path: &str, keys: Arc<crate::keys::Keys>) -> Result<Self> {
         let conn = open_conn(path)?;
         // Rate-limit counters live in an in-memory database attached to the writer: they are
         // counted in the same transaction as the hold or confirmation they limit, but cost no
@@ -116,6 +117,7 @@ impl SqliteStore {
             writer: tx,
             readers: Arc::new(readers),
             next_reader: AtomicUsize::new(0),
+            keys,
         })
     }
 
@@ -349,6 +351,10 @@ fn migration_status(c: &Connection, known: &[Migration]) -> Result<MigrationStat
 
 #[async_trait]
 impl SystemStore for SqliteStore {
+    fn keys(&self) -> &Arc<crate::keys::Keys> {
+        &self.keys
+    }
+
     fn dialect(&self) -> &'static str {
         "sqlite"
     }

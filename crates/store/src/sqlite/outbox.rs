@@ -2,8 +2,10 @@
 
 use super::{db_err, from_ms, ms, SqliteStore};
 use crate::common::phone_code_allowed;
+use crate::keys::Keys;
 use crate::model::*;
 use crate::rows;
+use crate::seal;
 use crate::sql;
 use crate::sql::MESSAGE_COLS as COLS;
 use crate::OutboxStore;
@@ -12,18 +14,20 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use rusqlite::{params, Connection};
 
-pub(crate) fn insert(c: &Connection, messages: &[NewMessage]) -> Result<u64> {
+pub(crate) fn insert(c: &Connection, keys: &Keys, messages: &[NewMessage]) -> Result<u64> {
     let mut st = c.prepare_cached(sql::INSERT_MESSAGE.lite).map_err(db_err)?;
     let mut n = 0;
     for m in messages {
+        let s = seal::message(keys, m);
         n += st
             .execute(params![
                 m.idempotency_key,
                 m.channel,
-                m.recipient,
+                s.recipient,
                 m.topic,
-                m.body,
-                ms(m.created_at)
+                s.body,
+                ms(m.created_at),
+                s.recipient_index
             ])
             .map_err(db_err)? as u64;
     }
@@ -32,6 +36,7 @@ pub(crate) fn insert(c: &Connection, messages: &[NewMessage]) -> Result<u64> {
 
 pub(crate) fn claim(
     c: &Connection,
+    keys: &Keys,
     now: DateTime<Utc>,
     lease: TimeDelta,
     limit: u32,
@@ -53,7 +58,9 @@ pub(crate) fn claim(
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(db_err)?;
     rows.sort_by_key(|m| (m.due_at, m.id));
-    Ok(rows)
+    rows.into_iter()
+        .map(|m| seal::open_message(keys, m))
+        .collect()
 }
 
 pub(crate) fn delivered(c: &Connection, id: i64, now: DateTime<Utc>) -> Result<()> {
@@ -68,18 +75,22 @@ pub(crate) fn failed(c: &Connection, id: i64, retry_at: DateTime<Utc>, error: &s
     Ok(())
 }
 
-pub(crate) fn to(c: &Connection, recipient: &str, limit: u32) -> Result<Vec<Message>> {
+pub(crate) fn to(c: &Connection, keys: &Keys, recipient: &str, limit: u32) -> Result<Vec<Message>> {
     let mut st = c.prepare_cached(sql::MESSAGES_TO.lite).map_err(db_err)?;
+    let index = seal::recipient_index(keys, recipient);
     let rows = st
-        .query_map(params![recipient, limit], |r| rows::message(r))
+        .query_map(params![index, limit], |r| rows::message(r))
         .map_err(db_err)?
         .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(db_err);
-    rows
+        .map_err(db_err)?;
+    rows.into_iter()
+        .map(|m| seal::open_message(keys, m))
+        .collect()
 }
 
 pub(crate) fn issue_code(
     c: &Connection,
+    keys: &Keys,
     code: &NewPhoneCode,
     min_interval: TimeDelta,
     max_per_hour: u32,
@@ -116,7 +127,7 @@ pub(crate) fn issue_code(
         ],
     )
     .map_err(db_err)?;
-    insert(c, std::slice::from_ref(message))?;
+    insert(c, keys, std::slice::from_ref(message))?;
     Ok(())
 }
 
@@ -176,7 +187,8 @@ pub(crate) fn secret(c: &Connection, name: &str, candidate: &str) -> Result<Stri
 impl OutboxStore for SqliteStore {
     async fn enqueue(&self, messages: &[NewMessage]) -> Result<u64> {
         let m = messages.to_vec();
-        self.write(move |c| insert(c, &m)).await
+        let keys = self.keys.clone();
+        self.write(move |c| insert(c, &keys, &m)).await
     }
 
     async fn claim_messages(
@@ -185,7 +197,9 @@ impl OutboxStore for SqliteStore {
         lease: TimeDelta,
         limit: u32,
     ) -> Result<Vec<Message>> {
-        self.write(move |c| claim(c, now, lease, limit)).await
+        let keys = self.keys.clone();
+        self.write(move |c| claim(c, &keys, now, lease, limit))
+            .await
     }
 
     async fn message_delivered(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
@@ -199,7 +213,8 @@ impl OutboxStore for SqliteStore {
 
     async fn messages_to(&self, recipient: &str, limit: u32) -> Result<Vec<Message>> {
         let r = recipient.to_string();
-        self.read(move |c| to(c, &r, limit)).await
+        let keys = self.keys.clone();
+        self.read(move |c| to(c, &keys, &r, limit)).await
     }
 
     async fn issue_phone_code(
@@ -209,8 +224,11 @@ impl OutboxStore for SqliteStore {
         max_per_hour: u32,
         message: &NewMessage,
     ) -> Result<()> {
-        let (code, message) = (code.clone(), message.clone());
-        self.write(move |c| issue_code(c, &code, min_interval, max_per_hour, &message))
+        let (mut code, message) = (code.clone(), message.clone());
+        // Phone codes are counted and found by the phone's blind index, never its number.
+        code.phone = seal::phone_index(&self.keys, &code.phone);
+        let keys = self.keys.clone();
+        self.write(move |c| issue_code(c, &keys, &code, min_interval, max_per_hour, &message))
             .await
     }
 
@@ -223,7 +241,7 @@ impl OutboxStore for SqliteStore {
         max_attempts: u32,
     ) -> Result<PhoneCodeCheck> {
         let (p, u, h) = (
-            phone.to_string(),
+            seal::phone_index(&self.keys, phone),
             purpose.to_string(),
             code_hash.to_string(),
         );

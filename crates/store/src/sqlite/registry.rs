@@ -2,6 +2,7 @@
 
 use super::{date_s, db_err, get_date, get_enum, ms, SqliteStore};
 use crate::common::enum_str;
+use crate::seal;
 use crate::sql;
 use crate::RegistryStore;
 use crate::Result;
@@ -55,7 +56,7 @@ fn documents_by_holder(c: &Connection, id: &str) -> Result<Vec<DocumentRecord>> 
 #[async_trait]
 impl RegistryStore for SqliteStore {
     async fn upsert_persons(&self, p: &[PersonRecord], now: DateTime<Utc>) -> Result<u64> {
-        let p = p.to_vec();
+        let p: Vec<PersonRecord> = p.iter().map(|x| seal::person(&self.keys, x)).collect();
         self.write(move |c| {
             let mut st = c.prepare_cached(sql::UPSERT_PERSON.lite).map_err(db_err)?;
             for x in &p {
@@ -77,7 +78,7 @@ impl RegistryStore for SqliteStore {
     }
 
     async fn upsert_documents(&self, d: &[DocumentRecord], now: DateTime<Utc>) -> Result<u64> {
-        let d = d.to_vec();
+        let d: Vec<DocumentRecord> = d.iter().map(|x| seal::document(&self.keys, x)).collect();
         self.write(move |c| {
             let mut st = c
                 .prepare_cached(sql::UPSERT_DOCUMENT.lite)
@@ -100,18 +101,18 @@ impl RegistryStore for SqliteStore {
     }
 
     async fn person(&self, id_number: &str) -> Result<Option<PersonRecord>> {
-        let id = id_number.to_string();
-        self.lookup(move |c| person_by_id(c, &id)).await
+        Ok(self.facts(id_number).await?.0)
     }
 
     async fn documents_of(&self, id_number: &str) -> Result<Vec<DocumentRecord>> {
-        let id = id_number.to_string();
-        self.lookup(move |c| documents_by_holder(c, &id)).await
+        Ok(self.facts(id_number).await?.1)
     }
 
     async fn facts(&self, id_number: &str) -> Result<(Option<PersonRecord>, Vec<DocumentRecord>)> {
-        let id = id_number.to_string();
-        self.lookup(move |c| Ok((person_by_id(c, &id)?, documents_by_holder(c, &id)?)))
-            .await
+        let key = seal::registry_key(&self.keys, id_number);
+        let (p, d) = self
+            .lookup(move |c| Ok((person_by_id(c, &key)?, documents_by_holder(c, &key)?)))
+            .await?;
+        seal::open_facts(&self.keys, p, d, id_number)
     }
 }

@@ -4,6 +4,7 @@
 
 use super::{date_s, db_err, from_ms, get_date, ms, SqliteStore};
 use crate::admin::{self, AdminTx, Arg, Fail, Violation};
+use crate::keys::Keys;
 use crate::model::*;
 use crate::rows;
 use crate::sql;
@@ -21,12 +22,12 @@ use wujing_domain::audit::{link, AuditEntry};
 
 /// Links `a` to the newest entry and appends it. Runs on the writer thread, which is the only
 /// writer, so reading the head and appending cannot interleave with another append.
-fn append_audit(c: &Connection, a: &NewAudit) -> Result<()> {
+fn append_audit(c: &Connection, keys: &Keys, a: &NewAudit) -> Result<()> {
     let head: Option<(i64, String)> = c
         .query_row(sql::AUDIT_HEAD.lite, [], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()
         .map_err(db_err)?;
-    let e = link(head, admin::entry(a));
+    let e = link(keys.chain_key(), head, admin::entry(a));
     c.prepare_cached(sql::INSERT_AUDIT_ENTRY.lite)
         .and_then(|mut s| {
             s.execute(params![
@@ -108,11 +109,16 @@ impl AdminTx for LiteTx<'_> {
 }
 
 /// Applies a staff change and appends its audit entry, inside the writer's job.
-pub(crate) fn apply(c: &Connection, change: &AdminChange, a: &NewAudit) -> Result<AdminOutcome> {
+pub(crate) fn apply(
+    c: &Connection,
+    keys: &Keys,
+    change: &AdminChange,
+    a: &NewAudit,
+) -> Result<AdminOutcome> {
     let out = admin::apply(&mut LiteTx(c), change, a.at)
         .now_or_never()
         .expect("SQLite statements never wait")?;
-    append_audit(c, a)?;
+    append_audit(c, keys, a)?;
     Ok(out)
 }
 
@@ -316,7 +322,8 @@ pub(crate) fn audit_chain(c: &Connection) -> Result<crate::AuditChain> {
 impl StaffStore for SqliteStore {
     async fn apply_admin(&self, change: &AdminChange, audit: &NewAudit) -> Result<AdminOutcome> {
         let (change, audit) = (change.clone(), audit.clone());
-        self.write(move |c| apply(c, &change, &audit)).await
+        let keys = self.keys.clone();
+        self.write(move |c| apply(c, &keys, &change, &audit)).await
     }
 
     async fn staff_by_username(&self, username: &str) -> Result<Option<StaffAccount>> {

@@ -141,13 +141,13 @@ async fn clean(store: &DynStore) {
 /// that cannot be opened, a PostgreSQL that refuses the connection.
 #[tokio::test]
 async fn an_unreachable_database_is_unavailable() {
-    let e = wujing_store::open("sqlite:/nonexistent-dir/wujing.db")
+    let e = wujing_testkit::open("sqlite:/nonexistent-dir/wujing.db")
         .await
         .err()
         .expect("cannot open");
     assert!(matches!(e, StoreError::Unavailable(_)), "{e:?}");
     // Port 1 on loopback: nothing listens there.
-    let pg = wujing_store::open("postgres://postgres@127.0.0.1:1/wujing")
+    let pg = wujing_testkit::open("postgres://postgres@127.0.0.1:1/wujing")
         .await
         .unwrap();
     let e = pg.ping().await.unwrap_err();

@@ -156,7 +156,7 @@ async fn both_migration_sets_produce_the_same_schema() {
     let Some(url) = wujing_testkit::fresh_pg_database().await else {
         return;
     };
-    let pg = wujing_store::open(&url).await.unwrap();
+    let pg = wujing_testkit::open(&url).await.unwrap();
     pg.migrate().await.unwrap();
     let mut pg = pg_schema(&url).await;
     // The one intended difference: SQLite keeps rate-limit counters in an in-memory database

@@ -293,7 +293,11 @@ async fn staff_sessions_and_changes(store: DynStore) {
         ]
     );
     assert_eq!(
-        wujing_domain::audit::verify_chain(&chain, head.as_ref().map(|(s, h)| (*s, h.as_str()))),
+        wujing_domain::audit::verify_chain(
+            store.keys().chain_key(),
+            &chain,
+            head.as_ref().map(|(s, h)| (*s, h.as_str()))
+        ),
         Ok(5)
     );
     let found = store
@@ -323,7 +327,11 @@ async fn audit_appends_race(store: DynStore) {
     }
     let (chain, head) = store.audit_chain().await.unwrap();
     assert_eq!(
-        wujing_domain::audit::verify_chain(&chain, head.as_ref().map(|(s, h)| (*s, h.as_str()))),
+        wujing_domain::audit::verify_chain(
+            store.keys().chain_key(),
+            &chain,
+            head.as_ref().map(|(s, h)| (*s, h.as_str()))
+        ),
         Ok(40)
     );
 }
@@ -345,7 +353,11 @@ async fn tamper_and_verify(
     }
     let verify = || async {
         let (chain, head) = store.audit_chain().await.unwrap();
-        verify_chain(&chain, head.as_ref().map(|(s, h)| (*s, h.as_str())))
+        verify_chain(
+            store.keys().chain_key(),
+            &chain,
+            head.as_ref().map(|(s, h)| (*s, h.as_str())),
+        )
     };
     assert_eq!(verify().await, Ok(6));
     // The triggers refuse edits made without dropping them.
@@ -384,7 +396,7 @@ mod futures_lite_boxed {
 #[tokio::test]
 async fn audit_tampering_is_located_on_sqlite() {
     let t = wujing_testkit::TempSqlite::new();
-    let store = wujing_store::open(&t.url()).await.unwrap();
+    let store = wujing_testkit::open(&t.url()).await.unwrap();
     store.migrate().await.unwrap();
     let path = t.path.clone();
     let exec = move |sql: &str| -> futures_lite_boxed::Fut {
@@ -402,7 +414,7 @@ async fn audit_tampering_is_located_on_postgres() {
     let Some(url) = wujing_testkit::fresh_pg_database().await else {
         return;
     };
-    let store = wujing_store::open(&url).await.unwrap();
+    let store = wujing_testkit::open(&url).await.unwrap();
     store.migrate().await.unwrap();
     let exec = move |sql: &str| -> futures_lite_boxed::Fut {
         let (url, sql) = (url.clone(), sql.to_string());

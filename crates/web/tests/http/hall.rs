@@ -422,9 +422,9 @@ async fn calls_reach_boards_on_every_server() {
     let Some(url) = wujing_testkit::fresh_pg_database().await else {
         return;
     };
-    let a = wujing_store::open(&url).await.unwrap();
+    let a = wujing_testkit::open(&url).await.unwrap();
     a.migrate().await.unwrap();
-    let b = wujing_store::open(&url).await.unwrap();
+    let b = wujing_testkit::open(&url).await.unwrap();
     let mut rx = b.subscribe();
     // The listener connects in the background; publish until it hears.
     let got = tokio::time::timeout(std::time::Duration::from_secs(10), async {

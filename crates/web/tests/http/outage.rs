@@ -117,7 +117,7 @@ async fn a_lost_postgres_answers_503_and_recovers_by_itself() {
         return;
     }
     let (pg, admin) = OwnPostgres::start();
-    let store = wujing_store::open(&admin).await.expect("open postgres");
+    let store = wujing_testkit::open(&admin).await.expect("open postgres");
     store.migrate().await.expect("migrate");
     let h = Harness::new(store).await;
 
