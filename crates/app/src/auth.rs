@@ -359,7 +359,9 @@ impl App {
     /// name matched an account, that account is the entry's actor and subject, so that the
     /// trail searched by that staff member shows the attempts made in its name. A name that
     /// matches no account is never written anywhere (it may be a password typed into the
-    /// wrong box): the actor is then `anonymous` and the subject `staff:unknown`.
+    /// wrong box): the actor is then `anonymous` and the subject `staff:unknown`. Recorded in
+    /// a transaction of its own: the attempt was counted by the throttle's statement before the
+    /// password was checked, and whether it failed is known only after.
     async fn record_failed_sign_in(
         &self,
         account: Option<&wujing_store::StaffAccount>,

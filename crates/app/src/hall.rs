@@ -316,6 +316,8 @@ impl App {
             .await?
         {
             Some(t) => {
+                // The call stands whatever happens next, so the boards hear of it first.
+                self.announce(&t).await;
                 self.audit(
                     &Actor::at_window(p, client_addr, window),
                     AdminChange::RecordOnly,
@@ -325,7 +327,6 @@ impl App {
                     json!({ "queue": t.queue }),
                 )
                 .await?;
-                self.announce(&t).await;
                 Ok(Some(self.ticket_view(&t).await?))
             }
             None => Ok(None),
@@ -436,6 +437,10 @@ impl App {
                         "first": matches!(a, CounterAction::TransferFirst { .. }) }),
             ),
         };
+        // The move stands whatever happens next, so the boards hear of a call first.
+        if moved.status == "called" {
+            self.announce(&moved).await;
+        }
         // A recall beyond the limit turns into a miss: the entry says what came of the move.
         detail["status"] = json!(moved.status);
         self.audit(
@@ -447,9 +452,6 @@ impl App {
             detail,
         )
         .await?;
-        if moved.status == "called" {
-            self.announce(&moved).await;
-        }
         self.ticket_view(&moved).await
     }
 
@@ -557,6 +559,10 @@ impl App {
 
     /// Everything the counter console shows about the ticket being served: who booked (masked),
     /// the fee due, the materials to check, the application if accepted, whether it is paid.
+    ///
+    /// Not audited itself: it shows the case of the ticket this window called (its officer's
+    /// `ticket.call` is in the trail) each time the console is drawn, and an entry per redraw
+    /// would bury the trail without saying more.
     pub async fn counter_case(
         &self,
         p: &Principal,
