@@ -813,12 +813,29 @@ impl App {
         Ok(b)
     }
 
-    /// A booking as staff see it: personal data masked.
-    pub async fn staff_booking(&self, p: &Principal, code: &str) -> AppResult<crate::BookingView> {
+    /// A booking as staff see it: personal data masked. Audited (`booking.lookup`), because
+    /// even a masked booking tells who is going where and when; recorded before the view is
+    /// answered, so that nothing is shown that is not in the trail.
+    pub async fn staff_booking(
+        &self,
+        p: &Principal,
+        client_addr: Option<&str>,
+        code: &str,
+    ) -> AppResult<crate::BookingView> {
         let b = self
             .booking_for_staff(p, Action::LookupBooking, code)
             .await?;
-        self.booking_view(&b).await
+        let view = self.booking_view(&b).await?;
+        self.audit(
+            &Actor::new(p, client_addr),
+            AdminChange::RecordOnly,
+            "booking.lookup",
+            format!("booking:{}", b.code),
+            Some(b.identity_key.clone()),
+            json!({}),
+        )
+        .await?;
+        Ok(view)
     }
 
     /// The full identity number and phone of a booking's applicant: an audited act.
@@ -856,7 +873,16 @@ impl App {
         })
     }
 
-    pub async fn audit_search(&self, p: &Principal, q: &AuditSearch) -> AppResult<Vec<AuditView>> {
+    /// Searches the trail; every search (an API call or a view of the audit page) is itself
+    /// recorded (`audit.read`), after the search and before its results are answered. The
+    /// entry's citizen is the citizen searched for, so that the trail shows who looked a person
+    /// up in it; the criteria in its detail carry that number masked.
+    pub async fn audit_search(
+        &self,
+        p: &Principal,
+        client_addr: Option<&str>,
+        q: &AuditSearch,
+    ) -> AppResult<Vec<AuditView>> {
         self.require(p, Action::ViewAudit, None)?;
         let citizen = match q
             .citizen
@@ -872,27 +898,52 @@ impl App {
                 self.parse_resident_id(c)?,
             ))),
         };
-        let actor = match q.staff.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            None => None,
-            Some(u) => match self
+        let staff = q
+            .staff
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_ascii_lowercase);
+        let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+        let rows = match &staff {
+            None => Some(None),
+            Some(u) => self
                 .store
-                .staff_by_username(&u.to_ascii_lowercase())
+                .staff_by_username(u)
                 .await?
-            {
-                Some(a) => Some(format!("staff:{}", a.id)),
-                None => return Ok(vec![]),
-            },
+                .map(|a| Some(format!("staff:{}", a.id))),
         };
-        let rows = self
-            .store
-            .audit_search(&AuditQuery {
-                citizen,
-                actor,
-                from: q.from,
-                to: q.to,
-                limit: q.limit.unwrap_or(100).clamp(1, 1000),
-            })
-            .await?;
+        let rows = match rows {
+            // A user name that is no account matches nothing.
+            None => vec![],
+            Some(actor) => {
+                self.store
+                    .audit_search(&AuditQuery {
+                        citizen: citizen.clone(),
+                        actor,
+                        from: q.from,
+                        to: q.to,
+                        limit,
+                    })
+                    .await?
+            }
+        };
+        self.audit(
+            &Actor::new(p, client_addr),
+            AdminChange::RecordOnly,
+            "audit.read",
+            "audit".into(),
+            citizen.clone(),
+            json!({
+                "citizen": citizen.as_deref().map(mask_identity_key),
+                "staff": staff,
+                "from": q.from,
+                "to": q.to,
+                "limit": limit,
+                "results": rows.len(),
+            }),
+        )
+        .await?;
         Ok(rows.iter().map(AuditView::from).collect())
     }
 

@@ -270,9 +270,30 @@ impl App {
         // Counted before the password is checked, atomically in the database: parallel
         // guesses cannot all read the same count and all be evaluated.
         let gates = cfg.gates(user_key.clone(), addr_key.clone());
-        if let LoginAttempt::Refused { until, .. } = self.store.login_attempt(&gates, now).await? {
+        if let LoginAttempt::Refused { key, until } = self.store.login_attempt(&gates, now).await? {
             let secs = ((until - now).num_milliseconds().max(1) as u64).div_ceil(1000);
             tracing::info!(outcome = "throttled", "staff sign-in");
+            // Refused attempts are recorded too, within bounds, since a refusal counts nothing
+            // in the database: one refused by the user name's delay was counted under the
+            // address gate before it (at most `addr_attempts` per address and window), so
+            // those are bounded by the throttle itself; one refused by the address gate is
+            // counted nowhere, so only the first refusal of each address delay is recorded (per
+            // app server, `Caches::first_refusal`). Nobody fills the trail faster than the
+            // throttle lets them try.
+            let gate = if key == addr_key {
+                "address"
+            } else {
+                "user_name"
+            };
+            if gate == "user_name" || self.caches.first_refusal(&key, until, now) {
+                let account = self.store.staff_by_username(&user).await?;
+                self.record_failed_sign_in(
+                    account.as_ref(),
+                    client_addr,
+                    serde_json::json!({ "reason": "throttled", "gate": gate }),
+                )
+                .await?;
+            }
             return Err(throttled(secs));
         }
         let account = self.store.staff_by_username(&user).await?;
@@ -285,11 +306,23 @@ impl App {
         let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &pw))
             .await
             .unwrap_or(false);
-        let account = match account {
-            Some(a) if ok && !a.disabled => a,
-            _ => {
-                // The attempt is already counted.
+        let reason = match &account {
+            Some(a) if ok && !a.disabled => None,
+            Some(a) if ok && a.disabled => Some("account_disabled"),
+            Some(_) => Some("wrong_password"),
+            None => Some("unknown_user"),
+        };
+        let account = match (account, reason) {
+            (Some(a), None) => a,
+            (account, reason) => {
+                // The attempt is already counted (and so bounded by the throttle).
                 tracing::info!(outcome = "failed", "staff sign-in");
+                self.record_failed_sign_in(
+                    account.as_ref(),
+                    client_addr,
+                    serde_json::json!({ "reason": reason }),
+                )
+                .await?;
                 return Err(login_failed());
             }
         };
@@ -322,9 +355,56 @@ impl App {
         })
     }
 
-    pub async fn logout(&self, p: &Principal) -> AppResult<()> {
+    /// A refused sign-in (`session.sign_in_failed`), with the client address. When the user
+    /// name matched an account, that account is the entry's actor and subject, so that the
+    /// trail searched by that staff member shows the attempts made in its name. A name that
+    /// matches no account is never written anywhere (it may be a password typed into the
+    /// wrong box): the actor is then `anonymous` and the subject `staff:unknown`. Recorded in
+    /// a transaction of its own: the attempt was counted by the throttle's statement before the
+    /// password was checked, and whether it failed is known only after.
+    async fn record_failed_sign_in(
+        &self,
+        account: Option<&wujing_store::StaffAccount>,
+        client_addr: Option<&str>,
+        detail: serde_json::Value,
+    ) -> AppResult<()> {
+        let (actor, subject) = match account {
+            Some(a) => (
+                crate::admin::Actor::staff_account(a, client_addr),
+                format!("staff:{}", a.id),
+            ),
+            None => (
+                crate::admin::Actor::new(&Principal::Anonymous, client_addr),
+                "staff:unknown".to_string(),
+            ),
+        };
+        self.audit(
+            &actor,
+            AdminChange::RecordOnly,
+            "session.sign_in_failed",
+            subject,
+            None,
+            detail,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Signs out: the session ends in the same transaction as its audit entry
+    /// (`session.sign_out`). A request without a live session has nothing to end or record.
+    pub async fn logout(&self, p: &Principal, client_addr: Option<&str>) -> AppResult<()> {
         if let Principal::Staff(s) = p {
-            self.store.end_session(&s.session_hash).await?;
+            self.audit(
+                &crate::admin::Actor::new(p, client_addr),
+                AdminChange::EndSession {
+                    token_hash: s.session_hash.clone(),
+                },
+                "session.sign_out",
+                format!("staff:{}", s.id),
+                None,
+                serde_json::json!({}),
+            )
+            .await?;
         }
         Ok(())
     }

@@ -24,6 +24,9 @@ pub const ALTERNATIVES_TTL: Duration = Duration::from_millis(1000);
 pub const HALLS_TTL: Duration = Duration::from_secs(5);
 /// Beyond this many entries a map is cleared rather than grown (a release touches ~10k slots).
 const MAX_ENTRIES: usize = 200_000;
+/// Addresses in their sign-in delay remembered as already recorded (each first made 30 counted
+/// attempts, so this many is a large attack).
+const MAX_REFUSALS_NOTED: usize = 100_000;
 
 /// Halls by id; each shared, so that a request borrows a hall instead of copying it.
 pub type HallIndex = Arc<HashMap<String, Arc<Hall>>>;
@@ -38,6 +41,9 @@ pub struct Caches {
     alternatives: Mutex<HashMap<AlternativesKey, (Instant, Arc<RawValue>)>>,
     /// Days whose lottery draw has finished: once true it stays true.
     drawn: RwLock<std::collections::HashSet<chrono::NaiveDate>>,
+    /// Sign-in gates (addresses) whose refusal is already in the audit trail: key → the end of
+    /// the delay that refusal named.
+    refusals_noted: Mutex<HashMap<String, chrono::DateTime<chrono::Utc>>>,
 }
 
 impl Caches {
@@ -134,6 +140,33 @@ impl Caches {
             }
             g.insert(key, (Instant::now(), a));
         }
+    }
+
+    /// Whether a sign-in refused by gate `key` until `until` is the first refusal of that delay
+    /// this server has seen, and so goes into the audit trail. Refusals count nothing in the
+    /// database, so without this one address could write an entry per request for as long as
+    /// its delay lasts; with it, an address's delay is recorded once per app server. Entries
+    /// whose delay is over are dropped when the map fills.
+    pub fn first_refusal(
+        &self,
+        key: &str,
+        until: chrono::DateTime<chrono::Utc>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> bool {
+        let Ok(mut g) = self.refusals_noted.lock() else {
+            return true;
+        };
+        if g.get(key) == Some(&until) {
+            return false;
+        }
+        if g.len() >= MAX_REFUSALS_NOTED {
+            g.retain(|_, u| *u > now);
+            if g.len() >= MAX_REFUSALS_NOTED {
+                g.clear();
+            }
+        }
+        g.insert(key.to_string(), until);
+        true
     }
 
     pub fn draw_finished(&self, day: chrono::NaiveDate) -> bool {

@@ -284,12 +284,20 @@ impl App {
         self.ticket_view(&t).await
     }
 
-    /// The next citizen for the officer's window.
+    /// The next citizen for the officer's window (audited: `ticket.call`).
+    ///
+    /// Calls and the counter's moves are audited right after they succeed, in a transaction of
+    /// their own, as check-ins, acceptances and payments are: each is one dialect-specific
+    /// conditional statement (`FOR UPDATE SKIP LOCKED` on PostgreSQL, the writer on SQLite)
+    /// outside the shared `AdminChange` statements, and which ticket (hence which citizen) a
+    /// call takes is known only from its result, while `apply_admin` takes its entry ready-made.
+    /// A failure to record answers an error although the move stands; the officer sees it.
     pub async fn call_next(
         &self,
         p: &Principal,
         hall: &str,
         window: u32,
+        client_addr: Option<&str>,
     ) -> AppResult<Option<TicketView>> {
         let kind = self.window_kind(p, hall, window).await?;
         let Principal::Staff(s) = p else {
@@ -308,7 +316,17 @@ impl App {
             .await?
         {
             Some(t) => {
+                // The call stands whatever happens next, so the boards hear of it first.
                 self.announce(&t).await;
+                self.audit(
+                    &Actor::at_window(p, client_addr, window),
+                    AdminChange::RecordOnly,
+                    "ticket.call",
+                    format!("ticket:{}", t.label),
+                    Some(t.identity_key.clone()),
+                    json!({ "queue": t.queue }),
+                )
+                .await?;
                 Ok(Some(self.ticket_view(&t).await?))
             }
             None => Ok(None),
@@ -355,11 +373,14 @@ impl App {
         })
     }
 
+    /// Moves a ticket at the officer's window; audited as `ticket.<move>` right after it
+    /// succeeds (see [`App::call_next`] for why not in the same transaction).
     pub async fn counter_action(
         &self,
         p: &Principal,
         hall: &str,
         window: u32,
+        client_addr: Option<&str>,
         ticket_id: i64,
         a: &CounterAction,
     ) -> AppResult<TicketView> {
@@ -402,9 +423,35 @@ impl App {
                 wujing_store::StoreError::Refused(_) => state_error(),
                 other => other.into(),
             })?;
+        let (action, mut detail) = match a {
+            CounterAction::Recall => ("ticket.recall", json!({})),
+            CounterAction::Start => ("ticket.start", json!({})),
+            CounterAction::Finish => ("ticket.finish", json!({})),
+            CounterAction::NoShow => ("ticket.no_show", json!({})),
+            CounterAction::Requeue => ("ticket.requeue", json!({})),
+            CounterAction::Park => ("ticket.park", json!({})),
+            CounterAction::Unpark => ("ticket.unpark", json!({})),
+            CounterAction::TransferFirst { queue } | CounterAction::TransferLast { queue } => (
+                "ticket.transfer",
+                json!({ "from": t.queue, "to": queue,
+                        "first": matches!(a, CounterAction::TransferFirst { .. }) }),
+            ),
+        };
+        // The move stands whatever happens next, so the boards hear of a call first.
         if moved.status == "called" {
             self.announce(&moved).await;
         }
+        // A recall beyond the limit turns into a miss: the entry says what came of the move.
+        detail["status"] = json!(moved.status);
+        self.audit(
+            &Actor::at_window(p, client_addr, window),
+            AdminChange::RecordOnly,
+            action,
+            format!("ticket:{}", moved.label),
+            Some(moved.identity_key.clone()),
+            detail,
+        )
+        .await?;
         self.ticket_view(&moved).await
     }
 
@@ -512,6 +559,10 @@ impl App {
 
     /// Everything the counter console shows about the ticket being served: who booked (masked),
     /// the fee due, the materials to check, the application if accepted, whether it is paid.
+    ///
+    /// Not audited itself: it shows the case of the ticket this window called (its officer's
+    /// `ticket.call` is in the trail) each time the console is drawn, and an entry per redraw
+    /// would bury the trail without saying more.
     pub async fn counter_case(
         &self,
         p: &Principal,
@@ -792,12 +843,14 @@ impl App {
         Ok(())
     }
 
-    /// The officer sends the case to the leader post.
+    /// The officer sends the case to the leader post: the request and its audit entry
+    /// (`urgent.request`) are one transaction (`AdminChange::RequestUrgent`).
     pub async fn request_urgent(
         &self,
         p: &Principal,
         hall: &str,
         window: u32,
+        client_addr: Option<&str>,
         ticket_id: i64,
         u: &UrgentInput,
     ) -> AppResult<UrgentRequest> {
@@ -812,23 +865,36 @@ impl App {
                 "choose a reason for urgency",
             ));
         }
-        self.store
+        let t = self
+            .store
             .ticket(ticket_id)
             .await?
             .filter(|t| t.hall_id == hall)
             .ok_or_else(state_error)?;
+        let note = u.note.trim();
+        let out = self
+            .audit(
+                &Actor::at_window(p, client_addr, window),
+                AdminChange::RequestUrgent {
+                    ticket_id,
+                    reason: u.reason.clone(),
+                    note: note.into(),
+                    staff_id: s.id,
+                },
+                "urgent.request",
+                format!("ticket:{}", t.label),
+                Some(t.identity_key.clone()),
+                json!({ "reason": u.reason, "note": note }),
+            )
+            .await?;
+        let wujing_store::AdminOutcome::Created(id) = out else {
+            unreachable!("a request returns its id")
+        };
         self.store
-            .request_urgent(ticket_id, &u.reason, u.note.trim(), s.id, self.clock.now())
-            .await
-            .map_err(|e| match e {
-                wujing_store::StoreError::Refused(_) => AppError::new(
-                    Code::UrgentOpen,
-                    "该号已有待审批的加急申请",
-                    "an urgent request is already waiting",
-                ),
-                other => other.into(),
-            })
+            .urgent_request(id)
+            .await?
             .map(Into::into)
+            .ok_or_else(|| AppError::from(Code::UrgentNotFound))
     }
 
     pub async fn urgent_requests(&self, p: &Principal) -> AppResult<Vec<UrgentRequest>> {
@@ -862,6 +928,12 @@ impl App {
         let Principal::Staff(s) = p else {
             return Err(crate::authz::denied(p));
         };
+        // The decision is found in the trail by the citizen, like the request.
+        let citizen = self
+            .store
+            .ticket(u.ticket_id)
+            .await?
+            .map(|t| t.identity_key);
         self.audit(
             &Actor::new(p, client_addr),
             AdminChange::DecideUrgent {
@@ -875,7 +947,7 @@ impl App {
                 "urgent.reject"
             },
             format!("ticket:{}", u.ticket_label),
-            None,
+            citizen,
             json!({ "reason": u.reason, "note": u.note }),
         )
         .await

@@ -93,6 +93,31 @@ pub(crate) async fn apply(
     use Arg::*;
     Ok(match change {
         AdminChange::RecordOnly => AdminOutcome::Done,
+        AdminChange::EndSession { token_hash } => {
+            tx.exec(sql::END_SESSION, &[Text(token_hash)]).await?;
+            AdminOutcome::Done
+        }
+        AdminChange::RequestUrgent {
+            ticket_id,
+            reason,
+            note,
+            staff_id,
+        } => {
+            let id = tx
+                .first_i64(
+                    sql::INSERT_URGENT_REQUEST,
+                    &[
+                        Int(*ticket_id),
+                        Text(reason),
+                        Text(note),
+                        Int(*staff_id),
+                        At(now),
+                    ],
+                )
+                .await
+                .map_err(refuse_on(Violation::Unique, "urgent_open"))?;
+            AdminOutcome::Created(id.ok_or(StoreError::NotFound("ticket"))?)
+        }
         AdminChange::CreateStaff {
             username,
             display_name,

@@ -470,16 +470,8 @@ pub trait HallStore: Send + Sync + 'static {
 
     async fn application_of(&self, ticket_id: i64) -> Result<Option<Application>>;
 
-    /// Files an urgent request for a ticket (one open per ticket: `Refused("urgent_open")`).
-    async fn request_urgent(
-        &self,
-        ticket_id: i64,
-        reason: &str,
-        note: &str,
-        staff_id: i64,
-        now: DateTime<Utc>,
-    ) -> Result<UrgentRequest>;
-
+    /// Urgent requests are filed through [`StaffStore::apply_admin`]
+    /// ([`AdminChange::RequestUrgent`]), so that each is written with its audit entry.
     async fn urgent_requests(&self, open_only: bool) -> Result<Vec<UrgentRequest>>;
 }
 

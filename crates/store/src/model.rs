@@ -533,9 +533,24 @@ pub struct NewAudit {
 /// transaction: either both are written or neither.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AdminChange {
-    /// Nothing changes in the administration data; only the audit entry is recorded: a sign-in,
-    /// a reveal of a full identity number, a check-in, an acceptance or a payment at a counter.
+    /// Nothing changes in the administration data; only the audit entry is recorded: a sign-in
+    /// or a failed one, a reveal of a full identity number, a masked booking lookup, a read of
+    /// the trail, a check-in, a call or move of a ticket, an acceptance or a payment at a
+    /// counter.
     RecordOnly,
+    /// Sign-out: ends one session (by the SHA-256 of its token). Ending a session that is
+    /// already gone is not an error: the entry still says who signed out.
+    EndSession {
+        token_hash: String,
+    },
+    /// An officer sends a ticket's case to the leader post; refused (`urgent_open`) while one
+    /// is waiting for a decision. `Created` carries the request's id.
+    RequestUrgent {
+        ticket_id: i64,
+        reason: String,
+        note: String,
+        staff_id: i64,
+    },
     CreateStaff {
         username: String,
         display_name: String,

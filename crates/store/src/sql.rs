@@ -378,6 +378,9 @@ shared! {
                         password_changed_at = CASE WHEN CAST($5 AS TEXT) IS NULL THEN password_changed_at ELSE $6 END,
                         phone = COALESCE($7, phone)
                      WHERE id = $1";
+    /// The hall is the ticket's; no row (no id) when the ticket does not exist.
+    INSERT_URGENT_REQUEST = "INSERT INTO urgent_requests (ticket_id, hall_id, reason, note, requested_by, created_at)
+                             SELECT id, hall_id, $2, $3, $4, $5 FROM tickets WHERE id = $1 RETURNING id";
     INSERT_DEVICE = "INSERT INTO devices (name, hall_id, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id";
     EXPEDITE_APPLICATION = "UPDATE applications SET expedited = true WHERE ticket_id = $1";
     ACKNOWLEDGE_ALERT = "UPDATE alerts SET acknowledged_at = $2, acknowledged_by = $3, outcome = $4 WHERE id = $1 AND acknowledged_at IS NULL";

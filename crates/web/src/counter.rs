@@ -53,7 +53,7 @@ pub async fn tickets(
     Ok(Json(s.app.hall_tickets(&p, &hall).await?))
 }
 
-/// Calls the next ticket of the queues the window serves.
+/// Calls the next ticket of the queues the window serves (audited).
 #[utoipa::path(post, path = "/api/v1/halls/{id}/windows/{number}/call", tag = "counter", security(("session" = [], "csrf" = [])),
     params(("id" = String, Path, description = "Hall id, e.g. `tianhe`"), ("number" = u32, Path, description = "Window number in the hall")),
     responses((status = 200, body = TicketView, description = "The called ticket"),
@@ -63,15 +63,18 @@ pub async fn tickets(
 pub async fn call_next(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
+    ClientAddr(addr): ClientAddr,
     ApiPath((hall, window)): ApiPath<(String, u32)>,
 ) -> ApiResult<Response> {
-    Ok(match s.app.call_next(&p, &hall, window).await? {
-        Some(t) => Json(t).into_response(),
-        None => StatusCode::NO_CONTENT.into_response(),
-    })
+    Ok(
+        match s.app.call_next(&p, &hall, window, addr.as_deref()).await? {
+            Some(t) => Json(t).into_response(),
+            None => StatusCode::NO_CONTENT.into_response(),
+        },
+    )
 }
 
-/// Moves a ticket: start, finish, recall, no-show, requeue, park, unpark or transfer.
+/// Moves a ticket: start, finish, recall, no-show, requeue, park, unpark or transfer (audited).
 #[utoipa::path(post, path = "/api/v1/halls/{id}/windows/{number}/tickets/{ticket}/action", tag = "counter", security(("session" = [], "csrf" = [])),
     params(("id" = String, Path, description = "Hall id, e.g. `tianhe`"), ("number" = u32, Path, description = "Window number in the hall"), ("ticket" = i64, Path, description = "Ticket id (the `id` of a ticket, not its label)")),
     request_body = CounterAction,
@@ -82,11 +85,14 @@ pub async fn call_next(
 pub async fn action(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
+    ClientAddr(addr): ClientAddr,
     ApiPath((hall, window, ticket)): ApiPath<(String, u32, i64)>,
     ApiJson(a): ApiJson<CounterAction>,
 ) -> ApiResult<Json<TicketView>> {
     Ok(Json(
-        s.app.counter_action(&p, &hall, window, ticket, &a).await?,
+        s.app
+            .counter_action(&p, &hall, window, addr.as_deref(), ticket, &a)
+            .await?,
     ))
 }
 
@@ -263,10 +269,12 @@ pub async fn console_submit(
         let PageForm(ConsoleForm { ticket, op }) = form.map_err(|e| e.0)?;
         let action = match op {
             ConsoleOp::Next => {
-                return Ok(match s.app.call_next(p, &hall, window).await? {
-                    Some(t) => format!("请 {} 号到 {} 号窗口", t.label, window),
-                    None => "没有等候的号".into(),
-                })
+                return Ok(
+                    match s.app.call_next(p, &hall, window, addr.as_deref()).await? {
+                        Some(t) => format!("请 {} 号到 {} 号窗口", t.label, window),
+                        None => "没有等候的号".into(),
+                    },
+                )
             }
             ConsoleOp::Accept { present } => {
                 let a = s
@@ -284,6 +292,7 @@ pub async fn console_submit(
                         p,
                         &hall,
                         window,
+                        addr.as_deref(),
                         ticket,
                         &wujing_app::hall::UrgentInput { reason, note },
                     )
@@ -318,7 +327,7 @@ pub async fn console_submit(
         };
         let t = s
             .app
-            .counter_action(p, &hall, window, ticket, &action)
+            .counter_action(p, &hall, window, addr.as_deref(), ticket, &action)
             .await?;
         Ok(format!("{}：{}", t.label, t.status))
     }
@@ -380,7 +389,7 @@ pub async fn refund(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Sends the case to the leader post for expediting.
+/// Sends the case to the leader post for expediting (audited).
 #[utoipa::path(post, path = "/api/v1/halls/{id}/windows/{number}/tickets/{ticket}/urgent", tag = "counter", security(("session" = [], "csrf" = [])),
     params(("id" = String, Path, description = "Hall id, e.g. `tianhe`"), ("number" = u32, Path, description = "Window number in the hall"), ("ticket" = i64, Path, description = "Ticket id (the `id` of a ticket, not its label)")),
     request_body = wujing_app::hall::UrgentInput,
@@ -391,12 +400,17 @@ pub async fn refund(
 pub async fn urgent(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
+    ClientAddr(addr): ClientAddr,
     ApiPath((hall, window, ticket)): ApiPath<(String, u32, i64)>,
     ApiJson(u): ApiJson<wujing_app::hall::UrgentInput>,
 ) -> ApiResult<(StatusCode, Json<wujing_app::UrgentRequest>)> {
     Ok((
         StatusCode::CREATED,
-        Json(s.app.request_urgent(&p, &hall, window, ticket, &u).await?),
+        Json(
+            s.app
+                .request_urgent(&p, &hall, window, addr.as_deref(), ticket, &u)
+                .await?,
+        ),
     ))
 }
 

@@ -145,8 +145,12 @@ fn csrf_error() -> AppError {
     )
 }
 
-pub async fn logout(State(s): State<AppState>, page: PageContext) -> ApiResult<Response> {
-    s.app.logout(&page.principal).await?;
+pub async fn logout(
+    State(s): State<AppState>,
+    page: PageContext,
+    ClientAddr(addr): ClientAddr,
+) -> ApiResult<Response> {
+    s.app.logout(&page.principal, addr.as_deref()).await?;
     let mut r = Redirect::to("/staff/login").into_response();
     let (k, v) = session_cookie(&s, "", 0);
     r.headers_mut().append(k, v);
@@ -739,7 +743,27 @@ struct AuditPage {
     staff: String,
     from: String,
     to: String,
-    entries: Vec<AuditView>,
+    entries: Vec<AuditRow>,
+}
+
+/// An entry as the audit page lists it: its time in the organisation's local time (China
+/// Standard Time, the halls' zone, fixed UTC+8), as staff read the halls' days and slots, and
+/// in UTC for the `<time>` element.
+struct AuditRow {
+    e: AuditView,
+    at_local: String,
+    at_utc: String,
+}
+
+impl From<AuditView> for AuditRow {
+    fn from(e: AuditView) -> Self {
+        let local = e.at.with_timezone(&wujing_domain::calendar::china_offset());
+        Self {
+            at_local: local.format("%Y-%m-%d %H:%M:%S").to_string(),
+            at_utc: e.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            e,
+        }
+    }
 }
 
 /// The audit search: a citizen's identity number, a staff user name, and days (inclusive).
@@ -760,6 +784,7 @@ pub struct AuditQuery {
 pub async fn audit_page(
     State(s): State<AppState>,
     page: PageContext,
+    ClientAddr(addr): ClientAddr,
     PageQuery(q): PageQuery<AuditQuery>,
 ) -> ApiResult<Response> {
     let search = AuditSearch {
@@ -771,7 +796,11 @@ pub async fn audit_page(
             .map(|d| views_local_midnight(d + chrono::TimeDelta::days(1))),
         limit: Some(200),
     };
-    let (entries, (msg, msg_kind)) = match s.app.audit_search(&page.principal, &search).await {
+    let (entries, (msg, msg_kind)) = match s
+        .app
+        .audit_search(&page.principal, addr.as_deref(), &search)
+        .await
+    {
         Ok(e) => (e, q.flash.shown()),
         Err(e) if e.kind == ErrorKind::Invalid => {
             (vec![], (e.message(false).to_string(), "error".into()))
@@ -786,7 +815,7 @@ pub async fn audit_page(
         staff: q.staff,
         from: day(q.from),
         to: day(q.to),
-        entries,
+        entries: entries.into_iter().map(AuditRow::from).collect(),
         page,
     }))
 }

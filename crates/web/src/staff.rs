@@ -39,7 +39,7 @@ pub(crate) fn session_cookie(
 ///
 /// Sets the `wujing_session` cookie (HttpOnly, SameSite=Strict) and answers the CSRF token that
 /// state-changing requests made with the cookie send back as `X-CSRF-Token`. Failures are
-/// throttled per user name and per address.
+/// throttled per user name and per address, and audited.
 #[utoipa::path(post, path = "/api/v1/staff/session", tag = "staff",
     request_body = LoginInput,
     responses((status = 200, body = SignedIn, description = "Signed in; the session cookie is set",
@@ -59,14 +59,15 @@ pub async fn login(
     Ok(([session_cookie(&s, &signed.token, ttl)], Json(signed)).into_response())
 }
 
-/// Signs out: ends the session and clears its cookie.
+/// Signs out: ends the session and clears its cookie (audited).
 #[utoipa::path(delete, path = "/api/v1/staff/session", tag = "staff", security(("session" = [], "csrf" = [])),
     responses((status = 204, description = "Signed out; the cookie is cleared")))]
 pub async fn logout(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
+    ClientAddr(addr): ClientAddr,
 ) -> ApiResult<Response> {
-    s.app.logout(&p).await?;
+    s.app.logout(&p, addr.as_deref()).await?;
     Ok(([session_cookie(&s, "", 0)], StatusCode::NO_CONTENT).into_response())
 }
 
@@ -377,7 +378,7 @@ pub async fn set_hall_day(
     ))
 }
 
-/// A booking as staff see it, personal data masked.
+/// A booking as staff see it, personal data masked (audited: `booking.lookup`).
 ///
 /// Hall-scoped roles see their hall's bookings only.
 #[utoipa::path(get, path = "/api/v1/staff/bookings/{code}", tag = "staff", security(("session" = [])),
@@ -387,9 +388,10 @@ pub async fn set_hall_day(
 pub async fn staff_booking(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
+    ClientAddr(addr): ClientAddr,
     ApiPath(code): ApiPath<String>,
 ) -> ApiResult<Json<BookingView>> {
-    Ok(Json(s.app.staff_booking(&p, &code).await?))
+    Ok(Json(s.app.staff_booking(&p, addr.as_deref(), &code).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -418,7 +420,9 @@ pub async fn reveal(
     ))
 }
 
-/// Searches the audit trail, newest first; citizens' numbers masked.
+/// Searches the audit trail, newest first; citizens' numbers masked (audited).
+///
+/// Each search is itself recorded (`audit.read`), the searched number masked in its criteria.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", security(("session" = [])),
     params(AuditSearch),
     responses((status = 200, body = Vec<AuditView>),
@@ -426,9 +430,10 @@ pub async fn reveal(
 pub async fn audit(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
+    ClientAddr(addr): ClientAddr,
     ApiQuery(q): ApiQuery<AuditSearch>,
 ) -> ApiResult<Json<Vec<AuditView>>> {
-    Ok(Json(s.app.audit_search(&p, &q).await?))
+    Ok(Json(s.app.audit_search(&p, addr.as_deref(), &q).await?))
 }
 
 /// The calling device: its id, name and hall.

@@ -375,31 +375,6 @@ pub(crate) async fn accept(c: &impl GenericClient, a: &NewApplication) -> Result
         .ok_or(StoreError::NotFound("application"))
 }
 
-pub(crate) async fn request_urgent(
-    c: &impl GenericClient,
-    ticket: i64,
-    reason: &str,
-    note: &str,
-    staff: i64,
-    now: DateTime<Utc>,
-) -> Result<UrgentRequest> {
-    let t = by_id(c, ticket)
-        .await?
-        .ok_or(StoreError::NotFound("ticket"))?;
-    let id: i64 = c
-        .query_one(
-            "INSERT INTO urgent_requests (ticket_id, hall_id, reason, note, requested_by, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-            &[&t.id, &t.hall_id, &reason, &note, &staff, &now],
-        )
-        .await
-        .map_err(unique_as("urgent_open"))?
-        .get(0);
-    urgent(c, false, Some(id))
-        .await?
-        .pop()
-        .ok_or(StoreError::NotFound("urgent request"))
-}
-
 pub(crate) async fn urgent(
     c: &impl GenericClient,
     open_only: bool,
@@ -548,18 +523,6 @@ impl HallStore for PgStore {
     async fn application_of(&self, ticket_id: i64) -> Result<Option<Application>> {
         let c = self.client().await?;
         application_of(&c, ticket_id).await
-    }
-
-    async fn request_urgent(
-        &self,
-        ticket_id: i64,
-        reason: &str,
-        note: &str,
-        staff_id: i64,
-        now: DateTime<Utc>,
-    ) -> Result<UrgentRequest> {
-        let c = self.client().await?;
-        request_urgent(&c, ticket_id, reason, note, staff_id, now).await
     }
 
     async fn urgent_requests(&self, open_only: bool) -> Result<Vec<UrgentRequest>> {

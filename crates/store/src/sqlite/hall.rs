@@ -324,29 +324,6 @@ pub(crate) fn accept(c: &Connection, a: &NewApplication) -> Result<Application> 
     application_of(c, t.id)?.ok_or(StoreError::NotFound("application"))
 }
 
-pub(crate) fn request_urgent(
-    c: &Connection,
-    ticket: i64,
-    reason: &str,
-    note: &str,
-    staff: i64,
-    now: DateTime<Utc>,
-) -> Result<UrgentRequest> {
-    let t = by_id(c, ticket)?.ok_or(StoreError::NotFound("ticket"))?;
-    c.execute(
-        "INSERT INTO urgent_requests (ticket_id, hall_id, reason, note, requested_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![t.id, t.hall_id, reason, note, staff, ms(now)],
-    )
-    .map_err(|e| match &e {
-        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => StoreError::Refused("urgent_open"),
-        _ => db_err(e),
-    })?;
-    let id = c.last_insert_rowid();
-    urgent(c, false, Some(id))?
-        .pop()
-        .ok_or(StoreError::NotFound("urgent request"))
-}
-
 pub(crate) fn urgent(
     c: &Connection,
     open_only: bool,
@@ -491,19 +468,6 @@ impl HallStore for SqliteStore {
 
     async fn application_of(&self, ticket_id: i64) -> Result<Option<Application>> {
         self.lookup(move |c| application_of(c, ticket_id)).await
-    }
-
-    async fn request_urgent(
-        &self,
-        ticket_id: i64,
-        reason: &str,
-        note: &str,
-        staff_id: i64,
-        now: DateTime<Utc>,
-    ) -> Result<UrgentRequest> {
-        let (r, n) = (reason.to_string(), note.to_string());
-        self.write(move |c| request_urgent(c, ticket_id, &r, &n, staff_id, now))
-            .await
     }
 
     async fn urgent_requests(&self, open_only: bool) -> Result<Vec<UrgentRequest>> {

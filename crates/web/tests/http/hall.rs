@@ -259,7 +259,17 @@ async fn counter_day(store: DynStore) {
         .iter()
         .map(|e| e["action"].as_str().unwrap())
         .collect();
-    assert_eq!(actions, ["payment.record", "ticket.check_in"]);
+    // Every counter step that touched Chen is in the trail (finding 13).
+    assert_eq!(
+        actions,
+        [
+            "ticket.finish",
+            "payment.record",
+            "ticket.start",
+            "ticket.call",
+            "ticket.check_in"
+        ]
+    );
 
     // The console page shows the window.
     let res = h
