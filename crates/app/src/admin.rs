@@ -24,25 +24,38 @@ pub struct Actor {
     pub name: String,
     pub client_addr: Option<String>,
     pub station: Option<String>,
+    /// The hall the action concerns, recorded with the entry so that a leader or supervisor
+    /// scoped to halls reads it ([`Actor::in_hall`]); `None` for organisation-wide actions,
+    /// which only organisation-wide readers see. A device acts in its own hall.
+    pub hall: Option<String>,
 }
 
 impl Actor {
     pub fn new(p: &Principal, client_addr: Option<&str>) -> Self {
-        let (id, name, station) = match p {
-            Principal::Staff(s) => (format!("staff:{}", s.id), s.username.clone(), None),
+        let (id, name, station, hall) = match p {
+            Principal::Staff(s) => (format!("staff:{}", s.id), s.username.clone(), None, None),
             Principal::Device(d) => (
                 format!("device:{}", d.id),
                 d.name.clone(),
                 Some(format!("device:{}", d.id)),
+                Some(d.hall_id.clone()),
             ),
-            Principal::Anonymous => ("anonymous".into(), "anonymous".into(), None),
+            Principal::Anonymous => ("anonymous".into(), "anonymous".into(), None, None),
         };
         Self {
             id,
             name,
             client_addr: client_addr.map(str::to_string),
             station,
+            hall,
         }
+    }
+
+    /// The entry concerns `hall` (a counter action, a check-in, a hall's settings, a refund,
+    /// a booking at the hall…): its readers include the hall's leaders and supervisors.
+    pub fn in_hall(mut self, hall: impl Into<String>) -> Self {
+        self.hall = Some(hall.into());
+        self
     }
 
     pub(crate) fn staff_account(a: &wujing_store::StaffAccount, client_addr: Option<&str>) -> Self {
@@ -51,6 +64,7 @@ impl Actor {
             name: a.username.clone(),
             client_addr: client_addr.map(str::to_string),
             station: None,
+            hall: None,
         }
     }
 
@@ -70,6 +84,7 @@ impl Actor {
             name: format!("cli:{user}"),
             client_addr: None,
             station: None,
+            hall: None,
         }
     }
 }
@@ -228,6 +243,7 @@ impl App {
             detail,
             client_addr: actor.client_addr.clone(),
             station: actor.station.clone(),
+            hall_id: actor.hall.clone(),
         };
         self.store
             .apply_admin(&change, &entry)
@@ -477,7 +493,7 @@ impl App {
         let token = random_token();
         let out = self
             .audit(
-                &Actor::new(p, client_addr),
+                &Actor::new(p, client_addr).in_hall(hall_id),
                 AdminChange::CreateDevice {
                     name: name.into(),
                     hall_id: hall_id.into(),
@@ -509,8 +525,18 @@ impl App {
         id: i64,
     ) -> AppResult<()> {
         self.require(p, Action::ManageDevices, None)?;
+        // The device's hall, so that the hall's readers see its revocation.
+        let hall = self
+            .store
+            .devices()
+            .await?
+            .into_iter()
+            .find(|d| d.id == id)
+            .map(|d| d.hall_id);
+        let mut actor = Actor::new(p, client_addr);
+        actor.hall = hall;
         self.audit(
-            &Actor::new(p, client_addr),
+            &actor,
             AdminChange::RevokeDevice { id },
             "device.revoke",
             format!("device:{id}"),
@@ -554,7 +580,7 @@ impl App {
             }
         }
         self.audit(
-            &Actor::new(p, client_addr),
+            &Actor::new(p, client_addr).in_hall(hall),
             AdminChange::UpdateHall {
                 id: hall.into(),
                 name_zh: i.name_zh.trim().into(),
@@ -630,7 +656,7 @@ impl App {
             ));
         }
         self.audit(
-            &Actor::new(p, client_addr),
+            &Actor::new(p, client_addr).in_hall(hall),
             AdminChange::AddWindow {
                 hall_id: hall.into(),
                 number,
@@ -655,7 +681,7 @@ impl App {
     ) -> AppResult<()> {
         self.require(p, Action::ManageHalls, Some(hall))?;
         self.audit(
-            &Actor::new(p, client_addr),
+            &Actor::new(p, client_addr).in_hall(hall),
             AdminChange::RemoveWindow {
                 hall_id: hall.into(),
                 number,
@@ -715,7 +741,7 @@ impl App {
             .map(|(_, s)| *s);
         let out = self
             .audit(
-                &Actor::new(p, client_addr),
+                &Actor::new(p, client_addr).in_hall(hall),
                 AdminChange::SetCapacity { hall_id: hall.into(), pool, seats: i.seats_per_slot, from_day: from },
                 "capacity.change",
                 format!("hall:{hall}"),
@@ -751,7 +777,7 @@ impl App {
         }
         let out = self
             .audit(
-                &Actor::new(p, client_addr),
+                &Actor::new(p, client_addr).in_hall(hall),
                 AdminChange::SetHallDay {
                     hall_id: hall.into(),
                     day: i.day,
@@ -838,7 +864,7 @@ impl App {
             ));
         }
         self.audit(
-            &Actor::new(p, client_addr),
+            &Actor::new(p, client_addr).in_hall(&b.slot.hall_id),
             AdminChange::RecordOnly,
             "identity.reveal",
             format!("booking:{}", b.code),
@@ -853,8 +879,13 @@ impl App {
         })
     }
 
+    /// Entries newest first. A reader scoped to halls gets only the entries about its halls
+    /// (narrowed in the store query, so limits count only those), and may not search by an
+    /// identity number: that would find a person across the organisation's trail by the one
+    /// key the masked entries hide.
     pub async fn audit_search(&self, p: &Principal, q: &AuditSearch) -> AppResult<Vec<AuditView>> {
         self.require(p, Action::ViewAudit, None)?;
+        let halls = crate::authz::hall_scope(p, Action::ViewAudit);
         let citizen = match q
             .citizen
             .as_deref()
@@ -862,6 +893,9 @@ impl App {
             .filter(|c| !c.is_empty())
         {
             None => None,
+            Some(_) if halls.is_some() => {
+                return Err(Code::AuditSearchByIdentityForbidden.into());
+            }
             Some(c) if c.starts_with("P:") => Some(c.to_ascii_uppercase()),
             Some(c) => Some(wujing_domain::Identity::Resident(self.parse_resident_id(c)?).key()),
         };
@@ -883,6 +917,7 @@ impl App {
                 actor,
                 from: q.from,
                 to: q.to,
+                halls,
                 limit: q.limit.unwrap_or(100).clamp(1, 1000),
             })
             .await?;

@@ -99,6 +99,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "login_throttle",
         sql: include_str!("../migrations/sqlite/0017_login_throttle.sql"),
     },
+    Migration {
+        version: 18,
+        name: "audit_hall",
+        sql: include_str!("../migrations/sqlite/0018_audit_hall.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -186,6 +191,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 17,
         name: "login_throttle",
         sql: include_str!("../migrations/postgres/0017_login_throttle.sql"),
+    },
+    Migration {
+        version: 18,
+        name: "audit_hall",
+        sql: include_str!("../migrations/postgres/0018_audit_hall.sql"),
     },
 ];
 

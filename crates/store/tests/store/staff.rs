@@ -17,6 +17,7 @@ pub(crate) fn entry(n: u32, action: &str) -> NewAudit {
         detail: serde_json::json!({ "n": n }),
         client_addr: Some("127.0.0.1".into()),
         station: None,
+        hall_id: None,
     }
 }
 
