@@ -418,11 +418,13 @@ pub async fn reveal(
     ))
 }
 
-/// Searches the audit trail, newest first; citizens' numbers masked.
+/// Searches the audit trail, newest first; citizens' numbers masked. A supervisor scoped to
+/// halls gets only the entries about its halls.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", security(("session" = [])),
     params(AuditSearch),
     responses((status = 200, body = Vec<AuditView>),
-              (status = 400, description = "`query_invalid`; an identity number's code (`id_number_length`, `id_number_checksum`, …) when the citizen parameter is malformed")))]
+              (status = 400, description = "`query_invalid`; an identity number's code (`id_number_length`, `id_number_checksum`, …) when the citizen parameter is malformed"),
+              (status = 403, description = "`forbidden`; `audit_search_by_identity_forbidden` when staff scoped to halls search by a citizen's identity number")))]
 pub async fn audit(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,

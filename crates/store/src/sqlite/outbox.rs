@@ -128,7 +128,9 @@ pub(crate) fn verify_code(
     now: DateTime<Utc>,
     max_attempts: u32,
 ) -> Result<PhoneCodeCheck> {
-    let row: Option<(i64, String, u32, Option<i64>, Option<i64>)> = c
+    // id, hash, wrong tries, verified at, consumed at.
+    type CodeRow = (i64, String, u32, Option<i64>, Option<i64>);
+    let row: Option<CodeRow> = c
         .query_row(
             "SELECT id, code_hash, attempts, verified_at, consumed_at FROM phone_codes
              WHERE phone = ?1 AND purpose = ?2 AND expires_at > ?3 ORDER BY created_at DESC, id DESC LIMIT 1",

@@ -844,7 +844,11 @@ async fn a_phone_code_is_good_for_one_use(store: DynStore) {
     for _ in 0..2 {
         let (s, v) = precheck(ZHENG, code.clone()).await;
         assert_eq!(s, StatusCode::OK, "{v}");
-        assert_eq!((v["records_checked"].clone(), v["eligible"].clone()), (json!(true), json!(true)), "{v}");
+        assert_eq!(
+            (v["records_checked"].clone(), v["eligible"].clone()),
+            (json!(true), json!(true)),
+            "{v}"
+        );
     }
     let (s, v) = confirm(ZHENG, hold().await, code.clone()).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
@@ -882,8 +886,14 @@ async fn a_phone_code_is_good_for_one_use(store: DynStore) {
         confirm(ZHOU, b, code.clone())
     );
     let mut outcomes = vec![
-        (ra.0, ra.1["error"]["code"].as_str().unwrap_or("").to_string()),
-        (rb.0, rb.1["error"]["code"].as_str().unwrap_or("").to_string()),
+        (
+            ra.0,
+            ra.1["error"]["code"].as_str().unwrap_or("").to_string(),
+        ),
+        (
+            rb.0,
+            rb.1["error"]["code"].as_str().unwrap_or("").to_string(),
+        ),
     ];
     outcomes.sort();
     assert_eq!(
