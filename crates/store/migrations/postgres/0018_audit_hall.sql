@@ -5,8 +5,9 @@
 -- decisions, alerts, lookups of a booking at a hall), so that a leader or supervisor scoped to
 -- halls reads only the entries of those halls. NULL for organisation-wide actions (staff
 -- accounts, sign-ins, …), which only organisation-wide roles read. Not covered by the entry's
--- hash (the chain's inputs are unchanged): it narrows who may read an entry, not what the entry
--- says, and the subject and detail the hash covers already name the hall where it matters.
+-- hash (the chain's inputs are unchanged): it decides who may read an entry, not what the entry
+-- records. Whoever edits it in the database can hide an entry from a hall's reader or show it
+-- to another hall's, but not change or remove what the chain proves.
 -- ADD COLUMN is not an UPDATE: the append-only triggers stay as they are.
 ALTER TABLE audit_log ADD COLUMN hall_id TEXT;
 CREATE INDEX audit_by_hall ON audit_log (hall_id, seq);
