@@ -25,25 +25,38 @@ pub struct Actor {
     pub name: String,
     pub client_addr: Option<String>,
     pub station: Option<String>,
+    /// The hall the action concerns, recorded with the entry so that a leader or supervisor
+    /// scoped to halls reads it ([`Actor::in_hall`]); `None` for organisation-wide actions,
+    /// which only organisation-wide readers see. A device acts in its own hall.
+    pub hall: Option<String>,
 }
 
 impl Actor {
     pub fn new(p: &Principal, client_addr: Option<&str>) -> Self {
-        let (id, name, station) = match p {
-            Principal::Staff(s) => (format!("staff:{}", s.id), s.username.clone(), None),
+        let (id, name, station, hall) = match p {
+            Principal::Staff(s) => (format!("staff:{}", s.id), s.username.clone(), None, None),
             Principal::Device(d) => (
                 format!("device:{}", d.id),
                 d.name.clone(),
                 Some(format!("device:{}", d.id)),
+                Some(d.hall_id.clone()),
             ),
-            Principal::Anonymous => ("anonymous".into(), "anonymous".into(), None),
+            Principal::Anonymous => ("anonymous".into(), "anonymous".into(), None, None),
         };
         Self {
             id,
             name,
             client_addr: client_addr.map(str::to_string),
             station,
+            hall,
         }
+    }
+
+    /// The entry concerns `hall` (a counter action, a check-in, a hall's settings, a refund,
+    /// a booking at the hall…): its readers include the hall's leaders and supervisors.
+    pub fn in_hall(mut self, hall: impl Into<String>) -> Self {
+        self.hall = Some(hall.into());
+        self
     }
 
     pub(crate) fn staff_account(a: &wujing_store::StaffAccount, client_addr: Option<&str>) -> Self {
@@ -52,6 +65,7 @@ impl Actor {
             name: a.username.clone(),
             client_addr: client_addr.map(str::to_string),
             station: None,
+            hall: None,
         }
     }
 
@@ -71,6 +85,7 @@ impl Actor {
             name: format!("cli:{user}"),
             client_addr: None,
             station: None,
+            hall: None,
         }
     }
 }
@@ -231,6 +246,7 @@ impl App {
             detail,
             client_addr: actor.client_addr.clone(),
             station: actor.station.clone(),
+            hall_id: actor.hall.clone(),
         };
         self.store
             .apply_admin(&change, &entry)
@@ -480,7 +496,7 @@ impl App {
         let token = random_token();
         let out = self
             .audit(
-                &Actor::new(p, client_addr),
+                &Actor::new(p, client_addr).in_hall(hall_id),
                 AdminChange::CreateDevice {
                     name: name.into(),
                     hall_id: hall_id.into(),
@@ -512,8 +528,18 @@ impl App {
         id: i64,
     ) -> AppResult<()> {
         self.require(p, Action::ManageDevices, None)?;
+        // The device's hall, so that the hall's readers see its revocation.
+        let hall = self
+            .store
+            .devices()
+            .await?
+            .into_iter()
+            .find(|d| d.id == id)
+            .map(|d| d.hall_id);
+        let mut actor = Actor::new(p, client_addr);
+        actor.hall = hall;
         self.audit(
-            &Actor::new(p, client_addr),
+            &actor,
             AdminChange::RevokeDevice { id },
             "device.revoke",
             format!("device:{id}"),
@@ -557,7 +583,7 @@ impl App {
             }
         }
         self.audit(
-            &Actor::new(p, client_addr),
+            &Actor::new(p, client_addr).in_hall(hall),
             AdminChange::UpdateHall {
                 id: hall.into(),
                 name_zh: i.name_zh.trim().into(),
@@ -633,7 +659,7 @@ impl App {
             ));
         }
         self.audit(
-            &Actor::new(p, client_addr),
+            &Actor::new(p, client_addr).in_hall(hall),
             AdminChange::AddWindow {
                 hall_id: hall.into(),
                 number,
@@ -658,7 +684,7 @@ impl App {
     ) -> AppResult<()> {
         self.require(p, Action::ManageHalls, Some(hall))?;
         self.audit(
-            &Actor::new(p, client_addr),
+            &Actor::new(p, client_addr).in_hall(hall),
             AdminChange::RemoveWindow {
                 hall_id: hall.into(),
                 number,
@@ -718,7 +744,7 @@ impl App {
             .map(|(_, s)| *s);
         let out = self
             .audit(
-                &Actor::new(p, client_addr),
+                &Actor::new(p, client_addr).in_hall(hall),
                 AdminChange::SetCapacity { hall_id: hall.into(), pool, seats: i.seats_per_slot, from_day: from },
                 "capacity.change",
                 format!("hall:{hall}"),
@@ -754,7 +780,7 @@ impl App {
         }
         let out = self
             .audit(
-                &Actor::new(p, client_addr),
+                &Actor::new(p, client_addr).in_hall(hall),
                 AdminChange::SetHallDay {
                     hall_id: hall.into(),
                     day: i.day,
@@ -858,7 +884,7 @@ impl App {
             ));
         }
         self.audit(
-            &Actor::new(p, client_addr),
+            &Actor::new(p, client_addr).in_hall(&b.slot.hall_id),
             AdminChange::RecordOnly,
             "identity.reveal",
             format!("booking:{}", b.code),
@@ -873,10 +899,14 @@ impl App {
         })
     }
 
-    /// Searches the trail; every search (an API call or a view of the audit page) is itself
-    /// recorded (`audit.read`), after the search and before its results are answered. The
-    /// entry's citizen is the citizen searched for, so that the trail shows who looked a person
-    /// up in it; the criteria in its detail carry that number masked.
+    /// Searches the trail, newest first; every search (an API call or a view of the audit
+    /// page) is itself recorded (`audit.read`), after the search and before its results are
+    /// answered. The entry's citizen is the citizen searched for, so that the trail shows who
+    /// looked a person up in it; the criteria in its detail carry only the pseudonym.
+    ///
+    /// A reader scoped to halls gets only the entries about its halls (narrowed in the store
+    /// query, so limits count only those), and may not search by an identity number: that
+    /// would find a person across the organisation's trail by the one key the entries hide.
     pub async fn audit_search(
         &self,
         p: &Principal,
@@ -884,6 +914,7 @@ impl App {
         q: &AuditSearch,
     ) -> AppResult<Vec<AuditView>> {
         self.require(p, Action::ViewAudit, None)?;
+        let halls = crate::authz::hall_scope(p, Action::ViewAudit);
         let citizen = match q
             .citizen
             .as_deref()
@@ -891,6 +922,9 @@ impl App {
             .filter(|c| !c.is_empty())
         {
             None => None,
+            Some(_) if halls.is_some() => {
+                return Err(Code::AuditSearchByIdentityForbidden.into());
+            }
             Some(c) if c.starts_with("P:") => {
                 Some(self.store.keys().identity_key(&c.to_ascii_uppercase()))
             }
@@ -923,6 +957,7 @@ impl App {
                         actor,
                         from: q.from,
                         to: q.to,
+                        halls,
                         limit,
                     })
                     .await?

@@ -144,6 +144,28 @@ pub fn permits(p: &Principal, action: Action, hall: Option<&str>) -> bool {
     }
 }
 
+/// Which halls' data `p` may read under `action`, for the reads that span halls (the audit
+/// trail, scalping signals): `None` for the whole organisation (an administrator, or a grant of
+/// a permitting role without a hall), else the halls of its permitting grants — what the store
+/// query is then narrowed to. Call after [`permits`] said yes.
+pub fn hall_scope(p: &Principal, action: Action) -> Option<Vec<String>> {
+    let Principal::Staff(s) = p else {
+        return Some(Vec::new());
+    };
+    let mut halls = Vec::new();
+    for g in &s.roles {
+        if g.role != Role::Admin && !action.roles().contains(&g.role) {
+            continue;
+        }
+        match &g.hall {
+            None => return None,
+            Some(h) if !halls.contains(h) => halls.push(h.clone()),
+            Some(_) => {}
+        }
+    }
+    Some(halls)
+}
+
 /// The answer when `permits` says no: 401 for nobody, 403 for somebody.
 pub fn denied(p: &Principal) -> AppError {
     match p {
@@ -201,5 +223,33 @@ mod tests {
         assert!(permits(&admin, Action::ManageHalls, Some("gz-yuexiu")));
         assert!(!permits(&admin, Action::Kiosk, None));
         assert!(!permits(&Principal::Anonymous, Action::Staff, None));
+    }
+
+    #[test]
+    fn audit_and_signals_are_scoped_to_the_halls_of_the_permitting_grants() {
+        let hall_leader = staff(&[(Role::Leader, Some("gz-tianhe"))]);
+        assert_eq!(
+            hall_scope(&hall_leader, Action::ViewSignals),
+            Some(vec!["gz-tianhe".to_string()])
+        );
+        // An officer's grant elsewhere does not widen a supervisor's reading.
+        let mixed = staff(&[
+            (Role::Supervisor, Some("gz-tianhe")),
+            (Role::Officer, Some("gz-yuexiu")),
+        ]);
+        assert_eq!(
+            hall_scope(&mixed, Action::ViewAudit),
+            Some(vec!["gz-tianhe".to_string()])
+        );
+        let org_leader = staff(&[(Role::Leader, None), (Role::Supervisor, Some("gz-tianhe"))]);
+        assert_eq!(hall_scope(&org_leader, Action::ViewSignals), None);
+        assert_eq!(
+            hall_scope(&org_leader, Action::ViewAudit),
+            Some(vec!["gz-tianhe".to_string()])
+        );
+        assert_eq!(
+            hall_scope(&staff(&[(Role::Admin, None)]), Action::ViewAudit),
+            None
+        );
     }
 }

@@ -458,6 +458,7 @@ impl App {
                 false,
             ),
             Some(code) => {
+                // Verified, not used up: the same code then confirms the booking.
                 self.check_phone_code(&applicant.phone, "book", code)
                     .await?;
                 let (reasons, named) = self
@@ -739,10 +740,17 @@ impl App {
         let (slot_id, business) = parse_hold_id(&input.hold_id).ok_or_else(hold_not_found)?;
         let slot = self.slot_meta(slot_id).await?.ok_or_else(hold_not_found)?;
         // The code first: a refusal shows the records' reasons only to whoever gave it.
+        // The code is verified here (wrong tries count) and used up only with the booking, in
+        // its transaction: a confirmation refused for any reason (the hold expired, not
+        // eligible, the identity already booked) leaves the code for the retry, and of two
+        // confirmations with one code only one can book.
+        let mut phone_code_id = None;
         let control = match input.phone_code.as_deref() {
             Some(code) => {
-                self.check_phone_code(&applicant.phone, "book", code)
-                    .await?;
+                phone_code_id = Some(
+                    self.check_phone_code(&applicant.phone, "book", code)
+                        .await?,
+                );
                 Control::Phone
             }
             None if self.config.require_phone_code => {
@@ -830,6 +838,7 @@ impl App {
                 ),
             ]),
             client_addr,
+            phone_code_id,
         };
         for _ in 0..5 {
             match self.store.confirm_hold(&nb).await {

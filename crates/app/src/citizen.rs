@@ -103,8 +103,11 @@ impl App {
         })
     }
 
-    /// Checks a code; the error says how many tries are left.
-    pub async fn check_phone_code(&self, phone: &str, purpose: &str, code: &str) -> AppResult<()> {
+    /// Checks a code without using it up, and names it for the action that will (a booking or
+    /// lottery entry consumes it in its own transaction). The eligibility pre-check calls only
+    /// this, so the code a citizen gives the pre-check still confirms the booking. The error
+    /// says how many tries are left, or that the code was used.
+    pub async fn check_phone_code(&self, phone: &str, purpose: &str, code: &str) -> AppResult<i64> {
         let phone = crate::booking::parse_phone(phone)?;
         match self
             .store
@@ -117,7 +120,8 @@ impl App {
             )
             .await?
         {
-            PhoneCodeCheck::Valid => Ok(()),
+            PhoneCodeCheck::Valid { id } => Ok(id),
+            PhoneCodeCheck::Used => Err(Code::PhoneCodeUsed.into()),
             PhoneCodeCheck::Wrong { attempts_left } => Err(AppError::new(
                 Code::PhoneCodeWrong,
                 format!("验证码不正确，还可尝试{attempts_left}次"),
@@ -129,6 +133,22 @@ impl App {
                 "验证码已失效，请重新获取",
                 "the code has expired; ask for a new one",
             )),
+        }
+    }
+
+    /// Checks a code and uses it up at once, for an action that writes nothing else (finding
+    /// one's bookings): one conditional update, so of two uses of one code only one passes.
+    pub(crate) async fn use_phone_code(
+        &self,
+        phone: &str,
+        purpose: &str,
+        code: &str,
+    ) -> AppResult<()> {
+        let id = self.check_phone_code(phone, purpose, code).await?;
+        if self.store.consume_phone_code(id, self.clock.now()).await? {
+            Ok(())
+        } else {
+            Err(Code::PhoneCodeUsed.into())
         }
     }
 
@@ -174,7 +194,7 @@ impl App {
         code: &str,
     ) -> AppResult<Vec<(BookingView, String)>> {
         let id = self.parse_resident_id(id_number)?;
-        self.check_phone_code(phone, "lookup", code).await?;
+        self.use_phone_code(phone, "lookup", code).await?;
         let phone = crate::booking::parse_phone(phone)?;
         let mut out = Vec::new();
         for b in self

@@ -95,6 +95,7 @@ codes! {
     AlreadyEntered = "already_entered", Conflict, "该证件号码已登记过这一天的摇号", "this identity has already entered this day's lottery";
     AlreadyPaid = "already_paid", Conflict, "该号已缴费", "this ticket has been paid";
     AlreadyRated = "already_rated", Conflict, "已评价，谢谢", "already rated, thank you";
+    AuditSearchByIdentityForbidden = "audit_search_by_identity_forbidden", Forbidden, "限定大厅的人员不能按证件号码检索审计记录", "staff limited to halls cannot search the audit trail by an identity number";
     BodyInvalid = "body_invalid", Invalid, "请求内容的某个字段有误", "a field of the request body is wrong";
     BookingNotActive = "booking_not_active", Conflict, "该预约已取消", "the booking is cancelled";
     BookingNotFound = "booking_not_found", NotFound, "没有找到该预约", "no such booking";
@@ -168,6 +169,7 @@ codes! {
     PaymentNotFound = "payment_not_found", NotFound, "该号没有缴费记录", "no payment for this ticket";
     PhoneCodeExpired = "phone_code_expired", Invalid, "验证码已失效，请重新获取", "the code has expired; ask for a new one";
     PhoneCodeRequired = "phone_code_required", Invalid, "请先获取并填写手机验证码", "ask for the code sent to your phone and enter it";
+    PhoneCodeUsed = "phone_code_used", Invalid, "该验证码已使用过，请重新获取", "this code has been used already; ask for a new one";
     PhoneCodeWrong = "phone_code_wrong", Invalid, "验证码不正确", "wrong code";
     PhoneInvalid = "phone_invalid", Invalid, "手机号码格式不正确：应为11位中国大陆手机号，或以+开头的国际号码", "the phone number should be an 11-digit mainland mobile number or an international number starting with +";
     PoolInvalid = "pool_invalid", Invalid, "号源池须为 online、on_site 或 expedite", "the pool must be online, on_site or expedite";
@@ -333,6 +335,7 @@ impl From<StoreError> for AppError {
                 e.retry_after = Some(secs);
                 e
             }
+            StoreError::PhoneCodeUsed => Code::PhoneCodeUsed.into(),
             // A refusal names its conflict; the registry holds its status and messages.
             StoreError::Refused(code) => Code::parse(code).unwrap_or(Code::ChangeRefused).into(),
             StoreError::Unavailable(msg) => {

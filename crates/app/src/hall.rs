@@ -272,7 +272,7 @@ impl App {
         // Kiosk and reception check-ins are recorded against the citizen.
         if !matches!(p, Principal::Anonymous) {
             self.audit(
-                &Actor::new(p, client_addr),
+                &Actor::new(p, client_addr).in_hall(&t.hall_id),
                 AdminChange::RecordOnly,
                 "ticket.check_in",
                 format!("booking:{}", b.code),
@@ -529,7 +529,7 @@ impl App {
                 other => other.into(),
             })?;
         self.audit(
-            &Actor::at_window(p, client_addr, window),
+            &Actor::at_window(p, client_addr, window).in_hall(&t.hall_id),
             AdminChange::RecordOnly,
             "payment.record",
             format!("ticket:{}", t.label),
@@ -792,7 +792,7 @@ impl App {
                 other => other.into(),
             })?;
         self.audit(
-            &Actor::at_window(p, client_addr, window),
+            &Actor::at_window(p, client_addr, window).in_hall(&t.hall_id),
             AdminChange::RecordOnly,
             "application.accept",
             format!("ticket:{}", t.label),
@@ -822,7 +822,7 @@ impl App {
             .filter(|t| t.hall_id == hall)
             .ok_or_else(|| AppError::new(Code::TicketNotFound, "没有这个号", "no such ticket"))?;
         self.audit(
-            &Actor::new(p, client_addr),
+            &Actor::new(p, client_addr).in_hall(&t.hall_id),
             AdminChange::Refund {
                 ticket_id,
                 staff_id: s.id,
@@ -935,7 +935,7 @@ impl App {
             .await?
             .map(|t| t.identity_key);
         self.audit(
-            &Actor::new(p, client_addr),
+            &Actor::new(p, client_addr).in_hall(&u.hall_id),
             AdminChange::DecideUrgent {
                 id,
                 staff_id: s.id,
@@ -1026,7 +1026,7 @@ impl App {
             })
             .await?;
         self.audit(
-            &Actor::new(p, client_addr),
+            &Actor::new(p, client_addr).in_hall(&t.hall_id),
             AdminChange::RecordOnly,
             "ticket.walk_in",
             format!("ticket:{}", t.label),

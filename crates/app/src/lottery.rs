@@ -193,10 +193,14 @@ impl App {
         // The phone code first, as a confirmation checks it: an entry uses up the identity's one
         // entry, so nobody may enter for someone without the code sent to their phone. With the
         // code the records' reasons may be shown; without it they stay hidden.
+        // Used up with the entry, in its transaction: a refused entry leaves it for the retry.
+        let mut phone_code_id = None;
         let control = match input.phone_code.as_deref() {
             Some(code) => {
-                self.check_phone_code(&applicant.phone, "book", code)
-                    .await?;
+                phone_code_id = Some(
+                    self.check_phone_code(&applicant.phone, "book", code)
+                        .await?,
+                );
                 crate::booking::Control::Phone
             }
             None if self.config.require_phone_code => {
@@ -234,6 +238,7 @@ impl App {
             channel: input.channel.clone().unwrap_or_else(|| "web".into()),
             client_addr,
             now,
+            phone_code_id,
         };
         match self.store.add_lottery_entry(&entry).await {
             Ok(e) => self.entry_view(&e).await,
@@ -448,6 +453,8 @@ impl App {
                         limits: Vec::new(),
                         notices: Vec::new(),
                         lang: "zh-CN".into(),
+                        // The entry used its code; the award needs none.
+                        phone_code_id: None,
                     };
                     let mut attempt = 0;
                     let r = loop {

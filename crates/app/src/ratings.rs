@@ -209,7 +209,7 @@ impl App {
             ));
         }
         self.audit(
-            &Actor::new(p, client_addr),
+            &Actor::new(p, client_addr).in_hall(&a.hall_id),
             AdminChange::AcknowledgeAlert {
                 id,
                 staff_id: s.id,

@@ -75,9 +75,12 @@ impl App {
             ));
         }
         let since = self.clock.now() - TimeDelta::hours(i64::from(hours));
+        // A leader or supervisor of some halls sees the signals of bookings at those halls
+        // only, counted in the store query (a phone shared at its halls, not elsewhere).
+        let halls = crate::authz::hall_scope(p, crate::Action::ViewSignals);
         let s = self
             .store
-            .signals(since, MIN_IDENTITIES, MIN_ABANDONED_HOLDS)
+            .signals(since, MIN_IDENTITIES, MIN_ABANDONED_HOLDS, halls.as_deref())
             .await?;
         let shared = |v: Vec<wujing_store::SharedKey>, mask: fn(&str) -> String| {
             v.into_iter()

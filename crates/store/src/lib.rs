@@ -53,6 +53,10 @@ pub enum StoreError {
     BookingNotActive,
     #[error("this identity has already entered this release")]
     AlreadyEntered,
+    /// The phone code that authorised the action was used meanwhile (a code is good for one
+    /// use); nothing was written.
+    #[error("the phone code was already used")]
+    PhoneCodeUsed,
     #[error("rate limited; retry after {retry_after_secs} s")]
     RateLimited { retry_after_secs: i64 },
     /// A staff change that conflicts with what is stored; the code names the conflict
@@ -245,11 +249,14 @@ pub trait BookingStore: Send + Sync + 'static {
     /// Scalping signals since `since`: phones and addresses used by at least `min_identities`
     /// identities, addresses with at least `min_abandoned` expired holds, and cancel→rebook
     /// pairs; at most 100 rows of each, worst first.
+    /// `halls`: only bookings and holds at these halls, and pairs whose two bookings are both
+    /// at these halls (a hall-scoped reader); `None`: the whole organisation.
     async fn signals(
         &self,
         since: DateTime<Utc>,
         min_identities: u32,
         min_abandoned: u32,
+        halls: Option<&[String]>,
     ) -> Result<Signals>;
 
     /// The active bookings of an identity.
@@ -386,9 +393,10 @@ pub trait OutboxStore: Send + Sync + 'static {
         message: &NewMessage,
     ) -> Result<()>;
 
-    /// Checks a code against the newest unexpired one for the phone and purpose (a code
-    /// already verified stays valid until it expires). Every wrong try counts; after
-    /// `max_attempts` the code is dead.
+    /// Checks a code against the newest unexpired one for the phone and purpose, without
+    /// using it up (the eligibility pre-check verifies the code that the confirmation then
+    /// consumes). Every wrong try counts; after `max_attempts` the code is dead; a right code
+    /// already consumed is [`PhoneCodeCheck::Used`].
     async fn verify_phone_code(
         &self,
         phone: &str,
@@ -397,6 +405,12 @@ pub trait OutboxStore: Send + Sync + 'static {
         now: DateTime<Utc>,
         max_attempts: u32,
     ) -> Result<PhoneCodeCheck>;
+
+    /// Uses up a verified code (its id from [`PhoneCodeCheck::Valid`]) with one conditional
+    /// update: `false` when it was already used, so that of two concurrent uses exactly one
+    /// gets `true`. For actions that write nothing else (finding one's bookings); a booking and
+    /// a lottery entry consume their code in their own transaction instead.
+    async fn consume_phone_code(&self, id: i64, now: DateTime<Utc>) -> Result<bool>;
 }
 
 /// Hall operations (M5): tickets, counters, payments, ratings, alerts, applications and

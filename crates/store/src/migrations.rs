@@ -100,6 +100,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0017_login_throttle.sql"),
     },
     Migration {
+        version: 18,
+        name: "audit_hall",
+        sql: include_str!("../migrations/sqlite/0018_audit_hall.sql"),
+    },
+    Migration {
         version: 19,
         name: "sealed",
         sql: include_str!("../migrations/sqlite/0019_sealed.sql"),
@@ -191,6 +196,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 17,
         name: "login_throttle",
         sql: include_str!("../migrations/postgres/0017_login_throttle.sql"),
+    },
+    Migration {
+        version: 18,
+        name: "audit_hall",
+        sql: include_str!("../migrations/postgres/0018_audit_hall.sql"),
     },
     Migration {
         version: 19,

@@ -206,6 +206,10 @@ pub struct NewBooking {
     pub notices: Vec<NewMessage>,
     /// `zh-CN` or `en`.
     pub lang: String,
+    /// The verified phone code that authorises this booking: consumed in the booking's own
+    /// transaction (`StoreError::PhoneCodeUsed`, nothing written, when another use got there
+    /// first), so a refused confirmation leaves the code usable for the retry.
+    pub phone_code_id: Option<i64>,
 }
 
 impl std::fmt::Debug for NewBooking {
@@ -349,6 +353,9 @@ pub struct NewEntry {
     pub channel: String,
     pub client_addr: Option<String>,
     pub now: DateTime<Utc>,
+    /// The verified phone code that authorises the entry: consumed in the entry's transaction,
+    /// as for [`NewBooking::phone_code_id`].
+    pub phone_code_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -527,6 +534,10 @@ pub struct NewAudit {
     pub detail: serde_json::Value,
     pub client_addr: Option<String>,
     pub station: Option<String>,
+    /// The hall the entry concerns (`None` for organisation-wide actions): a leader or
+    /// supervisor scoped to halls reads only the entries of its halls. Stored beside the chain,
+    /// not covered by the entry's hash (see migration 0018).
+    pub hall_id: Option<String>,
 }
 
 /// A change made by staff (or the command line), applied together with its audit entry in one
@@ -648,6 +659,9 @@ pub struct AuditQuery {
     pub actor: Option<String>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
+    /// Only entries about these halls (a hall-scoped reader); `None`: every entry, those of no
+    /// hall included (an organisation-wide reader). `Some(vec![])` matches nothing.
+    pub halls: Option<Vec<String>>,
     pub limit: u32,
 }
 
@@ -718,7 +732,14 @@ pub struct NewPhoneCode {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PhoneCodeCheck {
-    Valid,
+    /// The code is right and unused: `id` names it, for the action that consumes it
+    /// ([`NewBooking::phone_code_id`], [`NewEntry::phone_code_id`],
+    /// [`crate::OutboxStore::consume_phone_code`]).
+    Valid {
+        id: i64,
+    },
+    /// The code is right but was already used: a code is good for one use.
+    Used,
     Wrong {
         attempts_left: u32,
     },

@@ -118,6 +118,7 @@ pub(crate) fn entry<R: Cols>(r: &R) -> Result<LotteryEntry, R::Err> {
             channel: r.text(12)?,
             client_addr: r.opt_text(13)?,
             now: r.at(14)?,
+            phone_code_id: None,
         },
         status: r.parsed(15, "status", EntryStatus::parse)?,
         booking_code: r.opt_text(16)?,

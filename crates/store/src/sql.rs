@@ -155,24 +155,80 @@ pub(crate) const MISCOUNTED_SQL: &str = "SELECT s.id FROM slots s \
     WHERE s.taken <> COALESCE(h.n, 0) + COALESCE(b.n, 0) + COALESCE(r.n, 0) \
     ORDER BY s.id";
 
-// The signal queries: parameters are `since` and a threshold.
+// The signal queries: parameters are `since` and a threshold, and for a hall-scoped reader
+// the halls (SQLite: a JSON array, PostgreSQL: a text array). The organisation-wide queries
+// read no slot; the scoped ones join each booking or hold to its slot's hall, in the query,
+// so that limits and thresholds count only what the reader may see.
+/// Bookings grouped by `$group`, showing `$shown` (for phones: one sealed phone of the group,
+/// grouped by its blind index).
+macro_rules! shared_sql {
+    ($shown:literal, $group:literal, $extra:literal, $scope:expr) => {
+        concat!(
+            "SELECT ",
+            $shown,
+            ", COUNT(DISTINCT x.identity_key), COUNT(*) FROM bookings x ",
+            $scope,
+            " WHERE x.created_at >= $1 ",
+            $extra,
+            " GROUP BY ",
+            $group,
+            " HAVING COUNT(DISTINCT x.identity_key) >= $2 ORDER BY 2 DESC, 1 LIMIT 100"
+        )
+    };
+}
+macro_rules! abandoned_sql {
+    ($scope:expr) => {
+        concat!(
+            "SELECT x.client_addr, COUNT(*) FROM holds x ",
+            $scope,
+            " WHERE x.created_at >= $1 AND x.state = 'expired' AND x.client_addr IS NOT NULL \
+            GROUP BY x.client_addr HAVING COUNT(*) >= $2 ORDER BY 2 DESC, 1 LIMIT 100"
+        )
+    };
+}
+macro_rules! pairs_sql {
+    ($scope:expr) => {
+        concat!(
+            "SELECT a.code, b.code, p.kind, p.gap_ms FROM cancel_rebook p \
+            JOIN bookings a ON a.id = p.cancelled_booking_id JOIN bookings b ON b.id = p.new_booking_id ",
+            $scope,
+            " WHERE p.recorded_at >= $1 ORDER BY p.gap_ms, p.id LIMIT 100"
+        )
+    };
+}
+/// A booking or hold `x` at one of the halls `$3` (SQLite's JSON array).
+macro_rules! lite_scope {
+    () => {
+        "JOIN slots xs ON xs.id = x.slot_id AND xs.hall_id IN (SELECT value FROM json_each($3))"
+    };
+}
+/// A booking or hold `x` at one of the halls `$3` (PostgreSQL's text array).
+macro_rules! pg_scope {
+    () => {
+        "JOIN slots xs ON xs.id = x.slot_id AND xs.hall_id = ANY($3::text[])"
+    };
+}
 shared! {
-    SHARED_PHONES_SQL =
-    "SELECT MIN(phone), COUNT(DISTINCT identity_key), COUNT(*) FROM bookings \
-    WHERE created_at >= $1 AND phone_index IS NOT NULL GROUP BY phone_index \
-    HAVING COUNT(DISTINCT identity_key) >= $2 \
-    ORDER BY 2 DESC, 1 LIMIT 100";
-    SHARED_ADDRESSES_SQL =
-    "SELECT client_addr, COUNT(DISTINCT identity_key), COUNT(*) FROM bookings \
-    WHERE created_at >= $1 AND client_addr IS NOT NULL GROUP BY client_addr \
-    HAVING COUNT(DISTINCT identity_key) >= $2 ORDER BY 2 DESC, 1 LIMIT 100";
-    ABANDONED_SQL = "SELECT client_addr, COUNT(*) FROM holds \
-    WHERE created_at >= $1 AND state = 'expired' AND client_addr IS NOT NULL GROUP BY client_addr \
-    HAVING COUNT(*) >= $2 ORDER BY 2 DESC, 1 LIMIT 100";
-    PAIRS_SINCE_SQL =
-    "SELECT a.code, b.code, p.kind, p.gap_ms FROM cancel_rebook p \
-    JOIN bookings a ON a.id = p.cancelled_booking_id JOIN bookings b ON b.id = p.new_booking_id \
-    WHERE p.recorded_at >= $1 ORDER BY p.gap_ms, p.id LIMIT 100";
+    SHARED_PHONES_SQL = shared_sql!("MIN(x.phone)", "x.phone_index", "AND x.phone_index IS NOT NULL", "");
+    SHARED_ADDRESSES_SQL = shared_sql!("x.client_addr", "x.client_addr", "AND x.client_addr IS NOT NULL", "");
+    ABANDONED_SQL = abandoned_sql!("");
+    PAIRS_SINCE_SQL = pairs_sql!("");
+    /// Scoped to halls: use `.lite` only.
+    SHARED_PHONES_LITE_HALLS = shared_sql!("MIN(x.phone)", "x.phone_index", "AND x.phone_index IS NOT NULL", lite_scope!());
+    SHARED_ADDRESSES_LITE_HALLS = shared_sql!("x.client_addr", "x.client_addr", "AND x.client_addr IS NOT NULL", lite_scope!());
+    ABANDONED_LITE_HALLS = abandoned_sql!(lite_scope!());
+    /// A pair shows when both its bookings are at the halls: a hall's reader learns no code
+    /// of a booking at another hall.
+    /// Its halls are `$2` (it has no threshold).
+    PAIRS_LITE_HALLS = pairs_sql!("JOIN slots sa ON sa.id = a.slot_id AND sa.hall_id IN (SELECT value FROM json_each($2)) \
+        JOIN slots sb ON sb.id = b.slot_id AND sb.hall_id IN (SELECT value FROM json_each($2))");
+    /// Scoped to halls: use `.pg` only.
+    SHARED_PHONES_PG_HALLS = shared_sql!("MIN(x.phone)", "x.phone_index", "AND x.phone_index IS NOT NULL", pg_scope!());
+    SHARED_ADDRESSES_PG_HALLS = shared_sql!("x.client_addr", "x.client_addr", "AND x.client_addr IS NOT NULL", pg_scope!());
+    ABANDONED_PG_HALLS = abandoned_sql!(pg_scope!());
+    /// Its halls are `$2` (it has no threshold).
+    PAIRS_PG_HALLS = pairs_sql!("JOIN slots sa ON sa.id = a.slot_id AND sa.hall_id = ANY($2::text[]) \
+        JOIN slots sb ON sb.id = b.slot_id AND sb.hall_id = ANY($2::text[])");
 }
 
 pub(crate) const ACTIVE_SQL: &str = "SELECT COUNT(*) FROM bookings WHERE status = 'active'";
@@ -339,6 +395,9 @@ shared! {
     PHONE_CODES_TO_PHONE = "SELECT MAX(created_at), COUNT(*) FROM phone_codes WHERE phone = $1 AND created_at > $2";
     PHONE_CODE_ATTEMPT = "UPDATE phone_codes SET attempts = attempts + 1 WHERE id = $1";
     PHONE_CODE_VERIFIED = "UPDATE phone_codes SET verified_at = COALESCE(verified_at, $2) WHERE id = $1";
+    /// Uses up a code: conditional, so that of two uses exactly one changes the row.
+    CONSUME_PHONE_CODE = "UPDATE phone_codes SET consumed_at = $2, verified_at = COALESCE(verified_at, $2) \
+    WHERE id = $1 AND consumed_at IS NULL";
     SECRET_BY_NAME = "SELECT value FROM secrets WHERE name = $1";
 }
 
@@ -405,7 +464,7 @@ shared! {
     INSERT_AUDIT_ENTRY = concat!(
         "INSERT INTO audit_log (",
         audit_cols!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        ", hall_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
     );
     LOGIN_THROTTLE_NEXT = "SELECT next_ms FROM login_throttle WHERE key = $1";
     /// Counts one sign-in attempt under a key and sets when the next may come, in one upsert:

@@ -392,7 +392,7 @@ pub async fn availability(
 #[utoipa::path(post, path = "/api/v1/eligibility", tag = "booking",
     request_body = EligibilityInput,
     responses((status = 200, body = EligibilityView),
-              (status = 400, body = ErrorEnvelope, description = "`name_required`, `phone_invalid`, `id_type_invalid`, `nationality_invalid`, `passport_number_invalid`, an identity number's code (`id_number_length`, `id_number_checksum`, …), `phone_code_wrong` (with `details.attempts_left`), `phone_code_expired`"),
+              (status = 400, body = ErrorEnvelope, description = "`name_required`, `phone_invalid`, `id_type_invalid`, `nationality_invalid`, `passport_number_invalid`, an identity number's code (`id_number_length`, `id_number_checksum`, …), `phone_code_wrong` (with `details.attempts_left`), `phone_code_expired`, `phone_code_used` (a code is good for one use)"),
               (status = 422, body = ErrorEnvelope, description = "`unknown_business`"),
               (status = 429, body = ErrorEnvelope, description = "`rate_limited`, with a Retry-After header")))]
 pub async fn eligibility(
@@ -425,7 +425,7 @@ pub async fn create_hold(
 #[utoipa::path(post, path = "/api/v1/bookings", tag = "booking",
     request_body = ConfirmInput,
     responses((status = 201, body = BookingView),
-              (status = 400, body = ErrorEnvelope, description = "`name_required`, `phone_invalid`, `id_type_invalid`, `nationality_invalid`, `passport_number_invalid`, an identity number's code (`id_number_length`, `id_number_checksum`, …), `channel_invalid`, `email_invalid`, `phone_code_required`, `phone_code_wrong` (with `details.attempts_left`), `phone_code_expired`"),
+              (status = 400, body = ErrorEnvelope, description = "`name_required`, `phone_invalid`, `id_type_invalid`, `nationality_invalid`, `passport_number_invalid`, an identity number's code (`id_number_length`, `id_number_checksum`, …), `channel_invalid`, `email_invalid`, `phone_code_required`, `phone_code_wrong` (with `details.attempts_left`), `phone_code_expired`, `phone_code_used` (a code is good for one use)"),
               (status = 404, body = ErrorEnvelope, description = "`hold_not_found`"),
               (status = 409, body = ErrorEnvelope, description = "`already_booked` or `hold_used`"),
               (status = 410, body = ErrorEnvelope, description = "`hold_expired`"),
@@ -525,7 +525,7 @@ fn id_number_header(headers: &HeaderMap) -> ApiResult<&str> {
 #[utoipa::path(post, path = "/api/v1/lottery/entries", tag = "lottery",
     request_body = EntryInput,
     responses((status = 201, body = EntryView),
-              (status = 400, body = ErrorEnvelope, description = "`halls_invalid`, `name_required`, `phone_invalid`, `id_type_invalid`, `nationality_invalid`, `passport_number_invalid`, an identity number's code (`id_number_length`, `id_number_checksum`, …), `phone_code_required`, `phone_code_wrong` (with `details.attempts_left`), `phone_code_expired`"),
+              (status = 400, body = ErrorEnvelope, description = "`halls_invalid`, `name_required`, `phone_invalid`, `id_type_invalid`, `nationality_invalid`, `passport_number_invalid`, an identity number's code (`id_number_length`, `id_number_checksum`, …), `phone_code_required`, `phone_code_wrong` (with `details.attempts_left`), `phone_code_expired`, `phone_code_used` (a code is good for one use)"),
               (status = 404, body = ErrorEnvelope, description = "`hall_not_found`"),
               (status = 409, body = ErrorEnvelope, description = "`already_entered`"),
               (status = 422, body = ErrorEnvelope, description = "`lottery_not_open`, `lottery_closed`, `lottery_not_used`, `not_eligible` (with `details.reasons`), `unknown_business`, `business_not_offered`")))]
@@ -576,6 +576,7 @@ pub async fn get_lottery_draw(
 
 /// Scalping signals for leaders, supervisors and administrators (signed in): phones and
 /// addresses shared by several identities, abandoned holds, cancel→rebook pairs; masked.
+/// Staff scoped to halls see only the signals of bookings and holds at their halls.
 #[utoipa::path(get, path = "/api/v1/ops/signals", tag = "operations",
     security(("session" = [])),
     params(SignalsQuery),

@@ -802,7 +802,12 @@ pub async fn audit_page(
         .await
     {
         Ok(e) => (e, q.flash.shown()),
-        Err(e) if e.kind == ErrorKind::Invalid => {
+        // A search the reader may not make (by identity number, for staff of some halls) is
+        // answered on the page with its form, like a malformed one.
+        Err(e)
+            if e.kind == ErrorKind::Invalid
+                || e.code == wujing_app::Code::AuditSearchByIdentityForbidden =>
+        {
             (vec![], (e.message(false).to_string(), "error".into()))
         }
         Err(e) => return Err(e.into()),

@@ -420,13 +420,16 @@ pub async fn reveal(
     ))
 }
 
-/// Searches the audit trail, newest first; citizens' numbers masked (audited).
+/// Searches the audit trail, newest first; citizens shown by pseudonym (audited). A
+/// supervisor scoped to halls gets only the entries about its halls.
 ///
-/// Each search is itself recorded (`audit.read`), the searched number masked in its criteria.
+/// Each search is itself recorded (`audit.read`), the searched citizen by pseudonym in its
+/// criteria.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", security(("session" = [])),
     params(AuditSearch),
     responses((status = 200, body = Vec<AuditView>),
-              (status = 400, description = "`query_invalid`; an identity number's code (`id_number_length`, `id_number_checksum`, …) when the citizen parameter is malformed")))]
+              (status = 400, description = "`query_invalid`; an identity number's code (`id_number_length`, `id_number_checksum`, …) when the citizen parameter is malformed"),
+              (status = 403, description = "`forbidden`; `audit_search_by_identity_forbidden` when staff scoped to halls search by a citizen's identity number")))]
 pub async fn audit(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,

@@ -192,14 +192,23 @@ impl PgStore {
     async fn confirm_hold_once(&self, b: &NewBooking) -> Result<Booking> {
         let c = self.client().await?;
         let (keys, limits, window, retry) = limit_params(&b.limits, b.now);
-        // One statement: the rate limits, the hold used, the booking created (a unique
-        // violation, identity already booked or code taken, aborts all of it).
+        // One statement: the rate limits, the phone code used up, the hold used, the booking
+        // created (a unique violation, identity already booked or code taken, aborts all of
+        // it, the code's use included, so the citizen may retry with the same code). The code
+        // is taken only for a live hold, and the hold only with the code: a concurrent use of
+        // the same code waits for the row and then finds it used (`pc` empty, nothing written).
         let st = c
             .prepare_cached(&format!(
                 "WITH {LIMITS_CTE},
+                      pc AS (UPDATE phone_codes SET consumed_at = $3, verified_at = COALESCE(verified_at, $3)
+                             WHERE id = $27 AND consumed_at IS NULL AND (SELECT ok FROM ok)
+                               AND EXISTS (SELECT 1 FROM holds WHERE id = $1 AND business = $2
+                                           AND state = 'held' AND expires_at > $3)
+                             RETURNING id),
                       h AS (UPDATE holds SET state = 'confirmed'
                             WHERE id = $1 AND business = $2 AND state = 'held' AND expires_at > $3
                               AND (SELECT ok FROM ok)
+                              AND ($27::bigint IS NULL OR EXISTS (SELECT 1 FROM pc))
                             RETURNING slot_id),
                       b AS (INSERT INTO bookings (code, slot_id, hold_id, business, option_code, identity_key,
                               id_kind, id_number, nationality, name, phone, answers, fee_yuan, channel, status,
@@ -269,6 +278,7 @@ impl PgStore {
                         .iter()
                         .map(|m| m.recipient_index.as_str())
                         .collect::<Vec<_>>(),
+                    &b.phone_code_id,
                 ],
             )
             .await?;
@@ -280,15 +290,25 @@ impl PgStore {
         let Some(id) = row.get::<_, Option<i64>>(1) else {
             let row = c
                 .query_opt(
-                    &c.prepare_cached("SELECT state, business FROM holds WHERE id = $1")
-                        .await?,
-                    &[&b.hold_id],
+                    &c.prepare_cached(
+                        "SELECT state, business, expires_at > $2 FROM holds WHERE id = $1",
+                    )
+                    .await?,
+                    &[&b.hold_id, &b.now],
                 )
                 .await?;
             return Err(match row {
                 None => StoreError::NotFound("hold"),
                 Some(r) if r.get::<_, String>(1) != b.business => StoreError::NotFound("hold"),
                 Some(r) if r.get::<_, String>(0) == "confirmed" => StoreError::HoldUsed,
+                // A live hold left alone: only the phone code can have stopped it.
+                Some(r)
+                    if b.phone_code_id.is_some()
+                        && r.get::<_, String>(0) == "held"
+                        && r.get::<_, bool>(2) =>
+                {
+                    StoreError::PhoneCodeUsed
+                }
                 Some(_) => StoreError::HoldExpired,
             });
         };
@@ -683,9 +703,34 @@ impl BookingStore for PgStore {
         since: DateTime<Utc>,
         min_identities: u32,
         min_abandoned: u32,
+        halls: Option<&[String]>,
     ) -> Result<Signals> {
         let c = self.client().await?;
         let (mi, ma) = (i64::from(min_identities), i64::from(min_abandoned));
+        // Hall-scoped statements take the halls as their last parameter.
+        let (phones, addresses, abandoned, pairs) = match halls {
+            None => (
+                SHARED_PHONES_SQL.pg,
+                SHARED_ADDRESSES_SQL.pg,
+                ABANDONED_SQL.pg,
+                PAIRS_SINCE_SQL.pg,
+            ),
+            Some(_) => (
+                sql::SHARED_PHONES_PG_HALLS.pg,
+                sql::SHARED_ADDRESSES_PG_HALLS.pg,
+                sql::ABANDONED_PG_HALLS.pg,
+                sql::PAIRS_PG_HALLS.pg,
+            ),
+        };
+        type Arg<'a> = &'a (dyn tokio_postgres::types::ToSql + Sync);
+        fn with_halls<'a>(p: &[Arg<'a>], halls: Option<&'a Vec<String>>) -> Vec<Arg<'a>> {
+            let mut v = p.to_vec();
+            if let Some(h) = halls {
+                v.push(h);
+            }
+            v
+        }
+        let hall_list: Option<Vec<String>> = halls.map(<[String]>::to_vec);
         let shared = |rows: Vec<Row>| {
             rows.iter()
                 .map(|r| SharedKey {
@@ -699,8 +744,8 @@ impl BookingStore for PgStore {
             &self.keys,
             shared(
                 c.query(
-                    &c.prepare_cached(SHARED_PHONES_SQL.pg).await?,
-                    &[&since, &mi],
+                    &c.prepare_cached(phones).await?,
+                    &with_halls(&[&since, &mi], hall_list.as_ref()),
                 )
                 .await
                 .map_err(db_err)?,
@@ -708,14 +753,17 @@ impl BookingStore for PgStore {
         )?;
         let shared_addresses = shared(
             c.query(
-                &c.prepare_cached(SHARED_ADDRESSES_SQL.pg).await?,
-                &[&since, &mi],
+                &c.prepare_cached(addresses).await?,
+                &with_halls(&[&since, &mi], hall_list.as_ref()),
             )
             .await
             .map_err(db_err)?,
         );
         let abandoned_holds = c
-            .query(&c.prepare_cached(ABANDONED_SQL.pg).await?, &[&since, &ma])
+            .query(
+                &c.prepare_cached(abandoned).await?,
+                &with_halls(&[&since, &ma], hall_list.as_ref()),
+            )
             .await
             .map_err(db_err)?
             .iter()
@@ -725,7 +773,10 @@ impl BookingStore for PgStore {
             })
             .collect();
         let cancel_rebook = c
-            .query(&c.prepare_cached(PAIRS_SINCE_SQL.pg).await?, &[&since])
+            .query(
+                &c.prepare_cached(pairs).await?,
+                &with_halls(&[&since], hall_list.as_ref()),
+            )
             .await
             .map_err(db_err)?
             .iter()

@@ -63,6 +63,12 @@ impl LotteryStore for PgStore {
             }
             Err(err) => return Err(db_err(err)),
         };
+        // Used up in the entry's transaction: a refused entry rolls it back with the entry.
+        if let Some(code) = e.phone_code_id {
+            if !super::outbox::consume_code(&tx, code, e.now).await? {
+                return Err(StoreError::PhoneCodeUsed);
+            }
+        }
         let row = tx
             .query_one(&tx.prepare_cached(sql::ENTRY_BY_ID.pg).await?, &[&id])
             .await

@@ -154,7 +154,7 @@ pub(crate) async fn verify_code(
 ) -> Result<PhoneCodeCheck> {
     let Some(r) = c
         .query_opt(
-            "SELECT id, code_hash, attempts, verified_at FROM phone_codes
+            "SELECT id, code_hash, attempts, verified_at, consumed_at FROM phone_codes
              WHERE phone = $1 AND purpose = $2 AND expires_at > $3 ORDER BY created_at DESC, id DESC LIMIT 1
              FOR UPDATE",
             &[&phone, &purpose, &now],
@@ -163,12 +163,20 @@ pub(crate) async fn verify_code(
     else {
         return Ok(PhoneCodeCheck::NoCode);
     };
-    let (id, hash, attempts, verified): (i64, String, i32, Option<DateTime<Utc>>) =
-        (r.get(0), r.get(1), r.get(2), r.get(3));
+    let (id, hash, attempts, verified, consumed): (
+        i64,
+        String,
+        i32,
+        Option<DateTime<Utc>>,
+        Option<DateTime<Utc>>,
+    ) = (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
     let attempts = attempts as u32;
     if hash == code_hash && (verified.is_some() || attempts < max_attempts) {
+        if consumed.is_some() {
+            return Ok(PhoneCodeCheck::Used);
+        }
         c.execute(sql::PHONE_CODE_VERIFIED.pg, &[&id, &now]).await?;
-        return Ok(PhoneCodeCheck::Valid);
+        return Ok(PhoneCodeCheck::Valid { id });
     }
     if attempts >= max_attempts {
         return Ok(PhoneCodeCheck::NoCode);
@@ -177,6 +185,19 @@ pub(crate) async fn verify_code(
     Ok(PhoneCodeCheck::Wrong {
         attempts_left: max_attempts - attempts - 1,
     })
+}
+
+/// Uses up the code `id` (see [`sql::CONSUME_PHONE_CODE`]); `false` when it was used already.
+/// The conditional update waits for a concurrent one on the same row and then finds the code
+/// used, so of two uses exactly one gets `true`. Called inside the transaction of the action it
+/// authorises, so that the action and the use commit together or not at all.
+pub(crate) async fn consume_code(
+    c: &impl GenericClient,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let st = c.prepare_cached(sql::CONSUME_PHONE_CODE.pg).await?;
+    Ok(c.execute(&st, &[&id, &now]).await? == 1)
 }
 
 pub(crate) async fn secret(c: &impl GenericClient, name: &str, candidate: &str) -> Result<String> {
@@ -249,5 +270,10 @@ impl OutboxStore for PgStore {
         let r = verify_code(&tx, &phone, purpose, code_hash, now, max_attempts).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(r)
+    }
+
+    async fn consume_phone_code(&self, id: i64, now: DateTime<Utc>) -> Result<bool> {
+        let c = self.client().await?;
+        consume_code(&c, id, now).await
     }
 }

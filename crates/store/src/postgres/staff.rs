@@ -51,6 +51,7 @@ async fn append_audit(tx: &impl GenericClient, keys: &Keys, a: &NewAudit) -> Res
             &e.station,
             &e.prev_hash,
             &e.hash,
+            &a.hall_id,
         ],
     )
     .await?;
@@ -276,9 +277,17 @@ pub(crate) async fn audit_search(
                 "SELECT {AUDIT_COLS} FROM audit_log
                  WHERE ($1::text IS NULL OR citizen = $1) AND ($2::text IS NULL OR actor = $2)
                    AND ($3::timestamptz IS NULL OR at >= $3) AND ($4::timestamptz IS NULL OR at < $4)
+                   AND ($6::text[] IS NULL OR hall_id = ANY($6::text[]))
                  ORDER BY seq DESC LIMIT $5"
             ),
-            &[&q.citizen, &q.actor, &q.from, &q.to, &i64::from(q.limit.max(1))],
+            &[
+                &q.citizen,
+                &q.actor,
+                &q.from,
+                &q.to,
+                &i64::from(q.limit.max(1)),
+                &q.halls,
+            ],
         )
         .await?
         .iter()

@@ -230,7 +230,14 @@ impl BookingStore for SqliteStore {
                     Some(_) => StoreError::HoldExpired,
                 });
             };
-                        let id = insert_booking(c, &keys, slot_id, Some(&b.hold_id), &b)?;
+            // The phone code is used up in this job, after the hold and before the booking:
+            // a refusal anywhere rolls both back, so the citizen may retry with the same code.
+            if let Some(code) = b.phone_code_id {
+                if !super::outbox::consume_code(c, code, b.now)? {
+                    return Err(StoreError::PhoneCodeUsed);
+                }
+            }
+            let id = insert_booking(c, &keys, slot_id, Some(&b.hold_id), &b)?;
             let slot = c
                 .prepare_cached(sql::SLOT_BY_ID.lite)
                 .map_err(db_err)?
@@ -512,24 +519,59 @@ impl BookingStore for SqliteStore {
         since: DateTime<Utc>,
         min_identities: u32,
         min_abandoned: u32,
+        halls: Option<&[String]>,
     ) -> Result<Signals> {
         let keys = self.keys.clone();
+        // The halls as a JSON array for `json_each`, or the organisation-wide queries.
+        let halls = halls.map(|h| serde_json::to_string(h).expect("strings serialise"));
         self.read(move |c| {
-            let shared = |sql: &str| {
-                all(c, sql, params![ms(since), min_identities], |r| {
-                    Ok(SharedKey {
-                        key: r.get(0)?,
-                        identities: r.get(1)?,
-                        bookings: r.get(2)?,
-                    })
-                })
+            let (phones, addresses, abandoned, pairs) = match halls {
+                None => (
+                    SHARED_PHONES_SQL.lite,
+                    SHARED_ADDRESSES_SQL.lite,
+                    ABANDONED_SQL.lite,
+                    PAIRS_SINCE_SQL.lite,
+                ),
+                Some(_) => (
+                    sql::SHARED_PHONES_LITE_HALLS.lite,
+                    sql::SHARED_ADDRESSES_LITE_HALLS.lite,
+                    sql::ABANDONED_LITE_HALLS.lite,
+                    sql::PAIRS_LITE_HALLS.lite,
+                ),
             };
-            let shared_phones = seal::open_shared_phones(&keys, shared(SHARED_PHONES_SQL.lite)?)?;
-            let shared_addresses = shared(SHARED_ADDRESSES_SQL.lite)?;
+            // Scoped statements take the halls as their last parameter.
+            let with_halls = |mut p: Vec<rusqlite::types::Value>| {
+                if let Some(h) = &halls {
+                    p.push(rusqlite::types::Value::Text(h.clone()));
+                }
+                p
+            };
+            let shared = |sql: &str| {
+                all(
+                    c,
+                    sql,
+                    rusqlite::params_from_iter(with_halls(vec![
+                        ms(since).into(),
+                        i64::from(min_identities).into(),
+                    ])),
+                    |r| {
+                        Ok(SharedKey {
+                            key: r.get(0)?,
+                            identities: r.get(1)?,
+                            bookings: r.get(2)?,
+                        })
+                    },
+                )
+            };
+            let shared_phones = seal::open_shared_phones(&keys, shared(phones)?)?;
+            let shared_addresses = shared(addresses)?;
             let abandoned_holds = all(
                 c,
-                ABANDONED_SQL.lite,
-                params![ms(since), min_abandoned],
+                abandoned,
+                rusqlite::params_from_iter(with_halls(vec![
+                    ms(since).into(),
+                    i64::from(min_abandoned).into(),
+                ])),
                 |r| {
                     Ok(AbandonedHolds {
                         client_addr: r.get(0)?,
@@ -537,7 +579,12 @@ impl BookingStore for SqliteStore {
                     })
                 },
             )?;
-            let cancel_rebook = all(c, PAIRS_SINCE_SQL.lite, [ms(since)], |r| rows::pair(r))?;
+            let cancel_rebook = all(
+                c,
+                pairs,
+                rusqlite::params_from_iter(with_halls(vec![ms(since).into()])),
+                |r| rows::pair(r),
+            )?;
             Ok(Signals {
                 shared_phones,
                 shared_addresses,

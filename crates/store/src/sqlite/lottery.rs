@@ -49,6 +49,12 @@ impl LotteryStore for SqliteStore {
                 Err(e) => return Err(db_err(e)),
                 Ok(_) => {}
             }
+            // Used up in the entry's job: a refused entry rolls it back with the entry.
+            if let Some(code) = e.phone_code_id {
+                if !super::outbox::consume_code(c, code, e.now)? {
+                    return Err(StoreError::PhoneCodeUsed);
+                }
+            }
             let stored = c
                 .query_row(sql::ENTRY_BY_ID.lite, [e.id], |r| rows::entry(r))
                 .map_err(db_err)?;

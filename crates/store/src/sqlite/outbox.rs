@@ -139,21 +139,26 @@ pub(crate) fn verify_code(
     now: DateTime<Utc>,
     max_attempts: u32,
 ) -> Result<PhoneCodeCheck> {
-    let row: Option<(i64, String, u32, Option<i64>)> = c
+    // id, hash, wrong tries, verified at, consumed at.
+    type CodeRow = (i64, String, u32, Option<i64>, Option<i64>);
+    let row: Option<CodeRow> = c
         .query_row(
-            "SELECT id, code_hash, attempts, verified_at FROM phone_codes
+            "SELECT id, code_hash, attempts, verified_at, consumed_at FROM phone_codes
              WHERE phone = ?1 AND purpose = ?2 AND expires_at > ?3 ORDER BY created_at DESC, id DESC LIMIT 1",
             params![phone, purpose, ms(now)],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )
         .optional_row()?;
-    let Some((id, hash, attempts, verified)) = row else {
+    let Some((id, hash, attempts, verified, consumed)) = row else {
         return Ok(PhoneCodeCheck::NoCode);
     };
     if hash == code_hash && (verified.is_some() || attempts < max_attempts) {
+        if consumed.is_some() {
+            return Ok(PhoneCodeCheck::Used);
+        }
         c.execute(sql::PHONE_CODE_VERIFIED.lite, params![id, ms(now)])
             .map_err(db_err)?;
-        return Ok(PhoneCodeCheck::Valid);
+        return Ok(PhoneCodeCheck::Valid { id });
     }
     if attempts >= max_attempts {
         return Ok(PhoneCodeCheck::NoCode);
@@ -163,6 +168,17 @@ pub(crate) fn verify_code(
     Ok(PhoneCodeCheck::Wrong {
         attempts_left: max_attempts - attempts - 1,
     })
+}
+
+/// Uses up the code `id` (see [`sql::CONSUME_PHONE_CODE`]); `false` when it was used already.
+/// Called inside the job of the action it authorises, so that the action and the use are
+/// written together or not at all.
+pub(crate) fn consume_code(c: &Connection, id: i64, now: DateTime<Utc>) -> Result<bool> {
+    let n = c
+        .prepare_cached(sql::CONSUME_PHONE_CODE.lite)
+        .and_then(|mut s| s.execute(params![id, ms(now)]))
+        .map_err(db_err)?;
+    Ok(n == 1)
 }
 
 trait OptionalRow<T> {
@@ -247,5 +263,9 @@ impl OutboxStore for SqliteStore {
         );
         self.write(move |c| verify_code(c, &p, &u, &h, now, max_attempts))
             .await
+    }
+
+    async fn consume_phone_code(&self, id: i64, now: DateTime<Utc>) -> Result<bool> {
+        self.write(move |c| consume_code(c, id, now)).await
     }
 }

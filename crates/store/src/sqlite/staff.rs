@@ -42,7 +42,8 @@ fn append_audit(c: &Connection, keys: &Keys, a: &NewAudit) -> Result<()> {
                 e.client_addr,
                 e.station,
                 e.prev_hash,
-                e.hash
+                e.hash,
+                a.hall_id
             ])
         })
         .map_err(db_err)?;
@@ -284,9 +285,15 @@ pub(crate) fn audit_search(c: &Connection, q: &AuditQuery) -> Result<Vec<AuditEn
             "SELECT {AUDIT_COLS} FROM audit_log
              WHERE (?1 IS NULL OR citizen = ?1) AND (?2 IS NULL OR actor = ?2)
                AND (?3 IS NULL OR at >= ?3) AND (?4 IS NULL OR at < ?4)
+               AND (?6 IS NULL OR hall_id IN (SELECT value FROM json_each(?6)))
              ORDER BY seq DESC LIMIT ?5"
         ))
         .map_err(db_err)?;
+    // A hall-scoped reader's halls as a JSON array; entries of no hall never match it.
+    let halls = q
+        .halls
+        .as_ref()
+        .map(|h| serde_json::to_string(h).expect("strings serialise"));
     let rows = st
         .query_map(
             params![
@@ -294,7 +301,8 @@ pub(crate) fn audit_search(c: &Connection, q: &AuditQuery) -> Result<Vec<AuditEn
                 q.actor,
                 q.from.map(ms),
                 q.to.map(ms),
-                q.limit.max(1)
+                q.limit.max(1),
+                halls
             ],
             |r| rows::audit(r),
         )

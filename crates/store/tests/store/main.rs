@@ -129,6 +129,7 @@ fn new_booking(hold_id: &str, code: &str, who: u32, now: DateTime<Utc>) -> NewBo
         limits: vec![],
         notices: vec![],
         lang: "zh-CN".into(),
+        phone_code_id: None,
     }
 }
 

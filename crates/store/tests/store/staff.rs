@@ -17,6 +17,7 @@ pub(crate) fn entry(n: u32, action: &str) -> NewAudit {
         detail: serde_json::json!({ "n": n }),
         client_addr: Some("127.0.0.1".into()),
         station: None,
+        hall_id: None,
     }
 }
 
@@ -428,3 +429,48 @@ async fn audit_tampering_is_located_on_postgres() {
     };
     tamper_and_verify(&store, &exec).await;
 }
+
+/// The audit search narrowed to halls (a hall-scoped reader): entries of those halls only,
+/// never an entry of no hall; the limit counts only matching entries; no narrowing reads all.
+async fn audit_search_narrowed_to_halls_reads_only_their_entries(store: DynStore) {
+    for (n, hall) in [(1, Some("h1")), (2, Some("h2")), (3, None), (4, Some("h1"))] {
+        let mut e = entry(n, "ticket.check_in");
+        e.hall_id = hall.map(str::to_string);
+        store
+            .apply_admin(&AdminChange::RecordOnly, &e)
+            .await
+            .unwrap();
+    }
+    let seqs = |halls: Option<&[&str]>, limit: u32| {
+        let store = store.clone();
+        let q = AuditQuery {
+            halls: halls.map(|h| h.iter().map(|s| s.to_string()).collect()),
+            limit,
+            ..Default::default()
+        };
+        async move {
+            store
+                .audit_search(&q)
+                .await
+                .unwrap()
+                .iter()
+                .map(|e| e.seq)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(seqs(Some(&["h1"]), 10).await, [4, 1]);
+    assert_eq!(seqs(Some(&["h1"]), 1).await, [4]);
+    assert_eq!(seqs(Some(&["h2", "h1"]), 10).await, [4, 2, 1]);
+    assert_eq!(seqs(Some(&[]), 10).await, Vec::<i64>::new());
+    assert_eq!(seqs(None, 10).await, [4, 3, 2, 1]);
+    // The hall is beside the chain: the chain still verifies.
+    let (chain, head) = store.audit_chain().await.unwrap();
+    assert_eq!(
+        wujing_domain::audit::verify_chain(store.keys().chain_key(), &chain, head.as_ref().map(|(s, h)| (*s, h.as_str()))),
+        Ok(4)
+    );
+}
+both_dialects!(
+    audit_halls,
+    audit_search_narrowed_to_halls_reads_only_their_entries
+);

@@ -720,8 +720,15 @@ async fn lottery_entries_need_the_phone_code_and_are_private(store: DynStore) {
     let (s, v) = entry(ZHENG, "13700137001", Some("000000".into())).await;
     assert!(s.is_client_error(), "a wrong code is refused: {v}");
     let code = code_for("13700137001").await;
-    let (s, a) = entry(ZHENG, "13700137001", Some(code)).await;
+    let (s, a) = entry(ZHENG, "13700137001", Some(code.clone())).await;
     assert_eq!(s, StatusCode::CREATED, "{a}");
+    // The entry used the code up: it enters nobody else.
+    let (s, v) = entry(LIN, "13700137001", Some(code)).await;
+    assert_eq!(
+        (s, super::code_of(&v)),
+        (StatusCode::BAD_REQUEST, "phone_code_used"),
+        "{v}"
+    );
     let code = code_for("13700137002").await;
     let (s, b) = entry(LIN, "13700137002", Some(code)).await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
@@ -766,3 +773,137 @@ both_dialects!(
     lottery_privacy,
     lottery_entries_need_the_phone_code_and_are_private
 );
+
+/// A phone code is good for one use (security finding 14): the pre-check verifies it without
+/// using it up, so the same code then confirms the booking; a second use is refused
+/// (`phone_code_used`), by a confirmation as by a pre-check; a confirmation refused for
+/// another reason (the identity already booked) leaves the code for the retry; and of two
+/// confirmations racing with one code exactly one books.
+async fn a_phone_code_is_good_for_one_use(store: DynStore) {
+    let mut config = test_config();
+    config.require_phone_code = true;
+    let h = Harness::with_config(store, config).await;
+    const PHONE: &str = "13800138000";
+    const ZHENG: &str = "440112200001010139";
+    const LIN: &str = "440106199307070246";
+    const ZHOU: &str = "44010519600101089X";
+    let person = |id: &str| {
+        let name = match id {
+            ZHENG => "郑华",
+            LIN => "林晓",
+            _ => "周建国",
+        };
+        json!({"name": name, "id_number": id, "phone": PHONE})
+    };
+    let slot = h.slot("tianhe", "passport_first").await;
+    let hold = || {
+        let (h, slot) = (&h, slot.clone());
+        async move {
+            let (s, v) = h
+                .post(
+                    "/api/v1/holds",
+                    json!({"slot_id": slot["slot_id"], "business": "passport_first"}),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{v}");
+            v["hold_id"].as_str().unwrap().to_string()
+        }
+    };
+    let precheck = |id: &'static str, code: String| {
+        let h = &h;
+        async move {
+            h.post(
+                "/api/v1/eligibility",
+                json!({"business": "passport_first", "applicant": person(id), "answers": {},
+                       "phone_code": code}),
+            )
+            .await
+        }
+    };
+    let confirm = |id: &'static str, hold: String, code: String| {
+        let h = &h;
+        async move {
+            h.post(
+                "/api/v1/bookings",
+                json!({"hold_id": hold, "applicant": person(id), "phone_code": code}),
+            )
+            .await
+        }
+    };
+    let next_code = || {
+        let h = &h;
+        async move {
+            // One code a minute per phone.
+            h.app.clock.advance(chrono::TimeDelta::seconds(61));
+            code_sent_to(h, PHONE).await
+        }
+    };
+
+    // The pre-check, twice, then the confirmation: one code.
+    let code = code_sent_to(&h, PHONE).await;
+    for _ in 0..2 {
+        let (s, v) = precheck(ZHENG, code.clone()).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(
+            (v["records_checked"].clone(), v["eligible"].clone()),
+            (json!(true), json!(true)),
+            "{v}"
+        );
+    }
+    let (s, v) = confirm(ZHENG, hold().await, code.clone()).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    // A second use: refused, by a confirmation and by a pre-check alike.
+    let spare = hold().await;
+    let (s, v) = confirm(LIN, spare.clone(), code.clone()).await;
+    assert_eq!(
+        (s, super::code_of(&v)),
+        (StatusCode::BAD_REQUEST, "phone_code_used"),
+        "{v}"
+    );
+    let (s, v) = precheck(LIN, code.clone()).await;
+    assert_eq!(
+        (s, super::code_of(&v)),
+        (StatusCode::BAD_REQUEST, "phone_code_used"),
+        "{v}"
+    );
+
+    // A refused confirmation keeps the code: the retry books with it.
+    let code = next_code().await;
+    let (s, v) = confirm(ZHENG, spare.clone(), code.clone()).await;
+    assert_eq!(
+        (s, super::code_of(&v)),
+        (StatusCode::CONFLICT, "already_booked"),
+        "{v}"
+    );
+    let (s, v) = confirm(LIN, spare, code.clone()).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+
+    // Two confirmations racing with one code: exactly one books.
+    let code = next_code().await;
+    let (a, b) = (hold().await, hold().await);
+    let (ra, rb) = tokio::join!(
+        confirm(ZHOU, a, code.clone()),
+        confirm(ZHOU, b, code.clone())
+    );
+    let mut outcomes = vec![
+        (
+            ra.0,
+            ra.1["error"]["code"].as_str().unwrap_or("").to_string(),
+        ),
+        (
+            rb.0,
+            rb.1["error"]["code"].as_str().unwrap_or("").to_string(),
+        ),
+    ];
+    outcomes.sort();
+    assert_eq!(
+        outcomes,
+        [
+            (StatusCode::CREATED, String::new()),
+            (StatusCode::BAD_REQUEST, "phone_code_used".to_string())
+        ],
+        "{ra:?} {rb:?}"
+    );
+    assert!(h.store.verify_invariants().await.unwrap().is_clean());
+}
+both_dialects!(phone_code_one_use, a_phone_code_is_good_for_one_use);

@@ -1331,3 +1331,250 @@ async fn logs_carry_no_personal_data() {
         assert!(!log.contains(secret), "the log contains {secret}:\n{log}");
     }
 }
+
+/// A reader scoped to halls (security finding 10): a supervisor of one hall reads the audit
+/// entries about that hall only (not another hall's, not organisation-wide ones such as
+/// accounts and sign-ins) and may not search by an identity number; a leader of one hall sees
+/// the scalping signals of bookings at that hall only; organisation-wide readers see both
+/// halls. The API and the staff page go through the same use cases.
+async fn hall_scoped_readers_see_only_their_halls_audit_and_signals(store: DynStore) {
+    let h = Harness::with_options(
+        store,
+        test_config(),
+        wujing_web::WebOptions {
+            trust_forwarded_for: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let admin = h.admin_principal().await;
+    // Audit entries about each hall, and one about a booking at tianhe (with its citizen).
+    for hall in ["tianhe", "yuexiu"] {
+        h.app
+            .add_window(&admin, None, hall, 901, "general")
+            .await
+            .unwrap();
+    }
+    let reveal_code = h.book_at("tianhe", ZHENG).await;
+    h.app
+        .reveal_identity(&admin, None, &reveal_code, "核对")
+        .await
+        .unwrap();
+
+    // Signals at each hall: one phone behind three identities (from one address), five holds
+    // left to expire from another address, and a cancel→rebook pair.
+    let mut pair_codes = std::collections::HashMap::new();
+    for (n, (hall, phone, booker, grabber)) in [
+        ("tianhe", "13900001111", "192.0.2.10", "203.0.113.50"),
+        ("yuexiu", "13900002222", "100.64.0.10", "198.51.100.60"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let slot = h.slot(hall, "passport_first").await;
+        let hold = |addr: &'static str| {
+            let (h, slot) = (&h, slot.clone());
+            async move {
+                let (s, v) = h
+                    .call(
+                        "POST",
+                        "/api/v1/holds",
+                        Some(json!({"slot_id": slot["slot_id"], "business": "passport_first"})),
+                        &[("x-forwarded-for", addr)],
+                    )
+                    .await;
+                assert_eq!(s, StatusCode::CREATED, "{v}");
+                v["hold_id"].as_str().unwrap().to_string()
+            }
+        };
+        let ids: Vec<String> = (0..3)
+            .map(|i| wujing_testkit::identity(8100 + 10 * n as u32 + i))
+            .collect();
+        let mut codes = Vec::new();
+        for id in &ids {
+            let hid = hold(booker).await;
+            let (s, b) = h
+                .call(
+                    "POST",
+                    "/api/v1/bookings",
+                    Some(json!({"hold_id": hid, "applicant": {"name": "市民", "id_number": id, "phone": phone}})),
+                    &[("x-forwarded-for", booker)],
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{b}");
+            codes.push(b["code"].as_str().unwrap().to_string());
+        }
+        let (s, _) = h
+            .post(
+                &format!("/api/v1/bookings/{}/cancel", codes[0]),
+                json!({"id_number": ids[0]}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let hid = hold(booker).await;
+        let (s, b) = h
+            .call(
+                "POST",
+                "/api/v1/bookings",
+                Some(json!({"hold_id": hid, "applicant": {"name": "市民", "id_number": ids[0], "phone": phone}})),
+                &[("x-forwarded-for", booker)],
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        pair_codes.insert(hall, codes[0].clone());
+        for _ in 0..5 {
+            hold(grabber).await;
+        }
+    }
+    h.app.clock.advance(chrono::TimeDelta::minutes(11));
+    assert_eq!(h.app.sweep().await.unwrap().expired_holds, 10);
+
+    let signals = |s: Session| {
+        let h = &h;
+        async move {
+            let (st, v) = h
+                .call("GET", "/api/v1/ops/signals", None, &s.headers())
+                .await;
+            assert_eq!(st, StatusCode::OK, "{v}");
+            let keys = |list: &str, field: &str| -> BTreeSet<String> {
+                v[list]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| e[field].as_str().unwrap().to_string())
+                    .collect()
+            };
+            (
+                keys("shared_phones", "key"),
+                keys("shared_addresses", "key"),
+                keys("abandoned_holds", "client_addr"),
+                keys("cancel_rebook", "cancelled_code"),
+            )
+        }
+    };
+    let set = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+    let tianhe = (
+        set(&["139****1111"]),
+        set(&["192.0.2.*"]),
+        set(&["203.0.113.*"]),
+        set(&[pair_codes["tianhe"].as_str()]),
+    );
+    let yuexiu = (
+        set(&["139****2222"]),
+        set(&["100.64.0.*"]),
+        set(&["198.51.100.*"]),
+        set(&[pair_codes["yuexiu"].as_str()]),
+    );
+    assert_eq!(signals(h.sign_in_as("leader@tianhe").await).await, tianhe);
+    assert_eq!(
+        signals(h.sign_in_as("supervisor@yuexiu").await).await,
+        yuexiu
+    );
+    let everything = signals(h.sign_in_as("leader").await).await;
+    assert_eq!(
+        everything,
+        (
+            &tianhe.0 | &yuexiu.0,
+            &tianhe.1 | &yuexiu.1,
+            &tianhe.2 | &yuexiu.2,
+            &tianhe.3 | &yuexiu.3,
+        )
+    );
+
+    // The trail.
+    let subjects = |s: &Session, query: &'static str| {
+        let (h, cookie, csrf) = (&h, s.cookie.clone(), s.csrf.clone());
+        async move {
+            let headers = [("cookie", cookie.as_str()), ("x-csrf-token", csrf.as_str())];
+            let (st, v) = h
+                .call("GET", &format!("/api/v1/audit{query}"), None, &headers)
+                .await;
+            assert_eq!(st, StatusCode::OK, "{v}");
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["subject"].as_str().unwrap().to_string())
+                .collect::<BTreeSet<String>>()
+        }
+    };
+    let hall_sup = h.sign_in_as("supervisor@tianhe,officer@yuexiu").await;
+    let seen = subjects(&hall_sup, "?limit=1000").await;
+    assert_eq!(
+        seen,
+        set(&["hall:tianhe", &format!("booking:{reveal_code}")]),
+        "only entries about the supervisor's hall, none of another hall or of no hall"
+    );
+    let org_sup = h.sign_in_as("supervisor").await;
+    let all = subjects(&org_sup, "?limit=1000").await;
+    assert!(
+        all.contains("hall:tianhe") && all.contains("hall:yuexiu"),
+        "{all:?}"
+    );
+    assert!(all.iter().any(|s| s.starts_with("staff:")), "{all:?}");
+    // The limit counts only what the scoped reader may see (narrowed in the query).
+    let (_, v) = h
+        .call("GET", "/api/v1/audit?limit=1", None, &hall_sup.headers())
+        .await;
+    assert_eq!(v.as_array().unwrap().len(), 1, "{v}");
+    // A search by identity number: refused to the hall's supervisor, answered to the
+    // organisation's.
+    let (s, v) = h
+        .call(
+            "GET",
+            &format!("/api/v1/audit?citizen={ZHENG}"),
+            None,
+            &hall_sup.headers(),
+        )
+        .await;
+    assert_eq!(
+        (s, code_of(&v)),
+        (StatusCode::FORBIDDEN, "audit_search_by_identity_forbidden")
+    );
+    let (s, v) = h
+        .call(
+            "GET",
+            &format!("/api/v1/audit?citizen={ZHENG}"),
+            None,
+            &org_sup.headers(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v.as_array().unwrap().len(), 1, "{v}");
+    // The staff page: the same scope, and the same refusal.
+    let page = |query: &'static str| {
+        let (h, cookie) = (&h, hall_sup.cookie.clone());
+        async move {
+            let res = h
+                .raw(
+                    Request::get(format!("/staff/audit{query}"))
+                        .header("cookie", cookie)
+                        .body(Body::empty())
+                        .unwrap(),
+                )
+                .await;
+            let status = res.status();
+            let body = res.into_body().collect().await.unwrap().to_bytes();
+            (status, String::from_utf8(body.to_vec()).unwrap())
+        }
+    };
+    let (s, body) = page("").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        body.contains("hall:tianhe") && !body.contains("hall:yuexiu"),
+        "{body}"
+    );
+    let (s, body) = page(concat!("?citizen=", "440112200001010139")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        body.contains("限定大厅的人员不能按证件号码检索审计记录"),
+        "{body}"
+    );
+    assert!(
+        !body.contains("hall:tianhe"),
+        "no entries with the refusal: {body}"
+    );
+}
+both_dialects!(
+    hall_scope,
+    hall_scoped_readers_see_only_their_halls_audit_and_signals
+);
