@@ -853,7 +853,7 @@ impl App {
             .await?;
         let view = self.booking_view(&b).await?;
         self.audit(
-            &Actor::new(p, client_addr),
+            &Actor::new(p, client_addr).in_hall(&b.slot.hall_id),
             AdminChange::RecordOnly,
             "booking.lookup",
             format!("booking:{}", b.code),

@@ -319,7 +319,7 @@ impl App {
                 // The call stands whatever happens next, so the boards hear of it first.
                 self.announce(&t).await;
                 self.audit(
-                    &Actor::at_window(p, client_addr, window),
+                    &Actor::at_window(p, client_addr, window).in_hall(&t.hall_id),
                     AdminChange::RecordOnly,
                     "ticket.call",
                     format!("ticket:{}", t.label),
@@ -444,7 +444,7 @@ impl App {
         // A recall beyond the limit turns into a miss: the entry says what came of the move.
         detail["status"] = json!(moved.status);
         self.audit(
-            &Actor::at_window(p, client_addr, window),
+            &Actor::at_window(p, client_addr, window).in_hall(&moved.hall_id),
             AdminChange::RecordOnly,
             action,
             format!("ticket:{}", moved.label),
@@ -874,7 +874,7 @@ impl App {
         let note = u.note.trim();
         let out = self
             .audit(
-                &Actor::at_window(p, client_addr, window),
+                &Actor::at_window(p, client_addr, window).in_hall(&t.hall_id),
                 AdminChange::RequestUrgent {
                     ticket_id,
                     reason: u.reason.clone(),

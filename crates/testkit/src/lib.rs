@@ -139,3 +139,76 @@ macro_rules! both_dialects {
         }
     };
 }
+
+/// Every value of every table of the database at `url`, as text, one row per line: what a
+/// copy of the database (a backup, a stolen disk) shows to whoever has it without the keys.
+pub async fn raw_dump(url: &str) -> String {
+    if url.starts_with("postgres") {
+        let (c, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .expect("connect for the dump");
+        tokio::spawn(conn);
+        let tables: Vec<String> = c
+            .query(
+                "SELECT table_name::text FROM information_schema.tables \
+                 WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1",
+                &[],
+            )
+            .await
+            .expect("list tables")
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let mut out = String::new();
+        for t in tables {
+            for r in c
+                .query(&format!("SELECT t::text FROM \"{t}\" t"), &[])
+                .await
+                .expect("read table")
+            {
+                out.push_str(&t);
+                out.push(' ');
+                out.push_str(r.get::<_, &str>(0));
+                out.push('\n');
+            }
+        }
+        out
+    } else {
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url)
+            .to_string();
+        tokio::task::spawn_blocking(move || {
+            let c = rusqlite::Connection::open(path).expect("open for the dump");
+            let tables: Vec<String> = c
+                .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY 1")
+                .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+                .expect("list tables");
+            let mut out = String::new();
+            for t in tables {
+                let mut st = c.prepare(&format!("SELECT * FROM \"{t}\"")).expect("read");
+                let n = st.column_count();
+                let mut rows = st.query([]).expect("rows");
+                while let Some(r) = rows.next().expect("row") {
+                    out.push_str(&t);
+                    for i in 0..n {
+                        let v: rusqlite::types::Value = r.get(i).expect("value");
+                        out.push(' ');
+                        out.push_str(&match v {
+                            rusqlite::types::Value::Text(s) => s,
+                            rusqlite::types::Value::Integer(i) => i.to_string(),
+                            rusqlite::types::Value::Real(f) => f.to_string(),
+                            rusqlite::types::Value::Blob(b) => String::from_utf8_lossy(&b).into(),
+                            rusqlite::types::Value::Null => "NULL".into(),
+                        });
+                    }
+                    out.push('\n');
+                }
+            }
+            out
+        })
+        .await
+        .expect("dump task")
+    }
+}

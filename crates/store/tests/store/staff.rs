@@ -466,7 +466,11 @@ async fn audit_search_narrowed_to_halls_reads_only_their_entries(store: DynStore
     // The hall is beside the chain: the chain still verifies.
     let (chain, head) = store.audit_chain().await.unwrap();
     assert_eq!(
-        wujing_domain::audit::verify_chain(store.keys().chain_key(), &chain, head.as_ref().map(|(s, h)| (*s, h.as_str()))),
+        wujing_domain::audit::verify_chain(
+            store.keys().chain_key(),
+            &chain,
+            head.as_ref().map(|(s, h)| (*s, h.as_str()))
+        ),
         Ok(4)
     );
 }

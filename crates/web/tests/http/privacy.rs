@@ -907,3 +907,176 @@ async fn a_phone_code_is_good_for_one_use(store: DynStore) {
     assert!(h.store.verify_invariants().await.unwrap().is_clean());
 }
 both_dialects!(phone_code_one_use, a_phone_code_is_good_for_one_use);
+
+/// A copy of the database — a backup, a stolen disk, a curious database administrator — shows
+/// no citizen's identity number, name, phone or e-mail address in clear: not in bookings, the
+/// registry, phone codes, the outbox (whose delivered texts are purged), the audit trail or
+/// the rate counters; and the service still reads everything back through its keys.
+async fn a_copy_of_the_database_holds_no_personal_data_in_clear(store: DynStore, url: &str) {
+    use super::{applicant, CHEN};
+    let h = Harness::with_config(store, test_config()).await;
+    let phone = "13800138000";
+    let email = "chen.xiaoming@example.org";
+    let (s, _) = h.post("/api/v1/phone-codes", json!({"phone": phone})).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let code: String = h.store.messages_to(phone, 1).await.unwrap()[0]
+        .body
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(6)
+        .collect();
+    let who = applicant(CHEN, "陈晓明");
+    let answers = json!({"option": "1y2", "destination": "hk"});
+    let (s, e) = h
+        .post(
+            "/api/v1/eligibility",
+            json!({"business": "hkm_endorsement_g", "applicant": who, "answers": answers, "phone_code": code}),
+        )
+        .await;
+    assert_eq!(
+        (s, &e["records_checked"]),
+        (StatusCode::OK, &json!(true)),
+        "{e}"
+    );
+    let slot = h.slot("tianhe", "hkm_endorsement_g").await;
+    let (_, hold) = h
+        .post(
+            "/api/v1/holds",
+            json!({"slot_id": slot["slot_id"], "business": "hkm_endorsement_g"}),
+        )
+        .await;
+    let (s, b) = h
+        .post(
+            "/api/v1/bookings",
+            json!({"hold_id": hold["hold_id"], "applicant": who, "answers": answers, "phone_code": code,
+                   "email": email}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let booking = b["code"].as_str().unwrap().to_string();
+    // Staff read it (audited with the citizen), and the messages go out (their texts purged).
+    let admin = h.admin_principal().await;
+    h.app.staff_booking(&admin, None, &booking).await.unwrap();
+    h.app.deliver_due().await.unwrap();
+
+    let dump = wujing_testkit::raw_dump(url).await;
+    assert!(dump.contains(&booking), "the dump reads the tables");
+    for secret in [CHEN, "陈晓明", phone, email, "653101199001010451", "张伟"] {
+        assert!(
+            !dump.contains(secret),
+            "{secret} is in clear in the database:\n{}",
+            dump.lines()
+                .filter(|l| l.contains(secret))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+    // The service itself still reads it all back.
+    let (s, v) = h
+        .call(
+            "GET",
+            &format!("/api/v1/bookings/{booking}"),
+            None,
+            &[("x-id-number", CHEN)],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["applicant"]["name"], "陈晓明");
+    let (person, _) = h.store.facts(CHEN).await.unwrap();
+    assert_eq!(person.unwrap().name, "陈晓明");
+    let sent = h.store.messages_to(phone, 5).await.unwrap();
+    assert!(sent
+        .iter()
+        .all(|m| m.body.is_empty() && m.recipient == phone));
+}
+
+#[tokio::test]
+async fn personal_data_is_sealed_at_rest_on_sqlite() {
+    let t = wujing_testkit::TempSqlite::new();
+    let store = wujing_testkit::open(&t.url()).await.unwrap();
+    store.migrate().await.unwrap();
+    a_copy_of_the_database_holds_no_personal_data_in_clear(store, &t.url()).await;
+}
+
+#[tokio::test]
+async fn personal_data_is_sealed_at_rest_on_postgres() {
+    let Some(url) = wujing_testkit::fresh_pg_database().await else {
+        return;
+    };
+    let store = wujing_testkit::open(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    a_copy_of_the_database_holds_no_personal_data_in_clear(store, &url).await;
+}
+
+/// The retention period: 90 days (configurable) after the visit, a booking keeps its time,
+/// hall and business for the statistics, but no identity number, name, phone or answers; a
+/// booking not yet visited, or visited recently, keeps them. The erased booking is no longer
+/// found by its owner proof (there is nothing left to prove against).
+async fn personal_data_is_erased_after_the_retention_period(store: DynStore) {
+    use super::{applicant, CHEN};
+    let h = Harness::with_config(store, test_config()).await;
+    let book = |day: &'static str| {
+        let h = &h;
+        async move {
+            let (_, v) = h
+                .get(&format!("/api/v1/availability?business=hkm_endorsement_g&halls=tianhe&from={day}&to={day}"))
+                .await;
+            let (_, hold) = h
+                .post(
+                    "/api/v1/holds",
+                    json!({"slot_id": v["slots"][0]["slot_id"], "business": "hkm_endorsement_g"}),
+                )
+                .await;
+            let (s, b) = h
+                .post(
+                    "/api/v1/bookings",
+                    json!({"hold_id": hold["hold_id"], "applicant": applicant(CHEN, "陈晓明"),
+                           "answers": {"option": "1y2", "destination": "hk"}}),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{b}");
+            b["code"].as_str().unwrap().to_string()
+        }
+    };
+    let visited = book("2026-12-02").await;
+    // Within 90 days of the visit nothing is erased.
+    h.app.clock.advance(chrono::TimeDelta::days(90));
+    let r = h.app.apply_retention().await.unwrap();
+    assert_eq!(r.bookings, 0);
+    let b = h.store.booking_by_code(&visited).await.unwrap().unwrap();
+    assert_eq!(b.name, "陈晓明");
+    h.app.clock.advance(chrono::TimeDelta::days(2));
+    let r = h.app.apply_retention().await.unwrap();
+    assert_eq!(r.bookings, 1);
+    let b = h.store.booking_by_code(&visited).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            b.id_number.as_str(),
+            b.name.as_str(),
+            b.phone.as_str(),
+            b.answers_json.as_str()
+        ),
+        ("", "", "", "{}")
+    );
+    assert!(b.identity_key.starts_with("anon:"), "{}", b.identity_key);
+    assert_eq!(
+        (b.slot.hall_id.as_str(), b.business.as_str()),
+        ("tianhe", "hkm_endorsement_g")
+    );
+    // Nothing is left to prove ownership against.
+    let (s, _) = h
+        .call(
+            "GET",
+            &format!("/api/v1/bookings/{visited}"),
+            None,
+            &[("x-id-number", CHEN)],
+        )
+        .await;
+    assert_ne!(s, StatusCode::OK);
+    // A second pass erases nothing more.
+    assert_eq!(h.app.apply_retention().await.unwrap().bookings, 0);
+}
+both_dialects!(
+    retention,
+    personal_data_is_erased_after_the_retention_period
+);

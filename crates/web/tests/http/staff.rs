@@ -118,7 +118,7 @@ impl Harness {
         }
     }
 
-    async fn admin_principal(&self) -> Principal {
+    pub(crate) async fn admin_principal(&self) -> Principal {
         let s = self.sign_in_as("admin").await;
         let token = s.cookie.split_once('=').unwrap().1.to_string();
         self.app.authenticate(Some(&token), None).await.unwrap()
