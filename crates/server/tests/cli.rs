@@ -307,6 +307,110 @@ fn audit_verify_reports_the_break_on_sqlite() {
     );
 }
 
+/// The first start makes a key file readable by its owner only; the database alone opens
+/// nothing: with another key file the sealed bookings do not open, and a read-only command
+/// refuses to make a key file it could not open anything with.
+#[test]
+fn the_key_file_is_made_once_private_and_is_needed_to_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = wujing_testkit::TempSqlite::new();
+    let db = t.url();
+    let keys = keys_for(&db);
+    let _ = std::fs::remove_file(&keys);
+    assert!(wujing(&db, &["migrate"]).status.success());
+    let mode = std::fs::metadata(&keys).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let first = std::fs::read_to_string(&keys).unwrap();
+    assert!(wujing(&db, &["migrate"]).status.success());
+    assert_eq!(
+        std::fs::read_to_string(&keys).unwrap(),
+        first,
+        "never replaced"
+    );
+    // A read-only command with no key file says so instead of inventing keys.
+    let elsewhere = t.path.with_extension("missing.keys");
+    let o = wujing_with(
+        &db,
+        &["audit", "verify"],
+        &[("WUJING_KEYS_FILE", elsewhere.to_str().unwrap())],
+    );
+    assert!(!o.status.success());
+    assert!(text(&o).contains("key file"), "{}", text(&o));
+    assert!(!elsewhere.exists());
+    // `keys init` refuses to overwrite.
+    let o = wujing(&db, &["keys", "init"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(std::fs::read_to_string(&keys).unwrap(), first);
+}
+
+/// A signed checkpoint taken off the database catches what the chain alone cannot: the
+/// newest entries deleted and the head rewritten to match; and a forged checkpoint is named.
+#[test]
+fn audit_checkpoints_catch_a_trail_cut_back_behind_the_chain() {
+    let t = wujing_testkit::TempSqlite::new();
+    let db = t.url();
+    assert!(wujing(&db, &["migrate"]).status.success());
+    first_administrator(&db);
+    let o = wujing(&db, &["audit", "checkpoint"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let line = String::from_utf8(o.stdout).unwrap();
+    let cp: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+    let seq = cp["seq"].as_i64().unwrap();
+    assert!(seq >= 1, "{line}");
+    let file = t.path.with_extension("checkpoints");
+    std::fs::write(&file, &line).unwrap();
+    let verify = || {
+        wujing(
+            &db,
+            &["audit", "verify", "--checkpoints", file.to_str().unwrap()],
+        )
+    };
+    let o = verify();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("1 checkpoints match"), "{}", text(&o));
+    // The database's owner deletes the newest entry and rewinds the head: the chain verifies…
+    let c = rusqlite::Connection::open(&t.path).unwrap();
+    let prev: String = c
+        .query_row(
+            "SELECT prev_hash FROM audit_log WHERE seq = ?1",
+            [seq],
+            |r| r.get(0),
+        )
+        .unwrap();
+    c.execute_batch(&format!(
+        "DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE seq = {seq};
+         UPDATE audit_head SET seq = {}, hash = '{prev}';",
+        seq - 1
+    ))
+    .unwrap();
+    let o = wujing(&db, &["audit", "verify"]);
+    assert!(
+        o.status.success(),
+        "the chain alone cannot tell: {}",
+        text(&o)
+    );
+    // …the checkpoint does not.
+    let o = verify();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("entry {seq} is not the one checkpointed")),
+        "{}",
+        text(&o)
+    );
+    // A checkpoint edited to match is not signed with the key.
+    let mut forged = cp.clone();
+    forged["seq"] = serde_json::json!(seq - 1);
+    forged["hash"] = serde_json::json!(prev);
+    std::fs::write(&file, forged.to_string()).unwrap();
+    let o = verify();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("not signed with the audit key"),
+        "{}",
+        text(&o)
+    );
+}
+
 #[test]
 fn keys_generate_prints_a_usable_key() {
     let o = wujing("sqlite::memory:", &["keys", "generate", "--id", "k7"]);
