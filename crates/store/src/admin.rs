@@ -51,6 +51,9 @@ pub(crate) trait AdminTx {
     async fn exec(&mut self, sql: Sql, args: &[Arg<'_>]) -> Result<u64, Fail>;
     /// The first column of the first row (`RETURNING id`, a count), as a `BIGINT`.
     async fn first_i64(&mut self, sql: Sql, args: &[Arg<'_>]) -> Result<Option<i64>, Fail>;
+    /// Every row, every column a text (nullable); the statement casts what is not text.
+    async fn texts(&mut self, sql: Sql, args: &[Arg<'_>])
+        -> Result<Vec<Vec<Option<String>>>, Fail>;
 }
 
 /// `Refused(code)` when the statement violated `violation`; its own error otherwise.

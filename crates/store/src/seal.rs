@@ -9,6 +9,7 @@
 //! use cases derive them with [`Keys::identity_key`]), so the one-active-booking unique index
 //! works unchanged on opaque keys.
 
+use crate::admin::{AdminTx, Arg};
 use crate::keys::Keys;
 use crate::model::{Booking, LotteryEntry, Message, NewEntry, NewMessage};
 use crate::StoreError;
@@ -180,4 +181,99 @@ pub(crate) fn open_facts(
             .transpose()?,
         docs,
     ))
+}
+
+/// Seals what a database migrated from before version 19 holds in clear, once, in the
+/// migrating transaction: bookings and lottery entries (numbers, names, phones, identity keys),
+/// tickets' and applications' identity keys, the registry (re-keyed by blind index, names
+/// sealed), and queued messages (a delivered one loses its text). Audit entries cannot be
+/// rewritten (append-only, and their hashes cover them): those about a citizen keep the clear
+/// identity key they were written with. The number of rows sealed.
+pub(crate) async fn seal_legacy(tx: &mut impl AdminTx, keys: &Keys) -> Result<u64, StoreError> {
+    use crate::sql;
+    if tx.first_i64(sql::LEGACY_PENDING, &[]).await?.unwrap_or(0) == 0 {
+        return Ok(0);
+    }
+    let col = |r: &[Option<String>], i: usize| r.get(i).cloned().flatten().unwrap_or_default();
+    let id_of = |r: &[Option<String>]| -> Result<i64, StoreError> {
+        col(r, 0)
+            .parse()
+            .map_err(|_| StoreError::Corrupt("a row id is not a number".into()))
+    };
+    let key = |k: &str| {
+        if k.starts_with("anon:") {
+            k.to_string()
+        } else {
+            keys.identity_key(k)
+        }
+    };
+    let mut n = 0;
+    for (select, update) in [
+        (sql::LEGACY_BOOKINGS, sql::LEGACY_SEAL_BOOKING),
+        (sql::LEGACY_ENTRIES, sql::LEGACY_SEAL_ENTRY),
+    ] {
+        for r in tx.texts(select, &[]).await? {
+            let (id, k, number, name, phone) =
+                (id_of(&r)?, col(&r, 1), col(&r, 2), col(&r, 3), col(&r, 4));
+            let s = applicant(keys, &number, &name, &phone);
+            let k = key(&k);
+            let mut args = vec![
+                Arg::Int(id),
+                Arg::Text(&k),
+                Arg::Text(&s.id_number),
+                Arg::Text(&s.name),
+                Arg::Text(&s.phone),
+            ];
+            if update.pg == sql::LEGACY_SEAL_BOOKING.pg {
+                args.push(Arg::Text(&s.phone_index));
+            }
+            n += tx.exec(update, &args).await?;
+        }
+    }
+    for (select, update) in [
+        (sql::LEGACY_TICKETS, sql::LEGACY_KEY_TICKET),
+        (sql::LEGACY_APPLICATIONS, sql::LEGACY_KEY_APPLICATION),
+    ] {
+        for r in tx.texts(select, &[]).await? {
+            let (id, k) = (id_of(&r)?, key(&col(&r, 1)));
+            n += tx.exec(update, &[Arg::Int(id), Arg::Text(&k)]).await?;
+        }
+    }
+    for r in tx.texts(sql::LEGACY_PERSONS, &[]).await? {
+        let (number, name) = (col(&r, 0), col(&r, 1));
+        let (k, sealed) = (registry_key(keys, &number), keys.seal(&name));
+        n += tx
+            .exec(
+                sql::LEGACY_SEAL_PERSON,
+                &[Arg::Text(&number), Arg::Text(&k), Arg::Text(&sealed)],
+            )
+            .await?;
+    }
+    for r in tx.texts(sql::LEGACY_DOCUMENTS, &[]).await? {
+        let (id, k) = (id_of(&r)?, registry_key(keys, &col(&r, 1)));
+        n += tx
+            .exec(sql::LEGACY_KEY_DOCUMENT, &[Arg::Int(id), Arg::Text(&k)])
+            .await?;
+    }
+    for r in tx.texts(sql::LEGACY_MESSAGES, &[]).await? {
+        let (id, to, body) = (id_of(&r)?, col(&r, 1), col(&r, 2));
+        let (sealed_to, index, sealed_body) =
+            (keys.seal(&to), recipient_index(keys, &to), keys.seal(&body));
+        n += tx
+            .exec(
+                sql::LEGACY_SEAL_MESSAGE,
+                &[
+                    Arg::Int(id),
+                    Arg::Text(&sealed_to),
+                    Arg::Text(&index),
+                    Arg::Text(&sealed_body),
+                ],
+            )
+            .await?;
+    }
+    tx.exec(sql::LEGACY_DONE, &[]).await?;
+    if n > 0 {
+        tracing::info!(rows = n, "sealed the personal data stored before sealing");
+    }
+    Ok(n)
 }

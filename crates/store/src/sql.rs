@@ -538,3 +538,30 @@ shared! {
     FORGET_HOLD_ADDRESSES = "UPDATE holds SET client_addr = NULL WHERE created_at < $1 AND client_addr IS NOT NULL";
     FORGET_PHONE_CODES = "DELETE FROM phone_codes WHERE expires_at < $1";
 }
+
+// Sealing what a database from before migration 19 holds in clear (`seal::seal_legacy`), run
+// once in the migrating transaction while the `seal_legacy` mark is there. Ids are read as
+// text so that one row reader serves every table.
+shared! {
+    LEGACY_PENDING = "SELECT COUNT(*) FROM scan_marks WHERE name = 'seal_legacy'";
+    LEGACY_DONE = "DELETE FROM scan_marks WHERE name = 'seal_legacy'";
+    LEGACY_BOOKINGS = "SELECT CAST(id AS TEXT), identity_key, id_number, name, phone FROM bookings \
+        WHERE phone_index IS NULL AND id_number <> ''";
+    LEGACY_SEAL_BOOKING = "UPDATE bookings SET identity_key = $2, id_number = $3, name = $4, phone = $5, \
+        phone_index = $6 WHERE id = $1";
+    LEGACY_ENTRIES = "SELECT CAST(id AS TEXT), identity_key, id_number, name, phone FROM lottery_entries \
+        WHERE id_number <> ''";
+    LEGACY_SEAL_ENTRY = "UPDATE lottery_entries SET identity_key = $2, id_number = $3, name = $4, phone = $5 \
+        WHERE id = $1";
+    LEGACY_TICKETS = "SELECT CAST(id AS TEXT), identity_key FROM tickets WHERE identity_key NOT LIKE 'anon:%'";
+    LEGACY_KEY_TICKET = "UPDATE tickets SET identity_key = $2 WHERE id = $1";
+    LEGACY_APPLICATIONS = "SELECT CAST(id AS TEXT), identity_key FROM applications";
+    LEGACY_KEY_APPLICATION = "UPDATE applications SET identity_key = $2 WHERE id = $1";
+    LEGACY_PERSONS = "SELECT id_number, name FROM persons";
+    LEGACY_SEAL_PERSON = "UPDATE persons SET id_number = $2, name = $3 WHERE id_number = $1";
+    LEGACY_DOCUMENTS = "SELECT CAST(id AS TEXT), id_number FROM documents";
+    LEGACY_KEY_DOCUMENT = "UPDATE documents SET id_number = $2 WHERE id = $1";
+    LEGACY_MESSAGES = "SELECT CAST(id AS TEXT), recipient, body FROM outbox WHERE recipient_index IS NULL";
+    LEGACY_SEAL_MESSAGE = "UPDATE outbox SET recipient = $2, recipient_index = $3, \
+        body = CASE WHEN delivered_at IS NULL THEN $4 ELSE '' END WHERE id = $1";
+}

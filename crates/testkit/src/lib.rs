@@ -212,3 +212,30 @@ pub async fn raw_dump(url: &str) -> String {
         .expect("dump task")
     }
 }
+
+/// Runs SQL on the database at `url` behind the store's back (a database owner's edit, or a
+/// database written by an older version).
+pub async fn raw_exec(url: &str, sql: &str) {
+    if url.starts_with("postgres") {
+        let (c, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        tokio::spawn(conn);
+        c.batch_execute(sql).await.expect("raw SQL");
+    } else {
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url)
+            .to_string();
+        let sql = sql.to_string();
+        tokio::task::spawn_blocking(move || {
+            rusqlite::Connection::open(path)
+                .expect("open")
+                .execute_batch(&sql)
+                .expect("raw SQL")
+        })
+        .await
+        .expect("raw task");
+    }
+}

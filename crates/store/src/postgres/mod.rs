@@ -255,6 +255,7 @@ impl SystemStore for PgStore {
             .map_err(db_err)?;
             done.push(m.version);
         }
+        staff::seal_legacy(&tx, &self.keys).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(done)
     }

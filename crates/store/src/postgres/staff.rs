@@ -102,6 +102,25 @@ impl<C: GenericClient> AdminTx for PgTx<'_, C> {
             _ => r.get(0),
         }))
     }
+
+    async fn texts(
+        &mut self,
+        sql: Sql,
+        args: &[Arg<'_>],
+    ) -> Result<Vec<Vec<Option<String>>>, Fail> {
+        let args: Vec<_> = args.iter().map(bind).collect();
+        let rows = self.0.query(sql.pg, &args).await.map_err(fail)?;
+        Ok(rows
+            .iter()
+            .map(|r| (0..r.len()).map(|i| r.get(i)).collect())
+            .collect())
+    }
+}
+
+/// Seals what a database from before migration 19 holds in clear, in the migrating
+/// transaction.
+pub(crate) async fn seal_legacy(tx: &impl GenericClient, keys: &Keys) -> Result<u64> {
+    crate::seal::seal_legacy(&mut PgTx(tx), keys).await
 }
 
 /// Applies a staff change and appends its audit entry, inside the caller's transaction.

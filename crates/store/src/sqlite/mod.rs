@@ -365,7 +365,8 @@ impl SystemStore for SqliteStore {
     }
 
     async fn migrate(&self) -> Result<Vec<i64>> {
-        self.write(|c| {
+        let keys = self.keys.clone();
+        self.write(move |c| {
             let status = migration_status(c, SQLITE)?;
             let mut done = Vec::new();
             for m in SQLITE
@@ -380,6 +381,7 @@ impl SystemStore for SqliteStore {
                 .map_err(db_err)?;
                 done.push(m.version);
             }
+            staff::seal_legacy(c, &keys)?;
             Ok(done)
         })
         .await

@@ -107,6 +107,29 @@ impl AdminTx for LiteTx<'_> {
             .and_then(|mut s| s.query_row(args, |r| r.get(0)).optional())
             .map_err(fail)
     }
+
+    async fn texts(
+        &mut self,
+        sql: Sql,
+        args: &[Arg<'_>],
+    ) -> Result<Vec<Vec<Option<String>>>, Fail> {
+        let args = params_from_iter(args.iter().map(bind));
+        let mut st = self.0.prepare(sql.lite).map_err(fail)?;
+        let n = st.column_count();
+        let rows = st
+            .query_map(args, |r| (0..n).map(|i| r.get(i)).collect())
+            .map_err(fail)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(fail);
+        rows
+    }
+}
+
+/// Seals what a database from before migration 19 holds in clear, in the migrating job.
+pub(crate) fn seal_legacy(c: &Connection, keys: &Keys) -> Result<u64> {
+    crate::seal::seal_legacy(&mut LiteTx(c), keys)
+        .now_or_never()
+        .expect("SQLite statements never wait")
 }
 
 /// Applies a staff change and appends its audit entry, inside the writer's job.

@@ -7,6 +7,7 @@ mod org;
 mod outbox;
 mod registry;
 mod schema;
+mod sealing;
 mod staff;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
