@@ -24,7 +24,7 @@ const outbox = join(dir, 'outbox.log');
 function startServer(extraEnv = {}, db = join(dir, 'wujing.db')) {
   return new Promise((resolve, reject) => {
     const child = spawn(bin, ['serve', '--listen', '127.0.0.1:0'], {
-      env: { ...process.env, DATABASE_URL: db, WUJING_OUTBOX_FILE: outbox, WUJING_LOG: 'warn', ...extraEnv },
+      env: { ...process.env, DATABASE_URL: db, WUJING_KEYS_FILE: join(dir, 'wujing.keys'), WUJING_OUTBOX_FILE: outbox, WUJING_LOG: 'warn', ...extraEnv },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let buf = '';
