@@ -140,14 +140,28 @@ macro_rules! both_dialects {
     };
 }
 
+/// A connection to the PostgreSQL database at `url`, for SQL behind the store's back.
+async fn pg_client(url: &str) -> tokio_postgres::Client {
+    let (c, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("connect to the test PostgreSQL");
+    tokio::spawn(conn);
+    c
+}
+
+/// The file of a `sqlite:` URL.
+fn sqlite_path(url: &str) -> String {
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url)
+        .to_string()
+}
+
 /// Every value of every table of the database at `url`, as text, one row per line: what a
 /// copy of the database (a backup, a stolen disk) shows to whoever has it without the keys.
 pub async fn raw_dump(url: &str) -> String {
     if url.starts_with("postgres") {
-        let (c, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-            .await
-            .expect("connect for the dump");
-        tokio::spawn(conn);
+        let c = pg_client(url).await;
         let tables: Vec<String> = c
             .query(
                 "SELECT table_name::text FROM information_schema.tables \
@@ -174,11 +188,7 @@ pub async fn raw_dump(url: &str) -> String {
         }
         out
     } else {
-        let path = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-            .unwrap_or(url)
-            .to_string();
+        let path = sqlite_path(url);
         tokio::task::spawn_blocking(move || {
             let c = rusqlite::Connection::open(path).expect("open for the dump");
             let tables: Vec<String> = c
@@ -217,17 +227,13 @@ pub async fn raw_dump(url: &str) -> String {
 /// database written by an older version).
 pub async fn raw_exec(url: &str, sql: &str) {
     if url.starts_with("postgres") {
-        let (c, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        pg_client(url)
             .await
-            .expect("connect");
-        tokio::spawn(conn);
-        c.batch_execute(sql).await.expect("raw SQL");
+            .batch_execute(sql)
+            .await
+            .expect("raw SQL");
     } else {
-        let path = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-            .unwrap_or(url)
-            .to_string();
+        let path = sqlite_path(url);
         let sql = sql.to_string();
         tokio::task::spawn_blocking(move || {
             rusqlite::Connection::open(path)
