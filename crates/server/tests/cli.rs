@@ -337,6 +337,20 @@ fn the_key_file_is_made_once_private_and_is_needed_to_read() {
     assert!(!o.status.success());
     assert!(text(&o).contains("key file"), "{}", text(&o));
     assert!(!elsewhere.exists());
+    // Another key file (a second server started without the deployment's file) is refused
+    // before anything is sealed with it.
+    let other = t.path.with_extension("other.keys");
+    let o = wujing_with(
+        &db,
+        &["migrate"],
+        &[("WUJING_KEYS_FILE", other.to_str().unwrap())],
+    );
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("does not match this database"),
+        "{}",
+        text(&o)
+    );
     // `keys init` refuses to overwrite.
     let o = wujing(&db, &["keys", "init"]);
     assert!(o.status.success(), "{}", text(&o));

@@ -333,6 +333,14 @@ impl Keys {
         format!("{kind}:{}", self.index("identity", clear_key))
     }
 
+    /// A value that identifies this key set to a database without revealing anything of it:
+    /// the database keeps the first one it saw, and a store opened with other keys refuses
+    /// to migrate (a second app server started with a freshly made key file would otherwise
+    /// seal with keys nobody else has).
+    pub fn check_value(&self) -> String {
+        B64URL.encode(&Self::mac(&self.index, &[b"wujing-key-check"])[..16])
+    }
+
     /// The key the audit chain and its checkpoints are hashed with.
     pub fn chain_key(&self) -> wujing_domain::audit::ChainKey<'_> {
         wujing_domain::audit::ChainKey {

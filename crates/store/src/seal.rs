@@ -277,3 +277,22 @@ pub(crate) async fn seal_legacy(tx: &mut impl AdminTx, keys: &Keys) -> Result<u6
     }
     Ok(n)
 }
+
+/// Records which keys this database is sealed with (their check value), or refuses keys that
+/// are not those: run at the end of every `migrate`, before anything is written with them.
+pub(crate) async fn check_keys(tx: &mut impl AdminTx, keys: &Keys) -> Result<(), StoreError> {
+    use crate::sql;
+    let mine = keys.check_value();
+    match tx.texts(sql::KEY_CHECK, &[]).await?.first() {
+        None => {
+            tx.exec(sql::KEY_CHECK_SET, &[Arg::Text(&mine)]).await?;
+            Ok(())
+        }
+        Some(row) if row.first().cloned().flatten().as_deref() == Some(mine.as_str()) => Ok(()),
+        Some(_) => Err(StoreError::Corrupt(
+            "the key file does not match this database: it was sealed with other keys; \
+             give this server the deployment's key file (docs/OPERATIONS.md, Keys)"
+                .into(),
+        )),
+    }
+}

@@ -544,6 +544,8 @@ shared! {
 // text so that one row reader serves every table.
 shared! {
     LEGACY_PENDING = "SELECT COUNT(*) FROM scan_marks WHERE name = 'seal_legacy'";
+    KEY_CHECK = "SELECT value FROM secrets WHERE name = 'key_check'";
+    KEY_CHECK_SET = "INSERT INTO secrets (name, value) VALUES ('key_check', $1)";
     LEGACY_DONE = "DELETE FROM scan_marks WHERE name = 'seal_legacy'";
     LEGACY_BOOKINGS = "SELECT CAST(id AS TEXT), identity_key, id_number, name, phone FROM bookings \
         WHERE phone_index IS NULL AND id_number <> ''";

@@ -120,7 +120,9 @@ impl<C: GenericClient> AdminTx for PgTx<'_, C> {
 /// Seals what a database from before migration 19 holds in clear, in the migrating
 /// transaction.
 pub(crate) async fn seal_legacy(tx: &impl GenericClient, keys: &Keys) -> Result<u64> {
-    crate::seal::seal_legacy(&mut PgTx(tx), keys).await
+    let n = crate::seal::seal_legacy(&mut PgTx(tx), keys).await?;
+    crate::seal::check_keys(&mut PgTx(tx), keys).await?;
+    Ok(n)
 }
 
 /// Applies a staff change and appends its audit entry, inside the caller's transaction.

@@ -125,11 +125,16 @@ impl AdminTx for LiteTx<'_> {
     }
 }
 
-/// Seals what a database from before migration 19 holds in clear, in the migrating job.
+/// Seals what a database from before migration 19 holds in clear, and checks that the keys
+/// are this database's, in the migrating job.
 pub(crate) fn seal_legacy(c: &Connection, keys: &Keys) -> Result<u64> {
-    crate::seal::seal_legacy(&mut LiteTx(c), keys)
+    let n = crate::seal::seal_legacy(&mut LiteTx(c), keys)
         .now_or_never()
-        .expect("SQLite statements never wait")
+        .expect("SQLite statements never wait")?;
+    crate::seal::check_keys(&mut LiteTx(c), keys)
+        .now_or_never()
+        .expect("SQLite statements never wait")?;
+    Ok(n)
 }
 
 /// Applies a staff change and appends its audit entry, inside the writer's job.
