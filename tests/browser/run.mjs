@@ -182,7 +182,7 @@ async function staffPage(context, base, username, password) {
 async function hallDay(browser) {
   const db = join(dir, 'hall.db');
   const admin = spawn(bin, ['create-admin', '--username', 'admin'], {
-    env: { ...process.env, DATABASE_URL: db, WUJING_ADMIN_PASSWORD: 'admin password 1', WUJING_LOG: 'warn' },
+    env: { ...process.env, DATABASE_URL: db, WUJING_KEYS_FILE: join(dir, 'wujing.keys'), WUJING_ADMIN_PASSWORD: 'admin password 1', WUJING_LOG: 'warn' },
   });
   await new Promise((r) => admin.on('exit', r));
   hall = await startServer({ WUJING_CLOCK_AT: '2026-12-02T09:20:00+08:00', WUJING_NO_PHONE_CODE: 'true' }, db);
