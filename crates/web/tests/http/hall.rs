@@ -32,7 +32,7 @@ async fn waiting_ticket(h: &Harness) {
 }
 
 /// The number of tianhe's first general window.
-async fn general_window(h: &Harness) -> u32 {
+pub(crate) async fn general_window(h: &Harness) -> u32 {
     h.store
         .windows("tianhe")
         .await
