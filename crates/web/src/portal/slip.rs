@@ -91,10 +91,10 @@ fn state_lines(page: &PageContext, b: &BookingView) -> (Vec<String>, Vec<String>
                                     .into(),
                             );
                             next.push(if page.en {
-                                format!("Expected ready by {ready}{}. We will send you a text message when it is ready to collect.",
+                                format!("Expected ready by {ready}{}. This page shows how it is getting on.",
                                     if a.expedited { " (expedited)" } else { "" })
                             } else {
-                                format!("预计{ready}前办结{}，可取证时将以短信通知您。",
+                                format!("预计{ready}前办结{}，办理进度可在本页查看。",
                                     if a.expedited { "（加急）" } else { "" })
                             });
                         }
