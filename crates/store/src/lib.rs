@@ -262,8 +262,12 @@ pub trait BookingStore: Send + Sync + 'static {
         halls: Option<&[String]>,
     ) -> Result<Signals>;
 
-    /// The active bookings of an identity.
+    /// The active bookings of an identity (not used: check-in at reception finds them).
     async fn active_bookings_of(&self, identity_key: &str) -> Result<Vec<Booking>>;
+
+    /// An identity's bookings not cancelled: the active ones and the used ones (checked in;
+    /// their slips show the visit and the application), soonest first. "My bookings".
+    async fn current_bookings_of(&self, identity_key: &str) -> Result<Vec<Booking>>;
 
     /// Active bookings whose visit is on `day` (reminders).
     async fn active_bookings_on(&self, day: NaiveDate) -> Result<Vec<Booking>>;

@@ -261,6 +261,10 @@ shared! {
         booking_select!(),
         " WHERE b.identity_key = $1 AND b.status = 'active' AND b.used_at IS NULL ORDER BY s.starts_at"
     );
+    CURRENT_BOOKINGS_OF = concat!(
+        booking_select!(),
+        " WHERE b.identity_key = $1 AND b.status = 'active' ORDER BY s.starts_at"
+    );
     ACTIVE_BOOKINGS_ON = concat!(
         booking_select!(),
         " WHERE s.day = $1 AND b.status = 'active' AND b.used_at IS NULL ORDER BY b.id"

@@ -818,4 +818,14 @@ impl BookingStore for PgStore {
             .map_err(db_err)?;
         open_rows(&self.keys, rows)
     }
+
+    async fn current_bookings_of(&self, identity_key: &str) -> Result<Vec<Booking>> {
+        let rows = self
+            .client()
+            .await?
+            .query(sql::CURRENT_BOOKINGS_OF.pg, &[&identity_key])
+            .await
+            .map_err(db_err)?;
+        open_rows(&self.keys, rows)
+    }
 }

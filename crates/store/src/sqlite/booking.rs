@@ -629,4 +629,16 @@ impl BookingStore for SqliteStore {
         })
         .await
     }
+
+    async fn current_bookings_of(&self, identity_key: &str) -> Result<Vec<Booking>> {
+        let k = identity_key.to_string();
+        let keys = self.keys.clone();
+        self.read(move |c| {
+            open_all(
+                &keys,
+                all(c, sql::CURRENT_BOOKINGS_OF.lite, [k], |r| rows::booking(r))?,
+            )
+        })
+        .await
+    }
 }

@@ -103,6 +103,21 @@ async fn used_booking_is_not_changeable(store: DynStore) {
         vec!["CODEAGAIN1"],
         "only the new booking is active"
     );
+    let current = store
+        .current_bookings_of(&format!("CHN:{}", identity(1)))
+        .await
+        .unwrap();
+    assert_eq!(
+        current
+            .iter()
+            .map(|b| (b.code.as_str(), b.status))
+            .collect::<Vec<_>>(),
+        vec![
+            (b.code.as_str(), BookingStatus::Used),
+            ("CODEAGAIN1", BookingStatus::Active)
+        ],
+        "my bookings list the used one with its state"
+    );
     // A cancelled booking cannot be checked in.
     store.cancel_booking(again.id, now, now).await.unwrap();
     assert_eq!(
