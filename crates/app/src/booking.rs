@@ -210,7 +210,8 @@ pub struct ApplicantView {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct BookingView {
     pub code: String,
-    /// `active` or `cancelled`.
+    /// `active`, `cancelled`, or `used`: checked in at the hall (no longer changeable; see
+    /// `visit`).
     pub status: String,
     pub business: NamedRef,
     pub option: Option<String>,
@@ -227,12 +228,40 @@ pub struct BookingView {
     pub created_at: DateTime<Utc>,
     pub cancelled_at: Option<DateTime<Utc>>,
     pub reschedule_count: u32,
+    /// A used booking's visit: its ticket and, once accepted, its application.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visit: Option<VisitView>,
     /// The booked slot and its start as an instant: for the pages that link to other times
     /// and write calendar files; not part of the API's answer.
     #[serde(skip)]
     pub slot_id: i64,
     #[serde(skip)]
     pub starts_at: DateTime<Utc>,
+}
+
+/// What happened at the hall to a used booking.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct VisitView {
+    /// The ticket's number, e.g. `A012`.
+    pub ticket: String,
+    /// `waiting`, `called`, `serving`, `parked`, `missed` or `done`.
+    pub ticket_status: String,
+    pub checked_in_at: DateTime<Utc>,
+    /// The application taken at the counter, once accepted.
+    pub application: Option<VisitApplication>,
+}
+
+/// An application as its applicant sees it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct VisitApplication {
+    /// `accepted` or `pending_supplement` (later states as the application moves on).
+    pub status: String,
+    /// The expected date the document is ready.
+    pub ready_by: NaiveDate,
+    /// Materials still to bring, and by when.
+    pub missing: Vec<String>,
+    pub supplement_due: Option<NaiveDate>,
+    pub expedited: bool,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -963,6 +992,9 @@ impl App {
         let b = self
             .owned_booking(code, &proof.id_number, client_addr)
             .await?;
+        if b.status == BookingStatus::Used {
+            return Err(used());
+        }
         let now = self.clock.now();
         if b.slot.starts_at <= now {
             return Err(AppError::new(
@@ -997,8 +1029,10 @@ impl App {
             .catalogue
             .business(&b.business)
             .map_or(Group::Citizen, |x| x.group);
-        if b.status != BookingStatus::Active {
-            return Err(not_active());
+        match b.status {
+            BookingStatus::Active => {}
+            BookingStatus::Used => return Err(used()),
+            BookingStatus::Cancelled => return Err(not_active()),
         }
         if b.slot.id == input.slot_id {
             return Err(AppError::new(
@@ -1112,6 +1146,29 @@ impl App {
         })
     }
 
+    async fn visit_of(&self, booking_id: i64) -> AppResult<Option<VisitView>> {
+        let Some(t) = self.store.ticket_of_booking(booking_id).await? else {
+            return Ok(None);
+        };
+        let application = self
+            .store
+            .application_of(t.id)
+            .await?
+            .map(|a| VisitApplication {
+                status: a.status,
+                ready_by: a.ready_by,
+                missing: a.missing,
+                supplement_due: a.supplement_due,
+                expedited: a.expedited,
+            });
+        Ok(Some(VisitView {
+            ticket: t.label,
+            ticket_status: t.status,
+            checked_in_at: t.created_at,
+            application,
+        }))
+    }
+
     pub(crate) async fn booking_view(&self, b: &Booking) -> AppResult<BookingView> {
         let hall = self.hall_by_id(&b.slot.hall_id).await?;
         let terms = self.catalogue.terms(&b.business, b.slot.day);
@@ -1122,6 +1179,12 @@ impl App {
                 (x.name_zh.clone(), x.name_en.clone())
             });
         let sv = slot_view(&b.slot, hall.slot_minutes);
+        // Only a used booking has a visit to read: views of active bookings (the confirmation
+        // at the release minute among them) cost no extra query.
+        let visit = match b.status {
+            BookingStatus::Used => self.visit_of(b.id).await?,
+            _ => None,
+        };
         Ok(BookingView {
             code: b.code.clone(),
             status: b.status.as_str().to_string(),
@@ -1152,6 +1215,7 @@ impl App {
             created_at: b.created_at,
             cancelled_at: b.cancelled_at,
             reschedule_count: b.reschedule_count,
+            visit,
             slot_id: b.slot.id,
             starts_at: b.slot.starts_at,
         })
@@ -1184,6 +1248,14 @@ fn hold_not_found() -> AppError {
     )
 }
 
+fn used() -> AppError {
+    AppError::new(
+        Code::BookingUsed,
+        "该预约已签到办理，不能再改约或取消",
+        "the booking has been checked in and used; it can no longer be rescheduled or cancelled",
+    )
+}
+
 fn not_active() -> AppError {
     AppError::new(
         Code::BookingNotActive,
@@ -1211,6 +1283,7 @@ pub(crate) fn confirm_error(e: StoreError) -> AppError {
             "this identity already has an active booking for this business; reschedule it instead",
         ),
         StoreError::BookingNotActive => not_active(),
+        StoreError::BookingUsed => used(),
         other => other.into(),
     }
 }

@@ -186,7 +186,8 @@ impl App {
             .ok_or_else(not_found)
     }
 
-    /// Active bookings of an identity whose phone the caller has just proved.
+    /// Active and used bookings of an identity whose phone the caller has just proved (a used
+    /// one's slip shows the visit and the application).
     pub async fn my_bookings(
         &self,
         id_number: &str,
@@ -199,7 +200,7 @@ impl App {
         let mut out = Vec::new();
         for b in self
             .store
-            .active_bookings_of(&self.identity_key(&wujing_domain::Identity::Resident(id)))
+            .current_bookings_of(&self.identity_key(&wujing_domain::Identity::Resident(id)))
             .await?
         {
             if b.phone == phone {

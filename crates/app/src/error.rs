@@ -94,12 +94,14 @@ codes! {
     AlreadyCheckedIn = "already_checked_in", Conflict, "该预约已签到，请留意叫号", "this booking has checked in already; wait for your number";
     AlreadyEntered = "already_entered", Conflict, "该证件号码已登记过这一天的摇号", "this identity has already entered this day's lottery";
     AlreadyPaid = "already_paid", Conflict, "该号已缴费", "this ticket has been paid";
+    AlreadyQueued = "already_queued", Conflict, "该证件号码今天已有此项业务的排队号；过号请到咨询台重新排队", "this identity already has a number for this business today; a missed number is requeued at the information desk";
     AlreadyRated = "already_rated", Conflict, "已评价，谢谢", "already rated, thank you";
     AuditSearchByIdentityForbidden = "audit_search_by_identity_forbidden", Forbidden, "限定大厅的人员不能按证件号码检索审计记录", "staff limited to halls cannot search the audit trail by an identity number";
     BodyInvalid = "body_invalid", Invalid, "请求内容的某个字段有误", "a field of the request body is wrong";
     BookingNotActive = "booking_not_active", Conflict, "该预约已取消", "the booking is cancelled";
     BookingNotFound = "booking_not_found", NotFound, "没有找到该预约", "no such booking";
     BookingStarted = "booking_started", Conflict, "预约时段已开始，不能再取消", "the booked slot has started and can no longer be cancelled";
+    BookingUsed = "booking_used", Conflict, "该预约已签到办理，不能再改约或取消", "the booking has been checked in and used; it can no longer be rescheduled or cancelled";
     BusinessNotOffered = "business_not_offered", Unprocessable, "该大厅不办理这项业务", "this hall does not handle this business";
     CannotLockSelfOut = "cannot_lock_self_out", Invalid, "不能停用自己或撤销自己的管理员角色", "you cannot disable yourself or remove your own administrator role";
     CapacityBelowTaken = "capacity_below_taken", Conflict, "已有时段的已约人数超过新的容量，请先改约或取消这些预约", "some slots already have more seats taken than the new capacity; move or cancel those bookings first";
@@ -200,6 +202,8 @@ codes! {
     UrgentOpen = "urgent_open", Conflict, "该号已有待审批的加急申请", "an urgent request is already waiting";
     UsernameInvalid = "username_invalid", Invalid, "用户名须为3到32位小写字母、数字或 . _ -", "the user name must be 3 to 32 lower-case letters, digits or . _ -";
     UsernameTaken = "username_taken", Conflict, "该用户名已被使用", "this user name is taken";
+    WalkInClosed = "walk_in_closed", Conflict, "现在不是现场取号时段", "walk-in numbers are not given at this time";
+    WalkInsFull = "walk_ins_full", Conflict, "本时段现场号已发完，请稍后再来或网上预约", "this period's walk-in numbers are all given; come back later or book online";
     WindowExists = "window_exists", Conflict, "该窗口号已存在", "this window number exists already";
     WindowInvalid = "window_invalid", Invalid, "窗口号须为1到999，类型须为 general、foreigners、expedite 或 collection", "the window number must be 1 to 999 and the kind general, foreigners, expedite or collection";
     WindowNotFound = "window_not_found", NotFound, "该大厅没有这个窗口", "no such window in this hall";

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 use wujing_domain::Pool;
-use wujing_store::{AdminChange, NewPayment, NewTicket, Ticket, TicketMove};
+use wujing_store::{AdminChange, BookingStatus, NewPayment, NewTicket, Ticket, TicketMove};
 
 /// Hall tunables.
 #[derive(Debug, Clone, Copy)]
@@ -138,6 +138,23 @@ fn view_in(t: &Ticket, day: &[Ticket]) -> TicketView {
     }
 }
 
+fn already_checked_in() -> AppError {
+    AppError::new(
+        Code::AlreadyCheckedIn,
+        "该预约已签到，请留意叫号",
+        "this booking has checked in already; wait for your number",
+    )
+}
+
+/// Where a ticket is issued: reception staff, a hall's kiosk, or the citizen's own device.
+fn channel_of(p: &Principal) -> &'static str {
+    match p {
+        Principal::Staff(_) => "reception",
+        Principal::Device(_) => "kiosk",
+        Principal::Anonymous => "self",
+    }
+}
+
 fn state_error() -> AppError {
     AppError::new(
         Code::TicketState,
@@ -211,12 +228,16 @@ impl App {
         if !crate::auth::same_secret(&self.normalise_proof(&input.id_number), &b.id_number) {
             return Err(not_found());
         }
-        if b.status.as_str() != "active" {
-            return Err(AppError::new(
-                Code::BookingNotActive,
-                "该预约已取消",
-                "the booking is cancelled",
-            ));
+        match b.status {
+            BookingStatus::Active => {}
+            BookingStatus::Used => return Err(already_checked_in()),
+            BookingStatus::Cancelled => {
+                return Err(AppError::new(
+                    Code::BookingNotActive,
+                    "该预约已取消",
+                    "the booking is cancelled",
+                ))
+            }
         }
         if b.slot.hall_id != hall {
             let h = self.hall(&b.slot.hall_id).await?;
@@ -253,19 +274,24 @@ impl App {
                 day: self.hall_day(),
                 queue: queue.into(),
                 booking_id: Some(b.id),
+                // The booking is used only if it is still at the slot judged above: a
+                // reschedule meanwhile makes this check-in fail rather than use the new time.
+                booking_slot_id: Some(b.slot.id),
                 business: b.business.clone(),
                 identity_key: b.identity_key.clone(),
                 kind: "appointment".into(),
+                channel: channel_of(p).into(),
                 priority,
                 due_at: b.slot.starts_at,
                 now,
             })
             .await
             .map_err(|e| match e {
-                wujing_store::StoreError::Refused(_) => AppError::new(
-                    Code::AlreadyCheckedIn,
-                    "该预约已签到，请留意叫号",
-                    "this booking has checked in already; wait for your number",
+                wujing_store::StoreError::Refused(_) => already_checked_in(),
+                wujing_store::StoreError::BookingNotActive => AppError::new(
+                    Code::BookingNotActive,
+                    "该预约已改约或取消，请以新的预约凭证为准",
+                    "the booking was moved or cancelled meanwhile; use its current slip",
                 ),
                 other => other.into(),
             })?;
@@ -698,7 +724,17 @@ pub struct UrgentInput {
 pub struct WalkInInput {
     pub business: String,
     pub name: String,
+    /// `resident_id` (default) or `foreign_passport`.
+    #[serde(default)]
+    pub id_type: Option<String>,
+    /// Resident ID number, or the passport number for foreigners.
     pub id_number: String,
+    /// Foreigners: nationality as an ISO 3166-1 alpha-3 code.
+    #[serde(default)]
+    pub nationality: Option<String>,
+    /// Foreigners: date of birth.
+    #[serde(default)]
+    pub birth_date: Option<NaiveDate>,
 }
 
 impl App {
@@ -983,14 +1019,19 @@ impl App {
                 "this hall takes appointments only",
             ));
         }
-        let applicant = self.parse_applicant(&crate::ApplicantInput::resident(
-            &w.name,
-            &w.id_number,
-            "13000000000",
-        ))?;
-        if self.catalogue.business(&w.business).is_none() {
+        // Reception has no phone to take: the applicant's own is not needed for a number
+        // given on the spot, so a placeholder passes the phone check.
+        let applicant = self.parse_applicant(&crate::ApplicantInput {
+            name: w.name.clone(),
+            id_type: w.id_type.clone(),
+            id_number: w.id_number.clone(),
+            nationality: w.nationality.clone(),
+            birth_date: w.birth_date,
+            phone: "13000000000".into(),
+        })?;
+        let Some(business) = self.catalogue.business(&w.business) else {
             return Err(crate::views::unknown_business(&w.business));
-        }
+        };
         let (reasons, named) = self
             .assess(
                 &w.business,
@@ -1008,32 +1049,63 @@ impl App {
             };
             return Err(crate::booking::not_eligible(reasons, control, named));
         }
-        let id = self.parse_resident_id(&w.id_number)?;
+        if !crate::views::hall_serves(&h, business.group) {
+            return Err(AppError::new(
+                Code::BusinessNotOffered,
+                "该大厅不办理这项业务",
+                "this hall does not handle this business",
+            ));
+        }
+        let foreigner = matches!(applicant.identity, wujing_domain::Identity::Foreign { .. });
+        let (queue, _) = queue_of(Pool::OnSite, foreigner);
         let now = self.clock.now();
+        let actor = Actor::new(p, client_addr).in_hall(hall);
+        let identity_key = self.identity_key(&applicant.identity);
+        // The ticket, its on-site seat and its audit entry are one transaction; the store
+        // names the entry after the ticket it issues.
         let t = self
             .store
-            .issue_ticket(&NewTicket {
-                hall_id: hall.into(),
-                day: self.hall_day(),
-                queue: "W".into(),
-                booking_id: None,
-                business: w.business.clone(),
-                identity_key: self.identity_key(&wujing_domain::Identity::Resident(id)),
-                kind: "walk_in".into(),
-                priority: 0,
-                due_at: now,
-                now,
-            })
-            .await?;
-        self.audit(
-            &Actor::new(p, client_addr).in_hall(&t.hall_id),
-            AdminChange::RecordOnly,
-            "ticket.walk_in",
-            format!("ticket:{}", t.label),
-            Some(t.identity_key.clone()),
-            json!({ "business": w.business }),
-        )
-        .await?;
+            .walk_in(
+                &wujing_store::NewWalkIn {
+                    ticket: NewTicket {
+                        hall_id: hall.into(),
+                        day: self.hall_day(),
+                        // Residents queue as walk-ins; foreigners at the foreigners' windows.
+                        queue: if foreigner { queue.into() } else { "W".into() },
+                        booking_id: None,
+                        booking_slot_id: None,
+                        business: w.business.clone(),
+                        identity_key: identity_key.clone(),
+                        kind: "walk_in".into(),
+                        channel: channel_of(p).into(),
+                        priority: 0,
+                        due_at: now,
+                        now,
+                    },
+                    slot_from: now - TimeDelta::minutes(i64::from(h.slot_minutes)),
+                },
+                &wujing_store::NewAudit {
+                    at: now,
+                    actor: actor.id.clone(),
+                    actor_name: actor.name.clone(),
+                    action: "ticket.walk_in".into(),
+                    subject: String::new(),
+                    citizen: Some(identity_key),
+                    detail: json!({ "business": w.business, "channel": channel_of(p) }),
+                    client_addr: actor.client_addr.clone(),
+                    station: actor.station.clone(),
+                    hall_id: actor.hall.clone(),
+                },
+            )
+            .await
+            .map_err(|e| match e {
+                wujing_store::StoreError::Refused("already_booked") => AppError::new(
+                    Code::AlreadyBooked,
+                    "该证件号码已有此项业务的有效预约，请用预约签到",
+                    "this identity has an active booking for this business; check it in instead",
+                ),
+                other => other.into(),
+            })?;
         self.ticket_view(&t).await
     }
 

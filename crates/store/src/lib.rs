@@ -51,6 +51,9 @@ pub enum StoreError {
     CodeTaken,
     #[error("the booking is not active")]
     BookingNotActive,
+    /// Checked in at the hall: it cannot be cancelled or rescheduled any more.
+    #[error("the booking has been used")]
+    BookingUsed,
     #[error("this identity has already entered this release")]
     AlreadyEntered,
     /// The phone code that authorised the action was used meanwhile (a code is good for one
@@ -259,8 +262,12 @@ pub trait BookingStore: Send + Sync + 'static {
         halls: Option<&[String]>,
     ) -> Result<Signals>;
 
-    /// The active bookings of an identity.
+    /// The active bookings of an identity (not used: check-in at reception finds them).
     async fn active_bookings_of(&self, identity_key: &str) -> Result<Vec<Booking>>;
+
+    /// An identity's bookings not cancelled: the active ones and the used ones (checked in;
+    /// their slips show the visit and the application), soonest first. "My bookings".
+    async fn current_bookings_of(&self, identity_key: &str) -> Result<Vec<Booking>>;
 
     /// Active bookings whose visit is on `day` (reminders).
     async fn active_bookings_on(&self, day: NaiveDate) -> Result<Vec<Booking>>;
@@ -418,9 +425,22 @@ pub trait OutboxStore: Send + Sync + 'static {
 #[async_trait]
 pub trait HallStore: Send + Sync + 'static {
     /// Issues the next number of the hall's day and queue with the ticket, in one transaction:
-    /// numbers are unique and without gaps. `Refused("already_checked_in")` for a booking that
-    /// has a ticket.
+    /// numbers are unique and without gaps. A booking's ticket uses the booking in the same
+    /// transaction (`used_at`, conditional on its being active, unused and still at
+    /// `booking_slot_id`): `Refused("already_checked_in")` for a used booking,
+    /// `BookingNotActive` for a cancelled or moved one.
     async fn issue_ticket(&self, t: &NewTicket) -> Result<Ticket>;
+
+    /// A walk-in, in one transaction with its audit entry (whose subject becomes the ticket's
+    /// label): refused when the identity has an active booking of the business
+    /// (`Refused("already_booked")`) or a ticket of it that day not yet done
+    /// (`Refused("already_queued")`), when no on-site slot is running
+    /// (`Refused("walk_in_closed")`), or when it is full (`Refused("walk_ins_full")`); else
+    /// a seat of that slot is taken and the ticket issued with it.
+    async fn walk_in(&self, w: &NewWalkIn, audit: &NewAudit) -> Result<Ticket>;
+
+    /// The ticket issued for a booking (at most one).
+    async fn ticket_of_booking(&self, booking_id: i64) -> Result<Option<Ticket>>;
 
     /// Gives the first waiting ticket of `queues` (priority, then due time, then number) to the
     /// window, atomically: two windows never get the same ticket.

@@ -231,6 +231,10 @@ impl std::fmt::Debug for NewBooking {
 pub enum BookingStatus {
     Active,
     Cancelled,
+    /// Checked in at the hall: no longer active for its owner (it cannot be cancelled or
+    /// rescheduled, and does not count against one active booking per business), though it
+    /// keeps its seat.
+    Used,
 }
 
 impl BookingStatus {
@@ -238,12 +242,14 @@ impl BookingStatus {
         match self {
             Self::Active => "active",
             Self::Cancelled => "cancelled",
+            Self::Used => "used",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "active" => Self::Active,
             "cancelled" => Self::Cancelled,
+            "used" => Self::Used,
             _ => return None,
         })
     }
@@ -757,10 +763,15 @@ pub struct NewTicket {
     /// Queue code, also the label's prefix (`A` → `A001`).
     pub queue: String,
     pub booking_id: Option<i64>,
+    /// The booking's slot the check-in was judged against: the booking is used only if it is
+    /// still there (a concurrent reschedule makes the check-in fail instead).
+    pub booking_slot_id: Option<i64>,
     pub business: String,
     pub identity_key: String,
     /// `appointment` or `walk_in`.
     pub kind: String,
+    /// Where it was issued: `reception`, `kiosk` or `self`.
+    pub channel: String,
     /// Higher is called first (1: expedited).
     pub priority: i32,
     pub due_at: DateTime<Utc>,
@@ -790,6 +801,18 @@ pub struct Ticket {
     pub created_at: DateTime<Utc>,
     pub called_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// A walk-in's on-site seat.
+    pub slot_id: Option<i64>,
+    /// `reception`, `kiosk` or `self`; none for tickets from before migration 21.
+    pub channel: Option<String>,
+}
+
+/// A walk-in (`HallStore::walk_in`): its ticket, whose seat comes from the hall's on-site slot
+/// running at `ticket.now` (started after `slot_from`).
+#[derive(Debug, Clone)]
+pub struct NewWalkIn {
+    pub ticket: NewTicket,
+    pub slot_from: DateTime<Utc>,
 }
 
 /// A counter's action on its current ticket. Each is one conditional statement on the ticket's

@@ -159,6 +159,8 @@ pub(crate) fn ticket<R: Cols>(r: &R) -> Result<Ticket, R::Err> {
         created_at: r.at(16)?,
         called_at: r.opt_at(17)?,
         finished_at: r.opt_at(18)?,
+        slot_id: r.opt_int(19)?,
+        channel: r.opt_text(20)?,
     })
 }
 

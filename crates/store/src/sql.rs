@@ -80,10 +80,13 @@ macro_rules! slot_cols {
         "s.id, s.hall_id, s.day, s.start_time, s.pool, s.starts_at, s.capacity, s.taken"
     };
 }
+/// A booking's columns. A checked-in booking keeps `status = 'active'` in its row (it holds
+/// its seat) and is read as `used` (migration 21).
 macro_rules! booking_select {
     () => {
         "SELECT b.id, b.code, b.business, b.option_code, b.identity_key, b.id_kind, \
-         b.id_number, b.nationality, b.name, b.phone, b.answers, b.fee_yuan, b.channel, b.status, \
+         b.id_number, b.nationality, b.name, b.phone, b.answers, b.fee_yuan, b.channel, \
+         CASE WHEN b.used_at IS NULL THEN b.status ELSE 'used' END, \
          b.created_at, b.cancelled_at, b.reschedule_count, \
          s.id, s.hall_id, s.day, s.start_time, s.pool, s.starts_at, s.capacity, s.taken, b.lang \
          FROM bookings b JOIN slots s ON s.id = b.slot_id"
@@ -104,7 +107,7 @@ macro_rules! draw_select {
 macro_rules! ticket_cols {
     () => {
         "id, hall_id, day, queue, number, label, booking_id, business, identity_key, kind, priority, \
-         due_at, status, window_number, officer_id, calls, created_at, called_at, finished_at"
+         due_at, status, window_number, officer_id, calls, created_at, called_at, finished_at, slot_id, channel"
     };
 }
 macro_rules! alert_cols {
@@ -142,7 +145,8 @@ pub(crate) const STAFF_COLS: &str = staff_cols!();
 pub(crate) const AUDIT_COLS: &str = audit_cols!();
 pub(crate) const DEVICE_COLS: &str = "id, name, hall_id, token_hash, created_at, revoked_at";
 
-/// The invariant check.
+/// The invariant check: a slot's `taken` is its live holds, its bookings (active or used: a
+/// used booking keeps `status = 'active'`), its pending seat returns and its walk-ins' seats.
 /// One pass over each table, grouped, rather than a probe per slot: bookings carry no index
 /// on their slot (it would be one more page written per booking at the release minute).
 pub(crate) const MISCOUNTED_SQL: &str = "SELECT s.id FROM slots s \
@@ -152,7 +156,9 @@ pub(crate) const MISCOUNTED_SQL: &str = "SELECT s.id FROM slots s \
       ON b.slot_id = s.id \
     LEFT JOIN (SELECT slot_id, COUNT(*) AS n FROM seat_returns WHERE returned_at IS NULL GROUP BY slot_id) r \
       ON r.slot_id = s.id \
-    WHERE s.taken <> COALESCE(h.n, 0) + COALESCE(b.n, 0) + COALESCE(r.n, 0) \
+    LEFT JOIN (SELECT slot_id, COUNT(*) AS n FROM tickets WHERE slot_id IS NOT NULL GROUP BY slot_id) w \
+      ON w.slot_id = s.id \
+    WHERE s.taken <> COALESCE(h.n, 0) + COALESCE(b.n, 0) + COALESCE(r.n, 0) + COALESCE(w.n, 0) \
     ORDER BY s.id";
 
 // The signal queries: parameters are `since` and a threshold, and for a hall-scoped reader
@@ -235,7 +241,7 @@ pub(crate) const ACTIVE_SQL: &str = "SELECT COUNT(*) FROM bookings WHERE status 
 
 pub(crate) const DUPLICATES_SQL: &str =
     "SELECT COUNT(*) FROM (SELECT identity_key, business FROM bookings \
-    WHERE status = 'active' GROUP BY identity_key, business HAVING COUNT(*) > 1) d";
+    WHERE status = 'active' AND used_at IS NULL GROUP BY identity_key, business HAVING COUNT(*) > 1) d";
 
 // --- booking ---
 
@@ -253,11 +259,15 @@ shared! {
 shared! {
     ACTIVE_BOOKINGS_OF = concat!(
         booking_select!(),
+        " WHERE b.identity_key = $1 AND b.status = 'active' AND b.used_at IS NULL ORDER BY s.starts_at"
+    );
+    CURRENT_BOOKINGS_OF = concat!(
+        booking_select!(),
         " WHERE b.identity_key = $1 AND b.status = 'active' ORDER BY s.starts_at"
     );
     ACTIVE_BOOKINGS_ON = concat!(
         booking_select!(),
-        " WHERE s.day = $1 AND b.status = 'active' ORDER BY b.id"
+        " WHERE s.day = $1 AND b.status = 'active' AND b.used_at IS NULL ORDER BY b.id"
     );
     BOOKING_BY_CODE = concat!(
         booking_select!(),
@@ -281,6 +291,29 @@ shared! {
 // --- hall ---
 
 shared! {
+    /// Check-in uses the booking, on the row itself (see migration 21): only the active,
+    /// unused booking at the slot the check-in was judged against. `$1` booking, `$2` now,
+    /// `$3` its slot.
+    USE_BOOKING = "UPDATE bookings SET used_at = $2 WHERE id = $1 AND slot_id = $3 \
+        AND status = 'active' AND used_at IS NULL";
+    /// Why a booking could not be used: its status and whether it is used already.
+    BOOKING_STATE = "SELECT status, used_at IS NOT NULL FROM bookings WHERE id = $1";
+    /// A walk-in's rules, `$1` identity key, `$2` business, `$3` day: an active booking of the
+    /// business (check it in instead) …
+    WALK_IN_BOOKED = "SELECT COUNT(*) FROM bookings WHERE identity_key = $1 AND business = $2 \
+        AND status = 'active' AND used_at IS NULL";
+    /// … or a ticket of the business that day not yet done (a missed one is requeued instead).
+    WALK_IN_QUEUED = "SELECT COUNT(*) FROM tickets WHERE identity_key = $1 AND business = $2 \
+        AND day = $3 AND status <> 'done'";
+    /// The hall's on-site slot running at `$3` (started after `$4`, one slot length before).
+    WALK_IN_SLOT = "SELECT id FROM slots WHERE hall_id = $1 AND day = $2 AND pool = 'on_site' \
+        AND starts_at <= $3 AND starts_at > $4 ORDER BY starts_at DESC LIMIT 1";
+    /// The ticket issued for a booking.
+    TICKET_OF_BOOKING = concat!(
+        "SELECT ",
+        ticket_cols!(),
+        " FROM tickets WHERE booking_id = $1"
+    );
     APPLICATION_OF = concat!(
         "SELECT ",
         application_cols!(),

@@ -55,6 +55,8 @@ mod portal;
 mod privacy;
 #[path = "http/staff.rs"]
 mod staff;
+#[path = "http/used.rs"]
+mod used;
 
 /// Keeps a second tracing dispatcher (one that records nothing) for the whole test process.
 /// While only one dispatcher is registered, tracing-core takes a callsite's interest from the

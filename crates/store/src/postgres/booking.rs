@@ -345,8 +345,11 @@ impl PgStore {
         let tx = c.transaction().await.map_err(db_err)?;
         let row = tx
             .query_opt(
-                &tx.prepare_cached("UPDATE bookings SET status = 'cancelled', cancelled_at = $2 WHERE id = $1 AND status = 'active'
-                 RETURNING slot_id").await?,
+                &tx.prepare_cached(
+                    "UPDATE bookings SET status = 'cancelled', cancelled_at = $2
+                 WHERE id = $1 AND status = 'active' AND used_at IS NULL RETURNING slot_id",
+                )
+                .await?,
                 &[&booking_id, &now],
             )
             .await
@@ -354,6 +357,7 @@ impl PgStore {
         let Some(row) = row else {
             return Err(match booking_by_id(&tx, &self.keys, booking_id).await? {
                 None => StoreError::NotFound("booking"),
+                Some(b) if b.status == BookingStatus::Used => StoreError::BookingUsed,
                 Some(_) => StoreError::BookingNotActive,
             });
         };
@@ -378,13 +382,18 @@ impl PgStore {
         // reschedule of one booking serialise instead of both succeeding.
         let row = tx
             .query_opt(
-                &tx.prepare_cached("SELECT slot_id, status FROM bookings WHERE id = $1 FOR UPDATE")
+                &tx.prepare_cached("SELECT slot_id, status, used_at IS NOT NULL FROM bookings WHERE id = $1 FOR UPDATE")
                     .await?,
                 &[&booking_id],
             )
             .await
             .map_err(db_err)?
             .ok_or(StoreError::NotFound("booking"))?;
+        // A check-in waiting on this lock finds the booking moved and fails; one that came
+        // first has set `used_at`, which this lock's read sees.
+        if row.get::<_, bool>(2) {
+            return Err(StoreError::BookingUsed);
+        }
         if row.get::<_, String>(1) != "active" {
             return Err(StoreError::BookingNotActive);
         }
@@ -805,6 +814,16 @@ impl BookingStore for PgStore {
             .client()
             .await?
             .query(sql::ACTIVE_BOOKINGS_OF.pg, &[&identity_key])
+            .await
+            .map_err(db_err)?;
+        open_rows(&self.keys, rows)
+    }
+
+    async fn current_bookings_of(&self, identity_key: &str) -> Result<Vec<Booking>> {
+        let rows = self
+            .client()
+            .await?
+            .query(sql::CURRENT_BOOKINGS_OF.pg, &[&identity_key])
             .await
             .map_err(db_err)?;
         open_rows(&self.keys, rows)

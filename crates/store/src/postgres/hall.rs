@@ -34,7 +34,36 @@ fn unique_as(code: &'static str) -> impl Fn(tokio_postgres::Error) -> StoreError
     }
 }
 
+/// Uses the booking a ticket is issued for (see [`sql::USE_BOOKING`]): the booking row is
+/// locked first, as cancel and reschedule lock it, and a reschedule that moved it meanwhile
+/// makes the conditional update match nothing.
+async fn use_booking(c: &impl GenericClient, t: &NewTicket) -> Result<()> {
+    let Some(id) = t.booking_id else {
+        return Ok(());
+    };
+    let n = c
+        .execute(sql::USE_BOOKING.pg, &[&id, &t.now, &t.booking_slot_id])
+        .await?;
+    if n == 1 {
+        return Ok(());
+    }
+    Err(match c.query_opt(sql::BOOKING_STATE.pg, &[&id]).await? {
+        None => StoreError::NotFound("booking"),
+        Some(r) if r.get::<_, bool>(1) => StoreError::Refused("already_checked_in"),
+        Some(_) => StoreError::BookingNotActive,
+    })
+}
+
 pub(crate) async fn issue(c: &impl GenericClient, t: &NewTicket) -> Result<Ticket> {
+    issue_with_seat(c, t, None).await
+}
+
+async fn issue_with_seat(
+    c: &impl GenericClient,
+    t: &NewTicket,
+    seat: Option<i64>,
+) -> Result<Ticket> {
+    use_booking(c, t).await?;
     let number: i32 = c
         .query_one(
             "INSERT INTO ticket_counters (hall_id, day, queue, last) VALUES ($1, $2, $3, 1)
@@ -48,17 +77,71 @@ pub(crate) async fn issue(c: &impl GenericClient, t: &NewTicket) -> Result<Ticke
         .query_one(
             &format!(
                 "INSERT INTO tickets (hall_id, day, queue, number, label, booking_id, business, identity_key, kind, priority,
-                    due_at, status, calls, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'waiting', 0, $12) RETURNING {COLS}"
+                    due_at, status, calls, created_at, slot_id, channel)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'waiting', 0, $12, $13, $14) RETURNING {COLS}"
             ),
             &[
                 &t.hall_id, &t.day, &t.queue, &number, &label, &t.booking_id, &t.business, &t.identity_key, &t.kind,
-                &t.priority, &t.due_at, &t.now,
+                &t.priority, &t.due_at, &t.now, &seat, &t.channel,
             ],
         )
         .await
         .map_err(unique_as("already_checked_in"))?;
     rows::ticket(&r)
+}
+
+/// A walk-in in the caller's transaction. Two walk-ins of one identity and business are
+/// serialised by an advisory lock on them, so that the rules' reads and the ticket cannot
+/// interleave (READ COMMITTED would let both pass the checks); the seat is the atomic take.
+async fn walk_in(
+    tx: &impl GenericClient,
+    keys: &crate::keys::Keys,
+    w: &NewWalkIn,
+    audit: &NewAudit,
+) -> Result<Ticket> {
+    let t = &w.ticket;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(7214004, hashtext($1 || '|' || $2))",
+        &[&t.identity_key, &t.business],
+    )
+    .await?;
+    let count = |r: tokio_postgres::Row| r.get::<_, i64>(0);
+    if count(
+        tx.query_one(sql::WALK_IN_BOOKED.pg, &[&t.identity_key, &t.business])
+            .await?,
+    ) > 0
+    {
+        return Err(StoreError::Refused("already_booked"));
+    }
+    if count(
+        tx.query_one(
+            sql::WALK_IN_QUEUED.pg,
+            &[&t.identity_key, &t.business, &t.day],
+        )
+        .await?,
+    ) > 0
+    {
+        return Err(StoreError::Refused("already_queued"));
+    }
+    let slot: i64 = tx
+        .query_opt(
+            sql::WALK_IN_SLOT.pg,
+            &[&t.hall_id, &t.day, &t.now, &w.slot_from],
+        )
+        .await?
+        .ok_or(StoreError::Refused("walk_in_closed"))?
+        .get(0);
+    super::booking::take_seat(tx, slot)
+        .await
+        .map_err(|e| match e {
+            StoreError::SlotFull => StoreError::Refused("walk_ins_full"),
+            other => other,
+        })?;
+    let ticket = issue_with_seat(tx, t, Some(slot)).await?;
+    let mut audit = audit.clone();
+    audit.subject = format!("ticket:{}", ticket.label);
+    super::staff::append_audit(tx, keys, &audit).await?;
+    Ok(ticket)
 }
 
 pub(crate) async fn call_next(
@@ -427,6 +510,22 @@ impl HallStore for PgStore {
         let r = issue(&tx, t).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(r)
+    }
+
+    async fn walk_in(&self, w: &NewWalkIn, audit: &NewAudit) -> Result<Ticket> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        let r = walk_in(&tx, &self.keys, w, audit).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(r)
+    }
+
+    async fn ticket_of_booking(&self, booking_id: i64) -> Result<Option<Ticket>> {
+        let c = self.client().await?;
+        c.query_opt(sql::TICKET_OF_BOOKING.pg, &[&booking_id])
+            .await?
+            .map(|r| rows::ticket(&r))
+            .transpose()
     }
 
     async fn call_next(

@@ -28,7 +28,7 @@ fn ms_instant(ms: i64) -> DateTime<Utc> {
 
 /// Links `a` to the newest entry and appends it, under the advisory lock that serialises
 /// appends across app servers.
-async fn append_audit(tx: &impl GenericClient, keys: &Keys, a: &NewAudit) -> Result<()> {
+pub(crate) async fn append_audit(tx: &impl GenericClient, keys: &Keys, a: &NewAudit) -> Result<()> {
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])
         .await?;
     let head = tx

@@ -96,6 +96,14 @@ fn count_hits(c: &Connection, rules: &[RateRule], now: DateTime<Utc>) -> Result<
 }
 
 /// The atomic seat take: succeeds only while a seat is free.
+/// Why a booking that is not active cannot be changed.
+fn not_changeable(status: BookingStatus) -> StoreError {
+    match status {
+        BookingStatus::Used => StoreError::BookingUsed,
+        _ => StoreError::BookingNotActive,
+    }
+}
+
 pub(super) fn take_seat(c: &Connection, slot_id: i64) -> Result<()> {
     let n = c
         .prepare_cached(sql::TAKE_SEAT.lite)
@@ -342,14 +350,16 @@ impl BookingStore for SqliteStore {
         self.write(move |c| {
             let n = c
                 .prepare_cached(
-                    "UPDATE bookings SET status = 'cancelled', cancelled_at = ?2 WHERE id = ?1 AND status = 'active'",
+                    "UPDATE bookings SET status = 'cancelled', cancelled_at = ?2
+                     WHERE id = ?1 AND status = 'active' AND used_at IS NULL",
                 )
                 .map_err(db_err)?
                 .execute(params![booking_id, ms(now)])
                 .map_err(db_err)?;
             if n == 0 {
-                booking_by_id(c, &keys, booking_id).map_err(|_| StoreError::NotFound("booking"))?;
-                return Err(StoreError::BookingNotActive);
+                let b = booking_by_id(c, &keys, booking_id)
+                    .map_err(|_| StoreError::NotFound("booking"))?;
+                return Err(not_changeable(b.status));
             }
             let b = booking_by_id(c, &keys, booking_id)?;
             schedule_return(c, b.slot.id, booking_id, "cancel", now, return_at)?;
@@ -367,14 +377,16 @@ impl BookingStore for SqliteStore {
     ) -> Result<Booking> {
         let keys = self.keys.clone();
         self.write(move |c| {
-            let old = booking_by_id(c, &keys, booking_id).map_err(|_| StoreError::NotFound("booking"))?;
+            let old =
+                booking_by_id(c, &keys, booking_id).map_err(|_| StoreError::NotFound("booking"))?;
             if old.status != BookingStatus::Active {
-                return Err(StoreError::BookingNotActive);
+                return Err(not_changeable(old.status));
             }
             take_seat(c, new_slot_id)?;
             let n = c
                 .prepare_cached(
-                    "UPDATE bookings SET slot_id = ?2, reschedule_count = reschedule_count + 1 WHERE id = ?1 AND status = 'active'",
+                    "UPDATE bookings SET slot_id = ?2, reschedule_count = reschedule_count + 1
+                     WHERE id = ?1 AND status = 'active' AND used_at IS NULL",
                 )
                 .map_err(db_err)?
                 .execute(params![booking_id, new_slot_id])
@@ -613,6 +625,18 @@ impl BookingStore for SqliteStore {
             open_all(
                 &keys,
                 all(c, sql::ACTIVE_BOOKINGS_OF.lite, [k], |r| rows::booking(r))?,
+            )
+        })
+        .await
+    }
+
+    async fn current_bookings_of(&self, identity_key: &str) -> Result<Vec<Booking>> {
+        let k = identity_key.to_string();
+        let keys = self.keys.clone();
+        self.read(move |c| {
+            open_all(
+                &keys,
+                all(c, sql::CURRENT_BOOKINGS_OF.lite, [k], |r| rows::booking(r))?,
             )
         })
         .await

@@ -21,7 +21,38 @@ pub(crate) fn by_id(c: &Connection, id: i64) -> Result<Option<Ticket>> {
         .map_err(db_err)
 }
 
+/// Uses the booking a ticket is issued for (see [`sql::USE_BOOKING`]); why not, when not.
+fn use_booking(c: &Connection, t: &NewTicket) -> Result<()> {
+    let Some(id) = t.booking_id else {
+        return Ok(());
+    };
+    let n = c
+        .prepare_cached(sql::USE_BOOKING.lite)
+        .map_err(db_err)?
+        .execute(params![id, ms(t.now), t.booking_slot_id])
+        .map_err(db_err)?;
+    if n == 1 {
+        return Ok(());
+    }
+    let state: Option<(String, bool)> = c
+        .query_row(sql::BOOKING_STATE.lite, [id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()
+        .map_err(db_err)?;
+    Err(match state {
+        None => StoreError::NotFound("booking"),
+        Some((_, true)) => StoreError::Refused("already_checked_in"),
+        Some(_) => StoreError::BookingNotActive,
+    })
+}
+
 pub(crate) fn issue(c: &Connection, t: &NewTicket) -> Result<Ticket> {
+    issue_with_seat(c, t, None)
+}
+
+fn issue_with_seat(c: &Connection, t: &NewTicket, seat: Option<i64>) -> Result<Ticket> {
+    use_booking(c, t)?;
     let number: u32 = c
         .query_row(
             "INSERT INTO ticket_counters (hall_id, day, queue, last) VALUES (?1, ?2, ?3, 1)
@@ -33,11 +64,11 @@ pub(crate) fn issue(c: &Connection, t: &NewTicket) -> Result<Ticket> {
     let label = format!("{}{number:03}", t.queue);
     c.execute(
         "INSERT INTO tickets (hall_id, day, queue, number, label, booking_id, business, identity_key, kind, priority,
-            due_at, status, calls, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'waiting', 0, ?12)",
+            due_at, status, calls, created_at, slot_id, channel)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'waiting', 0, ?12, ?13, ?14)",
         params![
             t.hall_id, date_s(t.day), t.queue, number, label, t.booking_id, t.business, t.identity_key, t.kind,
-            t.priority, ms(t.due_at), ms(t.now)
+            t.priority, ms(t.due_at), ms(t.now), seat, t.channel
         ],
     )
     .map_err(|e| match &e {
@@ -47,6 +78,51 @@ pub(crate) fn issue(c: &Connection, t: &NewTicket) -> Result<Ticket> {
         _ => db_err(e),
     })?;
     by_id(c, c.last_insert_rowid())?.ok_or(StoreError::NotFound("ticket"))
+}
+
+/// A walk-in on the writer: the single writer makes the rules' reads and the writes one step.
+fn walk_in(
+    c: &Connection,
+    keys: &crate::keys::Keys,
+    w: &NewWalkIn,
+    audit: &NewAudit,
+) -> Result<Ticket> {
+    let t = &w.ticket;
+    let count = |q: sql::Sql, p: &[&dyn rusqlite::ToSql]| -> Result<i64> {
+        c.prepare_cached(q.lite)
+            .map_err(db_err)?
+            .query_row(p, |r| r.get(0))
+            .map_err(db_err)
+    };
+    if count(sql::WALK_IN_BOOKED, &[&t.identity_key, &t.business])? > 0 {
+        return Err(StoreError::Refused("already_booked"));
+    }
+    if count(
+        sql::WALK_IN_QUEUED,
+        &[&t.identity_key, &t.business, &date_s(t.day)],
+    )? > 0
+    {
+        return Err(StoreError::Refused("already_queued"));
+    }
+    let slot: Option<i64> = c
+        .prepare_cached(sql::WALK_IN_SLOT.lite)
+        .map_err(db_err)?
+        .query_row(
+            params![t.hall_id, date_s(t.day), ms(t.now), ms(w.slot_from)],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db_err)?;
+    let slot = slot.ok_or(StoreError::Refused("walk_in_closed"))?;
+    super::booking::take_seat(c, slot).map_err(|e| match e {
+        StoreError::SlotFull => StoreError::Refused("walk_ins_full"),
+        other => other,
+    })?;
+    let ticket = issue_with_seat(c, t, Some(slot))?;
+    let mut audit = audit.clone();
+    audit.subject = format!("ticket:{}", ticket.label);
+    super::staff::append_audit(c, keys, &audit)?;
+    Ok(ticket)
 }
 
 pub(crate) fn call_next(
@@ -379,6 +455,23 @@ impl HallStore for SqliteStore {
     async fn issue_ticket(&self, t: &NewTicket) -> Result<Ticket> {
         let t = t.clone();
         self.write(move |c| issue(c, &t)).await
+    }
+
+    async fn walk_in(&self, w: &NewWalkIn, audit: &NewAudit) -> Result<Ticket> {
+        let (w, audit) = (w.clone(), audit.clone());
+        let keys = self.keys.clone();
+        self.write(move |c| walk_in(c, &keys, &w, &audit)).await
+    }
+
+    async fn ticket_of_booking(&self, booking_id: i64) -> Result<Option<Ticket>> {
+        self.lookup(move |c| {
+            c.prepare_cached(sql::TICKET_OF_BOOKING.lite)
+                .map_err(db_err)?
+                .query_row([booking_id], |r| rows::ticket(r))
+                .optional()
+                .map_err(db_err)
+        })
+        .await
     }
 
     async fn call_next(

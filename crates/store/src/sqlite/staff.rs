@@ -22,7 +22,7 @@ use wujing_domain::audit::{link, AuditEntry};
 
 /// Links `a` to the newest entry and appends it. Runs on the writer thread, which is the only
 /// writer, so reading the head and appending cannot interleave with another append.
-fn append_audit(c: &Connection, keys: &Keys, a: &NewAudit) -> Result<()> {
+pub(crate) fn append_audit(c: &Connection, keys: &Keys, a: &NewAudit) -> Result<()> {
     let head: Option<(i64, String)> = c
         .query_row(sql::AUDIT_HEAD.lite, [], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()

@@ -33,9 +33,11 @@ fn walk_in(n: u32, queue: &str) -> NewTicket {
         day: day(),
         queue: queue.into(),
         booking_id: None,
+        booking_slot_id: None,
         business: "passport_first".into(),
         identity_key: format!("CHN:{}", identity(n)),
         kind: "walk_in".into(),
+        channel: "reception".into(),
         priority: 0,
         due_at: t0() + TimeDelta::seconds(i64::from(n)),
         now: t0(),
@@ -108,6 +110,7 @@ async fn hall_day(store: DynStore) {
         .unwrap();
     let with_booking = NewTicket {
         booking_id: Some(b.id),
+        booking_slot_id: Some(s.id),
         queue: "B".into(),
         ..walk_in(90, "B")
     };

@@ -9,6 +9,7 @@ mod registry;
 mod schema;
 mod sealing;
 mod staff;
+mod used;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
 use wujing_domain::{Hours, Pool};

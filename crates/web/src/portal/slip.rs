@@ -34,6 +34,126 @@ struct SlipPage {
     key: String,
     qr_svg: String,
     documents: Vec<Item>,
+    /// What happened, for a used or cancelled booking: the heading and its lines.
+    state: Vec<String>,
+    /// What comes next.
+    next: Vec<String>,
+}
+
+/// A local (hall) time for the citizen.
+fn local(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.with_timezone(&wujing_domain::calendar::china_offset())
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+/// What a used or cancelled booking's slip says happened, and what comes next. An active
+/// booking's slip says neither: its QR code and actions are the next step.
+fn state_lines(page: &PageContext, b: &BookingView) -> (Vec<String>, Vec<String>) {
+    let (mut state, mut next) = (Vec::new(), Vec::new());
+    match b.status.as_str() {
+        "cancelled" => {
+            let when = b.cancelled_at.map(local).unwrap_or_default();
+            state.push(if page.en {
+                format!("This booking was cancelled on {when}. Its code can no longer be used to check in.")
+            } else {
+                format!("该预约已于{when}取消，预约号不能再用于签到。")
+            });
+            next.push(
+                page.t(
+                    "如仍需办理，请重新预约。",
+                    "To apply after all, make a new booking.",
+                )
+                .into(),
+            );
+        }
+        "used" => {
+            let Some(v) = &b.visit else {
+                state.push(
+                    page.t("该预约已签到使用。", "This booking has been checked in.")
+                        .into(),
+                );
+                return (state, next);
+            };
+            let at = local(v.checked_in_at);
+            state.push(if page.en {
+                format!("Checked in at {at}; your number was {}.", v.ticket)
+            } else {
+                format!("已于{at}签到，排队号 {}。", v.ticket)
+            });
+            match &v.application {
+                Some(a) => {
+                    let ready = a.ready_by.to_string();
+                    match a.status.as_str() {
+                        "accepted" => {
+                            state.push(
+                                page.t("您的申请已受理。", "Your application was accepted.")
+                                    .into(),
+                            );
+                            next.push(if page.en {
+                                format!("Expected ready by {ready}{}. This page shows how it is getting on.",
+                                    if a.expedited { " (expedited)" } else { "" })
+                            } else {
+                                format!("预计{ready}前办结{}，办理进度可在本页查看。",
+                                    if a.expedited { "（加急）" } else { "" })
+                            });
+                        }
+                        "pending_supplement" => {
+                            state.push(page.t(
+                                "您的申请已受理，尚缺以下材料：",
+                                "Your application was accepted; these materials are still missing:",
+                            ).into());
+                            state.push(a.missing.join("、"));
+                            let due = a.supplement_due.map(|d| d.to_string()).unwrap_or_default();
+                            next.push(if page.en {
+                                format!("Bring them to any counter by {due}. The document is expected ready by {ready} once they are in.")
+                            } else {
+                                format!("请于{due}前到任一窗口补交；补齐后预计{ready}前办结。")
+                            });
+                        }
+                        other => {
+                            state.push(if page.en {
+                                format!("Your application's state: {other}.")
+                            } else {
+                                format!("您的申请状态：{other}。")
+                            });
+                            next.push(if page.en {
+                                format!("Expected ready by {ready}.")
+                            } else {
+                                format!("预计{ready}前办结。")
+                            });
+                        }
+                    }
+                }
+                None => {
+                    let (zh, en) = match v.ticket_status.as_str() {
+                        "waiting" => (
+                            "请在大厅等候叫号。",
+                            "Please wait in the hall for your number to be called.",
+                        ),
+                        "called" | "serving" => {
+                            ("正在窗口办理。", "You are being served at a window.")
+                        }
+                        "parked" => (
+                            "办理暂停，请留意窗口叫号。",
+                            "Your case is on hold; listen for your number.",
+                        ),
+                        "missed" => (
+                            "已过号，请到咨询台重新排队。",
+                            "Your number was missed; ask at the information desk to queue again.",
+                        ),
+                        _ => (
+                            "本次办理已结束，没有受理申请。",
+                            "The visit is over; no application was taken.",
+                        ),
+                    };
+                    next.push(page.t(zh, en).into());
+                }
+            }
+        }
+        _ => {}
+    }
+    (state, next)
 }
 
 fn qr_svg(data: &str, label: &str) -> String {
@@ -67,10 +187,16 @@ pub async fn slip(
         .business(&b.business.id)
         .map(to_bring)
         .unwrap_or_default();
-    let qr = qr_svg(
-        &format!("WUJING:{}:{}", b.code, k.k),
-        page.t("签到二维码", "Check-in QR code"),
-    );
+    // Only an active booking can still check in: a used or cancelled one shows no code to scan.
+    let qr = if b.status == "active" {
+        qr_svg(
+            &format!("WUJING:{}:{}", b.code, k.k),
+            page.t("签到二维码", "Check-in QR code"),
+        )
+    } else {
+        String::new()
+    };
+    let (state, next) = state_lines(&page, &b);
     let title = page.t("预约凭证", "Booking slip").to_string();
     let msg = k.msg.chars().take(200).collect::<String>();
     Ok(render(&SlipPage {
@@ -82,6 +208,8 @@ pub async fn slip(
         key: k.k,
         qr_svg: qr,
         documents,
+        state,
+        next,
     }))
 }
 

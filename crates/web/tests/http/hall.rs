@@ -18,9 +18,11 @@ async fn waiting_ticket(h: &Harness) {
             day: h.app.clock.today(),
             queue: "A".into(),
             booking_id: None,
+            booking_slot_id: None,
             business: "passport_first".into(),
             identity_key: "CHN:440112200001010139".into(),
             kind: "walk_in".into(),
+            channel: "reception".into(),
             priority: 0,
             due_at: h.app.clock.now(),
             now: h.app.clock.now(),
@@ -30,7 +32,7 @@ async fn waiting_ticket(h: &Harness) {
 }
 
 /// The number of tianhe's first general window.
-async fn general_window(h: &Harness) -> u32 {
+pub(crate) async fn general_window(h: &Harness) -> u32 {
     h.store
         .windows("tianhe")
         .await
