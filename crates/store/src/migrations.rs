@@ -109,6 +109,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "sealed",
         sql: include_str!("../migrations/sqlite/0019_sealed.sql"),
     },
+    Migration {
+        version: 20,
+        name: "application_lifecycle",
+        sql: include_str!("../migrations/sqlite/0020_application_lifecycle.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -206,6 +211,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 19,
         name: "sealed",
         sql: include_str!("../migrations/postgres/0019_sealed.sql"),
+    },
+    Migration {
+        version: 20,
+        name: "application_lifecycle",
+        sql: include_str!("../migrations/postgres/0020_application_lifecycle.sql"),
     },
 ];
 
