@@ -672,8 +672,8 @@ pub const URGENT_REASONS: &[(&str, &str, &str)] = &[
     ("other", "其他经认可的理由", "other accepted reason"),
 ];
 
-/// Working days of an expedited application (RULES.md §5).
-pub const EXPEDITED_WORKING_DAYS: u32 = 5;
+use wujing_domain::application::Processing;
+pub use wujing_domain::application::EXPEDITED_WORKING_DAYS;
 /// Calendar days to bring a missing document.
 pub const SUPPLEMENT_DAYS: i64 = 15;
 
@@ -702,30 +702,14 @@ pub struct WalkInInput {
 }
 
 impl App {
-    /// The date `n` working days after `from` (holidays and make-up days counted), using a
-    /// hall's calendar of weekdays 1–5.
-    async fn working_days_after(&self, from: NaiveDate, n: u32) -> AppResult<NaiveDate> {
+    /// The date an application accepted on `from` is due: working days on the calendar the
+    /// store keeps (holidays closed, make-up days open), RULES.md §5.
+    async fn due_date(&self, from: NaiveDate, p: Processing) -> AppResult<NaiveDate> {
         let declared = self
             .store
-            .calendar_days(from, from + TimeDelta::days(i64::from(n) * 3 + 30))
+            .calendar_days(from, from + TimeDelta::days(p.horizon_days()))
             .await?;
-        let cal = wujing_domain::HallCalendar::new(
-            wujing_domain::Hours {
-                weekdays: vec![1, 2, 3, 4, 5],
-                sessions: vec![],
-                slot_minutes: 30,
-            },
-            &declared,
-        );
-        let mut d = from;
-        let mut left = n;
-        while left > 0 {
-            d += TimeDelta::days(1);
-            if cal.is_open(d) {
-                left -= 1;
-            }
-        }
-        Ok(d)
+        Ok(wujing_domain::application::due_date(from, p, &declared))
     }
 
     /// Accepts the application of the ticket being served: complete, or pending a supplement
@@ -755,15 +739,10 @@ impl App {
             .terms(&t.business, today)
             .map_or(7, |x| x.version.processing_working_days);
         let expedited = t.priority > 0;
+        // TODO(issue 12): cross-province applications (20 days) once the applicant's 户籍
+        // province is known at acceptance (the registry's city → province).
         let ready_by = self
-            .working_days_after(
-                today,
-                if expedited {
-                    EXPEDITED_WORKING_DAYS.min(days)
-                } else {
-                    days
-                },
-            )
+            .due_date(today, Processing::of(days, expedited, false))
             .await?;
         let missing: Vec<String> = a
             .missing

@@ -321,7 +321,7 @@ pub(crate) async fn apply(
                     // A state the table does not know, or a refusal without its reason, a
                     // document without its number.
                     Some(Violation::Check) if State::parse(&m.to).is_none() => {
-                        StoreError::Refused("illegal_move")
+                        StoreError::Refused("application_move_illegal")
                     }
                     Some(Violation::Check) => StoreError::Refused("application_incomplete"),
                     None => f.error,
@@ -331,7 +331,7 @@ pub(crate) async fn apply(
                 return Err(if now_in.is_empty() {
                     StoreError::NotFound("application")
                 } else {
-                    StoreError::Refused("application_state")
+                    StoreError::Refused("application_state_changed")
                 });
             }
             // The CHECK on the history refuses a move the table does not list; the whole
@@ -348,7 +348,7 @@ pub(crate) async fn apply(
                 ],
             )
             .await
-            .map_err(refuse_on(Violation::Check, "illegal_move"))?;
+            .map_err(refuse_on(Violation::Check, "application_move_illegal"))?;
             AdminOutcome::Done
         }
         AdminChange::AcknowledgeAlert {

@@ -636,8 +636,8 @@ pub enum AdminChange {
         approved: bool,
     },
     /// Moves an application (review, production, collection): a conditional update on the
-    /// expected state and a history row, refused as `Refused("application_state")` when the
-    /// application is no longer in `from`, `Refused("illegal_move")` when the move table (the
+    /// expected state and a history row, refused as `Refused("application_state_changed")` when the
+    /// application is no longer in `from`, `Refused("application_move_illegal")` when the move table (the
     /// history's CHECK) does not allow it, `Refused("document_number_taken")` for a number
     /// another document has. Use [`crate::HallStore::transition_application`], which also
     /// answers the moved application and queues the citizen's texts.
@@ -919,6 +919,8 @@ pub struct Application {
     /// `counter`, `locker` or `mail`.
     pub collection_method: String,
     pub updated_at: DateTime<Utc>,
+    /// The booking it came from (`None` for a walk-in): where the citizen's phone is.
+    pub booking_id: Option<i64>,
 }
 
 /// A move of an application from the state its caller saw to another, with what the move

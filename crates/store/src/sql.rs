@@ -116,7 +116,7 @@ macro_rules! alert_cols {
 macro_rules! application_cols {
     () => {
         "id, ticket_id, business, status, missing, supplement_due, expedited, ready_by, accepted_at, \
-         hall_id, identity_key, refusal_reason, document_number, collection_method, updated_at"
+         hall_id, identity_key, refusal_reason, document_number, collection_method, updated_at, booking_id"
     };
 }
 macro_rules! message_cols {

@@ -165,7 +165,7 @@ async fn random_moves(store: DynStore) {
         if from != state {
             assert_eq!(
                 r.unwrap_err(),
-                StoreError::Refused("application_state"),
+                StoreError::Refused("application_state_changed"),
                 "stale {from:?} (is {state:?})"
             );
         } else if can_move(state, to) {
@@ -177,7 +177,7 @@ async fn random_moves(store: DynStore) {
         } else {
             assert_eq!(
                 r.unwrap_err(),
-                StoreError::Refused("illegal_move"),
+                StoreError::Refused("application_move_illegal"),
                 "{state:?} → {to:?}"
             );
         }
@@ -267,7 +267,7 @@ async fn every_pair(store: DynStore) {
             } else {
                 assert_eq!(
                     r.unwrap_err(),
-                    StoreError::Refused("illegal_move"),
+                    StoreError::Refused("application_move_illegal"),
                     "{from:?} → {to:?}"
                 );
             }
@@ -308,7 +308,7 @@ async fn conflicting_moves(store: DynStore) {
         assert_eq!(wins, 1, "{r1:?} {r2:?}");
         for r in [&r1, &r2] {
             if let Err(e) = r {
-                assert_eq!(*e, StoreError::Refused("application_state"));
+                assert_eq!(*e, StoreError::Refused("application_state_changed"));
             }
         }
         let events = store.application_events(a.id).await.unwrap();
