@@ -199,9 +199,9 @@ async fn random_moves(store: DynStore) {
         }
         assert_eq!(events.last().unwrap().to_state, state.as_str());
     }
-    // Moves out of the final states cannot be made; every other move of the table was.
-    let reachable: Vec<_> = MOVES.iter().copied().collect();
-    let missed: Vec<_> = reachable.iter().filter(|m| !made.contains(m)).collect();
+    // The walk is no formality: most moves of the table were made (the exhaustive test below
+    // makes each of them).
+    let missed: Vec<_> = MOVES.iter().filter(|m| !made.contains(m)).collect();
     assert!(
         missed.len() <= MOVES.len() / 3,
         "too few moves exercised: missed {missed:?}"
