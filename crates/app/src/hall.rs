@@ -712,6 +712,27 @@ impl App {
         Ok(wujing_domain::application::due_date(from, p, &declared))
     }
 
+    /// Whether the ticket's applicant is registered (户籍) outside the province, by the
+    /// registry's record of the booked identity. A walk-in's ticket does not keep the identity
+    /// number, and an identity without a record is taken as local: both get the ordinary time.
+    // TODO(issue 12): walk-ins (keep the registry's city on the ticket at issue).
+    async fn cross_province(&self, t: &wujing_store::Ticket) -> AppResult<bool> {
+        let Some(id) = t.booking_id else {
+            return Ok(false);
+        };
+        let Some(b) = self.store.booking_by_id(id).await? else {
+            return Ok(false);
+        };
+        if b.id_kind != wujing_store::IdKind::ResidentId {
+            return Ok(false);
+        }
+        Ok(self
+            .store
+            .person(&b.id_number)
+            .await?
+            .is_some_and(|p| wujing_domain::application::is_cross_province(&p.hukou_city)))
+    }
+
     /// Accepts the application of the ticket being served: complete, or pending a supplement
     /// with a deadline when `missing` lists materials (M5). Audited.
     pub async fn accept_application(
@@ -739,10 +760,11 @@ impl App {
             .terms(&t.business, today)
             .map_or(7, |x| x.version.processing_working_days);
         let expedited = t.priority > 0;
-        // TODO(issue 12): cross-province applications (20 days) once the applicant's 户籍
-        // province is known at acceptance (the registry's city → province).
         let ready_by = self
-            .due_date(today, Processing::of(days, expedited, false))
+            .due_date(
+                today,
+                Processing::of(days, expedited, self.cross_province(&t).await?),
+            )
             .await?;
         let missing: Vec<String> = a
             .missing

@@ -335,6 +335,20 @@ pub const EXPEDITED_WORKING_DAYS: u32 = 5;
 /// ending on a holiday does.
 pub const CROSS_PROVINCE_DAYS: u32 = 20;
 
+/// The prefecture-level cities of Guangdong, the province whose halls this deployment runs
+/// (RULES.md §6 lists all 21 as open cities). An applicant whose 户籍 city is not one of them
+/// applies cross-province (跨省异地).
+pub const HOME_PROVINCE_CITIES: [&str; 21] = [
+    "广州", "深圳", "珠海", "佛山", "中山", "江门", "东莞", "惠州", "肇庆", "汕头", "潮州", "梅州",
+    "湛江", "清远", "茂名", "揭阳", "云浮", "阳江", "河源", "汕尾", "韶关",
+];
+
+/// Whether an applicant registered (户籍) in `hukou_city` applies cross-province here.
+pub fn is_cross_province(hukou_city: &str) -> bool {
+    let city = hukou_city.trim().trim_end_matches('市');
+    !HOME_PROVINCE_CITIES.contains(&city)
+}
+
 impl Processing {
     /// The processing of an application: cross-province wins (urgent service does not shorten
     /// it here: RULES gives no urgent time for it), then urgent, else the catalogue's days.
@@ -548,6 +562,14 @@ mod tests {
             due_date(d(2, 13), Processing::of(7, false, false), &cal),
             d(3, 2)
         );
+    }
+
+    #[test]
+    fn applicants_registered_outside_guangdong_are_cross_province() {
+        assert!(!is_cross_province("广州"));
+        assert!(!is_cross_province("深圳市"));
+        assert!(is_cross_province("喀什"));
+        assert!(is_cross_province("长沙"));
     }
 
     #[test]

@@ -300,7 +300,15 @@ mod tests {
         assert_eq!(
             rows,
             vec![
-                (7, "accepted".into(), "[]".into(), 0, 1000, "counter".into(), None),
+                (
+                    7,
+                    "accepted".into(),
+                    "[]".into(),
+                    0,
+                    1000,
+                    "counter".into(),
+                    None
+                ),
                 (
                     8,
                     "pending_supplement".into(),

@@ -10,16 +10,17 @@ use wujing_testkit::both_dialects;
 
 const ZHENG: &str = "440112200001010139";
 const PHONE: &str = "13800138000";
+/// Demo registry: 户籍 in Kashgar (Xinjiang).
+const ZHANG: &str = "653101199001010451";
 
-async fn journey(store: DynStore) {
-    let h = Harness::new(store).await;
-    let officer = h.sign_in_as("officer@tianhe").await;
-    let elsewhere = h.sign_in_as("officer@gz-city").await;
-    let reviewer = h.sign_in_as("reviewer").await;
-    let producer = h.sign_in_as("producer").await;
-
-    // A booked citizen served at a tianhe window and accepted.
-    let code = h.book_at("tianhe", ZHENG).await;
+/// Books `id_number` at tianhe, serves the booking at a general window and accepts it: the
+/// application (JSON) and the booking.
+async fn accept_booked(
+    h: &Harness,
+    officer: &super::staff::Session,
+    id_number: &str,
+) -> (serde_json::Value, wujing_store::Booking) {
+    let code = h.book_at("tianhe", id_number).await;
     let b = h.store.booking_by_code(&code).await.unwrap().unwrap();
     h.store
         .issue_ticket(&wujing_store::NewTicket {
@@ -66,8 +67,29 @@ async fn journey(store: DynStore) {
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{a}");
+    h.call(
+        "POST",
+        &format!("{base}/tickets/{ticket}/action"),
+        Some(json!("finish")),
+        &officer.headers(),
+    )
+    .await;
+    (a, b)
+}
+
+async fn journey(store: DynStore) {
+    let h = Harness::new(store).await;
+    let officer = h.sign_in_as("officer@tianhe").await;
+    let elsewhere = h.sign_in_as("officer@gz-city").await;
+    let reviewer = h.sign_in_as("reviewer").await;
+    let producer = h.sign_in_as("producer").await;
+
+    // A booked citizen served at a tianhe window and accepted.
+    let (a, b) = accept_booked(&h, &officer, ZHENG).await;
     assert_eq!(a["status"], "accepted");
     assert_eq!(a["collection_method"], "counter");
+    // Guangzhou 户籍: 7 working days from Tuesday 2026-12-01.
+    assert_eq!(a["ready_by"], "2026-12-10");
     let id = a["id"].as_i64().unwrap();
     let app = format!("/api/v1/applications/{id}");
 
@@ -243,4 +265,25 @@ async fn journey(store: DynStore) {
 both_dialects!(
     an_application_goes_from_the_counter_to_the_citizens_hands,
     journey
+);
+
+/// An applicant registered outside Guangdong (Kashgar) is due in 20 days, not 7 working days.
+async fn cross_province(store: DynStore) {
+    let h = Harness::new(store).await;
+    let officer = h.sign_in_as("officer@tianhe").await;
+    // The booking helper books under the name 郑华: the record says so.
+    let mut p = h.store.person(ZHANG).await.unwrap().unwrap();
+    assert_eq!(p.hukou_city, "喀什");
+    p.name = "郑华".into();
+    h.store
+        .upsert_persons(&[p], h.app.clock.now())
+        .await
+        .unwrap();
+    let (a, _) = accept_booked(&h, &officer, ZHANG).await;
+    // Tuesday 2026-12-01 + 20 days = Monday 2026-12-21, a working day.
+    assert_eq!(a["ready_by"], "2026-12-21");
+}
+both_dialects!(
+    cross_province_applicants_are_due_in_twenty_days,
+    cross_province
 );
