@@ -277,7 +277,9 @@ mod tests {
         )
         .unwrap();
         c.execute_batch(from_20[0].sql).unwrap();
-        let rows: Vec<(i64, String, String, i64, i64, String, Option<i64>)> = c
+        // id, status, missing, expedited, updated_at, collection_method, booking_id
+        type Row = (i64, String, String, i64, i64, String, Option<i64>);
+        let rows: Vec<Row> = c
             .prepare(
                 "SELECT id, status, missing, expedited, updated_at, collection_method, booking_id
                  FROM applications ORDER BY id",
