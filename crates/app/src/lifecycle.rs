@@ -64,6 +64,14 @@ pub struct ApplicationDetail {
     pub history: Vec<ApplicationEvent>,
 }
 
+/// The refusal reasons by code, with their Chinese text (the review page's choices).
+pub fn refusal_reasons() -> Vec<(&'static str, &'static str)> {
+    RefusalReason::ALL
+        .into_iter()
+        .map(|r| (r.as_str(), r.zh()))
+        .collect()
+}
+
 fn not_found() -> AppError {
     Code::ApplicationNotFound.into()
 }

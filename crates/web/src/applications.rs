@@ -131,3 +131,80 @@ pub async fn collect(
         s.app.collect_at_counter(&p, addr.as_deref(), id).await?,
     ))
 }
+
+// --- The reviewer's page -----------------------------------------------------------------------
+
+use crate::extract::{Flash, PageContext, PageForm, PageQuery};
+use crate::pages::{back, render};
+use crate::ApiError;
+use askama::Template;
+use axum::response::Response;
+
+#[derive(Template)]
+#[template(path = "review.html")]
+struct ReviewPage {
+    page: PageContext,
+    msg: String,
+    msg_kind: String,
+    queue: Vec<Application>,
+    reasons: Vec<(&'static str, &'static str)>,
+}
+
+/// The review queue of every hall the reviewer covers, with its decisions.
+pub async fn review_page(
+    State(s): State<AppState>,
+    page: PageContext,
+    PageQuery(q): PageQuery<Flash>,
+) -> ApiResult<Response> {
+    let queue = s.app.review_queue(&page.principal, None).await?;
+    let (msg, msg_kind) = q.shown();
+    Ok(render(&ReviewPage {
+        page,
+        msg,
+        msg_kind,
+        queue,
+        reasons: wujing_app::lifecycle::refusal_reasons(),
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct ReviewForm {
+    step: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// A decision from the review page: the same use cases as the API's.
+pub async fn review_page_step(
+    State(s): State<AppState>,
+    page: PageContext,
+    ClientAddr(addr): ClientAddr,
+    ApiPath(id): ApiPath<i64>,
+    form: Result<PageForm<ReviewForm>, ApiError>,
+) -> Response {
+    let r = async {
+        let PageForm(f) = form.map_err(|e| e.0)?;
+        let p = &page.principal;
+        let a = addr.as_deref();
+        match f.step.as_str() {
+            "review" => s.app.start_review(p, a, id).await?,
+            "approve" => s.app.approve(p, a, id).await?,
+            _ => {
+                s.app
+                    .refuse(
+                        p,
+                        a,
+                        id,
+                        &RefuseInput {
+                            reason: f.reason,
+                            note: String::new(),
+                        },
+                    )
+                    .await?
+            }
+        };
+        Ok(format!("申请 {id} 已处理"))
+    }
+    .await;
+    back("/staff/review", r, false)
+}

@@ -843,6 +843,18 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
             Counter,
             post(applications::collect),
         ),
+        (
+            M::GET,
+            "/staff/review",
+            Review,
+            get(applications::review_page),
+        ),
+        (
+            M::POST,
+            "/staff/review/{id}",
+            Review,
+            post(applications::review_page_step),
+        ),
         (M::GET, "/api/v1/urgent", Urgent, get(counter::urgent_list)),
         (
             M::POST,

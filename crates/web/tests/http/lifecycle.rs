@@ -124,10 +124,42 @@ async fn journey(store: DynStore) {
         (s, code_of(&v)),
         (StatusCode::CONFLICT, "application_move_illegal")
     );
+    // The reviewer's page lists it and takes it into review (a form with the CSRF token).
+    let (s, html) = h
+        .call("GET", "/staff/review", None, &reviewer.headers())
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let html = html.as_str().unwrap();
+    assert!(
+        html.contains(&format!("action=\"/staff/review/{id}\"")),
+        "{html}"
+    );
+    assert!(html.contains("开始审批"));
+    let res = h
+        .raw(
+            axum::http::Request::builder()
+                .method("POST")
+                .uri(format!("/staff/review/{id}"))
+                .header("cookie", &reviewer.cookie)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(axum::body::Body::from(format!(
+                    "csrf={}&step=review",
+                    reviewer.csrf
+                )))
+                .unwrap(),
+        )
+        .await;
+    let to = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(to.starts_with("/staff/review?kind=ok"), "{to}");
+    let (s, v) = h.call("GET", &app, None, &reviewer.headers()).await;
+    assert_eq!(
+        (s, v["application"]["status"].as_str()),
+        (StatusCode::OK, Some("under_review"))
+    );
     let (s, v) = post(format!("{app}/review"), None, &reviewer).await;
     assert_eq!(
-        (s, v["status"].as_str()),
-        (StatusCode::OK, Some("under_review"))
+        (s, code_of(&v)),
+        (StatusCode::CONFLICT, "application_move_illegal")
     );
     let (s, v) = post(
         format!("{app}/refuse"),

@@ -370,6 +370,8 @@ fn expected() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
             "/api/v1/applications/{id}/collect",
             &["officer", "admin"],
         ),
+        ("GET", "/staff/review", &["reviewer", "admin"]),
+        ("POST", "/staff/review/{id}", &["reviewer", "admin"]),
     ]
 }
 
