@@ -28,10 +28,10 @@ pub const QUEUE_LIMIT: u32 = 200;
 #[serde(deny_unknown_fields)]
 pub struct RefuseInput {
     /// `identity_unverified`, `false_materials`, `exit_restricted`, `not_eligible` or `other`.
+    ///
+    /// A code only, no free text: the history is not sealed, and a note could carry a name or
+    /// a number.
     pub reason: String,
-    /// What the reviewer adds for the file (not sent to the citizen).
-    #[serde(default)]
-    pub note: String,
 }
 
 /// A production step.
@@ -201,7 +201,6 @@ impl App {
             Event::Refuse,
             Step {
                 reason: Some(reason),
-                note: input.note.trim().to_string(),
                 ..Step::default()
             },
         )
@@ -310,7 +309,8 @@ impl App {
                     from: from.as_str().into(),
                     to: to.as_str().into(),
                     actor: format!("staff:{}", s.id),
-                    note: step.note,
+                    // No free text from staff: the history is not sealed.
+                    note: String::new(),
                     refusal_reason: step.reason.map(|r| r.as_str().to_string()),
                     document_number: step.document_number,
                 },
@@ -387,7 +387,6 @@ impl App {
 struct Step {
     reason: Option<RefusalReason>,
     document_number: Option<String>,
-    note: String,
 }
 
 #[cfg(test)]

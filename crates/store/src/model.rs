@@ -933,6 +933,7 @@ pub struct ApplicationMove {
     pub to: String,
     /// Who moves it: `staff:<id>` (a system principal later).
     pub actor: String,
+    /// A note from the system (stored unsealed: never personal data, never staff's free text).
     pub note: String,
     /// Required (by a CHECK) when `to` is `refused`.
     pub refusal_reason: Option<String>,

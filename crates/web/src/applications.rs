@@ -191,15 +191,7 @@ pub async fn review_page_step(
             "approve" => s.app.approve(p, a, id).await?,
             _ => {
                 s.app
-                    .refuse(
-                        p,
-                        a,
-                        id,
-                        &RefuseInput {
-                            reason: f.reason,
-                            note: String::new(),
-                        },
-                    )
+                    .refuse(p, a, id, &RefuseInput { reason: f.reason })
                     .await?
             }
         };
