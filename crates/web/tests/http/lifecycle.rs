@@ -104,6 +104,36 @@ async fn journey(store: DynStore) {
         .await;
     assert_eq!(s, StatusCode::OK, "{q}");
     assert!(q.as_array().unwrap().iter().any(|x| x["id"] == id));
+    // A reviewer of another hall neither sees it in their queue nor may ask for tianhe's.
+    let city_reviewer = h.sign_in_as("reviewer@gz-city").await;
+    let (s, q) = h
+        .call(
+            "GET",
+            "/api/v1/applications/review-queue",
+            None,
+            &city_reviewer.headers(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(q.as_array().unwrap().iter().all(|x| x["id"] != id), "{q}");
+    let (s, v) = h
+        .call(
+            "GET",
+            "/api/v1/applications/review-queue?hall=tianhe",
+            None,
+            &city_reviewer.headers(),
+        )
+        .await;
+    assert_eq!((s, code_of(&v)), (StatusCode::FORBIDDEN, "forbidden"));
+    let (s, v) = h
+        .call(
+            "POST",
+            &format!("{app}/review"),
+            None,
+            &city_reviewer.headers(),
+        )
+        .await;
+    assert_eq!((s, code_of(&v)), (StatusCode::FORBIDDEN, "forbidden"));
     let post = |path: String, body: Option<serde_json::Value>, who: &super::staff::Session| {
         let h = &h;
         let headers: Vec<(String, String)> = who
