@@ -84,6 +84,13 @@ pub enum Action {
     Urgent,
     /// A payment's receipt: the counter that took it and those who reconcile.
     Receipts,
+    /// Reviewing applications (审批): the review queue, an application and its history,
+    /// starting review, approving, refusing, asking for a supplement.
+    Review,
+    /// Production steps of an application (制证): in production, produced with its document
+    /// number, dispatched, ready for collection. Staff for now; the production centre's system
+    /// will be a system principal later.
+    Produce,
     /// The operational metrics (`/metrics`): request and business counters, no personal data,
     /// but the organisation's activity, which is not the public's to watch live.
     ViewMetrics,
@@ -109,6 +116,8 @@ impl Action {
             Action::Refund | Action::Urgent => &[Leader, Admin],
             Action::Receipts => &[Officer, Leader, HallManager, Admin],
             Action::ViewMetrics => &[Admin],
+            Action::Review => &[Reviewer, Admin],
+            Action::Produce => &[Producer, Admin],
         }
     }
 }

@@ -96,6 +96,10 @@ codes! {
     AlreadyPaid = "already_paid", Conflict, "该号已缴费", "this ticket has been paid";
     AlreadyQueued = "already_queued", Conflict, "该证件号码今天已有此项业务的排队号；过号请到咨询台重新排队", "this identity already has a number for this business today; a missed number is requeued at the information desk";
     AlreadyRated = "already_rated", Conflict, "已评价，谢谢", "already rated, thank you";
+    ApplicationIncomplete = "application_incomplete", Unprocessable, "拒绝须写明理由代码，制证须填写证件号码", "a refusal needs its reason code and a produced document its number";
+    ApplicationMoveIllegal = "application_move_illegal", Conflict, "该申请当前的状态不能进行此操作", "this step is not possible in the application's current state";
+    ApplicationNotFound = "application_not_found", NotFound, "没有这份申请", "no such application";
+    ApplicationStateChanged = "application_state_changed", Conflict, "该申请的状态刚刚有变化，请刷新后再操作", "the application has just changed; reload and try again";
     AuditSearchByIdentityForbidden = "audit_search_by_identity_forbidden", Forbidden, "限定大厅的人员不能按证件号码检索审计记录", "staff limited to halls cannot search the audit trail by an identity number";
     BodyInvalid = "body_invalid", Invalid, "请求内容的某个字段有误", "a field of the request body is wrong";
     BookingNotActive = "booking_not_active", Conflict, "该预约已取消", "the booking is cancelled";
@@ -122,6 +126,8 @@ codes! {
     DeviceNameInvalid = "device_name_invalid", Invalid, "设备名称须为1到60个字符", "the device name must be 1 to 60 characters";
     DeviceTokenInvalid = "device_token_invalid", Unauthorized, "设备令牌无效或已吊销", "the device token is invalid or revoked";
     DisplayNameInvalid = "display_name_invalid", Invalid, "姓名须为1到40个字符", "the name must be 1 to 40 characters";
+    DocumentNumberInvalid = "document_number_invalid", Invalid, "证件号码须为5到20位大写字母或数字", "the document number must be 5 to 20 capital letters or digits";
+    DocumentNumberTaken = "document_number_taken", Conflict, "该证件号码已用于另一本证件", "this document number belongs to another document";
     DrawNotFound = "draw_not_found", NotFound, "该日尚未摇号", "no draw has been made for that day";
     EmailInvalid = "email_invalid", Invalid, "电子邮箱地址格式不正确", "the e-mail address is not valid";
     EntryNotFound = "entry_not_found", NotFound, "没有找到与该登记号和证件号码相符的摇号登记", "no lottery entry matches this number and identity number";
@@ -183,6 +189,7 @@ codes! {
     ReasonInvalid = "reason_invalid", Invalid, "未知的评价原因", "unknown reason";
     ReasonRequired = "reason_required", Invalid, "查看完整证件号须填写事由（200字以内）", "revealing a full number needs a reason (up to 200 characters)";
     ReferenceRequired = "reference_required", Invalid, "请填写终端交易参考号", "enter the terminal's transaction reference";
+    RefusalReasonInvalid = "refusal_reason_invalid", Invalid, "请选择一个不予批准的理由代码", "choose one of the refusal reason codes";
     RoleInvalid = "role_invalid", Invalid, "角色设置有误", "the role grant is not valid";
     RouteNotFound = "route_not_found", NotFound, "没有这个接口，请查阅 /api/openapi.json", "no such endpoint; see /api/openapi.json";
     SameSlot = "same_slot", Conflict, "新时段与原时段相同", "the new slot is the one already booked";

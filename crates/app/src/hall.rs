@@ -698,8 +698,8 @@ pub const URGENT_REASONS: &[(&str, &str, &str)] = &[
     ("other", "其他经认可的理由", "other accepted reason"),
 ];
 
-/// Working days of an expedited application (RULES.md §5).
-pub const EXPEDITED_WORKING_DAYS: u32 = 5;
+use wujing_domain::application::Processing;
+pub use wujing_domain::application::EXPEDITED_WORKING_DAYS;
 /// Calendar days to bring a missing document.
 pub const SUPPLEMENT_DAYS: i64 = 15;
 
@@ -738,30 +738,35 @@ pub struct WalkInInput {
 }
 
 impl App {
-    /// The date `n` working days after `from` (holidays and make-up days counted), using a
-    /// hall's calendar of weekdays 1–5.
-    async fn working_days_after(&self, from: NaiveDate, n: u32) -> AppResult<NaiveDate> {
+    /// The date an application accepted on `from` is due: working days on the calendar the
+    /// store keeps (holidays closed, make-up days open), RULES.md §5.
+    async fn due_date(&self, from: NaiveDate, p: Processing) -> AppResult<NaiveDate> {
         let declared = self
             .store
-            .calendar_days(from, from + TimeDelta::days(i64::from(n) * 3 + 30))
+            .calendar_days(from, from + TimeDelta::days(p.horizon_days()))
             .await?;
-        let cal = wujing_domain::HallCalendar::new(
-            wujing_domain::Hours {
-                weekdays: vec![1, 2, 3, 4, 5],
-                sessions: vec![],
-                slot_minutes: 30,
-            },
-            &declared,
-        );
-        let mut d = from;
-        let mut left = n;
-        while left > 0 {
-            d += TimeDelta::days(1);
-            if cal.is_open(d) {
-                left -= 1;
-            }
+        Ok(wujing_domain::application::due_date(from, p, &declared))
+    }
+
+    /// Whether the ticket's applicant is registered (户籍) outside the province, by the
+    /// registry's record of the booked identity. A walk-in's ticket does not keep the identity
+    /// number, and an identity without a record is taken as local: both get the ordinary time.
+    // TODO(issue 12): walk-ins (keep the registry's city on the ticket at issue).
+    async fn cross_province(&self, t: &wujing_store::Ticket) -> AppResult<bool> {
+        let Some(id) = t.booking_id else {
+            return Ok(false);
+        };
+        let Some(b) = self.store.booking_by_id(id).await? else {
+            return Ok(false);
+        };
+        if b.id_kind != wujing_store::IdKind::ResidentId {
+            return Ok(false);
         }
-        Ok(d)
+        Ok(self
+            .store
+            .person(&b.id_number)
+            .await?
+            .is_some_and(|p| wujing_domain::application::is_cross_province(&p.hukou_city)))
     }
 
     /// Accepts the application of the ticket being served: complete, or pending a supplement
@@ -792,13 +797,9 @@ impl App {
             .map_or(7, |x| x.version.processing_working_days);
         let expedited = t.priority > 0;
         let ready_by = self
-            .working_days_after(
+            .due_date(
                 today,
-                if expedited {
-                    EXPEDITED_WORKING_DAYS.min(days)
-                } else {
-                    days
-                },
+                Processing::of(days, expedited, self.cross_province(&t).await?),
             )
             .await?;
         let missing: Vec<String> = a

@@ -18,6 +18,7 @@ mod error;
 mod forms;
 pub mod hall;
 pub mod import;
+pub mod lifecycle;
 mod lottery;
 pub mod notify;
 mod ops;

@@ -101,6 +101,16 @@ pub struct Application {
     pub expedited: bool,
     pub ready_by: NaiveDate,
     pub accepted_at: DateTime<Utc>,
+    /// The accepting hall.
+    pub hall_id: String,
+    /// A refusal's reason code (`identity_unverified`, `false_materials`, `exit_restricted`,
+    /// `not_eligible`, `other`).
+    pub refusal_reason: Option<String>,
+    /// The document's number, once produced.
+    pub document_number: Option<String>,
+    /// `counter`, `locker` or `mail`.
+    pub collection_method: String,
+    pub updated_at: DateTime<Utc>,
 }
 from_row!(Application {
     id,
@@ -112,6 +122,30 @@ from_row!(Application {
     expedited,
     ready_by,
     accepted_at,
+    hall_id,
+    refusal_reason,
+    document_number,
+    collection_method,
+    updated_at,
+});
+
+/// One step of an application's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ApplicationEvent {
+    /// `None` for the acceptance.
+    pub from_state: Option<String>,
+    pub to_state: String,
+    pub at: DateTime<Utc>,
+    /// `staff:<id>`: who made the step (at a counter: who handed the document over).
+    pub actor: String,
+    pub note: String,
+}
+from_row!(ApplicationEvent {
+    from_state,
+    to_state,
+    at,
+    actor,
+    note,
 });
 
 /// A case sent to the leader post for urgent handling.

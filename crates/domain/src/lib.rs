@@ -6,6 +6,7 @@
 //! endorsement menus, open cities, holidays) ships as versioned JSON in `data/` and is embedded at
 //! build time.
 
+pub mod application;
 pub mod audit;
 pub mod calendar;
 pub mod catalogue;

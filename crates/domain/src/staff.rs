@@ -16,15 +16,24 @@ pub enum Role {
     HallManager,
     /// Everything, organisation-wide.
     Admin,
+    /// Reviews accepted applications (审批): approves or refuses them, in a hall's queue or
+    /// the organisation's.
+    Reviewer,
+    /// Production (制证) for now done by staff: marks applications in production, produced
+    /// (with the document number), dispatched and ready. The production centre's own system
+    /// will act as a system principal later.
+    Producer,
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
+    pub const ALL: [Role; 7] = [
         Role::Officer,
         Role::Leader,
         Role::Supervisor,
         Role::HallManager,
         Role::Admin,
+        Role::Reviewer,
+        Role::Producer,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -34,6 +43,8 @@ impl Role {
             Role::Supervisor => "supervisor",
             Role::HallManager => "hall_manager",
             Role::Admin => "admin",
+            Role::Reviewer => "reviewer",
+            Role::Producer => "producer",
         }
     }
 
@@ -48,12 +59,14 @@ impl Role {
             Role::Supervisor => "督察",
             Role::HallManager => "大厅管理员",
             Role::Admin => "系统管理员",
+            Role::Reviewer => "审批民警",
+            Role::Producer => "制证人员",
         }
     }
 
     /// Whether a grant of this role names a hall. Officers and hall managers work in halls;
-    /// leaders and supervisors may be scoped to halls or organisation-wide; administrators are
-    /// always organisation-wide.
+    /// leaders, supervisors, reviewers and producers may be scoped to halls or
+    /// organisation-wide; administrators are always organisation-wide.
     pub fn hall_scoped(self) -> bool {
         matches!(self, Role::Officer | Role::HallManager)
     }

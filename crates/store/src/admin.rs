@@ -7,6 +7,7 @@ use crate::model::{AdminChange, AdminOutcome, NewAudit};
 use crate::sql::{self, Sql};
 use crate::{Result, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
+use wujing_domain::application::State;
 use wujing_domain::audit::AuditEntry;
 
 /// A parameter, bound by each adapter in its own types (SQLite: dates as text, instants as
@@ -299,6 +300,55 @@ pub(crate) async fn apply(
                 tx.exec(sql::EXPEDITE_TICKET, &[Int(ticket)]).await?;
                 tx.exec(sql::EXPEDITE_APPLICATION, &[Int(ticket)]).await?;
             }
+            AdminOutcome::Done
+        }
+        AdminChange::TransitionApplication(m) => {
+            let n = tx
+                .exec(
+                    sql::MOVE_APPLICATION,
+                    &[
+                        Int(m.id),
+                        Text(&m.from),
+                        Text(&m.to),
+                        At(now),
+                        OptText(m.refusal_reason.as_deref()),
+                        OptText(m.document_number.as_deref()),
+                    ],
+                )
+                .await
+                .map_err(|f| match f.violation {
+                    Some(Violation::Unique) => StoreError::Refused("document_number_taken"),
+                    // A state the table does not know, or a refusal without its reason, a
+                    // document without its number.
+                    Some(Violation::Check) if State::parse(&m.to).is_none() => {
+                        StoreError::Refused("application_move_illegal")
+                    }
+                    Some(Violation::Check) => StoreError::Refused("application_incomplete"),
+                    None => f.error,
+                })?;
+            if n == 0 {
+                let now_in = tx.texts(sql::APPLICATION_STATUS, &[Int(m.id)]).await?;
+                return Err(if now_in.is_empty() {
+                    StoreError::NotFound("application")
+                } else {
+                    StoreError::Refused("application_state_changed")
+                });
+            }
+            // The CHECK on the history refuses a move the table does not list; the whole
+            // transaction (the update above with it) is then rolled back.
+            tx.exec(
+                sql::INSERT_APPLICATION_EVENT,
+                &[
+                    Int(m.id),
+                    OptText(Some(&m.from)),
+                    Text(&m.to),
+                    At(now),
+                    Text(&m.actor),
+                    Text(&m.note),
+                ],
+            )
+            .await
+            .map_err(refuse_on(Violation::Check, "application_move_illegal"))?;
             AdminOutcome::Done
         }
         AdminChange::AcknowledgeAlert {

@@ -504,6 +504,29 @@ pub trait HallStore: Send + Sync + 'static {
 
     async fn application_of(&self, ticket_id: i64) -> Result<Option<Application>>;
 
+    async fn application(&self, id: i64) -> Result<Option<Application>>;
+
+    /// Moves an application ([`AdminChange::TransitionApplication`]), appends its audit entry
+    /// and queues `messages` (the citizen's texts), in one transaction; answers the moved
+    /// application. A refused move writes nothing.
+    async fn transition_application(
+        &self,
+        m: &ApplicationMove,
+        audit: &NewAudit,
+        messages: &[NewMessage],
+    ) -> Result<Application>;
+
+    /// Applications in `state`, of one hall or all: urgent first, then by due date, then id.
+    async fn applications_in_state(
+        &self,
+        state: &str,
+        hall: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Application>>;
+
+    /// An application's history, oldest first.
+    async fn application_events(&self, id: i64) -> Result<Vec<ApplicationEvent>>;
+
     /// Urgent requests are filed through [`StaffStore::apply_admin`]
     /// ([`AdminChange::RequestUrgent`]), so that each is written with its audit entry.
     async fn urgent_requests(&self, open_only: bool) -> Result<Vec<UrgentRequest>>;

@@ -110,6 +110,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0019_sealed.sql"),
     },
     Migration {
+        version: 20,
+        name: "application_lifecycle",
+        sql: include_str!("../migrations/sqlite/0020_application_lifecycle.sql"),
+    },
+    Migration {
         version: 21,
         name: "used_bookings",
         sql: include_str!("../migrations/sqlite/0021_used_bookings.sql"),
@@ -213,6 +218,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         sql: include_str!("../migrations/postgres/0019_sealed.sql"),
     },
     Migration {
+        version: 20,
+        name: "application_lifecycle",
+        sql: include_str!("../migrations/postgres/0020_application_lifecycle.sql"),
+    },
+    Migration {
         version: 21,
         name: "used_bookings",
         sql: include_str!("../migrations/postgres/0021_used_bookings.sql"),
@@ -246,5 +256,116 @@ impl MigrationStatus {
 
     pub fn is_current(&self) -> bool {
         self.pending().is_empty() && self.unknown().is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SQLITE;
+
+    /// Migration 20 rebuilds SQLite's `applications` (a CHECK cannot change in place): the rows
+    /// accepted before it keep every value, get `updated_at` and a first event, and the new
+    /// constraints hold for them and for what comes after.
+    #[test]
+    fn applications_accepted_before_the_lifecycle_keep_their_rows_and_get_a_first_event() {
+        let c = rusqlite::Connection::open_in_memory().unwrap();
+        let (before, from_20) = SQLITE.split_at(19);
+        assert_eq!(from_20[0].version, 20);
+        for m in before {
+            c.execute_batch(m.sql).unwrap();
+        }
+        // Two applications as version 19 wrote them (the referenced rows do not matter here).
+        c.execute_batch(
+            "PRAGMA foreign_keys = OFF;
+             INSERT INTO applications (id, ticket_id, booking_id, hall_id, business, identity_key,
+               status, missing, supplement_due, expedited, ready_by, window_number, officer_id,
+               accepted_at)
+             VALUES (7, 70, NULL, 'tianhe', 'passport_first', 'k7', 'accepted', '[]', NULL, 0,
+               '2026-12-10', 1, 3, 1000),
+                    (8, 80, 5, 'tianhe', 'passport_first', 'k8', 'pending_supplement',
+               '[\"户口簿\"]', '2026-12-16', 1, '2026-12-08', 2, 4, 2000);",
+        )
+        .unwrap();
+        c.execute_batch(from_20[0].sql).unwrap();
+        // id, status, missing, expedited, updated_at, collection_method, booking_id
+        type Row = (i64, String, String, i64, i64, String, Option<i64>);
+        let rows: Vec<Row> = c
+            .prepare(
+                "SELECT id, status, missing, expedited, updated_at, collection_method, booking_id
+                 FROM applications ORDER BY id",
+            )
+            .unwrap()
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                ))
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                (
+                    7,
+                    "accepted".into(),
+                    "[]".into(),
+                    0,
+                    1000,
+                    "counter".into(),
+                    None
+                ),
+                (
+                    8,
+                    "pending_supplement".into(),
+                    "[\"户口簿\"]".into(),
+                    1,
+                    2000,
+                    "counter".into(),
+                    Some(5)
+                ),
+            ]
+        );
+        let events: Vec<(i64, Option<String>, String, String)> = c
+            .prepare(
+                "SELECT application_id, from_state, to_state, actor FROM application_events
+                 ORDER BY id",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            events,
+            vec![
+                (7, None, "accepted".into(), "staff:3".into()),
+                (8, None, "pending_supplement".into(), "staff:4".into()),
+            ]
+        );
+        // The new CHECKs: no unknown state, no illegal move in the history, no refusal
+        // without its reason.
+        for bad in [
+            "UPDATE applications SET status = 'lost' WHERE id = 7",
+            "UPDATE applications SET status = 'refused' WHERE id = 7",
+            "INSERT INTO application_events (application_id, from_state, to_state, at, actor, note)
+             VALUES (7, 'accepted', 'approved', 3000, 'staff:1', '')",
+            "INSERT INTO application_events (application_id, from_state, to_state, at, actor, note)
+             VALUES (7, NULL, 'collected', 3000, 'staff:1', '')",
+        ] {
+            assert!(c.execute(bad, []).is_err(), "{bad}");
+        }
+        c.execute(
+            "INSERT INTO application_events (application_id, from_state, to_state, at, actor, note)
+             VALUES (7, 'accepted', 'under_review', 3000, 'staff:1', '')",
+            [],
+        )
+        .unwrap();
     }
 }

@@ -641,6 +641,13 @@ pub enum AdminChange {
         staff_id: i64,
         approved: bool,
     },
+    /// Moves an application (review, production, collection): a conditional update on the
+    /// expected state and a history row, refused as `Refused("application_state_changed")` when the
+    /// application is no longer in `from`, `Refused("application_move_illegal")` when the move table (the
+    /// history's CHECK) does not allow it, `Refused("document_number_taken")` for a number
+    /// another document has. Use [`crate::HallStore::transition_application`], which also
+    /// answers the moved application and queues the citizen's texts.
+    TransitionApplication(ApplicationMove),
     /// A leader's acknowledgement of an alert, with what was done; refused when already
     /// acknowledged.
     AcknowledgeAlert {
@@ -915,12 +922,59 @@ pub struct Application {
     pub id: i64,
     pub ticket_id: i64,
     pub business: String,
+    /// A [`wujing_domain::application::State`] by name.
     pub status: String,
     pub missing: Vec<String>,
     pub supplement_due: Option<NaiveDate>,
     pub expedited: bool,
+    /// The due date, on the working-day calendar ([`wujing_domain::application::due_date`]).
     pub ready_by: NaiveDate,
     pub accepted_at: DateTime<Utc>,
+    /// The accepting hall.
+    pub hall_id: String,
+    /// The applicant's blind identity key (for the audit trail); never shown.
+    #[serde(skip)]
+    pub identity_key: String,
+    /// A [`wujing_domain::application::RefusalReason`] code, once refused.
+    pub refusal_reason: Option<String>,
+    /// The document's number, once produced (unique).
+    pub document_number: Option<String>,
+    /// `counter`, `locker` or `mail`.
+    pub collection_method: String,
+    pub updated_at: DateTime<Utc>,
+    /// The booking it came from (`None` for a walk-in): where the citizen's phone is.
+    pub booking_id: Option<i64>,
+}
+
+/// A move of an application from the state its caller saw to another, with what the move
+/// records ([`crate::HallStore::transition_application`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplicationMove {
+    pub id: i64,
+    /// The state the caller saw: a stale caller (the application moved meanwhile) is refused.
+    pub from: String,
+    pub to: String,
+    /// Who moves it: `staff:<id>` (a system principal later).
+    pub actor: String,
+    /// A note from the system (stored unsealed: never personal data, never staff's free text).
+    pub note: String,
+    /// Required (by a CHECK) when `to` is `refused`.
+    pub refusal_reason: Option<String>,
+    /// Required (by a CHECK) from `produced` on; unique.
+    pub document_number: Option<String>,
+}
+
+/// One row of an application's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApplicationEvent {
+    pub id: i64,
+    pub application_id: i64,
+    /// `None` for the first event (the acceptance).
+    pub from_state: Option<String>,
+    pub to_state: String,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub note: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

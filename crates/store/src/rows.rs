@@ -194,6 +194,26 @@ pub(crate) fn application<R: Cols>(r: &R) -> Result<Application, R::Err> {
         expedited: r.flag(6)?,
         ready_by: r.day(7)?,
         accepted_at: r.at(8)?,
+        hall_id: r.text(9)?,
+        identity_key: r.text(10)?,
+        refusal_reason: r.opt_text(11)?,
+        document_number: r.opt_text(12)?,
+        collection_method: r.text(13)?,
+        updated_at: r.at(14)?,
+        booking_id: r.opt_int(15)?,
+    })
+}
+
+/// A history row from [`crate::sql::APPLICATION_EVENTS`].
+pub(crate) fn application_event<R: Cols>(r: &R) -> Result<ApplicationEvent, R::Err> {
+    Ok(ApplicationEvent {
+        id: r.int(0)?,
+        application_id: r.int(1)?,
+        from_state: r.opt_text(2)?,
+        to_state: r.text(3)?,
+        at: r.at(4)?,
+        actor: r.text(5)?,
+        note: r.text(6)?,
     })
 }
 

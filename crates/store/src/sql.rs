@@ -118,7 +118,8 @@ macro_rules! alert_cols {
 }
 macro_rules! application_cols {
     () => {
-        "id, ticket_id, business, status, missing, supplement_due, expedited, ready_by, accepted_at"
+        "id, ticket_id, business, status, missing, supplement_due, expedited, ready_by, accepted_at, \
+         hall_id, identity_key, refusal_reason, document_number, collection_method, updated_at, booking_id"
     };
 }
 macro_rules! message_cols {
@@ -321,8 +322,25 @@ shared! {
     );
     ESCALATE_ALERT = "UPDATE alerts SET escalated_at = $2 WHERE id = $1 AND acknowledged_at IS NULL AND escalated_at IS NULL";
     INSERT_APPLICATION = "INSERT INTO applications (ticket_id, booking_id, hall_id, business, identity_key, status, missing, supplement_due, expedited,
-            ready_by, window_number, officer_id, accepted_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+            ready_by, window_number, officer_id, accepted_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)";
+    /// The first event of the application of ticket `$1`: its acceptance.
+    INSERT_FIRST_APPLICATION_EVENT = "INSERT INTO application_events (application_id, from_state, to_state, at, actor, note)
+         SELECT id, NULL, status, accepted_at, 'staff:' || CAST(officer_id AS TEXT), '' FROM applications WHERE ticket_id = $1";
+    APPLICATION_BY_ID = concat!(
+        "SELECT ",
+        application_cols!(),
+        " FROM applications WHERE id = $1"
+    );
+    /// Applications in state `$1`, of hall `$2` or every hall: urgent first, then by due date.
+    APPLICATIONS_IN_STATE = concat!(
+        "SELECT ",
+        application_cols!(),
+        " FROM applications WHERE status = $1 AND (CAST($2 AS TEXT) IS NULL OR hall_id = $2) \
+         ORDER BY expedited DESC, ready_by, id LIMIT $3"
+    );
+    APPLICATION_EVENTS = "SELECT id, application_id, from_state, to_state, at, actor, note \
+         FROM application_events WHERE application_id = $1 ORDER BY id";
     PAYMENT_OF = "SELECT id, ticket_id, receipt_no, amount_yuan, method, reference, window_number, officer_id, paid_at FROM payments WHERE ticket_id = $1";
     TICKETS_OF_DAY = concat!(
         "SELECT ",
@@ -475,6 +493,15 @@ shared! {
                              SELECT id, hall_id, $2, $3, $4, $5 FROM tickets WHERE id = $1 RETURNING id";
     INSERT_DEVICE = "INSERT INTO devices (name, hall_id, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id";
     EXPEDITE_APPLICATION = "UPDATE applications SET expedited = true WHERE ticket_id = $1";
+    /// A move, conditional on the state the caller saw: of two concurrent moves from one state,
+    /// one changes the row and the other none. The reason and number are kept once set.
+    MOVE_APPLICATION = "UPDATE applications SET status = $3, updated_at = $4, \
+         refusal_reason = COALESCE($5, refusal_reason), document_number = COALESCE($6, document_number) \
+         WHERE id = $1 AND status = $2";
+    APPLICATION_STATUS = "SELECT status FROM applications WHERE id = $1";
+    /// The move's history row; its CHECK refuses a move the table does not list.
+    INSERT_APPLICATION_EVENT = "INSERT INTO application_events (application_id, from_state, to_state, at, actor, note) \
+         VALUES ($1, $2, $3, $4, $5, $6)";
     ACKNOWLEDGE_ALERT = "UPDATE alerts SET acknowledged_at = $2, acknowledged_by = $3, outcome = $4 WHERE id = $1 AND acknowledged_at IS NULL";
     AUDIT_CHAIN = concat!(
         "SELECT ",

@@ -118,6 +118,13 @@ pub struct RatingOutcome {
         crate::counter::reconciliation,
         crate::counter::urgent_list,
         crate::counter::urgent_decide,
+        crate::applications::review_queue,
+        crate::applications::detail,
+        crate::applications::start_review,
+        crate::applications::approve,
+        crate::applications::refuse,
+        crate::applications::production,
+        crate::applications::collect,
         crate::rating::api_rate,
         crate::rating::api_alerts,
         crate::rating::api_ack
@@ -135,6 +142,7 @@ pub struct RatingOutcome {
         (name = "audit", description = "Auditors: the audit trail"),
         (name = "counter", description = "The hall: check-in, walk-ins, the counter's calls and actions, fees, receipts, reconciliation"),
         (name = "urgent", description = "The leader post: urgent requests"),
+        (name = "applications", description = "After the counter: review, production, collection"),
         (name = "ratings", description = "The windows' rating terminals and the alerts they raise"),
         (name = "kiosk", description = "Devices: the kiosk's own endpoint"),
         (name = "meta", description = "This document")

@@ -6,6 +6,7 @@
 //! one error envelope by the [`envelope`] middleware, which knows the request id and language.
 
 mod api;
+mod applications;
 mod assets;
 pub mod auth;
 mod board;
@@ -797,6 +798,62 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
             "/api/v1/halls/{id}/walk-ins",
             CheckIn,
             post(counter::walk_in),
+        ),
+        (
+            M::GET,
+            "/api/v1/applications/review-queue",
+            Review,
+            get(applications::review_queue),
+        ),
+        // Any staff member asks; the use case shows only an application of a hall where the
+        // caller reviews, produces or works a counter (else `application_not_found`).
+        (
+            M::GET,
+            "/api/v1/applications/{id}",
+            Staff,
+            get(applications::detail),
+        ),
+        (
+            M::POST,
+            "/api/v1/applications/{id}/review",
+            Review,
+            post(applications::start_review),
+        ),
+        (
+            M::POST,
+            "/api/v1/applications/{id}/approve",
+            Review,
+            post(applications::approve),
+        ),
+        (
+            M::POST,
+            "/api/v1/applications/{id}/refuse",
+            Review,
+            post(applications::refuse),
+        ),
+        (
+            M::POST,
+            "/api/v1/applications/{id}/production",
+            Produce,
+            post(applications::production),
+        ),
+        (
+            M::POST,
+            "/api/v1/applications/{id}/collect",
+            Counter,
+            post(applications::collect),
+        ),
+        (
+            M::GET,
+            "/staff/review",
+            Review,
+            get(applications::review_page),
+        ),
+        (
+            M::POST,
+            "/staff/review/{id}",
+            Review,
+            post(applications::review_page_step),
         ),
         (M::GET, "/api/v1/urgent", Urgent, get(counter::urgent_list)),
         (

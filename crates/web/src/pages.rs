@@ -211,6 +211,11 @@ pub async fn home(page: PageContext, PageQuery(q): PageQuery<Flash>) -> Response
             "/staff/urgent",
             "领导岗：加急审批 Leader post",
         ),
+        (
+            Action::Review,
+            "/staff/review",
+            "审批：待审申请 Review queue",
+        ),
     ] {
         if permits(p, action, None) {
             links.push((href, label));

@@ -43,6 +43,8 @@ mod exposure;
 mod forms;
 #[path = "http/hall.rs"]
 mod hall;
+#[path = "http/lifecycle.rs"]
+mod lifecycle;
 #[path = "http/outage.rs"]
 mod outage;
 #[path = "http/outbox.rs"]

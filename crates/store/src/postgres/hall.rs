@@ -408,6 +408,13 @@ pub(crate) async fn application_of(
         .transpose()
 }
 
+pub(crate) async fn application(c: &impl GenericClient, id: i64) -> Result<Option<Application>> {
+    c.query_opt(sql::APPLICATION_BY_ID.pg, &[&id])
+        .await?
+        .map(|r| rows::application(&r))
+        .transpose()
+}
+
 pub(crate) async fn accept(c: &impl GenericClient, a: &NewApplication) -> Result<Application> {
     // The ticket's row lock keeps a concurrent action from moving it meanwhile.
     let t = c
@@ -453,6 +460,8 @@ pub(crate) async fn accept(c: &impl GenericClient, a: &NewApplication) -> Result
     )
     .await
     .map_err(unique_as("already_accepted"))?;
+    c.execute(sql::INSERT_FIRST_APPLICATION_EVENT.pg, &[&t.id])
+        .await?;
     application_of(c, t.id)
         .await?
         .ok_or(StoreError::NotFound("application"))
@@ -622,6 +631,60 @@ impl HallStore for PgStore {
     async fn application_of(&self, ticket_id: i64) -> Result<Option<Application>> {
         let c = self.client().await?;
         application_of(&c, ticket_id).await
+    }
+
+    async fn application(&self, id: i64) -> Result<Option<Application>> {
+        let c = self.client().await?;
+        application(&c, id).await
+    }
+
+    async fn transition_application(
+        &self,
+        m: &ApplicationMove,
+        audit: &NewAudit,
+        messages: &[NewMessage],
+    ) -> Result<Application> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        super::staff::apply(
+            &tx,
+            &self.keys,
+            &AdminChange::TransitionApplication(m.clone()),
+            audit,
+        )
+        .await?;
+        super::outbox::insert(&tx, &self.keys, messages).await?;
+        let a = application(&tx, m.id)
+            .await?
+            .ok_or(StoreError::NotFound("application"))?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(a)
+    }
+
+    async fn applications_in_state(
+        &self,
+        state: &str,
+        hall: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Application>> {
+        let c = self.client().await?;
+        c.query(
+            sql::APPLICATIONS_IN_STATE.pg,
+            &[&state, &hall, &i64::from(limit)],
+        )
+        .await?
+        .iter()
+        .map(rows::application)
+        .collect()
+    }
+
+    async fn application_events(&self, id: i64) -> Result<Vec<ApplicationEvent>> {
+        let c = self.client().await?;
+        c.query(sql::APPLICATION_EVENTS.pg, &[&id])
+            .await?
+            .iter()
+            .map(rows::application_event)
+            .collect()
     }
 
     async fn urgent_requests(&self, open_only: bool) -> Result<Vec<UrgentRequest>> {

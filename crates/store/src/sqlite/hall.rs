@@ -397,7 +397,61 @@ pub(crate) fn accept(c: &Connection, a: &NewApplication) -> Result<Application> 
         }
         _ => db_err(e),
     })?;
+    c.execute(sql::INSERT_FIRST_APPLICATION_EVENT.lite, [t.id])
+        .map_err(db_err)?;
     application_of(c, t.id)?.ok_or(StoreError::NotFound("application"))
+}
+
+pub(crate) fn application(c: &Connection, id: i64) -> Result<Option<Application>> {
+    c.query_row(sql::APPLICATION_BY_ID.lite, [id], |r| rows::application(r))
+        .optional()
+        .map_err(db_err)
+}
+
+fn transition(
+    c: &Connection,
+    keys: &crate::keys::Keys,
+    m: &ApplicationMove,
+    audit: &NewAudit,
+    messages: &[NewMessage],
+) -> Result<Application> {
+    super::staff::apply(
+        c,
+        keys,
+        &AdminChange::TransitionApplication(m.clone()),
+        audit,
+    )?;
+    super::outbox::insert(c, keys, messages)?;
+    application(c, m.id)?.ok_or(StoreError::NotFound("application"))
+}
+
+fn in_state(
+    c: &Connection,
+    state: &str,
+    hall: Option<&str>,
+    limit: u32,
+) -> Result<Vec<Application>> {
+    let mut st = c
+        .prepare_cached(sql::APPLICATIONS_IN_STATE.lite)
+        .map_err(db_err)?;
+    let rows = st
+        .query_map(params![state, hall, limit], |r| rows::application(r))
+        .map_err(db_err)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(db_err);
+    rows
+}
+
+fn events(c: &Connection, id: i64) -> Result<Vec<ApplicationEvent>> {
+    let mut st = c
+        .prepare_cached(sql::APPLICATION_EVENTS.lite)
+        .map_err(db_err)?;
+    let rows = st
+        .query_map([id], |r| rows::application_event(r))
+        .map_err(db_err)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(db_err);
+    rows
 }
 
 pub(crate) fn urgent(
@@ -561,6 +615,37 @@ impl HallStore for SqliteStore {
 
     async fn application_of(&self, ticket_id: i64) -> Result<Option<Application>> {
         self.lookup(move |c| application_of(c, ticket_id)).await
+    }
+
+    async fn application(&self, id: i64) -> Result<Option<Application>> {
+        self.lookup(move |c| application(c, id)).await
+    }
+
+    async fn transition_application(
+        &self,
+        m: &ApplicationMove,
+        audit: &NewAudit,
+        messages: &[NewMessage],
+    ) -> Result<Application> {
+        let (m, audit, messages) = (m.clone(), audit.clone(), messages.to_vec());
+        let keys = self.keys.clone();
+        self.write(move |c| transition(c, &keys, &m, &audit, &messages))
+            .await
+    }
+
+    async fn applications_in_state(
+        &self,
+        state: &str,
+        hall: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Application>> {
+        let (state, hall) = (state.to_string(), hall.map(str::to_string));
+        self.read(move |c| in_state(c, &state, hall.as_deref(), limit))
+            .await
+    }
+
+    async fn application_events(&self, id: i64) -> Result<Vec<ApplicationEvent>> {
+        self.read(move |c| events(c, id)).await
     }
 
     async fn urgent_requests(&self, open_only: bool) -> Result<Vec<UrgentRequest>> {

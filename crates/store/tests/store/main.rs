@@ -3,6 +3,7 @@
 
 mod booking;
 mod hall;
+mod lifecycle;
 mod org;
 mod outbox;
 mod registry;

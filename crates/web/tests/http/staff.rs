@@ -125,7 +125,7 @@ impl Harness {
     }
 
     /// A booking at `hall` for a fresh identity; returns its code.
-    async fn book_at(&self, hall: &str, id: &str) -> String {
+    pub async fn book_at(&self, hall: &str, id: &str) -> String {
         let slot = self.slot(hall, "passport_first").await;
         let (s, hold) = self
             .post(
@@ -153,8 +153,18 @@ const EVERYONE: &[&str] = &[
     "supervisor",
     "hall_manager",
     "admin",
+    "reviewer",
+    "producer",
 ];
-const STAFF: &[&str] = &["officer", "leader", "supervisor", "hall_manager", "admin"];
+const STAFF: &[&str] = &[
+    "officer",
+    "leader",
+    "supervisor",
+    "hall_manager",
+    "admin",
+    "reviewer",
+    "producer",
+];
 
 /// The expected decision for every route. A route missing here, or listed here but missing
 /// from the router, fails the test.
@@ -329,6 +339,39 @@ fn expected() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
         ),
         ("GET", "/kiosk", kiosk),
         ("POST", "/kiosk", kiosk),
+        (
+            "GET",
+            "/api/v1/applications/review-queue",
+            &["reviewer", "admin"],
+        ),
+        ("GET", "/api/v1/applications/{id}", STAFF),
+        (
+            "POST",
+            "/api/v1/applications/{id}/review",
+            &["reviewer", "admin"],
+        ),
+        (
+            "POST",
+            "/api/v1/applications/{id}/approve",
+            &["reviewer", "admin"],
+        ),
+        (
+            "POST",
+            "/api/v1/applications/{id}/refuse",
+            &["reviewer", "admin"],
+        ),
+        (
+            "POST",
+            "/api/v1/applications/{id}/production",
+            &["producer", "admin"],
+        ),
+        (
+            "POST",
+            "/api/v1/applications/{id}/collect",
+            &["officer", "admin"],
+        ),
+        ("GET", "/staff/review", &["reviewer", "admin"]),
+        ("POST", "/staff/review/{id}", &["reviewer", "admin"]),
     ]
 }
 
@@ -382,6 +425,8 @@ async fn authorization_matrix(store: DynStore) {
         ("supervisor", "supervisor"),
         ("hall_manager", "hall_manager@tianhe"),
         ("admin", "admin"),
+        ("reviewer", "reviewer"),
+        ("producer", "producer"),
     ];
     let mut accounts = Vec::new();
     for (role, spec) in specs {
@@ -394,7 +439,7 @@ async fn authorization_matrix(store: DynStore) {
             target_id.as_str()
         } else if path.contains("/devices/{id}") {
             target_device.as_str()
-        } else if path.contains("/lottery/") {
+        } else if path.contains("/lottery/") || path.contains("/applications/") {
             "1"
         } else {
             "tianhe"

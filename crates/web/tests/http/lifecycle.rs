@@ -1,0 +1,353 @@
+//! The application's life after the counter through the API (issue 12): accepted at a window,
+//! reviewed, produced, collected at a counter; each step audited, in the history, and the
+//! citizen's texts queued.
+
+use super::{code_of, Harness};
+use axum::http::StatusCode;
+use serde_json::json;
+use wujing_store::DynStore;
+use wujing_testkit::both_dialects;
+
+const ZHENG: &str = "440112200001010139";
+const PHONE: &str = "13800138000";
+/// Demo registry: 户籍 in Kashgar (Xinjiang).
+const ZHANG: &str = "653101199001010451";
+
+/// Books `id_number` at tianhe, serves the booking at a general window and accepts it: the
+/// application (JSON) and the booking.
+async fn accept_booked(
+    h: &Harness,
+    officer: &super::staff::Session,
+    id_number: &str,
+) -> (serde_json::Value, wujing_store::Booking) {
+    let code = h.book_at("tianhe", id_number).await;
+    let b = h.store.booking_by_code(&code).await.unwrap().unwrap();
+    h.store
+        .issue_ticket(&wujing_store::NewTicket {
+            hall_id: "tianhe".into(),
+            day: h.app.clock.today(),
+            queue: "A".into(),
+            booking_id: Some(b.id),
+            booking_slot_id: Some(b.slot.id),
+            business: "passport_first".into(),
+            identity_key: b.identity_key.clone(),
+            kind: "appointment".into(),
+            channel: "reception".into(),
+            priority: 0,
+            due_at: h.app.clock.now(),
+            now: h.app.clock.now(),
+        })
+        .await
+        .unwrap();
+    let window = h
+        .store
+        .windows("tianhe")
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|w| w.kind == "general")
+        .unwrap()
+        .number;
+    let base = format!("/api/v1/halls/tianhe/windows/{window}");
+    let (_, t) = h
+        .call("POST", &format!("{base}/call"), None, &officer.headers())
+        .await;
+    let ticket = t["id"].as_i64().unwrap();
+    h.call(
+        "POST",
+        &format!("{base}/tickets/{ticket}/action"),
+        Some(json!("start")),
+        &officer.headers(),
+    )
+    .await;
+    let (s, a) = h
+        .call(
+            "POST",
+            &format!("{base}/tickets/{ticket}/accept"),
+            Some(json!({})),
+            &officer.headers(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{a}");
+    h.call(
+        "POST",
+        &format!("{base}/tickets/{ticket}/action"),
+        Some(json!("finish")),
+        &officer.headers(),
+    )
+    .await;
+    (a, b)
+}
+
+async fn journey(store: DynStore) {
+    let h = Harness::new(store).await;
+    let officer = h.sign_in_as("officer@tianhe").await;
+    let elsewhere = h.sign_in_as("officer@gz-city").await;
+    let reviewer = h.sign_in_as("reviewer").await;
+    let producer = h.sign_in_as("producer").await;
+
+    // A booked citizen served at a tianhe window and accepted.
+    let (a, b) = accept_booked(&h, &officer, ZHENG).await;
+    assert_eq!(a["status"], "accepted");
+    assert_eq!(a["collection_method"], "counter");
+    // Guangzhou 户籍: 7 working days from Tuesday 2026-12-01.
+    assert_eq!(a["ready_by"], "2026-12-10");
+    let id = a["id"].as_i64().unwrap();
+    let app = format!("/api/v1/applications/{id}");
+
+    // The reviewer's queue has it; a decision needs review first.
+    let (s, q) = h
+        .call(
+            "GET",
+            "/api/v1/applications/review-queue?hall=tianhe",
+            None,
+            &reviewer.headers(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{q}");
+    assert!(q.as_array().unwrap().iter().any(|x| x["id"] == id));
+    // A reviewer of another hall neither sees it in their queue nor may ask for tianhe's.
+    let city_reviewer = h.sign_in_as("reviewer@gz-city").await;
+    let (s, q) = h
+        .call(
+            "GET",
+            "/api/v1/applications/review-queue",
+            None,
+            &city_reviewer.headers(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(q.as_array().unwrap().iter().all(|x| x["id"] != id), "{q}");
+    let (s, v) = h
+        .call(
+            "GET",
+            "/api/v1/applications/review-queue?hall=tianhe",
+            None,
+            &city_reviewer.headers(),
+        )
+        .await;
+    assert_eq!((s, code_of(&v)), (StatusCode::FORBIDDEN, "forbidden"));
+    let (s, v) = h
+        .call(
+            "POST",
+            &format!("{app}/review"),
+            None,
+            &city_reviewer.headers(),
+        )
+        .await;
+    assert_eq!((s, code_of(&v)), (StatusCode::FORBIDDEN, "forbidden"));
+    let post = |path: String, body: Option<serde_json::Value>, who: &super::staff::Session| {
+        let h = &h;
+        let headers: Vec<(String, String)> = who
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        async move {
+            let hs: Vec<(&str, &str)> = headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            h.call("POST", &path, body, &hs).await
+        }
+    };
+    let (s, v) = post(format!("{app}/approve"), None, &reviewer).await;
+    assert_eq!(
+        (s, code_of(&v)),
+        (StatusCode::CONFLICT, "application_move_illegal")
+    );
+    // The reviewer's page lists it and takes it into review (a form with the CSRF token).
+    let (s, html) = h
+        .call("GET", "/staff/review", None, &reviewer.headers())
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let html = html.as_str().unwrap();
+    assert!(
+        html.contains(&format!("action=\"/staff/review/{id}\"")),
+        "{html}"
+    );
+    assert!(html.contains("开始审批"));
+    let res = h
+        .raw(
+            axum::http::Request::builder()
+                .method("POST")
+                .uri(format!("/staff/review/{id}"))
+                .header("cookie", &reviewer.cookie)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(axum::body::Body::from(format!(
+                    "csrf={}&step=review",
+                    reviewer.csrf
+                )))
+                .unwrap(),
+        )
+        .await;
+    let to = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(to.starts_with("/staff/review?kind=ok"), "{to}");
+    let (s, v) = h.call("GET", &app, None, &reviewer.headers()).await;
+    assert_eq!(
+        (s, v["application"]["status"].as_str()),
+        (StatusCode::OK, Some("under_review"))
+    );
+    let (s, v) = post(format!("{app}/review"), None, &reviewer).await;
+    assert_eq!(
+        (s, code_of(&v)),
+        (StatusCode::CONFLICT, "application_move_illegal")
+    );
+    let (s, v) = post(
+        format!("{app}/refuse"),
+        Some(json!({"reason": "looks_odd"})),
+        &reviewer,
+    )
+    .await;
+    assert_eq!(
+        (s, code_of(&v)),
+        (StatusCode::BAD_REQUEST, "refusal_reason_invalid")
+    );
+    let (s, v) = post(format!("{app}/approve"), None, &officer).await;
+    assert_eq!((s, code_of(&v)), (StatusCode::FORBIDDEN, "forbidden"));
+    let (s, v) = post(format!("{app}/approve"), None, &reviewer).await;
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::OK, Some("approved"))
+    );
+
+    // Production, by the producer role.
+    let (s, _) = post(
+        format!("{app}/production"),
+        Some(json!({"step": "start"})),
+        &producer,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = post(
+        format!("{app}/production"),
+        Some(json!({"step": "produced", "document_number": "e1"})),
+        &producer,
+    )
+    .await;
+    assert_eq!(
+        (s, code_of(&v)),
+        (StatusCode::BAD_REQUEST, "document_number_invalid")
+    );
+    let (s, v) = post(
+        format!("{app}/production"),
+        Some(json!({"step": "produced", "document_number": "E12345678"})),
+        &producer,
+    )
+    .await;
+    assert_eq!(
+        (s, v["document_number"].as_str()),
+        (StatusCode::OK, Some("E12345678"))
+    );
+    for step in ["dispatched", "ready"] {
+        let (s, v) = post(
+            format!("{app}/production"),
+            Some(json!({ "step": step })),
+            &producer,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+
+    // Collected at a tianhe counter, not at another hall's.
+    let (s, v) = post(format!("{app}/collect"), None, &elsewhere).await;
+    assert_eq!((s, code_of(&v)), (StatusCode::FORBIDDEN, "forbidden"));
+    let (s, v) = post(format!("{app}/collect"), None, &officer).await;
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::OK, Some("collected"))
+    );
+    let (s, v) = post(format!("{app}/collect"), None, &officer).await;
+    assert_eq!(
+        (s, code_of(&v)),
+        (StatusCode::CONFLICT, "application_move_illegal")
+    );
+
+    // The history, seen by the officer; another hall's officer does not find it.
+    let (s, d) = h.call("GET", &app, None, &officer.headers()).await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    let steps: Vec<&str> = d["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["to_state"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "accepted",
+            "under_review",
+            "approved",
+            "in_production",
+            "produced",
+            "dispatched",
+            "ready_for_collection",
+            "collected"
+        ]
+    );
+    let (s, v) = h.call("GET", &app, None, &elsewhere.headers()).await;
+    assert_eq!(
+        (s, code_of(&v)),
+        (StatusCode::NOT_FOUND, "application_not_found")
+    );
+
+    // Each step audited against the citizen; the texts that matter queued.
+    let (chain, _) = h.store.audit_chain().await.unwrap();
+    for action in [
+        "application.under_review",
+        "application.approved",
+        "application.in_production",
+        "application.produced",
+        "application.dispatched",
+        "application.ready_for_collection",
+        "application.collected",
+    ] {
+        let e = chain
+            .iter()
+            .find(|e| e.action == action)
+            .unwrap_or_else(|| panic!("{action} not audited"));
+        assert_eq!(e.citizen.as_deref(), Some(b.identity_key.as_str()));
+        assert_eq!(e.subject, format!("application:{id}"));
+    }
+    let texts: Vec<String> = h
+        .store
+        .messages_to(PHONE, 20)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.topic == "application")
+        .map(|m| m.idempotency_key)
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            format!("application:{id}:ready_for_collection"),
+            format!("application:{id}:approved")
+        ]
+    );
+}
+both_dialects!(
+    an_application_goes_from_the_counter_to_the_citizens_hands,
+    journey
+);
+
+/// An applicant registered outside Guangdong (Kashgar) is due in 20 days, not 7 working days.
+async fn cross_province(store: DynStore) {
+    let h = Harness::new(store).await;
+    let officer = h.sign_in_as("officer@tianhe").await;
+    // The booking helper books under the name 郑华: the record says so.
+    let mut p = h.store.person(ZHANG).await.unwrap().unwrap();
+    assert_eq!(p.hukou_city, "喀什");
+    p.name = "郑华".into();
+    h.store
+        .upsert_persons(&[p], h.app.clock.now())
+        .await
+        .unwrap();
+    let (a, _) = accept_booked(&h, &officer, ZHANG).await;
+    // Tuesday 2026-12-01 + 20 days = Monday 2026-12-21, a working day.
+    assert_eq!(a["ready_by"], "2026-12-21");
+}
+both_dialects!(
+    cross_province_applicants_are_due_in_twenty_days,
+    cross_province
+);
