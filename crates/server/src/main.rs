@@ -1267,6 +1267,28 @@ async fn doctor(cli: &Cli) -> ExitCode {
             Err(e) => report(false, "holidays", format!("cannot read them: {e}")),
         }
     }
+    // The key file must be the one this database was sealed with.
+    let keys = store.keys();
+    match store.secret("key_check", &keys.check_value()).await {
+        Ok(v) if v == keys.check_value() => report(
+            true,
+            "keys",
+            format!(
+                "{} (data key {}) match this database",
+                cli.keys_file.display(),
+                keys.data.active_id().unwrap_or("?")
+            ),
+        ),
+        Ok(_) => report(
+            false,
+            "keys",
+            format!(
+                "{} does not match this database: it was sealed with other keys",
+                cli.keys_file.display()
+            ),
+        ),
+        Err(e) => report(false, "keys", format!("cannot check them: {e}")),
+    }
     // The audit trail must be intact: a break means someone edited the database by hand.
     match store.audit_chain().await {
         Ok((rows, head)) => match wujing_domain::audit::verify_chain(
