@@ -262,6 +262,29 @@ pub struct VisitApplication {
     pub missing: Vec<String>,
     pub supplement_due: Option<NaiveDate>,
     pub expedited: bool,
+    /// The current state's name, in both languages.
+    pub status_zh: String,
+    pub status_en: String,
+    /// The reason's code, once refused (its text is in `next_step_*`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refusal_reason: Option<String>,
+    /// The steps so far, oldest first: states and times only, never who made the move.
+    pub history: Vec<ApplicationStep>,
+    /// What the applicant is to do or expect next.
+    pub next_step_zh: String,
+    pub next_step_en: String,
+}
+
+/// One step of an application's history, as its applicant sees it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ApplicationStep {
+    /// The state it moved to, e.g. `under_review`.
+    pub state: String,
+    pub name_zh: String,
+    pub name_en: String,
+    /// When, in China Standard Time (`+08:00`).
+    #[schema(value_type = String, format = DateTime, example = "2026-12-01T10:30:00+08:00")]
+    pub at: DateTime<chrono::FixedOffset>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -1150,17 +1173,28 @@ impl App {
         let Some(t) = self.store.ticket_of_booking(booking_id).await? else {
             return Ok(None);
         };
-        let application = self
-            .store
-            .application_of(t.id)
-            .await?
-            .map(|a| VisitApplication {
-                status: a.status,
-                ready_by: a.ready_by,
-                missing: a.missing,
-                supplement_due: a.supplement_due,
-                expedited: a.expedited,
-            });
+        let application = match self.store.application_of(t.id).await? {
+            None => None,
+            Some(a) => {
+                let events = self.store.application_events(a.id).await?;
+                let hall = self.hall_by_id(&a.hall_id).await?;
+                let (next_step_zh, next_step_en) = crate::progress::next_step(&a, &hall);
+                let state = wujing_domain::application::State::parse(&a.status);
+                Some(VisitApplication {
+                    status_zh: state.map_or(a.status.clone(), |s| s.name_zh().into()),
+                    status_en: state.map_or(a.status.clone(), |s| s.name_en().into()),
+                    history: crate::progress::steps(&events),
+                    next_step_zh,
+                    next_step_en,
+                    refusal_reason: a.refusal_reason,
+                    status: a.status,
+                    ready_by: a.ready_by,
+                    missing: a.missing,
+                    supplement_due: a.supplement_due,
+                    expedited: a.expedited,
+                })
+            }
+        };
         Ok(Some(VisitView {
             ticket: t.label,
             ticket_status: t.status,
