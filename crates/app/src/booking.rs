@@ -254,7 +254,8 @@ pub struct VisitView {
 /// An application as its applicant sees it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct VisitApplication {
-    /// `accepted` or `pending_supplement` (later states as the application moves on).
+    /// The state's code: `accepted` or `pending_supplement` at first, then as the application
+    /// moves on (`under_review`, `approved`, … `ready_for_collection`, `collected`, `refused`).
     pub status: String,
     /// The expected date the document is ready.
     pub ready_by: NaiveDate,
@@ -262,16 +263,19 @@ pub struct VisitApplication {
     pub missing: Vec<String>,
     pub supplement_due: Option<NaiveDate>,
     pub expedited: bool,
-    /// The current state's name, in both languages.
+    /// The current state's name in Chinese, e.g. `审批中`.
     pub status_zh: String,
+    /// The current state's name in English, e.g. `under review`.
     pub status_en: String,
     /// The reason's code, once refused (its text is in `next_step_*`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refusal_reason: Option<String>,
     /// The steps so far, oldest first: states and times only, never who made the move.
     pub history: Vec<ApplicationStep>,
-    /// What the applicant is to do or expect next.
+    /// What the applicant is to do or expect next, in Chinese: the expected date, the missing
+    /// materials and their deadline, where to collect the document, or the refusal's reason.
     pub next_step_zh: String,
+    /// The same in English.
     pub next_step_en: String,
 }
 
@@ -280,7 +284,9 @@ pub struct VisitApplication {
 pub struct ApplicationStep {
     /// The state it moved to, e.g. `under_review`.
     pub state: String,
+    /// The state's name in Chinese.
     pub name_zh: String,
+    /// The state's name in English.
     pub name_en: String,
     /// When, in China Standard Time (`+08:00`).
     #[schema(value_type = String, format = DateTime, example = "2026-12-01T10:30:00+08:00")]
