@@ -405,7 +405,10 @@ async fn owner_progress(store: DynStore) {
         va["next_step_en"],
         "Your application is being reviewed; expected ready by 2026-12-10."
     );
-    assert_eq!(va["next_step_zh"], "您的申请正在审批，预计2026-12-10前办结。");
+    assert_eq!(
+        va["next_step_zh"],
+        "您的申请正在审批，预计2026-12-10前办结。"
+    );
 
     let (s, _) = post(format!("{app}/approve"), None, &reviewer).await;
     assert_eq!(s, StatusCode::OK);
@@ -467,7 +470,11 @@ async fn owner_progress(store: DynStore) {
     let key = h.app.slip_key(&b.code).await.unwrap();
     for (lang, name, next) in [
         ("zh-CN", "审批中", "您的证件已可领取"),
-        ("en", "under review", "Your document is ready: collect it at"),
+        (
+            "en",
+            "under review",
+            "Your document is ready: collect it at",
+        ),
     ] {
         let (s, page) = slip_page(&h, &format!("/slip/{}?k={key}", b.code), lang).await;
         assert_eq!(s, StatusCode::OK);
