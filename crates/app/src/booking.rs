@@ -1184,7 +1184,8 @@ impl App {
             Some(a) => {
                 let events = self.store.application_events(a.id).await?;
                 let hall = self.hall_by_id(&a.hall_id).await?;
-                let (next_step_zh, next_step_en) = crate::progress::next_step(&a, &hall);
+                let (next_step_zh, next_step_en) =
+                    crate::progress::next_step(&a, &crate::progress::place(&hall));
                 let state = wujing_domain::application::State::parse(&a.status);
                 Some(VisitApplication {
                     status_zh: state.map_or(a.status.clone(), |s| s.name_zh().into()),

@@ -8,6 +8,14 @@ use wujing_domain::application::{RefusalReason, State};
 use wujing_domain::calendar::china_offset;
 use wujing_store::{Application, ApplicationEvent, Hall};
 
+/// Where a document is collected: the accepting hall's name and address (zh-CN, en).
+pub(crate) fn place(hall: &Hall) -> (String, String) {
+    (
+        format!("{}（{}）", hall.name_zh, hall.address_zh),
+        format!("{} ({})", hall.name_en, hall.address_en),
+    )
+}
+
 /// The history for the citizen: state and time only. The event's actor (a staff id) and
 /// note stay with staff.
 pub(crate) fn steps(events: &[ApplicationEvent]) -> Vec<ApplicationStep> {
@@ -31,16 +39,17 @@ fn day(d: Option<NaiveDate>) -> String {
 }
 
 /// What the applicant is to do or expect next in the application's current state:
-/// (zh-CN, en). `hall` is the accepting hall, where a counter collection happens.
-pub(crate) fn next_step(a: &Application, hall: &Hall) -> (String, String) {
+/// (zh-CN, en). `place` is the accepting hall ([`place`]), where a counter collection happens.
+pub(crate) fn next_step(
+    a: &Application,
+    (place_zh, place_en): &(String, String),
+) -> (String, String) {
     let ready = a.ready_by.to_string();
     let (exp_zh, exp_en) = if a.expedited {
         ("（加急）", " (expedited)")
     } else {
         ("", "")
     };
-    let place_zh = format!("{}（{}）", hall.name_zh, hall.address_zh);
-    let place_en = format!("{} ({})", hall.name_en, hall.address_en);
     let Some(state) = State::parse(&a.status) else {
         return (
             format!("预计{ready}前办结。"),
@@ -110,5 +119,87 @@ pub(crate) fn next_step(a: &Application, hall: &Hall) -> (String, String) {
             format!("您的证件逾期未领，已退回库房；仍可携带身份证到{place_zh}的窗口领取。"),
             format!("Your document was not collected in time and is back in the vault; you can still collect it at a counter of {place_en} with your ID card."),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    fn application(status: &str) -> Application {
+        Application {
+            id: 1,
+            ticket_id: 1,
+            business: "passport_first".into(),
+            status: status.into(),
+            missing: vec!["户口簿".into()],
+            supplement_due: NaiveDate::from_ymd_opt(2026, 12, 15),
+            expedited: false,
+            ready_by: NaiveDate::from_ymd_opt(2026, 12, 10).unwrap(),
+            accepted_at: Utc.with_ymd_and_hms(2026, 12, 1, 1, 30, 0).unwrap(),
+            hall_id: "tianhe".into(),
+            identity_key: "k".into(),
+            refusal_reason: None,
+            document_number: None,
+            collection_method: "counter".into(),
+            updated_at: Utc.with_ymd_and_hms(2026, 12, 1, 1, 30, 0).unwrap(),
+            booking_id: Some(1),
+        }
+    }
+
+    fn place() -> (String, String) {
+        (
+            "天河大厅（天河北路）".into(),
+            "Tianhe Hall (Tianhe North Road)".into(),
+        )
+    }
+
+    #[test]
+    fn a_refused_application_tells_the_reason_in_both_languages() {
+        let mut a = application("refused");
+        a.refusal_reason = Some("not_eligible".into());
+        let (zh, en) = next_step(&a, &place());
+        assert!(zh.contains(RefusalReason::NotEligible.zh()), "{zh}");
+        assert!(en.contains(RefusalReason::NotEligible.en()), "{en}");
+    }
+
+    #[test]
+    fn a_pending_supplement_names_the_missing_items_and_the_deadline() {
+        let (zh, en) = next_step(&application("pending_supplement"), &place());
+        assert!(zh.contains("户口簿") && zh.contains("2026-12-15"), "{zh}");
+        assert!(en.contains("户口簿") && en.contains("2026-12-15"), "{en}");
+    }
+
+    #[test]
+    fn every_state_has_a_next_step_in_both_languages() {
+        for s in State::ALL {
+            let (zh, en) = next_step(&application(s.as_str()), &place());
+            assert!(!zh.is_empty() && !en.is_empty(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn the_citizens_history_is_in_china_time_and_names_no_actor() {
+        let e = ApplicationEvent {
+            id: 1,
+            application_id: 1,
+            from_state: None,
+            to_state: "accepted".into(),
+            at: Utc.with_ymd_and_hms(2026, 12, 1, 17, 5, 0).unwrap(),
+            actor: "staff:7".into(),
+            note: "n".into(),
+        };
+        let s = &steps(&[e])[0];
+        assert_eq!(s.at.to_rfc3339(), "2026-12-02T01:05:00+08:00");
+        assert_eq!(
+            (s.name_zh.as_str(), s.name_en.as_str()),
+            ("已受理", "accepted")
+        );
+        let json = serde_json::to_string(s).unwrap();
+        assert!(
+            !json.contains("staff:7") && !json.contains("actor"),
+            "{json}"
+        );
     }
 }
