@@ -254,7 +254,8 @@ pub struct VisitView {
 /// An application as its applicant sees it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct VisitApplication {
-    /// `accepted` or `pending_supplement` (later states as the application moves on).
+    /// The state's code: `accepted` or `pending_supplement` at first, then as the application
+    /// moves on (`under_review`, `approved`, … `ready_for_collection`, `collected`, `refused`).
     pub status: String,
     /// The expected date the document is ready.
     pub ready_by: NaiveDate,
@@ -262,6 +263,34 @@ pub struct VisitApplication {
     pub missing: Vec<String>,
     pub supplement_due: Option<NaiveDate>,
     pub expedited: bool,
+    /// The current state's name in Chinese, e.g. `审批中`.
+    pub status_zh: String,
+    /// The current state's name in English, e.g. `under review`.
+    pub status_en: String,
+    /// The reason's code, once refused (its text is in `next_step_*`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refusal_reason: Option<String>,
+    /// The steps so far, oldest first: states and times only, never who made the move.
+    pub history: Vec<ApplicationStep>,
+    /// What the applicant is to do or expect next, in Chinese: the expected date, the missing
+    /// materials and their deadline, where to collect the document, or the refusal's reason.
+    pub next_step_zh: String,
+    /// The same in English.
+    pub next_step_en: String,
+}
+
+/// One step of an application's history, as its applicant sees it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ApplicationStep {
+    /// The state it moved to, e.g. `under_review`.
+    pub state: String,
+    /// The state's name in Chinese.
+    pub name_zh: String,
+    /// The state's name in English.
+    pub name_en: String,
+    /// When, in China Standard Time (`+08:00`).
+    #[schema(value_type = String, format = DateTime, example = "2026-12-01T10:30:00+08:00")]
+    pub at: DateTime<chrono::FixedOffset>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -1150,17 +1179,29 @@ impl App {
         let Some(t) = self.store.ticket_of_booking(booking_id).await? else {
             return Ok(None);
         };
-        let application = self
-            .store
-            .application_of(t.id)
-            .await?
-            .map(|a| VisitApplication {
-                status: a.status,
-                ready_by: a.ready_by,
-                missing: a.missing,
-                supplement_due: a.supplement_due,
-                expedited: a.expedited,
-            });
+        let application = match self.store.application_of(t.id).await? {
+            None => None,
+            Some(a) => {
+                let events = self.store.application_events(a.id).await?;
+                let hall = self.hall_by_id(&a.hall_id).await?;
+                let (next_step_zh, next_step_en) =
+                    crate::progress::next_step(&a, &crate::progress::place(&hall));
+                let state = wujing_domain::application::State::parse(&a.status);
+                Some(VisitApplication {
+                    status_zh: state.map_or(a.status.clone(), |s| s.name_zh().into()),
+                    status_en: state.map_or(a.status.clone(), |s| s.name_en().into()),
+                    history: crate::progress::steps(&events),
+                    next_step_zh,
+                    next_step_en,
+                    refusal_reason: a.refusal_reason,
+                    status: a.status,
+                    ready_by: a.ready_by,
+                    missing: a.missing,
+                    supplement_due: a.supplement_due,
+                    expedited: a.expedited,
+                })
+            }
+        };
         Ok(Some(VisitView {
             ticket: t.label,
             ticket_status: t.status,

@@ -22,6 +22,7 @@ pub mod lifecycle;
 mod lottery;
 pub mod notify;
 mod ops;
+mod progress;
 pub mod ratings;
 mod records;
 mod signals;

@@ -38,6 +38,33 @@ struct SlipPage {
     state: Vec<String>,
     /// What comes next.
     next: Vec<String>,
+    /// The application's steps, oldest first (empty before acceptance).
+    history: Vec<Step>,
+}
+
+/// One step of the application's timeline, in the page's language.
+struct Step {
+    /// The state's code, for the step's style (the last one is the current state).
+    state: String,
+    name: String,
+    /// China time for reading, and the instant with its offset for `<time datetime>`.
+    at: String,
+    datetime: String,
+}
+
+fn timeline(page: &PageContext, b: &BookingView) -> Vec<Step> {
+    let Some(a) = b.visit.as_ref().and_then(|v| v.application.as_ref()) else {
+        return Vec::new();
+    };
+    a.history
+        .iter()
+        .map(|s| Step {
+            state: s.state.clone(),
+            name: page.t(s.name_zh.as_str(), s.name_en.as_str()).into(),
+            at: s.at.format("%Y-%m-%d %H:%M").to_string(),
+            datetime: s.at.to_rfc3339(),
+        })
+        .collect()
 }
 
 /// A local (hall) time for the citizen.
@@ -111,17 +138,16 @@ fn state_lines(page: &PageContext, b: &BookingView) -> (Vec<String>, Vec<String>
                                 format!("请于{due}前到任一窗口补交；补齐后预计{ready}前办结。")
                             });
                         }
-                        other => {
+                        _ => {
                             state.push(if page.en {
-                                format!("Your application's state: {other}.")
+                                format!("Your application is {}.", a.status_en)
                             } else {
-                                format!("您的申请状态：{other}。")
+                                format!("您的申请当前状态：{}。", a.status_zh)
                             });
-                            next.push(if page.en {
-                                format!("Expected ready by {ready}.")
-                            } else {
-                                format!("预计{ready}前办结。")
-                            });
+                            next.push(
+                                page.t(a.next_step_zh.as_str(), a.next_step_en.as_str())
+                                    .into(),
+                            );
                         }
                     }
                 }
@@ -197,6 +223,7 @@ pub async fn slip(
         String::new()
     };
     let (state, next) = state_lines(&page, &b);
+    let history = timeline(&page, &b);
     let title = page.t("预约凭证", "Booking slip").to_string();
     let msg = k.msg.chars().take(200).collect::<String>();
     Ok(render(&SlipPage {
@@ -210,6 +237,7 @@ pub async fn slip(
         documents,
         state,
         next,
+        history,
     }))
 }
 

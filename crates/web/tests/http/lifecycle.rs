@@ -351,3 +351,187 @@ both_dialects!(
     cross_province_applicants_are_due_in_twenty_days,
     cross_province
 );
+
+/// The booking's owner follows the application from the counter to the collection: each
+/// step with its state's name and its China time, and the next step in both languages, in
+/// the API's booking view and on the slip. Who moved it stays with staff, and without the
+/// owner's proof nothing of it is shown.
+async fn owner_progress(store: DynStore) {
+    let h = Harness::new(store).await;
+    let officer = h.sign_in_as("officer@tianhe").await;
+    let reviewer = h.sign_in_as("reviewer").await;
+    let producer = h.sign_in_as("producer").await;
+    let (a, b) = accept_booked(&h, &officer, ZHENG).await;
+    let id = a["id"].as_i64().unwrap();
+    let app = format!("/api/v1/applications/{id}");
+    let uri = format!("/api/v1/bookings/{}", b.code);
+    let owner = [("x-id-number", ZHENG)];
+
+    // Accepted: one step, and the expected date.
+    let (s, v) = h.call("GET", &uri, None, &owner).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let va = &v["visit"]["application"];
+    assert_eq!(va["history"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(va["history"][0]["state"], "accepted");
+    assert!(
+        va["next_step_en"]
+            .as_str()
+            .unwrap()
+            .contains("Expected ready by 2026-12-10"),
+        "{v}"
+    );
+
+    let post = |path: String, body: Option<serde_json::Value>, who: &super::staff::Session| {
+        let h = &h;
+        let headers: Vec<(String, String)> = who
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        async move {
+            let hs: Vec<(&str, &str)> = headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            h.call("POST", &path, body, &hs).await
+        }
+    };
+    let (s, _) = post(format!("{app}/review"), None, &reviewer).await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, v) = h.call("GET", &uri, None, &owner).await;
+    let va = &v["visit"]["application"];
+    assert_eq!(va["status_en"], "under review");
+    assert_eq!(
+        va["next_step_en"],
+        "Your application is being reviewed; expected ready by 2026-12-10."
+    );
+    assert_eq!(
+        va["next_step_zh"],
+        "您的申请正在审批，预计2026-12-10前办结。"
+    );
+
+    let (s, _) = post(format!("{app}/approve"), None, &reviewer).await;
+    assert_eq!(s, StatusCode::OK);
+    for body in [
+        json!({"step": "start"}),
+        json!({"step": "produced", "document_number": "E12345678"}),
+        json!({"step": "dispatched"}),
+        json!({"step": "ready"}),
+    ] {
+        let (s, v) = post(format!("{app}/production"), Some(body), &producer).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+
+    // Ready: every step in order, each at its recorded time in China Standard Time.
+    let (s, v) = h.call("GET", &uri, None, &owner).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let va = &v["visit"]["application"];
+    let events = h.store.application_events(id).await.unwrap();
+    let steps = va["history"].as_array().unwrap();
+    let states: Vec<&str> = steps.iter().map(|x| x["state"].as_str().unwrap()).collect();
+    assert_eq!(
+        states,
+        [
+            "accepted",
+            "under_review",
+            "approved",
+            "in_production",
+            "produced",
+            "dispatched",
+            "ready_for_collection"
+        ]
+    );
+    let china = wujing_domain::calendar::china_offset();
+    for (step, e) in steps.iter().zip(&events) {
+        let at = e.at.with_timezone(&china);
+        assert_eq!(step["at"], at.to_rfc3339(), "{step}");
+        assert!(step["at"].as_str().unwrap().ends_with("+08:00"));
+    }
+    assert_eq!(steps[6]["name_zh"], "可领取");
+    assert_eq!(steps[6]["name_en"], "ready for collection");
+    let next_en = va["next_step_en"].as_str().unwrap();
+    assert!(
+        next_en.starts_with("Your document is ready: collect it at a counter of ")
+            && next_en.ends_with("with your ID card."),
+        "{next_en}"
+    );
+    assert!(va["next_step_zh"]
+        .as_str()
+        .unwrap()
+        .starts_with("您的证件已可领取：请携带身份证到"));
+    // Who moved it is not the citizen's business.
+    let body = v.to_string();
+    assert!(
+        !body.contains("staff:") && !body.contains("actor") && !body.contains("note"),
+        "{body}"
+    );
+
+    // The slip, in both languages: the timeline with each step's time, and the next step.
+    let key = h.app.slip_key(&b.code).await.unwrap();
+    for (lang, name, next) in [
+        ("zh-CN", "审批中", "您的证件已可领取"),
+        (
+            "en",
+            "under review",
+            "Your document is ready: collect it at",
+        ),
+    ] {
+        let (s, page) = slip_page(&h, &format!("/slip/{}?k={key}", b.code), lang).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(
+            page.contains("class=\"timeline\"") && page.contains(name) && page.contains(next),
+            "{page}"
+        );
+        for e in &events {
+            let at = e.at.with_timezone(&china);
+            assert!(
+                page.contains(&format!(
+                    "<time datetime=\"{}\">{}</time>",
+                    at.to_rfc3339(),
+                    at.format("%Y-%m-%d %H:%M")
+                )),
+                "{page}"
+            );
+        }
+        assert!(!page.contains("staff:"));
+    }
+
+    // A stranger: another ID number, no ID number, a wrong slip key. Nothing of it shows.
+    for headers in [vec![("x-id-number", STRANGER)], vec![]] {
+        let (s, v) = h.call("GET", &uri, None, &headers).await;
+        assert!(!s.is_success(), "{s} {v}");
+        let body = v.to_string();
+        assert!(
+            !body.contains("history") && !body.contains("ready_for_collection"),
+            "{body}"
+        );
+    }
+    let (s, page) = slip_page(&h, &format!("/slip/{}?k=wrong{key}", b.code), "en").await;
+    assert!(!s.is_success(), "{s}");
+    assert!(
+        !page.contains("timeline") && !page.contains("ready for collection"),
+        "{page}"
+    );
+}
+both_dialects!(
+    the_owner_sees_each_step_of_the_application_and_what_comes_next_and_a_stranger_nothing,
+    owner_progress
+);
+
+/// Another valid-looking ID number: not the booking's owner.
+const STRANGER: &str = "11010519491231002X";
+
+async fn slip_page(h: &Harness, uri: &str, lang: &str) -> (StatusCode, String) {
+    use http_body_util::BodyExt;
+    let res = h
+        .raw(
+            axum::http::Request::get(uri)
+                .header("cookie", format!("wujing_lang={lang}"))
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    let s = res.status();
+    let body = res.into_body().collect().await.unwrap().to_bytes().to_vec();
+    (s, String::from_utf8(body).unwrap())
+}
