@@ -107,7 +107,7 @@ impl State {
             State::Refused => "不予批准",
             State::InProduction => "制证中",
             State::Produced => "已制证",
-            State::Dispatched => "已寄送",
+            State::Dispatched => "已发出",
             State::ReadyForCollection => "可领取",
             State::Collected => "已领取",
             State::Withdrawn => "已撤回",
