@@ -27,6 +27,23 @@ pub(super) async fn booking_by_id(
         .transpose()
 }
 
+impl PgStore {
+    /// The bookings a `booking_select!()` statement finds, opened.
+    async fn bookings(
+        &self,
+        q: sql::Sql,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<Booking>> {
+        let rows = self
+            .client()
+            .await?
+            .query(q.pg, params)
+            .await
+            .map_err(db_err)?;
+        open_rows(&self.keys, rows)
+    }
+}
+
 fn open_rows(keys: &Keys, rows: Vec<Row>) -> Result<Vec<Booking>> {
     rows.iter()
         .map(|r| rows::booking(r).and_then(|b| seal::open_booking(keys, b)))
@@ -800,32 +817,16 @@ impl BookingStore for PgStore {
     }
 
     async fn active_bookings_on(&self, day: NaiveDate) -> Result<Vec<Booking>> {
-        let rows = self
-            .client()
-            .await?
-            .query(sql::ACTIVE_BOOKINGS_ON.pg, &[&day])
-            .await
-            .map_err(db_err)?;
-        open_rows(&self.keys, rows)
+        self.bookings(sql::ACTIVE_BOOKINGS_ON, &[&day]).await
     }
 
     async fn active_bookings_of(&self, identity_key: &str) -> Result<Vec<Booking>> {
-        let rows = self
-            .client()
-            .await?
-            .query(sql::ACTIVE_BOOKINGS_OF.pg, &[&identity_key])
+        self.bookings(sql::ACTIVE_BOOKINGS_OF, &[&identity_key])
             .await
-            .map_err(db_err)?;
-        open_rows(&self.keys, rows)
     }
 
     async fn current_bookings_of(&self, identity_key: &str) -> Result<Vec<Booking>> {
-        let rows = self
-            .client()
-            .await?
-            .query(sql::CURRENT_BOOKINGS_OF.pg, &[&identity_key])
+        self.bookings(sql::CURRENT_BOOKINGS_OF, &[&identity_key])
             .await
-            .map_err(db_err)?;
-        open_rows(&self.keys, rows)
     }
 }
