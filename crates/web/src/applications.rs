@@ -146,8 +146,16 @@ struct ReviewPage {
     page: PageContext,
     msg: String,
     msg_kind: String,
-    queue: Vec<Application>,
+    queue: Vec<ReviewRow>,
     reasons: Vec<(&'static str, &'static str)>,
+}
+
+/// An application as the reviewer's page shows it: names, not codes.
+struct ReviewRow {
+    a: Application,
+    hall: String,
+    business: String,
+    state: String,
 }
 
 /// The review queue of every hall the reviewer covers, with its decisions.
@@ -156,7 +164,26 @@ pub async fn review_page(
     page: PageContext,
     PageQuery(q): PageQuery<Flash>,
 ) -> ApiResult<Response> {
-    let queue = s.app.review_queue(&page.principal, None).await?;
+    let halls = s.app.halls().await?;
+    let queue = s
+        .app
+        .review_queue(&page.principal, None)
+        .await?
+        .into_iter()
+        .map(|a| ReviewRow {
+            hall: halls
+                .iter()
+                .find(|h| h.id == a.hall_id)
+                .map_or_else(|| a.hall_id.clone(), |h| h.name_zh.clone()),
+            business: s
+                .app
+                .business(&a.business)
+                .map_or_else(|_| a.business.clone(), |b| b.name_zh),
+            state: wujing_domain::application::State::parse(&a.status)
+                .map_or_else(|| a.status.clone(), |st| st.name_zh().to_string()),
+            a,
+        })
+        .collect();
     let (msg, msg_kind) = q.shown();
     Ok(render(&ReviewPage {
         page,

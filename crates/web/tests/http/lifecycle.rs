@@ -167,6 +167,12 @@ async fn journey(store: DynStore) {
         "{html}"
     );
     assert!(html.contains("开始审批"));
+    // Names, not codes: the hall, the business and the state in Chinese.
+    assert!(
+        html.contains("天河区出入境办证大厅") && html.contains("<td>已受理</td>"),
+        "{html}"
+    );
+    assert!(!html.contains("<td>tianhe</td>") && !html.contains("<td>accepted</td>"));
     let res = h
         .raw(
             axum::http::Request::builder()
