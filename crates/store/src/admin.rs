@@ -3,7 +3,7 @@
 //! adapters provide. The adapters keep what differs: the transaction itself (SQLite's writer
 //! job, PostgreSQL's transaction) and how the audit entry is appended after the change.
 
-use crate::model::{AdminChange, AdminOutcome, NewAudit};
+use crate::model::{AdminChange, AdminOutcome, NewAudit, NewProductionBatch};
 use crate::sql::{self, Sql};
 use crate::{Result, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -192,6 +192,30 @@ pub(crate) async fn apply(
         AdminChange::RevokeDevice { id } => {
             let n = tx.exec(sql::REVOKE_DEVICE, &[Int(*id), At(now)]).await?;
             changed(n, StoreError::NotFound("device"))?
+        }
+        AdminChange::CreateSystemClient {
+            name,
+            kind,
+            token_hash,
+        } => {
+            let id = tx
+                .first_i64(
+                    sql::INSERT_SYSTEM_CLIENT,
+                    &[Text(name), Text(kind), Text(token_hash), At(now)],
+                )
+                .await
+                .map_err(|f| match f.violation {
+                    Some(Violation::Unique) => StoreError::Refused("system_client_name_taken"),
+                    Some(Violation::Check) => StoreError::Refused("system_client_kind_invalid"),
+                    None => f.error,
+                })?;
+            AdminOutcome::Created(id.ok_or(StoreError::Corrupt("no system client id".into()))?)
+        }
+        AdminChange::RevokeSystemClient { id } => {
+            let n = tx
+                .exec(sql::REVOKE_SYSTEM_CLIENT, &[Int(*id), At(now)])
+                .await?;
+            changed(n, StoreError::NotFound("system client"))?
         }
         AdminChange::UnlockSignIn { key } => {
             // Nothing to lift is not an error: the entry still says who looked.
@@ -389,6 +413,76 @@ pub(crate) async fn apply(
             AdminOutcome::SlotsChanged(n)
         }
     })
+}
+
+/// Makes a production batch inside the caller's transaction: the batch row, then each
+/// approved application (urgent first, then by due date, at most `b.limit`) moved to
+/// `in_production` by a conditional update that also records the batch, with its history row.
+/// Returns the batch's id and one audit entry per application moved, for the adapter to append
+/// in the same transaction. Nothing approved (or every candidate taken by a concurrent batch):
+/// `Refused("production_queue_empty")`, and the caller rolls back the batch row.
+pub(crate) async fn create_batch(
+    tx: &mut impl AdminTx,
+    b: &NewProductionBatch,
+) -> Result<(i64, Vec<NewAudit>)> {
+    use Arg::*;
+    let now = b.audit.at;
+    let candidates = tx
+        .texts(sql::BATCH_CANDIDATES, &[Int(i64::from(b.limit))])
+        .await?;
+    if candidates.is_empty() {
+        return Err(StoreError::Refused("production_queue_empty"));
+    }
+    let batch = tx
+        .first_i64(
+            sql::INSERT_PRODUCTION_BATCH,
+            &[At(now), Text(&b.audit.actor), Text(&b.audit.actor_name)],
+        )
+        .await?
+        .ok_or(StoreError::Corrupt("no batch id".into()))?;
+    let mut audits = Vec::with_capacity(candidates.len());
+    for row in candidates {
+        let [Some(id), Some(key), Some(hall)] = row.as_slice() else {
+            return Err(StoreError::Corrupt("batch candidate".into()));
+        };
+        let id: i64 = id
+            .parse()
+            .map_err(|_| StoreError::Corrupt("application id".into()))?;
+        let n = tx
+            .exec(sql::BATCH_APPLICATION, &[Int(id), Int(batch), At(now)])
+            .await?;
+        if n == 0 {
+            // Moved meanwhile (withdrawn, or taken by another batch on a database that did not
+            // lock it): not this batch's.
+            continue;
+        }
+        let from = State::Approved.as_str();
+        let to = State::InProduction.as_str();
+        tx.exec(
+            sql::INSERT_APPLICATION_EVENT,
+            &[
+                Int(id),
+                OptText(Some(from)),
+                Text(to),
+                At(now),
+                Text(&b.audit.actor),
+                // The batch, never personal data: the history is not sealed.
+                Text(&format!("batch:{batch}")),
+            ],
+        )
+        .await?;
+        audits.push(NewAudit {
+            subject: format!("application:{id}"),
+            citizen: Some(key.clone()),
+            hall_id: Some(hall.clone()),
+            detail: serde_json::json!({ "from": from, "to": to, "batch": batch }),
+            ..b.audit.clone()
+        });
+    }
+    if audits.is_empty() {
+        return Err(StoreError::Refused("production_queue_empty"));
+    }
+    Ok((batch, audits))
 }
 
 /// The audit entry of `a`, to be linked into the chain by

@@ -359,6 +359,12 @@ pub trait StaffStore: Send + Sync + 'static {
     /// The unrevoked device with this token hash.
     async fn device_by_token_hash(&self, token_hash: &str) -> Result<Option<Device>>;
 
+    /// System clients (created and revoked through [`StaffStore::apply_admin`]), oldest first.
+    async fn system_clients(&self) -> Result<Vec<SystemClient>>;
+
+    /// The unrevoked system client with this token hash.
+    async fn system_client_by_token_hash(&self, token_hash: &str) -> Result<Option<SystemClient>>;
+
     /// Newest first.
     async fn audit_search(&self, q: &AuditQuery) -> Result<Vec<wujing_domain::audit::AuditEntry>>;
 
@@ -530,6 +536,23 @@ pub trait HallStore: Send + Sync + 'static {
     /// Urgent requests are filed through [`StaffStore::apply_admin`]
     /// ([`AdminChange::RequestUrgent`]), so that each is written with its audit entry.
     async fn urgent_requests(&self, open_only: bool) -> Result<Vec<UrgentRequest>>;
+
+    /// Makes a production batch in one transaction ([`NewProductionBatch`]): the batch, each
+    /// application's move to `in_production` with its history row and audit entry. No
+    /// application is ever in two batches; nothing approved: `Refused("production_queue_empty")`
+    /// and nothing written.
+    async fn create_production_batch(&self, b: &NewProductionBatch) -> Result<ProductionBatch>;
+
+    /// The newest batches first.
+    async fn production_batches(&self, limit: u32) -> Result<Vec<ProductionBatch>>;
+
+    async fn production_batch(&self, id: i64) -> Result<Option<ProductionBatch>>;
+
+    /// A batch's applications, urgent first, then by due date.
+    async fn batch_applications(&self, batch_id: i64) -> Result<Vec<Application>>;
+
+    /// How many applications are in `state` (the production page's waiting count).
+    async fn count_applications_in_state(&self, state: &str) -> Result<u64>;
 }
 
 pub type DynStore = Arc<dyn Store>;

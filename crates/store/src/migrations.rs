@@ -119,6 +119,12 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "used_bookings",
         sql: include_str!("../migrations/sqlite/0021_used_bookings.sql"),
     },
+    // 22 is another branch's (issue 12, in parallel); versions need not be consecutive.
+    Migration {
+        version: 23,
+        name: "production",
+        sql: include_str!("../migrations/sqlite/0023_production.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -226,6 +232,12 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 21,
         name: "used_bookings",
         sql: include_str!("../migrations/postgres/0021_used_bookings.sql"),
+    },
+    // 22 is another branch's (issue 12, in parallel); versions need not be consecutive.
+    Migration {
+        version: 23,
+        name: "production",
+        sql: include_str!("../migrations/postgres/0023_production.sql"),
     },
 ];
 

@@ -528,6 +528,41 @@ pub struct Device {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+/// Another organisation's system acting as its own principal with a revocable bearer token:
+/// the production centre (制证中心).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SystemClient {
+    pub id: i64,
+    pub name: String,
+    /// `production_centre`.
+    pub kind: String,
+    #[serde(skip)]
+    pub token_hash: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A production batch: approved applications taken into production together.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProductionBatch {
+    pub id: i64,
+    pub created_at: DateTime<Utc>,
+    /// `system:<id>` or `staff:<id>`.
+    pub actor: String,
+    pub actor_name: String,
+    /// How many applications it took.
+    pub size: u32,
+}
+
+/// A batch to make ([`crate::HallStore::create_production_batch`]): up to `limit` approved
+/// applications, urgent first, then by due date, each moved to `in_production` with its
+/// history row and its audit entry, made from `audit` (who, when, from where) per application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewProductionBatch {
+    pub limit: u32,
+    pub audit: NewAudit,
+}
+
 /// An audit entry before the store gives it its place in the chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewAudit {
@@ -590,6 +625,16 @@ pub enum AdminChange {
         token_hash: String,
     },
     RevokeDevice {
+        id: i64,
+    },
+    /// Registers a system client (the production centre's system) by its token's hash.
+    CreateSystemClient {
+        name: String,
+        /// `production_centre`.
+        kind: String,
+        token_hash: String,
+    },
+    RevokeSystemClient {
         id: i64,
     },
     /// Lifts the sign-in delay of a user name at once (its throttle key, `user:<name>`).

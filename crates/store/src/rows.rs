@@ -282,3 +282,24 @@ pub(crate) fn device<R: Cols>(r: &R) -> Result<Device, R::Err> {
         revoked_at: r.opt_at(5)?,
     })
 }
+
+pub(crate) fn system_client<R: Cols>(r: &R) -> Result<SystemClient, R::Err> {
+    Ok(SystemClient {
+        id: r.int(0)?,
+        name: r.text(1)?,
+        kind: r.text(2)?,
+        token_hash: r.text(3)?,
+        created_at: r.at(4)?,
+        revoked_at: r.opt_at(5)?,
+    })
+}
+
+pub(crate) fn production_batch<R: Cols>(r: &R) -> Result<ProductionBatch, R::Err> {
+    Ok(ProductionBatch {
+        id: r.int(0)?,
+        created_at: r.at(1)?,
+        actor: r.text(2)?,
+        actor_name: r.text(3)?,
+        size: r.count(4)?,
+    })
+}

@@ -627,3 +627,40 @@ shared! {
     LEGACY_SEAL_MESSAGE = "UPDATE outbox SET recipient = $2, recipient_index = $3, \
         body = CASE WHEN delivered_at IS NULL THEN $4 ELSE '' END WHERE id = $1";
 }
+
+// The production centre (issue 12, migration 23): system clients and batches.
+shared! {
+    INSERT_SYSTEM_CLIENT = "INSERT INTO system_clients (name, kind, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id";
+    REVOKE_SYSTEM_CLIENT = "UPDATE system_clients SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
+    SYSTEM_CLIENTS = "SELECT id, name, kind, token_hash, created_at, revoked_at FROM system_clients ORDER BY id";
+    SYSTEM_CLIENT_BY_TOKEN = "SELECT id, name, kind, token_hash, created_at, revoked_at FROM system_clients \
+         WHERE token_hash = $1 AND revoked_at IS NULL";
+    INSERT_PRODUCTION_BATCH = "INSERT INTO production_batches (created_at, actor, actor_name) VALUES ($1, $2, $3) RETURNING id";
+    /// Into a batch: conditional on `approved`, so that of two batches racing for one
+    /// application only one moves it (and sets its batch).
+    BATCH_APPLICATION = "UPDATE applications SET status = 'in_production', updated_at = $3, \
+         production_batch_id = $2 WHERE id = $1 AND status = 'approved'";
+    PRODUCTION_BATCHES = "SELECT b.id, b.created_at, b.actor, b.actor_name, \
+         (SELECT COUNT(*) FROM applications a WHERE a.production_batch_id = b.id) \
+         FROM production_batches b ORDER BY b.id DESC LIMIT $1";
+    PRODUCTION_BATCH = "SELECT b.id, b.created_at, b.actor, b.actor_name, \
+         (SELECT COUNT(*) FROM applications a WHERE a.production_batch_id = b.id) \
+         FROM production_batches b WHERE b.id = $1";
+    BATCH_APPLICATIONS = concat!(
+        "SELECT ",
+        application_cols!(),
+        " FROM applications WHERE production_batch_id = $1 ORDER BY expedited DESC, ready_by, id"
+    );
+    COUNT_APPLICATIONS_IN_STATE = "SELECT COUNT(*) FROM applications WHERE status = $1";
+}
+
+/// The approved applications a batch takes, urgent first, then by due date. PostgreSQL locks
+/// them and skips those another batch is taking, so that two batches made at once take
+/// different applications instead of one waiting for the other (the conditional move is what
+/// keeps them disjoint; SQLite has one writer).
+pub(crate) const BATCH_CANDIDATES: Sql = Sql {
+    pg: "SELECT CAST(id AS TEXT), identity_key, hall_id FROM applications WHERE status = 'approved' \
+         ORDER BY expedited DESC, ready_by, id LIMIT $1 FOR UPDATE SKIP LOCKED",
+    lite: "SELECT CAST(id AS TEXT), identity_key, hall_id FROM applications WHERE status = 'approved' \
+         ORDER BY expedited DESC, ready_by, id LIMIT ?1",
+};

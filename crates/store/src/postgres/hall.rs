@@ -692,6 +692,55 @@ impl HallStore for PgStore {
         urgent(&c, open_only, None).await
     }
 
+    async fn create_production_batch(&self, b: &NewProductionBatch) -> Result<ProductionBatch> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        let id = super::staff::create_batch(&tx, &self.keys, b).await?;
+        let batch = tx
+            .query_opt(sql::PRODUCTION_BATCH.pg, &[&id])
+            .await?
+            .map(|r| rows::production_batch(&r))
+            .transpose()?
+            .ok_or(StoreError::NotFound("production batch"))?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(batch)
+    }
+
+    async fn production_batches(&self, limit: u32) -> Result<Vec<ProductionBatch>> {
+        let c = self.client().await?;
+        c.query(sql::PRODUCTION_BATCHES.pg, &[&i64::from(limit)])
+            .await?
+            .iter()
+            .map(rows::production_batch)
+            .collect()
+    }
+
+    async fn production_batch(&self, id: i64) -> Result<Option<ProductionBatch>> {
+        let c = self.client().await?;
+        c.query_opt(sql::PRODUCTION_BATCH.pg, &[&id])
+            .await?
+            .map(|r| rows::production_batch(&r))
+            .transpose()
+    }
+
+    async fn batch_applications(&self, batch_id: i64) -> Result<Vec<Application>> {
+        let c = self.client().await?;
+        c.query(sql::BATCH_APPLICATIONS.pg, &[&batch_id])
+            .await?
+            .iter()
+            .map(rows::application)
+            .collect()
+    }
+
+    async fn count_applications_in_state(&self, state: &str) -> Result<u64> {
+        let c = self.client().await?;
+        let n: i64 = c
+            .query_one(sql::COUNT_APPLICATIONS_IN_STATE.pg, &[&state])
+            .await?
+            .get(0);
+        Ok(n as u64)
+    }
+
     async fn payment_of(&self, ticket_id: i64) -> Result<Option<Payment>> {
         let c = self.client().await?;
         payment_of(&c, ticket_id).await

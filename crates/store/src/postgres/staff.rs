@@ -137,6 +137,20 @@ pub(crate) async fn apply(
     Ok(out)
 }
 
+/// Makes a production batch ([`admin::create_batch`]) and appends each application's audit
+/// entry, inside the caller's transaction.
+pub(crate) async fn create_batch(
+    tx: &impl GenericClient,
+    keys: &Keys,
+    b: &NewProductionBatch,
+) -> Result<i64> {
+    let (batch, audits) = admin::create_batch(&mut PgTx(tx), b).await?;
+    for a in &audits {
+        append_audit(tx, keys, a).await?;
+    }
+    Ok(batch)
+}
+
 pub(crate) async fn staff_where(
     c: &impl GenericClient,
     cond: &str,
@@ -414,6 +428,23 @@ impl StaffStore for PgStore {
         )
         .await?
         .pop())
+    }
+
+    async fn system_clients(&self) -> Result<Vec<SystemClient>> {
+        let c = self.client().await?;
+        c.query(sql::SYSTEM_CLIENTS.pg, &[])
+            .await?
+            .iter()
+            .map(rows::system_client)
+            .collect()
+    }
+
+    async fn system_client_by_token_hash(&self, token_hash: &str) -> Result<Option<SystemClient>> {
+        let c = self.client().await?;
+        c.query_opt(sql::SYSTEM_CLIENT_BY_TOKEN.pg, &[&token_hash])
+            .await?
+            .map(|r| rows::system_client(&r))
+            .transpose()
     }
 
     async fn audit_search(&self, q: &AuditQuery) -> Result<Vec<wujing_domain::audit::AuditEntry>> {

@@ -425,6 +425,14 @@ fn transition(
     application(c, m.id)?.ok_or(StoreError::NotFound("application"))
 }
 
+fn batch(c: &Connection, id: i64) -> Result<Option<ProductionBatch>> {
+    c.query_row(sql::PRODUCTION_BATCH.lite, [id], |r| {
+        rows::production_batch(r)
+    })
+    .optional()
+    .map_err(db_err)
+}
+
 fn in_state(
     c: &Connection,
     state: &str,
@@ -650,6 +658,62 @@ impl HallStore for SqliteStore {
 
     async fn urgent_requests(&self, open_only: bool) -> Result<Vec<UrgentRequest>> {
         self.read(move |c| urgent(c, open_only, None)).await
+    }
+
+    async fn create_production_batch(&self, b: &NewProductionBatch) -> Result<ProductionBatch> {
+        let b = b.clone();
+        let keys = self.keys.clone();
+        self.write(move |c| {
+            let id = super::staff::create_batch(c, &keys, &b)?;
+            batch(c, id)?.ok_or(StoreError::NotFound("production batch"))
+        })
+        .await
+    }
+
+    async fn production_batches(&self, limit: u32) -> Result<Vec<ProductionBatch>> {
+        self.read(move |c| {
+            let mut st = c
+                .prepare_cached(sql::PRODUCTION_BATCHES.lite)
+                .map_err(db_err)?;
+            let rows = st
+                .query_map([limit], |r| rows::production_batch(r))
+                .map_err(db_err)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(db_err);
+            rows
+        })
+        .await
+    }
+
+    async fn production_batch(&self, id: i64) -> Result<Option<ProductionBatch>> {
+        self.lookup(move |c| batch(c, id)).await
+    }
+
+    async fn batch_applications(&self, batch_id: i64) -> Result<Vec<Application>> {
+        self.read(move |c| {
+            let mut st = c
+                .prepare_cached(sql::BATCH_APPLICATIONS.lite)
+                .map_err(db_err)?;
+            let rows = st
+                .query_map([batch_id], |r| rows::application(r))
+                .map_err(db_err)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(db_err);
+            rows
+        })
+        .await
+    }
+
+    async fn count_applications_in_state(&self, state: &str) -> Result<u64> {
+        let state = state.to_string();
+        self.lookup(move |c| {
+            c.query_row(sql::COUNT_APPLICATIONS_IN_STATE.lite, [state], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| n as u64)
+            .map_err(db_err)
+        })
+        .await
     }
 
     async fn payment_of(&self, ticket_id: i64) -> Result<Option<Payment>> {

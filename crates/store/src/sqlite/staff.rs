@@ -151,6 +151,32 @@ pub(crate) fn apply(
     Ok(out)
 }
 
+/// Makes a production batch ([`admin::create_batch`]) and appends each application's audit
+/// entry, inside the writer's job (its savepoint undoes everything on a refusal).
+pub(crate) fn create_batch(c: &Connection, keys: &Keys, b: &NewProductionBatch) -> Result<i64> {
+    let (batch, audits) = admin::create_batch(&mut LiteTx(c), b)
+        .now_or_never()
+        .expect("SQLite statements never wait")?;
+    for a in &audits {
+        append_audit(c, keys, a)?;
+    }
+    Ok(batch)
+}
+
+pub(crate) fn system_clients(
+    c: &Connection,
+    sql: Sql,
+    p: impl rusqlite::Params,
+) -> Result<Vec<SystemClient>> {
+    let mut st = c.prepare_cached(sql.lite).map_err(db_err)?;
+    let rows = st
+        .query_map(p, |r| rows::system_client(r))
+        .map_err(db_err)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(db_err);
+    rows
+}
+
 pub(crate) fn staff_where(
     c: &Connection,
     cond: &str,
@@ -431,6 +457,17 @@ impl StaffStore for SqliteStore {
             Ok(devices(c, "WHERE token_hash = ?1 AND revoked_at IS NULL", [t])?.pop())
         })
         .await
+    }
+
+    async fn system_clients(&self) -> Result<Vec<SystemClient>> {
+        self.read(|c| system_clients(c, sql::SYSTEM_CLIENTS, []))
+            .await
+    }
+
+    async fn system_client_by_token_hash(&self, token_hash: &str) -> Result<Option<SystemClient>> {
+        let t = token_hash.to_string();
+        self.lookup(move |c| Ok(system_clients(c, sql::SYSTEM_CLIENT_BY_TOKEN, [t])?.pop()))
+            .await
     }
 
     async fn audit_search(&self, q: &AuditQuery) -> Result<Vec<wujing_domain::audit::AuditEntry>> {

@@ -6,6 +6,7 @@ mod hall;
 mod lifecycle;
 mod org;
 mod outbox;
+mod production;
 mod registry;
 mod schema;
 mod sealing;
