@@ -41,6 +41,13 @@ impl Actor {
                 Some(format!("device:{}", d.id)),
                 Some(d.hall_id.clone()),
             ),
+            // A system client acts for the whole organisation; its station is itself.
+            Principal::System(c) => (
+                format!("system:{}", c.id),
+                c.name.clone(),
+                Some(format!("system:{}", c.id)),
+                None,
+            ),
             Principal::Anonymous => ("anonymous".into(), "anonymous".into(), None, None),
         };
         Self {

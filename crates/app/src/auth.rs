@@ -156,6 +156,10 @@ pub fn random_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
 }
 
+/// How a system client's token begins, so that a bearer token says which table holds it
+/// (and a leaked one is recognisable in a secret scan).
+pub const SYSTEM_TOKEN_PREFIX: &str = "wjsys_";
+
 /// What the database keeps of a token.
 pub fn token_hash(token: &str) -> String {
     wujing_domain::audit::hex(&Sha256::digest(token.as_bytes()))
@@ -417,6 +421,20 @@ impl App {
         session: Option<&str>,
         bearer: Option<&str>,
     ) -> AppResult<Principal> {
+        if let Some(t) = bearer.filter(|t| t.starts_with(SYSTEM_TOKEN_PREFIX)) {
+            return match self
+                .store
+                .system_client_by_token_hash(&token_hash(t))
+                .await?
+            {
+                Some(c) => Ok(Principal::System(crate::authz::SystemPrincipal {
+                    id: c.id,
+                    name: c.name,
+                    kind: c.kind,
+                })),
+                None => Err(Code::SystemTokenInvalid.into()),
+            };
+        }
         if let Some(t) = bearer {
             return match self.store.device_by_token_hash(&token_hash(t)).await? {
                 Some(d) => Ok(Principal::Device(DevicePrincipal {

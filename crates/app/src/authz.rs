@@ -14,6 +14,8 @@ pub enum Principal {
     Anonymous,
     Staff(StaffPrincipal),
     Device(DevicePrincipal),
+    /// Another organisation's system with a bearer token: the production centre (制证中心).
+    System(SystemPrincipal),
 }
 
 #[derive(Clone)]
@@ -45,6 +47,17 @@ pub struct DevicePrincipal {
     pub name: String,
     pub hall_id: String,
 }
+
+/// A system client as it sees itself: `kind` is what it may act as (`production_centre`).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SystemPrincipal {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+}
+
+/// The one kind of system client there is.
+pub const PRODUCTION_CENTRE: &str = "production_centre";
 
 /// What a route does, as far as permission goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -91,6 +104,16 @@ pub enum Action {
     /// number, dispatched, ready for collection. Staff for now; the production centre's system
     /// will be a system principal later.
     Produce,
+    /// The production centre's API (`/api/v1/production/…`): making and reading batches,
+    /// reporting a document produced or dispatched. The centre's system, and staff who produce
+    /// (with their session; their view of applicants is masked).
+    ProductionBatches,
+    /// Acting as the production centre itself: reading the applicants' names and identity
+    /// numbers unmasked, to print them on the documents (audited). Only a system principal of
+    /// kind `production_centre`, never staff, not even an administrator.
+    ProductionCentre,
+    /// Creating and revoking system clients.
+    ManageSystemClients,
     /// The operational metrics (`/metrics`): request and business counters, no personal data,
     /// but the organisation's activity, which is not the public's to watch live.
     ViewMetrics,
@@ -118,6 +141,9 @@ impl Action {
             Action::ViewMetrics => &[Admin],
             Action::Review => &[Reviewer, Admin],
             Action::Produce => &[Producer, Admin],
+            Action::ProductionBatches => &[Producer, Admin],
+            Action::ProductionCentre => &[],
+            Action::ManageSystemClients => &[Admin],
         }
     }
 }
@@ -144,6 +170,13 @@ pub fn permits(p: &Principal, action: Action, hall: Option<&str>) -> bool {
         }
         // The rating is the citizen's voice: only the window's terminal takes it, never staff.
         Action::Rate => false,
+        // The centre works for every hall: its applications come from all of them.
+        Action::ProductionCentre => {
+            matches!(p, Principal::System(s) if s.kind == PRODUCTION_CENTRE)
+        }
+        Action::ProductionBatches if matches!(p, Principal::System(_)) => {
+            permits(p, Action::ProductionCentre, hall)
+        }
         _ => match p {
             Principal::Staff(s) => s.roles.iter().any(|g| {
                 (g.role == Role::Admin || action.roles().contains(&g.role)) && grant_covers(g, hall)
@@ -232,6 +265,44 @@ mod tests {
         assert!(permits(&admin, Action::ManageHalls, Some("gz-yuexiu")));
         assert!(!permits(&admin, Action::Kiosk, None));
         assert!(!permits(&Principal::Anonymous, Action::Staff, None));
+    }
+
+    fn centre() -> Principal {
+        Principal::System(SystemPrincipal {
+            id: 1,
+            name: "centre".into(),
+            kind: PRODUCTION_CENTRE.into(),
+        })
+    }
+
+    #[test]
+    fn only_the_production_centre_reads_applicants_unmasked_and_it_reaches_nothing_else() {
+        let c = centre();
+        assert!(permits(&c, Action::ProductionCentre, None));
+        assert!(permits(&c, Action::ProductionBatches, Some("gz-tianhe")));
+        let admin = staff(&[(Role::Admin, None)]);
+        let producer = staff(&[(Role::Producer, None)]);
+        assert!(!permits(&admin, Action::ProductionCentre, None));
+        assert!(!permits(&producer, Action::ProductionCentre, None));
+        assert!(permits(&producer, Action::ProductionBatches, None));
+        assert!(!permits(
+            &staff(&[(Role::Reviewer, None)]),
+            Action::ProductionBatches,
+            None
+        ));
+        for a in [
+            Action::Staff,
+            Action::Produce,
+            Action::Review,
+            Action::Counter,
+            Action::Kiosk,
+            Action::ManageSystemClients,
+            Action::ViewAudit,
+            Action::RevealIdentity,
+        ] {
+            assert!(!permits(&c, a, None), "{a:?}");
+        }
+        assert_eq!(hall_scope(&c, Action::ProductionBatches), Some(vec![]));
     }
 
     #[test]

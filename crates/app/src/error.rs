@@ -128,6 +128,14 @@ codes! {
     DisplayNameInvalid = "display_name_invalid", Invalid, "姓名须为1到40个字符", "the name must be 1 to 40 characters";
     DocumentNumberInvalid = "document_number_invalid", Invalid, "证件号码须为5到20位大写字母或数字", "the document number must be 5 to 20 capital letters or digits";
     DocumentNumberTaken = "document_number_taken", Conflict, "该证件号码已用于另一本证件", "this document number belongs to another document";
+    SystemTokenInvalid = "system_token_invalid", Unauthorized, "系统令牌无效或已吊销", "the system token is invalid or revoked";
+    SystemClientNameTaken = "system_client_name_taken", Conflict, "已有同名的系统客户端", "a system client with this name exists";
+    SystemClientNameInvalid = "system_client_name_invalid", Invalid, "系统客户端名称须为1到60个字母、数字、点、横线或下划线", "the system client name must be 1 to 60 letters, digits, dots, hyphens or underscores";
+    SystemClientKindInvalid = "system_client_kind_invalid", Invalid, "未知的系统客户端类型", "unknown system client kind";
+    ProductionQueueEmpty = "production_queue_empty", Conflict, "没有待制证的已批准申请", "no approved application is waiting for production";
+    BatchLimitInvalid = "batch_limit_invalid", Invalid, "每批最多200份申请，至少1份", "a batch takes 1 to 200 applications";
+    BatchNotFound = "batch_not_found", NotFound, "找不到该制证批次", "no such production batch";
+    DocumentAlreadyNumbered = "document_already_numbered", Conflict, "该证件已登记了另一个证件号码", "this document already has another number";
     DrawNotFound = "draw_not_found", NotFound, "该日尚未摇号", "no draw has been made for that day";
     EmailInvalid = "email_invalid", Invalid, "电子邮箱地址格式不正确", "the e-mail address is not valid";
     EntryNotFound = "entry_not_found", NotFound, "没有找到与该登记号和证件号码相符的摇号登记", "no lottery entry matches this number and identity number";

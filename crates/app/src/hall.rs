@@ -152,6 +152,8 @@ fn channel_of(p: &Principal) -> &'static str {
         Principal::Staff(_) => "reception",
         Principal::Device(_) => "kiosk",
         Principal::Anonymous => "self",
+        // Not reachable: no ticket-issuing action permits a system client.
+        Principal::System(_) => "system",
     }
 }
 

@@ -6,9 +6,10 @@
 //! the citizen's text. The move table is the domain's ([`wujing_domain::application`]); it is
 //! asked first for a clear answer, and the database's CHECK holds it anyway.
 //!
-//! Production is done by staff with the `producer` role for now; the production centre's own
-//! system (batches, a system principal) is a later step of issue 12, as are the pickup locker,
-//! mail, supplements brought at another site, lapsing and the return to the vault (the sweeper).
+//! Production steps are taken one by one by staff with the `producer` role here, or reported by
+//! the production centre's system per document ([`App::report_document`], idempotent for a
+//! machine that retries); batches are in [`crate::production`]. The pickup locker, mail,
+//! supplements brought at another site, lapsing and the return to the vault come later.
 
 use crate::admin::Actor;
 use crate::authz::{hall_scope, Action, Principal};
@@ -52,6 +53,27 @@ pub enum ProductionStep {
 #[serde(deny_unknown_fields)]
 pub struct ProductionInput {
     pub step: ProductionStep,
+    /// The document's number (5 to 20 capital letters or digits), for `produced`.
+    #[serde(default)]
+    pub document_number: Option<String>,
+}
+
+/// What the production centre reports of one document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentStep {
+    /// In production → produced; needs the document number.
+    Produced,
+    /// Produced → dispatched to the collection site.
+    Dispatched,
+}
+
+/// A per-document report of the production centre. There is no `ready`: the centre does not
+/// see the document arrive; the collection site's staff (or its locker) say so.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentReport {
+    pub step: DocumentStep,
     /// The document's number (5 to 20 capital letters or digits), for `produced`.
     #[serde(default)]
     pub document_number: Option<String>,
@@ -243,6 +265,64 @@ impl App {
         .await
     }
 
+    /// The production centre reports one document (`POST /api/v1/production/documents/{id}`):
+    /// produced with its number, or dispatched to the collection site. Through the same one
+    /// transaction as a staff step. A retried report that is already true (same step, same
+    /// number) answers the application again without a second event, so that a machine that
+    /// lost an answer may simply retry; another number for a document that has one is refused
+    /// (`document_already_numbered`), a number that is another document's too
+    /// (`document_number_taken`).
+    pub async fn report_document(
+        &self,
+        p: &Principal,
+        client_addr: Option<&str>,
+        id: i64,
+        input: &DocumentReport,
+    ) -> AppResult<Application> {
+        self.require(p, Action::ProductionBatches, None)?;
+        let (event, number) = match input.step {
+            DocumentStep::Produced => (
+                Event::Produce,
+                Some(
+                    input
+                        .document_number
+                        .as_deref()
+                        .map(str::trim)
+                        .filter(|n| valid_document_number(n))
+                        .ok_or_else(|| AppError::from(Code::DocumentNumberInvalid))?
+                        .to_string(),
+                ),
+            ),
+            DocumentStep::Dispatched => (Event::Dispatch, None),
+        };
+        let a = self.application_in(id).await?;
+        self.require(p, Action::ProductionBatches, Some(&a.hall_id))?;
+        if let Some(done) = already_reported(&a, event.target(), number.as_deref())? {
+            return Ok(done);
+        }
+        let r = self
+            .step(
+                p,
+                client_addr,
+                id,
+                Action::ProductionBatches,
+                event,
+                Step {
+                    document_number: number.clone(),
+                    ..Step::default()
+                },
+            )
+            .await;
+        match r {
+            // The same report, sent twice at once: the other one moved it.
+            Err(e) if e.code == Code::ApplicationStateChanged => {
+                let a = self.application_in(id).await?;
+                already_reported(&a, event.target(), number.as_deref())?.ok_or(e)
+            }
+            r => r,
+        }
+    }
+
     /// The document handed over at a counter of the collection site, after the identity
     /// check; the history and the audit entry record who handed it over.
     pub async fn collect_at_counter(
@@ -275,9 +355,10 @@ impl App {
     ) -> AppResult<Application> {
         let a = self.application_in(id).await?;
         self.require(p, action, Some(&a.hall_id))?;
-        let Principal::Staff(s) = p else {
+        // Staff, or the production centre's system: each named in the history by its id.
+        if !matches!(p, Principal::Staff(_) | Principal::System(_)) {
             return Err(crate::authz::denied(p));
-        };
+        }
         let from = State::parse(&a.status)
             .ok_or_else(|| AppError::from(StoreError::Corrupt("application state".into())))?;
         let to = next(from, event).map_err(|_| AppError::from(Code::ApplicationMoveIllegal))?;
@@ -308,7 +389,7 @@ impl App {
                     id,
                     from: from.as_str().into(),
                     to: to.as_str().into(),
-                    actor: format!("staff:{}", s.id),
+                    actor: actor.id.clone(),
                     // No free text from staff: the history is not sealed.
                     note: String::new(),
                     refusal_reason: step.reason.map(|r| r.as_str().to_string()),
@@ -380,6 +461,21 @@ impl App {
             self.clock.now(),
         )])
     }
+}
+
+/// Whether a report is already true of `a`: the application again (nothing to do), or
+/// `document_already_numbered` when the document has another number.
+fn already_reported(
+    a: &wujing_store::Application,
+    target: State,
+    number: Option<&str>,
+) -> AppResult<Option<Application>> {
+    if let (Some(n), Some(has)) = (number, a.document_number.as_deref()) {
+        if n != has {
+            return Err(Code::DocumentAlreadyNumbered.into());
+        }
+    }
+    Ok((a.status == target.as_str()).then(|| a.clone().into()))
 }
 
 /// What a step records besides the move.

@@ -380,6 +380,11 @@ enum Command {
         #[arg(long, default_value = "Administrator")]
         display_name: String,
     },
+    /// The production centre's system clients (bearer tokens for its API).
+    ProductionClient {
+        #[command(subcommand)]
+        command: ProductionClientCommand,
+    },
     /// The audit trail.
     Audit {
         #[command(subcommand)]
@@ -401,6 +406,17 @@ enum Command {
         /// The JSON-lines file; `-` reads standard input.
         file: String,
     },
+}
+
+#[derive(Subcommand)]
+enum ProductionClientCommand {
+    /// Create a client and print its token once (only its hash is kept; audited).
+    Create {
+        /// 1 to 60 letters, digits, `.`, `-` or `_`.
+        name: String,
+    },
+    /// Revoke a client by name: its token is refused from the next request on (audited).
+    Revoke { name: String },
 }
 
 #[derive(Subcommand)]
@@ -772,6 +788,7 @@ async fn main() -> ExitCode {
             username,
             display_name,
         } => create_admin(&cli, username, display_name).await,
+        Command::ProductionClient { command } => production_client(&cli, command).await,
         Command::Audit {
             command: AuditCommand::Verify { checkpoints },
         } => return audit_verify(&cli, checkpoints.as_deref()).await,
@@ -843,6 +860,37 @@ async fn create_admin(cli: &Cli, username: &str, display_name: &str) -> Result<(
         "Created administrator {} (id {}). Sign in at /staff/login.",
         v.username, v.id
     );
+    Ok(())
+}
+
+async fn production_client(cli: &Cli, command: &ProductionClientCommand) -> Result<(), String> {
+    let app = migrated_app(cli, KeyFile::CreateIfMissing).await?;
+    let fail = |e: wujing_app::AppError| format!("{} ({})", e.message(true), e.code);
+    match command {
+        ProductionClientCommand::Create { name } => {
+            let c = app
+                .create_system_client_as(&wujing_app::Actor::cli(), name)
+                .await
+                .map_err(fail)?;
+            // The token goes to standard output only, once: nothing logs it.
+            eprintln!(
+                "Created production centre client {} (id {}). Its token, shown only now:",
+                c.name, c.id
+            );
+            println!("{}", c.token.unwrap_or_default());
+        }
+        ProductionClientCommand::Revoke { name } => {
+            let id = app
+                .system_client_id(name)
+                .await
+                .map_err(fail)?
+                .ok_or_else(|| format!("no system client named {name}"))?;
+            app.revoke_system_client_as(&wujing_app::Actor::cli(), id)
+                .await
+                .map_err(fail)?;
+            println!("Revoked {name} (id {id}).");
+        }
+    }
     Ok(())
 }
 

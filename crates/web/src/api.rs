@@ -125,6 +125,13 @@ pub struct RatingOutcome {
         crate::applications::refuse,
         crate::applications::production,
         crate::applications::collect,
+        crate::production::create_batch,
+        crate::production::list_batches,
+        crate::production::get_batch,
+        crate::production::report_document,
+        crate::production::list_clients,
+        crate::production::create_client,
+        crate::production::revoke_client,
         crate::rating::api_rate,
         crate::rating::api_alerts,
         crate::rating::api_ack
@@ -143,6 +150,7 @@ pub struct RatingOutcome {
         (name = "counter", description = "The hall: check-in, walk-ins, the counter's calls and actions, fees, receipts, reconciliation"),
         (name = "urgent", description = "The leader post: urgent requests"),
         (name = "applications", description = "After the counter: review, production, collection"),
+        (name = "production", description = "The production centre (制证中心): batches and per-document reports, for its system (bearer token) or producers"),
         (name = "ratings", description = "The windows' rating terminals and the alerts they raise"),
         (name = "kiosk", description = "Devices: the kiosk's own endpoint"),
         (name = "meta", description = "This document")
@@ -150,7 +158,7 @@ pub struct RatingOutcome {
 )]
 pub struct ApiDoc;
 
-/// The three ways a caller proves who it is.
+/// The ways a caller proves who it is.
 struct Security;
 
 impl utoipa::Modify for Security {
@@ -184,6 +192,17 @@ impl utoipa::Modify for Security {
                     .build(),
             ),
         );
+        c.add_security_scheme(
+            "system",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A system client's token (`wjsys_…`, from `POST /api/v1/admin/system-clients` or `wujing production-client create`): the production centre",
+                    ))
+                    .build(),
+            ),
+        );
     }
 }
 
@@ -207,6 +226,11 @@ const COMMON: &[(&str, &str, &str)] = &[
         "device_unauthorized",
         "401",
         "`sign_in_required`, `device_token_invalid`",
+    ),
+    (
+        "system_unauthorized",
+        "401",
+        "`sign_in_required`, `system_token_invalid` (no, a wrong or a revoked token)",
     ),
     (
         "forbidden",
@@ -276,13 +300,16 @@ fn common_errors(op: &mut utoipa::openapi::path::Operation, changes: bool) {
         .collect();
     let session = schemes.iter().any(|s| s == "session");
     let device = schemes.iter().any(|s| s == "device");
+    let system = schemes.iter().any(|s| s == "system");
     let mut common = vec![];
     if op.request_body.is_some() {
         common.extend(["malformed_body", "payload_too_large"]);
     }
-    if session || device {
+    if session || device || system {
         common.push(if device {
             "device_unauthorized"
+        } else if system {
+            "system_unauthorized"
         } else {
             "sign_in_required"
         });

@@ -260,6 +260,12 @@ impl PageContext {
         }
     }
 
+    /// Whether the staff nav offers the production page (producers and administrators).
+    pub fn can_produce(&self) -> bool {
+        matches!(self.principal, Principal::Staff(_))
+            && wujing_app::authz::permits(&self.principal, wujing_app::Action::Produce, None)
+    }
+
     /// An error's message in the page's language.
     pub fn message(&self, e: &AppError) -> String {
         e.message(self.en).to_string()

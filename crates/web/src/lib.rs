@@ -16,6 +16,7 @@ mod metrics;
 mod ops;
 mod pages;
 mod portal;
+mod production;
 mod rating;
 mod serve;
 mod staff;
@@ -854,6 +855,63 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
             "/staff/review/{id}",
             Review,
             post(applications::review_page_step),
+        ),
+        // The production centre's API: its system's bearer token, or a producer's session.
+        (
+            M::POST,
+            "/api/v1/production/batches",
+            ProductionBatches,
+            post(production::create_batch),
+        ),
+        (
+            M::GET,
+            "/api/v1/production/batches",
+            ProductionBatches,
+            get(production::list_batches),
+        ),
+        (
+            M::GET,
+            "/api/v1/production/batches/{id}",
+            ProductionBatches,
+            get(production::get_batch),
+        ),
+        (
+            M::POST,
+            "/api/v1/production/documents/{id}",
+            ProductionBatches,
+            post(production::report_document),
+        ),
+        (
+            M::GET,
+            "/api/v1/admin/system-clients",
+            ManageSystemClients,
+            get(production::list_clients),
+        ),
+        (
+            M::POST,
+            "/api/v1/admin/system-clients",
+            ManageSystemClients,
+            post(production::create_client),
+        ),
+        (
+            M::POST,
+            "/api/v1/admin/system-clients/{id}/revoke",
+            ManageSystemClients,
+            post(production::revoke_client),
+        ),
+        // The producers' page: staff sessions only (`Produce` permits no system client).
+        (M::GET, "/staff/production", Produce, get(production::page)),
+        (
+            M::POST,
+            "/staff/production/batch",
+            Produce,
+            post(production::page_batch),
+        ),
+        (
+            M::POST,
+            "/staff/production/{id}",
+            Produce,
+            post(production::page_step),
         ),
         (M::GET, "/api/v1/urgent", Urgent, get(counter::urgent_list)),
         (

@@ -216,6 +216,11 @@ pub async fn home(page: PageContext, PageQuery(q): PageQuery<Flash>) -> Response
             "/staff/review",
             "审批：待审申请 Review queue",
         ),
+        (
+            Action::Produce,
+            "/staff/production",
+            "制证：制证批次 Production",
+        ),
     ] {
         if permits(p, action, None) {
             links.push((href, label));

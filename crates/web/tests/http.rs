@@ -55,6 +55,8 @@ mod plumbing;
 mod portal;
 #[path = "http/privacy.rs"]
 mod privacy;
+#[path = "http/production.rs"]
+mod production;
 #[path = "http/staff.rs"]
 mod staff;
 #[path = "http/used.rs"]

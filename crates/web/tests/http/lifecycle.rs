@@ -15,7 +15,7 @@ const ZHANG: &str = "653101199001010451";
 
 /// Books `id_number` at tianhe, serves the booking at a general window and accepts it: the
 /// application (JSON) and the booking.
-async fn accept_booked(
+pub(crate) async fn accept_booked(
     h: &Harness,
     officer: &super::staff::Session,
     id_number: &str,

@@ -155,6 +155,7 @@ const EVERYONE: &[&str] = &[
     "admin",
     "reviewer",
     "producer",
+    "system",
 ];
 const STAFF: &[&str] = &[
     "officer",
@@ -372,6 +373,32 @@ fn expected() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
         ),
         ("GET", "/staff/review", &["reviewer", "admin"]),
         ("POST", "/staff/review/{id}", &["reviewer", "admin"]),
+        (
+            "POST",
+            "/api/v1/production/batches",
+            &["producer", "admin", "system"],
+        ),
+        (
+            "GET",
+            "/api/v1/production/batches",
+            &["producer", "admin", "system"],
+        ),
+        (
+            "GET",
+            "/api/v1/production/batches/{id}",
+            &["producer", "admin", "system"],
+        ),
+        (
+            "POST",
+            "/api/v1/production/documents/{id}",
+            &["producer", "admin", "system"],
+        ),
+        ("GET", "/api/v1/admin/system-clients", admin),
+        ("POST", "/api/v1/admin/system-clients", admin),
+        ("POST", "/api/v1/admin/system-clients/{id}/revoke", admin),
+        ("GET", "/staff/production", &["producer", "admin"]),
+        ("POST", "/staff/production/batch", &["producer", "admin"]),
+        ("POST", "/staff/production/{id}", &["producer", "admin"]),
     ]
 }
 
@@ -419,6 +446,19 @@ async fn authorization_matrix(store: DynStore) {
         .unwrap()
         .id
         .to_string();
+    let system_token = h
+        .app
+        .create_system_client(
+            &admin,
+            None,
+            &wujing_app::NewSystemClientInput {
+                name: "centre".into(),
+            },
+        )
+        .await
+        .unwrap()
+        .token
+        .unwrap();
     let specs = [
         ("officer", "officer@tianhe"),
         ("leader", "leader"),
@@ -453,7 +493,7 @@ async fn authorization_matrix(store: DynStore) {
             .replace("{ticket}", "1");
         for role in EVERYONE {
             let session = match *role {
-                "anonymous" | "kiosk" => None,
+                "anonymous" | "kiosk" | "system" => None,
                 r => {
                     let user = &accounts.iter().find(|(x, _)| *x == r).unwrap().1;
                     Some(h.session_of(user).await)
@@ -462,6 +502,9 @@ async fn authorization_matrix(store: DynStore) {
             let mut req = Request::builder().method(*method).uri(&uri);
             if *role == "kiosk" {
                 req = req.header("authorization", format!("Bearer {kiosk_token}"));
+            }
+            if *role == "system" {
+                req = req.header("authorization", format!("Bearer {system_token}"));
             }
             let page = path.starts_with("/staff");
             if let Some(s) = &session {
