@@ -490,3 +490,74 @@ fn notification_flags_are_checked_up_front() {
     assert_eq!(code, Some(2), "{out}");
     assert!(out.contains("/nonexistent/ca.pem"), "{out}");
 }
+
+/// A GET with a bearer token; returns the status.
+fn get_with_bearer(addr: &str, path: &str, token: &str) -> u16 {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out[9..12].parse().unwrap()
+}
+
+/// `production-client create` prints the token once on standard output (and nothing else
+/// there), the running server accepts it, `revoke` makes it refused at once, and both are in
+/// an intact audit chain that does not contain the token.
+#[test]
+fn production_client_tokens_are_printed_once_and_refused_once_revoked() {
+    let t = wujing_testkit::TempSqlite::new();
+    let db = t.url();
+    assert!(wujing(&db, &["migrate"]).status.success());
+    let o = wujing(&db, &["production-client", "create", "centre-gz"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let token = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    assert!(
+        token.starts_with("wjsys_") && !token.contains(' '),
+        "{token}"
+    );
+    assert!(!String::from_utf8_lossy(&o.stderr).contains(&token));
+    let o = wujing(&db, &["production-client", "create", "centre-gz"]);
+    assert!(
+        text(&o).contains("system_client_name_taken"),
+        "{}",
+        text(&o)
+    );
+    let server = serve(&db);
+    assert_eq!(
+        get_with_bearer(&server.1, "/api/v1/production/batches", &token),
+        200
+    );
+    let o = wujing(&db, &["production-client", "revoke", "centre-gz"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        get_with_bearer(&server.1, "/api/v1/production/batches", &token),
+        401
+    );
+    drop(server);
+    let o = wujing(&db, &["production-client", "revoke", "nobody"]);
+    assert!(!o.status.success());
+    let o = wujing(&db, &["audit", "verify"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let c = rusqlite::Connection::open(&t.path).unwrap();
+    let actions: Vec<String> = c
+        .prepare("SELECT action FROM audit_log WHERE action LIKE 'system_client.%' ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(actions, ["system_client.create", "system_client.revoke"]);
+    let leaked: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM audit_log WHERE detail LIKE ?1",
+            [format!("%{}%", &token[6..])],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(leaked, 0);
+}
