@@ -100,9 +100,10 @@ pub enum Action {
     /// Reviewing applications (审批): the review queue, an application and its history,
     /// starting review, approving, refusing, asking for a supplement.
     Review,
-    /// Production steps of an application (制证): in production, produced with its document
-    /// number, dispatched, ready for collection. Staff for now; the production centre's system
-    /// will be a system principal later.
+    /// Production steps of an application (制证) taken by staff, one at a time, and the
+    /// producers' page: in production, produced with its document number, dispatched, ready
+    /// for collection. Staff only; the production centre's system has
+    /// [`Action::ProductionBatches`].
     Produce,
     /// The production centre's API (`/api/v1/production/…`): making and reading batches,
     /// reporting a document produced or dispatched. The centre's system, and staff who produce

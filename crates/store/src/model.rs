@@ -999,7 +999,7 @@ pub struct ApplicationMove {
     /// The state the caller saw: a stale caller (the application moved meanwhile) is refused.
     pub from: String,
     pub to: String,
-    /// Who moves it: `staff:<id>` (a system principal later).
+    /// Who moves it: `staff:<id>`, or `system:<id>` for the production centre's system.
     pub actor: String,
     /// A note from the system (stored unsealed: never personal data, never staff's free text).
     pub note: String,

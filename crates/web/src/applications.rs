@@ -93,8 +93,8 @@ pub async fn refuse(
 }
 
 /// A production step: `start`, `produced` (with the document number), `dispatched`, `ready`
-/// (the citizen gets a text saying where to collect). Staff with the producer role for now; the
-/// production centre's system will use a system principal.
+/// (the citizen gets a text saying where to collect). Staff with the producer role; the
+/// production centre's system reports through `/api/v1/production/documents/{id}`.
 #[utoipa::path(post, path = "/api/v1/applications/{id}/production", tag = "applications", security(("session" = [], "csrf" = [])),
     params(("id" = i64, Path, description = "Application id")),
     request_body = ProductionInput,

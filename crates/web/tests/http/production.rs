@@ -480,3 +480,81 @@ both_dialects!(
     the_production_page_makes_a_batch_and_steps_each_document,
     page_flow
 );
+
+/// A captured log of the centre's whole exchange — a client created, a batch made and read
+/// with the applicant in full, a document reported, a wrong and a revoked token — holds neither
+/// the token nor the applicant's name or identity number.
+#[tokio::test]
+async fn the_centres_token_and_what_it_prints_are_never_logged() {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+    #[derive(Clone, Default)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+    impl Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buf = Buf::default();
+    let writer = buf.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let (store, _g) = wujing_testkit::sqlite_store().await;
+    let h = Harness::new(store).await;
+    let admin = h.sign_in_as("admin").await;
+    let officer = h.sign_in_as("officer@tianhe").await;
+    let reviewer = h.sign_in_as("reviewer").await;
+    let (_, c) = h
+        .call(
+            "POST",
+            "/api/v1/admin/system-clients",
+            Some(json!({"name": "centre-gz"})),
+            &admin.headers(),
+        )
+        .await;
+    let token = c["token"].as_str().unwrap().to_string();
+    let id = approved(&h, &officer, &reviewer, ZHENG).await;
+    let (s, b) = as_centre(&h, "POST", "/api/v1/production/batches", None, &token).await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(b["items"][0]["applicant"]["id_number"], ZHENG);
+    let (s, _) = as_centre(
+        &h,
+        "POST",
+        &format!("/api/v1/production/documents/{id}"),
+        Some(json!({"step": "produced", "document_number": "E12345678"})),
+        &token,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let wrong = format!("{token}x");
+    let (s, _) = as_centre(&h, "GET", "/api/v1/production/batches", None, &wrong).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let client = c["id"].as_i64().unwrap();
+    h.call(
+        "POST",
+        &format!("/api/v1/admin/system-clients/{client}/revoke"),
+        None,
+        &admin.headers(),
+    )
+    .await;
+    let (s, _) = as_centre(&h, "GET", "/api/v1/production/batches", None, &token).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+
+    let log = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        log.contains("route=/api/v1/production/batches"),
+        "the exchange was logged:\n{log}"
+    );
+    for secret in [token.as_str(), &token[6..], ZHENG, "郑华"] {
+        assert!(!log.contains(secret), "the log contains {secret}:\n{log}");
+    }
+}
