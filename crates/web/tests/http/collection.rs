@@ -442,7 +442,6 @@ async fn overdue_list(store: DynStore) {
     let (a, _) = accept_booked_with(&h, &officer, ZHENG, json!({})).await;
     let id = a["id"].as_i64().unwrap();
     let leader = h.sign_in_as("leader@tianhe").await;
-    let city_leader = h.sign_in_as("leader@gz-city").await;
     assert!(
         overdue_ids(&h, &leader).await.is_empty(),
         "due 2026-12-10, not late yet"
