@@ -80,6 +80,9 @@ pub struct Config {
     /// Days after a visit that its booking and ticket keep the citizen's identity, name and
     /// phone; then they are erased ([`App::apply_retention`]).
     pub retention_days: u32,
+    /// The address citizens reach the portal at (`https://…`, no trailing slash): the links
+    /// in text messages point there.
+    pub public_url: String,
 }
 
 /// How the online pool is released (issue: fairness at release time).
@@ -177,6 +180,7 @@ impl Default for Config {
             cjk_font: None,
             hall: hall::HallRules::default(),
             retention_days: 90,
+            public_url: "http://127.0.0.1:8080".into(),
         }
     }
 }

@@ -8,8 +8,12 @@
 //!
 //! Production steps are taken one by one by staff with the `producer` role here, or reported by
 //! the production centre's system per document ([`App::report_document`], idempotent for a
-//! machine that retries); batches are in [`crate::production`]. The pickup locker, mail,
-//! supplements brought at another site, lapsing and the return to the vault come later.
+//! machine that retries); batches are in [`crate::production`].
+//!
+//! Also here: the way of collection (a counter, a pickup locker, or mail with an address and
+//! a tracking number), chosen at acceptance, later by the citizen from the slip, or by staff
+//! at a counter, until the document leaves; supplements brought to a counter of any hall; and
+//! the leaders' list of overdue applications.
 
 use crate::admin::Actor;
 use crate::authz::{hall_scope, Action, Principal};
@@ -18,8 +22,8 @@ use crate::{App, AppError, AppResult, Code};
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
-use wujing_domain::application::{next, Event, RefusalReason, State};
-use wujing_store::{ApplicationMove, NewAudit, NewMessage, StoreError};
+use wujing_domain::application::{next, Collection, Event, RefusalReason, State};
+use wujing_store::{AdminChange, ApplicationMove, NewAudit, NewMessage, StoreError};
 
 /// How many applications a queue shows at most.
 pub const QUEUE_LIMIT: u32 = 200;
@@ -45,8 +49,10 @@ pub enum ProductionStep {
     Produced,
     /// Produced → dispatched to the collection site.
     Dispatched,
-    /// Dispatched → ready for collection (arrived at the site).
+    /// Dispatched → ready for collection (arrived at the site); not for a mailed document.
     Ready,
+    /// Dispatched → collected: a mailed document delivered by the carrier.
+    Delivered,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -56,6 +62,79 @@ pub struct ProductionInput {
     /// The document's number (5 to 20 capital letters or digits), for `produced`.
     #[serde(default)]
     pub document_number: Option<String>,
+    /// The carrier's tracking number (e.g. `EA123456785CN`), for `dispatched` of a document
+    /// to be mailed.
+    #[serde(default)]
+    pub tracking_number: Option<String>,
+}
+
+/// A hand-over at a counter.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CollectInput {
+    /// The applicant signed the receipt (签收) after the identity check: required, and
+    /// recorded with the hand-over.
+    #[serde(default)]
+    pub signed: bool,
+}
+
+/// What a counter finds for the person whose identity document it holds.
+#[derive(Debug, Clone, serde::Serialize, ToSchema)]
+pub struct CounterLookup {
+    /// Waiting for a supplement, in any hall: the counter can take it.
+    pub pending_supplement: Vec<Application>,
+    /// Ready (or back in the vault) at this hall: the counter can hand it over.
+    pub to_collect: Vec<Application>,
+}
+
+/// An application found by its applicant's identity number and phone code.
+#[derive(Debug, Clone, serde::Serialize, ToSchema)]
+pub struct MyApplication {
+    pub business_zh: String,
+    pub business_en: String,
+    pub hall_zh: String,
+    pub hall_en: String,
+    pub accepted_at: chrono::DateTime<chrono::Utc>,
+    pub application: crate::booking::VisitApplication,
+    /// The slip's own link (`/slip/{code}?k=…`), where the way of collection can be changed.
+    pub link: String,
+}
+
+/// How the applicant receives the document.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CollectionInput {
+    /// `counter`, `locker` (the collection site's pickup locker, opened with the ID card and a
+    /// one-time code sent by text) or `mail` (EMS, to `mail_address`).
+    pub method: String,
+    /// One line, 8 to 120 characters; required for `mail`, ignored otherwise.
+    #[serde(default)]
+    pub mail_address: Option<String>,
+}
+
+impl CollectionInput {
+    /// The method and, for mail, the address in its one-line form.
+    pub(crate) fn parse(&self) -> AppResult<(Collection, Option<String>)> {
+        let method = Collection::parse(self.method.trim())
+            .ok_or_else(|| AppError::from(Code::CollectionInvalid))?;
+        let address = match method {
+            Collection::Mail => Some(
+                self.mail_address
+                    .as_deref()
+                    .and_then(wujing_domain::application::mail_address)
+                    .ok_or_else(|| AppError::from(Code::MailAddressInvalid))?,
+            ),
+            _ => None,
+        };
+        // A bidi override would make the parcel's label read other than it is stored.
+        if let Some(c) = address
+            .as_deref()
+            .and_then(wujing_domain::text::forbidden_in_line)
+        {
+            return Err(AppError::text_invalid(c));
+        }
+        Ok((method, address))
+    }
 }
 
 /// What the production centre reports of one document.
@@ -64,7 +143,7 @@ pub struct ProductionInput {
 pub enum DocumentStep {
     /// In production → produced; needs the document number.
     Produced,
-    /// Produced → dispatched to the collection site.
+    /// Produced → dispatched to the collection site (or mailed, with the tracking number).
     Dispatched,
 }
 
@@ -77,6 +156,10 @@ pub struct DocumentReport {
     /// The document's number (5 to 20 capital letters or digits), for `produced`.
     #[serde(default)]
     pub document_number: Option<String>,
+    /// The carrier's tracking number (e.g. `EA123456785CN`), for `dispatched` of a document
+    /// to be mailed (`collection_method` `mail` in the batch).
+    #[serde(default)]
+    pub tracking_number: Option<String>,
 }
 
 /// An application with its history, for staff.
@@ -178,7 +261,7 @@ impl App {
         self.step(
             p,
             client_addr,
-            id,
+            self.application_in(id).await?,
             Action::Review,
             Event::StartReview,
             Step::default(),
@@ -196,7 +279,7 @@ impl App {
         self.step(
             p,
             client_addr,
-            id,
+            self.application_in(id).await?,
             Action::Review,
             Event::Approve,
             Step::default(),
@@ -218,7 +301,7 @@ impl App {
         self.step(
             p,
             client_addr,
-            id,
+            self.application_in(id).await?,
             Action::Review,
             Event::Refuse,
             Step {
@@ -229,7 +312,8 @@ impl App {
         .await
     }
 
-    /// A production step (audited; "ready" tells the citizen where to collect).
+    /// A production step (audited; "ready" tells the citizen where to collect, "dispatched"
+    /// of a mailed document the tracking number).
     pub async fn production_step(
         &self,
         p: &Principal,
@@ -237,8 +321,11 @@ impl App {
         id: i64,
         input: &ProductionInput,
     ) -> AppResult<Application> {
-        let (event, number) = match input.step {
-            ProductionStep::Start => (Event::StartProduction, None),
+        let a = self.application_in(id).await?;
+        let mail = a.collection_method == Collection::Mail.as_str();
+        let mut step = Step::default();
+        let event = match input.step {
+            ProductionStep::Start => Event::StartProduction,
             ProductionStep::Produced => {
                 let n = input
                     .document_number
@@ -246,23 +333,30 @@ impl App {
                     .map(str::trim)
                     .filter(|n| valid_document_number(n))
                     .ok_or_else(|| AppError::from(Code::DocumentNumberInvalid))?;
-                (Event::Produce, Some(n.to_string()))
+                step.document_number = Some(n.to_string());
+                Event::Produce
             }
-            ProductionStep::Dispatched => (Event::Dispatch, None),
-            ProductionStep::Ready => (Event::Arrive, None),
+            ProductionStep::Dispatched => {
+                if mail {
+                    step.tracking_number = Some(
+                        input
+                            .tracking_number
+                            .as_deref()
+                            .and_then(wujing_domain::application::tracking_number)
+                            .ok_or_else(|| AppError::from(Code::TrackingNumberInvalid))?,
+                    );
+                }
+                Event::Dispatch
+            }
+            // A mailed document has no collection site to arrive at, and only a mailed one is
+            // delivered by the carrier.
+            ProductionStep::Ready if mail => return Err(Code::ApplicationMoveIllegal.into()),
+            ProductionStep::Ready => Event::Arrive,
+            ProductionStep::Delivered if !mail => return Err(Code::ApplicationMoveIllegal.into()),
+            ProductionStep::Delivered => Event::Collect,
         };
-        self.step(
-            p,
-            client_addr,
-            id,
-            Action::Produce,
-            event,
-            Step {
-                document_number: number,
-                ..Step::default()
-            },
-        )
-        .await
+        self.step(p, client_addr, a, Action::Produce, event, step)
+            .await
     }
 
     /// The production centre reports one document (`POST /api/v1/production/documents/{id}`):
@@ -300,15 +394,29 @@ impl App {
         if let Some(done) = already_reported(&a, event.target(), number.as_deref())? {
             return Ok(done);
         }
+        // A document to be mailed leaves with the carrier's tracking number, as from staff.
+        let tracking_number =
+            if event == Event::Dispatch && a.collection_method == Collection::Mail.as_str() {
+                Some(
+                    input
+                        .tracking_number
+                        .as_deref()
+                        .and_then(wujing_domain::application::tracking_number)
+                        .ok_or_else(|| AppError::from(Code::TrackingNumberInvalid))?,
+                )
+            } else {
+                None
+            };
         let r = self
             .step(
                 p,
                 client_addr,
-                id,
+                a,
                 Action::ProductionBatches,
                 event,
                 Step {
                     document_number: number.clone(),
+                    tracking_number,
                     ..Step::default()
                 },
             )
@@ -330,31 +438,273 @@ impl App {
         p: &Principal,
         client_addr: Option<&str>,
         id: i64,
+        input: &CollectInput,
     ) -> AppResult<Application> {
+        if !input.signed {
+            return Err(Code::SignatureRequired.into());
+        }
+        let a = self.application_in(id).await?;
+        // Dispatched → collected is the carrier's delivery, not a counter's hand-over.
+        if !matches!(
+            State::parse(&a.status),
+            Some(State::ReadyForCollection | State::ReturnedToVault)
+        ) {
+            return Err(Code::ApplicationMoveIllegal.into());
+        }
         self.step(
             p,
             client_addr,
-            id,
+            a,
             Action::Counter,
             Event::Collect,
-            Step::default(),
+            Step {
+                signed: true,
+                ..Step::default()
+            },
         )
         .await
     }
 
-    /// One step: authorised in the application's hall, checked against the move table, then
-    /// the store's one transaction (move, history, audit entry, text).
-    async fn step(
+    /// The missing materials brought to a counter of `hall`, which may be another hall than
+    /// the accepting one (M5: supplements at any site): the application moves on to review.
+    /// The history notes the hall; the audit entry is the counter's hall's.
+    pub async fn supplement(
+        &self,
+        p: &Principal,
+        hall: &str,
+        client_addr: Option<&str>,
+        id: i64,
+    ) -> AppResult<Application> {
+        self.require(p, Action::Counter, Some(hall))?;
+        let a = self.application_in(id).await?;
+        self.step(
+            p,
+            client_addr,
+            a,
+            Action::Counter,
+            Event::Supplement,
+            Step {
+                at_hall: Some(hall.to_string()),
+                ..Step::default()
+            },
+        )
+        .await
+    }
+
+    /// What the counter of `hall` can do for the person whose identity document it holds:
+    /// supplements waiting in any hall, documents to hand over at this one (audited as a
+    /// lookup; other applications of the person are not shown).
+    pub async fn counter_lookup(
+        &self,
+        p: &Principal,
+        hall: &str,
+        client_addr: Option<&str>,
+        id_number: &str,
+    ) -> AppResult<CounterLookup> {
+        self.require(p, Action::Counter, Some(hall))?;
+        let id = self.parse_resident_id(id_number)?;
+        let key = self.identity_key(&wujing_domain::Identity::Resident(id));
+        let mut found = CounterLookup {
+            pending_supplement: Vec::new(),
+            to_collect: Vec::new(),
+        };
+        for a in self.store.applications_of(&key).await? {
+            match State::parse(&a.status) {
+                Some(State::PendingSupplement) => found.pending_supplement.push(a.into()),
+                Some(State::ReadyForCollection | State::ReturnedToVault) if a.hall_id == hall => {
+                    found.to_collect.push(a.into())
+                }
+                _ => {}
+            }
+        }
+        self.audit(
+            &Actor::new(p, client_addr).in_hall(hall),
+            AdminChange::RecordOnly,
+            "application.lookup",
+            format!(
+                "identity:{}",
+                wujing_domain::idnum::mask_id_number(id_number.trim())
+            ),
+            Some(key),
+            json!({
+                "pending_supplement": found.pending_supplement.len(),
+                "to_collect": found.to_collect.len(),
+            }),
+        )
+        .await?;
+        Ok(found)
+    }
+
+    /// The applicant's applications by identity number and a code sent to the phone they
+    /// booked with (the status query of the portal and the API). Walk-in applications have no
+    /// phone on file to prove ownership with and are not shown (the counter's receipt tells
+    /// them the date).
+    pub async fn my_applications(
+        &self,
+        id_number: &str,
+        phone: &str,
+        code: &str,
+    ) -> AppResult<Vec<MyApplication>> {
+        let id = self.parse_resident_id(id_number)?;
+        self.use_phone_code(phone, "lookup", code).await?;
+        let phone = crate::booking::parse_phone(phone)?;
+        let key = self.identity_key(&wujing_domain::Identity::Resident(id));
+        let mut out = Vec::new();
+        for a in self.store.applications_of(&key).await? {
+            let Some(booking_id) = a.booking_id else {
+                continue;
+            };
+            let Some(b) = self.store.booking_by_id(booking_id).await? else {
+                continue;
+            };
+            if b.phone != phone {
+                continue;
+            }
+            let hall = self.hall_by_id(&a.hall_id).await?;
+            let (business_zh, business_en) = self
+                .catalogue
+                .business(&a.business)
+                .map(|x| (x.name_zh.to_string(), x.name_en.to_string()))
+                .unwrap_or_else(|| (a.business.clone(), a.business.clone()));
+            out.push(MyApplication {
+                business_zh,
+                business_en,
+                hall_zh: hall.name_zh.clone(),
+                hall_en: hall.name_en.clone(),
+                accepted_at: a.accepted_at,
+                link: format!("/slip/{}?k={}", b.code, self.slip_key(&b.code).await?),
+                application: self.visit_application(a).await?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The way of collection chosen or changed by staff at a counter of the application's
+    /// hall (audited).
+    pub async fn choose_collection(
         &self,
         p: &Principal,
         client_addr: Option<&str>,
         id: i64,
+        input: &CollectionInput,
+    ) -> AppResult<Application> {
+        let a = self.application_in(id).await?;
+        self.require(p, Action::Counter, Some(&a.hall_id))?;
+        let actor = Actor::new(p, client_addr).in_hall(&a.hall_id);
+        self.record_collection(&actor, &a, input).await
+    }
+
+    /// The way of collection chosen or changed by the citizen from the slip (the slip link
+    /// is the owner proof; audited as the citizen's own change).
+    pub async fn choose_collection_by_slip(
+        &self,
+        code: &str,
+        key: &str,
+        client_addr: Option<&str>,
+        input: &CollectionInput,
+    ) -> AppResult<Application> {
+        let b = self.slip_booking(code, key).await?;
+        let a = self
+            .application_of_booking(b.id)
+            .await?
+            .ok_or_else(not_found)?;
+        let actor = Actor::new(&Principal::Anonymous, client_addr).in_hall(&a.hall_id);
+        self.record_collection(&actor, &a, input).await
+    }
+
+    /// The same by the booking code and the applicant's identity number (the API's owner
+    /// proof, limited against guessing like the booking's other owner routes).
+    pub async fn choose_collection_by_owner(
+        &self,
+        code: &str,
+        id_number: &str,
+        client_addr: Option<&str>,
+        input: &CollectionInput,
+    ) -> AppResult<Application> {
+        let b = self.owned_booking(code, id_number, client_addr).await?;
+        let a = self
+            .application_of_booking(b.id)
+            .await?
+            .ok_or_else(not_found)?;
+        let actor = Actor::new(&Principal::Anonymous, client_addr).in_hall(&a.hall_id);
+        self.record_collection(&actor, &a, input).await
+    }
+
+    pub(crate) async fn application_of_booking(
+        &self,
+        booking_id: i64,
+    ) -> AppResult<Option<wujing_store::Application>> {
+        let Some(t) = self.store.ticket_of_booking(booking_id).await? else {
+            return Ok(None);
+        };
+        Ok(self.store.application_of(t.id).await?)
+    }
+
+    async fn record_collection(
+        &self,
+        actor: &Actor,
+        a: &wujing_store::Application,
+        input: &CollectionInput,
+    ) -> AppResult<Application> {
+        let (method, mail_address) = input.parse()?;
+        if !State::parse(&a.status).is_some_and(Collection::can_choose_in) {
+            return Err(Code::CollectionFixed.into());
+        }
+        self.audit(
+            actor,
+            AdminChange::ChooseCollection {
+                id: a.id,
+                method: method.as_str().into(),
+                mail_address,
+            },
+            "application.collection",
+            format!("application:{}", a.id),
+            Some(a.identity_key.clone()),
+            // The address is the citizen's: sealed in the row, never in the trail.
+            json!({ "method": method.as_str() }),
+        )
+        .await?;
+        Ok(self.application_in(a.id).await?.into())
+    }
+
+    /// Applications past their due date that are not ready yet, of one hall or of every hall
+    /// the leader covers, oldest due first.
+    pub async fn overdue(&self, p: &Principal, hall: Option<&str>) -> AppResult<Vec<Application>> {
+        self.require(p, Action::ViewSignals, hall)?;
+        let today = self.hall_day();
+        let halls: Vec<Option<String>> = match (hall, hall_scope(p, Action::ViewSignals)) {
+            (Some(h), _) => vec![Some(h.to_string())],
+            (None, None) => vec![None],
+            (None, Some(hs)) => hs.into_iter().map(Some).collect(),
+        };
+        let mut out = Vec::new();
+        for h in &halls {
+            out.extend(
+                self.store
+                    .overdue_applications(today, h.as_deref(), QUEUE_LIMIT)
+                    .await?,
+            );
+        }
+        out.sort_by_key(|a| (a.ready_by, a.id));
+        out.truncate(QUEUE_LIMIT as usize);
+        Ok(out.into_iter().map(Into::into).collect())
+    }
+
+    /// One step: authorised in the application's hall (or, for a supplement, the counter's),
+    /// checked against the move table, then the store's one transaction (move, history, audit
+    /// entry, text).
+    async fn step(
+        &self,
+        p: &Principal,
+        client_addr: Option<&str>,
+        a: wujing_store::Application,
         action: Action,
         event: Event,
         step: Step,
     ) -> AppResult<Application> {
-        let a = self.application_in(id).await?;
-        self.require(p, action, Some(&a.hall_id))?;
+        let id = a.id;
+        let hall = step.at_hall.clone().unwrap_or_else(|| a.hall_id.clone());
+        self.require(p, action, Some(&hall))?;
         // Staff, or the production centre's system: each named in the history by its id.
         if !matches!(p, Principal::Staff(_) | Principal::System(_)) {
             return Err(crate::authz::denied(p));
@@ -362,7 +712,7 @@ impl App {
         let from = State::parse(&a.status)
             .ok_or_else(|| AppError::from(StoreError::Corrupt("application state".into())))?;
         let to = next(from, event).map_err(|_| AppError::from(Code::ApplicationMoveIllegal))?;
-        let actor = Actor::new(p, client_addr).in_hall(&a.hall_id);
+        let actor = Actor::new(p, client_addr).in_hall(&hall);
         let now = self.clock.now();
         let audit = NewAudit {
             at: now,
@@ -376,12 +726,15 @@ impl App {
                 "to": to.as_str(),
                 "reason": step.reason.map(RefusalReason::as_str),
                 "document_number": step.document_number,
+                "tracking_number": step.tracking_number,
+                "hall": step.at_hall,
+                "signed": step.signed.then_some(true),
             }),
             client_addr: actor.client_addr.clone(),
             station: actor.station.clone(),
             hall_id: actor.hall.clone(),
         };
-        let messages = self.texts_for(&a, to, step.reason).await?;
+        let messages = self.texts_for(&a, to, &step).await?;
         let moved = self
             .store
             .transition_application(
@@ -390,10 +743,20 @@ impl App {
                     from: from.as_str().into(),
                     to: to.as_str().into(),
                     actor: actor.id.clone(),
-                    // No free text from staff: the history is not sealed.
-                    note: String::new(),
+                    // No free text from staff: the history is not sealed. A supplement
+                    // brought elsewhere names the hall (not personal data).
+                    note: if step.signed {
+                        "signed".into()
+                    } else {
+                        step.at_hall
+                            .as_ref()
+                            .filter(|h| **h != a.hall_id)
+                            .map(|h| format!("hall:{h}"))
+                            .unwrap_or_default()
+                    },
                     refusal_reason: step.reason.map(|r| r.as_str().to_string()),
-                    document_number: step.document_number,
+                    document_number: step.document_number.clone(),
+                    tracking_number: step.tracking_number.clone(),
                 },
                 &audit,
                 &messages,
@@ -403,20 +766,35 @@ impl App {
         Ok(moved.into())
     }
 
-    /// The citizen's text for a step that matters to them (approved, refused, ready), to the
-    /// booking's phone in the booking's language; none for a walk-in (no phone on file) or
-    /// another step. Queued in the move's transaction, keyed by application and state so
-    /// that a redelivery is recognised.
+    /// The link a text carries to the application's status: the booking's slip (its own
+    /// secret link), which shows the history, the next step and the choice of collection.
+    pub(crate) async fn status_link(&self, b: &wujing_store::Booking) -> AppResult<String> {
+        Ok(format!(
+            "{}/slip/{}?k={}",
+            self.config.public_url.trim_end_matches('/'),
+            b.code,
+            self.slip_key(&b.code).await?
+        ))
+    }
+
+    /// The citizen's text for a step that matters to them, to the booking's phone in the
+    /// booking's language, with the link to the status; none for a walk-in (no phone on
+    /// file) or another step. Queued in the move's transaction, keyed by application and
+    /// state so that a redelivery is recognised.
     async fn texts_for(
         &self,
         a: &wujing_store::Application,
         to: State,
-        reason: Option<RefusalReason>,
+        step: &Step,
     ) -> AppResult<Vec<NewMessage>> {
-        if !matches!(
-            to,
-            State::Approved | State::Refused | State::ReadyForCollection
-        ) {
+        let mail = a.collection_method == Collection::Mail.as_str();
+        let tells = match to {
+            State::Accepted => step.at_hall.is_some(),
+            State::Approved | State::Refused | State::ReadyForCollection => true,
+            State::Dispatched | State::Collected => mail,
+            _ => false,
+        };
+        if !tells {
             return Ok(Vec::new());
         }
         let Some(booking_id) = a.booking_id else {
@@ -426,29 +804,53 @@ impl App {
             return Ok(Vec::new());
         };
         let hall = self.store.hall(&a.hall_id).await?;
+        let link = self.status_link(&b).await?;
         let en = b.lang.starts_with("en");
+        let reason = step.reason;
+        let tracking = step.tracking_number.as_deref().unwrap_or("");
         let body = match (to, en) {
-            (State::Approved, false) => {
-                format!("【出入境】您的申请已审批通过，正在制证，预计{}前可领取。", a.ready_by)
-            }
+            (State::Accepted, false) => format!(
+                "【出入境】您补交的材料已收到，申请进入审批，预计{}前办结。进度：{link}",
+                a.ready_by
+            ),
+            (State::Accepted, true) => format!(
+                "[Exit-Entry] The missing materials are in; your application goes to review, expected ready by {}. Status: {link}",
+                a.ready_by
+            ),
+            (State::Approved, false) => format!(
+                "【出入境】您的申请已审批通过，正在制证，预计{}前可领取。进度：{link}",
+                a.ready_by
+            ),
             (State::Approved, true) => format!(
-                "[Exit-Entry] Your application is approved and the document is being made; expected by {}.",
+                "[Exit-Entry] Your application is approved and the document is being made; expected by {}. Status: {link}",
                 a.ready_by
             ),
             (State::Refused, false) => format!(
-                "【出入境】您的申请不予批准：{}。如有疑问请咨询受理大厅。",
+                "【出入境】您的申请不予批准：{}。如有疑问请咨询受理大厅。详情：{link}",
                 reason.map_or("", RefusalReason::zh)
             ),
             (State::Refused, true) => format!(
-                "[Exit-Entry] Your application was refused: {}. Please ask the accepting hall.",
+                "[Exit-Entry] Your application was refused: {}. Please ask the accepting hall. Details: {link}",
                 reason.map_or("", RefusalReason::en)
             ),
+            (State::Dispatched, false) => format!(
+                "【出入境】您的证件已通过EMS寄出，运单号{tracking}，请留意查收。进度：{link}"
+            ),
+            (State::Dispatched, true) => format!(
+                "[Exit-Entry] Your document has been mailed by EMS, tracking number {tracking}. Status: {link}"
+            ),
+            (State::Collected, false) => {
+                format!("【出入境】您的证件已妥投，本次办理完成。进度：{link}")
+            }
+            (State::Collected, true) => format!(
+                "[Exit-Entry] Your document has been delivered; this application is complete. Status: {link}"
+            ),
             (_, false) => format!(
-                "【出入境】您的证件已可领取，请携带身份证到{}窗口领取。",
+                "【出入境】您的证件已可领取，请携带身份证到{}窗口领取。进度：{link}",
                 hall.as_ref().map_or("受理大厅", |h| h.name_zh.as_str())
             ),
             (_, true) => format!(
-                "[Exit-Entry] Your document is ready: collect it with your ID card at {}.",
+                "[Exit-Entry] Your document is ready: collect it with your ID card at {}. Status: {link}",
                 hall.as_ref()
                     .map_or("the accepting hall", |h| h.name_en.as_str())
             ),
@@ -483,6 +885,11 @@ fn already_reported(
 struct Step {
     reason: Option<RefusalReason>,
     document_number: Option<String>,
+    tracking_number: Option<String>,
+    /// The hall of the counter that takes a supplement (any hall), when not the application's.
+    at_hall: Option<String>,
+    /// A counter hand-over with the applicant's signature of receipt.
+    signed: bool,
 }
 
 #[cfg(test)]

@@ -68,6 +68,8 @@ pub struct BatchItem {
     pub document_number: Option<String>,
     /// The accepting hall, where the document is collected.
     pub hall_id: String,
+    /// `counter`, `locker` or `mail` (then `dispatched` needs the tracking number).
+    pub collection_method: String,
     /// The applicant, for printing. `None` for a walk-in: reception keeps no name or number
     /// on file for one.
     pub applicant: Option<PrintApplicant>,
@@ -247,6 +249,7 @@ impl App {
                 status: a.status.clone(),
                 document_number: a.document_number.clone(),
                 hall_id: a.hall_id.clone(),
+                collection_method: a.collection_method.clone(),
                 applicant,
             });
         }

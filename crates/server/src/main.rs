@@ -318,6 +318,16 @@ struct BookingArgs {
         global = true
     )]
     retention_days: u32,
+
+    /// Where citizens reach the portal (scheme and host, e.g. `https://crj.example.gov.cn`):
+    /// the links in text messages point there.
+    #[arg(
+        long,
+        env = "WUJING_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
+    public_url: String,
 }
 
 #[derive(Subcommand)]
@@ -492,6 +502,17 @@ impl BookingArgs {
                 self.retention_days
             ));
         }
+        let url = self.public_url.trim_end_matches('/');
+        let host = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"))
+            .unwrap_or("");
+        if host.is_empty() || host.contains(['/', '?', '#', ' ']) {
+            p.push(format!(
+                "--public-url is {:?}; it must be http(s)://host[:port] without a path",
+                self.public_url
+            ));
+        }
         if self.sms_gateway().is_some() && self.sms_secret.len() < 16 {
             p.push("WUJING_SMS_SECRET must be at least 16 characters when a gateway is set".into());
         }
@@ -560,6 +581,7 @@ impl BookingArgs {
             },
             cjk_font: self.cjk_font.clone(),
             retention_days: self.retention_days,
+            public_url: self.public_url.trim_end_matches('/').to_string(),
             hall: wujing_app::hall::HallRules {
                 checkin_early: TimeDelta::minutes(self.checkin_early_minutes),
                 checkin_late: TimeDelta::minutes(self.checkin_late_minutes),

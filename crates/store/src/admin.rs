@@ -91,6 +91,7 @@ fn changed(n: u64, err: StoreError) -> Result<AdminOutcome> {
 /// Applies a staff change inside the caller's transaction (the audit entry is the caller's).
 pub(crate) async fn apply(
     tx: &mut impl AdminTx,
+    keys: &crate::keys::Keys,
     change: &AdminChange,
     now: DateTime<Utc>,
 ) -> Result<AdminOutcome> {
@@ -337,6 +338,7 @@ pub(crate) async fn apply(
                         At(now),
                         OptText(m.refusal_reason.as_deref()),
                         OptText(m.document_number.as_deref()),
+                        OptText(m.tracking_number.as_deref()),
                     ],
                 )
                 .await
@@ -373,6 +375,31 @@ pub(crate) async fn apply(
             )
             .await
             .map_err(refuse_on(Violation::Check, "application_move_illegal"))?;
+            AdminOutcome::Done
+        }
+        AdminChange::ChooseCollection {
+            id,
+            method,
+            mail_address,
+        } => {
+            let sealed = mail_address.as_deref().map(|a| keys.seal(a));
+            let n = tx
+                .exec(
+                    sql::CHOOSE_COLLECTION,
+                    &[Int(*id), Text(method), OptText(sealed.as_deref()), At(now)],
+                )
+                .await?;
+            if n == 0 {
+                let exists = !tx
+                    .texts(sql::APPLICATION_STATUS, &[Int(*id)])
+                    .await?
+                    .is_empty();
+                return Err(if exists {
+                    StoreError::Refused("collection_fixed")
+                } else {
+                    StoreError::NotFound("application")
+                });
+            }
             AdminOutcome::Done
         }
         AdminChange::AcknowledgeAlert {

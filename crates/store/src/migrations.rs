@@ -125,6 +125,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "production",
         sql: include_str!("../migrations/sqlite/0023_production.sql"),
     },
+    Migration {
+        version: 24,
+        name: "collection_choice",
+        sql: include_str!("../migrations/sqlite/0024_collection_choice.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -238,6 +243,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 23,
         name: "production",
         sql: include_str!("../migrations/postgres/0023_production.sql"),
+    },
+    Migration {
+        version: 24,
+        name: "collection_choice",
+        sql: include_str!("../migrations/postgres/0024_collection_choice.sql"),
     },
 ];
 

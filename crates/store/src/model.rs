@@ -693,6 +693,15 @@ pub enum AdminChange {
     /// another document has. Use [`crate::HallStore::transition_application`], which also
     /// answers the moved application and queues the citizen's texts.
     TransitionApplication(ApplicationMove),
+    /// How the applicant receives the document: `counter`, `locker` or `mail` with the address
+    /// (clear here, sealed by the store). Refused as `Refused("collection_fixed")` once the
+    /// document has left for the collection site or the carrier, or the application has ended
+    /// (a conditional update on the states that still allow a choice).
+    ChooseCollection {
+        id: i64,
+        method: String,
+        mail_address: Option<String>,
+    },
     /// A leader's acknowledgement of an alert, with what was done; refused when already
     /// acknowledged.
     AcknowledgeAlert {
@@ -960,6 +969,9 @@ pub struct NewApplication {
     pub window_number: u32,
     pub officer_id: i64,
     pub now: DateTime<Utc>,
+    /// `counter`, `locker` or `mail` (with `mail_address`, clear here, sealed by the store).
+    pub collection_method: String,
+    pub mail_address: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -989,6 +1001,8 @@ pub struct Application {
     pub updated_at: DateTime<Utc>,
     /// The booking it came from (`None` for a walk-in): where the citizen's phone is.
     pub booking_id: Option<i64>,
+    /// The carrier's number of a mailed document, once dispatched.
+    pub tracking_number: Option<String>,
 }
 
 /// A move of an application from the state its caller saw to another, with what the move
@@ -1007,6 +1021,8 @@ pub struct ApplicationMove {
     pub refusal_reason: Option<String>,
     /// Required (by a CHECK) from `produced` on; unique.
     pub document_number: Option<String>,
+    /// The carrier's number of a mailed document, with its dispatch.
+    pub tracking_number: Option<String>,
 }
 
 /// One row of an application's history.

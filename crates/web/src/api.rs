@@ -132,6 +132,12 @@ pub struct RatingOutcome {
         crate::production::list_clients,
         crate::production::create_client,
         crate::production::revoke_client,
+        crate::applications::choose_collection,
+        crate::applications::counter_lookup,
+        crate::applications::supplement,
+        crate::applications::overdue,
+        crate::applications::mine,
+        crate::applications::choose_collection_as_owner,
         crate::rating::api_rate,
         crate::rating::api_alerts,
         crate::rating::api_ack

@@ -221,6 +221,11 @@ pub async fn home(page: PageContext, PageQuery(q): PageQuery<Flash>) -> Response
             "/staff/production",
             "制证：制证批次 Production",
         ),
+        (
+            Action::ViewSignals,
+            "/staff/overdue",
+            "超期未办结 Overdue applications",
+        ),
     ] {
         if permits(p, action, None) {
             links.push((href, label));

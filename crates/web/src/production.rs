@@ -263,10 +263,13 @@ pub struct StepForm {
     step: String,
     #[serde(default)]
     document_number: String,
+    #[serde(default)]
+    tracking_number: String,
 }
 
-/// One document's next step from the page (produced with its number, dispatched, arrived at
-/// the collection site): the staff production step.
+/// One document's next step from the page (produced with its number, dispatched — mailed with
+/// its tracking number —, arrived at the collection site or delivered by the carrier): the
+/// staff production step.
 pub async fn page_step(
     State(s): State<AppState>,
     page: PageContext,
@@ -279,9 +282,11 @@ pub async fn page_step(
         let step = match f.step.as_str() {
             "produced" => ProductionStep::Produced,
             "dispatched" => ProductionStep::Dispatched,
+            "delivered" => ProductionStep::Delivered,
             _ => ProductionStep::Ready,
         };
         let number = f.document_number.trim().to_string();
+        let tracking = f.tracking_number.trim().to_string();
         s.app
             .production_step(
                 &page.principal,
@@ -290,6 +295,7 @@ pub async fn page_step(
                 &ProductionInput {
                     step,
                     document_number: (!number.is_empty()).then_some(number),
+                    tracking_number: (!tracking.is_empty()).then_some(tracking),
                 },
             )
             .await?;
