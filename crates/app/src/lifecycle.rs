@@ -394,6 +394,10 @@ impl App {
         if let Some(done) = already_reported(&a, event.target(), number.as_deref())? {
             return Ok(done);
         }
+        // A step that is not the next one is said so first (not that a number is missing).
+        if State::parse(&a.status).is_none_or(|from| next(from, event).is_err()) {
+            return Err(Code::ApplicationMoveIllegal.into());
+        }
         // A document to be mailed leaves with the carrier's tracking number, as from staff.
         let tracking_number =
             if event == Event::Dispatch && a.collection_method == Collection::Mail.as_str() {

@@ -105,6 +105,16 @@ async fn centre(store: DynStore) {
         .unwrap();
     let first = approved(&h, &officer, &reviewer, ZHENG).await;
     let second = approved(&h, &officer, &reviewer, ZHANG).await;
+    // Zhang's document is to be mailed.
+    let (s, v) = h
+        .call(
+            "POST",
+            &format!("/api/v1/applications/{second}/collection"),
+            Some(json!({"method": "mail", "mail_address": "广东省广州市天河区体育西路100号"})),
+            &officer.headers(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
 
     // Who may call: nobody → 401; a wrong token → 401; staff without the role → 403; the
     // centre's token opens no staff route.
@@ -176,6 +186,12 @@ async fn centre(store: DynStore) {
     assert_eq!(zheng["document_kind"], "passport");
     assert_eq!(zheng["business"], "passport_first");
     assert_eq!(zheng["status"], "in_production");
+    assert_eq!(zheng["collection_method"], "counter");
+    let zhang = items
+        .iter()
+        .find(|i| i["application_id"] == second)
+        .unwrap();
+    assert_eq!(zhang["collection_method"], "mail");
     assert!(zheng["due_date"].is_string() && zheng["expedited"].is_boolean());
     let batch = b["id"].as_i64().unwrap();
     let (s, v) = as_centre(&h, "POST", batches, None, &token).await;
@@ -337,11 +353,37 @@ async fn centre(store: DynStore) {
         ]
     );
     // A report that is not the next step.
-    let (s, v) = as_centre(&h, "POST", &doc(second), Some(dispatched), &token).await;
+    let (s, v) = as_centre(&h, "POST", &doc(second), Some(dispatched.clone()), &token).await;
     assert_eq!(
         (s, code_of(&v)),
         (StatusCode::CONFLICT, "application_move_illegal")
     );
+    // A mailed document leaves with the carrier's tracking number.
+    let (s, _) = as_centre(
+        &h,
+        "POST",
+        &doc(second),
+        Some(json!({"step": "produced", "document_number": "E22222222"})),
+        &token,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = as_centre(&h, "POST", &doc(second), Some(dispatched), &token).await;
+    assert_eq!(
+        (s, code_of(&v)),
+        (StatusCode::BAD_REQUEST, "tracking_number_invalid")
+    );
+    let mailed = json!({"step": "dispatched", "tracking_number": "EA123456785CN"});
+    for _ in 0..2 {
+        let (s, v) = as_centre(&h, "POST", &doc(second), Some(mailed.clone()), &token).await;
+        assert_eq!(
+            (s, v["status"].as_str()),
+            (StatusCode::OK, Some("dispatched")),
+            "{v}"
+        );
+    }
+    let a2 = h.store.application(second).await.unwrap().unwrap();
+    assert_eq!(a2.tracking_number.as_deref(), Some("EA123456785CN"));
 
     // Revoked: the token is refused from the next request on.
     let (s, _) = h
