@@ -752,6 +752,11 @@ pub struct WalkInInput {
     /// Foreigners: date of birth.
     #[serde(default)]
     pub birth_date: Option<NaiveDate>,
+    /// The business's questions, as in a booking (e.g. `option` for an endorsement,
+    /// `renewal_reason` for a renewal): the same rules decide a walk-in as a booking.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub answers: wujing_domain::Answers,
 }
 
 impl App {
@@ -766,12 +771,12 @@ impl App {
     }
 
     /// Whether the ticket's applicant is registered (户籍) outside the province, by the
-    /// registry's record of the booked identity. A walk-in's ticket does not keep the identity
-    /// number, and an identity without a record is taken as local: both get the ordinary time.
-    // TODO(issue 12): walk-ins (keep the registry's city on the ticket at issue).
+    /// registry's record of the booked identity, or for a walk-in by the scope kept on its
+    /// ticket at issue (the ticket keeps no identity number). An identity without a record is
+    /// taken as local: the ordinary time.
     async fn cross_province(&self, t: &wujing_store::Ticket) -> AppResult<bool> {
         let Some(id) = t.booking_id else {
-            return Ok(false);
+            return Ok(t.hukou_scope.as_deref() == Some("cross_province"));
         };
         let Some(b) = self.store.booking_by_id(id).await? else {
             return Ok(false);
@@ -1122,12 +1127,7 @@ impl App {
             return Err(crate::views::unknown_business(&w.business));
         };
         let (reasons, named) = self
-            .assess(
-                &w.business,
-                &applicant,
-                &Default::default(),
-                self.clock.today(),
-            )
+            .assess(&w.business, &applicant, &w.answers, self.clock.today())
             .await?;
         if !reasons.is_empty() {
             // Reception staff check the identity card in person and may see the records'
@@ -1146,6 +1146,21 @@ impl App {
             ));
         }
         let foreigner = matches!(applicant.identity, wujing_domain::Identity::Foreign { .. });
+        // The registry's 户籍 city decides a resident's due date at acceptance (20 days
+        // cross-province); the ticket keeps only the answer.
+        let hukou_scope = match &applicant.identity {
+            wujing_domain::Identity::Resident(id) => {
+                self.store.person(id.as_str()).await?.map(|p| {
+                    if wujing_domain::application::is_cross_province(&p.hukou_city) {
+                        "cross_province"
+                    } else {
+                        "home_province"
+                    }
+                    .to_string()
+                })
+            }
+            _ => None,
+        };
         let (queue, _) = queue_of(Pool::OnSite, foreigner);
         let now = self.clock.now();
         let actor = Actor::new(p, client_addr).in_hall(hall);
@@ -1172,6 +1187,7 @@ impl App {
                         now,
                     },
                     slot_from: now - TimeDelta::minutes(i64::from(h.slot_minutes)),
+                    hukou_scope,
                 },
                 &wujing_store::NewAudit {
                     at: now,
