@@ -7,8 +7,10 @@
 //! asked first for a clear answer, and the database's CHECK holds it anyway.
 //!
 //! Production is done by staff with the `producer` role for now; the production centre's own
-//! system (batches, a system principal) is a later step of issue 12, as are the pickup locker,
-//! mail, supplements brought at another site, lapsing and the return to the vault (the sweeper).
+//! system (batches, a system principal) is a later step of issue 12, as are mail and
+//! supplements brought at another site. The pickup locker and the sweeper (lapsing, reminders,
+//! the return to the vault) are in [`crate::locker`]; they move applications through
+//! [`App::move_application`] like staff do.
 
 use crate::admin::Actor;
 use crate::authz::{hall_scope, Action, Principal};
@@ -18,7 +20,7 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 use wujing_domain::application::{next, Event, RefusalReason, State};
-use wujing_store::{ApplicationMove, NewAudit, NewMessage, StoreError};
+use wujing_store::{ApplicationMove, LockerAssignment, NewAudit, NewMessage, StoreError};
 
 /// How many applications a queue shows at most.
 pub const QUEUE_LIMIT: u32 = 200;
@@ -278,10 +280,28 @@ impl App {
         let Principal::Staff(s) = p else {
             return Err(crate::authz::denied(p));
         };
+        let actor = Actor::new(p, client_addr).in_hall(&a.hall_id);
+        self.move_application(&a, event, step, &actor, format!("staff:{}", s.id))
+            .await
+    }
+
+    /// A move of `a` by `event`, whoever decided it (staff, or the sweeper as
+    /// `system:sweeper`): checked against the move table, then the store's one transaction
+    /// (move, history row by `by`, audit entry by `actor`, the citizen's text). An arrival of
+    /// a document to be collected from the locker also takes a compartment there, with a fresh
+    /// one-time pickup code whose text is queued only if a compartment was free.
+    pub(crate) async fn move_application(
+        &self,
+        a: &wujing_store::Application,
+        event: Event,
+        step: Step,
+        actor: &Actor,
+        by: String,
+    ) -> AppResult<Application> {
+        let id = a.id;
         let from = State::parse(&a.status)
             .ok_or_else(|| AppError::from(StoreError::Corrupt("application state".into())))?;
         let to = next(from, event).map_err(|_| AppError::from(Code::ApplicationMoveIllegal))?;
-        let actor = Actor::new(p, client_addr).in_hall(&a.hall_id);
         let now = self.clock.now();
         let audit = NewAudit {
             at: now,
@@ -300,7 +320,36 @@ impl App {
             station: actor.station.clone(),
             hall_id: actor.hall.clone(),
         };
-        let messages = self.texts_for(&a, to, step.reason).await?;
+        let (messages, locker) =
+            if to == State::ReadyForCollection && a.collection_method == "locker" {
+                // Decided here (issue 12 is silent): when every compartment of the site is
+                // occupied, the document is not held back; it waits at the counter, and the text
+                // says so instead of giving a code. The store picks which text goes out, in the
+                // transaction that knows whether a compartment was free.
+                let code = crate::locker::pickup_code();
+                let assignment = LockerAssignment {
+                    code_mac: self.pickup_mac(&a.identity_key, &code),
+                    messages: self.texts_for(a, Notice::InLocker(&code)).await?,
+                };
+                (
+                    self.texts_for(a, Notice::LockerFull).await?,
+                    Some(assignment),
+                )
+            } else {
+                let notice = match to {
+                    State::Approved => Some(Notice::Approved),
+                    State::Refused => step.reason.map(Notice::Refused),
+                    State::ReadyForCollection => Some(Notice::Ready),
+                    State::Lapsed => Some(Notice::Lapsed),
+                    State::ReturnedToVault => Some(Notice::ReturnedToVault),
+                    _ => None,
+                };
+                let messages = match notice {
+                    Some(n) => self.texts_for(a, n).await?,
+                    None => Vec::new(),
+                };
+                (messages, None)
+            };
         let moved = self
             .store
             .transition_application(
@@ -308,11 +357,12 @@ impl App {
                     id,
                     from: from.as_str().into(),
                     to: to.as_str().into(),
-                    actor: format!("staff:{}", s.id),
+                    actor: by,
                     // No free text from staff: the history is not sealed.
                     note: String::new(),
                     refusal_reason: step.reason.map(|r| r.as_str().to_string()),
                     document_number: step.document_number,
+                    locker,
                 },
                 &audit,
                 &messages,
@@ -322,22 +372,16 @@ impl App {
         Ok(moved.into())
     }
 
-    /// The citizen's text for a step that matters to them (approved, refused, ready), to the
-    /// booking's phone in the booking's language; none for a walk-in (no phone on file) or
-    /// another step. Queued in the move's transaction, keyed by application and state so
-    /// that a redelivery is recognised.
-    async fn texts_for(
+    /// The citizen's text about `notice`, to the booking's phone in the booking's language;
+    /// none for a walk-in (no phone on file). Queued in the caller's transaction, keyed by
+    /// application and what it says, so that a redelivery (or a second sweep) is recognised.
+    /// The body can carry a pickup code: it is sealed in the outbox like every text, and
+    /// never logged (`NewMessage`'s `Debug` leaves it out).
+    pub(crate) async fn texts_for(
         &self,
         a: &wujing_store::Application,
-        to: State,
-        reason: Option<RefusalReason>,
+        notice: Notice<'_>,
     ) -> AppResult<Vec<NewMessage>> {
-        if !matches!(
-            to,
-            State::Approved | State::Refused | State::ReadyForCollection
-        ) {
-            return Ok(Vec::new());
-        }
         let Some(booking_id) = a.booking_id else {
             return Ok(Vec::new());
         };
@@ -346,34 +390,15 @@ impl App {
         };
         let hall = self.store.hall(&a.hall_id).await?;
         let en = b.lang.starts_with("en");
-        let body = match (to, en) {
-            (State::Approved, false) => {
-                format!("【出入境】您的申请已审批通过，正在制证，预计{}前可领取。", a.ready_by)
-            }
-            (State::Approved, true) => format!(
-                "[Exit-Entry] Your application is approved and the document is being made; expected by {}.",
-                a.ready_by
-            ),
-            (State::Refused, false) => format!(
-                "【出入境】您的申请不予批准：{}。如有疑问请咨询受理大厅。",
-                reason.map_or("", RefusalReason::zh)
-            ),
-            (State::Refused, true) => format!(
-                "[Exit-Entry] Your application was refused: {}. Please ask the accepting hall.",
-                reason.map_or("", RefusalReason::en)
-            ),
-            (_, false) => format!(
-                "【出入境】您的证件已可领取，请携带身份证到{}窗口领取。",
-                hall.as_ref().map_or("受理大厅", |h| h.name_zh.as_str())
-            ),
-            (_, true) => format!(
-                "[Exit-Entry] Your document is ready: collect it with your ID card at {}.",
-                hall.as_ref()
-                    .map_or("the accepting hall", |h| h.name_en.as_str())
-            ),
+        let site = if en {
+            hall.as_ref()
+                .map_or("the accepting hall", |h| h.name_en.as_str())
+        } else {
+            hall.as_ref().map_or("受理大厅", |h| h.name_zh.as_str())
         };
+        let body = notice.body(en, site, a);
         Ok(vec![crate::notify::message(
-            format!("application:{}:{}", a.id, to.as_str()),
+            format!("application:{}:{}", a.id, notice.key()),
             &b.phone,
             "application",
             body,
@@ -382,9 +407,105 @@ impl App {
     }
 }
 
+/// What a text to the applicant says.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Notice<'a> {
+    Approved,
+    Refused(RefusalReason),
+    /// Ready at a counter of the collection site.
+    Ready,
+    /// In the site's pickup locker, with the one-time code.
+    InLocker(&'a str),
+    /// To be collected from the locker, but every compartment was occupied.
+    LockerFull,
+    Lapsed,
+    /// Still waiting after [`crate::Config::pickup_reminder_days`].
+    Reminder,
+    ReturnedToVault,
+}
+
+impl Notice<'_> {
+    /// The idempotency key's last part: one text per application and state (the three
+    /// "ready" texts are alternatives of one), and one reminder.
+    fn key(self) -> &'static str {
+        match self {
+            Notice::Approved => "approved",
+            Notice::Refused(_) => "refused",
+            Notice::Ready | Notice::InLocker(_) | Notice::LockerFull => "ready_for_collection",
+            Notice::Lapsed => "lapsed",
+            Notice::Reminder => "reminder",
+            Notice::ReturnedToVault => "returned_to_vault",
+        }
+    }
+
+    fn body(self, en: bool, site: &str, a: &wujing_store::Application) -> String {
+        match (self, en) {
+            (Notice::Approved, false) => {
+                format!("【出入境】您的申请已审批通过，正在制证，预计{}前可领取。", a.ready_by)
+            }
+            (Notice::Approved, true) => format!(
+                "[Exit-Entry] Your application is approved and the document is being made; expected by {}.",
+                a.ready_by
+            ),
+            (Notice::Refused(r), false) => format!(
+                "【出入境】您的申请不予批准：{}。如有疑问请咨询受理大厅。",
+                r.zh()
+            ),
+            (Notice::Refused(r), true) => format!(
+                "[Exit-Entry] Your application was refused: {}. Please ask the accepting hall.",
+                r.en()
+            ),
+            (Notice::Ready, false) => {
+                format!("【出入境】您的证件已可领取，请携带身份证到{site}窗口领取。")
+            }
+            (Notice::Ready, true) => format!(
+                "[Exit-Entry] Your document is ready: collect it with your ID card at {site}."
+            ),
+            (Notice::InLocker(code), false) => format!(
+                "【出入境】您的证件已存入{site}自助取证机，请在取证机输入身份证号码和取件码{code}领取。取件码仅可使用一次，请勿告知他人。"
+            ),
+            (Notice::InLocker(code), true) => format!(
+                "[Exit-Entry] Your document is in the pickup locker at {site}: enter your ID number and the pickup code {code} at the locker. The code works once; keep it to yourself."
+            ),
+            (Notice::LockerFull, false) => format!(
+                "【出入境】您的证件已可领取。自助取证机暂无空余格口，请携带身份证到{site}窗口领取。"
+            ),
+            (Notice::LockerFull, true) => format!(
+                "[Exit-Entry] Your document is ready. The pickup locker is full, so please collect it with your ID card at a counter of {site}."
+            ),
+            (Notice::Lapsed, false) => format!(
+                "【出入境】您的申请未在{}前补充材料，已终止办理。如需办理请重新申请。",
+                a.supplement_due.map_or_else(String::new, |d| d.to_string())
+            ),
+            (Notice::Lapsed, true) => format!(
+                "[Exit-Entry] The missing document was not brought by {}, so your application has lapsed. Please apply again if you still need it.",
+                a.supplement_due.map_or_else(String::new, |d| d.to_string())
+            ),
+            (Notice::Reminder, false) if a.collection_method == "locker" => format!(
+                "【出入境】提醒：您的证件仍在{site}待领取，请凭身份证号码和此前短信中的取件码到自助取证机领取；逾期未领将退回库房。"
+            ),
+            (Notice::Reminder, true) if a.collection_method == "locker" => format!(
+                "[Exit-Entry] Reminder: your document still waits at {site}. Collect it at the pickup locker with your ID number and the code from our earlier text; uncollected documents go back to the vault."
+            ),
+            (Notice::Reminder, false) => format!(
+                "【出入境】提醒：您的证件仍在{site}待领取，请尽快携带身份证到窗口领取；逾期未领将退回库房。"
+            ),
+            (Notice::Reminder, true) => format!(
+                "[Exit-Entry] Reminder: your document still waits at {site}. Please collect it with your ID card at a counter soon; uncollected documents go back to the vault."
+            ),
+            (Notice::ReturnedToVault, false) => format!(
+                "【出入境】您的证件逾期未领，已退回库房，请携带身份证到{site}窗口领取。"
+            ),
+            (Notice::ReturnedToVault, true) => format!(
+                "[Exit-Entry] Your document was not collected in time and is back in the vault: collect it with your ID card at a counter of {site}."
+            ),
+        }
+    }
+}
+
 /// What a step records besides the move.
 #[derive(Debug, Default)]
-struct Step {
+pub(crate) struct Step {
     reason: Option<RefusalReason>,
     document_number: Option<String>,
 }

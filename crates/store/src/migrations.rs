@@ -119,6 +119,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "used_bookings",
         sql: include_str!("../migrations/sqlite/0021_used_bookings.sql"),
     },
+    Migration {
+        version: 22,
+        name: "locker",
+        sql: include_str!("../migrations/sqlite/0022_locker.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -226,6 +231,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 21,
         name: "used_bookings",
         sql: include_str!("../migrations/postgres/0021_used_bookings.sql"),
+    },
+    Migration {
+        version: 22,
+        name: "locker",
+        sql: include_str!("../migrations/postgres/0022_locker.sql"),
     },
 ];
 

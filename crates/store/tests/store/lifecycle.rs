@@ -8,7 +8,7 @@ use wujing_domain::application::{can_move, due_date, Processing, State, MOVES};
 use wujing_store::*;
 use wujing_testkit::{both_dialects, identity};
 
-async fn officer(store: &DynStore) -> i64 {
+pub(crate) async fn officer(store: &DynStore) -> i64 {
     match store
         .apply_admin(
             &AdminChange::CreateStaff {
@@ -29,7 +29,7 @@ async fn officer(store: &DynStore) -> i64 {
 }
 
 /// A walk-in served at window 1 and accepted (pending a supplement when `missing`).
-async fn accepted(
+pub(crate) async fn accepted(
     store: &DynStore,
     officer: i64,
     n: u32,
@@ -87,7 +87,7 @@ async fn accepted(
     a
 }
 
-fn mv(a: i64, from: State, to: State) -> ApplicationMove {
+pub(crate) fn mv(a: i64, from: State, to: State) -> ApplicationMove {
     ApplicationMove {
         id: a,
         from: from.as_str().into(),
@@ -96,10 +96,11 @@ fn mv(a: i64, from: State, to: State) -> ApplicationMove {
         note: String::new(),
         refusal_reason: (to == State::Refused).then(|| "other".into()),
         document_number: None,
+        locker: None,
     }
 }
 
-fn audit(action: &str) -> NewAudit {
+pub(crate) fn audit(action: &str) -> NewAudit {
     NewAudit {
         hall_id: Some("h1".into()),
         ..entry(3, action)
