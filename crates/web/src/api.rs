@@ -99,6 +99,9 @@ pub struct RatingOutcome {
         crate::staff::update_hall,
         crate::staff::hall_windows,
         crate::staff::add_window,
+        crate::locker::get_locker,
+        crate::locker::put_locker,
+        crate::locker::api_collect,
         crate::staff::remove_window,
         crate::staff::set_capacity,
         crate::staff::hall_calendar,
@@ -144,7 +147,7 @@ pub struct RatingOutcome {
         (name = "urgent", description = "The leader post: urgent requests"),
         (name = "applications", description = "After the counter: review, production, collection"),
         (name = "ratings", description = "The windows' rating terminals and the alerts they raise"),
-        (name = "kiosk", description = "Devices: the kiosk's own endpoint"),
+        (name = "kiosk", description = "Devices: the kiosk's own endpoint, the pickup locker"),
         (name = "meta", description = "This document")
     )
 )]
