@@ -326,15 +326,15 @@ impl App {
                 // occupied, the document is not held back; it waits at the counter, and the text
                 // says so instead of giving a code. The store picks which text goes out, in the
                 // transaction that knows whether a compartment was free.
+                // Without a phone on file (a walk-in) nobody could learn the code: no
+                // compartment, the document waits at the counter.
                 let code = crate::locker::pickup_code();
-                let assignment = LockerAssignment {
+                let texts = self.texts_for(a, Notice::InLocker(&code)).await?;
+                let assignment = (!texts.is_empty()).then(|| LockerAssignment {
                     code_mac: self.pickup_mac(&a.identity_key, &code),
-                    messages: self.texts_for(a, Notice::InLocker(&code)).await?,
-                };
-                (
-                    self.texts_for(a, Notice::LockerFull).await?,
-                    Some(assignment),
-                )
+                    messages: texts,
+                });
+                (self.texts_for(a, Notice::LockerFull).await?, assignment)
             } else {
                 let notice = match to {
                     State::Approved => Some(Notice::Approved),

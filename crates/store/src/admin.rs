@@ -450,6 +450,28 @@ async fn move_application(
             StoreError::Refused("application_state_changed")
         });
     }
+    if m.from == State::ReadyForCollection.as_str() {
+        tx.exec(sql::FREE_COMPARTMENT_OF, &[Int(m.id)]).await?;
+    }
+    let compartment = match &m.locker {
+        Some(l) if m.to == State::ReadyForCollection.as_str() => {
+            let row = tx
+                .texts(
+                    sql::ASSIGN_COMPARTMENT,
+                    &[Int(m.id), Text(&l.code_mac), At(now)],
+                )
+                .await
+                .map_err(refuse_on(Violation::Unique, "application_state_changed"))?;
+            row.into_iter()
+                .next()
+                .and_then(|r| r.into_iter().next().flatten())
+        }
+        _ => None,
+    };
+    // The history names the compartment, so that staff know where to put the document.
+    let note = compartment
+        .as_ref()
+        .map_or_else(|| m.note.clone(), |label| format!("locker:{label}"));
     // The CHECK on the history refuses a move the table does not list; the whole
     // transaction (the update above with it) is then rolled back.
     tx.exec(
@@ -460,30 +482,12 @@ async fn move_application(
             Text(&m.to),
             At(now),
             Text(&m.actor),
-            Text(&m.note),
+            Text(&note),
         ],
     )
     .await
     .map_err(refuse_on(Violation::Check, "application_move_illegal"))?;
-    if m.from == State::ReadyForCollection.as_str() {
-        tx.exec(sql::FREE_COMPARTMENT_OF, &[Int(m.id)]).await?;
-    }
-    match &m.locker {
-        Some(l) if m.to == State::ReadyForCollection.as_str() => {
-            let row = tx
-                .texts(
-                    sql::ASSIGN_COMPARTMENT,
-                    &[Int(m.id), Text(&l.code_mac), At(now)],
-                )
-                .await
-                .map_err(refuse_on(Violation::Unique, "application_state_changed"))?;
-            Ok(row
-                .into_iter()
-                .next()
-                .and_then(|r| r.into_iter().next().flatten()))
-        }
-        _ => Ok(None),
-    }
+    Ok(compartment)
 }
 
 /// The messages a change's transaction queues: an arrival that found a locker compartment

@@ -981,6 +981,7 @@ pub struct ApplicationMove {
     /// Who moves it: `staff:<id>` (a system principal later).
     pub actor: String,
     /// A note from the system (stored unsealed: never personal data, never staff's free text).
+    /// An arrival that took a locker compartment is noted `locker:<label>`.
     pub note: String,
     /// Required (by a CHECK) when `to` is `refused`.
     pub refusal_reason: Option<String>,

@@ -117,6 +117,13 @@ async fn locker_race(store: DynStore) {
     for id in &ids {
         let a = store.application(*id).await.unwrap().unwrap();
         assert_eq!(a.status, "ready_for_collection");
+        // The arrival's history names the compartment (staff put the document there).
+        let arrival = store.application_events(*id).await.unwrap().pop().unwrap();
+        let label = in_locker.iter().find(|(a, _)| a == id).map(|(_, l)| l);
+        assert_eq!(
+            arrival.note,
+            label.map_or_else(String::new, |l| format!("locker:{l}"))
+        );
     }
     // Each arrival queued exactly one text: the locker's or the counter's.
     let texts = store.messages_to("13800000000", 100).await.unwrap();
