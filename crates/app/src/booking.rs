@@ -277,6 +277,19 @@ pub struct VisitApplication {
     pub next_step_zh: String,
     /// The same in English.
     pub next_step_en: String,
+    /// `counter`, `locker` or `mail`.
+    pub collection_method: String,
+    /// The way of collection in Chinese and English, e.g. `自助取证机领取`.
+    pub collection_zh: String,
+    pub collection_en: String,
+    /// Whether the way of collection can still be changed (until the document leaves).
+    pub can_choose_collection: bool,
+    /// The mail address, masked (its first characters), when mailed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mail_address: Option<String>,
+    /// The carrier's tracking number, once mailed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tracking_number: Option<String>,
 }
 
 /// One step of an application's history, as its applicant sees it.
@@ -970,7 +983,7 @@ impl App {
         Ok(found)
     }
 
-    async fn owned_booking(
+    pub(crate) async fn owned_booking(
         &self,
         code: &str,
         id_number: &str,
@@ -1181,26 +1194,7 @@ impl App {
         };
         let application = match self.store.application_of(t.id).await? {
             None => None,
-            Some(a) => {
-                let events = self.store.application_events(a.id).await?;
-                let hall = self.hall_by_id(&a.hall_id).await?;
-                let (next_step_zh, next_step_en) =
-                    crate::progress::next_step(&a, &crate::progress::place(&hall));
-                let state = wujing_domain::application::State::parse(&a.status);
-                Some(VisitApplication {
-                    status_zh: state.map_or(a.status.clone(), |s| s.name_zh().into()),
-                    status_en: state.map_or(a.status.clone(), |s| s.name_en().into()),
-                    history: crate::progress::steps(&events),
-                    next_step_zh,
-                    next_step_en,
-                    refusal_reason: a.refusal_reason,
-                    status: a.status,
-                    ready_by: a.ready_by,
-                    missing: a.missing,
-                    supplement_due: a.supplement_due,
-                    expedited: a.expedited,
-                })
-            }
+            Some(a) => Some(self.visit_application(a).await?),
         };
         Ok(Some(VisitView {
             ticket: t.label,
@@ -1208,6 +1202,47 @@ impl App {
             checked_in_at: t.created_at,
             application,
         }))
+    }
+
+    /// An application as its applicant sees it: state, history, next step, collection.
+    pub(crate) async fn visit_application(
+        &self,
+        a: wujing_store::Application,
+    ) -> AppResult<VisitApplication> {
+        use wujing_domain::application::{Collection, State};
+        let events = self.store.application_events(a.id).await?;
+        let hall = self.hall_by_id(&a.hall_id).await?;
+        let (next_step_zh, next_step_en) =
+            crate::progress::next_step(&a, &crate::progress::place(&hall));
+        let state = State::parse(&a.status);
+        let method = Collection::parse(&a.collection_method).unwrap_or(Collection::Counter);
+        let mail_address = match method {
+            Collection::Mail => self
+                .store
+                .application_mail_address(a.id)
+                .await?
+                .map(|m| crate::progress::mask_address(&m)),
+            _ => None,
+        };
+        Ok(VisitApplication {
+            status_zh: state.map_or(a.status.clone(), |s| s.name_zh().into()),
+            status_en: state.map_or(a.status.clone(), |s| s.name_en().into()),
+            history: crate::progress::steps(&events),
+            next_step_zh,
+            next_step_en,
+            collection_method: method.as_str().into(),
+            collection_zh: method.name_zh().into(),
+            collection_en: method.name_en().into(),
+            can_choose_collection: state.is_some_and(Collection::can_choose_in),
+            mail_address,
+            tracking_number: a.tracking_number,
+            refusal_reason: a.refusal_reason,
+            status: a.status,
+            ready_by: a.ready_by,
+            missing: a.missing,
+            supplement_due: a.supplement_due,
+            expedited: a.expedited,
+        })
     }
 
     pub(crate) async fn booking_view(&self, b: &Booking) -> AppResult<BookingView> {

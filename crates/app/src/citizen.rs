@@ -173,7 +173,11 @@ impl App {
         self.application_form(&b).await
     }
 
-    async fn slip_booking(&self, code: &str, key: &str) -> AppResult<wujing_store::Booking> {
+    pub(crate) async fn slip_booking(
+        &self,
+        code: &str,
+        key: &str,
+    ) -> AppResult<wujing_store::Booking> {
         let not_found =
             || AppError::new(Code::BookingNotFound, "没有找到该预约", "no such booking");
         let code = code.trim().to_ascii_uppercase();

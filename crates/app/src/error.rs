@@ -83,6 +83,10 @@ macro_rules! codes {
 }
 
 codes! {
+    CollectionFixed = "collection_fixed", Conflict, "证件已发出或申请已结束，领取方式不能再更改", "the document has left or the application has ended; the way of collection can no longer change";
+    CollectionInvalid = "collection_invalid", Invalid, "领取方式须为窗口领取（counter）、自助取证机（locker）或邮寄（mail）", "the way of collection must be counter, locker or mail";
+    SignatureRequired = "signature_required", Invalid, "请先由申请人签收再交付证件", "the applicant must sign the receipt before the document is handed over";
+    MailAddressInvalid = "mail_address_invalid", Invalid, "邮寄地址须为一行，8到120个字", "the mail address must be one line of 8 to 120 characters";
     TextInvalid = "text_invalid", Invalid, "内容含有不允许的控制字符", "the text contains a control character that is not allowed";
     PayloadTooLarge = "payload_too_large", PayloadTooLarge, "请求内容过大", "the request body is too large";
     Timeout = "timeout", Unavailable, "处理超时，请稍后再试；如为提交操作，请先查询结果再重试", "the request took too long; if it changed something, check the outcome before retrying";
@@ -205,6 +209,7 @@ codes! {
     StaffNotFound = "staff_not_found", NotFound, "没有这个工作人员账号", "no such staff account";
     TicketNotFound = "ticket_not_found", NotFound, "没有这个号", "no such ticket";
     TicketState = "ticket_state", Conflict, "该号当前状态不能执行此操作", "the ticket is not in a state that allows this";
+    TrackingNumberInvalid = "tracking_number_invalid", Invalid, "邮寄运单号须为13位（如EA123456785CN）", "the tracking number must have 13 characters (e.g. EA123456785CN)";
     Unavailable = "unavailable", Unavailable, "系统繁忙，请稍后再试", "the service is temporarily unavailable; try again shortly";
     UnknownBusiness = "unknown_business", Unprocessable, "没有这项业务", "there is no such business";
     UrgentDecided = "urgent_decided", Conflict, "该申请已审批", "already decided";

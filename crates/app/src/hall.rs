@@ -164,7 +164,7 @@ fn state_error() -> AppError {
 }
 
 impl App {
-    fn hall_day(&self) -> NaiveDate {
+    pub(crate) fn hall_day(&self) -> NaiveDate {
         self.clock.today()
     }
 
@@ -638,7 +638,7 @@ impl App {
         window: u32,
         client_addr: Option<&str>,
         ticket_id: i64,
-        present: &[String],
+        presented: &Presented,
     ) -> AppResult<Application> {
         let ticket = self
             .store
@@ -648,7 +648,7 @@ impl App {
         let missing = self
             .materials_of(&ticket.business)
             .into_iter()
-            .filter(|m| !present.iter().any(|x| x == m))
+            .filter(|m| !presented.present.iter().any(|x| x == m))
             .map(String::from)
             .collect();
         self.accept_application(
@@ -657,7 +657,10 @@ impl App {
             window,
             client_addr,
             ticket_id,
-            &AcceptInput { missing },
+            &AcceptInput {
+                missing,
+                collection: presented.collection.clone(),
+            },
         )
         .await
     }
@@ -703,12 +706,24 @@ pub use wujing_domain::application::EXPEDITED_WORKING_DAYS;
 /// Calendar days to bring a missing document.
 pub const SUPPLEMENT_DAYS: i64 = 15;
 
+/// What the counter console's acceptance form says: the materials ticked as brought, and how
+/// the document is to reach the applicant.
+#[derive(Debug, Clone, Default)]
+pub struct Presented {
+    pub present: Vec<String>,
+    pub collection: Option<crate::lifecycle::CollectionInput>,
+}
+
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptInput {
     /// Materials still to bring (by their names on the checklist); empty: complete.
     #[serde(default)]
     pub missing: Vec<String>,
+    /// How the applicant will receive the document; default: at a counter of this hall. The
+    /// citizen can still change it online until the document leaves.
+    #[serde(default)]
+    pub collection: Option<crate::lifecycle::CollectionInput>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -808,18 +823,56 @@ impl App {
             .map(|m| m.trim().to_string())
             .filter(|m| !m.is_empty())
             .collect();
+        for m in &missing {
+            if let Some(c) = wujing_domain::text::forbidden_in_line(m) {
+                return Err(AppError::text_invalid(c));
+            }
+        }
+        let (method, mail_address) = match &a.collection {
+            Some(c) => c.parse()?,
+            None => (wujing_domain::application::Collection::Counter, None),
+        };
+        let supplement_due =
+            (!missing.is_empty()).then(|| today + TimeDelta::days(SUPPLEMENT_DAYS));
+        let actor = Actor::at_window(p, client_addr, window).in_hall(&t.hall_id);
+        let now = self.clock.now();
+        let audit = wujing_store::NewAudit {
+            at: now,
+            actor: actor.id.clone(),
+            actor_name: actor.name.clone(),
+            action: "application.accept".into(),
+            subject: format!("ticket:{}", t.label),
+            citizen: Some(t.identity_key.clone()),
+            detail: json!({
+                "status": if missing.is_empty() { "accepted" } else { "pending_supplement" },
+                "missing": missing,
+                "ready_by": ready_by,
+                "collection": method.as_str(),
+            }),
+            client_addr: actor.client_addr.clone(),
+            station: actor.station.clone(),
+            hall_id: actor.hall.clone(),
+        };
+        let texts = self
+            .acceptance_texts(&t, &missing, supplement_due, ready_by)
+            .await?;
         let app = self
             .store
-            .accept_application(&wujing_store::NewApplication {
-                ticket_id,
-                supplement_due: (!missing.is_empty())
-                    .then(|| today + TimeDelta::days(SUPPLEMENT_DAYS)),
-                missing: missing.clone(),
-                ready_by,
-                window_number: window,
-                officer_id: s.id,
-                now: self.clock.now(),
-            })
+            .accept_application(
+                &wujing_store::NewApplication {
+                    ticket_id,
+                    supplement_due,
+                    missing: missing.clone(),
+                    ready_by,
+                    window_number: window,
+                    officer_id: s.id,
+                    now,
+                    collection_method: method.as_str().into(),
+                    mail_address,
+                },
+                &audit,
+                &texts,
+            )
             .await
             .map_err(|e| match e {
                 wujing_store::StoreError::Refused("already_accepted") => {
@@ -828,16 +881,49 @@ impl App {
                 wujing_store::StoreError::Refused(_) => state_error(),
                 other => other.into(),
             })?;
-        self.audit(
-            &Actor::at_window(p, client_addr, window).in_hall(&t.hall_id),
-            AdminChange::RecordOnly,
-            "application.accept",
-            format!("ticket:{}", t.label),
-            Some(t.identity_key.clone()),
-            json!({ "status": app.status, "missing": missing, "ready_by": app.ready_by }),
-        )
-        .await?;
         Ok(app.into())
+    }
+
+    /// The applicant's text at acceptance (booked visits: the booking has the phone): what is
+    /// missing and by when, or the expected date; with the link to the status. Written in the
+    /// acceptance's transaction.
+    async fn acceptance_texts(
+        &self,
+        t: &wujing_store::Ticket,
+        missing: &[String],
+        supplement_due: Option<NaiveDate>,
+        ready_by: NaiveDate,
+    ) -> AppResult<Vec<wujing_store::NewMessage>> {
+        let Some(booking_id) = t.booking_id else {
+            return Ok(Vec::new());
+        };
+        let Some(b) = self.store.booking_by_id(booking_id).await? else {
+            return Ok(Vec::new());
+        };
+        let link = self.status_link(&b).await?;
+        let en = b.lang.starts_with("en");
+        let due = supplement_due.map(|d| d.to_string()).unwrap_or_default();
+        let body = match (missing.is_empty(), en) {
+            (true, false) => format!("【出入境】您的申请已受理，预计{ready_by}前办结。进度：{link}"),
+            (true, true) => format!(
+                "[Exit-Entry] Your application was accepted; expected ready by {ready_by}. Status: {link}"
+            ),
+            (false, false) => format!(
+                "【出入境】您的申请已受理，尚缺：{}。请于{due}前到任一出入境窗口补交，逾期申请终止。进度：{link}",
+                missing.join("、")
+            ),
+            (false, true) => format!(
+                "[Exit-Entry] Your application was accepted but needs: {}. Bring it to any exit-entry counter by {due}, or the application lapses. Status: {link}",
+                missing.join(", ")
+            ),
+        };
+        Ok(vec![crate::notify::message(
+            format!("ticket:{}:accepted", t.id),
+            &b.phone,
+            "application",
+            body,
+            self.clock.now(),
+        )])
     }
 
     /// A refund by a leader (audited); the day's reconciliation leaves it out.

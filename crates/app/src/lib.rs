@@ -85,6 +85,9 @@ pub struct Config {
     /// Days a document waits for collection before it goes back to the vault (its locker
     /// compartment freed; it is then collected at a counter).
     pub uncollected_days: u32,
+    /// The address citizens reach the portal at (`https://…`, no trailing slash): the links
+    /// in text messages point there.
+    pub public_url: String,
 }
 
 /// How the online pool is released (issue: fairness at release time).
@@ -184,6 +187,7 @@ impl Default for Config {
             retention_days: 90,
             pickup_reminder_days: 3,
             uncollected_days: 30,
+            public_url: "http://127.0.0.1:8080".into(),
         }
     }
 }

@@ -6,11 +6,12 @@
 //! the citizen's text. The move table is the domain's ([`wujing_domain::application`]); it is
 //! asked first for a clear answer, and the database's CHECK holds it anyway.
 //!
-//! Production is done by staff with the `producer` role for now; the production centre's own
-//! system (batches, a system principal) is a later step of issue 12, as are mail and
-//! supplements brought at another site. The pickup locker and the sweeper (lapsing, reminders,
-//! the return to the vault) are in [`crate::locker`]; they move applications through
-//! [`App::move_application`] like staff do.
+//! Also here: the way of collection (a counter, a pickup locker, or mail with an address and
+//! a tracking number), chosen at acceptance, later by the citizen from the slip, or by staff
+//! at a counter, until the document leaves; supplements brought to a counter of any hall; and
+//! the leaders' list of overdue applications. The pickup locker and the sweeper (lapsing,
+//! reminders, the return to the vault) are in [`crate::locker`]; they move applications
+//! through [`App::move_application`] like staff do, and their texts are here ([`Notice`]).
 
 use crate::admin::Actor;
 use crate::authz::{hall_scope, Action, Principal};
@@ -19,8 +20,10 @@ use crate::{App, AppError, AppResult, Code};
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
-use wujing_domain::application::{next, Event, RefusalReason, State};
-use wujing_store::{ApplicationMove, LockerAssignment, NewAudit, NewMessage, StoreError};
+use wujing_domain::application::{next, Collection, Event, RefusalReason, State};
+use wujing_store::{
+    AdminChange, ApplicationMove, LockerAssignment, NewAudit, NewMessage, StoreError,
+};
 
 /// How many applications a queue shows at most.
 pub const QUEUE_LIMIT: u32 = 200;
@@ -46,8 +49,10 @@ pub enum ProductionStep {
     Produced,
     /// Produced → dispatched to the collection site.
     Dispatched,
-    /// Dispatched → ready for collection (arrived at the site).
+    /// Dispatched → ready for collection (arrived at the site); not for a mailed document.
     Ready,
+    /// Dispatched → collected: a mailed document delivered by the carrier.
+    Delivered,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -57,6 +62,79 @@ pub struct ProductionInput {
     /// The document's number (5 to 20 capital letters or digits), for `produced`.
     #[serde(default)]
     pub document_number: Option<String>,
+    /// The carrier's tracking number (e.g. `EA123456785CN`), for `dispatched` of a document
+    /// to be mailed.
+    #[serde(default)]
+    pub tracking_number: Option<String>,
+}
+
+/// A hand-over at a counter.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CollectInput {
+    /// The applicant signed the receipt (签收) after the identity check: required, and
+    /// recorded with the hand-over.
+    #[serde(default)]
+    pub signed: bool,
+}
+
+/// What a counter finds for the person whose identity document it holds.
+#[derive(Debug, Clone, serde::Serialize, ToSchema)]
+pub struct CounterLookup {
+    /// Waiting for a supplement, in any hall: the counter can take it.
+    pub pending_supplement: Vec<Application>,
+    /// Ready (or back in the vault) at this hall: the counter can hand it over.
+    pub to_collect: Vec<Application>,
+}
+
+/// An application found by its applicant's identity number and phone code.
+#[derive(Debug, Clone, serde::Serialize, ToSchema)]
+pub struct MyApplication {
+    pub business_zh: String,
+    pub business_en: String,
+    pub hall_zh: String,
+    pub hall_en: String,
+    pub accepted_at: chrono::DateTime<chrono::Utc>,
+    pub application: crate::booking::VisitApplication,
+    /// The slip's own link (`/slip/{code}?k=…`), where the way of collection can be changed.
+    pub link: String,
+}
+
+/// How the applicant receives the document.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CollectionInput {
+    /// `counter`, `locker` (the collection site's pickup locker, opened with the ID card and a
+    /// one-time code sent by text) or `mail` (EMS, to `mail_address`).
+    pub method: String,
+    /// One line, 8 to 120 characters; required for `mail`, ignored otherwise.
+    #[serde(default)]
+    pub mail_address: Option<String>,
+}
+
+impl CollectionInput {
+    /// The method and, for mail, the address in its one-line form.
+    pub(crate) fn parse(&self) -> AppResult<(Collection, Option<String>)> {
+        let method = Collection::parse(self.method.trim())
+            .ok_or_else(|| AppError::from(Code::CollectionInvalid))?;
+        let address = match method {
+            Collection::Mail => Some(
+                self.mail_address
+                    .as_deref()
+                    .and_then(wujing_domain::application::mail_address)
+                    .ok_or_else(|| AppError::from(Code::MailAddressInvalid))?,
+            ),
+            _ => None,
+        };
+        // A bidi override would make the parcel's label read other than it is stored.
+        if let Some(c) = address
+            .as_deref()
+            .and_then(wujing_domain::text::forbidden_in_line)
+        {
+            return Err(AppError::text_invalid(c));
+        }
+        Ok((method, address))
+    }
 }
 
 /// An application with its history, for staff.
@@ -158,7 +236,7 @@ impl App {
         self.step(
             p,
             client_addr,
-            id,
+            self.application_in(id).await?,
             Action::Review,
             Event::StartReview,
             Step::default(),
@@ -176,7 +254,7 @@ impl App {
         self.step(
             p,
             client_addr,
-            id,
+            self.application_in(id).await?,
             Action::Review,
             Event::Approve,
             Step::default(),
@@ -198,7 +276,7 @@ impl App {
         self.step(
             p,
             client_addr,
-            id,
+            self.application_in(id).await?,
             Action::Review,
             Event::Refuse,
             Step {
@@ -209,7 +287,8 @@ impl App {
         .await
     }
 
-    /// A production step (audited; "ready" tells the citizen where to collect).
+    /// A production step (audited; "ready" tells the citizen where to collect, "dispatched"
+    /// of a mailed document the tracking number).
     pub async fn production_step(
         &self,
         p: &Principal,
@@ -217,8 +296,11 @@ impl App {
         id: i64,
         input: &ProductionInput,
     ) -> AppResult<Application> {
-        let (event, number) = match input.step {
-            ProductionStep::Start => (Event::StartProduction, None),
+        let a = self.application_in(id).await?;
+        let mail = a.collection_method == Collection::Mail.as_str();
+        let mut step = Step::default();
+        let event = match input.step {
+            ProductionStep::Start => Event::StartProduction,
             ProductionStep::Produced => {
                 let n = input
                     .document_number
@@ -226,23 +308,30 @@ impl App {
                     .map(str::trim)
                     .filter(|n| valid_document_number(n))
                     .ok_or_else(|| AppError::from(Code::DocumentNumberInvalid))?;
-                (Event::Produce, Some(n.to_string()))
+                step.document_number = Some(n.to_string());
+                Event::Produce
             }
-            ProductionStep::Dispatched => (Event::Dispatch, None),
-            ProductionStep::Ready => (Event::Arrive, None),
+            ProductionStep::Dispatched => {
+                if mail {
+                    step.tracking_number = Some(
+                        input
+                            .tracking_number
+                            .as_deref()
+                            .and_then(wujing_domain::application::tracking_number)
+                            .ok_or_else(|| AppError::from(Code::TrackingNumberInvalid))?,
+                    );
+                }
+                Event::Dispatch
+            }
+            // A mailed document has no collection site to arrive at, and only a mailed one is
+            // delivered by the carrier.
+            ProductionStep::Ready if mail => return Err(Code::ApplicationMoveIllegal.into()),
+            ProductionStep::Ready => Event::Arrive,
+            ProductionStep::Delivered if !mail => return Err(Code::ApplicationMoveIllegal.into()),
+            ProductionStep::Delivered => Event::Collect,
         };
-        self.step(
-            p,
-            client_addr,
-            id,
-            Action::Produce,
-            event,
-            Step {
-                document_number: number,
-                ..Step::default()
-            },
-        )
-        .await
+        self.step(p, client_addr, a, Action::Produce, event, step)
+            .await
     }
 
     /// The document handed over at a counter of the collection site, after the identity
@@ -252,35 +341,276 @@ impl App {
         p: &Principal,
         client_addr: Option<&str>,
         id: i64,
+        input: &CollectInput,
     ) -> AppResult<Application> {
+        if !input.signed {
+            return Err(Code::SignatureRequired.into());
+        }
+        let a = self.application_in(id).await?;
+        // Dispatched → collected is the carrier's delivery, not a counter's hand-over.
+        if !matches!(
+            State::parse(&a.status),
+            Some(State::ReadyForCollection | State::ReturnedToVault)
+        ) {
+            return Err(Code::ApplicationMoveIllegal.into());
+        }
         self.step(
             p,
             client_addr,
-            id,
+            a,
             Action::Counter,
             Event::Collect,
-            Step::default(),
+            Step {
+                signed: true,
+                ..Step::default()
+            },
         )
         .await
     }
 
-    /// One step: authorised in the application's hall, checked against the move table, then
-    /// the store's one transaction (move, history, audit entry, text).
-    async fn step(
+    /// The missing materials brought to a counter of `hall`, which may be another hall than
+    /// the accepting one (M5: supplements at any site): the application moves on to review.
+    /// The history notes the hall; the audit entry is the counter's hall's.
+    pub async fn supplement(
+        &self,
+        p: &Principal,
+        hall: &str,
+        client_addr: Option<&str>,
+        id: i64,
+    ) -> AppResult<Application> {
+        self.require(p, Action::Counter, Some(hall))?;
+        let a = self.application_in(id).await?;
+        self.step(
+            p,
+            client_addr,
+            a,
+            Action::Counter,
+            Event::Supplement,
+            Step {
+                at_hall: Some(hall.to_string()),
+                ..Step::default()
+            },
+        )
+        .await
+    }
+
+    /// What the counter of `hall` can do for the person whose identity document it holds:
+    /// supplements waiting in any hall, documents to hand over at this one (audited as a
+    /// lookup; other applications of the person are not shown).
+    pub async fn counter_lookup(
+        &self,
+        p: &Principal,
+        hall: &str,
+        client_addr: Option<&str>,
+        id_number: &str,
+    ) -> AppResult<CounterLookup> {
+        self.require(p, Action::Counter, Some(hall))?;
+        let id = self.parse_resident_id(id_number)?;
+        let key = self.identity_key(&wujing_domain::Identity::Resident(id));
+        let mut found = CounterLookup {
+            pending_supplement: Vec::new(),
+            to_collect: Vec::new(),
+        };
+        for a in self.store.applications_of(&key).await? {
+            match State::parse(&a.status) {
+                Some(State::PendingSupplement) => found.pending_supplement.push(a.into()),
+                Some(State::ReadyForCollection | State::ReturnedToVault) if a.hall_id == hall => {
+                    found.to_collect.push(a.into())
+                }
+                _ => {}
+            }
+        }
+        self.audit(
+            &Actor::new(p, client_addr).in_hall(hall),
+            AdminChange::RecordOnly,
+            "application.lookup",
+            format!(
+                "identity:{}",
+                wujing_domain::idnum::mask_id_number(id_number.trim())
+            ),
+            Some(key),
+            json!({
+                "pending_supplement": found.pending_supplement.len(),
+                "to_collect": found.to_collect.len(),
+            }),
+        )
+        .await?;
+        Ok(found)
+    }
+
+    /// The applicant's applications by identity number and a code sent to the phone they
+    /// booked with (the status query of the portal and the API). Walk-in applications have no
+    /// phone on file to prove ownership with and are not shown (the counter's receipt tells
+    /// them the date).
+    pub async fn my_applications(
+        &self,
+        id_number: &str,
+        phone: &str,
+        code: &str,
+    ) -> AppResult<Vec<MyApplication>> {
+        let id = self.parse_resident_id(id_number)?;
+        self.use_phone_code(phone, "lookup", code).await?;
+        let phone = crate::booking::parse_phone(phone)?;
+        let key = self.identity_key(&wujing_domain::Identity::Resident(id));
+        let mut out = Vec::new();
+        for a in self.store.applications_of(&key).await? {
+            let Some(booking_id) = a.booking_id else {
+                continue;
+            };
+            let Some(b) = self.store.booking_by_id(booking_id).await? else {
+                continue;
+            };
+            if b.phone != phone {
+                continue;
+            }
+            let hall = self.hall_by_id(&a.hall_id).await?;
+            let (business_zh, business_en) = self
+                .catalogue
+                .business(&a.business)
+                .map(|x| (x.name_zh.to_string(), x.name_en.to_string()))
+                .unwrap_or_else(|| (a.business.clone(), a.business.clone()));
+            out.push(MyApplication {
+                business_zh,
+                business_en,
+                hall_zh: hall.name_zh.clone(),
+                hall_en: hall.name_en.clone(),
+                accepted_at: a.accepted_at,
+                link: format!("/slip/{}?k={}", b.code, self.slip_key(&b.code).await?),
+                application: self.visit_application(a).await?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The way of collection chosen or changed by staff at a counter of the application's
+    /// hall (audited).
+    pub async fn choose_collection(
         &self,
         p: &Principal,
         client_addr: Option<&str>,
         id: i64,
+        input: &CollectionInput,
+    ) -> AppResult<Application> {
+        let a = self.application_in(id).await?;
+        self.require(p, Action::Counter, Some(&a.hall_id))?;
+        let actor = Actor::new(p, client_addr).in_hall(&a.hall_id);
+        self.record_collection(&actor, &a, input).await
+    }
+
+    /// The way of collection chosen or changed by the citizen from the slip (the slip link
+    /// is the owner proof; audited as the citizen's own change).
+    pub async fn choose_collection_by_slip(
+        &self,
+        code: &str,
+        key: &str,
+        client_addr: Option<&str>,
+        input: &CollectionInput,
+    ) -> AppResult<Application> {
+        let b = self.slip_booking(code, key).await?;
+        let a = self
+            .application_of_booking(b.id)
+            .await?
+            .ok_or_else(not_found)?;
+        let actor = Actor::new(&Principal::Anonymous, client_addr).in_hall(&a.hall_id);
+        self.record_collection(&actor, &a, input).await
+    }
+
+    /// The same by the booking code and the applicant's identity number (the API's owner
+    /// proof, limited against guessing like the booking's other owner routes).
+    pub async fn choose_collection_by_owner(
+        &self,
+        code: &str,
+        id_number: &str,
+        client_addr: Option<&str>,
+        input: &CollectionInput,
+    ) -> AppResult<Application> {
+        let b = self.owned_booking(code, id_number, client_addr).await?;
+        let a = self
+            .application_of_booking(b.id)
+            .await?
+            .ok_or_else(not_found)?;
+        let actor = Actor::new(&Principal::Anonymous, client_addr).in_hall(&a.hall_id);
+        self.record_collection(&actor, &a, input).await
+    }
+
+    pub(crate) async fn application_of_booking(
+        &self,
+        booking_id: i64,
+    ) -> AppResult<Option<wujing_store::Application>> {
+        let Some(t) = self.store.ticket_of_booking(booking_id).await? else {
+            return Ok(None);
+        };
+        Ok(self.store.application_of(t.id).await?)
+    }
+
+    async fn record_collection(
+        &self,
+        actor: &Actor,
+        a: &wujing_store::Application,
+        input: &CollectionInput,
+    ) -> AppResult<Application> {
+        let (method, mail_address) = input.parse()?;
+        if !State::parse(&a.status).is_some_and(Collection::can_choose_in) {
+            return Err(Code::CollectionFixed.into());
+        }
+        self.audit(
+            actor,
+            AdminChange::ChooseCollection {
+                id: a.id,
+                method: method.as_str().into(),
+                mail_address,
+            },
+            "application.collection",
+            format!("application:{}", a.id),
+            Some(a.identity_key.clone()),
+            // The address is the citizen's: sealed in the row, never in the trail.
+            json!({ "method": method.as_str() }),
+        )
+        .await?;
+        Ok(self.application_in(a.id).await?.into())
+    }
+
+    /// Applications past their due date that are not ready yet, of one hall or of every hall
+    /// the leader covers, oldest due first.
+    pub async fn overdue(&self, p: &Principal, hall: Option<&str>) -> AppResult<Vec<Application>> {
+        self.require(p, Action::ViewSignals, hall)?;
+        let today = self.hall_day();
+        let halls: Vec<Option<String>> = match (hall, hall_scope(p, Action::ViewSignals)) {
+            (Some(h), _) => vec![Some(h.to_string())],
+            (None, None) => vec![None],
+            (None, Some(hs)) => hs.into_iter().map(Some).collect(),
+        };
+        let mut out = Vec::new();
+        for h in &halls {
+            out.extend(
+                self.store
+                    .overdue_applications(today, h.as_deref(), QUEUE_LIMIT)
+                    .await?,
+            );
+        }
+        out.sort_by_key(|a| (a.ready_by, a.id));
+        out.truncate(QUEUE_LIMIT as usize);
+        Ok(out.into_iter().map(Into::into).collect())
+    }
+
+    /// One step: authorised in the application's hall (or, for a supplement, the counter's),
+    /// checked against the move table, then the store's one transaction (move, history, audit
+    /// entry, text).
+    async fn step(
+        &self,
+        p: &Principal,
+        client_addr: Option<&str>,
+        a: wujing_store::Application,
         action: Action,
         event: Event,
         step: Step,
     ) -> AppResult<Application> {
-        let a = self.application_in(id).await?;
-        self.require(p, action, Some(&a.hall_id))?;
+        let hall = step.at_hall.clone().unwrap_or_else(|| a.hall_id.clone());
+        self.require(p, action, Some(&hall))?;
         let Principal::Staff(s) = p else {
             return Err(crate::authz::denied(p));
         };
-        let actor = Actor::new(p, client_addr).in_hall(&a.hall_id);
+        let actor = Actor::new(p, client_addr).in_hall(&hall);
         self.move_application(&a, event, step, &actor, format!("staff:{}", s.id))
             .await
     }
@@ -315,41 +645,39 @@ impl App {
                 "to": to.as_str(),
                 "reason": step.reason.map(RefusalReason::as_str),
                 "document_number": step.document_number,
+                "tracking_number": step.tracking_number,
+                "hall": step.at_hall,
+                "signed": step.signed.then_some(true),
             }),
             client_addr: actor.client_addr.clone(),
             station: actor.station.clone(),
             hall_id: actor.hall.clone(),
         };
-        let (messages, locker) =
-            if to == State::ReadyForCollection && a.collection_method == "locker" {
-                // Decided here (issue 12 is silent): when every compartment of the site is
-                // occupied, the document is not held back; it waits at the counter, and the text
-                // says so instead of giving a code. The store picks which text goes out, in the
-                // transaction that knows whether a compartment was free.
-                // Without a phone on file (a walk-in) nobody could learn the code: no
-                // compartment, the document waits at the counter.
-                let code = crate::locker::pickup_code();
-                let texts = self.texts_for(a, Notice::InLocker(&code)).await?;
-                let assignment = (!texts.is_empty()).then(|| LockerAssignment {
-                    code_mac: self.pickup_mac(&a.identity_key, &code),
-                    messages: texts,
-                });
-                (self.texts_for(a, Notice::LockerFull).await?, assignment)
-            } else {
-                let notice = match to {
-                    State::Approved => Some(Notice::Approved),
-                    State::Refused => step.reason.map(Notice::Refused),
-                    State::ReadyForCollection => Some(Notice::Ready),
-                    State::Lapsed => Some(Notice::Lapsed),
-                    State::ReturnedToVault => Some(Notice::ReturnedToVault),
-                    _ => None,
-                };
-                let messages = match notice {
-                    Some(n) => self.texts_for(a, n).await?,
-                    None => Vec::new(),
-                };
-                (messages, None)
-            };
+        let notice = match to {
+            State::Lapsed => Some(Notice::Lapsed),
+            State::ReturnedToVault => Some(Notice::ReturnedToVault),
+            _ => None,
+        };
+        let (messages, locker) = if to == State::ReadyForCollection
+            && a.collection_method == Collection::Locker.as_str()
+        {
+            // Decided here (issue 12 is silent): when every compartment of the site is
+            // occupied, the document is not held back; it waits at the counter, and the text
+            // says so instead of giving a code. The store picks which text goes out, in the
+            // transaction that knows whether a compartment was free. Without a phone on file
+            // (a walk-in) nobody could learn the code: no compartment either.
+            let code = crate::locker::pickup_code();
+            let texts = self.notice_texts(a, Notice::InLocker(&code)).await?;
+            let assignment = (!texts.is_empty()).then(|| LockerAssignment {
+                code_mac: self.pickup_mac(&a.identity_key, &code),
+                messages: texts,
+            });
+            (self.notice_texts(a, Notice::LockerFull).await?, assignment)
+        } else if let Some(n) = notice {
+            (self.notice_texts(a, n).await?, None)
+        } else {
+            (self.texts_for(a, to, &step).await?, None)
+        };
         let moved = self
             .store
             .transition_application(
@@ -358,10 +686,20 @@ impl App {
                     from: from.as_str().into(),
                     to: to.as_str().into(),
                     actor: by,
-                    // No free text from staff: the history is not sealed.
-                    note: String::new(),
+                    // No free text from staff: the history is not sealed. A supplement
+                    // brought elsewhere names the hall (not personal data).
+                    note: if step.signed {
+                        "signed".into()
+                    } else {
+                        step.at_hall
+                            .as_ref()
+                            .filter(|h| **h != a.hall_id)
+                            .map(|h| format!("hall:{h}"))
+                            .unwrap_or_default()
+                    },
                     refusal_reason: step.reason.map(|r| r.as_str().to_string()),
-                    document_number: step.document_number,
+                    document_number: step.document_number.clone(),
+                    tracking_number: step.tracking_number.clone(),
                     locker,
                 },
                 &audit,
@@ -372,12 +710,13 @@ impl App {
         Ok(moved.into())
     }
 
-    /// The citizen's text about `notice`, to the booking's phone in the booking's language;
-    /// none for a walk-in (no phone on file). Queued in the caller's transaction, keyed by
-    /// application and what it says, so that a redelivery (or a second sweep) is recognised.
-    /// The body can carry a pickup code: it is sealed in the outbox like every text, and
-    /// never logged (`NewMessage`'s `Debug` leaves it out).
-    pub(crate) async fn texts_for(
+    /// The citizen's text about a locker or sweeper `notice`, to the booking's phone in the
+    /// booking's language, with the link to the status; none for a walk-in (no phone on file).
+    /// Queued in the caller's transaction, keyed by application and what it says, so that a
+    /// redelivery (or a second sweep) is recognised. The body can carry a pickup code: it is
+    /// sealed in the outbox like every text, and never logged (`NewMessage`'s `Debug` leaves it
+    /// out).
+    pub(crate) async fn notice_texts(
         &self,
         a: &wujing_store::Application,
         notice: Notice<'_>,
@@ -389,6 +728,7 @@ impl App {
             return Ok(Vec::new());
         };
         let hall = self.store.hall(&a.hall_id).await?;
+        let link = self.status_link(&b).await?;
         let en = b.lang.starts_with("en");
         let site = if en {
             hall.as_ref()
@@ -396,7 +736,7 @@ impl App {
         } else {
             hall.as_ref().map_or("受理大厅", |h| h.name_zh.as_str())
         };
-        let body = notice.body(en, site, a);
+        let body = notice.body(en, site, a, &link);
         Ok(vec![crate::notify::message(
             format!("application:{}:{}", a.id, notice.key()),
             &b.phone,
@@ -405,15 +745,109 @@ impl App {
             self.clock.now(),
         )])
     }
-}
 
-/// What a text to the applicant says.
+    /// The link a text carries to the application's status: the booking's slip (its own
+    /// secret link), which shows the history, the next step and the choice of collection.
+    pub(crate) async fn status_link(&self, b: &wujing_store::Booking) -> AppResult<String> {
+        Ok(format!(
+            "{}/slip/{}?k={}",
+            self.config.public_url.trim_end_matches('/'),
+            b.code,
+            self.slip_key(&b.code).await?
+        ))
+    }
+
+    /// The citizen's text for a step that matters to them, to the booking's phone in the
+    /// booking's language, with the link to the status; none for a walk-in (no phone on
+    /// file) or another step. Queued in the move's transaction, keyed by application and
+    /// state so that a redelivery is recognised.
+    async fn texts_for(
+        &self,
+        a: &wujing_store::Application,
+        to: State,
+        step: &Step,
+    ) -> AppResult<Vec<NewMessage>> {
+        let mail = a.collection_method == Collection::Mail.as_str();
+        let tells = match to {
+            State::Accepted => step.at_hall.is_some(),
+            State::Approved | State::Refused | State::ReadyForCollection => true,
+            State::Dispatched | State::Collected => mail,
+            _ => false,
+        };
+        if !tells {
+            return Ok(Vec::new());
+        }
+        let Some(booking_id) = a.booking_id else {
+            return Ok(Vec::new());
+        };
+        let Some(b) = self.store.booking_by_id(booking_id).await? else {
+            return Ok(Vec::new());
+        };
+        let hall = self.store.hall(&a.hall_id).await?;
+        let link = self.status_link(&b).await?;
+        let en = b.lang.starts_with("en");
+        let reason = step.reason;
+        let tracking = step.tracking_number.as_deref().unwrap_or("");
+        let body = match (to, en) {
+            (State::Accepted, false) => format!(
+                "【出入境】您补交的材料已收到，申请进入审批，预计{}前办结。进度：{link}",
+                a.ready_by
+            ),
+            (State::Accepted, true) => format!(
+                "[Exit-Entry] The missing materials are in; your application goes to review, expected ready by {}. Status: {link}",
+                a.ready_by
+            ),
+            (State::Approved, false) => format!(
+                "【出入境】您的申请已审批通过，正在制证，预计{}前可领取。进度：{link}",
+                a.ready_by
+            ),
+            (State::Approved, true) => format!(
+                "[Exit-Entry] Your application is approved and the document is being made; expected by {}. Status: {link}",
+                a.ready_by
+            ),
+            (State::Refused, false) => format!(
+                "【出入境】您的申请不予批准：{}。如有疑问请咨询受理大厅。详情：{link}",
+                reason.map_or("", RefusalReason::zh)
+            ),
+            (State::Refused, true) => format!(
+                "[Exit-Entry] Your application was refused: {}. Please ask the accepting hall. Details: {link}",
+                reason.map_or("", RefusalReason::en)
+            ),
+            (State::Dispatched, false) => format!(
+                "【出入境】您的证件已通过EMS寄出，运单号{tracking}，请留意查收。进度：{link}"
+            ),
+            (State::Dispatched, true) => format!(
+                "[Exit-Entry] Your document has been mailed by EMS, tracking number {tracking}. Status: {link}"
+            ),
+            (State::Collected, false) => {
+                format!("【出入境】您的证件已妥投，本次办理完成。进度：{link}")
+            }
+            (State::Collected, true) => format!(
+                "[Exit-Entry] Your document has been delivered; this application is complete. Status: {link}"
+            ),
+            (_, false) => format!(
+                "【出入境】您的证件已可领取，请携带身份证到{}窗口领取。进度：{link}",
+                hall.as_ref().map_or("受理大厅", |h| h.name_zh.as_str())
+            ),
+            (_, true) => format!(
+                "[Exit-Entry] Your document is ready: collect it with your ID card at {}. Status: {link}",
+                hall.as_ref()
+                    .map_or("the accepting hall", |h| h.name_en.as_str())
+            ),
+        };
+        Ok(vec![crate::notify::message(
+            format!("application:{}:{}", a.id, to.as_str()),
+            &b.phone,
+            "application",
+            body,
+            self.clock.now(),
+        )])
+    }
+}
+/// What a text to the applicant about the locker or a sweep says (the other steps' texts are
+/// [`App::texts_for`]'s).
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Notice<'a> {
-    Approved,
-    Refused(RefusalReason),
-    /// Ready at a counter of the collection site.
-    Ready,
     /// In the site's pickup locker, with the one-time code.
     InLocker(&'a str),
     /// To be collected from the locker, but every compartment was occupied.
@@ -425,79 +859,56 @@ pub(crate) enum Notice<'a> {
 }
 
 impl Notice<'_> {
-    /// The idempotency key's last part: one text per application and state (the three
-    /// "ready" texts are alternatives of one), and one reminder.
+    /// The idempotency key's last part: one text per application and state (the locker's two
+    /// "ready" texts are alternatives of the counter's), and one reminder.
     fn key(self) -> &'static str {
         match self {
-            Notice::Approved => "approved",
-            Notice::Refused(_) => "refused",
-            Notice::Ready | Notice::InLocker(_) | Notice::LockerFull => "ready_for_collection",
+            Notice::InLocker(_) | Notice::LockerFull => "ready_for_collection",
             Notice::Lapsed => "lapsed",
             Notice::Reminder => "reminder",
             Notice::ReturnedToVault => "returned_to_vault",
         }
     }
 
-    fn body(self, en: bool, site: &str, a: &wujing_store::Application) -> String {
+    fn body(self, en: bool, site: &str, a: &wujing_store::Application, link: &str) -> String {
+        let locker = a.collection_method == Collection::Locker.as_str();
+        let due = a.supplement_due.map_or_else(String::new, |d| d.to_string());
         match (self, en) {
-            (Notice::Approved, false) => {
-                format!("【出入境】您的申请已审批通过，正在制证，预计{}前可领取。", a.ready_by)
-            }
-            (Notice::Approved, true) => format!(
-                "[Exit-Entry] Your application is approved and the document is being made; expected by {}.",
-                a.ready_by
-            ),
-            (Notice::Refused(r), false) => format!(
-                "【出入境】您的申请不予批准：{}。如有疑问请咨询受理大厅。",
-                r.zh()
-            ),
-            (Notice::Refused(r), true) => format!(
-                "[Exit-Entry] Your application was refused: {}. Please ask the accepting hall.",
-                r.en()
-            ),
-            (Notice::Ready, false) => {
-                format!("【出入境】您的证件已可领取，请携带身份证到{site}窗口领取。")
-            }
-            (Notice::Ready, true) => format!(
-                "[Exit-Entry] Your document is ready: collect it with your ID card at {site}."
-            ),
             (Notice::InLocker(code), false) => format!(
-                "【出入境】您的证件已存入{site}自助取证机，请在取证机输入身份证号码和取件码{code}领取。取件码仅可使用一次，请勿告知他人。"
+                "【出入境】您的证件已存入{site}自助取证机，请在取证机输入身份证号码和取件码{code}领取。取件码仅可使用一次，请勿告知他人。进度：{link}"
             ),
             (Notice::InLocker(code), true) => format!(
-                "[Exit-Entry] Your document is in the pickup locker at {site}: enter your ID number and the pickup code {code} at the locker. The code works once; keep it to yourself."
+                "[Exit-Entry] Your document is in the pickup locker at {site}: enter your ID number and the pickup code {code} at the locker. The code works once; keep it to yourself. Status: {link}"
             ),
             (Notice::LockerFull, false) => format!(
-                "【出入境】您的证件已可领取。自助取证机暂无空余格口，请携带身份证到{site}窗口领取。"
+                "【出入境】您的证件已可领取。自助取证机暂无空余格口，请携带身份证到{site}窗口领取。进度：{link}"
             ),
             (Notice::LockerFull, true) => format!(
-                "[Exit-Entry] Your document is ready. The pickup locker is full, so please collect it with your ID card at a counter of {site}."
+                "[Exit-Entry] Your document is ready. The pickup locker is full, so please collect it with your ID card at a counter of {site}. Status: {link}"
             ),
             (Notice::Lapsed, false) => format!(
-                "【出入境】您的申请未在{}前补充材料，已终止办理。如需办理请重新申请。",
-                a.supplement_due.map_or_else(String::new, |d| d.to_string())
+                "【出入境】您的申请未在{due}前补充材料，已终止办理。如需办理请重新申请。进度：{link}"
             ),
             (Notice::Lapsed, true) => format!(
-                "[Exit-Entry] The missing document was not brought by {}, so your application has lapsed. Please apply again if you still need it.",
-                a.supplement_due.map_or_else(String::new, |d| d.to_string())
+                "[Exit-Entry] The missing document was not brought by {due}, so your application has lapsed. Please apply again if you still need it. Status: {link}"
             ),
-            (Notice::Reminder, false) if a.collection_method == "locker" => format!(
-                "【出入境】提醒：您的证件仍在{site}待领取，请凭身份证号码和此前短信中的取件码到自助取证机领取；逾期未领将退回库房。"
+            (Notice::Reminder, false) if locker => format!(
+                "【出入境】提醒：您的证件仍在{site}待领取，请凭身份证号码和此前短信中的取件码到自助取证机领取；逾期未领将退回库房。进度：{link}"
             ),
-            (Notice::Reminder, true) if a.collection_method == "locker" => format!(
-                "[Exit-Entry] Reminder: your document still waits at {site}. Collect it at the pickup locker with your ID number and the code from our earlier text; uncollected documents go back to the vault."
+            (Notice::Reminder, true) if locker => format!(
+                "[Exit-Entry] Reminder: your document still waits at {site}. Collect it at the pickup locker with your ID number and the code from our earlier text; uncollected documents go back to the vault. Status: {link}"
             ),
             (Notice::Reminder, false) => format!(
-                "【出入境】提醒：您的证件仍在{site}待领取，请尽快携带身份证到窗口领取；逾期未领将退回库房。"
+                "【出入境】提醒：您的证件仍在{site}待领取，请尽快携带身份证到窗口领取；逾期未领将退回库房。进度：{link}"
             ),
             (Notice::Reminder, true) => format!(
-                "[Exit-Entry] Reminder: your document still waits at {site}. Please collect it with your ID card at a counter soon; uncollected documents go back to the vault."
+                "[Exit-Entry] Reminder: your document still waits at {site}. Please collect it with your ID card at a counter soon; uncollected documents go back to the vault. Status: {link}"
             ),
             (Notice::ReturnedToVault, false) => format!(
-                "【出入境】您的证件逾期未领，已退回库房，请携带身份证到{site}窗口领取。"
+                "【出入境】您的证件逾期未领，已退回库房，请携带身份证到{site}窗口领取。进度：{link}"
             ),
             (Notice::ReturnedToVault, true) => format!(
-                "[Exit-Entry] Your document was not collected in time and is back in the vault: collect it with your ID card at a counter of {site}."
+                "[Exit-Entry] Your document was not collected in time and is back in the vault: collect it with your ID card at a counter of {site}. Status: {link}"
             ),
         }
     }
@@ -508,6 +919,11 @@ impl Notice<'_> {
 pub(crate) struct Step {
     reason: Option<RefusalReason>,
     document_number: Option<String>,
+    tracking_number: Option<String>,
+    /// The hall of the counter that takes a supplement (any hall), when not the application's.
+    at_hall: Option<String>,
+    /// A counter hand-over with the applicant's signature of receipt.
+    signed: bool,
 }
 
 #[cfg(test)]

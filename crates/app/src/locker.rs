@@ -340,7 +340,7 @@ impl App {
                 station: None,
                 hall_id: actor.hall.clone(),
             };
-            let texts = self.texts_for(&a, Notice::Reminder).await?;
+            let texts = self.notice_texts(&a, Notice::Reminder).await?;
             match self
                 .store
                 .apply_admin_notifying(

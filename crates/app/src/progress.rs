@@ -34,6 +34,17 @@ pub(crate) fn steps(events: &[ApplicationEvent]) -> Vec<ApplicationStep> {
         .collect()
 }
 
+/// A mail address as its owner sees it on a page that a shared link may show: the first six
+/// characters (the city and district, enough to recognise it), the rest elided.
+pub(crate) fn mask_address(a: &str) -> String {
+    let head: String = a.chars().take(6).collect();
+    if a.chars().count() > 6 {
+        format!("{head}……")
+    } else {
+        head
+    }
+}
+
 fn day(d: Option<NaiveDate>) -> String {
     d.map(|d| d.to_string()).unwrap_or_default()
 }
@@ -77,10 +88,13 @@ pub(crate) fn next_step(
             format!("Your application was approved and your document is being made; expected ready by {ready}{exp_en}."),
         ),
         State::Dispatched => match a.collection_method.as_str() {
-            "mail" => (
-                "您的证件已寄出，请留意查收。".into(),
-                "Your document has been mailed to you.".into(),
-            ),
+            "mail" => {
+                let t = a.tracking_number.as_deref().unwrap_or("");
+                (
+                    format!("您的证件已通过EMS寄出，运单号{t}，请留意查收。"),
+                    format!("Your document has been mailed by EMS, tracking number {t}."),
+                )
+            }
             _ => (
                 format!("您的证件正在送往{place_zh}，送达后本页会通知您领取。"),
                 format!("Your document is on its way to {place_en}; this page tells you when to collect it."),
@@ -145,7 +159,14 @@ mod tests {
             collection_method: "counter".into(),
             updated_at: Utc.with_ymd_and_hms(2026, 12, 1, 1, 30, 0).unwrap(),
             booking_id: Some(1),
+            tracking_number: None,
         }
+    }
+
+    #[test]
+    fn a_mail_address_shows_only_its_beginning() {
+        assert_eq!(mask_address("广州市天河区天河路100号"), "广州市天河区……");
+        assert_eq!(mask_address("广州市"), "广州市");
     }
 
     fn place() -> (String, String) {

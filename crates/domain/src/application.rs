@@ -215,6 +215,8 @@ pub const MOVES: &[(State, State)] = &[
     (State::InProduction, State::Produced),
     (State::Produced, State::Dispatched),
     (State::Dispatched, State::ReadyForCollection),
+    // Delivered by mail (EMS): the carrier hands it over, there is no collection site.
+    (State::Dispatched, State::Collected),
     (State::ReadyForCollection, State::Collected),
     (State::ReadyForCollection, State::ReturnedToVault),
     // A document in the vault is still the applicant's: collected at a counter.
@@ -253,6 +255,84 @@ pub fn next(from: State, event: Event) -> Result<State, IllegalMove> {
     } else {
         Err(IllegalMove { from, event })
     }
+}
+
+/// How the applicant receives the document (issue 12): at a counter of the collection site,
+/// from a pickup locker there (取证机) with a one-time code, or by mail (EMS) to an address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Collection {
+    Counter,
+    Locker,
+    Mail,
+}
+
+impl Collection {
+    pub const ALL: [Collection; 3] = [Collection::Counter, Collection::Locker, Collection::Mail];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Collection::Counter => "counter",
+            Collection::Locker => "locker",
+            Collection::Mail => "mail",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Collection> {
+        Collection::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Collection::Counter => "窗口领取",
+            Collection::Locker => "自助取证机领取",
+            Collection::Mail => "邮寄（EMS）",
+        }
+    }
+
+    pub fn name_en(self) -> &'static str {
+        match self {
+            Collection::Counter => "at a counter",
+            Collection::Locker => "from a pickup locker",
+            Collection::Mail => "by mail (EMS)",
+        }
+    }
+
+    /// Whether the method may still be chosen or changed in `state`: until the document leaves
+    /// for the collection site or the carrier (afterwards it is where it is), and never once the
+    /// application has ended.
+    pub fn can_choose_in(state: State) -> bool {
+        matches!(
+            state,
+            State::Accepted
+                | State::PendingSupplement
+                | State::UnderReview
+                | State::Approved
+                | State::InProduction
+                | State::Produced
+        )
+    }
+}
+
+/// A mail address as the applicant types it: one line (the address form of a parcel), 8 to 120
+/// characters, no control characters. `None` when it is not usable.
+pub fn mail_address(raw: &str) -> Option<String> {
+    let a = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+    let n = a.chars().count();
+    ((8..=120).contains(&n) && !a.chars().any(char::is_control)).then_some(a)
+}
+
+/// An EMS tracking number: 2 capital letters, 9 digits, 2 capital letters (the UPU S10 form,
+/// e.g. `EA123456785CN`), or 13 digits (EMS domestic).
+pub fn tracking_number(raw: &str) -> Option<String> {
+    let t = raw.trim().to_ascii_uppercase();
+    let b = t.as_bytes();
+    let s10 = b.len() == 13
+        && b[..2].iter().all(u8::is_ascii_uppercase)
+        && b[2..11].iter().all(u8::is_ascii_digit)
+        && b[11..].iter().all(u8::is_ascii_uppercase);
+    let digits = b.len() == 13 && b.iter().all(u8::is_ascii_digit);
+    (s10 || digits).then_some(t)
 }
 
 /// Why review refused an application: shown to the citizen by its text, stored by its code.
@@ -432,6 +512,43 @@ mod tests {
 
     fn d(m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, m, day).unwrap()
+    }
+
+    #[test]
+    fn mail_addresses_are_one_sane_line_and_tracking_numbers_are_ems_forms() {
+        assert_eq!(
+            mail_address("  广州市天河区 天河路 100 号\n").as_deref(),
+            Some("广州市天河区 天河路 100 号")
+        );
+        assert_eq!(mail_address("短地址"), None);
+        assert_eq!(mail_address(&"路".repeat(121)), None);
+        assert_eq!(mail_address("广州市天河区\u{7}天河路100号"), None);
+        assert_eq!(
+            tracking_number(" ea123456785cn ").as_deref(),
+            Some("EA123456785CN")
+        );
+        assert_eq!(
+            tracking_number("1234567890123").as_deref(),
+            Some("1234567890123")
+        );
+        assert_eq!(tracking_number("EA12345678CN"), None);
+        assert_eq!(tracking_number("E1123456785CN"), None);
+    }
+
+    #[test]
+    fn the_method_can_be_chosen_until_the_document_leaves() {
+        for s in State::ALL {
+            let before_dispatch = !s.is_final() && !s.has_document() || s == State::Produced;
+            assert_eq!(
+                Collection::can_choose_in(s),
+                before_dispatch,
+                "{}",
+                s.as_str()
+            );
+        }
+        for c in Collection::ALL {
+            assert_eq!(Collection::parse(c.as_str()), Some(c));
+        }
     }
 
     #[test]

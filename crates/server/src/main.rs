@@ -338,6 +338,16 @@ struct BookingArgs {
         global = true
     )]
     uncollected_days: u32,
+
+    /// Where citizens reach the portal (scheme and host, e.g. `https://crj.example.gov.cn`):
+    /// the links in text messages point there.
+    #[arg(
+        long,
+        env = "WUJING_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
+    public_url: String,
 }
 
 #[derive(Subcommand)]
@@ -508,6 +518,17 @@ impl BookingArgs {
                 self.pickup_reminder_days, self.uncollected_days
             ));
         }
+        let url = self.public_url.trim_end_matches('/');
+        let host = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"))
+            .unwrap_or("");
+        if host.is_empty() || host.contains(['/', '?', '#', ' ']) {
+            p.push(format!(
+                "--public-url is {:?}; it must be http(s)://host[:port] without a path",
+                self.public_url
+            ));
+        }
         if self.sms_gateway().is_some() && self.sms_secret.len() < 16 {
             p.push("WUJING_SMS_SECRET must be at least 16 characters when a gateway is set".into());
         }
@@ -578,6 +599,7 @@ impl BookingArgs {
             retention_days: self.retention_days,
             pickup_reminder_days: self.pickup_reminder_days,
             uncollected_days: self.uncollected_days,
+            public_url: self.public_url.trim_end_matches('/').to_string(),
             hall: wujing_app::hall::HallRules {
                 checkin_early: TimeDelta::minutes(self.checkin_early_minutes),
                 checkin_late: TimeDelta::minutes(self.checkin_late_minutes),

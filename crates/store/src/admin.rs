@@ -91,6 +91,7 @@ fn changed(n: u64, err: StoreError) -> Result<AdminOutcome> {
 /// Applies a staff change inside the caller's transaction (the audit entry is the caller's).
 pub(crate) async fn apply(
     tx: &mut impl AdminTx,
+    keys: &crate::keys::Keys,
     change: &AdminChange,
     now: DateTime<Utc>,
 ) -> Result<AdminOutcome> {
@@ -357,6 +358,7 @@ pub(crate) async fn apply(
                 note: format!("locker:{label}"),
                 refusal_reason: None,
                 document_number: None,
+                tracking_number: None,
                 locker: None,
             };
             move_application(tx, &m, now).await?;
@@ -367,6 +369,31 @@ pub(crate) async fn apply(
                 .exec(sql::REMIND_COLLECTION, &[Int(*application_id), At(now)])
                 .await?;
             changed(n, StoreError::Refused("already_reminded"))?
+        }
+        AdminChange::ChooseCollection {
+            id,
+            method,
+            mail_address,
+        } => {
+            let sealed = mail_address.as_deref().map(|a| keys.seal(a));
+            let n = tx
+                .exec(
+                    sql::CHOOSE_COLLECTION,
+                    &[Int(*id), Text(method), OptText(sealed.as_deref()), At(now)],
+                )
+                .await?;
+            if n == 0 {
+                let exists = !tx
+                    .texts(sql::APPLICATION_STATUS, &[Int(*id)])
+                    .await?
+                    .is_empty();
+                return Err(if exists {
+                    StoreError::Refused("collection_fixed")
+                } else {
+                    StoreError::NotFound("application")
+                });
+            }
+            AdminOutcome::Done
         }
         AdminChange::AcknowledgeAlert {
             id,
@@ -429,6 +456,7 @@ async fn move_application(
                 At(now),
                 OptText(m.refusal_reason.as_deref()),
                 OptText(m.document_number.as_deref()),
+                OptText(m.tracking_number.as_deref()),
             ],
         )
         .await

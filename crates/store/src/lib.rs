@@ -499,8 +499,29 @@ pub trait HallStore: Send + Sync + 'static {
     ) -> Result<bool>;
 
     /// Records the acceptance of a ticket's application (one per ticket:
-    /// `Refused("already_accepted")`); the ticket must be being served.
-    async fn accept_application(&self, a: &NewApplication) -> Result<Application>;
+    /// `Refused("already_accepted")`; the ticket must be being served) with its audit entry and
+    /// the citizen's texts, in one transaction.
+    async fn accept_application(
+        &self,
+        a: &NewApplication,
+        audit: &NewAudit,
+        messages: &[NewMessage],
+    ) -> Result<Application>;
+
+    /// A person's applications by blind identity key, newest first (at most 50).
+    async fn applications_of(&self, identity_key: &str) -> Result<Vec<Application>>;
+
+    /// The mail address of an application (opened), if it is to be mailed.
+    async fn application_mail_address(&self, id: i64) -> Result<Option<String>>;
+
+    /// Applications past their due date (`ready_by < today`) and not yet ready, of one hall or
+    /// all, oldest due first.
+    async fn overdue_applications(
+        &self,
+        today: NaiveDate,
+        hall: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Application>>;
 
     async fn application_of(&self, ticket_id: i64) -> Result<Option<Application>>;
 

@@ -124,6 +124,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "locker",
         sql: include_str!("../migrations/sqlite/0022_locker.sql"),
     },
+    Migration {
+        version: 24,
+        name: "collection_choice",
+        sql: include_str!("../migrations/sqlite/0024_collection_choice.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -236,6 +241,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 22,
         name: "locker",
         sql: include_str!("../migrations/postgres/0022_locker.sql"),
+    },
+    Migration {
+        version: 24,
+        name: "collection_choice",
+        sql: include_str!("../migrations/postgres/0024_collection_choice.sql"),
     },
 ];
 

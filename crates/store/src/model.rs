@@ -670,6 +670,15 @@ pub enum AdminChange {
     RemindCollection {
         application_id: i64,
     },
+    /// How the applicant receives the document: `counter`, `locker` or `mail` with the address
+    /// (clear here, sealed by the store). Refused as `Refused("collection_fixed")` once the
+    /// document has left for the collection site or the carrier, or the application has ended
+    /// (a conditional update on the states that still allow a choice).
+    ChooseCollection {
+        id: i64,
+        method: String,
+        mail_address: Option<String>,
+    },
     /// A leader's acknowledgement of an alert, with what was done; refused when already
     /// acknowledged.
     AcknowledgeAlert {
@@ -939,6 +948,9 @@ pub struct NewApplication {
     pub window_number: u32,
     pub officer_id: i64,
     pub now: DateTime<Utc>,
+    /// `counter`, `locker` or `mail` (with `mail_address`, clear here, sealed by the store).
+    pub collection_method: String,
+    pub mail_address: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -968,6 +980,8 @@ pub struct Application {
     pub updated_at: DateTime<Utc>,
     /// The booking it came from (`None` for a walk-in): where the citizen's phone is.
     pub booking_id: Option<i64>,
+    /// The carrier's number of a mailed document, once dispatched.
+    pub tracking_number: Option<String>,
 }
 
 /// A move of an application from the state its caller saw to another, with what the move
@@ -987,6 +1001,8 @@ pub struct ApplicationMove {
     pub refusal_reason: Option<String>,
     /// Required (by a CHECK) from `produced` on; unique.
     pub document_number: Option<String>,
+    /// The carrier's number of a mailed document, with its dispatch.
+    pub tracking_number: Option<String>,
     /// On an arrival (`to` = `ready_for_collection`) of a document to be collected from the
     /// pickup locker: the compartment is assigned in the move's transaction. Without a free
     /// compartment the move still happens (the document waits at the counter) and the

@@ -33,6 +33,11 @@ fn open(keys: &Keys, what: &str, sealed: &str) -> Result<String, StoreError> {
     keys.open(sealed).map_err(|_| damaged(what))
 }
 
+/// One sealed text opened (e.g. an application's mail address), or an error naming it.
+pub(crate) fn open_text(keys: &Keys, what: &str, sealed: &str) -> Result<String, StoreError> {
+    open(keys, what, sealed)
+}
+
 /// An applicant's identity number, name and phone as stored, and the phone's blind index.
 pub(crate) struct Applicant {
     pub id_number: String,

@@ -119,7 +119,7 @@ macro_rules! alert_cols {
 macro_rules! application_cols {
     () => {
         "id, ticket_id, business, status, missing, supplement_due, expedited, ready_by, accepted_at, \
-         hall_id, identity_key, refusal_reason, document_number, collection_method, updated_at, booking_id"
+         hall_id, identity_key, refusal_reason, document_number, collection_method, updated_at, booking_id, tracking_number"
     };
 }
 macro_rules! locker_cols {
@@ -327,8 +327,8 @@ shared! {
     );
     ESCALATE_ALERT = "UPDATE alerts SET escalated_at = $2 WHERE id = $1 AND acknowledged_at IS NULL AND escalated_at IS NULL";
     INSERT_APPLICATION = "INSERT INTO applications (ticket_id, booking_id, hall_id, business, identity_key, status, missing, supplement_due, expedited,
-            ready_by, window_number, officer_id, accepted_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)";
+            ready_by, window_number, officer_id, accepted_at, updated_at, collection_method, mail_address)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15)";
     /// The first event of the application of ticket `$1`: its acceptance.
     INSERT_FIRST_APPLICATION_EVENT = "INSERT INTO application_events (application_id, from_state, to_state, at, actor, note)
          SELECT id, NULL, status, accepted_at, 'staff:' || CAST(officer_id AS TEXT), '' FROM applications WHERE ticket_id = $1";
@@ -501,8 +501,28 @@ shared! {
     /// A move, conditional on the state the caller saw: of two concurrent moves from one state,
     /// one changes the row and the other none. The reason and number are kept once set.
     MOVE_APPLICATION = "UPDATE applications SET status = $3, updated_at = $4, \
-         refusal_reason = COALESCE($5, refusal_reason), document_number = COALESCE($6, document_number) \
+         refusal_reason = COALESCE($5, refusal_reason), document_number = COALESCE($6, document_number), \
+         tracking_number = COALESCE($7, tracking_number) \
          WHERE id = $1 AND status = $2";
+    /// The choice of collection, while the states allow it
+    /// ([`wujing_domain::application::Collection::can_choose_in`]).
+    CHOOSE_COLLECTION = "UPDATE applications SET collection_method = $2, mail_address = $3, updated_at = $4 \
+         WHERE id = $1 AND status IN ('accepted', 'pending_supplement', 'under_review', 'approved', 'in_production', 'produced')";
+    APPLICATION_MAIL_ADDRESS = "SELECT mail_address FROM applications WHERE id = $1";
+    /// A person's applications by their blind identity key, newest first.
+    APPLICATIONS_OF_IDENTITY = concat!(
+        "SELECT ",
+        application_cols!(),
+        " FROM applications WHERE identity_key = $1 ORDER BY accepted_at DESC, id DESC LIMIT 50"
+    );
+    /// Applications past their due date and not yet ready: the office's clock runs (a pending
+    /// supplement waits for the citizen and is left out), oldest due first.
+    OVERDUE_APPLICATIONS = concat!(
+        "SELECT ",
+        application_cols!(),
+        " FROM applications WHERE status IN ('accepted', 'under_review', 'approved', 'in_production', 'produced', 'dispatched') \
+         AND ready_by < $1 AND (CAST($2 AS TEXT) IS NULL OR hall_id = $2) ORDER BY ready_by, id LIMIT $3"
+    );
     APPLICATION_STATUS = "SELECT status FROM applications WHERE id = $1";
     /// The move's history row; its CHECK refuses a move the table does not list.
     INSERT_APPLICATION_EVENT = "INSERT INTO application_events (application_id, from_state, to_state, at, actor, note) \

@@ -128,6 +128,12 @@ pub struct RatingOutcome {
         crate::applications::refuse,
         crate::applications::production,
         crate::applications::collect,
+        crate::applications::choose_collection,
+        crate::applications::counter_lookup,
+        crate::applications::supplement,
+        crate::applications::overdue,
+        crate::applications::mine,
+        crate::applications::choose_collection_as_owner,
         crate::rating::api_rate,
         crate::rating::api_alerts,
         crate::rating::api_ack

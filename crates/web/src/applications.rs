@@ -7,7 +7,10 @@ use crate::{ApiResult, AppState};
 use axum::extract::State;
 use axum::{Extension, Json};
 use serde::Deserialize;
-use wujing_app::lifecycle::{ApplicationDetail, ProductionInput, RefuseInput};
+use wujing_app::lifecycle::{
+    ApplicationDetail, CollectInput, CollectionInput, CounterLookup, MyApplication,
+    ProductionInput, RefuseInput,
+};
 use wujing_app::{Application, Principal};
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -114,21 +117,180 @@ pub async fn production(
     ))
 }
 
-/// The document handed over at a counter of the application's hall, after the identity check;
-/// the history records the officer who handed it over.
+/// The document handed over at a counter of the application's hall, after the identity check
+/// and the applicant's signature of receipt; the history records the officer and the
+/// signature.
 #[utoipa::path(post, path = "/api/v1/applications/{id}/collect", tag = "applications", security(("session" = [], "csrf" = [])),
     params(("id" = i64, Path, description = "Application id")),
+    request_body = CollectInput,
     responses((status = 200, body = Application),
+              (status = 400, description = "`signature_required`"),
               (status = 404, description = "`application_not_found`"),
-              (status = 409, description = "`application_move_illegal`, `application_state_changed`")))]
+              (status = 409, description = "`application_move_illegal` (not ready, or mailed), `application_state_changed`")))]
 pub async fn collect(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
     ClientAddr(addr): ClientAddr,
     ApiPath(id): ApiPath<i64>,
+    ApiJson(i): ApiJson<CollectInput>,
 ) -> ApiResult<Json<Application>> {
     Ok(Json(
-        s.app.collect_at_counter(&p, addr.as_deref(), id).await?,
+        s.app
+            .collect_at_counter(&p, addr.as_deref(), id, &i)
+            .await?,
+    ))
+}
+
+/// The way of collection changed by staff (a counter of the application's hall) until the
+/// document leaves.
+#[utoipa::path(post, path = "/api/v1/applications/{id}/collection", tag = "applications", security(("session" = [], "csrf" = [])),
+    params(("id" = i64, Path, description = "Application id")),
+    request_body = CollectionInput,
+    responses((status = 200, body = Application),
+              (status = 400, description = "`collection_invalid`, `mail_address_invalid`, `text_invalid`"),
+              (status = 404, description = "`application_not_found`"),
+              (status = 409, description = "`collection_fixed`")))]
+pub async fn choose_collection(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    ClientAddr(addr): ClientAddr,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(i): ApiJson<CollectionInput>,
+) -> ApiResult<Json<Application>> {
+    Ok(Json(
+        s.app.choose_collection(&p, addr.as_deref(), id, &i).await?,
+    ))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LookupInput {
+    /// The identity number on the document the applicant presents.
+    pub id_number: String,
+}
+
+/// What a counter of the hall can do for the person presenting their identity card:
+/// supplements waiting in any hall, documents ready at this one. Audited.
+#[utoipa::path(post, path = "/api/v1/halls/{id}/applications/lookup", tag = "applications", security(("session" = [], "csrf" = [])),
+    params(("id" = String, Path, description = "The counter's hall")),
+    request_body = LookupInput,
+    responses((status = 200, body = CounterLookup),
+              (status = 400, description = "`id_number_length`, `id_number_checksum`, `id_number_character`")))]
+pub async fn counter_lookup(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    ClientAddr(addr): ClientAddr,
+    ApiPath(hall): ApiPath<String>,
+    ApiJson(i): ApiJson<LookupInput>,
+) -> ApiResult<Json<CounterLookup>> {
+    Ok(Json(
+        s.app
+            .counter_lookup(&p, &hall, addr.as_deref(), &i.id_number)
+            .await?,
+    ))
+}
+
+/// The missing materials brought to a counter of this hall — any hall, not only the accepting
+/// one: the application goes on to review and the citizen is told.
+#[utoipa::path(post, path = "/api/v1/halls/{id}/applications/{application}/supplement", tag = "applications", security(("session" = [], "csrf" = [])),
+    params(("id" = String, Path, description = "The counter's hall"), ("application" = i64, Path, description = "Application id")),
+    responses((status = 200, body = Application),
+              (status = 404, description = "`application_not_found`"),
+              (status = 409, description = "`application_move_illegal` (not waiting for a supplement), `application_state_changed`")))]
+pub async fn supplement(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    ClientAddr(addr): ClientAddr,
+    ApiPath((hall, id)): ApiPath<(String, i64)>,
+) -> ApiResult<Json<Application>> {
+    Ok(Json(
+        s.app.supplement(&p, &hall, addr.as_deref(), id).await?,
+    ))
+}
+
+/// Applications past their due date and not ready yet (the office's delay; a pending
+/// supplement waits for the citizen and is left out), oldest due first.
+#[utoipa::path(get, path = "/api/v1/applications/overdue", tag = "applications", security(("session" = [])),
+    params(QueueQuery),
+    responses((status = 200, body = Vec<Application>),
+              (status = 400, description = "`query_invalid`")))]
+pub async fn overdue(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    ApiQuery(q): ApiQuery<QueueQuery>,
+) -> ApiResult<Json<Vec<Application>>> {
+    Ok(Json(s.app.overdue(&p, q.hall.as_deref()).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MineInput {
+    pub id_number: String,
+    /// The phone the bookings were made with.
+    pub phone: String,
+    /// The code sent to it (`POST /api/v1/phone-codes`, purpose `lookup`).
+    pub code: String,
+}
+
+/// The citizen's status query: their applications (from bookings made with this phone), each
+/// with its state, history, expected date, next step and way of collection.
+#[utoipa::path(post, path = "/api/v1/applications/mine", tag = "applications",
+    request_body = MineInput,
+    responses((status = 200, body = Vec<MyApplication>),
+              (status = 400, description = "`id_number_length`, `id_number_checksum`, `phone_invalid`, `phone_code_wrong`, `phone_code_expired`"),
+              (status = 409, description = "`phone_code_used`"),
+              (status = 429, description = "`rate_limited`")))]
+pub async fn mine(
+    State(s): State<AppState>,
+    ApiJson(i): ApiJson<MineInput>,
+) -> ApiResult<Json<Vec<MyApplication>>> {
+    Ok(Json(
+        s.app
+            .my_applications(&i.id_number, &i.phone, &i.code)
+            .await?,
+    ))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OwnerCollectionInput {
+    /// The applicant's identity number (the owner proof, limited like the booking's).
+    pub id_number: String,
+    /// `counter`, `locker` or `mail`.
+    pub method: String,
+    /// One line, 8 to 120 characters; required for `mail`.
+    #[serde(default)]
+    pub mail_address: Option<String>,
+}
+
+/// The citizen changes how the document of this booking's application reaches them, until it
+/// leaves (the booking code and the identity number prove ownership).
+#[utoipa::path(post, path = "/api/v1/bookings/{code}/collection", tag = "applications",
+    params(("code" = String, Path, description = "Booking code")),
+    request_body = OwnerCollectionInput,
+    responses((status = 200, body = Application),
+              (status = 400, description = "`collection_invalid`, `mail_address_invalid`, `text_invalid`"),
+              (status = 404, description = "`booking_not_found`, `application_not_found` (not accepted yet)"),
+              (status = 409, description = "`collection_fixed`"),
+              (status = 429, description = "`proof_throttled`")))]
+pub async fn choose_collection_as_owner(
+    State(s): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    ApiPath(code): ApiPath<String>,
+    ApiJson(i): ApiJson<OwnerCollectionInput>,
+) -> ApiResult<Json<Application>> {
+    Ok(Json(
+        s.app
+            .choose_collection_by_owner(
+                &code,
+                &i.id_number,
+                addr.as_deref(),
+                &CollectionInput {
+                    method: i.method,
+                    mail_address: i.mail_address,
+                },
+            )
+            .await?,
     ))
 }
 
@@ -226,4 +388,63 @@ pub async fn review_page_step(
     }
     .await;
     back("/staff/review", r, false)
+}
+
+// --- The leaders' overdue list --------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "overdue.html")]
+struct OverduePage {
+    page: PageContext,
+    msg: String,
+    msg_kind: String,
+    today: String,
+    rows: Vec<OverdueRow>,
+}
+
+struct OverdueRow {
+    a: Application,
+    hall: String,
+    business: String,
+    state: String,
+    /// Working or not, the calendar days past the due date (what a leader asks first).
+    days_late: i64,
+}
+
+/// Applications past their due date and not ready: the leader sees where the office is late.
+pub async fn overdue_page(
+    State(s): State<AppState>,
+    page: PageContext,
+    PageQuery(q): PageQuery<Flash>,
+) -> ApiResult<Response> {
+    let halls = s.app.halls().await?;
+    let today = s.app.clock.today();
+    let rows = s
+        .app
+        .overdue(&page.principal, None)
+        .await?
+        .into_iter()
+        .map(|a| OverdueRow {
+            hall: halls
+                .iter()
+                .find(|h| h.id == a.hall_id)
+                .map_or_else(|| a.hall_id.clone(), |h| h.name_zh.clone()),
+            business: s
+                .app
+                .business(&a.business)
+                .map_or_else(|_| a.business.clone(), |b| b.name_zh),
+            state: wujing_domain::application::State::parse(&a.status)
+                .map_or_else(|| a.status.clone(), |st| st.name_zh().to_string()),
+            days_late: (today - a.ready_by).num_days(),
+            a,
+        })
+        .collect();
+    let (msg, msg_kind) = q.shown();
+    Ok(render(&OverduePage {
+        page,
+        msg,
+        msg_kind,
+        today: today.to_string(),
+        rows,
+    }))
 }

@@ -164,6 +164,25 @@ struct CounterPage {
     paid: bool,
     urgent_reasons: Vec<(&'static str, &'static str, &'static str)>,
     missed: Vec<TicketView>,
+    /// What the identity-card lookup found (after a lookup only).
+    lookup: Option<LookupShown>,
+}
+
+/// The lookup's findings with names for the screen.
+struct LookupShown {
+    /// The identity number as typed, masked.
+    who: String,
+    supplements: Vec<LookupRow>,
+    to_collect: Vec<LookupRow>,
+}
+
+struct LookupRow {
+    id: i64,
+    business: String,
+    hall: String,
+    missing: String,
+    due: String,
+    collection: String,
 }
 
 pub async fn console(
@@ -171,6 +190,19 @@ pub async fn console(
     page: PageContext,
     ApiPath((hall, window)): ApiPath<(String, u32)>,
     PageQuery(q): PageQuery<Flash>,
+) -> ApiResult<Response> {
+    let (msg, msg_kind) = q.shown();
+    console_page(&s, page, hall, window, msg, msg_kind, None).await
+}
+
+async fn console_page(
+    s: &AppState,
+    page: PageContext,
+    hall: String,
+    window: u32,
+    msg: String,
+    msg_kind: String,
+    lookup: Option<LookupShown>,
 ) -> ApiResult<Response> {
     let all = s.app.hall_tickets(&page.principal, &hall).await?;
     let mine: Vec<&TicketView> = all.iter().filter(|t| t.window == Some(window)).collect();
@@ -191,7 +223,6 @@ pub async fn console(
         Some(c) => (c.applicant, c.fee, c.materials, c.application, c.paid),
         None => (None, 0, vec![], None, false),
     };
-    let (msg, msg_kind) = q.shown();
     let waiting = all.iter().filter(|t| t.status == "waiting").count();
     Ok(render(&CounterPage {
         page,
@@ -213,7 +244,41 @@ pub async fn console(
             .filter(|t| t.status == "missed")
             .cloned()
             .collect(),
+        lookup,
     }))
+}
+
+/// The counter's identity-card lookup: answered on the console itself (a POST, so that the
+/// identity number never sits in a URL or an access log).
+async fn lookup_shown(
+    s: &AppState,
+    p: &Principal,
+    hall: &str,
+    addr: Option<&str>,
+    id_number: &str,
+) -> AppResult<LookupShown> {
+    let found = s.app.counter_lookup(p, hall, addr, id_number).await?;
+    let halls = s.app.halls().await?;
+    let row = |a: &wujing_app::Application| LookupRow {
+        id: a.id,
+        business: s
+            .app
+            .business(&a.business)
+            .map_or_else(|_| a.business.clone(), |b| b.name_zh),
+        hall: halls
+            .iter()
+            .find(|h| h.id == a.hall_id)
+            .map_or_else(|| a.hall_id.clone(), |h| h.name_zh.clone()),
+        missing: a.missing.join("、"),
+        due: a.supplement_due.map(|d| d.to_string()).unwrap_or_default(),
+        collection: wujing_domain::application::Collection::parse(&a.collection_method)
+            .map_or_else(|| a.collection_method.clone(), |c| c.name_zh().to_string()),
+    };
+    Ok(LookupShown {
+        who: wujing_domain::idnum::mask_id_number(id_number.trim()),
+        supplements: found.pending_supplement.iter().map(row).collect(),
+        to_collect: found.to_collect.iter().map(row).collect(),
+    })
 }
 
 /// A counter console form: the ticket acted on (none to call the next), and the `op` with what
@@ -230,10 +295,29 @@ pub struct ConsoleForm {
 #[serde(tag = "op", rename_all = "snake_case")]
 enum ConsoleOp {
     Next,
-    /// Accept the application; `present` lists the materials ticked as brought.
+    /// Accept the application; `present` lists the materials ticked as brought; `collection`
+    /// how the document reaches the applicant.
     Accept {
         #[serde(default, deserialize_with = "list")]
         present: Vec<String>,
+        #[serde(default)]
+        collection: String,
+        #[serde(default)]
+        mail_address: String,
+    },
+    /// Find the presenting person's supplements (any hall) and documents ready here.
+    Lookup {
+        id_number: String,
+    },
+    /// The missing materials of application `application` brought to this counter.
+    Supplement {
+        application: i64,
+    },
+    /// Hand over the document of `application`, signed for.
+    Collect {
+        application: i64,
+        #[serde(default)]
+        signed: String,
     },
     Urgent {
         reason: String,
@@ -265,6 +349,22 @@ pub async fn console_submit(
     form: Result<PageForm<ConsoleForm>, ApiError>,
 ) -> Response {
     let p = &page.principal;
+    // A lookup answers on the console page itself, with what it found.
+    if let Ok(PageForm(ConsoleForm {
+        op: ConsoleOp::Lookup { id_number },
+        ..
+    })) = &form
+    {
+        let (found, msg, kind) = match lookup_shown(&s, p, &hall, addr.as_deref(), id_number).await
+        {
+            Ok(l) => (Some(l), String::new(), String::new()),
+            Err(e) => (None, e.zh.clone(), "error".to_string()),
+        };
+        return match console_page(&s, page.clone(), hall, window, msg, kind, found).await {
+            Ok(r) => r,
+            Err(e) => e.into_response(),
+        };
+    }
     let r: AppResult<String> = async {
         let PageForm(ConsoleForm { ticket, op }) = form.map_err(|e| e.0)?;
         let action = match op {
@@ -276,10 +376,52 @@ pub async fn console_submit(
                     },
                 )
             }
-            ConsoleOp::Accept { present } => {
+            ConsoleOp::Lookup { .. } => unreachable!("answered above"),
+            ConsoleOp::Supplement { application } => {
+                s.app
+                    .supplement(p, &hall, addr.as_deref(), application)
+                    .await?;
+                return Ok(format!("申请 {application} 材料已补齐，转入审批"));
+            }
+            ConsoleOp::Collect {
+                application,
+                signed,
+            } => {
+                s.app
+                    .collect_at_counter(
+                        p,
+                        addr.as_deref(),
+                        application,
+                        &wujing_app::lifecycle::CollectInput {
+                            signed: !signed.is_empty(),
+                        },
+                    )
+                    .await?;
+                return Ok(format!("申请 {application} 的证件已交付，申请人已签收"));
+            }
+            ConsoleOp::Accept {
+                present,
+                collection,
+                mail_address,
+            } => {
+                let collection =
+                    (!collection.is_empty()).then_some(wujing_app::lifecycle::CollectionInput {
+                        method: collection,
+                        mail_address: Some(mail_address),
+                    });
                 let a = s
                     .app
-                    .accept_presented(p, &hall, window, addr.as_deref(), ticket, &present)
+                    .accept_presented(
+                        p,
+                        &hall,
+                        window,
+                        addr.as_deref(),
+                        ticket,
+                        &wujing_app::hall::Presented {
+                            present,
+                            collection,
+                        },
+                    )
                     .await?;
                 return Ok(match a.supplement_due {
                     Some(d) => format!("已受理，待补正材料，补正期限 {d}"),

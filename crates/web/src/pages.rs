@@ -216,6 +216,11 @@ pub async fn home(page: PageContext, PageQuery(q): PageQuery<Flash>) -> Response
             "/staff/review",
             "审批：待审申请 Review queue",
         ),
+        (
+            Action::ViewSignals,
+            "/staff/overdue",
+            "超期未办结 Overdue applications",
+        ),
     ] {
         if permits(p, action, None) {
             links.push((href, label));

@@ -427,7 +427,11 @@ async fn notifying(
     Ok(out)
 }
 
-pub(crate) async fn accept(c: &impl GenericClient, a: &NewApplication) -> Result<Application> {
+pub(crate) async fn accept(
+    c: &impl GenericClient,
+    keys: &crate::keys::Keys,
+    a: &NewApplication,
+) -> Result<Application> {
     // The ticket's row lock keeps a concurrent action from moving it meanwhile.
     let t = c
         .query_opt(
@@ -468,6 +472,8 @@ pub(crate) async fn accept(c: &impl GenericClient, a: &NewApplication) -> Result
             &(a.window_number as i32),
             &a.officer_id,
             &a.now,
+            &a.collection_method,
+            &keys.seal_opt(a.mail_address.as_deref()),
         ],
     )
     .await
@@ -632,12 +638,56 @@ impl HallStore for PgStore {
         Ok(out)
     }
 
-    async fn accept_application(&self, a: &NewApplication) -> Result<Application> {
+    async fn accept_application(
+        &self,
+        a: &NewApplication,
+        audit: &NewAudit,
+        messages: &[NewMessage],
+    ) -> Result<Application> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(db_err)?;
-        let r = accept(&tx, a).await?;
+        let r = accept(&tx, &self.keys, a).await?;
+        super::staff::apply(&tx, &self.keys, &AdminChange::RecordOnly, audit).await?;
+        super::outbox::insert(&tx, &self.keys, messages).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(r)
+    }
+
+    async fn applications_of(&self, identity_key: &str) -> Result<Vec<Application>> {
+        let c = self.client().await?;
+        c.query(sql::APPLICATIONS_OF_IDENTITY.pg, &[&identity_key])
+            .await?
+            .iter()
+            .map(rows::application)
+            .collect()
+    }
+
+    async fn application_mail_address(&self, id: i64) -> Result<Option<String>> {
+        let c = self.client().await?;
+        let sealed: Option<String> = c
+            .query_opt(sql::APPLICATION_MAIL_ADDRESS.pg, &[&id])
+            .await?
+            .and_then(|r| r.get(0));
+        sealed
+            .map(|s| crate::seal::open_text(&self.keys, "mail address", &s))
+            .transpose()
+    }
+
+    async fn overdue_applications(
+        &self,
+        today: NaiveDate,
+        hall: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Application>> {
+        let c = self.client().await?;
+        c.query(
+            sql::OVERDUE_APPLICATIONS.pg,
+            &[&today, &hall, &i64::from(limit)],
+        )
+        .await?
+        .iter()
+        .map(rows::application)
+        .collect()
     }
 
     async fn application_of(&self, ticket_id: i64) -> Result<Option<Application>> {

@@ -132,7 +132,7 @@ pub(crate) async fn apply(
     change: &AdminChange,
     a: &NewAudit,
 ) -> Result<AdminOutcome> {
-    let out = admin::apply(&mut PgTx(tx), change, a.at).await?;
+    let out = admin::apply(&mut PgTx(tx), keys, change, a.at).await?;
     append_audit(tx, keys, a).await?;
     Ok(out)
 }

@@ -355,7 +355,11 @@ pub(crate) fn application_of(c: &Connection, ticket: i64) -> Result<Option<Appli
         .map_err(db_err)
 }
 
-pub(crate) fn accept(c: &Connection, a: &NewApplication) -> Result<Application> {
+pub(crate) fn accept(
+    c: &Connection,
+    keys: &crate::keys::Keys,
+    a: &NewApplication,
+) -> Result<Application> {
     let t = by_id(c, a.ticket_id)?.ok_or(StoreError::NotFound("ticket"))?;
     if t.status != "serving" || t.window_number != Some(a.window_number) {
         return Err(StoreError::Refused("ticket_state"));
@@ -386,7 +390,9 @@ pub(crate) fn accept(c: &Connection, a: &NewApplication) -> Result<Application> 
             date_s(a.ready_by),
             a.window_number,
             a.officer_id,
-            ms(a.now)
+            ms(a.now),
+            a.collection_method,
+            keys.seal_opt(a.mail_address.as_deref())
         ],
     )
     .map_err(|e| match &e {
@@ -472,6 +478,16 @@ fn in_state(
         .map_err(db_err)?;
     let rows = st
         .query_map(params![state, hall, limit], |r| rows::application(r))
+        .map_err(db_err)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(db_err);
+    rows
+}
+
+fn apps_where(c: &Connection, sql: &str, p: impl rusqlite::Params) -> Result<Vec<Application>> {
+    let mut st = c.prepare_cached(sql).map_err(db_err)?;
+    let rows = st
+        .query_map(p, |r| rows::application(r))
         .map_err(db_err)?
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(db_err);
@@ -644,9 +660,59 @@ impl HallStore for SqliteStore {
             .await
     }
 
-    async fn accept_application(&self, a: &NewApplication) -> Result<Application> {
-        let a = a.clone();
-        self.write(move |c| accept(c, &a)).await
+    async fn accept_application(
+        &self,
+        a: &NewApplication,
+        audit: &NewAudit,
+        messages: &[NewMessage],
+    ) -> Result<Application> {
+        let (a, audit, messages) = (a.clone(), audit.clone(), messages.to_vec());
+        let keys = self.keys.clone();
+        self.write(move |c| {
+            let app = accept(c, &keys, &a)?;
+            super::staff::apply(c, &keys, &AdminChange::RecordOnly, &audit)?;
+            super::outbox::insert(c, &keys, &messages)?;
+            Ok(app)
+        })
+        .await
+    }
+
+    async fn applications_of(&self, identity_key: &str) -> Result<Vec<Application>> {
+        let key = identity_key.to_string();
+        self.read(move |c| apps_where(c, sql::APPLICATIONS_OF_IDENTITY.lite, params![key]))
+            .await
+    }
+
+    async fn application_mail_address(&self, id: i64) -> Result<Option<String>> {
+        let keys = self.keys.clone();
+        self.lookup(move |c| {
+            let sealed: Option<Option<String>> = c
+                .query_row(sql::APPLICATION_MAIL_ADDRESS.lite, [id], |r| r.get(0))
+                .optional()
+                .map_err(db_err)?;
+            sealed
+                .flatten()
+                .map(|s| crate::seal::open_text(&keys, "mail address", &s))
+                .transpose()
+        })
+        .await
+    }
+
+    async fn overdue_applications(
+        &self,
+        today: NaiveDate,
+        hall: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Application>> {
+        let hall = hall.map(str::to_string);
+        self.read(move |c| {
+            apps_where(
+                c,
+                sql::OVERDUE_APPLICATIONS.lite,
+                params![date_s(today), hall, limit],
+            )
+        })
+        .await
     }
 
     async fn application_of(&self, ticket_id: i64) -> Result<Option<Application>> {

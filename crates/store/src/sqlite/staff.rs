@@ -144,7 +144,7 @@ pub(crate) fn apply(
     change: &AdminChange,
     a: &NewAudit,
 ) -> Result<AdminOutcome> {
-    let out = admin::apply(&mut LiteTx(c), change, a.at)
+    let out = admin::apply(&mut LiteTx(c), keys, change, a.at)
         .now_or_never()
         .expect("SQLite statements never wait")?;
     append_audit(c, keys, a)?;

@@ -65,19 +65,25 @@ pub(crate) async fn accepted(
         .await
         .unwrap();
     let a = store
-        .accept_application(&NewApplication {
-            ticket_id: t.id,
-            missing: if missing {
-                vec!["户口簿".into()]
-            } else {
-                vec![]
+        .accept_application(
+            &NewApplication {
+                ticket_id: t.id,
+                missing: if missing {
+                    vec!["户口簿".into()]
+                } else {
+                    vec![]
+                },
+                supplement_due: missing.then(|| day() + TimeDelta::days(15)),
+                ready_by,
+                window_number: 1,
+                officer_id: officer,
+                now: t0(),
+                collection_method: "counter".into(),
+                mail_address: None,
             },
-            supplement_due: missing.then(|| day() + TimeDelta::days(15)),
-            ready_by,
-            window_number: 1,
-            officer_id: officer,
-            now: t0(),
-        })
+            &audit("application.accept"),
+            &[],
+        )
         .await
         .unwrap();
     store
@@ -97,6 +103,7 @@ pub(crate) fn mv(a: i64, from: State, to: State) -> ApplicationMove {
         refusal_reason: (to == State::Refused).then(|| "other".into()),
         document_number: None,
         locker: None,
+        tracking_number: None,
     }
 }
 
@@ -319,8 +326,9 @@ async fn conflicting_moves(store: DynStore) {
         let now = store.application(a.id).await.unwrap().unwrap();
         assert_eq!(now.status, events[1].to_state);
     }
-    // Every refused move left no audit entry: 1 staff creation + 8 winners.
-    assert_eq!(store.audit_chain().await.unwrap().0.len(), 1 + 8);
+    // Every refused move left no audit entry: 1 staff creation + 8 acceptances (each written
+    // with its application) + 8 winners.
+    assert_eq!(store.audit_chain().await.unwrap().0.len(), 1 + 8 + 8);
 }
 both_dialects!(of_two_concurrent_moves_exactly_one_wins, conflicting_moves);
 
@@ -504,4 +512,149 @@ async fn due_dates_and_queue(store: DynStore) {
 both_dialects!(
     due_dates_follow_holidays_and_make_up_days,
     due_dates_and_queue
+);
+
+/// The collection method is chosen with the application or later, until the document leaves;
+/// a mail address is kept (and read back) with it, a mailed document goes from dispatched to
+/// collected with its tracking number, a person's applications are found by their key, and the
+/// overdue list holds what the office is late with, not what waits for the citizen.
+async fn collection_choice(store: DynStore) {
+    setup(&store, &["h1"]).await;
+    let officer = officer(&store).await;
+    let past = day() - TimeDelta::days(3);
+    let a = accepted(&store, officer, 1, false, past, false).await;
+    let waiting = accepted(&store, officer, 2, false, past, true).await;
+    assert_eq!(a.collection_method, "counter");
+    assert_eq!(store.application_mail_address(a.id).await.unwrap(), None);
+    let choose = |method: &str, addr: Option<&str>| AdminChange::ChooseCollection {
+        id: a.id,
+        method: method.into(),
+        mail_address: addr.map(str::to_string),
+    };
+    store
+        .apply_admin(
+            &choose("mail", Some("广州市天河区天河路100号")),
+            &audit("application.collection"),
+        )
+        .await
+        .unwrap();
+    let now = store.application(a.id).await.unwrap().unwrap();
+    assert_eq!(now.collection_method, "mail");
+    assert_eq!(
+        store
+            .application_mail_address(a.id)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("广州市天河区天河路100号")
+    );
+    // The office is late with `a` (due three days ago, waiting for review); `waiting` waits
+    // for the citizen's supplement and is not the office's delay.
+    let overdue: Vec<i64> = store
+        .overdue_applications(day(), Some("h1"), 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|x| x.id)
+        .collect();
+    assert_eq!(overdue, vec![a.id]);
+    assert!(store
+        .overdue_applications(past, None, 10)
+        .await
+        .unwrap()
+        .is_empty());
+
+    for (from, to) in [
+        (State::Accepted, State::UnderReview),
+        (State::UnderReview, State::Approved),
+        (State::Approved, State::InProduction),
+    ] {
+        store
+            .transition_application(&mv(a.id, from, to), &audit("application.move"), &[])
+            .await
+            .unwrap();
+    }
+    store
+        .transition_application(
+            &ApplicationMove {
+                document_number: Some("E90000001".into()),
+                ..mv(a.id, State::InProduction, State::Produced)
+            },
+            &audit("application.produced"),
+            &[],
+        )
+        .await
+        .unwrap();
+    let sent = store
+        .transition_application(
+            &ApplicationMove {
+                tracking_number: Some("EA123456785CN".into()),
+                ..mv(a.id, State::Produced, State::Dispatched)
+            },
+            &audit("application.dispatched"),
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(sent.tracking_number.as_deref(), Some("EA123456785CN"));
+    // Gone to the carrier: the method is fixed, and nothing changes.
+    let err = store
+        .apply_admin(&choose("counter", None), &audit("application.collection"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Refused("collection_fixed")),
+        "{err:?}"
+    );
+    assert_eq!(
+        store
+            .application(a.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .collection_method,
+        "mail"
+    );
+    let delivered = store
+        .transition_application(
+            &mv(a.id, State::Dispatched, State::Collected),
+            &audit("application.collected"),
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(delivered.status, "collected");
+    let err = store
+        .apply_admin(
+            &AdminChange::ChooseCollection {
+                id: 999_999,
+                method: "counter".into(),
+                mail_address: None,
+            },
+            &audit("application.collection"),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+
+    let mine: Vec<i64> = store
+        .applications_of(&format!("CHN:{}", identity(1)))
+        .await
+        .unwrap()
+        .iter()
+        .map(|x| x.id)
+        .collect();
+    assert_eq!(mine, vec![a.id]);
+    assert_eq!(
+        store
+            .applications_of(&format!("CHN:{}", identity(2)))
+            .await
+            .unwrap()[0]
+            .id,
+        waiting.id
+    );
+}
+both_dialects!(
+    collection_is_chosen_until_the_document_leaves,
+    collection_choice
 );

@@ -20,7 +20,8 @@ mod slip;
 pub use choose::{check, times};
 pub use hold::{confirm, hold};
 pub use mine::{my, my_submit};
-pub use slip::{change, form_pdf, ics, reschedule, slip};
+pub use mine::{status, status_submit};
+pub use slip::{change, collection, form_pdf, ics, reschedule, slip};
 
 use crate::extract::{PageContext, PageQuery, LANG_COOKIE, TEXT_COOKIE};
 use crate::pages::render;

@@ -395,6 +395,47 @@ enum ChangeAction {
     Cancel,
 }
 
+#[derive(Deserialize)]
+pub struct CollectionForm {
+    #[serde(default)]
+    id_number: String,
+    #[serde(default)]
+    method: String,
+    #[serde(default)]
+    mail_address: String,
+}
+
+/// The citizen changes the way of collection from the slip. The link alone is not enough: a
+/// document could be redirected to another address, so the applicant's identity number is
+/// asked too (the owner proof, limited like cancel and reschedule).
+pub async fn collection(
+    State(s): State<AppState>,
+    page: PageContext,
+    ClientAddr(addr): ClientAddr,
+    Path(code): Path<String>,
+    PageQuery(k): PageQuery<Key>,
+    PageForm(f): PageForm<CollectionForm>,
+) -> ApiResult<Response> {
+    let b = s.app.booking_by_slip(&code, &k.k).await?;
+    let r = s
+        .app
+        .choose_collection_by_owner(
+            &b.code,
+            &f.id_number,
+            addr.as_deref(),
+            &wujing_app::lifecycle::CollectionInput {
+                method: f.method,
+                mail_address: Some(f.mail_address),
+            },
+        )
+        .await;
+    let msg = match r {
+        Ok(_) => page.t("领证方式已保存", "Saved").to_string(),
+        Err(e) => page.message(&e),
+    };
+    Ok(Redirect::to(&slip_url(&b.code, &k.k, &msg)).into_response())
+}
+
 pub async fn change(
     State(s): State<AppState>,
     page: PageContext,

@@ -256,14 +256,21 @@ async fn journey(store: DynStore) {
     }
 
     // Collected at a tianhe counter, not at another hall's.
-    let (s, v) = post(format!("{app}/collect"), None, &elsewhere).await;
+    let signed = || Some(json!({ "signed": true }));
+    let (s, v) = post(format!("{app}/collect"), signed(), &elsewhere).await;
     assert_eq!((s, code_of(&v)), (StatusCode::FORBIDDEN, "forbidden"));
-    let (s, v) = post(format!("{app}/collect"), None, &officer).await;
+    // No hand-over without the applicant's signature of receipt.
+    let (s, v) = post(format!("{app}/collect"), Some(json!({})), &officer).await;
+    assert_eq!(
+        (s, code_of(&v)),
+        (StatusCode::BAD_REQUEST, "signature_required")
+    );
+    let (s, v) = post(format!("{app}/collect"), signed(), &officer).await;
     assert_eq!(
         (s, v["status"].as_str()),
         (StatusCode::OK, Some("collected"))
     );
-    let (s, v) = post(format!("{app}/collect"), None, &officer).await;
+    let (s, v) = post(format!("{app}/collect"), signed(), &officer).await;
     assert_eq!(
         (s, code_of(&v)),
         (StatusCode::CONFLICT, "application_move_illegal")
@@ -315,22 +322,39 @@ async fn journey(store: DynStore) {
         assert_eq!(e.citizen.as_deref(), Some(b.identity_key.as_str()));
         assert_eq!(e.subject, format!("application:{id}"));
     }
-    let texts: Vec<String> = h
+    let messages: Vec<_> = h
         .store
         .messages_to(PHONE, 20)
         .await
         .unwrap()
         .into_iter()
         .filter(|m| m.topic == "application")
-        .map(|m| m.idempotency_key)
+        .collect();
+    let texts: Vec<&str> = messages
+        .iter()
+        .map(|m| m.idempotency_key.as_str())
         .collect();
     assert_eq!(
-        texts,
+        texts[..2],
         [
             format!("application:{id}:ready_for_collection"),
             format!("application:{id}:approved")
         ]
     );
+    // The acceptance is texted too, in its own transaction with the application.
+    assert!(
+        texts[2].starts_with("ticket:") && texts[2].ends_with(":accepted"),
+        "{texts:?}"
+    );
+    assert_eq!(texts.len(), 3);
+    // Every text links to the status: the booking's own slip link.
+    for m in &messages {
+        assert!(
+            m.body.contains(&format!("/slip/{}?k=", b.code)),
+            "{}",
+            m.body
+        );
+    }
 }
 both_dialects!(
     an_application_goes_from_the_counter_to_the_citizens_hands,
