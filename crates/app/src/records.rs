@@ -110,6 +110,8 @@ pub struct Application {
     pub document_number: Option<String>,
     /// `counter`, `locker` or `mail`.
     pub collection_method: String,
+    /// The carrier's (EMS) tracking number of a mailed document, once dispatched.
+    pub tracking_number: Option<String>,
     pub updated_at: DateTime<Utc>,
 }
 from_row!(Application {
@@ -126,6 +128,7 @@ from_row!(Application {
     refusal_reason,
     document_number,
     collection_method,
+    tracking_number,
     updated_at,
 });
 

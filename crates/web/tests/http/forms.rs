@@ -11,16 +11,16 @@ use serde_json::{json, Value};
 
 const ZHENG: &str = "440112200001010139"; // demo: 郑华, no passport yet
 
-struct Answer {
-    status: StatusCode,
-    location: String,
-    content_type: String,
-    body: String,
+pub(super) struct Answer {
+    pub(super) status: StatusCode,
+    pub(super) location: String,
+    pub(super) content_type: String,
+    pub(super) body: String,
 }
 
 impl Answer {
     /// The message a post/redirect/get answer carries, decoded.
-    fn flash(&self) -> String {
+    pub(super) fn flash(&self) -> String {
         let msg = self.location.split("msg=").nth(1).unwrap_or("");
         let mut out = Vec::new();
         let b = msg.as_bytes();
@@ -53,7 +53,13 @@ impl Answer {
 
 impl Harness {
     /// A urlencoded form (or, for GET, no body) with the given cookie and extra headers.
-    async fn form(&self, method: &str, uri: &str, body: &str, headers: &[(&str, &str)]) -> Answer {
+    pub(super) async fn form(
+        &self,
+        method: &str,
+        uri: &str,
+        body: &str,
+        headers: &[(&str, &str)],
+    ) -> Answer {
         let mut req = Request::builder().method(method).uri(uri);
         for (k, v) in headers {
             req = req.header(*k, *v);

@@ -20,6 +20,16 @@ async fn accept_booked(
     officer: &super::staff::Session,
     id_number: &str,
 ) -> (serde_json::Value, wujing_store::Booking) {
+    accept_booked_with(h, officer, id_number, json!({})).await
+}
+
+/// The same with the acceptance's body (missing materials, the way of collection).
+pub(super) async fn accept_booked_with(
+    h: &Harness,
+    officer: &super::staff::Session,
+    id_number: &str,
+    accept: serde_json::Value,
+) -> (serde_json::Value, wujing_store::Booking) {
     let code = h.book_at("tianhe", id_number).await;
     let b = h.store.booking_by_code(&code).await.unwrap().unwrap();
     h.store
@@ -64,7 +74,7 @@ async fn accept_booked(
         .call(
             "POST",
             &format!("{base}/tickets/{ticket}/accept"),
-            Some(json!({})),
+            Some(accept),
             &officer.headers(),
         )
         .await;
