@@ -65,11 +65,12 @@ impl App {
             .with_timezone(&wujing_domain::calendar::china_offset())
             .date_naive();
         let r = self.store.anonymise_before(cutoff, day).await?;
-        if r.bookings + r.tickets + r.lottery_entries > 0 {
+        if r.bookings + r.tickets + r.lottery_entries + r.applications > 0 {
             tracing::info!(
                 bookings = r.bookings,
                 tickets = r.tickets,
                 lottery_entries = r.lottery_entries,
+                applications = r.applications,
                 "retention: personal data of old visits erased"
             );
         }

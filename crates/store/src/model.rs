@@ -309,6 +309,8 @@ pub struct RetentionReport {
     pub bookings: u64,
     pub tickets: u64,
     pub lottery_entries: u64,
+    /// Ended applications whose owner's key and mail address were erased.
+    pub applications: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

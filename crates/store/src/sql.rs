@@ -660,6 +660,12 @@ shared! {
     ANONYMISE_ENTRIES = "UPDATE lottery_entries SET id_number = '', name = '', phone = '', \
         answers = '{}', client_addr = NULL, identity_key = 'anon:' || CAST(id AS TEXT) \
         WHERE release_day < $1 AND id_number <> ''";
+    /// An application that ended (collected, refused, withdrawn, lapsed) before the cutoff
+    /// keeps its business, hall, dates and states for the statistics; its owner's key and
+    /// mail address go.
+    ANONYMISE_APPLICATIONS = "UPDATE applications SET identity_key = 'anon:' || CAST(id AS TEXT), mail_address = NULL \
+        WHERE identity_key NOT LIKE 'anon:%' AND status IN ('collected', 'refused', 'withdrawn', 'lapsed') \
+        AND updated_at < $1";
     FORGET_HOLD_ADDRESSES = "UPDATE holds SET client_addr = NULL WHERE created_at < $1 AND client_addr IS NOT NULL";
     FORGET_PHONE_CODES = "DELETE FROM phone_codes WHERE expires_at < $1";
 }

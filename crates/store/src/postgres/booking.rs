@@ -642,6 +642,9 @@ impl BookingStore for PgStore {
             lottery_entries: tx
                 .execute(sql::ANONYMISE_ENTRIES.pg, &[&cutoff_day])
                 .await?,
+            applications: tx
+                .execute(sql::ANONYMISE_APPLICATIONS.pg, &[&cutoff])
+                .await?,
         };
         tx.execute(sql::FORGET_HOLD_ADDRESSES.pg, &[&cutoff])
             .await?;

@@ -413,6 +413,7 @@ impl BookingStore for SqliteStore {
                 bookings: by_time(sql::ANONYMISE_BOOKINGS.lite)? as u64,
                 tickets: by_day(sql::ANONYMISE_TICKETS.lite)? as u64,
                 lottery_entries: by_day(sql::ANONYMISE_ENTRIES.lite)? as u64,
+                applications: by_time(sql::ANONYMISE_APPLICATIONS.lite)? as u64,
             };
             by_time(sql::FORGET_HOLD_ADDRESSES.lite)?;
             by_time(sql::FORGET_PHONE_CODES.lite)?;

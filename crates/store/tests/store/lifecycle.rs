@@ -653,6 +653,22 @@ async fn collection_choice(store: DynStore) {
             .id,
         waiting.id
     );
+
+    // Retention: the ended application loses its owner's key and address; the one still
+    // waiting for its supplement keeps them.
+    let report = store
+        .anonymise_before(t0() + TimeDelta::days(1), day())
+        .await
+        .unwrap();
+    assert_eq!(report.applications, 1);
+    let ended = store.application(a.id).await.unwrap().unwrap();
+    assert_eq!(ended.identity_key, format!("anon:{}", a.id));
+    assert_eq!(store.application_mail_address(a.id).await.unwrap(), None);
+    assert_eq!(ended.status, "collected");
+    assert_eq!(
+        store.application(waiting.id).await.unwrap().unwrap().identity_key,
+        waiting.identity_key
+    );
 }
 both_dialects!(
     collection_is_chosen_until_the_document_leaves,
