@@ -666,7 +666,12 @@ async fn collection_choice(store: DynStore) {
     assert_eq!(store.application_mail_address(a.id).await.unwrap(), None);
     assert_eq!(ended.status, "collected");
     assert_eq!(
-        store.application(waiting.id).await.unwrap().unwrap().identity_key,
+        store
+            .application(waiting.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .identity_key,
         waiting.identity_key
     );
 }
