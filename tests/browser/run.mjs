@@ -314,6 +314,129 @@ async function hallDay(browser) {
   console.log('ok - locker: chosen by the citizen, the document arrived in A-01, the text carried the code, a wrong code refused, A-01 opened');
 }
 
+/** The newest application text of `topic` lines containing `text`, waiting for the dispatcher. */
+async function outboxLine(text) {
+  for (let i = 0; i < 50; i++) {
+    if (existsSync(outbox)) {
+      const hit = readFileSync(outbox, 'utf8').trim().split('\n').reverse().find((l) => l.includes(text));
+      if (hit) return hit;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`the outbox never showed ${JSON.stringify(text)}`);
+}
+
+// After the counter, in the same training hall: a booking checked in at the kiosk, accepted
+// with a missing material (the photo) and collection from the locker, the material brought to another
+// hall's counter, approved by the reviewer, produced, and the citizen following it on the
+// status page and the slip the texts link to.
+async function documentLife(browser) {
+  const base = hall.base;
+  const root = await signIn(base, 'admin', 'admin password 1');
+  for (const [username, roles] of [
+    ['officer2', [{ role: 'officer', hall: 'gz-city' }]],
+    ['reviewer1', [{ role: 'reviewer' }]],
+    ['producer1', [{ role: 'producer' }]],
+  ]) {
+    const r = await api(base, 'POST', '/api/v1/admin/staff', { username, display_name: username, password: 'a long password', roles }, root);
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+  }
+  const avail = await api(base, 'GET', '/api/v1/availability?business=passport_first&halls=tianhe&from=2026-12-02&to=2026-12-02');
+  const slot = avail.body.slots.find((s) => s.start === '09:30');
+  const hold = await api(base, 'POST', '/api/v1/holds', { slot_id: slot.slot_id, business: 'passport_first' });
+  const booking = await api(base, 'POST', '/api/v1/bookings', {
+    hold_id: hold.body.hold_id,
+    applicant: { name: '郑华', id_number: '440112200001010139', phone: '13700137000' },
+    answers: {},
+  });
+  assert.equal(booking.status, 201, JSON.stringify(booking.body));
+  const device = await api(base, 'POST', '/api/v1/admin/devices', { name: 'kiosk 2', hall_id: 'tianhe' }, root);
+  const kiosk = await (await browser.newContext()).newPage();
+  await bindDevice(kiosk, base, device.body.token, '/kiosk');
+  await kiosk.fill('#code', `WUJING:${booking.body.code}:slipkey`);
+  await kiosk.fill('#id_number', '440112200001010139');
+  await kiosk.locator('button').click();
+  await kiosk.waitForLoadState();
+  const label = (await kiosk.locator('.ticket').innerText()).trim();
+
+  // Accepted at a tianhe window: the household register is missing; the locker is chosen.
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const officer = await staffPage(context, base, 'officer1', 'a long password');
+  const windows = await api(base, 'GET', '/api/v1/admin/halls/tianhe/windows', undefined, root);
+  const window = windows.body.find((w) => w.kind === 'general').number;
+  await officer.goto(`${base}/staff/counter/tianhe/${window}`);
+  await officer.locator('#next').click();
+  await officer.waitForLoadState();
+  assert.match(await officer.locator('main').innerText(), new RegExp(label));
+  await officer.locator('button[value=start]').click();
+  await officer.waitForLoadState();
+  await officer.locator('input[name=present][value*="照片"]').uncheck();
+  await officer.locator('input[name=collection][value=locker]').check();
+  await scan(officer, 'counter accept');
+  await officer.locator('form:has(input[value=accept]) button').click();
+  await officer.waitForLoadState();
+  assert.match(await officer.locator('.msg').innerText(), /待补正/);
+  await officer.locator('button[value=finish]').click();
+  await officer.waitForLoadState();
+  const accepted = await outboxLine('尚缺');
+  const slipPath = accepted.match(/(\/slip\/[A-Z0-9]+\?k=[0-9a-f]+)/)[1];
+
+  // The citizen opens the link in the text: used, waiting for the material, no reschedule.
+  const citizen = await (await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, locale: 'zh-CN' })).newPage();
+  await citizen.goto(base + slipPath);
+  await scan(citizen, 'slip pending supplement');
+  assert.match(await citizen.locator('main').innerText(), /待补充材料/);
+  assert.equal(await citizen.locator('button[value=reschedule]').count(), 0);
+  assert.match(await citizen.locator('#collection').innerText(), /自助取证机/);
+
+  // The material brought to a counter of another hall (gz-city): found by the ID card.
+  const other = await staffPage(context, base, 'officer2', 'a long password');
+  const cityWindows = await api(base, 'GET', '/api/v1/admin/halls/gz-city/windows', undefined, root);
+  const cityWindow = cityWindows.body.find((w) => w.kind === 'general').number;
+  await other.goto(`${base}/staff/counter/gz-city/${cityWindow}`);
+  await other.fill('#lookup input[name=id_number]', '440112200001010139');
+  await other.locator('#lookup button').first().click();
+  await other.waitForLoadState();
+  await scan(other, 'counter lookup');
+  assert.match(await other.locator('#lookup').innerText(), /待补正 1 件/);
+  await other.locator('form:has(input[value=supplement]) button').click();
+  await other.waitForLoadState();
+  assert.match(await other.locator('.msg').innerText(), /材料已补齐/);
+  await outboxLine('补交的材料已收到');
+
+  // Review approves.
+  const reviewer = await staffPage(context, base, 'reviewer1', 'a long password');
+  await reviewer.goto(`${base}/staff/review`);
+  await reviewer.locator('button[value=review]').first().click();
+  await reviewer.waitForLoadState();
+  await reviewer.locator('button[value=approve]').first().click();
+  await reviewer.waitForLoadState();
+  await outboxLine('审批通过');
+
+  // The citizen's status page: ID number and a code sent to the phone.
+  await citizen.goto(`${base}/status`);
+  await scan(citizen, 'status form');
+  await citizen.fill('#id_number', '440112200001010139');
+  await citizen.fill('#phone', '13700137000');
+  const before = outboxLines();
+  await citizen.locator('button[value=send]').click();
+  await citizen.waitForLoadState();
+  await citizen.fill('#code', await lastCode('7000', before));
+  await citizen.locator('button[value=find]').click();
+  await citizen.waitForLoadState();
+  await scan(citizen, 'status found');
+  const status = await citizen.locator('main').innerText();
+  assert.match(status, /审批通过/);
+  assert.match(status, /已受理[\s\S]*待补充材料|待补充材料[\s\S]*已受理/);
+  // The leader's overdue list (nothing is late on the first day).
+  const leader = await staffPage(context, base, 'leader1', 'a long password');
+  await leader.goto(`${base}/staff/overdue`);
+  await scan(leader, 'overdue');
+  assert.match(await leader.locator('main').innerText(), /没有超期的申请/);
+  console.log(`ok - documents: ${label} accepted pending a supplement with the locker chosen, supplement taken at gz-city, approved; status page and slip follow it`);
+  return { base, root, booking: booking.body, slipPath, citizen, context };
+}
+
 const { child, base } = await startServer();
 const browser = await chromium.launch({
   executablePath: browserPath,
@@ -444,6 +567,7 @@ try {
   console.log('ok - my bookings found; large text');
 
   await hallDay(browser);
+  await documentLife(browser);
   assert.deepEqual(refusals, [], 'the content security policy refused a script or style of ours');
   console.log('ok - no script or style refused by the content security policy');
   const minor = [...scanned.values()].reduce((a, b) => a + b, 0);

@@ -764,12 +764,12 @@ impl App {
     }
 
     /// Whether the ticket's applicant is registered (户籍) outside the province, by the
-    /// registry's record of the booked identity. A walk-in's ticket does not keep the identity
-    /// number, and an identity without a record is taken as local: both get the ordinary time.
-    // TODO(issue 12): walk-ins (keep the registry's city on the ticket at issue).
+    /// registry's record of the booked identity, or for a walk-in by the scope kept on its
+    /// ticket at issue (the ticket keeps no identity number). An identity without a record is
+    /// taken as local: the ordinary time.
     async fn cross_province(&self, t: &wujing_store::Ticket) -> AppResult<bool> {
         let Some(id) = t.booking_id else {
-            return Ok(false);
+            return Ok(t.hukou_scope.as_deref() == Some("cross_province"));
         };
         let Some(b) = self.store.booking_by_id(id).await? else {
             return Ok(false);
@@ -1144,6 +1144,21 @@ impl App {
             ));
         }
         let foreigner = matches!(applicant.identity, wujing_domain::Identity::Foreign { .. });
+        // The registry's 户籍 city decides a resident's due date at acceptance (20 days
+        // cross-province); the ticket keeps only the answer.
+        let hukou_scope = match &applicant.identity {
+            wujing_domain::Identity::Resident(id) => {
+                self.store.person(id.as_str()).await?.map(|p| {
+                    if wujing_domain::application::is_cross_province(&p.hukou_city) {
+                        "cross_province"
+                    } else {
+                        "home_province"
+                    }
+                    .to_string()
+                })
+            }
+            _ => None,
+        };
         let (queue, _) = queue_of(Pool::OnSite, foreigner);
         let now = self.clock.now();
         let actor = Actor::new(p, client_addr).in_hall(hall);
@@ -1170,6 +1185,7 @@ impl App {
                         now,
                     },
                     slot_from: now - TimeDelta::minutes(i64::from(h.slot_minutes)),
+                    hukou_scope,
                 },
                 &wujing_store::NewAudit {
                     at: now,

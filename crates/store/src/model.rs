@@ -847,6 +847,8 @@ pub struct Ticket {
     pub slot_id: Option<i64>,
     /// `reception`, `kiosk` or `self`; none for tickets from before migration 21.
     pub channel: Option<String>,
+    /// A walk-in's 户籍 scope kept at issue: `cross_province` or `home_province`.
+    pub hukou_scope: Option<String>,
 }
 
 /// A walk-in (`HallStore::walk_in`): its ticket, whose seat comes from the hall's on-site slot
@@ -855,6 +857,9 @@ pub struct Ticket {
 pub struct NewWalkIn {
     pub ticket: NewTicket,
     pub slot_from: DateTime<Utc>,
+    /// `cross_province` or `home_province` by the registry, for a resident; kept on the ticket
+    /// for the due date at acceptance.
+    pub hukou_scope: Option<String>,
 }
 
 /// A counter's action on its current ticket. Each is one conditional statement on the ticket's

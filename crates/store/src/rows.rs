@@ -161,6 +161,7 @@ pub(crate) fn ticket<R: Cols>(r: &R) -> Result<Ticket, R::Err> {
         finished_at: r.opt_at(18)?,
         slot_id: r.opt_int(19)?,
         channel: r.opt_text(20)?,
+        hukou_scope: r.opt_text(21)?,
     })
 }
 

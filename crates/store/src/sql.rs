@@ -107,7 +107,8 @@ macro_rules! draw_select {
 macro_rules! ticket_cols {
     () => {
         "id, hall_id, day, queue, number, label, booking_id, business, identity_key, kind, priority, \
-         due_at, status, window_number, officer_id, calls, created_at, called_at, finished_at, slot_id, channel"
+         due_at, status, window_number, officer_id, calls, created_at, called_at, finished_at, slot_id, channel, \
+         hukou_scope"
     };
 }
 macro_rules! alert_cols {
@@ -524,6 +525,8 @@ shared! {
          AND ready_by < $1 AND (CAST($2 AS TEXT) IS NULL OR hall_id = $2) ORDER BY ready_by, id LIMIT $3"
     );
     APPLICATION_STATUS = "SELECT status FROM applications WHERE id = $1";
+    /// A walk-in's 户籍 scope, kept at issue (see migration 24).
+    SET_HUKOU_SCOPE = "UPDATE tickets SET hukou_scope = $2 WHERE id = $1";
     /// The move's history row; its CHECK refuses a move the table does not list.
     INSERT_APPLICATION_EVENT = "INSERT INTO application_events (application_id, from_state, to_state, at, actor, note) \
          VALUES ($1, $2, $3, $4, $5, $6)";

@@ -248,6 +248,13 @@ async fn console_page(
     }))
 }
 
+/// An application id from the console's form.
+fn form_id(s: &str) -> AppResult<i64> {
+    s.trim()
+        .parse()
+        .map_err(|_| wujing_app::AppError::from(wujing_app::Code::ApplicationNotFound))
+}
+
 /// The counter's identity-card lookup: answered on the console itself (a POST, so that the
 /// identity number never sits in a URL or an access log).
 async fn lookup_shown(
@@ -311,11 +318,11 @@ enum ConsoleOp {
     },
     /// The missing materials of application `application` brought to this counter.
     Supplement {
-        application: i64,
+        application: String,
     },
     /// Hand over the document of `application`, signed for.
     Collect {
-        application: i64,
+        application: String,
         #[serde(default)]
         signed: String,
     },
@@ -378,6 +385,7 @@ pub async fn console_submit(
             }
             ConsoleOp::Lookup { .. } => unreachable!("answered above"),
             ConsoleOp::Supplement { application } => {
+                let application = form_id(&application)?;
                 s.app
                     .supplement(p, &hall, addr.as_deref(), application)
                     .await?;
@@ -387,6 +395,7 @@ pub async fn console_submit(
                 application,
                 signed,
             } => {
+                let application = form_id(&application)?;
                 s.app
                     .collect_at_counter(
                         p,

@@ -7,6 +7,12 @@
 ALTER TABLE applications ADD COLUMN mail_address TEXT;
 ALTER TABLE applications ADD COLUMN tracking_number TEXT;
 
+-- A walk-in's ticket keeps no identity number, so the registry's answer that matters for its
+-- due date is kept at issue: 'cross_province' (户籍 outside the province, 20 days) or
+-- 'home_province'; NULL for an appointment (its booking has the identity) and for a
+-- foreigner.
+ALTER TABLE tickets ADD COLUMN hukou_scope TEXT;
+
 -- A mailed document is delivered by the carrier: dispatched → collected, with no collection
 -- site in between.
 ALTER TABLE application_events DROP CONSTRAINT application_events_check;

@@ -137,7 +137,12 @@ async fn walk_in(
             StoreError::SlotFull => StoreError::Refused("walk_ins_full"),
             other => other,
         })?;
-    let ticket = issue_with_seat(tx, t, Some(slot)).await?;
+    let mut ticket = issue_with_seat(tx, t, Some(slot)).await?;
+    if let Some(scope) = &w.hukou_scope {
+        tx.execute(sql::SET_HUKOU_SCOPE.pg, &[&ticket.id, scope])
+            .await?;
+        ticket.hukou_scope = Some(scope.clone());
+    }
     let mut audit = audit.clone();
     audit.subject = format!("ticket:{}", ticket.label);
     super::staff::append_audit(tx, keys, &audit).await?;

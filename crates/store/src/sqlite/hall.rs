@@ -118,7 +118,12 @@ fn walk_in(
         StoreError::SlotFull => StoreError::Refused("walk_ins_full"),
         other => other,
     })?;
-    let ticket = issue_with_seat(c, t, Some(slot))?;
+    let mut ticket = issue_with_seat(c, t, Some(slot))?;
+    if let Some(scope) = &w.hukou_scope {
+        c.execute(sql::SET_HUKOU_SCOPE.lite, params![ticket.id, scope])
+            .map_err(db_err)?;
+        ticket.hukou_scope = Some(scope.clone());
+    }
     let mut audit = audit.clone();
     audit.subject = format!("ticket:{}", ticket.label);
     super::staff::append_audit(c, keys, &audit)?;

@@ -224,6 +224,7 @@ fn walk_in(who: u32, at: DateTime<Utc>) -> NewWalkIn {
             now: at,
         },
         slot_from: at - TimeDelta::minutes(30),
+        hukou_scope: (who % 2 == 1).then(|| "cross_province".into()),
     }
 }
 
@@ -252,6 +253,18 @@ async fn walk_in_rules(store: DynStore) {
     assert_eq!(
         (a.slot_id, a.channel.as_deref()),
         (Some(nine.id), Some("reception"))
+    );
+    // The 户籍 scope is kept with the ticket, for the due date at acceptance.
+    assert_eq!(a.hukou_scope.as_deref(), Some("cross_province"));
+    assert_eq!(
+        store
+            .ticket(a.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .hukou_scope
+            .as_deref(),
+        Some("cross_province")
     );
     assert_eq!(
         store.walk_in(&walk_in(1, at), &walk_in_entry(1)).await,

@@ -575,3 +575,55 @@ async fn slip_page(h: &Harness, uri: &str, lang: &str) -> (StatusCode, String) {
     let body = res.into_body().collect().await.unwrap().to_bytes().to_vec();
     (s, String::from_utf8(body).unwrap())
 }
+
+/// A walk-in registered outside Guangdong is due in 20 days too: the ticket keeps the
+/// registry's answer at issue (it keeps no identity number), and the acceptance reads it.
+async fn cross_province_walk_in(store: DynStore) {
+    let h = Harness::new(store).await;
+    let officer = h.sign_in_as("officer@tianhe").await;
+    let p = h.store.person(ZHANG).await.unwrap().unwrap();
+    let (s, t) = h
+        .call(
+            "POST",
+            "/api/v1/halls/tianhe/walk-ins",
+            Some(json!({"business": "passport_first", "name": p.name, "id_number": ZHANG})),
+            &officer.headers(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{t}");
+    let window = h
+        .store
+        .windows("tianhe")
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|w| w.kind == "general")
+        .unwrap()
+        .number;
+    let base = format!("/api/v1/halls/tianhe/windows/{window}");
+    let (_, called) = h
+        .call("POST", &format!("{base}/call"), None, &officer.headers())
+        .await;
+    assert_eq!(called["id"], t["id"], "{called}");
+    h.call(
+        "POST",
+        &format!("{base}/tickets/{}/action", t["id"]),
+        Some(json!("start")),
+        &officer.headers(),
+    )
+    .await;
+    let (s, a) = h
+        .call(
+            "POST",
+            &format!("{base}/tickets/{}/accept", t["id"]),
+            Some(json!({})),
+            &officer.headers(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{a}");
+    assert_eq!(a["ready_by"], "2026-12-21");
+}
+both_dialects!(
+    cross_province_walk_ins_are_due_in_twenty_days,
+    cross_province_walk_in
+);
