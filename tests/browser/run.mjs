@@ -269,22 +269,22 @@ async function hallDay(browser) {
   // document is reviewed, made and arrives; the text carries a one-time code, and the hall's
   // locker opens the compartment for the identity number and that code.
   assert.equal((await api(base, 'PUT', '/api/v1/admin/halls/tianhe/locker', { count: 4 }, root)).status, 200);
-  const zheng = '440112200001010139';
+  const lina = '440106199001011235'; // not documentLife's citizen below
   const firstAvail = await api(base, 'GET', '/api/v1/availability?business=passport_first&halls=tianhe&from=2026-12-02&to=2026-12-02');
   const later = firstAvail.body.slots.find((s) => s.start === '10:00');
   const firstHold = await api(base, 'POST', '/api/v1/holds', { slot_id: later.slot_id, business: 'passport_first' });
   const first = await api(base, 'POST', '/api/v1/bookings', {
     hold_id: firstHold.body.hold_id,
-    applicant: { name: '郑华', id_number: zheng, phone: '13800138001' },
+    applicant: { name: '李娜', id_number: lina, phone: '13800138001' },
   });
   assert.equal(first.status, 201, JSON.stringify(first.body));
-  assert.equal((await api(base, 'POST', '/api/v1/halls/tianhe/checkins', { code: first.body.code, id_number: zheng }, { bearer: token })).status, 201);
+  assert.equal((await api(base, 'POST', '/api/v1/halls/tianhe/checkins', { code: first.body.code, id_number: lina }, { bearer: token })).status, 201);
   const called = await api(base, 'POST', `/api/v1/halls/tianhe/windows/${window}/call`, undefined, root);
   const at = `/api/v1/halls/tianhe/windows/${window}/tickets/${called.body.id}`;
   await api(base, 'POST', `${at}/action`, 'start', root);
   assert.equal((await api(base, 'POST', `${at}/accept`, {}, root)).status, 201);
   await api(base, 'POST', `${at}/action`, 'finish', root);
-  const choice = await api(base, 'POST', `/api/v1/bookings/${first.body.code}/collection`, { id_number: zheng, method: 'locker' });
+  const choice = await api(base, 'POST', `/api/v1/bookings/${first.body.code}/collection`, { id_number: lina, method: 'locker' });
   assert.equal(choice.status, 200, JSON.stringify(choice.body));
   const app = `/api/v1/applications/${choice.body.id}`;
   for (const step of ['review', 'approve']) assert.equal((await api(base, 'POST', `${app}/${step}`, undefined, root)).status, 200);
@@ -298,12 +298,12 @@ async function hallDay(browser) {
   const locker = await (await browser.newContext()).newPage();
   await bindDevice(locker, base, lockerDevice.body.token, '/locker');
   await scan(locker, 'locker');
-  await locker.fill('#id_number', zheng);
+  await locker.fill('#id_number', lina);
   await locker.fill('#code', pickup === '00000000' ? '11111111' : '00000000');
   await locker.locator('form button').click();
   await locker.waitForLoadState();
   assert.match(await locker.locator('[role=alert]').innerText(), /取件码不正确/);
-  await locker.fill('#id_number', zheng);
+  await locker.fill('#id_number', lina);
   await locker.fill('#code', pickup);
   await locker.locator('form button').click();
   await locker.waitForLoadState();
