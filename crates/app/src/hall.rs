@@ -750,6 +750,11 @@ pub struct WalkInInput {
     /// Foreigners: date of birth.
     #[serde(default)]
     pub birth_date: Option<NaiveDate>,
+    /// The business's questions, as in a booking (e.g. `option` for an endorsement,
+    /// `renewal_reason` for a renewal): the same rules decide a walk-in as a booking.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub answers: wujing_domain::Answers,
 }
 
 impl App {
@@ -1120,12 +1125,7 @@ impl App {
             return Err(crate::views::unknown_business(&w.business));
         };
         let (reasons, named) = self
-            .assess(
-                &w.business,
-                &applicant,
-                &Default::default(),
-                self.clock.today(),
-            )
+            .assess(&w.business, &applicant, &w.answers, self.clock.today())
             .await?;
         if !reasons.is_empty() {
             // Reception staff check the identity card in person and may see the records'

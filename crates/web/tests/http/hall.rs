@@ -730,3 +730,36 @@ async fn leader_post_and_refund(store: DynStore) {
     assert_eq!(h.app.audit_verify().await.unwrap().map(|n| n > 5), Ok(true));
 }
 both_dialects!(leader_post, leader_post_and_refund);
+
+/// A walk-in answers the business's questions like a booking: a passport renewal before it is
+/// due needs its reason (pages full), and is refused without it.
+async fn walk_in_answers(store: DynStore) {
+    let h = Harness::new(store).await;
+    let officer = h.sign_in_as("officer@tianhe").await;
+    let walk_in = |answers: serde_json::Value| {
+        let (h, officer) = (&h, &officer);
+        async move {
+            h.call(
+                "POST",
+                "/api/v1/halls/tianhe/walk-ins",
+                Some(
+                    json!({"business": "passport_renewal", "name": "陈晓明", "id_number": CHEN,
+                            "answers": answers}),
+                ),
+                &officer.headers(),
+            )
+            .await
+        }
+    };
+    let (s, v) = walk_in(json!({})).await;
+    assert_eq!(
+        (s, code_of(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "not_eligible"),
+        "{v}"
+    );
+    let (s, v) = walk_in(json!({"renewal_reason": "pages_full"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = walk_in(json!({"colour": "blue"})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+}
+both_dialects!(walk_ins_answer_the_business_questions, walk_in_answers);
