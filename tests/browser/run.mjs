@@ -264,6 +264,54 @@ async function hallDay(browser) {
   await leader.waitForLoadState();
   assert.match(await leader.locator('main').innerText(), /已确认：已到窗口/);
   console.log(`ok - hall day: ${label} checked in, called on the board, paid 120 at window ${window}, rated unsatisfied, alert acknowledged`);
+
+  // After the counter: a second citizen, accepted at the window, picks the pickup locker; the
+  // document is reviewed, made and arrives; the text carries a one-time code, and the hall's
+  // locker opens the compartment for the identity number and that code.
+  assert.equal((await api(base, 'PUT', '/api/v1/admin/halls/tianhe/locker', { count: 4 }, root)).status, 200);
+  const lina = '440106199001011235'; // not documentLife's citizen below
+  const firstAvail = await api(base, 'GET', '/api/v1/availability?business=passport_first&halls=tianhe&from=2026-12-02&to=2026-12-02');
+  const later = firstAvail.body.slots.find((s) => s.start === '10:00');
+  const firstHold = await api(base, 'POST', '/api/v1/holds', { slot_id: later.slot_id, business: 'passport_first' });
+  const first = await api(base, 'POST', '/api/v1/bookings', {
+    hold_id: firstHold.body.hold_id,
+    applicant: { name: '李娜', id_number: lina, phone: '13800138001' },
+  });
+  assert.equal(first.status, 201, JSON.stringify(first.body));
+  assert.equal((await api(base, 'POST', '/api/v1/halls/tianhe/checkins', { code: first.body.code, id_number: lina }, { bearer: token })).status, 201);
+  const called = await api(base, 'POST', `/api/v1/halls/tianhe/windows/${window}/call`, undefined, root);
+  const at = `/api/v1/halls/tianhe/windows/${window}/tickets/${called.body.id}`;
+  await api(base, 'POST', `${at}/action`, 'start', root);
+  assert.equal((await api(base, 'POST', `${at}/accept`, {}, root)).status, 201);
+  await api(base, 'POST', `${at}/action`, 'finish', root);
+  const choice = await api(base, 'POST', `/api/v1/bookings/${first.body.code}/collection`, { id_number: lina, method: 'locker' });
+  assert.equal(choice.status, 200, JSON.stringify(choice.body));
+  const app = `/api/v1/applications/${choice.body.id}`;
+  for (const step of ['review', 'approve']) assert.equal((await api(base, 'POST', `${app}/${step}`, undefined, root)).status, 200);
+  for (const step of [{ step: 'start' }, { step: 'produced', document_number: 'E87654321' }, { step: 'dispatched' }, { step: 'ready' }]) {
+    const r = await api(base, 'POST', `${app}/production`, step, root);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+  }
+  await waitForOutbox('取件码');
+  const pickup = readFileSync(outbox, 'utf8').match(/取件码(\d{8})/)[1];
+  const lockerDevice = await api(base, 'POST', '/api/v1/admin/devices', { name: 'pickup locker', hall_id: 'tianhe' }, root);
+  const locker = await (await browser.newContext()).newPage();
+  await bindDevice(locker, base, lockerDevice.body.token, '/locker');
+  await scan(locker, 'locker');
+  await locker.fill('#id_number', lina);
+  await locker.fill('#code', pickup === '00000000' ? '11111111' : '00000000');
+  await locker.locator('form button').click();
+  await locker.waitForLoadState();
+  assert.match(await locker.locator('[role=alert]').innerText(), /取件码不正确/);
+  await locker.fill('#id_number', lina);
+  await locker.fill('#code', pickup);
+  await locker.locator('form button').click();
+  await locker.waitForLoadState();
+  await scan(locker, 'locker open');
+  assert.match(await locker.locator('main').innerText(), /请从\s*A-01\s*格口取件/);
+  const collected = await api(base, 'GET', app, undefined, root);
+  assert.equal(collected.body.application.status, 'collected');
+  console.log('ok - locker: chosen by the citizen, the document arrived in A-01, the text carried the code, a wrong code refused, A-01 opened');
 }
 
 /** The newest application text of `topic` lines containing `text`, waiting for the dispatcher. */

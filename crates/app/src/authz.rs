@@ -115,6 +115,10 @@ pub enum Action {
     ProductionCentre,
     /// Creating and revoking system clients.
     ManageSystemClients,
+    /// The pickup locker (取证机), a device of the hall: a citizen collecting a document with
+    /// the identity number and the pickup code. Never staff: staff hand documents over at a
+    /// counter, with the identity check.
+    Locker,
     /// The operational metrics (`/metrics`): request and business counters, no personal data,
     /// but the organisation's activity, which is not the public's to watch live.
     ViewMetrics,
@@ -135,7 +139,7 @@ impl Action {
             Action::Counter => &[Officer, Admin],
             Action::Reconcile => &[Leader, HallManager, Admin],
             Action::CheckIn => &[Officer, Admin],
-            Action::Rate => &[],
+            Action::Rate | Action::Locker => &[],
             Action::Alerts => &[Leader, Supervisor, Admin],
             Action::Refund | Action::Urgent => &[Leader, Admin],
             Action::Receipts => &[Officer, Leader, HallManager, Admin],
@@ -163,7 +167,7 @@ pub fn permits(p: &Principal, action: Action, hall: Option<&str>) -> bool {
         Action::Public => true,
         Action::Kiosk => matches!(p, Principal::Device(_)),
         Action::Staff => matches!(p, Principal::Staff(_)),
-        Action::CheckIn | Action::Rate if matches!(p, Principal::Device(_)) => {
+        Action::CheckIn | Action::Rate | Action::Locker if matches!(p, Principal::Device(_)) => {
             let Principal::Device(d) = p else {
                 unreachable!()
             };
@@ -178,6 +182,8 @@ pub fn permits(p: &Principal, action: Action, hall: Option<&str>) -> bool {
         Action::ProductionBatches if matches!(p, Principal::System(_)) => {
             permits(p, Action::ProductionCentre, hall)
         }
+        // The locker opens for the citizen's code, not for staff.
+        Action::Locker => false,
         _ => match p {
             Principal::Staff(s) => s.roles.iter().any(|g| {
                 (g.role == Role::Admin || action.roles().contains(&g.role)) && grant_covers(g, hall)

@@ -119,6 +119,7 @@ codes! {
     CheckinTooEarly = "checkin_too_early", Conflict, "还未到签到时间", "check-in has not opened yet";
     CheckinTooLate = "checkin_too_late", Conflict, "已超过签到时间，请到咨询台改约或现场取号", "check-in has closed; reschedule or take a walk-in number at the information desk";
     CodeRateLimited = "code_rate_limited", RateLimited, "验证码发送过于频繁，请稍后再试", "too many codes; try again later";
+    CompartmentOccupied = "compartment_occupied", Conflict, "要移除的格口中有待取的证件", "a compartment to be removed holds a document";
     ContentTypeInvalid = "content_type_invalid", Invalid, "请求须为 JSON（Content-Type: application/json）", "the request body must be JSON (Content-Type: application/json)";
     CsrfInvalid = "csrf_invalid", Forbidden, "页面已过期或来源不明，请刷新后重试", "the form has expired or did not come from Wujing; reload and try again";
     CurrentPasswordWrong = "current_password_wrong", Invalid, "当前密码不正确", "the current password is wrong";
@@ -164,6 +165,7 @@ codes! {
     IdTypeInvalid = "id_type_invalid", Invalid, "不支持的证件类型", "unsupported identity document type";
     InternalError = "internal_error", Internal, "系统内部错误", "internal error";
     JsonInvalid = "json_invalid", Invalid, "请求内容不是有效的 JSON", "the request body is not valid JSON";
+    LockerInvalid = "locker_invalid", Invalid, "格口设置有误：给出数量（1至500）或编号列表（每个1至16位大写字母、数字或连字符，不重复）", "give a count (1 to 500) or a list of labels (each 1 to 16 capital letters, digits or hyphens, no repeats)";
     LoginFailed = "login_failed", Unauthorized, "用户名或密码错误", "wrong user name or password";
     LoginThrottled = "login_throttled", RateLimited, "登录尝试过于频繁，请稍后再试", "too many sign-in attempts; try again later";
     LotteryClosed = "lottery_closed", Unprocessable, "摇号登记已结束", "lottery entries are closed";
@@ -192,6 +194,7 @@ codes! {
     PhoneCodeUsed = "phone_code_used", Invalid, "该验证码已使用过，请重新获取", "this code has been used already; ask for a new one";
     PhoneCodeWrong = "phone_code_wrong", Invalid, "验证码不正确", "wrong code";
     PhoneInvalid = "phone_invalid", Invalid, "手机号码格式不正确：应为11位中国大陆手机号，或以+开头的国际号码", "the phone number should be an 11-digit mainland mobile number or an international number starting with +";
+    PickupCodeInvalid = "pickup_code_invalid", Unprocessable, "证件号码或取件码不正确", "the identity number or the pickup code is wrong";
     PoolInvalid = "pool_invalid", Invalid, "号源池须为 online、on_site 或 expedite", "the pool must be online, on_site or expedite";
     ProofThrottled = "proof_throttled", RateLimited, "证件号码核对失败次数过多，请稍后再试，或用手机验证码查询我的预约", "too many failed identity checks; try again later, or find your bookings with a phone code";
     PurposeInvalid = "purpose_invalid", Invalid, "用途须为 book 或 lookup", "purpose must be book or lookup";

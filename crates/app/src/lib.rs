@@ -19,6 +19,7 @@ mod forms;
 pub mod hall;
 pub mod import;
 pub mod lifecycle;
+pub mod locker;
 mod lottery;
 pub mod notify;
 mod ops;
@@ -80,6 +81,12 @@ pub struct Config {
     /// Days after a visit that its booking and ticket keep the citizen's identity, name and
     /// phone; then they are erased ([`App::apply_retention`]).
     pub retention_days: u32,
+    /// Days a document waits for collection before the citizen is reminded, once
+    /// ([`App::sweep_applications`]).
+    pub pickup_reminder_days: u32,
+    /// Days a document waits for collection before it goes back to the vault (its locker
+    /// compartment freed; it is then collected at a counter).
+    pub uncollected_days: u32,
     /// The address citizens reach the portal at (`https://…`, no trailing slash): the links
     /// in text messages point there.
     pub public_url: String,
@@ -180,6 +187,8 @@ impl Default for Config {
             cjk_font: None,
             hall: hall::HallRules::default(),
             retention_days: 90,
+            pickup_reminder_days: 3,
+            uncollected_days: 30,
             public_url: "http://127.0.0.1:8080".into(),
         }
     }

@@ -13,7 +13,9 @@
 //! Also here: the way of collection (a counter, a pickup locker, or mail with an address and
 //! a tracking number), chosen at acceptance, later by the citizen from the slip, or by staff
 //! at a counter, until the document leaves; supplements brought to a counter of any hall; and
-//! the leaders' list of overdue applications.
+//! the leaders' list of overdue applications. The pickup locker and the sweeper (lapsing,
+//! reminders, the return to the vault) are in [`crate::locker`]; they move applications
+//! through [`App::move_application`] like staff do, and their texts are here ([`Notice`]).
 
 use crate::admin::Actor;
 use crate::authz::{hall_scope, Action, Principal};
@@ -23,7 +25,9 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 use wujing_domain::application::{next, Collection, Event, RefusalReason, State};
-use wujing_store::{AdminChange, ApplicationMove, NewAudit, NewMessage, StoreError};
+use wujing_store::{
+    AdminChange, ApplicationMove, LockerAssignment, NewAudit, NewMessage, StoreError,
+};
 
 /// How many applications a queue shows at most.
 pub const QUEUE_LIMIT: u32 = 200;
@@ -706,17 +710,35 @@ impl App {
         event: Event,
         step: Step,
     ) -> AppResult<Application> {
-        let id = a.id;
         let hall = step.at_hall.clone().unwrap_or_else(|| a.hall_id.clone());
         self.require(p, action, Some(&hall))?;
         // Staff, or the production centre's system: each named in the history by its id.
         if !matches!(p, Principal::Staff(_) | Principal::System(_)) {
             return Err(crate::authz::denied(p));
         }
+        let actor = Actor::new(p, client_addr).in_hall(&hall);
+        // Named in the history by its id: `staff:<id>` or `system:<id>`.
+        let by = actor.id.clone();
+        self.move_application(&a, event, step, &actor, by).await
+    }
+
+    /// A move of `a` by `event`, whoever decided it (staff, or the sweeper as
+    /// `system:sweeper`): checked against the move table, then the store's one transaction
+    /// (move, history row by `by`, audit entry by `actor`, the citizen's text). An arrival of
+    /// a document to be collected from the locker also takes a compartment there, with a fresh
+    /// one-time pickup code whose text is queued only if a compartment was free.
+    pub(crate) async fn move_application(
+        &self,
+        a: &wujing_store::Application,
+        event: Event,
+        step: Step,
+        actor: &Actor,
+        by: String,
+    ) -> AppResult<Application> {
+        let id = a.id;
         let from = State::parse(&a.status)
             .ok_or_else(|| AppError::from(StoreError::Corrupt("application state".into())))?;
         let to = next(from, event).map_err(|_| AppError::from(Code::ApplicationMoveIllegal))?;
-        let actor = Actor::new(p, client_addr).in_hall(&hall);
         let now = self.clock.now();
         let audit = NewAudit {
             at: now,
@@ -738,7 +760,31 @@ impl App {
             station: actor.station.clone(),
             hall_id: actor.hall.clone(),
         };
-        let messages = self.texts_for(&a, to, &step).await?;
+        let notice = match to {
+            State::Lapsed => Some(Notice::Lapsed),
+            State::ReturnedToVault => Some(Notice::ReturnedToVault),
+            _ => None,
+        };
+        let (messages, locker) = if to == State::ReadyForCollection
+            && a.collection_method == Collection::Locker.as_str()
+        {
+            // Decided here (issue 12 is silent): when every compartment of the site is
+            // occupied, the document is not held back; it waits at the counter, and the text
+            // says so instead of giving a code. The store picks which text goes out, in the
+            // transaction that knows whether a compartment was free. Without a phone on file
+            // (a walk-in) nobody could learn the code: no compartment either.
+            let code = crate::locker::pickup_code();
+            let texts = self.notice_texts(a, Notice::InLocker(&code)).await?;
+            let assignment = (!texts.is_empty()).then(|| LockerAssignment {
+                code_mac: self.pickup_mac(&a.identity_key, &code),
+                messages: texts,
+            });
+            (self.notice_texts(a, Notice::LockerFull).await?, assignment)
+        } else if let Some(n) = notice {
+            (self.notice_texts(a, n).await?, None)
+        } else {
+            (self.texts_for(a, to, &step).await?, None)
+        };
         let moved = self
             .store
             .transition_application(
@@ -746,7 +792,7 @@ impl App {
                     id,
                     from: from.as_str().into(),
                     to: to.as_str().into(),
-                    actor: actor.id.clone(),
+                    actor: by,
                     // No free text from staff: the history is not sealed. A supplement
                     // brought elsewhere names the hall (not personal data).
                     note: if step.signed {
@@ -761,6 +807,7 @@ impl App {
                     refusal_reason: step.reason.map(|r| r.as_str().to_string()),
                     document_number: step.document_number.clone(),
                     tracking_number: step.tracking_number.clone(),
+                    locker,
                 },
                 &audit,
                 &messages,
@@ -768,6 +815,42 @@ impl App {
             .await
             .map_err(move_error)?;
         Ok(moved.into())
+    }
+
+    /// The citizen's text about a locker or sweeper `notice`, to the booking's phone in the
+    /// booking's language, with the link to the status; none for a walk-in (no phone on file).
+    /// Queued in the caller's transaction, keyed by application and what it says, so that a
+    /// redelivery (or a second sweep) is recognised. The body can carry a pickup code: it is
+    /// sealed in the outbox like every text, and never logged (`NewMessage`'s `Debug` leaves it
+    /// out).
+    pub(crate) async fn notice_texts(
+        &self,
+        a: &wujing_store::Application,
+        notice: Notice<'_>,
+    ) -> AppResult<Vec<NewMessage>> {
+        let Some(booking_id) = a.booking_id else {
+            return Ok(Vec::new());
+        };
+        let Some(b) = self.store.booking_by_id(booking_id).await? else {
+            return Ok(Vec::new());
+        };
+        let hall = self.store.hall(&a.hall_id).await?;
+        let link = self.status_link(&b).await?;
+        let en = b.lang.starts_with("en");
+        let site = if en {
+            hall.as_ref()
+                .map_or("the accepting hall", |h| h.name_en.as_str())
+        } else {
+            hall.as_ref().map_or("受理大厅", |h| h.name_zh.as_str())
+        };
+        let body = notice.body(en, site, a, &link);
+        Ok(vec![crate::notify::message(
+            format!("application:{}:{}", a.id, notice.key()),
+            &b.phone,
+            "application",
+            body,
+            self.clock.now(),
+        )])
     }
 
     /// The link a text carries to the application's status: the booking's slip (its own
@@ -884,9 +967,79 @@ fn already_reported(
     Ok((a.status == target.as_str()).then(|| a.clone().into()))
 }
 
+/// What a text to the applicant about the locker or a sweep says (the other steps' texts are
+/// [`App::texts_for`]'s).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Notice<'a> {
+    /// In the site's pickup locker, with the one-time code.
+    InLocker(&'a str),
+    /// To be collected from the locker, but every compartment was occupied.
+    LockerFull,
+    Lapsed,
+    /// Still waiting after [`crate::Config::pickup_reminder_days`].
+    Reminder,
+    ReturnedToVault,
+}
+
+impl Notice<'_> {
+    /// The idempotency key's last part: one text per application and state (the locker's two
+    /// "ready" texts are alternatives of the counter's), and one reminder.
+    fn key(self) -> &'static str {
+        match self {
+            Notice::InLocker(_) | Notice::LockerFull => "ready_for_collection",
+            Notice::Lapsed => "lapsed",
+            Notice::Reminder => "reminder",
+            Notice::ReturnedToVault => "returned_to_vault",
+        }
+    }
+
+    fn body(self, en: bool, site: &str, a: &wujing_store::Application, link: &str) -> String {
+        let locker = a.collection_method == Collection::Locker.as_str();
+        let due = a.supplement_due.map_or_else(String::new, |d| d.to_string());
+        match (self, en) {
+            (Notice::InLocker(code), false) => format!(
+                "【出入境】您的证件已存入{site}自助取证机，请在取证机输入身份证号码和取件码{code}领取。取件码仅可使用一次，请勿告知他人。进度：{link}"
+            ),
+            (Notice::InLocker(code), true) => format!(
+                "[Exit-Entry] Your document is in the pickup locker at {site}: enter your ID number and the pickup code {code} at the locker. The code works once; keep it to yourself. Status: {link}"
+            ),
+            (Notice::LockerFull, false) => format!(
+                "【出入境】您的证件已可领取。自助取证机暂无空余格口，请携带身份证到{site}窗口领取。进度：{link}"
+            ),
+            (Notice::LockerFull, true) => format!(
+                "[Exit-Entry] Your document is ready. The pickup locker is full, so please collect it with your ID card at a counter of {site}. Status: {link}"
+            ),
+            (Notice::Lapsed, false) => format!(
+                "【出入境】您的申请未在{due}前补充材料，已终止办理。如需办理请重新申请。进度：{link}"
+            ),
+            (Notice::Lapsed, true) => format!(
+                "[Exit-Entry] The missing document was not brought by {due}, so your application has lapsed. Please apply again if you still need it. Status: {link}"
+            ),
+            (Notice::Reminder, false) if locker => format!(
+                "【出入境】提醒：您的证件仍在{site}待领取，请凭身份证号码和此前短信中的取件码到自助取证机领取；逾期未领将退回库房。进度：{link}"
+            ),
+            (Notice::Reminder, true) if locker => format!(
+                "[Exit-Entry] Reminder: your document still waits at {site}. Collect it at the pickup locker with your ID number and the code from our earlier text; uncollected documents go back to the vault. Status: {link}"
+            ),
+            (Notice::Reminder, false) => format!(
+                "【出入境】提醒：您的证件仍在{site}待领取，请尽快携带身份证到窗口领取；逾期未领将退回库房。进度：{link}"
+            ),
+            (Notice::Reminder, true) => format!(
+                "[Exit-Entry] Reminder: your document still waits at {site}. Please collect it with your ID card at a counter soon; uncollected documents go back to the vault. Status: {link}"
+            ),
+            (Notice::ReturnedToVault, false) => format!(
+                "【出入境】您的证件逾期未领，已退回库房，请携带身份证到{site}窗口领取。进度：{link}"
+            ),
+            (Notice::ReturnedToVault, true) => format!(
+                "[Exit-Entry] Your document was not collected in time and is back in the vault: collect it with your ID card at a counter of {site}. Status: {link}"
+            ),
+        }
+    }
+}
+
 /// What a step records besides the move.
 #[derive(Debug, Default)]
-struct Step {
+pub(crate) struct Step {
     reason: Option<RefusalReason>,
     document_number: Option<String>,
     tracking_number: Option<String>,

@@ -319,6 +319,26 @@ struct BookingArgs {
     )]
     retention_days: u32,
 
+    /// Days a document waits for collection before the citizen gets one reminder text (the
+    /// hourly application sweep; RULES.md names no figure).
+    #[arg(
+        long,
+        env = "WUJING_PICKUP_REMINDER_DAYS",
+        default_value_t = 3,
+        global = true
+    )]
+    pickup_reminder_days: u32,
+
+    /// Days a document waits for collection before it goes back to the vault (its locker
+    /// compartment freed; collected at a counter from then on).
+    #[arg(
+        long,
+        env = "WUJING_UNCOLLECTED_DAYS",
+        default_value_t = 30,
+        global = true
+    )]
+    uncollected_days: u32,
+
     /// Where citizens reach the portal (scheme and host, e.g. `https://crj.example.gov.cn`):
     /// the links in text messages point there.
     #[arg(
@@ -502,6 +522,18 @@ impl BookingArgs {
                 self.retention_days
             ));
         }
+        if !(1..=365).contains(&self.uncollected_days) {
+            p.push(format!(
+                "--uncollected-days is {}; it must be 1 to 365",
+                self.uncollected_days
+            ));
+        }
+        if !(1..self.uncollected_days.max(2)).contains(&self.pickup_reminder_days) {
+            p.push(format!(
+                "--pickup-reminder-days is {}; it must be at least 1 and less than --uncollected-days ({})",
+                self.pickup_reminder_days, self.uncollected_days
+            ));
+        }
         let url = self.public_url.trim_end_matches('/');
         let host = url
             .strip_prefix("https://")
@@ -581,6 +613,8 @@ impl BookingArgs {
             },
             cjk_font: self.cjk_font.clone(),
             retention_days: self.retention_days,
+            pickup_reminder_days: self.pickup_reminder_days,
+            uncollected_days: self.uncollected_days,
             public_url: self.public_url.trim_end_matches('/').to_string(),
             hall: wujing_app::hall::HallRules {
                 checkin_early: TimeDelta::minutes(self.checkin_early_minutes),
@@ -1109,8 +1143,9 @@ async fn serve(
         }
     });
 
-    // Hourly, from the start: erase the personal data of old visits, and export a signed
-    // checkpoint of the audit trail when asked to.
+    // Hourly, from the start: erase the personal data of old visits, sweep the applications
+    // (lapse, remind, return to the vault), and export a signed checkpoint of the audit trail
+    // when asked to.
     let keeper = app.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
@@ -1118,6 +1153,9 @@ async fn serve(
             tick.tick().await;
             if let Err(e) = keeper.apply_retention().await {
                 tracing::warn!(error = %e, "retention pass failed");
+            }
+            if let Err(e) = keeper.sweep_applications().await {
+                tracing::warn!(error = %e, "application sweep failed");
             }
             if let Some(f) = &audit_checkpoint_file {
                 if let Err(e) = append_checkpoint(&keeper, f).await {

@@ -327,55 +327,72 @@ pub(crate) async fn apply(
             }
             AdminOutcome::Done
         }
-        AdminChange::TransitionApplication(m) => {
-            let n = tx
-                .exec(
-                    sql::MOVE_APPLICATION,
-                    &[
-                        Int(m.id),
-                        Text(&m.from),
-                        Text(&m.to),
-                        At(now),
-                        OptText(m.refusal_reason.as_deref()),
-                        OptText(m.document_number.as_deref()),
-                        OptText(m.tracking_number.as_deref()),
-                    ],
-                )
-                .await
-                .map_err(|f| match f.violation {
-                    Some(Violation::Unique) => StoreError::Refused("document_number_taken"),
-                    // A state the table does not know, or a refusal without its reason, a
-                    // document without its number.
-                    Some(Violation::Check) if State::parse(&m.to).is_none() => {
-                        StoreError::Refused("application_move_illegal")
-                    }
-                    Some(Violation::Check) => StoreError::Refused("application_incomplete"),
-                    None => f.error,
-                })?;
-            if n == 0 {
-                let now_in = tx.texts(sql::APPLICATION_STATUS, &[Int(m.id)]).await?;
-                return Err(if now_in.is_empty() {
-                    StoreError::NotFound("application")
-                } else {
-                    StoreError::Refused("application_state_changed")
-                });
+        AdminChange::TransitionApplication(m) => match move_application(tx, m, now).await? {
+            Some(label) => AdminOutcome::Compartment(label),
+            None => AdminOutcome::Done,
+        },
+        AdminChange::SetLocker { hall_id, labels } => {
+            hall_exists(tx, hall_id).await?;
+            let have = tx.texts(sql::LOCKER_LABELS, &[Text(hall_id)]).await?;
+            for old in have
+                .into_iter()
+                .filter_map(|r| r.into_iter().next().flatten())
+            {
+                if labels.contains(&old) {
+                    continue;
+                }
+                // Conditional on being free: an occupied compartment holds a document.
+                let n = tx
+                    .exec(sql::DELETE_FREE_COMPARTMENT, &[Text(hall_id), Text(&old)])
+                    .await?;
+                if n == 0 {
+                    return Err(StoreError::Refused("compartment_occupied"));
+                }
             }
-            // The CHECK on the history refuses a move the table does not list; the whole
-            // transaction (the update above with it) is then rolled back.
-            tx.exec(
-                sql::INSERT_APPLICATION_EVENT,
-                &[
-                    Int(m.id),
-                    OptText(Some(&m.from)),
-                    Text(&m.to),
-                    At(now),
-                    Text(&m.actor),
-                    Text(&m.note),
-                ],
-            )
-            .await
-            .map_err(refuse_on(Violation::Check, "application_move_illegal"))?;
+            for l in labels {
+                tx.exec(sql::INSERT_COMPARTMENT, &[Text(hall_id), Text(l)])
+                    .await?;
+            }
             AdminOutcome::Done
+        }
+        AdminChange::CollectFromLocker {
+            hall_id,
+            application_id,
+            code_mac,
+            actor,
+        } => {
+            let taken = tx
+                .texts(
+                    sql::TAKE_FROM_COMPARTMENT,
+                    &[Text(hall_id), Text(code_mac), Int(*application_id)],
+                )
+                .await?;
+            let Some(label) = taken
+                .into_iter()
+                .next()
+                .and_then(|r| r.into_iter().next().flatten())
+            else {
+                return Err(StoreError::Refused("pickup_code_invalid"));
+            };
+            let m = crate::model::ApplicationMove {
+                id: *application_id,
+                from: State::ReadyForCollection.as_str().into(),
+                to: State::Collected.as_str().into(),
+                actor: actor.clone(),
+                note: format!("locker:{label}"),
+                refusal_reason: None,
+                document_number: None,
+                tracking_number: None,
+                locker: None,
+            };
+            move_application(tx, &m, now).await?;
+            AdminOutcome::Compartment(label)
+        }
+        AdminChange::RemindCollection { application_id } => {
+            let n = tx
+                .exec(sql::REMIND_COLLECTION, &[Int(*application_id), At(now)])
+                .await?;
+            changed(n, StoreError::Refused("already_reminded"))?
         }
         AdminChange::ChooseCollection {
             id,
@@ -510,6 +527,105 @@ pub(crate) async fn create_batch(
         return Err(StoreError::Refused("production_queue_empty"));
     }
     Ok((batch, audits))
+}
+
+/// One application move inside the caller's transaction: the conditional update from the
+/// state the caller saw, the history row, and the locker: a move out of
+/// `ready_for_collection` frees the compartment the document was in; an arrival with a
+/// [`crate::LockerAssignment`] takes a free compartment of the hall (its label answered), or
+/// none when every one is occupied (the document then waits at the counter).
+async fn move_application(
+    tx: &mut impl AdminTx,
+    m: &crate::model::ApplicationMove,
+    now: DateTime<Utc>,
+) -> Result<Option<String>> {
+    use Arg::*;
+    let n = tx
+        .exec(
+            sql::MOVE_APPLICATION,
+            &[
+                Int(m.id),
+                Text(&m.from),
+                Text(&m.to),
+                At(now),
+                OptText(m.refusal_reason.as_deref()),
+                OptText(m.document_number.as_deref()),
+                OptText(m.tracking_number.as_deref()),
+            ],
+        )
+        .await
+        .map_err(|f| match f.violation {
+            Some(Violation::Unique) => StoreError::Refused("document_number_taken"),
+            // A state the table does not know, or a refusal without its reason, a
+            // document without its number.
+            Some(Violation::Check) if State::parse(&m.to).is_none() => {
+                StoreError::Refused("application_move_illegal")
+            }
+            Some(Violation::Check) => StoreError::Refused("application_incomplete"),
+            None => f.error,
+        })?;
+    if n == 0 {
+        let now_in = tx.texts(sql::APPLICATION_STATUS, &[Int(m.id)]).await?;
+        return Err(if now_in.is_empty() {
+            StoreError::NotFound("application")
+        } else {
+            StoreError::Refused("application_state_changed")
+        });
+    }
+    if m.from == State::ReadyForCollection.as_str() {
+        tx.exec(sql::FREE_COMPARTMENT_OF, &[Int(m.id)]).await?;
+    }
+    let compartment = match &m.locker {
+        Some(l) if m.to == State::ReadyForCollection.as_str() => {
+            let row = tx
+                .texts(
+                    sql::ASSIGN_COMPARTMENT,
+                    &[Int(m.id), Text(&l.code_mac), At(now)],
+                )
+                .await
+                .map_err(refuse_on(Violation::Unique, "application_state_changed"))?;
+            row.into_iter()
+                .next()
+                .and_then(|r| r.into_iter().next().flatten())
+        }
+        _ => None,
+    };
+    // The history names the compartment, so that staff know where to put the document.
+    let note = compartment
+        .as_ref()
+        .map_or_else(|| m.note.clone(), |label| format!("locker:{label}"));
+    // The CHECK on the history refuses a move the table does not list; the whole
+    // transaction (the update above with it) is then rolled back.
+    tx.exec(
+        sql::INSERT_APPLICATION_EVENT,
+        &[
+            Int(m.id),
+            OptText(Some(&m.from)),
+            Text(&m.to),
+            At(now),
+            Text(&m.actor),
+            Text(&note),
+        ],
+    )
+    .await
+    .map_err(refuse_on(Violation::Check, "application_move_illegal"))?;
+    Ok(compartment)
+}
+
+/// The messages a change's transaction queues: an arrival that found a locker compartment
+/// queues the texts with the pickup code, any other change the caller's.
+pub(crate) fn messages_for<'a>(
+    change: &'a AdminChange,
+    outcome: &AdminOutcome,
+    otherwise: &'a [crate::model::NewMessage],
+) -> &'a [crate::model::NewMessage] {
+    match (change, outcome) {
+        (AdminChange::TransitionApplication(m), AdminOutcome::Compartment(_)) => m
+            .locker
+            .as_ref()
+            .map_or(otherwise, |l| l.messages.as_slice()),
+        _ => otherwise,
+    }
 }
 
 /// The audit entry of `a`, to be linked into the chain by

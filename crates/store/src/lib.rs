@@ -543,6 +543,38 @@ pub trait HallStore: Send + Sync + 'static {
         messages: &[NewMessage],
     ) -> Result<Application>;
 
+    /// A staff or system change with its audit entry ([`StaffStore::apply_admin`]) and the
+    /// citizen's `messages`, in one transaction (an arrival that found a locker compartment
+    /// queues its [`LockerAssignment::messages`] instead). A refused change writes nothing.
+    async fn apply_admin_notifying(
+        &self,
+        change: &AdminChange,
+        audit: &NewAudit,
+        messages: &[NewMessage],
+    ) -> Result<AdminOutcome>;
+
+    /// A hall's locker compartments, by label.
+    async fn locker(&self, hall_id: &str) -> Result<Vec<LockerCompartment>>;
+
+    /// The compartment of a hall holding a document under the pickup code's MAC `code_mac`.
+    async fn locker_by_code(
+        &self,
+        hall_id: &str,
+        code_mac: &str,
+    ) -> Result<Option<LockerCompartment>>;
+
+    /// Applications pending a supplement due before `day` (the sweeper lapses them), by id.
+    async fn lapsing_applications(&self, day: NaiveDate, limit: u32) -> Result<Vec<Application>>;
+
+    /// Applications ready for collection since before `arrived_before` (by their arrival's
+    /// history row), by id; with `unreminded`, only those not reminded yet.
+    async fn uncollected_applications(
+        &self,
+        arrived_before: DateTime<Utc>,
+        unreminded: bool,
+        limit: u32,
+    ) -> Result<Vec<Application>>;
+
     /// Applications in `state`, of one hall or all: urgent first, then by due date, then id.
     async fn applications_in_state(
         &self,

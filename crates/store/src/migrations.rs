@@ -121,6 +121,11 @@ pub(crate) const SQLITE: &[Migration] = &[
     },
     // 22 is another branch's (issue 12, in parallel); versions need not be consecutive.
     Migration {
+        version: 22,
+        name: "locker",
+        sql: include_str!("../migrations/sqlite/0022_locker.sql"),
+    },
+    Migration {
         version: 23,
         name: "production",
         sql: include_str!("../migrations/sqlite/0023_production.sql"),
@@ -239,6 +244,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         sql: include_str!("../migrations/postgres/0021_used_bookings.sql"),
     },
     // 22 is another branch's (issue 12, in parallel); versions need not be consecutive.
+    Migration {
+        version: 22,
+        name: "locker",
+        sql: include_str!("../migrations/postgres/0022_locker.sql"),
+    },
     Migration {
         version: 23,
         name: "production",

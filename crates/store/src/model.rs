@@ -695,6 +695,28 @@ pub enum AdminChange {
     /// another document has. Use [`crate::HallStore::transition_application`], which also
     /// answers the moved application and queues the citizen's texts.
     TransitionApplication(ApplicationMove),
+    /// A hall's locker compartments become `labels`: new labels are added, missing free ones
+    /// removed; `Refused("compartment_occupied")` when a missing one holds a document.
+    SetLocker {
+        hall_id: String,
+        labels: Vec<String>,
+    },
+    /// A collection at the hall's locker: the compartment holding `application_id` under
+    /// `code_mac` is freed (the code goes with it: one use) and the application moves
+    /// `ready_for_collection` → `collected` with its history row (`actor`); answers
+    /// [`AdminOutcome::Compartment`]. `Refused("pickup_code_invalid")` when no compartment of
+    /// the hall matches (a wrong code, or a concurrent collection got there first).
+    CollectFromLocker {
+        hall_id: String,
+        application_id: i64,
+        code_mac: String,
+        actor: String,
+    },
+    /// Records the one reminder that a document waits (`applications.reminded_at`);
+    /// `Refused("already_reminded")` when it was sent already or the document was collected.
+    RemindCollection {
+        application_id: i64,
+    },
     /// How the applicant receives the document: `counter`, `locker` or `mail` with the address
     /// (clear here, sealed by the store). Refused as `Refused("collection_fixed")` once the
     /// document has left for the collection site or the carrier, or the application has ended
@@ -714,9 +736,11 @@ pub enum AdminChange {
 }
 
 /// What an [`AdminChange`] produced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AdminOutcome {
     Done,
+    /// The locker compartment (its label) a document was put in or taken from.
+    Compartment(String),
     Created(i64),
     SlotsChanged(u64),
 }
@@ -1023,6 +1047,7 @@ pub struct ApplicationMove {
     /// Who moves it: `staff:<id>`, or `system:<id>` for the production centre's system.
     pub actor: String,
     /// A note from the system (stored unsealed: never personal data, never staff's free text).
+    /// An arrival that took a locker compartment is noted `locker:<label>`.
     pub note: String,
     /// Required (by a CHECK) when `to` is `refused`.
     pub refusal_reason: Option<String>,
@@ -1030,6 +1055,33 @@ pub struct ApplicationMove {
     pub document_number: Option<String>,
     /// The carrier's number of a mailed document, with its dispatch.
     pub tracking_number: Option<String>,
+    /// On an arrival (`to` = `ready_for_collection`) of a document to be collected from the
+    /// pickup locker: the compartment is assigned in the move's transaction. Without a free
+    /// compartment the move still happens (the document waits at the counter) and the
+    /// transaction queues the caller's other messages instead of these.
+    pub locker: Option<LockerAssignment>,
+}
+
+/// What an arrival puts in a locker compartment besides the application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockerAssignment {
+    /// The keyed MAC of the one-time pickup code (bound to the applicant's identity key); the
+    /// code itself is never stored.
+    pub code_mac: String,
+    /// The citizen's texts when a compartment was assigned (they carry the code).
+    pub messages: Vec<NewMessage>,
+}
+
+/// A compartment of a hall's pickup locker (取证机).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LockerCompartment {
+    pub id: i64,
+    pub hall_id: String,
+    /// What the door says, e.g. `A-07`; unique per hall.
+    pub label: String,
+    /// The application whose document it holds; `None` when free.
+    pub application_id: Option<i64>,
+    pub assigned_at: Option<DateTime<Utc>>,
 }
 
 /// One row of an application's history.

@@ -219,6 +219,17 @@ pub(crate) fn application_event<R: Cols>(r: &R) -> Result<ApplicationEvent, R::E
     })
 }
 
+/// A locker compartment from `locker_cols!()`.
+pub(crate) fn locker_compartment<R: Cols>(r: &R) -> Result<LockerCompartment, R::Err> {
+    Ok(LockerCompartment {
+        id: r.int(0)?,
+        hall_id: r.text(1)?,
+        label: r.text(2)?,
+        application_id: r.opt_int(3)?,
+        assigned_at: r.opt_at(4)?,
+    })
+}
+
 /// A message from `message_cols!()`.
 pub(crate) fn message<R: Cols>(r: &R) -> Result<Message, R::Err> {
     Ok(Message {

@@ -123,6 +123,11 @@ macro_rules! application_cols {
          hall_id, identity_key, refusal_reason, document_number, collection_method, updated_at, booking_id, tracking_number"
     };
 }
+macro_rules! locker_cols {
+    () => {
+        "id, hall_id, label, application_id, assigned_at"
+    };
+}
 macro_rules! message_cols {
     () => {
         "id, idempotency_key, channel, recipient, topic, body, created_at, due_at, attempts, delivered_at, last_error"
@@ -525,6 +530,46 @@ shared! {
     /// The move's history row; its CHECK refuses a move the table does not list.
     INSERT_APPLICATION_EVENT = "INSERT INTO application_events (application_id, from_state, to_state, at, actor, note) \
          VALUES ($1, $2, $3, $4, $5, $6)";
+    // --- The pickup locker (migration 22) ---
+    LOCKER_OF_HALL = concat!("SELECT ", locker_cols!(), " FROM locker_compartments WHERE hall_id = $1 ORDER BY label");
+    /// The compartment of hall `$1` whose code MAC is `$2` (the MAC binds the identity key).
+    LOCKER_BY_CODE = concat!("SELECT ", locker_cols!(), " FROM locker_compartments WHERE hall_id = $1 AND code_mac = $2");
+    INSERT_COMPARTMENT = "INSERT INTO locker_compartments (hall_id, label) VALUES ($1, $2) \
+         ON CONFLICT (hall_id, label) DO NOTHING";
+    LOCKER_LABELS = "SELECT label FROM locker_compartments WHERE hall_id = $1";
+    /// Only a free compartment is removed: an occupied one holds a citizen's document.
+    DELETE_FREE_COMPARTMENT = "DELETE FROM locker_compartments WHERE hall_id = $1 AND label = $2 AND application_id IS NULL";
+    /// Whatever compartment the application holds is freed with its code (a move out of
+    /// `ready_for_collection`: collected at a counter, returned to the vault).
+    FREE_COMPARTMENT_OF = "UPDATE locker_compartments SET application_id = NULL, code_mac = NULL, assigned_at = NULL \
+         WHERE application_id = $1";
+    /// The collection at the locker: conditional on the code and the occupant, so that of two
+    /// collections with one code exactly one frees the compartment.
+    TAKE_FROM_COMPARTMENT = "UPDATE locker_compartments SET application_id = NULL, code_mac = NULL, assigned_at = NULL \
+         WHERE hall_id = $1 AND code_mac = $2 AND application_id = $3 RETURNING label";
+    REMIND_COLLECTION = "UPDATE applications SET reminded_at = $2 \
+         WHERE id = $1 AND status = 'ready_for_collection' AND reminded_at IS NULL";
+    /// Pending a supplement whose deadline (`$1`, a day) has passed.
+    APPLICATIONS_LAPSING = concat!(
+        "SELECT ",
+        application_cols!(),
+        " FROM applications WHERE status = 'pending_supplement' AND supplement_due < $1 ORDER BY id LIMIT $2"
+    );
+    /// Ready for collection since before `$1` (the arrival's history row).
+    APPLICATIONS_UNCOLLECTED = concat!(
+        "SELECT ",
+        application_cols!(),
+        " FROM applications WHERE status = 'ready_for_collection' AND (SELECT MAX(e.at) FROM application_events e \
+         WHERE e.application_id = applications.id AND e.to_state = 'ready_for_collection') < $1 ORDER BY id LIMIT $2"
+    );
+    /// The same, not yet reminded.
+    APPLICATIONS_UNREMINDED = concat!(
+        "SELECT ",
+        application_cols!(),
+        " FROM applications WHERE status = 'ready_for_collection' AND reminded_at IS NULL AND (SELECT MAX(e.at) \
+         FROM application_events e WHERE e.application_id = applications.id AND e.to_state = 'ready_for_collection') < $1 \
+         ORDER BY id LIMIT $2"
+    );
     ACKNOWLEDGE_ALERT = "UPDATE alerts SET acknowledged_at = $2, acknowledged_by = $3, outcome = $4 WHERE id = $1 AND acknowledged_at IS NULL";
     AUDIT_CHAIN = concat!(
         "SELECT ",
@@ -692,4 +737,24 @@ pub(crate) const BATCH_CANDIDATES: Sql = Sql {
          ORDER BY expedited DESC, ready_by, id LIMIT $1 FOR UPDATE SKIP LOCKED",
     lite: "SELECT CAST(id AS TEXT), identity_key, hall_id FROM applications WHERE status = 'approved' \
          ORDER BY expedited DESC, ready_by, id LIMIT ?1",
+};
+
+/// A free compartment of the arriving application's hall (`$1`) takes it, with the code's MAC
+/// (`$2`): conditional on still being free, so that no compartment ever holds two documents.
+/// The dialects differ: on PostgreSQL the free row is taken `FOR UPDATE SKIP LOCKED`, so that
+/// concurrent arrivals take different compartments instead of queueing behind one and then
+/// finding it taken (under READ COMMITTED the loser would re-check `application_id IS NULL`
+/// and change nothing, though other compartments were free); SQLite's single writer runs one
+/// arrival at a time.
+pub(crate) const ASSIGN_COMPARTMENT: Sql = Sql {
+    pg: "UPDATE locker_compartments SET application_id = $1, code_mac = $2, assigned_at = $3 \
+         WHERE id = (SELECT id FROM locker_compartments \
+           WHERE hall_id = (SELECT hall_id FROM applications WHERE id = $1) AND application_id IS NULL \
+           ORDER BY label LIMIT 1 FOR UPDATE SKIP LOCKED) \
+         AND application_id IS NULL RETURNING label",
+    lite: "UPDATE locker_compartments SET application_id = ?1, code_mac = ?2, assigned_at = ?3 \
+         WHERE id = (SELECT id FROM locker_compartments \
+           WHERE hall_id = (SELECT hall_id FROM applications WHERE id = ?1) AND application_id IS NULL \
+           ORDER BY label LIMIT 1) \
+         AND application_id IS NULL RETURNING label",
 };

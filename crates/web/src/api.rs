@@ -99,6 +99,9 @@ pub struct RatingOutcome {
         crate::staff::update_hall,
         crate::staff::hall_windows,
         crate::staff::add_window,
+        crate::locker::get_locker,
+        crate::locker::put_locker,
+        crate::locker::api_collect,
         crate::staff::remove_window,
         crate::staff::set_capacity,
         crate::staff::hall_calendar,
@@ -158,7 +161,7 @@ pub struct RatingOutcome {
         (name = "applications", description = "After the counter: review, production, collection"),
         (name = "production", description = "The production centre (制证中心): batches and per-document reports, for its system (bearer token) or producers"),
         (name = "ratings", description = "The windows' rating terminals and the alerts they raise"),
-        (name = "kiosk", description = "Devices: the kiosk's own endpoint"),
+        (name = "kiosk", description = "Devices: the kiosk's own endpoint, the pickup locker"),
         (name = "meta", description = "This document")
     )
 )]

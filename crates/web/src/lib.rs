@@ -12,6 +12,7 @@ pub mod auth;
 mod board;
 mod counter;
 mod extract;
+mod locker;
 mod metrics;
 mod ops;
 mod pages;
@@ -554,6 +555,24 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
         ),
         (
             M::GET,
+            "/api/v1/admin/halls/{id}/locker",
+            ManageHalls,
+            get(locker::get_locker),
+        ),
+        (
+            M::PUT,
+            "/api/v1/admin/halls/{id}/locker",
+            ManageHalls,
+            put(locker::put_locker),
+        ),
+        (
+            M::POST,
+            "/api/v1/locker/collect",
+            Locker,
+            post(locker::api_collect),
+        ),
+        (
+            M::GET,
             "/api/v1/admin/halls/{id}/windows",
             ManageHalls,
             get(staff::hall_windows),
@@ -983,6 +1002,8 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
             Reconcile,
             get(counter::reconciliation_page),
         ),
+        (M::GET, "/locker", Locker, get(locker::page)),
+        (M::POST, "/locker", Locker, post(locker::submit)),
         (M::GET, "/kiosk", Kiosk, get(counter::kiosk)),
         (M::POST, "/kiosk", Kiosk, post(counter::kiosk_submit)),
     ]

@@ -47,6 +47,8 @@ mod forms;
 mod hall;
 #[path = "http/lifecycle.rs"]
 mod lifecycle;
+#[path = "http/locker.rs"]
+mod locker;
 #[path = "http/outage.rs"]
 mod outage;
 #[path = "http/outbox.rs"]

@@ -420,6 +420,18 @@ pub(crate) async fn application(c: &impl GenericClient, id: i64) -> Result<Optio
         .transpose()
 }
 
+async fn notifying(
+    c: &impl GenericClient,
+    keys: &crate::keys::Keys,
+    change: &AdminChange,
+    audit: &NewAudit,
+    messages: &[NewMessage],
+) -> Result<AdminOutcome> {
+    let out = super::staff::apply(c, keys, change, audit).await?;
+    super::outbox::insert(c, keys, crate::admin::messages_for(change, &out, messages)).await?;
+    Ok(out)
+}
+
 pub(crate) async fn accept(
     c: &impl GenericClient,
     keys: &crate::keys::Keys,
@@ -701,19 +713,81 @@ impl HallStore for PgStore {
     ) -> Result<Application> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(db_err)?;
-        super::staff::apply(
+        notifying(
             &tx,
             &self.keys,
             &AdminChange::TransitionApplication(m.clone()),
             audit,
+            messages,
         )
         .await?;
-        super::outbox::insert(&tx, &self.keys, messages).await?;
         let a = application(&tx, m.id)
             .await?
             .ok_or(StoreError::NotFound("application"))?;
         tx.commit().await.map_err(db_err)?;
         Ok(a)
+    }
+
+    async fn apply_admin_notifying(
+        &self,
+        change: &AdminChange,
+        audit: &NewAudit,
+        messages: &[NewMessage],
+    ) -> Result<AdminOutcome> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db_err)?;
+        let out = notifying(&tx, &self.keys, change, audit, messages).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(out)
+    }
+
+    async fn locker(&self, hall_id: &str) -> Result<Vec<LockerCompartment>> {
+        let c = self.client().await?;
+        c.query(sql::LOCKER_OF_HALL.pg, &[&hall_id])
+            .await?
+            .iter()
+            .map(rows::locker_compartment)
+            .collect()
+    }
+
+    async fn locker_by_code(
+        &self,
+        hall_id: &str,
+        code_mac: &str,
+    ) -> Result<Option<LockerCompartment>> {
+        let c = self.client().await?;
+        c.query_opt(sql::LOCKER_BY_CODE.pg, &[&hall_id, &code_mac])
+            .await?
+            .map(|r| rows::locker_compartment(&r))
+            .transpose()
+    }
+
+    async fn lapsing_applications(&self, day: NaiveDate, limit: u32) -> Result<Vec<Application>> {
+        let c = self.client().await?;
+        c.query(sql::APPLICATIONS_LAPSING.pg, &[&day, &i64::from(limit)])
+            .await?
+            .iter()
+            .map(rows::application)
+            .collect()
+    }
+
+    async fn uncollected_applications(
+        &self,
+        arrived_before: DateTime<Utc>,
+        unreminded: bool,
+        limit: u32,
+    ) -> Result<Vec<Application>> {
+        let q = if unreminded {
+            sql::APPLICATIONS_UNREMINDED.pg
+        } else {
+            sql::APPLICATIONS_UNCOLLECTED.pg
+        };
+        let c = self.client().await?;
+        c.query(q, &[&arrived_before, &i64::from(limit)])
+            .await?
+            .iter()
+            .map(rows::application)
+            .collect()
     }
 
     async fn applications_in_state(

@@ -426,13 +426,13 @@ fn transition(
     audit: &NewAudit,
     messages: &[NewMessage],
 ) -> Result<Application> {
-    super::staff::apply(
+    notifying(
         c,
         keys,
         &AdminChange::TransitionApplication(m.clone()),
         audit,
+        messages,
     )?;
-    super::outbox::insert(c, keys, messages)?;
     application(c, m.id)?.ok_or(StoreError::NotFound("application"))
 }
 
@@ -442,6 +442,42 @@ fn batch(c: &Connection, id: i64) -> Result<Option<ProductionBatch>> {
     })
     .optional()
     .map_err(db_err)
+}
+
+fn notifying(
+    c: &Connection,
+    keys: &crate::keys::Keys,
+    change: &AdminChange,
+    audit: &NewAudit,
+    messages: &[NewMessage],
+) -> Result<AdminOutcome> {
+    let out = super::staff::apply(c, keys, change, audit)?;
+    super::outbox::insert(c, keys, crate::admin::messages_for(change, &out, messages))?;
+    Ok(out)
+}
+
+fn applications(c: &Connection, q: &str, p: impl rusqlite::Params) -> Result<Vec<Application>> {
+    let mut st = c.prepare_cached(q).map_err(db_err)?;
+    let rows = st
+        .query_map(p, |r| rows::application(r))
+        .map_err(db_err)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(db_err);
+    rows
+}
+
+fn compartments(
+    c: &Connection,
+    q: &str,
+    p: impl rusqlite::Params,
+) -> Result<Vec<LockerCompartment>> {
+    let mut st = c.prepare_cached(q).map_err(db_err)?;
+    let rows = st
+        .query_map(p, |r| rows::locker_compartment(r))
+        .map_err(db_err)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(db_err);
+    rows
 }
 
 fn in_state(
@@ -709,6 +745,60 @@ impl HallStore for SqliteStore {
         let (m, audit, messages) = (m.clone(), audit.clone(), messages.to_vec());
         let keys = self.keys.clone();
         self.write(move |c| transition(c, &keys, &m, &audit, &messages))
+            .await
+    }
+
+    async fn apply_admin_notifying(
+        &self,
+        change: &AdminChange,
+        audit: &NewAudit,
+        messages: &[NewMessage],
+    ) -> Result<AdminOutcome> {
+        let (change, audit, messages) = (change.clone(), audit.clone(), messages.to_vec());
+        let keys = self.keys.clone();
+        self.write(move |c| notifying(c, &keys, &change, &audit, &messages))
+            .await
+    }
+
+    async fn locker(&self, hall_id: &str) -> Result<Vec<LockerCompartment>> {
+        let h = hall_id.to_string();
+        self.read(move |c| compartments(c, sql::LOCKER_OF_HALL.lite, [h]))
+            .await
+    }
+
+    async fn locker_by_code(
+        &self,
+        hall_id: &str,
+        code_mac: &str,
+    ) -> Result<Option<LockerCompartment>> {
+        let (h, m) = (hall_id.to_string(), code_mac.to_string());
+        self.lookup(move |c| Ok(compartments(c, sql::LOCKER_BY_CODE.lite, [h, m])?.pop()))
+            .await
+    }
+
+    async fn lapsing_applications(&self, day: NaiveDate, limit: u32) -> Result<Vec<Application>> {
+        self.read(move |c| {
+            applications(
+                c,
+                sql::APPLICATIONS_LAPSING.lite,
+                params![date_s(day), limit],
+            )
+        })
+        .await
+    }
+
+    async fn uncollected_applications(
+        &self,
+        arrived_before: DateTime<Utc>,
+        unreminded: bool,
+        limit: u32,
+    ) -> Result<Vec<Application>> {
+        let q = if unreminded {
+            sql::APPLICATIONS_UNREMINDED.lite
+        } else {
+            sql::APPLICATIONS_UNCOLLECTED.lite
+        };
+        self.read(move |c| applications(c, q, params![ms(arrived_before), limit]))
             .await
     }
 

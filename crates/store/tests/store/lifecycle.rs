@@ -102,6 +102,7 @@ pub(crate) fn mv(a: i64, from: State, to: State) -> ApplicationMove {
         note: String::new(),
         refusal_reason: (to == State::Refused).then(|| "other".into()),
         document_number: None,
+        locker: None,
         tracking_number: None,
     }
 }

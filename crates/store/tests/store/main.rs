@@ -4,6 +4,7 @@
 mod booking;
 mod hall;
 mod lifecycle;
+mod locker;
 mod org;
 mod outbox;
 mod production;

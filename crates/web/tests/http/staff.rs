@@ -345,6 +345,11 @@ fn expected() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
         ),
         ("GET", "/kiosk", kiosk),
         ("POST", "/kiosk", kiosk),
+        ("GET", "/locker", kiosk),
+        ("POST", "/locker", kiosk),
+        ("POST", "/api/v1/locker/collect", kiosk),
+        ("GET", "/api/v1/admin/halls/{id}/locker", halls),
+        ("PUT", "/api/v1/admin/halls/{id}/locker", halls),
         (
             "GET",
             "/api/v1/applications/review-queue",
