@@ -428,12 +428,56 @@ async function documentLife(browser) {
   const status = await citizen.locator('main').innerText();
   assert.match(status, /审批通过/);
   assert.match(status, /已受理[\s\S]*待补充材料|待补充材料[\s\S]*已受理/);
+  // Production: a batch made on the producers' page, the document numbered, sent to the
+  // hall, and its arrival reported there; the citizen is texted a one-time pickup code.
+  const producer = await staffPage(context, base, 'producer1', 'a long password');
+  await producer.goto(`${base}/staff/production`);
+  await producer.locator('form[action="/staff/production/batch"] button').click();
+  await producer.waitForLoadState();
+  await scan(producer, 'production batch');
+  await producer.fill('input[name=document_number]', 'E20261202');
+  await producer.locator('button[value=produced]').click();
+  await producer.waitForLoadState();
+  await producer.locator('button[value=dispatched]').click();
+  await producer.waitForLoadState();
+  await producer.locator('button[value=ready]').click();
+  await producer.waitForLoadState();
+  const ready = await outboxLine('137****7000 (application): 【出入境】您的证件已存入');
+  const pickup = ready.match(/取件码(\d{8})/)[1];
+  assert.ok(ready.includes(slipPath), 'the ready text links to the slip');
+
+  // The locker: the identity number and the code open one compartment, once.
+  const lockerDevice = await api(base, 'POST', '/api/v1/admin/devices', { name: 'pickup locker 2', hall_id: 'tianhe' }, root);
+  const locker = await (await browser.newContext()).newPage();
+  await bindDevice(locker, base, lockerDevice.body.token, '/locker');
+  await locker.fill('#id_number', '440112200001010139');
+  await locker.fill('#code', pickup);
+  await locker.locator('form button').click();
+  await locker.waitForLoadState();
+  const opened = (await locker.locator('main').innerText()).match(/请从\s*(\S+)\s*格口取件/);
+  assert.ok(opened, 'a compartment opens');
+  await locker.goto(`${base}/locker`);
+  await locker.fill('#id_number', '440112200001010139');
+  await locker.fill('#code', pickup);
+  await locker.locator('form button').click();
+  await locker.waitForLoadState();
+  assert.match(await locker.locator('[role=alert]').innerText(), /取件码不正确/, 'the code works once');
+
+  // The citizen's slip (the texts' link) shows the whole life, collected.
+  await citizen.goto(base + slipPath);
+  await scan(citizen, 'slip collected');
+  const life = await citizen.locator('.timeline').innerText();
+  for (const step of ['待补充材料', '已受理', '审批中', '审批通过', '制证中', '已制证', '已发出', '可领取', '已领取']) {
+    assert.ok(life.includes(step), `the timeline shows ${step}: ${life}`);
+  }
+  assert.equal(await citizen.locator('button[value=reschedule]').count(), 0);
+
   // The leader's overdue list (nothing is late on the first day).
   const leader = await staffPage(context, base, 'leader1', 'a long password');
   await leader.goto(`${base}/staff/overdue`);
   await scan(leader, 'overdue');
   assert.match(await leader.locator('main').innerText(), /没有超期的申请/);
-  console.log(`ok - documents: ${label} accepted pending a supplement with the locker chosen, supplement taken at gz-city, approved; status page and slip follow it`);
+  console.log(`ok - documents: ${label} accepted pending a supplement with the locker chosen, supplement taken at gz-city, approved, batched and produced, collected from compartment ${opened[1]} with the texted code; status page and slip follow it`);
   return { base, root, booking: booking.body, slipPath, citizen, context };
 }
 
