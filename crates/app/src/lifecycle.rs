@@ -638,6 +638,31 @@ impl App {
         self.record_collection(&actor, &a, input).await
     }
 
+    /// The applicant withdraws the application of this booking before a decision (accepted,
+    /// waiting for a supplement, or under review), with the owner proof; audited as the
+    /// citizen's, named `citizen` in the history.
+    pub async fn withdraw_by_owner(
+        &self,
+        code: &str,
+        id_number: &str,
+        client_addr: Option<&str>,
+    ) -> AppResult<Application> {
+        let b = self.owned_booking(code, id_number, client_addr).await?;
+        let a = self
+            .application_of_booking(b.id)
+            .await?
+            .ok_or_else(not_found)?;
+        let actor = Actor::new(&Principal::Anonymous, client_addr).in_hall(&a.hall_id);
+        self.move_application(
+            &a,
+            Event::Withdraw,
+            Step::default(),
+            &actor,
+            "citizen".into(),
+        )
+        .await
+    }
+
     pub(crate) async fn application_of_booking(
         &self,
         booking_id: i64,

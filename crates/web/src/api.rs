@@ -141,6 +141,7 @@ pub struct RatingOutcome {
         crate::applications::overdue,
         crate::applications::mine,
         crate::applications::choose_collection_as_owner,
+        crate::applications::withdraw_as_owner,
         crate::rating::api_rate,
         crate::rating::api_alerts,
         crate::rating::api_ack

@@ -448,3 +448,32 @@ pub async fn overdue_page(
         rows,
     }))
 }
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawInput {
+    /// The applicant's identity number (the owner proof).
+    pub id_number: String,
+}
+
+/// The applicant withdraws the application of this booking before a decision (accepted,
+/// waiting for a supplement, or under review).
+#[utoipa::path(post, path = "/api/v1/bookings/{code}/withdraw", tag = "applications",
+    params(("code" = String, Path, description = "Booking code")),
+    request_body = WithdrawInput,
+    responses((status = 200, body = Application),
+              (status = 404, description = "`booking_not_found`, `application_not_found` (not accepted yet)"),
+              (status = 409, description = "`application_move_illegal` (decided already), `application_state_changed`"),
+              (status = 429, description = "`proof_throttled`")))]
+pub async fn withdraw_as_owner(
+    State(s): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    ApiPath(code): ApiPath<String>,
+    ApiJson(i): ApiJson<WithdrawInput>,
+) -> ApiResult<Json<Application>> {
+    Ok(Json(
+        s.app
+            .withdraw_by_owner(&code, &i.id_number, addr.as_deref())
+            .await?,
+    ))
+}

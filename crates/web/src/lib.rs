@@ -908,6 +908,18 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
             post(applications::choose_collection_as_owner),
         ),
         (
+            M::POST,
+            "/api/v1/bookings/{code}/withdraw",
+            Public,
+            post(applications::withdraw_as_owner),
+        ),
+        (
+            M::POST,
+            "/slip/{code}/withdraw",
+            Public,
+            post(portal::withdraw),
+        ),
+        (
             M::GET,
             "/staff/review",
             Review,

@@ -21,7 +21,7 @@ pub use choose::{check, times};
 pub use hold::{confirm, hold};
 pub use mine::{my, my_submit};
 pub use mine::{status, status_submit};
-pub use slip::{change, collection, form_pdf, ics, reschedule, slip};
+pub use slip::{change, collection, form_pdf, ics, reschedule, slip, withdraw};
 
 use crate::extract::{PageContext, PageQuery, LANG_COOKIE, TEXT_COOKIE};
 use crate::pages::render;

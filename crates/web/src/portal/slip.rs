@@ -436,6 +436,35 @@ pub async fn collection(
     Ok(Redirect::to(&slip_url(&b.code, &k.k, &msg)).into_response())
 }
 
+#[derive(Deserialize)]
+pub struct WithdrawForm {
+    #[serde(default)]
+    id_number: String,
+}
+
+/// The applicant withdraws the application from the slip, with the identity number.
+pub async fn withdraw(
+    State(s): State<AppState>,
+    page: PageContext,
+    ClientAddr(addr): ClientAddr,
+    Path(code): Path<String>,
+    PageQuery(k): PageQuery<Key>,
+    PageForm(f): PageForm<WithdrawForm>,
+) -> ApiResult<Response> {
+    let b = s.app.booking_by_slip(&code, &k.k).await?;
+    let msg = match s
+        .app
+        .withdraw_by_owner(&b.code, &f.id_number, addr.as_deref())
+        .await
+    {
+        Ok(_) => page
+            .t("申请已撤回", "The application is withdrawn")
+            .to_string(),
+        Err(e) => page.message(&e),
+    };
+    Ok(Redirect::to(&slip_url(&b.code, &k.k, &msg)).into_response())
+}
+
 pub async fn change(
     State(s): State<AppState>,
     page: PageContext,

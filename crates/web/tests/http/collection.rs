@@ -479,3 +479,62 @@ async fn overdue_list(store: DynStore) {
     assert!(r.body.contains("<strong>3</strong>"), "{}", r.body);
 }
 both_dialects!(leaders_see_what_their_halls_are_late_with, overdue_list);
+
+/// The applicant withdraws before a decision, with the owner proof (from the API or the
+/// slip); a wrong proof changes nothing, a decided application cannot be withdrawn, and the
+/// history names the citizen, not a person.
+async fn withdrawal(store: DynStore) {
+    let h = Harness::new(store).await;
+    let officer = h.sign_in_as("officer@tianhe").await;
+    let (a, b) = accept_booked_with(&h, &officer, ZHENG, json!({})).await;
+    let id = a["id"].as_i64().unwrap();
+    let uri = format!("/api/v1/bookings/{}/withdraw", b.code);
+    let (s, v) = h
+        .post(&uri, json!({"id_number": "440106198503030571"}))
+        .await;
+    assert_eq!(
+        (s, code_of(&v)),
+        (StatusCode::NOT_FOUND, "booking_not_found")
+    );
+    assert_eq!(
+        h.store.application(id).await.unwrap().unwrap().status,
+        "accepted"
+    );
+    // From the slip, with the identity number.
+    let key = h.app.slip_key(&b.code).await.unwrap();
+    let r = h
+        .form(
+            "POST",
+            &format!("/slip/{}/withdraw?k={key}", b.code),
+            &format!("id_number={ZHENG}"),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(
+        h.store.application(id).await.unwrap().unwrap().status,
+        "withdrawn"
+    );
+    let (s, v) = h.post(&uri, json!({"id_number": ZHENG})).await;
+    assert_eq!(
+        (s, code_of(&v)),
+        (StatusCode::CONFLICT, "application_move_illegal")
+    );
+    let events = h.store.application_events(id).await.unwrap();
+    assert_eq!(events.last().unwrap().actor, "citizen");
+    // The slip offers neither withdrawal nor a change of collection any more.
+    let r = h
+        .form("GET", &format!("/slip/{}?k={key}", b.code), "", &[])
+        .await;
+    assert!(
+        r.body.contains("已撤回") || r.body.contains("withdrawn"),
+        "{}",
+        r.body
+    );
+    assert!(!r.body.contains("/withdraw?k="));
+    assert!(!r.body.contains("/collection?k="));
+}
+both_dialects!(
+    the_applicant_withdraws_before_a_decision_with_the_owner_proof,
+    withdrawal
+);

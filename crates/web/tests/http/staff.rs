@@ -273,6 +273,8 @@ fn expected() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
         ("POST", "/slip/{code}/collection", EVERYONE),
         ("POST", "/api/v1/applications/mine", EVERYONE),
         ("POST", "/api/v1/bookings/{code}/collection", EVERYONE),
+        ("POST", "/api/v1/bookings/{code}/withdraw", EVERYONE),
+        ("POST", "/slip/{code}/withdraw", EVERYONE),
         ("GET", "/staff/login", EVERYONE),
         ("POST", "/staff/login", EVERYONE),
         ("POST", "/staff/logout", STAFF),
