@@ -86,6 +86,7 @@ codes! {
     CollectionFixed = "collection_fixed", Conflict, "证件已发出或申请已结束，领取方式不能再更改", "the document has left or the application has ended; the way of collection can no longer change";
     CollectionInvalid = "collection_invalid", Invalid, "领取方式须为窗口领取（counter）、自助取证机（locker）或邮寄（mail）", "the way of collection must be counter, locker or mail";
     SignatureRequired = "signature_required", Invalid, "请先由申请人签收再交付证件", "the applicant must sign the receipt before the document is handed over";
+    MissingItemsInvalid = "missing_items_invalid", Invalid, "请列出1到10项缺少的材料，每项不超过100个字", "list 1 to 10 missing materials, each at most 100 characters";
     MailAddressInvalid = "mail_address_invalid", Invalid, "邮寄地址须为一行，8到120个字", "the mail address must be one line of 8 to 120 characters";
     TextInvalid = "text_invalid", Invalid, "内容含有不允许的控制字符", "the text contains a control character that is not allowed";
     PayloadTooLarge = "payload_too_large", PayloadTooLarge, "请求内容过大", "the request body is too large";

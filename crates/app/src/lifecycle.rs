@@ -72,6 +72,15 @@ pub struct ProductionInput {
     pub tracking_number: Option<String>,
 }
 
+/// Review's request for a supplement.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SupplementRequest {
+    /// The materials still to bring, by their names (1 to 10, each one line of at most 100
+    /// characters); the citizen reads them in the text and on the status page.
+    pub missing: Vec<String>,
+}
+
 /// A hand-over at a counter.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -287,6 +296,48 @@ impl App {
             Action::Review,
             Event::Approve,
             Step::default(),
+        )
+        .await
+    }
+
+    /// Review finds a material missing after all: the application waits for it (the citizen
+    /// is told what and by when, and brings it to a counter of any hall); audited.
+    pub async fn require_supplement(
+        &self,
+        p: &Principal,
+        client_addr: Option<&str>,
+        id: i64,
+        input: &SupplementRequest,
+    ) -> AppResult<Application> {
+        let missing: Vec<String> = input
+            .missing
+            .iter()
+            .map(|m| m.trim().to_string())
+            .filter(|m| !m.is_empty())
+            .collect();
+        if missing.is_empty()
+            || missing.len() > 10
+            || missing.iter().any(|m| m.chars().count() > 100)
+        {
+            return Err(Code::MissingItemsInvalid.into());
+        }
+        if let Some(c) = missing
+            .iter()
+            .find_map(|m| wujing_domain::text::forbidden_in_line(m))
+        {
+            return Err(AppError::text_invalid(c));
+        }
+        let due = self.hall_day() + chrono::TimeDelta::days(crate::hall::SUPPLEMENT_DAYS);
+        self.step(
+            p,
+            client_addr,
+            self.application_in(id).await?,
+            Action::Review,
+            Event::RequireSupplement,
+            Step {
+                supplement: Some((missing, due)),
+                ..Step::default()
+            },
         )
         .await
     }
@@ -780,6 +831,8 @@ impl App {
                 "tracking_number": step.tracking_number,
                 "hall": step.at_hall,
                 "signed": step.signed.then_some(true),
+                "missing": step.supplement.as_ref().map(|(m, _)| m),
+                "supplement_due": step.supplement.as_ref().map(|(_, d)| d),
             }),
             client_addr: actor.client_addr.clone(),
             station: actor.station.clone(),
@@ -833,6 +886,7 @@ impl App {
                     document_number: step.document_number.clone(),
                     tracking_number: step.tracking_number.clone(),
                     locker,
+                    supplement: step.supplement.clone(),
                 },
                 &audit,
                 &messages,
@@ -902,6 +956,7 @@ impl App {
         let mail = a.collection_method == Collection::Mail.as_str();
         let tells = match to {
             State::Accepted => step.at_hall.is_some(),
+            State::PendingSupplement => step.supplement.is_some(),
             State::Approved | State::Refused | State::ReadyForCollection => true,
             State::Dispatched | State::Collected => mail,
             _ => false,
@@ -921,6 +976,20 @@ impl App {
         let reason = step.reason;
         let tracking = step.tracking_number.as_deref().unwrap_or("");
         let body = match (to, en) {
+            (State::PendingSupplement, false) => {
+                let (items, due) = step.supplement.as_ref().expect("told only with a request");
+                format!(
+                    "【出入境】审批中发现您的申请尚缺：{}。请于{due}前到任一出入境窗口补交，逾期申请终止。进度：{link}",
+                    items.join("、")
+                )
+            }
+            (State::PendingSupplement, true) => {
+                let (items, due) = step.supplement.as_ref().expect("told only with a request");
+                format!(
+                    "[Exit-Entry] Review found your application still needs: {}. Bring it to any exit-entry counter by {due}, or the application lapses. Status: {link}",
+                    items.join(", ")
+                )
+            }
             (State::Accepted, false) => format!(
                 "【出入境】您补交的材料已收到，申请进入审批，预计{}前办结。进度：{link}",
                 a.ready_by
@@ -1072,6 +1141,8 @@ pub(crate) struct Step {
     at_hall: Option<String>,
     /// A counter hand-over with the applicant's signature of receipt.
     signed: bool,
+    /// Review's request for a supplement: what is missing, and by when.
+    supplement: Option<(Vec<String>, chrono::NaiveDate)>,
 }
 
 #[cfg(test)]

@@ -384,6 +384,7 @@ pub(crate) async fn apply(
                 document_number: None,
                 tracking_number: None,
                 locker: None,
+                supplement: None,
             };
             move_application(tx, &m, now).await?;
             AdminOutcome::Compartment(label)
@@ -574,6 +575,11 @@ async fn move_application(
     }
     if m.from == State::ReadyForCollection.as_str() {
         tx.exec(sql::FREE_COMPARTMENT_OF, &[Int(m.id)]).await?;
+    }
+    if let Some((missing, due)) = &m.supplement {
+        let missing = serde_json::to_string(missing).expect("strings serialise");
+        tx.exec(sql::SET_SUPPLEMENT, &[Int(m.id), Text(&missing), Day(*due)])
+            .await?;
     }
     let compartment = match &m.locker {
         Some(l) if m.to == State::ReadyForCollection.as_str() => {

@@ -1060,6 +1060,9 @@ pub struct ApplicationMove {
     /// compartment the move still happens (the document waits at the counter) and the
     /// transaction queues the caller's other messages instead of these.
     pub locker: Option<LockerAssignment>,
+    /// With a move to `pending_supplement` (review found a material missing): the missing
+    /// materials and the deadline, recorded in the move's transaction.
+    pub supplement: Option<(Vec<String>, NaiveDate)>,
 }
 
 /// What an arrival puts in a locker compartment besides the application.

@@ -525,6 +525,9 @@ shared! {
          AND ready_by < $1 AND (CAST($2 AS TEXT) IS NULL OR hall_id = $2) ORDER BY ready_by, id LIMIT $3"
     );
     APPLICATION_STATUS = "SELECT status FROM applications WHERE id = $1";
+    /// Review found a material missing: what, and by when (with the move to
+    /// `pending_supplement`).
+    SET_SUPPLEMENT = "UPDATE applications SET missing = $2, supplement_due = $3 WHERE id = $1";
     /// A walk-in's 户籍 scope, kept at issue (see migration 24).
     SET_HUKOU_SCOPE = "UPDATE tickets SET hukou_scope = $2 WHERE id = $1";
     /// The move's history row; its CHECK refuses a move the table does not list.

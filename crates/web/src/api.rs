@@ -126,6 +126,7 @@ pub struct RatingOutcome {
         crate::applications::start_review,
         crate::applications::approve,
         crate::applications::refuse,
+        crate::applications::supplement_request,
         crate::applications::production,
         crate::applications::collect,
         crate::production::create_batch,

@@ -9,7 +9,7 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use wujing_app::lifecycle::{
     ApplicationDetail, CollectInput, CollectionInput, CounterLookup, MyApplication,
-    ProductionInput, RefuseInput,
+    ProductionInput, RefuseInput, SupplementRequest,
 };
 use wujing_app::{Application, Principal};
 
@@ -114,6 +114,29 @@ pub async fn production(
 ) -> ApiResult<Json<Application>> {
     Ok(Json(
         s.app.production_step(&p, addr.as_deref(), id, &i).await?,
+    ))
+}
+
+/// Review finds a material missing: the application waits for it (accepted or under review →
+/// pending supplement, deadline 15 days); the citizen is texted what and by when.
+#[utoipa::path(post, path = "/api/v1/applications/{id}/supplement-request", tag = "applications", security(("session" = [], "csrf" = [])),
+    params(("id" = i64, Path, description = "Application id")),
+    request_body = SupplementRequest,
+    responses((status = 200, body = Application),
+              (status = 400, description = "`missing_items_invalid`, `text_invalid`"),
+              (status = 404, description = "`application_not_found`"),
+              (status = 409, description = "`application_move_illegal`, `application_state_changed`")))]
+pub async fn supplement_request(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    ClientAddr(addr): ClientAddr,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(r): ApiJson<SupplementRequest>,
+) -> ApiResult<Json<Application>> {
+    Ok(Json(
+        s.app
+            .require_supplement(&p, addr.as_deref(), id, &r)
+            .await?,
     ))
 }
 
@@ -361,6 +384,9 @@ pub struct ReviewForm {
     step: String,
     #[serde(default)]
     reason: String,
+    /// The missing materials, separated by 、 , ， ； or new lines.
+    #[serde(default)]
+    missing: String,
 }
 
 /// A decision from the review page: the same use cases as the API's.
@@ -378,6 +404,16 @@ pub async fn review_page_step(
         match f.step.as_str() {
             "review" => s.app.start_review(p, a, id).await?,
             "approve" => s.app.approve(p, a, id).await?,
+            "supplement" => {
+                let missing = f
+                    .missing
+                    .split(['、', ',', '，', ';', '；', '\n'])
+                    .map(str::to_string)
+                    .collect();
+                s.app
+                    .require_supplement(p, a, id, &SupplementRequest { missing })
+                    .await?
+            }
             _ => {
                 s.app
                     .refuse(p, a, id, &RefuseInput { reason: f.reason })

@@ -855,6 +855,12 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
         ),
         (
             M::POST,
+            "/api/v1/applications/{id}/supplement-request",
+            Review,
+            post(applications::supplement_request),
+        ),
+        (
+            M::POST,
             "/api/v1/applications/{id}/refuse",
             Review,
             post(applications::refuse),

@@ -104,6 +104,7 @@ pub(crate) fn mv(a: i64, from: State, to: State) -> ApplicationMove {
         document_number: None,
         locker: None,
         tracking_number: None,
+        supplement: None,
     }
 }
 

@@ -538,3 +538,80 @@ both_dialects!(
     the_applicant_withdraws_before_a_decision_with_the_owner_proof,
     withdrawal
 );
+
+/// Review finds a material missing after all: the application waits for it with a deadline,
+/// the citizen is texted what and by when, a counter takes it, and review resumes.
+async fn review_asks_for_a_supplement(store: DynStore) {
+    let h = Harness::new(store).await;
+    let officer = h.sign_in_as("officer@tianhe").await;
+    let reviewer = h.sign_in_as("reviewer").await;
+    let (a, _) = accept_booked_with(&h, &officer, ZHENG, json!({})).await;
+    let id = a["id"].as_i64().unwrap();
+    let app = format!("/api/v1/applications/{id}");
+    let (s, _) = h
+        .call("POST", &format!("{app}/review"), None, &reviewer.headers())
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let ask = |missing: serde_json::Value| {
+        let h = &h;
+        let uri = format!("{app}/supplement-request");
+        let headers: Vec<(String, String)> = reviewer
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        async move {
+            let hs: Vec<(&str, &str)> = headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            h.call("POST", &uri, Some(json!({ "missing": missing })), &hs)
+                .await
+        }
+    };
+    let (s, v) = ask(json!([" "])).await;
+    assert_eq!(
+        (s, code_of(&v)),
+        (StatusCode::BAD_REQUEST, "missing_items_invalid")
+    );
+    let (s, v) = ask(json!(["户口簿\u{202e}"])).await;
+    assert_eq!((s, code_of(&v)), (StatusCode::BAD_REQUEST, "text_invalid"));
+    assert_eq!(
+        h.store.application(id).await.unwrap().unwrap().status,
+        "under_review"
+    );
+    let (s, v) = ask(json!(["户口簿"])).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "pending_supplement");
+    assert_eq!(v["missing"], json!(["户口簿"]));
+    assert_eq!(v["supplement_due"], "2026-12-16");
+    let sent = texts(&h).await;
+    let (key, body) = sent.last().unwrap();
+    assert_eq!(key, &format!("application:{id}:pending_supplement"));
+    assert!(
+        body.contains("户口簿") && body.contains("2026-12-16"),
+        "{body}"
+    );
+    // A counter of another hall takes it; review resumes.
+    let elsewhere = h.sign_in_as("officer@gz-city").await;
+    let (s, v) = h
+        .call(
+            "POST",
+            &format!("/api/v1/halls/gz-city/applications/{id}/supplement"),
+            None,
+            &elsewhere.headers(),
+        )
+        .await;
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::OK, Some("accepted"))
+    );
+    let (s, _) = h
+        .call("POST", &format!("{app}/review"), None, &reviewer.headers())
+        .await;
+    assert_eq!(s, StatusCode::OK);
+}
+both_dialects!(
+    review_asks_for_a_supplement_and_a_counter_takes_it,
+    review_asks_for_a_supplement
+);

@@ -375,6 +375,11 @@ fn expected() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
         ),
         (
             "POST",
+            "/api/v1/applications/{id}/supplement-request",
+            &["reviewer", "admin"],
+        ),
+        (
+            "POST",
             "/api/v1/applications/{id}/production",
             &["producer", "admin"],
         ),
