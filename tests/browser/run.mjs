@@ -409,6 +409,7 @@ async function documentLife(browser) {
   await reviewer.goto(`${base}/staff/review`);
   await reviewer.locator('button[value=review]').first().click();
   await reviewer.waitForLoadState();
+  await scan(reviewer, 'review');
   await reviewer.locator('button[value=approve]').first().click();
   await reviewer.waitForLoadState();
   await outboxLine('审批通过');
