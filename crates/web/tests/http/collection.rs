@@ -40,21 +40,6 @@ async fn mailed_document(store: DynStore, url: &str) {
     let elsewhere = h.sign_in_as("officer@gz-city").await;
     let reviewer = h.sign_in_as("reviewer").await;
     let producer = h.sign_in_as("producer").await;
-    let post = |uri: String, body: serde_json::Value, who: &super::staff::Session| {
-        let h = &h;
-        let headers: Vec<(String, String)> = who
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        async move {
-            let hs: Vec<(&str, &str)> = headers
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
-            h.call("POST", &uri, Some(body), &hs).await
-        }
-    };
 
     // A mail address must be usable; the method must be known.
     let (a, b) = accept_booked_with(
@@ -81,40 +66,44 @@ async fn mailed_document(store: DynStore, url: &str) {
     assert!(sent[0].1.contains(&format!("/slip/{}?k=", b.code)));
 
     // Another hall's counter finds the waiting supplement by the identity card, and takes it.
-    let (s, found) = post(
-        "/api/v1/halls/gz-city/applications/lookup".into(),
-        json!({"id_number": ZHENG}),
-        &elsewhere,
-    )
-    .await;
+    let (s, found) = h
+        .post_as(
+            &elsewhere,
+            "/api/v1/halls/gz-city/applications/lookup",
+            Some(json!({"id_number": ZHENG})),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{found}");
     assert_eq!(found["pending_supplement"][0]["id"], id);
     assert!(found["to_collect"].as_array().unwrap().is_empty());
     // A counter of tianhe may not act as gz-city's.
-    let (s, v) = post(
-        format!("/api/v1/halls/gz-city/applications/{id}/supplement"),
-        json!(null),
-        &officer,
-    )
-    .await;
+    let (s, v) = h
+        .post_as(
+            &officer,
+            &format!("/api/v1/halls/gz-city/applications/{id}/supplement"),
+            Some(json!(null)),
+        )
+        .await;
     assert_eq!((s, code_of(&v)), (StatusCode::FORBIDDEN, "forbidden"));
-    let (s, v) = post(
-        format!("/api/v1/halls/gz-city/applications/{id}/supplement"),
-        json!(null),
-        &elsewhere,
-    )
-    .await;
+    let (s, v) = h
+        .post_as(
+            &elsewhere,
+            &format!("/api/v1/halls/gz-city/applications/{id}/supplement"),
+            Some(json!(null)),
+        )
+        .await;
     assert_eq!(
         (s, v["status"].as_str()),
         (StatusCode::OK, Some("accepted")),
         "{v}"
     );
-    let (s, v) = post(
-        format!("/api/v1/halls/gz-city/applications/{id}/supplement"),
-        json!(null),
-        &elsewhere,
-    )
-    .await;
+    let (s, v) = h
+        .post_as(
+            &elsewhere,
+            &format!("/api/v1/halls/gz-city/applications/{id}/supplement"),
+            Some(json!(null)),
+        )
+        .await;
     assert_eq!(
         (s, code_of(&v)),
         (StatusCode::CONFLICT, "application_move_illegal")
@@ -144,33 +133,39 @@ async fn mailed_document(store: DynStore, url: &str) {
     assert!(in_city.iter().any(|e| e.action == "application.accepted"));
 
     for step in ["review", "approve"] {
-        let (s, v) = post(format!("{app}/{step}"), json!(null), &reviewer).await;
+        let (s, v) = h
+            .post_as(&reviewer, &format!("{app}/{step}"), Some(json!(null)))
+            .await;
         assert_eq!(s, StatusCode::OK, "{step}: {v}");
     }
     for body in [
         json!({"step": "start"}),
         json!({"step": "produced", "document_number": "E55500011"}),
     ] {
-        let (s, v) = post(format!("{app}/production"), body, &producer).await;
+        let (s, v) = h
+            .post_as(&producer, &format!("{app}/production"), Some(body))
+            .await;
         assert_eq!(s, StatusCode::OK, "{v}");
     }
     // A mailed document leaves only with its tracking number.
-    let (s, v) = post(
-        format!("{app}/production"),
-        json!({"step": "dispatched"}),
-        &producer,
-    )
-    .await;
+    let (s, v) = h
+        .post_as(
+            &producer,
+            &format!("{app}/production"),
+            Some(json!({"step": "dispatched"})),
+        )
+        .await;
     assert_eq!(
         (s, code_of(&v)),
         (StatusCode::BAD_REQUEST, "tracking_number_invalid")
     );
-    let (s, v) = post(
-        format!("{app}/production"),
-        json!({"step": "dispatched", "tracking_number": "ea123456785cn"}),
-        &producer,
-    )
-    .await;
+    let (s, v) = h
+        .post_as(
+            &producer,
+            &format!("{app}/production"),
+            Some(json!({"step": "dispatched", "tracking_number": "ea123456785cn"})),
+        )
+        .await;
     assert_eq!(
         (s, v["tracking_number"].as_str()),
         (StatusCode::OK, Some("EA123456785CN")),
@@ -186,27 +181,35 @@ async fn mailed_document(store: DynStore, url: &str) {
         )
         .await;
     assert_eq!((s, code_of(&v)), (StatusCode::CONFLICT, "collection_fixed"));
-    let (s, v) = post(
-        format!("{app}/production"),
-        json!({"step": "ready"}),
-        &producer,
-    )
-    .await;
+    let (s, v) = h
+        .post_as(
+            &producer,
+            &format!("{app}/production"),
+            Some(json!({"step": "ready"})),
+        )
+        .await;
     assert_eq!(
         (s, code_of(&v)),
         (StatusCode::CONFLICT, "application_move_illegal")
     );
-    let (s, v) = post(format!("{app}/collect"), json!({"signed": true}), &officer).await;
+    let (s, v) = h
+        .post_as(
+            &officer,
+            &format!("{app}/collect"),
+            Some(json!({"signed": true})),
+        )
+        .await;
     assert_eq!(
         (s, code_of(&v)),
         (StatusCode::CONFLICT, "application_move_illegal")
     );
-    let (s, v) = post(
-        format!("{app}/production"),
-        json!({"step": "delivered"}),
-        &producer,
-    )
-    .await;
+    let (s, v) = h
+        .post_as(
+            &producer,
+            &format!("{app}/production"),
+            Some(json!({"step": "delivered"})),
+        )
+        .await;
     assert_eq!(
         (s, v["status"].as_str()),
         (StatusCode::OK, Some("collected")),
@@ -552,35 +555,36 @@ async fn review_asks_for_a_supplement(store: DynStore) {
         .call("POST", &format!("{app}/review"), None, &reviewer.headers())
         .await;
     assert_eq!(s, StatusCode::OK);
-    let ask = |missing: serde_json::Value| {
-        let h = &h;
-        let uri = format!("{app}/supplement-request");
-        let headers: Vec<(String, String)> = reviewer
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        async move {
-            let hs: Vec<(&str, &str)> = headers
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
-            h.call("POST", &uri, Some(json!({ "missing": missing })), &hs)
-                .await
-        }
-    };
-    let (s, v) = ask(json!([" "])).await;
+    let (s, v) = h
+        .post_as(
+            &reviewer,
+            &format!("{app}/supplement-request"),
+            Some(json!({ "missing": json!([" "]) })),
+        )
+        .await;
     assert_eq!(
         (s, code_of(&v)),
         (StatusCode::BAD_REQUEST, "missing_items_invalid")
     );
-    let (s, v) = ask(json!(["户口簿\u{202e}"])).await;
+    let (s, v) = h
+        .post_as(
+            &reviewer,
+            &format!("{app}/supplement-request"),
+            Some(json!({ "missing": json!(["户口簿\u{202e}"]) })),
+        )
+        .await;
     assert_eq!((s, code_of(&v)), (StatusCode::BAD_REQUEST, "text_invalid"));
     assert_eq!(
         h.store.application(id).await.unwrap().unwrap().status,
         "under_review"
     );
-    let (s, v) = ask(json!(["户口簿"])).await;
+    let (s, v) = h
+        .post_as(
+            &reviewer,
+            &format!("{app}/supplement-request"),
+            Some(json!({ "missing": json!(["户口簿"]) })),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["status"], "pending_supplement");
     assert_eq!(v["missing"], json!(["户口簿"]));

@@ -48,60 +48,10 @@ async fn accept(
     id_number: &str,
     missing: &[&str],
 ) -> (i64, String) {
-    let code = h.book_at("tianhe", id_number).await;
-    let b = h.store.booking_by_code(&code).await.unwrap().unwrap();
-    h.store
-        .issue_ticket(&wujing_store::NewTicket {
-            hall_id: "tianhe".into(),
-            day: h.app.clock.today(),
-            queue: "A".into(),
-            booking_id: Some(b.id),
-            booking_slot_id: Some(b.slot.id),
-            business: "passport_first".into(),
-            identity_key: b.identity_key.clone(),
-            kind: "appointment".into(),
-            channel: "reception".into(),
-            priority: 0,
-            due_at: h.app.clock.now(),
-            now: h.app.clock.now(),
-        })
-        .await
-        .unwrap();
-    let window = h
-        .store
-        .windows("tianhe")
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|w| w.kind == "general")
-        .unwrap()
-        .number;
-    let base = format!("/api/v1/halls/tianhe/windows/{window}");
-    let (_, t) = h
-        .call("POST", &format!("{base}/call"), None, &officer.headers())
-        .await;
-    let ticket = t["id"].as_i64().unwrap();
-    for (step, body) in [
-        ("action", json!("start")),
-        ("accept", json!({ "missing": missing })),
-    ] {
-        let path = if step == "accept" {
-            format!("{base}/tickets/{ticket}/accept")
-        } else {
-            format!("{base}/tickets/{ticket}/action")
-        };
-        let (s, v) = h.call("POST", &path, Some(body), &officer.headers()).await;
-        assert!(s.is_success(), "{v}");
-    }
-    let app = h.store.application_of(ticket).await.unwrap().unwrap();
-    h.call(
-        "POST",
-        &format!("{base}/tickets/{ticket}/action"),
-        Some(json!("finish")),
-        &officer.headers(),
-    )
-    .await;
-    (app.id, b.phone)
+    let (a, b) =
+        super::lifecycle::accept_booked_with(h, officer, id_number, json!({ "missing": missing }))
+            .await;
+    (a["id"].as_i64().unwrap(), b.phone)
 }
 
 /// Review, production and arrival of application `id` (the arrival is the last step).

@@ -34,6 +34,18 @@ impl Session {
     }
 }
 
+impl Harness {
+    /// A POST with `who`'s session and CSRF token.
+    pub async fn post_as(
+        &self,
+        who: &Session,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (StatusCode, serde_json::Value) {
+        self.call("POST", path, body, &who.headers()).await
+    }
+}
+
 static NEXT_USER: AtomicU32 = AtomicU32::new(1);
 
 fn grants(spec: &str) -> Vec<RoleGrant> {
