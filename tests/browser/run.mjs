@@ -473,6 +473,14 @@ async function documentLife(browser) {
   }
   assert.equal(await citizen.locator('button[value=reschedule]').count(), 0);
 
+  // The audit trail names the steps in Chinese, with their codes.
+  const auditor = await staffPage(context, base, 'admin', 'admin password 1');
+  await auditor.goto(`${base}/staff/audit`);
+  await scan(auditor, 'audit');
+  const trail = await auditor.locator('main').innerText();
+  assert.match(trail, /受理申请/);
+  assert.match(trail, /已领取/);
+
   // The leader's overdue list (nothing is late on the first day).
   const leader = await staffPage(context, base, 'leader1', 'a long password');
   await leader.goto(`${base}/staff/overdue`);

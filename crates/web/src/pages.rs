@@ -768,6 +768,8 @@ struct AuditRow {
     e: AuditView,
     at_local: String,
     at_utc: String,
+    /// The action's Chinese name (its code stays beside it, for searching).
+    action_zh: &'static str,
 }
 
 impl From<AuditView> for AuditRow {
@@ -776,6 +778,7 @@ impl From<AuditView> for AuditRow {
         Self {
             at_local: local.format("%Y-%m-%d %H:%M:%S").to_string(),
             at_utc: e.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            action_zh: wujing_domain::audit::action_zh(&e.action).unwrap_or(""),
             e,
         }
     }

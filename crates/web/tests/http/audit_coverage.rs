@@ -601,6 +601,11 @@ async fn the_audit_page_shows_times_in_the_halls_local_time(store: DynStore) {
         "{table}"
     );
     assert!(!table.contains(">2026-12-01 01:00"), "{table}");
+    // Actions read in Chinese, with their code beside them for searching.
+    assert!(
+        table.contains(r#"登录<br><span class="muted">session.sign_in</span>"#),
+        "{table}"
+    );
 }
 both_dialects!(
     local_time,
