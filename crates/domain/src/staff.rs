@@ -19,9 +19,9 @@ pub enum Role {
     /// Reviews accepted applications (审批): approves or refuses them, in a hall's queue or
     /// the organisation's.
     Reviewer,
-    /// Production (制证) for now done by staff: marks applications in production, produced
-    /// (with the document number), dispatched and ready. The production centre's own system
-    /// will act as a system principal later.
+    /// Production (制证) by staff: makes batches (granted organisation-wide), marks
+    /// applications produced (with the document number), dispatched and arrived. The
+    /// production centre's own system is a system principal, not a staff role.
     Producer,
 }
 
