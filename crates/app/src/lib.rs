@@ -327,6 +327,10 @@ pub struct App {
     caches: Arc<cache::Caches>,
     notifier: Arc<dyn notify::Provider>,
     mailer: Arc<dyn notify::Provider>,
+    /// Online payment's provider (`None`: `payments_disabled`), and the simulated one's
+    /// checkout when that is the provider.
+    payments: Option<Arc<dyn payments::PaymentProvider>>,
+    simulated: Option<Arc<payments::simulated::SimulatedProvider>>,
 }
 
 impl App {
@@ -342,6 +346,8 @@ impl App {
             caches: Arc::default(),
             notifier,
             mailer,
+            payments: None,
+            simulated: None,
         }
     }
 

@@ -14,7 +14,6 @@ use crate::{App, AppResult};
 pub const PROBE_KIND: &str = "payment_probe";
 
 /// Reacts to `purpose`'s payment `payment_id` having been paid (committed).
-#[allow(dead_code)] // Called by the callback use case, wired in with the store.
 pub(crate) async fn on_paid(app: &App, purpose: &PaymentPurpose, payment_id: i64) -> AppResult<()> {
     let _ = app;
     match purpose.kind.as_str() {
@@ -36,7 +35,6 @@ pub mod probe {
 
     static CALLS: Mutex<Option<HashMap<i64, u32>>> = Mutex::new(None);
 
-    #[allow(dead_code)]
     pub(crate) fn record(purpose_id: i64) {
         let mut g = CALLS.lock().unwrap_or_else(|e| e.into_inner());
         *g.get_or_insert_with(HashMap::new)

@@ -14,12 +14,22 @@
 //! never marked paid. Money the provider took for a payment that cannot become paid (declined
 //! meanwhile, or its purpose paid by another) is refunded (`refund_due`, then `refunded`).
 
+pub mod simulated;
+
 use crate::admin::Actor;
 use crate::{App, AppError, AppResult, Code};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use utoipa::ToSchema;
+use wujing_store::{EventDisposition, NewAudit, NewOnlinePayment, NewPaymentEvent, OnlinePayment};
+
+/// The actor of the provider's notifications in the audit trail (its name is the provider's).
+pub const PAYMENTS_ACTOR: &str = "system:payments";
+
+/// Largest amount one payment may ask for, in yuan (the dearest fee is a few hundred).
+const MAX_AMOUNT_YUAN: i64 = 100_000;
 
 /// What a payment pays for: a kind named by the purpose's owner and its id, e.g.
 /// `("online_application", 42)`.
@@ -214,14 +224,115 @@ pub enum CallbackResult {
     Refunding,
 }
 
+/// What the callback route answers for a verified notification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct CallbackAnswer {
+    pub result: CallbackResult,
+    pub payment_id: i64,
+    pub status: PaymentStatus,
+}
+
+impl From<OnlinePayment> for PaymentView {
+    fn from(p: OnlinePayment) -> Self {
+        Self {
+            id: p.id,
+            purpose: PaymentPurpose {
+                kind: p.purpose_kind,
+                id: p.purpose_id,
+            },
+            amount_yuan: p.amount_yuan,
+            // The CHECK on the table admits only the five.
+            status: PaymentStatus::parse(&p.status).unwrap_or(PaymentStatus::Pending),
+            provider: p.provider,
+            checkout_url: p.checkout_url,
+            created_at: p.created_at,
+            paid_at: p.paid_at,
+        }
+    }
+}
+
+fn invalid(zh: &str, en: &str) -> AppError {
+    AppError::new(Code::PaymentAmountInvalid, zh, en)
+}
+
+/// A line of text of 1 to 60 characters.
+fn check_subject(s: &str) -> AppResult<()> {
+    let n = s.chars().count();
+    if let Some(c) = wujing_domain::text::forbidden_in_line(s) {
+        return Err(AppError::text_invalid(c));
+    }
+    if n == 0 || n > 60 {
+        return Err(invalid(
+            "事项名称须为1到60个字",
+            "the subject must be 1 to 60 characters",
+        ));
+    }
+    Ok(())
+}
+
+/// A path of this site (the same rule as the web crate's `back` parameters).
+fn check_return_to(r: &str) -> AppResult<()> {
+    let b = r.as_bytes();
+    let path_only = b.first() == Some(&b'/')
+        && !matches!(b.get(1), Some(b'/' | b'\\'))
+        && b.len() <= 200
+        && b.iter().all(|c| c.is_ascii_graphic() && *c != b'\\');
+    if path_only {
+        Ok(())
+    } else {
+        Err(invalid(
+            "返回地址须为本站路径",
+            "the return address must be a path of this site",
+        ))
+    }
+}
+
+fn check_purpose(p: &PaymentPurpose) -> AppResult<()> {
+    let ok = !p.kind.is_empty()
+        && p.kind.len() <= 40
+        && p.kind.bytes().all(|c| c.is_ascii_lowercase() || c == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(
+            "缴费事项类型须为1到40个小写字母或下划线",
+            "the purpose kind must be 1 to 40 lower-case letters or underscores",
+        ))
+    }
+}
+
+/// `return_to` with `payment=ID` added to its query.
+pub(crate) fn back_to(return_to: &str, payment_id: i64) -> String {
+    let sep = if return_to.contains('?') { '&' } else { '?' };
+    format!("{return_to}{sep}payment={payment_id}")
+}
+
 impl App {
-    fn payments_off() -> AppError {
-        AppError::from(Code::PaymentsDisabled)
+    /// Online payments go through `p` (`wujing serve --payment-provider`); without one they
+    /// answer `payments_disabled`.
+    pub fn with_payment_provider(mut self, p: Arc<dyn PaymentProvider>) -> Self {
+        self.payments = Some(p);
+        self
+    }
+
+    /// The payment provider, if online payment is enabled.
+    pub fn payment_provider_name(&self) -> Option<&'static str> {
+        self.payments.as_ref().map(|p| p.name())
+    }
+
+    fn provider(&self) -> AppResult<&Arc<dyn PaymentProvider>> {
+        self.payments
+            .as_ref()
+            .ok_or_else(|| AppError::from(Code::PaymentsDisabled))
     }
 
     /// Starts a payment for a purpose, or returns the purpose's open (pending) one: the URL the
     /// citizen's browser goes to. `return_to` is a path on our site the provider sends the
     /// browser back to.
+    ///
+    /// Two concurrent starts share one payment (one pending per purpose); each may create an
+    /// order at the provider, and the first recorded wins (the other expires unpaid there).
+    /// `payment_already_paid` once the purpose is paid.
     pub async fn start_payment(
         &self,
         purpose: &PaymentPurpose,
@@ -230,24 +341,267 @@ impl App {
         subject_en: &str,
         return_to: &str,
     ) -> AppResult<PaymentView> {
-        let _ = (purpose, amount_yuan, subject_zh, subject_en, return_to);
-        Err(Self::payments_off())
+        let provider = self.provider()?.clone();
+        check_purpose(purpose)?;
+        if !(1..=MAX_AMOUNT_YUAN).contains(&amount_yuan) {
+            return Err(invalid(
+                "缴费金额须为1到100000元",
+                "the amount must be 1 to 100000 yuan",
+            ));
+        }
+        check_subject(subject_zh)?;
+        check_subject(subject_en)?;
+        check_return_to(return_to)?;
+        let (row, _new) = self
+            .store
+            .open_payment(&NewOnlinePayment {
+                purpose_kind: purpose.kind.clone(),
+                purpose_id: purpose.id,
+                amount_yuan,
+                subject_zh: subject_zh.into(),
+                subject_en: subject_en.into(),
+                return_to: return_to.into(),
+                provider: provider.name().into(),
+                at: self.clock.now(),
+            })
+            .await?;
+        if row.checkout_url.is_some() {
+            return Ok(row.into());
+        }
+        // New, or an earlier order failed to be created: order it now.
+        let order = provider
+            .create_order(&OrderRequest {
+                payment_id: row.id,
+                amount_yuan: row.amount_yuan,
+                subject_zh: row.subject_zh.clone(),
+                subject_en: row.subject_en.clone(),
+                return_url: format!(
+                    "{}{}",
+                    self.config.public_url,
+                    back_to(&row.return_to, row.id)
+                ),
+            })
+            .await
+            .map_err(|e| {
+                tracing::warn!(payment = row.id, error = %e, "payment order failed");
+                AppError::from(Code::PaymentProviderFailed)
+            })?;
+        let row = self
+            .store
+            .set_payment_order(row.id, &order.reference, &order.checkout_url)
+            .await?;
+        Ok(row.into())
     }
 
     /// The purpose's latest payment, if any.
     pub async fn payment_for(&self, purpose: &PaymentPurpose) -> AppResult<Option<PaymentView>> {
-        let _ = purpose;
-        Ok(None)
+        Ok(self
+            .store
+            .latest_payment_for(&purpose.kind, purpose.id)
+            .await?
+            .map(PaymentView::from))
     }
 
-    /// Refunds the purpose's paid payment (no-op answer None when nothing was paid); audited with the actor.
+    /// A payment by its id.
+    pub async fn payment(&self, id: i64) -> AppResult<Option<PaymentView>> {
+        Ok(self.store.online_payment(id).await?.map(PaymentView::from))
+    }
+
+    /// Refunds the purpose's paid payment (no-op answer None when nothing was paid); audited
+    /// with the actor. The move to `refund_due` and its audit entry are one transaction, so of
+    /// two concurrent refunds one gets the payment and the other `None`; the provider is then
+    /// asked (with the payment's refund id, so a retry is one refund there). A provider that
+    /// fails leaves the payment `refund_due` for [`App::process_due_refunds`].
     pub async fn refund_for(
         &self,
         actor: &Actor,
         purpose: &PaymentPurpose,
         reason: &str,
     ) -> AppResult<Option<PaymentView>> {
-        let _ = (actor, purpose, reason);
-        Ok(None)
+        let n = reason.chars().count();
+        if let Some(c) = wujing_domain::text::forbidden_in_line(reason) {
+            return Err(AppError::text_invalid(c));
+        }
+        if n == 0 || n > 200 {
+            return Err(AppError::new(
+                Code::BodyInvalid,
+                "退款理由须为1到200个字",
+                "the refund reason must be 1 to 200 characters",
+            ));
+        }
+        let audit = NewAudit {
+            at: self.clock.now(),
+            actor: actor.id.clone(),
+            actor_name: actor.name.clone(),
+            action: "payment.refund".into(),
+            subject: String::new(),
+            citizen: None,
+            detail: serde_json::Value::Null,
+            client_addr: actor.client_addr.clone(),
+            station: actor.station.clone(),
+            hall_id: actor.hall.clone(),
+        };
+        let Some(id) = self
+            .store
+            .request_refund(&purpose.kind, purpose.id, reason, &audit)
+            .await?
+        else {
+            return Ok(None);
+        };
+        self.refund_now(id).await;
+        Ok(self.store.online_payment(id).await?.map(PaymentView::from))
+    }
+
+    /// Asks the provider to refund a `refund_due` payment and records the refund; a failure
+    /// is logged and left for the next pass. `true` when refunded now.
+    async fn refund_now(&self, id: i64) -> bool {
+        let Ok(provider) = self.provider() else {
+            return false;
+        };
+        let payment = match self.store.online_payment(id).await {
+            Ok(Some(p)) if p.status == "refund_due" => p,
+            _ => return false,
+        };
+        let Some(reference) = payment.provider_ref.as_deref() else {
+            return false;
+        };
+        if payment.provider != provider.name() {
+            tracing::warn!(payment = id, provider = %payment.provider, "refund due at another provider");
+            return false;
+        }
+        let refund_id = format!("wujing-refund-{id}");
+        match provider
+            .refund(reference, payment.amount_yuan, &refund_id)
+            .await
+        {
+            Ok(refund_ref) => match self
+                .store
+                .complete_refund(id, &refund_ref, self.clock.now())
+                .await
+            {
+                Ok(done) => done,
+                Err(e) => {
+                    tracing::warn!(payment = id, error = %e, "refund not recorded");
+                    false
+                }
+            },
+            Err(e) => {
+                tracing::warn!(payment = id, error = %e, "refund failed; retried later");
+                false
+            }
+        }
+    }
+
+    /// Refunds every payment still due one (a provider that failed before, a crash between
+    /// the decision and the provider's answer). Run by the server's sweeper; answers how many
+    /// were refunded.
+    pub async fn process_due_refunds(&self) -> AppResult<u64> {
+        if self.payments.is_none() {
+            return Ok(0);
+        }
+        let mut n = 0;
+        for p in self.store.refunds_due(50).await? {
+            if self.refund_now(p.id).await {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// A provider's notification (the callback route), raw body and headers (names in lower
+    /// case): verified by the provider's adapter, then recorded and applied in one store
+    /// transaction. A payment that became paid runs its purpose's hook
+    /// ([`crate::payment_hooks`]) after the commit; money taken for a payment that cannot be
+    /// accepted is refunded at once.
+    pub async fn payment_callback(
+        &self,
+        provider_name: &str,
+        body: &[u8],
+        headers: &[(String, String)],
+    ) -> AppResult<CallbackAnswer> {
+        let provider = self.provider()?.clone();
+        if provider.name() != provider_name {
+            return Err(AppError::from(Code::OnlinePaymentNotFound));
+        }
+        let event = provider
+            .verify_callback(body, headers)
+            .map_err(|r| match r {
+                CallbackRejected::Signature => AppError::from(Code::PaymentSignatureInvalid),
+                CallbackRejected::Malformed(why) => AppError::from(Code::PaymentCallbackInvalid)
+                    .with_details(serde_json::json!({ "reason": why })),
+            })?;
+        let now = self.clock.now();
+        let audit = NewAudit {
+            at: now,
+            actor: PAYMENTS_ACTOR.into(),
+            actor_name: provider.name().into(),
+            action: String::new(),
+            subject: String::new(),
+            citizen: None,
+            detail: serde_json::Value::Null,
+            client_addr: None,
+            station: None,
+            hall_id: None,
+        };
+        let out = self
+            .store
+            .apply_payment_event(
+                &NewPaymentEvent {
+                    provider: provider.name().into(),
+                    provider_event_id: event.event_id.clone(),
+                    provider_ref: event.reference.clone(),
+                    outcome: event.outcome.as_str().into(),
+                    amount_yuan: event.amount_yuan,
+                    at: now,
+                },
+                &audit,
+            )
+            .await
+            .map_err(|e| match e {
+                wujing_store::StoreError::NotFound(_) => {
+                    AppError::from(Code::OnlinePaymentNotFound)
+                }
+                e => e.into(),
+            })?;
+        let result = match out.disposition {
+            EventDisposition::Applied => CallbackResult::Applied,
+            EventDisposition::Duplicate => CallbackResult::AlreadyProcessed,
+            EventDisposition::Stale => CallbackResult::Stale,
+            EventDisposition::RefundDue => CallbackResult::Refunding,
+            EventDisposition::AmountMismatch => {
+                tracing::warn!(
+                    payment = out.payment_id,
+                    "payment notification with another amount refused"
+                );
+                return Err(AppError::from(Code::PaymentAmountMismatch)
+                    .with_details(serde_json::json!({ "payment_id": out.payment_id })));
+            }
+        };
+        let payment = self
+            .store
+            .online_payment(out.payment_id)
+            .await?
+            .ok_or_else(|| AppError::from(Code::OnlinePaymentNotFound))?;
+        if result == CallbackResult::Applied && payment.status == "paid" {
+            let purpose = PaymentPurpose::new(payment.purpose_kind.clone(), payment.purpose_id);
+            // The paid state is committed; a failing hook is the owner's to reconcile.
+            if let Err(e) = crate::payment_hooks::on_paid(self, &purpose, payment.id).await {
+                tracing::warn!(payment = payment.id, error = %e, "payment hook failed");
+            }
+        }
+        if result == CallbackResult::Refunding {
+            self.refund_now(payment.id).await;
+        }
+        let view = self
+            .store
+            .online_payment(out.payment_id)
+            .await?
+            .map(PaymentView::from)
+            .ok_or_else(|| AppError::from(Code::OnlinePaymentNotFound))?;
+        Ok(CallbackAnswer {
+            result,
+            payment_id: view.id,
+            status: view.status,
+        })
     }
 }

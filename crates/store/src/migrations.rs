@@ -135,6 +135,12 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "collection_choice",
         sql: include_str!("../migrations/sqlite/0024_collection_choice.sql"),
     },
+    // 25, 27 and 28 are other branches' (issue 13, in parallel).
+    Migration {
+        version: 26,
+        name: "payments",
+        sql: include_str!("../migrations/sqlite/0026_payments.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -258,6 +264,12 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 24,
         name: "collection_choice",
         sql: include_str!("../migrations/postgres/0024_collection_choice.sql"),
+    },
+    // 25, 27 and 28 are other branches' (issue 13, in parallel).
+    Migration {
+        version: 26,
+        name: "payments",
+        sql: include_str!("../migrations/postgres/0026_payments.sql"),
     },
 ];
 
