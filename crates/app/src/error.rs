@@ -232,6 +232,9 @@ codes! {
     WindowInvalid = "window_invalid", Invalid, "窗口号须为1到999，类型须为 general、foreigners、expedite 或 collection", "the window number must be 1 to 999 and the kind general, foreigners, expedite or collection";
     WindowNotFound = "window_not_found", NotFound, "该大厅没有这个窗口", "no such window in this hall";
     WrongHall = "wrong_hall", Conflict, "该预约不在本大厅办理", "the booking is for another hall";
+    // Sites (issue 13 §2).
+    SiteInvalid = "site_invalid", Invalid, "办证点信息有误，请按提示修改", "the site's details are not valid; see each field";
+    SiteExists = "site_exists", Conflict, "已有同一编号的办证点", "a site with this id exists already";
 }
 
 impl std::fmt::Display for Code {

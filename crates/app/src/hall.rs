@@ -249,6 +249,12 @@ impl App {
                 format!("the booking is for {}", h.name_en),
             ));
         }
+        // A site that stopped offering the business since the booking cannot serve it (the
+        // ticket's insert is refused by the database as well).
+        let site = self.hall_by_id(hall).await?;
+        if !site.offers(&b.business) {
+            return Err(crate::views::not_offered(&site, &b.business));
+        }
         let now = self.clock.now();
         let rules = self.config.hall;
         if now < b.slot.starts_at - rules.checkin_early {
@@ -812,6 +818,10 @@ impl App {
             .await?
             .filter(|t| t.hall_id == hall)
             .ok_or_else(state_error)?;
+        let site = self.hall_by_id(hall).await?;
+        if !site.offers(&t.business) {
+            return Err(crate::views::not_offered(&site, &t.business));
+        }
         let today = self.hall_day();
         let days = self
             .catalogue
@@ -1138,12 +1148,8 @@ impl App {
             };
             return Err(crate::booking::not_eligible(reasons, control, named));
         }
-        if !crate::views::hall_serves(&h, business.group) {
-            return Err(AppError::new(
-                Code::BusinessNotOffered,
-                "该大厅不办理这项业务",
-                "this hall does not handle this business",
-            ));
+        if !h.offers(&business.code) {
+            return Err(crate::views::not_offered(&h, &business.code));
         }
         let foreigner = matches!(applicant.identity, wujing_domain::Identity::Foreign { .. });
         // The registry's 户籍 city decides a resident's due date at acceptance (20 days

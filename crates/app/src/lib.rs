@@ -28,6 +28,7 @@ mod progress;
 pub mod ratings;
 mod records;
 mod signals;
+pub mod sites;
 mod views;
 
 pub use admin::*;
@@ -40,6 +41,7 @@ pub use ops::Readiness;
 pub use production::*;
 pub use records::*;
 pub use signals::*;
+pub use sites::*;
 pub use views::*;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};

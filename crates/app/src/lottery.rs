@@ -8,7 +8,7 @@
 //! Losers are offered what is left. Anyone can recompute the order from the published seed.
 
 use crate::booking::{confirm_error, new_code, ApplicantInput};
-use crate::views::{hall_serves, slot_view, unknown_business, SlotView};
+use crate::views::{slot_view, unknown_business, SlotView};
 use crate::{App, AppError, AppResult, Code, Metrics};
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use rand::Rng;
@@ -182,12 +182,8 @@ impl App {
         let index = self.hall_index().await?;
         for h in &input.halls {
             let hall = index.get(h).ok_or_else(|| crate::views::unknown_hall(h))?;
-            if !hall_serves(hall, business.group) {
-                return Err(AppError::new(
-                    Code::BusinessNotOffered,
-                    format!("{}不办理外国人业务", hall.name_zh),
-                    format!("{} does not handle foreigners' business", hall.name_en),
-                ));
+            if !hall.offers(&business.code) {
+                return Err(crate::views::not_offered(hall, &business.code));
             }
         }
         // The phone code first, as a confirmation checks it: an entry uses up the identity's one

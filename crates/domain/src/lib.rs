@@ -15,6 +15,7 @@ pub mod eligibility;
 pub mod idnum;
 pub mod lottery;
 pub mod phone;
+pub mod site;
 pub mod staff;
 pub mod text;
 
@@ -22,3 +23,4 @@ pub use calendar::{DayKind, DeclaredDay, HallCalendar, Hours, Pool, Session};
 pub use catalogue::{Catalogue, DocumentKind, Group};
 pub use eligibility::{Answers, DocumentRecord, Facts, Identity, PersonRecord, Reason};
 pub use idnum::{IdNumberError, ResidentId};
+pub use site::SiteKind;

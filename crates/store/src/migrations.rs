@@ -135,6 +135,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "collection_choice",
         sql: include_str!("../migrations/sqlite/0024_collection_choice.sql"),
     },
+    Migration {
+        version: 25,
+        name: "sites",
+        sql: include_str!("../migrations/sqlite/0025_sites.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -258,6 +263,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 24,
         name: "collection_choice",
         sql: include_str!("../migrations/postgres/0024_collection_choice.sql"),
+    },
+    Migration {
+        version: 25,
+        name: "sites",
+        sql: include_str!("../migrations/postgres/0025_sites.sql"),
     },
 ];
 
