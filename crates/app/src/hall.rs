@@ -1136,6 +1136,10 @@ impl App {
         let Some(business) = self.catalogue.business(&w.business) else {
             return Err(crate::views::unknown_business(&w.business));
         };
+        // Before the rules: a site that does not offer the business has nothing to assess.
+        if !h.offers(&business.code) {
+            return Err(crate::views::not_offered(&h, &business.code));
+        }
         let (reasons, named) = self
             .assess(&w.business, &applicant, &w.answers, self.clock.today())
             .await?;
@@ -1147,9 +1151,6 @@ impl App {
                 _ => crate::booking::Control::None,
             };
             return Err(crate::booking::not_eligible(reasons, control, named));
-        }
-        if !h.offers(&business.code) {
-            return Err(crate::views::not_offered(&h, &business.code));
         }
         let foreigner = matches!(applicant.identity, wujing_domain::Identity::Foreign { .. });
         // The registry's 户籍 city decides a resident's due date at acceptance (20 days

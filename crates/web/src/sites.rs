@@ -38,7 +38,7 @@ pub async fn list_sites(
 #[utoipa::path(post, path = "/api/v1/admin/sites", tag = "admin", security(("session" = [], "csrf" = [])),
     request_body = NewSiteInput,
     responses((status = 201, body = SiteView),
-              (status = 400, description = "`site_invalid`, with `details.field` (the first) and `details.errors` (every field's `zh` and `en` message)"),
+              (status = 400, description = "`site_invalid`, with `details.field` (the first) and `details.errors` (every field's message in Chinese and English)"),
               (status = 403, description = "`forbidden` (not an administrator)"),
               (status = 409, description = "`site_exists`")))]
 pub async fn create_site(
