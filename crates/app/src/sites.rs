@@ -114,10 +114,12 @@ impl FieldErrors {
             .iter()
             .map(|(f, (zh, en))| (f.to_string(), json!({ "zh": zh, "en": en })))
             .collect();
-        Err(
-            AppError::new(Code::SiteInvalid, format!("{first}：{zh}"), format!("{first}: {en}"))
-                .with_details(json!({ "field": first, "errors": errors })),
+        Err(AppError::new(
+            Code::SiteInvalid,
+            format!("{first}：{zh}"),
+            format!("{first}: {en}"),
         )
+        .with_details(json!({ "field": first, "errors": errors })))
     }
 }
 
@@ -141,7 +143,11 @@ impl App {
             if v.trim().is_empty() || v.chars().count() > 200 {
                 e.add(field, "须为1到200个字符", "must be 1 to 200 characters");
             } else if wujing_domain::text::forbidden_in_line(v).is_some() {
-                e.add(field, "含有不允许的字符", "contains a character not allowed");
+                e.add(
+                    field,
+                    "含有不允许的字符",
+                    "contains a character not allowed",
+                );
             }
         }
         let mut weekdays = d.weekdays.clone();
@@ -174,7 +180,8 @@ impl App {
                 "a slot is 10 to 120 minutes",
             );
         }
-        let mut businesses: Vec<String> = d.businesses.iter().map(|b| b.trim().to_string()).collect();
+        let mut businesses: Vec<String> =
+            d.businesses.iter().map(|b| b.trim().to_string()).collect();
         businesses.sort();
         businesses.dedup();
         if businesses.is_empty() {
@@ -253,7 +260,11 @@ impl App {
         }
         let c = &i.capacity;
         if [c.online, c.on_site, c.expedite].iter().any(|n| *n > 500) {
-            e.add("capacity", "每个时段最多500个号", "at most 500 seats per slot");
+            e.add(
+                "capacity",
+                "每个时段最多500个号",
+                "at most 500 seats per slot",
+            );
         } else if c.online + c.on_site + c.expedite == 0 {
             e.add(
                 "capacity",
@@ -262,7 +273,11 @@ impl App {
             );
         }
         if self.hall_index().await?.contains_key(&id) {
-            e.add("id", "已有同一编号的办证点", "a site with this id exists already");
+            e.add(
+                "id",
+                "已有同一编号的办证点",
+                "a site with this id exists already",
+            );
         }
         e.into_result()?;
         let kind = kind.expect("checked above");

@@ -111,7 +111,18 @@ mod tests {
         for ok in ["conghua-jiekou", "gz-city", "a1"] {
             assert!(valid_site_id(ok), "{ok}");
         }
-        for bad in ["", "a", "Gz", "gz city", "gz/city", "-gz", "gz-", "gz--x", "广州", &"a".repeat(41)] {
+        for bad in [
+            "",
+            "a",
+            "Gz",
+            "gz city",
+            "gz/city",
+            "-gz",
+            "gz-",
+            "gz--x",
+            "广州",
+            &"a".repeat(41),
+        ] {
             assert!(!valid_site_id(bad), "{bad}");
         }
     }

@@ -400,7 +400,11 @@ pub async fn list_halls(
     State(s): State<AppState>,
     ApiQuery(q): ApiQuery<HallsQuery>,
 ) -> ApiResult<Json<Vec<HallView>>> {
-    let business = q.business.as_deref().map(str::trim).filter(|b| !b.is_empty());
+    let business = q
+        .business
+        .as_deref()
+        .map(str::trim)
+        .filter(|b| !b.is_empty());
     Ok(Json(s.app.sites_offering(business).await?))
 }
 

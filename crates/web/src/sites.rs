@@ -3,8 +3,8 @@
 //! refused form comes back filled in, each error beside its field; the use cases decide and
 //! write everything (one transaction with the audit entry).
 
-use crate::extract::{ApiJson, ApiPath, ClientAddr, PageContext, PageForm, PageQuery};
 use crate::extract::Flash;
+use crate::extract::{ApiJson, ApiPath, ClientAddr, PageContext, PageForm, PageQuery};
 use crate::pages::render;
 use crate::{ApiError, ApiResult, AppState};
 use askama::Template;
@@ -15,8 +15,8 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use wujing_app::{
-    AppError, DistrictView, NewSiteInput, Principal, SiteCapacityInput, SiteDetailsInput,
-    SiteView, SiteWindowInput,
+    AppError, DistrictView, NewSiteInput, Principal, SiteCapacityInput, SiteDetailsInput, SiteView,
+    SiteWindowInput,
 };
 
 // --- API -------------------------------------------------------------------------------------
@@ -269,7 +269,11 @@ const KINDS: [(&str, &str, &str); 4] = [
     ("hall", "出入境办证大厅", "Exit-entry hall"),
     ("service_point", "服务点", "Service point"),
     ("police_station", "派出所受理点", "Police station"),
-    ("self_service", "24小时自助办证点", "24-hour self-service point"),
+    (
+        "self_service",
+        "24小时自助办证点",
+        "24-hour self-service point",
+    ),
 ];
 
 fn business_boxes(s: &AppState) -> Vec<BusinessBox> {
@@ -357,7 +361,15 @@ pub async fn sites_submit(
         Ok(PageForm(f)) => f,
         Err(e) => {
             let msg = page.message(&e.0);
-            return sites_page_with(&s, page, msg, "error".into(), SiteForm::default(), FieldErrors::default()).await;
+            return sites_page_with(
+                &s,
+                page,
+                msg,
+                "error".into(),
+                SiteForm::default(),
+                FieldErrors::default(),
+            )
+            .await;
         }
     };
     match s
@@ -368,7 +380,10 @@ pub async fn sites_submit(
         Ok(v) => Ok(Redirect::to(&format!(
             "/staff/sites/{}?kind=ok&msg={}",
             v.id,
-            crate::extract::percent_encode(page.t("已新建办证点，号源已生成", "Site created; its seats are generated"))
+            crate::extract::percent_encode(page.t(
+                "已新建办证点，号源已生成",
+                "Site created; its seats are generated"
+            ))
         ))
         .into_response()),
         Err(e) if !shown_in_form(&e) => Err(e.into()),
@@ -449,12 +464,15 @@ pub async fn site_submit(
             let msg = page.message(&e);
             let status = crate::status_of(e.kind);
             let mut r = render(&SitePage {
-                form: SiteForm { id: site.id.clone(), ..f },
+                form: SiteForm {
+                    id: site.id.clone(),
+                    ..f
+                },
                 site,
                 businesses: business_boxes(&s),
                 errs,
                 weekdays: &WEEKDAYS,
-                        page,
+                page,
                 msg,
                 msg_kind: "error".into(),
             });

@@ -97,7 +97,10 @@ async fn the_database_refuses_rows_for_a_business_a_site_does_not_offer(store: D
     let back = store.hall("h2").await.unwrap().unwrap();
     assert_eq!(
         (back.kind, back.businesses.clone()),
-        (wujing_domain::SiteKind::PoliceStation, vec!["hkm_permit".to_string()])
+        (
+            wujing_domain::SiteKind::PoliceStation,
+            vec!["hkm_permit".to_string()]
+        )
     );
     assert!(back.offers("hkm_permit") && !back.offers("passport_first"));
 
@@ -108,7 +111,11 @@ async fn the_database_refuses_rows_for_a_business_a_site_does_not_offer(store: D
         matches!(r, Err(StoreError::Refused("business_not_offered"))),
         "{r:?}"
     );
-    assert_eq!(store.slot(s2.id).await.unwrap().unwrap().taken, 0, "no seat taken");
+    assert_eq!(
+        store.slot(s2.id).await.unwrap().unwrap().taken,
+        0,
+        "no seat taken"
+    );
 
     // A booking at h1 moved to the police station's slot.
     let s1 = slot(&store, "h1", hm(9, 0), 3).await;
@@ -220,7 +227,10 @@ async fn creating_a_site_is_one_transaction_and_one_wins_a_race(store: DynStore)
         })
         .await
         .unwrap();
-    assert_eq!(entries.iter().filter(|e| e.action == "site.create").count(), 1);
+    assert_eq!(
+        entries.iter().filter(|e| e.action == "site.create").count(),
+        1
+    );
 
     let mut lost = new_site("ps-2");
     lost.hall.district_id = "atlantis".into();
@@ -230,7 +240,10 @@ async fn creating_a_site_is_one_transaction_and_one_wins_a_race(store: DynStore)
             &crate::staff::entry(9, "site.create"),
         )
         .await;
-    assert!(matches!(r, Err(StoreError::Refused("site_invalid"))), "{r:?}");
+    assert!(
+        matches!(r, Err(StoreError::Refused("site_invalid"))),
+        "{r:?}"
+    );
     assert!(store.hall("ps-2").await.unwrap().is_none());
     assert!(store.windows("ps-2").await.unwrap().is_empty());
 }

@@ -93,13 +93,26 @@ async fn a_police_station_created_by_an_administrator_is_offered_for_its_busines
 
     // The public list: for each of its businesses, not for others.
     for b in THREE {
-        assert!(ids(&h, &format!("?business={b}")).await.contains(&SITE.to_string()), "{b}");
+        assert!(
+            ids(&h, &format!("?business={b}"))
+                .await
+                .contains(&SITE.to_string()),
+            "{b}"
+        );
     }
     for b in ["passport_renewal", "tw_permit", "foreign_visa_extension"] {
-        assert!(!ids(&h, &format!("?business={b}")).await.contains(&SITE.to_string()), "{b}");
+        assert!(
+            !ids(&h, &format!("?business={b}"))
+                .await
+                .contains(&SITE.to_string()),
+            "{b}"
+        );
     }
     let (s, v) = h.get("/api/v1/halls?business=no_such_thing").await;
-    assert_eq!((s, code_of(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "unknown_business"));
+    assert_eq!(
+        (s, code_of(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "unknown_business")
+    );
 
     // The portal's hall choice: listed, with its kind, for passport_first…
     let p = h
@@ -111,7 +124,11 @@ async fn a_police_station_created_by_an_administrator_is_offered_for_its_busines
         )
         .await;
     assert_eq!(p.status, StatusCode::OK, "{}", p.body);
-    assert!(p.body.contains("从化区太平派出所出入境受理点"), "{}", p.body);
+    assert!(
+        p.body.contains("从化区太平派出所出入境受理点"),
+        "{}",
+        p.body
+    );
     assert!(p.body.contains("kind-police_station"), "the kind is shown");
     // …and not for a business it does not offer (passport renewal).
     let p = h
@@ -124,7 +141,10 @@ async fn a_police_station_created_by_an_administrator_is_offered_for_its_busines
         .await;
     assert_eq!(p.status, StatusCode::OK, "{}", p.body);
     assert!(p.body.contains("hall-tianhe"), "the halls are listed");
-    assert!(!p.body.contains("从化区太平派出所"), "the police station is not");
+    assert!(
+        !p.body.contains("从化区太平派出所"),
+        "the police station is not"
+    );
 
     // Bookable at once: a citizen holds a seat of the new site.
     let slot = h.slot(SITE, "passport_first").await;
@@ -150,7 +170,9 @@ async fn a_police_station_created_by_an_administrator_is_offered_for_its_busines
     );
     // Availability for such a business never lists the site's seats.
     let (_, v) = h
-        .get(&format!("/api/v1/availability?business=tw_permit&halls={SITE}&from=2026-12-02&to=2026-12-02"))
+        .get(&format!(
+            "/api/v1/availability?business=tw_permit&halls={SITE}&from=2026-12-02&to=2026-12-02"
+        ))
         .await;
     assert_eq!(v["slots"], json!([]), "{v}");
 }
@@ -175,7 +197,11 @@ async fn site_creation_is_validated_per_field_and_writes_nothing(store: DynStore
     bad["capacity"] = json!({"online": 501});
     bad["name_en"] = json!(" ");
     let (s, v) = h.post_as(&admin, "/api/v1/admin/sites", Some(bad)).await;
-    assert_eq!((s, code_of(&v)), (StatusCode::BAD_REQUEST, "site_invalid"), "{v}");
+    assert_eq!(
+        (s, code_of(&v)),
+        (StatusCode::BAD_REQUEST, "site_invalid"),
+        "{v}"
+    );
     let errors = v["error"]["details"]["errors"].as_object().unwrap();
     let fields: Vec<&str> = errors.keys().map(String::as_str).collect();
     assert_eq!(
@@ -191,23 +217,38 @@ async fn site_creation_is_validated_per_field_and_writes_nothing(store: DynStore
             "windows"
         ]
     );
-    assert!(errors["businesses"]["en"].as_str().unwrap().contains("moon_visa"));
+    assert!(errors["businesses"]["en"]
+        .as_str()
+        .unwrap()
+        .contains("moon_visa"));
     assert!(!errors["id"]["zh"].as_str().unwrap().is_empty());
     // An unknown business alone is the same clear 400.
     let mut one = police_station();
     one["businesses"] = json!(["moon_visa"]);
     let (s, v) = h.post_as(&admin, "/api/v1/admin/sites", Some(one)).await;
-    assert_eq!((s, v["error"]["details"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("businesses")));
+    assert_eq!(
+        (s, v["error"]["details"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("businesses"))
+    );
     // A taken id.
     let mut taken = police_station();
     taken["id"] = json!("tianhe");
     let (s, v) = h.post_as(&admin, "/api/v1/admin/sites", Some(taken)).await;
-    assert_eq!((s, v["error"]["details"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("id")), "{v}");
+    assert_eq!(
+        (s, v["error"]["details"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("id")),
+        "{v}"
+    );
     assert_eq!(ids(&h, "").await, before, "nothing written");
     assert!(site_entries(&h, "site.create").await.is_empty(), "no entry");
 
     // Not an administrator: refused, whatever the hall grants.
-    for who in ["hall_manager@tianhe", "officer@tianhe", "leader", "supervisor"] {
+    for who in [
+        "hall_manager@tianhe",
+        "officer@tianhe",
+        "leader",
+        "supervisor",
+    ] {
         let s_ = h.sign_in_as(who).await;
         let (s, v) = h
             .post_as(&s_, "/api/v1/admin/sites", Some(police_station()))
@@ -239,17 +280,32 @@ async fn a_site_is_edited_by_its_manager_and_serves_only_what_it_lists(store: Dy
     });
     let other = h.sign_in_as("hall_manager@tianhe").await;
     let path = format!("/api/v1/admin/sites/{SITE}");
-    let (s, _) = h.call("PUT", &path, Some(edit.clone()), &other.headers()).await;
+    let (s, _) = h
+        .call("PUT", &path, Some(edit.clone()), &other.headers())
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let mine = h.sign_in_as(&format!("hall_manager@{SITE}")).await;
-    let (s, v) = h.call("PUT", &path, Some(edit.clone()), &mine.headers()).await;
+    let (s, v) = h
+        .call("PUT", &path, Some(edit.clone()), &mine.headers())
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(
-        (v["businesses"].clone(), v["sessions"].as_str(), v["weekdays"].clone()),
-        (json!(["hkm_endorsement_g", "hkm_permit"]), Some("09:00-12:00"), json!([1, 3, 5]))
+        (
+            v["businesses"].clone(),
+            v["sessions"].as_str(),
+            v["weekdays"].clone()
+        ),
+        (
+            json!(["hkm_endorsement_g", "hkm_permit"]),
+            Some("09:00-12:00"),
+            json!([1, 3, 5])
+        )
     );
     let (s, v) = h.call("GET", &path, None, &mine.headers()).await;
-    assert_eq!((s, v["name_en"].as_str()), (StatusCode::OK, Some("Taiping Police Station")));
+    assert_eq!(
+        (s, v["name_en"].as_str()),
+        (StatusCode::OK, Some("Taiping Police Station"))
+    );
     let entries = site_entries(&h, "site.change").await;
     assert_eq!(entries.len(), 1);
     let detail: Value = serde_json::from_str(&entries[0].detail).unwrap();
@@ -259,7 +315,10 @@ async fn a_site_is_edited_by_its_manager_and_serves_only_what_it_lists(store: Dy
     let mut bad = edit.clone();
     bad["businesses"] = json!([]);
     let (s, v) = h.call("PUT", &path, Some(bad), &mine.headers()).await;
-    assert_eq!((s, v["error"]["details"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("businesses")));
+    assert_eq!(
+        (s, v["error"]["details"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("businesses"))
+    );
     assert_eq!(site_entries(&h, "site.change").await.len(), 1);
 
     // passport_first is no longer offered: a seat generated before is refused for it.
@@ -269,8 +328,14 @@ async fn a_site_is_edited_by_its_manager_and_serves_only_what_it_lists(store: Dy
             json!({"slot_id": slot["slot_id"], "business": "passport_first"}),
         )
         .await;
-    assert_eq!((s, code_of(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "business_not_offered"), "{v}");
-    assert!(!ids(&h, "?business=passport_first").await.contains(&SITE.to_string()));
+    assert_eq!(
+        (s, code_of(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "business_not_offered"),
+        "{v}"
+    );
+    assert!(!ids(&h, "?business=passport_first")
+        .await
+        .contains(&SITE.to_string()));
 }
 both_dialects!(
     site_edit,
@@ -283,23 +348,50 @@ both_dialects!(
 /// not offer is refused, and so is a check-in at a site that no longer offers the booking's.
 async fn the_demo_police_stations_offer_a_short_list(store: DynStore) {
     let h = Harness::new(store).await;
-    for (id, district, windows) in [("conghua-jiekou-ps", "conghua", 2), ("zengcheng-xintang-ps", "zengcheng", 1)] {
+    for (id, district, windows) in [
+        ("conghua-jiekou-ps", "conghua", 2),
+        ("zengcheng-xintang-ps", "zengcheng", 1),
+    ] {
         let (s, v) = h.get(&format!("/api/v1/halls/{id}")).await;
         assert_eq!(s, StatusCode::OK, "{v}");
         assert_eq!(
-            (v["kind"].as_str(), v["district"]["id"].as_str(), v["window_count"].as_u64(), v["sessions"].clone()),
-            (Some("police_station"), Some(district), Some(windows), json!(["09:00-12:00", "14:00-17:00"]))
+            (
+                v["kind"].as_str(),
+                v["district"]["id"].as_str(),
+                v["window_count"].as_u64(),
+                v["sessions"].clone()
+            ),
+            (
+                Some("police_station"),
+                Some(district),
+                Some(windows),
+                json!(["09:00-12:00", "14:00-17:00"])
+            )
         );
         assert_eq!(
             v["businesses"],
-            json!(["hkm_endorsement_g", "hkm_endorsement_t", "hkm_permit", "passport_first", "passport_renewal"])
+            json!([
+                "hkm_endorsement_g",
+                "hkm_endorsement_t",
+                "hkm_permit",
+                "passport_first",
+                "passport_renewal"
+            ])
         );
     }
     let (_, tianhe) = h.get("/api/v1/halls/tianhe").await;
     assert_eq!(tianhe["kind"], "hall");
-    assert_eq!(tianhe["businesses"].as_array().unwrap().len(), 22, "tianhe serves foreigners");
+    assert_eq!(
+        tianhe["businesses"].as_array().unwrap().len(),
+        22,
+        "tianhe serves foreigners"
+    );
     let (_, yuexiu) = h.get("/api/v1/halls/yuexiu").await;
-    assert_eq!(yuexiu["businesses"].as_array().unwrap().len(), 20, "no foreigners' business");
+    assert_eq!(
+        yuexiu["businesses"].as_array().unwrap().len(),
+        20,
+        "no foreigners' business"
+    );
     let foreign = ids(&h, "?business=foreign_visa_extension").await;
     assert!(foreign.contains(&"tianhe".to_string()) && !foreign.contains(&"yuexiu".to_string()));
     assert!(!foreign.iter().any(|i| i.ends_with("-ps")));
@@ -313,7 +405,11 @@ async fn the_demo_police_stations_offer_a_short_list(store: DynStore) {
             Some(json!({"business": "tw_permit", "name": "郑华", "id_number": ZHENG})),
         )
         .await;
-    assert_eq!((s, code_of(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "business_not_offered"), "{v}");
+    assert_eq!(
+        (s, code_of(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "business_not_offered"),
+        "{v}"
+    );
 
     // A booking at the station, then the business taken off its list: the check-in is refused.
     let code = h.book_at("conghua-jiekou-ps", ZHENG).await;
@@ -338,7 +434,11 @@ async fn the_demo_police_stations_offer_a_short_list(store: DynStore) {
             Some(json!({"code": code, "id_number": ZHENG})),
         )
         .await;
-    assert_eq!((s, code_of(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "business_not_offered"), "{v}");
+    assert_eq!(
+        (s, code_of(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "business_not_offered"),
+        "{v}"
+    );
 }
 both_dialects!(demo_sites, the_demo_police_stations_offer_a_short_list);
 
@@ -364,7 +464,9 @@ fn staff_cookie(s: &Session) -> [(&str, &str); 1] {
 async fn the_site_pages_show_errors_beside_their_fields(store: DynStore) {
     let h = Harness::new(store).await;
     let admin = h.sign_in_as("admin").await;
-    let p = h.form("GET", "/staff/sites", "", &staff_cookie(&admin)).await;
+    let p = h
+        .form("GET", "/staff/sites", "", &staff_cookie(&admin))
+        .await;
     assert_eq!(p.status, StatusCode::OK, "{}", p.body);
     assert!(p.body.contains("conghua-jiekou-ps") && p.body.contains("name=\"businesses\""));
 
@@ -383,15 +485,30 @@ async fn the_site_pages_show_errors_beside_their_fields(store: DynStore) {
         f
     };
     let p = h
-        .form("POST", "/staff/sites", &form("Bad Id", "9-12", &[]), &staff_cookie(&admin))
+        .form(
+            "POST",
+            "/staff/sites",
+            &form("Bad Id", "9-12", &[]),
+            &staff_cookie(&admin),
+        )
         .await;
     assert_eq!(p.status, StatusCode::BAD_REQUEST, "{}", p.body);
     for field in ["id", "sessions", "businesses"] {
-        assert!(p.body.contains(&format!("id=\"e-{field}\"")), "{field}: {}", p.body);
+        assert!(
+            p.body.contains(&format!("id=\"e-{field}\"")),
+            "{field}: {}",
+            p.body
+        );
     }
-    assert!(p.body.contains("value=\"Bad Id\""), "the form comes back filled in");
+    assert!(
+        p.body.contains("value=\"Bad Id\""),
+        "the form comes back filled in"
+    );
     assert!(p.body.contains("aria-invalid=\"true\""));
-    assert!(!p.body.contains("id=\"e-name_zh\""), "a good field has no error");
+    assert!(
+        !p.body.contains("id=\"e-name_zh\""),
+        "a good field has no error"
+    );
     assert!(!ids(&h, "").await.contains(&"bad-id".to_string()));
 
     let p = h
@@ -403,14 +520,25 @@ async fn the_site_pages_show_errors_beside_their_fields(store: DynStore) {
         )
         .await;
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
-    assert!(p.location.starts_with(&format!("/staff/sites/{SITE}?")), "{}", p.location);
+    assert!(
+        p.location.starts_with(&format!("/staff/sites/{SITE}?")),
+        "{}",
+        p.location
+    );
     let (_, v) = h.get(&format!("/api/v1/halls/{SITE}")).await;
-    assert_eq!((v["window_count"].as_u64(), v["kind"].as_str()), (Some(2), Some("police_station")));
+    assert_eq!(
+        (v["window_count"].as_u64(), v["kind"].as_str()),
+        (Some(2), Some("police_station"))
+    );
 
     let edit_path = format!("/staff/sites/{SITE}");
     let p = h.form("GET", &edit_path, "", &staff_cookie(&admin)).await;
     assert_eq!(p.status, StatusCode::OK);
-    assert!(p.body.contains("value=\"hkm_permit\" checked"), "{}", p.body);
+    assert!(
+        p.body.contains("value=\"hkm_permit\" checked"),
+        "{}",
+        p.body
+    );
     let edit = |businesses: &[&str]| {
         let mut f = format!(
             "csrf={}&name_zh={}&name_en=Taiping&address_zh={}&address_en=Taiping&weekdays=1&sessions=09:00-12:00&slot_minutes=30",
@@ -423,11 +551,18 @@ async fn the_site_pages_show_errors_beside_their_fields(store: DynStore) {
         }
         f
     };
-    let p = h.form("POST", &edit_path, &edit(&[]), &staff_cookie(&admin)).await;
+    let p = h
+        .form("POST", &edit_path, &edit(&[]), &staff_cookie(&admin))
+        .await;
     assert_eq!(p.status, StatusCode::BAD_REQUEST);
     assert!(p.body.contains("id=\"e-businesses\""), "{}", p.body);
     let p = h
-        .form("POST", &edit_path, &edit(&["hkm_permit"]), &staff_cookie(&admin))
+        .form(
+            "POST",
+            &edit_path,
+            &edit(&["hkm_permit"]),
+            &staff_cookie(&admin),
+        )
         .await;
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
     let (_, v) = h.get(&format!("/api/v1/halls/{SITE}")).await;
