@@ -423,7 +423,8 @@ impl App {
                 .terms(&e.entry.business, day)
                 .and_then(|t| t.fee_for(e.entry.option_code.as_deref()));
             'halls: for hall in &e.entry.hall_ids {
-                if !index.contains_key(hall) {
+                // A site that stopped offering the business since the entry awards no seat of it.
+                if !index.get(hall).is_some_and(|h| h.offers(&e.entry.business)) {
                     continue;
                 }
                 let Some(slots) = free.get_mut(hall) else {
@@ -471,6 +472,8 @@ impl App {
                         Err(StoreError::AlreadyBooked) => break 'halls,
                         // Served meanwhile by another instance finishing a stale draw.
                         Err(StoreError::NotFound("entry")) => break 'halls,
+                        // The site stopped offering the business meanwhile: the next hall.
+                        Err(StoreError::Refused("business_not_offered")) => continue 'halls,
                         Err(other) => return Err(confirm_error(other)),
                     }
                 }

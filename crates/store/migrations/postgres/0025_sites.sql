@@ -48,8 +48,8 @@ SELECT h.id, c.code
  WHERE NOT c.foreign_only OR h.serves_foreigners;
 
 -- A site offers only its businesses, in the database as well as in the use case: a seat held,
--- a booking moved and a ticket issued (a check-in, a walk-in) for a business the site does not
--- offer are refused with the error's code as message (the adapters map it to the API's
+-- a booking made (a lottery award has no hold) or moved, and a ticket issued (a check-in, a
+-- walk-in) for a business the site does not offer are refused with the error's code as message (the adapters map it to the API's
 -- `business_not_offered`).
 CREATE FUNCTION business_offered_at_slot() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -70,6 +70,8 @@ BEGIN
 END $$;
 
 CREATE TRIGGER holds_business_offered BEFORE INSERT ON holds
+    FOR EACH ROW EXECUTE FUNCTION business_offered_at_slot();
+CREATE TRIGGER bookings_business_offered_insert BEFORE INSERT ON bookings
     FOR EACH ROW EXECUTE FUNCTION business_offered_at_slot();
 CREATE TRIGGER bookings_business_offered BEFORE UPDATE OF slot_id ON bookings
     FOR EACH ROW EXECUTE FUNCTION business_offered_at_slot();

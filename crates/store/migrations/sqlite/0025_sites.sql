@@ -48,10 +48,17 @@ SELECT h.id, c.column1
  WHERE NOT c.column2 OR h.serves_foreigners;
 
 -- A site offers only its businesses, in the database as well as in the use case: a seat held,
--- a booking moved and a ticket issued (a check-in, a walk-in) for a business the site does not
--- offer are refused with the error's code as message (the adapters map it to the API's
+-- a booking made (a lottery award has no hold) or moved, and a ticket issued (a check-in, a
+-- walk-in) for a business the site does not offer are refused with the error's code as message (the adapters map it to the API's
 -- `business_not_offered`).
 CREATE TRIGGER holds_business_offered BEFORE INSERT ON holds
+WHEN NOT EXISTS (SELECT 1 FROM slots s JOIN site_businesses o ON o.hall_id = s.hall_id
+                  WHERE s.id = NEW.slot_id AND o.business = NEW.business)
+BEGIN
+    SELECT RAISE(ABORT, 'business_not_offered');
+END;
+
+CREATE TRIGGER bookings_business_offered_insert BEFORE INSERT ON bookings
 WHEN NOT EXISTS (SELECT 1 FROM slots s JOIN site_businesses o ON o.hall_id = s.hall_id
                   WHERE s.id = NEW.slot_id AND o.business = NEW.business)
 BEGIN

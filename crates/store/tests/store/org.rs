@@ -156,6 +156,26 @@ async fn the_database_refuses_rows_for_a_business_a_site_does_not_offer(store: D
         "{r:?}"
     );
     store.issue_ticket(&ticket("h1")).await.unwrap();
+
+    // A booking written without a hold of the site's list (a lottery award, a confirmation
+    // after the business was taken off): the insert is refused too.
+    let s1b = slot(&store, "h1", hm(9, 30), 3).await;
+    hold(&store, s1b.id, "b", t0()).await.unwrap();
+    let mut h1 = store.hall("h1").await.unwrap().unwrap();
+    h1.businesses = vec!["hkm_permit".into()];
+    let windows = store.windows("h1").await.unwrap();
+    store
+        .put_hall(&HallSetup { hall: h1, windows })
+        .await
+        .unwrap();
+    let r = store
+        .confirm_hold(&crate::new_booking("b", "CODE000002", 2, t0()))
+        .await;
+    assert!(
+        matches!(r, Err(StoreError::Refused("business_not_offered"))),
+        "{r:?}"
+    );
+    assert!(store.booking_by_code("CODE000002").await.unwrap().is_none());
 }
 both_dialects!(
     business_not_offered,
