@@ -409,6 +409,13 @@ struct SitePage {
     form: SiteForm,
     errs: FieldErrors,
     weekdays: &'static [(u32, &'static str, &'static str)],
+    /// Whether the list of every site is the reader's (administrators; a hall manager edits
+    /// only their own site).
+    can_list: bool,
+}
+
+fn can_list(page: &PageContext) -> bool {
+    wujing_app::authz::permits(&page.principal, wujing_app::Action::ManageSites, None)
 }
 
 /// `/staff/sites/{id}`: a site's names, address, hours and businesses.
@@ -426,6 +433,7 @@ pub async fn site_page(
         businesses: business_boxes(&s),
         errs: FieldErrors::default(),
         weekdays: &WEEKDAYS,
+        can_list: can_list(&page),
         page,
         msg,
         msg_kind,
@@ -472,6 +480,7 @@ pub async fn site_submit(
                 businesses: business_boxes(&s),
                 errs,
                 weekdays: &WEEKDAYS,
+                can_list: can_list(&page),
                 page,
                 msg,
                 msg_kind: "error".into(),

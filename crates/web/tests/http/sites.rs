@@ -568,6 +568,28 @@ async fn the_site_pages_show_errors_beside_their_fields(store: DynStore) {
     let (_, v) = h.get(&format!("/api/v1/halls/{SITE}")).await;
     assert_eq!(v["businesses"], json!(["hkm_permit"]));
 
+    // The site's own manager edits it from the hall page's link, without the list.
+    let own = h.sign_in_as(&format!("hall_manager@{SITE}")).await;
+    let p = h
+        .form(
+            "GET",
+            &format!("/staff/admin/halls/{SITE}"),
+            "",
+            &staff_cookie(&own),
+        )
+        .await;
+    assert!(
+        p.body.contains(&format!("href=\"/staff/sites/{SITE}\"")),
+        "{}",
+        p.body
+    );
+    let p = h.form("GET", &edit_path, "", &staff_cookie(&own)).await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(
+        !p.body.contains("href=\"/staff/sites\""),
+        "no link to a list it may not read"
+    );
+
     // A hall manager has no site list and creates nothing.
     let m = h.sign_in_as("hall_manager@tianhe").await;
     let p = h.form("GET", "/staff/sites", "", &staff_cookie(&m)).await;
