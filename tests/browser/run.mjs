@@ -526,6 +526,76 @@ async function hotlineCall(browser) {
   await context.close();
 }
 
+// Sites (issue 13 §2), the issue's "done when": an administrator creates a police station with
+// two windows and three businesses on /staff/sites (a first try with a bad id shows the error
+// beside the field); the portal's hall choice lists it for one of the three businesses and not
+// for a business it does not offer.
+async function siteJourney(browser) {
+  const db = join(dir, 'sites.db');
+  const admin = spawn(bin, ['create-admin', '--username', 'admin'], {
+    env: { ...process.env, DATABASE_URL: db, WUJING_KEYS_FILE: join(dir, 'wujing.keys'), WUJING_ADMIN_PASSWORD: 'admin password 1', WUJING_LOG: 'warn' },
+  });
+  await new Promise((r) => admin.on('exit', r));
+  const server = await startServer({ WUJING_NO_PHONE_CODE: 'true' }, db);
+  try {
+    const base = server.base;
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    const page = await staffPage(context, base, 'admin', 'admin password 1');
+    await page.goto(`${base}/staff/sites`);
+    await scan(page, 'sites');
+    assert.match(await page.locator('main').innerText(), /conghua-jiekou-ps/, 'the demo police stations are listed');
+    await page.fill('#f-id', 'Taiping PS');
+    await page.selectOption('#f-district', 'conghua');
+    await page.selectOption('#f-kind', 'police_station');
+    await page.fill('#f-name_zh', '从化区太平派出所出入境受理点');
+    await page.fill('#f-name_en', 'Conghua Taiping Police Station');
+    await page.fill('#f-address_zh', '广州市从化区太平镇（演示地址）');
+    await page.fill('#f-address_en', 'Taiping Town, Conghua (demo address)');
+    for (const b of ['passport_first', 'hkm_permit', 'hkm_endorsement_g']) {
+      await page.check(`input[name=businesses][value=${b}]`);
+    }
+    await page.fill('#f-general_windows', '2');
+    await page.locator('form.site-form button').click();
+    await page.waitForLoadState();
+    assert.match(await page.locator('#e-id').innerText(), /小写字母|lower-case/, 'the id error is beside the id');
+    assert.equal(await page.inputValue('#f-name_zh'), '从化区太平派出所出入境受理点', 'the form comes back filled in');
+    await scan(page, 'sites errors');
+    await page.fill('#f-id', 'conghua-taiping-ps');
+    await page.locator('form.site-form button').click();
+    await page.waitForURL(/\/staff\/sites\/conghua-taiping-ps/);
+    await scan(page, 'site edit');
+    assert.match(await page.locator('main').innerText(), /派出所受理点|Police station/);
+
+    // The portal's hall choice: listed with its kind for a first passport…
+    const citizen = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    const portal = await citizen.newPage();
+    await portal.goto(`${base}/lang?to=zh-CN&back=/`);
+    await portal.goto(`${base}/book/passport_first`);
+    await portal.fill('#name', '郑华');
+    await portal.fill('#id_number', '440112200001010139');
+    await portal.locator('form[action$="/check"] button[type=submit]').click();
+    await portal.waitForLoadState();
+    const station = portal.locator('section', { hasText: '从化区太平派出所出入境受理点' });
+    assert.equal(await station.count(), 1, 'the new police station is offered for passport_first');
+    assert.match(await station.locator('.kind').innerText(), /派出所/);
+    await scan(portal, 'halls with police stations');
+    // …and not for a passport renewal, which it does not offer.
+    await portal.goto(`${base}/book/passport_renewal`);
+    await portal.fill('#name', '陈晓明');
+    await portal.fill('#id_number', '440106198503030116');
+    await portal.selectOption('#renewal_reason', 'pages_full');
+    await portal.locator('form[action$="/check"] button[type=submit]').click();
+    await portal.waitForLoadState();
+    assert.ok((await portal.locator('section').count()) > 0, 'halls are offered for the renewal');
+    assert.doesNotMatch(await portal.locator('main').innerText(), /太平派出所/);
+    await citizen.close();
+    await context.close();
+    console.log('ok - sites: a police station created on /staff/sites is offered for its businesses only');
+  } finally {
+    server.child.kill();
+  }
+}
+
 const { child, base } = await startServer();
 const browser = await chromium.launch({
   executablePath: browserPath,
@@ -658,6 +728,7 @@ try {
   await hallDay(browser);
   await documentLife(browser);
   await hotlineCall(browser);
+  await siteJourney(browser);
   assert.deepEqual(refusals, [], 'the content security policy refused a script or style of ours');
   console.log('ok - no script or style refused by the content security policy');
   const minor = [...scanned.values()].reduce((a, b) => a + b, 0);

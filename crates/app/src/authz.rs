@@ -79,8 +79,12 @@ pub enum Action {
     RevealIdentity,
     ManageStaff,
     ManageDevices,
-    /// A hall's name, windows, calendar and capacity.
+    /// A hall's name, windows, calendar and capacity; a site's names, address, hours and
+    /// businesses (its hall manager may edit the site they manage).
     ManageHalls,
+    /// Creating sites and listing all of them (issue 13 §2): organisation-level, so
+    /// administrators only.
+    ManageSites,
     /// Working a counter: check-in at reception, calling, serving, taking the fee.
     Counter,
     /// The day's payments per window and method.
@@ -137,7 +141,7 @@ impl Action {
             Action::ViewAudit => &[Supervisor, Admin],
             Action::LookupBooking => &[Officer, Supervisor, HallManager, Admin],
             Action::RevealIdentity => &[Officer, Supervisor, Admin],
-            Action::ManageStaff | Action::ManageDevices => &[Admin],
+            Action::ManageStaff | Action::ManageDevices | Action::ManageSites => &[Admin],
             Action::ManageHalls => &[HallManager, Admin],
             Action::Counter => &[Officer, Admin],
             Action::Reconcile => &[Leader, HallManager, Admin],

@@ -1,7 +1,7 @@
 //! The booking spine: hold a seat, confirm it as a pre-accepted application, cancel, reschedule,
 //! and the alternatives offered when a slot is full (M1, M2, M3).
 
-use crate::views::{hall_serves, slot_view, unknown_business, SlotView};
+use crate::views::{not_offered, slot_view, unknown_business, SlotView};
 use crate::{App, AppError, AppResult, Code, Metrics, Principal};
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use rand::Rng;
@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use utoipa::ToSchema;
 use wujing_domain::eligibility::{self, Answers, Facts, Identity};
 use wujing_domain::idnum::{mask_id_number, mask_phone};
-use wujing_domain::{Group, Pool, ResidentId};
+use wujing_domain::{Pool, ResidentId};
 use wujing_store::{
     Booking, BookingStatus, Hall, NewBooking, NewHold, Slot, SlotQuery, StoreError,
 };
@@ -651,11 +651,11 @@ impl App {
         }
     }
 
-    /// A slot a citizen may book online for a business of `group`, or why not.
+    /// A slot a citizen may book online for `business`, or why not.
     async fn bookable_slot(
         &self,
         slot_id: i64,
-        group: Group,
+        business: &str,
     ) -> AppResult<(Slot, std::sync::Arc<Hall>)> {
         let slot = self.slot_meta(slot_id).await?.ok_or_else(|| {
             AppError::new(
@@ -689,24 +689,20 @@ impl App {
             ));
         }
         let hall = self.hall_by_id(&slot.hall_id).await?;
-        if !hall_serves(&hall, group) {
-            return Err(AppError::new(
-                Code::BusinessNotOffered,
-                format!("{}不办理外国人业务", hall.name_zh),
-                format!("{} does not handle foreigners' business", hall.name_en),
-            ));
+        if !hall.offers(business) {
+            return Err(not_offered(&hall, business));
         }
         Ok((slot, hall))
     }
 
     /// The answer to a full slot, with alternatives computed at most once per cache period:
     /// at release time thousands of citizens ask for the same full slot within a second.
-    async fn slot_full(&self, slot: &Slot, hall: &Hall, group: Group) -> AppError {
-        let key = (slot.id, group == Group::Foreigner);
-        let details = match self.caches.alternatives(key) {
+    async fn slot_full(&self, slot: &Slot, hall: &Hall, business: &str) -> AppError {
+        let key = (slot.id, business.to_string());
+        let details = match self.caches.alternatives(&key) {
             Some(d) => d,
             None => {
-                let value = match self.alternatives(slot, hall, group).await {
+                let value = match self.alternatives(slot, hall, business).await {
                     Ok(a) => json!({ "alternatives": a }),
                     Err(_) => json!({}),
                 };
@@ -736,10 +732,10 @@ impl App {
             .catalogue
             .business(&input.business)
             .ok_or_else(|| unknown_business(&input.business))?;
-        let (slot, hall) = self.bookable_slot(input.slot_id, business.group).await?;
+        let (slot, hall) = self.bookable_slot(input.slot_id, &business.code).await?;
         if self.caches.is_full(slot.id) {
             Metrics::inc(&self.metrics.holds_refused_full);
-            return Err(self.slot_full(&slot, &hall, business.group).await);
+            return Err(self.slot_full(&slot, &hall, &business.code).await);
         }
         let now = self.clock.now();
         let r = self
@@ -776,7 +772,7 @@ impl App {
             Err(StoreError::SlotFull) => {
                 self.caches.mark_full(slot.id);
                 Metrics::inc(&self.metrics.holds_refused_full);
-                Err(self.slot_full(&slot, &hall, business.group).await)
+                Err(self.slot_full(&slot, &hall, &business.code).await)
             }
             Err(e) => Err(e.into()),
         }
@@ -1062,10 +1058,6 @@ impl App {
         let b = self
             .owned_booking(code, &input.id_number, client_addr)
             .await?;
-        let group = self
-            .catalogue
-            .business(&b.business)
-            .map_or(Group::Citizen, |x| x.group);
         match b.status {
             BookingStatus::Active => {}
             BookingStatus::Used => return Err(used()),
@@ -1078,7 +1070,7 @@ impl App {
                 "the new slot is the one already booked",
             ));
         }
-        let (slot, hall) = self.bookable_slot(input.slot_id, group).await?;
+        let (slot, hall) = self.bookable_slot(input.slot_id, &b.business).await?;
         let now = self.clock.now();
         match self
             .store
@@ -1092,24 +1084,24 @@ impl App {
                 Metrics::inc(&self.metrics.bookings_rescheduled);
                 self.booking_view(&moved).await
             }
-            Err(StoreError::SlotFull) => Err(self.slot_full(&slot, &hall, group).await),
+            Err(StoreError::SlotFull) => Err(self.slot_full(&slot, &hall, &b.business).await),
             Err(e) => Err(confirm_error(e)),
         }
     }
 
     /// Free slots near a full one (M2): the nearest in the same hall, and the same time in other
-    /// halls serving the business, same district first and then the least loaded.
+    /// sites offering the business, same district first and then the least loaded.
     pub(crate) async fn alternatives(
         &self,
         slot: &Slot,
         hall: &Hall,
-        group: Group,
+        business: &str,
     ) -> AppResult<AlternativesView> {
         let now = self.clock.now();
         let index = self.hall_index().await?;
         let halls: BTreeMap<&String, &Hall> = index
             .iter()
-            .filter(|(_, h)| hall_serves(h, group))
+            .filter(|(_, h)| h.offers(business))
             .map(|(id, h)| (id, &**h))
             .collect();
         let last = self.clock.today() + TimeDelta::days(i64::from(self.config.horizon_days));

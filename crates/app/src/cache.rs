@@ -31,7 +31,8 @@ const MAX_REFUSALS_NOTED: usize = 100_000;
 /// Halls by id; each shared, so that a request borrows a hall instead of copying it.
 pub type HallIndex = Arc<HashMap<String, Arc<Hall>>>;
 /// A full slot and whether the asker is a foreigner (fewer halls serve them).
-type AlternativesKey = (i64, bool);
+/// A full slot and the business asked for: alternatives come only from sites offering it.
+type AlternativesKey = (i64, String);
 
 #[derive(Default)]
 pub struct Caches {
@@ -125,15 +126,15 @@ impl Caches {
         }
     }
 
-    /// The `slot_full` details for `(slot, foreigner)`.
-    pub fn alternatives(&self, key: (i64, bool)) -> Option<Arc<RawValue>> {
+    /// The `slot_full` details for `(slot, business)`.
+    pub fn alternatives(&self, key: &AlternativesKey) -> Option<Arc<RawValue>> {
         let g = self.alternatives.lock().ok()?;
-        g.get(&key)
+        g.get(key)
             .filter(|(at, _)| at.elapsed() < ALTERNATIVES_TTL)
             .map(|(_, a)| a.clone())
     }
 
-    pub fn set_alternatives(&self, key: (i64, bool), a: Arc<RawValue>) {
+    pub fn set_alternatives(&self, key: AlternativesKey, a: Arc<RawValue>) {
         if let Ok(mut g) = self.alternatives.lock() {
             if g.len() >= MAX_ENTRIES {
                 g.clear();

@@ -5,7 +5,7 @@ use crate::{App, AppResult};
 use chrono::Utc;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use wujing_domain::{Hours, Pool};
+use wujing_domain::{Group, Hours, Pool, SiteKind};
 use wujing_store::{District, Hall, HallSetup, Window};
 
 #[derive(Deserialize)]
@@ -24,6 +24,13 @@ struct DemoDistrict {
 #[derive(Deserialize)]
 struct DemoHall {
     id: String,
+    /// `hall` when absent: the article's 18 halls.
+    #[serde(default = "demo_hall_kind")]
+    kind: SiteKind,
+    /// The businesses offered; absent: every business of the catalogue the site serves (the
+    /// foreigners' only where `serves_foreigners`).
+    #[serde(default)]
+    businesses: Option<Vec<String>>,
     district_id: String,
     name_zh: String,
     name_en: String,
@@ -37,6 +44,10 @@ struct DemoHall {
     capacity: BTreeMap<String, u32>,
 }
 
+fn demo_hall_kind() -> SiteKind {
+    SiteKind::Hall
+}
+
 #[derive(Deserialize)]
 struct DemoWindow {
     number: u32,
@@ -47,12 +58,15 @@ pub const ORGANISATION: &str = include_str!("../../../data/demo/organisation.jso
 pub const PERSONS: &str = include_str!("../../../data/demo/persons.jsonl");
 pub const DOCUMENTS: &str = include_str!("../../../data/demo/documents.jsonl");
 
-/// What loading the demo did.
+/// What loading the demo did. `halls` and `windows` count the sites of kind `hall` (the
+/// article's 18 halls and 110 windows); `sites` and `site_windows` count every site.
 #[derive(Debug, Default)]
 pub struct DemoReport {
     pub districts: usize,
     pub halls: usize,
     pub windows: usize,
+    pub sites: usize,
+    pub site_windows: usize,
     pub persons: u64,
     pub documents: u64,
     pub slots: u64,
@@ -96,6 +110,24 @@ impl App {
                     )
                 })
                 .collect();
+            let mut businesses: Vec<String> = match &h.businesses {
+                Some(list) => {
+                    for b in list {
+                        assert!(
+                            self.catalogue.business(b).is_some(),
+                            "demo business {b} is in the catalogue"
+                        );
+                    }
+                    list.clone()
+                }
+                None => self
+                    .catalogue
+                    .businesses()
+                    .filter(|b| b.group == Group::Citizen || h.serves_foreigners)
+                    .map(|b| b.code.clone())
+                    .collect(),
+            };
+            businesses.sort();
             self.store
                 .put_hall(&HallSetup {
                     hall: Hall {
@@ -111,6 +143,8 @@ impl App {
                         serves_foreigners: h.serves_foreigners,
                         window_count: h.windows.len() as u32,
                         capacity,
+                        kind: h.kind,
+                        businesses,
                     },
                     windows: h
                         .windows
@@ -122,8 +156,12 @@ impl App {
                         .collect(),
                 })
                 .await?;
-            report.halls += 1;
-            report.windows += h.windows.len();
+            report.sites += 1;
+            report.site_windows += h.windows.len();
+            if h.kind == SiteKind::Hall {
+                report.halls += 1;
+                report.windows += h.windows.len();
+            }
         }
         self.store
             .put_calendar_days(&wujing_domain::calendar::declared_days_2026())

@@ -244,6 +244,9 @@ codes! {
     PaymentProviderFailed = "payment_provider_failed", Unavailable, "支付机构暂时无法处理，请稍后再试", "the payment provider cannot be reached; try again shortly";
     PaymentSignatureInvalid = "payment_signature_invalid", Unauthorized, "支付通知的签名缺失或不正确", "the payment notification's signature is missing or wrong";
     PaymentsDisabled = "payments_disabled", Unavailable, "本系统未开通网上缴费", "online payment is not enabled on this server";
+    // Sites (issue 13 §2).
+    SiteInvalid = "site_invalid", Invalid, "办证点信息有误，请按提示修改", "the site's details are not valid; see each field";
+    SiteExists = "site_exists", Conflict, "已有同一编号的办证点", "a site with this id exists already";
 }
 
 impl std::fmt::Display for Code {

@@ -146,10 +146,15 @@ fn already_checked_in() -> AppError {
     )
 }
 
-/// Where a ticket is issued: reception staff (the counter channel), a hall's kiosk, or the
-/// citizen's own device.
-fn channel_of(p: &Principal) -> &'static str {
-    crate::channels::of_site_request(p, false).as_str()
+impl App {
+    /// The channel of a ticket issued or an application accepted at `hall`: its staff (the
+    /// counter, or the police station's own channel at a police-station site), its kiosk, or
+    /// the citizen's own device.
+    async fn site_channel(&self, p: &Principal, hall: &str) -> AppResult<&'static str> {
+        let police_station =
+            self.hall_by_id(hall).await?.kind == wujing_domain::SiteKind::PoliceStation;
+        Ok(crate::channels::of_site_request(p, police_station).as_str())
+    }
 }
 
 fn state_error() -> AppError {
@@ -244,6 +249,12 @@ impl App {
                 format!("the booking is for {}", h.name_en),
             ));
         }
+        // A site that stopped offering the business since the booking cannot serve it (the
+        // ticket's insert is refused by the database as well).
+        let site = self.hall_by_id(hall).await?;
+        if !site.offers(&b.business) {
+            return Err(crate::views::not_offered(&site, &b.business));
+        }
         let now = self.clock.now();
         let rules = self.config.hall;
         if now < b.slot.starts_at - rules.checkin_early {
@@ -277,7 +288,7 @@ impl App {
                 business: b.business.clone(),
                 identity_key: b.identity_key.clone(),
                 kind: "appointment".into(),
-                channel: channel_of(p).into(),
+                channel: self.site_channel(p, hall).await?.into(),
                 priority,
                 due_at: b.slot.starts_at,
                 now,
@@ -807,6 +818,10 @@ impl App {
             .await?
             .filter(|t| t.hall_id == hall)
             .ok_or_else(state_error)?;
+        let site = self.hall_by_id(hall).await?;
+        if !site.offers(&t.business) {
+            return Err(crate::views::not_offered(&site, &t.business));
+        }
         let today = self.hall_day();
         let days = self
             .catalogue
@@ -871,7 +886,7 @@ impl App {
                     now,
                     collection_method: method.as_str().into(),
                     mail_address,
-                    channel: channel_of(p).into(),
+                    channel: self.site_channel(p, hall).await?.into(),
                 },
                 &audit,
                 &texts,
@@ -1098,6 +1113,7 @@ impl App {
     ) -> AppResult<TicketView> {
         self.require(p, Action::CheckIn, Some(hall))?;
         let h = self.hall_by_id(hall).await?;
+        let channel = self.site_channel(p, hall).await?;
         if !h
             .capacity
             .iter()
@@ -1122,6 +1138,10 @@ impl App {
         let Some(business) = self.catalogue.business(&w.business) else {
             return Err(crate::views::unknown_business(&w.business));
         };
+        // Before the rules: a site that does not offer the business has nothing to assess.
+        if !h.offers(&business.code) {
+            return Err(crate::views::not_offered(&h, &business.code));
+        }
         let (reasons, named) = self
             .assess(&w.business, &applicant, &w.answers, self.clock.today())
             .await?;
@@ -1133,13 +1153,6 @@ impl App {
                 _ => crate::booking::Control::None,
             };
             return Err(crate::booking::not_eligible(reasons, control, named));
-        }
-        if !crate::views::hall_serves(&h, business.group) {
-            return Err(AppError::new(
-                Code::BusinessNotOffered,
-                "该大厅不办理这项业务",
-                "this hall does not handle this business",
-            ));
         }
         let foreigner = matches!(applicant.identity, wujing_domain::Identity::Foreign { .. });
         // The registry's 户籍 city decides a resident's due date at acceptance (20 days
@@ -1177,7 +1190,7 @@ impl App {
                         business: w.business.clone(),
                         identity_key: identity_key.clone(),
                         kind: "walk_in".into(),
-                        channel: channel_of(p).into(),
+                        channel: channel.into(),
                         priority: 0,
                         due_at: now,
                         now,
@@ -1192,7 +1205,7 @@ impl App {
                     action: "ticket.walk_in".into(),
                     subject: String::new(),
                     citizen: Some(identity_key),
-                    detail: json!({ "business": w.business, "channel": channel_of(p) }),
+                    detail: json!({ "business": w.business, "channel": channel }),
                     client_addr: actor.client_addr.clone(),
                     station: actor.station.clone(),
                     hall_id: actor.hall.clone(),

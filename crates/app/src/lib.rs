@@ -32,6 +32,7 @@ mod progress;
 pub mod ratings;
 mod records;
 mod signals;
+pub mod sites;
 mod views;
 
 pub use admin::*;
@@ -47,6 +48,7 @@ pub use payments::{PaymentPurpose, PaymentStatus, PaymentView};
 pub use production::*;
 pub use records::*;
 pub use signals::*;
+pub use sites::*;
 pub use views::*;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};

@@ -8,7 +8,7 @@
 //! Losers are offered what is left. Anyone can recompute the order from the published seed.
 
 use crate::booking::{confirm_error, new_code, ApplicantInput};
-use crate::views::{hall_serves, slot_view, unknown_business, SlotView};
+use crate::views::{slot_view, unknown_business, SlotView};
 use crate::{App, AppError, AppResult, Code, Metrics};
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use rand::Rng;
@@ -186,12 +186,8 @@ impl App {
         let index = self.hall_index().await?;
         for h in &input.halls {
             let hall = index.get(h).ok_or_else(|| crate::views::unknown_hall(h))?;
-            if !hall_serves(hall, business.group) {
-                return Err(AppError::new(
-                    Code::BusinessNotOffered,
-                    format!("{}不办理外国人业务", hall.name_zh),
-                    format!("{} does not handle foreigners' business", hall.name_en),
-                ));
+            if !hall.offers(&business.code) {
+                return Err(crate::views::not_offered(hall, &business.code));
             }
         }
         // The phone code first, as a confirmation checks it: an entry uses up the identity's one
@@ -431,7 +427,8 @@ impl App {
                 .terms(&e.entry.business, day)
                 .and_then(|t| t.fee_for(e.entry.option_code.as_deref()));
             'halls: for hall in &e.entry.hall_ids {
-                if !index.contains_key(hall) {
+                // A site that stopped offering the business since the entry awards no seat of it.
+                if !index.get(hall).is_some_and(|h| h.offers(&e.entry.business)) {
                     continue;
                 }
                 let Some(slots) = free.get_mut(hall) else {
@@ -479,6 +476,8 @@ impl App {
                         Err(StoreError::AlreadyBooked) => break 'halls,
                         // Served meanwhile by another instance finishing a stale draw.
                         Err(StoreError::NotFound("entry")) => break 'halls,
+                        // The site stopped offering the business meanwhile: the next hall.
+                        Err(StoreError::Refused("business_not_offered")) => continue 'halls,
                         Err(other) => return Err(confirm_error(other)),
                     }
                 }

@@ -41,6 +41,13 @@ pub struct HallView {
     pub serves_foreigners: bool,
     pub window_count: u32,
     pub capacity: CapacityView,
+    /// The site's kind (issue 13 §2): `hall`, `service_point`, `police_station` or
+    /// `self_service`, with its names.
+    pub kind: String,
+    pub kind_zh: String,
+    pub kind_en: String,
+    /// The catalogue's business codes the site offers.
+    pub businesses: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -142,6 +149,10 @@ pub(crate) fn hall_view(h: &Hall, districts: &BTreeMap<String, DistrictView>) ->
             on_site: cap(Pool::OnSite),
             expedite: cap(Pool::Expedite),
         },
+        kind: h.kind.as_str().into(),
+        kind_zh: h.kind.name_zh().into(),
+        kind_en: h.kind.name_en().into(),
+        businesses: h.businesses.clone(),
     }
 }
 
@@ -159,11 +170,15 @@ pub(crate) fn slot_view(s: &Slot, slot_minutes: u32) -> SlotView {
     }
 }
 
-pub(crate) fn hall_serves(h: &Hall, group: Group) -> bool {
-    match group {
-        Group::Citizen => true,
-        Group::Foreigner => h.serves_foreigners,
-    }
+/// A site asked for a business it does not offer (issue 13 §2): the one answer of every path
+/// that books, enters a lottery, checks in, takes a walk-in or accepts.
+pub(crate) fn not_offered(h: &Hall, business: &str) -> AppError {
+    AppError::new(
+        Code::BusinessNotOffered,
+        format!("{}不办理这项业务（{business}）", h.name_zh),
+        format!("{} does not offer this business ({business})", h.name_en),
+    )
+    .with_details(serde_json::json!({ "site": h.id, "business": business }))
 }
 
 impl App {
@@ -186,10 +201,29 @@ impl App {
             .collect())
     }
 
+    /// Every site, halls first, then service points, police stations and self-service points
+    /// (each kind by id).
     pub async fn halls(&self) -> AppResult<Vec<HallView>> {
+        self.sites_offering(None).await
+    }
+
+    /// The sites offering `business` (all when `None`), grouped by kind as [`App::halls`];
+    /// `unknown_business` for a code not in the catalogue.
+    pub async fn sites_offering(&self, business: Option<&str>) -> AppResult<Vec<HallView>> {
+        if let Some(b) = business {
+            self.catalogue
+                .business(b)
+                .ok_or_else(|| unknown_business(b))?;
+        }
         let districts = self.district_map().await?;
-        let mut halls: Vec<_> = self.hall_index().await?.values().cloned().collect();
-        halls.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut halls: Vec<_> = self
+            .hall_index()
+            .await?
+            .values()
+            .filter(|h| business.is_none_or(|b| h.offers(b)))
+            .cloned()
+            .collect();
+        halls.sort_by(|a, b| (a.kind, &a.id).cmp(&(b.kind, &b.id)));
         Ok(halls.iter().map(|h| hall_view(h, &districts)).collect())
     }
 
@@ -323,7 +357,7 @@ impl App {
         }
         let serving: Vec<&Hall> = halls
             .into_iter()
-            .filter(|h| hall_serves(h, business.group))
+            .filter(|h| h.offers(&business.code))
             .filter(|h| wanted.as_ref().is_none_or(|w| w.contains(&h.id)))
             .collect();
         let minutes: BTreeMap<&str, u32> = serving

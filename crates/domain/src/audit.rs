@@ -160,6 +160,8 @@ pub fn action_zh(action: &str) -> Option<&'static str> {
         "payment.refund" => "退费",
         "production.batch_read" => "制证中心读取批次",
         "session.sign_in" => "登录",
+        "site.change" => "修改办证点",
+        "site.create" => "新建办证点",
         "session.sign_in_failed" => "登录失败",
         "session.sign_out" => "退出登录",
         "staff.change" => "修改工作人员账号",

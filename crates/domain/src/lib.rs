@@ -16,6 +16,7 @@ pub mod eligibility;
 pub mod idnum;
 pub mod lottery;
 pub mod phone;
+pub mod site;
 pub mod staff;
 pub mod text;
 
@@ -24,3 +25,4 @@ pub use catalogue::{Catalogue, DocumentKind, Group};
 pub use channels::Channel;
 pub use eligibility::{Answers, DocumentRecord, Facts, Identity, PersonRecord, Reason};
 pub use idnum::{IdNumberError, ResidentId};
+pub use site::SiteKind;

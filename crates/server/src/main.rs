@@ -1213,8 +1213,8 @@ async fn serve(
             .await
             .map_err(|e| e.to_string())?;
         println!(
-            "Loaded the demo organisation: {} districts, {} halls, {} windows, {} registry persons, {} documents, {} seats.",
-            r.districts, r.halls, r.windows, r.persons, r.documents, r.slots
+            "Loaded the demo organisation: {} districts, {} halls, {} windows ({} sites, {} windows in all), {} registry persons, {} documents, {} seats.",
+            r.districts, r.halls, r.windows, r.sites, r.site_windows, r.persons, r.documents, r.slots
         );
     }
     if !app.has_staff().await.map_err(|e| e.to_string())? {

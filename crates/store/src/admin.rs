@@ -79,6 +79,67 @@ async fn hall_exists(tx: &mut impl AdminTx, id: &str) -> Result<()> {
         .ok_or(StoreError::NotFound("hall"))
 }
 
+/// Writes a new site and everything it needs to be bookable but its seats (the use case
+/// generates those right after, as for any hall).
+async fn create_site(tx: &mut impl AdminTx, s: &crate::model::HallSetup) -> Result<()> {
+    use Arg::*;
+    let h = &s.hall;
+    if tx
+        .first_i64(sql::DISTRICT_EXISTS, &[Text(&h.district_id)])
+        .await?
+        .is_none()
+    {
+        return Err(StoreError::Refused("site_invalid"));
+    }
+    let weekdays = crate::common::weekdays_text(&h.weekdays);
+    let sessions = wujing_domain::Hours::format_sessions(&h.sessions);
+    tx.exec(
+        sql::INSERT_SITE,
+        &[
+            Text(&h.id),
+            Text(&h.district_id),
+            Text(&h.name_zh),
+            Text(&h.name_en),
+            Text(&h.address_zh),
+            Text(&h.address_en),
+            Text(&weekdays),
+            Text(&sessions),
+            Int4(h.slot_minutes as i32),
+            Bool(h.serves_foreigners),
+            Text(h.kind.as_str()),
+        ],
+    )
+    .await
+    .map_err(refuse_on(Violation::Unique, "site_exists"))?;
+    for w in &s.windows {
+        tx.exec(
+            sql::INSERT_WINDOW,
+            &[Text(&h.id), Int4(w.number as i32), Text(&w.kind)],
+        )
+        .await
+        .map_err(refuse_on(Violation::Unique, "window_exists"))?;
+    }
+    for (pool, seats) in &h.capacity {
+        tx.exec(
+            sql::UPSERT_POOL_CAPACITY,
+            &[Text(&h.id), Text(pool.as_str()), Int4(*seats as i32)],
+        )
+        .await?;
+    }
+    set_site_businesses(tx, &h.id, &h.businesses).await
+}
+
+/// Replaces the businesses a site offers.
+async fn set_site_businesses(tx: &mut impl AdminTx, id: &str, businesses: &[String]) -> Result<()> {
+    tx.exec(sql::DELETE_SITE_BUSINESSES, &[Arg::Text(id)])
+        .await?;
+    for b in businesses {
+        tx.exec(sql::INSERT_SITE_BUSINESS, &[Arg::Text(id), Arg::Text(b)])
+            .await?;
+    }
+    Ok(())
+}
+
 /// `err` when no row changed.
 fn changed(n: u64, err: StoreError) -> Result<AdminOutcome> {
     if n == 0 {
@@ -243,6 +304,33 @@ pub(crate) async fn apply(
                 )
                 .await?;
             changed(n, StoreError::NotFound("hall"))?
+        }
+        AdminChange::CreateSite(setup) => {
+            create_site(tx, setup).await?;
+            AdminOutcome::Done
+        }
+        AdminChange::UpdateSite(h) => {
+            let weekdays = crate::common::weekdays_text(&h.weekdays);
+            let sessions = wujing_domain::Hours::format_sessions(&h.sessions);
+            let n = tx
+                .exec(
+                    sql::UPDATE_SITE,
+                    &[
+                        Text(&h.id),
+                        Text(&h.name_zh),
+                        Text(&h.name_en),
+                        Text(&h.address_zh),
+                        Text(&h.address_en),
+                        Text(&weekdays),
+                        Text(&sessions),
+                        Int4(h.slot_minutes as i32),
+                        Bool(h.serves_foreigners),
+                    ],
+                )
+                .await?;
+            changed(n, StoreError::NotFound("hall"))?;
+            set_site_businesses(tx, &h.id, &h.businesses).await?;
+            AdminOutcome::Done
         }
         AdminChange::AddWindow {
             hall_id,

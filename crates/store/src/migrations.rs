@@ -136,6 +136,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0024_collection_choice.sql"),
     },
     Migration {
+        version: 25,
+        name: "sites",
+        sql: include_str!("../migrations/sqlite/0025_sites.sql"),
+    },
+    Migration {
         version: 26,
         name: "payments",
         sql: include_str!("../migrations/sqlite/0026_payments.sql"),
@@ -268,6 +273,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 24,
         name: "collection_choice",
         sql: include_str!("../migrations/postgres/0024_collection_choice.sql"),
+    },
+    Migration {
+        version: 25,
+        name: "sites",
+        sql: include_str!("../migrations/postgres/0025_sites.sql"),
     },
     Migration {
         version: 26,

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::Serialize;
-use wujing_domain::{Pool, Session};
+use wujing_domain::{Pool, Session, SiteKind};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct District {
@@ -27,6 +27,19 @@ pub struct Hall {
     pub window_count: u32,
     /// Seats per slot for each pool.
     pub capacity: Vec<(Pool, u32)>,
+    /// What sort of site this is (issue 13: halls, service points, police stations…).
+    pub kind: SiteKind,
+    /// The catalogue's business codes the site offers, sorted (`site_businesses`).
+    pub businesses: Vec<String>,
+}
+
+impl Hall {
+    /// Whether the site offers `business`: the one question every booking, lottery entry,
+    /// check-in, walk-in and acceptance asks (the database asks it again where a row is
+    /// written).
+    pub fn offers(&self, business: &str) -> bool {
+        self.businesses.iter().any(|b| b == business)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -37,7 +50,7 @@ pub struct Window {
 }
 
 /// Everything needed to create or replace a hall.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HallSetup {
     pub hall: Hall,
     pub windows: Vec<Window>,
@@ -650,6 +663,13 @@ pub enum AdminChange {
         address_zh: String,
         address_en: String,
     },
+    /// A new site with its windows, pool capacities and businesses (issue 13 §2): all of it or
+    /// nothing. `Refused("site_exists")` for a taken id.
+    CreateSite(Box<HallSetup>),
+    /// A site's names, address, hours and businesses (`hall.window_count`, `capacity` and
+    /// `kind` are not read: windows and capacity change through their own changes, and the
+    /// kind stays).
+    UpdateSite(Box<Hall>),
     AddWindow {
         hall_id: String,
         number: u32,

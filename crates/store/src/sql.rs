@@ -424,14 +424,28 @@ shared! {
                  ON CONFLICT (day) DO UPDATE SET kind = excluded.kind, name = excluded.name";
     UPSERT_DISTRICT = "INSERT INTO districts (id, name_zh, name_en) VALUES ($1, $2, $3)
                  ON CONFLICT (id) DO UPDATE SET name_zh = excluded.name_zh, name_en = excluded.name_en";
-    UPSERT_HALL = "INSERT INTO halls (id, district_id, name_zh, name_en, address_zh, address_en, weekdays, sessions, slot_minutes, serves_foreigners)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+    UPSERT_HALL = "INSERT INTO halls (id, district_id, name_zh, name_en, address_zh, address_en, weekdays, sessions, slot_minutes, serves_foreigners, kind)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
              ON CONFLICT (id) DO UPDATE SET district_id = excluded.district_id, name_zh = excluded.name_zh,
                name_en = excluded.name_en, address_zh = excluded.address_zh, address_en = excluded.address_en,
                weekdays = excluded.weekdays, sessions = excluded.sessions, slot_minutes = excluded.slot_minutes,
-               serves_foreigners = excluded.serves_foreigners";
+               serves_foreigners = excluded.serves_foreigners, kind = excluded.kind";
     UPSERT_POOL_CAPACITY = "INSERT INTO pool_capacity (hall_id, pool, seats_per_slot) VALUES ($1, $2, $3)
                  ON CONFLICT (hall_id, pool) DO UPDATE SET seats_per_slot = excluded.seats_per_slot";
+}
+
+// --- sites (issue 13 §2) ---
+
+shared! {
+    /// A new site; its id is the primary key, so a taken id is a unique violation.
+    INSERT_SITE = "INSERT INTO halls (id, district_id, name_zh, name_en, address_zh, address_en, weekdays, sessions, slot_minutes, serves_foreigners, kind)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+    /// A site's names, address and hours (the kind stays what it was created as).
+    UPDATE_SITE = "UPDATE halls SET name_zh = $2, name_en = $3, address_zh = $4, address_en = $5,
+             weekdays = $6, sessions = $7, slot_minutes = $8, serves_foreigners = $9 WHERE id = $1";
+    DISTRICT_EXISTS = "SELECT 1 FROM districts WHERE id = $1";
+    DELETE_SITE_BUSINESSES = "DELETE FROM site_businesses WHERE hall_id = $1";
+    INSERT_SITE_BUSINESS = "INSERT INTO site_businesses (hall_id, business) VALUES ($1, $2) ON CONFLICT DO NOTHING";
 }
 
 // --- outbox ---

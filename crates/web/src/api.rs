@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Extension;
 use axum::Json;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 use wujing_app::citizen::{CodeRequest, CodeSent};
 use wujing_app::{
@@ -107,6 +107,10 @@ pub struct RatingOutcome {
         crate::staff::set_capacity,
         crate::staff::hall_calendar,
         crate::staff::set_hall_day,
+        crate::sites::list_sites,
+        crate::sites::create_site,
+        crate::sites::get_site,
+        crate::sites::update_site,
         crate::staff::audit,
         crate::staff::kiosk_me,
         crate::counter::check_in,
@@ -383,11 +387,31 @@ pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
 
-/// All halls with their district, hours, windows and capacity per pool.
+/// `GET /api/v1/halls`'s filter.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HallsQuery {
+    /// Only the sites offering this business, e.g. `passport_first`.
+    pub business: Option<String>,
+}
+
+/// All sites (halls, service points, police stations, self-service points) with their kind,
+/// district, hours, windows, capacity per pool and businesses; halls first, then by kind. With
+/// `business`, only the sites offering it.
 #[utoipa::path(get, path = "/api/v1/halls", tag = "halls",
-    responses((status = 200, body = Vec<HallView>)))]
-pub async fn list_halls(State(s): State<AppState>) -> ApiResult<Json<Vec<HallView>>> {
-    Ok(Json(s.app.halls().await?))
+    params(HallsQuery),
+    responses((status = 200, body = Vec<HallView>),
+              (status = 422, body = ErrorEnvelope, description = "`unknown_business`")))]
+pub async fn list_halls(
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<HallsQuery>,
+) -> ApiResult<Json<Vec<HallView>>> {
+    let business = q
+        .business
+        .as_deref()
+        .map(str::trim)
+        .filter(|b| !b.is_empty());
+    Ok(Json(s.app.sites_offering(business).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/halls/{id}", tag = "halls",

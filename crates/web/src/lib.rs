@@ -22,6 +22,7 @@ mod portal;
 mod production;
 mod rating;
 mod serve;
+mod sites;
 mod staff;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -116,7 +117,7 @@ pub struct English(pub bool);
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The HTTP status of each error kind.
-fn status_of(kind: ErrorKind) -> StatusCode {
+pub(crate) fn status_of(kind: ErrorKind) -> StatusCode {
     match kind {
         ErrorKind::Invalid => StatusCode::BAD_REQUEST,
         ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -770,6 +771,51 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
             "/staff/admin/halls/{id}",
             ManageHalls,
             post(pages::hall_submit),
+        ),
+        // Sites (issue 13 §2): creating and listing them is the administrators'; one site is
+        // also its hall manager's (the use cases ask again with the site).
+        (
+            M::GET,
+            "/api/v1/admin/sites",
+            ManageSites,
+            get(sites::list_sites),
+        ),
+        (
+            M::POST,
+            "/api/v1/admin/sites",
+            ManageSites,
+            post(sites::create_site),
+        ),
+        (
+            M::GET,
+            "/api/v1/admin/sites/{id}",
+            ManageHalls,
+            get(sites::get_site),
+        ),
+        (
+            M::PUT,
+            "/api/v1/admin/sites/{id}",
+            ManageHalls,
+            put(sites::update_site),
+        ),
+        (M::GET, "/staff/sites", ManageSites, get(sites::sites_page)),
+        (
+            M::POST,
+            "/staff/sites",
+            ManageSites,
+            post(sites::sites_submit),
+        ),
+        (
+            M::GET,
+            "/staff/sites/{id}",
+            ManageHalls,
+            get(sites::site_page),
+        ),
+        (
+            M::POST,
+            "/staff/sites/{id}",
+            ManageHalls,
+            post(sites::site_submit),
         ),
         (M::GET, "/staff/audit", ViewAudit, get(pages::audit_page)),
         (

@@ -199,6 +199,11 @@ pub async fn home(page: PageContext, PageQuery(q): PageQuery<Flash>) -> Response
             "/staff/admin/halls",
             "大厅、窗口、日历与号源 Halls",
         ),
+        (
+            Action::ManageSites,
+            "/staff/sites",
+            "办证点（大厅、服务点、派出所）Sites",
+        ),
         (Action::ViewAudit, "/staff/audit", "审计记录 Audit trail"),
         (
             Action::ViewSignals,

@@ -87,6 +87,10 @@ fn db_err(e: tokio_postgres::Error) -> StoreError {
                 _ => {}
             }
         }
+        // The sites triggers (migration 25) raise the API's code as their message.
+        if *db.code() == SqlState::CHECK_VIOLATION && db.message() == "business_not_offered" {
+            return StoreError::Refused("business_not_offered");
+        }
         return StoreError::Db(format!("{}: {}", db.code().code(), db.message()));
     }
     StoreError::Db(e.to_string())

@@ -14,12 +14,14 @@ use chrono::NaiveDate;
 use deadpool_postgres::GenericClient;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
-use wujing_domain::{DayKind, DeclaredDay, Hours, Pool};
+use wujing_domain::{DayKind, DeclaredDay, Hours, Pool, SiteKind};
 
 const HALL_SELECT: &str =
     "SELECT h.id, h.district_id, h.name_zh, h.name_en, h.address_zh, h.address_en, \
     h.weekdays, h.sessions, h.slot_minutes, h.serves_foreigners, \
-    (SELECT COUNT(*) FROM windows w WHERE w.hall_id = h.id) FROM halls h";
+    (SELECT COUNT(*) FROM windows w WHERE w.hall_id = h.id), h.kind, \
+    (SELECT string_agg(o.business, ',' ORDER BY o.business) FROM site_businesses o WHERE o.hall_id = h.id) \
+    FROM halls h";
 
 async fn hall_rows(c: &impl GenericClient, rows: Vec<Row>) -> Result<Vec<Hall>> {
     let caps = c
@@ -66,6 +68,14 @@ async fn hall_rows(c: &impl GenericClient, rows: Vec<Row>) -> Result<Vec<Hall>> 
                 serves_foreigners: r.get(9),
                 window_count: r.get::<_, i64>(10) as u32,
                 capacity,
+                kind: {
+                    let k: String = r.get(11);
+                    SiteKind::parse(&k).ok_or_else(|| corrupt("site kind", &k))?
+                },
+                businesses: r
+                    .get::<_, Option<String>>(12)
+                    .map(|b| b.split(',').map(str::to_string).collect())
+                    .unwrap_or_default(),
                 id,
             })
         })
@@ -101,10 +111,25 @@ impl OrgStore for PgStore {
                 &Hours::format_sessions(&x.sessions),
                 &(x.slot_minutes as i32),
                 &x.serves_foreigners,
+                &x.kind.as_str(),
             ],
         )
         .await
         .map_err(db_err)?;
+        tx.execute(
+            &tx.prepare_cached(sql::DELETE_SITE_BUSINESSES.pg).await?,
+            &[&x.id],
+        )
+        .await
+        .map_err(db_err)?;
+        for b in &x.businesses {
+            tx.execute(
+                &tx.prepare_cached(sql::INSERT_SITE_BUSINESS.pg).await?,
+                &[&x.id, b],
+            )
+            .await
+            .map_err(db_err)?;
+        }
         tx.execute(
             &tx.prepare_cached(sql::DELETE_WINDOWS_OF_HALL.pg).await?,
             &[&x.id],

@@ -65,6 +65,10 @@ pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
             if msg.contains("bookings.code") {
                 return StoreError::CodeTaken;
             }
+            // The sites triggers (migration 25) abort with the API's code as their message.
+            if msg == "business_not_offered" {
+                return StoreError::Refused("business_not_offered");
+            }
         }
     }
     StoreError::Db(e.to_string())

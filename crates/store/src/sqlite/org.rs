@@ -12,7 +12,7 @@ use crate::Result;
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use rusqlite::{params, Connection, OptionalExtension, Row};
-use wujing_domain::{DayKind, DeclaredDay, Hours, Pool};
+use wujing_domain::{DayKind, DeclaredDay, Hours, Pool, SiteKind};
 
 fn hall_from_row(c: &Connection, r: &Row) -> rusqlite::Result<Hall> {
     let id: String = r.get(0)?;
@@ -45,11 +45,18 @@ fn hall_from_row(c: &Connection, r: &Row) -> rusqlite::Result<Hall> {
         serves_foreigners: r.get(9)?,
         window_count,
         capacity,
+        kind: get_enum(r, 10, SiteKind::parse)?,
+        businesses: r
+            .get::<_, Option<String>>(11)?
+            .map(|b| b.split(',').map(str::to_string).collect())
+            .unwrap_or_default(),
         id,
     })
 }
 
-const HALL_SELECT: &str = "SELECT id, district_id, name_zh, name_en, address_zh, address_en, weekdays, sessions, slot_minutes, serves_foreigners FROM halls";
+const HALL_SELECT: &str = "SELECT id, district_id, name_zh, name_en, address_zh, address_en, weekdays, sessions, slot_minutes, serves_foreigners, kind, \
+    (SELECT group_concat(business, ',') FROM (SELECT business FROM site_businesses o WHERE o.hall_id = halls.id ORDER BY business)) \
+    FROM halls";
 
 #[async_trait]
 impl OrgStore for SqliteStore {
@@ -83,10 +90,17 @@ impl OrgStore for SqliteStore {
                     weekdays,
                     Hours::format_sessions(&x.sessions),
                     x.slot_minutes,
-                    x.serves_foreigners
+                    x.serves_foreigners,
+                    x.kind.as_str()
                 ],
             )
             .map_err(db_err)?;
+            c.execute(sql::DELETE_SITE_BUSINESSES.lite, [&x.id])
+                .map_err(db_err)?;
+            for b in &x.businesses {
+                c.execute(sql::INSERT_SITE_BUSINESS.lite, params![x.id, b])
+                    .map_err(db_err)?;
+            }
             c.execute(sql::DELETE_WINDOWS_OF_HALL.lite, [&x.id])
                 .map_err(db_err)?;
             for w in &h.windows {

@@ -33,6 +33,15 @@ fn hm(h: u32, m: u32) -> NaiveTime {
     NaiveTime::from_hms_opt(h, m, 0).unwrap()
 }
 
+fn every_business() -> Vec<String> {
+    let mut all: Vec<String> = wujing_domain::Catalogue::builtin()
+        .businesses()
+        .map(|b| b.code.clone())
+        .collect();
+    all.sort();
+    all
+}
+
 async fn setup(store: &DynStore, halls: &[&str]) {
     store
         .put_district(&District {
@@ -58,6 +67,9 @@ async fn setup(store: &DynStore, halls: &[&str]) {
                     serves_foreigners: false,
                     window_count: 0,
                     capacity: vec![(Pool::Online, 4), (Pool::OnSite, 2)],
+                    kind: wujing_domain::SiteKind::Hall,
+                    // Every business: the conformance suite books whatever it needs.
+                    businesses: every_business(),
                 },
                 windows: (1..=3)
                     .map(|n| Window {

@@ -38,6 +38,10 @@ struct DayCell {
 
 struct HallCard {
     id: String,
+    /// The site's kind (`hall`, `police_station`…) and its short tag, shown beside the name.
+    kind: String,
+    kind_zh: String,
+    kind_en: String,
     name_zh: String,
     name_en: String,
     district_zh: String,
@@ -193,7 +197,9 @@ async fn halls_page(
         e.1 += sl.capacity;
     }
     let mut halls = Vec::new();
-    for h in s.app.halls().await? {
+    // Only the sites offering the business (availability asked for those only, too), halls
+    // first, then service points and police stations.
+    for h in s.app.sites_offering(Some(code)).await? {
         let days: Vec<DayCell> = per
             .iter()
             .filter(|((hid, _), _)| *hid == h.id)
@@ -213,6 +219,11 @@ async fn halls_page(
         halls.push(HallCard {
             busy: cap > 0 && free * 5 < cap,
             hours: h.sessions.join(" "),
+            kind_zh: wujing_domain::SiteKind::parse(&h.kind)
+                .map_or(h.kind_zh, |k| k.tag_zh().to_string()),
+            kind_en: wujing_domain::SiteKind::parse(&h.kind)
+                .map_or(h.kind_en, |k| k.tag_en().to_string()),
+            kind: h.kind,
             id: h.id,
             name_zh: h.name_zh,
             name_en: h.name_en,
