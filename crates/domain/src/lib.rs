@@ -15,6 +15,7 @@ pub mod eligibility;
 pub mod idnum;
 pub mod lottery;
 pub mod phone;
+pub mod remote;
 pub mod staff;
 pub mod text;
 
