@@ -19,6 +19,7 @@ mod migrations;
 mod model;
 pub mod postgres;
 mod rows;
+mod remote;
 mod seal;
 mod sql;
 pub mod sqlite;
@@ -88,6 +89,7 @@ pub trait Store:
     + StaffStore
     + OutboxStore
     + HallStore
+    + RemoteStore
 {
 }
 
@@ -100,6 +102,7 @@ impl<T> Store for T where
         + StaffStore
         + OutboxStore
         + HallStore
+        + RemoteStore
         + ?Sized
 {
 }
@@ -606,6 +609,18 @@ pub trait HallStore: Send + Sync + 'static {
 
     /// How many applications are in `state` (the production page's waiting count).
     async fn count_applications_in_state(&self, state: &str) -> Result<u64>;
+}
+
+/// Fully online business (全程网办, issue 13): online applications. Their steps are written
+/// with their audit entries through [`HallStore::apply_admin_notifying`]
+/// ([`AdminChange::Online`]); these are the reads.
+#[async_trait]
+pub trait RemoteStore: Send + Sync + 'static {
+    /// An online application, opened (without its photo).
+    async fn online_application(&self, by: &OnlineBy) -> Result<Option<OnlineApplication>>;
+
+    /// The photo of an online application (the JPEG), opened.
+    async fn online_photo(&self, id: i64) -> Result<Option<Vec<u8>>>;
 }
 
 pub type DynStore = Arc<dyn Store>;

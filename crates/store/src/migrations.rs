@@ -135,6 +135,12 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "collection_choice",
         sql: include_str!("../migrations/sqlite/0024_collection_choice.sql"),
     },
+    // 25 and 26 are other branches' (issue 13, in parallel).
+    Migration {
+        version: 27,
+        name: "remote",
+        sql: include_str!("../migrations/sqlite/0027_remote.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -258,6 +264,12 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 24,
         name: "collection_choice",
         sql: include_str!("../migrations/postgres/0024_collection_choice.sql"),
+    },
+    // 25 and 26 are other branches' (issue 13, in parallel).
+    Migration {
+        version: 27,
+        name: "remote",
+        sql: include_str!("../migrations/postgres/0027_remote.sql"),
     },
 ];
 

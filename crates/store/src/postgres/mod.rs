@@ -12,6 +12,7 @@ mod lottery;
 mod org;
 mod outbox;
 mod registry;
+mod remote;
 mod staff;
 
 use crate::migrations::{MigrationStatus, POSTGRES};

@@ -13,6 +13,7 @@ mod lottery;
 mod org;
 mod outbox;
 mod registry;
+mod remote;
 mod staff;
 
 use crate::migrations::{Migration, MigrationStatus, SQLITE};

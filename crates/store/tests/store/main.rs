@@ -9,6 +9,7 @@ mod org;
 mod outbox;
 mod production;
 mod registry;
+mod remote;
 mod schema;
 mod sealing;
 mod staff;
