@@ -17,6 +17,7 @@ mod common;
 pub mod keys;
 mod migrations;
 mod model;
+mod payments;
 pub mod postgres;
 mod rows;
 mod remote;
@@ -26,6 +27,10 @@ pub mod sqlite;
 
 pub use migrations::{Migration, MigrationStatus};
 pub use model::*;
+pub use payments::{
+    EventDisposition, EventOutcome, NewOnlinePayment, NewPaymentEvent, OnlinePayment, PaymentEvent,
+    PaymentStore,
+};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -89,6 +94,7 @@ pub trait Store:
     + StaffStore
     + OutboxStore
     + HallStore
+    + PaymentStore
     + RemoteStore
 {
 }
@@ -102,6 +108,7 @@ impl<T> Store for T where
         + StaffStore
         + OutboxStore
         + HallStore
+        + PaymentStore
         + RemoteStore
         + ?Sized
 {

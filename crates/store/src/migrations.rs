@@ -135,7 +135,12 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "collection_choice",
         sql: include_str!("../migrations/sqlite/0024_collection_choice.sql"),
     },
-    // 25 and 26 are other branches' (issue 13, in parallel).
+    // 25 and 28 are other branches' (issue 13, in parallel).
+    Migration {
+        version: 26,
+        name: "payments",
+        sql: include_str!("../migrations/sqlite/0026_payments.sql"),
+    },
     Migration {
         version: 27,
         name: "remote",
@@ -265,7 +270,12 @@ pub(crate) const POSTGRES: &[Migration] = &[
         name: "collection_choice",
         sql: include_str!("../migrations/postgres/0024_collection_choice.sql"),
     },
-    // 25 and 26 are other branches' (issue 13, in parallel).
+    // 25 and 28 are other branches' (issue 13, in parallel).
+    Migration {
+        version: 26,
+        name: "payments",
+        sql: include_str!("../migrations/postgres/0026_payments.sql"),
+    },
     Migration {
         version: 27,
         name: "remote",
