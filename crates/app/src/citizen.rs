@@ -62,6 +62,19 @@ impl App {
         let phone = crate::booking::parse_phone(&r.phone)?;
         let purpose = purpose_of(r.purpose.as_deref())?;
         let lang = Lang::parse(r.lang.as_deref());
+        self.issue_code(&phone, purpose, lang, client_addr).await
+    }
+
+    /// Sends a six-digit code for `purpose` to a phone already in its canonical form, under
+    /// the limits of every code (one a minute, five an hour per phone).
+    pub(crate) async fn issue_code(
+        &self,
+        phone: &str,
+        purpose: &str,
+        lang: Lang,
+        client_addr: Option<&str>,
+    ) -> AppResult<CodeSent> {
+        let phone = phone.to_string();
         let code = format!("{:06}", rand::thread_rng().gen_range(0..1_000_000));
         let now = self.clock.now();
         let body = match lang {

@@ -26,6 +26,7 @@ mod ops;
 pub(crate) mod payment_hooks;
 pub mod payments;
 pub mod production;
+pub mod remote;
 mod progress;
 pub mod ratings;
 mod records;
@@ -42,6 +43,11 @@ pub use ops::Readiness;
 pub use payment_hooks::probe as payment_probe;
 pub use payment_hooks::PROBE_KIND as PAYMENT_PROBE_KIND;
 pub use payments::{PaymentPurpose, PaymentStatus, PaymentView};
+pub use remote::{RemoteCodeSent, RemoteCollection, RemoteIdentity, RemoteSession, RemoteStatus, RemoteVerify, RemoteView};
+
+/// The demo organisation's main hall (广州市出入境办证大厅): where online applications go
+/// unless `--online-site` names another.
+pub const DEFAULT_ONLINE_SITE: &str = "gz-city";
 pub use production::*;
 pub use records::*;
 pub use signals::*;
@@ -95,6 +101,9 @@ pub struct Config {
     /// The address citizens reach the portal at (`https://…`, no trailing slash): the links
     /// in text messages point there.
     pub public_url: String,
+    /// The site (hall id) that accepts fully online applications (全程网办): its reviewers
+    /// review them and its pickup locker is the one offered. The demo's main hall by default.
+    pub online_site: String,
 }
 
 /// How the online pool is released (issue: fairness at release time).
@@ -195,6 +204,7 @@ impl Default for Config {
             pickup_reminder_days: 3,
             uncollected_days: 30,
             public_url: "http://127.0.0.1:8080".into(),
+            online_site: DEFAULT_ONLINE_SITE.into(),
         }
     }
 }
