@@ -203,7 +203,34 @@ pub fn measure_photo(bytes: &[u8]) -> PhotoFacts {
     }
 }
 
+/// A business that can be handled fully online.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RemoteBusiness {
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub fee_yuan: Option<u32>,
+}
+
 impl App {
+    /// The businesses of the fully online pilot in force today.
+    pub fn remote_businesses(&self) -> Vec<RemoteBusiness> {
+        let today = self.clock.today();
+        self.catalogue
+            .businesses()
+            .filter(|b| self.catalogue.offered_remotely(&b.code, today))
+            .map(|b| RemoteBusiness {
+                code: b.code.clone(),
+                name_zh: b.name_zh.clone(),
+                name_en: b.name_en.clone(),
+                fee_yuan: self
+                    .catalogue
+                    .terms(&b.code, today)
+                    .and_then(|t| t.fee_for(None)),
+            })
+            .collect()
+    }
+
     fn online_site(&self) -> &str {
         &self.config.online_site
     }

@@ -348,6 +348,16 @@ struct BookingArgs {
         global = true
     )]
     public_url: String,
+
+    /// The site (hall id) that accepts fully online applications (全程网办): its reviewers see
+    /// them and its pickup locker is offered. The demo's main hall by default.
+    #[arg(
+        long,
+        env = "WUJING_ONLINE_SITE",
+        default_value = wujing_app::DEFAULT_ONLINE_SITE,
+        global = true
+    )]
+    online_site: String,
 }
 
 #[derive(Subcommand)]
@@ -616,6 +626,7 @@ impl BookingArgs {
             pickup_reminder_days: self.pickup_reminder_days,
             uncollected_days: self.uncollected_days,
             public_url: self.public_url.trim_end_matches('/').to_string(),
+            online_site: self.online_site.clone(),
             hall: wujing_app::hall::HallRules {
                 checkin_early: TimeDelta::minutes(self.checkin_early_minutes),
                 checkin_late: TimeDelta::minutes(self.checkin_late_minutes),
