@@ -926,3 +926,50 @@ fn photo_text(code: &str) -> (String, String) {
     };
     (zh.into(), en.into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wujing_testkit::photo_jpeg;
+
+    const WHITE: [u8; 3] = [250, 250, 250];
+
+    fn codes(bytes: &[u8]) -> Vec<&'static str> {
+        check_photo(&measure_photo(bytes))
+            .iter()
+            .map(|r| r.code)
+            .collect()
+    }
+
+    #[test]
+    fn a_decoded_photo_within_the_limits_is_accepted() {
+        let good = photo_jpeg(354, 472, WHITE, 75);
+        let f = measure_photo(&good);
+        assert_eq!(f.dimensions, Some((354, 472)));
+        assert!(codes(&good).is_empty(), "{:?}", codes(&good));
+        // Light blue and the largest size pass too.
+        assert!(codes(&photo_jpeg(480, 640, [200, 225, 245], 60)).is_empty());
+    }
+
+    #[test]
+    fn each_limit_is_measured_on_the_decoded_file() {
+        assert_eq!(codes(&photo_jpeg(354, 472, WHITE, 20)), ["photo_file_too_small"]);
+        assert_eq!(codes(&photo_jpeg(354, 472, WHITE, 95)), ["photo_file_too_large"]);
+        assert_eq!(
+            codes(&photo_jpeg(300, 400, WHITE, 85)),
+            ["photo_width", "photo_height"]
+        );
+        assert_eq!(codes(&photo_jpeg(400, 472, WHITE, 75)), ["photo_ratio"]);
+        assert_eq!(
+            codes(&photo_jpeg(354, 472, [60, 60, 60], 75)),
+            ["photo_background"]
+        );
+        // Not a JPEG, whatever its name: 30 KB of something else.
+        let mut not_jpeg = b"\x89PNG\r\n\x1a\n".to_vec();
+        not_jpeg.resize(30 * 1024, 7);
+        assert_eq!(codes(&not_jpeg), ["photo_not_jpeg"]);
+        // A JPEG cut short does not decode either.
+        let good = photo_jpeg(354, 472, WHITE, 75);
+        assert!(codes(&good[..good.len() / 2]).contains(&"photo_not_jpeg"));
+    }
+}
