@@ -61,6 +61,8 @@ mod portal;
 mod privacy;
 #[path = "http/production.rs"]
 mod production;
+#[path = "http/remote.rs"]
+mod remote;
 #[path = "http/staff.rs"]
 mod staff;
 #[path = "http/used.rs"]
