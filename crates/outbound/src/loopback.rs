@@ -2,7 +2,7 @@
 //! route, on a loopback address only. The simulation never sends anything off the machine, so
 //! a misconfigured URL cannot leak a signed notification elsewhere.
 
-use crate::error_chain;
+use crate::{error_chain, tls};
 use async_trait::async_trait;
 use std::net::IpAddr;
 use std::time::Duration;
@@ -17,6 +17,8 @@ pub struct LoopbackPoster {
 
 impl LoopbackPoster {
     pub fn new() -> Result<Self, String> {
+        // reqwest builds its TLS configuration even for a client that speaks plain HTTP.
+        tls::init();
         let client = reqwest::Client::builder()
             .timeout(TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())

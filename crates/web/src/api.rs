@@ -145,7 +145,8 @@ pub struct RatingOutcome {
         crate::applications::withdraw_as_owner,
         crate::rating::api_rate,
         crate::rating::api_alerts,
-        crate::rating::api_ack
+        crate::rating::api_ack,
+        crate::payments::callback
     ),
     components(schemas(ErrorEnvelope, ErrorBody)),
     modifiers(&Security, &CommonErrors),
@@ -164,6 +165,7 @@ pub struct RatingOutcome {
         (name = "production", description = "The production centre (制证中心): batches and per-document reports, for its system (bearer token) or producers"),
         (name = "ratings", description = "The windows' rating terminals and the alerts they raise"),
         (name = "kiosk", description = "Devices: the kiosk's own endpoint, the pickup locker"),
+        (name = "payments", description = "Online payment: the payment providers' signed notifications"),
         (name = "meta", description = "This document")
     )
 )]

@@ -457,6 +457,10 @@ fn expected() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
         ("GET", "/staff/production", &["producer", "admin"]),
         ("POST", "/staff/production/batch", &["producer", "admin"]),
         ("POST", "/staff/production/{id}", &["producer", "admin"]),
+        // Online payment: authenticated by the provider's signature, not by a principal.
+        ("POST", "/api/v1/payments/callback/{provider}", EVERYONE),
+        ("GET", "/pay/simulated/{reference}", EVERYONE),
+        ("POST", "/pay/simulated/{reference}", EVERYONE),
     ]
 }
 
@@ -548,7 +552,9 @@ async fn authorization_matrix(store: DynStore) {
             .replace("{day}", "2026-12-03")
             .replace("{business}", "passport_first")
             .replace("{number}", "99")
-            .replace("{ticket}", "1");
+            .replace("{ticket}", "1")
+            .replace("{provider}", "simulated")
+            .replace("{reference}", "sim_unknown");
         for role in EVERYONE {
             let session = match *role {
                 "anonymous" | "kiosk" | "system" => None,
