@@ -272,3 +272,21 @@ pub fn photo_jpeg(width: u16, height: u16, background: [u8; 3], quality: u8) -> 
         .expect("encode a JPEG in memory");
     out
 }
+
+#[cfg(test)]
+mod photo_fixtures {
+    /// The browser journey's photos (tests/browser/fixtures) are this function's output: a
+    /// change of the encoder or of the function shows here. `WRITE_FIXTURES=1` rewrites them.
+    #[test]
+    fn the_browser_fixtures_are_made_by_photo_jpeg() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser/fixtures");
+        for (file, quality) in [("photo-good.jpg", 75), ("photo-too-small.jpg", 20)] {
+            let made = super::photo_jpeg(354, 472, [250, 250, 250], quality);
+            let path = dir.join(file);
+            if std::env::var_os("WRITE_FIXTURES").is_some() {
+                std::fs::write(&path, &made).unwrap();
+            }
+            assert_eq!(std::fs::read(&path).unwrap(), made, "{file}");
+        }
+    }
+}
