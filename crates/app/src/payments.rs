@@ -433,7 +433,7 @@ impl App {
             at: self.clock.now(),
             actor: actor.id.clone(),
             actor_name: actor.name.clone(),
-            action: "payment.refund".into(),
+            action: "online_payment.refund".into(),
             subject: String::new(),
             citizen: None,
             detail: serde_json::Value::Null,

@@ -389,14 +389,14 @@ pub(crate) async fn apply_event(
     )
     .await?;
     let action = match disposition {
-        EventDisposition::Applied => format!("payment.{}", e.outcome),
-        EventDisposition::AmountMismatch => "payment.amount_mismatch".into(),
-        EventDisposition::RefundDue => "payment.not_accepted".into(),
+        EventDisposition::Applied => format!("online_payment.{}", e.outcome),
+        EventDisposition::AmountMismatch => "online_payment.amount_mismatch".into(),
+        EventDisposition::RefundDue => "online_payment.not_accepted".into(),
         EventDisposition::Stale | EventDisposition::Duplicate => String::new(),
     };
     let entry = (!action.is_empty()).then(|| NewAudit {
         action,
-        subject: format!("payment:{payment_id}"),
+        subject: format!("online_payment:{payment_id}"),
         detail: serde_json::json!({
             "purpose": format!("{kind}:{purpose_id}"),
             "provider": e.provider,
@@ -433,7 +433,7 @@ pub(crate) async fn request_refund(
         return Ok(None);
     };
     let mut entry = audit.clone();
-    entry.subject = format!("payment:{payment_id}");
+    entry.subject = format!("online_payment:{payment_id}");
     entry.detail = serde_json::json!({ "purpose": format!("{kind}:{id}"), "reason": reason });
     Ok(Some((payment_id, entry)))
 }

@@ -72,8 +72,8 @@ fn checkout_page(page: PageContext, c: SimulatedCheckout, msg: String) -> Respon
     let subject = page.t(&c.subject_zh, &c.subject_en).to_string();
     let status = status_name(&page, c.status).to_string();
     let decided = match c.decided {
-        Some(wujing_app::payments::PaymentOutcome::Paid) => page.t("支付", "Pay"),
-        Some(wujing_app::payments::PaymentOutcome::Declined) => page.t("拒绝", "Decline"),
+        Some(wujing_app::payments::PaymentOutcome::Paid) => page.t("已支付", "paid"),
+        Some(wujing_app::payments::PaymentOutcome::Declined) => page.t("已拒绝", "declined"),
         None => "",
     }
     .to_string();

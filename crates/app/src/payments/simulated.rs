@@ -26,6 +26,9 @@ pub const NAME: &str = "simulated";
 /// The named secret (in the store) the notifications are signed with.
 pub const SECRET_NAME: &str = "payment_simulated_hmac";
 
+/// The named secret marking a database that holds the demo organisation (`yes`).
+pub const DEMO_MARK: &str = "demo_organisation";
+
 /// The header carrying `sha256=<hex HMAC-SHA256(secret, raw body)>`.
 pub const SIGNATURE_HEADER: &str = "x-wujing-sim-signature";
 
@@ -78,7 +81,7 @@ fn verify(secret: &str, body: &[u8], signature: &str) -> bool {
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())
@@ -299,6 +302,19 @@ impl App {
         let mut app = self.with_payment_provider(p.clone());
         app.simulated = Some(p);
         Ok(app)
+    }
+
+    /// Records that this database holds the demo organisation (`wujing serve` loaded it), so
+    /// that later starts know the simulated provider is the default here. A named secret
+    /// serves as the mark: no table for one flag.
+    pub async fn mark_demo_organisation(&self) -> AppResult<()> {
+        self.store.secret(DEMO_MARK, "yes").await?;
+        Ok(())
+    }
+
+    /// Whether `wujing serve` loaded the demo organisation into this database.
+    pub async fn is_demo_organisation(&self) -> AppResult<bool> {
+        Ok(self.store.secret(DEMO_MARK, "no").await? == "yes")
     }
 
     /// The simulated provider, when it is the one enabled.

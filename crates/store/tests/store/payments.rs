@@ -111,9 +111,9 @@ async fn paid_once(store: DynStore) {
     assert_eq!(audit_len(&store).await, before + 1);
     let (chain, _) = store.audit_chain().await.unwrap();
     let last = chain.last().unwrap();
-    assert_eq!(last.action, "payment.paid");
+    assert_eq!(last.action, "online_payment.paid");
     assert_eq!(last.actor, "system:payments");
-    assert_eq!(last.subject, format!("payment:{}", p.id));
+    assert_eq!(last.subject, format!("online_payment:{}", p.id));
 
     let again = store
         .apply_payment_event(&event("e1", "sim_a", "paid", 160), &system_audit())
@@ -257,7 +257,10 @@ async fn mismatch(store: DynStore) {
     assert_eq!(events[0].amount_yuan, 1);
     assert_eq!(audit_len(&store).await, before + 1);
     let (chain, _) = store.audit_chain().await.unwrap();
-    assert_eq!(chain.last().unwrap().action, "payment.amount_mismatch");
+    assert_eq!(
+        chain.last().unwrap().action,
+        "online_payment.amount_mismatch"
+    );
 }
 both_dialects!(an_amount_mismatch_is_recorded_and_never_paid, mismatch);
 
@@ -273,7 +276,7 @@ async fn refund_once(store: DynStore) {
     let staff = NewAudit {
         actor: "staff:1".into(),
         actor_name: "admin".into(),
-        action: "payment.refund".into(),
+        action: "online_payment.refund".into(),
         ..system_audit()
     };
     let tasks: Vec<_> = (0..4)

@@ -319,7 +319,7 @@ async fn checkout_page(store: DynStore) {
     let (chain, _) = p.h.store.audit_chain().await.unwrap();
     let refunds: Vec<_> = chain
         .iter()
-        .filter(|e| e.action == "payment.refund")
+        .filter(|e| e.action == "online_payment.refund")
         .collect();
     assert_eq!(refunds.len(), 1);
     assert_eq!(refunds[0].actor, "staff:1");
