@@ -26,10 +26,10 @@ mod ops;
 pub(crate) mod payment_hooks;
 pub mod payments;
 pub mod production;
-pub mod remote;
 mod progress;
 pub mod ratings;
 mod records;
+pub mod remote;
 mod signals;
 mod views;
 
@@ -43,7 +43,10 @@ pub use ops::Readiness;
 pub use payment_hooks::probe as payment_probe;
 pub use payment_hooks::PROBE_KIND as PAYMENT_PROBE_KIND;
 pub use payments::{PaymentPurpose, PaymentStatus, PaymentView};
-pub use remote::{RemoteCodeSent, RemoteCollection, RemoteIdentity, RemoteSession, RemoteStatus, RemoteVerify, RemoteView};
+pub use remote::{
+    RemoteCodeSent, RemoteCollection, RemoteIdentity, RemoteSession, RemoteStatus, RemoteVerify,
+    RemoteView,
+};
 
 /// The demo organisation's main hall (广州市出入境办证大厅): where online applications go
 /// unless `--online-site` names another.

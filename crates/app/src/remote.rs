@@ -305,7 +305,12 @@ impl App {
             .registered_phone(&key, id.as_str(), &input.name, client_addr)
             .await?;
         let sent = self
-            .issue_code(&phone, "remote", Lang::parse(input.lang.as_deref()), client_addr)
+            .issue_code(
+                &phone,
+                "remote",
+                Lang::parse(input.lang.as_deref()),
+                client_addr,
+            )
             .await?;
         Ok(RemoteCodeSent {
             masked_phone: mask_phone(&phone),
@@ -356,7 +361,8 @@ impl App {
                     lang: lang.into(),
                     business: input.business.clone(),
                     answers: "{}".into(),
-                }), &[],
+                }),
+                &[],
             )
             .await?;
         let AdminOutcome::Created(online_id) = outcome else {
@@ -563,7 +569,8 @@ impl App {
             None,
             &o.identity_key,
             "online.answers",
-            OnlineStep::Answers { id: o.id, answers }, &[],
+            OnlineStep::Answers { id: o.id, answers },
+            &[],
         )
         .await?;
         self.remote_view(reference, secret).await
@@ -595,7 +602,8 @@ impl App {
                     id: o.id,
                     photo: Private(base64::engine::general_purpose::STANDARD.encode(bytes)),
                     check: serde_json::to_string(&codes).expect("codes serialise"),
-                }, &[],
+                },
+                &[],
             )
             .await?;
         }
@@ -633,7 +641,8 @@ impl App {
                 id: o.id,
                 method: method.into(),
                 mail_address: address.map(Private),
-            }, &[],
+            },
+            &[],
         )
         .await?;
         self.remote_view(reference, secret).await
@@ -657,7 +666,9 @@ impl App {
                     return Err(AppError::from(Code::RemoteNotEligible)
                         .with_details(json!({ "reasons": reasons(failing) })));
                 }
-                let fee = self.online_fee(&o).ok_or_else(|| AppError::from(Code::NotEligible))?;
+                let fee = self
+                    .online_fee(&o)
+                    .ok_or_else(|| AppError::from(Code::NotEligible))?;
                 self.online_step(
                     None,
                     &o.identity_key,
@@ -665,7 +676,8 @@ impl App {
                     OnlineStep::AwaitPayment {
                         id: o.id,
                         fee_yuan: fee,
-                    }, &[],
+                    },
+                    &[],
                 )
                 .await?;
                 fee
@@ -759,10 +771,9 @@ impl App {
             Ok(AdminOutcome::Created(a)) => Ok(Some(a)),
             Ok(_) => Ok(None),
             // A concurrent caller submitted it first: its answer is ours.
-            Err(e) if e.code == Code::OnlineNotPayable => Ok(self
-                .online(OnlineBy::Id(online_id))
-                .await?
-                .application_id),
+            Err(e) if e.code == Code::OnlineNotPayable => {
+                Ok(self.online(OnlineBy::Id(online_id)).await?.application_id)
+            }
             Err(e) => Err(e),
         }
     }
@@ -859,7 +870,10 @@ impl App {
 
     /// The photo check of a remote application (for the review page): `None` for one
     /// accepted at a counter.
-    pub async fn application_photo_check(&self, application_id: i64) -> AppResult<Option<Vec<String>>> {
+    pub async fn application_photo_check(
+        &self,
+        application_id: i64,
+    ) -> AppResult<Option<Vec<String>>> {
         Ok(self
             .store
             .online_application(&OnlineBy::Application(application_id))
@@ -915,13 +929,34 @@ impl App {
 /// The zh-CN and en texts of a photo check code (the stored check keeps only codes).
 fn photo_text(code: &str) -> (String, String) {
     let (zh, en) = match code {
-        "photo_file_too_small" => ("照片文件应为20–80KB，请使用更清晰的照片", "the photo file should be 20–80 KB: use a sharper photo"),
-        "photo_file_too_large" => ("照片文件应为20–80KB，请压缩后再上传", "the photo file should be 20–80 KB: compress it"),
-        "photo_not_jpeg" => ("照片须为JPEG格式（.jpg）的图片文件", "the photo must be a JPEG (.jpg) image"),
-        "photo_width" => ("照片宽度应为354–480像素", "the photo should be 354–480 pixels wide"),
-        "photo_height" => ("照片高度应为472–640像素", "the photo should be 472–640 pixels high"),
-        "photo_ratio" => ("照片宽高比应为3:4（如354×472像素）", "the photo should be 3:4 (e.g. 354×472 pixels)"),
-        "photo_background" => ("照片背景应为白色或浅灰、浅蓝色的纯色背景", "the background should be plain white, light grey or light blue"),
+        "photo_file_too_small" => (
+            "照片文件应为20–80KB，请使用更清晰的照片",
+            "the photo file should be 20–80 KB: use a sharper photo",
+        ),
+        "photo_file_too_large" => (
+            "照片文件应为20–80KB，请压缩后再上传",
+            "the photo file should be 20–80 KB: compress it",
+        ),
+        "photo_not_jpeg" => (
+            "照片须为JPEG格式（.jpg）的图片文件",
+            "the photo must be a JPEG (.jpg) image",
+        ),
+        "photo_width" => (
+            "照片宽度应为354–480像素",
+            "the photo should be 354–480 pixels wide",
+        ),
+        "photo_height" => (
+            "照片高度应为472–640像素",
+            "the photo should be 472–640 pixels high",
+        ),
+        "photo_ratio" => (
+            "照片宽高比应为3:4（如354×472像素）",
+            "the photo should be 3:4 (e.g. 354×472 pixels)",
+        ),
+        "photo_background" => (
+            "照片背景应为白色或浅灰、浅蓝色的纯色背景",
+            "the background should be plain white, light grey or light blue",
+        ),
         _ => ("照片不符合要求", "the photo does not meet the requirements"),
     };
     (zh.into(), en.into())
@@ -953,8 +988,14 @@ mod tests {
 
     #[test]
     fn each_limit_is_measured_on_the_decoded_file() {
-        assert_eq!(codes(&photo_jpeg(354, 472, WHITE, 20)), ["photo_file_too_small"]);
-        assert_eq!(codes(&photo_jpeg(354, 472, WHITE, 95)), ["photo_file_too_large"]);
+        assert_eq!(
+            codes(&photo_jpeg(354, 472, WHITE, 20)),
+            ["photo_file_too_small"]
+        );
+        assert_eq!(
+            codes(&photo_jpeg(354, 472, WHITE, 95)),
+            ["photo_file_too_large"]
+        );
         assert_eq!(
             codes(&photo_jpeg(300, 400, WHITE, 85)),
             ["photo_width", "photo_height"]

@@ -74,7 +74,7 @@ pub fn remote_conditions(
             "no real-name phone is registered to verify you; please apply at a hall",
         ));
     }
-    if !pilot.is_some_and(|pl| pl.cities.iter().any(|c| *c == p.hukou_city)) {
+    if !pilot.is_some_and(|pl| pl.cities.contains(&p.hukou_city)) {
         out.push(reason_of(
             "remote_not_pilot_hukou",
             "网上办理仅限试点城市户籍居民，请到办证大厅办理",
@@ -130,7 +130,14 @@ pub fn remote_check(
 ) -> Vec<Reason> {
     let mut out = remote_conditions(catalogue, business, identity, facts);
     let functionary = out.iter().any(|r| r.code == "remote_state_functionary");
-    for r in check(catalogue, business, applicant_name, identity, answers, facts) {
+    for r in check(
+        catalogue,
+        business,
+        applicant_name,
+        identity,
+        answers,
+        facts,
+    ) {
         let said = out.iter().any(|o| o.code == r.code);
         let superseded = functionary && r.code == "functionary_approval_required";
         if !said && !superseded {
@@ -215,11 +222,8 @@ impl Background {
     fn saturation_percent(self) -> u32 {
         let max = u32::from(*self.mean.iter().max().unwrap_or(&0));
         let min = u32::from(*self.mean.iter().min().unwrap_or(&0));
-        if max == 0 {
-            100
-        } else {
-            (max - min) * 100 / max
-        }
+        // Black has no hue: counted as fully saturated, so never a light background.
+        ((max - min) * 100).checked_div(max).unwrap_or(100)
     }
 
     /// Light, unsaturated and plain.
@@ -238,7 +242,9 @@ pub fn check_photo(f: &PhotoFacts) -> Vec<Reason> {
         out.push(reason_of(
             "photo_file_too_small",
             format!("照片文件应为20–80KB，当前约{kb}KB，请使用更清晰的照片"),
-            format!("the photo file should be 20–80 KB; this one is about {kb} KB: use a sharper photo"),
+            format!(
+                "the photo file should be 20–80 KB; this one is about {kb} KB: use a sharper photo"
+            ),
         ));
     } else if f.bytes > PHOTO_BYTES.1 {
         out.push(reason_of(
@@ -304,7 +310,10 @@ mod tests {
     }
     fn resident(birth: NaiveDate) -> (Identity, String) {
         let s = compose("440106", birth, 11);
-        (Identity::Resident(ResidentId::parse(&s, today()).unwrap()), s)
+        (
+            Identity::Resident(ResidentId::parse(&s, today()).unwrap()),
+            s,
+        )
     }
     fn person(id: &str) -> PersonRecord {
         PersonRecord {
@@ -363,14 +372,24 @@ mod tests {
             f(&mut p);
             codes(&id, Some(&p), &docs, "passport_renewal")
         };
-        assert_eq!(with(|p| p.hukou_city = "北京".into()), ["remote_not_pilot_hukou"]);
-        assert_eq!(with(|p| p.fingerprints_on_file = false), ["remote_no_fingerprints"]);
-        assert_eq!(with(|p| p.state_functionary = true), ["remote_state_functionary"]);
+        assert_eq!(
+            with(|p| p.hukou_city = "北京".into()),
+            ["remote_not_pilot_hukou"]
+        );
+        assert_eq!(
+            with(|p| p.fingerprints_on_file = false),
+            ["remote_no_fingerprints"]
+        );
+        assert_eq!(
+            with(|p| p.state_functionary = true),
+            ["remote_state_functionary"]
+        );
         assert_eq!(with(|p| p.military = true), ["remote_military"]);
         assert_eq!(with(|p| p.phone = None), ["remote_no_phone"]);
         let p = person(&s);
-        assert!(codes(&id, Some(&p), &[], "passport_renewal")
-            .contains(&"remote_no_previous_document"));
+        assert!(
+            codes(&id, Some(&p), &[], "passport_renewal").contains(&"remote_no_previous_document")
+        );
         assert_eq!(
             codes(&id, None, &docs, "passport_renewal"),
             ["remote_not_registered"]
@@ -448,15 +467,24 @@ mod tests {
         );
         assert_eq!(f(|p| p.dimensions = Some((400, 472))), ["photo_ratio"]);
         assert_eq!(
-            f(|p| p.background = Some(Background { mean: [90, 90, 90], spread: 2 })),
+            f(|p| p.background = Some(Background {
+                mean: [90, 90, 90],
+                spread: 2
+            })),
             ["photo_background"]
         );
         assert_eq!(
-            f(|p| p.background = Some(Background { mean: [240, 220, 80], spread: 2 })),
+            f(|p| p.background = Some(Background {
+                mean: [240, 220, 80],
+                spread: 2
+            })),
             ["photo_background"]
         );
         assert_eq!(
-            f(|p| p.background = Some(Background { mean: [230, 230, 230], spread: 60 })),
+            f(|p| p.background = Some(Background {
+                mean: [230, 230, 230],
+                spread: 60
+            })),
             ["photo_background"]
         );
     }

@@ -58,9 +58,9 @@ pub(crate) async fn apply(
                     ],
                 )
                 .await?;
-            Ok(AdminOutcome::Created(
-                id.ok_or(StoreError::Corrupt("no online application id".into()))?,
-            ))
+            Ok(AdminOutcome::Created(id.ok_or(StoreError::Corrupt(
+                "no online application id".into(),
+            ))?))
         }
         OnlineStep::Answers { id, answers } => changed(
             tx.exec(sql::ONLINE_SET_ANSWERS, &[Int(*id), Text(answers), At(now)])
@@ -95,9 +95,12 @@ pub(crate) async fn apply(
             )
         }
         OnlineStep::AwaitPayment { id, fee_yuan } => changed(
-            tx.exec(sql::ONLINE_AWAIT_PAYMENT, &[Int(*id), Int(*fee_yuan), At(now)])
-                .await
-                .map_err(refuse_on(Violation::Check, "online_incomplete"))?,
+            tx.exec(
+                sql::ONLINE_AWAIT_PAYMENT,
+                &[Int(*id), Int(*fee_yuan), At(now)],
+            )
+            .await
+            .map_err(refuse_on(Violation::Check, "online_incomplete"))?,
             "online_not_draft",
         ),
         OnlineStep::Submit {
@@ -114,7 +117,13 @@ pub(crate) async fn apply(
             let app = tx
                 .first_i64(
                     sql::INSERT_REMOTE_APPLICATION,
-                    &[Int(*id), Text(hall_id), Day(*ready_by), At(now), Bool(false)],
+                    &[
+                        Int(*id),
+                        Text(hall_id),
+                        Day(*ready_by),
+                        At(now),
+                        Bool(false),
+                    ],
                 )
                 .await?
                 .ok_or(StoreError::NotFound("online application"))?;
@@ -188,7 +197,10 @@ pub(crate) async fn read(
 /// The photo of an online application (the JPEG's bytes), opened.
 pub(crate) async fn photo(tx: &mut impl AdminTx, keys: &Keys, id: i64) -> Result<Option<Vec<u8>>> {
     let rows = tx.texts(sql::ONLINE_PHOTO, &[Arg::Int(id)]).await?;
-    let Some(sealed) = rows.into_iter().next().and_then(|r| r.into_iter().next().flatten())
+    let Some(sealed) = rows
+        .into_iter()
+        .next()
+        .and_then(|r| r.into_iter().next().flatten())
     else {
         return Ok(None);
     };

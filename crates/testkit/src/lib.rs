@@ -279,7 +279,8 @@ mod photo_fixtures {
     /// change of the encoder or of the function shows here. `WRITE_FIXTURES=1` rewrites them.
     #[test]
     fn the_browser_fixtures_are_made_by_photo_jpeg() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser/fixtures");
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser/fixtures");
         for (file, quality) in [("photo-good.jpg", 75), ("photo-too-small.jpg", 20)] {
             let made = super::photo_jpeg(354, 472, [250, 250, 250], quality);
             let path = dir.join(file);

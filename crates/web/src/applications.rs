@@ -357,11 +357,13 @@ pub async fn review_page(
     let mut online = Vec::with_capacity(queue.len());
     for a in &queue {
         online.push(match a.ticket_id {
-            None => s
-                .app
-                .application_photo_check(a.id)
-                .await?
-                .map(|c| if c.is_empty() { "通过 passed".to_string() } else { c.join(", ") }),
+            None => s.app.application_photo_check(a.id).await?.map(|c| {
+                if c.is_empty() {
+                    "通过 passed".to_string()
+                } else {
+                    c.join(", ")
+                }
+            }),
             Some(_) => None,
         });
     }

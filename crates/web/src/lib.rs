@@ -1025,7 +1025,12 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
         // application's cookie is the proof past the code), the status link, and the
         // reviewers' view of the photo.
         (M::GET, "/online", Public, get(portal::online::start)),
-        (M::POST, "/online", Public, post(portal::online::start_submit)),
+        (
+            M::POST,
+            "/online",
+            Public,
+            post(portal::online::start_submit),
+        ),
         (M::GET, "/online/app", Public, get(portal::online::app)),
         (
             M::POST,
@@ -1051,7 +1056,12 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
             Public,
             post(portal::online::collection),
         ),
-        (M::POST, "/online/app/pay", Public, post(portal::online::pay)),
+        (
+            M::POST,
+            "/online/app/pay",
+            Public,
+            post(portal::online::pay),
+        ),
         (
             M::GET,
             "/online/return/{reference}",
@@ -1101,11 +1111,7 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
 /// upload ([`portal::online::PHOTO_BODY_LIMIT`]). A declared `Content-Length` over the limit
 /// is answered 413 before anyone reads the body; a streamed body is cut at the limit wherever
 /// it is read (the extractors answer 413 for the cut).
-async fn body_limit(
-    State(s): State<AppState>,
-    req: Request,
-    next: Next,
-) -> Response {
+async fn body_limit(State(s): State<AppState>, req: Request, next: Next) -> Response {
     let limit = if req.uri().path() == portal::online::PHOTO_UPLOAD_PATH {
         portal::online::PHOTO_BODY_LIMIT.max(s.options.max_body_bytes)
     } else {

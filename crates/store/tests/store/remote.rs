@@ -107,7 +107,11 @@ async fn a_submission_creates_one_ticketless_application(store: DynStore) {
     assert_eq!(a.collection_method, "mail");
     assert_eq!(a.hall_id, "h1");
     assert_eq!(
-        store.application_mail_address(app).await.unwrap().as_deref(),
+        store
+            .application_mail_address(app)
+            .await
+            .unwrap()
+            .as_deref(),
         Some(ADDRESS)
     );
     let events = store.application_events(app).await.unwrap();
@@ -196,7 +200,10 @@ async fn concurrent_submissions_create_one_application(store: DynStore) {
         }
         assert_eq!(created, 1);
     }
-    assert_eq!(store.count_applications_in_state("accepted").await.unwrap(), 4);
+    assert_eq!(
+        store.count_applications_in_state("accepted").await.unwrap(),
+        4
+    );
 }
 both_dialects!(
     concurrent_submissions_create_one_application,

@@ -401,15 +401,24 @@ pub async fn payment_return(
     let v = s.app.remote_reconcile(&r, &k).await?;
     let (msg, kind) = match (v.application_id, v.payment) {
         (Some(_), _) => (
-            page.t("缴费成功，申请已提交", "Paid: your application is submitted"),
+            page.t(
+                "缴费成功，申请已提交",
+                "Paid: your application is submitted",
+            ),
             "ok",
         ),
         (None, Some(wujing_app::PaymentStatus::Declined)) => (
-            page.t("支付未成功，请重新支付", "The payment did not go through; please pay again"),
+            page.t(
+                "支付未成功，请重新支付",
+                "The payment did not go through; please pay again",
+            ),
             "error",
         ),
         _ => (
-            page.t("正在确认支付结果，请稍后刷新本页", "Confirming the payment; refresh this page shortly"),
+            page.t(
+                "正在确认支付结果，请稍后刷新本页",
+                "Confirming the payment; refresh this page shortly",
+            ),
             "ok",
         ),
     };
@@ -478,7 +487,9 @@ pub async fn status(
     PageQuery(q): PageQuery<Key>,
 ) -> ApiResult<Response> {
     let st = s.app.remote_status(&reference, &q.k).await?;
-    let title = page.t("网上申请进度", "Online application status").to_string();
+    let title = page
+        .t("网上申请进度", "Online application status")
+        .to_string();
     let business = page.t(&st.business_zh, &st.business_en).to_string();
     let (state, next, collection, history) = match &st.application {
         Some(a) => (
@@ -498,8 +509,11 @@ pub async fn status(
         ),
         None => (
             page.t("未提交", "Not submitted").to_string(),
-            page.t("申请尚未缴费提交。", "The application has not been paid and submitted.")
-                .to_string(),
+            page.t(
+                "申请尚未缴费提交。",
+                "The application has not been paid and submitted.",
+            )
+            .to_string(),
             String::new(),
             vec![],
         ),

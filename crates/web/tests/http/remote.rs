@@ -90,8 +90,11 @@ async fn send(h: &Harness, req: Request<Body>) -> Resp {
             .map(|v| v.to_str().unwrap().to_string())
             .unwrap_or_default()
     };
-    let (location, content_type, cache) =
-        (header("location"), header("content-type"), header("cache-control"));
+    let (location, content_type, cache) = (
+        header("location"),
+        header("content-type"),
+        header("cache-control"),
+    );
     let cookie = res
         .headers()
         .get_all("set-cookie")
@@ -199,7 +202,13 @@ async fn signed_in(h: &Harness, id: &str, name: &str, phone: &str) -> String {
         ("id_number", id),
         ("name", name),
     ];
-    let sent = form(h, "/online", "", &[&base[..], &[("action", "send")]].concat()).await;
+    let sent = form(
+        h,
+        "/online",
+        "",
+        &[&base[..], &[("action", "send")]].concat(),
+    )
+    .await;
     assert_eq!(sent.status, StatusCode::OK);
     let masked = wujing_domain::idnum::mask_phone(phone);
     assert!(sent.body.contains(&masked), "{}", sent.body);
@@ -294,12 +303,20 @@ async fn an_eligible_resident_renews_a_passport_without_a_visit(store: DynStore)
     // Pay: declined first, then paid; the notification sent twice.
     let first = form(&h, "/online/app/pay", &cookie, &[]).await;
     let r1 = checkout_reference(&first).await;
-    assert!(first.location.contains("/pay/simulated/"), "{}", first.location);
+    assert!(
+        first.location.contains("/pay/simulated/"),
+        "{}",
+        first.location
+    );
     let back = h.app.simulated_decide(&r1, false).await.unwrap();
     let reference = back.split('/').nth(3).unwrap().split('?').next().unwrap();
     let returned = get(&h, &format!("/online/return/{reference}"), &cookie).await;
     assert!(returned.body.contains("支付未成功"), "{}", returned.body);
-    let o = h.app.remote_view(reference, cookie.split_once('.').unwrap().1).await.unwrap();
+    let o = h
+        .app
+        .remote_view(reference, cookie.split_once('.').unwrap().1)
+        .await
+        .unwrap();
     assert_eq!(o.application_id, None);
     let second = form(&h, "/online/app/pay", &cookie, &[]).await;
     let r2 = checkout_reference(&second).await;
@@ -308,7 +325,11 @@ async fn an_eligible_resident_renews_a_passport_without_a_visit(store: DynStore)
     // Submitted by the hook already; the duplicate notification changes nothing.
     h.app.simulated_resend(&r2).await.unwrap();
     let returned = get(&h, &format!("/online/return/{reference}"), &cookie).await;
-    assert!(returned.body.contains("已缴费，申请已提交"), "{}", returned.body);
+    assert!(
+        returned.body.contains("已缴费，申请已提交"),
+        "{}",
+        returned.body
+    );
     assert_eq!(
         h.store
             .count_applications_in_state("accepted")
@@ -316,7 +337,11 @@ async fn an_eligible_resident_renews_a_passport_without_a_visit(store: DynStore)
             .unwrap(),
         1
     );
-    let v = h.app.remote_view(reference, cookie.split_once('.').unwrap().1).await.unwrap();
+    let v = h
+        .app
+        .remote_view(reference, cookie.split_once('.').unwrap().1)
+        .await
+        .unwrap();
     let id = v.application_id.unwrap();
     assert_eq!(v.payment, Some(PaymentStatus::Paid));
     // Due in 7 working days from Tue 2026-12-01.
@@ -327,7 +352,9 @@ async fn an_eligible_resident_renews_a_passport_without_a_visit(store: DynStore)
         .iter()
         .find(|m| m.topic == "application")
         .expect("the submission's text");
-    assert!(confirm.body.contains(&format!("/online/status/{reference}?k=")));
+    assert!(confirm
+        .body
+        .contains(&format!("/online/status/{reference}?k=")));
     let link = confirm.body.split("http://127.0.0.1:8080").nth(1).unwrap();
     let status = get(&h, link.trim(), "").await;
     assert_eq!(status.status, StatusCode::OK, "{}", status.body);
@@ -348,15 +375,24 @@ async fn an_eligible_resident_renews_a_passport_without_a_visit(store: DynStore)
     let html = html.as_str().unwrap().to_string();
     assert!(html.contains("网上办理 Online"), "{html}");
     assert!(html.contains(&format!("/staff/applications/{id}/photo")));
-    let pic = get(&h, &format!("/staff/applications/{id}/photo"), &reviewer.cookie).await;
+    let pic = get(
+        &h,
+        &format!("/staff/applications/{id}/photo"),
+        &reviewer.cookie,
+    )
+    .await;
     assert_eq!((pic.status, pic.bytes == photo), (StatusCode::OK, true));
     assert!(pic.cache.contains("no-store"));
     // Another hall's reviewer does not see it; a citizen may not ask.
     let other = h.sign_in_as("reviewer@tianhe").await;
     assert_eq!(
-        get(&h, &format!("/staff/applications/{id}/photo"), &other.cookie)
-            .await
-            .status,
+        get(
+            &h,
+            &format!("/staff/applications/{id}/photo"),
+            &other.cookie
+        )
+        .await
+        .status,
         StatusCode::NOT_FOUND
     );
     // Without a session: to the sign-in page.
@@ -367,9 +403,17 @@ async fn an_eligible_resident_renews_a_passport_without_a_visit(store: DynStore)
         StatusCode::SEE_OTHER
     );
     let (s, a) = h
-        .post_as(&reviewer, &format!("/api/v1/applications/{id}/review"), None)
+        .post_as(
+            &reviewer,
+            &format!("/api/v1/applications/{id}/review"),
+            None,
+        )
         .await;
-    assert_eq!((s, a["status"].as_str()), (StatusCode::OK, Some("under_review")), "{a}");
+    assert_eq!(
+        (s, a["status"].as_str()),
+        (StatusCode::OK, Some("under_review")),
+        "{a}"
+    );
     assert_eq!(a["ticket_id"], serde_json::Value::Null);
     // Nothing can be changed any more.
     let late = upload(&h, &cookie, &photo).await;
@@ -398,13 +442,20 @@ async fn a_state_functionary_is_told_why_only_after_the_code(store: DynStore) {
         )
         .await;
         assert!(r.body.contains("无法为此身份办理网上申请"), "{}", r.body);
-        assert!(!r.body.contains("登记备案"), "no registry fact before the code");
+        assert!(
+            !r.body.contains("登记备案"),
+            "no registry fact before the code"
+        );
     }
     // The right name: the code goes to the registered phone, and the page says nothing of
     // the registry yet.
     let cookie = signed_in(&h, HUANG, "黄敏", HUANG_PHONE).await;
     let page = get(&h, "/online/app", &cookie).await;
-    assert!(page.body.contains("登记备案人员不能网上办理"), "{}", page.body);
+    assert!(
+        page.body.contains("登记备案人员不能网上办理"),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("remote_state_functionary"));
     assert!(!page.body.contains("action=\"/online/app/pay\""));
     let pay = form(&h, "/online/app/pay", &cookie, &[]).await;
@@ -435,7 +486,13 @@ async fn a_refused_remote_application_is_refunded(store: DynStore) {
     let h = harness(store).await;
     let cookie = signed_in(&h, LI, "李娜", LI_PHONE).await;
     upload(&h, &cookie, &photo_jpeg(354, 472, [250, 250, 250], 75)).await;
-    form(&h, "/online/app/collection", &cookie, &[("method", "locker")]).await;
+    form(
+        &h,
+        "/online/app/collection",
+        &cookie,
+        &[("method", "locker")],
+    )
+    .await;
     let pay = form(&h, "/online/app/pay", &cookie, &[]).await;
     let r = checkout_reference(&pay).await;
     h.app.simulated_decide(&r, true).await.unwrap();
@@ -447,7 +504,11 @@ async fn a_refused_remote_application_is_refunded(store: DynStore) {
     let id = v.application_id.expect("submitted by the hook");
     let reviewer = h.sign_in_as("reviewer").await;
     let (s, _) = h
-        .post_as(&reviewer, &format!("/api/v1/applications/{id}/review"), None)
+        .post_as(
+            &reviewer,
+            &format!("/api/v1/applications/{id}/review"),
+            None,
+        )
         .await;
     assert_eq!(s, StatusCode::OK);
     let (s, a) = h
@@ -457,7 +518,11 @@ async fn a_refused_remote_application_is_refunded(store: DynStore) {
             Some(serde_json::json!({"reason": "not_eligible"})),
         )
         .await;
-    assert_eq!((s, a["status"].as_str()), (StatusCode::OK, Some("refused")), "{a}");
+    assert_eq!(
+        (s, a["status"].as_str()),
+        (StatusCode::OK, Some("refused")),
+        "{a}"
+    );
     let online_id = h
         .store
         .online_application(&wujing_store::OnlineBy::Application(id))
@@ -498,7 +563,13 @@ async fn wrong_codes_and_oversized_bodies_are_refused(store: DynStore) {
         ("id_number", LI),
         ("name", "李娜"),
     ];
-    form(&h, "/online", "", &[&base[..], &[("action", "send")]].concat()).await;
+    form(
+        &h,
+        "/online",
+        "",
+        &[&base[..], &[("action", "send")]].concat(),
+    )
+    .await;
     let r = form(
         &h,
         "/online",
@@ -508,7 +579,11 @@ async fn wrong_codes_and_oversized_bodies_are_refused(store: DynStore) {
     .await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.cookie.is_none());
-    assert!(r.body.contains("验证码不正确") || r.body.contains("验证码已失效"), "{}", r.body);
+    assert!(
+        r.body.contains("验证码不正确") || r.body.contains("验证码已失效"),
+        "{}",
+        r.body
+    );
     // 100 KB to another form route is over its limit; to the upload it is a photo too large.
     let big = vec![b'a'; 100 * 1024];
     let res = send(

@@ -430,7 +430,11 @@ fn expected() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
         ("POST", "/online/app/pay", EVERYONE),
         ("GET", "/online/return/{reference}", EVERYONE),
         ("GET", "/online/status/{reference}", EVERYONE),
-        ("GET", "/staff/applications/{id}/photo", &["reviewer", "admin"]),
+        (
+            "GET",
+            "/staff/applications/{id}/photo",
+            &["reviewer", "admin"],
+        ),
         (
             "POST",
             "/api/v1/production/batches",
