@@ -6,6 +6,7 @@
 
 import { chromium } from 'playwright-core';
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -21,9 +22,20 @@ const axeSource = readFileSync(join(here, 'node_modules', 'axe-core', 'axe.min.j
 const dir = mkdtempSync(join(tmpdir(), 'wujing-browser-'));
 const outbox = join(dir, 'outbox.log');
 
-function startServer(extraEnv = {}, db = join(dir, 'wujing.db')) {
+/** A port free right now on the loopback address (for a server whose public URL must name it). */
+function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function startServer(extraEnv = {}, db = join(dir, 'wujing.db'), listen = '127.0.0.1:0') {
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, ['serve', '--listen', '127.0.0.1:0'], {
+    const child = spawn(bin, ['serve', '--listen', listen], {
       env: { ...process.env, DATABASE_URL: db, WUJING_KEYS_FILE: join(dir, 'wujing.keys'), WUJING_OUTBOX_FILE: outbox, WUJING_LOG: 'warn', ...extraEnv },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -185,7 +197,14 @@ async function hallDay(browser) {
     env: { ...process.env, DATABASE_URL: db, WUJING_KEYS_FILE: join(dir, 'wujing.keys'), WUJING_ADMIN_PASSWORD: 'admin password 1', WUJING_LOG: 'warn' },
   });
   await new Promise((r) => admin.on('exit', r));
-  hall = await startServer({ WUJING_CLOCK_AT: '2026-12-02T09:20:00+08:00', WUJING_NO_PHONE_CODE: 'true', WUJING_PAYMENT_PROVIDER: 'simulated' }, db);
+  // Its public URL names its own port: the simulated payment provider's checkout page is
+  // reached by that URL (as a real provider's would be by its own).
+  const port = await freePort();
+  hall = await startServer(
+    { WUJING_CLOCK_AT: '2026-12-02T09:20:00+08:00', WUJING_NO_PHONE_CODE: 'true', WUJING_PAYMENT_PROVIDER: 'simulated', WUJING_PUBLIC_URL: `http://127.0.0.1:${port}` },
+    db,
+    `127.0.0.1:${port}`,
+  );
   const base = hall.base;
   const root = await signIn(base, 'admin', 'admin password 1');
   for (const [username, roles, phone] of [
