@@ -233,6 +233,8 @@ struct AppPage {
     photo_ok: bool,
     /// The application's state in the page's language, once submitted.
     state: String,
+    /// The only thing in the way is a renewal not yet due: a reason for it fixes that.
+    renewal_fixable: bool,
 }
 
 fn no_session() -> AppError {
@@ -249,6 +251,8 @@ fn app_page(page: PageContext, v: RemoteView, msg: String, msg_kind: &str) -> Re
         .and_then(wujing_domain::application::State::parse)
         .map(|st| page.t(st.name_zh(), st.name_en()).to_string())
         .unwrap_or_default();
+    let renewal_fixable =
+        v.status == "draft" && v.reasons.iter().all(|r| r.code == "renewal_not_due");
     let mut r = render(&AppPage {
         page,
         title,
@@ -258,6 +262,7 @@ fn app_page(page: PageContext, v: RemoteView, msg: String, msg_kind: &str) -> Re
         photo_errors,
         photo_ok,
         state,
+        renewal_fixable,
     });
     // The applicant's own data: never cached.
     r.headers_mut()
