@@ -778,6 +778,19 @@ impl App {
         }
     }
 
+    /// The backstop of the submission: online applications awaiting payment whose payment is
+    /// paid (the hook lost by a crash, and the citizen never came back) are submitted. Run
+    /// hourly by `wujing serve`; answers how many were submitted.
+    pub async fn sweep_online_applications(&self) -> AppResult<u32> {
+        let mut n = 0;
+        for id in self.store.online_awaiting_payment(200).await? {
+            if self.submit_if_paid(id).await?.is_some() {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
     async fn remote_due_date(
         &self,
         from: chrono::NaiveDate,

@@ -1247,6 +1247,9 @@ async fn serve(
             if let Err(e) = keeper.sweep_applications().await {
                 tracing::warn!(error = %e, "application sweep failed");
             }
+            if let Err(e) = keeper.sweep_online_applications().await {
+                tracing::warn!(error = %e, "online application sweep failed");
+            }
             if let Some(f) = &audit_checkpoint_file {
                 if let Err(e) = append_checkpoint(&keeper, f).await {
                     tracing::warn!(error = %e, file = %f.display(), "audit checkpoint failed");

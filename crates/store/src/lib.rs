@@ -628,6 +628,9 @@ pub trait RemoteStore: Send + Sync + 'static {
 
     /// The photo of an online application (the JPEG), opened.
     async fn online_photo(&self, id: i64) -> Result<Option<Vec<u8>>>;
+
+    /// The ids of online applications awaiting payment, oldest first, at most `limit`.
+    async fn online_awaiting_payment(&self, limit: u32) -> Result<Vec<i64>>;
 }
 
 pub type DynStore = Arc<dyn Store>;

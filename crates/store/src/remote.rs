@@ -210,3 +210,13 @@ pub(crate) async fn photo(tx: &mut impl AdminTx, keys: &Keys, id: i64) -> Result
         .map(Some)
         .map_err(|_| StoreError::Corrupt("photo".into()))
 }
+
+/// The ids of online applications awaiting payment, oldest first, at most `limit`.
+pub(crate) async fn awaiting_payment(tx: &mut impl AdminTx, limit: i64) -> Result<Vec<i64>> {
+    Ok(tx
+        .texts(sql::ONLINE_AWAITING_PAYMENT, &[Arg::Int(limit)])
+        .await?
+        .iter()
+        .filter_map(|r| int(&r[0]))
+        .collect())
+}

@@ -820,4 +820,7 @@ shared! {
     ONLINE_BY_REFERENCE = concat!("SELECT ", online_cols!(), " FROM online_applications WHERE reference = $1");
     ONLINE_OF_APPLICATION = concat!("SELECT ", online_cols!(), " FROM online_applications WHERE application_id = $1");
     ONLINE_PHOTO = "SELECT photo FROM online_applications WHERE id = $1";
+    /// Online applications awaiting payment, oldest first (the sweep reconciles them).
+    ONLINE_AWAITING_PAYMENT = "SELECT CAST(id AS TEXT) FROM online_applications \
+        WHERE status = 'awaiting_payment' ORDER BY id LIMIT $1";
 }

@@ -18,4 +18,9 @@ impl RemoteStore for PgStore {
         let c = self.client().await?;
         crate::remote::photo(&mut PgTx(&c), &self.keys, id).await
     }
+
+    async fn online_awaiting_payment(&self, limit: u32) -> Result<Vec<i64>> {
+        let c = self.client().await?;
+        crate::remote::awaiting_payment(&mut PgTx(&c), i64::from(limit)).await
+    }
 }

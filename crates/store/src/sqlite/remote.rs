@@ -29,4 +29,13 @@ impl RemoteStore for SqliteStore {
         })
         .await
     }
+
+    async fn online_awaiting_payment(&self, limit: u32) -> Result<Vec<i64>> {
+        self.read(move |c| {
+            crate::remote::awaiting_payment(&mut LiteTx(c), i64::from(limit))
+                .now_or_never()
+                .expect("SQLite statements never wait")
+        })
+        .await
+    }
 }
