@@ -620,3 +620,72 @@ both_dialects!(
     wrong_codes_and_oversized_bodies_are_refused,
     wrong_codes_and_oversized_bodies_are_refused
 );
+
+/// A payment recorded paid without its hook (as after a crash between the two), and an
+/// applicant who never comes back: the hourly sweep submits it, once.
+async fn the_sweep_submits_a_paid_application_whose_hook_was_lost(store: DynStore) {
+    let h = harness(store).await;
+    let cookie = signed_in(&h, LI, "李娜", LI_PHONE).await;
+    upload(&h, &cookie, &photo_jpeg(354, 472, [250, 250, 250], 75)).await;
+    form(
+        &h,
+        "/online/app/collection",
+        &cookie,
+        &[("method", "locker")],
+    )
+    .await;
+    let pay = form(&h, "/online/app/pay", &cookie, &[]).await;
+    let reference = checkout_reference(&pay).await;
+    let p = h
+        .store
+        .online_payment_by_ref("simulated", &reference)
+        .await
+        .unwrap()
+        .unwrap();
+    // Straight into the store: paid, and no hook ran.
+    h.store
+        .apply_payment_event(
+            &wujing_store::NewPaymentEvent {
+                provider: "simulated".into(),
+                provider_event_id: "lost-hook-1".into(),
+                provider_ref: reference.clone(),
+                outcome: "paid".into(),
+                amount_yuan: p.amount_yuan,
+                at: super::start(),
+            },
+            &wujing_store::NewAudit {
+                at: super::start(),
+                actor: "system:test".into(),
+                actor_name: "test".into(),
+                action: String::new(),
+                subject: format!("online_payment:{}", p.id),
+                citizen: None,
+                detail: serde_json::json!({}),
+                client_addr: None,
+                station: None,
+                hall_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        h.store
+            .count_applications_in_state("accepted")
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(h.app.sweep_online_applications().await.unwrap(), 1);
+    assert_eq!(h.app.sweep_online_applications().await.unwrap(), 0);
+    assert_eq!(
+        h.store
+            .count_applications_in_state("accepted")
+            .await
+            .unwrap(),
+        1
+    );
+}
+both_dialects!(
+    the_sweep_submits_a_paid_application_whose_hook_was_lost,
+    the_sweep_submits_a_paid_application_whose_hook_was_lost
+);
