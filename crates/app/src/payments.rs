@@ -97,7 +97,8 @@ pub struct PaymentView {
     pub status: PaymentStatus,
     /// The provider's name (`simulated`, …).
     pub provider: String,
-    /// Where the citizen pays, while the payment is pending.
+    /// Where the citizen pays, while the payment is pending: the provider's page (the
+    /// simulated provider's is a path of this site, `/pay/simulated/…`).
     pub checkout_url: Option<String>,
     pub created_at: DateTime<Utc>,
     pub paid_at: Option<DateTime<Utc>>,

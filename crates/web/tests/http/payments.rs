@@ -138,10 +138,7 @@ async fn callback_route(store: DynStore) {
     let view = p.start(&purpose).await;
     assert_eq!(view.status, PaymentStatus::Pending);
     let url = view.checkout_url.clone().unwrap();
-    assert_eq!(
-        url,
-        format!("{}/pay/simulated/{}", p.base, reference_of(&url))
-    );
+    assert_eq!(url, format!("/pay/simulated/{}", reference_of(&url)));
     let reference = reference_of(&url);
     // Starting again answers the same open payment.
     assert_eq!(p.start(&purpose).await.id, view.id);
