@@ -197,8 +197,8 @@ async function hallDay(browser) {
     env: { ...process.env, DATABASE_URL: db, WUJING_KEYS_FILE: join(dir, 'wujing.keys'), WUJING_ADMIN_PASSWORD: 'admin password 1', WUJING_LOG: 'warn' },
   });
   await new Promise((r) => admin.on('exit', r));
-  // Its public URL names its own port: the simulated payment provider's checkout page is
-  // reached by that URL (as a real provider's would be by its own).
+  // Its public URL names its own port, so that the links in its texts (the status pages')
+  // lead back to it.
   const port = await freePort();
   hall = await startServer(
     { WUJING_CLOCK_AT: '2026-12-02T09:20:00+08:00', WUJING_NO_PHONE_CODE: 'true', WUJING_PAYMENT_PROVIDER: 'simulated', WUJING_PUBLIC_URL: `http://127.0.0.1:${port}` },
