@@ -6,6 +6,7 @@
 
 import { chromium } from 'playwright-core';
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -21,9 +22,20 @@ const axeSource = readFileSync(join(here, 'node_modules', 'axe-core', 'axe.min.j
 const dir = mkdtempSync(join(tmpdir(), 'wujing-browser-'));
 const outbox = join(dir, 'outbox.log');
 
-function startServer(extraEnv = {}, db = join(dir, 'wujing.db')) {
+/** A port free right now on the loopback address (for a server whose public URL must name it). */
+function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function startServer(extraEnv = {}, db = join(dir, 'wujing.db'), listen = '127.0.0.1:0') {
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, ['serve', '--listen', '127.0.0.1:0'], {
+    const child = spawn(bin, ['serve', '--listen', listen], {
       env: { ...process.env, DATABASE_URL: db, WUJING_KEYS_FILE: join(dir, 'wujing.keys'), WUJING_OUTBOX_FILE: outbox, WUJING_LOG: 'warn', ...extraEnv },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -185,7 +197,14 @@ async function hallDay(browser) {
     env: { ...process.env, DATABASE_URL: db, WUJING_KEYS_FILE: join(dir, 'wujing.keys'), WUJING_ADMIN_PASSWORD: 'admin password 1', WUJING_LOG: 'warn' },
   });
   await new Promise((r) => admin.on('exit', r));
-  hall = await startServer({ WUJING_CLOCK_AT: '2026-12-02T09:20:00+08:00', WUJING_NO_PHONE_CODE: 'true' }, db);
+  // Its public URL names its own port, so that the links in its texts (the status pages')
+  // lead back to it.
+  const port = await freePort();
+  hall = await startServer(
+    { WUJING_CLOCK_AT: '2026-12-02T09:20:00+08:00', WUJING_NO_PHONE_CODE: 'true', WUJING_PAYMENT_PROVIDER: 'simulated', WUJING_PUBLIC_URL: `http://127.0.0.1:${port}` },
+    db,
+    `127.0.0.1:${port}`,
+  );
   const base = hall.base;
   const root = await signIn(base, 'admin', 'admin password 1');
   for (const [username, roles, phone] of [
@@ -596,6 +615,124 @@ async function siteJourney(browser) {
   }
 }
 
+// Fully online (全程网办), in the same training hall: an eligible Guangzhou resident renews a
+// passport without a visit — the code to the registered phone, a photo refused then accepted,
+// mail chosen, paid on the simulated provider after a declined attempt (and its notification
+// sent twice), reviewed, produced and mailed with a tracking number, followed on the status
+// page the texts link to; a registered state functionary is told why after the code.
+async function remoteRenewal(browser) {
+  const base = hall.base;
+  const citizen = await (await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, locale: 'zh-CN' })).newPage();
+  await citizen.goto(`${base}/lang?to=zh-CN&back=/`);
+  await citizen.locator('a[href="/online"]').click();
+  await citizen.waitForURL(/\/online$/);
+  await scan(citizen, 'online start');
+  await citizen.selectOption('#business', 'passport_renewal');
+  await citizen.fill('#id_number', '440104199208150221');
+  await citizen.fill('#name', '李娜');
+  let before = outboxLines();
+  await citizen.locator('button[value=send]').click();
+  await citizen.waitForLoadState();
+  assert.match(await citizen.locator('[role=alert]').innerText(), /138\*\*\*\*8001/, 'the code goes to the registered phone, masked');
+  await scan(citizen, 'online code sent');
+  await citizen.fill('#code', await lastCode('8001', before));
+  await citizen.locator('button[value=verify]').click();
+  await citizen.waitForURL(/\/online\/app$/);
+  await scan(citizen, 'online application');
+  assert.match(await citizen.locator('main').innerText(), /您符合网上办理条件/);
+
+  // A photo too small is refused, next to the upload; a good one is accepted.
+  await citizen.setInputFiles('#photo', join(here, 'fixtures', 'photo-too-small.jpg'));
+  await citizen.locator('form[action="/online/app/photo"] button').click();
+  await citizen.waitForLoadState();
+  assert.match(await citizen.locator('#photo-errors').innerText(), /照片文件应为20–80KB/);
+  await scan(citizen, 'online photo refused');
+  await citizen.setInputFiles('#photo', join(here, 'fixtures', 'photo-good.jpg'));
+  await citizen.locator('form[action="/online/app/photo"] button').click();
+  await citizen.waitForLoadState();
+  assert.equal(await citizen.locator('#photo-errors').count(), 0);
+  assert.equal(await citizen.locator('img.photo').count(), 1, 'the applicant sees the photo');
+  await citizen.check('#m-mail');
+  await citizen.fill('#mail_address', '广州市越秀区解放北路618号5楼');
+  await citizen.locator('form[action="/online/app/collection"] button').click();
+  await citizen.waitForLoadState();
+  await scan(citizen, 'online summary');
+
+  // Pay: declined first, then paid; the notification sent again changes nothing.
+  await citizen.locator('form[action="/online/app/pay"] button').click();
+  await citizen.waitForURL(/\/pay\/simulated\//);
+  await citizen.locator('button[value=decline]').click();
+  await citizen.waitForURL(/\/online\/return\//);
+  assert.match(await citizen.locator('main').innerText(), /支付未成功/);
+  await scan(citizen, 'online payment declined');
+  await citizen.locator('form[action="/online/app/pay"] button').click();
+  await citizen.waitForURL(/\/pay\/simulated\//);
+  const checkout = citizen.url();
+  await citizen.locator('button[value=pay]').click();
+  await citizen.waitForURL(/\/online\/return\//);
+  assert.match(await citizen.locator('main').innerText(), /已缴费，申请已提交/);
+  await scan(citizen, 'online submitted');
+  await citizen.goto(checkout);
+  await citizen.locator('button[value=resend]').click();
+  await citizen.waitForURL(/\/online\/return\//);
+  assert.match(await citizen.locator('main').innerText(), /已缴费，申请已提交/);
+  const submitted = await outboxLine('138****8001 (application): 【出入境】您的网上申请');
+  const statusPath = submitted.match(/(\/online\/status\/[A-Z0-9]+\?k=[0-9a-f]+)/)[1];
+
+  // The reviewer of the online site sees one online application, with its photo.
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const reviewer = await staffPage(context, base, 'reviewer1', 'a long password');
+  await reviewer.goto(`${base}/staff/review`);
+  assert.equal(await reviewer.locator('img.photo').count(), 1, 'one online application, paid once');
+  assert.ok(await reviewer.locator('img.photo').evaluate((i) => i.complete && i.naturalWidth === 354), 'the photo is shown');
+  await scan(reviewer, 'review online');
+  await reviewer.locator('button[value=review]').first().click();
+  await reviewer.waitForLoadState();
+  await reviewer.locator('button[value=approve]').first().click();
+  await reviewer.waitForLoadState();
+  await outboxLine('138****8001 (application): 【出入境】您的申请已审批通过');
+
+  // Produced and mailed with its tracking number.
+  const producer = await staffPage(context, base, 'producer1', 'a long password');
+  await producer.goto(`${base}/staff/production`);
+  await producer.locator('form[action="/staff/production/batch"] button').click();
+  await producer.waitForLoadState();
+  await producer.fill('input[name=document_number]', 'E20261203');
+  await producer.locator('button[value=produced]').click();
+  await producer.waitForLoadState();
+  await producer.fill('input[name=tracking_number]', 'EA123456785CN');
+  await producer.locator('button[value=dispatched]').click();
+  await producer.waitForLoadState();
+  await scan(producer, 'production mailed');
+  await outboxLine('运单号EA123456785CN');
+
+  // The citizen follows it on the status page the texts link to.
+  await citizen.goto(base + statusPath);
+  await scan(citizen, 'online status');
+  const status = await citizen.locator('main').innerText();
+  assert.match(status, /EA123456785CN/);
+  for (const step of ['已受理', '审批中', '审批通过', '制证中', '已制证', '已发出']) {
+    assert.ok(status.includes(step), `the status shows ${step}: ${status}`);
+  }
+
+  // A registered state functionary is told why — after the code, not before.
+  const other = await (await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, locale: 'zh-CN' })).newPage();
+  await other.goto(`${base}/online`);
+  await other.fill('#id_number', '440103198012120660');
+  await other.fill('#name', '黄敏');
+  before = outboxLines();
+  await other.locator('button[value=send]').click();
+  await other.waitForLoadState();
+  assert.doesNotMatch(await other.locator('main').innerText(), /登记备案/);
+  await other.fill('#code', await lastCode('8005', before));
+  await other.locator('button[value=verify]').click();
+  await other.waitForURL(/\/online\/app$/);
+  assert.match(await other.locator('main').innerText(), /登记备案人员不能网上办理/);
+  assert.equal(await other.locator('form[action="/online/app/pay"]').count(), 0);
+  await scan(other, 'online not eligible');
+  console.log('ok - online: passport renewed without a visit (photo refused then accepted, declined then paid, the notification sent twice, reviewed, mailed EA123456785CN, followed on the status page); a state functionary told why after the code');
+}
+
 const { child, base } = await startServer();
 const browser = await chromium.launch({
   executablePath: browserPath,
@@ -729,6 +866,7 @@ try {
   await documentLife(browser);
   await hotlineCall(browser);
   await siteJourney(browser);
+  await remoteRenewal(browser);
   assert.deepEqual(refusals, [], 'the content security policy refused a script or style of ours');
   console.log('ok - no script or style refused by the content security policy');
   const minor = [...scanned.values()].reduce((a, b) => a + b, 0);

@@ -247,6 +247,17 @@ codes! {
     // Sites (issue 13 §2).
     SiteInvalid = "site_invalid", Invalid, "办证点信息有误，请按提示修改", "the site's details are not valid; see each field";
     SiteExists = "site_exists", Conflict, "已有同一编号的办证点", "a site with this id exists already";
+    // Fully online business (全程网办, issue 13, crates/app/src/remote.rs).
+    RemoteNotAvailable = "remote_not_available", Unprocessable, "无法为此身份办理网上申请，请携带身份证到出入境办证大厅办理", "this identity cannot apply online; please apply at an exit-entry hall with your ID card";
+    RemoteNotEligible = "remote_not_eligible", Unprocessable, "不符合网上办理条件，详见各项原因", "not eligible for online handling; see the reasons";
+    RemoteSiteMissing = "remote_site_missing", Unavailable, "本系统暂未开通网上办理", "online handling is not set up on this server";
+    OnlineApplicationNotFound = "online_application_not_found", NotFound, "没有找到该网上申请，请重新开始", "no such online application; please start again";
+    OnlineNotDraft = "online_not_draft", Conflict, "该网上申请已进入缴费，不能再修改", "this online application has gone to payment and can no longer be changed";
+    OnlineIncomplete = "online_incomplete", Unprocessable, "请先上传合格的照片并选择领取方式", "upload an accepted photo and choose how to receive the document first";
+    OnlineNotPayable = "online_not_payable", Conflict, "该网上申请不在待缴费状态", "this online application is not awaiting payment";
+    OnlineNotOpen = "online_not_open", Conflict, "该网上申请已提交或已放弃", "this online application was submitted or given up";
+    PhotoInvalid = "photo_invalid", Unprocessable, "照片不符合要求，详见各项原因", "the photo does not meet the requirements; see the reasons";
+    PhotoMissing = "photo_missing", Invalid, "请选择要上传的照片文件（JPEG，20–80KB）", "choose the photo file to upload (JPEG, 20–80 KB)";
 }
 
 impl std::fmt::Display for Code {

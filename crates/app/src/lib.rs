@@ -31,6 +31,7 @@ pub mod production;
 mod progress;
 pub mod ratings;
 mod records;
+pub mod remote;
 mod signals;
 pub mod sites;
 mod views;
@@ -45,6 +46,14 @@ pub use ops::Readiness;
 pub use payment_hooks::probe as payment_probe;
 pub use payment_hooks::PROBE_KIND as PAYMENT_PROBE_KIND;
 pub use payments::{PaymentPurpose, PaymentStatus, PaymentView};
+pub use remote::{
+    RemoteCodeSent, RemoteCollection, RemoteIdentity, RemoteSession, RemoteStatus, RemoteVerify,
+    RemoteView,
+};
+
+/// The demo organisation's main hall (广州市出入境办证大厅): where online applications go
+/// unless `--online-site` names another.
+pub const DEFAULT_ONLINE_SITE: &str = "gz-city";
 pub use production::*;
 pub use records::*;
 pub use signals::*;
@@ -99,6 +108,9 @@ pub struct Config {
     /// The address citizens reach the portal at (`https://…`, no trailing slash): the links
     /// in text messages point there.
     pub public_url: String,
+    /// The site (hall id) that accepts fully online applications (全程网办): its reviewers
+    /// review them and its pickup locker is the one offered. The demo's main hall by default.
+    pub online_site: String,
 }
 
 /// How the online pool is released (issue: fairness at release time).
@@ -199,6 +211,7 @@ impl Default for Config {
             pickup_reminder_days: 3,
             uncollected_days: 30,
             public_url: "http://127.0.0.1:8080".into(),
+            online_site: DEFAULT_ONLINE_SITE.into(),
         }
     }
 }

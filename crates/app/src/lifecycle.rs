@@ -893,6 +893,12 @@ impl App {
             )
             .await
             .map_err(move_error)?;
+        // A refused or withdrawn application submitted online gets its fee back. The move is
+        // committed: a refund the provider cannot make now stays due at the payment port
+        // (its refund pass retries); the move is not undone for it.
+        if let Err(e) = self.refund_remote(actor, id, to).await {
+            tracing::warn!(application = id, code = %e.code, "refund of a remote application not made now");
+        }
         Ok(moved.into())
     }
 
@@ -907,15 +913,11 @@ impl App {
         a: &wujing_store::Application,
         notice: Notice<'_>,
     ) -> AppResult<Vec<NewMessage>> {
-        let Some(booking_id) = a.booking_id else {
-            return Ok(Vec::new());
-        };
-        let Some(b) = self.store.booking_by_id(booking_id).await? else {
+        let Some((phone, lang, link)) = self.citizen_contact(a).await? else {
             return Ok(Vec::new());
         };
         let hall = self.store.hall(&a.hall_id).await?;
-        let link = self.status_link(&b).await?;
-        let en = b.lang.starts_with("en");
+        let en = lang.starts_with("en");
         let site = if en {
             hall.as_ref()
                 .map_or("the accepting hall", |h| h.name_en.as_str())
@@ -925,11 +927,31 @@ impl App {
         let body = notice.body(en, site, a, &link);
         Ok(vec![crate::notify::message(
             format!("application:{}:{}", a.id, notice.key()),
-            &b.phone,
+            &phone,
             "application",
             body,
             self.clock.now(),
         )])
+    }
+
+    /// Where the citizen's texts about `a` go: the booking's phone, language and slip link;
+    /// for an application submitted online (no ticket), the registered phone given at the
+    /// code, the language of the visit and the online status link; none for a walk-in.
+    pub(crate) async fn citizen_contact(
+        &self,
+        a: &wujing_store::Application,
+    ) -> AppResult<Option<(String, String, String)>> {
+        if let Some(booking_id) = a.booking_id {
+            let Some(b) = self.store.booking_by_id(booking_id).await? else {
+                return Ok(None);
+            };
+            let link = self.status_link(&b).await?;
+            return Ok(Some((b.phone.clone(), b.lang.clone(), link)));
+        }
+        if a.ticket_id.is_none() {
+            return self.remote_contact(a.id).await;
+        }
+        Ok(None)
     }
 
     /// The link a text carries to the application's status: the booking's slip (its own
@@ -964,15 +986,11 @@ impl App {
         if !tells {
             return Ok(Vec::new());
         }
-        let Some(booking_id) = a.booking_id else {
-            return Ok(Vec::new());
-        };
-        let Some(b) = self.store.booking_by_id(booking_id).await? else {
+        let Some((phone, lang, link)) = self.citizen_contact(a).await? else {
             return Ok(Vec::new());
         };
         let hall = self.store.hall(&a.hall_id).await?;
-        let link = self.status_link(&b).await?;
-        let en = b.lang.starts_with("en");
+        let en = lang.starts_with("en");
         let reason = step.reason;
         let tracking = step.tracking_number.as_deref().unwrap_or("");
         let body = match (to, en) {
@@ -1038,7 +1056,7 @@ impl App {
         };
         Ok(vec![crate::notify::message(
             format!("application:{}:{}", a.id, to.as_str()),
-            &b.phone,
+            &phone,
             "application",
             body,
             self.clock.now(),

@@ -15,12 +15,17 @@ pub const PROBE_KIND: &str = "payment_probe";
 
 /// Reacts to `purpose`'s payment `payment_id` having been paid (committed).
 pub(crate) async fn on_paid(app: &App, purpose: &PaymentPurpose, payment_id: i64) -> AppResult<()> {
-    let _ = app;
     match purpose.kind.as_str() {
         PROBE_KIND => {
             let _ = payment_id;
             probe::record(purpose.id);
             Ok(())
+        }
+        // Fully online business: the paid online application is submitted (idempotent: the
+        // citizen's return may have done it, or a duplicate call finds it done).
+        crate::remote::PURPOSE_KIND => {
+            let _ = payment_id;
+            app.submit_if_paid(purpose.id).await.map(|_| ())
         }
         _ => Ok(()),
     }

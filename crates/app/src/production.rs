@@ -70,8 +70,8 @@ pub struct BatchItem {
     pub hall_id: String,
     /// `counter`, `locker` or `mail` (then `dispatched` needs the tracking number).
     pub collection_method: String,
-    /// The applicant, for printing. `None` for a walk-in: reception keeps no name or number
-    /// on file for one.
+    /// The applicant, for printing (a booking's, or an online application's). `None` for a
+    /// walk-in: reception keeps no name or number on file for one.
     pub applicant: Option<PrintApplicant>,
 }
 
@@ -234,24 +234,36 @@ impl App {
         let unmasked = permits(p, Action::ProductionCentre, None);
         let mut items = Vec::with_capacity(apps.len());
         for a in &apps {
-            let applicant = match a.booking_id {
-                Some(bid) => self.store.booking_by_id(bid).await?.map(|bk| {
-                    if unmasked {
-                        PrintApplicant {
-                            name: bk.name,
-                            id_number: bk.id_number,
-                            masked: false,
-                        }
-                    } else {
-                        PrintApplicant {
-                            name: mask_name(&bk.name),
-                            id_number: mask_id_number(&bk.id_number),
-                            masked: true,
-                        }
-                    }
-                }),
-                None => None,
+            // A booked application's applicant is the booking's; one submitted online (no
+            // ticket) has the identity proved by the code to the registered phone.
+            let who = match (a.booking_id, a.ticket_id) {
+                (Some(bid), _) => self
+                    .store
+                    .booking_by_id(bid)
+                    .await?
+                    .map(|bk| (bk.name, bk.id_number)),
+                (None, None) => self
+                    .store
+                    .online_application(&wujing_store::OnlineBy::Application(a.id))
+                    .await?
+                    .map(|o| (o.name, o.id_number)),
+                (None, Some(_)) => None,
             };
+            let applicant = who.map(|(name, id_number)| {
+                if unmasked {
+                    PrintApplicant {
+                        name,
+                        id_number,
+                        masked: false,
+                    }
+                } else {
+                    PrintApplicant {
+                        name: mask_name(&name),
+                        id_number: mask_id_number(&id_number),
+                        masked: true,
+                    }
+                }
+            });
             let business = self.catalogue.business(&a.business);
             items.push(BatchItem {
                 application_id: a.id,

@@ -144,7 +144,7 @@ mod tests {
     fn application(status: &str) -> Application {
         Application {
             id: 1,
-            ticket_id: 1,
+            ticket_id: Some(1),
             business: "passport_first".into(),
             status: status.into(),
             missing: vec!["户口簿".into()],

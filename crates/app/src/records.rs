@@ -93,7 +93,8 @@ from_row!(ReconLine {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Application {
     pub id: i64,
-    pub ticket_id: i64,
+    /// `None` for an application submitted online (全程网办).
+    pub ticket_id: Option<i64>,
     pub business: String,
     pub status: String,
     pub missing: Vec<String>,

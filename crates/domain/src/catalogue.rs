@@ -112,12 +112,23 @@ impl BusinessTerms<'_> {
     }
 }
 
+/// A version of the fully online (全程网办) pilot: where the applicant's 户籍 must be, and which
+/// businesses may be handled without a visit.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RemotePilot {
+    pub effective_from: NaiveDate,
+    pub cities: Vec<String>,
+    pub businesses: Vec<String>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct Catalogue {
     businesses: Vec<Business>,
     option_fees: Vec<OptionFees>,
     option_names: BTreeMap<String, (String, String)>,
     open_cities: Vec<OpenCities>,
+    #[serde(default)]
+    remote_pilots: Vec<RemotePilot>,
 }
 
 /// Picks the entry in force on `on`: the latest whose `effective_from` is not after it.
@@ -167,6 +178,17 @@ impl Catalogue {
         self.option_names
             .get(option)
             .map(|(zh, en)| (zh.as_str(), en.as_str()))
+    }
+
+    /// The fully online pilot in force on `on`, if any.
+    pub fn remote_pilot(&self, on: NaiveDate) -> Option<&RemotePilot> {
+        in_force(&self.remote_pilots, on, |p| p.effective_from)
+    }
+
+    /// Whether `business` may be handled fully online on `on` (for someone of a pilot city).
+    pub fn offered_remotely(&self, business: &str, on: NaiveDate) -> bool {
+        self.remote_pilot(on)
+            .is_some_and(|p| p.businesses.iter().any(|b| b == business))
     }
 
     /// Whether `city` was an open city for individual HK/Macau travel (G) on `on`.

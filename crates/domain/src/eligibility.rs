@@ -76,6 +76,17 @@ pub struct PersonRecord {
     /// Registered state functionary (登记备案人员): needs the employer's approval to travel.
     #[serde(default)]
     pub state_functionary: bool,
+    /// Fingerprints taken at an earlier application are on file (全程网办 needs them: nobody
+    /// comes to a counter to give them). Absent in an import: not on file.
+    #[serde(default)]
+    pub fingerprints_on_file: bool,
+    /// Serving military personnel (现役军人): never handled online.
+    #[serde(default)]
+    pub military: bool,
+    /// The registered real-name phone (实名登记手机): where a remote applicant's one-time code
+    /// goes. Sealed at rest like the name.
+    #[serde(default)]
+    pub phone: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -222,7 +233,12 @@ pub const REGISTRY_REASONS: &[&str] = &[
 
 /// Whether a reason code comes from the registries' records (see [`REGISTRY_REASONS`]).
 pub fn from_registry(code: &str) -> bool {
-    REGISTRY_REASONS.contains(&code)
+    REGISTRY_REASONS.contains(&code) || crate::remote::REMOTE_REGISTRY_REASONS.contains(&code)
+}
+
+/// A reason with its code and texts (for rule modules beside this one).
+pub fn reason_of(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> Reason {
+    reason(code, zh, en)
 }
 
 fn reason(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> Reason {
@@ -662,6 +678,9 @@ mod tests {
             residence_permit_expires: None,
             status: PersonStatus::Active,
             state_functionary: false,
+            fingerprints_on_file: true,
+            military: false,
+            phone: None,
         }
     }
     fn permit(id: &str, kind: DocumentKind, expires: NaiveDate) -> DocumentRecord {

@@ -16,6 +16,7 @@ pub mod eligibility;
 pub mod idnum;
 pub mod lottery;
 pub mod phone;
+pub mod remote;
 pub mod site;
 pub mod staff;
 pub mod text;

@@ -361,6 +361,16 @@ struct BookingArgs {
     )]
     public_url: String,
 
+    /// The site (hall id) that accepts fully online applications (全程网办): its reviewers see
+    /// them and its pickup locker is offered. The demo's main hall by default.
+    #[arg(
+        long,
+        env = "WUJING_ONLINE_SITE",
+        default_value = wujing_app::DEFAULT_ONLINE_SITE,
+        global = true
+    )]
+    online_site: String,
+
     /// Who takes online payments: `simulated` (no real money: development and tests), `none`,
     /// or `auto`: simulated with the demo organisation, none otherwise (docs/OPERATIONS.md).
     #[arg(
@@ -659,6 +669,7 @@ impl BookingArgs {
             pickup_reminder_days: self.pickup_reminder_days,
             uncollected_days: self.uncollected_days,
             public_url: self.public_url.trim_end_matches('/').to_string(),
+            online_site: self.online_site.clone(),
             hall: wujing_app::hall::HallRules {
                 checkin_early: TimeDelta::minutes(self.checkin_early_minutes),
                 checkin_late: TimeDelta::minutes(self.checkin_late_minutes),
@@ -1286,6 +1297,9 @@ async fn serve(
             }
             if let Err(e) = keeper.sweep_applications().await {
                 tracing::warn!(error = %e, "application sweep failed");
+            }
+            if let Err(e) = keeper.sweep_online_applications().await {
+                tracing::warn!(error = %e, "online application sweep failed");
             }
             if let Some(f) = &audit_checkpoint_file {
                 if let Err(e) = append_checkpoint(&keeper, f).await {

@@ -58,7 +58,7 @@ pub(crate) trait AdminTx {
 }
 
 /// `Refused(code)` when the statement violated `violation`; its own error otherwise.
-fn refuse_on(violation: Violation, code: &'static str) -> impl Fn(Fail) -> StoreError {
+pub(crate) fn refuse_on(violation: Violation, code: &'static str) -> impl Fn(Fail) -> StoreError {
     move |f| {
         if f.violation == Some(violation) {
             StoreError::Refused(code)
@@ -508,6 +508,7 @@ pub(crate) async fn apply(
             }
             AdminOutcome::Done
         }
+        AdminChange::Online(step) => crate::remote::apply(tx, keys, step, now).await?,
         AdminChange::AcknowledgeAlert {
             id,
             staff_id,

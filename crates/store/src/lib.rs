@@ -19,6 +19,7 @@ mod migrations;
 mod model;
 mod payments;
 pub mod postgres;
+mod remote;
 mod rows;
 mod seal;
 mod sql;
@@ -94,6 +95,7 @@ pub trait Store:
     + OutboxStore
     + HallStore
     + PaymentStore
+    + RemoteStore
 {
 }
 
@@ -107,6 +109,7 @@ impl<T> Store for T where
         + OutboxStore
         + HallStore
         + PaymentStore
+        + RemoteStore
         + ?Sized
 {
 }
@@ -613,6 +616,21 @@ pub trait HallStore: Send + Sync + 'static {
 
     /// How many applications are in `state` (the production page's waiting count).
     async fn count_applications_in_state(&self, state: &str) -> Result<u64>;
+}
+
+/// Fully online business (全程网办, issue 13): online applications. Their steps are written
+/// with their audit entries through [`HallStore::apply_admin_notifying`]
+/// ([`AdminChange::Online`]); these are the reads.
+#[async_trait]
+pub trait RemoteStore: Send + Sync + 'static {
+    /// An online application, opened (without its photo).
+    async fn online_application(&self, by: &OnlineBy) -> Result<Option<OnlineApplication>>;
+
+    /// The photo of an online application (the JPEG), opened.
+    async fn online_photo(&self, id: i64) -> Result<Option<Vec<u8>>>;
+
+    /// The ids of online applications awaiting payment, oldest first, at most `limit`.
+    async fn online_awaiting_payment(&self, limit: u32) -> Result<Vec<i64>>;
 }
 
 pub type DynStore = Arc<dyn Store>;

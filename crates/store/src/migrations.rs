@@ -135,6 +135,7 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "collection_choice",
         sql: include_str!("../migrations/sqlite/0024_collection_choice.sql"),
     },
+    // 25 and 28 are other branches' (issue 13, in parallel).
     Migration {
         version: 25,
         name: "sites",
@@ -144,6 +145,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         version: 26,
         name: "payments",
         sql: include_str!("../migrations/sqlite/0026_payments.sql"),
+    },
+    Migration {
+        version: 27,
+        name: "remote",
+        sql: include_str!("../migrations/sqlite/0027_remote.sql"),
     },
     Migration {
         version: 28,
@@ -274,6 +280,7 @@ pub(crate) const POSTGRES: &[Migration] = &[
         name: "collection_choice",
         sql: include_str!("../migrations/postgres/0024_collection_choice.sql"),
     },
+    // 25 and 28 are other branches' (issue 13, in parallel).
     Migration {
         version: 25,
         name: "sites",
@@ -283,6 +290,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 26,
         name: "payments",
         sql: include_str!("../migrations/postgres/0026_payments.sql"),
+    },
+    Migration {
+        version: 27,
+        name: "remote",
+        sql: include_str!("../migrations/postgres/0027_remote.sql"),
     },
     Migration {
         version: 28,
@@ -429,5 +441,170 @@ mod tests {
             [],
         )
         .unwrap();
+    }
+
+    /// A row in `table` with the given columns and a filler in every other NOT NULL column
+    /// (CHECKs off): parents for the foreign keys of the rows under test.
+    fn filler_row(c: &rusqlite::Connection, table: &str, given: &[(&str, rusqlite::types::Value)]) {
+        let cols: Vec<(String, String, bool, bool)> = c
+            .prepare(&format!("PRAGMA table_info({table})"))
+            .unwrap()
+            .query_map([], |r| {
+                Ok((
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get::<_, i64>(5)? > 0 || r.get::<_, Option<String>>(4)?.is_some(),
+                ))
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let mut names = Vec::new();
+        let mut values: Vec<rusqlite::types::Value> = Vec::new();
+        for (name, ty, not_null, has_default) in cols {
+            if let Some((_, v)) = given.iter().find(|(n, _)| *n == name) {
+                names.push(name);
+                values.push(v.clone());
+            } else if not_null && !has_default {
+                names.push(name);
+                values.push(if ty.to_ascii_uppercase().contains("INT") {
+                    rusqlite::types::Value::Integer(1)
+                } else {
+                    rusqlite::types::Value::Text("x".into())
+                });
+            }
+        }
+        let marks = vec!["?"; names.len()].join(", ");
+        c.execute(
+            &format!(
+                "INSERT INTO {table} ({}) VALUES ({marks})",
+                names.join(", ")
+            ),
+            rusqlite::params_from_iter(values),
+        )
+        .unwrap();
+    }
+
+    /// Migration 27 rebuilds SQLite's `applications` (a NOT NULL cannot be dropped in place)
+    /// with the tables that refer to it, with foreign keys enforced as the server runs: the
+    /// rows keep their values and references, `channel` is `counter` for them, the indexes are
+    /// back, and the new CHECK lets a ticketless row in only as a remote (`web`) one.
+    #[test]
+    fn applications_rebuilt_for_remote_keep_their_rows_and_references() {
+        use rusqlite::types::Value::{Integer, Text};
+        let c = rusqlite::Connection::open_in_memory().unwrap();
+        let at = SQLITE.iter().position(|m| m.version == 27).unwrap();
+        for m in &SQLITE[..at] {
+            c.execute_batch(m.sql).unwrap();
+        }
+        c.execute_batch("PRAGMA ignore_check_constraints = ON")
+            .unwrap();
+        filler_row(&c, "districts", &[("id", Text("d".into()))]);
+        filler_row(
+            &c,
+            "halls",
+            &[("id", Text("h".into())), ("district_id", Text("d".into()))],
+        );
+        filler_row(
+            &c,
+            "staff",
+            &[("id", Integer(3)), ("username", Text("o".into()))],
+        );
+        // Migration 25: a ticket is only of a business its site offers (the filler's `x`).
+        filler_row(
+            &c,
+            "site_businesses",
+            &[
+                ("hall_id", Text("h".into())),
+                ("business", Text("x".into())),
+            ],
+        );
+        filler_row(
+            &c,
+            "tickets",
+            &[("id", Integer(70)), ("hall_id", Text("h".into()))],
+        );
+        c.execute_batch("PRAGMA ignore_check_constraints = OFF; PRAGMA foreign_keys = ON;")
+            .unwrap();
+        c.execute_batch(
+            "INSERT INTO applications (id, ticket_id, booking_id, hall_id, business, identity_key,
+               status, missing, supplement_due, expedited, ready_by, window_number, officer_id,
+               accepted_at, updated_at, mail_address)
+             VALUES (7, 70, NULL, 'h', 'passport_first', 'k7', 'accepted', '[]', NULL, 0,
+               '2026-12-10', 1, 3, 1000, 1000, 'sealed');
+             INSERT INTO application_events (application_id, from_state, to_state, at, actor, note)
+             VALUES (7, NULL, 'accepted', 1000, 'staff:3', '');
+             INSERT INTO locker_compartments (hall_id, label, application_id, code_mac, assigned_at)
+             VALUES ('h', 'A-01', 7, 'mac', 5);",
+        )
+        .unwrap();
+        // As the server runs it: foreign keys on, inside a transaction.
+        c.execute_batch(&format!("BEGIN; {} COMMIT;", SQLITE[at].sql))
+            .unwrap();
+        let fk: Vec<String> = c
+            .prepare("PRAGMA foreign_key_check")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(fk.is_empty(), "{fk:?}");
+        let row: (i64, Option<i64>, String, String, i64) = c
+            .query_row(
+                "SELECT a.id, a.ticket_id, a.channel, a.mail_address,
+                   (SELECT COUNT(*) FROM application_events e WHERE e.application_id = a.id)
+                   + (SELECT COUNT(*) FROM locker_compartments l WHERE l.application_id = a.id)
+                 FROM applications a",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .unwrap();
+        assert_eq!(row, (7, Some(70), "counter".into(), "sealed".into(), 2));
+        for index in [
+            "applications_document_number",
+            "applications_queue",
+            "applications_batch",
+            "application_events_of",
+            "locker_one_per_application",
+        ] {
+            let n: i64 = c
+                .query_row(
+                    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = ?1",
+                    [index],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(n, 1, "{index}");
+        }
+        let insert = |channel: &str| {
+            c.execute(
+                "INSERT INTO applications (ticket_id, hall_id, business, identity_key, status,
+                   missing, expedited, ready_by, accepted_at, updated_at, channel)
+                 VALUES (NULL, 'h', 'passport_renewal', 'k8', 'accepted', '[]', 0, '2026-12-10',
+                   2000, 2000, ?1)",
+                [channel],
+            )
+        };
+        assert!(
+            insert("counter").is_err(),
+            "a counter application has a ticket"
+        );
+        insert("web").unwrap();
+        // The history still refuses an illegal move, against the renamed table.
+        assert!(c
+            .execute(
+                "INSERT INTO application_events (application_id, from_state, to_state, at, actor, note)
+                 VALUES (7, 'accepted', 'collected', 3000, 'staff:3', '')",
+                [],
+            )
+            .is_err());
+        assert!(c
+            .execute(
+                "INSERT INTO application_events (application_id, from_state, to_state, at, actor, note)
+                 VALUES (99, NULL, 'accepted', 3000, 'staff:3', '')",
+                [],
+            )
+            .is_err(), "the history's foreign key points at the new table");
     }
 }

@@ -753,6 +753,9 @@ pub enum AdminChange {
         staff_id: i64,
         outcome: String,
     },
+    /// Fully online business (issue 13): one step of an online application
+    /// ([`OnlineStep`]), a conditional update on the state the step needs.
+    Online(OnlineStep),
 }
 
 /// What an [`AdminChange`] produced.
@@ -1031,7 +1034,8 @@ pub struct NewApplication {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Application {
     pub id: i64,
-    pub ticket_id: i64,
+    /// The ticket it was accepted under; `None` for one submitted online (全程网办).
+    pub ticket_id: Option<i64>,
     pub business: String,
     /// A [`wujing_domain::application::State`] by name.
     pub status: String,
@@ -1136,4 +1140,115 @@ pub struct UrgentRequest {
     pub created_at: DateTime<Utc>,
     pub decided_at: Option<DateTime<Utc>>,
     pub approved: Option<bool>,
+}
+
+// --- Fully online business (全程网办, issue 13) ------------------------------------------------
+
+/// Text that must never reach a log: its `Debug` says only how long it is (a photo, an
+/// address).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Private(pub String);
+
+impl std::fmt::Debug for Private {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Private({} bytes)", self.0.len())
+    }
+}
+
+/// A step of an online application, applied with its audit entry ([`AdminChange::Online`]).
+/// Personal data is clear here and sealed by the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OnlineStep {
+    /// Starts an online application after the phone code, or, when the person has an open one
+    /// of the business, takes it over with the new secret (the old browser loses it). Answers
+    /// [`AdminOutcome::Created`] with its id.
+    Start(NewOnlineApplication),
+    /// The answers (JSON of [`wujing_domain::Answers`]); a draft only.
+    Answers { id: i64, answers: String },
+    /// The photo (base64 of the JPEG) and its check (JSON list of failing codes); a draft only.
+    Photo {
+        id: i64,
+        photo: Private,
+        check: String,
+    },
+    /// `locker` or `mail` (with the address); a draft only.
+    Collection {
+        id: i64,
+        method: String,
+        mail_address: Option<Private>,
+    },
+    /// Draft → awaiting payment with the fee; `Refused("online_incomplete")` when the photo is
+    /// missing or failed, or no collection was chosen (the table's CHECK).
+    AwaitPayment { id: i64, fee_yuan: i64 },
+    /// Awaiting payment → submitted: the application is created (no ticket, channel `web`,
+    /// `accepted`, its first history row by `system:online`) in the same transaction. Answers
+    /// [`AdminOutcome::Created`] with the application's id; `Refused("online_not_payable")`
+    /// when the online application is not awaiting payment (submitted already, by a
+    /// concurrent caller or before).
+    Submit {
+        id: i64,
+        hall_id: String,
+        ready_by: NaiveDate,
+    },
+    /// A draft or one awaiting payment is given up.
+    Abandon { id: i64 },
+}
+
+/// A new online application: who (proved by the code to the registry's phone), in which
+/// language, for which business.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOnlineApplication {
+    pub reference: String,
+    pub secret_hash: String,
+    pub identity_key: String,
+    pub id_number: Private,
+    pub name: Private,
+    pub phone: Private,
+    pub lang: String,
+    pub business: String,
+    pub answers: String,
+}
+
+/// An online application as the use cases read it (opened; the photo is read apart).
+#[derive(Clone, PartialEq, Eq)]
+pub struct OnlineApplication {
+    pub id: i64,
+    pub reference: String,
+    pub secret_hash: String,
+    pub identity_key: String,
+    pub id_number: String,
+    pub name: String,
+    pub phone: String,
+    pub lang: String,
+    pub business: String,
+    pub answers: String,
+    /// `None`: no photo yet; `Some([])`: accepted; else the failing limits' codes.
+    pub photo_check: Option<Vec<String>>,
+    pub collection_method: Option<String>,
+    pub mail_address: Option<String>,
+    pub fee_yuan: Option<i64>,
+    /// `draft`, `awaiting_payment`, `submitted`, `abandoned`.
+    pub status: String,
+    pub application_id: Option<i64>,
+}
+
+impl std::fmt::Debug for OnlineApplication {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OnlineApplication")
+            .field("id", &self.id)
+            .field("reference", &self.reference)
+            .field("business", &self.business)
+            .field("status", &self.status)
+            .field("application_id", &self.application_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Which online application to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OnlineBy {
+    Id(i64),
+    Reference(String),
+    /// The one that became this application.
+    Application(i64),
 }

@@ -187,7 +187,7 @@ pub(crate) fn alert<R: Cols>(r: &R) -> Result<Alert, R::Err> {
 pub(crate) fn application<R: Cols>(r: &R) -> Result<Application, R::Err> {
     Ok(Application {
         id: r.int(0)?,
-        ticket_id: r.int(1)?,
+        ticket_id: r.opt_int(1)?,
         business: r.text(2)?,
         status: r.text(3)?,
         missing: serde_json::from_str(&r.text(4)?).unwrap_or_default(),

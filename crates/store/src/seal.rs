@@ -148,6 +148,7 @@ pub(crate) fn person(keys: &Keys, p: &PersonRecord) -> PersonRecord {
     PersonRecord {
         id_number: registry_key(keys, &p.id_number),
         name: keys.seal(&p.name),
+        phone: keys.seal_opt(p.phone.as_deref()),
         ..p.clone()
     }
 }
@@ -160,6 +161,7 @@ pub(crate) fn open_person(
 ) -> Result<PersonRecord, StoreError> {
     p.id_number = id_number.to_string();
     p.name = open(keys, "name", &p.name)?;
+    p.phone = p.phone.map(|ph| open(keys, "phone", &ph)).transpose()?;
     Ok(p)
 }
 

@@ -478,7 +478,8 @@ shared! {
 
 shared! {
     PERSON_BY_ID = "SELECT id_number, name, hukou_city, residence_permit_city, \
-        residence_permit_expires, status, state_functionary FROM persons WHERE id_number = $1";
+        residence_permit_expires, status, state_functionary, fingerprints_on_file, military, phone \
+        FROM persons WHERE id_number = $1";
     DOCUMENTS_OF = "SELECT id_number, kind, number, issued_on, expires_on, status \
         FROM documents WHERE id_number = $1 ORDER BY issued_on";
     UPSERT_DOCUMENT = "INSERT INTO documents (id_number, kind, number, issued_on, expires_on, status, imported_at)
@@ -487,11 +488,14 @@ shared! {
                    issued_on = excluded.issued_on, expires_on = excluded.expires_on,
                    status = excluded.status, imported_at = excluded.imported_at";
     UPSERT_PERSON = "INSERT INTO persons (id_number, name, hukou_city, residence_permit_city, residence_permit_expires,
-                   status, state_functionary, imported_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                   status, state_functionary, imported_at, fingerprints_on_file, military, phone)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
                  ON CONFLICT (id_number) DO UPDATE SET name = excluded.name, hukou_city = excluded.hukou_city,
                    residence_permit_city = excluded.residence_permit_city,
                    residence_permit_expires = excluded.residence_permit_expires, status = excluded.status,
-                   state_functionary = excluded.state_functionary, imported_at = excluded.imported_at";
+                   state_functionary = excluded.state_functionary, imported_at = excluded.imported_at,
+                   fingerprints_on_file = excluded.fingerprints_on_file, military = excluded.military,
+                   phone = excluded.phone";
 }
 
 // --- staff ---
@@ -777,3 +781,60 @@ pub(crate) const ASSIGN_COMPARTMENT: Sql = Sql {
            ORDER BY label LIMIT 1) \
          AND application_id IS NULL RETURNING label",
 };
+
+// --- Fully online business (全程网办, issue 13) ------------------------------------------------
+
+macro_rules! online_cols {
+    () => {
+        "CAST(id AS TEXT), reference, secret_hash, identity_key, id_number, name, phone, lang, \
+         business, answers, photo_check, collection_method, mail_address, CAST(fee_yuan AS TEXT), \
+         status, CAST(application_id AS TEXT)"
+    };
+}
+
+shared! {
+    /// A new online application, or the person's open one of the business taken over with a
+    /// new secret (and the language and phone of this visit); its id.
+    START_ONLINE = "INSERT INTO online_applications (reference, secret_hash, identity_key, id_number, \
+        name, phone, lang, business, answers, status, created_at, updated_at) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'draft', $10, $10) \
+        ON CONFLICT (identity_key, business) WHERE status IN ('draft', 'awaiting_payment') \
+        DO UPDATE SET secret_hash = excluded.secret_hash, lang = excluded.lang, \
+          phone = excluded.phone, name = excluded.name, updated_at = excluded.updated_at \
+        RETURNING id";
+    ONLINE_SET_ANSWERS = "UPDATE online_applications SET answers = $2, updated_at = $3 \
+        WHERE id = $1 AND status = 'draft'";
+    ONLINE_SET_PHOTO = "UPDATE online_applications SET photo = $2, photo_check = $3, updated_at = $4 \
+        WHERE id = $1 AND status = 'draft'";
+    ONLINE_SET_COLLECTION = "UPDATE online_applications SET collection_method = $2, \
+        mail_address = $3, updated_at = $4 WHERE id = $1 AND status = 'draft'";
+    ONLINE_AWAIT_PAYMENT = "UPDATE online_applications SET status = 'awaiting_payment', \
+        fee_yuan = $2, updated_at = $3 WHERE id = $1 AND status = 'draft'";
+    /// The guard of a submission: only one awaiting payment, and on PostgreSQL the row is
+    /// locked, so that of two concurrent submissions the second re-reads `submitted` and
+    /// changes nothing.
+    ONLINE_CLAIM_SUBMIT = "UPDATE online_applications SET updated_at = $2 \
+        WHERE id = $1 AND status = 'awaiting_payment'";
+    /// The application of a submission, copied from the online row (its sealed address
+    /// unopened): no ticket, window or officer, channel `web`. `$1` online id, `$2` hall,
+    /// `$3` due date, `$4` now, `$5` false (not expedited).
+    INSERT_REMOTE_APPLICATION = "INSERT INTO applications (ticket_id, booking_id, hall_id, business, \
+        identity_key, status, missing, supplement_due, expedited, ready_by, window_number, officer_id, \
+        accepted_at, updated_at, collection_method, mail_address, channel) \
+        SELECT NULL, NULL, $2, business, identity_key, 'accepted', '[]', NULL, $5, $3, NULL, NULL, \
+          $4, $4, collection_method, mail_address, 'web' FROM online_applications WHERE id = $1 \
+        RETURNING id";
+    ONLINE_SUBMITTED = "UPDATE online_applications SET status = 'submitted', application_id = $2, \
+        updated_at = $3 WHERE id = $1 AND status = 'awaiting_payment'";
+    INSERT_REMOTE_FIRST_EVENT = "INSERT INTO application_events (application_id, from_state, to_state, \
+        at, actor, note) VALUES ($1, NULL, 'accepted', $2, 'system:online', 'web')";
+    ONLINE_ABANDON = "UPDATE online_applications SET status = 'abandoned', updated_at = $2 \
+        WHERE id = $1 AND status IN ('draft', 'awaiting_payment')";
+    ONLINE_BY_ID = concat!("SELECT ", online_cols!(), " FROM online_applications WHERE id = $1");
+    ONLINE_BY_REFERENCE = concat!("SELECT ", online_cols!(), " FROM online_applications WHERE reference = $1");
+    ONLINE_OF_APPLICATION = concat!("SELECT ", online_cols!(), " FROM online_applications WHERE application_id = $1");
+    ONLINE_PHOTO = "SELECT photo FROM online_applications WHERE id = $1";
+    /// Online applications awaiting payment, oldest first (the sweep reconciles them).
+    ONLINE_AWAITING_PAYMENT = "SELECT CAST(id AS TEXT) FROM online_applications \
+        WHERE status = 'awaiting_payment' ORDER BY id LIMIT $1";
+}

@@ -245,3 +245,49 @@ pub async fn raw_exec(url: &str, sql: &str) {
         .expect("raw task");
     }
 }
+
+/// A JPEG "passport photo" made deterministically for the photo checks' tests: a plain
+/// `background`, and a noisy "head and shoulders" block in the middle (x 25–75 %, y 20–100 %)
+/// whose pseudo-random texture (a fixed LCG) gives the file its size; `quality` (1–100) moves
+/// the size. No file, no network: the same arguments make the same bytes.
+pub fn photo_jpeg(width: u16, height: u16, background: [u8; 3], quality: u8) -> Vec<u8> {
+    let (w, h) = (usize::from(width), usize::from(height));
+    let mut rgb = Vec::with_capacity(w * h * 3);
+    let mut state: u32 = 0x2545_F491;
+    for y in 0..h {
+        for x in 0..w {
+            let head = x * 4 >= w && x * 4 < w * 3 && y * 5 >= h;
+            if head {
+                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                let n = (state >> 24) as u8;
+                rgb.extend_from_slice(&[n / 2 + 60, n / 3 + 40, n / 4 + 30]);
+            } else {
+                rgb.extend_from_slice(&background);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    jpeg_encoder::Encoder::new(&mut out, quality)
+        .encode(&rgb, width, height, jpeg_encoder::ColorType::Rgb)
+        .expect("encode a JPEG in memory");
+    out
+}
+
+#[cfg(test)]
+mod photo_fixtures {
+    /// The browser journey's photos (tests/browser/fixtures) are this function's output: a
+    /// change of the encoder or of the function shows here. `WRITE_FIXTURES=1` rewrites them.
+    #[test]
+    fn the_browser_fixtures_are_made_by_photo_jpeg() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser/fixtures");
+        for (file, quality) in [("photo-good.jpg", 75), ("photo-too-small.jpg", 20)] {
+            let made = super::photo_jpeg(354, 472, [250, 250, 250], quality);
+            let path = dir.join(file);
+            if std::env::var_os("WRITE_FIXTURES").is_some() {
+                std::fs::write(&path, &made).unwrap();
+            }
+            assert_eq!(std::fs::read(&path).unwrap(), made, "{file}");
+        }
+    }
+}

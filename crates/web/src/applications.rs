@@ -341,6 +341,9 @@ struct ReviewRow {
     hall: String,
     business: String,
     state: String,
+    /// An application submitted online (no ticket): its photo's check, `通过` or the failing
+    /// limits' codes. `None` for one accepted at a counter.
+    online: Option<String>,
 }
 
 /// The review queue of every hall the reviewer covers, with its decisions.
@@ -350,12 +353,25 @@ pub async fn review_page(
     PageQuery(q): PageQuery<Flash>,
 ) -> ApiResult<Response> {
     let halls = s.app.halls().await?;
-    let queue = s
-        .app
-        .review_queue(&page.principal, None)
-        .await?
+    let queue: Vec<Application> = s.app.review_queue(&page.principal, None).await?;
+    let mut online = Vec::with_capacity(queue.len());
+    for a in &queue {
+        online.push(match a.ticket_id {
+            None => s.app.application_photo_check(a.id).await?.map(|c| {
+                if c.is_empty() {
+                    "通过 passed".to_string()
+                } else {
+                    c.join(", ")
+                }
+            }),
+            Some(_) => None,
+        });
+    }
+    let queue = queue
         .into_iter()
-        .map(|a| ReviewRow {
+        .zip(online)
+        .map(|(a, online)| ReviewRow {
+            online,
             hall: halls
                 .iter()
                 .find(|h| h.id == a.hall_id)

@@ -1089,6 +1089,65 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
             Hotline,
             post(hotline::confirm),
         ),
+        // Fully online business (全程网办, issue 13): the citizen's pages (the online
+        // application's cookie is the proof past the code), the status link, and the
+        // reviewers' view of the photo.
+        (M::GET, "/online", Public, get(portal::online::start)),
+        (
+            M::POST,
+            "/online",
+            Public,
+            post(portal::online::start_submit),
+        ),
+        (M::GET, "/online/app", Public, get(portal::online::app)),
+        (
+            M::POST,
+            "/online/app/answers",
+            Public,
+            post(portal::online::answers),
+        ),
+        (
+            M::POST,
+            portal::online::PHOTO_UPLOAD_PATH,
+            Public,
+            post(portal::online::photo),
+        ),
+        (
+            M::GET,
+            "/online/app/photo",
+            Public,
+            get(portal::online::own_photo),
+        ),
+        (
+            M::POST,
+            "/online/app/collection",
+            Public,
+            post(portal::online::collection),
+        ),
+        (
+            M::POST,
+            "/online/app/pay",
+            Public,
+            post(portal::online::pay),
+        ),
+        (
+            M::GET,
+            "/online/return/{reference}",
+            Public,
+            get(portal::online::payment_return),
+        ),
+        (
+            M::GET,
+            "/online/status/{reference}",
+            Public,
+            get(portal::online::status),
+        ),
+        (
+            M::GET,
+            "/staff/applications/{id}/photo",
+            Review,
+            get(portal::online::staff_photo),
+        ),
         (M::GET, "/locker", Locker, get(locker::page)),
         (M::POST, "/locker", Locker, post(locker::submit)),
         (M::GET, "/kiosk", Kiosk, get(counter::kiosk)),
@@ -1114,6 +1173,28 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
             post(payments::submit),
         ),
     ]
+}
+
+/// The request body limit: [`WebOptions::max_body_bytes`], except the remote applicant's photo
+/// upload ([`portal::online::PHOTO_BODY_LIMIT`]). A declared `Content-Length` over the limit
+/// is answered 413 before anyone reads the body; a streamed body is cut at the limit wherever
+/// it is read (the extractors answer 413 for the cut).
+async fn body_limit(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let limit = if req.uri().path() == portal::online::PHOTO_UPLOAD_PATH {
+        portal::online::PHOTO_BODY_LIMIT.max(s.options.max_body_bytes)
+    } else {
+        s.options.max_body_bytes
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    }
+    let req = req.map(|b| axum::body::Body::new(http_body_util::Limited::new(b, limit)));
+    next.run(req).await
 }
 
 /// `(method, path, action)` of every route, for the authorisation-matrix test and the docs.
@@ -1180,9 +1261,7 @@ pub fn router_with(app: App, options: WebOptions) -> Router {
             state.clone(),
             auth::authenticate,
         ))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(
-            state.options.max_body_bytes,
-        ))
+        .layer(middleware::from_fn_with_state(state.clone(), body_limit))
         .layer(axum::extract::DefaultBodyLimit::disable());
     router
         .route_layer(middleware::from_fn(tag_route))

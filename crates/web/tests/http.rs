@@ -65,6 +65,8 @@ mod portal;
 mod privacy;
 #[path = "http/production.rs"]
 mod production;
+#[path = "http/remote.rs"]
+mod remote;
 #[path = "http/sites.rs"]
 mod sites;
 #[path = "http/staff.rs"]

@@ -13,6 +13,7 @@ mod org;
 mod outbox;
 mod payments;
 mod registry;
+mod remote;
 mod staff;
 
 use crate::migrations::{MigrationStatus, POSTGRES};

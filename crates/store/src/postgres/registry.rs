@@ -23,6 +23,9 @@ fn person_row(r: &Row) -> Result<PersonRecord> {
         residence_permit_expires: r.get(4),
         status: enum_parse::<PersonStatus>("status", r.get(5))?,
         state_functionary: r.get(6),
+        fingerprints_on_file: r.get(7),
+        military: r.get(8),
+        phone: r.get(9),
     })
 }
 
@@ -56,6 +59,9 @@ impl RegistryStore for PgStore {
                     &enum_str(&x.status),
                     &x.state_functionary,
                     &now,
+                    &x.fingerprints_on_file,
+                    &x.military,
+                    &x.phone,
                 ],
             )
             .await

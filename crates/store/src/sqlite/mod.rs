@@ -14,6 +14,7 @@ mod org;
 mod outbox;
 mod payments;
 mod registry;
+mod remote;
 mod staff;
 
 use crate::migrations::{Migration, MigrationStatus, SQLITE};

@@ -23,6 +23,9 @@ fn person_row(r: &Row) -> rusqlite::Result<PersonRecord> {
         },
         status: get_enum(r, 5, |s| serde_json::from_value(s.into()).ok())?,
         state_functionary: r.get(6)?,
+        fingerprints_on_file: r.get(7)?,
+        military: r.get(8)?,
+        phone: r.get(9)?,
     })
 }
 
@@ -68,7 +71,10 @@ impl RegistryStore for SqliteStore {
                     x.residence_permit_expires.map(date_s),
                     enum_str(&x.status),
                     x.state_functionary,
-                    ms(now)
+                    ms(now),
+                    x.fingerprints_on_file,
+                    x.military,
+                    x.phone
                 ])
                 .map_err(db_err)?;
             }

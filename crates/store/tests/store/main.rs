@@ -11,6 +11,7 @@ mod outbox;
 mod payments;
 mod production;
 mod registry;
+mod remote;
 mod schema;
 mod sealing;
 mod staff;

@@ -17,6 +17,9 @@ async fn registries_round_trip(store: DynStore) {
         residence_permit_expires: Some(NaiveDate::from_ymd_opt(2027, 6, 30).unwrap()),
         status: PersonStatus::Active,
         state_functionary: true,
+        fingerprints_on_file: true,
+        military: false,
+        phone: None,
     };
     store
         .upsert_persons(std::slice::from_ref(&p), t0())

@@ -15,6 +15,7 @@
 mod choose;
 mod hold;
 mod mine;
+pub mod online;
 mod slip;
 
 pub use choose::{check, times};

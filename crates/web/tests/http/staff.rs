@@ -430,6 +430,22 @@ fn expected() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
         ("GET", "/staff/overdue", signals),
         ("GET", "/staff/review", &["reviewer", "admin"]),
         ("POST", "/staff/review/{id}", &["reviewer", "admin"]),
+        // Fully online business (issue 13): the citizen's pages, and the reviewers' photo.
+        ("GET", "/online", EVERYONE),
+        ("POST", "/online", EVERYONE),
+        ("GET", "/online/app", EVERYONE),
+        ("POST", "/online/app/answers", EVERYONE),
+        ("POST", "/online/app/photo", EVERYONE),
+        ("GET", "/online/app/photo", EVERYONE),
+        ("POST", "/online/app/collection", EVERYONE),
+        ("POST", "/online/app/pay", EVERYONE),
+        ("GET", "/online/return/{reference}", EVERYONE),
+        ("GET", "/online/status/{reference}", EVERYONE),
+        (
+            "GET",
+            "/staff/applications/{id}/photo",
+            &["reviewer", "admin"],
+        ),
         (
             "POST",
             "/api/v1/production/batches",
