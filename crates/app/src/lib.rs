@@ -23,6 +23,7 @@ pub mod import;
 pub mod lifecycle;
 pub mod locker;
 mod lottery;
+pub mod mrz;
 pub mod notify;
 mod ops;
 pub mod production;
