@@ -582,8 +582,8 @@ fn repair(lines: &[Vec<u8>], layout: &Layout) -> (Vec<Vec<u8>>, Vec<Repair>) {
     let mut repairs = Vec::new();
     for spec in layout.fields {
         let mut mine = Vec::new();
-        for pos in spec.start..spec.end {
-            let from = lines[spec.line][pos];
+        let line = &lines[spec.line];
+        for (pos, &from) in line.iter().enumerate().take(spec.end).skip(spec.start) {
             let to = match spec.kind {
                 Kind::Digits => as_digit(from),
                 Kind::Alpha => as_letter(from),
