@@ -49,7 +49,8 @@ pub struct MrzRepairView {
 
 /// A read zone. `valid` is whether every enforced check passed; the fields are given either
 /// way so that a form can be pre-filled and corrected.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+// No `Debug`: a read zone is personal data and must not reach a log through `{:?}`.
+#[derive(Clone, Serialize, ToSchema)]
 pub struct MrzView {
     /// `td1`, `td2`, `td3`, `mrv_a`, `mrv_b`, `cs` or `cd`.
     pub format: String,

@@ -145,7 +145,7 @@ pub struct Repair {
 
 /// A read zone. `valid` is whether every enforced check passes; the fields are given either
 /// way, so that a form can be pre-filled from a zone that the holder then corrects.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct Mrz {
     pub format: Format,
     pub valid: bool,
@@ -168,6 +168,24 @@ pub struct Mrz {
     pub given_names: String,
     /// The optional data without filler; a TD1's two parts are joined by a space.
     pub optional_data: String,
+}
+
+// A zone is personal data: `{:?}` shows the format and the checks, the document number masked,
+// and neither names nor dates.
+impl std::fmt::Debug for Mrz {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mrz")
+            .field("format", &self.format)
+            .field("valid", &self.valid)
+            .field("checks", &self.checks)
+            .field("repairs", &self.repairs.len())
+            .field("document_code", &self.document_code)
+            .field(
+                "document_number",
+                &crate::idnum::mask_id_number(&self.document_number),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 /// The character value of Doc 9303 Part 3 §4.9: `0`–`9` → 0–9, `A`–`Z` → 10–35, `<` → 0.
@@ -247,139 +265,124 @@ struct Layout {
 use Field as F;
 use Kind::{Alpha as A, Any as N, Digits as D};
 
-/// Line 2 of TD3 and MRV-A up to the optional data (Part 4 §4.2.2, Part 7 §4.2.2).
-macro_rules! line2_head {
-    () => {
-        [
-            f(F::DocumentNumber, 1, 0, 9, N),
-            f(F::DocumentNumberCheck, 1, 9, 10, D),
-            f(F::Nationality, 1, 10, 13, A),
-            f(F::BirthDate, 1, 13, 19, D),
-            f(F::BirthDateCheck, 1, 19, 20, D),
-            f(F::Sex, 1, 20, 21, A),
-            f(F::ExpiryDate, 1, 21, 27, D),
-            f(F::ExpiryDateCheck, 1, 27, 28, D),
-        ]
-    };
+const fn c(
+    check: CheckName,
+    over: &'static [(usize, usize, usize)],
+    digit: (usize, usize),
+) -> CheckSpec {
+    CheckSpec { check, over, digit }
 }
 
-const LINE2_CHECKS: [CheckSpec; 3] = [
-    CheckSpec {
-        check: CheckName::DocumentNumber,
-        over: &[(1, 0, 9)],
-        digit: (1, 9),
-    },
-    CheckSpec {
-        check: CheckName::BirthDate,
-        over: &[(1, 13, 19)],
-        digit: (1, 19),
-    },
-    CheckSpec {
-        check: CheckName::ExpiryDate,
-        over: &[(1, 21, 27)],
-        digit: (1, 27),
-    },
-];
-
-const fn concat<const A: usize, const B: usize, const C: usize>(
-    a: [Spec; A],
-    b: [Spec; B],
-) -> [Spec; C] {
-    let mut out = [f(F::Other, 0, 0, 0, N); C];
-    let mut i = 0;
-    while i < A {
-        out[i] = a[i];
-        i += 1;
-    }
-    while i < C {
-        out[i] = b[i - A];
-        i += 1;
-    }
-    out
-}
-
-const fn checks<const B: usize, const C: usize>(extra: [CheckSpec; B]) -> [CheckSpec; C] {
-    let mut out = [LINE2_CHECKS[0]; C];
-    let mut i = 0;
-    while i < 3 {
-        out[i] = LINE2_CHECKS[i];
-        i += 1;
-    }
-    while i < C {
-        out[i] = extra[i - 3];
-        i += 1;
-    }
-    out
-}
-
-const fn line1(width: usize) -> [Spec; 3] {
-    [
-        f(F::DocumentCode, 0, 0, 2, A),
-        f(F::IssuingState, 0, 2, 5, A),
-        f(F::Name, 0, 5, width, A),
-    ]
-}
+// The sex is never repaired: no check digit covers it and no digit stands for M, F or X.
 
 /// TD3, Part 4 §4.2.2: the composite covers `L2[0..10] + L2[13..20] + L2[21..43]`.
 static TD3: Layout = Layout {
     format: Format::Td3,
-    fields: &concat::<11, 3, 14>(
-        concat::<3, 8, 11>(line1(44), line2_head!()),
-        [
-            f(F::OptionalData, 1, 28, 42, N),
-            f(F::OptionalDataCheck, 1, 42, 43, D),
-            f(F::Composite, 1, 43, 44, D),
-        ],
-    ),
-    checks: &checks::<2, 5>([
-        CheckSpec {
-            check: CheckName::OptionalData,
-            over: &[(1, 28, 42)],
-            digit: (1, 42),
-        },
-        CheckSpec {
-            check: CheckName::Composite,
-            over: &[(1, 0, 10), (1, 13, 20), (1, 21, 43)],
-            digit: (1, 43),
-        },
-    ]),
+    fields: &[
+        f(F::DocumentCode, 0, 0, 2, A),
+        f(F::IssuingState, 0, 2, 5, A),
+        f(F::Name, 0, 5, 44, A),
+        f(F::DocumentNumber, 1, 0, 9, N),
+        f(F::DocumentNumberCheck, 1, 9, 10, D),
+        f(F::Nationality, 1, 10, 13, A),
+        f(F::BirthDate, 1, 13, 19, D),
+        f(F::BirthDateCheck, 1, 19, 20, D),
+        f(F::Sex, 1, 20, 21, N),
+        f(F::ExpiryDate, 1, 21, 27, D),
+        f(F::ExpiryDateCheck, 1, 27, 28, D),
+        f(F::OptionalData, 1, 28, 42, N),
+        f(F::OptionalDataCheck, 1, 42, 43, D),
+        f(F::Composite, 1, 43, 44, D),
+    ],
+    checks: &[
+        c(CheckName::DocumentNumber, &[(1, 0, 9)], (1, 9)),
+        c(CheckName::BirthDate, &[(1, 13, 19)], (1, 19)),
+        c(CheckName::ExpiryDate, &[(1, 21, 27)], (1, 27)),
+        c(CheckName::OptionalData, &[(1, 28, 42)], (1, 42)),
+        c(
+            CheckName::Composite,
+            &[(1, 0, 10), (1, 13, 20), (1, 21, 43)],
+            (1, 43),
+        ),
+    ],
 };
 
-/// MRV-A, Part 7 §4.2.2: as TD3, the optional data to the end of line 2 and no composite.
+/// MRV-A, Part 7 §4.2.2: line 2 as TD3's, the optional data to its end and no composite.
 static MRV_A: Layout = Layout {
     format: Format::MrvA,
-    fields: &concat::<11, 1, 12>(
-        concat::<3, 8, 11>(line1(44), line2_head!()),
-        [f(F::OptionalData, 1, 28, 44, N)],
-    ),
-    checks: &checks::<0, 3>([]),
+    fields: &[
+        f(F::DocumentCode, 0, 0, 2, A),
+        f(F::IssuingState, 0, 2, 5, A),
+        f(F::Name, 0, 5, 44, A),
+        f(F::DocumentNumber, 1, 0, 9, N),
+        f(F::DocumentNumberCheck, 1, 9, 10, D),
+        f(F::Nationality, 1, 10, 13, A),
+        f(F::BirthDate, 1, 13, 19, D),
+        f(F::BirthDateCheck, 1, 19, 20, D),
+        f(F::Sex, 1, 20, 21, N),
+        f(F::ExpiryDate, 1, 21, 27, D),
+        f(F::ExpiryDateCheck, 1, 27, 28, D),
+        f(F::OptionalData, 1, 28, 44, N),
+    ],
+    checks: &[
+        c(CheckName::DocumentNumber, &[(1, 0, 9)], (1, 9)),
+        c(CheckName::BirthDate, &[(1, 13, 19)], (1, 19)),
+        c(CheckName::ExpiryDate, &[(1, 21, 27)], (1, 27)),
+    ],
 };
 
 /// TD2, Part 6 §4.2.2: the composite covers `L2[0..10] + L2[13..20] + L2[21..35]`.
 static TD2: Layout = Layout {
     format: Format::Td2,
-    fields: &concat::<11, 2, 13>(
-        concat::<3, 8, 11>(line1(36), line2_head!()),
-        [
-            f(F::OptionalData, 1, 28, 35, N),
-            f(F::Composite, 1, 35, 36, D),
-        ],
-    ),
-    checks: &checks::<1, 4>([CheckSpec {
-        check: CheckName::Composite,
-        over: &[(1, 0, 10), (1, 13, 20), (1, 21, 35)],
-        digit: (1, 35),
-    }]),
+    fields: &[
+        f(F::DocumentCode, 0, 0, 2, A),
+        f(F::IssuingState, 0, 2, 5, A),
+        f(F::Name, 0, 5, 36, A),
+        f(F::DocumentNumber, 1, 0, 9, N),
+        f(F::DocumentNumberCheck, 1, 9, 10, D),
+        f(F::Nationality, 1, 10, 13, A),
+        f(F::BirthDate, 1, 13, 19, D),
+        f(F::BirthDateCheck, 1, 19, 20, D),
+        f(F::Sex, 1, 20, 21, N),
+        f(F::ExpiryDate, 1, 21, 27, D),
+        f(F::ExpiryDateCheck, 1, 27, 28, D),
+        f(F::OptionalData, 1, 28, 35, N),
+        f(F::Composite, 1, 35, 36, D),
+    ],
+    checks: &[
+        c(CheckName::DocumentNumber, &[(1, 0, 9)], (1, 9)),
+        c(CheckName::BirthDate, &[(1, 13, 19)], (1, 19)),
+        c(CheckName::ExpiryDate, &[(1, 21, 27)], (1, 27)),
+        c(
+            CheckName::Composite,
+            &[(1, 0, 10), (1, 13, 20), (1, 21, 35)],
+            (1, 35),
+        ),
+    ],
 };
 
-/// MRV-B, Part 7 §4.2.2: as TD2, the optional data to the end of line 2 and no composite.
+/// MRV-B, Part 7 §4.2.2: line 2 as TD2's, the optional data to its end and no composite.
 static MRV_B: Layout = Layout {
     format: Format::MrvB,
-    fields: &concat::<11, 1, 12>(
-        concat::<3, 8, 11>(line1(36), line2_head!()),
-        [f(F::OptionalData, 1, 28, 36, N)],
-    ),
-    checks: &checks::<0, 3>([]),
+    fields: &[
+        f(F::DocumentCode, 0, 0, 2, A),
+        f(F::IssuingState, 0, 2, 5, A),
+        f(F::Name, 0, 5, 36, A),
+        f(F::DocumentNumber, 1, 0, 9, N),
+        f(F::DocumentNumberCheck, 1, 9, 10, D),
+        f(F::Nationality, 1, 10, 13, A),
+        f(F::BirthDate, 1, 13, 19, D),
+        f(F::BirthDateCheck, 1, 19, 20, D),
+        f(F::Sex, 1, 20, 21, N),
+        f(F::ExpiryDate, 1, 21, 27, D),
+        f(F::ExpiryDateCheck, 1, 27, 28, D),
+        f(F::OptionalData, 1, 28, 36, N),
+    ],
+    checks: &[
+        c(CheckName::DocumentNumber, &[(1, 0, 9)], (1, 9)),
+        c(CheckName::BirthDate, &[(1, 13, 19)], (1, 19)),
+        c(CheckName::ExpiryDate, &[(1, 21, 27)], (1, 27)),
+    ],
 };
 
 /// TD1, Part 5 §4.2.2: the composite covers `L1[5..30] + L2[0..7] + L2[8..15] + L2[18..29]`.
@@ -393,7 +396,7 @@ static TD1: Layout = Layout {
         f(F::OptionalData, 0, 15, 30, N),
         f(F::BirthDate, 1, 0, 6, D),
         f(F::BirthDateCheck, 1, 6, 7, D),
-        f(F::Sex, 1, 7, 8, A),
+        f(F::Sex, 1, 7, 8, N),
         f(F::ExpiryDate, 1, 8, 14, D),
         f(F::ExpiryDateCheck, 1, 14, 15, D),
         f(F::Nationality, 1, 15, 18, A),
@@ -402,26 +405,14 @@ static TD1: Layout = Layout {
         f(F::Name, 2, 0, 30, A),
     ],
     checks: &[
-        CheckSpec {
-            check: CheckName::DocumentNumber,
-            over: &[(0, 5, 14)],
-            digit: (0, 14),
-        },
-        CheckSpec {
-            check: CheckName::BirthDate,
-            over: &[(1, 0, 6)],
-            digit: (1, 6),
-        },
-        CheckSpec {
-            check: CheckName::ExpiryDate,
-            over: &[(1, 8, 14)],
-            digit: (1, 14),
-        },
-        CheckSpec {
-            check: CheckName::Composite,
-            over: &[(0, 5, 30), (1, 0, 7), (1, 8, 15), (1, 18, 29)],
-            digit: (1, 29),
-        },
+        c(CheckName::DocumentNumber, &[(0, 5, 14)], (0, 14)),
+        c(CheckName::BirthDate, &[(1, 0, 6)], (1, 6)),
+        c(CheckName::ExpiryDate, &[(1, 8, 14)], (1, 14)),
+        c(
+            CheckName::Composite,
+            &[(0, 5, 30), (1, 0, 7), (1, 8, 15), (1, 18, 29)],
+            (1, 29),
+        ),
     ],
 };
 
@@ -449,21 +440,9 @@ const CN_FIELDS: [Spec; 13] = [
 ];
 
 const CN_CHECKS: [CheckSpec; 3] = [
-    CheckSpec {
-        check: CheckName::DocumentNumber,
-        over: &[(0, 2, 11)],
-        digit: (0, 11),
-    },
-    CheckSpec {
-        check: CheckName::ExpiryDate,
-        over: &[(0, 13, 19)],
-        digit: (0, 19),
-    },
-    CheckSpec {
-        check: CheckName::BirthDate,
-        over: &[(0, 21, 27)],
-        digit: (0, 27),
-    },
+    c(CheckName::DocumentNumber, &[(0, 2, 11)], (0, 11)),
+    c(CheckName::ExpiryDate, &[(0, 13, 19)], (0, 19)),
+    c(CheckName::BirthDate, &[(0, 21, 27)], (0, 27)),
 ];
 
 static CS: Layout = Layout {

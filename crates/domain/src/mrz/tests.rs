@@ -805,3 +805,22 @@ fn layout_kind(format: Format, line: usize, pos: usize) -> Kind {
         .find(|s| s.line == line && (s.start..s.end).contains(&pos))
         .map_or(Kind::Any, |s| s.kind)
 }
+
+#[test]
+fn debug_output_carries_no_name_date_or_whole_number() {
+    let m = read(&TD3, today()).unwrap();
+    let shown = format!("{m:?}");
+    for secret in ["ERIKSSON", "ANNA", "L898902C3", "1974", "2012", "ZE184226B"] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+    assert!(shown.contains("Td3") && shown.contains("*******C3"), "{shown}");
+}
+
+/// ICAO allows a TD1 coded `CS`: its second line, a birth date and a sex, decides the reader.
+#[test]
+fn a_td1_coded_cs_is_read_as_a_td1() {
+    let l1 = TD1[0].replacen("I<", "CS", 1);
+    let m = read(&[l1.as_str(), TD1[1], TD1[2]], today()).unwrap();
+    assert_eq!((m.format, m.valid), (Format::Td1, true));
+    assert_eq!(m.document_code, "CS");
+}
