@@ -89,7 +89,7 @@ pub enum Field {
     Other,
 }
 
-/// The holder's sex as printed: `M`, `F`, or `X` (also for `<`, unspecified; Part 3 §4.2).
+/// The holder's sex as printed: `M`, `F`, or `X` (also for `<`, unspecified).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Sex {
     #[serde(rename = "M")]
@@ -156,7 +156,7 @@ pub struct Mrz {
     /// The ICAO code without filler (`D` for Germany's `D<<`); `CHN` for CS/CD cards.
     pub issuing_state: String,
     /// The whole number, with the part continued in the optional data of a TD1 or TD2 whose
-    /// number is longer than nine characters (Part 5 §4.2.4 note j, Part 6 §4.2.4).
+    /// number is longer than nine characters (Doc 9303 Parts 5 and 6: the note on document numbers over nine characters).
     pub document_number: String,
     pub nationality: String,
     pub birth_date: Option<NaiveDate>,
@@ -612,7 +612,7 @@ fn field<'a>(lines: &'a [Vec<u8>], layout: &Layout, which: Field) -> &'a str {
 }
 
 /// The check digit `digit` over `data`. Filler in a check digit's place is accepted only over
-/// a field that is all filler (an unused TD3 personal number, Part 4 §4.2.2 note f): `<` and
+/// a field that is all filler (an unused TD3 personal number, Part 4 §4.2.2.2): `<` and
 /// `0` have the same value, so accepting it elsewhere would let a misread `0` pass.
 fn verify(data: &str, digit: u8) -> bool {
     if digit == b'<' {
@@ -648,8 +648,8 @@ fn parse(lines: &[Vec<u8>], layout: &'static Layout, today: NaiveDate) -> Mrz {
         .trim_end_matches('<')
         .to_string();
     // A number longer than nine characters (TD1 and TD2 only): `<` in the check digit's place,
-    // the rest of the number and its check digit open the optional data (Part 5 §4.2.2 note j,
-    // Part 6 §4.2.2 note j); the check covers the whole number.
+    // the rest of the number and its check digit open the optional data (Doc 9303 Parts 5 and 6,
+    // the note on long document numbers); the check covers the whole number.
     if matches!(layout.format, Format::Td1 | Format::Td2)
         && field(lines, layout, F::DocumentNumberCheck) == "<"
         && !field(lines, layout, F::DocumentNumber).contains('<')
@@ -745,7 +745,7 @@ enum Role {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Date {
     Valid(NaiveDate),
-    /// Parts printed as `<` (unknown; Part 3 §4.2 allows it for birth dates).
+    /// Parts printed as `<` (unknown; Part 3 §4.8 allows it for birth dates).
     Unknown,
     Invalid,
 }
@@ -769,7 +769,7 @@ fn date(yymmdd: &str, role: Role, today: NaiveDate) -> Date {
     }
     if b.contains(&b'<') {
         // Only a birth date may be partly unknown, and then by whole parts: `<<` for the day
-        // or the month or the year (Part 3 §4.2.2). A single `<` is a misread digit.
+        // or the month or the year (Part 3 §4.8). A single `<` is a misread digit.
         let whole = b
             .chunks(2)
             .all(|p| p == b"<<" || p.iter().all(u8::is_ascii_digit));

@@ -703,15 +703,7 @@ fn any_format() -> impl Strategy<Value = Format> {
 
 /// The columns some enforced check digit covers, and the check digits themselves.
 fn checked_columns(format: Format) -> Vec<(usize, usize)> {
-    let layout = match format {
-        Format::Td1 => &TD1_LAYOUT,
-        Format::Td2 => &super::TD2,
-        Format::Td3 => &super::TD3,
-        Format::MrvA => &super::MRV_A,
-        Format::MrvB => &super::MRV_B,
-        Format::Cs => &super::CS,
-        Format::Cd => &super::CD,
-    };
+    let layout = layout_of(format);
     let mut out = Vec::new();
     for c in layout.checks {
         for (l, s, e) in c.over {
@@ -724,7 +716,18 @@ fn checked_columns(format: Format) -> Vec<(usize, usize)> {
     out
 }
 
-use super::TD1 as TD1_LAYOUT;
+/// The layout table of `format` (the constants named like them above are the specimens).
+fn layout_of(format: Format) -> &'static Layout {
+    match format {
+        Format::Td1 => &super::TD1,
+        Format::Td2 => &super::TD2,
+        Format::Td3 => &super::TD3,
+        Format::MrvA => &super::MRV_A,
+        Format::MrvB => &super::MRV_B,
+        Format::Cs => &super::CS,
+        Format::Cd => &super::CD,
+    }
+}
 
 proptest! {
     /// A generated valid zone of any format reads back to the fields it was made from.
@@ -777,7 +780,7 @@ proptest! {
         let m = read(&bad, today()).unwrap();
         if m.valid {
             // Accepted only as the same reading: through a listed repair, or a change without
-            // meaning (`<` for the `0` check digit of an empty personal number, Part 4 §4.2.2).
+            // meaning (`<` for the `0` check digit of an empty personal number, Part 4 §4.2.2.2).
             let original = read(&lines, today()).unwrap();
             prop_assert!(
                 m.repairs.iter().any(|r| (r.line, r.position) == (l + 1, p))
@@ -790,15 +793,7 @@ proptest! {
 }
 
 fn layout_kind(format: Format, line: usize, pos: usize) -> Kind {
-    let layout = match format {
-        Format::Td1 => &TD1_LAYOUT,
-        Format::Td2 => &super::TD2,
-        Format::Td3 => &super::TD3,
-        Format::MrvA => &super::MRV_A,
-        Format::MrvB => &super::MRV_B,
-        Format::Cs => &super::CS,
-        Format::Cd => &super::CD,
-    };
+    let layout = layout_of(format);
     layout
         .fields
         .iter()
@@ -813,7 +808,10 @@ fn debug_output_carries_no_name_date_or_whole_number() {
     for secret in ["ERIKSSON", "ANNA", "L898902C3", "1974", "2012", "ZE184226B"] {
         assert!(!shown.contains(secret), "{secret} in {shown}");
     }
-    assert!(shown.contains("Td3") && shown.contains("*******C3"), "{shown}");
+    assert!(
+        shown.contains("Td3") && shown.contains("*******C3"),
+        "{shown}"
+    );
 }
 
 /// ICAO allows a TD1 coded `CS`: its second line, a birth date and a sex, decides the reader.
