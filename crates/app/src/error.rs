@@ -176,6 +176,10 @@ codes! {
     LotteryPending = "lottery_pending", Unprocessable, "该日号源正在摇号，请等待结果", "the seats of that day are being drawn; wait for the result";
     MethodInvalid = "method_invalid", Invalid, "付款方式须为 card、qr 或 cash", "the method must be card, qr or cash";
     MethodNotAllowed = "method_not_allowed", Invalid, "该接口不支持此请求方法", "this endpoint does not support the request method";
+    MrzCharacters = "mrz_characters", Unprocessable, "机读区只能含有大写字母、数字和填充符<", "a machine-readable zone holds only capital letters, digits and the filler <";
+    MrzFormatUnknown = "mrz_format_unknown", Unprocessable, "无法识别的证件类型：机读区应为护照、签证、ICAO证件或往来港澳/台湾通行证", "unknown document: the zone is not a passport, visa, ICAO card or a Mainland travel permit for Hong Kong, Macao or Taiwan";
+    MrzLineCount = "mrz_line_count", Unprocessable, "机读区应为两行（护照、签证）或三行（证卡）", "a machine-readable zone has two lines (passports, visas) or three (cards)";
+    MrzLineLength = "mrz_line_length", Unprocessable, "机读区每行应为30、36或44个字符，且各行等长", "each line of a machine-readable zone has 30, 36 or 44 characters, all lines alike";
     NameRequired = "name_required", Invalid, "请填写姓名（不超过64个字）", "enter the applicant's name (at most 64 characters)";
     NationalityInvalid = "nationality_invalid", Invalid, "请填写三位字母的国籍代码（如DEU）", "give the nationality as a three-letter code such as DEU";
     NoWalkIns = "no_walk_ins", Conflict, "本大厅不设现场号", "this hall takes appointments only";

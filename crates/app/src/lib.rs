@@ -23,6 +23,7 @@ pub mod import;
 pub mod lifecycle;
 pub mod locker;
 mod lottery;
+pub mod mrz;
 pub mod notify;
 mod ops;
 pub(crate) mod payment_hooks;
@@ -169,7 +170,8 @@ pub struct RateLimits {
     /// Eligibility pre-checks of one identity number (a citizen tries a few businesses; a
     /// prober walks through names for one number).
     pub checks_per_identity: u32,
-    /// Eligibility pre-checks from one client address (a prober walks through numbers).
+    /// Eligibility pre-checks from one client address (a prober walks through numbers); MRZ
+    /// reads (`POST /api/v1/mrz`) from one address are counted apart under the same limit.
     pub checks_per_address: u32,
     /// Failed owner proofs (a wrong identity number for a booking code or lottery entry) per
     /// code or entry and **hour**: a few typing mistakes, not a search of identity numbers.

@@ -15,6 +15,7 @@ pub mod documents;
 pub mod eligibility;
 pub mod idnum;
 pub mod lottery;
+pub mod mrz;
 pub mod phone;
 pub mod remote;
 pub mod site;

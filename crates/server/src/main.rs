@@ -154,7 +154,8 @@ struct BookingArgs {
     )]
     limit_checks_per_identity: u32,
 
-    /// Eligibility pre-checks per client address per minute (0: no limit).
+    /// Eligibility pre-checks per client address per minute, and MRZ reads counted apart under
+    /// the same number (0: no limit).
     #[arg(
         long,
         env = "WUJING_LIMIT_CHECKS_PER_ADDRESS",

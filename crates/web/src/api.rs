@@ -9,6 +9,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 use wujing_app::citizen::{CodeRequest, CodeSent};
+use wujing_app::mrz::{MrzInput, MrzView};
 use wujing_app::{
     Alert, AppError, AvailabilityQuery, AvailabilityView, BookingView, BusinessView, Code,
     ConfirmInput, DrawView, EligibilityInput, EligibilityView, EntryInput, EntryView, HallView,
@@ -73,6 +74,7 @@ pub struct RatingOutcome {
         get_business,
         availability,
         eligibility,
+        read_mrz,
         create_hold,
         send_phone_code,
         confirm_booking,
@@ -172,6 +174,7 @@ pub struct RatingOutcome {
         (name = "production", description = "The production centre (制证中心): batches and per-document reports, for its system (bearer token) or producers"),
         (name = "ratings", description = "The windows' rating terminals and the alerts they raise"),
         (name = "kiosk", description = "Devices: the kiosk's own endpoint, the pickup locker"),
+        (name = "documents", description = "Travel documents: reading a machine-readable zone (ICAO 9303, CS/CD cards), public"),
         (name = "hotline", description = "The hotline (telephone channel): operators book for callers, who confirm with the code sent to their phone"),
         (name = "payments", description = "Online payment: the payment providers' signed notifications"),
         (name = "meta", description = "This document")
@@ -479,6 +482,27 @@ pub async fn eligibility(
     Ok(Json(
         s.app.check_eligibility(&input, addr.as_deref()).await?,
     ))
+}
+
+/// Reads a travel document's machine-readable zone (issue 14 §1): ICAO Doc 9303 TD1, TD2, TD3,
+/// MRV-A and MRV-B, and the Mainland's CS/CD travel permit cards. Every check digit is
+/// reported in `checks`; `valid` is whether every enforced one passed (a CS/CD card's composite
+/// is reported null and not enforced). OCR confusions (`0`/`O`, `1`/`I`, `8`/`B`, `5`/`S`,
+/// `2`/`Z`) are repaired only in fields whose type decides them and only when the zone then
+/// passes its checks; `repairs` lists each one. Nothing of the zone is stored or logged.
+/// Counted per client address under the pre-check limit.
+#[utoipa::path(post, path = "/api/v1/mrz", tag = "documents",
+    request_body = MrzInput,
+    responses((status = 200, body = MrzView),
+              (status = 400, body = ErrorEnvelope, description = "`body_invalid`, `json_invalid`, `content_type_invalid`"),
+              (status = 422, body = ErrorEnvelope, description = "`mrz_line_count` (with `details.lines`), `mrz_line_length` (with `details.line` and `details.length`), `mrz_characters` (with `details.line` and `details.position`, from 0), `mrz_format_unknown`"),
+              (status = 429, body = ErrorEnvelope, description = "`rate_limited`, with a Retry-After header")))]
+pub async fn read_mrz(
+    State(s): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(input): ApiJson<MrzInput>,
+) -> ApiResult<Json<MrzView>> {
+    Ok(Json(s.app.read_mrz(&input, addr.as_deref()).await?))
 }
 
 /// Holds a seat for a short time; a full slot answers 409 `slot_full` with alternatives (M2).

@@ -420,6 +420,7 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
             Public,
             post(api::eligibility),
         ),
+        (M::POST, "/api/v1/mrz", Public, post(api::read_mrz)),
         (
             M::POST,
             "/api/v1/phone-codes",

@@ -51,6 +51,8 @@ mod hall;
 mod lifecycle;
 #[path = "http/locker.rs"]
 mod locker;
+#[path = "http/mrz.rs"]
+mod mrz;
 #[path = "http/outage.rs"]
 mod outage;
 #[path = "http/outbox.rs"]

@@ -202,6 +202,7 @@ fn expected() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
         ("GET", "/api/v1/businesses/{code}", EVERYONE),
         ("GET", "/api/v1/availability", EVERYONE),
         ("POST", "/api/v1/eligibility", EVERYONE),
+        ("POST", "/api/v1/mrz", EVERYONE),
         ("POST", "/api/v1/phone-codes", EVERYONE),
         ("POST", "/api/v1/holds", EVERYONE),
         ("POST", "/api/v1/bookings", EVERYONE),
