@@ -140,6 +140,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "sites",
         sql: include_str!("../migrations/sqlite/0025_sites.sql"),
     },
+    Migration {
+        version: 28,
+        name: "channels",
+        sql: include_str!("../migrations/sqlite/0028_channels.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -268,6 +273,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 25,
         name: "sites",
         sql: include_str!("../migrations/postgres/0025_sites.sql"),
+    },
+    Migration {
+        version: 28,
+        name: "channels",
+        sql: include_str!("../migrations/postgres/0028_channels.sql"),
     },
 ];
 

@@ -12,6 +12,7 @@ pub mod auth;
 mod board;
 mod counter;
 mod extract;
+mod hotline;
 mod locker;
 mod metrics;
 mod ops;
@@ -1065,6 +1066,27 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
             "/staff/reconciliation",
             Reconcile,
             get(counter::reconciliation_page),
+        ),
+        // The hotline (telephone channel): the operator's API and page.
+        (
+            M::POST,
+            "/api/v1/hotline/phone-codes",
+            Hotline,
+            post(hotline::send_code),
+        ),
+        (
+            M::POST,
+            "/api/v1/hotline/bookings",
+            Hotline,
+            post(hotline::book),
+        ),
+        (M::GET, "/staff/hotline", Hotline, get(hotline::page)),
+        (M::POST, "/staff/hotline/hold", Hotline, post(hotline::hold)),
+        (
+            M::POST,
+            "/staff/hotline/confirm",
+            Hotline,
+            post(hotline::confirm),
         ),
         (M::GET, "/locker", Locker, get(locker::page)),
         (M::POST, "/locker", Locker, post(locker::submit)),

@@ -145,7 +145,7 @@ async fn the_database_refuses_rows_for_a_business_a_site_does_not_offer(store: D
         business: "passport_first".into(),
         identity_key: "CHN:x".into(),
         kind: "walk_in".into(),
-        channel: "reception".into(),
+        channel: "counter".into(),
         priority: 0,
         due_at: t0(),
         now: t0(),

@@ -167,6 +167,7 @@ const EVERYONE: &[&str] = &[
     "admin",
     "reviewer",
     "producer",
+    "hotline",
     "system",
 ];
 const STAFF: &[&str] = &[
@@ -177,6 +178,7 @@ const STAFF: &[&str] = &[
     "admin",
     "reviewer",
     "producer",
+    "hotline",
 ];
 
 /// The expected decision for every route. A route missing here, or listed here but missing
@@ -454,6 +456,11 @@ fn expected() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
         ("GET", "/staff/production", &["producer", "admin"]),
         ("POST", "/staff/production/batch", &["producer", "admin"]),
         ("POST", "/staff/production/{id}", &["producer", "admin"]),
+        ("POST", "/api/v1/hotline/phone-codes", &["hotline", "admin"]),
+        ("POST", "/api/v1/hotline/bookings", &["hotline", "admin"]),
+        ("GET", "/staff/hotline", &["hotline", "admin"]),
+        ("POST", "/staff/hotline/hold", &["hotline", "admin"]),
+        ("POST", "/staff/hotline/confirm", &["hotline", "admin"]),
     ]
 }
 
@@ -508,6 +515,7 @@ async fn authorization_matrix(store: DynStore) {
             None,
             &wujing_app::NewSystemClientInput {
                 name: "centre".into(),
+                kind: None,
             },
         )
         .await
@@ -522,6 +530,7 @@ async fn authorization_matrix(store: DynStore) {
         ("admin", "admin"),
         ("reviewer", "reviewer"),
         ("producer", "producer"),
+        ("hotline", "hotline"),
     ];
     let mut accounts = Vec::new();
     for (role, spec) in specs {
