@@ -233,6 +233,17 @@ codes! {
     WindowInvalid = "window_invalid", Invalid, "窗口号须为1到999，类型须为 general、foreigners、expedite 或 collection", "the window number must be 1 to 999 and the kind general, foreigners, expedite or collection";
     WindowNotFound = "window_not_found", NotFound, "该大厅没有这个窗口", "no such window in this hall";
     WrongHall = "wrong_hall", Conflict, "该预约不在本大厅办理", "the booking is for another hall";
+    // Online payment (issue 13, crates/app/src/payments.rs).
+    PaymentAlreadyPaid = "payment_already_paid", Conflict, "该事项已缴费", "this has been paid already";
+    PaymentAmountInvalid = "payment_amount_invalid", Invalid, "缴费金额须为1到100000元，事项名称1到60个字，返回地址须为本站路径", "the amount must be 1 to 100000 yuan, the subject 1 to 60 characters and the return address a path of this site";
+    PaymentAmountMismatch = "payment_amount_mismatch", Unprocessable, "通知的金额与订单金额不符，已记录，未入账", "the notified amount differs from the order's; recorded, not accepted";
+    PaymentCallbackInvalid = "payment_callback_invalid", Invalid, "支付通知的内容无法识别", "the payment notification cannot be read";
+    PaymentDecided = "payment_decided", Conflict, "该笔支付已有结果", "this payment has been decided already";
+    PaymentNotDecided = "payment_not_decided", Conflict, "该笔支付尚无结果，没有可重发的通知", "this payment has not been decided; there is no notification to send again";
+    OnlinePaymentNotFound = "online_payment_not_found", NotFound, "没有这笔网上支付", "no such online payment";
+    PaymentProviderFailed = "payment_provider_failed", Unavailable, "支付机构暂时无法处理，请稍后再试", "the payment provider cannot be reached; try again shortly";
+    PaymentSignatureInvalid = "payment_signature_invalid", Unauthorized, "支付通知的签名缺失或不正确", "the payment notification's signature is missing or wrong";
+    PaymentsDisabled = "payments_disabled", Unavailable, "本系统未开通网上缴费", "online payment is not enabled on this server";
     // Sites (issue 13 §2).
     SiteInvalid = "site_invalid", Invalid, "办证点信息有误，请按提示修改", "the site's details are not valid; see each field";
     SiteExists = "site_exists", Conflict, "已有同一编号的办证点", "a site with this id exists already";

@@ -146,10 +146,15 @@ fn already_checked_in() -> AppError {
     )
 }
 
-/// Where a ticket is issued: reception staff (the counter channel), a hall's kiosk, or the
-/// citizen's own device.
-fn channel_of(p: &Principal) -> &'static str {
-    crate::channels::of_site_request(p, false).as_str()
+impl App {
+    /// The channel of a ticket issued or an application accepted at `hall`: its staff (the
+    /// counter, or the police station's own channel at a police-station site), its kiosk, or
+    /// the citizen's own device.
+    async fn site_channel(&self, p: &Principal, hall: &str) -> AppResult<&'static str> {
+        let police_station =
+            self.hall_by_id(hall).await?.kind == wujing_domain::SiteKind::PoliceStation;
+        Ok(crate::channels::of_site_request(p, police_station).as_str())
+    }
 }
 
 fn state_error() -> AppError {
@@ -283,7 +288,7 @@ impl App {
                 business: b.business.clone(),
                 identity_key: b.identity_key.clone(),
                 kind: "appointment".into(),
-                channel: channel_of(p).into(),
+                channel: self.site_channel(p, hall).await?.into(),
                 priority,
                 due_at: b.slot.starts_at,
                 now,
@@ -881,7 +886,7 @@ impl App {
                     now,
                     collection_method: method.as_str().into(),
                     mail_address,
-                    channel: channel_of(p).into(),
+                    channel: self.site_channel(p, hall).await?.into(),
                 },
                 &audit,
                 &texts,
@@ -1108,6 +1113,7 @@ impl App {
     ) -> AppResult<TicketView> {
         self.require(p, Action::CheckIn, Some(hall))?;
         let h = self.hall_by_id(hall).await?;
+        let channel = self.site_channel(p, hall).await?;
         if !h
             .capacity
             .iter()
@@ -1184,7 +1190,7 @@ impl App {
                         business: w.business.clone(),
                         identity_key: identity_key.clone(),
                         kind: "walk_in".into(),
-                        channel: channel_of(p).into(),
+                        channel: channel.into(),
                         priority: 0,
                         due_at: now,
                         now,
@@ -1199,7 +1205,7 @@ impl App {
                     action: "ticket.walk_in".into(),
                     subject: String::new(),
                     citizen: Some(identity_key),
-                    detail: json!({ "business": w.business, "channel": channel_of(p) }),
+                    detail: json!({ "business": w.business, "channel": channel }),
                     client_addr: actor.client_addr.clone(),
                     station: actor.station.clone(),
                     hall_id: actor.hall.clone(),

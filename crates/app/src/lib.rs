@@ -25,6 +25,8 @@ pub mod locker;
 mod lottery;
 pub mod notify;
 mod ops;
+pub(crate) mod payment_hooks;
+pub mod payments;
 pub mod production;
 mod progress;
 pub mod ratings;
@@ -40,6 +42,9 @@ pub use booking::*;
 pub use error::{AppError, AppResult, Code, ErrorKind, UNAVAILABLE_RETRY_SECS};
 pub use lottery::*;
 pub use ops::Readiness;
+pub use payment_hooks::probe as payment_probe;
+pub use payment_hooks::PROBE_KIND as PAYMENT_PROBE_KIND;
+pub use payments::{PaymentPurpose, PaymentStatus, PaymentView};
 pub use production::*;
 pub use records::*;
 pub use signals::*;
@@ -326,6 +331,10 @@ pub struct App {
     caches: Arc<cache::Caches>,
     notifier: Arc<dyn notify::Provider>,
     mailer: Arc<dyn notify::Provider>,
+    /// Online payment's provider (`None`: `payments_disabled`), and the simulated one's
+    /// checkout when that is the provider.
+    payments: Option<Arc<dyn payments::PaymentProvider>>,
+    simulated: Option<Arc<payments::simulated::SimulatedProvider>>,
 }
 
 impl App {
@@ -341,6 +350,8 @@ impl App {
             caches: Arc::default(),
             notifier,
             mailer,
+            payments: None,
+            simulated: None,
         }
     }
 

@@ -9,6 +9,8 @@
 //!   HTTP to a relay on the local network), signed with HMAC-SHA256 (`reqwest`).
 //! - [`mail::SmtpRelay`]: e-mail through an SMTP relay, plain, STARTTLS or implicit TLS, with
 //!   optional authentication (`lettre`).
+//! - [`loopback::LoopbackPoster`]: the simulated payment provider's signed notifications, an
+//!   HTTP POST to this server's own callback route on a loopback address (`reqwest`).
 //!
 //! The composition root (`wujing serve`, and the tests) builds them from configuration and
 //! hands them to `App::with_sms_provider` / `App::with_mail_provider`; without them the app
@@ -19,6 +21,7 @@
 //! rustls-native-certs) plus, when configured, the certificates of one extra PEM file (a
 //! private CA, or a test's self-signed certificate).
 
+pub mod loopback;
 pub mod mail;
 pub mod sms;
 mod tls;

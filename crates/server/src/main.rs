@@ -71,6 +71,18 @@ enum LogFormat {
     Json,
 }
 
+/// Who takes online payments (`--payment-provider`).
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum PaymentProviderArg {
+    /// The simulated provider with the demo organisation (so that a newcomer can pay in the
+    /// demo), none otherwise: production never accepts free payments by default.
+    Auto,
+    /// The simulated provider (开发/测试用模拟支付): no money moves. Never in production.
+    Simulated,
+    /// No online payment: paying answers `payments_disabled`.
+    None,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum SmtpTlsArg {
     None,
@@ -348,6 +360,17 @@ struct BookingArgs {
         global = true
     )]
     public_url: String,
+
+    /// Who takes online payments: `simulated` (no real money: development and tests), `none`,
+    /// or `auto`: simulated with the demo organisation, none otherwise (docs/OPERATIONS.md).
+    #[arg(
+        long,
+        env = "WUJING_PAYMENT_PROVIDER",
+        value_enum,
+        default_value = "auto",
+        global = true
+    )]
+    payment_provider: PaymentProviderArg,
 }
 
 #[derive(Subcommand)]
@@ -1094,6 +1117,48 @@ async fn migrate(cli: &Cli) -> Result<(), String> {
     Ok(())
 }
 
+/// The payment provider `--payment-provider` names, wired into `app`. The simulated one
+/// posts its notifications to this server's own listener `addr`, on a loopback address.
+async fn with_payments(cli: &Cli, app: App, addr: SocketAddr) -> Result<App, String> {
+    let simulated = match cli.booking.payment_provider {
+        PaymentProviderArg::None => false,
+        PaymentProviderArg::Simulated => true,
+        PaymentProviderArg::Auto => app
+            .is_demo_organisation()
+            .await
+            .map_err(|e| e.to_string())?,
+    };
+    if !simulated {
+        return Ok(app);
+    }
+    let ip: std::net::IpAddr = match addr.ip() {
+        std::net::IpAddr::V4(a) if a.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(a) if a.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    if !ip.is_loopback() {
+        return Err(format!(
+            "the simulated payment provider posts to this server on a loopback address, but it listens on {addr} only; listen on 127.0.0.1 or 0.0.0.0, or set --payment-provider none"
+        ));
+    }
+    let base = format!("http://{}", SocketAddr::new(ip, addr.port()));
+    let poster = wujing_outbound::loopback::LoopbackPoster::new()?;
+    let app = app
+        .enable_simulated_payments(&base, Arc::new(poster))
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "Online payment: the SIMULATED provider (模拟支付, no real money){}; --payment-provider none turns it off.",
+        if cli.booking.payment_provider == PaymentProviderArg::Auto {
+            ", because this is the demo organisation"
+        } else {
+            ""
+        }
+    );
+    tracing::warn!("online payment goes through the simulated provider: never in production");
+    Ok(app)
+}
+
 /// How HTTP is served: the router's options and the server loop's bounds.
 struct Http {
     web: wujing_web::WebOptions,
@@ -1144,6 +1209,9 @@ async fn serve(
     let app = cli.booking.app(store, config, clock)?;
     if !no_demo && app.is_empty().await.map_err(|e| e.to_string())? {
         let r = app.load_demo().await.map_err(|e| e.to_string())?;
+        app.mark_demo_organisation()
+            .await
+            .map_err(|e| e.to_string())?;
         println!(
             "Loaded the demo organisation: {} districts, {} halls, {} windows ({} sites, {} windows in all), {} registry persons, {} documents, {} seats.",
             r.districts, r.halls, r.windows, r.sites, r.site_windows, r.persons, r.documents, r.slots
@@ -1157,6 +1225,14 @@ async fn serve(
     }
     let created = app.generate_horizon().await.map_err(|e| e.to_string())?;
     tracing::info!(created, "seats generated up to the horizon");
+
+    // Bound before the background work starts: the simulated payment provider posts its
+    // notifications to this listener, on a loopback address.
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let app = with_payments(cli, app, addr).await?;
 
     // The sweeper frees expired holds and due seat returns; seats are generated ahead hourly.
     let sweeper = app.clone();
@@ -1181,6 +1257,9 @@ async fn serve(
             }
             if let Err(e) = sweeper.run_due_draws().await {
                 tracing::warn!(error = %e, "lottery draw failed");
+            }
+            if let Err(e) = sweeper.process_due_refunds().await {
+                tracing::warn!(error = %e, "refund pass failed");
             }
             if last_generation.elapsed() > Duration::from_secs(3600) {
                 last_generation = std::time::Instant::now();
@@ -1231,10 +1310,6 @@ async fn serve(
         }
     });
 
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let database = match app.database_kind() {
         "sqlite" => format!(
             "SQLite file {}",
@@ -1459,6 +1534,24 @@ async fn doctor(cli: &Cli) -> ExitCode {
             Err(b) => report(false, "audit trail", format!("BROKEN: {b}")),
         },
         Err(e) => report(false, "audit trail", format!("cannot read it: {e}")),
+    }
+    // Online payment: the simulated provider accepts "payments" that move no money.
+    let simulated = match cli.booking.payment_provider {
+        PaymentProviderArg::Simulated => Some("--payment-provider simulated"),
+        PaymentProviderArg::Auto => match store
+            .secret(wujing_app::payments::simulated::DEMO_MARK, "no")
+            .await
+        {
+            Ok(v) if v == "yes" => Some("--payment-provider auto with the demo organisation"),
+            _ => None,
+        },
+        PaymentProviderArg::None => None,
+    };
+    match simulated {
+        Some(why) => println!(
+            "[warn] online payment: the SIMULATED provider is on ({why}): payments move no money; set --payment-provider none in production"
+        ),
+        None => report(true, "online payment", "no simulated provider".into()),
     }
     match wujing_forms::FormFont::load(cli.booking.cjk_font.as_deref()) {
         Ok(_) => report(true, "PDF forms", "a CJK font is installed".into()),

@@ -64,8 +64,13 @@ impl Drop for Server {
 }
 
 fn serve(db: &str) -> Server {
+    serve_with(db, &[])
+}
+
+fn serve_with(db: &str, extra: &[&str]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_wujing"))
         .args(["serve", "--listen", "127.0.0.1:0", "--no-phone-code"])
+        .args(extra)
         .env("DATABASE_URL", db)
         .env("WUJING_KEYS_FILE", keys_for(db))
         .env("WUJING_LOG", "warn")
@@ -560,4 +565,43 @@ fn production_client_tokens_are_printed_once_and_refused_once_revoked() {
         )
         .unwrap();
     assert_eq!(leaked, 0);
+}
+
+/// The simulated payment provider is on by default only with the demo organisation, says so at
+/// start, and doctor warns about it; `--payment-provider none` turns it off.
+#[test]
+fn the_simulated_payment_provider_is_the_default_only_with_the_demo() {
+    let t = wujing_testkit::TempSqlite::new();
+    let db = t.url();
+    let server = serve(&db);
+    let printed = server.2.join("\n");
+    assert!(printed.contains("SIMULATED provider"), "{printed}");
+    assert_eq!(
+        http(&server.1, "GET", "/pay/simulated/sim_nothing", None).0,
+        404
+    );
+    drop(server);
+    let out = text(&wujing(&db, &["doctor"]));
+    assert!(
+        out.contains("[warn] online payment: the SIMULATED provider is on"),
+        "{out}"
+    );
+    let server = serve_with(&db, &["--payment-provider", "none"]);
+    assert!(!server.2.join("\n").contains("SIMULATED"));
+    let (s, body) = http(
+        &server.1,
+        "POST",
+        "/api/v1/payments/callback/simulated",
+        Some("{}"),
+    );
+    assert_eq!(s, 503, "{body}");
+    assert!(body.contains("payments_disabled"), "{body}");
+    drop(server);
+    let out = text(&wujing(&db, &["--payment-provider", "none", "doctor"]));
+    assert!(out.contains("[ ok ] online payment"), "{out}");
+
+    // A database without the demo: nothing simulated unless asked for.
+    let other = wujing_testkit::TempSqlite::new();
+    let server = serve_with(&other.url(), &["--no-demo"]);
+    assert!(!server.2.join("\n").contains("SIMULATED"));
 }

@@ -17,6 +17,7 @@ mod common;
 pub mod keys;
 mod migrations;
 mod model;
+mod payments;
 pub mod postgres;
 mod rows;
 mod seal;
@@ -25,6 +26,10 @@ pub mod sqlite;
 
 pub use migrations::{Migration, MigrationStatus};
 pub use model::*;
+pub use payments::{
+    EventDisposition, EventOutcome, NewOnlinePayment, NewPaymentEvent, OnlinePayment, PaymentEvent,
+    PaymentStore,
+};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -88,6 +93,7 @@ pub trait Store:
     + StaffStore
     + OutboxStore
     + HallStore
+    + PaymentStore
 {
 }
 
@@ -100,6 +106,7 @@ impl<T> Store for T where
         + StaffStore
         + OutboxStore
         + HallStore
+        + PaymentStore
         + ?Sized
 {
 }

@@ -141,6 +141,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0025_sites.sql"),
     },
     Migration {
+        version: 26,
+        name: "payments",
+        sql: include_str!("../migrations/sqlite/0026_payments.sql"),
+    },
+    Migration {
         version: 28,
         name: "channels",
         sql: include_str!("../migrations/sqlite/0028_channels.sql"),
@@ -273,6 +278,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 25,
         name: "sites",
         sql: include_str!("../migrations/postgres/0025_sites.sql"),
+    },
+    Migration {
+        version: 26,
+        name: "payments",
+        sql: include_str!("../migrations/postgres/0026_payments.sql"),
     },
     Migration {
         version: 28,

@@ -46,6 +46,8 @@ macro_rules! shared {
         };
     )*};
 }
+// Other modules declare their statements with it too (`payments.rs`).
+pub(crate) use shared;
 
 /// The attempt count after this one: one again once the key has been quiet for the window.
 macro_rules! login_count {

@@ -152,7 +152,8 @@ pub struct RatingOutcome {
         crate::rating::api_alerts,
         crate::rating::api_ack,
         crate::hotline::send_code,
-        crate::hotline::book
+        crate::hotline::book,
+        crate::payments::callback
     ),
     components(schemas(ErrorEnvelope, ErrorBody)),
     modifiers(&Security, &CommonErrors),
@@ -172,6 +173,7 @@ pub struct RatingOutcome {
         (name = "ratings", description = "The windows' rating terminals and the alerts they raise"),
         (name = "kiosk", description = "Devices: the kiosk's own endpoint, the pickup locker"),
         (name = "hotline", description = "The hotline (telephone channel): operators book for callers, who confirm with the code sent to their phone"),
+        (name = "payments", description = "Online payment: the payment providers' signed notifications"),
         (name = "meta", description = "This document")
     )
 )]

@@ -17,6 +17,7 @@ mod locker;
 mod metrics;
 mod ops;
 mod pages;
+mod payments;
 mod portal;
 mod production;
 mod rating;
@@ -1092,6 +1093,26 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
         (M::POST, "/locker", Locker, post(locker::submit)),
         (M::GET, "/kiosk", Kiosk, get(counter::kiosk)),
         (M::POST, "/kiosk", Kiosk, post(counter::kiosk_submit)),
+        // Online payment (issue 13): a provider's signed notification, and the simulated
+        // provider's checkout page. Public: the signature, not a session, authenticates.
+        (
+            M::POST,
+            "/api/v1/payments/callback/{provider}",
+            Public,
+            post(payments::callback),
+        ),
+        (
+            M::GET,
+            "/pay/simulated/{reference}",
+            Public,
+            get(payments::page),
+        ),
+        (
+            M::POST,
+            "/pay/simulated/{reference}",
+            Public,
+            post(payments::submit),
+        ),
     ]
 }
 

@@ -55,6 +55,8 @@ mod locker;
 mod outage;
 #[path = "http/outbox.rs"]
 mod outbox;
+#[path = "http/payments.rs"]
+mod payments;
 #[path = "http/plumbing.rs"]
 mod plumbing;
 #[path = "http/portal.rs"]

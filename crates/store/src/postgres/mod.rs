@@ -11,6 +11,7 @@ mod hall;
 mod lottery;
 mod org;
 mod outbox;
+mod payments;
 mod registry;
 mod staff;
 

@@ -61,7 +61,7 @@ pub(crate) async fn append_audit(tx: &impl GenericClient, keys: &Keys, a: &NewAu
 }
 
 /// A staff change's statements in the caller's transaction.
-struct PgTx<'c, C>(&'c C);
+pub(crate) struct PgTx<'c, C>(pub(crate) &'c C);
 
 fn bind<'b>(a: &'b Arg<'_>) -> &'b (dyn ToSql + Sync) {
     match a {

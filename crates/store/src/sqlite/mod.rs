@@ -12,6 +12,7 @@ mod hall;
 mod lottery;
 mod org;
 mod outbox;
+mod payments;
 mod registry;
 mod staff;
 

@@ -54,7 +54,7 @@ pub(crate) fn append_audit(c: &Connection, keys: &Keys, a: &NewAudit) -> Result<
 
 /// A staff change's statements on the writer's connection. They never wait, so the shared
 /// (async) [`admin::apply`] completes in one poll.
-struct LiteTx<'c>(&'c Connection);
+pub(crate) struct LiteTx<'c>(pub(crate) &'c Connection);
 
 fn bind(a: &Arg<'_>) -> Value {
     match a {

@@ -8,6 +8,7 @@ mod lifecycle;
 mod locker;
 mod org;
 mod outbox;
+mod payments;
 mod production;
 mod registry;
 mod schema;

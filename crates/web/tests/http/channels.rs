@@ -165,6 +165,24 @@ async fn channel_per_caller(store: DynStore) {
     assert_eq!(ticket.channel.as_deref(), Some("counter"));
     let (a, _) = super::lifecycle::accept_booked(&h, &officer, "110101198001010037").await;
     assert_eq!(a["channel"], "counter", "{a}");
+    // At a police station's acceptance point its staff record the police station's channel.
+    let constable = h.sign_in_as("officer@conghua-jiekou-ps").await;
+    let (s, t) = h
+        .call(
+            "POST",
+            "/api/v1/halls/conghua-jiekou-ps/walk-ins",
+            Some(json!({"business": "passport_first", "name": "陈静", "id_number": "110101198507150029"})),
+            &constable.headers(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{t}");
+    let ticket = h
+        .store
+        .ticket(t["id"].as_i64().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ticket.channel.as_deref(), Some("police_station"));
 }
 both_dialects!(
     every_booking_ticket_and_application_records_its_callers_channel,

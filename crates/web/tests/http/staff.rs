@@ -461,6 +461,10 @@ fn expected() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
         ("GET", "/staff/hotline", &["hotline", "admin"]),
         ("POST", "/staff/hotline/hold", &["hotline", "admin"]),
         ("POST", "/staff/hotline/confirm", &["hotline", "admin"]),
+        // Online payment: authenticated by the provider's signature, not by a principal.
+        ("POST", "/api/v1/payments/callback/{provider}", EVERYONE),
+        ("GET", "/pay/simulated/{reference}", EVERYONE),
+        ("POST", "/pay/simulated/{reference}", EVERYONE),
     ]
 }
 
@@ -554,7 +558,9 @@ async fn authorization_matrix(store: DynStore) {
             .replace("{day}", "2026-12-03")
             .replace("{business}", "passport_first")
             .replace("{number}", "99")
-            .replace("{ticket}", "1");
+            .replace("{ticket}", "1")
+            .replace("{provider}", "simulated")
+            .replace("{reference}", "sim_unknown");
         for role in EVERYONE {
             let session = match *role {
                 "anonymous" | "kiosk" | "system" => None,
