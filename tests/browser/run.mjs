@@ -627,6 +627,42 @@ async function remoteRenewal(browser) {
   console.log('ok - online: passport renewed without a visit (photo refused then accepted, declined then paid, the notification sent twice, reviewed, mailed EA123456785CN, followed on the status page); a state functionary told why after the code');
 }
 
+// The hotline (telephone channel): an operator finds a seat for a caller, holds it and sends
+// the code to the caller's phone, and books with the code the caller reads out.
+async function hotlineCall(browser) {
+  const base = hall.base;
+  const root = await signIn(base, 'admin', 'admin password 1');
+  const r = await api(base, 'POST', '/api/v1/admin/staff', { username: 'hotline1', display_name: '坐席一', password: 'a long password', roles: [{ role: 'hotline' }] }, root);
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const page = await staffPage(context, base, 'hotline1', 'a long password');
+  await page.goto(`${base}/staff/hotline`);
+  await page.selectOption('select[name=business]', 'passport_first');
+  await page.selectOption('select[name=hall]', 'tianhe');
+  await page.fill('input[name=day]', '2026-12-03');
+  await page.locator('form.filters button').click();
+  await page.waitForLoadState();
+  await scan(page, 'hotline search');
+  await page.locator('input[name=slot_id]').first().check();
+  await page.fill('input[name=name]', '王芳');
+  await page.fill('input[name=id_number]', '110101199003074514');
+  await page.fill('input[name=phone]', '13500135000');
+  const before = outboxLines();
+  await page.locator('form.caller button').click();
+  await page.waitForLoadState();
+  await scan(page, 'hotline code');
+  assert.match(await page.locator('main').innerText(), /135\*\*\*\*5000/);
+  await page.fill('input[name=code]', await lastCode('5000', before));
+  await page.locator('form.caller button:not([name=resend])').click();
+  await page.waitForLoadState();
+  await scan(page, 'hotline booked');
+  assert.match(await page.locator('main').innerText(), /已预约/);
+  const code = (await page.locator('.done .code').innerText()).trim();
+  await waitForOutbox(`预约号 ${code}`);
+  console.log(`ok - the hotline booked ${code} for a caller with the code from their phone`);
+  await context.close();
+}
+
 const { child, base } = await startServer();
 const browser = await chromium.launch({
   executablePath: browserPath,
@@ -759,6 +795,8 @@ try {
   await hallDay(browser);
   await documentLife(browser);
   await remoteRenewal(browser);
+
+  await hotlineCall(browser);
   assert.deepEqual(refusals, [], 'the content security policy refused a script or style of ours');
   console.log('ok - no script or style refused by the content security policy');
   const minor = [...scanned.values()].reduce((a, b) => a + b, 0);

@@ -119,6 +119,9 @@ pub enum Action {
     /// the identity number and the pickup code. Never staff: staff hand documents over at a
     /// counter, with the identity check.
     Locker,
+    /// Booking for a caller on the telephone channel (the hotline's page and API): the seat
+    /// search, the code to the caller's phone, the booking confirmed with that code.
+    Hotline,
     /// The operational metrics (`/metrics`): request and business counters, no personal data,
     /// but the organisation's activity, which is not the public's to watch live.
     ViewMetrics,
@@ -149,6 +152,7 @@ impl Action {
             Action::ProductionBatches => &[Producer, Admin],
             Action::ProductionCentre => &[],
             Action::ManageSystemClients => &[Admin],
+            Action::Hotline => &[Hotline, Admin],
         }
     }
 }

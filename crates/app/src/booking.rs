@@ -2,7 +2,7 @@
 //! and the alternatives offered when a slot is full (M1, M2, M3).
 
 use crate::views::{hall_serves, slot_view, unknown_business, SlotView};
-use crate::{App, AppError, AppResult, Code, Metrics};
+use crate::{App, AppError, AppResult, Code, Metrics, Principal};
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -147,7 +147,9 @@ pub struct ConfirmInput {
     #[serde(default)]
     #[schema(value_type = Object)]
     pub answers: Answers,
-    /// Acceptance channel (M4): `web` (default), `phone`, `kiosk`, `mobile`, `counter`.
+    /// Deprecated: the acceptance channel (M4) is derived from the caller — `web` without
+    /// credentials, a registered gateway's own channel, `telephone` on the hotline's route. A
+    /// stated channel other than the caller's is refused (`channel_not_yours`).
     #[serde(default)]
     pub channel: Option<String>,
     /// Language of the texts about the booking: `zh-CN` (default) or `en`.
@@ -352,18 +354,6 @@ impl std::fmt::Debug for RescheduleInput {
 const ALTERNATIVES: usize = 5;
 /// Booking codes avoid characters that are easily confused when read aloud or handwritten.
 const CODE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
-const CHANNELS: &[&str] = &[
-    "web",
-    "phone",
-    "kiosk",
-    "mobile",
-    "counter",
-    "wechat",
-    "post",
-    "agency",
-    "hotline",
-    "police_station",
-];
 
 /// Random characters of a booking code: 10 × log2(31) ≈ 49.5 bits, so that guessing codes is
 /// no way to a booking (≥ 40 bits; the minute characters are guessable and not counted).
@@ -796,18 +786,23 @@ impl App {
     /// visit date, and the identity binding (M3) is enforced by the database.
     pub async fn confirm(
         &self,
+        p: &Principal,
+        input: &ConfirmInput,
+        client_addr: Option<String>,
+    ) -> AppResult<BookingView> {
+        let channel = crate::channels::of_citizen_request(p)?;
+        crate::channels::check_stated(input.channel.as_deref(), channel)?;
+        self.confirm_on(channel, input, client_addr).await
+    }
+
+    /// Confirms on a channel the caller was already found to be.
+    pub(crate) async fn confirm_on(
+        &self,
+        channel: wujing_domain::Channel,
         input: &ConfirmInput,
         client_addr: Option<String>,
     ) -> AppResult<BookingView> {
         let applicant = self.parse_applicant(&input.applicant)?;
-        let channel = input.channel.as_deref().unwrap_or("web");
-        if !CHANNELS.contains(&channel) {
-            return Err(AppError::new(
-                Code::ChannelInvalid,
-                format!("未知的受理渠道“{channel}”"),
-                format!("unknown channel \"{channel}\""),
-            ));
-        }
         let (slot_id, business) = parse_hold_id(&input.hold_id).ok_or_else(hold_not_found)?;
         let slot = self.slot_meta(slot_id).await?.ok_or_else(hold_not_found)?;
         // The code first: a refusal shows the records' reasons only to whoever gave it.
@@ -889,7 +884,7 @@ impl App {
             phone: applicant.phone.clone(),
             answers_json: serde_json::to_string(&input.answers).unwrap_or_else(|_| "{}".into()),
             fee_yuan: fee,
-            channel: channel.to_string(),
+            channel: channel.as_str().to_string(),
             now: self.clock.now(),
             limits: self.limit_rules(&[
                 (

@@ -59,27 +59,36 @@ impl App {
         r: &CodeRequest,
         client_addr: Option<&str>,
     ) -> AppResult<CodeSent> {
-        let phone = crate::booking::parse_phone(&r.phone)?;
         let purpose = purpose_of(r.purpose.as_deref())?;
-        let lang = Lang::parse(r.lang.as_deref());
-        self.issue_code(&phone, purpose, lang, client_addr).await
+        self.issue_phone_code(
+            &r.phone,
+            purpose,
+            Lang::parse(r.lang.as_deref()),
+            false,
+            client_addr,
+        )
+        .await
     }
 
-    /// Sends a six-digit code for `purpose` to a phone already in its canonical form, under
-    /// the limits of every code (one a minute, five an hour per phone).
-    pub(crate) async fn issue_code(
+    /// Issues a code under the per-phone limits. A code the hotline asks for says so: the
+    /// caller is told to read it out only on a call they made themselves, where every other
+    /// code warns that staff never ask for one.
+    pub(crate) async fn issue_phone_code(
         &self,
         phone: &str,
-        purpose: &str,
+        purpose: &'static str,
         lang: Lang,
+        hotline: bool,
         client_addr: Option<&str>,
     ) -> AppResult<CodeSent> {
-        let phone = phone.to_string();
+        let phone = crate::booking::parse_phone(phone)?;
         let code = format!("{:06}", rand::thread_rng().gen_range(0..1_000_000));
         let now = self.clock.now();
-        let body = match lang {
-            Lang::Zh => format!("【无境】您的验证码是 {code}，10分钟内有效。工作人员不会向您索取验证码，请勿告诉他人。"),
-            Lang::En => format!("[Wujing] Your code is {code}, valid for 10 minutes. Staff never ask for it; do not share it."),
+        let body = match (lang, hotline) {
+            (Lang::Zh, false) => format!("【无境】您的验证码是 {code}，10分钟内有效。工作人员不会向您索取验证码，请勿告诉他人。"),
+            (Lang::En, false) => format!("[Wujing] Your code is {code}, valid for 10 minutes. Staff never ask for it; do not share it."),
+            (Lang::Zh, true) => format!("【无境】出入境预约热线正在为您预约，验证码 {code}，10分钟内有效。仅在您本人拨打热线预约时告诉坐席；如未拨打，请勿告诉任何人。"),
+            (Lang::En, true) => format!("[Wujing] The exit-entry booking hotline is booking for you: code {code}, valid for 10 minutes. Read it out only on a call you made yourself; otherwise tell no one."),
         };
         // A random key: every code is its own message.
         let key = format!("code:{}", crate::auth::random_token());

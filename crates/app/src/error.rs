@@ -117,6 +117,7 @@ codes! {
     CapacityInvalid = "capacity_invalid", Invalid, "每个时段最多500个号", "at most 500 seats per slot";
     ChangeRefused = "change_refused", Conflict, "操作被拒绝", "the change was refused";
     ChannelInvalid = "channel_invalid", Invalid, "未知的受理渠道", "unknown channel";
+    ChannelNotYours = "channel_not_yours", Forbidden, "受理渠道由调用方的身份确定", "the channel is set by who calls";
     CheckinTooEarly = "checkin_too_early", Conflict, "还未到签到时间", "check-in has not opened yet";
     CheckinTooLate = "checkin_too_late", Conflict, "已超过签到时间，请到咨询台改约或现场取号", "check-in has closed; reschedule or take a walk-in number at the information desk";
     CodeRateLimited = "code_rate_limited", RateLimited, "验证码发送过于频繁，请稍后再试", "too many codes; try again later";

@@ -146,15 +146,10 @@ fn already_checked_in() -> AppError {
     )
 }
 
-/// Where a ticket is issued: reception staff, a hall's kiosk, or the citizen's own device.
+/// Where a ticket is issued: reception staff (the counter channel), a hall's kiosk, or the
+/// citizen's own device.
 fn channel_of(p: &Principal) -> &'static str {
-    match p {
-        Principal::Staff(_) => "reception",
-        Principal::Device(_) => "kiosk",
-        Principal::Anonymous => "self",
-        // Not reachable: no ticket-issuing action permits a system client.
-        Principal::System(_) => "system",
-    }
+    crate::channels::of_site_request(p, false).as_str()
 }
 
 fn state_error() -> AppError {
@@ -876,6 +871,7 @@ impl App {
                     now,
                     collection_method: method.as_str().into(),
                     mail_address,
+                    channel: channel_of(p).into(),
                 },
                 &audit,
                 &texts,

@@ -35,6 +35,7 @@ pub struct EntryInput {
     #[serde(default)]
     #[schema(value_type = Object)]
     pub answers: Answers,
+    /// Deprecated, as in a booking: the channel is derived from the caller.
     #[serde(default)]
     pub channel: Option<String>,
     /// The code sent to the applicant's phone (`POST /api/v1/phone-codes`), required when
@@ -135,9 +136,12 @@ impl App {
     /// Enters the lottery of a day (one entry per identity and day).
     pub async fn enter_lottery(
         &self,
+        p: &crate::Principal,
         input: &EntryInput,
         client_addr: Option<String>,
     ) -> AppResult<EntryView> {
+        let channel = crate::channels::of_citizen_request(p)?;
+        crate::channels::check_stated(input.channel.as_deref(), channel)?;
         let policy = self.config.release;
         if !policy.is_lottery() {
             return Err(AppError::new(
@@ -235,7 +239,7 @@ impl App {
             phone: applicant.phone,
             answers_json: serde_json::to_string(&input.answers).unwrap_or_else(|_| "{}".into()),
             hall_ids: input.halls.clone(),
-            channel: input.channel.clone().unwrap_or_else(|| "web".into()),
+            channel: channel.as_str().to_string(),
             client_addr,
             now,
             phone_code_id,

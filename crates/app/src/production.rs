@@ -103,6 +103,23 @@ pub struct SystemClientView {
 pub struct NewSystemClientInput {
     /// 1 to 60 letters, digits, `.`, `-` or `_` (it names the client in the audit trail).
     pub name: String,
+    /// What the client is: `production_centre` (the default), or a channel gateway that relays
+    /// citizens' bookings from its app — `police_app` (警民通), `wechat` or `weibo` — whose
+    /// bookings then record that channel.
+    #[serde(default)]
+    pub kind: Option<String>,
+}
+
+/// The kinds a system client may be: the production centre, or a channel gateway.
+pub fn system_client_kind(kind: Option<&str>) -> AppResult<&'static str> {
+    match kind.map(str::trim).filter(|k| !k.is_empty()) {
+        None => Ok(PRODUCTION_CENTRE),
+        Some(k) if k == PRODUCTION_CENTRE => Ok(PRODUCTION_CENTRE),
+        Some(k) => wujing_domain::Channel::gateways()
+            .find(|c| c.as_str() == k)
+            .map(|c| c.as_str())
+            .ok_or_else(|| Code::SystemClientKindInvalid.into()),
+    }
 }
 
 /// A name: first character kept, the rest starred (`李**`).
@@ -314,17 +331,20 @@ impl App {
         input: &NewSystemClientInput,
     ) -> AppResult<SystemClientView> {
         self.require(p, Action::ManageSystemClients, None)?;
-        self.create_system_client_as(&Actor::new(p, client_addr), &input.name)
+        let kind = system_client_kind(input.kind.as_deref())?;
+        self.create_system_client_as(&Actor::new(p, client_addr), &input.name, kind)
             .await
     }
 
-    /// Creates a production centre's client as `actor` (the command line, whoever has the
-    /// server's shell, is trusted as `create-admin` is). Its token is answered once; only its
-    /// hash is stored, and the audit entry names the client, never the token.
+    /// Creates a system client of `kind` ([`system_client_kind`]) as `actor` (the command
+    /// line, whoever has the server's shell, is trusted as `create-admin` is). Its token is
+    /// answered once; only its hash is stored, and the audit entry names the client, never the
+    /// token.
     pub async fn create_system_client_as(
         &self,
         actor: &Actor,
         name: &str,
+        kind: &str,
     ) -> AppResult<SystemClientView> {
         let name = name.trim();
         if !valid_client_name(name) {
@@ -336,13 +356,13 @@ impl App {
                 actor,
                 AdminChange::CreateSystemClient {
                     name: name.into(),
-                    kind: PRODUCTION_CENTRE.into(),
+                    kind: kind.into(),
                     token_hash: token_hash(&token),
                 },
                 "system_client.create",
                 format!("system_client:{name}"),
                 None,
-                json!({ "name": name, "kind": PRODUCTION_CENTRE }),
+                json!({ "name": name, "kind": kind }),
             )
             .await?;
         let AdminOutcome::Created(id) = out else {
@@ -351,7 +371,7 @@ impl App {
         Ok(SystemClientView {
             id,
             name: name.into(),
-            kind: PRODUCTION_CENTRE.into(),
+            kind: kind.into(),
             created_at: self.clock.now(),
             revoked_at: None,
             token: Some(token),

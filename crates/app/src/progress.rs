@@ -160,6 +160,7 @@ mod tests {
             updated_at: Utc.with_ymd_and_hms(2026, 12, 1, 1, 30, 0).unwrap(),
             booking_id: Some(1),
             tracking_number: None,
+            channel: "counter".into(),
         }
     }
 

@@ -114,6 +114,9 @@ pub struct Application {
     /// The carrier's (EMS) tracking number of a mailed document, once dispatched.
     pub tracking_number: Option<String>,
     pub updated_at: DateTime<Utc>,
+    /// The acceptance channel (M4): `counter`, `police_station`, `web`, … — derived from who
+    /// accepted it, never stated.
+    pub channel: String,
 }
 from_row!(Application {
     id,
@@ -131,6 +134,7 @@ from_row!(Application {
     collection_method,
     tracking_number,
     updated_at,
+    channel,
 });
 
 /// One step of an application's history.

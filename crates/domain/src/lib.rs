@@ -10,6 +10,7 @@ pub mod application;
 pub mod audit;
 pub mod calendar;
 pub mod catalogue;
+pub mod channels;
 pub mod documents;
 pub mod eligibility;
 pub mod idnum;
@@ -21,5 +22,6 @@ pub mod text;
 
 pub use calendar::{DayKind, DeclaredDay, HallCalendar, Hours, Pool, Session};
 pub use catalogue::{Catalogue, DocumentKind, Group};
+pub use channels::Channel;
 pub use eligibility::{Answers, DocumentRecord, Facts, Identity, PersonRecord, Reason};
 pub use idnum::{IdNumberError, ResidentId};

@@ -23,10 +23,13 @@ pub enum Role {
     /// applications produced (with the document number), dispatched and arrived. The
     /// production centre's own system is a system principal, not a staff role.
     Producer,
+    /// Hotline operator (电话预约坐席): books for a caller on the telephone channel; the caller
+    /// confirms with the code sent to their own phone. Organisation-wide.
+    Hotline,
 }
 
 impl Role {
-    pub const ALL: [Role; 7] = [
+    pub const ALL: [Role; 8] = [
         Role::Officer,
         Role::Leader,
         Role::Supervisor,
@@ -34,6 +37,7 @@ impl Role {
         Role::Admin,
         Role::Reviewer,
         Role::Producer,
+        Role::Hotline,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -45,6 +49,7 @@ impl Role {
             Role::Admin => "admin",
             Role::Reviewer => "reviewer",
             Role::Producer => "producer",
+            Role::Hotline => "hotline",
         }
     }
 
@@ -61,6 +66,7 @@ impl Role {
             Role::Admin => "系统管理员",
             Role::Reviewer => "审批民警",
             Role::Producer => "制证人员",
+            Role::Hotline => "热线坐席",
         }
     }
 

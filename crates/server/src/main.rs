@@ -448,6 +448,12 @@ enum Command {
         #[command(subcommand)]
         command: ProductionClientCommand,
     },
+    /// Channel gateways: the backends of the police–citizen app, WeChat and Weibo, which
+    /// relay citizens' bookings with a bearer token; their bookings record that channel.
+    GatewayClient {
+        #[command(subcommand)]
+        command: GatewayClientCommand,
+    },
     /// The audit trail.
     Audit {
         #[command(subcommand)]
@@ -475,6 +481,20 @@ enum Command {
 enum ProductionClientCommand {
     /// Create a client and print its token once (only its hash is kept; audited).
     Create {
+        /// 1 to 60 letters, digits, `.`, `-` or `_`.
+        name: String,
+    },
+    /// Revoke a client by name: its token is refused from the next request on (audited).
+    Revoke { name: String },
+}
+
+#[derive(Subcommand)]
+enum GatewayClientCommand {
+    /// Create a gateway's client and print its token once (only its hash is kept; audited).
+    Create {
+        /// The channel it relays for: `police_app`, `wechat` or `weibo`.
+        #[arg(long)]
+        channel: String,
         /// 1 to 60 letters, digits, `.`, `-` or `_`.
         name: String,
     },
@@ -879,6 +899,7 @@ async fn main() -> ExitCode {
             display_name,
         } => create_admin(&cli, username, display_name).await,
         Command::ProductionClient { command } => production_client(&cli, command).await,
+        Command::GatewayClient { command } => gateway_client(&cli, command).await,
         Command::Audit {
             command: AuditCommand::Verify { checkpoints },
         } => return audit_verify(&cli, checkpoints.as_deref()).await,
@@ -959,7 +980,11 @@ async fn production_client(cli: &Cli, command: &ProductionClientCommand) -> Resu
     match command {
         ProductionClientCommand::Create { name } => {
             let c = app
-                .create_system_client_as(&wujing_app::Actor::cli(), name)
+                .create_system_client_as(
+                    &wujing_app::Actor::cli(),
+                    name,
+                    wujing_app::system_client_kind(None).map_err(fail)?,
+                )
                 .await
                 .map_err(fail)?;
             // The token goes to standard output only, once: nothing logs it.
@@ -982,6 +1007,32 @@ async fn production_client(cli: &Cli, command: &ProductionClientCommand) -> Resu
         }
     }
     Ok(())
+}
+
+async fn gateway_client(cli: &Cli, command: &GatewayClientCommand) -> Result<(), String> {
+    match command {
+        GatewayClientCommand::Create { channel, name } => {
+            let app = migrated_app(cli, KeyFile::CreateIfMissing).await?;
+            let fail = |e: wujing_app::AppError| format!("{} ({})", e.message(true), e.code);
+            let kind = wujing_app::system_client_kind(Some(channel)).map_err(fail)?;
+            if kind == wujing_app::authz::PRODUCTION_CENTRE {
+                return Err("a gateway's channel is police_app, wechat or weibo".into());
+            }
+            let c = app
+                .create_system_client_as(&wujing_app::Actor::cli(), name, kind)
+                .await
+                .map_err(fail)?;
+            eprintln!(
+                "Created {kind} gateway client {} (id {}). Its token, shown only now:",
+                c.name, c.id
+            );
+            println!("{}", c.token.unwrap_or_default());
+            Ok(())
+        }
+        GatewayClientCommand::Revoke { name } => {
+            production_client(cli, &ProductionClientCommand::Revoke { name: name.clone() }).await
+        }
+    }
 }
 
 /// Reads a checkpoint file: one JSON object per line, blank lines and `#` comments skipped.

@@ -1006,6 +1006,9 @@ pub struct NewApplication {
     /// `counter`, `locker` or `mail` (with `mail_address`, clear here, sealed by the store).
     pub collection_method: String,
     pub mail_address: Option<String>,
+    /// The acceptance channel, derived from the accepting caller (a [`wujing_domain::Channel`]
+    /// by name; the database refuses any other).
+    pub channel: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -1038,6 +1041,8 @@ pub struct Application {
     pub booking_id: Option<i64>,
     /// The carrier's number of a mailed document, once dispatched.
     pub tracking_number: Option<String>,
+    /// The acceptance channel (a [`wujing_domain::Channel`] by name).
+    pub channel: String,
 }
 
 /// A move of an application from the state its caller saw to another, with what the move

@@ -203,6 +203,7 @@ pub(crate) fn application<R: Cols>(r: &R) -> Result<Application, R::Err> {
         updated_at: r.at(14)?,
         booking_id: r.opt_int(15)?,
         tracking_number: r.opt_text(16)?,
+        channel: r.text(17)?,
     })
 }
 

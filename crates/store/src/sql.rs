@@ -122,7 +122,7 @@ macro_rules! alert_cols {
 macro_rules! application_cols {
     () => {
         "id, ticket_id, business, status, missing, supplement_due, expedited, ready_by, accepted_at, \
-         hall_id, identity_key, refusal_reason, document_number, collection_method, updated_at, booking_id, tracking_number"
+         hall_id, identity_key, refusal_reason, document_number, collection_method, updated_at, booking_id, tracking_number, channel"
     };
 }
 macro_rules! locker_cols {
@@ -330,8 +330,8 @@ shared! {
     );
     ESCALATE_ALERT = "UPDATE alerts SET escalated_at = $2 WHERE id = $1 AND acknowledged_at IS NULL AND escalated_at IS NULL";
     INSERT_APPLICATION = "INSERT INTO applications (ticket_id, booking_id, hall_id, business, identity_key, status, missing, supplement_due, expedited,
-            ready_by, window_number, officer_id, accepted_at, updated_at, collection_method, mail_address)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15)";
+            ready_by, window_number, officer_id, accepted_at, updated_at, collection_method, mail_address, channel)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16)";
     /// The first event of the application of ticket `$1`: its acceptance.
     INSERT_FIRST_APPLICATION_EVENT = "INSERT INTO application_events (application_id, from_state, to_state, at, actor, note)
          SELECT id, NULL, status, accepted_at, 'staff:' || CAST(officer_id AS TEXT), '' FROM applications WHERE ticket_id = $1";

@@ -4,6 +4,7 @@ use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientAddr};
 use crate::{ApiError, ApiResult, AppState};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use axum::Extension;
 use axum::Json;
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
@@ -146,6 +147,8 @@ pub struct RatingOutcome {
         crate::rating::api_rate,
         crate::rating::api_alerts,
         crate::rating::api_ack,
+        crate::hotline::send_code,
+        crate::hotline::book,
         crate::payments::callback
     ),
     components(schemas(ErrorEnvelope, ErrorBody)),
@@ -165,6 +168,7 @@ pub struct RatingOutcome {
         (name = "production", description = "The production centre (制证中心): batches and per-document reports, for its system (bearer token) or producers"),
         (name = "ratings", description = "The windows' rating terminals and the alerts they raise"),
         (name = "kiosk", description = "Devices: the kiosk's own endpoint, the pickup locker"),
+        (name = "hotline", description = "The hotline (telephone channel): operators book for callers, who confirm with the code sent to their phone"),
         (name = "payments", description = "Online payment: the payment providers' signed notifications"),
         (name = "meta", description = "This document")
     )
@@ -481,12 +485,13 @@ pub async fn create_hold(
               (status = 429, body = ErrorEnvelope, description = "`rate_limited`, with a Retry-After header")))]
 pub async fn confirm_booking(
     State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
     ClientAddr(addr): ClientAddr,
     ApiJson(input): ApiJson<ConfirmInput>,
 ) -> ApiResult<(StatusCode, Json<BookingView>)> {
     Ok((
         StatusCode::CREATED,
-        Json(s.app.confirm(&input, addr).await?),
+        Json(s.app.confirm(&p, &input, addr).await?),
     ))
 }
 
@@ -579,12 +584,13 @@ fn id_number_header(headers: &HeaderMap) -> ApiResult<&str> {
               (status = 422, body = ErrorEnvelope, description = "`lottery_not_open`, `lottery_closed`, `lottery_not_used`, `not_eligible` (with `details.reasons`), `unknown_business`, `business_not_offered`")))]
 pub async fn enter_lottery(
     State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
     ClientAddr(addr): ClientAddr,
     ApiJson(input): ApiJson<EntryInput>,
 ) -> ApiResult<(StatusCode, Json<EntryView>)> {
     Ok((
         StatusCode::CREATED,
-        Json(s.app.enter_lottery(&input, addr).await?),
+        Json(s.app.enter_lottery(&p, &input, addr).await?),
     ))
 }
 

@@ -12,6 +12,7 @@ pub mod auth;
 mod board;
 mod counter;
 mod extract;
+mod hotline;
 mod locker;
 mod metrics;
 mod ops;
@@ -1079,6 +1080,27 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
             "/staff/applications/{id}/photo",
             Review,
             get(portal::online::staff_photo),
+        ),
+        // The hotline (telephone channel): the operator's API and page.
+        (
+            M::POST,
+            "/api/v1/hotline/phone-codes",
+            Hotline,
+            post(hotline::send_code),
+        ),
+        (
+            M::POST,
+            "/api/v1/hotline/bookings",
+            Hotline,
+            post(hotline::book),
+        ),
+        (M::GET, "/staff/hotline", Hotline, get(hotline::page)),
+        (M::POST, "/staff/hotline/hold", Hotline, post(hotline::hold)),
+        (
+            M::POST,
+            "/staff/hotline/confirm",
+            Hotline,
+            post(hotline::confirm),
         ),
         (M::GET, "/locker", Locker, get(locker::page)),
         (M::POST, "/locker", Locker, post(locker::submit)),

@@ -222,6 +222,11 @@ pub async fn home(page: PageContext, PageQuery(q): PageQuery<Flash>) -> Response
             "制证：制证批次 Production",
         ),
         (
+            Action::Hotline,
+            "/staff/hotline",
+            "电话预约：为来电市民预约 Hotline booking",
+        ),
+        (
             Action::ViewSignals,
             "/staff/overdue",
             "超期未办结 Overdue applications",

@@ -479,6 +479,7 @@ pub(crate) async fn accept(
             &a.now,
             &a.collection_method,
             &keys.seal_opt(a.mail_address.as_deref()),
+            &a.channel,
         ],
     )
     .await

@@ -397,7 +397,8 @@ pub(crate) fn accept(
             a.officer_id,
             ms(a.now),
             a.collection_method,
-            keys.seal_opt(a.mail_address.as_deref())
+            keys.seal_opt(a.mail_address.as_deref()),
+            a.channel,
         ],
     )
     .map_err(|e| match &e {

@@ -37,7 +37,7 @@ fn walk_in(n: u32, queue: &str) -> NewTicket {
         business: "passport_first".into(),
         identity_key: format!("CHN:{}", identity(n)),
         kind: "walk_in".into(),
-        channel: "reception".into(),
+        channel: "counter".into(),
         priority: 0,
         due_at: t0() + TimeDelta::seconds(i64::from(n)),
         now: t0(),

@@ -2,6 +2,7 @@
 //! tests in a module of their own), plus the concurrency races and the schema-parity check.
 
 mod booking;
+mod channels;
 mod hall;
 mod lifecycle;
 mod locker;

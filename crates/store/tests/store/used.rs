@@ -35,7 +35,7 @@ fn check_in(b: &Booking, slot_id: i64) -> NewTicket {
         business: b.business.clone(),
         identity_key: b.identity_key.clone(),
         kind: "appointment".into(),
-        channel: "kiosk".into(),
+        channel: "self_service".into(),
         priority: 0,
         due_at: b.slot.starts_at,
         now: local(hm(8, 50)),
@@ -50,7 +50,7 @@ async fn used_booking_is_not_changeable(store: DynStore) {
     let ten = slot(&store, "h1", hm(10, 0), 5).await;
     let b = book(&store, nine.id, 1).await;
     let t = store.issue_ticket(&check_in(&b, nine.id)).await.unwrap();
-    assert_eq!(t.channel.as_deref(), Some("kiosk"));
+    assert_eq!(t.channel.as_deref(), Some("self_service"));
     assert_eq!(t.slot_id, None, "an appointment's seat is its booking's");
     let used = store.booking_by_code(&b.code).await.unwrap().unwrap();
     assert_eq!(used.status, BookingStatus::Used);
@@ -218,7 +218,7 @@ fn walk_in(who: u32, at: DateTime<Utc>) -> NewWalkIn {
             business: "passport_first".into(),
             identity_key: format!("CHN:{}", identity(who)),
             kind: "walk_in".into(),
-            channel: "reception".into(),
+            channel: "counter".into(),
             priority: 0,
             due_at: at,
             now: at,
@@ -252,7 +252,7 @@ async fn walk_in_rules(store: DynStore) {
         .unwrap();
     assert_eq!(
         (a.slot_id, a.channel.as_deref()),
-        (Some(nine.id), Some("reception"))
+        (Some(nine.id), Some("counter"))
     );
     // The 户籍 scope is kept with the ticket, for the due date at acceptance.
     assert_eq!(a.hukou_scope.as_deref(), Some("cross_province"));

@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use wujing_app::citizen::CodeRequest;
-use wujing_app::{ApplicantInput, Code, ConfirmInput, ErrorKind, HoldInput};
+use wujing_app::{ApplicantInput, Code, ConfirmInput, ErrorKind, HoldInput, Principal};
 use wujing_domain::idnum::mask_id_number;
 
 struct AltButton {
@@ -226,12 +226,12 @@ pub async fn confirm(
         hold_id: hold_id.into(),
         applicant: ApplicantInput::resident(&draft.name, &draft.id_number, phone),
         answers: draft.answers.clone(),
-        channel: Some("web".into()),
+        channel: None,
         lang: Some(page.lang().into()),
         phone_code: Some(f.code.trim().to_string()),
         email: Some(f.email.trim().to_string()).filter(|e| !e.is_empty()),
     };
-    match s.app.confirm(&input, addr).await {
+    match s.app.confirm(&Principal::Anonymous, &input, addr).await {
         Ok(b) => {
             let key = s.app.slip_key(&b.code).await?;
             Ok(Redirect::to(&format!("/slip/{}?k={key}", b.code)).into_response())

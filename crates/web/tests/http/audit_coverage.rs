@@ -130,7 +130,7 @@ async fn waiting_ticket(h: &Harness) -> (i64, String) {
             business: "passport_first".into(),
             identity_key: zheng_key(),
             kind: "walk_in".into(),
-            channel: "reception".into(),
+            channel: "counter".into(),
             priority: 0,
             due_at: h.app.clock.now(),
             now: h.app.clock.now(),

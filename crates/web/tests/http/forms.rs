@@ -40,7 +40,7 @@ impl Answer {
     }
 
     /// The value of a form field on the page.
-    fn field(&self, name: &str) -> String {
+    pub(super) fn field(&self, name: &str) -> String {
         let pat = format!("name=\"{name}\" value=\"");
         let i = self
             .body

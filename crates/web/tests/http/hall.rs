@@ -22,7 +22,7 @@ async fn waiting_ticket(h: &Harness) {
             business: "passport_first".into(),
             identity_key: "CHN:440112200001010139".into(),
             kind: "walk_in".into(),
-            channel: "reception".into(),
+            channel: "counter".into(),
             priority: 0,
             due_at: h.app.clock.now(),
             now: h.app.clock.now(),

@@ -42,7 +42,7 @@ pub(super) async fn accept_booked_with(
             business: "passport_first".into(),
             identity_key: b.identity_key.clone(),
             kind: "appointment".into(),
-            channel: "reception".into(),
+            channel: "counter".into(),
             priority: 0,
             due_at: h.app.clock.now(),
             now: h.app.clock.now(),

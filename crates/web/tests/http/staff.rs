@@ -167,6 +167,7 @@ const EVERYONE: &[&str] = &[
     "admin",
     "reviewer",
     "producer",
+    "hotline",
     "system",
 ];
 const STAFF: &[&str] = &[
@@ -177,6 +178,7 @@ const STAFF: &[&str] = &[
     "admin",
     "reviewer",
     "producer",
+    "hotline",
 ];
 
 /// The expected decision for every route. A route missing here, or listed here but missing
@@ -461,6 +463,11 @@ fn expected() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
         ("GET", "/staff/production", &["producer", "admin"]),
         ("POST", "/staff/production/batch", &["producer", "admin"]),
         ("POST", "/staff/production/{id}", &["producer", "admin"]),
+        ("POST", "/api/v1/hotline/phone-codes", &["hotline", "admin"]),
+        ("POST", "/api/v1/hotline/bookings", &["hotline", "admin"]),
+        ("GET", "/staff/hotline", &["hotline", "admin"]),
+        ("POST", "/staff/hotline/hold", &["hotline", "admin"]),
+        ("POST", "/staff/hotline/confirm", &["hotline", "admin"]),
         // Online payment: authenticated by the provider's signature, not by a principal.
         ("POST", "/api/v1/payments/callback/{provider}", EVERYONE),
         ("GET", "/pay/simulated/{reference}", EVERYONE),
@@ -519,6 +526,7 @@ async fn authorization_matrix(store: DynStore) {
             None,
             &wujing_app::NewSystemClientInput {
                 name: "centre".into(),
+                kind: None,
             },
         )
         .await
@@ -533,6 +541,7 @@ async fn authorization_matrix(store: DynStore) {
         ("admin", "admin"),
         ("reviewer", "reviewer"),
         ("producer", "producer"),
+        ("hotline", "hotline"),
     ];
     let mut accounts = Vec::new();
     for (role, spec) in specs {

@@ -274,7 +274,7 @@ async fn walk_ins(store: DynStore) {
         .remove(0);
     assert_eq!(
         (t.channel.as_deref(), t.slot_id.is_some()),
-        (Some("reception"), true)
+        (Some("counter"), true)
     );
     let (chain, _) = h.store.audit_chain().await.unwrap();
     let walk_ins: Vec<_> = chain
