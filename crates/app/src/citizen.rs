@@ -70,26 +70,13 @@ impl App {
         .await
     }
 
-    /// Sends a six-digit code for `purpose` to a phone, under the limits of every code (one a
-    /// minute, five an hour per phone).
-    pub(crate) async fn issue_code(
-        &self,
-        phone: &str,
-        purpose: &str,
-        lang: Lang,
-        client_addr: Option<&str>,
-    ) -> AppResult<CodeSent> {
-        self.issue_phone_code(phone, purpose, lang, false, client_addr)
-            .await
-    }
-
     /// Issues a code under the per-phone limits. A code the hotline asks for says so: the
     /// caller is told to read it out only on a call they made themselves, where every other
     /// code warns that staff never ask for one.
     pub(crate) async fn issue_phone_code(
         &self,
         phone: &str,
-        purpose: &str,
+        purpose: &'static str,
         lang: Lang,
         hotline: bool,
         client_addr: Option<&str>,

@@ -305,10 +305,11 @@ impl App {
             .registered_phone(&key, id.as_str(), &input.name, client_addr)
             .await?;
         let sent = self
-            .issue_code(
+            .issue_phone_code(
                 &phone,
                 "remote",
                 Lang::parse(input.lang.as_deref()),
+                false,
                 client_addr,
             )
             .await?;

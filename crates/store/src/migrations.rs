@@ -135,7 +135,6 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "collection_choice",
         sql: include_str!("../migrations/sqlite/0024_collection_choice.sql"),
     },
-    // 25 and 28 are other branches' (issue 13, in parallel).
     Migration {
         version: 25,
         name: "sites",
@@ -280,7 +279,6 @@ pub(crate) const POSTGRES: &[Migration] = &[
         name: "collection_choice",
         sql: include_str!("../migrations/postgres/0024_collection_choice.sql"),
     },
-    // 25 and 28 are other branches' (issue 13, in parallel).
     Migration {
         version: 25,
         name: "sites",
@@ -488,8 +486,8 @@ mod tests {
 
     /// Migration 27 rebuilds SQLite's `applications` (a NOT NULL cannot be dropped in place)
     /// with the tables that refer to it, with foreign keys enforced as the server runs: the
-    /// rows keep their values and references, `channel` is `counter` for them, the indexes are
-    /// back, and the new CHECK lets a ticketless row in only as a remote (`web`) one.
+    /// rows keep their values and references, the indexes are back, and the new CHECK lets a
+    /// row in with a ticket, a window and an officer, or with none of them (remote).
     #[test]
     fn applications_rebuilt_for_remote_keep_their_rows_and_references() {
         use rusqlite::types::Value::{Integer, Text};
@@ -550,17 +548,17 @@ mod tests {
             .collect::<rusqlite::Result<_>>()
             .unwrap();
         assert!(fk.is_empty(), "{fk:?}");
-        let row: (i64, Option<i64>, String, String, i64) = c
+        let row: (i64, Option<i64>, String, i64) = c
             .query_row(
-                "SELECT a.id, a.ticket_id, a.channel, a.mail_address,
+                "SELECT a.id, a.ticket_id, a.mail_address,
                    (SELECT COUNT(*) FROM application_events e WHERE e.application_id = a.id)
                    + (SELECT COUNT(*) FROM locker_compartments l WHERE l.application_id = a.id)
                  FROM applications a",
                 [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .unwrap();
-        assert_eq!(row, (7, Some(70), "counter".into(), "sealed".into(), 2));
+        assert_eq!(row, (7, Some(70), "sealed".into(), 2));
         for index in [
             "applications_document_number",
             "applications_queue",
@@ -577,20 +575,20 @@ mod tests {
                 .unwrap();
             assert_eq!(n, 1, "{index}");
         }
-        let insert = |channel: &str| {
+        let insert = |window: Option<i64>| {
             c.execute(
                 "INSERT INTO applications (ticket_id, hall_id, business, identity_key, status,
-                   missing, expedited, ready_by, accepted_at, updated_at, channel)
+                   missing, expedited, ready_by, window_number, accepted_at, updated_at)
                  VALUES (NULL, 'h', 'passport_renewal', 'k8', 'accepted', '[]', 0, '2026-12-10',
-                   2000, 2000, ?1)",
-                [channel],
+                   ?1, 2000, 2000)",
+                [window],
             )
         };
         assert!(
-            insert("counter").is_err(),
-            "a counter application has a ticket"
+            insert(Some(1)).is_err(),
+            "a window without a ticket is half a row"
         );
-        insert("web").unwrap();
+        insert(None).unwrap();
         // The history still refuses an illegal move, against the renamed table.
         assert!(c
             .execute(

@@ -15,17 +15,15 @@ ALTER TABLE phone_codes ADD CONSTRAINT phone_codes_purpose_check
     CHECK (purpose IN ('book', 'lookup', 'remote'));
 
 -- An application submitted online has no ticket, window or officer: those become nullable,
--- and a CHECK keeps every other row as it was (a ticket, a window and an officer) unless the
--- row is remote (`channel = 'web'` without a ticket). `channel` is where the application came
--- from: 'counter' for those accepted at a window (every row before this version), 'web' for
--- the fully online ones.
+-- and a CHECK keeps every row whole: a ticket with its window and officer (accepted at a
+-- counter), or none of the three (submitted online). Where it came from is the `channel`
+-- column of migration 28 (issue 13's channels), which the online submission sets to 'web'.
 ALTER TABLE applications ALTER COLUMN ticket_id DROP NOT NULL;
 ALTER TABLE applications ALTER COLUMN window_number DROP NOT NULL;
 ALTER TABLE applications ALTER COLUMN officer_id DROP NOT NULL;
-ALTER TABLE applications ADD COLUMN channel TEXT NOT NULL DEFAULT 'counter';
 ALTER TABLE applications ADD CONSTRAINT applications_ticket_or_remote
     CHECK ((ticket_id IS NOT NULL AND window_number IS NOT NULL AND officer_id IS NOT NULL)
-        OR (ticket_id IS NULL AND channel = 'web'));
+        OR (ticket_id IS NULL AND window_number IS NULL AND officer_id IS NULL));
 
 -- The online application: what the citizen gave, step by step, until it is paid and becomes
 -- an application. The identity number, name, registry phone, the photo (a JPEG, base64) and

@@ -34,10 +34,9 @@ CREATE INDEX phone_codes_by_phone ON phone_codes (phone, purpose, created_at);
 CREATE INDEX phone_codes_by_addr ON phone_codes (client_addr, created_at);
 
 -- An application submitted online has no ticket, window or officer: those become nullable,
--- and a CHECK keeps every other row as it was (a ticket, a window and an officer) unless the
--- row is remote (`channel = 'web'` without a ticket). `channel` is where the application came
--- from: 'counter' for those accepted at a window (every row before this version), 'web' for
--- the fully online ones.
+-- and a CHECK keeps every row whole: a ticket with its window and officer (accepted at a
+-- counter), or none of the three (submitted online). Where it came from is the `channel`
+-- column of migration 28 (issue 13's channels), which the online submission sets to 'web'.
 --
 -- SQLite cannot drop a NOT NULL in place, and `applications` is referenced by the history
 -- and the locker: dropping it with rows referring to it would break the foreign keys. So the
@@ -67,7 +66,6 @@ CREATE TABLE applications_new (
     production_batch_id INTEGER REFERENCES production_batches(id),
     mail_address    TEXT,
     tracking_number TEXT,
-    channel         TEXT NOT NULL DEFAULT 'counter',
     CHECK (status IN (
         'accepted', 'pending_supplement', 'under_review', 'approved', 'refused',
         'in_production', 'produced', 'dispatched', 'ready_for_collection', 'collected',
@@ -76,16 +74,16 @@ CREATE TABLE applications_new (
     CHECK (status <> 'refused' OR refusal_reason IS NOT NULL),
     CHECK (status NOT IN ('produced', 'dispatched', 'ready_for_collection', 'collected', 'returned_to_vault') OR document_number IS NOT NULL),
     CHECK ((ticket_id IS NOT NULL AND window_number IS NOT NULL AND officer_id IS NOT NULL)
-        OR (ticket_id IS NULL AND channel = 'web'))
+        OR (ticket_id IS NULL AND window_number IS NULL AND officer_id IS NULL))
 );
 INSERT INTO applications_new (id, ticket_id, booking_id, hall_id, business, identity_key, status,
     missing, supplement_due, expedited, ready_by, window_number, officer_id, accepted_at,
     refusal_reason, document_number, collection_method, updated_at, reminded_at,
-    production_batch_id, mail_address, tracking_number, channel)
+    production_batch_id, mail_address, tracking_number)
 SELECT id, ticket_id, booking_id, hall_id, business, identity_key, status, missing,
     supplement_due, expedited, ready_by, window_number, officer_id, accepted_at, refusal_reason,
     document_number, collection_method, updated_at, reminded_at, production_batch_id,
-    mail_address, tracking_number, 'counter' FROM applications;
+    mail_address, tracking_number FROM applications;
 
 CREATE TABLE application_events_new (
     id              INTEGER PRIMARY KEY,
