@@ -19,8 +19,10 @@ ALTER TABLE bookings ADD CONSTRAINT bookings_channel CHECK (channel IN ('counter
 ALTER TABLE lottery_entries ADD CONSTRAINT lottery_entries_channel CHECK (channel IN ('counter', 'police_station', 'web', 'telephone', 'banzhengyi', 'wangejie', 'self_service', 'police_app', 'wechat', 'weibo'));
 ALTER TABLE tickets ADD CONSTRAINT tickets_channel CHECK (channel IS NOT NULL AND channel IN ('counter', 'police_station', 'web', 'telephone', 'banzhengyi', 'wangejie', 'self_service', 'police_app', 'wechat', 'weibo'));
 
--- Applications have their channel since migration 27 (`counter` or `web`).
-ALTER TABLE applications ADD CONSTRAINT applications_channel CHECK (channel IN ('counter', 'police_station', 'web', 'telephone', 'banzhengyi', 'wangejie', 'self_service', 'police_app', 'wechat', 'weibo'));
+-- Applications accepted so far were accepted at a hall's counter; those submitted online
+-- set `web` (migration 27's CHECK: a row without a ticket).
+ALTER TABLE applications ADD COLUMN channel TEXT NOT NULL DEFAULT 'counter'
+    CHECK (channel IN ('counter', 'police_station', 'web', 'telephone', 'banzhengyi', 'wangejie', 'self_service', 'police_app', 'wechat', 'weibo'));
 
 -- A channel gateway (the police–citizen app's, WeChat's or Weibo's backend) is a system client
 -- whose kind is the channel it relays for.
