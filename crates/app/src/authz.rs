@@ -85,6 +85,9 @@ pub enum Action {
     /// Creating sites and listing all of them (issue 13 §2): organisation-level, so
     /// administrators only.
     ManageSites,
+    /// The authority's face (name, signature of texts, hotline, notices, emblem; issue 15):
+    /// organisation-level, administrators only.
+    ManageAuthority,
     /// Working a counter: check-in at reception, calling, serving, taking the fee.
     Counter,
     /// The day's payments per window and method.
@@ -141,7 +144,10 @@ impl Action {
             Action::ViewAudit => &[Supervisor, Admin],
             Action::LookupBooking => &[Officer, Supervisor, HallManager, Admin],
             Action::RevealIdentity => &[Officer, Supervisor, Admin],
-            Action::ManageStaff | Action::ManageDevices | Action::ManageSites => &[Admin],
+            Action::ManageStaff
+            | Action::ManageDevices
+            | Action::ManageSites
+            | Action::ManageAuthority => &[Admin],
             Action::ManageHalls => &[HallManager, Admin],
             Action::Counter => &[Officer, Admin],
             Action::Reconcile => &[Leader, HallManager, Admin],

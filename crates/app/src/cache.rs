@@ -11,7 +11,7 @@
 //!   re-ask, within a period or two;
 //! - alternatives are recomputed at most every [`ALTERNATIVES_TTL`]; a stale one is just a
 //!   suggestion, and booking it gets its own answer;
-//! - halls are reread every [`HALLS_TTL`].
+//! - halls are reread every [`HALLS_TTL`], the authority's face every [`FACE_TTL`].
 
 use serde_json::value::RawValue;
 use std::collections::HashMap;
@@ -22,6 +22,9 @@ use wujing_store::{Hall, Slot};
 pub const FULL_TTL: Duration = Duration::from_millis(1000);
 pub const ALTERNATIVES_TTL: Duration = Duration::from_millis(1000);
 pub const HALLS_TTL: Duration = Duration::from_secs(5);
+/// The authority's face is reread this often: a change on one app server shows on the others
+/// within this time (at once on the server that made it).
+pub const FACE_TTL: Duration = Duration::from_secs(10);
 /// Beyond this many entries a map is cleared rather than grown (a release touches ~10k slots).
 const MAX_ENTRIES: usize = 200_000;
 /// Addresses in their sign-in delay remembered as already recorded (each first made 30 counted
@@ -45,6 +48,8 @@ pub struct Caches {
     /// Sign-in gates (addresses) whose refusal is already in the audit trail: key → the end of
     /// the delay that refusal named.
     refusals_noted: Mutex<HashMap<String, chrono::DateTime<chrono::Utc>>>,
+    /// The authority's face, which every portal page shows.
+    face: RwLock<Option<(Instant, Arc<crate::authority::Face>)>>,
 }
 
 impl Caches {
@@ -58,6 +63,19 @@ impl Caches {
     pub fn set_halls(&self, h: HallIndex) {
         if let Ok(mut g) = self.halls.write() {
             *g = Some((Instant::now(), h));
+        }
+    }
+
+    pub fn face(&self) -> Option<Arc<crate::authority::Face>> {
+        let g = self.face.read().ok()?;
+        g.as_ref()
+            .filter(|(at, _)| at.elapsed() < FACE_TTL)
+            .map(|(_, f)| f.clone())
+    }
+
+    pub fn set_face(&self, f: Option<Arc<crate::authority::Face>>) {
+        if let Ok(mut g) = self.face.write() {
+            *g = f.map(|f| (Instant::now(), f));
         }
     }
 

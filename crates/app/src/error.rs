@@ -105,6 +105,7 @@ codes! {
     ApplicationMoveIllegal = "application_move_illegal", Conflict, "该申请当前的状态不能进行此操作", "this step is not possible in the application's current state";
     ApplicationNotFound = "application_not_found", NotFound, "没有这份申请", "no such application";
     ApplicationStateChanged = "application_state_changed", Conflict, "该申请的状态刚刚有变化，请刷新后再操作", "the application has just changed; reload and try again";
+    AuthorityInvalid = "authority_invalid", Invalid, "服务机构信息有误，见 details.fields", "the authority's details are not valid; see details.fields";
     AuditSearchByIdentityForbidden = "audit_search_by_identity_forbidden", Forbidden, "限定大厅的人员不能按证件号码检索审计记录", "staff limited to halls cannot search the audit trail by an identity number";
     BodyInvalid = "body_invalid", Invalid, "请求内容的某个字段有误", "a field of the request body is wrong";
     BookingNotActive = "booking_not_active", Conflict, "该预约已取消", "the booking is cancelled";
@@ -130,6 +131,7 @@ codes! {
     DateRangeInvalid = "date_range_invalid", Invalid, "结束日期须在开始日期之后，且相差不超过31天", "the end date must follow the start date by at most 31 days";
     DayHasBookings = "day_has_bookings", Conflict, "当天已有预约，不能闭厅；请先为市民改约", "the day has bookings; move them before closing the hall";
     DayInPast = "day_in_past", Invalid, "不能修改过去的日期", "past days cannot change";
+    EmblemInvalid = "emblem_invalid", Invalid, "徽标须为 PNG 或 JPEG 图片，不超过 256 KB", "the emblem must be a PNG or JPEG image of at most 256 KB";
     DeviceNameInvalid = "device_name_invalid", Invalid, "设备名称须为1到60个字符", "the device name must be 1 to 60 characters";
     DeviceTokenInvalid = "device_token_invalid", Unauthorized, "设备令牌无效或已吊销", "the device token is invalid or revoked";
     DisplayNameInvalid = "display_name_invalid", Invalid, "姓名须为1到40个字符", "the name must be 1 to 40 characters";

@@ -65,15 +65,29 @@ pub fn parse_email(e: &str) -> AppResult<String> {
     }
 }
 
-/// The subject line of an e-mail, in the message's language.
-pub fn subject_of(m: &Message) -> &'static str {
-    match (m.topic.as_str(), m.body.starts_with('[')) {
-        ("confirmation", false) => "【无境】预约成功",
-        ("confirmation", true) => "[Wujing] Booking confirmed",
-        ("reminder", false) => "【无境】预约提醒",
-        ("reminder", true) => "[Wujing] Reminder",
-        (_, false) => "【无境】通知",
-        (_, true) => "[Wujing] Notice",
+/// The subject line of an e-mail, in the message's language, under the signature the
+/// (signed) text carries.
+pub fn subject_of(m: &Message) -> String {
+    let english = m.body.starts_with('[');
+    let sign = if english {
+        m.body.find(']').map(|i| &m.body[..=i])
+    } else {
+        m.body
+            .starts_with('【')
+            .then(|| m.body.find('】').map(|i| &m.body[..i + '】'.len_utf8()]))
+            .flatten()
+    };
+    let what = match (m.topic.as_str(), english) {
+        ("confirmation", false) => "预约成功",
+        ("confirmation", true) => " Booking confirmed",
+        ("reminder", false) => "预约提醒",
+        ("reminder", true) => " Reminder",
+        (_, false) => "通知",
+        (_, true) => " Notice",
+    };
+    match sign {
+        Some(s) => format!("{s}{what}"),
+        None => what.trim_start().to_string(),
     }
 }
 
@@ -179,7 +193,14 @@ impl App {
             .claim_messages(now, TimeDelta::minutes(1), 100)
             .await?;
         let mut r = DeliveryReport::default();
-        for m in batch {
+        if batch.is_empty() {
+            return Ok(r);
+        }
+        // Texts are stored with the product's tag where the signature goes and signed now,
+        // with the authority as it is configured at delivery.
+        let face = self.face().await?;
+        for mut m in batch {
+            m.body = face.authority.sign(&m.body);
             let provider = if m.channel == "email" {
                 &self.mailer
             } else {

@@ -8,6 +8,7 @@
 
 pub mod application;
 pub mod audit;
+pub mod authority;
 pub mod calendar;
 pub mod catalogue;
 pub mod channels;

@@ -1224,6 +1224,7 @@ async fn serve(
         app.mark_demo_organisation()
             .await
             .map_err(|e| e.to_string())?;
+        app.set_demo_authority().await.map_err(|e| e.to_string())?;
         println!(
             "Loaded the demo organisation: {} districts, {} halls, {} windows ({} sites, {} windows in all), {} registry persons, {} documents, {} seats.",
             r.districts, r.halls, r.windows, r.sites, r.site_windows, r.persons, r.documents, r.slots

@@ -279,6 +279,10 @@ pub(crate) async fn apply(
                 .await?;
             changed(n, StoreError::NotFound("system client"))?
         }
+        AdminChange::PutSetting { key, value } => {
+            tx.exec(sql::PUT_SETTING, &[Text(key), Text(value)]).await?;
+            AdminOutcome::Done
+        }
         AdminChange::UnlockSignIn { key } => {
             // Nothing to lift is not an error: the entry still says who looked.
             tx.exec(sql::CLEAR_LOGIN_THROTTLE, &[Text(key)]).await?;

@@ -134,6 +134,10 @@ pub trait SystemStore: Send + Sync + 'static {
     /// A named secret, created with `candidate` if it does not exist yet.
     async fn secret(&self, name: &str, candidate: &str) -> Result<String>;
 
+    /// One of the organisation's settings (JSON), if it was ever set
+    /// ([`AdminChange::PutSetting`]).
+    async fn setting(&self, key: &str) -> Result<Option<String>>;
+
     /// Publishes a hall event (a call, as JSON) to every app server on this database: in
     /// process on SQLite (one server per file), by `NOTIFY` on PostgreSQL.
     async fn publish(&self, payload: &str) -> Result<()>;

@@ -155,6 +155,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "channels",
         sql: include_str!("../migrations/sqlite/0028_channels.sql"),
     },
+    Migration {
+        version: 31,
+        name: "settings",
+        sql: include_str!("../migrations/sqlite/0031_settings.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -298,6 +303,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 28,
         name: "channels",
         sql: include_str!("../migrations/postgres/0028_channels.sql"),
+    },
+    Migration {
+        version: 31,
+        name: "settings",
+        sql: include_str!("../migrations/postgres/0031_settings.sql"),
     },
 ];
 

@@ -656,6 +656,11 @@ pub enum AdminChange {
     UnlockSignIn {
         key: String,
     },
+    /// Sets one of the organisation's settings (a JSON value under its key; issue 15).
+    PutSetting {
+        key: String,
+        value: String,
+    },
     UpdateHall {
         id: String,
         name_zh: String,

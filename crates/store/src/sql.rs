@@ -472,6 +472,8 @@ shared! {
     CONSUME_PHONE_CODE = "UPDATE phone_codes SET consumed_at = $2, verified_at = COALESCE(verified_at, $2) \
     WHERE id = $1 AND consumed_at IS NULL";
     SECRET_BY_NAME = "SELECT value FROM secrets WHERE name = $1";
+    SETTING = "SELECT value FROM settings WHERE key = $1";
+    PUT_SETTING = "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
 }
 
 // --- registry ---

@@ -84,6 +84,13 @@ pub async fn authenticate(State(s): State<AppState>, mut req: Request, next: Nex
     {
         Ok(p) => {
             req.extensions_mut().insert(p);
+            // Pages show the authority's face (a cached read); the API does not need it. A
+            // database that cannot answer leaves the pages with the product's default.
+            if !req.uri().path().starts_with("/api/") {
+                if let Ok(f) = s.app.face().await {
+                    req.extensions_mut().insert(f);
+                }
+            }
             next.run(req).await
         }
         Err(e) => axum::response::IntoResponse::into_response(ApiError(e)),

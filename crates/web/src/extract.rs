@@ -14,6 +14,8 @@ use serde::de::{DeserializeOwned, Deserializer, Error as _};
 use serde::Deserialize;
 use std::fmt::Display;
 use std::str::FromStr;
+use std::sync::Arc;
+use wujing_app::authority::Face;
 use wujing_app::{AppError, Code, Principal};
 
 pub struct ApiJson<T>(pub T);
@@ -190,6 +192,20 @@ pub fn page_english(headers: &HeaderMap) -> bool {
     }
 }
 
+/// The product's own face, for a page rendered without the request's (an error before
+/// authentication).
+fn default_face() -> Arc<Face> {
+    static DEFAULT: std::sync::OnceLock<Arc<Face>> = std::sync::OnceLock::new();
+    DEFAULT
+        .get_or_init(|| {
+            Arc::new(Face {
+                authority: wujing_domain::authority::Authority::product_default(),
+                emblem: None,
+            })
+        })
+        .clone()
+}
+
 /// What every page needs to know about its request, extracted once: the language, the text
 /// size, who is asking and, for a staff session, the CSRF token its forms echo. Templates
 /// receive it as `page`.
@@ -205,6 +221,8 @@ pub struct PageContext {
     /// The session's CSRF token; empty without a staff session.
     pub csrf: String,
     pub principal: Principal,
+    /// The authority the pages speak for (the product's default when none was configured).
+    pub face: Arc<Face>,
 }
 
 impl PageContext {
@@ -218,13 +236,43 @@ impl PageContext {
             Principal::Staff(s) => s.csrf_token.clone(),
             _ => String::new(),
         };
+        let face = parts
+            .extensions
+            .get::<Arc<Face>>()
+            .cloned()
+            .unwrap_or_else(default_face);
         Self {
             en: page_english(&parts.headers),
             large: cookie(&parts.headers, TEXT_COOKIE) == Some("large"),
             path: percent_encode_path(parts.uri.path()),
             csrf,
             principal,
+            face,
         }
+    }
+
+    /// The authority's name in the page's language.
+    pub fn authority(&self) -> &str {
+        let a = &self.face.authority;
+        self.t(&a.name_zh, &a.name_en)
+    }
+
+    /// The service hotline.
+    pub fn hotline(&self) -> &str {
+        &self.face.authority.hotline
+    }
+
+    /// The site filing number; empty when none is shown.
+    pub fn filing_number(&self) -> &str {
+        &self.face.authority.filing_number
+    }
+
+    /// The emblem's address (it changes with the image), if the operator supplied one.
+    pub fn emblem_url(&self) -> Option<String> {
+        self.face
+            .emblem
+            .as_ref()
+            .map(|e| format!("/emblem?v={}", e.version))
     }
 
     /// The same page context, with the switches coming back to `path` (a form's answer cannot

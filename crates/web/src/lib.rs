@@ -9,6 +9,7 @@ mod api;
 mod applications;
 mod assets;
 pub mod auth;
+mod authority;
 mod board;
 mod counter;
 mod extract;
@@ -799,6 +800,44 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
             ManageHalls,
             put(sites::update_site),
         ),
+        (
+            M::GET,
+            "/api/v1/admin/authority",
+            ManageAuthority,
+            get(authority::get_authority),
+        ),
+        (
+            M::PUT,
+            "/api/v1/admin/authority",
+            ManageAuthority,
+            put(authority::put_authority),
+        ),
+        (
+            M::PUT,
+            "/api/v1/admin/authority/emblem",
+            ManageAuthority,
+            put(authority::put_emblem),
+        ),
+        (
+            M::GET,
+            "/staff/authority",
+            ManageAuthority,
+            get(authority::authority_page),
+        ),
+        (
+            M::POST,
+            "/staff/authority",
+            ManageAuthority,
+            post(authority::authority_submit),
+        ),
+        (M::GET, "/privacy", Public, get(authority::privacy)),
+        (
+            M::GET,
+            "/accessibility",
+            Public,
+            get(authority::accessibility),
+        ),
+        (M::GET, "/emblem", Public, get(authority::emblem)),
         (M::GET, "/staff/sites", ManageSites, get(sites::sites_page)),
         (
             M::POST,

@@ -204,6 +204,11 @@ pub async fn home(page: PageContext, PageQuery(q): PageQuery<Flash>) -> Response
             "/staff/sites",
             "办证点（大厅、服务点、派出所）Sites",
         ),
+        (
+            Action::ManageAuthority,
+            "/staff/authority",
+            "服务机构信息与短信签名 The authority's face",
+        ),
         (Action::ViewAudit, "/staff/audit", "审计记录 Audit trail"),
         (
             Action::ViewSignals,

@@ -37,6 +37,8 @@ pub(crate) fn test_config() -> Config {
 
 #[path = "http/audit_coverage.rs"]
 mod audit_coverage;
+#[path = "http/authority.rs"]
+mod authority;
 #[path = "http/channels.rs"]
 mod channels;
 #[path = "http/collection.rs"]

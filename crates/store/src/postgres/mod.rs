@@ -298,6 +298,14 @@ impl SystemStore for PgStore {
         outbox::secret(&c, name, candidate).await
     }
 
+    async fn setting(&self, key: &str) -> Result<Option<String>> {
+        let c = self.client().await?;
+        Ok(c.query_opt(sql::SETTING.pg, &[&key])
+            .await
+            .map_err(db_err)?
+            .map(|r| r.get(0)))
+    }
+
     async fn publish(&self, payload: &str) -> Result<()> {
         let c = self.client().await?;
         c.execute("SELECT pg_notify($1, $2)", &[&EVENTS_CHANNEL, &payload])

@@ -402,6 +402,17 @@ impl SystemStore for SqliteStore {
         self.write(move |c| outbox::secret(c, &n, &v)).await
     }
 
+    async fn setting(&self, key: &str) -> Result<Option<String>> {
+        let k = key.to_string();
+        self.read(move |c| {
+            use rusqlite::OptionalExtension;
+            c.query_row(sql::SETTING.lite, [&k], |r| r.get(0))
+                .optional()
+                .map_err(db_err)
+        })
+        .await
+    }
+
     async fn publish(&self, payload: &str) -> Result<()> {
         // Nobody listening is fine.
         let _ = self.events.send(payload.to_string());

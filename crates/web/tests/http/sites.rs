@@ -442,7 +442,7 @@ async fn the_demo_police_stations_offer_a_short_list(store: DynStore) {
 }
 both_dialects!(demo_sites, the_demo_police_stations_offer_a_short_list);
 
-fn enc(s: &str) -> String {
+pub(super) fn enc(s: &str) -> String {
     s.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
@@ -454,7 +454,7 @@ fn enc(s: &str) -> String {
         .collect()
 }
 
-fn staff_cookie(s: &Session) -> [(&str, &str); 1] {
+pub(super) fn staff_cookie(s: &Session) -> [(&str, &str); 1] {
     [("cookie", s.cookie.as_str())]
 }
 
