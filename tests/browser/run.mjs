@@ -272,6 +272,13 @@ async function hallDay(browser) {
   await terminal.locator('button[value=unsatisfied]').click();
   await terminal.waitForLoadState();
   assert.match(await terminal.locator('[role=status]').innerText(), /谢谢/);
+  // The terminal returns to its idle screen by itself: no thanks left up, no form for the
+  // ticket just rated, ready for the next citizen at this window.
+  await terminal.waitForFunction(
+    () => !document.querySelector('form') && !document.querySelector('[role=status]') && /欢迎/.test(document.body.innerText),
+    null,
+    { timeout: 10000 },
+  );
   await waitForOutbox('差评提醒');
 
   const leader = await staffPage(context, base, 'leader1', 'a long password');

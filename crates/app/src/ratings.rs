@@ -51,15 +51,34 @@ fn pages_to(staff: &[StaffAccount], hall: &str, escalation: bool) -> Vec<(i64, S
         .collect()
 }
 
+/// How long the rating terminal asks about a finished ticket before it returns to its idle
+/// screen. A rating sent later (a slow press) is still taken for [`RATING_WINDOW`].
+pub const RATING_PROMPT: TimeDelta = TimeDelta::minutes(2);
+/// How long after it finished a ticket can be rated.
+pub const RATING_WINDOW: TimeDelta = TimeDelta::minutes(10);
+
 impl App {
-    /// The label of the ticket a window's rating terminal asks about, if any.
+    /// What a window's rating terminal shows: the label of the ticket it asks about and the
+    /// seconds before it returns to its idle screen; `None` (idle) once that ticket is rated,
+    /// or [`RATING_PROMPT`] after it finished, so the screen never waits on a citizen who has
+    /// left, and the next citizen at the window is asked about their own service.
     pub async fn label_to_rate(
         &self,
         p: &Principal,
         hall: &str,
         window: u32,
-    ) -> AppResult<Option<String>> {
-        Ok(self.ticket_to_rate(p, hall, window).await?.map(|t| t.label))
+    ) -> AppResult<Option<(String, i64)>> {
+        let Some(t) = self.ticket_to_rate(p, hall, window).await? else {
+            return Ok(None);
+        };
+        let left = t
+            .finished_at
+            .map(|f| (f + RATING_PROMPT - self.clock.now()).num_seconds())
+            .unwrap_or(0);
+        if left <= 0 || self.store.ticket_rated(t.id).await? {
+            return Ok(None);
+        }
+        Ok(Some((t.label, left)))
     }
 
     /// The ticket a window's rating terminal asks about: the window's last finished ticket of
@@ -71,7 +90,7 @@ impl App {
         window: u32,
     ) -> AppResult<Option<Ticket>> {
         self.require(p, Action::Rate, Some(hall))?;
-        let since = self.clock.now() - TimeDelta::minutes(10);
+        let since = self.clock.now() - RATING_WINDOW;
         Ok(self
             .store
             .tickets_of_day(hall, self.clock.today())

@@ -502,6 +502,9 @@ pub trait HallStore: Send + Sync + 'static {
     /// in one transaction. Returns the alert when one was raised.
     async fn record_rating(&self, r: &NewRating, pages: &[NewMessage]) -> Result<Option<Alert>>;
 
+    /// Whether the ticket has been rated (the rating terminal then shows its idle screen).
+    async fn ticket_rated(&self, ticket_id: i64) -> Result<bool>;
+
     async fn alert(&self, id: i64) -> Result<Option<Alert>>;
 
     async fn urgent_request(&self, id: i64) -> Result<Option<UrgentRequest>>;

@@ -918,7 +918,9 @@ pub struct Ticket {
     pub finished_at: Option<DateTime<Utc>>,
     /// A walk-in's on-site seat.
     pub slot_id: Option<i64>,
-    /// `reception`, `kiosk` or `self`; none for tickets from before migration 21.
+    /// The acceptance channel of whoever issued it (`counter` at reception, `self_service` at a
+    /// kiosk, `web` for the citizen's own check-in; `wujing_domain::channels`); none for tickets
+    /// from before migration 21.
     pub channel: Option<String>,
     /// A walk-in's 户籍 scope kept at issue: `cross_province` or `home_province`.
     pub hukou_scope: Option<String>,

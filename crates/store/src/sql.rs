@@ -473,6 +473,7 @@ shared! {
     WHERE id = $1 AND consumed_at IS NULL";
     SECRET_BY_NAME = "SELECT value FROM secrets WHERE name = $1";
     SETTING = "SELECT value FROM settings WHERE key = $1";
+    TICKET_RATED = "SELECT COUNT(*) FROM ratings WHERE ticket_id = $1";
     PUT_SETTING = "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
 }
 

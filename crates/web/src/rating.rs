@@ -100,6 +100,8 @@ struct RatePage {
     msg: String,
     window: u32,
     ticket: String,
+    /// Seconds before the form gives way to the idle screen.
+    idle_after: i64,
     reasons: Vec<(&'static str, &'static str, &'static str)>,
 }
 
@@ -109,12 +111,14 @@ pub async fn page(
     ApiPath((hall, window)): ApiPath<(String, u32)>,
     PageQuery(q): PageQuery<Flash>,
 ) -> ApiResult<Response> {
-    let label = s.app.label_to_rate(&page.principal, &hall, window).await?;
+    let asked = s.app.label_to_rate(&page.principal, &hall, window).await?;
     let msg: String = q.msg.chars().take(100).collect();
+    let (ticket, idle_after) = asked.unwrap_or_default();
     Ok(render(&RatePage {
         msg,
         window,
-        ticket: label.unwrap_or_default(),
+        ticket,
+        idle_after,
         reasons: REASONS.to_vec(),
     }))
 }

@@ -616,6 +616,16 @@ impl HallStore for PgStore {
         Ok(out)
     }
 
+    async fn ticket_rated(&self, ticket_id: i64) -> Result<bool> {
+        let c = self.client().await?;
+        let n: i64 = c
+            .query_one(sql::TICKET_RATED.pg, &[&ticket_id])
+            .await
+            .map_err(db_err)?
+            .get(0);
+        Ok(n > 0)
+    }
+
     async fn alert(&self, id: i64) -> Result<Option<Alert>> {
         let c = self.client().await?;
         Ok(alerts(&c, None, false, Some(id)).await?.pop())

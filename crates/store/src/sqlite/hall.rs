@@ -646,6 +646,15 @@ impl HallStore for SqliteStore {
             .await
     }
 
+    async fn ticket_rated(&self, ticket_id: i64) -> Result<bool> {
+        self.read(move |c| {
+            c.query_row(sql::TICKET_RATED.lite, [ticket_id], |r| r.get::<_, i64>(0))
+                .map(|n| n > 0)
+                .map_err(db_err)
+        })
+        .await
+    }
+
     async fn alert(&self, id: i64) -> Result<Option<Alert>> {
         self.read(move |c| Ok(alerts(c, None, false, Some(id))?.pop()))
             .await

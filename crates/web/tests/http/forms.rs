@@ -406,16 +406,40 @@ async fn repeated_checkbox_values_all_arrive() {
         )
         .await;
     let bearer = format!("Bearer {}", device["token"].as_str().unwrap());
+    let terminal = format!("/rate/tianhe/{window}");
+    let screen = || async {
+        let a = h
+            .form("GET", &terminal, "", &[("authorization", &bearer)])
+            .await;
+        assert_eq!(a.status, StatusCode::OK);
+        a.body
+    };
+    // The terminal asks about the finished ticket for two minutes, then returns to idle (the
+    // citizen has left); a rating pressed a little later is still taken.
+    let asking = screen().await;
+    assert!(
+        asking.contains("name=\"score\"") && asking.contains("data-idle-after=\"120\""),
+        "{asking}"
+    );
+    h.app.clock.advance(chrono::TimeDelta::seconds(121));
+    let idle = screen().await;
+    assert!(
+        !idle.contains("name=\"score\"") && idle.contains("Welcome"),
+        "{idle}"
+    );
     let a = h
         .form(
             "POST",
-            &format!("/rate/tianhe/{window}"),
+            &terminal,
             "reason=slow&score=unsatisfied&reason=attitude",
             &[("authorization", &bearer)],
         )
         .await;
     assert_eq!(a.status, StatusCode::SEE_OTHER);
     assert!(a.flash().contains("Thank you"), "{}", a.flash());
+    // Rated, the terminal stays idle: it never asks about a rated ticket again.
+    h.app.clock.advance(chrono::TimeDelta::seconds(-100));
+    assert!(!screen().await.contains("name=\"score\""));
     let leader = h.sign_in_as("leader").await;
     let (_, alerts) = h
         .call("GET", "/api/v1/alerts", None, &leader.headers())
