@@ -237,11 +237,18 @@ async function hallDay(browser) {
   const label = (await kiosk.locator('.ticket').innerText()).trim();
   assert.equal(label, 'A001');
 
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  // The display PC sits in another zone: the board still shows the hall's time.
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: 'America/New_York' });
   const board = await context.newPage();
   await board.goto(`${base}/board/tianhe`);
   await scan(board, 'board');
-  await board.waitForFunction(() => true);
+  const waitingA = async () => Number(await board.locator('#waiting li[data-queue="A"] .count').innerText());
+  assert.equal(await waitingA(), 1, 'the checked-in citizen waits in queue A');
+  assert.match(await board.locator('#calls').innerText(), /暂未叫号/);
+  const hallNow = Number(await board.locator('body').getAttribute('data-now'));
+  const hhmm = (ms) => new Intl.DateTimeFormat('zh-CN', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit', hour12: false }).format(new Date(ms));
+  const shown = (await board.locator('#clock').innerText()).slice(0, 5);
+  assert.ok([hhmm(hallNow), hhmm(hallNow + 60_000)].includes(shown), `board clock ${shown}, hall time ${hhmm(hallNow)}`);
   const officer = await staffPage(context, base, 'officer1', 'a long password');
   const windows = await api(base, 'GET', '/api/v1/admin/halls/tianhe/windows', undefined, root);
   const window = windows.body.find((w) => w.kind === 'general').number;
@@ -252,6 +259,8 @@ async function hallDay(browser) {
   await officer.waitForLoadState();
   await board.locator(`#calls li[data-label="${label}"]`).first().waitFor({ timeout: 10_000 });
   assert.match(await board.locator('#calls li').first().innerText(), new RegExp(`${label} → ${window}`));
+  await board.waitForFunction(() => document.querySelector('#waiting li[data-queue="A"] .count').textContent === '0', null, { timeout: 10_000 });
+  assert.equal(await board.locator('#calls .empty').count(), 0);
   assert.match(await officer.locator('main').innerText(), /陈晓明/);
   await officer.locator('button[value=start]').click();
   await officer.waitForLoadState();

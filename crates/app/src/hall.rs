@@ -8,7 +8,7 @@ use crate::admin::Actor;
 use crate::authz::{Action, Principal};
 use crate::{App, AppError, AppResult, Code};
 use crate::{Application, Payment, ReconLine, UrgentRequest};
-use chrono::{NaiveDate, TimeDelta};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -113,8 +113,31 @@ pub struct BoardState {
     pub hall_en: String,
     /// The latest calls, newest first: `(ticket, window)`.
     pub calls: Vec<(String, u32)>,
-    /// Tickets waiting per queue.
-    pub waiting: Vec<(String, usize)>,
+    /// Tickets waiting in each queue the hall's windows serve, with what its letter means.
+    pub waiting: Vec<Waiting>,
+    /// Now, for the board's clock (which keeps hall time whatever the display PC's own clock
+    /// and zone say).
+    pub now: DateTime<Utc>,
+}
+
+/// One queue on the board: its letter, its meaning and how many wait in it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Waiting {
+    pub queue: String,
+    pub zh: &'static str,
+    pub en: &'static str,
+    pub count: usize,
+}
+
+/// What a queue letter means, for the board's legend.
+pub fn queue_meaning(queue: &str) -> (&'static str, &'static str) {
+    match queue {
+        "A" => ("预约", "Appointments"),
+        "E" => ("加急", "Expedited"),
+        "F" => ("外国人", "Foreigners"),
+        "W" => ("现场取号", "Walk-ins"),
+        _ => ("其他", "Other"),
+    }
 }
 
 /// A ticket as consoles and kiosks show it, with the tickets waiting ahead of it in its queue
@@ -315,6 +338,7 @@ impl App {
             )
             .await?;
         }
+        self.announce_waiting(hall).await;
         self.ticket_view(&t).await
     }
 
@@ -368,12 +392,54 @@ impl App {
     }
 
     /// Tells every board and console of the hall, on every app server, that a ticket is called.
+    /// The event carries the queues' new counts too, so a board's waiting numbers move with
+    /// its calls.
     async fn announce(&self, t: &Ticket) {
-        let e = json!({ "hall": t.hall_id, "label": t.label, "window": t.window_number, "calls": t.calls });
+        let waiting = self.waiting_counts(&t.hall_id).await.unwrap_or_default();
+        let e = json!({ "hall": t.hall_id, "label": t.label, "window": t.window_number, "calls": t.calls, "waiting": waiting });
         if let Err(e) = self.store.publish(&e.to_string()).await {
             // A board misses one call; the call itself stands.
             tracing::warn!(error = %e, "call announcement failed");
         }
+    }
+
+    /// Tells the hall's boards that a queue grew (a check-in or a walk-in): an event with the
+    /// queues' counts and no call.
+    async fn announce_waiting(&self, hall: &str) {
+        let Ok(waiting) = self.waiting_counts(hall).await else {
+            return;
+        };
+        let e = json!({ "hall": hall, "waiting": waiting });
+        if let Err(e) = self.store.publish(&e.to_string()).await {
+            tracing::warn!(error = %e, "queue announcement failed");
+        }
+    }
+
+    /// The tickets waiting in each of the hall's queues (appointments, expedited, walk-ins,
+    /// and foreigners where the hall serves them; empty ones included, in letter order).
+    async fn waiting_counts(&self, hall: &str) -> AppResult<Vec<Waiting>> {
+        let h = self.hall_by_id(hall).await?;
+        let tickets = self.store.tickets_of_day(hall, self.hall_day()).await?;
+        let mut counts: std::collections::BTreeMap<String, usize> = ["A", "E", "W"]
+            .into_iter()
+            .chain(h.serves_foreigners.then_some("F"))
+            .map(|q| (q.to_string(), 0))
+            .collect();
+        for t in tickets.iter().filter(|t| t.status == "waiting") {
+            *counts.entry(t.queue.clone()).or_default() += 1;
+        }
+        Ok(counts
+            .into_iter()
+            .map(|(queue, count)| {
+                let (zh, en) = queue_meaning(&queue);
+                Waiting {
+                    queue,
+                    zh,
+                    en,
+                    count,
+                }
+            })
+            .collect())
     }
 
     /// Calls of every hall, as they happen (JSON objects with `hall`, `label`, `window`).
@@ -395,15 +461,12 @@ impl App {
             .take(8)
             .map(|t| (t.label.clone(), t.window_number.unwrap_or_default()))
             .collect();
-        let mut waiting: std::collections::BTreeMap<String, usize> = Default::default();
-        for t in tickets.iter().filter(|t| t.status == "waiting") {
-            *waiting.entry(t.queue.clone()).or_default() += 1;
-        }
         Ok(BoardState {
             hall_zh: h.name_zh,
             hall_en: h.name_en,
             calls,
-            waiting: waiting.into_iter().collect(),
+            waiting: self.waiting_counts(hall).await?,
+            now: self.clock.now(),
         })
     }
 
@@ -1220,6 +1283,7 @@ impl App {
                 ),
                 other => other.into(),
             })?;
+        self.announce_waiting(hall).await;
         self.ticket_view(&t).await
     }
 

@@ -2,7 +2,7 @@
 //! server-sent events, and spoken in Mandarin and English by the browser's speech synthesis,
 //! one announcement after another.
 
-use crate::extract::ApiPath;
+use crate::extract::{ApiPath, PageQuery};
 use crate::pages::render;
 use crate::{ApiResult, AppState};
 use askama::Template;
@@ -10,6 +10,7 @@ use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::Response;
 use futures_util::stream::Stream;
+use serde::Deserialize;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
@@ -73,14 +74,32 @@ impl Drop for Place {
 #[template(path = "board.html")]
 struct BoardPage {
     state: BoardState,
+    /// The hall's time now, in milliseconds since the epoch: the clock runs from it.
+    now_ms: i64,
+    sound: bool,
+}
+
+/// How a screen is set up: its start address is its configuration. `sound=on` makes it
+/// announce calls aloud, with no button on the public screen (the display PC's browser must
+/// allow speech without a tap: chromium's `--autoplay-policy=no-user-gesture-required`); one
+/// screen per hall should speak.
+#[derive(Deserialize, Default)]
+pub struct BoardQuery {
+    #[serde(default)]
+    sound: Option<String>,
 }
 
 pub async fn page(
     State(s): State<AppState>,
     ApiPath(hall): ApiPath<String>,
+    PageQuery(q): PageQuery<BoardQuery>,
 ) -> ApiResult<Response> {
     let state = s.app.board(&hall).await?;
-    Ok(render(&BoardPage { state }))
+    Ok(render(&BoardPage {
+        now_ms: state.now.timestamp_millis(),
+        state,
+        sound: q.sound.as_deref() == Some("on"),
+    }))
 }
 
 /// The hall's calls as they happen, from whichever app server made them.
@@ -108,12 +127,18 @@ pub async fn events(
             loop {
                 match rx.recv().await {
                     Ok(payload) => {
-                        let mine = serde_json::from_str::<serde_json::Value>(&payload)
-                            .ok()
-                            .is_some_and(|v| v["hall"] == hall.as_str());
-                        if mine {
+                        let Ok(v) = serde_json::from_str::<serde_json::Value>(&payload) else {
+                            continue;
+                        };
+                        if v["hall"] == hall.as_str() {
+                            // A call, or only the queues' new counts (a check-in).
+                            let kind = if v.get("label").is_some() {
+                                "call"
+                            } else {
+                                "waiting"
+                            };
                             return Some((
-                                Ok(Event::default().event("call").data(payload)),
+                                Ok(Event::default().event(kind).data(payload)),
                                 (rx, hall, place),
                             ));
                         }

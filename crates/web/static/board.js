@@ -1,9 +1,13 @@
-// The display board: live calls over server-sent events, announced one after another.
+// The display board: live calls and queue counts over server-sent events, calls announced one
+// after another when the screen is set up to speak (its address has sound=on; no button on a
+// public screen). The clock runs from the server's time, so it shows hall time whatever the
+// display PC's clock and zone say.
 (function () {
   const calls = document.getElementById('calls');
+  const sound = document.body.dataset.sound === 'on';
+  const skew = Number(document.body.dataset.now) - Date.now();
   const queue = [];
-  let speaking = false, sound = false;
-  document.getElementById('sound').onclick = function () { sound = true; this.remove(); };
+  let speaking = false;
   // Announcements wait for each other: a call never talks over the previous one.
   function speakNext() {
     if (speaking || !queue.length) return;
@@ -19,16 +23,30 @@
     speechSynthesis.speak(zh);
     speechSynthesis.speak(en);
   }
+  function counts(waiting) {
+    (waiting || []).forEach(function (w) {
+      const li = document.querySelector('#waiting li[data-queue="' + w.queue + '"] .count');
+      if (li) li.textContent = w.count;
+    });
+  }
   const es = new EventSource(location.pathname + '/events');
   es.addEventListener('call', function (e) {
     const c = JSON.parse(e.data);
+    const empty = calls.querySelector('.empty');
+    if (empty) empty.remove();
     const li = document.createElement('li');
     li.dataset.label = c.label;
     li.textContent = c.label + ' → ' + c.window + ' 号窗口 Window ' + c.window;
     calls.prepend(li);
     while (calls.children.length > 8) calls.lastElementChild.remove();
+    counts(c.waiting);
     queue.push([c.label, c.window]);
     speakNext();
   });
-  setInterval(function () { document.getElementById('clock').textContent = new Date().toLocaleTimeString('zh-CN'); }, 1000);
+  es.addEventListener('waiting', function (e) { counts(JSON.parse(e.data).waiting); });
+  const clock = document.getElementById('clock');
+  const fmt = new Intl.DateTimeFormat('zh-CN', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+  function tick() { clock.textContent = fmt.format(new Date(Date.now() + skew)); }
+  tick();
+  setInterval(tick, 1000);
 })();

@@ -456,13 +456,84 @@ async fn calls_reach_boards_on_every_server() {
     assert!(got.contains("A007"));
 }
 
-/// The board page opens with the latest calls, and its event stream carries new ones.
+/// The next frame of an event stream naming `event`.
+async fn next_event(body: &mut axum::body::Body, event: &str) -> String {
+    use http_body_util::BodyExt;
+    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            let f = body.frame().await.unwrap().unwrap();
+            if let Some(d) = f.data_ref() {
+                let t = String::from_utf8_lossy(d).to_string();
+                if t.contains(&format!("event: {event}")) {
+                    return t;
+                }
+            }
+        }
+    })
+    .await
+    .expect("the event arrives on the stream")
+}
+
+/// The count of `queue` in an event frame's `waiting`.
+fn count(frame: &str, queue: &str) -> u64 {
+    let data = frame.split("data: ").nth(1).unwrap().trim();
+    let v: Value = serde_json::from_str(data).unwrap();
+    v["waiting"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["queue"] == queue)
+        .unwrap()["count"]
+        .as_u64()
+        .unwrap()
+}
+
+async fn board_html(h: &Harness, uri: &str) -> String {
+    use http_body_util::BodyExt;
+    let page = h
+        .raw(
+            axum::http::Request::get(uri)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    String::from_utf8(
+        page.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap()
+}
+
+/// The board page opens with the latest calls (or says none was made yet) and every queue's
+/// count with what its letter means; its event stream carries new calls with the queues' new
+/// counts, and a check-in's new count.
 async fn board_shows_calls(store: DynStore) {
     use http_body_util::BodyExt;
     let h = Harness::new(store).await;
     let officer = h.sign_in_as("officer@tianhe").await;
+    let html = board_html(&h, "/board/tianhe").await;
+    assert!(
+        html.contains("class=\"empty\""),
+        "an empty state before any call"
+    );
+    assert!(
+        html.contains("data-queue=\"A\"")
+            && html.contains("data-queue=\"W\"")
+            && html.contains("现场取号"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("data-sound"),
+        "silent unless the screen is set up to speak"
+    );
+    assert!(board_html(&h, "/board/tianhe?sound=on")
+        .await
+        .contains("data-sound=\"on\""));
     waiting_ticket(&h).await;
-    let window = general_window(&h).await;
     let res = h
         .raw(
             axum::http::Request::get("/board/tianhe/events")
@@ -472,6 +543,7 @@ async fn board_shows_calls(store: DynStore) {
         .await;
     assert_eq!(res.headers()["content-type"], "text/event-stream");
     let mut body = res.into_body();
+    let window = general_window(&h).await;
     let (s, _) = h
         .call(
             "POST",
@@ -481,40 +553,31 @@ async fn board_shows_calls(store: DynStore) {
         )
         .await;
     assert_eq!(s, StatusCode::OK);
-    let frame = tokio::time::timeout(std::time::Duration::from_secs(10), async {
-        loop {
-            let f = body.frame().await.unwrap().unwrap();
-            if let Some(d) = f.data_ref() {
-                let t = String::from_utf8_lossy(d).to_string();
-                if t.contains("event: call") {
-                    return t;
-                }
-            }
-        }
-    })
-    .await
-    .expect("the call arrives on the stream");
+    let frame = next_event(&mut body, "call").await;
     assert!(
         frame.contains("A001") && frame.contains(&format!("\"window\":{window}")),
         "{frame}"
     );
-    let page = h
-        .raw(
-            axum::http::Request::get("/board/tianhe")
-                .body(axum::body::Body::empty())
-                .unwrap(),
+    assert_eq!(
+        count(&frame, "A"),
+        0,
+        "the call's event carries the queue's new count"
+    );
+    // A walk-in: the boards hear of the queue's new count.
+    let (s, v) = h
+        .call(
+            "POST",
+            "/api/v1/halls/tianhe/walk-ins",
+            Some(json!({"business": "passport_first", "name": "郑华", "id_number": "440112200001010139"})),
+            &officer.headers(),
         )
         .await;
-    let html = String::from_utf8(
-        page.into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec(),
-    )
-    .unwrap();
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let frame = next_event(&mut body, "waiting").await;
+    assert_eq!(count(&frame, "W"), 1, "{frame}");
+    let html = board_html(&h, "/board/tianhe").await;
     assert!(html.contains("data-label=\"A001\"") && html.contains("src=\"/static/board.js\""));
+    assert!(!html.contains("class=\"empty\""));
     // The board's script, a file (the content security policy allows no inline one), speaks.
     let script = h
         .raw(
