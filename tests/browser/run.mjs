@@ -405,7 +405,12 @@ async function documentLife(browser) {
   assert.match(await officer.locator('main').innerText(), new RegExp(label));
   await officer.locator('button[value=start]').click();
   await officer.waitForLoadState();
-  await officer.locator('input[name=present][value*="照片"]').uncheck();
+  // Nothing is ticked for the officer: each material received is ticked, the photo is not.
+  for (const box of await officer.locator('input[name=present]').all()) {
+    assert.equal(await box.isChecked(), false, 'no material is pre-ticked');
+    if (!(await box.getAttribute('value')).includes('照片')) await box.check();
+  }
+  assert.equal(await officer.locator('#next').isDisabled(), true, 'no next call while serving');
   await officer.locator('input[name=collection][value=locker]').check();
   await scan(officer, 'counter accept');
   await officer.locator('form:has(input[value=accept]) button').click();
@@ -478,7 +483,7 @@ async function documentLife(browser) {
   await producer.waitForLoadState();
   await producer.locator('button[value=ready]').click();
   await producer.waitForLoadState();
-  const ready = await outboxLine('137****7000 (application): 【出入境】您的证件已存入');
+  const ready = await outboxLine('137****7000 (application): 【广州市公安局出入境管理支队】您的证件已存入');
   const pickup = ready.match(/取件码(\d{8})/)[1];
   assert.ok(ready.includes(slipPath), 'the ready text links to the slip');
 
@@ -692,7 +697,7 @@ async function remoteRenewal(browser) {
   await citizen.locator('button[value=resend]').click();
   await citizen.waitForURL(/\/online\/return\//);
   assert.match(await citizen.locator('main').innerText(), /已缴费，申请已提交/);
-  const submitted = await outboxLine('138****8001 (application): 【出入境】您的网上申请');
+  const submitted = await outboxLine('138****8001 (application): 【广州市公安局出入境管理支队】您的网上申请');
   const statusPath = submitted.match(/(\/online\/status\/[A-Z0-9]+\?k=[0-9a-f]+)/)[1];
 
   // The reviewer of the online site sees one online application, with its photo.
@@ -706,7 +711,7 @@ async function remoteRenewal(browser) {
   await reviewer.waitForLoadState();
   await reviewer.locator('button[value=approve]').first().click();
   await reviewer.waitForLoadState();
-  await outboxLine('138****8001 (application): 【出入境】您的申请已审批通过');
+  await outboxLine('138****8001 (application): 【广州市公安局出入境管理支队】您的申请已审批通过');
 
   // Produced and mailed with its tracking number.
   const producer = await staffPage(context, base, 'producer1', 'a long password');
@@ -856,7 +861,7 @@ try {
   await slotsPage.waitForLoadState();
   await confirmHeld(slotsPage, { lang: 'en', phone: '13900139000' });
   assert.match(await slotsPage.locator('h1').innerText(), /Booked/);
-  await waitForOutbox('[Wujing] Booked');
+  await waitForOutbox('[Guangzhou Exit-Entry] Booked');
   console.log('ok - en: slot full, alternative booked');
 
   // 5. My bookings, and the large-text mode.

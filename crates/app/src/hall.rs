@@ -129,6 +129,19 @@ pub struct Waiting {
     pub count: usize,
 }
 
+/// A ticket's state in words (Chinese, English), for every screen that shows one.
+pub fn ticket_status_words(status: &str) -> (&'static str, &'static str) {
+    match status {
+        "waiting" => ("等候中", "waiting"),
+        "called" => ("已叫号", "called"),
+        "serving" => ("受理中", "serving"),
+        "done" => ("已办结", "done"),
+        "parked" => ("暂挂", "parked"),
+        "missed" => ("过号", "missed"),
+        _ => ("其他", "other"),
+    }
+}
+
 /// What a queue letter means, for the board's legend.
 pub fn queue_meaning(queue: &str) -> (&'static str, &'static str) {
     match queue {
@@ -891,12 +904,7 @@ impl App {
             .terms(&t.business, today)
             .map_or(7, |x| x.version.processing_working_days);
         let expedited = t.priority > 0;
-        let ready_by = self
-            .due_date(
-                today,
-                Processing::of(days, expedited, self.cross_province(&t).await?),
-            )
-            .await?;
+        let processing = Processing::of(days, expedited, self.cross_province(&t).await?);
         let missing: Vec<String> = a
             .missing
             .iter()
@@ -914,6 +922,11 @@ impl App {
         };
         let supplement_due =
             (!missing.is_empty()).then(|| today + TimeDelta::days(SUPPLEMENT_DAYS));
+        // Processing cannot finish before the missing material is in: the date promised counts
+        // from the supplement deadline, so it is never earlier than the deadline itself.
+        let ready_by = self
+            .due_date(supplement_due.unwrap_or(today), processing)
+            .await?;
         let actor = Actor::at_window(p, client_addr, window).in_hall(&t.hall_id);
         let now = self.clock.now();
         let audit = wujing_store::NewAudit {
@@ -985,16 +998,16 @@ impl App {
         let en = b.lang.starts_with("en");
         let due = supplement_due.map(|d| d.to_string()).unwrap_or_default();
         let body = match (missing.is_empty(), en) {
-            (true, false) => format!("【出入境】您的申请已受理，预计{ready_by}前办结。进度：{link}"),
+            (true, false) => format!("【无境】您的申请已受理，预计{ready_by}前办结。进度：{link}"),
             (true, true) => format!(
-                "[Exit-Entry] Your application was accepted; expected ready by {ready_by}. Status: {link}"
+                "[Wujing] Your application was accepted; expected ready by {ready_by}. Status: {link}"
             ),
             (false, false) => format!(
-                "【出入境】您的申请已受理，尚缺：{}。请于{due}前到任一出入境窗口补交，逾期申请终止。进度：{link}",
+                "【无境】您的申请已受理，尚缺：{}。请于{due}前到任一出入境窗口补交，逾期申请终止。进度：{link}",
                 missing.join("、")
             ),
             (false, true) => format!(
-                "[Exit-Entry] Your application was accepted but needs: {}. Bring it to any exit-entry counter by {due}, or the application lapses. Status: {link}",
+                "[Wujing] Your application was accepted but needs: {}. Bring it to any exit-entry counter by {due}, or the application lapses. Status: {link}",
                 missing.join(", ")
             ),
         };

@@ -997,59 +997,59 @@ impl App {
             (State::PendingSupplement, false) => {
                 let (items, due) = step.supplement.as_ref().expect("told only with a request");
                 format!(
-                    "【出入境】审批中发现您的申请尚缺：{}。请于{due}前到任一出入境窗口补交，逾期申请终止。进度：{link}",
+                    "【无境】审批中发现您的申请尚缺：{}。请于{due}前到任一出入境窗口补交，逾期申请终止。进度：{link}",
                     items.join("、")
                 )
             }
             (State::PendingSupplement, true) => {
                 let (items, due) = step.supplement.as_ref().expect("told only with a request");
                 format!(
-                    "[Exit-Entry] Review found your application still needs: {}. Bring it to any exit-entry counter by {due}, or the application lapses. Status: {link}",
+                    "[Wujing] Review found your application still needs: {}. Bring it to any exit-entry counter by {due}, or the application lapses. Status: {link}",
                     items.join(", ")
                 )
             }
             (State::Accepted, false) => format!(
-                "【出入境】您补交的材料已收到，申请进入审批，预计{}前办结。进度：{link}",
+                "【无境】您补交的材料已收到，申请进入审批，预计{}前办结。进度：{link}",
                 a.ready_by
             ),
             (State::Accepted, true) => format!(
-                "[Exit-Entry] The missing materials are in; your application goes to review, expected ready by {}. Status: {link}",
+                "[Wujing] The missing materials are in; your application goes to review, expected ready by {}. Status: {link}",
                 a.ready_by
             ),
             (State::Approved, false) => format!(
-                "【出入境】您的申请已审批通过，正在制证，预计{}前可领取。进度：{link}",
+                "【无境】您的申请已审批通过，正在制证，预计{}前可领取。进度：{link}",
                 a.ready_by
             ),
             (State::Approved, true) => format!(
-                "[Exit-Entry] Your application is approved and the document is being made; expected by {}. Status: {link}",
+                "[Wujing] Your application is approved and the document is being made; expected by {}. Status: {link}",
                 a.ready_by
             ),
             (State::Refused, false) => format!(
-                "【出入境】您的申请不予批准：{}。如有疑问请咨询受理大厅。详情：{link}",
+                "【无境】您的申请不予批准：{}。如有疑问请咨询受理大厅。详情：{link}",
                 reason.map_or("", RefusalReason::zh)
             ),
             (State::Refused, true) => format!(
-                "[Exit-Entry] Your application was refused: {}. Please ask the accepting hall. Details: {link}",
+                "[Wujing] Your application was refused: {}. Please ask the accepting hall. Details: {link}",
                 reason.map_or("", RefusalReason::en)
             ),
             (State::Dispatched, false) => format!(
-                "【出入境】您的证件已通过EMS寄出，运单号{tracking}，请留意查收。进度：{link}"
+                "【无境】您的证件已通过EMS寄出，运单号{tracking}，请留意查收。进度：{link}"
             ),
             (State::Dispatched, true) => format!(
-                "[Exit-Entry] Your document has been mailed by EMS, tracking number {tracking}. Status: {link}"
+                "[Wujing] Your document has been mailed by EMS, tracking number {tracking}. Status: {link}"
             ),
             (State::Collected, false) => {
-                format!("【出入境】您的证件已妥投，本次办理完成。进度：{link}")
+                format!("【无境】您的证件已妥投，本次办理完成。进度：{link}")
             }
             (State::Collected, true) => format!(
-                "[Exit-Entry] Your document has been delivered; this application is complete. Status: {link}"
+                "[Wujing] Your document has been delivered; this application is complete. Status: {link}"
             ),
             (_, false) => format!(
-                "【出入境】您的证件已可领取，请携带身份证到{}窗口领取。进度：{link}",
+                "【无境】您的证件已可领取，请携带身份证到{}窗口领取。进度：{link}",
                 hall.as_ref().map_or("受理大厅", |h| h.name_zh.as_str())
             ),
             (_, true) => format!(
-                "[Exit-Entry] Your document is ready: collect it with your ID card at {}. Status: {link}",
+                "[Wujing] Your document is ready: collect it with your ID card at {}. Status: {link}",
                 hall.as_ref()
                     .map_or("the accepting hall", |h| h.name_en.as_str())
             ),
@@ -1110,40 +1110,40 @@ impl Notice<'_> {
         let due = a.supplement_due.map_or_else(String::new, |d| d.to_string());
         match (self, en) {
             (Notice::InLocker(code), false) => format!(
-                "【出入境】您的证件已存入{site}自助取证机，请在取证机输入身份证号码和取件码{code}领取。取件码仅可使用一次，请勿告知他人。进度：{link}"
+                "【无境】您的证件已存入{site}自助取证机，请在取证机输入身份证号码和取件码{code}领取。取件码仅可使用一次，请勿告知他人。进度：{link}"
             ),
             (Notice::InLocker(code), true) => format!(
-                "[Exit-Entry] Your document is in the pickup locker at {site}: enter your ID number and the pickup code {code} at the locker. The code works once; keep it to yourself. Status: {link}"
+                "[Wujing] Your document is in the pickup locker at {site}: enter your ID number and the pickup code {code} at the locker. The code works once; keep it to yourself. Status: {link}"
             ),
             (Notice::LockerFull, false) => format!(
-                "【出入境】您的证件已可领取。自助取证机暂无空余格口，请携带身份证到{site}窗口领取。进度：{link}"
+                "【无境】您的证件已可领取。自助取证机暂无空余格口，请携带身份证到{site}窗口领取。进度：{link}"
             ),
             (Notice::LockerFull, true) => format!(
-                "[Exit-Entry] Your document is ready. The pickup locker is full, so please collect it with your ID card at a counter of {site}. Status: {link}"
+                "[Wujing] Your document is ready. The pickup locker is full, so please collect it with your ID card at a counter of {site}. Status: {link}"
             ),
             (Notice::Lapsed, false) => format!(
-                "【出入境】您的申请未在{due}前补充材料，已终止办理。如需办理请重新申请。进度：{link}"
+                "【无境】您的申请未在{due}前补充材料，已终止办理。如需办理请重新申请。进度：{link}"
             ),
             (Notice::Lapsed, true) => format!(
-                "[Exit-Entry] The missing document was not brought by {due}, so your application has lapsed. Please apply again if you still need it. Status: {link}"
+                "[Wujing] The missing document was not brought by {due}, so your application has lapsed. Please apply again if you still need it. Status: {link}"
             ),
             (Notice::Reminder, false) if locker => format!(
-                "【出入境】提醒：您的证件仍在{site}待领取，请凭身份证号码和此前短信中的取件码到自助取证机领取；逾期未领将退回库房。进度：{link}"
+                "【无境】提醒：您的证件仍在{site}待领取，请凭身份证号码和此前短信中的取件码到自助取证机领取；逾期未领将退回库房。进度：{link}"
             ),
             (Notice::Reminder, true) if locker => format!(
-                "[Exit-Entry] Reminder: your document still waits at {site}. Collect it at the pickup locker with your ID number and the code from our earlier text; uncollected documents go back to the vault. Status: {link}"
+                "[Wujing] Reminder: your document still waits at {site}. Collect it at the pickup locker with your ID number and the code from our earlier text; uncollected documents go back to the vault. Status: {link}"
             ),
             (Notice::Reminder, false) => format!(
-                "【出入境】提醒：您的证件仍在{site}待领取，请尽快携带身份证到窗口领取；逾期未领将退回库房。进度：{link}"
+                "【无境】提醒：您的证件仍在{site}待领取，请尽快携带身份证到窗口领取；逾期未领将退回库房。进度：{link}"
             ),
             (Notice::Reminder, true) => format!(
-                "[Exit-Entry] Reminder: your document still waits at {site}. Please collect it with your ID card at a counter soon; uncollected documents go back to the vault. Status: {link}"
+                "[Wujing] Reminder: your document still waits at {site}. Please collect it with your ID card at a counter soon; uncollected documents go back to the vault. Status: {link}"
             ),
             (Notice::ReturnedToVault, false) => format!(
-                "【出入境】您的证件逾期未领，已退回库房，请携带身份证到{site}窗口领取。进度：{link}"
+                "【无境】您的证件逾期未领，已退回库房，请携带身份证到{site}窗口领取。进度：{link}"
             ),
             (Notice::ReturnedToVault, true) => format!(
-                "[Exit-Entry] Your document was not collected in time and is back in the vault: collect it with your ID card at a counter of {site}. Status: {link}"
+                "[Wujing] Your document was not collected in time and is back in the vault: collect it with your ID card at a counter of {site}. Status: {link}"
             ),
         }
     }

@@ -737,13 +737,13 @@ impl App {
         let b = self.catalogue.business(&o.business);
         let body = if o.lang.starts_with("en") {
             format!(
-                "[Exit-Entry] Paid and submitted: your online application ({}), reference {}, expected ready by {ready_by}. Status: {link}",
+                "[Wujing] Paid and submitted: your online application ({}), reference {}, expected ready by {ready_by}. Status: {link}",
                 b.map_or("", |b| b.name_en.as_str()),
                 o.reference
             )
         } else {
             format!(
-                "【出入境】您的网上申请（{}）已缴费提交，申请编号{}，预计{ready_by}前办结。进度：{link}",
+                "【无境】您的网上申请（{}）已缴费提交，申请编号{}，预计{ready_by}前办结。进度：{link}",
                 b.map_or("", |b| b.name_zh.as_str()),
                 o.reference
             )

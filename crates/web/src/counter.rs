@@ -153,6 +153,8 @@ struct CounterPage {
     msg: String,
     msg_kind: String,
     hall: String,
+    /// The hall's name, for the heading.
+    hall_name: String,
     window: u32,
     current: Option<TicketView>,
     applicant: Option<BookingView>,
@@ -166,6 +168,40 @@ struct CounterPage {
     missed: Vec<TicketView>,
     /// What the identity-card lookup found (after a lookup only).
     lookup: Option<LookupShown>,
+    /// Business codes and their Chinese names.
+    businesses: Vec<(String, String)>,
+}
+
+impl CounterPage {
+    /// A ticket's state in words (the console never shows a raw code).
+    fn ticket_status(&self, s: &str) -> String {
+        let (zh, en) = wujing_app::hall::ticket_status_words(s);
+        format!("{zh} {en}")
+    }
+
+    /// A business's name from its code.
+    fn business(&self, code: &str) -> String {
+        self.businesses
+            .iter()
+            .find(|(c, _)| c == code)
+            .map(|(_, n)| n.clone())
+            .unwrap_or_else(|| code.to_string())
+    }
+
+    /// An application's state in words.
+    fn application_status(&self, s: &str) -> String {
+        wujing_domain::application::State::parse(s)
+            .map(|st| format!("{} {}", st.name_zh(), st.name_en()))
+            .unwrap_or_else(|| s.to_string())
+    }
+
+    /// Whether a ticket is at the window now: the next one may not be called until it is
+    /// finished, parked or marked missed.
+    fn busy(&self) -> bool {
+        self.current
+            .as_ref()
+            .is_some_and(|t| t.status == "called" || t.status == "serving")
+    }
 }
 
 /// The lookup's findings with names for the screen.
@@ -224,10 +260,19 @@ async fn console_page(
         None => (None, 0, vec![], None, false),
     };
     let waiting = all.iter().filter(|t| t.status == "waiting").count();
+    let hall_name = s.app.hall(&hall).await?.name_zh;
+    let businesses = s
+        .app
+        .catalogue
+        .businesses()
+        .map(|b| (b.code.clone(), b.name_zh.clone()))
+        .collect();
     Ok(render(&CounterPage {
         page,
         msg,
         msg_kind,
+        hall_name,
+        businesses,
         hall,
         window,
         current,
@@ -327,6 +372,8 @@ enum ConsoleOp {
         signed: String,
     },
     Urgent {
+        // Absent when nothing was chosen: the use case then says to choose one.
+        #[serde(default)]
         reason: String,
         #[serde(default)]
         note: String,
@@ -480,7 +527,11 @@ pub async fn console_submit(
             .app
             .counter_action(p, &hall, window, addr.as_deref(), ticket, &action)
             .await?;
-        Ok(format!("{}：{}", t.label, t.status))
+        Ok(format!(
+            "{}：{}",
+            t.label,
+            wujing_app::hall::ticket_status_words(&t.status).0
+        ))
     }
     .await;
     // The console is a Chinese screen whatever the browser's language.
@@ -648,6 +699,25 @@ struct UrgentPage {
     msg: String,
     msg_kind: String,
     requests: Vec<wujing_app::UrgentRequest>,
+}
+
+impl UrgentPage {
+    /// The reason in words, as the officer chose it.
+    fn reason(&self, code: &str) -> String {
+        wujing_app::hall::URGENT_REASONS
+            .iter()
+            .find(|(c, _, _)| *c == code)
+            .map(|(_, zh, en)| format!("{zh} {en}"))
+            .unwrap_or_else(|| code.to_string())
+    }
+
+    /// When it was asked, in the halls' time.
+    fn asked_at(&self, u: &wujing_app::UrgentRequest) -> String {
+        u.created_at
+            .with_timezone(&wujing_domain::calendar::china_offset())
+            .format("%m-%d %H:%M")
+            .to_string()
+    }
 }
 
 pub async fn urgent_page(

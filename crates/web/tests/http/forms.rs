@@ -374,6 +374,26 @@ async fn repeated_checkbox_values_all_arrive() {
         .await
         .contains(t["label"].as_str().unwrap()));
     post(format!("op=start&ticket={id}")).await;
+    // The console while serving: nothing decided for the officer, no second call.
+    let screen = h.form("GET", &console, "", &cookie(&officer)).await.body;
+    let boxes: Vec<&str> = screen
+        .split("name=\"present\"")
+        .skip(1)
+        .map(|rest| rest.split('>').next().unwrap())
+        .collect();
+    assert!(
+        !boxes.is_empty() && boxes.iter().all(|b| !b.contains("checked")),
+        "{boxes:?}"
+    );
+    assert!(screen.contains("id=\"next\" disabled"), "{screen}");
+    assert!(
+        screen.contains("<option value=\"\" selected disabled>"),
+        "no default urgent reason"
+    );
+    assert!(
+        screen.contains("受理中") && !screen.contains("· serving ·"),
+        "the state in words"
+    );
     // All the materials but the last are ticked (names in Chinese, percent-encoded).
     let materials: Vec<String> =
         wujing_domain::documents::to_bring(h.app.catalogue.business("passport_first").unwrap())
@@ -393,6 +413,10 @@ async fn repeated_checkbox_values_all_arrive() {
     assert!(msg.contains("补正"), "{msg}");
     let application = h.store.application_of(id).await.unwrap().unwrap();
     assert_eq!(application.missing, std::slice::from_ref(left_out));
+    assert!(
+        application.ready_by > application.supplement_due.unwrap(),
+        "the date promised is never before the supplement deadline"
+    );
 
     // The rating terminal: several reasons with one score.
     post(format!("op=finish&ticket={id}")).await;
