@@ -230,11 +230,23 @@ async function hallDay(browser) {
   const kiosk = await (await browser.newContext()).newPage();
   await bindDevice(kiosk, base, token, '/kiosk');
   await scan(kiosk, 'kiosk');
+  assert.match(await kiosk.locator('header').innerText(), /天河区出入境办证大厅/);
+  // A wrong number is refused with what to do next.
+  await kiosk.fill('#code', `WUJING:${booking.body.code}:slipkey`);
+  await kiosk.locator('#id_number').click();
+  for (const k of '440106198503030117') await kiosk.locator(`.keypad button[data-key="${k}"]`).click();
+  assert.equal(await kiosk.locator('#id_number').inputValue(), '440106198503030117', 'the on-screen keypad types');
+  await kiosk.locator('button.go').click();
+  await kiosk.waitForLoadState();
+  assert.match(await kiosk.locator('[role=alert]').innerText(), /咨询台|information desk/);
+  await scan(kiosk, 'kiosk refused');
   await kiosk.fill('#code', `WUJING:${booking.body.code}:slipkey`);
   await kiosk.fill('#id_number', '440106198503030116');
-  await kiosk.locator('button').click();
+  await kiosk.locator('button.go').click();
   await kiosk.waitForLoadState();
   const label = (await kiosk.locator('.ticket').innerText()).trim();
+  assert.match(await kiosk.locator('main').innerText(), /留意叫号屏/);
+  await scan(kiosk, 'kiosk ticket');
   assert.equal(label, 'A001');
 
   // The display PC sits in another zone: the board still shows the hall's time.
@@ -390,7 +402,7 @@ async function documentLife(browser) {
   await bindDevice(kiosk, base, device.body.token, '/kiosk');
   await kiosk.fill('#code', `WUJING:${booking.body.code}:slipkey`);
   await kiosk.fill('#id_number', '440112200001010139');
-  await kiosk.locator('button').click();
+  await kiosk.locator('button.go').click();
   await kiosk.waitForLoadState();
   const label = (await kiosk.locator('.ticket').innerText()).trim();
 

@@ -17,6 +17,7 @@ fn file(name: &str) -> Option<(&'static str, &'static str)> {
         "alerts.js" => (JS, include_str!("../static/alerts.js")),
         "board.js" => (JS, include_str!("../static/board.js")),
         "hold.js" => (JS, include_str!("../static/hold.js")),
+        "kiosk.js" => (JS, include_str!("../static/kiosk.js")),
         "rate.js" => (JS, include_str!("../static/rate.js")),
         "slip.js" => (JS, include_str!("../static/slip.js")),
         "board.css" => (CSS, include_str!("../static/board.css")),

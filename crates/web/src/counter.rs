@@ -826,15 +826,79 @@ pub async fn reconciliation_page(
 #[template(path = "kiosk.html")]
 struct KioskPage {
     msg: String,
+    /// What to do about the error, in both languages.
+    help: String,
     ticket: Option<TicketView>,
+    /// The hall's names, on the screen and the printed ticket.
+    hall_zh: String,
+    hall_en: String,
+    /// The business's names, on the printed ticket.
+    business_zh: String,
+    business_en: String,
+    /// When the ticket was issued (hall time), for the printed ticket.
+    issued: String,
+    /// The kiosk prints each ticket by itself (its start address has `print=auto`).
+    print: bool,
+}
+
+/// How a kiosk is set up: its start address is its configuration. `print=auto` prints each
+/// ticket on the kiosk's printer (chromium's `--kiosk-printing` prints without a dialog).
+#[derive(Deserialize, Default)]
+pub struct KioskQuery {
+    #[serde(default)]
+    print: Option<String>,
+}
+
+impl KioskPage {
+    async fn new(s: &AppState, p: &Principal, print: bool) -> Self {
+        let (hall_zh, hall_en) = match p {
+            Principal::Device(d) => match s.app.hall(&d.hall_id).await {
+                Ok(h) => (h.name_zh, h.name_en),
+                Err(_) => (String::new(), String::new()),
+            },
+            _ => (String::new(), String::new()),
+        };
+        Self {
+            msg: String::new(),
+            help: String::new(),
+            ticket: None,
+            hall_zh,
+            hall_en,
+            business_zh: String::new(),
+            business_en: String::new(),
+            issued: String::new(),
+            print,
+        }
+    }
+}
+
+/// What the citizen at the kiosk can do about a refused check-in.
+fn kiosk_help(code: wujing_app::Code) -> &'static str {
+    use wujing_app::Code;
+    match code {
+        Code::CheckinTooEarly => {
+            "请在上述时间后再来签到，可先在大厅休息区等候 · Please check in from that time; you may wait in the hall meanwhile"
+        }
+        Code::CheckinTooLate => {
+            "请到咨询台改约或现场取号 · Please reschedule or take a walk-in number at the information desk"
+        }
+        Code::AlreadyCheckedIn => {
+            "您已签到，请留意叫号屏 · You are checked in; please watch the board"
+        }
+        c if c == Code::BookingNotFound || c.as_str().starts_with("id_number") => {
+            "请核对预约号和身份证号码后重试，或到咨询台查询 · Check the booking code and the ID number, or ask at the information desk"
+        }
+        _ => "请到咨询台，工作人员将协助您 · Please ask at the information desk",
+    }
 }
 
 /// The check-in kiosk's screen (a device of the hall).
-pub async fn kiosk() -> Response {
-    render(&KioskPage {
-        msg: String::new(),
-        ticket: None,
-    })
+pub async fn kiosk(
+    State(s): State<AppState>,
+    page: PageContext,
+    PageQuery(q): PageQuery<KioskQuery>,
+) -> Response {
+    render(&KioskPage::new(&s, &page.principal, q.print.as_deref() == Some("auto")).await)
 }
 
 /// The kiosk's form is the check-in's input: the slip's code or QR content, and the identity
@@ -843,27 +907,38 @@ pub async fn kiosk_submit(
     State(s): State<AppState>,
     page: PageContext,
     ClientAddr(addr): ClientAddr,
+    PageQuery(q): PageQuery<KioskQuery>,
     form: Result<PageForm<CheckInInput>, ApiError>,
 ) -> Response {
     let p = &page.principal;
+    let mut screen = KioskPage::new(&s, p, q.print.as_deref() == Some("auto")).await;
     let Principal::Device(d) = p else {
-        return render(&KioskPage {
-            msg: "此页面仅供自助终端使用".into(),
-            ticket: None,
-        });
+        screen.msg = "此页面仅供自助终端使用 · This page is for the hall's kiosks".into();
+        return render(&screen);
     };
     let checked_in = match form {
         Ok(PageForm(input)) => s.app.check_in(p, &d.hall_id, addr.as_deref(), &input).await,
         Err(e) => Err(e.0),
     };
     match checked_in {
-        Ok(t) => render(&KioskPage {
-            msg: String::new(),
-            ticket: Some(t),
-        }),
-        Err(e) => render(&KioskPage {
-            msg: format!("{} · {}", e.message(false), e.message(true)),
-            ticket: None,
-        }),
+        Ok(t) => {
+            if let Some(b) = s.app.catalogue.business(&t.business) {
+                screen.business_zh = b.name_zh.clone();
+                screen.business_en = b.name_en.clone();
+            }
+            screen.issued = s
+                .app
+                .clock
+                .now()
+                .with_timezone(&wujing_domain::calendar::china_offset())
+                .format("%Y-%m-%d %H:%M")
+                .to_string();
+            screen.ticket = Some(t);
+        }
+        Err(e) => {
+            screen.msg = format!("{} · {}", e.message(false), e.message(true));
+            screen.help = kiosk_help(e.code).into();
+        }
     }
+    render(&screen)
 }

@@ -826,3 +826,103 @@ async fn walk_in_answers(store: DynStore) {
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
 }
 both_dialects!(walk_ins_answer_the_business_questions, walk_in_answers);
+
+/// The kiosk's screen: the hall's name, an on-screen keypad, a refused check-in saying what to
+/// do next, the ticket with "watch the board" and a printable slip, and printing by the
+/// kiosk's own address.
+async fn the_kiosk_names_its_hall_and_says_what_to_do(store: DynStore) {
+    let h = Harness::new(store).await;
+    let slot = h.slot("tianhe", "passport_renewal").await;
+    let (_, hold) = h
+        .post(
+            "/api/v1/holds",
+            json!({"slot_id": slot["slot_id"], "business": "passport_renewal"}),
+        )
+        .await;
+    let (s, b) = h
+        .post("/api/v1/bookings", json!({"hold_id": hold["hold_id"], "applicant": applicant(CHEN, "陈晓明"), "answers": {"renewal_reason": "pages_full"}}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let code = b["code"].as_str().unwrap().to_string();
+    let admin = h.sign_in_as("admin").await;
+    let (_, device) = h
+        .call(
+            "POST",
+            "/api/v1/admin/devices",
+            Some(json!({"name": "签到机", "hall_id": "tianhe"})),
+            &admin.headers(),
+        )
+        .await;
+    let bearer = format!("Bearer {}", device["token"].as_str().unwrap());
+    let auth = [("authorization", bearer.as_str())];
+    let idle = h.form("GET", "/kiosk?print=auto", "", &auth).await;
+    assert_eq!(idle.status, StatusCode::OK);
+    assert!(idle.body.contains("天河区出入境办证大厅"), "{}", idle.body);
+    assert!(idle.body.contains("class=\"keypad\"") && idle.body.contains("data-print=\"auto\""));
+    assert!(
+        idle.body.contains("action=\"/kiosk?print=auto\""),
+        "printing survives the form"
+    );
+
+    // Too early: the time it opens, and what to do meanwhile.
+    let early = h
+        .form(
+            "POST",
+            "/kiosk",
+            &format!("code={code}&id_number={CHEN}"),
+            &auth,
+        )
+        .await;
+    assert!(
+        early.body.contains("请于") && early.body.contains("class=\"help\""),
+        "{}",
+        early.body
+    );
+    let starts = h
+        .store
+        .booking_by_code(&code)
+        .await
+        .unwrap()
+        .unwrap()
+        .slot
+        .starts_at;
+    let now = h.app.clock.now();
+    h.app
+        .clock
+        .advance(starts - now - chrono::TimeDelta::minutes(30));
+    let wrong = h
+        .form(
+            "POST",
+            "/kiosk",
+            &format!("code={code}&id_number=440106198503030124"),
+            &auth,
+        )
+        .await;
+    assert!(
+        wrong.body.contains("核对预约号和身份证号码"),
+        "{}",
+        wrong.body
+    );
+    let ticket = h
+        .form(
+            "POST",
+            "/kiosk",
+            &format!("code={code}&id_number={CHEN}"),
+            &auth,
+        )
+        .await;
+    assert!(
+        ticket.body.contains("class=\"ticket\">A001<")
+            && ticket.body.contains("留意叫号屏")
+            && ticket.body.contains("普通护照换发")
+            && ticket.body.contains("class=\"print-only\""),
+        "{}",
+        ticket.body
+    );
+    assert!(
+        !ticket.body.contains(CHEN),
+        "no identity number on the screen"
+    );
+}
+
+both_dialects!(kiosk_screen, the_kiosk_names_its_hall_and_says_what_to_do);
