@@ -31,6 +31,19 @@ pub const REASONS: &[(&str, &str, &str)] = &[
     ("other", "其他", "other"),
 ];
 
+/// An alert as the leaders' page shows it.
+pub struct AlertShown {
+    pub alert: Alert,
+    /// When it was raised, in the halls' time.
+    pub at: String,
+    /// The officer at the window, by name.
+    pub officer: Option<String>,
+    /// The hall, by name.
+    pub hall: String,
+    /// The citizen's reasons, in words.
+    pub reasons: Vec<String>,
+}
+
 /// Who is paged: for an alert, the leaders and supervisors of the hall (or of every hall); for
 /// an escalation, everyone organisation-wide among leaders, supervisors and administrators.
 /// Only accounts with a phone and not disabled.
@@ -200,6 +213,49 @@ impl App {
             .into_iter()
             .filter(|a| crate::authz::permits(p, Action::Alerts, Some(&a.hall_id)))
             .map(Into::into)
+            .collect())
+    }
+
+    /// The alerts as the leaders' page shows them: with the officer's and the hall's names and
+    /// the reasons in words.
+    pub async fn alerts_shown(&self, p: &Principal) -> AppResult<Vec<AlertShown>> {
+        let alerts = self.alerts(p).await?;
+        let staff = self.store.staff_list().await?;
+        let halls = self.halls().await?;
+        Ok(alerts
+            .into_iter()
+            .map(|a| {
+                let officer = a
+                    .officer_id
+                    .and_then(|id| staff.iter().find(|s| s.id == id))
+                    .map(|s| s.display_name.clone());
+                let hall = halls
+                    .iter()
+                    .find(|h| h.id == a.hall_id)
+                    .map_or_else(|| a.hall_id.clone(), |h| h.name_zh.clone());
+                let reasons = a
+                    .reasons
+                    .split(',')
+                    .filter(|r| !r.is_empty())
+                    .map(|r| {
+                        REASONS
+                            .iter()
+                            .find(|(c, _, _)| *c == r)
+                            .map_or_else(|| r.to_string(), |(_, zh, _)| (*zh).to_string())
+                    })
+                    .collect();
+                AlertShown {
+                    at: a
+                        .created_at
+                        .with_timezone(&wujing_domain::calendar::china_offset())
+                        .format("%m-%d %H:%M")
+                        .to_string(),
+                    officer,
+                    hall,
+                    reasons,
+                    alert: a,
+                }
+            })
             .collect())
     }
 

@@ -494,6 +494,9 @@ pub trait HallStore: Send + Sync + 'static {
 
     async fn payment_of(&self, ticket_id: i64) -> Result<Option<Payment>>;
 
+    /// Every payment of a hall's day, refunded ones included, in the order taken.
+    async fn payments_of_day(&self, hall_id: &str, day: NaiveDate) -> Result<Vec<DayPayment>>;
+
     /// Count and sum of the day's unrefunded payments per window and method.
     async fn reconciliation(&self, hall_id: &str, day: NaiveDate) -> Result<Vec<ReconLine>>;
 

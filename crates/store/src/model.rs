@@ -986,6 +986,15 @@ pub struct Payment {
     pub paid_at: DateTime<Utc>,
 }
 
+/// One payment of a hall's day, as the reconciliation lists it: with its ticket and, if it was
+/// refunded, when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DayPayment {
+    pub payment: Payment,
+    pub ticket_label: String,
+    pub refunded_at: Option<DateTime<Utc>>,
+}
+
 /// One line of a day's reconciliation: a window and a payment method.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReconLine {

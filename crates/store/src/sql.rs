@@ -350,6 +350,7 @@ shared! {
     APPLICATION_EVENTS = "SELECT id, application_id, from_state, to_state, at, actor, note \
          FROM application_events WHERE application_id = $1 ORDER BY id";
     PAYMENT_OF = "SELECT id, ticket_id, receipt_no, amount_yuan, method, reference, window_number, officer_id, paid_at FROM payments WHERE ticket_id = $1";
+    PAYMENTS_OF_DAY = "SELECT p.id, p.ticket_id, p.receipt_no, p.amount_yuan, p.method, p.reference, p.window_number, p.officer_id, p.paid_at, t.label, p.refunded_at FROM payments p JOIN tickets t ON t.id = p.ticket_id WHERE p.hall_id = $1 AND p.day = $2 ORDER BY p.paid_at, p.id";
     TICKETS_OF_DAY = concat!(
         "SELECT ",
         ticket_cols!(),

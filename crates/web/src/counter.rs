@@ -771,6 +771,20 @@ struct ReconPage {
     lines: Vec<wujing_app::ReconLine>,
     totals: Vec<(String, u32, u64)>,
     total: u64,
+    /// Every payment of the day, refunded ones included.
+    payments: Vec<wujing_app::hall::DayPaymentView>,
+}
+
+impl ReconPage {
+    /// A payment method in words.
+    fn method(&self, m: &str) -> &'static str {
+        match m {
+            "card" => "银行卡 card",
+            "qr" => "扫码 QR",
+            "cash" => "现金 cash",
+            _ => "其他 other",
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -809,7 +823,9 @@ pub async fn reconciliation_page(
         e.1 += l.sum_yuan;
     }
     let total = lines.iter().map(|l| l.sum_yuan).sum();
+    let payments = s.app.day_payments(p, &hall, day).await?;
     Ok(render(&ReconPage {
+        payments,
         page,
         msg: String::new(),
         msg_kind: String::new(),
@@ -820,6 +836,39 @@ pub async fn reconciliation_page(
         totals: totals.into_iter().map(|(m, (c, s))| (m, c, s)).collect(),
         total,
     }))
+}
+
+/// The day's transactions as a CSV file (audited as `reconciliation.export`).
+pub async fn reconciliation_csv(
+    State(s): State<AppState>,
+    page: PageContext,
+    ClientAddr(addr): ClientAddr,
+    PageQuery(q): PageQuery<ReconQuery>,
+) -> ApiResult<Response> {
+    let hall = q.hall.unwrap_or_default();
+    let day = q.day.unwrap_or_else(|| s.app.clock.today());
+    let body = s
+        .app
+        .day_payments_csv(&page.principal, addr.as_deref(), &hall, day)
+        .await?;
+    let name = format!("reconciliation-{hall}-{day}.csv");
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_string(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"{}\"",
+                    crate::extract::percent_encode(&name)
+                ),
+            ),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 #[derive(Template)]

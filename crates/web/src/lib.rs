@@ -1108,6 +1108,12 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
             Reconcile,
             get(counter::reconciliation_page),
         ),
+        (
+            M::GET,
+            "/staff/reconciliation.csv",
+            Reconcile,
+            get(counter::reconciliation_csv),
+        ),
         // The hotline (telephone channel): the operator's API and page.
         (
             M::POST,

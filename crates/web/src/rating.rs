@@ -226,7 +226,7 @@ struct AlertsPage {
     msg: String,
     msg_kind: String,
     open_count: usize,
-    alerts: Vec<wujing_app::Alert>,
+    alerts: Vec<wujing_app::ratings::AlertShown>,
 }
 
 pub async fn alerts_page(
@@ -234,11 +234,11 @@ pub async fn alerts_page(
     page: PageContext,
     PageQuery(q): PageQuery<Flash>,
 ) -> ApiResult<Response> {
-    let alerts = s.app.alerts(&page.principal).await?;
+    let alerts = s.app.alerts_shown(&page.principal).await?;
     let (msg, msg_kind) = q.shown();
     let open_count = alerts
         .iter()
-        .filter(|a| a.acknowledged_at.is_none())
+        .filter(|a| a.alert.acknowledged_at.is_none())
         .count();
     Ok(render(&AlertsPage {
         page,

@@ -519,6 +519,32 @@ pub(crate) async fn urgent(
         .collect())
 }
 
+pub(crate) async fn payments_of_day(
+    c: &impl GenericClient,
+    hall: &str,
+    day: NaiveDate,
+) -> Result<Vec<DayPayment>> {
+    Ok(c.query(sql::PAYMENTS_OF_DAY.pg, &[&hall, &day])
+        .await?
+        .iter()
+        .map(|r| DayPayment {
+            payment: Payment {
+                id: r.get(0),
+                ticket_id: r.get(1),
+                receipt_no: r.get(2),
+                amount_yuan: r.get::<_, i32>(3) as u32,
+                method: r.get(4),
+                reference: r.get(5),
+                window_number: r.get::<_, i32>(6) as u32,
+                officer_id: r.get(7),
+                paid_at: r.get(8),
+            },
+            ticket_label: r.get(9),
+            refunded_at: r.get(10),
+        })
+        .collect())
+}
+
 pub(crate) async fn payment_of(c: &impl GenericClient, ticket: i64) -> Result<Option<Payment>> {
     Ok(c.query_opt(sql::PAYMENT_OF.pg, &[&ticket])
         .await?
@@ -879,6 +905,11 @@ impl HallStore for PgStore {
             .await?
             .get(0);
         Ok(n as u64)
+    }
+
+    async fn payments_of_day(&self, hall_id: &str, day: NaiveDate) -> Result<Vec<DayPayment>> {
+        let c = self.client().await?;
+        payments_of_day(&c, hall_id, day).await
     }
 
     async fn payment_of(&self, ticket_id: i64) -> Result<Option<Payment>> {

@@ -552,6 +552,38 @@ pub(crate) fn urgent(
     rows
 }
 
+pub(crate) fn payments_of_day(
+    c: &Connection,
+    hall: &str,
+    day: NaiveDate,
+) -> Result<Vec<DayPayment>> {
+    let mut st = c
+        .prepare_cached(sql::PAYMENTS_OF_DAY.lite)
+        .map_err(db_err)?;
+    let rows = st
+        .query_map(params![hall, date_s(day)], |r| {
+            Ok(DayPayment {
+                payment: Payment {
+                    id: r.get(0)?,
+                    ticket_id: r.get(1)?,
+                    receipt_no: r.get(2)?,
+                    amount_yuan: r.get(3)?,
+                    method: r.get(4)?,
+                    reference: r.get(5)?,
+                    window_number: r.get(6)?,
+                    officer_id: r.get(7)?,
+                    paid_at: from_ms(r.get(8)?)?,
+                },
+                ticket_label: r.get(9)?,
+                refunded_at: r.get::<_, Option<i64>>(10)?.map(from_ms).transpose()?,
+            })
+        })
+        .map_err(db_err)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(db_err);
+    rows
+}
+
 pub(crate) fn payment_of(c: &Connection, ticket: i64) -> Result<Option<Payment>> {
     c.query_row(sql::PAYMENT_OF.lite, [ticket], |r| {
         Ok(Payment {
@@ -885,6 +917,11 @@ impl HallStore for SqliteStore {
             .map_err(db_err)
         })
         .await
+    }
+
+    async fn payments_of_day(&self, hall_id: &str, day: NaiveDate) -> Result<Vec<DayPayment>> {
+        let h = hall_id.to_string();
+        self.read(move |c| payments_of_day(c, &h, day)).await
     }
 
     async fn payment_of(&self, ticket_id: i64) -> Result<Option<Payment>> {

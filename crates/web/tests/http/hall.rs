@@ -488,6 +488,27 @@ fn count(frame: &str, queue: &str) -> u64 {
         .unwrap()
 }
 
+async fn board_html_as(h: &Harness, uri: &str, cookie: &str) -> String {
+    use http_body_util::BodyExt;
+    let page = h
+        .raw(
+            axum::http::Request::get(uri)
+                .header("cookie", cookie)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    String::from_utf8(
+        page.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap()
+}
+
 async fn board_html(h: &Harness, uri: &str) -> String {
     use http_body_util::BodyExt;
     let page = h
@@ -790,6 +811,44 @@ async fn leader_post_and_refund(store: DynStore) {
         )
         .await;
     assert_eq!(r, json!([]));
+    // The transactions keep the refunded payment, marked, on the page and in the export.
+    let html = board_html_as(&h, "/staff/reconciliation?hall=tianhe", &leader.cookie).await;
+    assert!(
+        html.contains("class=\"refunded\"") && html.contains("已退款"),
+        "{html}"
+    );
+    let res = h
+        .raw(
+            axum::http::Request::get("/staff/reconciliation.csv?hall=tianhe")
+                .header("cookie", &leader.cookie)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = {
+        use http_body_util::BodyExt;
+        String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+    };
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(
+        lines[1].contains(pay["receipt_no"].as_str().unwrap()) && lines[1].contains(":"),
+        "{csv}"
+    );
+    let exports = h
+        .store
+        .audit_search(&wujing_store::AuditQuery {
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "reconciliation.export")
+        .count();
+    assert_eq!(exports, 1, "the export is audited");
     assert_eq!(h.app.audit_verify().await.unwrap().map(|n| n > 5), Ok(true));
 }
 both_dialects!(leader_post, leader_post_and_refund);

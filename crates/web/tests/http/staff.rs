@@ -377,6 +377,11 @@ fn expected() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
             "/staff/reconciliation",
             &["leader", "hall_manager", "admin"],
         ),
+        (
+            "GET",
+            "/staff/reconciliation.csv",
+            &["leader", "hall_manager", "admin"],
+        ),
         ("GET", "/kiosk", kiosk),
         ("POST", "/kiosk", kiosk),
         ("GET", "/locker", kiosk),
