@@ -620,6 +620,22 @@ impl App {
             .collect())
     }
 
+    /// The windows of a hall, for its officers' links to their consoles.
+    pub async fn counter_windows(
+        &self,
+        p: &Principal,
+        hall: &str,
+    ) -> AppResult<Vec<crate::Window>> {
+        self.require(p, Action::Counter, Some(hall))?;
+        Ok(self
+            .store
+            .windows(hall)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
     /// The halls whose settings the caller may change.
     pub async fn manageable_halls(&self, p: &Principal) -> AppResult<Vec<crate::HallSettings>> {
         let mut halls: Vec<crate::HallSettings> = self

@@ -845,7 +845,18 @@ pub async fn reconciliation_csv(
     ClientAddr(addr): ClientAddr,
     PageQuery(q): PageQuery<ReconQuery>,
 ) -> ApiResult<Response> {
-    let hall = q.hall.unwrap_or_default();
+    // Without a hall: the first the caller reconciles, as the page chooses.
+    let hall = match q.hall.filter(|h| !h.is_empty()) {
+        Some(h) => h,
+        None => s
+            .app
+            .halls()
+            .await?
+            .into_iter()
+            .map(|h| h.id)
+            .find(|h| wujing_app::authz::permits(&page.principal, Action::Reconcile, Some(h)))
+            .unwrap_or_default(),
+    };
     let day = q.day.unwrap_or_else(|| s.app.clock.today());
     let body = s
         .app

@@ -22,6 +22,7 @@ mod payments;
 mod portal;
 mod production;
 mod rating;
+mod reception;
 mod serve;
 mod sites;
 mod staff;
@@ -829,6 +830,18 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
             "/staff/authority",
             ManageAuthority,
             post(authority::authority_submit),
+        ),
+        (
+            M::GET,
+            "/staff/reception/{id}",
+            Counter,
+            get(reception::reception_page),
+        ),
+        (
+            M::POST,
+            "/staff/reception/{id}",
+            Counter,
+            post(reception::reception_submit),
         ),
         (M::GET, "/privacy", Public, get(authority::privacy)),
         (

@@ -166,10 +166,14 @@ struct HomePage {
     msg: String,
     msg_kind: String,
     roles: Vec<String>,
-    links: Vec<(&'static str, &'static str)>,
+    links: Vec<(String, String)>,
 }
 
-pub async fn home(page: PageContext, PageQuery(q): PageQuery<Flash>) -> Response {
+pub async fn home(
+    State(s): State<AppState>,
+    page: PageContext,
+    PageQuery(q): PageQuery<Flash>,
+) -> Response {
     let p = &page.principal;
     let roles = match p {
         Principal::Staff(s) => s
@@ -243,7 +247,30 @@ pub async fn home(page: PageContext, PageQuery(q): PageQuery<Flash>) -> Response
         ),
     ] {
         if permits(p, action, None) {
-            links.push((href, label));
+            links.push((href.to_string(), label.to_string()));
+        }
+    }
+    // An officer of a hall: its reception desk and each of its windows' consoles.
+    if let Principal::Staff(st) = p {
+        for g in &st.roles {
+            let (wujing_domain::staff::Role::Officer, Some(hall)) = (g.role, &g.hall) else {
+                continue;
+            };
+            let name = s
+                .app
+                .hall(hall)
+                .await
+                .map_or_else(|_| hall.clone(), |h| h.name_zh);
+            links.push((
+                format!("/staff/reception/{hall}"),
+                format!("{name} · 咨询台：签到与现场取号 Reception"),
+            ));
+            for w in s.app.counter_windows(p, hall).await.unwrap_or_default() {
+                links.push((
+                    format!("/staff/counter/{hall}/{}", w.number),
+                    format!("{name} · {} 号窗口 Window {}", w.number, w.number),
+                ));
+            }
         }
     }
     let (msg, msg_kind) = q.shown();

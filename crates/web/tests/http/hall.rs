@@ -985,3 +985,61 @@ async fn the_kiosk_names_its_hall_and_says_what_to_do(store: DynStore) {
 }
 
 both_dialects!(kiosk_screen, the_kiosk_names_its_hall_and_says_what_to_do);
+
+/// The reception page checks a booking in by the identity number and issues walk-in numbers,
+/// listing every reason a walk-in is refused and never echoing the identity number.
+async fn reception_checks_in_and_issues_walk_ins(store: DynStore) {
+    let h = Harness::new(store).await;
+    let officer = h.sign_in_as("officer@tianhe").await;
+    let cookie = [("cookie", officer.cookie.as_str())];
+    let page = h.form("GET", "/staff/reception/tianhe", "", &cookie).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("天河区出入境办证大厅") && page.body.contains("value=\"walk_in\""));
+    assert_eq!(
+        h.form("GET", "/staff/reception/haizhu", "", &cookie)
+            .await
+            .status,
+        StatusCode::FORBIDDEN,
+        "another hall's reception"
+    );
+    let post = |body: String| {
+        let (h, officer) = (&h, &officer);
+        async move {
+            h.form(
+                "POST",
+                "/staff/reception/tianhe",
+                &format!("csrf={}&{body}", officer.csrf),
+                &[("cookie", officer.cookie.as_str())],
+            )
+            .await
+        }
+    };
+    // 陈晓明 holds a valid passport: a first passport is refused, with the reason.
+    let refused = post(format!(
+        "op=walk_in&business=passport_first&name=%E9%99%88%E6%99%93%E6%98%8E&id_number={CHEN}"
+    ))
+    .await;
+    assert!(
+        refused.body.contains("class=\"reasons\""),
+        "{}",
+        refused.body
+    );
+    assert!(
+        !refused.body.contains(CHEN),
+        "the identity number is not echoed"
+    );
+    let issued = post(
+        "op=walk_in&business=passport_first&name=%E9%83%91%E5%8D%8E&id_number=440112200001010139"
+            .into(),
+    )
+    .await;
+    assert!(
+        issued.body.contains("class=\"big\">W001<"),
+        "{}",
+        issued.body
+    );
+    let none = post(format!("op=check_in&id_number={CHEN}")).await;
+    assert!(none.body.contains("msg error"), "{}", none.body);
+}
+
+both_dialects!(reception, reception_checks_in_and_issues_walk_ins);
