@@ -454,8 +454,8 @@ pub fn lateness(check_in: DateTime<Utc>, registered: DateTime<Utc>) -> Lateness 
 }
 
 /// The nights of a stay as days `[first, end)`: from the check-in's day to the day of leaving
-/// (checked out, else the planned departure, else `today` for a stay still running; at least one
-/// night).
+/// (checked out, else the planned departure, else tomorrow for a stay still running: tonight
+/// counts). The store's duplicate query computes the same bounds.
 pub fn nights(
     check_in: DateTime<Utc>,
     left: Option<NaiveDate>,
@@ -463,10 +463,7 @@ pub fn nights(
     today: NaiveDate,
 ) -> (NaiveDate, NaiveDate) {
     let first = china_day(check_in);
-    let end = left
-        .or(planned)
-        .unwrap_or(today)
-        .max(first + Duration::days(1));
+    let end = left.or(planned).unwrap_or(today + Duration::days(1));
     (first, end)
 }
 
@@ -475,10 +472,16 @@ pub fn share_a_night(a: (NaiveDate, NaiveDate), b: (NaiveDate, NaiveDate)) -> bo
     a.0 < b.1 && b.0 < a.1
 }
 
-/// Whether a stay runs past the visa or permit: the guest is still (or was) there on a day
-/// after `stay_until` — the morning of leaving counts as a day present.
-pub fn overstays(stay_until: NaiveDate, nights: (NaiveDate, NaiveDate)) -> bool {
-    nights.1 > stay_until
+/// Whether a stay runs past the visa or permit: the guest left, is still there, or plans to
+/// be there on a day after `stay_until` (a stay not checked out is present today at least).
+pub fn overstays(
+    stay_until: NaiveDate,
+    left: Option<NaiveDate>,
+    planned: Option<NaiveDate>,
+    today: NaiveDate,
+) -> bool {
+    let last = left.unwrap_or_else(|| planned.unwrap_or(today).max(today));
+    last > stay_until
 }
 
 /// A document number masked for lists: first two and last two characters.

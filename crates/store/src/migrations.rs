@@ -155,6 +155,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "channels",
         sql: include_str!("../migrations/sqlite/0028_channels.sql"),
     },
+    Migration {
+        version: 30,
+        name: "lodging",
+        sql: include_str!("../migrations/sqlite/0030_lodging.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -298,6 +303,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 28,
         name: "channels",
         sql: include_str!("../migrations/postgres/0028_channels.sql"),
+    },
+    Migration {
+        version: 30,
+        name: "lodging",
+        sql: include_str!("../migrations/postgres/0030_lodging.sql"),
     },
 ];
 

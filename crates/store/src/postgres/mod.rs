@@ -13,6 +13,7 @@ mod org;
 mod outbox;
 mod payments;
 mod registry;
+mod lodging;
 mod remote;
 mod staff;
 
