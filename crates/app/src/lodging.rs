@@ -333,9 +333,7 @@ impl App {
                 .await?
                 .map(|(_, h)| h)
         } else {
-            self.store
-                .hotel(HotelBy::Token(&token_hash(token)))
-                .await?
+            self.store.hotel(HotelBy::Token(&token_hash(token))).await?
         };
         Ok(hotel.map(|h| {
             Principal::System(SystemPrincipal {
@@ -372,12 +370,21 @@ impl App {
         let token = format!("{HOTEL_TOKEN_PREFIX}{}", random_token());
         let password = random_token()[..16].to_string();
         let hash = self.hash_password_blocking(&password).await?;
-        self.create_hotel_with(p, client_addr, &input.station, &code, name, address, &token, hash)
-            .await
-            .map(|mut v| {
-                v.password = Some(password);
-                v
-            })
+        self.create_hotel_with(
+            p,
+            client_addr,
+            &input.station,
+            &code,
+            name,
+            address,
+            &token,
+            hash,
+        )
+        .await
+        .map(|mut v| {
+            v.password = Some(password);
+            v
+        })
     }
 
     /// Writes a hotel with a given token and password hash (the demo's fixed credentials).
@@ -507,7 +514,10 @@ impl App {
     }
 
     /// The page's session: the hotel's name and the CSRF token its forms echo.
-    pub async fn hotel_page_session(&self, token: Option<&str>) -> AppResult<Option<(String, String)>> {
+    pub async fn hotel_page_session(
+        &self,
+        token: Option<&str>,
+    ) -> AppResult<Option<(String, String)>> {
         let Some(t) = token.filter(|t| t.starts_with(HOTEL_SESSION_PREFIX)) else {
             return Ok(None);
         };
@@ -519,7 +529,11 @@ impl App {
     }
 
     /// A hotel page form must echo its session's CSRF token.
-    pub async fn check_hotel_csrf(&self, token: Option<&str>, given: Option<&str>) -> AppResult<()> {
+    pub async fn check_hotel_csrf(
+        &self,
+        token: Option<&str>,
+        given: Option<&str>,
+    ) -> AppResult<()> {
         match self.hotel_page_session(token).await? {
             Some((_, csrf)) if given.is_some_and(|g| crate::auth::same_secret(g, &csrf)) => Ok(()),
             _ => Err(Code::CsrfInvalid.into()),
@@ -583,9 +597,8 @@ impl App {
             stay_id: stay_id.into(),
         };
         let (guest, stay) = (normalised(&input.guest), input.stay.clone());
-        let request_hash = sha256(
-            &serde_json::to_string(&(&guest, &stay)).expect("registrations serialise"),
-        );
+        let request_hash =
+            sha256(&serde_json::to_string(&(&guest, &stay)).expect("registrations serialise"));
         // A replay is answered before validation: a retry must get the first answer even when
         // the clock has since made the same body late or its check-in "too old".
         if let Some(r) = self.store.registration(&by).await? {
@@ -865,10 +878,19 @@ impl App {
         Ok(w)
     }
 
-    async fn worklist_of(&self, p: &Principal, station: &str, view_name: &str) -> AppResult<Worklist> {
+    async fn worklist_of(
+        &self,
+        p: &Principal,
+        station: &str,
+        view_name: &str,
+    ) -> AppResult<Worklist> {
         self.require(p, Action::Lodging, Some(station))?;
         let hall = self.police_station(station).await?;
-        let view_name = if view_name.is_empty() { "all" } else { view_name };
+        let view_name = if view_name.is_empty() {
+            "all"
+        } else {
+            view_name
+        };
         if !VIEWS.contains(&view_name) {
             return Err(Code::QueryInvalid.into());
         }
@@ -954,7 +976,13 @@ impl App {
                 i.left_on.map(|d| d.to_string()).unwrap_or_default(),
                 i.verification.clone().unwrap_or_default(),
             ];
-            out.push_str(&cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","));
+            out.push_str(
+                &cells
+                    .iter()
+                    .map(|c| csv_cell(c))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            );
             out.push('\n');
         }
         Ok(out)
@@ -1021,8 +1049,8 @@ impl App {
             return Err(not_found());
         }
         let note = note.trim();
-        let note_ok = note.chars().count() <= 200
-            && wujing_domain::text::forbidden_in_line(note).is_none();
+        let note_ok =
+            note.chars().count() <= 200 && wujing_domain::text::forbidden_in_line(note).is_none();
         if !matches!(decision, "accepted" | "queried")
             || !note_ok
             || (decision == "queried" && note.is_empty())
@@ -1079,7 +1107,10 @@ impl App {
         {
             Ok(AdminOutcome::SlotsChanged(n)) => {
                 if n > 0 {
-                    tracing::info!(rows = n, "retention: accommodation registrations anonymised");
+                    tracing::info!(
+                        rows = n,
+                        "retention: accommodation registrations anonymised"
+                    );
                 }
                 Ok(n)
             }
@@ -1167,5 +1198,97 @@ fn csv_cell(s: &str) -> String {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s
+    }
+}
+
+impl App {
+    /// The police stations (id, Chinese name, English name), for the host's form.
+    pub async fn police_stations(&self) -> AppResult<Vec<(String, String, String)>> {
+        Ok(self
+            .store
+            .halls()
+            .await?
+            .into_iter()
+            .filter(|h| h.kind == SiteKind::PoliceStation)
+            .map(|h| (h.id, h.name_zh, h.name_en))
+            .collect())
+    }
+
+    /// The stations whose worklist `p` may work (`action`), for the page's choice.
+    pub async fn lodging_stations(
+        &self,
+        p: &Principal,
+        action: Action,
+    ) -> AppResult<Vec<(String, String, String)>> {
+        Ok(self
+            .police_stations()
+            .await?
+            .into_iter()
+            .filter(|(id, _, _)| crate::authz::permits(p, action, Some(id)))
+            .collect())
+    }
+
+    /// A batch given as JSON values: an item that is not a stay is that item's `body_invalid`,
+    /// and the others are still registered.
+    pub async fn register_batch_values(
+        &self,
+        p: &Principal,
+        client_addr: Option<&str>,
+        items: &[serde_json::Value],
+    ) -> AppResult<Vec<BatchItem>> {
+        hotel_of(p)?;
+        if items.is_empty() || items.len() > MAX_BATCH {
+            return Err(Code::LodgingBatchInvalid.into());
+        }
+        let mut out = Vec::with_capacity(items.len());
+        for v in items {
+            match serde_json::from_value::<StayInput>(v.clone()) {
+                Ok(item) => out.extend(
+                    self.register_batch(p, client_addr, std::slice::from_ref(&item))
+                        .await?,
+                ),
+                Err(e) => out.push(BatchItem {
+                    stay_id: v
+                        .get("stay_id")
+                        .and_then(|s| s.as_str())
+                        .unwrap_or_default()
+                        .chars()
+                        .take(64)
+                        .collect(),
+                    registration: None,
+                    error: Some(json!({
+                        "code": Code::BodyInvalid.as_str(),
+                        "message": format!("not a stay: {e}"),
+                    })),
+                }),
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl App {
+    /// The guest fields a pasted machine-readable zone fills in (the hotel's and the host's
+    /// forms), counted per address like `POST /api/v1/mrz`; a zone that cannot be read is its
+    /// `mrz_*` refusal. A zone that reads but fails a check digit still prefills: the person at
+    /// the desk checks the fields against the document.
+    pub async fn prefill_from_mrz(
+        &self,
+        lines: &[String],
+        client_addr: Option<&str>,
+    ) -> AppResult<Guest> {
+        self.store
+            .count_requests(
+                &self.limit_rules(&[(
+                    "mrz-addr",
+                    client_addr,
+                    self.config.limits.checks_per_address,
+                )]),
+                self.clock.now(),
+            )
+            .await?;
+        wujing_domain::mrz::read(lines, self.clock.today())
+            .map(|m| rules::prefill(&m))
+            .map_err(crate::mrz::refusal)
     }
 }

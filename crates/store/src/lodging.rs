@@ -134,7 +134,10 @@ pub enum RegistrationBy {
     Id(i64),
     Reference(String),
     /// A hotel's own stay id: only that hotel's registration is found.
-    Stay { hotel_id: i64, stay_id: String },
+    Stay {
+        hotel_id: i64,
+        stay_id: String,
+    },
 }
 
 /// A change of accommodation registration, applied with its audit entry.
@@ -379,7 +382,13 @@ pub(crate) async fn apply(
             let n = tx
                 .exec(
                     VERIFY,
-                    &[Int(*id), Text(site_id), Text(decision), Text(note), Text(by)],
+                    &[
+                        Int(*id),
+                        Text(site_id),
+                        Text(decision),
+                        Text(note),
+                        Text(by),
+                    ],
                 )
                 .await
                 .map_err(refuse_on(Violation::Check, "lodging_decision_invalid"))?;
@@ -478,10 +487,7 @@ fn registration(keys: &Keys, r: &Row) -> Result<Registration> {
 }
 
 /// A hotel by its token's hash (not revoked), its code, or its id.
-pub(crate) async fn hotel_where(
-    tx: &mut impl AdminTx,
-    by: HotelBy<'_>,
-) -> Result<Option<Hotel>> {
+pub(crate) async fn hotel_where(tx: &mut impl AdminTx, by: HotelBy<'_>) -> Result<Option<Hotel>> {
     let rows = match by {
         HotelBy::Token(h) => tx.texts(HOTEL_BY_TOKEN, &[Arg::Text(h)]).await?,
         HotelBy::Code(c) => tx.texts(HOTEL_BY_CODE, &[Arg::Text(c)]).await?,

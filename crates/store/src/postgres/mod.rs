@@ -8,12 +8,12 @@
 
 mod booking;
 mod hall;
+mod lodging;
 mod lottery;
 mod org;
 mod outbox;
 mod payments;
 mod registry;
-mod lodging;
 mod remote;
 mod staff;
 
