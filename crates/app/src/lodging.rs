@@ -371,8 +371,7 @@ impl App {
         let password = random_token()[..16].to_string();
         let hash = self.hash_password_blocking(&password).await?;
         self.create_hotel_with(
-            p,
-            client_addr,
+            &Actor::new(p, client_addr),
             &input.station,
             &code,
             name,
@@ -391,8 +390,7 @@ impl App {
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn create_hotel_with(
         &self,
-        p: &Principal,
-        client_addr: Option<&str>,
+        actor: &Actor,
         station: &str,
         code: &str,
         name: &str,
@@ -402,7 +400,7 @@ impl App {
     ) -> AppResult<HotelView> {
         let out = self
             .audit(
-                &Actor::new(p, client_addr).in_hall(station),
+                &actor.clone().in_hall(station),
                 AdminChange::Lodging(LodgingStep::CreateHotel(NewHotel {
                     code: code.into(),
                     name: name.into(),
@@ -884,8 +882,10 @@ impl App {
         station: &str,
         view_name: &str,
     ) -> AppResult<Worklist> {
-        self.require(p, Action::Lodging, Some(station))?;
+        // Which sites are police stations is public; whether this caller works at one is not
+        // decided before the station is known.
         let hall = self.police_station(station).await?;
+        self.require(p, Action::Lodging, Some(station))?;
         let view_name = if view_name.is_empty() {
             "all"
         } else {
@@ -1290,5 +1290,54 @@ impl App {
         wujing_domain::mrz::read(lines, self.clock.today())
             .map(|m| rules::prefill(&m))
             .map_err(crate::mrz::refusal)
+    }
+}
+
+/// The demo organisation's hotels: (station, code, name, address, API token, page password).
+/// Fixed and printed by `wujing serve` when it loads the demo, like every demo credential: the
+/// demo organisation is never production (docs/HOTELS.md).
+pub const DEMO_HOTELS: &[(&str, &str, &str, &str, &str, &str)] = &[
+    (
+        "conghua-jiekou-ps",
+        "jiekou-inn",
+        "街口旅舍 Jiekou Inn",
+        "广州市从化区街口街（演示地址）",
+        "wjhotel_demo_jiekou_inn_token",
+        "jiekou demo 1",
+    ),
+    (
+        "conghua-jiekou-ps",
+        "liuxi-river-hotel",
+        "流溪河酒店 Liuxi River Hotel",
+        "广州市从化区流溪河畔（演示地址）",
+        "wjhotel_demo_liuxi_river_token",
+        "liuxi demo 1",
+    ),
+    (
+        "zengcheng-xintang-ps",
+        "xintang-business-hotel",
+        "新塘商务酒店 Xintang Business Hotel",
+        "广州市增城区新塘镇（演示地址）",
+        "wjhotel_demo_xintang_token",
+        "xintang demo 1",
+    ),
+];
+
+impl App {
+    /// Registers the demo hotels (with the demo's fixed credentials) where their station exists.
+    pub(crate) async fn load_demo_hotels(&self) -> AppResult<usize> {
+        let mut n = 0;
+        for (station, code, name, address, token, password) in DEMO_HOTELS {
+            if self.store.hall(station).await?.is_none()
+                || self.store.hotel(HotelBy::Code(code)).await?.is_some()
+            {
+                continue;
+            }
+            let hash = self.hash_password_blocking(password).await?;
+            self.create_hotel_with(&Actor::cli(), station, code, name, address, token, hash)
+                .await?;
+            n += 1;
+        }
+        Ok(n)
     }
 }

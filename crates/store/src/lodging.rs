@@ -245,10 +245,10 @@ shared! {
     /// other registrations of its passport sharing a night (`$3`: tomorrow, the end of a stay
     /// still running without a planned departure — `domain::lodging::nights`). The other
     /// registration may be in any station's area: a duplicate is organisation-wide.
-    WORKLIST = concat!("SELECT ", reg_cols!(), ", (SELECT COUNT(*) FROM lodging_registrations o \
+    WORKLIST = concat!("SELECT ", reg_cols!(), ", CAST((SELECT COUNT(*) FROM lodging_registrations o \
         WHERE o.passport_key = r.passport_key AND o.id <> r.id AND o.anonymised_at IS NULL \
         AND o.first_night < COALESCE(r.left_on, r.departure, $3) \
-        AND r.first_night < COALESCE(o.left_on, o.departure, $3)) \
+        AND r.first_night < COALESCE(o.left_on, o.departure, $3)) AS TEXT) \
         FROM lodging_registrations r WHERE r.site_id = $1 AND r.check_in >= $2 \
         ORDER BY r.check_in DESC, r.id DESC LIMIT 2000");
 }
