@@ -726,3 +726,73 @@ both_dialects!(
     the_small_hotel_page_signs_in_and_prefills_from_a_pasted_mrz,
     small_hotel_page
 );
+
+/// A copy of the database shows no guest's or host's name, document number, resident ID,
+/// phone or address in clear; the station still reads them through the keys.
+async fn sealed_at_rest(store: DynStore, url: &str) {
+    let h = Harness::new(store).await;
+    let t = now(&h) - Duration::hours(1);
+    let mut body = stay_at("SEAL-1", "Q9876543", t, "2027-01-31");
+    body["guest"]["surname"] = json!("VANDERBILT");
+    let (s, _) = register(&h, JIEKOU_INN, body).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, r) = h.post("/api/v1/lodging/host", host_body(&h)).await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    let dump = wujing_testkit::raw_dump(url).await;
+    assert!(dump.contains("SEAL-1"), "the dump reads the tables");
+    for secret in [
+        "VANDERBILT",
+        "Q9876543",
+        "H1234567",
+        "11010519491231002X",
+        "张三",
+        "13800138000",
+        "302 房",
+        "1974-08-12",
+    ] {
+        assert!(
+            !dump.contains(secret),
+            "{secret} is in clear in the database"
+        );
+    }
+    let officer = h.sign_in_as(&format!("officer@{STATION}")).await;
+    let (_, w) = worklist(&h, &officer, STATION, "all").await;
+    let id = w["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["source"] == "hotel")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let (s, v) = h
+        .call(
+            "GET",
+            &format!("/api/v1/lodging/worklist/{id}"),
+            None,
+            &officer.headers(),
+        )
+        .await;
+    assert_eq!(
+        (s, v["guest"]["surname"].as_str()),
+        (StatusCode::OK, Some("VANDERBILT"))
+    );
+}
+
+#[tokio::test]
+async fn registrations_are_sealed_at_rest_on_sqlite() {
+    let t = wujing_testkit::TempSqlite::new();
+    let store = wujing_testkit::open(&t.url()).await.unwrap();
+    store.migrate().await.unwrap();
+    sealed_at_rest(store, &t.url()).await;
+}
+
+#[tokio::test]
+async fn registrations_are_sealed_at_rest_on_postgres() {
+    let Some(url) = wujing_testkit::fresh_pg_database().await else {
+        return;
+    };
+    let store = wujing_testkit::open(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    sealed_at_rest(store, &url).await;
+}
