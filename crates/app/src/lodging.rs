@@ -725,7 +725,7 @@ impl App {
             }),
             "lodging.check_out",
             format!("lodging:{}", r.reference),
-            None,
+            Some(r.passport_key.clone()),
             json!({ "stay_id": stay_id, "day": day }),
         )
         .await
@@ -1010,7 +1010,7 @@ impl App {
             AdminChange::RecordOnly,
             "lodging.read",
             format!("lodging:{}", r.reference),
-            None,
+            Some(r.passport_key.clone()),
             json!({ "id": id }),
         )
         .await?;
@@ -1069,7 +1069,7 @@ impl App {
             }),
             "lodging.verify",
             format!("lodging:{}", r.reference),
-            None,
+            Some(r.passport_key.clone()),
             json!({ "decision": decision }),
         )
         .await?;
@@ -1339,5 +1339,73 @@ impl App {
             n += 1;
         }
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::authz::{permits, StaffPrincipal};
+    use wujing_domain::staff::{Role, RoleGrant};
+
+    fn system(kind: &str) -> Principal {
+        Principal::System(SystemPrincipal {
+            id: 1,
+            name: "x".into(),
+            kind: kind.into(),
+        })
+    }
+
+    fn staff(role: Role, hall: Option<&str>) -> Principal {
+        Principal::Staff(StaffPrincipal {
+            id: 1,
+            username: "u".into(),
+            display_name: "U".into(),
+            roles: vec![RoleGrant {
+                role,
+                hall: hall.map(str::to_string),
+            }],
+            csrf_token: String::new(),
+            session_hash: String::new(),
+        })
+    }
+
+    #[test]
+    fn only_a_hotel_acts_as_a_hotel_and_a_hotel_reaches_nothing_else() {
+        let hotel = system(HOTEL);
+        assert!(permits(&hotel, Action::Hotel, None));
+        assert!(!permits(&system("production_centre"), Action::Hotel, None));
+        assert!(!permits(&staff(Role::Admin, None), Action::Hotel, None));
+        for a in [
+            Action::Lodging,
+            Action::ManageHotels,
+            Action::Staff,
+            Action::ProductionBatches,
+            Action::ProductionCentre,
+        ] {
+            assert!(!permits(&hotel, a, None), "{a:?}");
+        }
+    }
+
+    #[test]
+    fn a_station_officer_works_only_the_worklist_of_the_station() {
+        let o = staff(Role::Officer, Some("conghua-jiekou-ps"));
+        assert!(permits(&o, Action::Lodging, Some("conghua-jiekou-ps")));
+        assert!(!permits(&o, Action::Lodging, Some("zengcheng-xintang-ps")));
+        assert!(!permits(
+            &o,
+            Action::ManageHotels,
+            Some("conghua-jiekou-ps")
+        ));
+        let m = staff(Role::HallManager, Some("conghua-jiekou-ps"));
+        assert!(permits(&m, Action::ManageHotels, Some("conghua-jiekou-ps")));
+        assert!(!permits(&m, Action::Lodging, Some("conghua-jiekou-ps")));
+    }
+
+    #[test]
+    fn a_csv_cell_is_quoted_and_never_a_formula() {
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("=SUM(A1)"), "'=SUM(A1)");
+        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
     }
 }

@@ -116,6 +116,8 @@ pub struct Registration {
     pub verification: Option<String>,
     pub station_note: String,
     pub anonymised: bool,
+    /// The passport's blind key (`anon:<id>` once anonymised): the audit entries' citizen.
+    pub passport_key: String,
     pub duplicates: i64,
 }
 
@@ -192,7 +194,7 @@ macro_rules! reg_cols {
          CAST(r.first_night AS TEXT), CAST(r.departure AS TEXT), CAST(r.stay_until AS TEXT), \
          CAST(r.registered_at AS TEXT), r.lateness, CAST(r.checked_out_at AS TEXT), \
          CAST(r.left_on AS TEXT), r.verification, r.station_note, \
-         CAST(r.anonymised_at AS TEXT)"
+         CAST(r.anonymised_at AS TEXT), r.passport_key"
     };
 }
 
@@ -482,7 +484,8 @@ fn registration(keys: &Keys, r: &Row) -> Result<Registration> {
         verification: opt(r, 18),
         station_note: col(r, 19),
         anonymised,
-        duplicates: opt(r, 21).and_then(|s| s.parse().ok()).unwrap_or(0),
+        passport_key: col(r, 21),
+        duplicates: opt(r, 22).and_then(|s| s.parse().ok()).unwrap_or(0),
     })
 }
 

@@ -384,6 +384,21 @@ async fn station(store: DynStore) {
     // Every view, read and export is in the audit trail.
     assert_eq!(audited(&h, "lodging.worklist_view").await, 3);
     assert_eq!(audited(&h, "lodging.read").await, 1);
+    let read = h
+        .store
+        .audit_search(&AuditQuery {
+            limit: 1000,
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.action == "lodging.read")
+        .unwrap();
+    assert!(
+        read.citizen.is_some(),
+        "a full read names the guest by blind key"
+    );
     let res = h
         .call(
             "GET",
