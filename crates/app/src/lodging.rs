@@ -740,6 +740,7 @@ impl App {
         Ok(view(&r))
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn new_registration(
         &self,
         record: &Record,

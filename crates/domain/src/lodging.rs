@@ -637,11 +637,10 @@ mod tests {
 
     #[test]
     fn a_stay_past_the_permit_overstays() {
-        assert!(!overstays(
-            day(5),
-            nights(at(1, 4), Some(day(5)), None, day(20))
-        ));
-        assert!(overstays(day(5), nights(at(1, 4), None, None, day(6))));
+        assert!(!overstays(day(5), Some(day(5)), None, day(20)));
+        assert!(overstays(day(5), None, None, day(6)));
+        assert!(overstays(day(5), None, Some(day(7)), day(2)));
+        assert!(!overstays(day(5), None, Some(day(4)), day(2)));
     }
 
     #[test]
