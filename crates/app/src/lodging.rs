@@ -229,6 +229,9 @@ struct Record {
     host: Option<Host>,
     #[serde(default)]
     place: String,
+    /// The registrant's language (`zh` or `en`): the station's answer is texted in it.
+    #[serde(default)]
+    lang: String,
 }
 
 fn invalid(problems: Vec<rules::Problem>) -> AppError {
@@ -612,6 +615,7 @@ impl App {
             stay,
             host: None,
             place: format!("{} {}", hotel.name, hotel.address),
+            lang: String::new(),
         };
         let new = self.new_registration(
             &record,
@@ -793,6 +797,7 @@ impl App {
             guest,
             stay: input.stay.clone(),
             host: Some(input.host.clone()),
+            lang: if input.lang == "en" { "en" } else { "zh" }.into(),
         };
         let request_hash = sha256(&serde_json::to_string(&record).expect("records serialise"));
         let new = self.new_registration(
@@ -1059,21 +1064,56 @@ impl App {
             return Err(Code::LodgingDecisionInvalid.into());
         }
         let actor = Actor::new(p, client_addr).in_hall(&r.site_id);
-        self.audit(
-            &actor,
-            AdminChange::Lodging(LodgingStep::Verify {
-                id,
-                site_id: r.site_id.clone(),
-                decision: decision.into(),
-                note: note.into(),
-                by: actor.id.clone(),
-            }),
-            "lodging.verify",
-            format!("lodging:{}", r.reference),
-            Some(r.passport_key.clone()),
-            json!({ "decision": decision }),
-        )
-        .await?;
+        let now = self.clock.now();
+        // The registrant learns the station's answer by text, in the decision's transaction.
+        let record: Option<Record> = serde_json::from_str(&r.record).ok();
+        let texts: Vec<_> = record
+            .as_ref()
+            .and_then(|rec| rec.host.as_ref().map(|h| (rec, h)))
+            .and_then(|(rec, h)| {
+                let phone = wujing_domain::phone::canonical(&h.phone).ok()?;
+                let link = format!("{}/lodging", self.config.public_url);
+                let body = match (decision, rec.lang.as_str()) {
+                    ("accepted", "en") => format!("[Wujing] Accommodation registration {} has been verified by the police station.", r.reference),
+                    ("accepted", _) => format!("【无境】您的境外人员住宿登记 {} 已经派出所核查通过。", r.reference),
+                    (_, "en") => format!("[Wujing] Accommodation registration {}: the police station asks for a correction: {note}. See {link} with your reference and code.", r.reference),
+                    _ => format!("【无境】您的境外人员住宿登记 {} 需要补正：{note}。请凭登记号和查询码查看：{link}", r.reference),
+                };
+                Some(crate::notify::message(
+                    format!("lodging:{}:{decision}:{}", r.reference, now.timestamp_millis()),
+                    &phone,
+                    "lodging_verification",
+                    body,
+                    now,
+                ))
+            })
+            .into_iter()
+            .collect();
+        let audit = wujing_store::NewAudit {
+            at: now,
+            actor: actor.id.clone(),
+            actor_name: actor.name.clone(),
+            action: "lodging.verify".into(),
+            subject: format!("lodging:{}", r.reference),
+            citizen: Some(r.passport_key.clone()),
+            detail: json!({ "decision": decision }),
+            client_addr: actor.client_addr.clone(),
+            station: actor.station.clone(),
+            hall_id: actor.hall.clone(),
+        };
+        self.store
+            .apply_admin_notifying(
+                &AdminChange::Lodging(LodgingStep::Verify {
+                    id,
+                    site_id: r.site_id.clone(),
+                    decision: decision.into(),
+                    note: note.into(),
+                    by: actor.id.clone(),
+                }),
+                &audit,
+                &texts,
+            )
+            .await?;
         let r = self
             .store
             .registration(&RegistrationBy::Id(id))

@@ -476,8 +476,9 @@ pub async fn page_verify(
 
 // --- Guest fields shared by the hotel's and the host's forms -------------------------------
 
-/// The guest and stay as a form sends them (every field text; the use case validates).
-#[derive(Debug, Default, Clone, Deserialize)]
+/// The guest and stay as a form sends them (every field text; the use case validates). No
+/// `Debug`: it holds personal data.
+#[derive(Default, Clone, Deserialize)]
 pub struct GuestForm {
     #[serde(default)]
     pub mrz: String,
@@ -683,7 +684,7 @@ pub async fn hotel_get(
     hotel_page(&s, page, &headers, f, Vec::new(), None, q.shown()).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct SignInForm {
     code: String,
     password: String,
@@ -743,7 +744,7 @@ pub struct CsrfForm {
     csrf: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct HotelForm {
     #[serde(default)]
     csrf: String,
@@ -826,7 +827,7 @@ struct HostPage {
     visa_kinds: &'static [&'static str],
 }
 
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Default, Clone, Deserialize)]
 pub struct HostFields {
     #[serde(default)]
     host_name: String,
@@ -840,7 +841,7 @@ pub struct HostFields {
     address: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct HostForm {
     #[serde(default)]
     station: String,

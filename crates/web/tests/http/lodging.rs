@@ -578,6 +578,14 @@ async fn host(store: DynStore) {
     );
     let (_, v) = status(code.into()).await;
     assert_eq!(v["station_note"], "请补充护照签证页");
+    // The host got the station's answer by text, in the decision's transaction.
+    let texts = h.store.messages_to("13800138000", 10).await.unwrap();
+    assert!(
+        texts
+            .iter()
+            .any(|m| m.topic == "lodging_verification" && m.body.contains("请补充护照签证页")),
+        "the query is texted to the host"
+    );
     let (s, v) = verify(json!({"decision": "accepted"})).await;
     assert_eq!(
         (s, v["status"].as_str()),
