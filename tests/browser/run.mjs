@@ -947,6 +947,20 @@ async function lodgingDay(browser) {
     await officer.waitForLoadState();
     assert.match(await officer.locator('main').innerText(), /ERIKSSON/);
     await scan(officer, 'lodging record');
+
+    // The station's hall manager registers another hotel: its credentials are shown once.
+    const m = await api(base, 'POST', '/api/v1/admin/staff', { username: 'jiekoumgr', display_name: '街口所长', password: 'a long password', roles: [{ role: 'hall_manager', hall: 'conghua-jiekou-ps' }], phone: null }, root);
+    assert.equal(m.status, 201, JSON.stringify(m.body));
+    const manager = await staffPage(await browser.newContext({ viewport: { width: 390, height: 844 } }), base, 'jiekoumgr', 'a long password');
+    await manager.goto(`${base}/staff/lodging/hotels`);
+    assert.match(await manager.locator('main').innerText(), /jiekou-inn/, 'the demo hotels are listed');
+    await manager.fill('#h-code', 'wenquan-guesthouse');
+    await manager.fill('#h-name', '温泉客栈 Wenquan Guesthouse');
+    await manager.fill('#h-address', '广州市从化区温泉镇（演示地址）');
+    await manager.locator('form.card button').click();
+    await manager.waitForLoadState();
+    assert.match(await manager.locator('code.token').innerText(), /^wjhotel_/);
+    await scan(manager, 'lodging hotels');
     console.log(`ok - a small hotel registered a guest from the pasted MRZ (${reference}); the station's worklist shows it`);
   } finally {
     server.child.kill();

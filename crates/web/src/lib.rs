@@ -1268,6 +1268,18 @@ fn lodging_routes() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>
         ),
         (
             M::GET,
+            "/staff/lodging/hotels",
+            ManageHotels,
+            get(lodging::hotels_get),
+        ),
+        (
+            M::POST,
+            "/staff/lodging/hotels",
+            ManageHotels,
+            post(lodging::hotels_post),
+        ),
+        (
+            M::GET,
             "/staff/lodging/{id}",
             Lodging,
             get(lodging::record_page),

@@ -1046,3 +1046,112 @@ pub async fn host_status_post(
         }
     }
 }
+
+// --- The station's hotels ------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "lodging_hotels.html")]
+struct HotelsPage {
+    page: PageContext,
+    msg: String,
+    msg_kind: String,
+    stations: Vec<(String, String, String)>,
+    station: String,
+    hotels: Vec<HotelView>,
+    created: Option<HotelView>,
+}
+
+async fn hotels_page(
+    s: &AppState,
+    page: PageContext,
+    station: &str,
+    created: Option<HotelView>,
+    flash: (String, String),
+) -> ApiResult<Response> {
+    let stations = s
+        .app
+        .lodging_stations(&page.principal, Action::ManageHotels)
+        .await?;
+    let station = if station.is_empty() {
+        stations.first().map(|s| s.0.clone()).unwrap_or_default()
+    } else {
+        station.to_string()
+    };
+    let hotels = if station.is_empty() {
+        Vec::new()
+    } else {
+        s.app.hotels(&page.principal, &station).await?
+    };
+    Ok(render(&HotelsPage {
+        page,
+        msg: flash.0,
+        msg_kind: flash.1,
+        stations,
+        station,
+        hotels,
+        created,
+    }))
+}
+
+/// The station's hotels and the form that registers one.
+pub async fn hotels_get(
+    State(s): State<AppState>,
+    page: PageContext,
+    PageQuery(q): PageQuery<PageQ>,
+) -> ApiResult<Response> {
+    let flash = Flash {
+        msg: q.msg.clone(),
+        kind: q.kind.clone(),
+    }
+    .shown();
+    hotels_page(&s, page, &q.station, None, flash).await
+}
+
+#[derive(Deserialize)]
+pub struct NewHotelForm {
+    #[serde(default)]
+    station: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    address: String,
+}
+
+/// Registers a hotel from the page: its token and password are shown on the answer, once.
+pub async fn hotels_post(
+    State(s): State<AppState>,
+    page: PageContext,
+    ClientAddr(addr): ClientAddr,
+    form: Result<PageForm<NewHotelForm>, ApiError>,
+) -> ApiResult<Response> {
+    let f = match form {
+        Ok(PageForm(f)) => f,
+        Err(e) => {
+            let msg = (e.0.message(page.en).to_string(), "error".to_string());
+            return hotels_page(&s, page, "", None, msg).await;
+        }
+    };
+    let input = HotelInput {
+        station: f.station.clone(),
+        code: f.code,
+        name: f.name,
+        address: f.address,
+    };
+    match s
+        .app
+        .create_hotel(&page.principal, addr.as_deref(), &input)
+        .await
+    {
+        Ok(v) => {
+            let ok = (format!("旅馆 {} 已登记", v.code), "ok".to_string());
+            hotels_page(&s, page, &f.station, Some(v), ok).await
+        }
+        Err(e) if e.code == Code::Unavailable => Err(ApiError(e)),
+        Err(e) => {
+            let msg = (e.message(false).to_string(), "error".to_string());
+            hotels_page(&s, page, &f.station, None, msg).await
+        }
+    }
+}

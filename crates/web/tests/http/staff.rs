@@ -511,6 +511,16 @@ fn expected() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
         ),
         ("GET", "/staff/lodging", LODGING),
         ("GET", "/staff/lodging.csv", LODGING),
+        (
+            "GET",
+            "/staff/lodging/hotels",
+            &["hall_manager", "leader", "admin"],
+        ),
+        (
+            "POST",
+            "/staff/lodging/hotels",
+            &["hall_manager", "leader", "admin"],
+        ),
         ("GET", "/staff/lodging/{id}", LODGING),
         ("POST", "/staff/lodging/{id}/verify", LODGING),
         ("GET", "/hotel", EVERYONE),
