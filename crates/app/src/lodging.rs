@@ -639,8 +639,9 @@ impl App {
             .await;
         match outcome {
             Ok(_) => {}
-            // Registered meanwhile by a concurrent post of the same stay: its answer.
-            Err(e) if e.code == Code::ChangeRefused || e.code.as_str() == "lodging_stay_exists" => {
+            // Registered meanwhile by a concurrent post of the same stay (the store's
+            // `lodging_stay_exists`, not a registered code, so `change_refused` here): its answer.
+            Err(e) if e.code == Code::ChangeRefused => {
                 let r = self.store.registration(&by).await?.ok_or_else(not_found)?;
                 return replay(&r, &request_hash);
             }
