@@ -782,7 +782,23 @@ impl App {
 
     /// A private host (or the foreigner) registers a stay online for the station of the
     /// address. Answers the reference and a code (shown once) that proves it later.
-    pub async fn register_host(&self, input: &HostInput) -> AppResult<HostReceipt> {
+    pub async fn register_host(
+        &self,
+        input: &HostInput,
+        client_addr: Option<&str>,
+    ) -> AppResult<HostReceipt> {
+        // Anonymous writes to a station's worklist: counted per address like the pre-check, so
+        // that nobody floods the station.
+        self.store
+            .count_requests(
+                &self.limit_rules(&[(
+                    "lodging-addr",
+                    client_addr,
+                    self.config.limits.checks_per_address,
+                )]),
+                self.clock.now(),
+            )
+            .await?;
         let station = self.police_station(&input.station).await?;
         let now = self.clock.now();
         let today = self.clock.today();

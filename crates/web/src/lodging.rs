@@ -140,14 +140,16 @@ pub async fn check_out(
 #[utoipa::path(post, path = "/api/v1/lodging/host", tag = "lodging",
     request_body = HostInput,
     responses((status = 201, body = HostReceipt),
-              (status = 422, description = "`lodging_invalid`, `lodging_site_invalid`")))]
+              (status = 422, description = "`lodging_invalid`, `lodging_site_invalid`"),
+              (status = 429, description = "`rate_limited` (per client address)")))]
 pub async fn host_register(
     State(s): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     ApiJson(input): ApiJson<HostInput>,
 ) -> ApiResult<(StatusCode, Json<HostReceipt>)> {
     Ok((
         StatusCode::CREATED,
-        Json(s.app.register_host(&input).await?),
+        Json(s.app.register_host(&input, addr.as_deref()).await?),
     ))
 }
 
@@ -956,7 +958,7 @@ pub async fn host_post(
         stay: f.stay(),
         lang: if page.en { "en".into() } else { "zh".into() },
     };
-    match s.app.register_host(&input).await {
+    match s.app.register_host(&input, addr.as_deref()).await {
         Ok(r) => {
             host_page(
                 &s,
