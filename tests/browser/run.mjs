@@ -900,6 +900,7 @@ try {
   await hotlineCall(browser);
   await siteJourney(browser);
   await remoteRenewal(browser);
+  await lodgingDay(browser);
   assert.deepEqual(refusals, [], 'the content security policy refused a script or style of ours');
   console.log('ok - no script or style refused by the content security policy');
   const minor = [...scanned.values()].reduce((a, b) => a + b, 0);
@@ -914,3 +915,87 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 process.exit(failed ? 1 : 0);
+
+// Accommodation registration (issue 14 §3): a small hotel signs in to its page, pastes a guest's
+// passport MRZ (the form fills in), completes and registers the stay; the private host's page is
+// there for everyone else; the police station's officer finds the guest, masked, on the
+// station's worklist and opens the record.
+async function lodgingDay(browser) {
+  const db = join(dir, 'lodging.db');
+  const admin = spawn(bin, ['create-admin', '--username', 'admin'], {
+    env: { ...process.env, DATABASE_URL: db, WUJING_KEYS_FILE: join(dir, 'wujing.keys'), WUJING_ADMIN_PASSWORD: 'admin password 1', WUJING_LOG: 'warn' },
+  });
+  await new Promise((r) => admin.on('exit', r));
+  const server = await startServer({ WUJING_NO_PHONE_CODE: 'true' }, db);
+  try {
+    const base = server.base;
+    const root = await signIn(base, 'admin', 'admin password 1');
+    const r = await api(base, 'POST', '/api/v1/admin/staff', { username: 'jiekou1', display_name: '街口民警', password: 'a long password', roles: [{ role: 'officer', hall: 'conghua-jiekou-ps' }], phone: null }, root);
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+
+    // The hotel's front desk, on a phone.
+    const desk = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
+    await desk.goto(`${base}/lang?to=en&back=/hotel`);
+    await scan(desk, 'hotel sign-in');
+    await desk.fill('#code', 'jiekou-inn');
+    await desk.fill('#password', 'jiekou demo 1');
+    await desk.locator('form[action="/hotel/sign-in"] button').click();
+    await desk.waitForLoadState();
+    await scan(desk, 'hotel form');
+    await desk.fill('#mrz', 'P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10');
+    await desk.locator('button[value=prefill]').click();
+    await desk.waitForLoadState();
+    assert.equal(await desk.inputValue('#surname'), 'ERIKSSON', 'the MRZ fills in the surname');
+    assert.equal(await desk.inputValue('#document_number'), 'L898902C3');
+    assert.equal(await desk.inputValue('#nationality'), 'UTO');
+    await scan(desk, 'hotel prefilled');
+    const china = (ms) => new Date(ms + 8 * 3600e3).toISOString();
+    await desk.selectOption('#visa_kind', 'L');
+    await desk.fill('#stay_until', china(Date.now() + 60 * 86400e3).slice(0, 10));
+    await desk.fill('#check_in', china(Date.now() - 2 * 3600e3).slice(0, 16));
+    await desk.fill('#room', '301');
+    await desk.fill('#stay_id', 'DESK-0001');
+    await desk.locator('button[value=register]').click();
+    await desk.waitForLoadState();
+    const done = await desk.locator('[role=status]').innerText();
+    assert.match(done, /Registered LR[A-Z0-9]{10}/, done);
+    const reference = done.match(/LR[A-Z0-9]{10}/)[0];
+    await scan(desk, 'hotel registered');
+
+    // The private host's page.
+    const host = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
+    await host.goto(`${base}/lodging`);
+    await scan(host, 'lodging host');
+
+    // The station's officer.
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    const officer = await staffPage(context, base, 'jiekou1', 'a long password');
+    await officer.goto(`${base}/staff/lodging`);
+    const list = await officer.locator('main').innerText();
+    assert.match(list, new RegExp(reference), 'the registration is on the station\'s worklist');
+    assert.match(list, /E\*+/, 'the guest is masked');
+    assert.doesNotMatch(list, /ERIKSSON/);
+    await scan(officer, 'lodging worklist');
+    await officer.locator(`a:has-text("${reference}")`).click();
+    await officer.waitForLoadState();
+    assert.match(await officer.locator('main').innerText(), /ERIKSSON/);
+    await scan(officer, 'lodging record');
+
+    // The station's hall manager registers another hotel: its credentials are shown once.
+    const m = await api(base, 'POST', '/api/v1/admin/staff', { username: 'jiekoumgr', display_name: '街口所长', password: 'a long password', roles: [{ role: 'hall_manager', hall: 'conghua-jiekou-ps' }], phone: null }, root);
+    assert.equal(m.status, 201, JSON.stringify(m.body));
+    const manager = await staffPage(await browser.newContext({ viewport: { width: 390, height: 844 } }), base, 'jiekoumgr', 'a long password');
+    await manager.goto(`${base}/staff/lodging/hotels`);
+    assert.match(await manager.locator('main').innerText(), /jiekou-inn/, 'the demo hotels are listed');
+    await manager.fill('#h-code', 'wenquan-guesthouse');
+    await manager.fill('#h-name', '温泉客栈 Wenquan Guesthouse');
+    await manager.fill('#h-address', '广州市从化区温泉镇（演示地址）');
+    await manager.locator('form.card button').click();
+    await manager.waitForLoadState();
+    assert.match(await manager.locator('code.token').innerText(), /^wjhotel_/);
+    await scan(manager, 'lodging hotels');
+    console.log(`ok - a small hotel registered a guest from the pasted MRZ (${reference}); the station's worklist shows it`);
+  } finally {
+    server.child.kill();
+  }
+}

@@ -85,7 +85,7 @@ impl AuthConfig {
     /// The gates an attempt passes, address first: an attempt refused for its address then
     /// counts nothing against the user name, so a throttled address cannot keep an account
     /// waiting.
-    fn gates(&self, user_key: String, addr_key: String) -> Vec<LoginGate> {
+    pub(crate) fn gates(&self, user_key: String, addr_key: String) -> Vec<LoginGate> {
         vec![
             LoginGate {
                 key: addr_key,
@@ -229,7 +229,7 @@ fn login_failed() -> AppError {
     )
 }
 
-fn throttled(secs: u64) -> AppError {
+pub(crate) fn throttled(secs: u64) -> AppError {
     let (zh, en) = if secs < 120 {
         (format!("{secs}秒"), format!("{secs} seconds"))
     } else {
@@ -421,6 +421,15 @@ impl App {
         session: Option<&str>,
         bearer: Option<&str>,
     ) -> AppResult<Principal> {
+        if let Some(t) = bearer.filter(|t| {
+            t.starts_with(crate::lodging::HOTEL_TOKEN_PREFIX)
+                || t.starts_with(crate::lodging::HOTEL_SESSION_PREFIX)
+        }) {
+            return self
+                .hotel_principal(t)
+                .await?
+                .ok_or_else(|| Code::HotelTokenInvalid.into());
+        }
         if let Some(t) = bearer.filter(|t| t.starts_with(SYSTEM_TOKEN_PREFIX)) {
             return match self
                 .store
@@ -532,5 +541,5 @@ impl App {
 }
 
 /// A valid argon2id hash of a random string, verified against when the user name is unknown.
-const DUMMY_HASH: &str =
+pub(crate) const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Hk1CCzf4iZ3nW6S1S0fJfT6Yq0bL8b9m7rZ1nV8u3eM";

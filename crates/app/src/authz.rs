@@ -132,6 +132,15 @@ pub enum Action {
     /// The operational metrics (`/metrics`): request and business counters, no personal data,
     /// but the organisation's activity, which is not the public's to watch live.
     ViewMetrics,
+    /// A police station's accommodation registrations (issue 14 §3): the worklist, a record,
+    /// the export, verifying a host's registration. Officers and leaders granted for the
+    /// station's site.
+    Lodging,
+    /// Registering hotels for a police station: its hall manager and leaders.
+    ManageHotels,
+    /// A hotel's own registrations (its API token or its page's session): only a system
+    /// principal of kind `hotel`.
+    Hotel,
 }
 
 impl Action {
@@ -163,6 +172,9 @@ impl Action {
             Action::ProductionCentre => &[],
             Action::ManageSystemClients => &[Admin],
             Action::Hotline => &[Hotline, Admin],
+            Action::Lodging => &[Officer, Leader, Admin],
+            Action::ManageHotels => &[HallManager, Leader, Admin],
+            Action::Hotel => &[],
         }
     }
 }
@@ -198,6 +210,8 @@ pub fn permits(p: &Principal, action: Action, hall: Option<&str>) -> bool {
         }
         // The locker opens for the citizen's code, not for staff.
         Action::Locker => false,
+        // A hotel acts only for itself; staff register nothing as a hotel.
+        Action::Hotel => matches!(p, Principal::System(s) if s.kind == crate::lodging::HOTEL),
         _ => match p {
             Principal::Staff(s) => s.roles.iter().any(|g| {
                 (g.role == Role::Admin || action.roles().contains(&g.role)) && grant_covers(g, hall)

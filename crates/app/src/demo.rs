@@ -70,6 +70,8 @@ pub struct DemoReport {
     pub persons: u64,
     pub documents: u64,
     pub slots: u64,
+    /// Hotels registered for the demo police stations (`lodging::DEMO_HOTELS`).
+    pub hotels: usize,
 }
 
 impl App {
@@ -172,6 +174,7 @@ impl App {
         let documents = crate::import::parse_documents(DOCUMENTS).expect("demo documents parse");
         report.documents = self.store.upsert_documents(&documents, now).await?;
         report.slots = self.generate_horizon().await?;
+        report.hotels = self.load_demo_hotels().await?;
         Ok(report)
     }
 }

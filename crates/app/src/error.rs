@@ -264,6 +264,20 @@ codes! {
     OnlineNotOpen = "online_not_open", Conflict, "该网上申请已提交或已放弃", "this online application was submitted or given up";
     PhotoInvalid = "photo_invalid", Unprocessable, "照片不符合要求，详见各项原因", "the photo does not meet the requirements; see the reasons";
     PhotoMissing = "photo_missing", Invalid, "请选择要上传的照片文件（JPEG，20–80KB）", "choose the photo file to upload (JPEG, 20–80 KB)";
+    HotelInvalid = "hotel_invalid", Invalid, "旅馆代码须为3至40个小写字母、数字或连字符，名称和地址须填写", "the hotel code must be 3 to 40 of a–z, 0–9 and -, and the name and address are required";
+    HotelCodeTaken = "hotel_code_taken", Conflict, "该旅馆代码已被使用", "this hotel code is taken";
+    HotelRevoked = "hotel_revoked", Conflict, "该旅馆已注销", "this hotel is revoked already";
+    HotelSignInFailed = "hotel_sign_in_failed", Unauthorized, "旅馆代码或密码错误", "wrong hotel code or password";
+    HotelTokenInvalid = "hotel_token_invalid", Unauthorized, "旅馆令牌无效或已注销", "the hotel token is invalid or revoked";
+    LodgingInvalid = "lodging_invalid", Unprocessable, "住宿登记信息有误，详见各项原因", "the registration has errors; see the reasons";
+    LodgingStayConflict = "lodging_stay_conflict", Conflict, "该住宿单号已登记了不同的内容", "this stay id was registered with different content";
+    LodgingNotFound = "lodging_not_found", NotFound, "没有这条住宿登记", "no such accommodation registration";
+    LodgingCheckedOut = "lodging_checked_out", Conflict, "该住宿已登记退房", "this stay has checked out already";
+    CheckOutInvalid = "check_out_invalid", Unprocessable, "退房日期不能早于入住日期或晚于今天", "the check-out day cannot be before the check-in or after today";
+    LodgingNotPending = "lodging_not_pending", Conflict, "该登记不在待核查状态", "this registration is not awaiting verification";
+    LodgingDecisionInvalid = "lodging_decision_invalid", Invalid, "核查结果须为 accepted 或 queried（须附说明，不超过200字）", "the decision must be accepted, or queried with a note of at most 200 characters";
+    LodgingSiteInvalid = "lodging_site_invalid", Unprocessable, "请选择一个派出所", "choose a police station";
+    LodgingBatchInvalid = "lodging_batch_invalid", Invalid, "批量登记须有1至100条", "a batch holds 1 to 100 stays";
 }
 
 impl std::fmt::Display for Code {

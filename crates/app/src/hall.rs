@@ -146,21 +146,6 @@ pub struct DayPaymentView {
     pub refunded_at: Option<String>,
 }
 
-/// A CSV cell: quoted when it holds a separator, a quote or a line break; a leading `=`, `+`,
-/// `-` or `@` is defused so that a spreadsheet never runs it as a formula.
-fn csv_cell(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
-}
-
 /// A ticket's state in words (Chinese, English), for every screen that shows one.
 pub fn ticket_status_words(status: &str) -> (&'static str, &'static str) {
     match status {
@@ -762,7 +747,10 @@ impl App {
                 r.paid_at.clone(),
                 r.refunded_at.clone().unwrap_or_default(),
             ];
-            let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+            let line: Vec<String> = cells
+                .iter()
+                .map(|c| wujing_domain::text::csv_cell(c))
+                .collect();
             out.push_str(&line.join(","));
             out.push_str("\r\n");
         }
@@ -1482,19 +1470,4 @@ pub struct CounterCase {
     pub materials: Vec<&'static str>,
     pub application: Option<Application>,
     pub paid: bool,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::csv_cell;
-
-    #[test]
-    fn csv_cells_are_quoted_and_never_run_as_formulas() {
-        assert_eq!(csv_cell("POS-1"), "POS-1");
-        assert_eq!(csv_cell("a,b"), "\"a,b\"");
-        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(csv_cell("-1"), "'-1");
-        assert_eq!(csv_cell("@x"), "'@x");
-    }
 }

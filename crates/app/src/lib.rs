@@ -23,6 +23,7 @@ pub mod hotline;
 pub mod import;
 pub mod lifecycle;
 pub mod locker;
+pub mod lodging;
 mod lottery;
 pub mod mrz;
 pub mod notify;
@@ -113,6 +114,9 @@ pub struct Config {
     /// The site (hall id) that accepts fully online applications (全程网办): its reviewers
     /// review them and its pickup locker is the one offered. The demo's main hall by default.
     pub online_site: String,
+    /// Days after check-in that an accommodation registration keeps the guest's and host's
+    /// personal data; then the hourly sweep anonymises it ([`App::sweep_lodging`]).
+    pub lodging_retention_days: u32,
 }
 
 /// How the online pool is released (issue: fairness at release time).
@@ -215,6 +219,7 @@ impl Default for Config {
             uncollected_days: 30,
             public_url: "http://127.0.0.1:8080".into(),
             online_site: DEFAULT_ONLINE_SITE.into(),
+            lodging_retention_days: 365,
         }
     }
 }

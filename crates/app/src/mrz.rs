@@ -119,7 +119,7 @@ fn serde_name<T: Serialize>(v: &T) -> String {
     }
 }
 
-fn refusal(e: MrzError) -> AppError {
+pub(crate) fn refusal(e: MrzError) -> AppError {
     match e {
         MrzError::LineCount { got } => {
             AppError::from(Code::MrzLineCount).with_details(json!({ "lines": got }))

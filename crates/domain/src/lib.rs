@@ -15,6 +15,7 @@ pub mod channels;
 pub mod documents;
 pub mod eligibility;
 pub mod idnum;
+pub mod lodging;
 pub mod lottery;
 pub mod mrz;
 pub mod phone;

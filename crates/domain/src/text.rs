@@ -4,6 +4,22 @@
 //! stored by SQLite, a line break splits a calendar line into a new property, and a right-to-left
 //! override makes a name on a staff screen read differently from what is stored.
 
+/// A CSV cell: quoted when it holds a separator, a quote or a line break; a leading `=`, `+`,
+/// `-` or `@` is defused so that a spreadsheet never runs an exported value as a formula (a
+/// name or a terminal reference typed by someone else ends up in a leader's spreadsheet).
+pub fn csv_cell(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
 /// The first character `s` may not contain, if any: C0 controls other than tab, line feed and
 /// carriage return (multi-line notes keep those), DEL, the C1 controls, and the bidirectional
 /// embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069).
@@ -26,6 +42,16 @@ fn is_forbidden(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_cells_are_quoted_and_never_run_as_formulas() {
+        assert_eq!(csv_cell("POS-1"), "POS-1");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_cell("-1"), "'-1");
+        assert_eq!(csv_cell("@x"), "'@x");
+    }
 
     #[test]
     fn ordinary_text_passes() {

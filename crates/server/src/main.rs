@@ -332,6 +332,18 @@ struct BookingArgs {
     )]
     retention_days: u32,
 
+    /// Days after check-in that an accommodation registration (issue 14 §3) keeps the guest's
+    /// and host's personal data; the hourly pass then anonymises it. One year by default: the
+    /// station's checks of late, overstaying and duplicate stays look back weeks, and a
+    /// year covers a residence permit's renewal cycle (docs/OPERATIONS.md).
+    #[arg(
+        long,
+        env = "WUJING_LODGING_RETENTION_DAYS",
+        default_value_t = 365,
+        global = true
+    )]
+    lodging_retention_days: u32,
+
     /// Days a document waits for collection before the citizen gets one reminder text (the
     /// hourly application sweep; RULES.md names no figure).
     #[arg(
@@ -576,6 +588,12 @@ impl BookingArgs {
                 self.retention_days
             ));
         }
+        if !(30..=3650).contains(&self.lodging_retention_days) {
+            p.push(format!(
+                "--lodging-retention-days is {}; it must be 30 to 3650",
+                self.lodging_retention_days
+            ));
+        }
         if !(1..=365).contains(&self.uncollected_days) {
             p.push(format!(
                 "--uncollected-days is {}; it must be 1 to 365",
@@ -667,6 +685,7 @@ impl BookingArgs {
             },
             cjk_font: self.cjk_font.clone(),
             retention_days: self.retention_days,
+            lodging_retention_days: self.lodging_retention_days,
             pickup_reminder_days: self.pickup_reminder_days,
             uncollected_days: self.uncollected_days,
             public_url: self.public_url.trim_end_matches('/').to_string(),
@@ -1229,6 +1248,7 @@ async fn serve(
             "Loaded the demo organisation: {} districts, {} halls, {} windows ({} sites, {} windows in all), {} registry persons, {} documents, {} seats.",
             r.districts, r.halls, r.windows, r.sites, r.site_windows, r.persons, r.documents, r.slots
         );
+        print_demo_hotels(r.hotels);
     }
     if !app.has_staff().await.map_err(|e| e.to_string())? {
         // No default password exists anywhere: the operator creates the first account.
@@ -1296,6 +1316,9 @@ async fn serve(
             tick.tick().await;
             if let Err(e) = keeper.apply_retention().await {
                 tracing::warn!(error = %e, "retention pass failed");
+            }
+            if let Err(e) = keeper.sweep_lodging().await {
+                tracing::warn!(error = %e, "accommodation retention pass failed");
             }
             if let Err(e) = keeper.sweep_applications().await {
                 tracing::warn!(error = %e, "application sweep failed");
@@ -1590,5 +1613,17 @@ async fn doctor(cli: &Cli) -> ExitCode {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// The demo hotels' credentials (accommodation registration, docs/HOTELS.md): the small-hotel
+/// page's code and password, and the API token of its property-management system.
+fn print_demo_hotels(n: usize) {
+    if n == 0 {
+        return;
+    }
+    println!("Demo hotels (page /hotel: code and password; API: Authorization: Bearer <token>):");
+    for (station, code, _, _, token, password) in wujing_app::lodging::DEMO_HOTELS {
+        println!("  {code} @ {station}: password \"{password}\", token {token}");
     }
 }

@@ -22,6 +22,9 @@ pub(crate) enum Arg<'a> {
     Int4(i32),
     Bool(bool),
     OptBool(Option<bool>),
+    /// A nullable `BIGINT` and `DATE` (accommodation registrations).
+    OptInt(Option<i64>),
+    OptDay(Option<NaiveDate>),
     Day(NaiveDate),
     At(DateTime<Utc>),
 }
@@ -513,6 +516,7 @@ pub(crate) async fn apply(
             AdminOutcome::Done
         }
         AdminChange::Online(step) => crate::remote::apply(tx, keys, step, now).await?,
+        AdminChange::Lodging(step) => crate::lodging::apply(tx, keys, step, now).await?,
         AdminChange::AcknowledgeAlert {
             id,
             staff_id,

@@ -15,6 +15,7 @@
 mod admin;
 mod common;
 pub mod keys;
+mod lodging;
 mod migrations;
 mod model;
 mod payments;
@@ -25,6 +26,9 @@ mod seal;
 mod sql;
 pub mod sqlite;
 
+pub use lodging::{
+    Hotel, HotelBy, LodgingStep, NewHotel, NewRegistration, Registration, RegistrationBy,
+};
 pub use migrations::{Migration, MigrationStatus};
 pub use model::*;
 pub use payments::{
@@ -96,6 +100,7 @@ pub trait Store:
     + HallStore
     + PaymentStore
     + RemoteStore
+    + LodgingStore
 {
 }
 
@@ -110,6 +115,7 @@ impl<T> Store for T where
         + HallStore
         + PaymentStore
         + RemoteStore
+        + LodgingStore
         + ?Sized
 {
 }
@@ -641,6 +647,32 @@ pub trait RemoteStore: Send + Sync + 'static {
 
     /// The ids of online applications awaiting payment, oldest first, at most `limit`.
     async fn online_awaiting_payment(&self, limit: u32) -> Result<Vec<i64>>;
+}
+
+/// Temporary accommodation registration (issue 14 §3): hotels, their page's sessions and the
+/// registrations. Every change is an [`AdminChange::Lodging`] step through
+/// [`StaffStore::apply_admin`]; these are the reads.
+#[async_trait]
+pub trait LodgingStore: Send + Sync + 'static {
+    async fn hotel(&self, by: HotelBy<'_>) -> Result<Option<Hotel>>;
+    /// The hotels of a police station's area, by code.
+    async fn hotels_of_site(&self, site_id: &str) -> Result<Vec<Hotel>>;
+    /// A hotel page's live session: its CSRF token and the hotel (not revoked).
+    async fn hotel_session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(String, Hotel)>>;
+    /// A registration, its record opened.
+    async fn registration(&self, by: &RegistrationBy) -> Result<Option<Registration>>;
+    /// A station's registrations checked in since `since`, newest first, each with its
+    /// duplicates counted (`tomorrow`: the end of a running stay's nights).
+    async fn lodging_worklist(
+        &self,
+        site_id: &str,
+        since: DateTime<Utc>,
+        tomorrow: NaiveDate,
+    ) -> Result<Vec<Registration>>;
 }
 
 pub type DynStore = Arc<dyn Store>;

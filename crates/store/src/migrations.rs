@@ -156,6 +156,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0028_channels.sql"),
     },
     Migration {
+        version: 30,
+        name: "lodging",
+        sql: include_str!("../migrations/sqlite/0030_lodging.sql"),
+    },
+    Migration {
         version: 31,
         name: "settings",
         sql: include_str!("../migrations/sqlite/0031_settings.sql"),
@@ -303,6 +308,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 28,
         name: "channels",
         sql: include_str!("../migrations/postgres/0028_channels.sql"),
+    },
+    Migration {
+        version: 30,
+        name: "lodging",
+        sql: include_str!("../migrations/postgres/0030_lodging.sql"),
     },
     Migration {
         version: 31,

@@ -761,6 +761,8 @@ pub enum AdminChange {
     /// Fully online business (issue 13): one step of an online application
     /// ([`OnlineStep`]), a conditional update on the state the step needs.
     Online(OnlineStep),
+    /// A step of accommodation registration (issue 14 §3, [`crate::LodgingStep`]).
+    Lodging(crate::lodging::LodgingStep),
 }
 
 /// What an [`AdminChange`] produced.

@@ -158,7 +158,19 @@ pub struct RatingOutcome {
         crate::rating::api_ack,
         crate::hotline::send_code,
         crate::hotline::book,
-        crate::payments::callback
+        crate::payments::callback,
+        crate::lodging::register,
+        crate::lodging::batch,
+        crate::lodging::stay,
+        crate::lodging::check_out,
+        crate::lodging::host_register,
+        crate::lodging::host_status,
+        crate::lodging::worklist,
+        crate::lodging::worklist_csv,
+        crate::lodging::registration,
+        crate::lodging::verify,
+        crate::lodging::hotels,
+        crate::lodging::create_hotel
     ),
     components(schemas(ErrorEnvelope, ErrorBody)),
     modifiers(&Security, &CommonErrors),
@@ -180,6 +192,7 @@ pub struct RatingOutcome {
         (name = "documents", description = "Travel documents: reading a machine-readable zone (ICAO 9303, CS/CD cards), public"),
         (name = "hotline", description = "The hotline (telephone channel): operators book for callers, who confirm with the code sent to their phone"),
         (name = "payments", description = "Online payment: the payment providers' signed notifications"),
+        (name = "lodging", description = "Temporary accommodation registration (境外人员住宿登记): hotels' systems (their token), private hosts (public), police stations' worklists (docs/HOTELS.md)"),
         (name = "meta", description = "This document")
     )
 )]
@@ -230,6 +243,17 @@ impl utoipa::Modify for Security {
                     .build(),
             ),
         );
+        c.add_security_scheme(
+            "hotel",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A hotel's token (`wjhotel_…`, given once by its police station: `POST /api/v1/lodging/hotels`); docs/HOTELS.md",
+                    ))
+                    .build(),
+            ),
+        );
     }
 }
 
@@ -253,6 +277,11 @@ const COMMON: &[(&str, &str, &str)] = &[
         "device_unauthorized",
         "401",
         "`sign_in_required`, `device_token_invalid`",
+    ),
+    (
+        "hotel_unauthorized",
+        "401",
+        "`sign_in_required`, `hotel_token_invalid` (no, a wrong or a revoked token)",
     ),
     (
         "system_unauthorized",
@@ -328,12 +357,15 @@ fn common_errors(op: &mut utoipa::openapi::path::Operation, changes: bool) {
     let session = schemes.iter().any(|s| s == "session");
     let device = schemes.iter().any(|s| s == "device");
     let system = schemes.iter().any(|s| s == "system");
+    let hotel = schemes.iter().any(|s| s == "hotel");
     let mut common = vec![];
     if op.request_body.is_some() {
         common.extend(["malformed_body", "payload_too_large"]);
     }
-    if session || device || system {
-        common.push(if device {
+    if session || device || system || hotel {
+        common.push(if hotel {
+            "hotel_unauthorized"
+        } else if device {
             "device_unauthorized"
         } else if system {
             "system_unauthorized"

@@ -77,6 +77,17 @@ pub async fn authenticate(State(s): State<AppState>, mut req: Request, next: Nex
     let bearer = bearer(req.headers())
         .or_else(|| cookie(req.headers(), DEVICE_COOKIE))
         .map(str::to_string);
+    // The small-hotel page's session (`lodging.rs`): a stale cookie is no one, not an error,
+    // so that it never locks the browser out of the public pages; a staff session in the same
+    // browser comes first.
+    if bearer.is_none() && session.is_none() {
+        if let Some(t) = cookie(req.headers(), crate::lodging::HOTEL_COOKIE) {
+            if let Ok(Some(p)) = s.app.hotel_principal(t).await {
+                req.extensions_mut().insert(p);
+                return next.run(req).await;
+            }
+        }
+    }
     match s
         .app
         .authenticate(session.as_deref(), bearer.as_deref())

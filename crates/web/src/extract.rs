@@ -314,6 +314,19 @@ impl PageContext {
             && wujing_app::authz::permits(&self.principal, wujing_app::Action::Produce, None)
     }
 
+    /// Whether the staff nav offers the accommodation worklist (a police station's officers
+    /// and leaders, administrators).
+    pub fn can_lodging(&self) -> bool {
+        matches!(self.principal, Principal::Staff(_))
+            && wujing_app::authz::permits(&self.principal, wujing_app::Action::Lodging, None)
+    }
+
+    /// Whether the staff nav offers the station's hotels (its hall manager and leaders).
+    pub fn can_manage_hotels(&self) -> bool {
+        matches!(self.principal, Principal::Staff(_))
+            && wujing_app::authz::permits(&self.principal, wujing_app::Action::ManageHotels, None)
+    }
+
     /// An error's message in the page's language.
     pub fn message(&self, e: &AppError) -> String {
         e.message(self.en).to_string()

@@ -15,6 +15,7 @@ mod counter;
 mod extract;
 mod hotline;
 mod locker;
+mod lodging;
 mod metrics;
 mod ops;
 mod pages;
@@ -1230,6 +1231,144 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
             "/pay/simulated/{reference}",
             Public,
             post(payments::submit),
+        ),
+    ]
+    .into_iter()
+    .chain(lodging_routes())
+    .collect()
+}
+
+/// Accommodation registration (issue 14 §3, `lodging.rs`): the hotels' API (their token), the
+/// small-hotel page (its session; the sign-in is public), the host's page and API (public), the
+/// station's worklist and hotels (staff of a police station).
+fn lodging_routes() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
+    use Action::*;
+    use Method as M;
+    vec![
+        (
+            M::POST,
+            "/api/v1/lodging/registrations",
+            Hotel,
+            post(lodging::register),
+        ),
+        (
+            M::POST,
+            "/api/v1/lodging/registrations/batch",
+            Hotel,
+            post(lodging::batch),
+        ),
+        (
+            M::GET,
+            "/api/v1/lodging/registrations/{stay}",
+            Hotel,
+            get(lodging::stay),
+        ),
+        (
+            M::POST,
+            "/api/v1/lodging/registrations/{stay}/check-out",
+            Hotel,
+            post(lodging::check_out),
+        ),
+        (
+            M::POST,
+            "/api/v1/lodging/host",
+            Public,
+            post(lodging::host_register),
+        ),
+        (
+            M::POST,
+            "/api/v1/lodging/host/status",
+            Public,
+            post(lodging::host_status),
+        ),
+        (
+            M::GET,
+            "/api/v1/lodging/worklist",
+            Lodging,
+            get(lodging::worklist),
+        ),
+        (
+            M::GET,
+            "/api/v1/lodging/worklist.csv",
+            Lodging,
+            get(lodging::worklist_csv),
+        ),
+        (
+            M::GET,
+            "/api/v1/lodging/worklist/{id}",
+            Lodging,
+            get(lodging::registration),
+        ),
+        (
+            M::POST,
+            "/api/v1/lodging/worklist/{id}/verify",
+            Lodging,
+            post(lodging::verify),
+        ),
+        (
+            M::GET,
+            "/api/v1/lodging/hotels",
+            ManageHotels,
+            get(lodging::hotels),
+        ),
+        (
+            M::POST,
+            "/api/v1/lodging/hotels",
+            ManageHotels,
+            post(lodging::create_hotel),
+        ),
+        (M::GET, "/staff/lodging", Lodging, get(lodging::page)),
+        (
+            M::GET,
+            "/staff/lodging.csv",
+            Lodging,
+            get(lodging::page_csv),
+        ),
+        (
+            M::GET,
+            "/staff/lodging/hotels",
+            ManageHotels,
+            get(lodging::hotels_get),
+        ),
+        (
+            M::POST,
+            "/staff/lodging/hotels",
+            ManageHotels,
+            post(lodging::hotels_post),
+        ),
+        (
+            M::GET,
+            "/staff/lodging/{id}",
+            Lodging,
+            get(lodging::record_page),
+        ),
+        (
+            M::POST,
+            "/staff/lodging/{id}/verify",
+            Lodging,
+            post(lodging::page_verify),
+        ),
+        (M::GET, "/hotel", Public, get(lodging::hotel_get)),
+        (M::POST, "/hotel", Hotel, post(lodging::hotel_post)),
+        (
+            M::POST,
+            "/hotel/sign-in",
+            Public,
+            post(lodging::hotel_sign_in),
+        ),
+        (
+            M::POST,
+            "/hotel/sign-out",
+            Hotel,
+            post(lodging::hotel_sign_out),
+        ),
+        (M::GET, "/lodging", Public, get(lodging::host_get)),
+        (M::POST, "/lodging", Public, post(lodging::host_post)),
+        (
+            M::POST,
+            "/lodging/status",
+            Public,
+            post(lodging::host_status_post),
         ),
     ]
 }

@@ -53,6 +53,8 @@ mod hall;
 mod lifecycle;
 #[path = "http/locker.rs"]
 mod locker;
+#[path = "http/lodging.rs"]
+mod lodging;
 #[path = "http/mrz.rs"]
 mod mrz;
 #[path = "http/outage.rs"]

@@ -8,6 +8,7 @@
 
 mod booking;
 mod hall;
+mod lodging;
 mod lottery;
 mod org;
 mod outbox;

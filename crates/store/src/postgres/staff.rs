@@ -71,6 +71,8 @@ fn bind<'b>(a: &'b Arg<'_>) -> &'b (dyn ToSql + Sync) {
         Arg::Int4(i) => i,
         Arg::Bool(b) => b,
         Arg::OptBool(b) => b,
+        Arg::OptInt(i) => i,
+        Arg::OptDay(d) => d,
         Arg::Day(d) => d,
         Arg::At(t) => t,
     }

@@ -64,6 +64,8 @@ fn bind(a: &Arg<'_>) -> Value {
         Arg::Int4(i) => Value::Integer(i64::from(*i)),
         Arg::Bool(b) => Value::Integer(i64::from(*b)),
         Arg::OptBool(b) => b.map_or(Value::Null, |b| Value::Integer(i64::from(b))),
+        Arg::OptInt(i) => i.map_or(Value::Null, Value::Integer),
+        Arg::OptDay(d) => d.map_or(Value::Null, |d| Value::Text(date_s(d))),
         Arg::Day(d) => Value::Text(date_s(*d)),
         Arg::At(t) => Value::Integer(ms(*t)),
     }

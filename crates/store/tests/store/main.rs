@@ -6,6 +6,7 @@ mod channels;
 mod hall;
 mod lifecycle;
 mod locker;
+mod lodging;
 mod org;
 mod outbox;
 mod payments;

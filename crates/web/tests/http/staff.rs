@@ -497,8 +497,59 @@ fn expected() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
         ("POST", "/api/v1/payments/callback/{provider}", EVERYONE),
         ("GET", "/pay/simulated/{reference}", EVERYONE),
         ("POST", "/pay/simulated/{reference}", EVERYONE),
+        // Accommodation registration (issue 14 §3): a hotel's routes open to no one of the
+        // matrix (a hotel principal only: tests/http/lodging.rs), the station's to its officers
+        // and leaders, its hotels to its hall manager and leaders.
+        ("POST", "/api/v1/lodging/registrations", NO_ONE),
+        ("POST", "/api/v1/lodging/registrations/batch", NO_ONE),
+        ("GET", "/api/v1/lodging/registrations/{stay}", NO_ONE),
+        (
+            "POST",
+            "/api/v1/lodging/registrations/{stay}/check-out",
+            NO_ONE,
+        ),
+        ("POST", "/api/v1/lodging/host", EVERYONE),
+        ("POST", "/api/v1/lodging/host/status", EVERYONE),
+        ("GET", "/api/v1/lodging/worklist", LODGING),
+        ("GET", "/api/v1/lodging/worklist.csv", LODGING),
+        ("GET", "/api/v1/lodging/worklist/{id}", LODGING),
+        ("POST", "/api/v1/lodging/worklist/{id}/verify", LODGING),
+        (
+            "GET",
+            "/api/v1/lodging/hotels",
+            &["hall_manager", "leader", "admin"],
+        ),
+        (
+            "POST",
+            "/api/v1/lodging/hotels",
+            &["hall_manager", "leader", "admin"],
+        ),
+        ("GET", "/staff/lodging", LODGING),
+        ("GET", "/staff/lodging.csv", LODGING),
+        (
+            "GET",
+            "/staff/lodging/hotels",
+            &["hall_manager", "leader", "admin"],
+        ),
+        (
+            "POST",
+            "/staff/lodging/hotels",
+            &["hall_manager", "leader", "admin"],
+        ),
+        ("GET", "/staff/lodging/{id}", LODGING),
+        ("POST", "/staff/lodging/{id}/verify", LODGING),
+        ("GET", "/hotel", EVERYONE),
+        ("POST", "/hotel", NO_ONE),
+        ("POST", "/hotel/sign-in", EVERYONE),
+        ("POST", "/hotel/sign-out", NO_ONE),
+        ("GET", "/lodging", EVERYONE),
+        ("POST", "/lodging", EVERYONE),
+        ("POST", "/lodging/status", EVERYONE),
     ]
 }
+
+const NO_ONE: &[&str] = &[];
+const LODGING: &[&str] = &["officer", "leader", "admin"];
 
 async fn authorization_matrix(store: DynStore) {
     let h = Harness::new(store).await;
