@@ -13,6 +13,7 @@ pub mod catalogue;
 pub mod channels;
 pub mod documents;
 pub mod eligibility;
+pub mod foreign;
 pub mod idnum;
 pub mod lottery;
 pub mod mrz;
