@@ -431,35 +431,12 @@ impl App {
         let phone = parse_phone(&a.phone)?;
         let identity = match a.id_type.as_deref().unwrap_or("resident_id") {
             "resident_id" => Identity::Resident(self.parse_resident_id(&a.id_number)?),
-            "foreign_passport" => {
-                let nat = a
-                    .nationality
-                    .as_deref()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_uppercase();
-                if nat.len() != 3 || !nat.bytes().all(|b| b.is_ascii_uppercase()) {
-                    return Err(AppError::new(
-                        Code::NationalityInvalid,
-                        "请填写三位字母的国籍代码（如DEU）",
-                        "give the nationality as a three-letter code such as DEU",
-                    ));
-                }
-                let num = a.id_number.trim().to_ascii_uppercase();
-                if !(5..=20).contains(&num.len()) || !num.bytes().all(|b| b.is_ascii_alphanumeric())
-                {
-                    return Err(AppError::new(
-                        Code::PassportNumberInvalid,
-                        "护照号码应为5至20位字母或数字",
-                        "the passport number should be 5 to 20 letters or digits",
-                    ));
-                }
-                Identity::Foreign {
-                    nationality: nat,
-                    passport_number: num,
-                    birth_date: a.birth_date,
-                }
-            }
+            "foreign_passport" => crate::foreign::passport_identity(
+                a.nationality.as_deref(),
+                &a.id_number,
+                a.birth_date,
+                self.clock.today(),
+            )?,
             other => {
                 return Err(AppError::new(
                     Code::IdTypeInvalid,
@@ -513,9 +490,11 @@ impl App {
             )
             .await?;
         let date = input.date.unwrap_or_else(|| self.clock.today());
+        let mut answers = input.answers.clone();
+        wujing_domain::foreign::complete_answers(&input.business, &mut answers);
         let (reasons, records_checked) = match input.phone_code.as_deref() {
             None => (
-                self.rules_reasons(&input.business, &applicant, &input.answers, date),
+                self.rules_reasons(&input.business, &applicant, &answers, date),
                 false,
             ),
             Some(code) => {
@@ -523,7 +502,7 @@ impl App {
                 self.check_phone_code(&applicant.phone, "book", code)
                     .await?;
                 let (reasons, named) = self
-                    .assess(&input.business, &applicant, &input.answers, date)
+                    .assess(&input.business, &applicant, &answers, date)
                     .await?;
                 (reasons_shown(reasons, named), true)
             }
@@ -531,7 +510,7 @@ impl App {
         let fee = self
             .catalogue
             .terms(&input.business, date)
-            .and_then(|t| t.fee_for(input.answers.option.as_deref()));
+            .and_then(|t| t.fee_for(answers.option.as_deref()));
         Ok(EligibilityView {
             eligible: reasons.is_empty(),
             reasons,
@@ -584,6 +563,10 @@ impl App {
             Identity::Resident(id) => self.store.facts(id.as_str()).await?,
             Identity::Foreign { .. } => (None, Vec::new()),
         };
+        // A foreigner's earlier extensions, through every passport of theirs (issue 14 §2).
+        let answers = &self
+            .with_recorded_extensions(business, &a.identity, answers, visit_date)
+            .await?;
         let named = person
             .as_ref()
             .is_some_and(|p| p.name.trim() == a.name.trim());
@@ -647,7 +630,8 @@ impl App {
         let proof = id_number.trim().to_ascii_uppercase();
         match ResidentId::parse(&proof, self.clock.today()) {
             Ok(id) => id.as_str().to_string(),
-            Err(_) => proof,
+            // A passport number in its stored form (issue 14 §2: spaces and fillers dropped).
+            Err(_) => wujing_domain::foreign::passport_number(&proof).unwrap_or(proof),
         }
     }
 
@@ -824,12 +808,15 @@ impl App {
             }
             None => Control::None,
         };
-        self.require_eligible(business, &applicant, &input.answers, slot.day, control)
+        // A residence permit's fee band follows from its duration (issue 14 §2).
+        let mut answers = input.answers.clone();
+        wujing_domain::foreign::complete_answers(business, &mut answers);
+        self.require_eligible(business, &applicant, &answers, slot.day, control)
             .await?;
         let fee = self
             .catalogue
             .terms(business, slot.day)
-            .and_then(|t| t.fee_for(input.answers.option.as_deref()));
+            .and_then(|t| t.fee_for(answers.option.as_deref()));
         let (id_kind, id_number, nationality) = crate::lottery::identity_parts(&applicant.identity);
         let lang = crate::notify::Lang::parse(input.lang.as_deref());
         let hall = self.hall_by_id(&slot.hall_id).await?;
@@ -871,14 +858,15 @@ impl App {
             code,
             hold_id: input.hold_id.clone(),
             business: business.to_string(),
-            option_code: input.answers.option.clone(),
-            identity_key: self.identity_key(&applicant.identity),
+            option_code: answers.option.clone(),
+            // A foreigner's linked passports share one key (issue 14 §2).
+            identity_key: self.booking_key(&applicant.identity).await?,
             id_kind,
             id_number,
             nationality,
             name: applicant.name.clone(),
             phone: applicant.phone.clone(),
-            answers_json: serde_json::to_string(&input.answers).unwrap_or_else(|_| "{}".into()),
+            answers_json: serde_json::to_string(&answers).unwrap_or_else(|_| "{}".into()),
             fee_yuan: fee,
             channel: channel.as_str().to_string(),
             now: self.clock.now(),

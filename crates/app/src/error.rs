@@ -262,6 +262,12 @@ codes! {
     OnlineNotOpen = "online_not_open", Conflict, "该网上申请已提交或已放弃", "this online application was submitted or given up";
     PhotoInvalid = "photo_invalid", Unprocessable, "照片不符合要求，详见各项原因", "the photo does not meet the requirements; see the reasons";
     PhotoMissing = "photo_missing", Invalid, "请选择要上传的照片文件（JPEG，20–80KB）", "choose the photo file to upload (JPEG, 20–80 KB)";
+    // Foreigners as applicants (issue 14 §2, crates/app/src/foreign.rs).
+    BirthDateRequired = "birth_date_required", Invalid, "外国人预约须填写出生日期", "a foreign applicant gives their date of birth";
+    BirthDateInvalid = "birth_date_invalid", Invalid, "出生日期不能晚于今天", "the date of birth cannot be in the future";
+    PassportLinkSame = "passport_link_same", Invalid, "新旧护照号码相同", "the old and the new passport numbers are the same";
+    PassportAlreadyLinked = "passport_already_linked", Conflict, "该护照已登记过换发关系", "this passport is already recorded in a renewal";
+    PassportLinkConflict = "passport_link_conflict", Conflict, "两本护照各有一笔同类业务的有效预约：请先取消其中一笔再登记换发", "both passports have an active booking for the same business: cancel one before recording the renewal";
 }
 
 impl std::fmt::Display for Code {

@@ -509,6 +509,7 @@ pub(crate) async fn apply(
             AdminOutcome::Done
         }
         AdminChange::Online(step) => crate::remote::apply(tx, keys, step, now).await?,
+        AdminChange::LinkPassports(l) => crate::foreign::apply(tx, l, now).await?,
         AdminChange::AcknowledgeAlert {
             id,
             staff_id,

@@ -14,6 +14,7 @@
 
 mod admin;
 mod common;
+mod foreign;
 pub mod keys;
 mod migrations;
 mod model;
@@ -96,6 +97,7 @@ pub trait Store:
     + HallStore
     + PaymentStore
     + RemoteStore
+    + ForeignStore
 {
 }
 
@@ -110,6 +112,7 @@ impl<T> Store for T where
         + HallStore
         + PaymentStore
         + RemoteStore
+        + ForeignStore
         + ?Sized
 {
 }
@@ -631,6 +634,18 @@ pub trait RemoteStore: Send + Sync + 'static {
 
     /// The ids of online applications awaiting payment, oldest first, at most `limit`.
     async fn online_awaiting_payment(&self, limit: u32) -> Result<Vec<i64>>;
+}
+
+/// Foreigners' passports linked into one person (issue 14 §2). Links are recorded with their
+/// audit entries through [`StaffStore::apply_admin`] ([`AdminChange::LinkPassports`]); these
+/// are the reads.
+#[async_trait]
+pub trait ForeignStore: Send + Sync + 'static {
+    /// The person key a passport's (blind) identity key belongs to, when it was ever linked.
+    async fn foreign_person_key(&self, passport_key: &str) -> Result<Option<String>>;
+
+    /// Every passport key of a person, the first one included; empty when never linked.
+    async fn foreign_passport_keys(&self, person_key: &str) -> Result<Vec<String>>;
 }
 
 pub type DynStore = Arc<dyn Store>;

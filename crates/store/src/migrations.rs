@@ -155,6 +155,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "channels",
         sql: include_str!("../migrations/sqlite/0028_channels.sql"),
     },
+    Migration {
+        version: 29,
+        name: "foreigners",
+        sql: include_str!("../migrations/sqlite/0029_foreigners.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -298,6 +303,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 28,
         name: "channels",
         sql: include_str!("../migrations/postgres/0028_channels.sql"),
+    },
+    Migration {
+        version: 29,
+        name: "foreigners",
+        sql: include_str!("../migrations/postgres/0029_foreigners.sql"),
     },
 ];
 

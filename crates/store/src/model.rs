@@ -756,6 +756,10 @@ pub enum AdminChange {
     /// Fully online business (issue 13): one step of an online application
     /// ([`OnlineStep`]), a conditional update on the state the step needs.
     Online(OnlineStep),
+    /// Foreigners (issue 14 §2): an officer records that one passport replaces another
+    /// ([`PassportLink`]); refused `passport_link_same`, `passport_already_linked`,
+    /// `passport_link_conflict`.
+    LinkPassports(PassportLink),
 }
 
 /// What an [`AdminChange`] produced.
@@ -1251,4 +1255,13 @@ pub enum OnlineBy {
     Reference(String),
     /// The one that became this application.
     Application(i64),
+}
+
+/// That the passport of `new_key` replaces the passport of `old_key` (both blind identity keys,
+/// `P:…`), recorded by the officer `staff_id` ([`AdminChange::LinkPassports`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PassportLink {
+    pub old_key: String,
+    pub new_key: String,
+    pub staff_id: i64,
 }

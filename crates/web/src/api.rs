@@ -155,7 +155,8 @@ pub struct RatingOutcome {
         crate::rating::api_ack,
         crate::hotline::send_code,
         crate::hotline::book,
-        crate::payments::callback
+        crate::payments::callback,
+        crate::foreign::api_link
     ),
     components(schemas(ErrorEnvelope, ErrorBody)),
     modifiers(&Security, &CommonErrors),
@@ -177,6 +178,7 @@ pub struct RatingOutcome {
         (name = "documents", description = "Travel documents: reading a machine-readable zone (ICAO 9303, CS/CD cards), public"),
         (name = "hotline", description = "The hotline (telephone channel): operators book for callers, who confirm with the code sent to their phone"),
         (name = "payments", description = "Online payment: the payment providers' signed notifications"),
+        (name = "foreigners", description = "Foreigners as applicants: the passport renewal link recorded at the counter"),
         (name = "meta", description = "This document")
     )
 )]
