@@ -225,7 +225,10 @@ pub struct BookingView {
     pub end: String,
     pub applicant: ApplicantView,
     pub fee_yuan: Option<u32>,
+    /// `null` when the business commits to calendar days instead (`processing_calendar_days`).
     pub processing_working_days: Option<u32>,
+    /// A foreigner's visa extension or stay permit: a decision within 15 (calendar) days.
+    pub processing_calendar_days: Option<u32>,
     pub channel: String,
     pub created_at: DateTime<Utc>,
     pub cancelled_at: Option<DateTime<Utc>>,
@@ -1261,7 +1264,13 @@ impl App {
                 phone: mask_phone(&b.phone),
             },
             fee_yuan: b.fee_yuan,
-            processing_working_days: terms.map(|t| t.version.processing_working_days),
+            processing_working_days: terms
+                .as_ref()
+                .filter(|t| t.version.processing_calendar_days.is_none())
+                .map(|t| t.version.processing_working_days),
+            processing_calendar_days: terms
+                .as_ref()
+                .and_then(|t| t.version.processing_calendar_days),
             channel: b.channel.clone(),
             created_at: b.created_at,
             cancelled_at: b.cancelled_at,

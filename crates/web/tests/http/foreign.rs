@@ -499,3 +499,29 @@ both_dialects!(
     the_portal_reads_a_pasted_mrz_and_lists_every_reason,
     the_portal_reads_a_pasted_mrz_and_lists_every_reason
 );
+
+async fn two_officers_linking_one_new_passport_at_once_record_one_link(store: DynStore) {
+    let h = std::sync::Arc::new(Harness::new(store).await);
+    let a = h.sign_in_as("officer@tianhe").await;
+    let b = h.sign_in_as("officer@tianhe").await;
+    // The same new passport claimed as the successor of two different old ones, at once.
+    let (h1, h2) = (h.clone(), h.clone());
+    let one = tokio::spawn(async move { h1.link(&a, "JPN", "RACEOLD01", "RACENEW01").await });
+    let two = tokio::spawn(async move { h2.link(&b, "JPN", "RACEOLD02", "RACENEW01").await });
+    let mut statuses = vec![one.await.unwrap(), two.await.unwrap()];
+    statuses.sort_by_key(|(s, _)| *s);
+    assert_eq!(statuses[0].0, StatusCode::CREATED, "{:?}", statuses[0].1);
+    assert_eq!(
+        (statuses[1].0, code_of(&statuses[1].1)),
+        (StatusCode::CONFLICT, "passport_already_linked")
+    );
+    let key = |n: &str| h.store.keys().identity_key(&format!("P:JPN:{n}"));
+    let person = h.store.foreign_person_key(&key("RACENEW01")).await.unwrap().unwrap();
+    assert!(person == key("RACEOLD01") || person == key("RACEOLD02"));
+    let passports = h.store.foreign_passport_keys(&person).await.unwrap();
+    assert_eq!(passports.len(), 2, "one old passport and the new one, nothing of the loser");
+}
+both_dialects!(
+    two_officers_linking_one_new_passport_at_once_record_one_link,
+    two_officers_linking_one_new_passport_at_once_record_one_link
+);
