@@ -194,14 +194,17 @@ impl App {
             Some(input.birth_date),
             today,
         )?;
-        let (Identity::Foreign {
-            nationality,
-            passport_number: old_number,
-            ..
-        }, Identity::Foreign {
-            passport_number: new_number,
-            ..
-        }) = (&old, &new)
+        let (
+            Identity::Foreign {
+                nationality,
+                passport_number: old_number,
+                ..
+            },
+            Identity::Foreign {
+                passport_number: new_number,
+                ..
+            },
+        ) = (&old, &new)
         else {
             unreachable!("passport identities")
         };

@@ -75,7 +75,7 @@ pub fn nationalities() -> Vec<(&'static str, &'static str)> {
         .filter(|(c, name)| {
             c.len() == 3
                 && !REFUSED_NATIONALITIES.contains(c)
-                && mrz::code_for_name(name).map_or(true, |k| k == *c)
+                && mrz::code_for_name(name).is_none_or(|k| k == *c)
         })
         .map(|(c, n)| (*c, *n))
         .collect();
@@ -355,7 +355,11 @@ mod tests {
     #[test]
     fn nationalities_are_icao_codes_in_one_form() {
         assert_eq!(nationality(" deu ").as_deref(), Ok("DEU"));
-        assert_eq!(nationality("D<<").as_deref(), Ok("DEU"), "the MRZ's Germany");
+        assert_eq!(
+            nationality("D<<").as_deref(),
+            Ok("DEU"),
+            "the MRZ's Germany"
+        );
         assert_eq!(nationality("D").as_deref(), Ok("DEU"));
         assert_eq!(nationality("GBR").as_deref(), Ok("GBR"));
         assert_eq!(nationality("XXA").as_deref(), Ok("XXA"), "stateless");
@@ -392,9 +396,15 @@ mod tests {
     fn the_nationality_list_has_each_state_once_and_no_refused_code() {
         let v = nationalities();
         assert!(v.iter().any(|(c, _)| *c == "DEU"));
-        assert!(!v.iter().any(|(c, _)| *c == "XXX" || *c == "UTO" || *c == "D"));
+        assert!(!v
+            .iter()
+            .any(|(c, _)| *c == "XXX" || *c == "UTO" || *c == "D"));
         for (c, _) in &v {
-            assert_eq!(nationality(c).as_deref(), Ok(*c), "{c} is its own stored form");
+            assert_eq!(
+                nationality(c).as_deref(),
+                Ok(*c),
+                "{c} is its own stored form"
+            );
         }
     }
 
@@ -410,7 +420,10 @@ mod tests {
 
     #[test]
     fn a_visa_extension_is_applied_for_seven_days_before_the_stay_ends() {
-        assert_eq!(codes("foreign_visa_extension", &extension(7)), Vec::<&str>::new());
+        assert_eq!(
+            codes("foreign_visa_extension", &extension(7)),
+            Vec::<&str>::new()
+        );
         assert_eq!(
             codes("foreign_visa_extension", &extension(6)),
             vec!["extension_too_late"]
@@ -430,7 +443,10 @@ mod tests {
         let mut a = extension(20);
         a.extended_days = Some(10);
         a.requested_days = Some(20);
-        assert!(codes("foreign_visa_extension", &a).is_empty(), "10 + 20 = 30");
+        assert!(
+            codes("foreign_visa_extension", &a).is_empty(),
+            "10 + 20 = 30"
+        );
         a.requested_days = Some(21);
         assert_eq!(
             codes("foreign_visa_extension", &a),
@@ -499,7 +515,10 @@ mod tests {
         assert_eq!(r("work", 89), vec!["residence_duration_out_of_range"]);
         assert!(r("study", 180).is_empty());
         assert_eq!(r("study", 179), vec!["residence_duration_out_of_range"]);
-        assert_eq!(r("family_reunion", 90), vec!["residence_duration_out_of_range"]);
+        assert_eq!(
+            r("family_reunion", 90),
+            vec!["residence_duration_out_of_range"]
+        );
         assert!(r("journalist", RESIDENCE_MAX_DAYS).is_empty());
         assert_eq!(
             r("private_affairs", RESIDENCE_MAX_DAYS + 1),
@@ -518,7 +537,13 @@ mod tests {
     fn residence_fees_follow_the_duration() {
         let c = Catalogue::builtin();
         let t = c.terms("foreign_residence_permit", today()).unwrap();
-        for (n, fee) in [(180, 400), (364, 400), (365, 800), (1094, 800), (1095, 1000)] {
+        for (n, fee) in [
+            (180, 400),
+            (364, 400),
+            (365, 800),
+            (1094, 800),
+            (1095, 1000),
+        ] {
             assert_eq!(t.fee_for(Some(residence_option(n))), Some(fee), "{n} days");
         }
         let mut wrong = residence("work", 1, 400);
@@ -558,12 +583,19 @@ mod tests {
         let on = d(2026, 11, 3);
         for b in ["foreign_visa_extension", "foreign_stay_permit"] {
             let p = c.terms(b, on).unwrap().processing(true, false);
-            assert_eq!(p, Processing::CalendarDays { days: 15 }, "{b}: urgent changes nothing");
+            assert_eq!(
+                p,
+                Processing::CalendarDays { days: 15 },
+                "{b}: urgent changes nothing"
+            );
             // Tue Nov 3 + 15 = Wed Nov 18, a working day.
             assert_eq!(due_date(on, p, &cal), d(2026, 11, 18));
         }
         // Sat Sep 19 + 15 = Sun Oct 4, inside National Day: the next working day is Oct 8.
-        let p = c.terms("foreign_stay_permit", on).unwrap().processing(false, false);
+        let p = c
+            .terms("foreign_stay_permit", on)
+            .unwrap()
+            .processing(false, false);
         assert_eq!(due_date(d(2026, 9, 19), p, &cal), d(2026, 10, 8));
         for b in ["foreign_residence_permit", "foreign_residence_extension"] {
             let p = c.terms(b, on).unwrap().processing(false, false);

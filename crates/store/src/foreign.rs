@@ -75,7 +75,10 @@ pub(crate) async fn apply(
 }
 
 /// The person key of a passport's identity key, when it was ever linked.
-pub(crate) async fn person_key(tx: &mut impl AdminTx, passport_key: &str) -> Result<Option<String>> {
+pub(crate) async fn person_key(
+    tx: &mut impl AdminTx,
+    passport_key: &str,
+) -> Result<Option<String>> {
     person_of(tx, passport_key).await
 }
 

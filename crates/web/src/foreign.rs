@@ -86,7 +86,14 @@ pub async fn page(
 ) -> ApiResult<Response> {
     s.app
         .require(&page.principal, wujing_app::Action::Counter, Some(&hall))?;
-    Ok(link_page(page, hall, LinkForm::default(), String::new(), "", None))
+    Ok(link_page(
+        page,
+        hall,
+        LinkForm::default(),
+        String::new(),
+        "",
+        None,
+    ))
 }
 
 pub async fn submit(
@@ -100,7 +107,14 @@ pub async fn submit(
         Ok(PageForm(f)) => f,
         Err(e) => {
             let msg = page.message(&e.0);
-            return Ok(link_page(page, hall, LinkForm::default(), msg, "error", None));
+            return Ok(link_page(
+                page,
+                hall,
+                LinkForm::default(),
+                msg,
+                "error",
+                None,
+            ));
         }
     };
     let Ok(birth_date) = chrono::NaiveDate::parse_from_str(f.birth_date.trim(), "%Y-%m-%d") else {
@@ -126,7 +140,14 @@ pub async fn submit(
                 v.new_passport_number,
                 v.old_passport_number
             );
-            Ok(link_page(page, hall, LinkForm::default(), msg, "ok", Some(v)))
+            Ok(link_page(
+                page,
+                hall,
+                LinkForm::default(),
+                msg,
+                "ok",
+                Some(v),
+            ))
         }
         Err(e) if e.kind == wujing_app::ErrorKind::Internal => Err(e.into()),
         Err(e) if e.kind == wujing_app::ErrorKind::Forbidden => Err(e.into()),

@@ -686,7 +686,12 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
             Counter,
             post(foreign::api_link),
         ),
-        (M::GET, "/staff/halls/{id}/passports", Counter, get(foreign::page)),
+        (
+            M::GET,
+            "/staff/halls/{id}/passports",
+            Counter,
+            get(foreign::page),
+        ),
         (
             M::POST,
             "/staff/halls/{id}/passports",

@@ -21,9 +21,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use wujing_app::mrz::{MrzInput, MrzView};
-use wujing_app::{
-    ApplicantInput, BusinessView, EligibilityInput, ErrorKind, ReasonView,
-};
+use wujing_app::{ApplicantInput, BusinessView, EligibilityInput, ErrorKind, ReasonView};
 use wujing_domain::documents::{to_bring, Item};
 use wujing_domain::foreign::{self, RESIDENCE_CATEGORIES};
 use wujing_domain::Answers;
@@ -214,7 +212,15 @@ pub async fn business(
     let (page, set) = english_first(page, &headers);
     let page = page.returning_to(&format!("/foreigners/book/{code}"));
     Ok(with_cookie(
-        form_page(&s, page, &code, ForeignForm::default(), None, Vec::new(), String::new())?,
+        form_page(
+            &s,
+            page,
+            &code,
+            ForeignForm::default(),
+            None,
+            Vec::new(),
+            String::new(),
+        )?,
         set,
     ))
 }
@@ -266,7 +272,8 @@ async fn read_zone(
         .await
         .map_err(|e| page.message(&e))?;
     f.passport_number = view.document_number.clone();
-    f.nationality = foreign::nationality(&view.nationality).unwrap_or_else(|_| view.nationality.clone());
+    f.nationality =
+        foreign::nationality(&view.nationality).unwrap_or_else(|_| view.nationality.clone());
     if let Some(d) = view.birth_date {
         f.birth_date = d.to_string();
     }
@@ -293,8 +300,8 @@ pub async fn check(
 ) -> ApiResult<Response> {
     let (page, _) = english_first(page, &headers);
     let page = page.returning_to(&format!("/foreigners/book/{code}"));
-    let wants_read = f.action == "read"
-        || (f.passport_number.trim().is_empty() && !f.mrz.trim().is_empty());
+    let wants_read =
+        f.action == "read" || (f.passport_number.trim().is_empty() && !f.mrz.trim().is_empty());
     let mut read = None;
     if wants_read {
         match read_zone(&s, &page, addr.as_deref(), &mut f).await {
@@ -316,8 +323,7 @@ pub async fn check(
             "yes" => Some(true),
             _ => None,
         },
-        residence_category: Some(f.residence_category.trim().to_string())
-            .filter(|c| !c.is_empty()),
+        residence_category: Some(f.residence_category.trim().to_string()).filter(|c| !c.is_empty()),
         permit_expires_on: opt_day(&f.permit_expires_on),
         ..Default::default()
     };
