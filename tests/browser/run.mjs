@@ -783,6 +783,11 @@ async function visitAndAcceptance(browser, db, env, first, restarted) {
   await page.waitForURL(/\/foreigners$/);
   await scan(page, 'foreigners');
   assert.match(await page.locator('h1').innerText(), /Foreigners/);
+  // The residence permit asks for its purpose and duration (its fee follows the duration).
+  await page.goto(`${base}/foreigners/book/foreign_residence_permit`);
+  await scan(page, 'foreigner residence permit');
+  assert.equal(await page.locator('#residence_category option').count(), 6);
+  await page.goBack();
   await page.locator('a[href="/foreigners/book/foreign_visa_extension"]').click();
   await page.waitForLoadState();
   await scan(page, 'foreigner visa extension');
