@@ -766,6 +766,154 @@ async function remoteRenewal(browser) {
   console.log('ok - online: passport renewed without a visit (photo refused then accepted, declined then paid, the notification sent twice, reviewed, mailed EA123456785CN, followed on the status page); a state functionary told why after the code');
 }
 
+/** The 7-3-1 check digit of ICAO Doc 9303 Part 3. */
+function checkDigit(s) {
+  const value = (c) => (c >= '0' && c <= '9' ? c.charCodeAt(0) - 48 : c >= 'A' && c <= 'Z' ? c.charCodeAt(0) - 55 : 0);
+  return String([...s].reduce((sum, c, i) => sum + value(c) * [7, 3, 1][i % 3], 0) % 10);
+}
+
+/** A valid TD3 passport zone (Doc 9303 Part 4): two lines of 44 characters. */
+function td3({ surname, given, number, nat, birth, sex, expiry }) {
+  const pad = (s, n) => s.padEnd(n, '<');
+  const l1 = pad(`P<${nat}${surname}<<${given.replace(/ /g, '<')}`, 44);
+  const num = pad(number, 9);
+  const opt = pad('', 14);
+  const parts = [num + checkDigit(num), birth + checkDigit(birth), expiry + checkDigit(expiry), opt + checkDigit(opt)];
+  const l2 = `${parts[0]}${nat}${parts[1]}${sex}${parts[2]}${parts[3]}${checkDigit(parts.join(''))}`;
+  assert.equal(l1.length, 44);
+  assert.equal(l2.length, 44);
+  return `${l1}\n${l2}`;
+}
+
+// A foreigner's visit (issue 14 §2), in English on a phone: the home page's foreigners' entry,
+// the passport's zone pasted and read on the server, a visa extension refused while fewer than
+// 7 days of the stay remain (the reason shown), booked once the date is right; the next
+// morning checked in at reception and accepted at the foreigners' window by an officer, who
+// also records the holder's renewed passport.
+async function foreignerVisit(browser) {
+  const db = join(dir, 'foreign.db');
+  const admin = spawn(bin, ['create-admin', '--username', 'admin'], {
+    env: { ...process.env, DATABASE_URL: db, WUJING_KEYS_FILE: join(dir, 'wujing.keys'), WUJING_ADMIN_PASSWORD: 'admin password 1', WUJING_LOG: 'warn' },
+  });
+  await new Promise((r) => admin.on('exit', r));
+  const env = {};
+  let server = await startServer({ ...env, WUJING_CLOCK_AT: '2026-12-02T09:20:00+08:00' }, db);
+  try {
+    await visitAndAcceptance(browser, db, env, server, (s) => (server = s));
+  } finally {
+    server.child.kill();
+  }
+}
+
+async function visitAndAcceptance(browser, db, env, first, restarted) {
+  let server = first;
+  let base = server.base;
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, locale: 'en-GB' });
+  const page = await context.newPage();
+  await page.goto(`${base}/`);
+  await scan(page, 'home with foreigners');
+  await page.locator('a[href="/foreigners"]').click();
+  await page.waitForURL(/\/foreigners$/);
+  await scan(page, 'foreigners');
+  assert.match(await page.locator('h1').innerText(), /Foreigners/);
+  // The residence permit asks for its purpose and duration (its fee follows the duration).
+  await page.goto(`${base}/foreigners/book/foreign_residence_permit`);
+  await scan(page, 'foreigner residence permit');
+  assert.equal(await page.locator('#residence_category option').count(), 6);
+  await page.goBack();
+  await page.locator('a[href="/foreigners/book/foreign_visa_extension"]').click();
+  await page.waitForLoadState();
+  await scan(page, 'foreigner visa extension');
+  const zone = td3({ surname: 'MUELLER', given: 'ANNA LENA', number: 'C01X00T47', nat: 'D<<', birth: '900315', sex: 'F', expiry: '310101' });
+  await page.fill('#mrz', zone);
+  await page.locator('button[name=action][value=read]').click();
+  await page.waitForLoadState();
+  await scan(page, 'foreigner mrz read');
+  assert.match(await page.locator('.read').innerText(), /every check digit is right/);
+  assert.equal(await page.inputValue('#passport_number'), 'C01X00T47');
+  assert.equal(await page.inputValue('#nationality'), 'DEU', "the zone's D<< is Germany");
+  assert.equal(await page.inputValue('#birth_date'), '1990-03-15');
+  assert.equal(await page.inputValue('#name'), 'MUELLER ANNA LENA');
+  // The stay ends in 5 days: refused, with the reason.
+  await page.fill('#stay_expires_on', '2026-12-07');
+  await page.fill('#original_stay_days', '30');
+  await page.fill('#extended_days', '0');
+  await page.fill('#requested_days', '20');
+  await page.locator('button[name=action][value=check]').click();
+  await page.waitForLoadState();
+  await scan(page, 'foreigner refused');
+  const why = await page.locator('.reasons').innerText();
+  assert.match(why, /at least 7 days before the stay ends/);
+  assert.match(why, /extension_too_late/);
+  // Far enough ahead: the halls offering it.
+  await page.fill('#stay_expires_on', '2026-12-20');
+  await page.locator('button[name=action][value=check]').click();
+  await page.waitForLoadState();
+  await scan(page, 'foreigner halls');
+  const tianhe = page.locator('section[aria-labelledby="hall-tianhe"]');
+  const day = await tianhe.locator('button[name=day]').first().getAttribute('value');
+  await tianhe.locator('button[name=day]').first().click();
+  await page.waitForLoadState();
+  const slot = page.locator('button[name=slot_id]').first();
+  const start = (await slot.innerText()).match(/\d\d:\d\d/)[0];
+  await slot.click();
+  await page.waitForLoadState();
+  await confirmHeld(page, { lang: 'en', phone: '+4915112345678' });
+  assert.match(await page.locator('h1').innerText(), /Booked/);
+  assert.doesNotMatch(await page.locator('main').innerText(), /C01X00T47/, 'the passport number is masked');
+  const code = await page.locator('#booking-code').innerText();
+
+  // The next morning, a quarter of an hour before the time booked: the same database.
+  server.child.kill();
+  await new Promise((r) => server.child.on('exit', r));
+  const at = new Date(Date.parse(`${day}T${start}:00+08:00`) - 15 * 60_000);
+  server = await startServer({ ...env, WUJING_CLOCK_AT: at.toISOString() }, db);
+  restarted(server);
+  base = server.base;
+  const root = await signIn(base, 'admin', 'admin password 1');
+  const r = await api(base, 'POST', '/api/v1/admin/staff', { username: 'officer9', display_name: 'officer9', password: 'a long password', roles: [{ role: 'officer', hall: 'tianhe' }] }, root);
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const reception = await signIn(base, 'officer9', 'a long password');
+  const checkin = await api(base, 'POST', '/api/v1/halls/tianhe/checkins', { code, id_number: 'c01x00t47' }, reception);
+  assert.equal(checkin.status, 201, JSON.stringify(checkin.body));
+  assert.match(checkin.body.label, /^F/, "the foreigners' queue");
+  const windows = await api(base, 'GET', '/api/v1/admin/halls/tianhe/windows', undefined, root);
+  const window = windows.body.find((w) => w.kind === 'foreigners').number;
+  const staff = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const officer = await staffPage(staff, base, 'officer9', 'a long password');
+  await officer.goto(`${base}/staff/counter/tianhe/${window}`);
+  await officer.locator('#next').click();
+  await officer.waitForLoadState();
+  assert.match(await officer.locator('main').innerText(), /MUELLER ANNA LENA/);
+  assert.doesNotMatch(await officer.locator('main').innerText(), /C01X00T47/, 'masked at the counter');
+  await officer.locator('button[value=start]').click();
+  await officer.waitForLoadState();
+  await officer.locator('form:has(input[value=accept]) button').click();
+  await officer.waitForLoadState();
+  await scan(officer, 'foreigner accepted');
+  const accepted = await officer.locator('main').innerText();
+  assert.match(accepted, /受理状态：accepted/);
+  // A decision within 15 days of acceptance.
+  const due = new Date(Date.parse(`${day}T00:00:00Z`) + 15 * 86_400_000).toISOString().slice(0, 10);
+  const latest = new Date(Date.parse(`${day}T00:00:00Z`) + 18 * 86_400_000).toISOString().slice(0, 10);
+  const readyBy = accepted.match(/预计 (\d{4}-\d\d-\d\d)/)[1];
+  assert.ok(readyBy >= due && readyBy <= latest, `due ${readyBy}, 15 days after ${day}`);
+  // The holder's passport was renewed meanwhile: the officer records the link.
+  await officer.locator('a[href="/staff/halls/tianhe/passports"]').click();
+  await officer.waitForLoadState();
+  await scan(officer, 'passport link');
+  await officer.selectOption('select[name=nationality]', 'DEU');
+  await officer.fill('input[name=birth_date]', '1990-03-15');
+  await officer.fill('input[name=old_passport_number]', 'C01X00T47');
+  await officer.fill('input[name=new_passport_number]', 'C02Y11K58');
+  await officer.locator('form button').last().click();
+  await officer.waitForLoadState();
+  await scan(officer, 'passport linked');
+  assert.match(await officer.locator('[role=status]').innerText(), /Recorded/);
+  assert.match(await officer.locator('main').innerText(), /1 applications/);
+  console.log(`ok - foreigner: MRZ pasted and read, refused with 5 days left, booked ${code}, checked in as ${checkin.body.label}, accepted at window ${window}, renewed passport linked`);
+}
+
 const { child, base } = await startServer();
 const browser = await chromium.launch({
   executablePath: browserPath,
@@ -901,6 +1049,7 @@ try {
   await siteJourney(browser);
   await remoteRenewal(browser);
   await lodgingDay(browser);
+  await foreignerVisit(browser);
   assert.deepEqual(refusals, [], 'the content security policy refused a script or style of ours');
   console.log('ok - no script or style refused by the content security policy');
   const minor = [...scanned.values()].reduce((a, b) => a + b, 0);

@@ -225,7 +225,10 @@ pub struct BookingView {
     pub end: String,
     pub applicant: ApplicantView,
     pub fee_yuan: Option<u32>,
+    /// `null` when the business commits to calendar days instead (`processing_calendar_days`).
     pub processing_working_days: Option<u32>,
+    /// A foreigner's visa extension or stay permit: a decision within 15 (calendar) days.
+    pub processing_calendar_days: Option<u32>,
     pub channel: String,
     pub created_at: DateTime<Utc>,
     pub cancelled_at: Option<DateTime<Utc>>,
@@ -431,35 +434,12 @@ impl App {
         let phone = parse_phone(&a.phone)?;
         let identity = match a.id_type.as_deref().unwrap_or("resident_id") {
             "resident_id" => Identity::Resident(self.parse_resident_id(&a.id_number)?),
-            "foreign_passport" => {
-                let nat = a
-                    .nationality
-                    .as_deref()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_uppercase();
-                if nat.len() != 3 || !nat.bytes().all(|b| b.is_ascii_uppercase()) {
-                    return Err(AppError::new(
-                        Code::NationalityInvalid,
-                        "请填写三位字母的国籍代码（如DEU）",
-                        "give the nationality as a three-letter code such as DEU",
-                    ));
-                }
-                let num = a.id_number.trim().to_ascii_uppercase();
-                if !(5..=20).contains(&num.len()) || !num.bytes().all(|b| b.is_ascii_alphanumeric())
-                {
-                    return Err(AppError::new(
-                        Code::PassportNumberInvalid,
-                        "护照号码应为5至20位字母或数字",
-                        "the passport number should be 5 to 20 letters or digits",
-                    ));
-                }
-                Identity::Foreign {
-                    nationality: nat,
-                    passport_number: num,
-                    birth_date: a.birth_date,
-                }
-            }
+            "foreign_passport" => crate::foreign::passport_identity(
+                a.nationality.as_deref(),
+                &a.id_number,
+                a.birth_date,
+                self.clock.today(),
+            )?,
             other => {
                 return Err(AppError::new(
                     Code::IdTypeInvalid,
@@ -513,9 +493,11 @@ impl App {
             )
             .await?;
         let date = input.date.unwrap_or_else(|| self.clock.today());
+        let mut answers = input.answers.clone();
+        wujing_domain::foreign::complete_answers(&input.business, &mut answers);
         let (reasons, records_checked) = match input.phone_code.as_deref() {
             None => (
-                self.rules_reasons(&input.business, &applicant, &input.answers, date),
+                self.rules_reasons(&input.business, &applicant, &answers, date),
                 false,
             ),
             Some(code) => {
@@ -523,7 +505,7 @@ impl App {
                 self.check_phone_code(&applicant.phone, "book", code)
                     .await?;
                 let (reasons, named) = self
-                    .assess(&input.business, &applicant, &input.answers, date)
+                    .assess(&input.business, &applicant, &answers, date)
                     .await?;
                 (reasons_shown(reasons, named), true)
             }
@@ -531,7 +513,7 @@ impl App {
         let fee = self
             .catalogue
             .terms(&input.business, date)
-            .and_then(|t| t.fee_for(input.answers.option.as_deref()));
+            .and_then(|t| t.fee_for(answers.option.as_deref()));
         Ok(EligibilityView {
             eligible: reasons.is_empty(),
             reasons,
@@ -584,6 +566,10 @@ impl App {
             Identity::Resident(id) => self.store.facts(id.as_str()).await?,
             Identity::Foreign { .. } => (None, Vec::new()),
         };
+        // A foreigner's earlier extensions, through every passport of theirs (issue 14 §2).
+        let answers = &self
+            .with_recorded_extensions(business, &a.identity, answers, visit_date)
+            .await?;
         let named = person
             .as_ref()
             .is_some_and(|p| p.name.trim() == a.name.trim());
@@ -647,7 +633,8 @@ impl App {
         let proof = id_number.trim().to_ascii_uppercase();
         match ResidentId::parse(&proof, self.clock.today()) {
             Ok(id) => id.as_str().to_string(),
-            Err(_) => proof,
+            // A passport number in its stored form (issue 14 §2: spaces and fillers dropped).
+            Err(_) => wujing_domain::foreign::passport_number(&proof).unwrap_or(proof),
         }
     }
 
@@ -824,12 +811,15 @@ impl App {
             }
             None => Control::None,
         };
-        self.require_eligible(business, &applicant, &input.answers, slot.day, control)
+        // A residence permit's fee band follows from its duration (issue 14 §2).
+        let mut answers = input.answers.clone();
+        wujing_domain::foreign::complete_answers(business, &mut answers);
+        self.require_eligible(business, &applicant, &answers, slot.day, control)
             .await?;
         let fee = self
             .catalogue
             .terms(business, slot.day)
-            .and_then(|t| t.fee_for(input.answers.option.as_deref()));
+            .and_then(|t| t.fee_for(answers.option.as_deref()));
         let (id_kind, id_number, nationality) = crate::lottery::identity_parts(&applicant.identity);
         let lang = crate::notify::Lang::parse(input.lang.as_deref());
         let hall = self.hall_by_id(&slot.hall_id).await?;
@@ -871,14 +861,15 @@ impl App {
             code,
             hold_id: input.hold_id.clone(),
             business: business.to_string(),
-            option_code: input.answers.option.clone(),
-            identity_key: self.identity_key(&applicant.identity),
+            option_code: answers.option.clone(),
+            // A foreigner's linked passports share one key (issue 14 §2).
+            identity_key: self.booking_key(&applicant.identity).await?,
             id_kind,
             id_number,
             nationality,
             name: applicant.name.clone(),
             phone: applicant.phone.clone(),
-            answers_json: serde_json::to_string(&input.answers).unwrap_or_else(|_| "{}".into()),
+            answers_json: serde_json::to_string(&answers).unwrap_or_else(|_| "{}".into()),
             fee_yuan: fee,
             channel: channel.as_str().to_string(),
             now: self.clock.now(),
@@ -1273,7 +1264,13 @@ impl App {
                 phone: mask_phone(&b.phone),
             },
             fee_yuan: b.fee_yuan,
-            processing_working_days: terms.map(|t| t.version.processing_working_days),
+            processing_working_days: terms
+                .as_ref()
+                .filter(|t| t.version.processing_calendar_days.is_none())
+                .map(|t| t.version.processing_working_days),
+            processing_calendar_days: terms
+                .as_ref()
+                .and_then(|t| t.version.processing_calendar_days),
             channel: b.channel.clone(),
             created_at: b.created_at,
             cancelled_at: b.cancelled_at,

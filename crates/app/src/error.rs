@@ -278,6 +278,12 @@ codes! {
     LodgingDecisionInvalid = "lodging_decision_invalid", Invalid, "核查结果须为 accepted 或 queried（须附说明，不超过200字）", "the decision must be accepted, or queried with a note of at most 200 characters";
     LodgingSiteInvalid = "lodging_site_invalid", Unprocessable, "请选择一个派出所", "choose a police station";
     LodgingBatchInvalid = "lodging_batch_invalid", Invalid, "批量登记须有1至100条", "a batch holds 1 to 100 stays";
+    // Foreigners as applicants (issue 14 §2, crates/app/src/foreign.rs).
+    BirthDateRequired = "birth_date_required", Invalid, "外国人预约须填写出生日期", "a foreign applicant gives their date of birth";
+    BirthDateInvalid = "birth_date_invalid", Invalid, "出生日期不能晚于今天", "the date of birth cannot be in the future";
+    PassportLinkSame = "passport_link_same", Invalid, "新旧护照号码相同", "the old and the new passport numbers are the same";
+    PassportAlreadyLinked = "passport_already_linked", Conflict, "该护照已登记过换发关系", "this passport is already recorded in a renewal";
+    PassportLinkConflict = "passport_link_conflict", Conflict, "两本护照各有一笔同类业务的有效预约：请先取消其中一笔再登记换发", "both passports have an active booking for the same business: cancel one before recording the renewal";
 }
 
 impl std::fmt::Display for Code {

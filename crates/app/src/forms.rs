@@ -84,6 +84,9 @@ impl App {
                 format!("{d} 个工作日 working days"),
             ));
         }
+        if let Some(d) = v.processing_calendar_days {
+            rows.push(("办理时限 Processing".into(), format!("{d} 日 days")));
+        }
         let form = Form {
             title: "中华人民共和国出入境证件申请表".into(),
             subtitle: format!("Application for exit-entry documents · {} · {}", v.business.name_en, v.code),

@@ -998,12 +998,16 @@ impl App {
             return Err(crate::views::not_offered(&site, &t.business));
         }
         let today = self.hall_day();
-        let days = self
+        let expedited = t.priority > 0;
+        let cross = self.cross_province(&t).await?;
+        // The catalogue's commitment: working days, or calendar days for a foreigner's visa
+        // extension or stay permit (issue 14 §2).
+        let processing = self
             .catalogue
             .terms(&t.business, today)
-            .map_or(7, |x| x.version.processing_working_days);
-        let expedited = t.priority > 0;
-        let processing = Processing::of(days, expedited, self.cross_province(&t).await?);
+            .map_or(Processing::of(7, expedited, cross), |x| {
+                x.processing(expedited, cross)
+            });
         let missing: Vec<String> = a
             .missing
             .iter()
@@ -1348,7 +1352,7 @@ impl App {
         let (queue, _) = queue_of(Pool::OnSite, foreigner);
         let now = self.clock.now();
         let actor = Actor::new(p, client_addr).in_hall(hall);
-        let identity_key = self.identity_key(&applicant.identity);
+        let identity_key = self.booking_key(&applicant.identity).await?;
         // The ticket, its on-site seat and its audit entry are one transaction; the store
         // names the entry after the ticket it issues.
         let t = self

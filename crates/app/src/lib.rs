@@ -17,6 +17,7 @@ pub mod citizen;
 pub mod crypto;
 pub mod demo;
 mod error;
+pub mod foreign;
 mod forms;
 pub mod hall;
 pub mod hotline;

@@ -221,13 +221,15 @@ impl App {
         )
         .await?;
         let (id_kind, id_number, nationality) = identity_parts(&applicant.identity);
+        // A foreigner's linked passports enter, and are awarded a booking, as one person.
+        let identity_key = self.booking_key(&applicant.identity).await?;
         let entry = NewEntry {
             // Random over all 64 bits, so that entries cannot be listed by counting.
             id: rand::thread_rng().gen::<i64>(),
             release_day: input.day,
             business: business.code.clone(),
             option_code: input.answers.option.clone(),
-            identity_key: self.identity_key(&applicant.identity),
+            identity_key,
             id_kind,
             id_number,
             nationality,

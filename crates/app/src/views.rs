@@ -71,6 +71,9 @@ pub struct BusinessView {
     pub fee_yuan: Option<u32>,
     pub options: Vec<OptionView>,
     pub processing_working_days: u32,
+    /// A commitment in calendar days instead of working days (a foreigner's visa extension or
+    /// stay permit: a decision within 15 days); `null` when the working days apply.
+    pub processing_calendar_days: Option<u32>,
     pub in_person: bool,
     pub suspended: bool,
     /// The date from which these terms apply.
@@ -311,6 +314,7 @@ impl App {
                 })
                 .collect(),
             processing_working_days: t.version.processing_working_days,
+            processing_calendar_days: t.version.processing_calendar_days,
             in_person: t.version.in_person,
             suspended: t.version.suspended,
             effective_from: t.version.effective_from,

@@ -404,6 +404,9 @@ pub enum Processing {
     Expedited { working_days: u32 },
     /// Cross-province (跨省异地): 20 days.
     CrossProvince,
+    /// A commitment in calendar days (a foreigner's visa extension or stay permit: "a decision
+    /// within 15 days"), moved off a closed day like the cross-province time.
+    CalendarDays { days: u32 },
 }
 
 /// Working days of an expedited application (RULES.md §5).
@@ -454,6 +457,7 @@ impl Processing {
                 i64::from(working_days) * 3 + 30
             }
             Processing::CrossProvince => i64::from(CROSS_PROVINCE_DAYS) + 30,
+            Processing::CalendarDays { days } => i64::from(days) + 30,
         }
     }
 }
@@ -493,9 +497,13 @@ pub fn due_date(accepted_on: NaiveDate, p: Processing, declared: &[DeclaredDay])
         Processing::Ordinary { working_days } | Processing::Expedited { working_days } => {
             working_days_after(accepted_on, working_days, declared)
         }
-        Processing::CrossProvince => {
+        Processing::CrossProvince | Processing::CalendarDays { .. } => {
+            let days = match p {
+                Processing::CalendarDays { days } => days,
+                _ => CROSS_PROVINCE_DAYS,
+            };
             let cal = office(declared);
-            let mut d = accepted_on + TimeDelta::days(i64::from(CROSS_PROVINCE_DAYS));
+            let mut d = accepted_on + TimeDelta::days(i64::from(days));
             while !cal.is_open(d) {
                 d += TimeDelta::days(1);
             }

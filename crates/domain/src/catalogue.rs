@@ -69,6 +69,10 @@ pub struct BusinessVersion {
     #[serde(default)]
     pub fee_yuan: Option<u32>,
     pub processing_working_days: u32,
+    /// A commitment in calendar days instead ("a decision within 15 days": foreigners' visa
+    /// extensions and stay permits, issue 14 §2); `processing_working_days` is then unused.
+    #[serde(default)]
+    pub processing_calendar_days: Option<u32>,
     pub in_person: bool,
     #[serde(default)]
     pub options: Vec<String>,
@@ -99,6 +103,24 @@ pub struct BusinessTerms<'a> {
 }
 
 impl BusinessTerms<'_> {
+    /// How long an application of this business may take: a calendar-day commitment when the
+    /// catalogue gives one (neither urgent service nor the cross-province time applies to it),
+    /// else [`crate::application::Processing::of`] the working days.
+    pub fn processing(
+        &self,
+        expedited: bool,
+        cross_province: bool,
+    ) -> crate::application::Processing {
+        match self.version.processing_calendar_days {
+            Some(days) => crate::application::Processing::CalendarDays { days },
+            None => crate::application::Processing::of(
+                self.version.processing_working_days,
+                expedited,
+                cross_province,
+            ),
+        }
+    }
+
     /// The fee for the flat business or the chosen option.
     pub fn fee_for(&self, option: Option<&str>) -> Option<u32> {
         match option {

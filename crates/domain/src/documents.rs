@@ -42,6 +42,13 @@ pub fn to_bring(b: &Business) -> Vec<Item> {
             ),
             _ => item("延期事由说明及相关证明", "A statement of the reason for the extension, with evidence"),
         });
+        if b.document == DocumentKind::ForeignResidence {
+            // Law art. 30: fingerprints are taken at the counter, so the applicant comes in person.
+            v.push(item(
+                "本人到场，在窗口采集指纹",
+                "Come in person: your fingerprints are taken at the counter",
+            ));
+        }
         return v;
     }
     v.push(item(

@@ -140,6 +140,16 @@ pub struct Answers {
     pub original_stay_days: Option<u32>,
     pub extended_days: Option<u32>,
     pub requested_days: Option<u32>,
+    /// Foreigners, residence permits: `work`, `study`, `journalist`, `family_reunion`,
+    /// `private_affairs` (`foreign::RESIDENCE_CATEGORIES`).
+    #[serde(default)]
+    pub residence_category: Option<String>,
+    /// Foreigners: the visa says a residence permit is required (absent: it does).
+    #[serde(default)]
+    pub visa_requires_residence: Option<bool>,
+    /// Foreigners: the current residence permit expires on this date.
+    #[serde(default)]
+    pub permit_expires_on: Option<NaiveDate>,
 }
 
 // Personal data never reaches a log through `{:?}`: these types mask identity and document
@@ -251,8 +261,6 @@ fn reason(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> R
 
 const RENEWAL_WINDOW_DAYS: i64 = 180;
 const CHINESE_ADULT_FOR_TRAVEL_DOCS: u32 = 16;
-const FOREIGN_EXTENSION_LEAD_DAYS: i64 = 7;
-const RESIDENCE_PERMIT_WINDOW_DAYS: i64 = 30;
 
 /// Checks every rule of `business` and returns every reason it fails; empty means eligible.
 /// An unknown business code yields a single `unknown_business` reason.
@@ -599,58 +607,7 @@ fn endorsement_rules(
 }
 
 fn foreigner_rules(code: &str, answers: &Answers, facts: Facts<'_>, out: &mut Vec<Reason>) {
-    let today = facts.visit_date;
-    match code {
-        // Exit and Entry Administration Law art. 29.
-        "foreign_visa_extension" => {
-            match answers.stay_expires_on {
-                None => out.push(reason(
-                    "stay_expiry_required",
-                    "请填写签证准予停留的截止日期",
-                    "give the date your permitted stay ends",
-                )),
-                Some(e) if e < today => out.push(reason(
-                    "stay_expired",
-                    "停留期已届满，不能申请延期，请到出入境窗口说明情况",
-                    "the permitted stay has already ended: an extension is no longer possible",
-                )),
-                Some(e) if e < today + TimeDelta::days(FOREIGN_EXTENSION_LEAD_DAYS) => {
-                    out.push(reason(
-                        "extension_too_late",
-                        "签证延期须在停留期届满7日前提出",
-                        "an extension must be applied for at least 7 days before the stay ends",
-                    ))
-                }
-                Some(_) => {}
-            }
-            if let (Some(orig), Some(req)) = (answers.original_stay_days, answers.requested_days) {
-                if answers.extended_days.unwrap_or(0) + req > orig {
-                    out.push(reason(
-                        "extension_exceeds_original_stay",
-                        "延长的停留期累计不得超过原签证注明的停留期",
-                        "extensions together may not exceed the stay originally granted",
-                    ));
-                }
-            }
-        }
-        // Law art. 30: apply within 30 days of entry.
-        "foreign_residence_permit" => match answers.entry_date {
-            None => out.push(reason(
-                "entry_date_required",
-                "请填写入境日期",
-                "give your date of entry",
-            )),
-            Some(e) if e + TimeDelta::days(RESIDENCE_PERMIT_WINDOW_DAYS) < today => {
-                out.push(reason(
-                    "residence_application_late",
-                    "居留许可须在入境后30日内申请",
-                    "a residence permit must be applied for within 30 days of entry",
-                ))
-            }
-            Some(_) => {}
-        },
-        _ => {}
-    }
+    crate::foreign::rules(code, answers, facts, out)
 }
 
 #[cfg(test)]
@@ -907,6 +864,8 @@ mod tests {
         };
         let late = Answers {
             stay_expires_on: Some(today() + TimeDelta::days(3)),
+            original_stay_days: Some(30),
+            requested_days: Some(10),
             ..Default::default()
         };
         assert_eq!(

@@ -14,6 +14,7 @@ pub mod catalogue;
 pub mod channels;
 pub mod documents;
 pub mod eligibility;
+pub mod foreign;
 pub mod idnum;
 pub mod lodging;
 pub mod lottery;

@@ -517,6 +517,7 @@ pub(crate) async fn apply(
         }
         AdminChange::Online(step) => crate::remote::apply(tx, keys, step, now).await?,
         AdminChange::Lodging(step) => crate::lodging::apply(tx, keys, step, now).await?,
+        AdminChange::LinkPassports(l) => crate::foreign::apply(tx, l, now).await?,
         AdminChange::AcknowledgeAlert {
             id,
             staff_id,

@@ -14,6 +14,7 @@
 
 mod admin;
 mod common;
+mod foreign;
 pub mod keys;
 mod lodging;
 mod migrations;
@@ -101,6 +102,7 @@ pub trait Store:
     + PaymentStore
     + RemoteStore
     + LodgingStore
+    + ForeignStore
 {
 }
 
@@ -116,6 +118,7 @@ impl<T> Store for T where
         + PaymentStore
         + RemoteStore
         + LodgingStore
+        + ForeignStore
         + ?Sized
 {
 }
@@ -673,6 +676,18 @@ pub trait LodgingStore: Send + Sync + 'static {
         since: DateTime<Utc>,
         tomorrow: NaiveDate,
     ) -> Result<Vec<Registration>>;
+}
+
+/// Foreigners' passports linked into one person (issue 14 §2). Links are recorded with their
+/// audit entries through [`StaffStore::apply_admin`] ([`AdminChange::LinkPassports`]); these
+/// are the reads.
+#[async_trait]
+pub trait ForeignStore: Send + Sync + 'static {
+    /// The person key a passport's (blind) identity key belongs to, when it was ever linked.
+    async fn foreign_person_key(&self, passport_key: &str) -> Result<Option<String>>;
+
+    /// Every passport key of a person, the first one included; empty when never linked.
+    async fn foreign_passport_keys(&self, person_key: &str) -> Result<Vec<String>>;
 }
 
 pub type DynStore = Arc<dyn Store>;

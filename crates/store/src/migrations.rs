@@ -156,6 +156,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0028_channels.sql"),
     },
     Migration {
+        version: 29,
+        name: "foreigners",
+        sql: include_str!("../migrations/sqlite/0029_foreigners.sql"),
+    },
+    Migration {
         version: 30,
         name: "lodging",
         sql: include_str!("../migrations/sqlite/0030_lodging.sql"),
@@ -308,6 +313,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 28,
         name: "channels",
         sql: include_str!("../migrations/postgres/0028_channels.sql"),
+    },
+    Migration {
+        version: 29,
+        name: "foreigners",
+        sql: include_str!("../migrations/postgres/0029_foreigners.sql"),
     },
     Migration {
         version: 30,

@@ -763,6 +763,10 @@ pub enum AdminChange {
     Online(OnlineStep),
     /// A step of accommodation registration (issue 14 §3, [`crate::LodgingStep`]).
     Lodging(crate::lodging::LodgingStep),
+    /// Foreigners (issue 14 §2): an officer records that one passport replaces another
+    /// ([`PassportLink`]); refused `passport_link_same`, `passport_already_linked`,
+    /// `passport_link_conflict`.
+    LinkPassports(PassportLink),
 }
 
 /// What an [`AdminChange`] produced.
@@ -1269,4 +1273,13 @@ pub enum OnlineBy {
     Reference(String),
     /// The one that became this application.
     Application(i64),
+}
+
+/// That the passport of `new_key` replaces the passport of `old_key` (both blind identity keys,
+/// `P:…`), recorded by the officer `staff_id` ([`AdminChange::LinkPassports`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PassportLink {
+    pub old_key: String,
+    pub new_key: String,
+    pub staff_id: i64,
 }

@@ -170,7 +170,8 @@ pub struct RatingOutcome {
         crate::lodging::registration,
         crate::lodging::verify,
         crate::lodging::hotels,
-        crate::lodging::create_hotel
+        crate::lodging::create_hotel,
+        crate::foreign::api_link
     ),
     components(schemas(ErrorEnvelope, ErrorBody)),
     modifiers(&Security, &CommonErrors),
@@ -193,6 +194,7 @@ pub struct RatingOutcome {
         (name = "hotline", description = "The hotline (telephone channel): operators book for callers, who confirm with the code sent to their phone"),
         (name = "payments", description = "Online payment: the payment providers' signed notifications"),
         (name = "lodging", description = "Temporary accommodation registration (境外人员住宿登记): hotels' systems (their token), private hosts (public), police stations' worklists (docs/HOTELS.md)"),
+        (name = "foreigners", description = "Foreigners as applicants: the passport renewal link recorded at the counter"),
         (name = "meta", description = "This document")
     )
 )]

@@ -13,6 +13,7 @@ mod authority;
 mod board;
 mod counter;
 mod extract;
+mod foreign;
 mod hotline;
 mod locker;
 mod lodging;
@@ -667,6 +668,39 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
         (M::GET, "/lang", Public, get(portal::switch_lang)),
         (M::GET, "/text", Public, get(portal::switch_text)),
         (M::GET, "/book/{business}", Public, get(portal::business)),
+        // Foreigners (issue 14 §2): their businesses, English first, the passport typed or
+        // its zone pasted; the counter's passport renewal link.
+        (M::GET, "/foreigners", Public, get(portal::foreign::list)),
+        (
+            M::GET,
+            "/foreigners/book/{business}",
+            Public,
+            get(portal::foreign::business),
+        ),
+        (
+            M::POST,
+            "/foreigners/book/{business}/check",
+            Public,
+            post(portal::foreign::check),
+        ),
+        (
+            M::POST,
+            "/api/v1/halls/{id}/passport-links",
+            Counter,
+            post(foreign::api_link),
+        ),
+        (
+            M::GET,
+            "/staff/halls/{id}/passports",
+            Counter,
+            get(foreign::page),
+        ),
+        (
+            M::POST,
+            "/staff/halls/{id}/passports",
+            Counter,
+            post(foreign::submit),
+        ),
         (
             M::POST,
             "/book/{business}/check",

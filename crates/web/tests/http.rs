@@ -45,6 +45,8 @@ mod channels;
 mod collection;
 #[path = "http/exposure.rs"]
 mod exposure;
+#[path = "http/foreign.rs"]
+mod foreign;
 #[path = "http/forms.rs"]
 mod forms;
 #[path = "http/hall.rs"]

@@ -7,6 +7,7 @@
 //! transactions are retried.
 
 mod booking;
+mod foreign;
 mod hall;
 mod lodging;
 mod lottery;

@@ -8,6 +8,7 @@
 //! Readers use separate connections; WAL lets them read while the writer writes.
 
 mod booking;
+mod foreign;
 mod hall;
 mod lodging;
 mod lottery;

@@ -66,7 +66,7 @@ struct HallsPage {
     halls: Vec<HallCard>,
 }
 
-const PHONE_PLACEHOLDER: &str = "13000000000";
+pub(super) const PHONE_PLACEHOLDER: &str = "13000000000";
 
 /// Step 1's form: who applies, and the answers to the business's questions (those it does not
 /// ask arrive empty or not at all).
@@ -110,6 +110,8 @@ pub async fn check(
             guardian_id_number: answer(&f.guardian_id_number),
             ..Default::default()
         },
+        nationality: None,
+        birth_date: None,
     };
     // The phone is not a rule input; it is asked for and verified when the seat is held.
     let input = EligibilityInput {
@@ -171,7 +173,7 @@ pub(super) fn refused_page(
     })
 }
 
-async fn halls_page(
+pub(super) async fn halls_page(
     s: &AppState,
     page: PageContext,
     code: &str,

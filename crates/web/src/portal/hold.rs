@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use wujing_app::citizen::CodeRequest;
-use wujing_app::{ApplicantInput, Code, ConfirmInput, ErrorKind, HoldInput, Principal};
+use wujing_app::{Code, ConfirmInput, ErrorKind, HoldInput, Principal};
 use wujing_domain::idnum::mask_id_number;
 
 struct AltButton {
@@ -224,7 +224,7 @@ pub async fn confirm(
     }
     let input = ConfirmInput {
         hold_id: hold_id.into(),
-        applicant: ApplicantInput::resident(&draft.name, &draft.id_number, phone),
+        applicant: draft.applicant(phone),
         answers: draft.answers.clone(),
         channel: None,
         lang: Some(page.lang().into()),

@@ -13,6 +13,7 @@
 //! calendar file and form, and cancels or reschedules; [`mine`] finds one's bookings.
 
 mod choose;
+pub mod foreign;
 mod hold;
 mod mine;
 pub mod online;
@@ -82,8 +83,14 @@ pub async fn switch_text(PageQuery(q): PageQuery<Switch>) -> Response {
 #[derive(Serialize, Deserialize, Default, Clone)]
 struct Draft {
     name: String,
+    /// A resident ID number, or a foreigner's passport number.
     id_number: String,
     answers: Answers,
+    /// A foreigner's passport nationality and birth date (issue 14 §2); absent for a resident.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nationality: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    birth_date: Option<chrono::NaiveDate>,
 }
 
 impl Draft {
@@ -130,6 +137,8 @@ struct HomePage {
     msg: String,
     msg_kind: String,
     businesses: Vec<BusinessView>,
+    /// The foreigners' businesses, offered in their own section (issue 14 §2).
+    foreign: Vec<(BusinessView, foreign::Commitment)>,
 }
 
 pub async fn home(State(s): State<AppState>, page: PageContext) -> Response {
@@ -146,6 +155,7 @@ pub async fn home(State(s): State<AppState>, page: PageContext) -> Response {
         msg: String::new(),
         msg_kind: String::new(),
         businesses,
+        foreign: foreign::foreign_businesses(&s),
     })
 }
 
@@ -166,6 +176,11 @@ struct BusinessPage {
 /// The business's questions (step 1), with `msg` as the error when not empty.
 fn business_page(s: &AppState, page: PageContext, code: &str, msg: String) -> ApiResult<Response> {
     let business = s.app.business(code)?;
+    if business.group == "foreigner" {
+        // A foreigner's business asks for the passport (a refused confirmation comes back here).
+        let f = foreign::ForeignForm::default();
+        return foreign::form_page(s, page, code, f, None, Vec::new(), msg);
+    }
     let b = s.app.catalogue.business(code).expect("known business");
     let title = page.t(&business.name_zh, &business.name_en).to_string();
     let view = BusinessPage {
@@ -188,5 +203,8 @@ pub async fn business(
     page: PageContext,
     Path(code): Path<String>,
 ) -> ApiResult<Response> {
+    if s.app.business(&code)?.group == "foreigner" {
+        return Ok(Redirect::to(&format!("/foreigners/book/{code}")).into_response());
+    }
     business_page(&s, page, &code, String::new())
 }
