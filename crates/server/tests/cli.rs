@@ -284,8 +284,8 @@ fn first_administrator(db: &str) {
     assert!(o.status.success(), "{}", text(&o));
     assert!(
         // Three of the first administrator and its sign-in, three of the demo organisation's
-        // hotels (`lodging.hotel_create`).
-        text(&o).contains("audit chain intact: 6 entries"),
+        // hotels (`lodging.hotel_create`), one of its authority's face (`authority.update`).
+        text(&o).contains("audit chain intact: 7 entries"),
         "{}",
         text(&o)
     );
