@@ -888,11 +888,13 @@ async function visitAndAcceptance(browser, db, env, first, restarted) {
   assert.doesNotMatch(await officer.locator('main').innerText(), /C01X00T47/, 'masked at the counter');
   await officer.locator('button[value=start]').click();
   await officer.waitForLoadState();
+  // Every material brought: the officer ticks each one (nothing is ticked beforehand).
+  for (const box of await officer.locator('input[name=present]').all()) await box.check();
   await officer.locator('form:has(input[value=accept]) button').click();
   await officer.waitForLoadState();
   await scan(officer, 'foreigner accepted');
   const accepted = await officer.locator('main').innerText();
-  assert.match(accepted, /受理状态：accepted/);
+  assert.match(accepted, /受理状态：已受理 accepted/);
   // A decision within 15 days of acceptance.
   const due = new Date(Date.parse(`${day}T00:00:00Z`) + 15 * 86_400_000).toISOString().slice(0, 10);
   const latest = new Date(Date.parse(`${day}T00:00:00Z`) + 18 * 86_400_000).toISOString().slice(0, 10);

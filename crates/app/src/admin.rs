@@ -611,13 +611,7 @@ impl App {
 
     pub async fn hall_windows(&self, p: &Principal, hall: &str) -> AppResult<Vec<crate::Window>> {
         self.require(p, Action::ManageHalls, Some(hall))?;
-        Ok(self
-            .store
-            .windows(hall)
-            .await?
-            .into_iter()
-            .map(Into::into)
-            .collect())
+        self.windows_of(hall).await
     }
 
     /// The windows of a hall, for its officers' links to their consoles.
@@ -627,6 +621,10 @@ impl App {
         hall: &str,
     ) -> AppResult<Vec<crate::Window>> {
         self.require(p, Action::Counter, Some(hall))?;
+        self.windows_of(hall).await
+    }
+
+    async fn windows_of(&self, hall: &str) -> AppResult<Vec<crate::Window>> {
         Ok(self
             .store
             .windows(hall)

@@ -528,37 +528,32 @@ pub(crate) async fn payments_of_day(
         .await?
         .iter()
         .map(|r| DayPayment {
-            payment: Payment {
-                id: r.get(0),
-                ticket_id: r.get(1),
-                receipt_no: r.get(2),
-                amount_yuan: r.get::<_, i32>(3) as u32,
-                method: r.get(4),
-                reference: r.get(5),
-                window_number: r.get::<_, i32>(6) as u32,
-                officer_id: r.get(7),
-                paid_at: r.get(8),
-            },
+            payment: payment_row(r),
             ticket_label: r.get(9),
             refunded_at: r.get(10),
         })
         .collect())
 }
 
+/// A payment from the first nine columns of `PAYMENT_OF`'s shape.
+fn payment_row(r: &tokio_postgres::Row) -> Payment {
+    Payment {
+        id: r.get(0),
+        ticket_id: r.get(1),
+        receipt_no: r.get(2),
+        amount_yuan: r.get::<_, i32>(3) as u32,
+        method: r.get(4),
+        reference: r.get(5),
+        window_number: r.get::<_, i32>(6) as u32,
+        officer_id: r.get(7),
+        paid_at: r.get(8),
+    }
+}
+
 pub(crate) async fn payment_of(c: &impl GenericClient, ticket: i64) -> Result<Option<Payment>> {
     Ok(c.query_opt(sql::PAYMENT_OF.pg, &[&ticket])
         .await?
-        .map(|r| Payment {
-            id: r.get(0),
-            ticket_id: r.get(1),
-            receipt_no: r.get(2),
-            amount_yuan: r.get::<_, i32>(3) as u32,
-            method: r.get(4),
-            reference: r.get(5),
-            window_number: r.get::<_, i32>(6) as u32,
-            officer_id: r.get(7),
-            paid_at: r.get(8),
-        }))
+        .map(|r| payment_row(&r)))
 }
 
 #[async_trait]

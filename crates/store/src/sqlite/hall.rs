@@ -563,17 +563,7 @@ pub(crate) fn payments_of_day(
     let rows = st
         .query_map(params![hall, date_s(day)], |r| {
             Ok(DayPayment {
-                payment: Payment {
-                    id: r.get(0)?,
-                    ticket_id: r.get(1)?,
-                    receipt_no: r.get(2)?,
-                    amount_yuan: r.get(3)?,
-                    method: r.get(4)?,
-                    reference: r.get(5)?,
-                    window_number: r.get(6)?,
-                    officer_id: r.get(7)?,
-                    paid_at: from_ms(r.get(8)?)?,
-                },
+                payment: payment_row(r)?,
                 ticket_label: r.get(9)?,
                 refunded_at: r.get::<_, Option<i64>>(10)?.map(from_ms).transpose()?,
             })
@@ -584,22 +574,25 @@ pub(crate) fn payments_of_day(
     rows
 }
 
-pub(crate) fn payment_of(c: &Connection, ticket: i64) -> Result<Option<Payment>> {
-    c.query_row(sql::PAYMENT_OF.lite, [ticket], |r| {
-        Ok(Payment {
-            id: r.get(0)?,
-            ticket_id: r.get(1)?,
-            receipt_no: r.get(2)?,
-            amount_yuan: r.get(3)?,
-            method: r.get(4)?,
-            reference: r.get(5)?,
-            window_number: r.get(6)?,
-            officer_id: r.get(7)?,
-            paid_at: from_ms(r.get(8)?)?,
-        })
+/// A payment from the first nine columns of `PAYMENT_OF`'s shape.
+fn payment_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Payment> {
+    Ok(Payment {
+        id: r.get(0)?,
+        ticket_id: r.get(1)?,
+        receipt_no: r.get(2)?,
+        amount_yuan: r.get(3)?,
+        method: r.get(4)?,
+        reference: r.get(5)?,
+        window_number: r.get(6)?,
+        officer_id: r.get(7)?,
+        paid_at: from_ms(r.get(8)?)?,
     })
-    .optional()
-    .map_err(db_err)
+}
+
+pub(crate) fn payment_of(c: &Connection, ticket: i64) -> Result<Option<Payment>> {
+    c.query_row(sql::PAYMENT_OF.lite, [ticket], payment_row)
+        .optional()
+        .map_err(db_err)
 }
 
 #[async_trait]

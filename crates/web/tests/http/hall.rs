@@ -43,9 +43,8 @@ pub(crate) async fn general_window(h: &Harness) -> u32 {
         .number
 }
 
-async fn counter_day(store: DynStore) {
-    let h = Harness::new(store).await;
-    // A booking at tianhe on the first bookable day, then the clock to 30 minutes before it.
+/// 陈晓明's passport renewal (pages full) at tianhe on the first bookable day: its code.
+async fn book_chen_renewal(h: &Harness) -> String {
     let slot = h.slot("tianhe", "passport_renewal").await;
     let (_, hold) = h
         .post(
@@ -58,6 +57,13 @@ async fn counter_day(store: DynStore) {
         .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
     let code = b["code"].as_str().unwrap().to_string();
+    code
+}
+
+async fn counter_day(store: DynStore) {
+    let h = Harness::new(store).await;
+    // A booking at tianhe on the first bookable day, then the clock to 30 minutes before it.
+    let code = book_chen_renewal(&h).await;
     let early: Session = h.sign_in_as("officer@tianhe").await;
     let (s, v) = h
         .call(
@@ -891,18 +897,7 @@ both_dialects!(walk_ins_answer_the_business_questions, walk_in_answers);
 /// kiosk's own address.
 async fn the_kiosk_names_its_hall_and_says_what_to_do(store: DynStore) {
     let h = Harness::new(store).await;
-    let slot = h.slot("tianhe", "passport_renewal").await;
-    let (_, hold) = h
-        .post(
-            "/api/v1/holds",
-            json!({"slot_id": slot["slot_id"], "business": "passport_renewal"}),
-        )
-        .await;
-    let (s, b) = h
-        .post("/api/v1/bookings", json!({"hold_id": hold["hold_id"], "applicant": applicant(CHEN, "陈晓明"), "answers": {"renewal_reason": "pages_full"}}))
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{b}");
-    let code = b["code"].as_str().unwrap().to_string();
+    let code = book_chen_renewal(&h).await;
     let admin = h.sign_in_as("admin").await;
     let (_, device) = h
         .call(
