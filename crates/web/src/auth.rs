@@ -80,32 +80,34 @@ pub async fn authenticate(State(s): State<AppState>, mut req: Request, next: Nex
     // The small-hotel page's session (`lodging.rs`): a stale cookie is no one, not an error,
     // so that it never locks the browser out of the public pages; a staff session in the same
     // browser comes first.
+    let mut hotel = None;
     if bearer.is_none() && session.is_none() {
         if let Some(t) = cookie(req.headers(), crate::lodging::HOTEL_COOKIE) {
             if let Ok(Some(p)) = s.app.hotel_principal(t).await {
-                req.extensions_mut().insert(p);
-                return next.run(req).await;
+                hotel = Some(p);
             }
         }
     }
-    match s
-        .app
-        .authenticate(session.as_deref(), bearer.as_deref())
-        .await
-    {
-        Ok(p) => {
-            req.extensions_mut().insert(p);
-            // Pages show the authority's face (a cached read); the API does not need it. A
-            // database that cannot answer leaves the pages with the product's default.
-            if !req.uri().path().starts_with("/api/") {
-                if let Ok(f) = s.app.face().await {
-                    req.extensions_mut().insert(f);
-                }
-            }
-            next.run(req).await
+    let principal = match hotel {
+        Some(p) => p,
+        None => match s
+            .app
+            .authenticate(session.as_deref(), bearer.as_deref())
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => return axum::response::IntoResponse::into_response(ApiError(e)),
+        },
+    };
+    req.extensions_mut().insert(principal);
+    // Pages show the authority's face (a cached read); the API does not need it. A database
+    // that cannot answer leaves the pages with the product's default.
+    if !req.uri().path().starts_with("/api/") {
+        if let Ok(f) = s.app.face().await {
+            req.extensions_mut().insert(f);
         }
-        Err(e) => axum::response::IntoResponse::into_response(ApiError(e)),
     }
+    next.run(req).await
 }
 
 fn is_safe(m: &Method) -> bool {

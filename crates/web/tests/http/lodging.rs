@@ -682,6 +682,7 @@ both_dialects!(
 
 async fn small_hotel_page(store: DynStore) {
     let h = Harness::new(store).await;
+    h.app.set_demo_authority().await.unwrap();
     // Sign in with the demo hotel's code and password: the session cookie.
     let req = axum::http::Request::builder()
         .method("POST")
@@ -705,6 +706,10 @@ async fn small_hotel_page(store: DynStore) {
         .await;
     assert_eq!(s, StatusCode::OK);
     let page = page.as_str().unwrap().to_string();
+    assert!(
+        page.contains("广州市公安局出入境管理支队"),
+        "a hotel's pages carry the authority's face too"
+    );
     let csrf = page
         .split("name=\"csrf\" value=\"")
         .nth(1)
