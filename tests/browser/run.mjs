@@ -79,6 +79,7 @@ function outboxLines() {
 }
 
 const scanned = new Map();
+const wide = [];
 
 /** Every console message of a refused script or style (the content security policy at work
  * against one of our own pages is a bug: a script or style left inline). */
@@ -118,6 +119,14 @@ async function scan(page, label) {
   const result = await page.evaluate(async () => await window.axe.run(document, { resultTypes: ['violations'] }));
   const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
   scanned.set(label, result.violations.length);
+  // Every page fits a phone: nothing wider than 390 px (issue 15).
+  {
+    const size = page.viewportSize();
+    await page.setViewportSize({ width: 390, height: 844 });
+    const w = await page.evaluate(() => document.documentElement.scrollWidth);
+    if (w > 390) wide.push(`${label} (${w} px)`);
+    if (size) await page.setViewportSize(size);
+  }
   if (process.env.SCREENSHOTS) await screenshots(page, label);
   assert.equal(
     bad.length,
@@ -1052,6 +1061,8 @@ try {
   await remoteRenewal(browser);
   await lodgingDay(browser);
   await foreignerVisit(browser);
+  assert.deepEqual(wide, [], 'pages wider than a 390 px phone (a table belongs in a scrolling region)');
+  console.log('ok - every page scanned fits a 390 px phone');
   assert.deepEqual(refusals, [], 'the content security policy refused a script or style of ours');
   console.log('ok - no script or style refused by the content security policy');
   const minor = [...scanned.values()].reduce((a, b) => a + b, 0);
