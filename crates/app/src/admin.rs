@@ -124,12 +124,33 @@ pub struct StaffChangeInput {
 pub struct DeviceView {
     pub id: i64,
     pub name: String,
+    /// The site it stands in.
     pub hall_id: String,
+    /// `bzy`, `qtt`, `wej`, `zjt`, `tbj`, `qzj`, `sqy`, `yyj`, `check_in`, `rating_terminal`
+    /// or `display_board`.
+    pub kind: String,
+    /// The window of a 前台通 or a rating terminal.
+    pub window_number: Option<u32>,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
     /// Shown once, when the device is created.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
+}
+
+/// A device to register.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceInput {
+    pub name: String,
+    /// The site (a hall or a self-service point).
+    pub hall_id: String,
+    /// `bzy`, `qtt`, `wej`, `zjt`, `tbj`, `qzj`, `sqy`, `yyj`, `check_in`, `rating_terminal`
+    /// or `display_board`.
+    pub kind: String,
+    /// Required for `qtt` and `rating_terminal`, absent for every other kind.
+    #[serde(default)]
+    pub window_number: Option<u32>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -179,6 +200,10 @@ pub struct AuditSearch {
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     pub limit: Option<u32>,
+    /// Paging: only entries older than this sequence number (the last one of the page read).
+    pub before: Option<i64>,
+    /// Paging back: only the entries just newer than this sequence number (still newest first).
+    pub after: Option<i64>,
 }
 
 /// An audit entry as auditors see it: the citizen's number masked.
@@ -476,6 +501,8 @@ impl App {
                 id: d.id,
                 name: d.name,
                 hall_id: d.hall_id,
+                kind: d.kind,
+                window_number: d.window_number,
                 created_at: d.created_at,
                 revoked_at: d.revoked_at,
                 token: None,
@@ -483,16 +510,24 @@ impl App {
             .collect())
     }
 
-    /// Registers a kiosk; its token is shown once and only its hash is stored.
+    /// Registers a device of a kind in a site (and at a window for 前台通 and rating
+    /// terminals). Its token is in this answer only and only its hash is stored; a kiosk usually
+    /// gets a fresh one by pairing instead ([`App::confirm_pairing`]), so the token need never
+    /// be typed or copied.
     pub async fn create_device(
         &self,
         p: &Principal,
         client_addr: Option<&str>,
-        name: &str,
-        hall_id: &str,
+        input: &DeviceInput,
     ) -> AppResult<DeviceView> {
         self.require(p, Action::ManageDevices, None)?;
-        let name = name.trim();
+        let (hall_id, window) = (input.hall_id.trim(), input.window_number);
+        let kind = wujing_domain::DeviceKind::parse(input.kind.trim())
+            .ok_or_else(|| AppError::from(Code::DeviceKindInvalid))?;
+        if kind.needs_window() != window.is_some() {
+            return Err(Code::DeviceWindowInvalid.into());
+        }
+        let name = input.name.trim();
         if name.is_empty() || name.chars().count() > 60 {
             return Err(AppError::new(
                 Code::DeviceNameInvalid,
@@ -508,13 +543,19 @@ impl App {
                     name: name.into(),
                     hall_id: hall_id.into(),
                     token_hash: token_hash(&token),
+                    kind: kind.as_str().into(),
+                    window_number: window,
                 },
                 "device.create",
                 format!("hall:{hall_id}"),
                 None,
-                json!({ "name": name, "hall": hall_id }),
+                json!({ "name": name, "hall": hall_id, "kind": kind.as_str(), "window": window }),
             )
-            .await?;
+            .await
+            .map_err(|e| match e.code {
+                Code::NotFound if e.en.starts_with("window") => Code::DeviceWindowInvalid.into(),
+                _ => e,
+            })?;
         let AdminOutcome::Created(id) = out else {
             unreachable!("create returns an id")
         };
@@ -522,6 +563,8 @@ impl App {
             id,
             name: name.into(),
             hall_id: hall_id.into(),
+            kind: kind.as_str().into(),
+            window_number: window,
             created_at: self.clock.now(),
             revoked_at: None,
             token: Some(token),
@@ -979,6 +1022,8 @@ impl App {
                         from: q.from,
                         to: q.to,
                         halls,
+                        before: q.before,
+                        after: q.after,
                         limit,
                     })
                     .await?

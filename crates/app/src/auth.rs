@@ -448,6 +448,11 @@ impl App {
             return match self.store.device_by_token_hash(&token_hash(t)).await? {
                 Some(d) => Ok(Principal::Device(DevicePrincipal {
                     id: d.id,
+                    // The database's CHECK lists the kinds; a row outside it is corrupt.
+                    kind: wujing_domain::DeviceKind::parse(&d.kind).ok_or_else(|| {
+                        AppError::new(Code::InternalError, "系统内部错误", "unknown device kind")
+                    })?,
+                    window_number: d.window_number,
                     name: d.name,
                     hall_id: d.hall_id,
                 })),

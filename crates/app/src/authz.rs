@@ -7,6 +7,7 @@
 use crate::{AppError, AppResult, Code};
 use serde::Serialize;
 use wujing_domain::staff::{Role, RoleGrant};
+use wujing_domain::DeviceKind;
 
 /// Who is calling.
 #[derive(Debug, Clone)]
@@ -45,7 +46,14 @@ impl std::fmt::Debug for StaffPrincipal {
 pub struct DevicePrincipal {
     pub id: i64,
     pub name: String,
+    /// The site it stands in (a hall or a self-service point).
     pub hall_id: String,
+    /// What machine it is: `bzy`, `qtt`, `wej`, `zjt`, `tbj`, `qzj`, `sqy`, `yyj`, `check_in`,
+    /// `rating_terminal` or `display_board`.
+    #[schema(value_type = String)]
+    pub kind: DeviceKind,
+    /// The window it stands at (a 前台通 or a rating terminal).
+    pub window_number: Option<u32>,
 }
 
 /// A system client as it sees itself: `kind` is what it may act as (`production_centre`).
@@ -126,6 +134,15 @@ pub enum Action {
     /// the identity number and the pickup code. Never staff: staff hand documents over at a
     /// counter, with the identity check.
     Locker,
+    /// 预约机 (issue 17): booking in the hall for the citizen whose card the machine read, on
+    /// the device's channel. A device of the hall only, never staff (staff book by the hotline).
+    KioskBook,
+    /// 填表机 (issue 17): printing an application form filled from a card or passport read at
+    /// the machine. A device of the hall only.
+    KioskForm,
+    /// 证件通 (issue 17): a foreigner's passport read by the MRZ reader, checked and parsed
+    /// into their application or accommodation registration. A device of the hall only.
+    KioskPassport,
     /// Booking for a caller on the telephone channel (the hotline's page and API): the seat
     /// search, the code to the caller's phone, the booking confirmed with that code.
     Hotline,
@@ -141,6 +158,34 @@ pub enum Action {
     /// A hotel's own registrations (its API token or its page's session): only a system
     /// principal of kind `hotel`.
     Hotel,
+    /// The back office's watch over devices and round-the-clock points (M11): the monitoring
+    /// page, clearing a device's alert. Leaders, supervisors and hall managers of the site.
+    Monitor,
+    /// The leaders' statistics (issue 18): the dashboard and its exports, narrowed to the halls
+    /// of the reader's grants. Leaders, supervisors and hall managers.
+    ViewStats,
+    /// The appraisal page: an officer's own, and those their leaders and supervisors read
+    /// (which officers, [`Action::AppraiseOthers`] decides in the use case).
+    Appraisal,
+    /// Reading another officer's appraisal: leaders and supervisors of the officer's halls.
+    AppraiseOthers,
+    /// The capacity advisor (issue 18 §3): a hall's coming days, windows needed against
+    /// planned, expected waits, pool changes. Leaders, supervisors and hall managers of the hall.
+    Capacity,
+    /// The 申请易 kiosk (issue 17): checking a photo, the fingerprint plan, submitting a
+    /// passport application with its biometrics. Only a device of kind `sqy`, never staff.
+    KioskSqy,
+    /// The 前台通 at a counter (issue 17): the card read into its window's console, the
+    /// window's fee charged on its terminal. Only a device of kind `qtt`, never staff.
+    KioskQtt,
+    /// A 办证易 or 网e捷 kiosk (issue 17): the fees due of the card holder and their payment on
+    /// the machine's terminal. Devices of those kinds only, never staff.
+    KioskPay,
+    /// A 办证易 kiosk's self-service re-issue of HK/Macao tourist endorsements (RULES.md §6).
+    Endorse,
+    /// A 网e捷 kiosk: the card holder's applications, the way of collection, on-site
+    /// production ("立等可取").
+    KioskStatus,
 }
 
 impl Action {
@@ -161,7 +206,9 @@ impl Action {
             Action::Counter => &[Officer, Admin],
             Action::Reconcile => &[Leader, HallManager, Admin],
             Action::CheckIn => &[Officer, Admin],
-            Action::Rate | Action::Locker => &[],
+            Action::Rate | Action::Locker | Action::KioskSqy | Action::KioskQtt => &[],
+            Action::KioskPay | Action::Endorse | Action::KioskStatus => &[],
+            Action::KioskBook | Action::KioskForm | Action::KioskPassport => &[],
             Action::Alerts => &[Leader, Supervisor, Admin],
             Action::Refund | Action::Urgent => &[Leader, Admin],
             Action::Receipts => &[Officer, Leader, HallManager, Admin],
@@ -175,6 +222,10 @@ impl Action {
             Action::Lodging => &[Officer, Leader, Admin],
             Action::ManageHotels => &[HallManager, Leader, Admin],
             Action::Hotel => &[],
+            Action::Monitor | Action::Capacity => &[Leader, Supervisor, HallManager, Admin],
+            Action::ViewStats => &[Leader, Supervisor, HallManager, Admin],
+            Action::Appraisal => &[Officer, Leader, Supervisor, Admin],
+            Action::AppraiseOthers => &[Leader, Supervisor, Admin],
         }
     }
 }
@@ -193,11 +244,12 @@ pub fn permits(p: &Principal, action: Action, hall: Option<&str>) -> bool {
         Action::Public => true,
         Action::Kiosk => matches!(p, Principal::Device(_)),
         Action::Staff => matches!(p, Principal::Staff(_)),
-        Action::CheckIn | Action::Rate | Action::Locker if matches!(p, Principal::Device(_)) => {
+        // A device does what its kind may, in its own site only.
+        _ if matches!(p, Principal::Device(_)) => {
             let Principal::Device(d) = p else {
                 unreachable!()
             };
-            hall.is_none_or(|h| h == d.hall_id)
+            device_may(d.kind, action) && hall.is_none_or(|h| h == d.hall_id)
         }
         // The rating is the citizen's voice: only the window's terminal takes it, never staff.
         Action::Rate => false,
@@ -208,8 +260,12 @@ pub fn permits(p: &Principal, action: Action, hall: Option<&str>) -> bool {
         Action::ProductionBatches if matches!(p, Principal::System(_)) => {
             permits(p, Action::ProductionCentre, hall)
         }
-        // The locker opens for the citizen's code, not for staff.
-        Action::Locker => false,
+        // The locker opens for the citizen's code, not for staff; the kiosk modes' actions are
+        // the machines' own, for the citizen at the machine (an officer works the counter's
+        // routes instead).
+        Action::Locker | Action::KioskSqy | Action::KioskQtt => false,
+        Action::KioskPay | Action::Endorse | Action::KioskStatus => false,
+        Action::KioskBook | Action::KioskForm | Action::KioskPassport => false,
         // A hotel acts only for itself; staff register nothing as a hotel.
         Action::Hotel => matches!(p, Principal::System(s) if s.kind == crate::lodging::HOTEL),
         _ => match p {
@@ -218,6 +274,40 @@ pub fn permits(p: &Principal, action: Action, hall: Option<&str>) -> bool {
             }),
             _ => false,
         },
+    }
+}
+
+/// What each kind of machine may do (M8): the one table of devices' rights. Every device reaches
+/// the public routes and its own (`Kiosk`: who am I, heartbeats); beyond those a check-in
+/// kiosk and the appointment machine check bookings in, the window machines (rating terminal,
+/// 前台通) take the rating, the pickup locker opens for a citizen's code, 办证易 and 网e捷 take the
+/// card holder's fees due, 办证易 re-issues endorsements, 网e捷 shows the holder's applications;
+/// nothing else.
+pub fn device_may(kind: DeviceKind, action: Action) -> bool {
+    use DeviceKind::*;
+    match action {
+        Action::Public | Action::Kiosk => true,
+        Action::CheckIn => matches!(kind, CheckIn | Yuyueji),
+        Action::Rate => matches!(kind, RatingTerminal | Qiantaitong),
+        Action::Locker => matches!(kind, Quzhengji),
+        Action::KioskSqy => matches!(kind, Shenqingyi),
+        Action::KioskQtt => matches!(kind, Qiantaitong),
+        Action::KioskPay => matches!(kind, Banzhengyi | Wangejie),
+        Action::Endorse => matches!(kind, Banzhengyi),
+        Action::KioskStatus => matches!(kind, Wangejie),
+        Action::KioskBook => matches!(kind, Yuyueji),
+        Action::KioskForm => matches!(kind, Tianbiaoji),
+        Action::KioskPassport => matches!(kind, Zhengjiantong),
+        _ => false,
+    }
+}
+
+/// Whether `p` may act for `window` of its site: a device bound to a window only for that one
+/// (a rating terminal rates its own window's tickets); anyone else as `permits` decided.
+pub fn at_window(p: &Principal, window: u32) -> bool {
+    match p {
+        Principal::Device(d) => d.window_number.is_none_or(|w| w == window),
+        _ => true,
     }
 }
 
@@ -290,6 +380,29 @@ mod tests {
     }
 
     #[test]
+    fn statistics_are_for_leaders_and_appraisals_of_others_for_their_leaders() {
+        let leader = staff(&[(Role::Leader, Some("gz-tianhe"))]);
+        let officer = staff(&[(Role::Officer, Some("gz-tianhe"))]);
+        let manager = staff(&[(Role::HallManager, Some("gz-tianhe"))]);
+        assert!(permits(&leader, Action::ViewStats, Some("gz-tianhe")));
+        assert!(!permits(&leader, Action::ViewStats, Some("gz-yuexiu")));
+        assert!(permits(&manager, Action::ViewStats, Some("gz-tianhe")));
+        assert!(!permits(&officer, Action::ViewStats, None));
+        assert_eq!(
+            hall_scope(&leader, Action::ViewStats),
+            Some(vec!["gz-tianhe".to_string()])
+        );
+        // Every officer reaches the appraisal page (their own); only leaders and supervisors
+        // read others', and a hall manager neither.
+        assert!(permits(&officer, Action::Appraisal, None));
+        assert!(!permits(&officer, Action::AppraiseOthers, None));
+        assert!(permits(&leader, Action::AppraiseOthers, Some("gz-tianhe")));
+        assert!(!permits(&manager, Action::Appraisal, None));
+        let supervisor = staff(&[(Role::Supervisor, None)]);
+        assert_eq!(hall_scope(&supervisor, Action::AppraiseOthers), None);
+    }
+
+    #[test]
     fn hall_scope_limits_hall_managers() {
         let m = staff(&[(Role::HallManager, Some("gz-tianhe"))]);
         assert!(permits(&m, Action::ManageHalls, None));
@@ -338,6 +451,68 @@ mod tests {
             assert!(!permits(&c, a, None), "{a:?}");
         }
         assert_eq!(hall_scope(&c, Action::ProductionBatches), Some(vec![]));
+    }
+
+    fn device(kind: DeviceKind, window: Option<u32>) -> Principal {
+        Principal::Device(DevicePrincipal {
+            id: 7,
+            name: "machine".into(),
+            hall_id: "gz-tianhe".into(),
+            kind,
+            window_number: window,
+        })
+    }
+
+    /// The matrix per kind: each device action is allowed to exactly the kinds of the table, in
+    /// the device's own site only, and a device reaches no staff action whatever its kind.
+    #[test]
+    fn each_kind_of_device_does_only_its_own_actions() {
+        use DeviceKind::*;
+        let expected: [(Action, &[DeviceKind]); 3] = [
+            (Action::CheckIn, &[CheckIn, Yuyueji]),
+            (Action::Rate, &[RatingTerminal, Qiantaitong]),
+            (Action::Locker, &[Quzhengji]),
+        ];
+        for kind in DeviceKind::ALL {
+            let window = kind.needs_window().then_some(4);
+            let d = device(kind, window);
+            assert!(permits(&d, Action::Kiosk, None), "{kind:?}");
+            assert!(permits(&d, Action::Public, None), "{kind:?}");
+            for (action, kinds) in &expected {
+                let may = kinds.contains(&kind);
+                assert_eq!(permits(&d, *action, None), may, "{kind:?} {action:?}");
+                assert_eq!(
+                    permits(&d, *action, Some("gz-tianhe")),
+                    may,
+                    "{kind:?} {action:?} in its site"
+                );
+                assert!(
+                    !permits(&d, *action, Some("gz-yuexiu")),
+                    "{kind:?} {action:?} in another site"
+                );
+            }
+            for a in [
+                Action::Staff,
+                Action::Counter,
+                Action::Monitor,
+                Action::ManageDevices,
+                Action::Alerts,
+                Action::Hotline,
+                Action::ProductionBatches,
+            ] {
+                assert!(!permits(&d, a, Some("gz-tianhe")), "{kind:?} {a:?}");
+            }
+        }
+        // A check-in kiosk may not rate; a rating terminal may not check in.
+        assert!(!permits(&device(CheckIn, None), Action::Rate, None));
+        assert!(!permits(
+            &device(RatingTerminal, Some(4)),
+            Action::CheckIn,
+            None
+        ));
+        // A window machine acts for its own window only.
+        assert!(at_window(&device(RatingTerminal, Some(4)), 4));
+        assert!(!at_window(&device(RatingTerminal, Some(4)), 5));
     }
 
     #[test]

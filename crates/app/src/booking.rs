@@ -254,6 +254,18 @@ pub struct VisitView {
     pub checked_in_at: DateTime<Utc>,
     /// The application taken at the counter, once accepted.
     pub application: Option<VisitApplication>,
+    /// The fee paid at the window, once paid: its receipt is at `/slip/{code}/receipt.pdf`.
+    pub receipt: Option<VisitReceipt>,
+}
+
+/// A fee paid at the window, as its payer sees it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct VisitReceipt {
+    pub receipt_no: String,
+    pub amount_yuan: u32,
+    pub paid_at: DateTime<Utc>,
+    /// Set when the fee was refunded (an application withdrawn or refused at acceptance).
+    pub refunded_at: Option<DateTime<Utc>>,
 }
 
 /// An application as its applicant sees it.
@@ -1174,12 +1186,37 @@ impl App {
             None => None,
             Some(a) => Some(self.visit_application(a).await?),
         };
+        let receipt = self
+            .receipt_of(&t)
+            .await?
+            .map(|(p, refunded_at)| VisitReceipt {
+                receipt_no: p.receipt_no,
+                amount_yuan: p.amount_yuan,
+                paid_at: p.paid_at,
+                refunded_at,
+            });
         Ok(Some(VisitView {
             ticket: t.label,
             ticket_status: t.status,
             checked_in_at: t.created_at,
             application,
+            receipt,
         }))
+    }
+
+    /// A ticket's payment and when it was refunded, if it was: read from its hall's day of
+    /// payments (the reconciliation's query), which carries the refund.
+    pub(crate) async fn receipt_of(
+        &self,
+        t: &wujing_store::Ticket,
+    ) -> AppResult<Option<(wujing_store::Payment, Option<DateTime<Utc>>)>> {
+        Ok(self
+            .store
+            .payments_of_day(&t.hall_id, t.day)
+            .await?
+            .into_iter()
+            .find(|d| d.payment.ticket_id == t.id)
+            .map(|d| (d.payment, d.refunded_at)))
     }
 
     /// An application as its applicant sees it: state, history, next step, collection.

@@ -18,7 +18,7 @@ use wujing_domain::channels::Channel;
 pub(crate) fn of_citizen_request(p: &Principal) -> AppResult<Channel> {
     match p {
         Principal::Anonymous | Principal::Staff(_) => Ok(Channel::Web),
-        Principal::Device(_) => Ok(Channel::SelfService),
+        Principal::Device(d) => Ok(d.kind.channel()),
         Principal::System(s) => match Channel::parse(&s.kind) {
             Some(c) if Channel::gateways().any(|g| g == c) => Ok(c),
             // The production centre makes documents; it does not book for citizens.
@@ -34,7 +34,8 @@ pub(crate) fn of_site_request(p: &Principal, police_station: bool) -> Channel {
     match p {
         Principal::Staff(_) if police_station => Channel::PoliceStation,
         Principal::Staff(_) => Channel::Counter,
-        Principal::Device(_) => Channel::SelfService,
+        // The machine's kind says its channel: 办证易 and 网e捷 are counted by name.
+        Principal::Device(d) => d.kind.channel(),
         // The citizen's own phone (checking in by the booking's QR code), or a gateway.
         Principal::Anonymous => Channel::Web,
         Principal::System(s) => Channel::parse(&s.kind).unwrap_or(Channel::Web),
@@ -97,7 +98,18 @@ mod tests {
             id: 1,
             name: "k".into(),
             hall_id: "h".into(),
+            kind: wujing_domain::DeviceKind::CheckIn,
+            window_number: None,
         });
+        let bzy = Principal::Device(DevicePrincipal {
+            id: 2,
+            name: "b".into(),
+            hall_id: "h".into(),
+            kind: wujing_domain::DeviceKind::Banzhengyi,
+            window_number: None,
+        });
+        assert_eq!(of_citizen_request(&bzy).unwrap(), Channel::Banzhengyi);
+        assert_eq!(of_site_request(&bzy, false), Channel::Banzhengyi);
         assert_eq!(of_citizen_request(&device).unwrap(), Channel::SelfService);
         assert_eq!(
             of_citizen_request(&system("wechat")).unwrap(),

@@ -177,10 +177,29 @@ impl App {
     /// The key in a booking's slip link (`/slip/{code}?k=…`): whoever has the link sees the
     /// slip, as with a paper slip; the key cannot be guessed from the code.
     pub async fn slip_key(&self, code: &str) -> AppResult<String> {
-        // The links key lives in the key file, not the database: a copy of the database
-        // cannot forge slip links.
+        Ok(self.slip_key_of(code))
+    }
+
+    /// The slip key, computed: the links key lives in the key file, not the database, so a
+    /// copy of the database cannot forge slip links.
+    pub(crate) fn slip_key_of(&self, code: &str) -> String {
         let mac = self.store.keys().link_mac(code.as_bytes());
-        Ok(wujing_domain::audit::hex(&mac)[..24].to_string())
+        wujing_domain::audit::hex(&mac)[..24].to_string()
+    }
+
+    /// When check-in opens and closes for a visit starting at `starts_at` (`HH:MM`, the hall's clock), by the hall
+    /// rules the server was started with.
+    pub fn checkin_window(&self, starts_at: chrono::DateTime<chrono::Utc>) -> (String, String) {
+        let at = |d: chrono::TimeDelta| {
+            (starts_at + d)
+                .with_timezone(&wujing_domain::calendar::china_offset())
+                .format("%H:%M")
+                .to_string()
+        };
+        (
+            at(-self.config.hall.checkin_early),
+            at(self.config.hall.checkin_late),
+        )
     }
 
     /// A booking by its slip link, as the slip shows it.
@@ -190,9 +209,58 @@ impl App {
     }
 
     /// The pre-filled application form (PDF) of the booking behind a slip link.
+    /// Only a booking still to be used has one: a cancelled, lapsed or used booking's slip
+    /// no longer offers it, and its address answers why.
     pub async fn application_form_by_slip(&self, code: &str, key: &str) -> AppResult<Vec<u8>> {
         let b = self.slip_booking(code, key).await?;
+        match b.status.as_str() {
+            "cancelled" => {
+                return Err(AppError::new(
+                    Code::BookingNotActive,
+                    "该预约已取消，申请表不再提供",
+                    "the booking is cancelled; its form is no longer offered",
+                ))
+            }
+            "used" => {
+                return Err(AppError::new(
+                    Code::BookingUsed,
+                    "该预约已签到办理，申请表已在窗口填写",
+                    "the booking has been used; the form was completed at the window",
+                ))
+            }
+            _ => {}
+        }
+        let v = self.booking_view(&b).await?;
+        if self.has_lapsed(&v) {
+            return Err(AppError::new(
+                Code::BookingLapsed,
+                "签到时间已过，该预约已失效，请重新预约",
+                "the check-in time has passed and the booking has lapsed; make a new booking",
+            ));
+        }
         self.application_form(&b).await
+    }
+
+    /// Whether an active booking's check-in window closed without a check-in.
+    pub fn has_lapsed(&self, b: &BookingView) -> bool {
+        b.status == "active" && self.clock.now() > b.starts_at + self.config.hall.checkin_late
+    }
+
+    /// The receipt of the fee paid for a booking's visit, for its holder (the slip's key
+    /// proves it, as for the form): a booking never checked in, or a visit without a payment,
+    /// has none.
+    pub async fn receipt_by_slip(&self, code: &str, key: &str) -> AppResult<Vec<u8>> {
+        let b = self.slip_booking(code, key).await?;
+        let none = || {
+            AppError::new(
+                Code::PaymentNotFound,
+                "这次预约还没有缴费记录",
+                "no fee has been paid for this booking",
+            )
+        };
+        let t = self.store.ticket_of_booking(b.id).await?.ok_or_else(none)?;
+        let (pay, refunded_at) = self.receipt_of(&t).await?.ok_or_else(none)?;
+        self.render_receipt(&t, &pay, refunded_at).await
     }
 
     pub(crate) async fn slip_booking(

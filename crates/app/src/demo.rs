@@ -36,6 +36,9 @@ struct DemoHall {
     name_en: String,
     address_zh: String,
     address_en: String,
+    /// `[latitude, longitude]`, WGS-84 degrees.
+    #[serde(default)]
+    location: Option<[f64; 2]>,
     weekdays: Vec<u32>,
     sessions: String,
     slot_minutes: u32,
@@ -57,6 +60,9 @@ struct DemoWindow {
 pub const ORGANISATION: &str = include_str!("../../../data/demo/organisation.json");
 pub const PERSONS: &str = include_str!("../../../data/demo/persons.jsonl");
 pub const DOCUMENTS: &str = include_str!("../../../data/demo/documents.jsonl");
+/// The permits' endorsement history: one record per branch of the 办证易 re-issue rules
+/// (docs/KIOSK.md §7.1 lists who is who).
+pub const ENDORSEMENTS: &str = include_str!("../../../data/demo/endorsements.jsonl");
 
 /// What loading the demo did. `halls` and `windows` count the sites of kind `hall` (the
 /// article's 18 halls and 110 windows); `sites` and `site_windows` count every site.
@@ -69,10 +75,41 @@ pub struct DemoReport {
     pub site_windows: usize,
     pub persons: u64,
     pub documents: u64,
+    /// HK/Macao endorsements on record ([`ENDORSEMENTS`]).
+    pub endorsements: u64,
     pub slots: u64,
     /// Hotels registered for the demo police stations (`lodging::DEMO_HOTELS`).
     pub hotels: usize,
+    /// Machines registered at the round-the-clock points ([`DEMO_DEVICES`]).
+    pub devices: usize,
 }
+
+/// The demo's machines at its round-the-clock points (M11) and its Tianhe hall (issue 17):
+/// site, kind, name. Their tokens are random and shown nowhere: a demo kiosk (or the bridge
+/// emulator's browser) is paired with one from the devices page (docs/KIOSK.md, "Pairing").
+pub const DEMO_DEVICES: &[(&str, &str, &str)] = &[
+    ("tianhe-tiyu-24h", "bzy", "体育西路 办证易 1"),
+    ("tianhe-tiyu-24h", "qzj", "体育西路 取证机 1"),
+    ("yuexiu-beijinglu-24h", "bzy", "北京路 办证易 1"),
+    ("yuexiu-beijinglu-24h", "qzj", "北京路 取证机 1"),
+    ("panyu-shiqiao-24h", "bzy", "市桥 办证易 1"),
+    ("panyu-shiqiao-24h", "wej", "市桥 网e捷 1"),
+    // Issue 17: a 办证易 and a 网e捷 in a hall too, beside its counters.
+    ("tianhe", "bzy", "天河大厅 办证易 1"),
+    ("tianhe", "wej", "天河大厅 网e捷 1"),
+    // And the hall's 预约机, 取证机, 填表机 and 证件通.
+    ("tianhe", "yyj", "天河大厅 预约机 1"),
+    ("tianhe", "qzj", "天河大厅 取证机 1"),
+    ("tianhe", "tbj", "天河大厅 填表机 1"),
+    ("tianhe", "zjt", "天河大厅 证件通 1"),
+];
+
+/// The demo's kiosk-mode machines in a hall (issue 17): site, kind, name, and the window for a
+/// window machine. Registered like [`DEMO_DEVICES`].
+pub const DEMO_HALL_DEVICES: &[(&str, &str, &str, Option<u32>)] = &[
+    ("tianhe", "sqy", "天河 申请易 1", None),
+    ("tianhe", "qtt", "天河 1号窗口 前台通", Some(1)),
+];
 
 impl App {
     /// Whether the database holds no organisation yet.
@@ -147,6 +184,10 @@ impl App {
                         capacity,
                         kind: h.kind,
                         businesses,
+                        location: h.location.map(|[lat, lon]| {
+                            wujing_domain::GeoPoint::new(lat, lon)
+                                .expect("demo coordinates in range")
+                        }),
                     },
                     windows: h
                         .windows
@@ -173,8 +214,47 @@ impl App {
         report.persons = self.store.upsert_persons(&persons, now).await?;
         let documents = crate::import::parse_documents(DOCUMENTS).expect("demo documents parse");
         report.documents = self.store.upsert_documents(&documents, now).await?;
+        let endorsements =
+            crate::import::parse_endorsements(ENDORSEMENTS).expect("demo endorsements parse");
+        report.endorsements = self.store.import_endorsements(&endorsements, now).await?;
         report.slots = self.generate_horizon().await?;
         report.hotels = self.load_demo_hotels().await?;
+        report.devices = self.load_demo_devices().await?;
         Ok(report)
+    }
+
+    /// Registers [`DEMO_DEVICES`] and [`DEMO_HALL_DEVICES`] (audited as the command line's, like the demo's hotels), once.
+    async fn load_demo_devices(&self) -> AppResult<usize> {
+        let existing = self.store.devices().await?;
+        let mut n = 0;
+        let all = DEMO_DEVICES
+            .iter()
+            .map(|(s, k, n)| (*s, *k, *n, None))
+            .chain(DEMO_HALL_DEVICES.iter().copied());
+        for (site, kind, name, window) in all {
+            if self.store.hall(site).await?.is_none()
+                || existing.iter().any(|d| d.name == name && d.hall_id == site)
+            {
+                continue;
+            }
+            let token = crate::auth::random_token();
+            self.audit(
+                &crate::admin::Actor::cli().in_hall(site),
+                wujing_store::AdminChange::CreateDevice {
+                    name: name.into(),
+                    hall_id: site.into(),
+                    token_hash: crate::auth::token_hash(&token),
+                    kind: kind.into(),
+                    window_number: window,
+                },
+                "device.create",
+                format!("hall:{site}"),
+                None,
+                serde_json::json!({ "name": name, "hall": site, "kind": kind, "window": window }),
+            )
+            .await?;
+            n += 1;
+        }
+        Ok(n)
     }
 }

@@ -88,10 +88,14 @@ codes! {
     SignatureRequired = "signature_required", Invalid, "请先由申请人签收再交付证件", "the applicant must sign the receipt before the document is handed over";
     MissingItemsInvalid = "missing_items_invalid", Invalid, "请列出1到10项缺少的材料，每项不超过100个字", "list 1 to 10 missing materials, each at most 100 characters";
     MailAddressInvalid = "mail_address_invalid", Invalid, "邮寄地址须为一行，8到120个字", "the mail address must be one line of 8 to 120 characters";
+    StatsPeriodInvalid = "stats_period_invalid", Invalid, "统计期间须为不超过400天的日期范围（YYYY-MM-DD），且起始日不晚于截止日", "the period must be dates (YYYY-MM-DD), the first not after the last, spanning at most 400 days";
+    StatsFilterInvalid = "stats_filter_invalid", Invalid, "没有这个业务或渠道", "no such business or channel";
+    OfficerNotFound = "officer_not_found", NotFound, "没有这位民警", "no such officer";
     TextInvalid = "text_invalid", Invalid, "内容含有不允许的控制字符", "the text contains a control character that is not allowed";
     PayloadTooLarge = "payload_too_large", PayloadTooLarge, "请求内容过大", "the request body is too large";
     Timeout = "timeout", Unavailable, "处理超时，请稍后再试；如为提交操作，请先查询结果再重试", "the request took too long; if it changed something, check the outcome before retrying";
     TooManyListeners = "too_many_listeners", Unavailable, "叫号屏的实时连接已满，请稍后再试", "the board has as many live listeners as it serves; try again shortly";
+    SimulationOverlaps = "simulation_overlaps", Conflict, "模拟年份的日期已有号源，模拟数据不能与之重叠", "slots exist in the simulated year's days: a simulation cannot overlap them";
     AlertAcknowledged = "alert_acknowledged", Conflict, "该提醒已有人确认", "someone has acknowledged this alert";
     AlertNotFound = "alert_not_found", NotFound, "没有这条提醒", "no such alert";
     AlreadyAccepted = "already_accepted", Conflict, "该号已受理", "already accepted";
@@ -108,6 +112,7 @@ codes! {
     AuthorityInvalid = "authority_invalid", Invalid, "服务机构信息有误，见 details.fields", "the authority's details are not valid; see details.fields";
     AuditSearchByIdentityForbidden = "audit_search_by_identity_forbidden", Forbidden, "限定大厅的人员不能按证件号码检索审计记录", "staff limited to halls cannot search the audit trail by an identity number";
     BodyInvalid = "body_invalid", Invalid, "请求内容的某个字段有误", "a field of the request body is wrong";
+    BookingLapsed = "booking_lapsed", Conflict, "签到时间已过，该预约已失效", "the check-in time has passed; the booking has lapsed";
     BookingNotActive = "booking_not_active", Conflict, "该预约已取消", "the booking is cancelled";
     BookingNotFound = "booking_not_found", NotFound, "没有找到该预约", "no such booking";
     BookingStarted = "booking_started", Conflict, "预约时段已开始，不能再取消", "the booked slot has started and can no longer be cancelled";
@@ -122,7 +127,10 @@ codes! {
     CheckinTooEarly = "checkin_too_early", Conflict, "还未到签到时间", "check-in has not opened yet";
     CheckinTooLate = "checkin_too_late", Conflict, "已超过签到时间，请到咨询台改约或现场取号", "check-in has closed; reschedule or take a walk-in number at the information desk";
     CodeRateLimited = "code_rate_limited", RateLimited, "验证码发送过于频繁，请稍后再试", "too many codes; try again later";
+    CompartmentJammed = "compartment_jammed", Conflict, "存放您证件的格口柜门故障，请到取证窗口出示身份证领取证件", "the door of your document's compartment is jammed; collect the document at the collection counter with your ID card";
+    CompartmentNotJammed = "compartment_not_jammed", Conflict, "该格口没有卡住", "this compartment is not jammed";
     CompartmentOccupied = "compartment_occupied", Conflict, "要移除的格口中有待取的证件", "a compartment to be removed holds a document";
+    CompartmentUnknown = "compartment_unknown", NotFound, "本取证机没有这个格口", "this locker has no such compartment";
     ContentTypeInvalid = "content_type_invalid", Invalid, "请求须为 JSON（Content-Type: application/json）", "the request body must be JSON (Content-Type: application/json)";
     CsrfInvalid = "csrf_invalid", Forbidden, "页面已过期或来源不明，请刷新后重试", "the form has expired or did not come from Wujing; reload and try again";
     CurrentPasswordWrong = "current_password_wrong", Invalid, "当前密码不正确", "the current password is wrong";
@@ -132,7 +140,16 @@ codes! {
     DayHasBookings = "day_has_bookings", Conflict, "当天已有预约，不能闭厅；请先为市民改约", "the day has bookings; move them before closing the hall";
     DayInPast = "day_in_past", Invalid, "不能修改过去的日期", "past days cannot change";
     EmblemInvalid = "emblem_invalid", Invalid, "徽标须为 PNG 或 JPEG 图片，不超过 256 KB", "the emblem must be a PNG or JPEG image of at most 256 KB";
+    DeviceAlertCleared = "device_alert_cleared", Conflict, "该设备提醒已解除", "this device alert has been cleared already";
+    DeviceAlertNotFound = "device_alert_not_found", NotFound, "没有这条设备提醒", "no such device alert";
+    DeviceKindInvalid = "device_kind_invalid", Invalid, "设备类型须为 bzy、qtt、wej、zjt、tbj、qzj、sqy、yyj、check_in、rating_terminal 或 display_board", "the device kind must be bzy, qtt, wej, zjt, tbj, qzj, sqy, yyj, check_in, rating_terminal or display_board";
     DeviceNameInvalid = "device_name_invalid", Invalid, "设备名称须为1到60个字符", "the device name must be 1 to 60 characters";
+    DeviceRevoked = "device_revoked", Conflict, "该设备已吊销，请登记新设备", "the device has been revoked; register a new one";
+    DeviceWindowInvalid = "device_window_invalid", Invalid, "前台通和评价器须指定本办证点的一个窗口，其他设备不设窗口", "a qtt or a rating terminal needs one of its site's windows; other devices have none";
+    HeartbeatInvalid = "heartbeat_invalid", Invalid, "心跳内容有误：外设或状态不在协议列表中", "the heartbeat names a peripheral or a state the protocol does not list";
+    PairingCollision = "pairing_collision", Conflict, "请重新获取配对码", "ask for a new pairing code";
+    PairingThrottled = "pairing_throttled", RateLimited, "配对尝试过于频繁，请稍后再试", "too many pairing attempts; try again later";
+    PairingUnknown = "pairing_unknown", NotFound, "配对码不存在或已过期，请在终端上重新获取", "no such pairing code, or it has expired; ask the kiosk for a new one";
     DeviceTokenInvalid = "device_token_invalid", Unauthorized, "设备令牌无效或已吊销", "the device token is invalid or revoked";
     DisplayNameInvalid = "display_name_invalid", Invalid, "姓名须为1到40个字符", "the name must be 1 to 40 characters";
     DocumentNumberInvalid = "document_number_invalid", Invalid, "证件号码须为5到20位大写字母或数字", "the document number must be 5 to 20 capital letters or digits";
@@ -174,11 +191,12 @@ codes! {
     LoginThrottled = "login_throttled", RateLimited, "登录尝试过于频繁，请稍后再试", "too many sign-in attempts; try again later";
     LotteryClosed = "lottery_closed", Unprocessable, "摇号登记已结束", "lottery entries are closed";
     LotteryNotOpen = "lottery_not_open", Unprocessable, "摇号登记尚未开始", "lottery entries are not open yet";
-    LotteryNotUsed = "lottery_not_used", Unprocessable, "号源按时间放出，无需摇号登记，请直接预约", "seats are released on a rolling window without a lottery; book directly";
-    LotteryPending = "lottery_pending", Unprocessable, "该日号源正在摇号，请等待结果", "the seats of that day are being drawn; wait for the result";
+    LotteryNotUsed = "lottery_not_used", Unprocessable, "预约名额按时间放出，无需摇号登记，请直接预约", "seats are released on a rolling window without a lottery; book directly";
+    LotteryPending = "lottery_pending", Unprocessable, "该日预约名额正在摇号，请等待结果", "the seats of that day are being drawn; wait for the result";
     MethodInvalid = "method_invalid", Invalid, "付款方式须为 card、qr 或 cash", "the method must be card, qr or cash";
     MethodNotAllowed = "method_not_allowed", Invalid, "该接口不支持此请求方法", "this endpoint does not support the request method";
     MrzCharacters = "mrz_characters", Unprocessable, "机读区只能含有大写字母、数字和填充符<", "a machine-readable zone holds only capital letters, digits and the filler <";
+    MrzCheckFailed = "mrz_check_failed", Unprocessable, "护照机读区校验未通过，可能读错了，请重新放置护照", "the passport's machine-readable zone failed its check digits (probably misread); put the passport on the reader again";
     MrzFormatUnknown = "mrz_format_unknown", Unprocessable, "无法识别的证件类型：机读区应为护照、签证、ICAO证件或往来港澳/台湾通行证", "unknown document: the zone is not a passport, visa, ICAO card or a Mainland travel permit for Hong Kong, Macao or Taiwan";
     MrzLineCount = "mrz_line_count", Unprocessable, "机读区应为两行（护照、签证）或三行（证卡）", "a machine-readable zone has two lines (passports, visas) or three (cards)";
     MrzLineLength = "mrz_line_length", Unprocessable, "机读区每行应为30、36或44个字符，且各行等长", "each line of a machine-readable zone has 30, 36 or 44 characters, all lines alike";
@@ -189,7 +207,7 @@ codes! {
     NotFound = "not_found", NotFound, "找不到该记录", "not found";
     NotReady = "not_ready", Unavailable, "服务尚未就绪", "the service is not ready";
     NotRefundable = "not_refundable", Conflict, "没有可退的款项", "nothing to refund";
-    NotYetReleased = "not_yet_released", Unprocessable, "该日的号源尚未放出", "the seats of that day are not released yet";
+    NotYetReleased = "not_yet_released", Unprocessable, "该日的预约名额尚未放出", "the seats of that day are not released yet";
     NothingToRate = "nothing_to_rate", Conflict, "该窗口暂无待评价的业务", "nothing to rate at this window";
     OutcomeRequired = "outcome_required", Invalid, "请填写处理结果（500字以内）", "record what was done (up to 500 characters)";
     PassportNumberInvalid = "passport_number_invalid", Invalid, "护照号码应为5至20位字母或数字", "the passport number should be 5 to 20 letters or digits";
@@ -220,6 +238,7 @@ codes! {
     SignInRequired = "sign_in_required", Unauthorized, "请先登录", "please sign in first";
     SlotFull = "slot_full", Conflict, "该时段已约满，请选择其他时段或其他大厅", "this slot is full; choose another time or another hall";
     SlotInPast = "slot_in_past", Unprocessable, "该时段已经开始或已过去", "this slot has already started";
+    SlotNotAtSite = "slot_not_at_site", Unprocessable, "本机只能预约本大厅的时段", "this machine books this hall's times only";
     SlotNotBookable = "slot_not_bookable", Unprocessable, "该时段留给现场取号或加急窗口，不能网上预约", "this slot is kept for walk-ins or the expedite desk and cannot be booked online";
     SlotNotFound = "slot_not_found", NotFound, "没有这个时段", "no such slot";
     StaffNotFound = "staff_not_found", NotFound, "没有这个工作人员账号", "no such staff account";
@@ -239,6 +258,15 @@ codes! {
     WindowInvalid = "window_invalid", Invalid, "窗口号须为1到999，类型须为 general、foreigners、expedite 或 collection", "the window number must be 1 to 999 and the kind general, foreigners, expedite or collection";
     WindowNotFound = "window_not_found", NotFound, "该大厅没有这个窗口", "no such window in this hall";
     WrongHall = "wrong_hall", Conflict, "该预约不在本大厅办理", "the booking is for another hall";
+    // The 办证易 and 网e捷 kiosk modes (issue 17, crates/app/src/bzy.rs, docs/KIOSK.md §7).
+    EndorsementReissueRefused = "endorsement_reissue_refused", Unprocessable, "本机不能为您办理签注再签，请到窗口办理", "the kiosk cannot re-issue this endorsement; please go to a counter";
+    EndorsementReissueInProgress = "endorsement_reissue_in_progress", Conflict, "该通行证正在另一台自助机上办理签注，请稍后再试或到窗口办理", "this permit's endorsement is being re-issued at another kiosk; try again later or go to a counter";
+    EndorsementReissueState = "endorsement_reissue_state", Conflict, "该次签注办理已结束或不在这一步，请重新开始", "this re-issue has ended or is not at this step; please start again";
+    EndorsementReissueNotFound = "endorsement_reissue_not_found", NotFound, "没有这次签注办理", "no such re-issue";
+    FaceNotVerified = "face_not_verified", Unprocessable, "人像比对未通过，请到窗口办理", "the face check did not pass; please go to a counter";
+    KioskPaymentNotConfirmed = "kiosk_payment_not_confirmed", Conflict, "支付机构尚未确认这笔付款，请到窗口处理", "the payment provider has not confirmed this payment; please go to a counter";
+    CardWriteMismatch = "card_write_mismatch", Unprocessable, "写卡回读不一致，签注未写入，费用将退回，请到窗口办理", "the card read back something else; the endorsement was not written, the fee will be refunded; please go to a counter";
+    KioskFeeNotDue = "kiosk_fee_not_due", NotFound, "没有这笔待缴费用", "no such fee due";
     // Online payment (issue 13, crates/app/src/payments.rs).
     PaymentAlreadyPaid = "payment_already_paid", Conflict, "该事项已缴费", "this has been paid already";
     PaymentAmountInvalid = "payment_amount_invalid", Invalid, "缴费金额须为1到100000元，事项名称1到60个字，返回地址须为本站路径", "the amount must be 1 to 100000 yuan, the subject 1 to 60 characters and the return address a path of this site";
@@ -284,6 +312,13 @@ codes! {
     PassportLinkSame = "passport_link_same", Invalid, "新旧护照号码相同", "the old and the new passport numbers are the same";
     PassportAlreadyLinked = "passport_already_linked", Conflict, "该护照已登记过换发关系", "this passport is already recorded in a renewal";
     PassportLinkConflict = "passport_link_conflict", Conflict, "两本护照各有一笔同类业务的有效预约：请先取消其中一笔再登记换发", "both passports have an active booking for the same business: cancel one before recording the renewal";
+    // The kiosk modes 申请易 and 前台通 (issue 17, crates/app/src/kiosk_sqy.rs, kiosk_qtt.rs).
+    BiometricsInvalid = "biometrics_invalid", Invalid, "采集数据格式有误，请重新采集", "the captured data is malformed; capture it again";
+    FingerprintsIncomplete = "fingerprints_incomplete", Unprocessable, "指纹采集未按规则完成，请按提示继续采集或到窗口办理", "the fingerprints were not taken as the rules require; continue as the screen says, or go to a counter";
+    SignatureMissing = "signature_missing", Unprocessable, "请在签名板上签名，无法签名的请选择“无法签名”", "sign on the pad, or choose \"unable to sign\"";
+    KioskBusinessInvalid = "kiosk_business_invalid", Unprocessable, "本机只办理普通护照的申请，其他业务请到窗口办理", "this machine handles passport applications only; other business at a counter";
+    NoTicketServed = "no_ticket_served", Conflict, "本窗口当前没有正在办理的号，请等待工作人员叫号", "no ticket is being served at this window; wait for the officer to call one";
+    TerminalAmountMismatch = "terminal_amount_mismatch", Unprocessable, "终端扣款金额与应缴费用不符，未入账，请联系工作人员", "the terminal charged another amount than the fee; not recorded, ask the officer";
 }
 
 impl std::fmt::Display for Code {

@@ -47,6 +47,31 @@ impl App {
         if let Some(o) = option {
             rows.push(("签注种类 Endorsement".into(), o));
         }
+        // The answers given when booking, in words, so the officer need not ask again.
+        let answers: wujing_domain::Answers =
+            serde_json::from_str(&b.answers_json).unwrap_or_default();
+        use wujing_domain::eligibility::{answer_words, DESTINATIONS, RELATIONS, RENEWAL_REASONS};
+        if b.business == "passport_renewal" {
+            rows.push((
+                "换发原因 Reason for renewal".into(),
+                answer_words(
+                    &RENEWAL_REASONS,
+                    answers.renewal_reason.as_deref().unwrap_or(""),
+                ),
+            ));
+        }
+        if let Some(d) = &answers.destination {
+            rows.push(("前往地 Destination".into(), answer_words(&DESTINATIONS, d)));
+        }
+        if let Some(r) = &answers.relation {
+            rows.push((
+                "与被探望人关系 Relation".into(),
+                answer_words(&RELATIONS, r),
+            ));
+        }
+        if let Some(g) = &answers.guardian_id_number {
+            rows.push(("监护人身份号码 Guardian's ID".into(), g.clone()));
+        }
         rows.push(("姓名 Name".into(), b.name.clone()));
         if let Some(id) = &id {
             let sex = match id.sex() {
@@ -88,7 +113,7 @@ impl App {
             rows.push(("办理时限 Processing".into(), format!("{d} 日 days")));
         }
         let form = Form {
-            title: "中华人民共和国出入境证件申请表".into(),
+            title: "中国公民出入境证件申请表".into(),
             subtitle: format!("Application for exit-entry documents · {} · {}", v.business.name_en, v.code),
             rows,
             notes: vec![

@@ -255,12 +255,65 @@ impl App {
         client_addr: Option<&str>,
         input: &CheckInInput,
     ) -> AppResult<TicketView> {
+        let r = self.check_in_once(p, hall, client_addr, input).await?;
+        self.count_use(p, "check_in").await;
+        Ok(r)
+    }
+
+    /// The number ticket a kiosk just issued, as a PDF for the bridge's printer (docs/KIOSK.md
+    /// §5, `print`): the hall, the number, the business and when it was issued, nothing about
+    /// the citizen. Only on the ticket's day, and only for whoever may check in at its hall: a
+    /// kiosk prints its own hall's tickets, never another hall's or yesterday's.
+    pub async fn kiosk_ticket_pdf(&self, p: &Principal, id: i64) -> AppResult<Vec<u8>> {
+        // Who may check in at a hall may print its tickets: its kiosks, and reception.
+        self.require(p, Action::CheckIn, None)?;
+        let t = self
+            .store
+            .ticket(id)
+            .await?
+            .filter(|t| t.day == self.hall_day())
+            .ok_or_else(|| AppError::from(Code::TicketNotFound))?;
+        self.require(p, Action::CheckIn, Some(&t.hall_id))?;
+        let h = self.hall(&t.hall_id).await?;
+        let business = self
+            .catalogue
+            .business(&t.business)
+            .map_or(t.business.clone(), |b| {
+                format!("{} {}", b.name_zh, b.name_en)
+            });
+        let issued = t
+            .created_at
+            .with_timezone(&wujing_domain::calendar::china_offset());
+        let form = wujing_forms::Form {
+            title: format!("排队号 {}", t.label),
+            subtitle: format!("Ticket {} · {}", t.label, h.name_en),
+            rows: vec![
+                ("号 Number".into(), t.label.clone()),
+                ("大厅 Hall".into(), h.name_zh.clone()),
+                ("业务 Business".into(), business),
+                (
+                    "取号时间 Issued".into(),
+                    issued.format("%Y-%m-%d %H:%M").to_string(),
+                ),
+            ],
+            notes: vec![
+                "请在等候区休息，留意叫号屏和广播。".into(),
+                "Please take a seat and watch the board.".into(),
+            ],
+            language: "zh-CN".into(),
+        };
+        self.render_form(form).await
+    }
+
+    async fn check_in_once(
+        &self,
+        p: &Principal,
+        hall: &str,
+        client_addr: Option<&str>,
+        input: &CheckInInput,
+    ) -> AppResult<TicketView> {
         self.require(p, Action::CheckIn, Some(hall))?;
-        let raw = input.code.trim();
-        let code = raw
-            .strip_prefix("WUJING:")
-            .map_or(raw, |r| r.split(':').next().unwrap_or(r))
-            .to_ascii_uppercase();
+        let code = wujing_domain::slip::code_from_scan(&input.code);
         let not_found =
             || AppError::new(Code::BookingNotFound, "没有找到该预约", "no such booking");
         let b = if code.is_empty() {
@@ -1229,6 +1282,24 @@ impl App {
             .collect())
     }
 
+    /// The open requests as the leader post shows them: each with its ticket's business and
+    /// applicant, masked (the same people as [`App::urgent_requests`]).
+    pub async fn urgent_requests_shown(
+        &self,
+        p: &Principal,
+    ) -> AppResult<Vec<(UrgentRequest, crate::ratings::TicketParty)>> {
+        let requests = self.urgent_requests(p).await?;
+        let mut out = Vec::with_capacity(requests.len());
+        for u in requests {
+            let about = match self.store.ticket(u.ticket_id).await? {
+                Some(t) => self.ticket_party(&t).await?,
+                None => Default::default(),
+            };
+            out.push((u, about));
+        }
+        Ok(out)
+    }
+
     /// The leader's decision (audited): approval puts the ticket first and expedites it.
     pub async fn decide_urgent(
         &self,
@@ -1424,6 +1495,19 @@ impl App {
                 "no payment for this ticket",
             )
         })?;
+        self.render_receipt(&t, &pay, None).await
+    }
+
+    /// A payment's receipt as a PDF, for the officer (above) and for the citizen from their
+    /// slip (`receipt_by_slip`): the same document, signed with the authority's name, marked
+    /// when the fee was refunded.
+    pub(crate) async fn render_receipt(
+        &self,
+        t: &wujing_store::Ticket,
+        pay: &wujing_store::Payment,
+        refunded_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> AppResult<Vec<u8>> {
+        let hall = t.hall_id.as_str();
         let h = self.hall(hall).await?;
         let business = self
             .catalogue
@@ -1439,26 +1523,39 @@ impl App {
         let paid = pay
             .paid_at
             .with_timezone(&wujing_domain::calendar::china_offset());
+        let face = self.face().await?;
+        let mut rows = vec![
+            ("收据号 Receipt no.".into(), pay.receipt_no.clone()),
+            ("大厅 Hall".into(), h.name_zh.clone()),
+            ("窗口 Window".into(), pay.window_number.to_string()),
+            ("号 Ticket".into(), t.label.clone()),
+            ("业务 Business".into(), business),
+            ("金额 Amount".into(), format!("{} 元 yuan", pay.amount_yuan)),
+            ("方式 Method".into(), method.into()),
+            ("交易参考 Reference".into(), pay.reference.clone()),
+            (
+                "时间 Time".into(),
+                paid.format("%Y-%m-%d %H:%M").to_string(),
+            ),
+        ];
+        if let Some(r) = refunded_at {
+            let r = r.with_timezone(&wujing_domain::calendar::china_offset());
+            rows.push((
+                "已退款 Refunded".into(),
+                r.format("%Y-%m-%d %H:%M").to_string(),
+            ));
+        }
+        let a = &face.authority;
         let form = wujing_forms::Form {
             title: "出入境证件费收据".into(),
-            subtitle: format!("Receipt · {} · {}", h.name_en, pay.receipt_no),
-            rows: vec![
-                ("收据号 Receipt no.".into(), pay.receipt_no.clone()),
-                ("大厅 Hall".into(), h.name_zh.clone()),
-                ("窗口 Window".into(), pay.window_number.to_string()),
-                ("号 Ticket".into(), t.label.clone()),
-                ("业务 Business".into(), business),
-                ("金额 Amount".into(), format!("{} 元 yuan", pay.amount_yuan)),
-                ("方式 Method".into(), method.into()),
-                ("交易参考 Reference".into(), pay.reference.clone()),
-                (
-                    "时间 Time".into(),
-                    paid.format("%Y-%m-%d %H:%M").to_string(),
-                ),
-            ],
+            subtitle: format!("Receipt · {} · {}", a.name_en, pay.receipt_no),
+            rows,
             notes: vec![
-                "本收据由无境系统生成，凭收据号可在窗口查询。".into(),
-                "Issued by Wujing; the receipt number identifies the payment at any window.".into(),
+                format!("{}。凭收据号可在任一窗口查询该笔缴费。", a.name_zh),
+                format!(
+                    "{}. The receipt number identifies the payment at any window.",
+                    a.name_en
+                ),
             ],
             language: "zh-CN".into(),
         };

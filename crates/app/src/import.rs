@@ -81,6 +81,26 @@ pub fn parse_documents(text: &str) -> Result<Vec<DocumentRecord>, Vec<LineError>
     })
 }
 
+/// HK/Macao endorsements on record (one per line, `EndorsementRecord`): the history the
+/// 办证易 re-issue rules read (a first endorsement goes to a counter, RULES.md §6).
+pub fn parse_endorsements(
+    text: &str,
+) -> Result<Vec<wujing_domain::reissue::EndorsementRecord>, Vec<LineError>> {
+    parse_lines(text, |e: &wujing_domain::reissue::EndorsementRecord| {
+        check_id(&e.id_number)?;
+        if e.permit_number.trim().is_empty() || e.option.trim().is_empty() {
+            return Err("permit_number and option must not be empty".into());
+        }
+        if !["T", "S", "L", "G", "Q", "D"].contains(&e.kind.as_str()) {
+            return Err("kind must be one of T, S, L, G, Q, D".into());
+        }
+        if e.valid_until < e.issued_on {
+            return Err("valid_until is before issued_on".into());
+        }
+        Ok(())
+    })
+}
+
 /// What an import wrote, or why it wrote nothing.
 pub enum ImportOutcome {
     Imported(u64),
@@ -92,6 +112,15 @@ impl App {
         match parse_persons(text) {
             Ok(p) => Ok(ImportOutcome::Imported(
                 self.store.upsert_persons(&p, self.clock.now()).await?,
+            )),
+            Err(e) => Ok(ImportOutcome::Rejected(e)),
+        }
+    }
+
+    pub async fn import_endorsements(&self, text: &str) -> AppResult<ImportOutcome> {
+        match parse_endorsements(text) {
+            Ok(e) => Ok(ImportOutcome::Imported(
+                self.store.import_endorsements(&e, self.clock.now()).await?,
             )),
             Err(e) => Ok(ImportOutcome::Rejected(e)),
         }
@@ -132,6 +161,7 @@ mod tests {
     fn demo_records_parse() {
         assert!(parse_persons(crate::demo::PERSONS).unwrap().len() >= 10);
         assert!(parse_documents(crate::demo::DOCUMENTS).unwrap().len() >= 8);
+        assert!(parse_endorsements(crate::demo::ENDORSEMENTS).unwrap().len() >= 6);
     }
 
     #[test]
@@ -147,6 +177,6 @@ mod tests {
             errs.iter().map(|e| e.line).collect::<Vec<_>>(),
             vec![4, 5, 6]
         );
-        assert!(errs[0].message.contains("check character"), "{}", errs[0]);
+        assert!(errs[0].message.contains("does not check"), "{}", errs[0]);
     }
 }

@@ -11,17 +11,24 @@ pub mod auth;
 pub mod authority;
 pub mod authz;
 mod booking;
+pub mod bzy;
 mod cache;
+pub mod capacity;
 mod channels;
 pub mod citizen;
 pub mod crypto;
 pub mod demo;
+pub mod devices;
 mod error;
 pub mod foreign;
 mod forms;
 pub mod hall;
 pub mod hotline;
 pub mod import;
+pub mod kiosk_qtt;
+pub mod kiosk_sqy;
+pub mod kiosk_tbj;
+pub mod kiosk_yyj;
 pub mod lifecycle;
 pub mod locker;
 pub mod lodging;
@@ -37,8 +44,11 @@ pub mod ratings;
 mod records;
 pub mod remote;
 mod signals;
+pub mod simulate;
 pub mod sites;
+pub mod stats;
 mod views;
+pub mod wej;
 
 pub use admin::*;
 pub use auth::{AuthConfig, PasswordCost, SignedIn, StaffView};
@@ -118,6 +128,13 @@ pub struct Config {
     /// Days after check-in that an accommodation registration keeps the guest's and host's
     /// personal data; then the hourly sweep anonymises it ([`App::sweep_lodging`]).
     pub lodging_retention_days: u32,
+    /// A device whose last heartbeat is older than this is silent: its alert is raised
+    /// ([`App::watch_devices`]).
+    pub device_silent_after: TimeDelta,
+    /// Days a 申请易 application's biometrics (photo, fingerprints, signature) are kept at
+    /// most, whatever became of the application; a produced document's are deleted by the
+    /// next sweep ([`App::sweep_biometrics`]).
+    pub biometrics_retention_days: u32,
 }
 
 /// How the online pool is released (issue: fairness at release time).
@@ -221,6 +238,8 @@ impl Default for Config {
             public_url: "http://127.0.0.1:8080".into(),
             online_site: DEFAULT_ONLINE_SITE.into(),
             lodging_retention_days: 365,
+            device_silent_after: TimeDelta::minutes(5),
+            biometrics_retention_days: 60,
         }
     }
 }

@@ -95,6 +95,46 @@ pub struct LockerPickup {
     pub compartment: String,
 }
 
+/// What a held pickup proof found: the compartment, and the attempt's limits to take back.
+struct PickupProof {
+    device: crate::authz::DevicePrincipal,
+    identity: String,
+    code_mac: String,
+    application_id: i64,
+    label: String,
+    jammed: bool,
+    rules: Vec<wujing_store::RateRule>,
+}
+
+/// One compartment on the monitoring page (no personal data: not even the application).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MonitoredCompartment {
+    pub label: String,
+    /// `free`, `occupied` or `jammed` (a jammed one may hold a document too).
+    pub state: String,
+    pub occupied: bool,
+    pub jammed_at: Option<DateTime<Utc>>,
+}
+
+/// A site's pickup locker as the back office watches it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MonitoredLocker {
+    pub hall_id: String,
+    pub name_zh: String,
+    pub total: u32,
+    pub occupied: u32,
+    pub jammed: u32,
+    pub compartments: Vec<MonitoredCompartment>,
+}
+
+/// A jam recorded: the compartment, and the next step told to the citizen.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LockerJam {
+    pub compartment: String,
+    pub next_zh: String,
+    pub next_en: String,
+}
+
 /// What one sweep did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct SweepReport {
@@ -218,6 +258,22 @@ impl App {
         client_addr: Option<&str>,
         input: &LockerCollectInput,
     ) -> AppResult<LockerPickup> {
+        let r = self.collect_from_locker_once(p, client_addr, input).await?;
+        self.count_use(p, "locker").await;
+        Ok(r)
+    }
+
+    /// The citizen's proof at the locker `p` (a device of the hall): the identity number and the
+    /// pickup code name the compartment holding the applicant's document. Every miss is
+    /// `pickup_code_invalid`, counted before the comparison (per identity number, per locker,
+    /// per address); over a limit even the right code is `proof_throttled`. The attempt is
+    /// taken back only by the caller, once the proof led somewhere (`forgive`).
+    async fn prove_pickup(
+        &self,
+        p: &Principal,
+        client_addr: Option<&str>,
+        input: &LockerCollectInput,
+    ) -> AppResult<PickupProof> {
         self.require(p, Action::Locker, None)?;
         let Principal::Device(d) = p else {
             return Err(crate::authz::denied(p));
@@ -252,6 +308,201 @@ impl App {
         let Some(application_id) = c.application_id else {
             return Err(wrong());
         };
+        Ok(PickupProof {
+            device: d.clone(),
+            identity,
+            code_mac,
+            application_id,
+            label: c.label,
+            jammed: c.jammed_at.is_some(),
+            rules,
+        })
+    }
+
+    /// The proof held: its attempt is taken back.
+    async fn forgive(&self, proof: &PickupProof) -> AppResult<()> {
+        self.store
+            .forgive_owner_proof(&proof.rules, self.clock.now())
+            .await?;
+        Ok(())
+    }
+
+    /// 取证机, first step (issue 17): the identity number (read from the card) and the pickup
+    /// code name the compartment to open, and nothing changes yet — the document is collected
+    /// only once its door opened ([`App::collect_from_locker`]), so that a door that does not
+    /// open leaves it collectable ([`App::report_locker_jam`]). A jammed compartment is
+    /// `compartment_jammed`: the citizen goes to the counter.
+    pub async fn locker_compartment_for(
+        &self,
+        p: &Principal,
+        client_addr: Option<&str>,
+        input: &LockerCollectInput,
+    ) -> AppResult<LockerPickup> {
+        let proof = self.prove_pickup(p, client_addr, input).await?;
+        self.forgive(&proof).await?;
+        if proof.jammed {
+            return Err(Code::CompartmentJammed.into());
+        }
+        Ok(LockerPickup {
+            compartment: proof.label,
+        })
+    }
+
+    /// 取证机: the door of the citizen's compartment did not open (the bridge's `locker.open`
+    /// answered `device_error` with `state = "jam"`). With the same proof as the collection, in
+    /// one transaction: the compartment is marked jammed (the document stays, still
+    /// `ready_for_collection`, collectable at the counter; no arrival is put in it), the
+    /// device's alert `jam:<label>` opens and pages the site's leaders and supervisors once,
+    /// and the audit trail records it (`locker.jam`). Answers what the citizen is told: the
+    /// counter, with the reason.
+    pub async fn report_locker_jam(
+        &self,
+        p: &Principal,
+        client_addr: Option<&str>,
+        input: &LockerCollectInput,
+    ) -> AppResult<LockerJam> {
+        let proof = self.prove_pickup(p, client_addr, input).await?;
+        self.forgive(&proof).await?;
+        let d = &proof.device;
+        let now = self.clock.now();
+        let actor = Actor::new(p, client_addr);
+        let audit = NewAudit {
+            at: now,
+            actor: actor.id.clone(),
+            actor_name: actor.name.clone(),
+            action: "locker.jam".into(),
+            subject: format!("application:{}", proof.application_id),
+            citizen: Some(proof.identity.clone()),
+            detail: json!({ "compartment": proof.label, "device": d.id }),
+            client_addr: actor.client_addr.clone(),
+            station: actor.station.clone(),
+            hall_id: actor.hall.clone(),
+        };
+        let reason = (format!("jam:{}", proof.label), "jam".to_string());
+        let pages = self.device_pages(d, &[reason], now, false).await?;
+        self.store
+            .apply_admin_notifying(
+                &AdminChange::JamCompartment {
+                    hall_id: d.hall_id.clone(),
+                    label: proof.label.clone(),
+                    device_id: d.id,
+                },
+                &audit,
+                &pages,
+            )
+            .await?;
+        let e = AppError::from(Code::CompartmentJammed);
+        Ok(LockerJam {
+            compartment: proof.label,
+            next_zh: e.message(false).to_string(),
+            next_en: e.message(true).to_string(),
+        })
+    }
+
+    /// Staff clear a jammed compartment once its door works again (monitoring; audited
+    /// `locker.jam_cleared` with the note): the jam is lifted and its alert cleared. A document
+    /// still in it is collectable at the locker again with its code.
+    pub async fn clear_locker_jam(
+        &self,
+        p: &Principal,
+        client_addr: Option<&str>,
+        hall: &str,
+        label: &str,
+        note: &str,
+    ) -> AppResult<()> {
+        self.require(p, Action::Monitor, Some(hall))?;
+        let Principal::Staff(s) = p else {
+            return Err(crate::authz::denied(p));
+        };
+        let note = note.trim();
+        if note.is_empty()
+            || note.chars().count() > 500
+            || wujing_domain::text::forbidden_in_line(note).is_some()
+        {
+            return Err(Code::OutcomeRequired.into());
+        }
+        let label = label.trim().to_ascii_uppercase();
+        if !self
+            .store
+            .locker(hall)
+            .await?
+            .iter()
+            .any(|c| c.label == label)
+        {
+            return Err(Code::CompartmentUnknown.into());
+        }
+        self.audit(
+            &Actor::new(p, client_addr).in_hall(hall),
+            AdminChange::ClearJam {
+                hall_id: hall.into(),
+                label: label.clone(),
+                by: format!("staff:{}", s.id),
+                note: note.into(),
+            },
+            "locker.jam_cleared",
+            format!("hall:{hall}"),
+            None,
+            json!({ "compartment": label, "note": note }),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// A site's compartments for the monitoring page: occupied, free, jammed.
+    pub(crate) async fn monitored_locker(
+        &self,
+        hall: &str,
+        name_zh: &str,
+    ) -> AppResult<MonitoredLocker> {
+        let cs = self.store.locker(hall).await?;
+        Ok(MonitoredLocker {
+            hall_id: hall.into(),
+            name_zh: name_zh.into(),
+            total: cs.len() as u32,
+            occupied: cs.iter().filter(|c| c.application_id.is_some()).count() as u32,
+            jammed: cs.iter().filter(|c| c.jammed_at.is_some()).count() as u32,
+            compartments: cs
+                .into_iter()
+                .map(|c| MonitoredCompartment {
+                    state: if c.jammed_at.is_some() {
+                        "jammed"
+                    } else if c.application_id.is_some() {
+                        "occupied"
+                    } else {
+                        "free"
+                    }
+                    .into(),
+                    occupied: c.application_id.is_some(),
+                    label: c.label,
+                    jammed_at: c.jammed_at,
+                })
+                .collect(),
+        })
+    }
+
+    async fn collect_from_locker_once(
+        &self,
+        p: &Principal,
+        client_addr: Option<&str>,
+        input: &LockerCollectInput,
+    ) -> AppResult<LockerPickup> {
+        let proof = self.prove_pickup(p, client_addr, input).await?;
+        if proof.jammed {
+            self.forgive(&proof).await?;
+            return Err(Code::CompartmentJammed.into());
+        }
+        let wrong = || AppError::from(Code::PickupCodeInvalid);
+        let PickupProof {
+            device: d,
+            identity,
+            code_mac,
+            application_id,
+            label,
+            ..
+        } = &proof;
+        let application_id = *application_id;
+        let device = format!("device:{}", d.id);
+        let now = self.clock.now();
         let actor = Actor::new(p, client_addr);
         let audit = NewAudit {
             at: now,
@@ -259,11 +510,11 @@ impl App {
             actor_name: actor.name.clone(),
             action: "application.collected".into(),
             subject: format!("application:{application_id}"),
-            citizen: Some(identity),
+            citizen: Some(identity.clone()),
             detail: json!({
                 "from": "ready_for_collection",
                 "to": "collected",
-                "compartment": c.label,
+                "compartment": label,
             }),
             client_addr: actor.client_addr.clone(),
             station: actor.station.clone(),
@@ -275,7 +526,7 @@ impl App {
                 &AdminChange::CollectFromLocker {
                     hall_id: d.hall_id.clone(),
                     application_id,
-                    code_mac,
+                    code_mac: code_mac.clone(),
                     actor: device,
                 },
                 &audit,
@@ -283,7 +534,7 @@ impl App {
             .await;
         match out {
             Ok(AdminOutcome::Compartment(label)) => {
-                self.store.forgive_owner_proof(&rules, now).await?;
+                self.forgive(&proof).await?;
                 Ok(LockerPickup { compartment: label })
             }
             // A concurrent collection with the same code got there first.

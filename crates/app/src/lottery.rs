@@ -105,7 +105,7 @@ impl App {
         if now < release_at {
             return Err(lottery_error(
                 Code::NotYetReleased,
-                format!("{day}的号源尚未放出，将于{release_at}放出"),
+                format!("{day}的预约名额尚未放出，将于{release_at}放出"),
                 format!("seats of {day} are released at {release_at}"),
                 release_at,
             ));
@@ -116,7 +116,7 @@ impl App {
                 _ => {
                     return Err(lottery_error(
                         Code::LotteryPending,
-                        format!("{day}的号源正在摇号分配，结束后剩余号源开放预约"),
+                        format!("{day}的预约名额正在摇号分配，结束后剩余名额开放预约"),
                         format!(
                             "the lottery for {day} is being drawn; remaining seats open afterwards"
                         ),
@@ -146,7 +146,7 @@ impl App {
         if !policy.is_lottery() {
             return Err(AppError::new(
                 Code::LotteryNotUsed,
-                "号源按时间放出，无需摇号登记，请直接预约",
+                "预约名额按时间放出，无需摇号登记，请直接预约",
                 "seats are released on a rolling window without a lottery; book directly",
             ));
         }

@@ -147,6 +147,8 @@ impl Lang {
 pub struct DeliveryReport {
     pub delivered: u32,
     pub failed: u32,
+    /// Claimed but given back untried (the server is shutting down).
+    pub released: u64,
 }
 
 /// The delay before attempt `n + 1`: 5 s, 10 s, 20 s … at most an hour.
@@ -187,6 +189,14 @@ impl App {
 
     /// Delivers the messages that are due, once each per pass.
     pub async fn deliver_due(&self) -> AppResult<DeliveryReport> {
+        self.deliver_due_until(|| false).await
+    }
+
+    /// [`Self::deliver_due`], stopping between two messages once `stop` says so (the server is
+    /// shutting down): the messages of the batch not yet tried are given back at once rather
+    /// than left leased for a minute, so that another app server (or this one's successor)
+    /// delivers them without waiting.
+    pub async fn deliver_due_until(&self, stop: impl Fn() -> bool) -> AppResult<DeliveryReport> {
         let now = self.clock.now();
         let batch = self
             .store
@@ -199,7 +209,13 @@ impl App {
         // Texts are stored with the product's tag where the signature goes and signed now,
         // with the authority as it is configured at delivery.
         let face = self.face().await?;
-        for mut m in batch {
+        let mut batch = batch.into_iter();
+        while let Some(mut m) = batch.next() {
+            if stop() {
+                let untried: Vec<i64> = std::iter::once(m.id).chain(batch.map(|m| m.id)).collect();
+                r.released = self.store.release_messages(&untried).await?;
+                break;
+            }
             m.body = face.authority.sign(&m.body);
             let provider = if m.channel == "email" {
                 &self.mailer
@@ -272,16 +288,24 @@ impl App {
     ) -> String {
         let terms = self.catalogue.business(business);
         let when = format!("{} {}", slot.day, slot.start.format("%H:%M"));
+        // The check-in window as the hall's clock reads it, and the slip's own link: the text
+        // alone is enough to arrive on time and to change or cancel.
+        let (opens, closes) = self.checkin_window(slot.starts_at);
+        let link = format!(
+            "{}/slip/{code}?k={}",
+            self.config.public_url.trim_end_matches('/'),
+            self.slip_key_of(code)
+        );
         match lang {
             Lang::Zh => format!(
-                "【无境】预约成功：{}，{} {}（{}）。预约号 {code}，请携带身份证及所需材料按时到场。",
+                "【无境】预约成功：{}，{} {}（{}）。预约号 {code}。请于{opens}至{closes}到场签到，逾时需改约或现场取号；请携带身份证及所需材料。凭证：{link}",
                 terms.map_or(business, |t| t.name_zh.as_str()),
                 when,
                 hall.name_zh,
                 hall.address_zh
             ),
             Lang::En => format!(
-                "[Wujing] Booked: {}, {} at {} ({}). Booking code {code}. Bring your ID card and the documents listed.",
+                "[Wujing] Booked: {}, {} at {} ({}). Booking code {code}. Check in between {opens} and {closes}; later, reschedule or take a walk-in number. Bring your ID card and the documents listed. Slip: {link}",
                 terms.map_or(business, |t| t.name_en.as_str()),
                 when,
                 hall.name_en,

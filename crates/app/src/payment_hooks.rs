@@ -27,6 +27,11 @@ pub(crate) async fn on_paid(app: &App, purpose: &PaymentPurpose, payment_id: i64
             let _ = payment_id;
             app.submit_if_paid(purpose.id).await.map(|_| ())
         }
+        // A kiosk's endorsement re-issue: paid after it ended is refunded (issue 17).
+        crate::bzy::REISSUE_PURPOSE => {
+            let _ = payment_id;
+            app.reissue_paid_hook(purpose.id).await
+        }
         _ => Ok(()),
     }
 }

@@ -208,6 +208,23 @@ pub trait PaymentProvider: Send + Sync {
         amount_yuan: i64,
         refund_id: &str,
     ) -> Result<String, String>;
+
+    /// A kiosk's terminal took the payment of the order `reference` (the bridge's
+    /// `payment.charge`, docs/KIOSK.md §5) and the page reports the terminal's
+    /// `transaction_id`. The page is not believed: a real adapter asks the acquirer for the
+    /// order (its "query order" with the merchant order number), checks that the transaction
+    /// and the amount are the order's, and answers the verified outcome (`Some`), applied as a
+    /// notification would be; or answers `None` when the outcome comes through the callback
+    /// route. A provider without terminals answers `Err`.
+    async fn settle_terminal(
+        &self,
+        reference: &str,
+        transaction_id: &str,
+        amount_yuan: i64,
+    ) -> Result<Option<VerifiedEvent>, String> {
+        let _ = (reference, transaction_id, amount_yuan);
+        Err("this provider takes no terminal payments".into())
+    }
 }
 
 /// What the callback route answers for a verified notification.
@@ -531,6 +548,17 @@ impl App {
                 CallbackRejected::Malformed(why) => AppError::from(Code::PaymentCallbackInvalid)
                     .with_details(serde_json::json!({ "reason": why })),
             })?;
+        self.apply_payment_event(provider.as_ref(), event).await
+    }
+
+    /// Records and applies a verified outcome (a notification, or a terminal payment's
+    /// settlement) in one store transaction with its audit entry, then runs the purpose's hook
+    /// or the refund as [`App::payment_callback`] describes.
+    async fn apply_payment_event(
+        &self,
+        provider: &dyn PaymentProvider,
+        event: VerifiedEvent,
+    ) -> AppResult<CallbackAnswer> {
         let now = self.clock.now();
         let audit = NewAudit {
             at: now,
@@ -604,5 +632,58 @@ impl App {
             payment_id: view.id,
             status: view.status,
         })
+    }
+
+    /// A kiosk's terminal approved the payment `payment_id` (transaction `transaction_id`):
+    /// the provider settles it ([`PaymentProvider::settle_terminal`]) and the payment's state
+    /// is answered as the database has it: only a `paid` there is paid.
+    pub async fn settle_terminal_payment(
+        &self,
+        payment_id: i64,
+        transaction_id: &str,
+    ) -> AppResult<PaymentView> {
+        let provider = self.provider()?.clone();
+        let tx = transaction_id.trim();
+        if tx.is_empty()
+            || tx.len() > 64
+            || !tx
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        {
+            return Err(AppError::new(
+                Code::BodyInvalid,
+                "交易号须为1到64个字母、数字或 -_.:",
+                "the transaction id must be 1 to 64 letters, digits or -_.:",
+            ));
+        }
+        let p = self
+            .store
+            .online_payment(payment_id)
+            .await?
+            .ok_or_else(|| AppError::from(Code::OnlinePaymentNotFound))?;
+        if p.status == "pending" {
+            let reference = p
+                .provider_ref
+                .clone()
+                .ok_or_else(|| AppError::from(Code::KioskPaymentNotConfirmed))?;
+            match provider
+                .settle_terminal(&reference, tx, p.amount_yuan)
+                .await
+            {
+                Ok(Some(event)) => {
+                    self.apply_payment_event(provider.as_ref(), event).await?;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(payment = payment_id, error = %e, "terminal payment not settled");
+                    return Err(Code::KioskPaymentNotConfirmed.into());
+                }
+            }
+        }
+        self.store
+            .online_payment(payment_id)
+            .await?
+            .map(PaymentView::from)
+            .ok_or_else(|| AppError::from(Code::OnlinePaymentNotFound))
     }
 }

@@ -235,18 +235,27 @@ impl App {
         let mut items = Vec::with_capacity(apps.len());
         for a in &apps {
             // A booked application's applicant is the booking's; one submitted online (no
-            // ticket) has the identity proved by the code to the registered phone.
+            // ticket) has the identity proved by the code to the registered phone; one made at
+            // a 申请易 the card read there.
             let who = match (a.booking_id, a.ticket_id) {
                 (Some(bid), _) => self
                     .store
                     .booking_by_id(bid)
                     .await?
                     .map(|bk| (bk.name, bk.id_number)),
-                (None, None) => self
+                // One submitted online, or at a 申请易 kiosk (the card read there).
+                (None, None) => match self
                     .store
                     .online_application(&wujing_store::OnlineBy::Application(a.id))
                     .await?
-                    .map(|o| (o.name, o.id_number)),
+                {
+                    Some(o) => Some((o.name, o.id_number)),
+                    None => self
+                        .store
+                        .kiosk_applicant(a.id)
+                        .await?
+                        .map(|k| (k.name, k.id_number)),
+                },
                 (None, Some(_)) => None,
             };
             let applicant = who.map(|(name, id_number)| {

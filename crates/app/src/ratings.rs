@@ -42,12 +42,27 @@ pub struct AlertShown {
     pub hall: String,
     /// The citizen's reasons, in words.
     pub reasons: Vec<String>,
+    /// Whom it was about: the ticket's business and its applicant, masked.
+    pub about: TicketParty,
+}
+
+/// The business and applicant of a ticket, for leaders' pages: the applicant's name and
+/// identity number masked (a booked ticket's; a walk-in's number is not kept in the clear, so
+/// it has none), never in full.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TicketParty {
+    /// The business in Chinese, or its code when the catalogue no longer has it.
+    pub business: Option<String>,
+    /// `陈*明`.
+    pub name: Option<String>,
+    /// `44**************39`.
+    pub id_number: Option<String>,
 }
 
 /// Who is paged: for an alert, the leaders and supervisors of the hall (or of every hall); for
 /// an escalation, everyone organisation-wide among leaders, supervisors and administrators.
 /// Only accounts with a phone and not disabled.
-fn pages_to(staff: &[StaffAccount], hall: &str, escalation: bool) -> Vec<(i64, String)> {
+pub(crate) fn pages_to(staff: &[StaffAccount], hall: &str, escalation: bool) -> Vec<(i64, String)> {
     staff
         .iter()
         .filter(|s| !s.disabled)
@@ -94,6 +109,36 @@ impl App {
         Ok(Some((t.label, left)))
     }
 
+    /// The officer a window's rating terminal names ("served by"): the one who called the
+    /// window's latest ticket today — the officer now at the window, or the last one there.
+    /// Only the window's own terminal asks.
+    pub async fn window_officer(
+        &self,
+        p: &Principal,
+        hall: &str,
+        window: u32,
+    ) -> AppResult<Option<String>> {
+        self.require(p, Action::Rate, Some(hall))?;
+        if !crate::authz::at_window(p, window) {
+            return Err(crate::authz::denied(p));
+        }
+        let latest = self
+            .store
+            .tickets_of_day(hall, self.clock.today())
+            .await?
+            .into_iter()
+            .filter(|t| t.window_number == Some(window) && t.officer_id.is_some())
+            .max_by_key(|t| (t.called_at, t.id));
+        let Some(officer) = latest.and_then(|t| t.officer_id) else {
+            return Ok(None);
+        };
+        Ok(self
+            .store
+            .staff_by_id(officer)
+            .await?
+            .map(|a| a.display_name))
+    }
+
     /// The ticket a window's rating terminal asks about: the window's last finished ticket of
     /// the last ten minutes.
     pub(crate) async fn ticket_to_rate(
@@ -103,6 +148,9 @@ impl App {
         window: u32,
     ) -> AppResult<Option<Ticket>> {
         self.require(p, Action::Rate, Some(hall))?;
+        if !crate::authz::at_window(p, window) {
+            return Err(crate::authz::denied(p));
+        }
         let since = self.clock.now() - RATING_WINDOW;
         Ok(self
             .store
@@ -120,6 +168,18 @@ impl App {
     /// Records the citizen's rating of the window's last ticket; "unsatisfied" pages the hall's
     /// leaders and supervisors (one text each, through the outbox) in the same transaction.
     pub async fn rate(
+        &self,
+        p: &Principal,
+        hall: &str,
+        window: u32,
+        r: &RatingInput,
+    ) -> AppResult<Option<Alert>> {
+        let r = self.rate_once(p, hall, window, r).await?;
+        self.count_use(p, "rate").await;
+        Ok(r)
+    }
+
+    async fn rate_once(
         &self,
         p: &Principal,
         hall: &str,
@@ -222,9 +282,32 @@ impl App {
         let alerts = self.alerts(p).await?;
         let staff = self.store.staff_list().await?;
         let halls = self.halls().await?;
+        // An alert names its ticket by label, unique in its hall's day: one read of each day.
+        let mut days: std::collections::HashMap<
+            (String, chrono::NaiveDate),
+            Vec<wujing_store::Ticket>,
+        > = Default::default();
+        let mut about = Vec::with_capacity(alerts.len());
+        for a in &alerts {
+            let day = a
+                .created_at
+                .with_timezone(&wujing_domain::calendar::china_offset())
+                .date_naive();
+            let key = (a.hall_id.clone(), day);
+            if !days.contains_key(&key) {
+                let tickets = self.store.tickets_of_day(&a.hall_id, day).await?;
+                days.insert(key.clone(), tickets);
+            }
+            let ticket = days[&key].iter().find(|t| t.label == a.ticket_label);
+            about.push(match ticket {
+                Some(t) => self.ticket_party(t).await?,
+                None => TicketParty::default(),
+            });
+        }
         Ok(alerts
             .into_iter()
-            .map(|a| {
+            .zip(about)
+            .map(|(a, about)| {
                 let officer = a
                     .officer_id
                     .and_then(|id| staff.iter().find(|s| s.id == id))
@@ -253,10 +336,33 @@ impl App {
                     officer,
                     hall,
                     reasons,
+                    about,
                     alert: a,
                 }
             })
             .collect())
+    }
+
+    /// A ticket's business and applicant, masked, for the leaders' pages.
+    pub(crate) async fn ticket_party(&self, t: &wujing_store::Ticket) -> AppResult<TicketParty> {
+        let business = Some(
+            self.catalogue
+                .business(&t.business)
+                .map_or_else(|| t.business.clone(), |b| b.name_zh.clone()),
+        );
+        let booking = match t.booking_id {
+            Some(id) => self.store.booking_by_id(id).await?,
+            None => None,
+        };
+        Ok(TicketParty {
+            business,
+            name: booking
+                .as_ref()
+                .map(|b| wujing_domain::text::mask_person_name(&b.name)),
+            id_number: booking
+                .as_ref()
+                .map(|b| wujing_domain::idnum::mask_id_number(&b.id_number)),
+        })
     }
 
     /// A leader acknowledges an alert and records what was done; audited.

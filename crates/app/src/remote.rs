@@ -155,6 +155,9 @@ pub struct RemoteStatus {
     pub status: String,
     pub application: Option<crate::booking::VisitApplication>,
     pub tracking_number: Option<String>,
+    /// The fee paid online: the status page is the applicant's record of it (amount, when,
+    /// the order number the provider knows it by, and a refund).
+    pub payment: Option<PaymentView>,
 }
 
 fn secret_hash(secret: &str) -> String {
@@ -838,6 +841,15 @@ impl App {
             }
             None => (None, None),
         };
+        let payment = self
+            .payment_for(&PaymentPurpose::new(PURPOSE_KIND, o.id))
+            .await?
+            .filter(|p| {
+                matches!(
+                    p.status,
+                    PaymentStatus::Paid | PaymentStatus::Refunded | PaymentStatus::RefundDue
+                )
+            });
         Ok(RemoteStatus {
             reference,
             business_zh: b.map(|b| b.name_zh.clone()).unwrap_or_default(),
@@ -845,6 +857,7 @@ impl App {
             status: o.status,
             application,
             tracking_number,
+            payment,
         })
     }
 

@@ -70,6 +70,12 @@ pub struct SiteDetailsInput {
     pub slot_minutes: u32,
     /// The catalogue's business codes offered, at least one.
     pub businesses: Vec<String>,
+    /// Where the site is (WGS-84 degrees, as a phone's location): both or neither. The portal
+    /// offers "nearest first" from them.
+    #[serde(default)]
+    pub latitude: Option<f64>,
+    #[serde(default)]
+    pub longitude: Option<f64>,
 }
 
 /// A site as administrators see it.
@@ -92,6 +98,34 @@ pub struct SiteView {
     pub businesses: Vec<String>,
     pub windows: Vec<crate::Window>,
     pub capacity: CapacityView,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+}
+
+/// A site's coordinates: both or neither, each in range.
+fn check_location(d: &SiteDetailsInput, e: &mut FieldErrors) -> Option<wujing_domain::GeoPoint> {
+    match (d.latitude, d.longitude) {
+        (None, None) => None,
+        (Some(lat), Some(lon)) => {
+            let p = wujing_domain::GeoPoint::new(lat, lon);
+            if p.is_none() {
+                e.add(
+                    "location",
+                    "纬度须在 -90 到 90 之间，经度须在 -180 到 180 之间（十进制度数）",
+                    "the latitude is between -90 and 90 and the longitude between -180 and 180 (decimal degrees)",
+                );
+            }
+            p
+        }
+        _ => {
+            e.add(
+                "location",
+                "纬度和经度须同时填写，或都不填",
+                "give both the latitude and the longitude, or neither",
+            );
+            None
+        }
+    }
 }
 
 /// Field errors, each in both languages, gathered so that a form shows all of them at once.
@@ -121,6 +155,14 @@ impl FieldErrors {
         )
         .with_details(json!({ "field": first, "errors": errors })))
     }
+}
+
+/// Every day, the whole day: a round-the-clock point's hours.
+fn round_the_clock_hours() -> (Vec<u32>, Vec<wujing_domain::Session>) {
+    (
+        (1..=7).collect(),
+        Hours::parse_sessions(wujing_domain::site::ROUND_THE_CLOCK).expect("a valid session"),
+    )
 }
 
 const WINDOW_KINDS: [&str; 4] = ["general", "foreigners", "expedite", "collection"];
@@ -242,10 +284,27 @@ impl App {
             );
         }
         let (weekdays, sessions, businesses) = self.check_site_details(&i.details, &mut e);
+        let location = check_location(&i.details, &mut e);
+        // A round-the-clock point (M11) has machines, not counters: no windows and no seats;
+        // its hours are the whole day, every day, whatever the form said.
+        let round_the_clock = kind == Some(SiteKind::SelfService);
+        let (weekdays, sessions) = if round_the_clock {
+            round_the_clock_hours()
+        } else {
+            (weekdays, sessions)
+        };
         let mut numbers: Vec<u32> = i.windows.iter().map(|w| w.number).collect();
         numbers.sort_unstable();
         numbers.dedup();
-        if i.windows.is_empty()
+        if round_the_clock {
+            if !i.windows.is_empty() {
+                e.add(
+                    "windows",
+                    "24小时自助办证点没有窗口",
+                    "a 24-hour self-service point has no windows",
+                );
+            }
+        } else if i.windows.is_empty()
             || i.windows.len() > 60
             || numbers.len() != i.windows.len()
             || i.windows
@@ -265,7 +324,13 @@ impl App {
                 "每个时段最多500个号",
                 "at most 500 seats per slot",
             );
-        } else if c.online + c.on_site + c.expedite == 0 {
+        } else if round_the_clock && c.online + c.on_site + c.expedite > 0 {
+            e.add(
+                "capacity",
+                "24小时自助办证点不设预约号源",
+                "a 24-hour self-service point has no seats to book",
+            );
+        } else if !round_the_clock && c.online + c.on_site + c.expedite == 0 {
             e.add(
                 "capacity",
                 "至少一个号源池须有号",
@@ -301,6 +366,7 @@ impl App {
             ],
             kind,
             businesses,
+            location,
         };
         let windows: Vec<Window> = i
             .windows
@@ -316,6 +382,7 @@ impl App {
             "name_zh": hall.name_zh,
             "name_en": hall.name_en,
             "sessions": Hours::format_sessions(&hall.sessions),
+            "location": hall.location,
             "weekdays": hall.weekdays,
             "slot_minutes": hall.slot_minutes,
             "businesses": hall.businesses,
@@ -355,7 +422,13 @@ impl App {
             .ok_or_else(|| crate::views::unknown_hall(id))?;
         let mut e = FieldErrors::default();
         let (weekdays, sessions, businesses) = self.check_site_details(d, &mut e);
+        let location = check_location(d, &mut e);
         e.into_result()?;
+        let (weekdays, sessions) = if before.kind == SiteKind::SelfService {
+            round_the_clock_hours()
+        } else {
+            (weekdays, sessions)
+        };
         let after = Hall {
             name_zh: d.name_zh.trim().into(),
             name_en: d.name_en.trim().into(),
@@ -366,6 +439,7 @@ impl App {
             slot_minutes: d.slot_minutes,
             serves_foreigners: self.serves_foreigners(&businesses),
             businesses,
+            location,
             ..before.clone()
         };
         let summary = |h: &Hall| {
@@ -374,6 +448,7 @@ impl App {
                 "address_zh": h.address_zh, "address_en": h.address_en,
                 "weekdays": h.weekdays, "sessions": Hours::format_sessions(&h.sessions),
                 "slot_minutes": h.slot_minutes, "businesses": h.businesses,
+                "location": h.location,
             })
         };
         let detail = json!({ "before": summary(&before), "after": summary(&after) });
@@ -476,5 +551,7 @@ fn site_view(h: &Hall, districts: &[wujing_store::District], windows: Vec<Window
             on_site: cap(Pool::OnSite),
             expedite: cap(Pool::Expedite),
         },
+        latitude: h.location.map(|l| l.latitude()),
+        longitude: h.location.map(|l| l.longitude()),
     }
 }

@@ -48,6 +48,10 @@ pub struct HallView {
     pub kind_en: String,
     /// The catalogue's business codes the site offers.
     pub businesses: Vec<String>,
+    /// Where the site is (WGS-84 degrees), when the administrator has said: public, like its
+    /// address; the portal orders halls by distance from it in the citizen's browser.
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -156,6 +160,8 @@ pub(crate) fn hall_view(h: &Hall, districts: &BTreeMap<String, DistrictView>) ->
         kind_zh: h.kind.name_zh().into(),
         kind_en: h.kind.name_en().into(),
         businesses: h.businesses.clone(),
+        latitude: h.location.map(|l| l.latitude()),
+        longitude: h.location.map(|l| l.longitude()),
     }
 }
 
@@ -223,7 +229,8 @@ impl App {
             .hall_index()
             .await?
             .values()
-            .filter(|h| business.is_none_or(|b| h.offers(b)))
+            // A round-the-clock point has no seats: it is listed, never offered for booking.
+            .filter(|h| business.is_none_or(|b| h.offers(b) && h.kind.has_windows()))
             .cloned()
             .collect();
         halls.sort_by(|a, b| (a.kind, &a.id).cmp(&(b.kind, &b.id)));

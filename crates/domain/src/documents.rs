@@ -51,10 +51,7 @@ pub fn to_bring(b: &Business) -> Vec<Item> {
         }
         return v;
     }
-    v.push(item(
-        "本人居民身份证（未满16周岁可凭户口簿，并由监护人陪同、出示监护人身份证）",
-        "Your resident identity card (under 16: the household register, with a guardian and the guardian's ID card)",
-    ));
+    v.push(item("本人居民身份证", "Your resident identity card"));
     let issues_document = b.endorsement.is_none();
     if issues_document {
         v.push(item(
@@ -84,20 +81,49 @@ pub fn to_bring(b: &Business) -> Vec<Item> {
             "Your employer's registration and proof of the business purpose",
         )),
         Some("D") | Some("X") => v.push(item("就读或工作证明", "Proof of study or employment")),
-        Some("G") => v.push(item(
-            "非广东户籍者：本市有效居住证",
-            "Without a Guangdong household registration: a valid local residence permit",
-        )),
         Some("Y") | Some("Q") | Some("C") => v.push(item(
             "邀请函或相关事由证明",
             "The invitation or proof of the purpose",
         )),
         _ => {}
     }
-    v.push(item(
-        "登记备案的国家工作人员：所在单位出具的审批意见",
-        "State functionaries on record: the approval of your employer",
-    ));
+    v
+}
+
+/// What only some applicants bring, with whom it concerns.
+pub struct Conditional {
+    pub who_zh: &'static str,
+    pub who_en: &'static str,
+    pub item: Item,
+}
+
+/// The documents of `b` that concern only some applicants (minors, state functionaries…):
+/// shown apart from [`to_bring`], so that nobody is told to bring what does not apply, and
+/// not on the officer's checklist, where an unticked line would count as missing.
+pub fn to_bring_if(b: &Business) -> Vec<Conditional> {
+    if b.group == Group::Foreigner {
+        return Vec::new();
+    }
+    let mut v = vec![Conditional {
+        who_zh: "未满16周岁的申请人",
+        who_en: "Applicants under 16",
+        item: item(
+            "户口簿（可代替身份证），由监护人陪同并出示监护人身份证",
+            "The household register (instead of an ID card), with a guardian who shows their own ID card",
+        ),
+    }];
+    if b.endorsement.as_deref() == Some("G") {
+        v.push(Conditional {
+            who_zh: "非广东户籍的申请人",
+            who_en: "Without a Guangdong household registration",
+            item: item("本市有效居住证", "A valid local residence permit"),
+        });
+    }
+    v.push(Conditional {
+        who_zh: "登记备案的国家工作人员",
+        who_en: "State functionaries on record",
+        item: item("所在单位出具的审批意见", "The approval of your employer"),
+    });
     v
 }
 
@@ -114,10 +140,17 @@ mod tests {
         }
         let renewal = to_bring(c.business("passport_renewal").unwrap());
         assert!(renewal.iter().any(|i| i.zh == "原护照"));
-        let g = to_bring(c.business("hkm_endorsement_g").unwrap());
-        assert!(g.iter().any(|i| i.en.contains("residence permit")));
+        let g = to_bring_if(c.business("hkm_endorsement_g").unwrap());
+        assert!(g.iter().any(|i| i.item.en.contains("residence permit")));
+        let first = to_bring(c.business("passport_first").unwrap());
         assert!(
-            !g.iter().any(|i| i.zh.contains("相片")),
+            !first.iter().any(|i| i.zh.contains("国家工作人员")),
+            "only those it concerns are told"
+        );
+        assert!(
+            !to_bring(c.business("hkm_endorsement_g").unwrap())
+                .iter()
+                .any(|i| i.zh.contains("相片")),
             "endorsements need no new photo"
         );
     }

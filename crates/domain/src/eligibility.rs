@@ -247,6 +247,67 @@ pub fn from_registry(code: &str) -> bool {
 }
 
 /// A reason with its code and texts (for rule modules beside this one).
+/// The relations to the person visited that a family-visit endorsement (T) knows:
+/// (code, zh-CN, en).
+pub const RELATIONS: [(&str, &str, &str); 8] = [
+    ("spouse", "配偶", "Spouse"),
+    ("parent", "父母", "Parent"),
+    ("child", "子女", "Child"),
+    ("parent_in_law", "配偶的父母", "Parent-in-law"),
+    ("child_spouse", "子女的配偶", "Son- or daughter-in-law"),
+    ("sibling", "兄弟姐妹", "Brother or sister"),
+    ("grandparent", "祖父母、外祖父母", "Grandparent"),
+    ("grandchild", "孙子女、外孙子女", "Grandchild"),
+];
+
+/// The renewal reasons (code, zh-CN, en); the empty code is the ordinary one, expiry.
+pub const RENEWAL_REASONS: [(&str, &str, &str); 4] = [
+    ("", "有效期不足或即将到期", "Expiring"),
+    ("pages_full", "签证页即将用完", "Pages full"),
+    ("damaged", "证件损毁", "Damaged"),
+    ("info_changed", "登记项目变更", "Details changed"),
+];
+
+/// The destinations of a Hong Kong/Macao endorsement (code, zh-CN, en).
+pub const DESTINATIONS: [(&str, &str, &str); 3] = [
+    ("hk", "香港", "Hong Kong"),
+    ("macau", "澳门", "Macao"),
+    ("both", "香港和澳门", "Both"),
+];
+
+/// An answer's words from one of the lists above, `zh en`; the code itself when unknown.
+pub fn answer_words(list: &[(&str, &str, &str)], code: &str) -> String {
+    list.iter()
+        .find(|(c, _, _)| *c == code)
+        .map_or_else(|| code.to_string(), |(_, zh, en)| format!("{zh} {en}"))
+}
+
+/// What a citizen refused with `code` can do instead (zh-CN, en): another business, another
+/// endorsement type, a counter. The reason itself says why; this says where to go next.
+pub fn advice(code: &str) -> Option<(&'static str, &'static str)> {
+    Some(match code {
+        "renewal_not_due" => ("护照有效期还长，暂不必换发。如证件损毁、签证页将用完或登记项目有变，请返回上一步选择相应的换发原因。", "Your passport is valid long enough. If it is damaged, its pages are nearly full or your details changed, go back and choose that reason."),
+        "document_already_held" => ("您已持有有效证件，不能首次申请。证件即将到期请预约“换发”，遗失请预约“补发”。", "You hold a valid document already. Book a renewal when it nears expiry, or a replacement if it is lost."),
+        "no_document_to_renew" => ("没有查到可换发的证件，请预约“首次申请”。", "No document to renew was found: book a first application."),
+        "document_not_reported_lost" => ("补发前须先挂失证件：请到任一出入境窗口或拨打服务热线办理挂失。", "Report the document lost first, at any exit-entry counter or through the hotline."),
+        "document_reported_lost" => ("该证件已挂失作废，请预约“补发”。", "That document is reported lost and void: book a replacement."),
+        "not_resident_of_open_city" => ("个人旅游签注（G）限开放城市户籍或居住证持有人；可改选团队旅游签注（L）。", "Individual-tour endorsements (G) are for residents of open cities; a group-tour endorsement (L) is open to you."),
+        "option_not_allowed_for_relation" => ("可改选一次或三个月一次有效的探亲签注。", "Choose a single-entry or a 3-month single-entry family-visit endorsement instead."),
+        "relative_required" => ("请在上一步选择您与被探望人的关系。", "Go back and choose your relation to the person visited."),
+        "guardian_required" | "guardian_invalid" => ("未满16周岁的申请人须由监护人陪同：请在上一步展开“为未满16周岁的孩子预约”，填写监护人身份证号码。", "An applicant under 16 comes with a guardian: go back, open “Booking for a child under 16” and enter the guardian's ID number."),
+        "functionary_approval_required" => ("请先按规定向所在单位申请出国（境）审批，带审批意见到窗口办理。", "Ask your employer for the approval state functionaries need, and bring it to a counter."),
+        "name_mismatch" => ("请填写与身份证一致的姓名（包括生僻字）。如登记信息有误，请到户籍派出所更正。", "Enter your name exactly as on your ID card. If the registered name is wrong, ask your household-registration police station."),
+        "identity_not_active" => ("请到户籍所在地派出所核实户籍状态后再申请。", "Ask your household-registration police station about the state of your registration."),
+        "permit_required" | "permit_expires_too_soon" => ("签注须签在有效的通行证上：请先预约办理或换发通行证（可同时申请签注）。", "An endorsement goes on a valid permit: book a new or renewed permit first (the endorsement can be applied for with it)."),
+        "taiwan_entry_permit_required" => ("请先取得台湾方面的入台许可，再预约签注。", "Get the Taiwan entry permit first, then book the endorsement."),
+        "approval_required" | "employer_not_registered" => ("请准备好相关批准或备案证明后再预约；也可到窗口咨询。", "Get the approval or registration first, or ask at a counter."),
+        "business_suspended" => ("该业务暂停网上预约，请拨打服务热线或到大厅咨询。", "Online booking of this business is suspended: call the hotline or ask at a hall."),
+        "extension_too_late" | "residence_extension_too_late" | "stay_expired" | "residence_permit_expired" => ("已来不及按期申请，请尽快到出入境大厅外国人窗口说明情况。", "It is too late to apply on time: go to a hall's foreigners' counter as soon as possible and explain."),
+        "remote_not_pilot_hukou" | "remote_not_registered" | "remote_not_resident" | "remote_no_previous_document" | "remote_no_fingerprints" | "remote_state_functionary" | "remote_military" | "remote_no_phone" | "remote_not_offered" => ("这项业务不能网上办理，请预约到大厅办理。", "This cannot be done online: book a visit to a hall instead."),
+        _ => return None,
+    })
+}
+
 pub fn reason_of(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> Reason {
     reason(code, zh, en)
 }

@@ -63,7 +63,10 @@ impl IdNumberError {
             Self::BirthDate { digits } => format!("身份号码中的出生日期“{digits}”不是有效日期"),
             Self::BirthDateInFuture { date } => format!("身份号码中的出生日期{date}晚于今天"),
             Self::Checksum { expected, found } => {
-                format!("身份号码校验码错误：最后一位应为{expected}，实际为{found}，请核对各位数字")
+                // The check character cannot tell which digit is wrong: saying the last one is
+                // would mislead whoever mistyped another.
+                let _ = (expected, found);
+                "身份号码未通过校验，可能有一位输错，请逐位核对（包括最后一位）".to_string()
             }
         }
     }
@@ -85,9 +88,9 @@ impl IdNumberError {
             Self::BirthDateInFuture { date } => {
                 format!("the birth date {date} in the identity number is in the future")
             }
-            Self::Checksum { expected, found } => format!(
-                "the check character is {found} but the other digits give {expected}: a digit is mistyped"
-            ),
+            Self::Checksum { .. } => {
+                "the number does not check: a character is probably mistyped; look at each one, the last included".to_string()
+            }
         }
     }
 }

@@ -15,8 +15,8 @@ pub enum SiteKind {
     ServicePoint,
     /// 派出所受理点: acceptance at a village or town police station.
     PoliceStation,
-    /// 24小时自助办证点: reserved for the round-the-clock self-service issue; stored and
-    /// listed, with no behaviour of its own yet.
+    /// 24小时自助办证点 (M11): machines only, open round the clock, no windows and no seats to
+    /// book; its devices are watched from the back office (docs/KIOSK.md).
     SelfService,
 }
 
@@ -80,6 +80,17 @@ impl SiteKind {
     }
 }
 
+impl SiteKind {
+    /// A self-service point has machines, not counters: no windows, no seats.
+    pub fn has_windows(self) -> bool {
+        self != SiteKind::SelfService
+    }
+}
+
+/// A round-the-clock point's hours: every day, the whole day (the last minute is 23:59, since
+/// a time of day has no 24:00).
+pub const ROUND_THE_CLOCK: &str = "00:00-23:59";
+
 /// Whether `id` may name a site: 2 to 40 characters of lower-case ASCII letters, digits and
 /// inner hyphens. It appears in URLs, audit targets and device bindings, so it stays a slug.
 pub fn valid_site_id(id: &str) -> bool {
@@ -125,5 +136,86 @@ mod tests {
         ] {
             assert!(!valid_site_id(bad), "{bad}");
         }
+    }
+}
+
+/// Where a site is, in WGS-84 degrees, as a browser's geolocation reports positions: the
+/// portal orders halls by distance in the citizen's own browser, so the citizen's position
+/// never reaches the server.
+///
+/// The fields are private so that every point passed [`GeoPoint::new`]: never NaN, which is
+/// what makes `Eq` honest.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct GeoPoint {
+    latitude: f64,
+    longitude: f64,
+}
+
+impl Eq for GeoPoint {}
+
+impl GeoPoint {
+    pub fn latitude(&self) -> f64 {
+        self.latitude
+    }
+
+    pub fn longitude(&self) -> f64 {
+        self.longitude
+    }
+
+    /// A point from its two coordinates, both finite and in range; `None` otherwise.
+    pub fn new(latitude: f64, longitude: f64) -> Option<Self> {
+        let ok = latitude.is_finite()
+            && longitude.is_finite()
+            && (-90.0..=90.0).contains(&latitude)
+            && (-180.0..=180.0).contains(&longitude);
+        ok.then_some(Self {
+            latitude,
+            longitude,
+        })
+    }
+
+    /// The great-circle distance in kilometres (haversine on a sphere of the Earth's mean
+    /// radius): good to a fraction of a percent at city scale, which is all the ordering needs.
+    /// The portal's script computes the same in the browser; this one is its reference.
+    pub fn distance_km(&self, other: &GeoPoint) -> f64 {
+        const EARTH_RADIUS_KM: f64 = 6371.0088;
+        let (p1, p2) = (self.latitude.to_radians(), other.latitude.to_radians());
+        let dp = p2 - p1;
+        let dl = (other.longitude - self.longitude).to_radians();
+        let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+        2.0 * EARTH_RADIUS_KM * a.sqrt().asin()
+    }
+}
+
+#[cfg(test)]
+mod geo_tests {
+    use super::GeoPoint;
+
+    #[test]
+    fn coordinates_out_of_range_are_refused() {
+        assert!(GeoPoint::new(23.13, 113.26).is_some());
+        for (lat, lon) in [
+            (90.1, 0.0),
+            (-90.1, 0.0),
+            (0.0, 180.5),
+            (f64::NAN, 1.0),
+            (1.0, f64::INFINITY),
+        ] {
+            assert!(GeoPoint::new(lat, lon).is_none(), "{lat},{lon}");
+        }
+    }
+
+    #[test]
+    fn distances_match_known_values() {
+        // Guangzhou Tower to Baiyun airport terminal 2: about 32 km as the crow flies.
+        let tower = GeoPoint::new(23.1066, 113.3245).unwrap();
+        let airport = GeoPoint::new(23.3924, 113.2988).unwrap();
+        let d = tower.distance_km(&airport);
+        assert!((31.5..32.5).contains(&d), "{d}");
+        // A degree of latitude is 111.2 km on the mean sphere.
+        let a = GeoPoint::new(0.0, 0.0).unwrap();
+        let b = GeoPoint::new(1.0, 0.0).unwrap();
+        assert!((a.distance_km(&b) - 111.195).abs() < 0.01);
+        assert_eq!(a.distance_km(&a), 0.0);
     }
 }

@@ -20,6 +20,19 @@ pub fn csv_cell(s: &str) -> String {
     }
 }
 
+/// A person's name for a page that needs to tell people apart without naming them: the first
+/// and last characters kept, those between starred (`陈*明`, `欧**月`); a two-character name
+/// keeps its first (`李*`), spaces are dropped (`J*******h`).
+pub fn mask_person_name(name: &str) -> String {
+    let c: Vec<char> = name.chars().filter(|c| !c.is_whitespace()).collect();
+    match c.len() {
+        0 => String::new(),
+        1 => "*".into(),
+        2 => format!("{}*", c[0]),
+        n => format!("{}{}{}", c[0], "*".repeat(n - 2), c[n - 1]),
+    }
+}
+
 /// The first character `s` may not contain, if any: C0 controls other than tab, line feed and
 /// carriage return (multi-line notes keep those), DEL, the C1 controls, and the bidirectional
 /// embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069).
@@ -42,6 +55,15 @@ fn is_forbidden(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_keep_their_ends_only() {
+        assert_eq!(mask_person_name("陈小明"), "陈*明");
+        assert_eq!(mask_person_name("欧阳明月"), "欧**月");
+        assert_eq!(mask_person_name("李娜"), "李*");
+        assert_eq!(mask_person_name("John Smith"), "J*******h");
+        assert_eq!(mask_person_name(" "), "");
+    }
 
     #[test]
     fn csv_cells_are_quoted_and_never_run_as_formulas() {

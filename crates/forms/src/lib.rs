@@ -80,6 +80,27 @@ pub struct Form {
 const W: f32 = 595.0; // A4 in points
 const H: f32 = 842.0;
 const MARGIN: f32 = 56.0;
+/// Points per millimetre.
+const MM: f32 = 72.0 / 25.4;
+
+/// An upper bound of the width of `t` at `size` points: a CJK character is one em, anything
+/// else at most 0.62 em in the fonts used.
+fn width(t: &str, size: f32) -> f32 {
+    t.chars()
+        .map(|c| if (c as u32) < 0x2E80 { 0.62 } else { 1.0 })
+        .sum::<f32>()
+        * size
+}
+
+/// The size, at most `size`, at which `t` fits in `room` points (not below 5 pt).
+fn fit(t: &str, size: f32, room: f32) -> f32 {
+    let w = width(t, size);
+    if w <= room {
+        size
+    } else {
+        (size * room / w).max(5.0)
+    }
+}
 
 fn black() -> Fill {
     Fill {
@@ -115,21 +136,41 @@ pub fn render(form: &Form, font: &FormFont) -> Result<Vec<u8>, FormError> {
     text(&mut s, MARGIN, 80.0, 18.0, &form.title);
     text(&mut s, MARGIN, 104.0, 11.0, &form.subtitle);
 
-    // The table: a label column and a value column, one ruled row per field.
+    // The photo box, top right, at the size of an exit-entry photo (33 × 48 mm), beside the
+    // first rows of the table; those rows end at its left edge.
+    let (photo_w, photo_h) = (33.0 * MM, 48.0 * MM);
+    let photo_x = W - MARGIN - photo_w;
     let top = 126.0;
-    let row_h = 28.0;
+    let row_h = 30.0;
     let label_w = 150.0;
     let bottom = top + row_h * form.rows.len() as f32;
+    let beside_photo = ((photo_h + 8.0) / row_h).ceil() as usize;
+    let right_of = |i: usize| {
+        if i < beside_photo {
+            photo_x - 8.0
+        } else {
+            W - MARGIN
+        }
+    };
     let mut pb = PathBuilder::new();
     for i in 0..=form.rows.len() {
         let y = top + row_h * i as f32;
         pb.move_to(MARGIN, y);
-        pb.line_to(W - MARGIN, y);
+        pb.line_to(right_of(i.saturating_sub(1)).max(right_of(i)), y);
     }
-    for x in [MARGIN, MARGIN + label_w, W - MARGIN] {
-        pb.move_to(x, top);
-        pb.line_to(x, bottom);
+    for i in 0..form.rows.len() {
+        let (y0, y1) = (top + row_h * i as f32, top + row_h * (i + 1) as f32);
+        for x in [MARGIN, MARGIN + label_w, right_of(i)] {
+            pb.move_to(x, y0);
+            pb.line_to(x, y1);
+        }
     }
+    // The photo box itself.
+    pb.move_to(photo_x, top);
+    pb.line_to(photo_x + photo_w, top);
+    pb.line_to(photo_x + photo_w, top + photo_h);
+    pb.line_to(photo_x, top + photo_h);
+    pb.close();
     if let Some(path) = pb.finish() {
         s.set_fill(None);
         s.set_stroke(Some(Stroke {
@@ -140,10 +181,56 @@ pub fn render(form: &Form, font: &FormFont) -> Result<Vec<u8>, FormError> {
         s.set_stroke(None);
         s.set_fill(Some(black()));
     }
+    text(
+        &mut s,
+        photo_x + 22.0,
+        top + photo_h / 2.0 - 4.0,
+        10.0,
+        "照片",
+    );
+    text(
+        &mut s,
+        photo_x + 16.0,
+        top + photo_h / 2.0 + 10.0,
+        7.5,
+        "Photo",
+    );
+    text(
+        &mut s,
+        photo_x + 10.0,
+        top + photo_h / 2.0 + 22.0,
+        6.5,
+        "33 × 48 mm",
+    );
     for (i, (label, value)) in form.rows.iter().enumerate() {
-        let y = top + row_h * i as f32 + 18.5;
-        text(&mut s, MARGIN + 8.0, y, 11.0, label);
-        text(&mut s, MARGIN + label_w + 8.0, y, 11.0, value);
+        let y = top + row_h * i as f32;
+        // A label is Chinese over its English, each within the label column.
+        let (zh, en) = label.split_once(' ').unwrap_or((label.as_str(), ""));
+        text(
+            &mut s,
+            MARGIN + 6.0,
+            y + 13.0,
+            fit(zh, 10.5, label_w - 12.0),
+            zh,
+        );
+        if !en.is_empty() {
+            text(
+                &mut s,
+                MARGIN + 6.0,
+                y + 24.5,
+                fit(en, 7.5, label_w - 12.0),
+                en,
+            );
+        }
+        // A value is shrunk until it fits its cell, never drawn over a border.
+        let room = right_of(i) - (MARGIN + label_w) - 12.0;
+        text(
+            &mut s,
+            MARGIN + label_w + 6.0,
+            y + 19.0,
+            fit(value, 11.0, room),
+            value,
+        );
     }
     let mut y = bottom + 40.0;
     text(

@@ -1,9 +1,11 @@
 //! The `wujing` binary: serve the platform, migrate its database, diagnose a deployment, import
-//! registry records.
+//! registry records, back the database up and restore it.
 //!
 //! Configuration is flags plus environment variables (each flag names its variable in
 //! `--help`). With none, `wujing serve` runs on an embedded SQLite file in the working directory
 //! and loads the demo organisation into an empty database.
+
+mod bridge;
 
 use chrono::TimeDelta;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -318,6 +320,16 @@ struct BookingArgs {
     )]
     alert_escalation_minutes: i64,
 
+    /// A device with no heartbeat for this many minutes is silent: its alert pages the site's
+    /// leaders (and is escalated like an "unsatisfied" alert).
+    #[arg(
+        long,
+        env = "WUJING_DEVICE_SILENT_MINUTES",
+        default_value_t = 5,
+        global = true
+    )]
+    device_silent_minutes: i64,
+
     /// A called ticket is recalled at most this many times, then marked missed.
     #[arg(long, env = "WUJING_MAX_CALLS", default_value_t = 3, global = true)]
     max_calls: u32,
@@ -363,6 +375,17 @@ struct BookingArgs {
         global = true
     )]
     uncollected_days: u32,
+
+    /// Days a 申请易 application's biometrics (photo, fingerprints, signature) are kept at most,
+    /// whatever became of the application; a produced document's are deleted by the next
+    /// hourly sweep (docs/KIOSK.md §7.7).
+    #[arg(
+        long,
+        env = "WUJING_BIOMETRICS_RETENTION_DAYS",
+        default_value_t = 60,
+        global = true
+    )]
+    biometrics_retention_days: u32,
 
     /// Where citizens reach the portal (scheme and host, e.g. `https://crj.example.gov.cn`):
     /// the links in text messages point there.
@@ -433,6 +456,10 @@ enum Command {
         /// The most connections served at once; more wait in the listen backlog.
         #[arg(long, env = "WUJING_MAX_CONNECTIONS", default_value_t = 2000)]
         max_connections: usize,
+        /// Seconds a shutdown (SIGTERM, Ctrl-C) waits for in-flight requests and the message
+        /// dispatcher's current send before exiting anyway.
+        #[arg(long, env = "WUJING_SHUTDOWN_GRACE_SECONDS", default_value_t = 20)]
+        shutdown_grace_seconds: u64,
         /// The most live listeners (/board/<hall>/events) of one board; more answer 503.
         #[arg(long, env = "WUJING_BOARD_LISTENERS_PER_BOARD", default_value_t = 200)]
         board_listeners_per_board: usize,
@@ -477,8 +504,65 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Write a consistent copy of the database to a new file while the server keeps serving
+    /// (SQLite: `VACUUM INTO`; PostgreSQL: `pg_dump` custom format). Without the key file a
+    /// backup's personal data cannot be read: keep the key file apart (docs/OPERATIONS.md).
+    Backup {
+        /// The new backup file (never replaced if it exists).
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
+    /// Replace the database with a backup (stop the server first), then recount the seat
+    /// counters and walk the audit chain; exit 1 if either fails.
+    Restore {
+        /// The backup file, as `wujing backup` wrote it.
+        #[arg(long)]
+        from: std::path::PathBuf,
+    },
+    /// Run an emulator of a kiosk's peripheral agent (docs/KIOSK.md §5) on a loopback address,
+    /// answering from a script, for development, demos and tests. Needs no database.
+    BridgeEmulator {
+        /// Loopback address to listen on.
+        #[arg(long, default_value = "127.0.0.1:47800")]
+        listen: SocketAddr,
+        /// A JSON script (`peripherals`, `answers` per operation, `origin`); the demo script
+        /// when absent.
+        #[arg(long)]
+        script: Option<std::path::PathBuf>,
+        /// Where `print` writes its PDFs (none: the machine has no printer).
+        #[arg(long)]
+        print_dir: Option<std::path::PathBuf>,
+        /// The only page origin accepted (e.g. `http://127.0.0.1:8080`).
+        #[arg(long)]
+        origin: Option<String>,
+    },
+    /// Fill the database with a simulated year for the demo organisation (issue 18 §2): the
+    /// demo organisation is loaded first if the database is empty; the year is the 365 days
+    /// ending yesterday (or `--last-day`), deterministic for `--seed`.
+    Simulate {
+        /// Applications (served tickets) in the year.
+        #[arg(long, default_value_t = 5_000_000)]
+        applications: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The last simulated day (YYYY-MM-DD); yesterday by default.
+        #[arg(long)]
+        last_day: Option<chrono::NaiveDate>,
+        /// Recount every slot and booking afterwards (`wujing doctor`'s invariant check).
+        #[arg(long)]
+        verify: bool,
+    },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Roll every closed day not yet rolled into the statistics' roll-ups (the server does it
+    /// every minute; run this after loading a database in bulk). Restartable: a day is rolled
+    /// in one transaction with its watermark, so a killed run is resumed by the next.
+    Rollup {
+        /// Roll every day from this one (YYYY-MM-DD) again, replacing its figures: for rows
+        /// written behind the job's back for days it had already rolled.
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
+    },
     /// Check the database, its migrations and the configuration, and say what is wrong.
     Doctor,
     /// Import registry records from a JSON-lines file (format: docs/IMPORT.md).
@@ -547,6 +631,8 @@ enum ImportKind {
     Persons,
     /// Document-register records (one issued document per line).
     Documents,
+    /// HK/Macao endorsements on record (one per line), read by 办证易's re-issue rules.
+    Endorsements,
     /// A public-holiday schedule: `{"days": [{"date", "kind": "holiday"|"workday", "name"}]}`,
     /// the format of crates/domain/data/holidays-2026.json.
     Holidays,
@@ -592,6 +678,12 @@ impl BookingArgs {
             p.push(format!(
                 "--lodging-retention-days is {}; it must be 30 to 3650",
                 self.lodging_retention_days
+            ));
+        }
+        if !(1..=365).contains(&self.biometrics_retention_days) {
+            p.push(format!(
+                "--biometrics-retention-days is {}; it must be 1 to 365",
+                self.biometrics_retention_days
             ));
         }
         if !(1..=365).contains(&self.uncollected_days) {
@@ -688,8 +780,10 @@ impl BookingArgs {
             lodging_retention_days: self.lodging_retention_days,
             pickup_reminder_days: self.pickup_reminder_days,
             uncollected_days: self.uncollected_days,
+            biometrics_retention_days: self.biometrics_retention_days,
             public_url: self.public_url.trim_end_matches('/').to_string(),
             online_site: self.online_site.clone(),
+            device_silent_after: TimeDelta::minutes(self.device_silent_minutes.max(1)),
             hall: wujing_app::hall::HallRules {
                 checkin_early: TimeDelta::minutes(self.checkin_early_minutes),
                 checkin_late: TimeDelta::minutes(self.checkin_late_minutes),
@@ -849,6 +943,29 @@ async fn open_store(cli: &Cli, mode: KeyFile) -> Result<DynStore, String> {
     open_with(&cli.database_url, keys).await
 }
 
+/// `wujing bridge-emulator`: the script read (or the demo's), then served until interrupted.
+async fn bridge_emulator(
+    listen: SocketAddr,
+    script: Option<&std::path::Path>,
+    print_dir: &Option<std::path::PathBuf>,
+    origin: &Option<String>,
+) -> Result<(), String> {
+    let mut s = match script {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            serde_json::from_str::<bridge::Script>(&text)
+                .map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => bridge::Script::demo(),
+    };
+    s.print_dir = print_dir.clone();
+    if origin.is_some() {
+        s.origin = origin.clone();
+    }
+    bridge::run(listen, s).await
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -872,6 +989,7 @@ async fn main() -> ExitCode {
             header_timeout_seconds,
             idle_timeout_seconds,
             max_connections,
+            shutdown_grace_seconds,
             board_listeners_per_board,
             board_listeners,
             metrics_token,
@@ -889,6 +1007,7 @@ async fn main() -> ExitCode {
                 header_read_timeout: Duration::from_secs((*header_timeout_seconds).max(1)),
                 idle_timeout: Duration::from_secs((*idle_timeout_seconds).max(1)),
                 max_connections: *max_connections,
+                shutdown_grace: Duration::from_secs(*shutdown_grace_seconds),
             };
             let clock = match clock_at {
                 Some(at) => {
@@ -911,7 +1030,22 @@ async fn main() -> ExitCode {
             )
             .await
         }
+        Command::Backup { to } => backup(&cli, to).await,
+        Command::Restore { from } => return restore(&cli, from).await,
+        Command::BridgeEmulator {
+            listen,
+            script,
+            print_dir,
+            origin,
+        } => bridge_emulator(*listen, script.as_deref(), print_dir, origin).await,
+        Command::Simulate {
+            applications,
+            seed,
+            last_day,
+            verify,
+        } => simulate(&cli, *applications, *seed, *last_day, *verify).await,
         Command::Migrate => migrate(&cli).await,
+        Command::Rollup { from } => rollup(&cli, *from).await,
         Command::Doctor => return doctor(&cli).await,
         Command::Import { kind, file } => import(&cli, *kind, file).await,
         Command::CreateAdmin {
@@ -945,6 +1079,63 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `wujing simulate`: the demo organisation if the database is empty, then the year, with
+/// progress on standard error and the totals and time at the end.
+async fn simulate(
+    cli: &Cli,
+    applications: u64,
+    seed: u64,
+    last_day: Option<chrono::NaiveDate>,
+    verify: bool,
+) -> Result<(), String> {
+    let app = migrated_app(cli, KeyFile::CreateIfMissing).await?;
+    if app.is_empty().await.map_err(|e| e.to_string())? {
+        app.load_demo().await.map_err(|e| e.to_string())?;
+        app.mark_demo_organisation()
+            .await
+            .map_err(|e| e.to_string())?;
+        app.set_demo_authority().await.map_err(|e| e.to_string())?;
+    }
+    let last_day = last_day.unwrap_or_else(|| app.clock.today() - chrono::TimeDelta::days(1));
+    let started = std::time::Instant::now();
+    let input = wujing_app::simulate::SimulateInput {
+        applications,
+        seed,
+        last_day,
+    };
+    let r = app
+        .simulate_year(&input, |r| {
+            eprintln!(
+                "… {} hall-days, {} tickets, {} bookings ({:.0} s)",
+                r.hall_days,
+                r.tickets,
+                r.bookings,
+                started.elapsed().as_secs_f64()
+            );
+        })
+        .await
+        .map_err(|e| e.message(true).to_string())?;
+    println!(
+        "Simulated {} to {} in {:.1} s: {} hall-days, {} slots, {} bookings ({} cancelled, {} no-shows), {} walk-ins, {} tickets, {} applications with {} lifecycle events, {} ratings, {} alerts.",
+        r.from.map(|d| d.to_string()).unwrap_or_default(),
+        r.to.map(|d| d.to_string()).unwrap_or_default(),
+        started.elapsed().as_secs_f64(),
+        r.hall_days, r.slots, r.bookings, r.cancelled, r.no_shows, r.walk_ins, r.tickets,
+        r.applications, r.events, r.ratings, r.alerts
+    );
+    if verify {
+        let report = app
+            .verify_invariants()
+            .await
+            .map_err(|e| e.message(true).to_string())?;
+        if !report.is_clean() {
+            return Err(format!("invariants broken: {report:?}"));
+        }
+        println!("Invariants hold.");
+    }
+    Ok(())
 }
 
 async fn migrated_app(cli: &Cli, keys: KeyFile) -> Result<App, String> {
@@ -1134,6 +1325,86 @@ async fn audit_verify(cli: &Cli, checkpoints: Option<&std::path::Path>) -> ExitC
     }
 }
 
+async fn backup(cli: &Cli, to: &std::path::Path) -> Result<(), String> {
+    let (url, dest) = (cli.database_url.clone(), to.to_path_buf());
+    let started = std::time::Instant::now();
+    let bytes = tokio::task::spawn_blocking(move || wujing_store::backup::backup(&url, &dest))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    println!(
+        "backup written: {} ({bytes} bytes, {:.1} s); restore it with the same key file ({})",
+        to.display(),
+        started.elapsed().as_secs_f64(),
+        cli.keys_file.display()
+    );
+    Ok(())
+}
+
+/// Restores, then checks what was restored: the schema is one this build knows, every seat
+/// counter equals its live holds, active bookings and pending returns, nobody holds two active
+/// bookings, and the audit chain verifies under the key file's audit key.
+async fn restore(cli: &Cli, from: &std::path::Path) -> ExitCode {
+    let (url, src) = (cli.database_url.clone(), from.to_path_buf());
+    let restored = tokio::task::spawn_blocking(move || wujing_store::backup::restore(&url, &src))
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()));
+    if let Err(e) = restored {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
+    println!(
+        "restored {} into {}",
+        from.display(),
+        redact(&cli.database_url)
+    );
+    let app = match migrated_app(cli, KeyFile::MustExist).await {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut ok = true;
+    match open_store(cli, KeyFile::MustExist).await {
+        Ok(store) => match store.verify_invariants().await {
+            Ok(r) if r.is_clean() => println!(
+                "seat counters: {} slots recounted, none oversold or miscounted, no identity booked twice; {} active bookings",
+                r.slots_checked, r.active_bookings
+            ),
+            Ok(r) => {
+                ok = false;
+                println!("seat counters WRONG: {r:?}");
+            }
+            Err(e) => {
+                ok = false;
+                println!("seat counters: cannot recount: {e}");
+            }
+        },
+        Err(e) => {
+            ok = false;
+            println!("cannot open the restored database: {e}");
+        }
+    }
+    match app.audit_verify().await {
+        Ok(Ok(n)) => println!("audit chain intact: {n} entries"),
+        Ok(Err(b)) => {
+            ok = false;
+            println!("audit chain BROKEN: {b}");
+        }
+        Err(e) => {
+            ok = false;
+            println!("audit chain: cannot verify: {}", e.message(true));
+        }
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
 async fn migrate(cli: &Cli) -> Result<(), String> {
     let store = open_store(cli, KeyFile::CreateIfMissing).await?;
     let done = store
@@ -1145,6 +1416,32 @@ async fn migrate(cli: &Cli) -> Result<(), String> {
     } else {
         println!("{}: applied migrations {done:?}", store.dialect());
     }
+    Ok(())
+}
+
+/// `wujing rollup`: the statistics' roll-up job run to the end, once.
+async fn rollup(cli: &Cli, from: Option<chrono::NaiveDate>) -> Result<(), String> {
+    let store = open_store(cli, KeyFile::CreateIfMissing).await?;
+    let status = store.migration_status().await.map_err(|e| e.to_string())?;
+    if !status.is_current() {
+        return Err("the database schema is not current: run `wujing migrate` first".into());
+    }
+    let app = cli
+        .booking
+        .app(store, cli.booking.config(), Clock::system())?;
+    if let Some(from) = from {
+        app.roll_up_again_from(from)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    let started = std::time::Instant::now();
+    let r = app.roll_up(None).await.map_err(|e| e.to_string())?;
+    println!(
+        "rolled {} source days in {:.1}s; {} s behind",
+        r.days,
+        started.elapsed().as_secs_f64(),
+        r.lag_seconds
+    );
     Ok(())
 }
 
@@ -1214,6 +1511,8 @@ async fn serve(
     http: Http,
 ) -> Result<(), String> {
     let Http { web, bounds } = http;
+    // Signalled on SIGTERM: the background loops stop, the board's streams end.
+    let closing = web.closing.clone();
     let Upkeep {
         sweep_seconds,
         audit_checkpoint_file,
@@ -1245,8 +1544,8 @@ async fn serve(
             .map_err(|e| e.to_string())?;
         app.set_demo_authority().await.map_err(|e| e.to_string())?;
         println!(
-            "Loaded the demo organisation: {} districts, {} halls, {} windows ({} sites, {} windows in all), {} registry persons, {} documents, {} seats.",
-            r.districts, r.halls, r.windows, r.sites, r.site_windows, r.persons, r.documents, r.slots
+            "Loaded the demo organisation: {} districts, {} halls, {} windows ({} sites, {} windows in all), {} registry persons, {} documents, {} seats, {} self-service machines.",
+            r.districts, r.halls, r.windows, r.sites, r.site_windows, r.persons, r.documents, r.slots, r.devices
         );
         print_demo_hotels(r.hotels);
     }
@@ -1269,11 +1568,15 @@ async fn serve(
 
     // The sweeper frees expired holds and due seat returns; seats are generated ahead hourly.
     let sweeper = app.clone();
+    let stop = closing.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(sweep_seconds.max(1)));
         let mut last_generation = std::time::Instant::now();
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = stop.closed() => break,
+            }
             match sweeper.sweep().await {
                 Ok(r) if r.expired_holds + r.returned_seats > 0 => {
                     tracing::info!(
@@ -1288,8 +1591,20 @@ async fn serve(
             if let Err(e) = sweeper.escalate_alerts().await {
                 tracing::warn!(error = %e, "alert escalation failed");
             }
+            match sweeper.watch_devices().await {
+                Ok(r) if r.silent + r.escalated > 0 => {
+                    tracing::info!(silent = r.silent, escalated = r.escalated, "device watch")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "device watch failed"),
+            }
             if let Err(e) = sweeper.run_due_draws().await {
                 tracing::warn!(error = %e, "lottery draw failed");
+            }
+            // 办证易 re-issues left live by their kiosk: failed and their fees refunded (before
+            // the refund pass, which retries a refund the provider failed).
+            if let Err(e) = sweeper.sweep_reissues().await {
+                tracing::warn!(error = %e, "re-issue sweep failed");
             }
             if let Err(e) = sweeper.process_due_refunds().await {
                 tracing::warn!(error = %e, "refund pass failed");
@@ -1310,10 +1625,14 @@ async fn serve(
     // (lapse, remind, return to the vault), and export a signed checkpoint of the audit trail
     // when asked to.
     let keeper = app.clone();
+    let stop = closing.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = stop.closed() => break,
+            }
             if let Err(e) = keeper.apply_retention().await {
                 tracing::warn!(error = %e, "retention pass failed");
             }
@@ -1326,6 +1645,9 @@ async fn serve(
             if let Err(e) = keeper.sweep_online_applications().await {
                 tracing::warn!(error = %e, "online application sweep failed");
             }
+            if let Err(e) = keeper.sweep_biometrics().await {
+                tracing::warn!(error = %e, "biometrics deletion pass failed");
+            }
             if let Some(f) = &audit_checkpoint_file {
                 if let Err(e) = append_checkpoint(&keeper, f).await {
                     tracing::warn!(error = %e, file = %f.display(), "audit checkpoint failed");
@@ -1334,17 +1656,55 @@ async fn serve(
         }
     });
 
-    // The outbox dispatcher: every second, deliver what is due (retries wait their backoff).
-    let dispatcher = app.clone();
+    // The statistics' roll-ups (docs/STATISTICS.md): every minute, the closed days not yet
+    // rolled, a month of days per source at most per pass so that a pass stays short.
+    let roller = app.clone();
+    let stop = closing.clone();
     tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = stop.closed() => break,
+            }
+            match roller.roll_up(Some(31)).await {
+                Ok(r) if r.days > 0 => {
+                    tracing::info!(
+                        days = r.days,
+                        lag_seconds = r.lag_seconds,
+                        "statistics rolled up"
+                    )
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "statistics roll-up failed"),
+            }
+        }
+    });
+
+    // The outbox dispatcher: every second, deliver what is due (retries wait their backoff).
+    // On shutdown it stops between two messages and gives back the lease of the rest of its
+    // batch, so that another app server sends them at once.
+    let dispatcher = app.clone();
+    let stop = closing.clone();
+    let dispatching = tokio::spawn(async move {
         if let Err(e) = dispatcher.enqueue_reminders().await {
             tracing::warn!(error = %e, "reminders failed");
         }
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
-            tick.tick().await;
-            if let Err(e) = dispatcher.deliver_due().await {
-                tracing::warn!(error = %e, "delivery pass failed");
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = stop.closed() => break,
+            }
+            match dispatcher.deliver_due_until(|| stop.is_closed()).await {
+                Ok(r) if r.released > 0 => {
+                    tracing::info!(
+                        released = r.released,
+                        "shutdown: undelivered messages given back"
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "delivery pass failed"),
             }
         }
     });
@@ -1362,9 +1722,23 @@ async fn serve(
     println!("  Book: http://{addr}/   Staff: http://{addr}/staff/login   Board: http://{addr}/board/<hall>");
     println!("  API: http://{addr}/api/v1/halls   OpenAPI: http://{addr}/api/openapi.json");
     let router = wujing_web::router_with(app, web);
-    wujing_web::serve(listener, router, bounds, shutdown())
+    let signal = closing.clone();
+    let stopping = async move {
+        shutdown().await;
+        signal.close();
+    };
+    wujing_web::serve(listener, router, bounds, stopping)
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    // Requests are done (or dropped after the grace); the dispatcher's send in flight too.
+    if tokio::time::timeout(bounds.shutdown_grace, dispatching)
+        .await
+        .is_err()
+    {
+        tracing::warn!("shutdown: the message dispatcher did not stop within the grace period");
+    }
+    tracing::info!("stopped");
+    Ok(())
 }
 
 async fn shutdown() {
@@ -1381,7 +1755,7 @@ async fn shutdown() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-    tracing::info!("shutting down");
+    tracing::info!("shutting down: no new connections; finishing requests in flight");
 }
 
 async fn import(cli: &Cli, kind: ImportKind, file: &str) -> Result<(), String> {
@@ -1402,6 +1776,7 @@ async fn import(cli: &Cli, kind: ImportKind, file: &str) -> Result<(), String> {
     let outcome = match kind {
         ImportKind::Persons => app.import_persons(&text).await,
         ImportKind::Documents => app.import_documents(&text).await,
+        ImportKind::Endorsements => app.import_endorsements(&text).await,
         ImportKind::Holidays => app.import_holidays(&text).await,
     }
     .map_err(|e| e.to_string())?;

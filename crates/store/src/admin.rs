@@ -22,6 +22,8 @@ pub(crate) enum Arg<'a> {
     Int4(i32),
     Bool(bool),
     OptBool(Option<bool>),
+    /// A nullable `REAL` / `DOUBLE PRECISION` (a site's coordinates).
+    OptFloat(Option<f64>),
     /// A nullable `BIGINT` and `DATE` (accommodation registrations).
     OptInt(Option<i64>),
     OptDay(Option<NaiveDate>),
@@ -110,6 +112,8 @@ async fn create_site(tx: &mut impl AdminTx, s: &crate::model::HallSetup) -> Resu
             Int4(h.slot_minutes as i32),
             Bool(h.serves_foreigners),
             Text(h.kind.as_str()),
+            OptFloat(h.location.map(|l| l.latitude())),
+            OptFloat(h.location.map(|l| l.longitude())),
         ],
     )
     .await
@@ -244,12 +248,27 @@ pub(crate) async fn apply(
             name,
             hall_id,
             token_hash,
+            kind,
+            window_number,
         } => {
             hall_exists(tx, hall_id).await?;
+            if let Some(w) = window_number {
+                // A window machine stands at a window the site has.
+                tx.first_i64(sql::WINDOW_EXISTS, &[Text(hall_id), Int4(*w as i32)])
+                    .await?
+                    .ok_or(StoreError::NotFound("window"))?;
+            }
             let id = tx
                 .first_i64(
                     sql::INSERT_DEVICE,
-                    &[Text(name), Text(hall_id), Text(token_hash), At(now)],
+                    &[
+                        Text(name),
+                        Text(hall_id),
+                        Text(token_hash),
+                        At(now),
+                        Text(kind),
+                        OptInt(window_number.map(i64::from)),
+                    ],
                 )
                 .await?;
             AdminOutcome::Created(id.ok_or(StoreError::Corrupt("no device id".into()))?)
@@ -332,6 +351,8 @@ pub(crate) async fn apply(
                         Text(&sessions),
                         Int4(h.slot_minutes as i32),
                         Bool(h.serves_foreigners),
+                        OptFloat(h.location.map(|l| l.latitude())),
+                        OptFloat(h.location.map(|l| l.longitude())),
                     ],
                 )
                 .await?;
@@ -484,6 +505,56 @@ pub(crate) async fn apply(
             move_application(tx, &m, now).await?;
             AdminOutcome::Compartment(label)
         }
+        AdminChange::JamCompartment {
+            hall_id,
+            label,
+            device_id,
+        } => {
+            let by = format!("device:{device_id}");
+            let n = tx
+                .exec(
+                    sql::JAM_COMPARTMENT,
+                    &[Text(hall_id), Text(label), At(now), Text(&by)],
+                )
+                .await?;
+            if n == 0 {
+                return Err(StoreError::Refused("not_found"));
+            }
+            let reason = format!("jam:{label}");
+            AdminOutcome::SlotsChanged(
+                tx.exec(
+                    crate::devices::RAISE_ALERT,
+                    &[
+                        Int(*device_id),
+                        Text(hall_id),
+                        Text(&reason),
+                        Text("jam"),
+                        At(now),
+                    ],
+                )
+                .await?,
+            )
+        }
+        AdminChange::ClearJam {
+            hall_id,
+            label,
+            by,
+            note,
+        } => {
+            let n = tx
+                .exec(sql::CLEAR_JAM, &[Text(hall_id), Text(label)])
+                .await?;
+            if n == 0 {
+                return Err(StoreError::Refused("compartment_not_jammed"));
+            }
+            let reason = format!("jam:{label}");
+            tx.exec(
+                sql::CLEAR_JAM_ALERTS,
+                &[Text(hall_id), Text(&reason), At(now), Text(by), Text(note)],
+            )
+            .await?;
+            AdminOutcome::Done
+        }
         AdminChange::RemindCollection { application_id } => {
             let n = tx
                 .exec(sql::REMIND_COLLECTION, &[Int(*application_id), At(now)])
@@ -517,6 +588,9 @@ pub(crate) async fn apply(
         }
         AdminChange::Online(step) => crate::remote::apply(tx, keys, step, now).await?,
         AdminChange::Lodging(step) => crate::lodging::apply(tx, keys, step, now).await?,
+        AdminChange::Device(step) => crate::devices::apply(tx, step, now).await?,
+        AdminChange::Kiosk(step) => crate::kiosk::apply(tx, keys, step, now).await?,
+        AdminChange::Reissue(step) => crate::reissue::apply(tx, keys, step, now).await?,
         AdminChange::LinkPassports(l) => crate::foreign::apply(tx, l, now).await?,
         AdminChange::AcknowledgeAlert {
             id,
@@ -728,6 +802,11 @@ pub(crate) fn messages_for<'a>(
             .locker
             .as_ref()
             .map_or(otherwise, |l| l.messages.as_slice()),
+        // A device's pages go out only when its step raised something (an alert already open
+        // has paged already).
+        (AdminChange::Device(_), out) if !crate::devices::changed_something(out) => &[],
+        // A jam already reported has paged already.
+        (AdminChange::JamCompartment { .. }, out) if !crate::devices::changed_something(out) => &[],
         _ => otherwise,
     }
 }

@@ -13,20 +13,33 @@
 //! that their migrations produce the same schema.
 
 mod admin;
+pub mod backup;
+pub mod bulk;
+mod capacity;
 mod common;
+mod devices;
 mod foreign;
 pub mod keys;
+mod kiosk;
 mod lodging;
 mod migrations;
 mod model;
 mod payments;
 pub mod postgres;
+mod reissue;
 mod remote;
 mod rows;
 mod seal;
 mod sql;
 pub mod sqlite;
+mod stats;
 
+pub use bulk::{BulkStart, BulkStore, BulkTable, Cell, TableRows};
+pub use capacity::{BookedCount, CapacityStore, ServiceMoments, LONGEST_SERVICE_MINUTES};
+pub use devices::{DeviceAlert, DeviceStatus, DeviceStep, DeviceStore, DeviceUsage};
+pub use kiosk::{
+    Biometric, BiometricPart, CardRead, KioskApplicant, KioskStep, KioskStore, SqyApplication,
+};
 pub use lodging::{
     Hotel, HotelBy, LodgingStep, NewHotel, NewRegistration, Registration, RegistrationBy,
 };
@@ -35,6 +48,11 @@ pub use model::*;
 pub use payments::{
     EventDisposition, EventOutcome, NewOnlinePayment, NewPaymentEvent, OnlinePayment, PaymentEvent,
     PaymentStore,
+};
+pub use reissue::{Reissue, ReissueStep, ReissueStore};
+pub use stats::{
+    day_start, local_day, DayHistogram, DeviceFigures, Figures, HourFigures, OfficerFigures,
+    PoolFigures, StatsFilter, StatsGroup, StatsStore, UnsatisfiedCase, SOURCES as STATS_SOURCES,
 };
 
 use async_trait::async_trait;
@@ -80,8 +98,8 @@ pub enum StoreError {
     #[error("invalid stored data: {0}")]
     Corrupt(String),
     /// The database cannot be reached: a lost, refused or closed connection or a pool timeout
-    /// (PostgreSQL), a disk I/O failure or a file that cannot be opened (SQLite). Worth
-    /// retrying shortly; the other errors are not.
+    /// (PostgreSQL), a disk I/O failure, a file that cannot be opened, a read-only file or a
+    /// full disk (SQLite). Worth retrying shortly; the other errors are not.
     #[error("database unavailable: {0}")]
     Unavailable(String),
     #[error("database error: {0}")]
@@ -103,6 +121,12 @@ pub trait Store:
     + RemoteStore
     + LodgingStore
     + ForeignStore
+    + DeviceStore
+    + KioskStore
+    + ReissueStore
+    + StatsStore
+    + CapacityStore
+    + BulkStore
 {
 }
 
@@ -119,6 +143,12 @@ impl<T> Store for T where
         + RemoteStore
         + LodgingStore
         + ForeignStore
+        + DeviceStore
+        + KioskStore
+        + ReissueStore
+        + StatsStore
+        + CapacityStore
+        + BulkStore
         + ?Sized
 {
 }
@@ -288,8 +318,8 @@ pub trait BookingStore: Send + Sync + 'static {
     /// The active bookings of an identity (not used: check-in at reception finds them).
     async fn active_bookings_of(&self, identity_key: &str) -> Result<Vec<Booking>>;
 
-    /// An identity's bookings not cancelled: the active ones and the used ones (checked in;
-    /// their slips show the visit and the application), soonest first. "My bookings".
+    /// An identity's bookings, the latest 50, latest visit first: active, used (checked in;
+    /// their slips show the visit and the application) and cancelled. "My bookings".
     async fn current_bookings_of(&self, identity_key: &str) -> Result<Vec<Booking>>;
 
     /// Active bookings whose visit is on `day` (reminders).
@@ -414,6 +444,10 @@ pub trait OutboxStore: Send + Sync + 'static {
 
     /// Records a failed attempt; the message is due again at `retry_at`.
     async fn message_failed(&self, id: i64, retry_at: DateTime<Utc>, error: &str) -> Result<()>;
+
+    /// Gives back the lease of claimed messages that were not tried (a dispatcher stopping):
+    /// due at once for any dispatcher, their attempt not counted. Returns how many.
+    async fn release_messages(&self, ids: &[i64]) -> Result<u64>;
 
     /// Messages to one recipient, newest first (for the console and tests).
     async fn messages_to(&self, recipient: &str, limit: u32) -> Result<Vec<Message>>;

@@ -170,6 +170,44 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "settings",
         sql: include_str!("../migrations/sqlite/0031_settings.sql"),
     },
+    Migration {
+        version: 32,
+        name: "devices",
+        sql: include_str!("../migrations/sqlite/0032_devices.sql"),
+    },
+    Migration {
+        version: 33,
+        name: "site_locations",
+        sql: include_str!("../migrations/sqlite/0033_site_locations.sql"),
+    },
+    Migration {
+        version: 34,
+        name: "device_paired_at",
+        sql: include_str!("../migrations/sqlite/0034_device_paired_at.sql"),
+    },
+    Migration {
+        version: 35,
+        name: "stats",
+        sql: include_str!("../migrations/sqlite/0035_stats.sql"),
+    },
+    // 36: issue 17's 办证易 (kiosk endorsement re-issue).
+    Migration {
+        version: 36,
+        name: "endorsement_reissue",
+        sql: include_str!("../migrations/sqlite/0036_endorsement_reissue.sql"),
+    },
+    // 37: issue 17's 预约机, 填表机, 取证机 (locker jams) and 证件通.
+    Migration {
+        version: 37,
+        name: "kiosk_modes",
+        sql: include_str!("../migrations/sqlite/0037_kiosk_modes.sql"),
+    },
+    // 38: issue 17's 申请易 and 前台通 (biometrics, card reads).
+    Migration {
+        version: 38,
+        name: "kiosk_biometrics",
+        sql: include_str!("../migrations/sqlite/0038_kiosk_biometrics.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -328,6 +366,44 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 31,
         name: "settings",
         sql: include_str!("../migrations/postgres/0031_settings.sql"),
+    },
+    Migration {
+        version: 32,
+        name: "devices",
+        sql: include_str!("../migrations/postgres/0032_devices.sql"),
+    },
+    Migration {
+        version: 33,
+        name: "site_locations",
+        sql: include_str!("../migrations/postgres/0033_site_locations.sql"),
+    },
+    Migration {
+        version: 34,
+        name: "device_paired_at",
+        sql: include_str!("../migrations/postgres/0034_device_paired_at.sql"),
+    },
+    Migration {
+        version: 35,
+        name: "stats",
+        sql: include_str!("../migrations/postgres/0035_stats.sql"),
+    },
+    // 36: issue 17's 办证易 (kiosk endorsement re-issue).
+    Migration {
+        version: 36,
+        name: "endorsement_reissue",
+        sql: include_str!("../migrations/postgres/0036_endorsement_reissue.sql"),
+    },
+    // 37: issue 17's 预约机, 填表机, 取证机 (locker jams) and 证件通.
+    Migration {
+        version: 37,
+        name: "kiosk_modes",
+        sql: include_str!("../migrations/postgres/0037_kiosk_modes.sql"),
+    },
+    // 38: issue 17's 申请易 and 前台通 (biometrics, card reads).
+    Migration {
+        version: 38,
+        name: "kiosk_biometrics",
+        sql: include_str!("../migrations/postgres/0038_kiosk_biometrics.sql"),
     },
 ];
 

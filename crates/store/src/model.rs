@@ -31,6 +31,8 @@ pub struct Hall {
     pub kind: SiteKind,
     /// The catalogue's business codes the site offers, sorted (`site_businesses`).
     pub businesses: Vec<String>,
+    /// Where the site is, if the administrator has said (the portal orders by distance).
+    pub location: Option<wujing_domain::GeoPoint>,
 }
 
 impl Hall {
@@ -541,6 +543,12 @@ pub struct Device {
     pub token_hash: String,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// What the machine is (`wujing_domain::DeviceKind::as_str`).
+    pub kind: String,
+    /// The window it stands at (前台通, rating terminals).
+    pub window_number: Option<u32>,
+    /// When a kiosk last took its token by pairing (none: never paired, or before migration 34).
+    pub paired_at: Option<DateTime<Utc>>,
 }
 
 /// Another organisation's system acting as its own principal with a revocable bearer token:
@@ -638,6 +646,8 @@ pub enum AdminChange {
         name: String,
         hall_id: String,
         token_hash: String,
+        kind: String,
+        window_number: Option<u32>,
     },
     RevokeDevice {
         id: i64,
@@ -737,6 +747,25 @@ pub enum AdminChange {
         code_mac: String,
         actor: String,
     },
+    /// A locker (`device_id`, of `hall_id`) reports that compartment `label`'s door did not
+    /// open (issue 17, 取证机): the compartment is marked jammed (its document stays, still
+    /// `ready_for_collection`) and the device's alert `jam:<label>` opens unless one is open.
+    /// `SlotsChanged(n)`: the alerts opened, so the pages go out once.
+    /// `Refused("not_found")` when the hall has no such compartment.
+    JamCompartment {
+        hall_id: String,
+        label: String,
+        device_id: i64,
+    },
+    /// Staff clear a jammed compartment (`by`: `staff:<id>`, with a note): the jam is lifted and
+    /// the open `jam:<label>` alerts of the hall's devices are cleared with the note.
+    /// `Refused("compartment_not_jammed")` when it is not jammed.
+    ClearJam {
+        hall_id: String,
+        label: String,
+        by: String,
+        note: String,
+    },
     /// Records the one reminder that a document waits (`applications.reminded_at`);
     /// `Refused("already_reminded")` when it was sent already or the document was collected.
     RemindCollection {
@@ -763,6 +792,13 @@ pub enum AdminChange {
     Online(OnlineStep),
     /// A step of accommodation registration (issue 14 §3, [`crate::LodgingStep`]).
     Lodging(crate::lodging::LodgingStep),
+    /// An audited step of a device's pairing or alerts (issue 16, [`crate::DeviceStep`]).
+    Device(crate::devices::DeviceStep),
+    /// A step of the kiosk modes' data (issue 17, [`crate::KioskStep`]): a 申请易 submission
+    /// with its biometrics, their deletion, a 前台通's card read.
+    Kiosk(crate::kiosk::KioskStep),
+    /// A 办证易 endorsement re-issue's move (issue 17).
+    Reissue(crate::reissue::ReissueStep),
     /// Foreigners (issue 14 §2): an officer records that one passport replaces another
     /// ([`PassportLink`]); refused `passport_link_same`, `passport_already_linked`,
     /// `passport_link_conflict`.
@@ -789,7 +825,25 @@ pub struct AuditQuery {
     /// Only entries about these halls (a hall-scoped reader); `None`: every entry, those of no
     /// hall included (an organisation-wide reader). `Some(vec![])` matches nothing.
     pub halls: Option<Vec<String>>,
+    /// Keyset paging on the entry's sequence number: only entries older than this one.
+    pub before: Option<i64>,
+    /// Only entries newer than this one: the `limit` entries just after it (a "newer" page),
+    /// still listed newest first.
+    pub after: Option<i64>,
     pub limit: u32,
+}
+
+impl AuditQuery {
+    /// The walk's direction: from the newest down, or up from `after` (the page just newer
+    /// than it; the adapters turn its entries back to newest first). Either way the primary
+    /// key gives the order, so a page reads `limit` rows however long the trail.
+    pub(crate) fn order(&self) -> &'static str {
+        if self.after.is_some() {
+            "ASC"
+        } else {
+            "DESC"
+        }
+    }
 }
 
 // --- Notification outbox (M1–M4) ----------------------------------------------------------------
@@ -1136,6 +1190,9 @@ pub struct LockerCompartment {
     /// The application whose document it holds; `None` when free.
     pub application_id: Option<i64>,
     pub assigned_at: Option<DateTime<Utc>>,
+    /// Since when its door is jammed (migration 37): its document stays in it, collectable at
+    /// the counter, and no arrival is put in it until staff clear the jam.
+    pub jammed_at: Option<DateTime<Utc>>,
 }
 
 /// One row of an application's history.

@@ -228,6 +228,7 @@ pub(crate) fn locker_compartment<R: Cols>(r: &R) -> Result<LockerCompartment, R:
         label: r.text(2)?,
         application_id: r.opt_int(3)?,
         assigned_at: r.opt_at(4)?,
+        jammed_at: r.opt_at(5)?,
     })
 }
 
@@ -294,6 +295,9 @@ pub(crate) fn device<R: Cols>(r: &R) -> Result<Device, R::Err> {
         token_hash: r.text(3)?,
         created_at: r.at(4)?,
         revoked_at: r.opt_at(5)?,
+        kind: r.text(6)?,
+        window_number: r.opt_count(7)?,
+        paired_at: r.opt_at(8)?,
     })
 }
 

@@ -127,7 +127,7 @@ macro_rules! application_cols {
 }
 macro_rules! locker_cols {
     () => {
-        "id, hall_id, label, application_id, assigned_at"
+        "id, hall_id, label, application_id, assigned_at, jammed_at"
     };
 }
 macro_rules! message_cols {
@@ -152,7 +152,8 @@ pub(crate) const ALERT_COLS: &str = alert_cols!();
 pub(crate) const MESSAGE_COLS: &str = message_cols!();
 pub(crate) const STAFF_COLS: &str = staff_cols!();
 pub(crate) const AUDIT_COLS: &str = audit_cols!();
-pub(crate) const DEVICE_COLS: &str = "id, name, hall_id, token_hash, created_at, revoked_at";
+pub(crate) const DEVICE_COLS: &str =
+    "id, name, hall_id, token_hash, created_at, revoked_at, kind, window_number, paired_at";
 
 /// The invariant check: a slot's `taken` is its live holds, its bookings (active or used: a
 /// used booking keeps `status = 'active'`), its pending seat returns and its walk-ins' seats.
@@ -272,7 +273,7 @@ shared! {
     );
     CURRENT_BOOKINGS_OF = concat!(
         booking_select!(),
-        " WHERE b.identity_key = $1 AND b.status = 'active' ORDER BY s.starts_at"
+        " WHERE b.identity_key = $1 ORDER BY s.starts_at DESC, b.id DESC LIMIT 50"
     );
     ACTIVE_BOOKINGS_ON = concat!(
         booking_select!(),
@@ -425,12 +426,13 @@ shared! {
                  ON CONFLICT (day) DO UPDATE SET kind = excluded.kind, name = excluded.name";
     UPSERT_DISTRICT = "INSERT INTO districts (id, name_zh, name_en) VALUES ($1, $2, $3)
                  ON CONFLICT (id) DO UPDATE SET name_zh = excluded.name_zh, name_en = excluded.name_en";
-    UPSERT_HALL = "INSERT INTO halls (id, district_id, name_zh, name_en, address_zh, address_en, weekdays, sessions, slot_minutes, serves_foreigners, kind)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+    UPSERT_HALL = "INSERT INTO halls (id, district_id, name_zh, name_en, address_zh, address_en, weekdays, sessions, slot_minutes, serves_foreigners, kind, latitude, longitude)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
              ON CONFLICT (id) DO UPDATE SET district_id = excluded.district_id, name_zh = excluded.name_zh,
                name_en = excluded.name_en, address_zh = excluded.address_zh, address_en = excluded.address_en,
                weekdays = excluded.weekdays, sessions = excluded.sessions, slot_minutes = excluded.slot_minutes,
-               serves_foreigners = excluded.serves_foreigners, kind = excluded.kind";
+               serves_foreigners = excluded.serves_foreigners, kind = excluded.kind,
+               latitude = excluded.latitude, longitude = excluded.longitude";
     UPSERT_POOL_CAPACITY = "INSERT INTO pool_capacity (hall_id, pool, seats_per_slot) VALUES ($1, $2, $3)
                  ON CONFLICT (hall_id, pool) DO UPDATE SET seats_per_slot = excluded.seats_per_slot";
 }
@@ -439,11 +441,12 @@ shared! {
 
 shared! {
     /// A new site; its id is the primary key, so a taken id is a unique violation.
-    INSERT_SITE = "INSERT INTO halls (id, district_id, name_zh, name_en, address_zh, address_en, weekdays, sessions, slot_minutes, serves_foreigners, kind)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+    INSERT_SITE = "INSERT INTO halls (id, district_id, name_zh, name_en, address_zh, address_en, weekdays, sessions, slot_minutes, serves_foreigners, kind, latitude, longitude)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
     /// A site's names, address and hours (the kind stays what it was created as).
     UPDATE_SITE = "UPDATE halls SET name_zh = $2, name_en = $3, address_zh = $4, address_en = $5,
-             weekdays = $6, sessions = $7, slot_minutes = $8, serves_foreigners = $9 WHERE id = $1";
+             weekdays = $6, sessions = $7, slot_minutes = $8, serves_foreigners = $9,
+             latitude = $10, longitude = $11 WHERE id = $1";
     DISTRICT_EXISTS = "SELECT 1 FROM districts WHERE id = $1";
     DELETE_SITE_BUSINESSES = "DELETE FROM site_businesses WHERE hall_id = $1";
     INSERT_SITE_BUSINESS = "INSERT INTO site_businesses (hall_id, business) VALUES ($1, $2) ON CONFLICT DO NOTHING";
@@ -465,6 +468,7 @@ shared! {
     // its text (a phone code, a booking's details) is purged.
     MESSAGE_DELIVERED = "UPDATE outbox SET delivered_at = $2, lease_until = NULL, last_error = NULL, body = '' WHERE id = $1";
     MESSAGE_FAILED = "UPDATE outbox SET due_at = $2, lease_until = NULL, last_error = $3 WHERE id = $1 AND delivered_at IS NULL";
+    MESSAGE_RELEASED = "UPDATE outbox SET lease_until = NULL, attempts = attempts - 1 WHERE id = $1 AND delivered_at IS NULL AND lease_until IS NOT NULL AND attempts > 0";
     PHONE_CODES_FROM_ADDRESS = "SELECT COUNT(*) FROM phone_codes WHERE client_addr = $1 AND created_at > $2";
     PHONE_CODES_TO_PHONE = "SELECT MAX(created_at), COUNT(*) FROM phone_codes WHERE phone = $1 AND created_at > $2";
     PHONE_CODE_ATTEMPT = "UPDATE phone_codes SET attempts = attempts + 1 WHERE id = $1";
@@ -521,7 +525,7 @@ shared! {
     /// The hall is the ticket's; no row (no id) when the ticket does not exist.
     INSERT_URGENT_REQUEST = "INSERT INTO urgent_requests (ticket_id, hall_id, reason, note, requested_by, created_at)
                              SELECT id, hall_id, $2, $3, $4, $5 FROM tickets WHERE id = $1 RETURNING id";
-    INSERT_DEVICE = "INSERT INTO devices (name, hall_id, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id";
+    INSERT_DEVICE = "INSERT INTO devices (name, hall_id, token_hash, created_at, kind, window_number) VALUES ($1, $2, $3, $4, $5, CAST(CAST($6 AS BIGINT) AS INTEGER)) RETURNING id";
     EXPEDITE_APPLICATION = "UPDATE applications SET expedited = true WHERE ticket_id = $1";
     /// A move, conditional on the state the caller saw: of two concurrent moves from one state,
     /// one changes the row and the other none. The reason and number are kept once set.
@@ -574,6 +578,15 @@ shared! {
     /// collections with one code exactly one frees the compartment.
     TAKE_FROM_COMPARTMENT = "UPDATE locker_compartments SET application_id = NULL, code_mac = NULL, assigned_at = NULL \
          WHERE hall_id = $1 AND code_mac = $2 AND application_id = $3 RETURNING label";
+    /// A door that did not open (migration 37): the first report's time and device stay.
+    JAM_COMPARTMENT = "UPDATE locker_compartments SET jammed_at = COALESCE(jammed_at, $3), \
+         jammed_by = COALESCE(jammed_by, $4) WHERE hall_id = $1 AND label = $2";
+    /// Conditional on being jammed, so that a second clearing is told so.
+    CLEAR_JAM = "UPDATE locker_compartments SET jammed_at = NULL, jammed_by = NULL \
+         WHERE hall_id = $1 AND label = $2 AND jammed_at IS NOT NULL";
+    /// The jam's alerts of every device of the hall (a locker may have been replaced).
+    CLEAR_JAM_ALERTS = "UPDATE device_alerts SET cleared_at = $3, cleared_by = $4, note = $5 \
+         WHERE hall_id = $1 AND reason = $2 AND cleared_at IS NULL";
     REMIND_COLLECTION = "UPDATE applications SET reminded_at = $2 \
          WHERE id = $1 AND status = 'ready_for_collection' AND reminded_at IS NULL";
     /// Pending a supplement whose deadline (`$1`, a day) has passed.
@@ -611,6 +624,7 @@ shared! {
     DELETE_EXPIRED_SESSIONS = "DELETE FROM staff_sessions WHERE expires_at <= $1";
     DELETE_IDLE_LOGIN_THROTTLE = "DELETE FROM login_throttle WHERE last_ms <= $1 AND next_ms <= $2";
     DELETE_WINDOW = "DELETE FROM windows WHERE hall_id = $1 AND number = $2";
+    WINDOW_EXISTS = "SELECT CAST(number AS BIGINT) FROM windows WHERE hall_id = $1 AND number = $2";
     END_SESSION = "DELETE FROM staff_sessions WHERE token_hash = $1";
     END_SESSIONS_OF_STAFF = "DELETE FROM staff_sessions WHERE staff_id = $1";
     EXPEDITE_TICKET = "UPDATE tickets SET priority = 1 WHERE id = $1";
@@ -777,12 +791,12 @@ pub(crate) const ASSIGN_COMPARTMENT: Sql = Sql {
     pg: "UPDATE locker_compartments SET application_id = $1, code_mac = $2, assigned_at = $3 \
          WHERE id = (SELECT id FROM locker_compartments \
            WHERE hall_id = (SELECT hall_id FROM applications WHERE id = $1) AND application_id IS NULL \
-           ORDER BY label LIMIT 1 FOR UPDATE SKIP LOCKED) \
+           AND jammed_at IS NULL ORDER BY label LIMIT 1 FOR UPDATE SKIP LOCKED) \
          AND application_id IS NULL RETURNING label",
     lite: "UPDATE locker_compartments SET application_id = ?1, code_mac = ?2, assigned_at = ?3 \
          WHERE id = (SELECT id FROM locker_compartments \
            WHERE hall_id = (SELECT hall_id FROM applications WHERE id = ?1) AND application_id IS NULL \
-           ORDER BY label LIMIT 1) \
+           AND jammed_at IS NULL ORDER BY label LIMIT 1) \
          AND application_id IS NULL RETURNING label",
 };
 

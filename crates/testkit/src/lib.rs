@@ -4,8 +4,15 @@
 //!
 //! PostgreSQL tests read `WUJING_TEST_DATABASE_URL` (an administrator URL of a throwaway
 //! cluster, started by `scripts/test`) and create a fresh database per test, so tests run in
-//! parallel without seeing each other. Without the variable the PostgreSQL half of a test is
-//! skipped with a message, except under `CI=true`, where a missing PostgreSQL is a failure.
+//! parallel without seeing each other.
+//!
+//! A test that cannot run (no PostgreSQL, no CJK font, no `pdftotext`) **fails** with what is
+//! missing ([`missing`]): returning early would report it as passed. Such tests carry their
+//! need in their name (`postgres`; `needs_pdf_tools`), so that a machine without the tool
+//! selects them out and the runner reports them as skipped: `cargo nextest run --profile
+//! no-pg`, `--profile no-pdf` or `--profile bare` (`.config/nextest.toml`; `scripts/test` chooses the profile from
+//! what is installed, and under `CI=true` always runs everything). docs/RELIABILITY.md,
+//! "Honest test reports".
 
 use chrono::NaiveDate;
 use rand::Rng;
@@ -51,18 +58,26 @@ impl Drop for TempSqlite {
     }
 }
 
-/// The administrator URL of the test cluster, or `None` (after saying so) when there is none.
-/// Panics under `CI=true` when it is missing.
+/// Fails the test for want of `what`: a test that cannot run must not pass. Says how to
+/// install it, and how to have such tests reported as skipped instead.
+pub fn missing(what: &str, install: &str) -> ! {
+    panic!(
+        "this test needs {what} ({install}). To run without it, select such tests out so that \
+         they are reported as skipped: cargo nextest run --profile no-pg (no PostgreSQL) or \
+         --profile no-pdf (no CJK font or pdftotext) or --profile bare (neither); scripts/test picks the profile"
+    )
+}
+
+/// The administrator URL of the test cluster. A test that calls it needs PostgreSQL, and its
+/// name says so (`postgres`): without `WUJING_TEST_DATABASE_URL` it fails ([`missing`]).
+/// Always `Some`; the `Option` lets callers write `let Some(url) = … else { return }`.
 pub fn pg_admin_url() -> Option<String> {
     match std::env::var(PG_ENV) {
         Ok(u) if !u.is_empty() => Some(u),
-        _ => {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("{PG_ENV} is not set but CI=true: PostgreSQL tests must run in CI (use scripts/test)");
-            }
-            eprintln!("skipping the PostgreSQL half: {PG_ENV} is not set (scripts/test sets it)");
-            None
-        }
+        _ => missing(
+            &format!("PostgreSQL ({PG_ENV}, an administrator URL)"),
+            "scripts/test starts a throwaway cluster; Debian: apt-get install postgresql",
+        ),
     }
 }
 
@@ -221,6 +236,17 @@ pub async fn raw_dump(url: &str) -> String {
         .await
         .expect("dump task")
     }
+}
+
+/// SQLite's own check of the file at a `sqlite:` URL (`PRAGMA integrity_check`): `ok` when
+/// the file is whole, else the problems it found.
+pub fn sqlite_integrity(url: &str) -> String {
+    let c = rusqlite::Connection::open(sqlite_path(url)).expect("open for the integrity check");
+    let lines: Vec<String> = c
+        .prepare("PRAGMA integrity_check")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .expect("integrity check");
+    lines.join("\n")
 }
 
 /// Runs SQL on the database at `url` behind the store's back (a database owner's edit, or a

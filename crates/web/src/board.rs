@@ -121,11 +121,19 @@ pub async fn events(
             e
         })?;
     let rx = s.app.hall_events();
-    // The place travels with the stream and is given back when the stream is dropped.
-    let stream =
-        futures_util::stream::unfold((rx, hall, place), |(mut rx, hall, place)| async move {
+    let closing = s.options.closing.clone();
+    // The place travels with the stream and is given back when the stream is dropped. The
+    // stream ends when the server closes, so that a shutdown need not wait for the screens
+    // (they reconnect, to this server's successor).
+    let stream = futures_util::stream::unfold(
+        (rx, hall, place, closing),
+        |(mut rx, hall, place, closing)| async move {
             loop {
-                match rx.recv().await {
+                let got = tokio::select! {
+                    r = rx.recv() => r,
+                    () = closing.closed() => return None,
+                };
+                match got {
                     Ok(payload) => {
                         let Ok(v) = serde_json::from_str::<serde_json::Value>(&payload) else {
                             continue;
@@ -139,7 +147,7 @@ pub async fn events(
                             };
                             return Some((
                                 Ok(Event::default().event(kind).data(payload)),
-                                (rx, hall, place),
+                                (rx, hall, place, closing),
                             ));
                         }
                     }
@@ -148,6 +156,7 @@ pub async fn events(
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
                 }
             }
-        });
+        },
+    );
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }

@@ -4,11 +4,12 @@
 use crate::extract::{
     list, ApiJson, ApiPath, ApiQuery, ClientAddr, Flash, PageContext, PageForm, PageQuery,
 };
+use crate::kiosk::{KioskQuery, Shell};
 use crate::pages::{back, render};
 use crate::{ApiError, ApiResult, AppState};
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::Deserialize;
@@ -168,15 +169,23 @@ struct CounterPage {
     missed: Vec<TicketView>,
     /// What the identity-card lookup found (after a lookup only).
     lookup: Option<LookupShown>,
+    /// What the window's 前台通 read from the card for the current ticket (issue 17): name,
+    /// number masked, and whether its identity differs from the ticket's.
+    card_read: Option<(String, String, bool)>,
     /// Business codes and their Chinese names.
     businesses: Vec<(String, String)>,
 }
 
 impl CounterPage {
+    /// A code (an urgent reason) in words.
+    fn words(&self, code: &str) -> String {
+        crate::labels::staff_words(code, self.page.en)
+    }
+
     /// A ticket's state in words (the console never shows a raw code).
     fn ticket_status(&self, s: &str) -> String {
-        let (zh, en) = wujing_app::hall::ticket_status_words(s);
-        format!("{zh} {en}")
+        // In the page's language only: the English word is the stored code itself.
+        crate::labels::staff_words(s, self.page.en)
     }
 
     /// A business's name from its code.
@@ -190,9 +199,11 @@ impl CounterPage {
 
     /// An application's state in words.
     fn application_status(&self, s: &str) -> String {
-        wujing_domain::application::State::parse(s)
-            .map(|st| format!("{} {}", st.name_zh(), st.name_en()))
-            .unwrap_or_else(|| s.to_string())
+        // In the page's language: some English names are the stored codes themselves.
+        wujing_domain::application::State::parse(s).map_or_else(
+            || "其他".to_string(),
+            |st| crate::labels::staff_words(st.as_str(), self.page.en),
+        )
     }
 
     /// Whether a ticket is at the window now: the next one may not be called until it is
@@ -259,6 +270,14 @@ async fn console_page(
         Some(c) => (c.applicant, c.fee, c.materials, c.application, c.paid),
         None => (None, 0, vec![], None, false),
     };
+    let card_read = match &current {
+        Some(t) => s
+            .app
+            .counter_card_read(&page.principal, &hall, window, t.id)
+            .await?
+            .map(|c| (c.name, c.id_number_masked, !c.matches_ticket)),
+        None => None,
+    };
     let waiting = all.iter().filter(|t| t.status == "waiting").count();
     let hall_name = s.app.hall(&hall).await?.name_zh;
     let businesses = s
@@ -290,6 +309,7 @@ async fn console_page(
             .cloned()
             .collect(),
         lookup,
+        card_read,
     }))
 }
 
@@ -698,17 +718,14 @@ struct UrgentPage {
     page: PageContext,
     msg: String,
     msg_kind: String,
-    requests: Vec<wujing_app::UrgentRequest>,
+    /// Each open request with its ticket's business and applicant, masked.
+    requests: Vec<(wujing_app::UrgentRequest, wujing_app::ratings::TicketParty)>,
 }
 
 impl UrgentPage {
-    /// The reason in words, as the officer chose it.
+    /// The reason in words in the page's language, as the officer chose it.
     fn reason(&self, code: &str) -> String {
-        wujing_app::hall::URGENT_REASONS
-            .iter()
-            .find(|(c, _, _)| *c == code)
-            .map(|(_, zh, en)| format!("{zh} {en}"))
-            .unwrap_or_else(|| code.to_string())
+        crate::labels::staff_words(code, self.page.en)
     }
 
     /// When it was asked, in the halls' time.
@@ -725,7 +742,7 @@ pub async fn urgent_page(
     page: PageContext,
     PageQuery(q): PageQuery<Flash>,
 ) -> ApiResult<Response> {
-    let requests = s.app.urgent_requests(&page.principal).await?;
+    let requests = s.app.urgent_requests_shown(&page.principal).await?;
     let (msg, msg_kind) = q.shown();
     Ok(render(&UrgentPage {
         page,
@@ -779,10 +796,10 @@ impl ReconPage {
     /// A payment method in words.
     fn method(&self, m: &str) -> &'static str {
         match m {
-            "card" => "银行卡 card",
-            "qr" => "扫码 QR",
-            "cash" => "现金 cash",
-            _ => "其他 other",
+            "card" => "银行卡 Bank card",
+            "qr" => "扫码 QR code",
+            "cash" => "现金 Cash",
+            _ => "其他 Other",
         }
     }
 }
@@ -885,50 +902,51 @@ pub async fn reconciliation_csv(
 #[derive(Template)]
 #[template(path = "kiosk.html")]
 struct KioskPage {
-    msg: String,
-    /// What to do about the error, in both languages.
-    help: String,
+    /// The kiosk shell: the site, the start address, the language and mode.
+    shell: Shell,
+    /// Why the check-in was refused, in each language.
+    msg: (String, String),
+    /// What to do about it, in each language.
+    help: (String, String),
     ticket: Option<TicketView>,
-    /// The hall's names, on the screen and the printed ticket.
-    hall_zh: String,
-    hall_en: String,
     /// The business's names, on the printed ticket.
     business_zh: String,
     business_en: String,
     /// When the ticket was issued (hall time), for the printed ticket.
     issued: String,
-    /// The kiosk prints each ticket by itself (its start address has `print=auto`).
-    print: bool,
-}
-
-/// How a kiosk is set up: its start address is its configuration. `print=auto` prints each
-/// ticket on the kiosk's printer (chromium's `--kiosk-printing` prints without a dialog).
-#[derive(Deserialize, Default)]
-pub struct KioskQuery {
-    #[serde(default)]
-    print: Option<String>,
 }
 
 impl KioskPage {
-    async fn new(s: &AppState, p: &Principal, print: bool) -> Self {
-        let (hall_zh, hall_en) = match p {
-            Principal::Device(d) => match s.app.hall(&d.hall_id).await {
-                Ok(h) => (h.name_zh, h.name_en),
-                Err(_) => (String::new(), String::new()),
-            },
-            _ => (String::new(), String::new()),
-        };
+    async fn new(s: &AppState, p: &Principal, q: &KioskQuery, headers: &HeaderMap) -> Self {
         Self {
-            msg: String::new(),
-            help: String::new(),
+            shell: Shell::new(s, p, q, headers, "/kiosk").await,
+            msg: Default::default(),
+            help: Default::default(),
             ticket: None,
-            hall_zh,
-            hall_en,
             business_zh: String::new(),
             business_en: String::new(),
             issued: String::new(),
-            print,
         }
+    }
+
+    fn t(&self, zh: &str, en: &str) -> String {
+        self.shell.t(zh, en)
+    }
+
+    fn msg_text(&self) -> String {
+        self.t(&self.msg.0, &self.msg.1)
+    }
+
+    fn help_text(&self) -> String {
+        self.t(&self.help.0, &self.help.1)
+    }
+}
+
+/// Splits one of [`kiosk_help`]'s texts (`zh · en`) into its languages.
+fn split_lang(both: &str) -> (String, String) {
+    match both.split_once(" · ") {
+        Some((zh, en)) => (zh.to_string(), en.to_string()),
+        None => (both.to_string(), both.to_string()),
     }
 }
 
@@ -956,25 +974,33 @@ fn kiosk_help(code: wujing_app::Code) -> &'static str {
 pub async fn kiosk(
     State(s): State<AppState>,
     page: PageContext,
+    headers: HeaderMap,
     PageQuery(q): PageQuery<KioskQuery>,
 ) -> Response {
-    render(&KioskPage::new(&s, &page.principal, q.print.as_deref() == Some("auto")).await)
+    crate::with_kiosk_policy(render(
+        &KioskPage::new(&s, &page.principal, &q, &headers).await,
+    ))
 }
 
 /// The kiosk's form is the check-in's input: the slip's code or QR content, and the identity
-/// number.
+/// number (typed on the keypad, or put there by the bridge's card reader: the server cannot
+/// tell, and need not — the check-in's rules are the same).
 pub async fn kiosk_submit(
     State(s): State<AppState>,
     page: PageContext,
+    headers: HeaderMap,
     ClientAddr(addr): ClientAddr,
     PageQuery(q): PageQuery<KioskQuery>,
     form: Result<PageForm<CheckInInput>, ApiError>,
 ) -> Response {
     let p = &page.principal;
-    let mut screen = KioskPage::new(&s, p, q.print.as_deref() == Some("auto")).await;
+    let mut screen = KioskPage::new(&s, p, &q, &headers).await;
     let Principal::Device(d) = p else {
-        screen.msg = "此页面仅供自助终端使用 · This page is for the hall's kiosks".into();
-        return render(&screen);
+        screen.msg = (
+            "此页面仅供自助终端使用".into(),
+            "This page is for the hall's kiosks".into(),
+        );
+        return crate::with_kiosk_policy(render(&screen));
     };
     let checked_in = match form {
         Ok(PageForm(input)) => s.app.check_in(p, &d.hall_id, addr.as_deref(), &input).await,
@@ -996,9 +1022,26 @@ pub async fn kiosk_submit(
             screen.ticket = Some(t);
         }
         Err(e) => {
-            screen.msg = format!("{} · {}", e.message(false), e.message(true));
-            screen.help = kiosk_help(e.code).into();
+            screen.msg = (e.message(false).to_string(), e.message(true).to_string());
+            screen.help = split_lang(kiosk_help(e.code));
         }
     }
-    render(&screen)
+    crate::with_kiosk_policy(render(&screen))
+}
+
+/// The ticket a kiosk just issued, as a PDF for its bridge's printer (docs/KIOSK.md §5).
+pub async fn kiosk_ticket_pdf(
+    State(s): State<AppState>,
+    page: PageContext,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Response> {
+    let pdf = s.app.kiosk_ticket_pdf(&page.principal, id).await?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "application/pdf"),
+            (axum::http::header::CACHE_CONTROL, "no-store"),
+        ],
+        pdf,
+    )
+        .into_response())
 }

@@ -173,6 +173,11 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
 pub const LANG_COOKIE: &str = "wujing_lang";
 /// The cookie that holds the text size a citizen chose (`large` or `normal`).
 pub const TEXT_COOKIE: &str = "wujing_text";
+/// The cookie that holds the contrast a citizen chose (`high` or `normal`).
+pub const CONTRAST_COOKIE: &str = "wujing_contrast";
+/// The cookie of the older-adult mode (适老化: `on` or `off`): large text, large targets and
+/// fewer choices per screen.
+pub const CARE_COOKIE: &str = "wujing_care";
 
 /// Whether the caller prefers English by `Accept-Language` (`en…`); zh-CN otherwise. The JSON
 /// API's language, and a page's when no language was chosen.
@@ -212,8 +217,12 @@ fn default_face() -> Arc<Face> {
 #[derive(Clone)]
 pub struct PageContext {
     pub en: bool,
-    /// Large-text mode (`wujing_text=large`).
+    /// Large-text mode (`wujing_text=large`, or the older-adult mode).
     pub large: bool,
+    /// High-contrast mode (`wujing_contrast=high`).
+    pub contrast: bool,
+    /// The older-adult mode (`wujing_care=on`).
+    pub care: bool,
     /// Where the language and text-size switches come back to, percent-encoded for a query
     /// value: the request's path, or the step's own page for a form's answer
     /// ([`PageContext::returning_to`]).
@@ -226,6 +235,22 @@ pub struct PageContext {
 }
 
 impl PageContext {
+    /// The context of a citizen's error page, made from the request's headers before the
+    /// request ran (the authority's face comes from the app's cache).
+    pub(crate) fn for_error(headers: &HeaderMap, en: bool, face: Option<Arc<Face>>) -> Self {
+        Self {
+            en,
+            large: cookie(headers, TEXT_COOKIE) == Some("large")
+                || cookie(headers, CARE_COOKIE) == Some("on"),
+            contrast: cookie(headers, CONTRAST_COOKIE) == Some("high"),
+            care: cookie(headers, CARE_COOKIE) == Some("on"),
+            path: "%2F".into(),
+            csrf: String::new(),
+            principal: Principal::Anonymous,
+            face: face.unwrap_or_else(default_face),
+        }
+    }
+
     fn from_parts(parts: &Parts) -> Self {
         let principal = parts
             .extensions
@@ -243,7 +268,10 @@ impl PageContext {
             .unwrap_or_else(default_face);
         Self {
             en: page_english(&parts.headers),
-            large: cookie(&parts.headers, TEXT_COOKIE) == Some("large"),
+            large: cookie(&parts.headers, TEXT_COOKIE) == Some("large")
+                || cookie(&parts.headers, CARE_COOKIE) == Some("on"),
+            contrast: cookie(&parts.headers, CONTRAST_COOKIE) == Some("high"),
+            care: cookie(&parts.headers, CARE_COOKIE) == Some("on"),
             path: percent_encode_path(parts.uri.path()),
             csrf,
             principal,
@@ -260,6 +288,27 @@ impl PageContext {
     /// The service hotline.
     pub fn hotline(&self) -> &str {
         &self.face.authority.hotline
+    }
+
+    /// What to do instead when a rule refuses with `code`, in the page's language; empty when
+    /// the rule has no better way than the hall's information desk or the hotline.
+    pub fn advice(&self, code: &str) -> &'static str {
+        wujing_domain::eligibility::advice(code)
+            .map_or("", |(zh, en)| if self.en { en } else { zh })
+    }
+
+    /// The classes of a portal page's body: its display modes.
+    pub fn body_class(&self) -> String {
+        [
+            (self.large, "large"),
+            (self.contrast, "contrast"),
+            (self.care, "care"),
+        ]
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, c)| *c)
+        .collect::<Vec<_>>()
+        .join(" ")
     }
 
     /// The site filing number; empty when none is shown.

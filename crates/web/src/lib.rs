@@ -11,10 +11,20 @@ mod assets;
 pub mod auth;
 mod authority;
 mod board;
+mod bzy;
+mod capacity;
 mod counter;
+mod devices;
 mod extract;
 mod foreign;
 mod hotline;
+mod kiosk;
+mod kiosk_qtt;
+mod kiosk_qzj;
+pub mod kiosk_sqy;
+mod kiosk_tbj;
+mod kiosk_yyj;
+mod labels;
 mod locker;
 mod lodging;
 mod metrics;
@@ -26,8 +36,11 @@ mod production;
 mod rating;
 mod reception;
 mod serve;
+mod signals;
 mod sites;
 mod staff;
+mod stats;
+mod wej;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::Method;
@@ -45,7 +58,8 @@ use wujing_app::{Action, App, AppError, Code, ErrorKind};
 pub use api::ApiDoc;
 pub use metrics::HttpMetrics;
 pub use serve::{
-    serve, ServeOptions, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
+    serve, Closing, ServeOptions, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_SHUTDOWN_GRACE,
 };
 
 #[derive(Clone)]
@@ -81,6 +95,8 @@ pub struct WebOptions {
     pub board_listeners_per_board: usize,
     /// The most live listeners of all boards together.
     pub board_listeners: usize,
+    /// Signalled when the server shuts down: the board's live streams end on it.
+    pub closing: Closing,
 }
 
 /// 64 KiB: every form and JSON body of Wujing is a few KiB at most.
@@ -99,6 +115,7 @@ impl Default for WebOptions {
             metrics_token: None,
             board_listeners_per_board: DEFAULT_BOARD_LISTENERS_PER_BOARD,
             board_listeners: DEFAULT_BOARD_LISTENERS,
+            closing: Closing::default(),
         }
     }
 }
@@ -263,6 +280,8 @@ async fn envelope(State(state): State<AppState>, mut req: Request, next: Next) -
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip().to_string());
+    // A citizen's error page speaks in the portal's layout and display modes.
+    let portal_headers = (page && !staff_page).then(|| req.headers().clone());
     req.extensions_mut().insert(ClientIp(forwarded.or(peer)));
     req.extensions_mut().insert(RequestId(id.clone()));
     req.extensions_mut().insert(English(english));
@@ -291,6 +310,40 @@ async fn envelope(State(state): State<AppState>, mut req: Request, next: Next) -
                 path_and_query.replace('&', "%26")
             ))
             .into_response()
+        } else if let Some(headers) = &portal_headers {
+            let face = state.app.face().await.ok();
+            let page = extract::PageContext::for_error(headers, english, face);
+            let title = match err.kind {
+                ErrorKind::NotFound => page.t("没有找到", "Not found"),
+                ErrorKind::Forbidden | ErrorKind::Unauthorized => page.t("无法访问", "Not allowed"),
+                ErrorKind::RateLimited => page.t("请稍后再试", "Please try again later"),
+                ErrorKind::Unavailable | ErrorKind::Internal => {
+                    page.t("服务暂时不可用", "The service is not available right now")
+                }
+                _ => page.t("无法完成", "That did not work"),
+            }
+            .to_string();
+            let mut r = pages::render(&pages::PortalErrorPage {
+                msg: String::new(),
+                msg_kind: String::new(),
+                title,
+                message: match err.kind {
+                    // Not "no such endpoint; see the API": a person followed a link.
+                    ErrorKind::NotFound if err.code == Code::RouteNotFound => page
+                        .t(
+                            "这个网址没有对应的页面，可能链接已过期或输入有误。",
+                            "There is no page at this address; the link may be old or mistyped.",
+                        )
+                        .to_string(),
+                    _ => err.message(english).to_string(),
+                },
+                not_found: err.kind == ErrorKind::NotFound,
+                code: err.code.to_string(),
+                request_id: id.clone(),
+                page,
+            });
+            *r.status_mut() = status;
+            r
         } else if page {
             let mut r = pages::render(&pages::ErrorPage {
                 msg: String::new(),
@@ -381,6 +434,24 @@ async fn method_not_allowed() -> ApiError {
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
     style-src 'self'; img-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; \
     form-action 'self'; frame-ancestors 'none'";
+
+/// The kiosk pages' policy (the check-in screen and the rating terminal): the same, and also
+/// the WebSocket of the peripheral bridge on the kiosk itself (docs/KIOSK.md §5). Loopback
+/// only, any port, because the agent's port is the kiosk's own configuration (`?bridge=`). No
+/// other page may open a socket to the machine it runs on.
+pub const KIOSK_CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+    style-src 'self'; img-src 'self'; connect-src 'self' ws://127.0.0.1:*; object-src 'none'; \
+    base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// A kiosk page's answer with [`KIOSK_CONTENT_SECURITY_POLICY`] (the outer layer sets the
+/// strict policy only where a handler set none).
+pub(crate) fn with_kiosk_policy(mut r: Response) -> Response {
+    r.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(KIOSK_CONTENT_SECURITY_POLICY),
+    );
+    r
+}
 
 /// The whole HTTP application with default options.
 pub fn router(app: App) -> Router {
@@ -481,6 +552,131 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
             get(api::signals),
         ),
         (M::GET, "/api/v1/kiosk/me", Kiosk, get(staff::kiosk_me)),
+        // 办证易 and 网e捷 (issue 17): fees due paid on the terminal, and 办证易's endorsement
+        // re-issue. The payment routes are shared in the use case (`KioskPay`); each kind reaches
+        // them through its own path, gated by its own kind's action.
+        (M::POST, "/api/v1/kiosk/bzy/fees", Endorse, post(bzy::fees)),
+        (
+            M::POST,
+            "/api/v1/kiosk/bzy/payments",
+            Endorse,
+            post(bzy::start_payment),
+        ),
+        (
+            M::POST,
+            "/api/v1/kiosk/bzy/payments/{id}/paid",
+            Endorse,
+            post(bzy::paid),
+        ),
+        (
+            M::POST,
+            "/api/v1/kiosk/bzy/payments/{id}/declined",
+            Endorse,
+            post(bzy::declined),
+        ),
+        (
+            M::POST,
+            "/api/v1/kiosk/wej/fees",
+            KioskStatus,
+            post(bzy::wej_fees),
+        ),
+        (
+            M::POST,
+            "/api/v1/kiosk/wej/payments",
+            KioskStatus,
+            post(bzy::wej_start_payment),
+        ),
+        (
+            M::POST,
+            "/api/v1/kiosk/wej/payments/{id}/paid",
+            KioskStatus,
+            post(bzy::wej_paid),
+        ),
+        (
+            M::POST,
+            "/api/v1/kiosk/wej/payments/{id}/declined",
+            KioskStatus,
+            post(bzy::wej_declined),
+        ),
+        (
+            M::POST,
+            "/api/v1/kiosk/wej/status",
+            KioskStatus,
+            post(wej::status),
+        ),
+        (
+            M::POST,
+            "/api/v1/kiosk/bzy/endorsements/offer",
+            Endorse,
+            post(bzy::offer),
+        ),
+        (
+            M::POST,
+            "/api/v1/kiosk/bzy/endorsements",
+            Endorse,
+            post(bzy::open),
+        ),
+        (
+            M::POST,
+            "/api/v1/kiosk/bzy/endorsements/{id}/choice",
+            Endorse,
+            post(bzy::choose),
+        ),
+        (
+            M::POST,
+            "/api/v1/kiosk/bzy/endorsements/{id}/paid",
+            Endorse,
+            post(bzy::reissue_paid),
+        ),
+        (
+            M::POST,
+            "/api/v1/kiosk/bzy/endorsements/{id}/written",
+            Endorse,
+            post(bzy::written),
+        ),
+        (
+            M::POST,
+            "/api/v1/kiosk/bzy/endorsements/{id}/failed",
+            Endorse,
+            post(bzy::failed),
+        ),
+        // The eight modes (issue 17): each machine's actions, its kind's only.
+        (
+            M::POST,
+            "/api/v1/kiosk/qzj/open",
+            Locker,
+            post(kiosk_qzj::api_open),
+        ),
+        (
+            M::POST,
+            "/api/v1/kiosk/qzj/collect",
+            Locker,
+            post(kiosk_qzj::api_collect),
+        ),
+        (
+            M::POST,
+            "/api/v1/kiosk/qzj/jam",
+            Locker,
+            post(kiosk_qzj::api_jam),
+        ),
+        (
+            M::POST,
+            "/api/v1/kiosk/tbj/forms",
+            KioskForm,
+            post(kiosk_tbj::api_form),
+        ),
+        (
+            M::GET,
+            "/api/v1/kiosk/yyj/slots",
+            KioskBook,
+            get(kiosk_yyj::api_slots),
+        ),
+        (
+            M::POST,
+            "/api/v1/kiosk/yyj/bookings",
+            KioskBook,
+            post(kiosk_yyj::api_book),
+        ),
         (M::POST, "/api/v1/staff/session", Public, post(staff::login)),
         (
             M::DELETE,
@@ -714,6 +910,13 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
             post(portal::times),
         ),
         (M::POST, "/book/{business}/hold", Public, post(portal::hold)),
+        (M::POST, "/book/{business}/edit", Public, post(portal::edit)),
+        (
+            M::POST,
+            "/book/{business}/halls",
+            Public,
+            post(portal::halls),
+        ),
         (
             M::POST,
             "/book/{business}/confirm",
@@ -724,9 +927,21 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
         (M::GET, "/slip/{code}/booking.ics", Public, get(portal::ics)),
         (
             M::GET,
+            "/slip/{code}/print",
+            Public,
+            get(portal::slip_print),
+        ),
+        (
+            M::GET,
             "/slip/{code}/form.pdf",
             Public,
             get(portal::form_pdf),
+        ),
+        (
+            M::GET,
+            "/slip/{code}/receipt.pdf",
+            Public,
+            get(portal::receipt_pdf),
         ),
         (M::POST, "/slip/{code}/change", Public, post(portal::change)),
         (
@@ -906,6 +1121,11 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
             post(sites::site_submit),
         ),
         (M::GET, "/staff/audit", ViewAudit, get(pages::audit_page)),
+        (M::GET, "/staff/signals", ViewSignals, get(signals::page)),
+        (M::GET, "/staff/stats", ViewStats, get(stats::page)),
+        (M::GET, "/staff/stats.csv", ViewStats, get(stats::csv)),
+        (M::GET, "/staff/stats.xlsx", ViewStats, get(stats::xlsx)),
+        (M::GET, "/staff/appraisal", Appraisal, get(stats::appraisal)),
         (
             M::POST,
             "/api/v1/halls/{id}/windows/{number}/rating",
@@ -918,6 +1138,68 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
             "/api/v1/alerts/{id}/ack",
             Alerts,
             post(rating::api_ack),
+        ),
+        (
+            M::POST,
+            "/api/v1/device/pairings",
+            Public,
+            post(devices::start_pairing),
+        ),
+        (
+            M::POST,
+            "/api/v1/device/pairings/poll",
+            Public,
+            post(devices::poll_pairing),
+        ),
+        (
+            M::POST,
+            "/api/v1/device/heartbeat",
+            Kiosk,
+            post(devices::heartbeat),
+        ),
+        (
+            M::POST,
+            "/api/v1/admin/devices/{id}/pair",
+            ManageDevices,
+            post(devices::api_pair),
+        ),
+        (
+            M::POST,
+            "/staff/admin/devices/{id}/pair",
+            ManageDevices,
+            post(devices::page_pair),
+        ),
+        (
+            M::GET,
+            "/api/v1/monitoring",
+            Monitor,
+            get(devices::api_monitoring),
+        ),
+        (
+            M::POST,
+            "/api/v1/monitoring/alerts/{id}/clear",
+            Monitor,
+            post(devices::api_clear),
+        ),
+        (M::GET, "/staff/monitoring", Monitor, get(devices::page)),
+        (
+            M::POST,
+            "/api/v1/monitoring/lockers/{id}/compartments/{label}/clear",
+            Monitor,
+            post(kiosk_qzj::api_clear_jam),
+        ),
+        (
+            M::POST,
+            "/staff/monitoring/lockers/{id}/compartments/{label}/clear",
+            Monitor,
+            post(kiosk_qzj::page_clear_jam),
+        ),
+        (M::GET, "/staff/capacity", Capacity, get(capacity::page)),
+        (
+            M::POST,
+            "/staff/monitoring/alerts/{id}/clear",
+            Monitor,
+            post(devices::page_clear),
         ),
         (M::GET, "/device", Public, get(rating::bind_page)),
         (M::POST, "/device", Public, post(rating::bind)),
@@ -1242,10 +1524,85 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
             Review,
             get(portal::online::staff_photo),
         ),
+        // The kiosk modes 申请易 and 前台通 (issue 17): each its machine's only, never staff's.
+        (M::GET, "/kiosk/sqy", KioskSqy, get(kiosk_sqy::page)),
+        (M::GET, "/kiosk/qtt", KioskQtt, get(kiosk_qtt::page)),
+        (
+            M::POST,
+            "/api/v1/kiosk/sqy/photo",
+            KioskSqy,
+            post(kiosk_sqy::photo),
+        ),
+        (
+            M::POST,
+            "/api/v1/kiosk/sqy/fingerprints/next",
+            KioskSqy,
+            post(kiosk_sqy::plan),
+        ),
+        (
+            M::POST,
+            "/api/v1/kiosk/sqy/applications",
+            KioskSqy,
+            post(kiosk_sqy::submit),
+        ),
+        // Any staff member asks; the use case shows them only to an officer (counter or
+        // review) of the accepting hall (else `application_not_found`).
+        (
+            M::GET,
+            "/api/v1/applications/{id}/biometrics",
+            Staff,
+            get(kiosk_sqy::biometrics),
+        ),
+        (
+            M::GET,
+            "/api/v1/kiosk/qtt/window",
+            KioskQtt,
+            get(kiosk_qtt::window),
+        ),
+        (
+            M::POST,
+            "/api/v1/kiosk/qtt/card",
+            KioskQtt,
+            post(kiosk_qtt::card),
+        ),
+        (
+            M::POST,
+            "/api/v1/kiosk/qtt/payment",
+            KioskQtt,
+            post(kiosk_qtt::payment),
+        ),
         (M::GET, "/locker", Locker, get(locker::page)),
         (M::POST, "/locker", Locker, post(locker::submit)),
-        (M::GET, "/kiosk", Kiosk, get(counter::kiosk)),
-        (M::POST, "/kiosk", Kiosk, post(counter::kiosk_submit)),
+        // The check-in screen is the check-in kiosk's (and the appointment machine's): a device
+        // of another kind is refused the screen, not only the check-in.
+        // 办证易's screen and its receipts (issue 17, docs/KIOSK.md §7.1).
+        (M::GET, "/kiosk/bzy", Endorse, get(bzy::page)),
+        (
+            M::GET,
+            "/kiosk/bzy/receipts/{id}/pdf",
+            Endorse,
+            get(bzy::receipt_pdf),
+        ),
+        // 网e捷's screen and its receipts (issue 17, docs/KIOSK.md §7.3).
+        (M::GET, "/kiosk/wej", KioskStatus, get(wej::page)),
+        (
+            M::GET,
+            "/kiosk/wej/receipts/{id}/pdf",
+            KioskStatus,
+            get(bzy::receipt_pdf),
+        ),
+        // The eight machines' mode screens (issue 17), each its kind's only.
+        (M::GET, "/kiosk/qzj", Locker, get(kiosk_qzj::page)),
+        (M::GET, "/kiosk/yyj", KioskBook, get(kiosk_yyj::page)),
+        (M::GET, "/kiosk/tbj", KioskForm, get(kiosk_tbj::page)),
+        (M::GET, "/kiosk", CheckIn, get(counter::kiosk)),
+        (M::POST, "/kiosk", CheckIn, post(counter::kiosk_submit)),
+        (
+            M::GET,
+            "/kiosk/tickets/{id}/pdf",
+            CheckIn,
+            get(counter::kiosk_ticket_pdf),
+        ),
         // Online payment (issue 13): a provider's signed notification, and the simulated
         // provider's checkout page. Public: the signature, not a session, authenticates.
         (
@@ -1408,12 +1765,16 @@ fn lodging_routes() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>
 }
 
 /// The request body limit: [`WebOptions::max_body_bytes`], except the remote applicant's photo
-/// upload ([`portal::online::PHOTO_BODY_LIMIT`]). A declared `Content-Length` over the limit
+/// upload ([`portal::online::PHOTO_BODY_LIMIT`]) and the 申请易's actions
+/// ([`kiosk_sqy::SQY_BODY_LIMIT`]). A declared `Content-Length` over the limit
 /// is answered 413 before anyone reads the body; a streamed body is cut at the limit wherever
 /// it is read (the extractors answer 413 for the cut).
 async fn body_limit(State(s): State<AppState>, req: Request, next: Next) -> Response {
     let limit = if req.uri().path() == portal::online::PHOTO_UPLOAD_PATH {
         portal::online::PHOTO_BODY_LIMIT.max(s.options.max_body_bytes)
+    } else if req.uri().path().starts_with(kiosk_sqy::SQY_API_PREFIX) {
+        // The 申请易's photo and submission (a photo, prints and a signature in base64).
+        kiosk_sqy::SQY_BODY_LIMIT.max(s.options.max_body_bytes)
     } else {
         s.options.max_body_bytes
     };
@@ -1468,7 +1829,9 @@ pub fn router_with(app: App, options: WebOptions) -> Router {
     // Then routing, where each route's `authorize` (its action and CSRF) and `tag_route` run
     // before its handler.
     let stack = tower::ServiceBuilder::new()
-        .layer(SetResponseHeaderLayer::overriding(
+        // Only where the handler set none: the kiosk pages set their own, which adds the
+        // bridge's loopback socket (`with_kiosk_policy`); no other handler sets one.
+        .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CONTENT_SECURITY_POLICY),
         ))

@@ -33,6 +33,14 @@ pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
             "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
         );
     }
+    // How far the statistics' roll-ups are behind (docs/STATISTICS.md); left out when the
+    // database cannot say, rather than reported as zero.
+    if let Ok(lag) = s.app.stats_lag_seconds().await {
+        let _ = writeln!(
+            out,
+            "# HELP wujing_stats_rollup_lag_seconds Seconds since the oldest closed day not yet rolled up became due\n# TYPE wujing_stats_rollup_lag_seconds gauge\nwujing_stats_rollup_lag_seconds {lag}"
+        );
+    }
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         out,

@@ -198,6 +198,22 @@ pub async fn home(
             "/staff/admin/devices",
             "自助终端 Kiosk devices",
         ),
+        (Action::ViewStats, "/staff/stats", "办证统计 Statistics"),
+        (
+            Action::Appraisal,
+            "/staff/appraisal",
+            "民警考评 Officer appraisal",
+        ),
+        (
+            Action::Monitor,
+            "/staff/monitoring",
+            "设备与24小时自助点监控 Device monitoring",
+        ),
+        (
+            Action::Capacity,
+            "/staff/capacity",
+            "窗口容量建议 Capacity advisor",
+        ),
         (
             Action::ManageHalls,
             "/staff/admin/halls",
@@ -216,8 +232,8 @@ pub async fn home(
         (Action::ViewAudit, "/staff/audit", "审计记录 Audit trail"),
         (
             Action::ViewSignals,
-            "/api/v1/ops/signals",
-            "黄牛迹象（JSON）Scalping signals",
+            "/staff/signals",
+            "黄牛迹象 Scalping signals",
         ),
         (Action::Alerts, "/staff/alerts", "差评提醒 Alerts"),
         (
@@ -510,7 +526,15 @@ struct DevicesPage {
     msg_kind: String,
     devices: Vec<DeviceView>,
     halls: Vec<String>,
-    new_token: String,
+    /// Each kind's stored name and its names in words.
+    kinds: Vec<(&'static str, &'static str, &'static str)>,
+}
+
+fn device_kinds() -> Vec<(&'static str, &'static str, &'static str)> {
+    wujing_domain::DeviceKind::ALL
+        .into_iter()
+        .map(|k| (k.as_str(), k.name_zh(), k.name_en()))
+        .collect()
 }
 
 pub async fn devices_page(
@@ -527,15 +551,19 @@ pub async fn devices_page(
         msg_kind,
         devices,
         halls,
-        new_token: String::new(),
+        kinds: device_kinds(),
     }))
 }
 
-/// A new device: its name and hall.
+/// A new device: its name, site, kind and (for window machines) window; an empty window field
+/// is none.
 #[derive(Deserialize)]
 pub struct DeviceForm {
     name: String,
     hall_id: String,
+    kind: String,
+    #[serde(default)]
+    window_number: String,
 }
 
 pub async fn device_create(
@@ -546,29 +574,34 @@ pub async fn device_create(
 ) -> ApiResult<Response> {
     let p = &page.principal;
     let created = match form {
-        Ok(PageForm(f)) => {
-            s.app
-                .create_device(p, addr.as_deref(), &f.name, &f.hall_id)
-                .await
+        Ok(PageForm(f)) => match f.window_number.trim() {
+            "" => Ok(None),
+            w => w
+                .parse::<u32>()
+                .map(Some)
+                .map_err(|_| AppError::from(Code::DeviceWindowInvalid)),
         }
+        .map(|window_number| wujing_app::DeviceInput {
+            name: f.name,
+            hall_id: f.hall_id,
+            kind: f.kind,
+            window_number,
+        }),
         Err(e) => Err(e.0),
     };
-    match created {
-        // The token is shown on this answer only; it is never stored in clear.
-        Ok(d) => {
-            let devices = s.app.devices(p).await?;
-            let halls = s.app.hall_ids().await?;
-            Ok(render(&DevicesPage {
-                msg: format!("已登记终端 {}", d.name),
-                msg_kind: "ok".into(),
-                page,
-                devices,
-                halls,
-                new_token: d.token.unwrap_or_default(),
-            }))
-        }
-        Err(e) => Ok(back("/staff/admin/devices", Err(e), page.en)),
-    }
+    let created = match created {
+        Ok(input) => s.app.create_device(p, addr.as_deref(), &input).await,
+        Err(e) => Err(e),
+    };
+    // The page never shows the token: the kiosk is paired with the code it shows instead, so a
+    // token is never typed, copied or left on a screen.
+    let r = created.map(|d| {
+        format!(
+            "已登记终端 #{} {}：请在终端上打开 /device，并在下方输入终端显示的配对码 · Registered; open /device on the kiosk and enter the code it shows below",
+            d.id, d.name
+        )
+    });
+    Ok(back("/staff/admin/devices", r, page.en))
 }
 
 pub async fn device_revoke(
@@ -801,32 +834,46 @@ struct AuditPage {
     from: String,
     to: String,
     entries: Vec<AuditRow>,
+    /// Links to the page of older and of newer entries, with the same search.
+    older: Option<String>,
+    newer: Option<String>,
 }
 
-/// An entry as the audit page lists it: its time in the organisation's local time (China
-/// Standard Time, the halls' zone, fixed UTC+8), as staff read the halls' days and slots, and
-/// in UTC for the `<time>` element.
+/// Entries on one page of the audit trail.
+const AUDIT_PAGE: usize = 50;
+
+/// An entry as the audit page lists it: its time in the halls' local time (China Standard
+/// Time, as staff read the halls' days and slots; the `<time>` element carries the instant),
+/// its action and detail in words in the page's language.
 struct AuditRow {
     e: AuditView,
     at_local: String,
     at_utc: String,
-    /// The action's Chinese name (its code stays beside it, for searching).
-    action_zh: &'static str,
+    action: String,
+    detail: String,
 }
 
-impl From<AuditView> for AuditRow {
-    fn from(e: AuditView) -> Self {
+impl AuditRow {
+    fn new(e: AuditView, en: bool) -> Self {
         let local = e.at.with_timezone(&wujing_domain::calendar::china_offset());
+        // The action's Chinese name (staff pages are Chinese first); an action a newer build
+        // wrote, which has none yet, reads as its code in words.
+        let action = wujing_domain::audit::action_zh(&e.action).map_or_else(
+            || e.action.replace('.', " · ").replace('_', " "),
+            str::to_string,
+        );
         Self {
             at_local: local.format("%Y-%m-%d %H:%M:%S").to_string(),
             at_utc: e.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            action_zh: wujing_domain::audit::action_zh(&e.action).unwrap_or(""),
+            detail: crate::labels::detail_text(&e.detail, en),
+            action,
             e,
         }
     }
 }
 
-/// The audit search: a citizen's identity number, a staff user name, and days (inclusive).
+/// The audit search: a citizen's identity number, a staff user name, days (inclusive), and
+/// the page (`before` or `after` an entry's number).
 #[derive(Deserialize)]
 pub struct AuditQuery {
     #[serde(default)]
@@ -837,6 +884,10 @@ pub struct AuditQuery {
     from: Option<chrono::NaiveDate>,
     #[serde(default, deserialize_with = "serde_html_form::de::empty_as_none")]
     to: Option<chrono::NaiveDate>,
+    #[serde(default, deserialize_with = "serde_html_form::de::empty_as_none")]
+    before: Option<i64>,
+    #[serde(default, deserialize_with = "serde_html_form::de::empty_as_none")]
+    after: Option<i64>,
     #[serde(flatten)]
     flash: Flash,
 }
@@ -847,6 +898,7 @@ pub async fn audit_page(
     ClientAddr(addr): ClientAddr,
     PageQuery(q): PageQuery<AuditQuery>,
 ) -> ApiResult<Response> {
+    // One more than a page: whether there is a page beyond this one, without counting.
     let search = AuditSearch {
         citizen: Some(q.citizen.clone()),
         staff: Some(q.staff.clone()),
@@ -854,9 +906,11 @@ pub async fn audit_page(
         to: q
             .to
             .map(|d| views_local_midnight(d + chrono::TimeDelta::days(1))),
-        limit: Some(200),
+        limit: Some(AUDIT_PAGE as u32 + 1),
+        before: q.before.filter(|_| q.after.is_none()),
+        after: q.after,
     };
-    let (entries, (msg, msg_kind)) = match s
+    let (mut entries, (msg, msg_kind)) = match s
         .app
         .audit_search(&page.principal, addr.as_deref(), &search)
         .await
@@ -868,19 +922,57 @@ pub async fn audit_page(
             if e.kind == ErrorKind::Invalid
                 || e.code == wujing_app::Code::AuditSearchByIdentityForbidden =>
         {
-            (vec![], (e.message(false).to_string(), "error".into()))
+            (vec![], (e.message(page.en).to_string(), "error".into()))
         }
         Err(e) => return Err(e.into()),
     };
+    // The entry beyond the page is the newest one when reading upwards, else the oldest.
+    let beyond = entries.len() > AUDIT_PAGE;
+    if beyond {
+        if search.after.is_some() {
+            entries.remove(0);
+        } else {
+            entries.truncate(AUDIT_PAGE);
+        }
+    }
     let day = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+    let (from, to) = (day(q.from), day(q.to));
+    let link = |key: &str, seq: i64| {
+        let mut l = format!("/staff/audit?{key}={seq}");
+        for (k, v) in [
+            ("citizen", q.citizen.as_str()),
+            ("staff", q.staff.as_str()),
+            ("from", from.as_str()),
+            ("to", to.as_str()),
+        ] {
+            if !v.is_empty() {
+                l.push_str(&format!("&{k}={}", percent_encode(v)));
+            }
+        }
+        l
+    };
+    let paging_up = search.after.is_some();
+    let older = match entries.last() {
+        Some(e) if beyond || paging_up => Some(link("before", e.seq)),
+        _ => None,
+    };
+    let newer = match entries.first() {
+        Some(e) if (beyond && paging_up) || (search.before.is_some() && !paging_up) => {
+            Some(link("after", e.seq))
+        }
+        _ => None,
+    };
+    let en = page.en;
     Ok(render(&AuditPage {
         msg,
         msg_kind,
         citizen: q.citizen,
         staff: q.staff,
-        from: day(q.from),
-        to: day(q.to),
-        entries: entries.into_iter().map(AuditRow::from).collect(),
+        from,
+        to,
+        entries: entries.into_iter().map(|e| AuditRow::new(e, en)).collect(),
+        older,
+        newer,
         page,
     }))
 }
@@ -890,6 +982,22 @@ fn views_local_midnight(d: chrono::NaiveDate) -> chrono::DateTime<chrono::Utc> {
 }
 
 // --- Errors on pages -----------------------------------------------------------------------------
+
+/// A citizen's error page, in the portal's layout and the page's language: what went wrong and
+/// where to go, with the request id for the hotline.
+#[derive(Template)]
+#[template(path = "portal_error.html")]
+pub struct PortalErrorPage {
+    pub page: crate::extract::PageContext,
+    pub msg: String,
+    pub msg_kind: String,
+    pub title: String,
+    pub message: String,
+    /// The registered code, for machines (an attribute, not shown).
+    pub code: String,
+    pub not_found: bool,
+    pub request_id: String,
+}
 
 #[derive(Template)]
 #[template(path = "error.html")]

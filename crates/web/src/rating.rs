@@ -99,6 +99,8 @@ pub async fn bind(
 struct RatePage {
     msg: String,
     window: u32,
+    /// The officer at the window (or the last one there today).
+    officer: Option<String>,
     ticket: String,
     /// Seconds before the form gives way to the idle screen.
     idle_after: i64,
@@ -113,14 +115,16 @@ pub async fn page(
 ) -> ApiResult<Response> {
     let asked = s.app.label_to_rate(&page.principal, &hall, window).await?;
     let msg: String = q.msg.chars().take(100).collect();
+    let officer = s.app.window_officer(&page.principal, &hall, window).await?;
     let (ticket, idle_after) = asked.unwrap_or_default();
-    Ok(render(&RatePage {
+    Ok(crate::with_kiosk_policy(render(&RatePage {
         msg,
         window,
+        officer,
         ticket,
         idle_after,
         reasons: REASONS.to_vec(),
-    }))
+    })))
 }
 
 /// The rating terminal's form: the score button pressed, and the reasons ticked (any number).

@@ -5,6 +5,10 @@
 //! Without them, a client that sends its headers a byte at a time, or opens connections and
 //! says nothing, holds a socket (and a file descriptor) for as long as it likes; a few
 //! thousand such clients take the server from everyone.
+//!
+//! Shutting down (SIGTERM) is bounded too: the listener closes at once, each connection
+//! finishes the request it is serving, live streams end when [`Closing`] is signalled, and
+//! after `shutdown_grace` whatever is still open is dropped.
 
 use axum::extract::ConnectInfo;
 use axum::Router;
@@ -34,11 +38,43 @@ pub struct ServeOptions {
     /// The most connections served at once; further ones wait in the listen backlog until a
     /// connection ends.
     pub max_connections: usize,
+    /// How long a shutdown waits for in-flight requests to finish before dropping them.
+    pub shutdown_grace: Duration,
+}
+
+/// The signal that the server is closing: long-lived responses (the board's live stream) end
+/// on it, so that a shutdown does not wait for screens that never hang up. Cheap to clone;
+/// every clone sees one signal.
+#[derive(Debug, Clone)]
+pub struct Closing(Arc<watch::Sender<bool>>);
+
+impl Default for Closing {
+    fn default() -> Self {
+        Self(Arc::new(watch::channel(false).0))
+    }
+}
+
+impl Closing {
+    /// Signals every waiter, now and later.
+    pub fn close(&self) {
+        self.0.send_replace(true);
+    }
+
+    pub fn is_closed(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Completes once [`Self::close`] was called.
+    pub async fn closed(&self) {
+        let mut rx = self.0.subscribe();
+        let _ = rx.wait_for(|c| *c).await;
+    }
 }
 
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 pub const DEFAULT_MAX_CONNECTIONS: usize = 2_000;
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 
 impl Default for ServeOptions {
     fn default() -> Self {
@@ -46,12 +82,14 @@ impl Default for ServeOptions {
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
         }
     }
 }
 
 /// Serves `router` on `listener` until `shutdown` completes; then stops accepting, lets each
-/// connection finish the request it is serving, and returns when all are closed.
+/// connection finish the request it is serving, and returns when all are closed, or after
+/// `options.shutdown_grace` with those still open dropped.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
@@ -132,7 +170,17 @@ pub async fn serve(
     drop(stop_rx);
     drop(listener);
     let _ = stop_tx.send(());
-    stop_tx.closed().await;
+    let max = options.max_connections.max(1);
+    if tokio::time::timeout(options.shutdown_grace, stop_tx.closed())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            open = max - permits.available_permits(),
+            grace_seconds = options.shutdown_grace.as_secs(),
+            "shutdown: connections still open after the grace period are dropped"
+        );
+    }
     Ok(())
 }
 

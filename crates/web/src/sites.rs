@@ -108,6 +108,10 @@ pub struct SiteForm {
     #[serde(default)]
     address_en: String,
     #[serde(default)]
+    latitude: String,
+    #[serde(default)]
+    longitude: String,
+    #[serde(default)]
     weekdays: Vec<String>,
     #[serde(default)]
     sessions: String,
@@ -127,6 +131,13 @@ pub struct SiteForm {
     expedite: String,
 }
 
+/// A coordinate typed in a form: blank is none; what is not a number is NaN, which the use
+/// case refuses as out of range with the field's message.
+fn coordinate(s: &str) -> Option<f64> {
+    let s = s.trim();
+    (!s.is_empty()).then(|| s.parse().unwrap_or(f64::NAN))
+}
+
 /// A number typed in a form; `bad` (a value its rule refuses) when it is not one.
 fn num(s: &str, bad: u32) -> u32 {
     s.trim().parse().unwrap_or(bad)
@@ -144,6 +155,8 @@ impl SiteForm {
             sessions: self.sessions.clone(),
             slot_minutes: num(&self.slot_minutes, 0),
             businesses: self.businesses.clone(),
+            latitude: coordinate(&self.latitude),
+            longitude: coordinate(&self.longitude),
         }
     }
 
@@ -189,6 +202,8 @@ impl SiteForm {
             name_en: v.name_en.clone(),
             address_zh: v.address_zh.clone(),
             address_en: v.address_en.clone(),
+            latitude: v.latitude.map(|x| x.to_string()).unwrap_or_default(),
+            longitude: v.longitude.map(|x| x.to_string()).unwrap_or_default(),
             weekdays: v.weekdays.iter().map(u32::to_string).collect(),
             sessions: v.sessions.clone(),
             slot_minutes: v.slot_minutes.to_string(),

@@ -182,31 +182,23 @@ pub async fn list_devices(
     Ok(Json(s.app.devices(&p).await?))
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct DeviceInput {
-    pub name: String,
-    pub hall_id: String,
-}
-
-/// Registers a device of a hall; its bearer token is in this answer only (audited).
+/// Registers a device of a kind in a site (at a window for `qtt` and `rating_terminal`),
+/// audited. Its bearer token is in this answer only; a kiosk is usually paired instead
+/// (`POST /api/v1/admin/devices/{id}/pair`), which gives it a fresh token.
 #[utoipa::path(post, path = "/api/v1/admin/devices", tag = "admin", security(("session" = [], "csrf" = [])),
-    request_body = DeviceInput,
+    request_body = wujing_app::DeviceInput,
     responses((status = 201, body = DeviceView, description = "Registered; `token` is shown once"),
-              (status = 400, description = "`device_name_invalid`"),
+              (status = 400, description = "`device_name_invalid`, `device_kind_invalid`, `device_window_invalid`"),
               (status = 404, description = "`not_found` (no such hall)")))]
 pub async fn create_device(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
     ClientAddr(addr): ClientAddr,
-    ApiJson(i): ApiJson<DeviceInput>,
+    ApiJson(i): ApiJson<wujing_app::DeviceInput>,
 ) -> ApiResult<(StatusCode, Json<DeviceView>)> {
     Ok((
         StatusCode::CREATED,
-        Json(
-            s.app
-                .create_device(&p, addr.as_deref(), &i.name, &i.hall_id)
-                .await?,
-        ),
+        Json(s.app.create_device(&p, addr.as_deref(), &i).await?),
     ))
 }
 

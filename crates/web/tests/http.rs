@@ -39,10 +39,16 @@ pub(crate) fn test_config() -> Config {
 mod audit_coverage;
 #[path = "http/authority.rs"]
 mod authority;
+#[path = "http/bzy.rs"]
+mod bzy;
+#[path = "http/capacity.rs"]
+mod capacity;
 #[path = "http/channels.rs"]
 mod channels;
 #[path = "http/collection.rs"]
 mod collection;
+#[path = "http/devices.rs"]
+mod devices;
 #[path = "http/exposure.rs"]
 mod exposure;
 #[path = "http/foreign.rs"]
@@ -51,6 +57,16 @@ mod foreign;
 mod forms;
 #[path = "http/hall.rs"]
 mod hall;
+#[path = "http/inputs.rs"]
+mod inputs;
+#[path = "http/kiosk_modes.rs"]
+mod kiosk_modes;
+#[path = "http/kiosk_qzj.rs"]
+mod kiosk_qzj;
+#[path = "http/kiosk_tbj.rs"]
+mod kiosk_tbj;
+#[path = "http/kiosk_yyj.rs"]
+mod kiosk_yyj;
 #[path = "http/lifecycle.rs"]
 mod lifecycle;
 #[path = "http/locker.rs"]
@@ -75,10 +91,14 @@ mod privacy;
 mod production;
 #[path = "http/remote.rs"]
 mod remote;
+#[path = "http/simulate.rs"]
+mod simulate;
 #[path = "http/sites.rs"]
 mod sites;
 #[path = "http/staff.rs"]
 mod staff;
+#[path = "http/stats.rs"]
+mod stats;
 #[path = "http/used.rs"]
 mod used;
 
@@ -816,6 +836,48 @@ async fn scalping_signals(store: DynStore) {
     assert_eq!(v["abandoned_holds"][0]["holds"], 5);
     assert_eq!(v["cancel_rebook"][0]["kind"], "same_identity");
     assert!(!v.to_string().contains("13900001111"), "phones are masked");
+
+    // The same reading as a page, in words, for the same people only.
+    let page = |who: &staff::Session| {
+        let req = Request::get("/staff/signals?hours=24")
+            .header("cookie", &who.cookie)
+            .body(Body::empty())
+            .unwrap();
+        let h = &h;
+        async move {
+            let res = h.raw(req).await;
+            let status = res.status();
+            let body = res.into_body().collect().await.unwrap().to_bytes().to_vec();
+            (status, String::from_utf8(body).unwrap())
+        }
+    };
+    assert_eq!(page(&officer).await.0, StatusCode::FORBIDDEN);
+    let (s, html) = page(&leader).await;
+    assert_eq!(s, StatusCode::OK);
+    for shown in [
+        "139****1111",
+        "198.51.100.*",
+        "203.0.113.*",
+        "同一身份退号后重新预约",
+        "北京时间",
+    ] {
+        assert!(html.contains(shown), "{shown}");
+    }
+    for hidden in ["13900001111", "same_identity", "UTC"] {
+        assert!(!html.contains(hidden), "{hidden}");
+    }
+    // The leader's home links to the page rather than to the JSON.
+    let res = h
+        .raw(
+            Request::get("/staff")
+                .header("cookie", &leader.cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    let home =
+        String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    assert!(home.contains("href=\"/staff/signals\""), "{home}");
 }
 both_dialects!(signals, scalping_signals);
 
@@ -989,7 +1051,7 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
 /// Two app servers share one PostgreSQL: the per-phone and per-address limits hold across
 /// both, and the refusal says when to come back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn rate_limits_hold_across_two_instances() {
+async fn rate_limits_hold_across_two_instances_on_postgres() {
     let Some(url) = wujing_testkit::fresh_pg_database().await else {
         return;
     };

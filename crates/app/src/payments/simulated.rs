@@ -258,6 +258,27 @@ impl PaymentProvider for SimulatedProvider {
             .insert(refund_id.to_string());
         Ok(format!("sim_refund_{refund_id}"))
     }
+
+    /// The simulated acquirer takes the terminal's word (there is no bank behind the bridge
+    /// emulator's terminal): the order is decided paid, once, and its signed notification goes
+    /// through the callback route as the checkout page's does, so that the route's
+    /// verification and the purpose's hook run as for a real notification.
+    async fn settle_terminal(
+        &self,
+        reference: &str,
+        _transaction_id: &str,
+        amount_yuan: i64,
+    ) -> Result<Option<VerifiedEvent>, String> {
+        let d = match self.decide(reference, PaymentOutcome::Paid, amount_yuan) {
+            Some(d) => d,
+            // Decided before (a retried confirmation): its notification again.
+            None => self
+                .decision(reference)
+                .ok_or_else(|| "no decision".to_string())?,
+        };
+        self.send(&d).await.map_err(|e| e.to_string())?;
+        Ok(None)
+    }
 }
 
 /// The simulated checkout page's content.

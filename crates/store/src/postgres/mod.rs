@@ -7,16 +7,22 @@
 //! transactions are retried.
 
 mod booking;
+mod bulk;
+mod capacity;
+mod devices;
 mod foreign;
 mod hall;
+mod kiosk;
 mod lodging;
 mod lottery;
 mod org;
 mod outbox;
 mod payments;
 mod registry;
+mod reissue;
 mod remote;
 mod staff;
+mod stats;
 
 use crate::migrations::{MigrationStatus, POSTGRES};
 use crate::model::*;

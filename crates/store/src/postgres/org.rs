@@ -20,7 +20,8 @@ const HALL_SELECT: &str =
     "SELECT h.id, h.district_id, h.name_zh, h.name_en, h.address_zh, h.address_en, \
     h.weekdays, h.sessions, h.slot_minutes, h.serves_foreigners, \
     (SELECT COUNT(*) FROM windows w WHERE w.hall_id = h.id), h.kind, \
-    (SELECT string_agg(o.business, ',' ORDER BY o.business) FROM site_businesses o WHERE o.hall_id = h.id) \
+    (SELECT string_agg(o.business, ',' ORDER BY o.business) FROM site_businesses o WHERE o.hall_id = h.id), \
+    h.latitude, h.longitude \
     FROM halls h";
 
 async fn hall_rows(c: &impl GenericClient, rows: Vec<Row>) -> Result<Vec<Hall>> {
@@ -76,6 +77,10 @@ async fn hall_rows(c: &impl GenericClient, rows: Vec<Row>) -> Result<Vec<Hall>> 
                     .get::<_, Option<String>>(12)
                     .map(|b| b.split(',').map(str::to_string).collect())
                     .unwrap_or_default(),
+                location: r
+                    .get::<_, Option<f64>>(13)
+                    .zip(r.get::<_, Option<f64>>(14))
+                    .and_then(|(lat, lon)| wujing_domain::GeoPoint::new(lat, lon)),
                 id,
             })
         })
@@ -112,6 +117,8 @@ impl OrgStore for PgStore {
                 &(x.slot_minutes as i32),
                 &x.serves_foreigners,
                 &x.kind.as_str(),
+                &x.location.map(|l| l.latitude()),
+                &x.location.map(|l| l.longitude()),
             ],
         )
         .await

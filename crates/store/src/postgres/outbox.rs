@@ -233,6 +233,16 @@ impl OutboxStore for PgStore {
         failed(&c, id, retry_at, error).await
     }
 
+    async fn release_messages(&self, ids: &[i64]) -> Result<u64> {
+        let c = self.client().await?;
+        let st = c.prepare_cached(sql::MESSAGE_RELEASED.pg).await?;
+        let mut n = 0;
+        for id in ids {
+            n += c.execute(&st, &[id]).await?;
+        }
+        Ok(n)
+    }
+
     async fn messages_to(&self, recipient: &str, limit: u32) -> Result<Vec<Message>> {
         let c = self.client().await?;
         to(&c, &self.keys, recipient, limit).await

@@ -71,6 +71,7 @@ fn bind<'b>(a: &'b Arg<'_>) -> &'b (dyn ToSql + Sync) {
         Arg::Int4(i) => i,
         Arg::Bool(b) => b,
         Arg::OptBool(b) => b,
+        Arg::OptFloat(f) => f,
         Arg::OptInt(i) => i,
         Arg::OptDay(d) => d,
         Arg::Day(d) => d,
@@ -275,6 +276,9 @@ pub(crate) async fn devices(
                 token_hash: r.get(3),
                 created_at: r.get(4),
                 revoked_at: r.get(5),
+                kind: r.get(6),
+                window_number: r.get::<_, Option<i32>>(7).map(|w| w as u32),
+                paired_at: r.get(8),
             })
             .collect(),
     )
@@ -308,14 +312,16 @@ pub(crate) async fn audit_search(
     c: &impl GenericClient,
     q: &AuditQuery,
 ) -> Result<Vec<AuditEntry>> {
-    c
+    let mut entries = c
         .query(
             &format!(
                 "SELECT {AUDIT_COLS} FROM audit_log
                  WHERE ($1::text IS NULL OR citizen = $1) AND ($2::text IS NULL OR actor = $2)
                    AND ($3::timestamptz IS NULL OR at >= $3) AND ($4::timestamptz IS NULL OR at < $4)
                    AND ($6::text[] IS NULL OR hall_id = ANY($6::text[]))
-                 ORDER BY seq DESC LIMIT $5"
+                   AND ($7::bigint IS NULL OR seq < $7) AND ($8::bigint IS NULL OR seq > $8)
+                 ORDER BY seq {} LIMIT $5",
+                q.order()
             ),
             &[
                 &q.citizen,
@@ -324,12 +330,18 @@ pub(crate) async fn audit_search(
                 &q.to,
                 &i64::from(q.limit.max(1)),
                 &q.halls,
+                &q.before,
+                &q.after,
             ],
         )
         .await?
         .iter()
         .map(rows::audit)
-        .collect::<Result<_>>()
+        .collect::<Result<Vec<_>>>()?;
+    if q.after.is_some() {
+        entries.reverse();
+    }
+    Ok(entries)
 }
 
 pub(crate) async fn audit_chain(c: &impl GenericClient) -> Result<crate::AuditChain> {

@@ -8,16 +8,22 @@
 //! Readers use separate connections; WAL lets them read while the writer writes.
 
 mod booking;
+mod bulk;
+mod capacity;
+mod devices;
 mod foreign;
 mod hall;
+mod kiosk;
 mod lodging;
 mod lottery;
 mod org;
 mod outbox;
 mod payments;
 mod registry;
+mod reissue;
 mod remote;
 mod staff;
+mod stats;
 
 use crate::migrations::{Migration, MigrationStatus, SQLITE};
 use crate::model::*;
@@ -58,6 +64,20 @@ pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
             rusqlite::ErrorCode::SystemIoFailure | rusqlite::ErrorCode::CannotOpen
         ) {
             return StoreError::Unavailable(e.to_string());
+        }
+        // A file that cannot be written (read-only file or file system) or a full disk: no
+        // write can succeed until an operator acts, but nothing is wrong with the request or
+        // the data. The transaction was rolled back whole, so the file stays consistent; the
+        // log says which of the two it is.
+        if f.code == rusqlite::ErrorCode::ReadOnly {
+            return StoreError::Unavailable(format!(
+                "the SQLite database file is read-only (its permissions or file system): {e}"
+            ));
+        }
+        if f.code == rusqlite::ErrorCode::DiskFull {
+            return StoreError::Unavailable(format!(
+                "the disk of the SQLite database is full: {e}"
+            ));
         }
     }
     if let rusqlite::Error::SqliteFailure(f, Some(msg)) = &e {

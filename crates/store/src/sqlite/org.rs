@@ -50,13 +50,20 @@ fn hall_from_row(c: &Connection, r: &Row) -> rusqlite::Result<Hall> {
             .get::<_, Option<String>>(11)?
             .map(|b| b.split(',').map(str::to_string).collect())
             .unwrap_or_default(),
+        location: location(r.get(12)?, r.get(13)?),
         id,
     })
 }
 
 const HALL_SELECT: &str = "SELECT id, district_id, name_zh, name_en, address_zh, address_en, weekdays, sessions, slot_minutes, serves_foreigners, kind, \
-    (SELECT group_concat(business, ',') FROM (SELECT business FROM site_businesses o WHERE o.hall_id = halls.id ORDER BY business)) \
+    (SELECT group_concat(business, ',') FROM (SELECT business FROM site_businesses o WHERE o.hall_id = halls.id ORDER BY business)), \
+    latitude, longitude \
     FROM halls";
+
+/// A site's stored coordinates (the database keeps them whole and in range).
+fn location(latitude: Option<f64>, longitude: Option<f64>) -> Option<wujing_domain::GeoPoint> {
+    wujing_domain::GeoPoint::new(latitude?, longitude?)
+}
 
 #[async_trait]
 impl OrgStore for SqliteStore {
@@ -91,7 +98,9 @@ impl OrgStore for SqliteStore {
                     Hours::format_sessions(&x.sessions),
                     x.slot_minutes,
                     x.serves_foreigners,
-                    x.kind.as_str()
+                    x.kind.as_str(),
+                    x.location.map(|l| l.latitude()),
+                    x.location.map(|l| l.longitude())
                 ],
             )
             .map_err(db_err)?;

@@ -227,6 +227,21 @@ impl OutboxStore for SqliteStore {
         self.write(move |c| failed(c, id, retry_at, &e)).await
     }
 
+    async fn release_messages(&self, ids: &[i64]) -> Result<u64> {
+        let ids = ids.to_vec();
+        self.write(move |c| {
+            let mut st = c
+                .prepare_cached(sql::MESSAGE_RELEASED.lite)
+                .map_err(db_err)?;
+            let mut n = 0;
+            for id in ids {
+                n += st.execute(params![id]).map_err(db_err)? as u64;
+            }
+            Ok(n)
+        })
+        .await
+    }
+
     async fn messages_to(&self, recipient: &str, limit: u32) -> Result<Vec<Message>> {
         let r = recipient.to_string();
         let keys = self.keys.clone();

@@ -64,6 +64,7 @@ fn bind(a: &Arg<'_>) -> Value {
         Arg::Int4(i) => Value::Integer(i64::from(*i)),
         Arg::Bool(b) => Value::Integer(i64::from(*b)),
         Arg::OptBool(b) => b.map_or(Value::Null, |b| Value::Integer(i64::from(b))),
+        Arg::OptFloat(f) => f.map_or(Value::Null, Value::Real),
         Arg::OptInt(i) => i.map_or(Value::Null, Value::Integer),
         Arg::OptDay(d) => d.map_or(Value::Null, |d| Value::Text(date_s(d))),
         Arg::Day(d) => Value::Text(date_s(*d)),
@@ -342,7 +343,9 @@ pub(crate) fn audit_search(c: &Connection, q: &AuditQuery) -> Result<Vec<AuditEn
              WHERE (?1 IS NULL OR citizen = ?1) AND (?2 IS NULL OR actor = ?2)
                AND (?3 IS NULL OR at >= ?3) AND (?4 IS NULL OR at < ?4)
                AND (?6 IS NULL OR hall_id IN (SELECT value FROM json_each(?6)))
-             ORDER BY seq DESC LIMIT ?5"
+               AND (?7 IS NULL OR seq < ?7) AND (?8 IS NULL OR seq > ?8)
+             ORDER BY seq {} LIMIT ?5",
+            q.order()
         ))
         .map_err(db_err)?;
     // A hall-scoped reader's halls as a JSON array; entries of no hall never match it.
@@ -358,14 +361,22 @@ pub(crate) fn audit_search(c: &Connection, q: &AuditQuery) -> Result<Vec<AuditEn
                 q.from.map(ms),
                 q.to.map(ms),
                 q.limit.max(1),
-                halls
+                halls,
+                q.before,
+                q.after
             ],
             |r| rows::audit(r),
         )
         .map_err(db_err)?
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(db_err);
-    rows
+    // A newer page is read upwards; listed newest first like every other.
+    rows.map(|mut r| {
+        if q.after.is_some() {
+            r.reverse();
+        }
+        r
+    })
 }
 
 pub(crate) fn audit_chain(c: &Connection) -> Result<crate::AuditChain> {

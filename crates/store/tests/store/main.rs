@@ -2,8 +2,10 @@
 //! tests in a module of their own), plus the concurrency races and the schema-parity check.
 
 mod booking;
+mod bulk;
 mod channels;
 mod hall;
+mod kiosk;
 mod lifecycle;
 mod locker;
 mod lodging;
@@ -12,10 +14,12 @@ mod outbox;
 mod payments;
 mod production;
 mod registry;
+mod reissue;
 mod remote;
 mod schema;
 mod sealing;
 mod staff;
+mod stats;
 mod used;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
@@ -72,6 +76,7 @@ async fn setup(store: &DynStore, halls: &[&str]) {
                     kind: wujing_domain::SiteKind::Hall,
                     // Every business: the conformance suite books whatever it needs.
                     businesses: every_business(),
+                    location: None,
                 },
                 windows: (1..=3)
                     .map(|n| Window {

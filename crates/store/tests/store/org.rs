@@ -199,6 +199,7 @@ fn new_site(id: &str) -> HallSetup {
             capacity: vec![(Pool::Online, 2), (Pool::OnSite, 1)],
             kind: wujing_domain::SiteKind::PoliceStation,
             businesses: vec!["hkm_permit".into(), "passport_first".into()],
+            location: wujing_domain::GeoPoint::new(23.5480, 113.5900),
         },
         windows: (1..=2)
             .map(|n| Window {
@@ -240,6 +241,23 @@ async fn creating_a_site_is_one_transaction_and_one_wins_a_race(store: DynStore)
         (h.window_count, h.capacity.len(), h.businesses.len(), h.kind),
         (2, 2, 2, wujing_domain::SiteKind::PoliceStation)
     );
+    // Its coordinates come back as written, and an edit can move or clear them.
+    assert_eq!(h.location, new_site("ps-1").hall.location);
+    for location in [wujing_domain::GeoPoint::new(-33.8568, 151.2153), None] {
+        let mut edited = h.clone();
+        edited.location = location;
+        store
+            .apply_admin(
+                &AdminChange::UpdateSite(Box::new(edited)),
+                &crate::staff::entry(100, "site.change"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            store.hall("ps-1").await.unwrap().unwrap().location,
+            location
+        );
+    }
     let entries = store
         .audit_search(&AuditQuery {
             limit: 100,

@@ -143,7 +143,7 @@ async fn pg_schema(url: &str) -> Schema {
 }
 
 #[tokio::test]
-async fn both_migration_sets_produce_the_same_schema() {
+async fn both_migration_sets_produce_the_same_schema_on_postgres() {
     let (store, guard) = wujing_testkit::sqlite_store().await;
     drop(store);
     let lite = sqlite_schema(&guard.path);

@@ -310,6 +310,29 @@ async fn staff_sessions_and_changes(store: DynStore) {
         .await
         .unwrap();
     assert_eq!(found.iter().map(|e| e.seq).collect::<Vec<_>>(), [5, 4]);
+    // Keyset pages on the sequence number: older than an entry, and just newer than one
+    // (still newest first).
+    let page = |before: Option<i64>, after: Option<i64>, limit: u32| {
+        let store = &store;
+        async move {
+            store
+                .audit_search(&AuditQuery {
+                    before,
+                    after,
+                    limit,
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .iter()
+                .map(|e| e.seq)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(page(Some(5), None, 2).await, [4, 3]);
+    assert_eq!(page(None, Some(2), 2).await, [4, 3]);
+    assert_eq!(page(None, Some(3), 100).await, [5, 4]);
+    assert_eq!(page(Some(1), None, 10).await, Vec::<i64>::new());
 }
 both_dialects!(staff, staff_sessions_and_changes);
 

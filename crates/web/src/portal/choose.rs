@@ -28,12 +28,21 @@ struct ReasonsPage {
     reasons: Vec<ReasonView>,
     /// Refused at the confirmation (a seat was held), not at the pre-check.
     confirming: bool,
+    /// What was typed, for the way back (empty when not known).
+    draft: String,
 }
 
 struct DayCell {
     date: chrono::NaiveDate,
     label: String,
     free: u32,
+}
+
+/// How busy a hall is over the week offered, in words and as a style.
+struct Busyness {
+    class: &'static str,
+    zh: &'static str,
+    en: &'static str,
 }
 
 struct HallCard {
@@ -44,13 +53,25 @@ struct HallCard {
     kind_en: String,
     name_zh: String,
     name_en: String,
-    district_zh: String,
-    district_en: String,
     address_zh: String,
     address_en: String,
     hours: String,
-    busy: bool,
+    /// `lat,lon` for the nearest-first script, when the site's location is known.
+    location: Option<String>,
+    busy: Busyness,
+    /// The expected wait after check-in, in minutes (an estimate), if the queue is stable.
+    wait: Option<u32>,
     days: Vec<DayCell>,
+}
+
+/// A district's halls, folded so that a phone shows the districts first.
+struct DistrictGroup {
+    id: String,
+    name_zh: String,
+    name_en: String,
+    /// The earliest day with a free seat in the district, and how the portal writes it.
+    first_free: Option<(chrono::NaiveDate, String)>,
+    halls: Vec<HallCard>,
 }
 
 #[derive(Template)]
@@ -63,9 +84,33 @@ struct HallsPage {
     business: String,
     draft: String,
     fee: Option<u32>,
-    halls: Vec<HallCard>,
+    districts: Vec<DistrictGroup>,
 }
 
+/// How busy a hall's week is and how long one waits after check-in, from the seats booked so
+/// far: the capacity advisor's estimate (`wujing_app::capacity::hall_estimate`), so the wait a
+/// citizen sees and the advice leaders read come from one model.
+fn estimate(h: &wujing_app::HallView, taken: u32, slots: u32) -> (Busyness, Option<u32>) {
+    let (load, wait) = wujing_app::capacity::hall_estimate(h, taken, slots);
+    let busy = match load {
+        l if l < 0.5 => Busyness {
+            class: "calm",
+            zh: "空闲",
+            en: "Quiet",
+        },
+        l if l < 0.8 => Busyness {
+            class: "moderate",
+            zh: "适中",
+            en: "Moderate",
+        },
+        _ => Busyness {
+            class: "busy",
+            zh: "繁忙",
+            en: "Busy",
+        },
+    };
+    (busy, wait)
+}
 pub(super) const PHONE_PLACEHOLDER: &str = "13000000000";
 
 /// Step 1's form: who applies, and the answers to the business's questions (those it does not
@@ -99,7 +144,7 @@ pub async fn check(
     PageForm(f): PageForm<CheckForm>,
 ) -> ApiResult<Response> {
     let page = page.returning_to(&format!("/book/{code}"));
-    let draft = Draft {
+    let mut draft = Draft {
         name: f.name.trim().into(),
         id_number: f.id_number.trim().into(),
         answers: Answers {
@@ -112,6 +157,7 @@ pub async fn check(
         },
         nationality: None,
         birth_date: None,
+        fee: None,
     };
     // The phone is not a rule input; it is asked for and verified when the seat is held.
     let input = EligibilityInput {
@@ -126,7 +172,7 @@ pub async fn check(
         Ok(v) => v,
         Err(e) if e.kind != ErrorKind::Internal => {
             let msg = page.message(&e);
-            return business_page(&s, page, &code, msg);
+            return business_page(&s, page, &code, msg, &draft);
         }
         Err(e) => return Err(e.into()),
     };
@@ -140,8 +186,10 @@ pub async fn check(
             business: code,
             reasons: v.reasons,
             confirming: false,
+            draft: draft.encode(),
         }));
     }
+    draft.fee = v.fee_yuan;
     halls_page(&s, page, &code, &draft, v.fee_yuan).await
 }
 
@@ -151,6 +199,7 @@ pub(super) fn refused_page(
     page: PageContext,
     business: &str,
     e: &wujing_app::AppError,
+    draft: &Draft,
 ) -> Response {
     let reasons: Vec<ReasonView> = e
         .details
@@ -170,6 +219,7 @@ pub(super) fn refused_page(
         business: business.into(),
         reasons,
         confirming: true,
+        draft: draft.encode(),
     })
 }
 
@@ -192,35 +242,45 @@ pub(super) async fn halls_page(
             only_free: Some(false),
         })
         .await?;
-    let mut per: BTreeMap<(String, chrono::NaiveDate), (u32, u32)> = BTreeMap::new();
+    // Per hall and day: free seats, capacity, and the number of slots.
+    let mut per: BTreeMap<(String, chrono::NaiveDate), (u32, u32, u32)> = BTreeMap::new();
     for sl in &avail.slots {
         let e = per.entry((sl.hall_id.clone(), sl.date)).or_default();
         e.0 += sl.free;
         e.1 += sl.capacity;
+        e.2 += 1;
     }
-    let mut halls = Vec::new();
+    let mut districts: Vec<DistrictGroup> = Vec::new();
     // Only the sites offering the business (availability asked for those only, too), halls
-    // first, then service points and police stations.
-    for h in s.app.sites_offering(Some(code)).await? {
-        let days: Vec<DayCell> = per
+    // first, then service points and police stations, grouped by district in that order.
+    let mut sites = s.app.sites_offering(Some(code)).await?;
+    sites.sort_by_key(|h| h.district.id.clone());
+    for h in sites {
+        let mine: Vec<_> = per.iter().filter(|((hid, _), _)| *hid == h.id).collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let days: Vec<DayCell> = mine
             .iter()
-            .filter(|((hid, _), _)| *hid == h.id)
-            .map(|((_, d), (free, _))| DayCell {
+            .map(|((_, d), (free, _, _))| DayCell {
                 date: *d,
                 label: weekday(&page, *d),
                 free: *free,
             })
             .collect();
-        if days.is_empty() {
-            continue;
-        }
-        let (free, cap) = per
+        let (free, cap, slots) = mine
             .iter()
-            .filter(|((hid, _), _)| *hid == h.id)
-            .fold((0, 0), |a, (_, v)| (a.0 + v.0, a.1 + v.1));
-        halls.push(HallCard {
-            busy: cap > 0 && free * 5 < cap,
+            .fold((0, 0, 0), |a, (_, v)| (a.0 + v.0, a.1 + v.1, a.2 + v.2));
+        let (busy, wait) = estimate(&h, cap - free, slots);
+        let first_free = days
+            .iter()
+            .find(|d| d.free > 0)
+            .map(|d| (d.date, d.label.clone()));
+        let card = HallCard {
+            busy,
+            wait,
             hours: h.sessions.join(" "),
+            location: h.latitude.zip(h.longitude).map(|(a, o)| format!("{a},{o}")),
             kind_zh: wujing_domain::SiteKind::parse(&h.kind)
                 .map_or(h.kind_zh, |k| k.tag_zh().to_string()),
             kind_en: wujing_domain::SiteKind::parse(&h.kind)
@@ -229,12 +289,27 @@ pub(super) async fn halls_page(
             id: h.id,
             name_zh: h.name_zh,
             name_en: h.name_en,
-            district_zh: h.district.name_zh,
-            district_en: h.district.name_en,
             address_zh: h.address_zh,
             address_en: h.address_en,
             days,
-        });
+        };
+        match districts.last_mut().filter(|d| d.id == h.district.id) {
+            Some(d) => {
+                d.halls.push(card);
+                if first_free.as_ref().map(|f| f.0) < d.first_free.as_ref().map(|f| f.0)
+                    || d.first_free.is_none()
+                {
+                    d.first_free = first_free.or(d.first_free.take());
+                }
+            }
+            None => districts.push(DistrictGroup {
+                id: h.district.id,
+                name_zh: h.district.name_zh,
+                name_en: h.district.name_en,
+                first_free,
+                halls: vec![card],
+            }),
+        }
     }
     let b = s.app.business(code)?;
     let title = format!(
@@ -250,7 +325,7 @@ pub(super) async fn halls_page(
         business: code.into(),
         draft: draft.encode(),
         fee,
-        halls,
+        districts,
     }))
 }
 

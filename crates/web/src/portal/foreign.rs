@@ -334,6 +334,7 @@ pub async fn check(
         answers,
         nationality: Some(f.nationality.trim().to_string()),
         birth_date: opt_day(&f.birth_date),
+        fee: None,
     };
     let input = EligibilityInput {
         business: code.clone(),
@@ -353,7 +354,7 @@ pub async fn check(
     if !v.eligible {
         let msg = page
             .t(
-                "暂不符合办理条件，原因如下；请修改后再核对。没有为您预留号源。",
+                "暂不符合办理条件，原因如下；请修改后再核对。没有为您预留名额。",
                 "You cannot apply yet, for the reasons below. Change what is needed and check again; no seat has been taken.",
             )
             .to_string();

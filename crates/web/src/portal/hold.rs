@@ -44,7 +44,8 @@ struct HoldPage {
     when: String,
     hall: String,
     expires_ms: i64,
-    expires_local: String,
+    /// The time left, `9:41`, as the page is made (the script counts it down).
+    remaining: String,
     name: String,
     masked_id: String,
     phone: String,
@@ -60,9 +61,7 @@ async fn hold_page(
     msg: (String, &str),
 ) -> ApiResult<Response> {
     let seat = s.app.held_seat(hold_id).await?;
-    let local = seat
-        .expires_at
-        .with_timezone(&wujing_domain::calendar::china_offset());
+    let left = (seat.expires_at - s.app.clock.now()).num_seconds().max(0);
     let title = page.t("确认预约", "Confirm").to_string();
     let view = HoldPage {
         title,
@@ -78,7 +77,7 @@ async fn hold_page(
         ),
         hall: page.t(&seat.hall.name_zh, &seat.hall.name_en).to_string(),
         expires_ms: seat.expires_at.timestamp_millis(),
-        expires_local: local.format("%H:%M").to_string(),
+        remaining: format!("{}:{:02}", left / 60, left % 60),
         name: draft.name.clone(),
         masked_id: mask_id_number(&draft.id_number),
         phone: phone.into(),
@@ -157,7 +156,7 @@ pub async fn hold(
         }
         Err(e) if e.kind != ErrorKind::Internal => {
             let msg = page.message(&e);
-            business_page(&s, page, &code, msg)
+            business_page(&s, page, &code, msg, &draft)
         }
         Err(e) => Err(e.into()),
     }
@@ -222,6 +221,18 @@ pub async fn confirm(
         };
         return hold_page(&s, page, &code, &draft, hold_id, phone, msg).await;
     }
+    // Confirming before asking for a code is a missed step, not a wrong code.
+    if f.code.trim().is_empty() {
+        let msg = (
+            page.t(
+                "请先点击“获取验证码”，收到短信后填写验证码，再确认预约。",
+                "Get a code first: press “Get a code”, then enter the code from the text message and confirm.",
+            )
+            .to_string(),
+            "error",
+        );
+        return hold_page(&s, page, &code, &draft, hold_id, phone, msg).await;
+    }
     let input = ConfirmInput {
         hold_id: hold_id.into(),
         applicant: draft.applicant(phone),
@@ -238,7 +249,7 @@ pub async fn confirm(
         }
         Err(e) if e.kind == ErrorKind::Internal => Err(e.into()),
         Err(e) if e.code == wujing_app::Code::NotEligible => {
-            Ok(super::choose::refused_page(page, &code, &e))
+            Ok(super::choose::refused_page(page, &code, &e, &draft))
         }
         Err(e) => {
             let msg = (page.message(&e), "error");
@@ -246,7 +257,7 @@ pub async fn confirm(
                 Ok(r) => Ok(r),
                 Err(_) => {
                     let msg = page.message(&e);
-                    business_page(&s, page, &code, msg)
+                    business_page(&s, page, &code, msg, &draft)
                 }
             }
         }

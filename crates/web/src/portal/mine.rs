@@ -1,5 +1,6 @@
 //! My bookings: the identity number and a code sent to the phone booked with find a citizen's
-//! active bookings.
+//! bookings: the current ones, then the history (used, cancelled, lapsed) with each visit's
+//! application and receipt.
 
 use crate::extract::{ClientAddr, PageContext, PageForm};
 use crate::pages::render;
@@ -21,7 +22,10 @@ struct MyPage {
     msg_kind: String,
     id_number: String,
     phone: String,
-    bookings: Vec<(BookingView, String)>,
+    /// Whether a lookup succeeded (its list may be empty: that is an answer, not an error).
+    found: bool,
+    /// Each booking with its slip key and whether it lapsed (listed with the history).
+    bookings: Vec<(BookingView, String, bool)>,
 }
 
 pub async fn my(page: PageContext) -> Response {
@@ -33,6 +37,7 @@ pub async fn my(page: PageContext) -> Response {
         msg_kind: String::new(),
         id_number: String::new(),
         phone: String::new(),
+        found: false,
         bookings: vec![],
     })
 }
@@ -66,6 +71,7 @@ pub async fn my_submit(
     PageForm(f): PageForm<MyForm>,
 ) -> Response {
     let (id, phone) = (f.id_number.trim().to_string(), f.phone.trim().to_string());
+    let mut found = false;
     let (msg, kind, bookings) = if f.action == MyAction::Send {
         match s
             .app
@@ -88,13 +94,17 @@ pub async fn my_submit(
         }
     } else {
         match s.app.my_bookings(&id, &phone, f.code.trim()).await {
-            Ok(b) if b.is_empty() => (
-                page.t("没有找到有效的预约", "No active bookings found")
-                    .to_string(),
-                "error",
-                vec![],
-            ),
-            Ok(b) => (String::new(), "ok", b),
+            Ok(b) => {
+                found = true;
+                let b = b
+                    .into_iter()
+                    .map(|(v, k)| {
+                        let lapsed = s.app.has_lapsed(&v);
+                        (v, k, lapsed)
+                    })
+                    .collect();
+                (String::new(), "ok", b)
+            }
             Err(e) => (page.message(&e), "error", vec![]),
         }
     };
@@ -106,6 +116,7 @@ pub async fn my_submit(
         msg_kind: kind.into(),
         id_number: id,
         phone,
+        found,
         bookings,
     })
 }

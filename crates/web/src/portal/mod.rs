@@ -20,12 +20,17 @@ pub mod online;
 mod slip;
 
 pub use choose::{check, times};
+// `edit` and `halls` are the back links of the later steps.
 pub use hold::{confirm, hold};
 pub use mine::{my, my_submit};
 pub use mine::{status, status_submit};
-pub use slip::{change, collection, form_pdf, ics, reschedule, slip, withdraw};
+pub use slip::{
+    change, collection, form_pdf, ics, receipt_pdf, reschedule, slip, slip_print, withdraw,
+};
 
-use crate::extract::{PageContext, PageQuery, LANG_COOKIE, TEXT_COOKIE};
+use crate::extract::{
+    PageContext, PageQuery, CARE_COOKIE, CONTRAST_COOKIE, LANG_COOKIE, TEXT_COOKIE,
+};
 use crate::pages::render;
 use crate::{ApiResult, AppState};
 use askama::Template;
@@ -35,13 +40,17 @@ use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use wujing_app::{AppError, AppResult, BusinessView, Code};
-use wujing_domain::documents::{to_bring, Item};
+use wujing_domain::documents::{to_bring, to_bring_if, Conditional, Item};
 use wujing_domain::Answers;
 
 #[derive(Deserialize)]
 pub struct Switch {
     to: Option<String>,
     size: Option<String>,
+    /// `high` or `normal`.
+    contrast: Option<String>,
+    /// The older-adult mode: `on` or `off`.
+    care: Option<String>,
     back: Option<String>,
 }
 
@@ -65,16 +74,28 @@ pub async fn switch_lang(PageQuery(q): PageQuery<Switch>) -> Response {
     r
 }
 
+/// The display switches (`/text?size=…`, `&contrast=…`, `&care=…`): each one given is kept
+/// in its cookie, the others are left as they were.
 pub async fn switch_text(PageQuery(q): PageQuery<Switch>) -> Response {
-    let v = if q.size.as_deref() == Some("large") {
-        "large"
-    } else {
-        "normal"
-    };
     let mut r =
         Redirect::to(crate::same_site_path(q.back.as_deref().unwrap_or("/"))).into_response();
-    r.headers_mut()
-        .append(header::SET_COOKIE, pref_cookie(TEXT_COOKIE, v));
+    let choices = [
+        (TEXT_COOKIE, q.size.as_deref(), "large", "normal"),
+        (CONTRAST_COOKIE, q.contrast.as_deref(), "high", "normal"),
+        (CARE_COOKIE, q.care.as_deref(), "on", "off"),
+    ];
+    for (cookie, asked, on, off) in choices {
+        if let Some(v) = asked {
+            let v = if v == on { on } else { off };
+            r.headers_mut()
+                .append(header::SET_COOKIE, pref_cookie(cookie, v));
+        }
+    }
+    // Leaving the older-adult mode leaves its large text too.
+    if q.care.as_deref() == Some("off") {
+        r.headers_mut()
+            .append(header::SET_COOKIE, pref_cookie(TEXT_COOKIE, "normal"));
+    }
     r
 }
 
@@ -91,6 +112,9 @@ struct Draft {
     nationality: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     birth_date: Option<chrono::NaiveDate>,
+    /// The fee the pre-check found, shown again when the citizen comes back to the halls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    fee: Option<u32>,
 }
 
 impl Draft {
@@ -129,6 +153,42 @@ fn weekday(page: &PageContext, d: chrono::NaiveDate) -> String {
 
 // --- Home and business --------------------------------------------------------------------------
 
+/// One document's services on the home page.
+struct ServiceGroup {
+    id: &'static str,
+    name_zh: &'static str,
+    name_en: &'static str,
+    /// What the document is for, in a line.
+    note_zh: &'static str,
+    note_en: &'static str,
+    businesses: Vec<BusinessView>,
+}
+
+/// The home page's groups: by the document a citizen thinks of, in the order they ask for them.
+const GROUPS: [(&str, &str, &str, &str, &str); 3] = [
+    (
+        "passport",
+        "普通护照",
+        "Passport",
+        "出国旅行、留学、工作使用",
+        "For travel, study and work abroad",
+    ),
+    (
+        "hkm_permit",
+        "往来港澳通行证及签注",
+        "Hong Kong and Macao permit and endorsements",
+        "前往香港、澳门使用；每次前往须有有效签注",
+        "For Hong Kong and Macao; each trip needs a valid endorsement",
+    ),
+    (
+        "tw_permit",
+        "往来台湾通行证及签注",
+        "Taiwan permit and endorsements",
+        "前往台湾地区使用；每次前往须有有效签注",
+        "For Taiwan; each trip needs a valid endorsement",
+    ),
+];
+
 #[derive(Template)]
 #[template(path = "portal_home.html")]
 struct HomePage {
@@ -136,25 +196,57 @@ struct HomePage {
     title: String,
     msg: String,
     msg_kind: String,
-    businesses: Vec<BusinessView>,
+    groups: Vec<ServiceGroup>,
+    /// One group only (`/?group=passport`): the older-adult mode's second screen.
+    only: Option<String>,
     /// The foreigners' businesses, offered in their own section (issue 14 §2).
     foreign: Vec<(BusinessView, foreign::Commitment)>,
 }
 
-pub async fn home(State(s): State<AppState>, page: PageContext) -> Response {
-    let businesses = s
+#[derive(Deserialize)]
+pub struct HomeQuery {
+    #[serde(default)]
+    group: String,
+}
+
+pub async fn home(
+    State(s): State<AppState>,
+    page: PageContext,
+    PageQuery(q): PageQuery<HomeQuery>,
+) -> Response {
+    let all: Vec<BusinessView> = s
         .app
         .businesses()
         .into_iter()
         .filter(|b| b.group == "citizen")
         .collect();
-    let title = page.t("首页", "Home").to_string();
+    let groups: Vec<ServiceGroup> = GROUPS
+        .iter()
+        .map(|(id, name_zh, name_en, note_zh, note_en)| ServiceGroup {
+            id,
+            name_zh,
+            name_en,
+            note_zh,
+            note_en,
+            businesses: all.iter().filter(|b| b.document == *id).cloned().collect(),
+        })
+        .filter(|g| !g.businesses.is_empty())
+        .collect();
+    let only = groups
+        .iter()
+        .find(|g| g.id == q.group)
+        .map(|g| g.id.to_string());
+    let title = match groups.iter().find(|g| Some(g.id) == only.as_deref()) {
+        Some(g) => page.t(g.name_zh, g.name_en).to_string(),
+        None => page.t("首页", "Home").to_string(),
+    };
     render(&HomePage {
         page,
         title,
         msg: String::new(),
         msg_kind: String::new(),
-        businesses,
+        groups,
+        only,
         foreign: foreign::foreign_businesses(&s),
     })
 }
@@ -168,13 +260,45 @@ struct BusinessPage {
     msg_kind: String,
     business: BusinessView,
     documents: Vec<Item>,
+    conditional: Vec<Conditional>,
     ask_destination: bool,
     ask_renewal: bool,
     ask_relation: bool,
+    /// What the citizen typed before (after an error, or coming back from a later step).
+    prefill: Draft,
 }
 
-/// The business's questions (step 1), with `msg` as the error when not empty.
-fn business_page(s: &AppState, page: PageContext, code: &str, msg: String) -> ApiResult<Response> {
+/// The relations to the person visited, as a list rather than free text.
+pub(crate) use wujing_domain::eligibility::RELATIONS;
+
+impl BusinessPage {
+    fn relations(&self) -> &'static [(&'static str, &'static str, &'static str)] {
+        &RELATIONS
+    }
+
+    fn destinations(&self) -> &'static [(&'static str, &'static str, &'static str)] {
+        &wujing_domain::eligibility::DESTINATIONS
+    }
+
+    fn renewal_reasons(&self) -> &'static [(&'static str, &'static str, &'static str)] {
+        &wujing_domain::eligibility::RENEWAL_REASONS
+    }
+
+    /// Whether `v` is the answer typed before (an empty answer is the empty value).
+    fn chosen(&self, have: &Option<String>, v: &str) -> bool {
+        have.as_deref().unwrap_or("") == v
+    }
+}
+
+/// The business's questions (step 1), with `msg` as the error when not empty and what was
+/// typed before kept.
+fn business_page(
+    s: &AppState,
+    page: PageContext,
+    code: &str,
+    msg: String,
+    prefill: &Draft,
+) -> ApiResult<Response> {
     let business = s.app.business(code)?;
     if business.group == "foreigner" {
         // A foreigner's business asks for the passport (a refused confirmation comes back here).
@@ -189,7 +313,9 @@ fn business_page(s: &AppState, page: PageContext, code: &str, msg: String) -> Ap
         ask_renewal: code == "passport_renewal",
         ask_relation: b.endorsement.as_deref() == Some("T"),
         documents: to_bring(b),
+        conditional: to_bring_if(b),
         msg_kind: "error".into(),
+        prefill: prefill.clone(),
         page,
         title,
         msg,
@@ -206,5 +332,35 @@ pub async fn business(
     if s.app.business(&code)?.group == "foreigner" {
         return Ok(Redirect::to(&format!("/foreigners/book/{code}")).into_response());
     }
-    business_page(&s, page, &code, String::new())
+    business_page(&s, page, &code, String::new(), &Draft::default())
+}
+
+/// The draft carried back to an earlier step.
+#[derive(Deserialize)]
+pub struct BackForm {
+    ctx: String,
+}
+
+/// Back to step 1 from a later step, with everything typed still there.
+pub async fn edit(
+    State(s): State<AppState>,
+    page: PageContext,
+    Path(code): Path<String>,
+    crate::extract::PageForm(f): crate::extract::PageForm<BackForm>,
+) -> ApiResult<Response> {
+    let draft = Draft::decode(&f.ctx)?;
+    business_page(&s, page, &code, String::new(), &draft)
+}
+
+/// Back to the choice of hall and day from a later step (a seat held meanwhile returns by
+/// itself when its hold expires).
+pub async fn halls(
+    State(s): State<AppState>,
+    page: PageContext,
+    Path(code): Path<String>,
+    crate::extract::PageForm(f): crate::extract::PageForm<BackForm>,
+) -> ApiResult<Response> {
+    let page = page.returning_to(&format!("/book/{code}"));
+    let draft = Draft::decode(&f.ctx)?;
+    choose::halls_page(&s, page, &code, &draft, draft.fee).await
 }

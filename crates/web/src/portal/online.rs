@@ -477,6 +477,8 @@ struct StatusPage {
     next: String,
     collection: String,
     history: Vec<(String, String, String)>,
+    /// The fee paid online, in a line: the applicant's record of the payment.
+    paid: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -523,11 +525,32 @@ pub async fn status(
             vec![],
         ),
     };
+    let paid = st.payment.as_ref().map(|p| {
+        let at = p
+            .paid_at
+            .unwrap_or(p.created_at)
+            .with_timezone(&wujing_domain::calendar::china_offset())
+            .format("%Y-%m-%d %H:%M");
+        let refund = match p.status {
+            wujing_app::PaymentStatus::Refunded => page.t(" · 已退款", " · refunded"),
+            wujing_app::PaymentStatus::RefundDue => page.t(" · 退款处理中", " · refund under way"),
+            _ => "",
+        };
+        format!(
+            "{} {} · {} {at} · {} {}{refund}",
+            p.amount_yuan,
+            page.t("元", "yuan"),
+            page.t("网上缴费于", "paid online on"),
+            page.t("订单号", "order no."),
+            p.id,
+        )
+    });
     let mut r = render(&StatusPage {
         page,
         title,
         msg: String::new(),
         msg_kind: String::new(),
+        paid,
         s: st,
         business,
         state,

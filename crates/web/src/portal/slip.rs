@@ -14,13 +14,27 @@ use std::collections::BTreeMap;
 use wujing_app::{AvailabilityQuery, BookingView, OwnerProof, RescheduleInput, SlotView};
 use wujing_domain::documents::{to_bring, Item};
 
-/// The slip's key, and a message after a change.
+/// The slip's key, and what was just done from it (`cancelled`, `moved`, `collection`,
+/// `withdrawn`): a word, not a text, so that nobody can make our slip page show a message of
+/// theirs by sending a link.
 #[derive(Deserialize)]
 pub struct Key {
     #[serde(default)]
     k: String,
     #[serde(default)]
-    msg: String,
+    done: String,
+}
+
+/// What the slip says after a change made from it.
+fn done_message(page: &PageContext, done: &str) -> String {
+    match done {
+        "cancelled" => page.t("预约已取消", "The booking is cancelled"),
+        "moved" => page.t("已改约到新时段", "Moved to the new time"),
+        "collection" => page.t("领证方式已保存", "Saved"),
+        "withdrawn" => page.t("申请已撤回", "The application is withdrawn"),
+        _ => "",
+    }
+    .to_string()
 }
 
 #[derive(Template)]
@@ -40,6 +54,12 @@ struct SlipPage {
     next: Vec<String>,
     /// The application's steps, oldest first (empty before acceptance).
     history: Vec<Step>,
+    /// Check-in opens and closes (`HH:MM`, hall time), and how late one may be, in minutes.
+    checkin: (String, String),
+    late_minutes: i64,
+    /// An active booking whose check-in window has closed without a check-in: nothing on the
+    /// slip may still offer a visit.
+    lapsed: bool,
 }
 
 /// One step of the application's timeline, in the page's language.
@@ -199,46 +219,149 @@ fn qr_svg(data: &str, label: &str) -> String {
         .unwrap_or_default()
 }
 
-pub async fn slip(
-    State(s): State<AppState>,
-    page: PageContext,
-    Path(code): Path<String>,
-    PageQuery(k): PageQuery<Key>,
-) -> ApiResult<Response> {
-    let page = page.returning_to(&format!("/slip/{code}?k={}", k.k));
-    let b = s.app.booking_by_slip(&code, &k.k).await?;
+/// What the slip and its print view both show of a booking: the check-in QR code (only while
+/// a visit is still to come: empty once used, cancelled or lapsed) and what to bring.
+fn code_and_documents(
+    s: &AppState,
+    page: &PageContext,
+    b: &BookingView,
+    key: &str,
+    lapsed: bool,
+) -> (String, Vec<Item>) {
+    let qr = if b.status == "active" && !lapsed {
+        qr_svg(
+            &wujing_domain::slip::qr_payload(&b.code, key),
+            page.t("签到二维码", "Check-in QR code"),
+        )
+    } else {
+        String::new()
+    };
     let documents = s
         .app
         .catalogue
         .business(&b.business.id)
         .map(to_bring)
         .unwrap_or_default();
-    // Only an active booking can still check in: a used or cancelled one shows no code to scan.
-    let qr = if b.status == "active" {
-        qr_svg(
-            &format!("WUJING:{}:{}", b.code, k.k),
-            page.t("签到二维码", "Check-in QR code"),
-        )
-    } else {
-        String::new()
-    };
-    let (state, next) = state_lines(&page, &b);
+    (qr, documents)
+}
+
+/// Whether an active booking's check-in window has closed without a check-in.
+fn has_lapsed(s: &AppState, b: &BookingView) -> bool {
+    s.app.has_lapsed(b)
+}
+
+pub async fn slip(
+    State(s): State<AppState>,
+    page: PageContext,
+    Path(code): Path<String>,
+    PageQuery(k): PageQuery<Key>,
+) -> ApiResult<Response> {
+    let msg = done_message(&page, &k.done);
+    slip_page(&s, page, &code, &k.k, msg, "ok").await
+}
+
+/// The slip with a message above it: a change's outcome, or a refusal (`kind` `error`) shown
+/// in place, without a redirect, so that what was refused is not reported as done.
+async fn slip_page(
+    s: &AppState,
+    page: PageContext,
+    code: &str,
+    key: &str,
+    msg: String,
+    msg_kind: &str,
+) -> ApiResult<Response> {
+    let page = page.returning_to(&format!("/slip/{code}?k={key}"));
+    let b = s.app.booking_by_slip(code, key).await?;
+    let lapsed = has_lapsed(s, &b);
+    let (qr, documents) = code_and_documents(s, &page, &b, key, lapsed);
+    let (mut state, mut next) = state_lines(&page, &b);
+    if lapsed {
+        state.push(
+            page.t(
+                "预约时间已过，未签到，本预约已失效。",
+                "The time has passed without a check-in: this booking has lapsed.",
+            )
+            .into(),
+        );
+        next.push(
+            page.t(
+                "如仍需办理，请重新预约，或到大厅咨询台现场取号。",
+                "To apply after all, book again or take a walk-in number at a hall's information desk.",
+            )
+            .into(),
+        );
+    }
     let history = timeline(&page, &b);
     let title = page.t("预约凭证", "Booking slip").to_string();
-    let msg = k.msg.chars().take(200).collect::<String>();
+    let checkin = s.app.checkin_window(b.starts_at);
     Ok(render(&SlipPage {
         page,
         title,
-        msg_kind: "ok".into(),
+        msg_kind: msg_kind.into(),
         msg,
         b,
-        key: k.k,
+        key: key.into(),
         qr_svg: qr,
         documents,
         state,
         next,
         history,
+        checkin,
+        late_minutes: s.app.config.hall.checkin_late.num_minutes(),
+        lapsed,
     }))
+}
+
+#[derive(Template)]
+#[template(path = "portal_slip_print.html")]
+struct PrintPage {
+    page: PageContext,
+    title: String,
+    b: BookingView,
+    qr_svg: String,
+    documents: Vec<Item>,
+    checkin: (String, String),
+    late_minutes: i64,
+    lapsed: bool,
+}
+
+/// The slip as paper: the authority's header, the visit, the QR code, the check-in window and
+/// what to bring; no button, link or form (a cancelled or used booking prints as such, without
+/// a code to scan).
+pub async fn slip_print(
+    State(s): State<AppState>,
+    page: PageContext,
+    Path(code): Path<String>,
+    PageQuery(k): PageQuery<Key>,
+) -> ApiResult<Response> {
+    let b = s.app.booking_by_slip(&code, &k.k).await?;
+    let lapsed = has_lapsed(&s, &b);
+    let (qr_svg, documents) = code_and_documents(&s, &page, &b, &k.k, lapsed);
+    let title = page.t("预约凭证", "Booking slip").to_string();
+    Ok(render(&PrintPage {
+        checkin: s.app.checkin_window(b.starts_at),
+        late_minutes: s.app.config.hall.checkin_late.num_minutes(),
+        lapsed,
+        page,
+        title,
+        b,
+        qr_svg,
+        documents,
+    }))
+}
+
+/// A refusal of something asked from the slip, on the slip, with the refusal's status.
+async fn refused(
+    s: &AppState,
+    page: PageContext,
+    code: &str,
+    key: &str,
+    e: &wujing_app::AppError,
+) -> ApiResult<Response> {
+    let msg = page.message(e);
+    let mut r = slip_page(s, page, code, key, msg, "error").await?;
+    *r.status_mut() = crate::status_of(e.kind);
+    Ok(r)
 }
 
 /// An iCalendar file with the visit (RFC 5545; times in UTC).
@@ -338,6 +461,24 @@ mod tests {
     }
 }
 
+/// A PDF of a booking, downloaded under `{stem}-{CODE}.pdf`.
+fn pdf_download(stem: &str, code: &str, pdf: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"{stem}-{}.pdf\"",
+                    code.trim().to_ascii_uppercase()
+                ),
+            ),
+        ],
+        pdf,
+    )
+        .into_response()
+}
+
 /// The pre-filled application form.
 pub async fn form_pdf(
     State(s): State<AppState>,
@@ -345,20 +486,17 @@ pub async fn form_pdf(
     PageQuery(k): PageQuery<Key>,
 ) -> ApiResult<Response> {
     let pdf = s.app.application_form_by_slip(&code, &k.k).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/pdf".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"wujing-form-{}.pdf\"",
-                    code.trim().to_ascii_uppercase()
-                ),
-            ),
-        ],
-        pdf,
-    )
-        .into_response())
+    Ok(pdf_download("wujing-form", &code, pdf))
+}
+
+/// The receipt of the fee paid at the window for this booking's visit.
+pub async fn receipt_pdf(
+    State(s): State<AppState>,
+    Path(code): Path<String>,
+    PageQuery(k): PageQuery<Key>,
+) -> ApiResult<Response> {
+    let pdf = s.app.receipt_by_slip(&code, &k.k).await?;
+    Ok(pdf_download("receipt", &code, pdf))
 }
 
 #[derive(Template)]
@@ -372,10 +510,13 @@ struct ReschedulePage {
     key: String,
     id_number: String,
     days: Vec<(String, Vec<SlotView>)>,
+    /// The hall shown, and every hall offering the business (id, "district · name").
+    hall: String,
+    halls: Vec<(String, String)>,
 }
 
-fn slip_url(code: &str, key: &str, msg: &str) -> String {
-    format!("/slip/{code}?k={key}&msg={}", percent_encode(msg))
+fn slip_url(code: &str, key: &str, done: &str) -> String {
+    format!("/slip/{code}?k={}&done={done}", percent_encode(key))
 }
 
 /// The slip's form: the identity number that proves ownership, and which button.
@@ -384,6 +525,9 @@ pub struct ChangeForm {
     id_number: String,
     #[serde(default)]
     action: ChangeAction,
+    /// Rescheduling: the hall whose times are shown (the booking's own by default).
+    #[serde(default)]
+    hall: String,
 }
 
 #[derive(Deserialize, Default, PartialEq)]
@@ -392,7 +536,24 @@ enum ChangeAction {
     /// Offer the other times at the same hall.
     #[default]
     Reschedule,
+    /// Ask whether to cancel …
     Cancel,
+    /// … and cancel.
+    CancelConfirmed,
+}
+
+/// "Do you really want to cancel?", with what would be cancelled.
+#[derive(Template)]
+#[template(path = "portal_cancel.html")]
+struct CancelPage {
+    page: PageContext,
+    title: String,
+    msg: String,
+    msg_kind: String,
+    b: BookingView,
+    key: String,
+    /// The proof already given, carried to the confirming button (the owner's own input).
+    id_number: String,
 }
 
 #[derive(Deserialize)]
@@ -429,11 +590,10 @@ pub async fn collection(
             },
         )
         .await;
-    let msg = match r {
-        Ok(_) => page.t("领证方式已保存", "Saved").to_string(),
-        Err(e) => page.message(&e),
-    };
-    Ok(Redirect::to(&slip_url(&b.code, &k.k, &msg)).into_response())
+    match r {
+        Ok(_) => Ok(Redirect::to(&slip_url(&b.code, &k.k, "collection")).into_response()),
+        Err(e) => refused(&s, page, &b.code, &k.k, &e).await,
+    }
 }
 
 #[derive(Deserialize)]
@@ -452,17 +612,14 @@ pub async fn withdraw(
     PageForm(f): PageForm<WithdrawForm>,
 ) -> ApiResult<Response> {
     let b = s.app.booking_by_slip(&code, &k.k).await?;
-    let msg = match s
+    match s
         .app
         .withdraw_by_owner(&b.code, &f.id_number, addr.as_deref())
         .await
     {
-        Ok(_) => page
-            .t("申请已撤回", "The application is withdrawn")
-            .to_string(),
-        Err(e) => page.message(&e),
-    };
-    Ok(Redirect::to(&slip_url(&b.code, &k.k, &msg)).into_response())
+        Ok(_) => Ok(Redirect::to(&slip_url(&b.code, &k.k, "withdrawn")).into_response()),
+        Err(e) => refused(&s, page, &b.code, &k.k, &e).await,
+    }
 }
 
 pub async fn change(
@@ -481,22 +638,55 @@ pub async fn change(
     // The proof is checked before anything is shown or changed.
     let checked = s.app.booking(&b.code, &proof, addr.as_deref()).await;
     if let Err(e) = checked {
-        return Ok(Redirect::to(&slip_url(&b.code, &k.k, &page.message(&e))).into_response());
+        return refused(&s, page, &b.code, &k.k, &e).await;
     }
-    if f.action == ChangeAction::Cancel {
-        let r = s.app.cancel(&b.code, &proof, addr.as_deref()).await;
-        let msg = match r {
-            Ok(_) => page.t("预约已取消", "The booking is cancelled").to_string(),
-            Err(e) => page.message(&e),
-        };
-        return Ok(Redirect::to(&slip_url(&b.code, &k.k, &msg)).into_response());
+    match f.action {
+        // Cancelling cannot be undone (the seat goes to someone else): it is asked once more.
+        ChangeAction::Cancel => {
+            let title = page.t("确认取消预约", "Cancel the booking?").to_string();
+            return Ok(render(&CancelPage {
+                page,
+                title,
+                msg: String::new(),
+                msg_kind: String::new(),
+                key: k.k,
+                id_number: proof.id_number,
+                b,
+            }));
+        }
+        ChangeAction::CancelConfirmed => {
+            return match s.app.cancel(&b.code, &proof, addr.as_deref()).await {
+                Ok(_) => Ok(Redirect::to(&slip_url(&b.code, &k.k, "cancelled")).into_response()),
+                Err(e) => refused(&s, page, &b.code, &k.k, &e).await,
+            };
+        }
+        ChangeAction::Reschedule => {}
     }
+    // Any hall offering the business will do: the seat moves in one step wherever it is.
+    let sites = s.app.sites_offering(Some(&b.business.id)).await?;
+    let hall_id = sites
+        .iter()
+        .find(|h| h.id == f.hall.trim())
+        .map_or_else(|| b.hall.id.clone(), |h| h.id.clone());
+    let halls = sites
+        .iter()
+        .map(|h| {
+            (
+                h.id.clone(),
+                format!(
+                    "{} · {}",
+                    page.t(&h.district.name_zh, &h.district.name_en),
+                    page.t(&h.name_zh, &h.name_en)
+                ),
+            )
+        })
+        .collect();
     let from = s.app.clock.today() + chrono::TimeDelta::days(1);
     let avail = s
         .app
         .availability(&AvailabilityQuery {
             business: b.business.id.clone(),
-            halls: Some(b.hall.id.clone()),
+            halls: Some(hall_id.clone()),
             from: Some(from),
             to: Some(from + chrono::TimeDelta::days(6)),
             only_free: Some(true),
@@ -520,6 +710,8 @@ pub async fn change(
         key: k.k,
         id_number: proof.id_number,
         days,
+        hall: hall_id,
+        halls,
     }))
 }
 
@@ -539,7 +731,7 @@ pub async fn reschedule(
     PageForm(f): PageForm<RescheduleForm>,
 ) -> ApiResult<Response> {
     let b = s.app.booking_by_slip(&code, &k.k).await?;
-    let msg = match s
+    match s
         .app
         .reschedule(
             &b.code,
@@ -551,10 +743,7 @@ pub async fn reschedule(
         )
         .await
     {
-        Ok(_) => page
-            .t("已改约到新时段", "Moved to the new time")
-            .to_string(),
-        Err(e) => page.message(&e),
-    };
-    Ok(Redirect::to(&slip_url(&b.code, &k.k, &msg)).into_response())
+        Ok(_) => Ok(Redirect::to(&slip_url(&b.code, &k.k, "moved")).into_response()),
+        Err(e) => refused(&s, page, &b.code, &k.k, &e).await,
+    }
 }

@@ -281,6 +281,7 @@ async fn hotline_booking(store: DynStore) {
             to: None,
             halls: None,
             limit: 50,
+            ..Default::default()
         })
         .await
         .unwrap();

@@ -121,6 +121,7 @@ async fn mailed_document(store: DynStore, url: &str) {
             to: None,
             halls: Some(vec!["gz-city".into()]),
             limit: 50,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -347,7 +348,9 @@ async fn citizen_choice(store: DynStore) {
             &[],
         )
         .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // Another person's number is refused on the slip, as an error.
+    assert_ne!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(r.body.contains("msg error"), "{}", r.body);
     assert_eq!(method().await, "locker");
     let r = h
         .form(

@@ -58,6 +58,61 @@ async fn every_answer_carries_a_strict_content_security_policy_and_no_sniff_head
     }
 }
 
+/// The kiosk pages alone may open the peripheral bridge's WebSocket on their own machine
+/// (docs/KIOSK.md §5): loopback only; every other page keeps `connect-src 'self'`.
+#[tokio::test]
+async fn only_kiosk_pages_may_reach_the_bridge_on_loopback() {
+    let (store, _g) = wujing_testkit::sqlite_store().await;
+    let h = Harness::new(store).await;
+    let admin = h.sign_in_as("admin").await;
+    let policy = |res: &axum::response::Response| {
+        res.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    let mut tokens = Vec::new();
+    for body in [
+        serde_json::json!({"name": "签到机", "hall_id": "tianhe", "kind": "check_in"}),
+        serde_json::json!({"name": "评价器", "hall_id": "tianhe", "kind": "rating_terminal", "window_number": 1}),
+    ] {
+        let (_, d) = h
+            .call(
+                "POST",
+                "/api/v1/admin/devices",
+                Some(body),
+                &admin.headers(),
+            )
+            .await;
+        tokens.push(d["token"].as_str().unwrap().to_string());
+    }
+    for (uri, token) in [("/kiosk", &tokens[0]), ("/rate/tianhe/1", &tokens[1])] {
+        let res = h
+            .raw(
+                Request::builder()
+                    .uri(uri)
+                    .header("authorization", format!("Bearer {token}"))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK, "{uri}");
+        let csp = policy(&res);
+        assert!(
+            csp.contains("connect-src 'self' ws://127.0.0.1:*;")
+                && csp.contains("script-src 'self'")
+                && csp.contains("frame-ancestors 'none'")
+                && !csp.contains("unsafe"),
+            "{uri}: {csp}"
+        );
+    }
+    for uri in ["/", "/staff/login", "/board/tianhe", "/device"] {
+        let csp = policy(&h.raw(get(uri)).await);
+        assert!(csp.contains("connect-src 'self';"), "{uri}: {csp}");
+        assert!(!csp.contains("ws:"), "{uri}: {csp}");
+    }
+}
+
 /// No template has an inline script, event handler or style (the policy would block them, and
 /// a page that needs none cannot be restyled or scripted by injected markup); every script and
 /// style sheet a template names is served, with its type.
@@ -178,7 +233,9 @@ async fn device_tokens_are_posted_never_taken_from_the_address() {
                 .header("cookie", &admin.cookie)
                 .header("x-csrf-token", &admin.csrf)
                 .header("content-type", "application/json")
-                .body(Body::from(r#"{"name":"kiosk","hall_id":"tianhe"}"#))
+                .body(Body::from(
+                    r#"{"name":"kiosk","hall_id":"tianhe","kind":"check_in"}"#,
+                ))
                 .unwrap(),
         )
         .await;
@@ -295,6 +352,7 @@ async fn a_client_that_stalls_in_its_headers_is_disconnected_at_the_header_deadl
         header_read_timeout: Duration::from_millis(400),
         idle_timeout: Duration::from_secs(30),
         max_connections: 16,
+        ..Default::default()
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(wujing_web::serve(
@@ -372,6 +430,7 @@ async fn a_connection_on_which_nothing_moves_is_closed_at_the_idle_deadline() {
         header_read_timeout: Duration::from_secs(30),
         idle_timeout: Duration::from_millis(400),
         max_connections: 16,
+        ..Default::default()
     })
     .await;
     let started = Instant::now();
@@ -393,6 +452,7 @@ async fn connections_beyond_the_cap_wait_until_one_ends() {
         header_read_timeout: Duration::from_secs(30),
         idle_timeout: Duration::from_secs(30),
         max_connections: 1,
+        ..Default::default()
     })
     .await;
     let holder = tokio::net::TcpStream::connect(addr).await.unwrap();

@@ -369,6 +369,7 @@ async fn the_renewal_link_makes_two_passports_one_person(store: DynStore) {
             to: None,
             halls: None,
             limit: 100,
+            ..Default::default()
         })
         .await
         .unwrap();

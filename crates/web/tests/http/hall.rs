@@ -114,7 +114,7 @@ async fn counter_day(store: DynStore) {
             .call(
                 "POST",
                 "/api/v1/admin/devices",
-                Some(json!({"name": "签到机", "hall_id": "tianhe"})),
+                Some(json!({"name": "签到机", "hall_id": "tianhe", "kind": "check_in"})),
                 &admin.headers(),
             )
             .await;
@@ -310,11 +310,12 @@ async fn unsatisfied_pages_leaders(store: DynStore) {
     let _admin = h.create_account("admin").await; // only for escalations
     let officer = h.sign_in_as("officer@tianhe").await;
     let admin = h.sign_in_as("admin").await;
+    let window = general_window(&h).await;
     let (_, kiosk) = h
         .call(
             "POST",
             "/api/v1/admin/devices",
-            Some(json!({"name": "评价器1", "hall_id": "tianhe"})),
+            Some(json!({"name": "评价器1", "hall_id": "tianhe", "kind": "rating_terminal", "window_number": window})),
             &admin.headers(),
         )
         .await;
@@ -323,25 +324,28 @@ async fn unsatisfied_pages_leaders(store: DynStore) {
         format!("Bearer {}", kiosk["token"].as_str().unwrap()),
     )];
     let device: Vec<(&str, &str)> = device.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    // A walk-in served at a window.
-    let window = general_window(&h).await;
-    waiting_ticket(&h).await;
+    // A booked citizen's ticket served at a window.
+    let code = h.book_at("tianhe", "440112200001010139").await;
+    let booking = h.store.booking_by_code(&code).await.unwrap().unwrap();
+    h.store
+        .issue_ticket(&wujing_store::NewTicket {
+            hall_id: "tianhe".into(),
+            day: h.app.clock.today(),
+            queue: "A".into(),
+            booking_id: Some(booking.id),
+            booking_slot_id: Some(booking.slot.id),
+            business: "passport_first".into(),
+            identity_key: booking.identity_key.clone(),
+            kind: "appointment".into(),
+            channel: "counter".into(),
+            priority: 0,
+            due_at: h.app.clock.now(),
+            now: h.app.clock.now(),
+        })
+        .await
+        .unwrap();
     let base = format!("/api/v1/halls/tianhe/windows/{window}");
-    let (_, t) = h
-        .call("POST", &format!("{base}/call"), None, &officer.headers())
-        .await;
-    let id = t["id"].as_i64().unwrap();
-    for a in ["start", "finish"] {
-        let (s, _) = h
-            .call(
-                "POST",
-                &format!("{base}/tickets/{id}/action"),
-                Some(json!(a)),
-                &officer.headers(),
-            )
-            .await;
-        assert_eq!(s, StatusCode::OK);
-    }
+    serve_next(&h, &base, &officer).await;
     let rating = format!("{base}/rating");
     let (s, v) = h
         .call("POST", &rating, Some(json!({"score": "great"})), &device)
@@ -408,6 +412,33 @@ async fn unsatisfied_pages_leaders(store: DynStore) {
         .call("GET", "/api/v1/alerts", None, &leader.headers())
         .await;
     assert_eq!(list[0]["id"].as_i64(), Some(alert_id));
+    // The alerts page names the business and the applicant, masked, to those who may see
+    // alerts only.
+    let page = |who: &Session| {
+        let req = axum::http::Request::get("/staff/alerts")
+            .header("cookie", &who.cookie)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let h = &h;
+        async move {
+            use http_body_util::BodyExt;
+            let res = h.raw(req).await;
+            let status = res.status();
+            let body = res.into_body().collect().await.unwrap().to_bytes().to_vec();
+            (status, String::from_utf8(body).unwrap())
+        }
+    };
+    assert_eq!(page(&officer).await.0, StatusCode::FORBIDDEN);
+    let (s, html) = page(&leader).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("首次申请普通护照") && html.contains("44**************39"),
+        "{html}"
+    );
+    assert!(!html.contains("440112200001010139"), "{html}");
+    let name = wujing_domain::text::mask_person_name(&booking.name);
+    assert!(name.contains('*') && html.contains(&name), "{name}: {html}");
+    assert!(!html.contains(&booking.name), "the name in full");
     let ack = format!("/api/v1/alerts/{alert_id}/ack");
     let (s, _) = h
         .call(
@@ -434,9 +465,133 @@ async fn unsatisfied_pages_leaders(store: DynStore) {
 }
 both_dialects!(alerts, unsatisfied_pages_leaders);
 
+/// The SMS gateway is down for ten minutes by the clock while confirmations are sent and an
+/// "unsatisfied" rating pages the leaders. The sweeper still escalates the alert on time (its
+/// pages wait in the outbox), and after recovery the gateway accepts every message exactly
+/// once, although the answer to its first acceptance is lost and that message comes again.
+async fn gateway_down_ten_minutes(store: DynStore) {
+    use super::outbox::{start_gateway, Gateway};
+    use chrono::TimeDelta;
+    use std::sync::{Arc, Mutex};
+    let config = wujing_app::Config {
+        hall: wujing_app::hall::HallRules {
+            escalate_after: TimeDelta::minutes(5),
+            ..Default::default()
+        },
+        ..super::test_config()
+    };
+    let g = Arc::new(Mutex::new(Gateway {
+        lose_next_answer: true,
+        ..Default::default()
+    }));
+    let url = start_gateway(g.clone(), None).await;
+    let sms = super::outbox::gateway(&url, None);
+    let h = super::outbox::harness(store, config, Some(sms), None).await;
+    let clock = h.app.clock.clone();
+    let back_at = clock.now() + TimeDelta::minutes(10);
+    g.lock().unwrap().down_while = Some(Box::new(move || clock.now() < back_at));
+
+    let _leader = h.create_account("leader").await;
+    let _supervisor = h.create_account("supervisor").await;
+    let _admin2 = h.create_account("admin").await;
+    let officer = h.sign_in_as("officer@tianhe").await;
+    let admin = h.sign_in_as("admin").await;
+    // Two confirmations.
+    for i in 0..2u32 {
+        let slot = h.slot("tianhe", "passport_first").await;
+        let (_, hold) = h
+            .post(
+                "/api/v1/holds",
+                json!({"slot_id": slot["slot_id"], "business": "passport_first"}),
+            )
+            .await;
+        let (s, b) = h
+            .post(
+                "/api/v1/bookings",
+                json!({"hold_id": hold["hold_id"], "applicant": {"name": "市民", "id_number": wujing_testkit::identity(40 + i), "phone": format!("1390000040{i}")}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+    }
+    // A minute in, an unsatisfied rating.
+    h.app.clock.advance(TimeDelta::minutes(1));
+    let window = general_window(&h).await;
+    let (_, kiosk) = h
+        .call(
+            "POST",
+            "/api/v1/admin/devices",
+            Some(json!({"name": "评价器1", "hall_id": "tianhe", "kind": "rating_terminal", "window_number": window})),
+            &admin.headers(),
+        )
+        .await;
+    let device = format!("Bearer {}", kiosk["token"].as_str().unwrap());
+    let device = [("authorization", device.as_str())];
+    waiting_ticket(&h).await;
+    let base = format!("/api/v1/halls/tianhe/windows/{window}");
+    serve_next(&h, &base, &officer).await;
+    let (s, v) = h
+        .call(
+            "POST",
+            &format!("{base}/rating"),
+            Some(json!({"score": "unsatisfied", "reasons": ["slow"]})),
+            &device,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let raised = h.app.clock.now();
+
+    // The server's loops, 15 s at a time, for 25 minutes: the dispatcher, and the sweeper's
+    // escalation.
+    let mut escalated_at = None;
+    let mut accepted_during_outage = 0;
+    for _ in 0..100 {
+        h.app.deliver_due().await.unwrap();
+        if h.app.escalate_alerts().await.unwrap() > 0 {
+            assert!(escalated_at.is_none(), "escalated twice");
+            escalated_at = Some(h.app.clock.now());
+        }
+        if h.app.clock.now() < back_at {
+            accepted_during_outage += g.lock().unwrap().accepted.len();
+        }
+        h.app.clock.advance(TimeDelta::seconds(15));
+    }
+    assert_eq!(accepted_during_outage, 0, "the gateway was down");
+    // On time: at the first sweep five minutes after the rating, within the outage.
+    let at = escalated_at.expect("the alert was escalated");
+    assert!(
+        at >= raised + TimeDelta::minutes(5)
+            && at < raised + TimeDelta::minutes(5) + TimeDelta::seconds(15),
+        "escalated at {at}, raised at {raised}"
+    );
+    assert!(at < back_at);
+    // Every message accepted exactly once after recovery.
+    let g = std::mem::take(&mut *g.lock().unwrap());
+    let keys: Vec<&String> = g.accepted.keys().collect();
+    let count = |p: &str| keys.iter().filter(|k| k.starts_with(p)).count();
+    assert_eq!(count("confirm:"), 2, "{keys:?}");
+    assert_eq!(
+        count("alert:"),
+        2,
+        "the leader and the supervisor: {keys:?}"
+    );
+    assert_eq!(
+        count("escalate:"),
+        4,
+        "leader, supervisor and both administrators: {keys:?}"
+    );
+    assert_eq!(
+        g.duplicates, 1,
+        "the lost answer's message came once more and was dropped"
+    );
+    assert_eq!(g.bad_signatures, 0);
+    let r = h.app.deliver_due().await.unwrap();
+    assert_eq!((r.delivered, r.failed), (0, 0), "nothing left to send");
+}
+both_dialects!(gateway_outage, gateway_down_ten_minutes);
+
 /// A call made on one app server reaches the boards of another: LISTEN/NOTIFY on PostgreSQL.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn calls_reach_boards_on_every_server() {
+async fn calls_reach_boards_on_every_server_on_postgres() {
     let Some(url) = wujing_testkit::fresh_pg_database().await else {
         return;
     };
@@ -903,7 +1058,7 @@ async fn the_kiosk_names_its_hall_and_says_what_to_do(store: DynStore) {
         .call(
             "POST",
             "/api/v1/admin/devices",
-            Some(json!({"name": "签到机", "hall_id": "tianhe"})),
+            Some(json!({"name": "签到机", "hall_id": "tianhe", "kind": "check_in"})),
             &admin.headers(),
         )
         .await;
@@ -968,7 +1123,7 @@ async fn the_kiosk_names_its_hall_and_says_what_to_do(store: DynStore) {
     assert!(
         ticket.body.contains("class=\"ticket\">A001<")
             && ticket.body.contains("留意叫号屏")
-            && ticket.body.contains("普通护照换发")
+            && ticket.body.contains("换发普通护照")
             && ticket.body.contains("class=\"print-only\""),
         "{}",
         ticket.body
@@ -977,9 +1132,116 @@ async fn the_kiosk_names_its_hall_and_says_what_to_do(store: DynStore) {
         !ticket.body.contains(CHEN),
         "no identity number on the screen"
     );
+
+    // The bridge's printer prints the ticket the server renders: the hall, the number and the
+    // business, nothing about the citizen; for a kiosk of that hall only.
+    let id = ticket
+        .body
+        .split("data-ticket=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("the ticket's id on the page")
+        .to_string();
+    let pdf = h
+        .form("GET", &format!("/kiosk/tickets/{id}/pdf"), "", &auth)
+        .await;
+    assert_eq!(
+        (pdf.status, pdf.content_type.as_str()),
+        (StatusCode::OK, "application/pdf")
+    );
+    assert!(pdf.body.starts_with("%PDF-") && !pdf.body.contains(CHEN));
+    // (The clock moved past the first session's life.)
+    let admin = h.sign_in_as("admin").await;
+    let (_, other) = h
+        .call(
+            "POST",
+            "/api/v1/admin/devices",
+            Some(json!({"name": "签到机", "hall_id": "yuexiu", "kind": "check_in"})),
+            &admin.headers(),
+        )
+        .await;
+    let other = format!("Bearer {}", other["token"].as_str().unwrap());
+    let refused = h
+        .form(
+            "GET",
+            &format!("/kiosk/tickets/{id}/pdf"),
+            "",
+            &[("authorization", other.as_str())],
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::FORBIDDEN,
+        "another hall's kiosk"
+    );
+    let none = h.form("GET", "/kiosk/tickets/999999/pdf", "", &auth).await;
+    assert_eq!(none.status, StatusCode::NOT_FOUND);
 }
 
 both_dialects!(kiosk_screen, the_kiosk_names_its_hall_and_says_what_to_do);
+
+/// The kiosk's start address is its configuration (the bridge's port, the idle delay, printing),
+/// kept by the form and the "done" link; the language and the older-adult mode chosen on the
+/// screen come from the portal's cookies, and with none chosen the screen speaks both.
+async fn the_kiosk_keeps_its_start_address_and_the_citizens_choices(store: DynStore) {
+    let h = Harness::new(store).await;
+    let admin = h.sign_in_as("admin").await;
+    let (_, device) = h
+        .call(
+            "POST",
+            "/api/v1/admin/devices",
+            Some(json!({"name": "签到机", "hall_id": "tianhe", "kind": "check_in"})),
+            &admin.headers(),
+        )
+        .await;
+    let bearer = format!("Bearer {}", device["token"].as_str().unwrap());
+    let auth = [("authorization", bearer.as_str())];
+    let page = h
+        .form(
+            "GET",
+            "/kiosk?idle=5&bridge=47801&print=auto&colour=red",
+            "",
+            &auth,
+        )
+        .await;
+    let start = "/kiosk?print=auto&#38;bridge=47801&#38;idle=10";
+    assert!(
+        page.body.contains(&format!("action=\"{start}\""))
+            && page.body.contains(&format!("data-start=\"{start}\""))
+            && page.body.contains("data-idle=\"10\""),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("自助签到 · Self check-in") && page.body.contains("lang=\"zh-CN\""));
+    // A port below 1024 is no agent's: the default is used.
+    let page = h.form("GET", "/kiosk?bridge=80", "", &auth).await;
+    assert!(
+        page.body.contains("data-start=\"/kiosk\" data-idle=\"60\""),
+        "{}",
+        page.body
+    );
+    let en = h
+        .form(
+            "GET",
+            "/kiosk",
+            "",
+            &[auth[0], ("cookie", "wujing_lang=en; wujing_care=on")],
+        )
+        .await;
+    assert!(
+        en.body.contains("<html lang=\"en\">")
+            && en.body.contains("class=\"care\"")
+            && en.body.contains(">Self check-in<")
+            && !en.body.contains("自助签到"),
+        "{}",
+        en.body
+    );
+}
+
+both_dialects!(
+    kiosk_start_address,
+    the_kiosk_keeps_its_start_address_and_the_citizens_choices
+);
 
 /// The reception page checks a booking in by the identity number and issues walk-in numbers,
 /// listing every reason a walk-in is refused and never echoing the identity number.
@@ -1038,3 +1300,22 @@ async fn reception_checks_in_and_issues_walk_ins(store: DynStore) {
 }
 
 both_dialects!(reception, reception_checks_in_and_issues_walk_ins);
+
+/// Calls the next ticket at the window `base` and serves it to the end.
+async fn serve_next(h: &Harness, base: &str, officer: &Session) {
+    let (_, t) = h
+        .call("POST", &format!("{base}/call"), None, &officer.headers())
+        .await;
+    let id = t["id"].as_i64().unwrap();
+    for a in ["start", "finish"] {
+        let (s, _) = h
+            .call(
+                "POST",
+                &format!("{base}/tickets/{id}/action"),
+                Some(json!(a)),
+                &officer.headers(),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+    }
+}

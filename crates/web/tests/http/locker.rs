@@ -42,7 +42,7 @@ macro_rules! with_url {
 
 /// Books `id_number` at tianhe, serves it at a general window and accepts it (with `missing`
 /// materials): the application's id and the booking's phone.
-async fn accept(
+pub(super) async fn accept(
     h: &Harness,
     officer: &super::staff::Session,
     id_number: &str,
@@ -55,7 +55,7 @@ async fn accept(
 }
 
 /// Review, production and arrival of application `id` (the arrival is the last step).
-async fn to_ready(h: &Harness, id: i64) {
+pub(super) async fn to_ready(h: &Harness, id: i64) {
     let reviewer = h.sign_in_as("reviewer").await;
     let producer = h.sign_in_as("producer").await;
     let app = format!("/api/v1/applications/{id}");
@@ -83,7 +83,7 @@ async fn to_ready(h: &Harness, id: i64) {
     }
 }
 
-async fn by_locker(url: &str, id: i64) {
+pub(super) async fn by_locker(url: &str, id: i64) {
     wujing_testkit::raw_exec(
         url,
         &format!("UPDATE applications SET collection_method = 'locker' WHERE id = {id}"),
@@ -92,7 +92,7 @@ async fn by_locker(url: &str, id: i64) {
 }
 
 /// The texts to `phone` about application `id`, newest first.
-async fn texts(h: &Harness, phone: &str, id: i64) -> Vec<(String, String)> {
+pub(super) async fn texts(h: &Harness, phone: &str, id: i64) -> Vec<(String, String)> {
     h.store
         .messages_to(phone, 50)
         .await
@@ -104,15 +104,24 @@ async fn texts(h: &Harness, phone: &str, id: i64) -> Vec<(String, String)> {
 }
 
 /// The 8-digit code in a text.
-fn code_in(body: &str) -> String {
+pub(super) fn code_in(body: &str) -> String {
     let at = body.find("取件码").expect("a pickup code in the text") + "取件码".len();
     body[at..].chars().take(8).collect()
 }
 
-async fn device(h: &Harness, hall: &str) -> String {
+pub(super) async fn device(h: &Harness, hall: &str) -> String {
     let admin = h.admin_principal().await;
     h.app
-        .create_device(&admin, None, "取证机", hall)
+        .create_device(
+            &admin,
+            None,
+            &wujing_app::DeviceInput {
+                name: "取证机".into(),
+                hall_id: hall.into(),
+                kind: "qzj".into(),
+                window_number: None,
+            },
+        )
         .await
         .unwrap()
         .token

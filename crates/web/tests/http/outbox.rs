@@ -61,6 +61,8 @@ pub(crate) fn gateway(url: &str, ca_file: Option<&Path>) -> Arc<dyn Provider> {
 pub(crate) struct Gateway {
     /// Requests to refuse before working.
     pub(crate) down_for: u32,
+    /// Refuses every request while this says so (an outage driven by the test's clock).
+    pub(crate) down_while: Option<Box<dyn Fn() -> bool + Send>>,
     /// Accept the next new message but answer 500, as if the answer were lost.
     pub(crate) lose_next_answer: bool,
     pub(crate) accepted: HashMap<String, Value>,
@@ -123,6 +125,9 @@ pub(crate) async fn start_gateway(
                 }
                 if g.down_for > 0 {
                     g.down_for -= 1;
+                    return StatusCode::SERVICE_UNAVAILABLE;
+                }
+                if g.down_while.as_ref().is_some_and(|down| down()) {
                     return StatusCode::SERVICE_UNAVAILABLE;
                 }
                 let v: Value = serde_json::from_slice(&body).unwrap();
@@ -564,3 +569,49 @@ async fn untrusted_certificates_are_refused(store: DynStore) {
     assert!(log.mails.is_empty() && log.envelopes.is_empty());
 }
 both_dialects!(untrusted_certificates, untrusted_certificates_are_refused);
+
+/// A dispatcher told to stop (the server shutting down) gives its batch's untried messages
+/// back at once: they are not left leased for a minute, and not counted as an attempt.
+async fn a_stopping_dispatcher_gives_its_leases_back(store: DynStore) {
+    let h = Harness::new(store).await;
+    for i in 0..2u32 {
+        let id = wujing_testkit::identity(1 + i);
+        let slot = h.slot("tianhe", "passport_first").await;
+        let (s, hold) = h
+            .post(
+                "/api/v1/holds",
+                json!({"slot_id": slot["slot_id"], "business": "passport_first"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{hold}");
+        let (s, b) = h
+            .post(
+                "/api/v1/bookings",
+                json!({"hold_id": hold["hold_id"], "applicant": {"name": "市民", "id_number": id, "phone": format!("1390000090{i}")}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+    }
+    let r = h.app.deliver_due_until(|| true).await.unwrap();
+    assert_eq!((r.delivered, r.failed), (0, 0));
+    assert!(r.released >= 2, "{}", r.released);
+    // Due again at once (the clock has not moved, so a lease left standing would hide them).
+    let r2 = h.app.deliver_due().await.unwrap();
+    assert_eq!(u64::from(r2.delivered), r.released);
+    for i in 0..2 {
+        let sent = h
+            .store
+            .messages_to(&format!("1390000090{i}"), 10)
+            .await
+            .unwrap();
+        assert!(
+            !sent.is_empty() && sent.iter().all(|m| m.attempts == 1),
+            "{sent:?}"
+        );
+    }
+}
+
+both_dialects!(
+    stopping_dispatcher,
+    a_stopping_dispatcher_gives_its_leases_back
+);

@@ -483,7 +483,7 @@ async fn page_flow(store: DynStore) {
     assert!(html.contains("<strong>0</strong> 份"), "{html}");
     assert!(html.contains("郑*"), "masked: {html}");
     assert!(!html.contains(ZHENG) && !html.contains("郑华"));
-    assert!(html.contains("普通护照首次申领") && html.contains("制证中"));
+    assert!(html.contains("首次申请普通护照") && html.contains("制证中"));
     assert!(html.contains(&format!("action=\"/staff/production/{id}\"")));
     assert!(html.contains("name=\"document_number\""));
 

@@ -15,12 +15,12 @@ use wujing_testkit::{both_dialects, photo_jpeg};
 
 /// Demo registry: Guangzhou hukou, passport expiring 2027-02-01 (renewal due), fingerprints on
 /// file, registered phone 13800138001.
-const LI: &str = "440104199208150221";
-const LI_PHONE: &str = "13800138001";
+pub(crate) const LI: &str = "440104199208150221";
+pub(crate) const LI_PHONE: &str = "13800138001";
 /// Demo registry: a registered state functionary (phone 13800138005).
 const HUANG: &str = "440103198012120660";
 const HUANG_PHONE: &str = "13800138005";
-const ADDRESS: &str = "广州市越秀区解放北路618号5楼";
+pub(crate) const ADDRESS: &str = "广州市越秀区解放北路618号5楼";
 
 /// The simulated provider's notifications, delivered straight to the app's callback (the
 /// server's loopback HTTP client is the pay branch's; the signature is checked all the same).
@@ -56,7 +56,7 @@ impl KindStatus for wujing_app::AppError {
     }
 }
 
-async fn harness(store: DynStore) -> Harness {
+pub(crate) async fn harness(store: DynStore) -> Harness {
     let app = App::new(store.clone(), test_config(), Clock::manual(super::start()));
     app.load_demo().await.unwrap();
     let sender = Arc::new(Direct(OnceLock::new()));
@@ -72,7 +72,7 @@ async fn harness(store: DynStore) -> Harness {
     }
 }
 
-struct Resp {
+pub(crate) struct Resp {
     status: StatusCode,
     location: String,
     cookie: Option<String>,
@@ -127,7 +127,7 @@ fn enc(s: &str) -> String {
         .collect()
 }
 
-async fn form(h: &Harness, uri: &str, cookie: &str, fields: &[(&str, &str)]) -> Resp {
+pub(crate) async fn form(h: &Harness, uri: &str, cookie: &str, fields: &[(&str, &str)]) -> Resp {
     let body = fields
         .iter()
         .map(|(k, v)| format!("{k}={}", enc(v)))
@@ -146,7 +146,7 @@ async fn form(h: &Harness, uri: &str, cookie: &str, fields: &[(&str, &str)]) -> 
     .await
 }
 
-async fn get(h: &Harness, uri: &str, cookie: &str) -> Resp {
+pub(crate) async fn get(h: &Harness, uri: &str, cookie: &str) -> Resp {
     send(
         h,
         Request::builder()
@@ -158,7 +158,7 @@ async fn get(h: &Harness, uri: &str, cookie: &str) -> Resp {
     .await
 }
 
-async fn upload(h: &Harness, cookie: &str, photo: &[u8]) -> Resp {
+pub(crate) async fn upload(h: &Harness, cookie: &str, photo: &[u8]) -> Resp {
     let boundary = "wujingboundary7MA4YWxk";
     let mut body = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"me.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n"
@@ -196,7 +196,7 @@ async fn last_code(h: &Harness, phone: &str) -> String {
 }
 
 /// Through the identity step and the code: the online application's cookie.
-async fn signed_in(h: &Harness, id: &str, name: &str, phone: &str) -> String {
+pub(crate) async fn signed_in(h: &Harness, id: &str, name: &str, phone: &str) -> String {
     let base = [
         ("business", "passport_renewal"),
         ("id_number", id),
@@ -230,12 +230,12 @@ async fn signed_in(h: &Harness, id: &str, name: &str, phone: &str) -> String {
 }
 
 /// The flashed message of a post/redirect/get answer, decoded enough to compare.
-fn flashed(r: &Resp) -> String {
+pub(crate) fn flashed(r: &Resp) -> String {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     r.location.clone()
 }
 
-async fn checkout_reference(r: &Resp) -> String {
+pub(crate) async fn checkout_reference(r: &Resp) -> String {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     r.location
         .rsplit('/')
@@ -359,6 +359,12 @@ async fn an_eligible_resident_renews_a_passport_without_a_visit(store: DynStore)
     let status = get(&h, link.trim(), "").await;
     assert_eq!(status.status, StatusCode::OK, "{}", status.body);
     assert!(status.body.contains(reference));
+    // The page is the applicant's record of the fee paid online.
+    assert!(
+        status.body.contains("id=\"online-paid\"") && status.body.contains("网上缴费于"),
+        "{}",
+        status.body
+    );
     assert_eq!(
         get(&h, &format!("/online/status/{reference}?k=wrong"), "")
             .await

@@ -196,6 +196,8 @@ async fn site_creation_is_validated_per_field_and_writes_nothing(store: DynStore
     bad["windows"] = json!([{"number": 1, "kind": "general"}, {"number": 1, "kind": "general"}]);
     bad["capacity"] = json!({"online": 501});
     bad["name_en"] = json!(" ");
+    bad["latitude"] = json!(91.0);
+    bad["longitude"] = json!(113.5);
     let (s, v) = h.post_as(&admin, "/api/v1/admin/sites", Some(bad)).await;
     assert_eq!(
         (s, code_of(&v)),
@@ -212,10 +214,20 @@ async fn site_creation_is_validated_per_field_and_writes_nothing(store: DynStore
             "district",
             "id",
             "kind",
+            "location",
             "name_en",
             "sessions",
             "windows"
         ]
+    );
+    // A latitude without its longitude is refused too.
+    let mut half = police_station();
+    half["latitude"] = json!(23.5);
+    let (s, v) = h.post_as(&admin, "/api/v1/admin/sites", Some(half)).await;
+    assert_eq!(
+        (s, v["error"]["details"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("location")),
+        "{v}"
     );
     assert!(errors["businesses"]["en"]
         .as_str()
@@ -276,7 +288,8 @@ async fn a_site_is_edited_by_its_manager_and_serves_only_what_it_lists(store: Dy
         "name_zh": "太平派出所", "name_en": "Taiping Police Station",
         "address_zh": "太平镇", "address_en": "Taiping Town",
         "weekdays": [1, 3, 5], "sessions": "09:00-12:00", "slot_minutes": 20,
-        "businesses": ["hkm_permit", "hkm_endorsement_g"]
+        "businesses": ["hkm_permit", "hkm_endorsement_g"],
+        "latitude": 23.4512, "longitude": 113.4376
     });
     let other = h.sign_in_as("hall_manager@tianhe").await;
     let path = format!("/api/v1/admin/sites/{SITE}");
@@ -306,6 +319,19 @@ async fn a_site_is_edited_by_its_manager_and_serves_only_what_it_lists(store: Dy
         (s, v["name_en"].as_str()),
         (StatusCode::OK, Some("Taiping Police Station"))
     );
+    assert_eq!(
+        (v["latitude"].as_f64(), v["longitude"].as_f64()),
+        (Some(23.4512), Some(113.4376))
+    );
+    // The portal's list of halls carries the location, public like the address.
+    let (_, halls) = h.get("/api/v1/halls").await;
+    let site = halls
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == SITE)
+        .unwrap();
+    assert_eq!(site["latitude"].as_f64(), Some(23.4512), "{site}");
     let entries = site_entries(&h, "site.change").await;
     assert_eq!(entries.len(), 1);
     let detail: Value = serde_json::from_str(&entries[0].detail).unwrap();

@@ -1,0 +1,703 @@
+//! The leaders' statistics (issue 18): the dashboard `/staff/stats` with its charts drawn here as
+//! SVG (no script, nothing fetched: the page's policy allows `'self'` only, and SVG attributes
+//! are not styles), its exports `/staff/stats.csv` and `/staff/stats.xlsx`, and the officers'
+//! appraisal `/staff/appraisal`. What is shown and to whom is decided in `wujing_app::stats`.
+
+use crate::extract::{ClientAddr, PageContext, PageQuery};
+use crate::pages::render;
+use crate::{ApiResult, AppState};
+use askama::Template;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use std::fmt::Write as _;
+use wujing_app::stats::{Appraisal, Figures, StatsQuery, StatsView};
+
+/// Escapes text for SVG and HTML.
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A round number at or above `v`, for an axis's top.
+fn nice_top(v: f64) -> f64 {
+    if v <= 0.0 {
+        return 1.0;
+    }
+    let p = 10f64.powf(v.log10().floor());
+    for m in [1.0, 2.0, 2.5, 5.0, 10.0] {
+        if m * p >= v {
+            return m * p;
+        }
+    }
+    10.0 * p
+}
+
+const W: f64 = 640.0;
+const H: f64 = 220.0;
+const LEFT: f64 = 44.0;
+const BOTTOM: f64 = 28.0;
+const TOP: f64 = 12.0;
+
+/// The frame of a chart: the value axis with four grid lines (quarters of a round top), and a label under some of the
+/// categories (at most about eight, so they never overlap at 390 px).
+fn frame(out: &mut String, title: &str, labels: &[String], top: f64, unit: &str) {
+    let _ = write!(
+        out,
+        "<svg class=\"chart\" viewBox=\"0 0 {W} {H}\" role=\"img\" aria-label=\"{t}\" \
+         preserveAspectRatio=\"xMidYMid meet\"><title>{t}</title>",
+        t = esc(title)
+    );
+    let plot_h = H - TOP - BOTTOM;
+    for i in 0..=4 {
+        let y = TOP + plot_h * (1.0 - f64::from(i) / 4.0);
+        let v = top * f64::from(i) / 4.0;
+        let _ = write!(
+            out,
+            "<line x1=\"{LEFT}\" x2=\"{W}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#d5dbe3\"/>\
+             <text x=\"{x:.1}\" y=\"{ty:.1}\" font-size=\"13\" text-anchor=\"end\" fill=\"#4a5563\">{v}{unit}</text>",
+            x = LEFT - 4.0,
+            ty = y + 4.0,
+            v = if top >= 10.0 {
+                format!("{v:.0}")
+            } else {
+                format!("{v:.1}")
+            }
+        );
+    }
+    let n = labels.len().max(1);
+    let step = (n as f64 / 8.0).ceil() as usize;
+    let slot = (W - LEFT) / n as f64;
+    for (i, l) in labels
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % step.max(1) == 0)
+    {
+        let x = LEFT + slot * (i as f64 + 0.5);
+        let _ = write!(
+            out,
+            "<text x=\"{x:.1}\" y=\"{y:.1}\" font-size=\"13\" text-anchor=\"middle\" fill=\"#4a5563\">{}</text>",
+            esc(l),
+            y = H - 8.0
+        );
+    }
+}
+
+/// Bars per category, the series side by side.
+pub fn bars(title: &str, labels: &[String], series: &[(&str, &str, Vec<f64>)]) -> String {
+    let max = series
+        .iter()
+        .flat_map(|s| s.2.iter().copied())
+        .fold(0.0, f64::max);
+    let top = nice_top(max);
+    let mut out = String::new();
+    frame(&mut out, title, labels, top, "");
+    let slot = (W - LEFT) / labels.len().max(1) as f64;
+    let bar = (slot * 0.8 / series.len().max(1) as f64).max(0.5);
+    let plot_h = H - TOP - BOTTOM;
+    for (si, (name, color, values)) in series.iter().enumerate() {
+        for (i, v) in values.iter().enumerate() {
+            let h = plot_h * v / top;
+            let x = LEFT + slot * i as f64 + slot * 0.1 + bar * si as f64;
+            let _ = write!(
+                out,
+                "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{bar:.1}\" height=\"{h:.1}\" fill=\"{color}\">\
+                 <title>{l} {n}: {v}</title></rect>",
+                y = TOP + plot_h - h,
+                l = esc(&labels[i]),
+                n = esc(name)
+            );
+        }
+    }
+    out.push_str("</svg>");
+    out
+}
+
+/// Lines per series over the categories; a missing value breaks the line.
+pub fn lines(title: &str, labels: &[String], series: &[(&str, &str, Vec<Option<f64>>)]) -> String {
+    let max = series
+        .iter()
+        .flat_map(|s| s.2.iter().flatten().copied())
+        .fold(0.0, f64::max);
+    let top = nice_top(max);
+    let mut out = String::new();
+    frame(&mut out, title, labels, top, "′");
+    let slot = (W - LEFT) / labels.len().max(1) as f64;
+    let plot_h = H - TOP - BOTTOM;
+    for (name, color, values) in series {
+        let mut d = String::new();
+        let mut pen = false;
+        for (i, v) in values.iter().enumerate() {
+            match v {
+                Some(v) => {
+                    let x = LEFT + slot * (i as f64 + 0.5);
+                    let y = TOP + plot_h * (1.0 - v / top);
+                    let _ = write!(d, "{}{x:.1} {y:.1} ", if pen { "L" } else { "M" });
+                    let _ = write!(
+                        out,
+                        "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"2.5\" fill=\"{color}\"><title>{l} {n}: {v}</title></circle>",
+                        l = esc(&labels[i]),
+                        n = esc(name)
+                    );
+                    pen = true;
+                }
+                None => pen = false,
+            }
+        }
+        if !d.is_empty() {
+            let _ = write!(
+                out,
+                "<path d=\"{}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"2\"/>",
+                d.trim_end()
+            );
+        }
+    }
+    out.push_str("</svg>");
+    out
+}
+
+/// One horizontal bar per row, its parts stacked as shares of the row's total.
+pub fn stacked(title: &str, rows: &[(String, Vec<f64>)], parts: &[(&str, &str)]) -> String {
+    // Each row's label above its bar, so that the bar has the whole width even on a phone.
+    let row_h = 42.0;
+    let h = row_h * rows.len().max(1) as f64 + 8.0;
+    let mut out = format!(
+        "<svg class=\"chart\" viewBox=\"0 0 {W} {h}\" role=\"img\" aria-label=\"{t}\"><title>{t}</title>",
+        t = esc(title)
+    );
+    for (r, (label, values)) in rows.iter().enumerate() {
+        let y = 4.0 + row_h * r as f64;
+        let total: f64 = values.iter().sum();
+        let _ = write!(
+            out,
+            "<text x=\"0\" y=\"{ty:.1}\" font-size=\"14\" fill=\"#1f2933\">{}</text>",
+            esc(label),
+            ty = y + 13.0
+        );
+        let mut x = 0.0;
+        for (i, v) in values.iter().enumerate() {
+            if total <= 0.0 {
+                break;
+            }
+            let w = W * v / total;
+            let (name, color) = parts.get(i).copied().unwrap_or(("", "#999"));
+            let _ = write!(
+                out,
+                "<rect x=\"{x:.1}\" y=\"{by:.1}\" width=\"{w:.1}\" height=\"{bh:.1}\" fill=\"{color}\">\
+                 <title>{l} {n}: {v} ({p:.0}%)</title></rect>",
+                by = y + 18.0,
+                bh = row_h - 24.0,
+                l = esc(label),
+                n = esc(name),
+                p = v / total * 100.0
+            );
+            x += w;
+        }
+    }
+    out.push_str("</svg>");
+    out
+}
+
+/// A table row: a key, its figures as the table shows them.
+pub struct Row {
+    pub key: String,
+    pub bookings: i64,
+    pub check_ins: i64,
+    pub no_shows: i64,
+    pub tickets: i64,
+    pub walk_ins: i64,
+    pub served: i64,
+    pub acceptances: i64,
+    pub fees_yuan: String,
+    pub wait_mean: String,
+    pub service_mean: String,
+    pub satisfied_share: String,
+    pub unsatisfied: i64,
+}
+
+fn mean_minutes(sum: i64, n: i64) -> String {
+    if n == 0 {
+        "–".into()
+    } else {
+        format!("{:.1}", sum as f64 / n as f64 / 60.0)
+    }
+}
+
+fn row(key: String, f: &Figures) -> Row {
+    let rated = f.rated_satisfied + f.rated_basic + f.rated_unsatisfied;
+    Row {
+        key,
+        bookings: f.bookings,
+        check_ins: f.check_ins,
+        no_shows: f.no_shows,
+        tickets: f.tickets,
+        walk_ins: f.walk_ins,
+        served: f.served,
+        acceptances: f.acceptances,
+        fees_yuan: format!("{:.2}", (f.fees_fen - f.refunds_fen) as f64 / 100.0),
+        wait_mean: mean_minutes(f.wait_sum_s, f.wait_n),
+        service_mean: mean_minutes(f.service_sum_s, f.service_n),
+        satisfied_share: if rated == 0 {
+            "–".into()
+        } else {
+            format!("{:.0}%", f.rated_satisfied as f64 / rated as f64 * 100.0)
+        },
+        unsatisfied: f.rated_unsatisfied,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "stats.html")]
+struct StatsPage {
+    page: PageContext,
+    msg: String,
+    msg_kind: String,
+    v: StatsView,
+    /// The query string of the filters, for the export links.
+    query: String,
+    volume_chart: String,
+    wait_chart: String,
+    rating_chart: String,
+    /// The tables by site, business, channel and day, each with its title.
+    tables: Vec<(&'static str, Vec<Row>)>,
+    /// Whether there is any day rolled up in the period.
+    has_days: bool,
+    total: Row,
+    /// Lifecycle: mean days acceptance → ready, ready → collected; overdue; supplements, refusals.
+    lifecycle: Vec<(&'static str, String)>,
+    pools: Vec<(String, String, i64, i64, String)>,
+    devices: Vec<(String, String, i64)>,
+    hours: Vec<(u32, i64, i64, String)>,
+    channels: Vec<(&'static str, &'static str, &'static str)>,
+    lag: String,
+    /// Whether the capacity advisor's page is in this build's route table.
+    capacity_link: bool,
+    wait_p: String,
+    service_p: String,
+}
+
+fn hall_name(v: &StatsView, id: &str, en: bool) -> String {
+    v.halls
+        .iter()
+        .find(|h| h.id == id)
+        .map(|h| {
+            if en {
+                h.name_en.clone()
+            } else {
+                h.name_zh.clone()
+            }
+        })
+        .unwrap_or_else(|| id.to_string())
+}
+
+fn opt_min(v: Option<f64>) -> String {
+    v.map(|x| format!("{x:.1}")).unwrap_or_else(|| "–".into())
+}
+
+fn query_string(q: &StatsQuery) -> String {
+    let mut parts = Vec::new();
+    for (k, v) in [
+        ("from", &q.from),
+        ("to", &q.to),
+        ("hall", &q.hall),
+        ("business", &q.business),
+        ("channel", &q.channel),
+    ] {
+        if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+            let enc: String = url_escape(v);
+            parts.push(format!("{k}={enc}"));
+        }
+    }
+    parts.join("&")
+}
+
+fn url_escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub async fn page(
+    State(s): State<AppState>,
+    page: PageContext,
+    PageQuery(q): PageQuery<StatsQuery>,
+) -> ApiResult<Response> {
+    let v = s.app.stats_dashboard(&page.principal, &q).await?;
+    let en = page.en;
+    let labels: Vec<String> = v
+        .by_day
+        .iter()
+        .map(|(d, _)| d.format("%m-%d").to_string())
+        .collect();
+    let volume_chart = bars(
+        if en {
+            "Bookings and tickets by day"
+        } else {
+            "每日预约与取号"
+        },
+        &labels,
+        &[
+            (
+                if en { "bookings" } else { "预约" },
+                "#0b3d6e",
+                v.by_day.iter().map(|(_, f)| f.bookings as f64).collect(),
+            ),
+            (
+                if en { "tickets" } else { "取号" },
+                "#f0b400",
+                v.by_day.iter().map(|(_, f)| f.tickets as f64).collect(),
+            ),
+        ],
+    );
+    let wait_labels: Vec<String> = v
+        .times
+        .iter()
+        .map(|t| t.day.format("%m-%d").to_string())
+        .collect();
+    let wait_chart = lines(
+        if en {
+            "Waiting time by day, minutes (median and 90th percentile)"
+        } else {
+            "每日等候时间（分钟，中位数与90分位）"
+        },
+        &wait_labels,
+        &[
+            (
+                "p50",
+                "#0b3d6e",
+                v.times.iter().map(|t| t.wait_p50).collect(),
+            ),
+            (
+                "p90",
+                "#c0392b",
+                v.times.iter().map(|t| t.wait_p90).collect(),
+            ),
+        ],
+    );
+    let parts = if en {
+        [
+            ("satisfied", "#2e7d32"),
+            ("fairly satisfied", "#f0b400"),
+            ("unsatisfied", "#c0392b"),
+        ]
+    } else {
+        [
+            ("满意", "#2e7d32"),
+            ("基本满意", "#f0b400"),
+            ("不满意", "#c0392b"),
+        ]
+    };
+    let mut rating_rows: Vec<(String, Vec<f64>)> = vec![(
+        if en { "All".into() } else { "全部".into() },
+        vec![
+            v.totals.rated_satisfied as f64,
+            v.totals.rated_basic as f64,
+            v.totals.rated_unsatisfied as f64,
+        ],
+    )];
+    rating_rows.extend(v.by_hall.iter().map(|(h, f)| {
+        (
+            hall_name(&v, h, en),
+            vec![
+                f.rated_satisfied as f64,
+                f.rated_basic as f64,
+                f.rated_unsatisfied as f64,
+            ],
+        )
+    }));
+    let rating_chart = stacked(
+        if en {
+            "Ratings by level"
+        } else {
+            "评价构成"
+        },
+        &rating_rows,
+        &parts,
+    );
+    let t = &v.totals;
+    let days = |sum: i64, n: i64| {
+        if n == 0 {
+            "–".to_string()
+        } else {
+            format!("{:.1}", sum as f64 / n as f64 / 86400.0)
+        }
+    };
+    let lifecycle = vec![
+        ("受理 Acceptances", t.acceptances.to_string()),
+        ("补件 Supplements asked", t.supplements.to_string()),
+        ("不予批准 Refusals", t.refusals.to_string()),
+        ("领证 Collected", t.collected.to_string()),
+        (
+            "受理至待领（天）Acceptance → ready (days)",
+            days(t.to_ready_sum_s, t.collected),
+        ),
+        (
+            "待领至领取（天）Ready → collected (days)",
+            days(t.to_collect_sum_s, t.collected),
+        ),
+        ("超期 Overdue", t.overdue.to_string()),
+        ("提醒 Alerts", t.alerts.to_string()),
+        (
+            "平均处理用时（分）Mean time to acknowledge (min)",
+            mean_minutes(t.ack_sum_s, t.alerts_acked),
+        ),
+    ];
+    let pools = v
+        .pools
+        .iter()
+        .map(|p| {
+            (
+                hall_name(&v, &p.hall_id, en),
+                crate::labels::staff_words(&p.pool, en),
+                p.taken,
+                p.capacity,
+                if p.capacity == 0 {
+                    "–".into()
+                } else {
+                    format!("{:.0}%", p.taken as f64 / p.capacity as f64 * 100.0)
+                },
+            )
+        })
+        .collect();
+    let devices = v
+        .devices
+        .iter()
+        .map(|d| {
+            (
+                crate::labels::staff_words(&d.kind, en),
+                crate::labels::staff_words(&d.mode, en),
+                d.uses,
+            )
+        })
+        .collect();
+    let hours = v
+        .hours
+        .iter()
+        .map(|h| {
+            (
+                h.hour,
+                h.bookings,
+                h.tickets,
+                mean_minutes(h.wait_sum_s, h.wait_n),
+            )
+        })
+        .collect();
+    let by = |rows: &[(String, Figures)], name: &dyn Fn(&str) -> String| {
+        rows.iter()
+            .map(|(k, f)| row(name(k), f))
+            .collect::<Vec<_>>()
+    };
+    let catalogue = &s.app.catalogue;
+    let by_business = by(&v.by_business, &|k| {
+        catalogue
+            .business(k)
+            .map(|b| {
+                if en {
+                    b.name_en.clone()
+                } else {
+                    b.name_zh.clone()
+                }
+            })
+            .unwrap_or_else(|| k.to_string())
+    });
+    let by_channel = by(&v.by_channel, &|k| {
+        wujing_domain::channels::Channel::parse(k)
+            .map(|c| {
+                if en {
+                    c.name_en().to_string()
+                } else {
+                    c.name_zh().to_string()
+                }
+            })
+            .unwrap_or_else(|| k.to_string())
+    });
+    let by_hall = by(&v.by_hall, &|k| hall_name(&v, k, en));
+    let by_day: Vec<Row> = v
+        .by_day
+        .iter()
+        .map(|(d, f)| row(d.to_string(), f))
+        .collect();
+    let total = row(if en { "Total".into() } else { "合计".into() }, &v.totals);
+    let channels = wujing_domain::channels::Channel::ALL
+        .iter()
+        .map(|c| (c.as_str(), c.name_zh(), c.name_en()))
+        .collect();
+    let lag = if v.lag_seconds == 0 {
+        String::new()
+    } else {
+        format!("{:.1}", v.lag_seconds as f64 / 3600.0)
+    };
+    let wait_p = format!(
+        "{} / {}",
+        opt_min(v.overall.wait_p50),
+        opt_min(v.overall.wait_p90)
+    );
+    let service_p = format!(
+        "{} / {}",
+        opt_min(v.overall.service_p50),
+        opt_min(v.overall.service_p90)
+    );
+    Ok(render(&StatsPage {
+        msg: String::new(),
+        msg_kind: String::new(),
+        query: query_string(&q),
+        volume_chart,
+        wait_chart,
+        rating_chart,
+        has_days: !by_day.is_empty(),
+        tables: vec![
+            (if en { "By site" } else { "按大厅" }, by_hall),
+            (if en { "By business" } else { "按业务" }, by_business),
+            (if en { "By channel" } else { "按渠道" }, by_channel),
+            (if en { "By day" } else { "按日" }, by_day),
+        ],
+        total,
+        lifecycle,
+        pools,
+        devices,
+        hours,
+        channels,
+        lag,
+        capacity_link: route_exists("/staff/capacity"),
+        wait_p,
+        service_p,
+        page,
+        v,
+    }))
+}
+
+fn attachment(body: Vec<u8>, kind: &str, name: &str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, kind.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+pub async fn csv(
+    State(s): State<AppState>,
+    page: PageContext,
+    PageQuery(q): PageQuery<StatsQuery>,
+) -> ApiResult<Response> {
+    let body = s.app.stats_csv(&page.principal, &q, page.en).await?;
+    Ok(attachment(
+        body,
+        "text/csv; charset=utf-8",
+        "wujing-stats.csv",
+    ))
+}
+
+pub async fn xlsx(
+    State(s): State<AppState>,
+    page: PageContext,
+    PageQuery(q): PageQuery<StatsQuery>,
+) -> ApiResult<Response> {
+    let body = s.app.stats_xlsx(&page.principal, &q, page.en).await?;
+    Ok(attachment(
+        body,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "wujing-stats.xlsx",
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AppraisalQuery {
+    pub officer: Option<i64>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "appraisal.html")]
+struct AppraisalPage {
+    page: PageContext,
+    msg: String,
+    msg_kind: String,
+    a: Appraisal,
+    service_mean: String,
+    cases: Vec<(String, String, String, String, String)>,
+}
+
+pub async fn appraisal(
+    State(s): State<AppState>,
+    page: PageContext,
+    ClientAddr(addr): ClientAddr,
+    PageQuery(q): PageQuery<AppraisalQuery>,
+) -> ApiResult<Response> {
+    let sq = StatsQuery {
+        from: q.from.clone(),
+        to: q.to.clone(),
+        ..StatsQuery::default()
+    };
+    let a = s
+        .app
+        .appraisal(&page.principal, addr.as_deref(), q.officer, &sq)
+        .await?;
+    let en = page.en;
+    let local = |t: chrono::DateTime<chrono::Utc>| {
+        t.with_timezone(&wujing_domain::calendar::china_offset())
+            .format("%Y-%m-%d %H:%M")
+            .to_string()
+    };
+    let cases = a
+        .cases
+        .iter()
+        .map(|c| {
+            let reasons: Vec<String> = serde_json::from_str::<Vec<String>>(&c.reasons)
+                .unwrap_or_default()
+                .iter()
+                .map(|r| crate::labels::staff_words(r, en))
+                .collect();
+            (
+                local(c.raised_at),
+                format!("{} · {}", c.ticket_label, c.window_number),
+                reasons.join("、"),
+                c.acknowledged_at.map(local).unwrap_or_else(|| {
+                    if en {
+                        "not yet".into()
+                    } else {
+                        "尚未处理".into()
+                    }
+                }),
+                c.outcome.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let service_mean = mean_minutes(a.figures.service_sum_s, a.figures.served);
+    Ok(render(&AppraisalPage {
+        msg: String::new(),
+        msg_kind: String::new(),
+        service_mean,
+        cases,
+        a,
+        page,
+    }))
+}
+
+/// Whether this build serves `path` (GET): the capacity advisor's page is another part of
+/// issue 18, linked only once it is in the route table.
+pub fn route_exists(path: &str) -> bool {
+    static CAPACITY: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let known = |p: &str| {
+        crate::route_table()
+            .iter()
+            .any(|(m, r, _)| *m == axum::http::Method::GET && *r == p)
+    };
+    if path == "/staff/capacity" {
+        *CAPACITY.get_or_init(|| known(path))
+    } else {
+        known(path)
+    }
+}

@@ -1,0 +1,54 @@
+//! 网e捷 (issue 17, docs/KIOSK.md §7.3): the kiosk's page `/kiosk/wej`, its receipt PDF, and
+//! its status action `/api/v1/kiosk/wej/status`; its payment actions are 办证易's use cases
+//! through its own paths (`crate::bzy`).
+
+use crate::extract::{ApiJson, ClientAddr, PageContext, PageQuery};
+use crate::kiosk::{KioskQuery, Shell};
+use crate::pages::render;
+use crate::{ApiResult, AppState};
+use askama::Template;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::{Extension, Json};
+use wujing_app::bzy::CardHolder;
+use wujing_app::wej::KioskStatusView;
+use wujing_app::Principal;
+
+#[derive(Template)]
+#[template(path = "kiosk_wej.html")]
+struct WejPage {
+    shell: Shell,
+}
+
+impl WejPage {
+    fn t(&self, zh: &str, en: &str) -> String {
+        self.shell.t(zh, en)
+    }
+}
+
+/// The 网e捷 screen.
+pub async fn page(
+    State(s): State<AppState>,
+    page: PageContext,
+    headers: HeaderMap,
+    PageQuery(q): PageQuery<KioskQuery>,
+) -> Response {
+    crate::with_kiosk_policy(render(&WejPage {
+        shell: Shell::new(&s, &page.principal, &q, &headers, "/kiosk/wej").await,
+    }))
+}
+
+/// The card holder's applications in plain words and fees due (audited).
+#[utoipa::path(post, path = "/api/v1/kiosk/wej/status", tag = "kiosk", security(("device" = [])),
+    request_body = CardHolder,
+    responses((status = 200, body = KioskStatusView),
+              (status = 400, description = "`id_number_*` (the card's number is not a valid one)")))]
+pub async fn status(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(input): ApiJson<CardHolder>,
+) -> ApiResult<Json<KioskStatusView>> {
+    Ok(Json(s.app.kiosk_status(&p, addr.as_deref(), &input).await?))
+}
