@@ -100,6 +100,12 @@ const RAW_CODES = new RegExp(
       'funeral', 'critically_ill_relative', 'permit_expiring', 'urgent_business',
       'slow', 'attitude', 'unclear', 'satisfied', 'unsatisfied',
       'on_time', 'warning_only', 'same_identity', 'seat_handoff',
+      // Machines: kinds, peripherals and their states (issue 16's monitoring and devices).
+      'bzy', 'qtt', 'wej', 'zjt', 'tbj', 'qzj', 'sqy', 'yyj', 'check_in', 'rating_terminal', 'display_board',
+      'id_reader', 'mrz_reader', 'signature_pad', 'card_writer',
+      'paper_low', 'paper_out', 'door_open', 'disconnected',
+      // Roles as stored, outside the administrator's role-code field.
+      'hall_manager',
     ].join('|') +
     ')\\b|\\bUTC\\b',
 );
@@ -1464,7 +1470,7 @@ const browser = await chromium.launch({
 let failed = false;
 // The journeys, in the order of a full run. `ONLY=bridgeJourney,kioskBzyJourney` runs the named
 // ones alone (while working on a page); the checks after them apply to whatever was scanned.
-const journeys = [portalJourney, hallDay, bridgeJourney, kioskBzyJourney, kioskWejJourney, documentLife, hotlineCall, siteJourney, nearestHall, remoteRenewal, lodgingDay, foreignerVisit, kioskSqyJourney, kioskQttJourney, kioskYyjJourney, kioskQzjJourney, kioskTbjJourney];
+const journeys = [portalJourney, hallDay, bridgeJourney, kioskBzyJourney, kioskWejJourney, documentLife, hotlineCall, siteJourney, nearestHall, remoteRenewal, lodgingDay, foreignerVisit, kioskSqyJourney, kioskQttJourney, kioskYyjJourney, kioskQzjJourney, kioskTbjJourney, staffTour];
 const only = process.env.ONLY ? process.env.ONLY.split(',') : null;
 try {
   const unknown = (only ?? []).filter((n) => !journeys.some((j) => j.name === n));
@@ -2192,6 +2198,68 @@ async function kioskTbjJourney(browser) {
     console.log('ok - 填表机: the card filled the form but the printer was out of paper (told to ask the staff); a misread passport read again, its form printed');
   } finally {
     bridge.child.kill();
+    server.child.kill();
+  }
+}
+
+// Every staff page an administrator and a hall manager reach from their home pages (issue 15
+// §11–§12): each is scanned (axe, 390 px, no raw code or UTC), and each role's home links to what
+// the role may use. A fault reported by a kiosk shows on the monitoring page in words.
+async function staffTour(browser) {
+  const { server, base, root } = await modeServer('staff-tour');
+  try {
+    const mgr = await api(base, 'POST', '/api/v1/admin/staff', { username: 'tianhemgr', display_name: '天河大厅主任', password: 'a long password', roles: [{ role: 'hall_manager', hall: 'tianhe' }], phone: null }, root);
+    assert.equal(mgr.status, 201, JSON.stringify(mgr.body));
+    // A kiosk that reports its printer out of paper: an open alert with a reason in words.
+    const dev = await api(base, 'POST', '/api/v1/admin/devices', { name: '天河大厅 填表机 9', hall_id: 'tianhe', kind: 'tbj' }, root);
+    assert.equal(dev.status, 201, JSON.stringify(dev.body));
+    const hb = await fetch(`${base}/api/v1/device/heartbeat`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${dev.body.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ peripherals: { printer: 'paper_out', id_reader: 'ok' } }),
+    });
+    assert.ok(hb.ok, `heartbeat: ${hb.status}`);
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const admin = await staffPage(context, base, 'admin', 'admin password 1');
+    await scan(admin, 'staff home (administrator)');
+    for (const [path, label] of [
+      ['/staff/admin/staff', 'staff accounts'],
+      ['/staff/admin/devices', 'kiosk devices'],
+      ['/staff/admin/halls', 'halls'],
+      ['/staff/admin/halls/tianhe', 'hall settings'],
+      ['/staff/authority', "the authority's face"],
+      ['/staff/capacity', 'capacity advisor'],
+      ['/staff/appraisal', 'officer appraisal'],
+      ['/staff/reconciliation', 'reconciliation'],
+      ['/staff/reception/tianhe', 'reception'],
+      ['/staff/halls/tianhe/passports', 'passport links'],
+      ['/staff/password', 'password'],
+      ['/staff/monitoring', 'monitoring with a fault'],
+    ]) {
+      const r = await admin.goto(`${base}${path}`);
+      assert.equal(r.status(), 200, `${path}: ${r.status()}`);
+      await scan(admin, label);
+    }
+    const faults = await admin.locator('main').innerText();
+    assert.match(faults, /打印机缺纸/, 'the fault is told in words');
+    assert.doesNotMatch(faults, /paper_out|fault:printer/, 'no raw fault code');
+    const managerCtx = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    const manager = await staffPage(managerCtx, base, 'tianhemgr', 'a long password');
+    await scan(manager, 'staff home (hall manager)');
+    const links = await manager.locator('main a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+    for (const href of ['/staff/reconciliation', '/staff/alerts', '/staff/signals', '/staff/audit', '/staff/monitoring', '/staff/admin/halls']) {
+      assert.ok(links.includes(href), `a hall manager's home links to ${href} (has ${links.join(' ')})`);
+    }
+    assert.match(await manager.locator('main').innerText(), /天河/, "the manager's hall by its name");
+    for (const href of ['/staff/audit', '/staff/signals', '/staff/alerts']) {
+      const r = await manager.goto(`${base}${href}`);
+      assert.equal(r.status(), 200, `${href}: ${r.status()}`);
+      await scan(manager, `${href} (hall manager)`);
+    }
+    await managerCtx.close();
+    await context.close();
+    console.log("ok - staff tour: every administrator's and hall manager's page in words, homes link to what each may use");
+  } finally {
     server.child.kill();
   }
 }

@@ -132,6 +132,9 @@ pub struct DeviceView {
     /// The window of a 前台通 or a rating terminal.
     pub window_number: Option<u32>,
     pub created_at: DateTime<Utc>,
+    /// When an administrator last confirmed its pairing code (absent: never paired, or bound
+    /// with its token).
+    pub paired_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
     /// Shown once, when the device is created.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -504,6 +507,7 @@ impl App {
                 kind: d.kind,
                 window_number: d.window_number,
                 created_at: d.created_at,
+                paired_at: d.paired_at,
                 revoked_at: d.revoked_at,
                 token: None,
             })
@@ -566,6 +570,7 @@ impl App {
             kind: kind.as_str().into(),
             window_number: window,
             created_at: self.clock.now(),
+            paired_at: None,
             revoked_at: None,
             token: Some(token),
         })

@@ -194,8 +194,10 @@ impl Action {
         use Role::*;
         match self {
             Action::Public | Action::Kiosk | Action::Staff => &[],
-            Action::ViewSignals => &[Leader, Supervisor, Admin],
-            Action::ViewAudit => &[Supervisor, Admin],
+            // Leaders and hall managers steer their halls (issue 15 §12): their halls' signals,
+            // alerts and audit trail, scoped by `hall_scope` to the halls of their grants.
+            Action::ViewSignals => &[Leader, Supervisor, HallManager, Admin],
+            Action::ViewAudit => &[Leader, Supervisor, HallManager, Admin],
             Action::LookupBooking => &[Officer, Supervisor, HallManager, Admin],
             Action::RevealIdentity => &[Officer, Supervisor, Admin],
             Action::ManageStaff
@@ -209,7 +211,7 @@ impl Action {
             Action::Rate | Action::Locker | Action::KioskSqy | Action::KioskQtt => &[],
             Action::KioskPay | Action::Endorse | Action::KioskStatus => &[],
             Action::KioskBook | Action::KioskForm | Action::KioskPassport => &[],
-            Action::Alerts => &[Leader, Supervisor, Admin],
+            Action::Alerts => &[Leader, Supervisor, HallManager, Admin],
             Action::Refund | Action::Urgent => &[Leader, Admin],
             Action::Receipts => &[Officer, Leader, HallManager, Admin],
             Action::ViewMetrics => &[Admin],
@@ -533,10 +535,21 @@ mod tests {
         );
         let org_leader = staff(&[(Role::Leader, None), (Role::Supervisor, Some("gz-tianhe"))]);
         assert_eq!(hall_scope(&org_leader, Action::ViewSignals), None);
+        assert_eq!(hall_scope(&org_leader, Action::ViewAudit), None);
+        // A hall manager reads their own hall's trail only; an officer none.
+        let manager = staff(&[
+            (Role::HallManager, Some("gz-yuexiu")),
+            (Role::Officer, Some("gz-tianhe")),
+        ]);
         assert_eq!(
-            hall_scope(&org_leader, Action::ViewAudit),
-            Some(vec!["gz-tianhe".to_string()])
+            hall_scope(&manager, Action::ViewAudit),
+            Some(vec!["gz-yuexiu".to_string()])
         );
+        assert!(!permits(
+            &staff(&[(Role::Officer, Some("gz-tianhe"))]),
+            Action::ViewAudit,
+            None
+        ));
         assert_eq!(
             hall_scope(&staff(&[(Role::Admin, None)]), Action::ViewAudit),
             None

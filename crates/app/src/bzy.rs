@@ -129,7 +129,7 @@ pub struct KioskReceipt {
 
 /// One option the holder may choose, priced.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct OptionView {
+pub struct EndorsementOption {
     /// `3m1`, `3m2`, `1y1`, `1y2`.
     pub option: String,
     pub months: u32,
@@ -148,7 +148,7 @@ pub struct OfferView {
     pub permit_expires_on: NaiveDate,
     /// `G` and `L`, or `L` only.
     pub types: Vec<String>,
-    pub options: Vec<OptionView>,
+    pub options: Vec<EndorsementOption>,
 }
 
 /// The face-matching port's verdict (the bridge's `face.match`; the photos stay on the kiosk).
@@ -655,7 +655,7 @@ impl App {
                     .catalogue
                     .terms("hkm_endorsement_l", today)
                     .and_then(|t| t.fee_for(Some(opt)))?;
-                Some(OptionView {
+                Some(EndorsementOption {
                     option: opt.clone(),
                     months: if opt.starts_with("1y") { 12 } else { 3 },
                     entries: if opt.ends_with('2') { 2 } else { 1 },

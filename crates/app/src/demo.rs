@@ -257,4 +257,65 @@ impl App {
         }
         Ok(n)
     }
+
+    /// The demo's round-the-clock points run emulated machines (issue 16 §3): every sweep, each
+    /// of [`DEMO_DEVICES`] at a self-service point that no kiosk has paired with sends the
+    /// heartbeat its agent would, every peripheral of its kind working, so that the demo's
+    /// monitoring shows live points rather than silent ones. A machine a kiosk has paired with
+    /// (a demo run on real screens, or the bridge emulator's browser) reports for itself, and a
+    /// database that is not the demo organisation's is never touched. Answers how many beat.
+    pub async fn emulate_demo_machines(&self) -> AppResult<u32> {
+        if !self.is_demo_organisation().await? {
+            return Ok(0);
+        }
+        let mut n = 0;
+        for d in self.store.devices().await? {
+            if d.revoked_at.is_some() || d.paired_at.is_some() {
+                continue;
+            }
+            let demo = DEMO_DEVICES
+                .iter()
+                .any(|(site, kind, name)| *site == d.hall_id && *kind == d.kind && *name == d.name);
+            let point = self
+                .store
+                .hall(&d.hall_id)
+                .await?
+                .is_some_and(|h| h.kind == SiteKind::SelfService);
+            let Some(kind) = wujing_domain::DeviceKind::parse(&d.kind) else {
+                continue;
+            };
+            if !demo || !point {
+                continue;
+            }
+            let peripherals: &[&str] = match kind {
+                wujing_domain::DeviceKind::Banzhengyi => &[
+                    "id_reader",
+                    "camera",
+                    "printer",
+                    "payment",
+                    "card_writer",
+                    "network",
+                ],
+                wujing_domain::DeviceKind::Quzhengji => &["id_reader", "locker", "network"],
+                _ => &["id_reader", "printer", "payment", "network"],
+            };
+            let p = crate::Principal::Device(crate::authz::DevicePrincipal {
+                id: d.id,
+                name: d.name.clone(),
+                hall_id: d.hall_id.clone(),
+                kind,
+                window_number: d.window_number,
+            });
+            let input = crate::devices::HeartbeatInput {
+                peripherals: peripherals
+                    .iter()
+                    .map(|x| (x.to_string(), "ok".to_string()))
+                    .collect(),
+                software: Some("demo emulator".into()),
+            };
+            self.heartbeat(&p, None, &input).await?;
+            n += 1;
+        }
+        Ok(n)
+    }
 }

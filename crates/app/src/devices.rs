@@ -123,6 +123,8 @@ pub struct DeviceAlertView {
     pub cleared_at: Option<DateTime<Utc>>,
     /// `device:<id>` (its heartbeat) or `staff:<id>`.
     pub cleared_by: Option<String>,
+    /// Who cleared it in words: the staff member's name, or that the device recovered.
+    pub cleared_by_name: Option<String>,
     pub note: Option<String>,
 }
 
@@ -137,6 +139,13 @@ impl From<DeviceAlert> for DeviceAlertView {
             raised_at: a.raised_at,
             escalated_at: a.escalated_at,
             cleared_at: a.cleared_at,
+            cleared_by_name: a.cleared_by.as_ref().map(|by| {
+                if by.starts_with("device:") {
+                    "设备恢复正常 The device recovered".to_string()
+                } else {
+                    by.clone()
+                }
+            }),
             cleared_by: a.cleared_by,
             note: a.note,
         }
@@ -176,13 +185,7 @@ fn pairing_throttled(secs: u64) -> AppError {
 
 /// Words for an alert's reason in a text message.
 fn reason_zh(reason: &str, state: &str) -> String {
-    if let Some(label) = reason.strip_prefix("jam:") {
-        return format!("格口 {label} 柜门卡住，证件未能取出");
-    }
-    match reason.strip_prefix("fault:") {
-        Some(p) => format!("{p} 故障（{state}）"),
-        None => "长时间无心跳（可能断电或断网）".into(),
-    }
+    wujing_domain::device::alert_words(reason, state).0
 }
 
 impl App {
@@ -640,11 +643,23 @@ impl App {
                 lockers.push(self.monitored_locker(&s.id, &s.name_zh).await?);
             }
         }
+        let mut alerts: Vec<DeviceAlertView> = alerts.into_iter().map(Into::into).collect();
+        for a in &mut alerts {
+            let staff = a
+                .cleared_by
+                .as_deref()
+                .and_then(|b| b.strip_prefix("staff:"));
+            if let Some(id) = staff.and_then(|id| id.parse::<i64>().ok()) {
+                if let Some(s) = self.store.staff_by_id(id).await? {
+                    a.cleared_by_name = Some(s.display_name);
+                }
+            }
+        }
         Ok(Monitoring {
             sites,
             devices,
             lockers,
-            alerts: alerts.into_iter().map(Into::into).collect(),
+            alerts,
         })
     }
 

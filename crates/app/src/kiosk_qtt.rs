@@ -166,6 +166,7 @@ impl App {
             json!({ "window": window }),
         )
         .await?;
+        self.count_use(p, "card_read").await;
         Ok(QttCardView {
             ticket: t.label,
             id_number_masked: id.masked(),
@@ -235,6 +236,7 @@ impl App {
             json!({ "receipt": pay.receipt_no, "amount_yuan": amount, "method": input.method, "terminal": "qtt" }),
         )
         .await?;
+        self.count_use(p, "pay").await;
         Ok(pay.into())
     }
 

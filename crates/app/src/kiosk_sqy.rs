@@ -505,6 +505,7 @@ impl App {
             .await
             .ok()
             .map(|pdf| base64::engine::general_purpose::STANDARD.encode(pdf));
+        self.count_use(p, "apply").await;
         Ok(SqyReceipt {
             application_id,
             business_zh,

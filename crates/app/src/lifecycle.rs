@@ -209,7 +209,7 @@ fn valid_document_number(n: &str) -> bool {
 }
 
 impl App {
-    async fn application_in(&self, id: i64) -> AppResult<wujing_store::Application> {
+    pub(crate) async fn application_in(&self, id: i64) -> AppResult<wujing_store::Application> {
         self.store.application(id).await?.ok_or_else(not_found)
     }
 
@@ -724,7 +724,7 @@ impl App {
         Ok(self.store.application_of(t.id).await?)
     }
 
-    async fn record_collection(
+    pub(crate) async fn record_collection(
         &self,
         actor: &Actor,
         a: &wujing_store::Application,

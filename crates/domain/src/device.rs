@@ -165,6 +165,61 @@ pub fn is_fault(state: &str) -> bool {
     !matches!(state, "ok" | "paper_low")
 }
 
+/// A peripheral's name in words (zh, en), for the monitoring page and the staff's texts; an
+/// unknown name (a newer agent's) is shown as sent.
+pub fn peripheral_words(p: &str) -> (&str, &str) {
+    match p {
+        "id_reader" => ("身份证阅读器", "ID card reader"),
+        "mrz_reader" => ("护照阅读器", "passport reader"),
+        "fingerprint" => ("指纹仪", "fingerprint scanner"),
+        "signature_pad" => ("签名板", "signature pad"),
+        "camera" => ("摄像头", "camera"),
+        "printer" => ("打印机", "printer"),
+        "locker" => ("智能柜", "locker"),
+        "payment" => ("支付终端", "payment terminal"),
+        "card_writer" => ("写卡器", "card writer"),
+        "network" => ("网络", "network"),
+        other => (other, other),
+    }
+}
+
+/// A peripheral's state in words (zh, en); an unknown state is shown as sent.
+pub fn state_words(s: &str) -> (&str, &str) {
+    match s {
+        "ok" => ("正常", "working"),
+        "paper_low" => ("纸张不足", "paper low"),
+        "paper_out" => ("缺纸", "out of paper"),
+        "error" => ("故障", "error"),
+        "jam" => ("卡纸或卡门", "jammed"),
+        "offline" => ("离线", "offline"),
+        "disconnected" => ("未连接", "disconnected"),
+        "door_open" => ("柜门未关", "door open"),
+        other => (other, other),
+    }
+}
+
+/// An alert's reason in words (zh, en): `silent`, `fault:<peripheral>` with the state it
+/// reported, or `jam:<compartment>`.
+pub fn alert_words(reason: &str, state: &str) -> (String, String) {
+    if let Some(label) = reason.strip_prefix("jam:") {
+        return (
+            format!("格口 {label} 柜门卡住，证件未能取出"),
+            format!("compartment {label} jammed: the document could not be taken"),
+        );
+    }
+    match reason.strip_prefix("fault:") {
+        Some(p) => {
+            let (pz, pe) = peripheral_words(p);
+            let (sz, se) = state_words(state);
+            (format!("{pz}{sz}"), format!("{pe}: {se}"))
+        }
+        None => (
+            "长时间无心跳（可能断电或断网）".into(),
+            "silent: no heartbeat (power or network lost?)".into(),
+        ),
+    }
+}
+
 /// The letters a pairing code is written in: no 0/O, 1/I/L, 2/Z, 5/S or 8/B, so that an
 /// administrator reading it off a kiosk's screen cannot mistype one for another.
 pub const PAIRING_ALPHABET: &[u8] = b"34679ACDEFGHJKMNPQRTUVWXY";
@@ -222,6 +277,22 @@ mod tests {
         for s in ["paper_out", "error", "jam", "offline"] {
             assert!(is_fault(s), "{s}");
         }
+    }
+
+    #[test]
+    fn every_peripheral_and_state_has_words() {
+        for p in PERIPHERALS {
+            assert_ne!(peripheral_words(p).0, p, "{p}");
+        }
+        for s in PERIPHERAL_STATES {
+            assert_ne!(state_words(s).0, s, "{s}");
+        }
+        assert_eq!(alert_words("fault:printer", "paper_out").0, "打印机缺纸");
+        assert_eq!(
+            alert_words("fault:printer", "paper_out").1,
+            "printer: out of paper"
+        );
+        assert!(alert_words("jam:A-01", "jam").0.contains("A-01"));
     }
 
     #[test]

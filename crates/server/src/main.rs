@@ -1591,6 +1591,9 @@ async fn serve(
             if let Err(e) = sweeper.escalate_alerts().await {
                 tracing::warn!(error = %e, "alert escalation failed");
             }
+            if let Err(e) = sweeper.emulate_demo_machines().await {
+                tracing::warn!(error = %e, "demo machines' heartbeats failed");
+            }
             match sweeper.watch_devices().await {
                 Ok(r) if r.silent + r.escalated > 0 => {
                     tracing::info!(silent = r.silent, escalated = r.escalated, "device watch")

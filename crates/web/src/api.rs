@@ -127,6 +127,7 @@ pub struct RatingOutcome {
         crate::bzy::written,
         crate::bzy::failed,
         crate::wej::status,
+        crate::wej::collection,
         crate::kiosk_qzj::api_open,
         crate::kiosk_qzj::api_collect,
         crate::kiosk_qzj::api_jam,

@@ -77,6 +77,9 @@ struct BoardPage {
     /// The hall's time now, in milliseconds since the epoch: the clock runs from it.
     now_ms: i64,
     sound: bool,
+    /// Shown on a paired display board (not a citizen's phone): its page sends the board's
+    /// heartbeat, so that a dark screen in a hall raises its alert like any machine.
+    device: bool,
 }
 
 /// How a screen is set up: its start address is its configuration. `sound=on` makes it
@@ -91,14 +94,18 @@ pub struct BoardQuery {
 
 pub async fn page(
     State(s): State<AppState>,
+    axum::Extension(p): axum::Extension<wujing_app::Principal>,
     ApiPath(hall): ApiPath<String>,
     PageQuery(q): PageQuery<BoardQuery>,
 ) -> ApiResult<Response> {
     let state = s.app.board(&hall).await?;
+    let device = matches!(&p, wujing_app::Principal::Device(d)
+        if d.kind == wujing_domain::DeviceKind::DisplayBoard && d.hall_id == hall);
     Ok(render(&BoardPage {
         now_ms: state.now.timestamp_millis(),
         state,
         sound: q.sound.as_deref() == Some("on"),
+        device,
     }))
 }
 

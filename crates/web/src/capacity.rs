@@ -70,6 +70,13 @@ struct CapacityPage {
     has_hall: bool,
 }
 
+impl CapacityPage {
+    /// A pool's code in words.
+    fn words(&self, code: &str) -> String {
+        crate::labels::staff_words(code, self.page.en)
+    }
+}
+
 fn minutes(v: Option<f64>) -> String {
     v.map_or_else(|| "∞".to_string(), |m| format!("{m:.1}"))
 }

@@ -720,12 +720,19 @@ struct UrgentPage {
     msg_kind: String,
     /// Each open request with its ticket's business and applicant, masked.
     requests: Vec<(wujing_app::UrgentRequest, wujing_app::ratings::TicketParty)>,
+    /// Every hall's id and name.
+    halls: Vec<(String, String)>,
 }
 
 impl UrgentPage {
     /// The reason in words in the page's language, as the officer chose it.
     fn reason(&self, code: &str) -> String {
         crate::labels::staff_words(code, self.page.en)
+    }
+
+    /// A hall's name.
+    fn hall(&self, id: &str) -> String {
+        hall_name(&self.halls, id)
     }
 
     /// When it was asked, in the halls' time.
@@ -749,6 +756,7 @@ pub async fn urgent_page(
         msg,
         msg_kind,
         requests,
+        halls: hall_names(&s).await?,
     }))
 }
 
@@ -776,14 +784,34 @@ pub async fn urgent_page_decide(
     back("/staff/urgent", r, false)
 }
 
+/// Every site's id and its name, for pages that show names rather than ids.
+async fn hall_names(s: &AppState) -> ApiResult<Vec<(String, String)>> {
+    Ok(s.app
+        .halls()
+        .await?
+        .into_iter()
+        .map(|h| (h.id, h.name_zh))
+        .collect())
+}
+
+/// A site's name among `halls`, or its id when it is not there.
+fn hall_name(halls: &[(String, String)], id: &str) -> String {
+    halls
+        .iter()
+        .find(|(h, _)| h == id)
+        .map_or_else(|| id.to_string(), |(_, n)| n.clone())
+}
+
 #[derive(Template)]
 #[template(path = "reconciliation.html")]
 struct ReconPage {
     page: PageContext,
     msg: String,
     msg_kind: String,
-    halls: Vec<String>,
+    /// The halls the caller reconciles: id and name.
+    halls: Vec<(String, String)>,
     hall: String,
+    hall_name: String,
     day: String,
     lines: Vec<wujing_app::ReconLine>,
     totals: Vec<(String, u32, u64)>,
@@ -818,18 +846,15 @@ pub async fn reconciliation_page(
     PageQuery(q): PageQuery<ReconQuery>,
 ) -> ApiResult<Response> {
     let p = &page.principal;
-    let halls: Vec<String> = s
-        .app
-        .halls()
+    let halls: Vec<(String, String)> = hall_names(&s)
         .await?
         .into_iter()
-        .map(|h| h.id)
-        .filter(|h| wujing_app::authz::permits(p, Action::Reconcile, Some(h)))
+        .filter(|(h, _)| wujing_app::authz::permits(p, Action::Reconcile, Some(h)))
         .collect();
     let hall = q
         .hall
-        .filter(|h| halls.contains(h))
-        .or_else(|| halls.first().cloned())
+        .filter(|h| halls.iter().any(|(id, _)| id == h))
+        .or_else(|| halls.first().map(|(id, _)| id.clone()))
         .unwrap_or_default();
     let day = q.day.unwrap_or_else(|| s.app.clock.today());
     let lines = s.app.reconciliation(p, &hall, Some(day)).await?;
@@ -846,6 +871,7 @@ pub async fn reconciliation_page(
         page,
         msg: String::new(),
         msg_kind: String::new(),
+        hall_name: hall_name(&halls, &hall),
         halls,
         hall,
         day: day.to_string(),

@@ -222,9 +222,25 @@ pub async fn api_clear(
 /// A device's row as the page shows it.
 struct DeviceRow {
     d: wujing_app::devices::MonitoredDevice,
+    /// The site's name (staff pages show names, not ids).
+    site: String,
     seen: String,
     last_transaction: String,
-    peripherals: String,
+    /// Each peripheral and its state in words; a fault marked.
+    peripherals: Vec<(String, bool)>,
+    /// The open alerts' reasons in words.
+    faults: Vec<String>,
+}
+
+/// A device alert as the page shows it.
+struct AlertRow {
+    a: wujing_app::devices::DeviceAlertView,
+    /// Raised, in hall time.
+    at: String,
+    /// The device's name and its site's.
+    device: String,
+    /// The reason in words.
+    reason: String,
 }
 
 #[derive(Template)]
@@ -236,7 +252,7 @@ struct MonitoringPage {
     /// Each site with its kind in words (staff pages show no raw codes).
     sites: Vec<(wujing_app::devices::MonitoredSite, String)>,
     devices: Vec<DeviceRow>,
-    alerts: Vec<(wujing_app::devices::DeviceAlertView, String)>,
+    alerts: Vec<AlertRow>,
     /// The pickup lockers' compartments (issue 17), with when each jam began (hall time).
     lockers: Vec<(wujing_app::locker::MonitoredLocker, Vec<String>)>,
 }
@@ -259,6 +275,73 @@ pub async fn page(
 ) -> ApiResult<Response> {
     let m = s.app.monitoring(&page.principal).await?;
     let (msg, msg_kind) = q.shown();
+    let site_name = |id: &str| {
+        m.sites
+            .iter()
+            .find(|s| s.id == id)
+            .map_or_else(|| id.to_string(), |s| s.name_zh.clone())
+    };
+    let words = |reason: &str, state: &str| {
+        let (zh, en) = wujing_domain::device::alert_words(reason, state);
+        format!("{zh} {en}")
+    };
+    let devices: Vec<DeviceRow> = m
+        .devices
+        .iter()
+        .map(|d| DeviceRow {
+            site: site_name(&d.hall_id),
+            seen: local(d.last_seen),
+            last_transaction: local(d.last_transaction_at),
+            peripherals: d
+                .peripherals
+                .iter()
+                .map(|(k, v)| {
+                    let (pz, pe) = wujing_domain::device::peripheral_words(k);
+                    let (sz, se) = wujing_domain::device::state_words(v);
+                    (
+                        format!("{pz} {sz} ({pe}: {se})"),
+                        wujing_domain::device::is_fault(v),
+                    )
+                })
+                .collect(),
+            faults: d
+                .faults
+                .iter()
+                .map(|r| {
+                    let state = r
+                        .strip_prefix("fault:")
+                        .and_then(|p| d.peripherals.get(p))
+                        .map_or("error", String::as_str);
+                    words(r, state)
+                })
+                .collect(),
+            d: d.clone(),
+        })
+        .collect();
+    let alerts = m
+        .alerts
+        .iter()
+        .map(|a| AlertRow {
+            at: local(Some(a.raised_at)),
+            device: m
+                .devices
+                .iter()
+                .find(|d| d.id == a.device_id)
+                .map_or_else(|| format!("#{}", a.device_id), |d| d.name.clone())
+                + " · "
+                + &site_name(&a.hall_id),
+            reason: words(&a.reason, &a.state),
+            a: a.clone(),
+        })
+        .collect();
+    let lockers = m
+        .lockers
+        .into_iter()
+        .map(|l| {
+            let at = l.compartments.iter().map(|c| local(c.jammed_at)).collect();
+            (l, at)
+        })
+        .collect();
     Ok(render(&MonitoringPage {
         page,
         msg,
@@ -272,37 +355,9 @@ pub async fn page(
                 (s, kind)
             })
             .collect(),
-        devices: m
-            .devices
-            .into_iter()
-            .map(|d| DeviceRow {
-                seen: local(d.last_seen),
-                last_transaction: local(d.last_transaction_at),
-                peripherals: d
-                    .peripherals
-                    .iter()
-                    .map(|(k, v)| format!("{k}: {v}"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                d,
-            })
-            .collect(),
-        alerts: m
-            .alerts
-            .into_iter()
-            .map(|a| {
-                let at = local(Some(a.raised_at));
-                (a, at)
-            })
-            .collect(),
-        lockers: m
-            .lockers
-            .into_iter()
-            .map(|l| {
-                let at = l.compartments.iter().map(|c| local(c.jammed_at)).collect();
-                (l, at)
-            })
-            .collect(),
+        devices,
+        alerts,
+        lockers,
     }))
 }
 

@@ -48,6 +48,9 @@ pub fn code_words(code: &str, en: bool) -> Option<String> {
             return pick(zh, english);
         }
     }
+    if let Some(k) = wujing_domain::DeviceKind::parse(code) {
+        return pick(k.name_zh(), k.name_en());
+    }
     match code {
         "walk_in" => pick("现场取号", "walk-in"),
         "appointment" => pick("预约", "appointment"),
@@ -62,6 +65,48 @@ pub fn code_words(code: &str, en: bool) -> Option<String> {
         "same_identity" => pick("同一身份退号后重新预约", "same person booked again"),
         "seat_handoff" => pick("退号后号源被他人约走", "seat taken by another"),
         _ => None,
+    }
+}
+
+/// A window's kind in words (`expedite` reads as the pool's word). Apart from [`code_words`]:
+/// `general` and `collection` are also plain keys of audit details.
+pub fn window_kind_words(kind: &str, en: bool) -> String {
+    let (zh, english) = match kind {
+        "general" => ("综合窗口", "General"),
+        "foreigners" => ("外国人窗口", "Foreigners"),
+        "expedite" => ("加急窗口", "Expedited"),
+        "collection" => ("领证窗口", "Collection"),
+        other => return other.to_string(),
+    };
+    if en {
+        format!("{zh} {english}")
+    } else {
+        zh.to_string()
+    }
+}
+
+/// What a machine was used for (the usage counters, `count_use`) in words. Apart from
+/// [`code_words`]: `status`, `form` or `pay` are also plain keys of audit details.
+pub fn device_mode_words(mode: &str, en: bool) -> String {
+    let (zh, english) = match mode {
+        "check_in" => ("签到", "Check-in"),
+        "book" => ("预约", "Booking"),
+        "form" => ("填表", "Form filling"),
+        "locker" => ("柜取证件", "Locker collection"),
+        "pay" => ("缴费", "Payment"),
+        "reissue" => ("签注自助续签", "Endorsement re-issue"),
+        "rate" => ("评价", "Rating"),
+        "status" => ("进度查询", "Status query"),
+        "collection" => ("选择领证方式", "Collection choice"),
+        "apply" => ("自助申请", "Self-service application"),
+        "card_read" => ("读取身份证", "ID card read"),
+        "passport" => ("护照采集", "Passport capture"),
+        other => return staff_words(other, en),
+    };
+    if en {
+        format!("{zh} {english}")
+    } else {
+        zh.to_string()
     }
 }
 
@@ -153,6 +198,9 @@ mod tests {
         assert_eq!(code_words("天河", false), None);
         assert_eq!(staff_words("serving", true), "受理中 Serving");
         assert_eq!(staff_words("on_site", false), "现场取号");
+        assert_eq!(staff_words("qzj", false), "取证机");
+        assert_eq!(window_kind_words("foreigners", false), "外国人窗口");
+        assert_eq!(device_mode_words("status", true), "进度查询 Status query");
         assert_eq!(
             detail_text(
                 &serde_json::json!({"status": "serving", "capacity": {"on_site": 3}}),

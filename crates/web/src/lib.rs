@@ -606,6 +606,12 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
         ),
         (
             M::POST,
+            "/api/v1/kiosk/wej/collection",
+            KioskStatus,
+            post(wej::collection),
+        ),
+        (
+            M::POST,
             "/api/v1/kiosk/bzy/endorsements/offer",
             Endorse,
             post(bzy::offer),

@@ -175,12 +175,19 @@ pub async fn home(
     PageQuery(q): PageQuery<Flash>,
 ) -> Response {
     let p = &page.principal;
+    let halls = s.app.halls().await.unwrap_or_default();
     let roles = match p {
-        Principal::Staff(s) => s
+        Principal::Staff(st) => st
             .roles
             .iter()
             .map(|g| match &g.hall {
-                Some(h) => format!("{}（{h}）", g.role.name_zh()),
+                Some(h) => {
+                    let name = halls
+                        .iter()
+                        .find(|x| &x.id == h)
+                        .map_or(h.as_str(), |x| x.name_zh.as_str());
+                    format!("{}（{name}）", g.role.name_zh())
+                }
                 None => g.role.name_zh().to_string(),
             })
             .collect(),
@@ -236,6 +243,21 @@ pub async fn home(
             "黄牛迹象 Scalping signals",
         ),
         (Action::Alerts, "/staff/alerts", "差评提醒 Alerts"),
+        (
+            Action::Reconcile,
+            "/staff/reconciliation",
+            "每日对账 Daily reconciliation",
+        ),
+        (
+            Action::Lodging,
+            "/staff/lodging",
+            "境外人员住宿登记 Accommodation registrations",
+        ),
+        (
+            Action::ManageHotels,
+            "/staff/lodging/hotels",
+            "旅馆与接口令牌 Hotels",
+        ),
         (
             Action::Urgent,
             "/staff/urgent",
@@ -358,6 +380,8 @@ struct StaffRow {
     username: String,
     display_name: String,
     roles: String,
+    /// The roles in words, with their halls' names.
+    roles_words: String,
     disabled: bool,
 }
 
@@ -407,6 +431,13 @@ pub async fn staff_page(
     page: PageContext,
     PageQuery(q): PageQuery<Flash>,
 ) -> ApiResult<Response> {
+    let halls = s.app.halls().await?;
+    let hall_name = |id: &str| {
+        halls
+            .iter()
+            .find(|h| h.id == id)
+            .map_or_else(|| id.to_string(), |h| h.name_zh.clone())
+    };
     let staff = s
         .app
         .staff_list(&page.principal)
@@ -414,6 +445,15 @@ pub async fn staff_page(
         .into_iter()
         .map(|v| StaffRow {
             id: v.id,
+            roles_words: v
+                .roles
+                .iter()
+                .map(|g| match &g.hall {
+                    Some(h) => format!("{}（{}）", g.role.name_zh(), hall_name(h)),
+                    None => g.role.name_zh().to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join("、"),
             roles: roles_text(&v.roles),
             username: v.username,
             display_name: v.display_name,
@@ -524,8 +564,10 @@ struct DevicesPage {
     page: PageContext,
     msg: String,
     msg_kind: String,
-    devices: Vec<DeviceView>,
-    halls: Vec<String>,
+    /// Each device with its kind, its site's name and when it was paired, in words.
+    devices: Vec<(DeviceView, String, String, String)>,
+    /// Each site's id and name, for the register form.
+    halls: Vec<(String, String)>,
     /// Each kind's stored name and its names in words.
     kinds: Vec<(&'static str, &'static str, &'static str)>,
 }
@@ -542,8 +584,33 @@ pub async fn devices_page(
     page: PageContext,
     PageQuery(q): PageQuery<Flash>,
 ) -> ApiResult<Response> {
-    let devices = s.app.devices(&page.principal).await?;
-    let halls = s.app.hall_ids().await?;
+    let halls: Vec<(String, String)> = s
+        .app
+        .halls()
+        .await?
+        .into_iter()
+        .map(|h| (h.id, h.name_zh))
+        .collect();
+    let devices = s
+        .app
+        .devices(&page.principal)
+        .await?
+        .into_iter()
+        .map(|d| {
+            let kind = wujing_domain::DeviceKind::parse(&d.kind)
+                .map_or_else(|| d.kind.clone(), |k| k.name_zh().to_string());
+            let site = halls
+                .iter()
+                .find(|(id, _)| *id == d.hall_id)
+                .map_or_else(|| d.hall_id.clone(), |(_, n)| n.clone());
+            let paired = d.paired_at.map_or_else(String::new, |t| {
+                t.with_timezone(&wujing_domain::calendar::china_offset())
+                    .format("%Y-%m-%d %H:%M")
+                    .to_string()
+            });
+            (d, kind, site, paired)
+        })
+        .collect();
     let (msg, msg_kind) = q.shown();
     Ok(render(&DevicesPage {
         page,
@@ -680,6 +747,18 @@ struct HallPage {
     windows: Vec<wujing_app::Window>,
     closures: Vec<chrono::NaiveDate>,
     today: chrono::NaiveDate,
+}
+
+impl HallPage {
+    /// A pool's code in words.
+    fn words(&self, code: &str) -> String {
+        crate::labels::staff_words(code, self.page.en)
+    }
+
+    /// A window's kind in words.
+    fn window_kind(&self, kind: &str) -> String {
+        crate::labels::window_kind_words(kind, self.page.en)
+    }
 }
 
 pub async fn hall_page(

@@ -471,7 +471,7 @@ pub async fn page(
         .map(|d| {
             (
                 crate::labels::staff_words(&d.kind, en),
-                crate::labels::staff_words(&d.mode, en),
+                crate::labels::device_mode_words(&d.mode, en),
                 d.uses,
             )
         })

@@ -12,7 +12,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::{Extension, Json};
 use wujing_app::bzy::CardHolder;
-use wujing_app::wej::KioskStatusView;
+use wujing_app::wej::{KioskApplication, KioskCollectionInput, KioskStatusView};
 use wujing_app::Principal;
 
 #[derive(Template)]
@@ -51,4 +51,25 @@ pub async fn status(
     ApiJson(input): ApiJson<CardHolder>,
 ) -> ApiResult<Json<KioskStatusView>> {
     Ok(Json(s.app.kiosk_status(&p, addr.as_deref(), &input).await?))
+}
+
+/// The card holder chooses how to receive one of their applications' documents (counter, the
+/// hall's pickup locker, or mail), the card's number again as the proof (audited).
+#[utoipa::path(post, path = "/api/v1/kiosk/wej/collection", tag = "kiosk", security(("device" = [])),
+    request_body = KioskCollectionInput,
+    responses((status = 200, body = KioskApplication),
+              (status = 400, description = "`id_number_*`, `collection_invalid`, `mail_address_invalid`"),
+              (status = 404, description = "`application_not_found` (also for another person's)"),
+              (status = 409, description = "`collection_fixed` (the document has left)")))]
+pub async fn collection(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(input): ApiJson<KioskCollectionInput>,
+) -> ApiResult<Json<KioskApplication>> {
+    Ok(Json(
+        s.app
+            .kiosk_choose_collection(&p, addr.as_deref(), &input)
+            .await?,
+    ))
 }

@@ -49,4 +49,19 @@
   function tick() { clock.textContent = fmt.format(new Date(Date.now() + skew)); }
   tick();
   setInterval(tick, 1000);
+  // A paired display board reports that it is alive (docs/KIOSK.md §3): it has no agent and no
+  // peripheral but its network, and the server says when to beat again.
+  if (document.body.dataset.device === 'display_board') {
+    const beat = function () {
+      fetch('/api/v1/device/heartbeat', {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { 'Content-Type': 'application/json', 'Accept': 'application/json' },
+        body: JSON.stringify({ peripherals: { network: 'ok' }, software: 'display board' }),
+      }).then(function (r) { return r.ok ? r.json() : {}; })
+        .catch(function () { return {}; })
+        .then(function (a) { setTimeout(beat, Math.max(10, Math.min(300, a.next_in_secs || 60)) * 1000); });
+    };
+    beat();
+  }
 })();

@@ -93,6 +93,78 @@
       .then(function () { busy = false; });
   }
 
+  function methodName(m) {
+    return m === 'locker' ? t('自助取证机', 'the pickup locker')
+      : m === 'mail' ? t('EMS邮寄', 'EMS mail')
+        : t('窗口领取', 'a counter');
+  }
+
+  // The way of collection (docs/KIOSK.md §7.3): counter, the hall's pickup locker, or mail to an
+  // address typed on the machine's keyboard; saved with the card's number as the proof.
+  function chooseCollection(a) {
+    var box = $('result');
+    box.textContent = '';
+    var wrap = el('div', 'collection');
+    wrap.appendChild(el('h2', null, t('选择领证方式', 'How do you want to receive it?')));
+    wrap.appendChild(el('p', null, t(a.business_zh, a.business_en)));
+    var address = el('input');
+    address.id = 'mail-address';
+    address.maxLength = 120;
+    address.autocomplete = 'off';
+    address.setAttribute('data-wipe', '');
+    var label = el('label', null, t('邮寄地址（一行，8 到 120 个字）', 'Mail address (one line, 8 to 120 characters)'));
+    label.htmlFor = 'mail-address';
+    var mailBox = el('div', 'mail');
+    mailBox.hidden = true;
+    mailBox.appendChild(label);
+    mailBox.appendChild(address);
+    var send = el('button', 'go', t('确认邮寄', 'Send it by mail'));
+    send.type = 'button';
+    send.addEventListener('click', function () { save(a, 'mail', address.value); });
+    mailBox.appendChild(send);
+    var choices = el('div', 'choices');
+    [['counter', t('到受理大厅窗口领取', 'At a counter of the accepting hall')],
+      ['locker', t('大厅自助取证机（24小时，凭身份证和短信取件码）', "From the hall's pickup locker (24 h, ID card and a code by text)")],
+      ['mail', t('EMS邮寄到家', 'By EMS mail to your address')]].forEach(function (c) {
+      var b = el('button', 'choice', c[1]);
+      b.type = 'button';
+      b.setAttribute('data-method', c[0]);
+      if (c[0] === a.collection_method) b.setAttribute('aria-pressed', 'true');
+      b.addEventListener('click', function () {
+        if (c[0] === 'mail') { mailBox.hidden = false; address.focus(); } else save(a, c[0], null);
+      });
+      choices.appendChild(b);
+    });
+    wrap.appendChild(choices);
+    wrap.appendChild(mailBox);
+    box.appendChild(wrap);
+    say('');
+    show('step-result');
+  }
+
+  function save(a, method, address) {
+    if (busy) return;
+    busy = true;
+    var body = { id_number: card.id_number, application: a.id, method: method };
+    if (address !== null) body.mail_address = address;
+    api('/api/v1/kiosk/wej/collection', body).then(function (v) {
+      result(true, t('领证方式已改为：', 'You will receive it by: ') + methodName(v.collection_method), [
+        t(v.business_zh, v.business_en),
+        v.collection_method === 'locker'
+          ? t('证件放入取证机后，取件码将以短信发给您', 'When the document is in the locker, its code is sent to you by text')
+          : v.collection_method === 'mail'
+            ? t('证件制好后将按您填写的地址寄出', 'The document is mailed to the address you gave once it is made')
+            : t('证件制好后将短信通知您到窗口领取', 'You will get a text when it is ready at the counter')]);
+    }, function (err) {
+      if (err && err.code === 'mail_address_invalid') {
+        busy = false;
+        say((err && err.message) || t('地址不正确', 'The address is not valid'));
+        return;
+      }
+      result(false, (err && err.message) || t('暂时无法更改', 'This cannot be changed now'), [COUNTER]);
+    }).then(function () { busy = false; });
+  }
+
   function render(v) {
     $('holder').textContent = t('持证人 ', 'Card holder ') + v.holder;
     var apps = $('apps');
@@ -103,6 +175,13 @@
       li.appendChild(el('span', 'what', t(a.business_zh, a.business_en) + ' · ' + t(a.hall_zh, a.hall_en)));
       li.appendChild(el('strong', 'state', t(a.status_zh, a.status_en)));
       if (a.ready_by) li.appendChild(el('span', null, t('预计 ', 'expected by ') + a.ready_by));
+      li.appendChild(el('span', 'how', t('领证方式：', 'Collection: ') + methodName(a.collection_method)));
+      if (a.can_choose_collection) {
+        var b = el('button', 'secondary', t('更改领证方式', 'Change how I receive it'));
+        b.type = 'button';
+        b.addEventListener('click', function () { chooseCollection(a); });
+        li.appendChild(b);
+      }
       apps.appendChild(li);
     });
     var fees = $('fees');

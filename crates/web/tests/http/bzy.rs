@@ -519,5 +519,98 @@ async fn fee_due_paid_at_the_kiosk(store: DynStore) {
     ] {
         assert!(trail.iter().any(|x| x == a), "{a}");
     }
+
+    // 网e捷 lists the application, submitted, with its way of collection still open to change.
+    let (s, v) = post(
+        &h,
+        &wej,
+        "/api/v1/kiosk/wej/status",
+        json!({"id_number": remote::LI}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let app = v["applications"][0].clone();
+    assert_eq!(app["status"], "accepted", "{v}");
+    assert_eq!(app["collection_method"], "mail");
+    assert_eq!(app["can_choose_collection"], true);
+    let id = app["id"].as_i64().unwrap();
+    let choose = |who: &str, method: &str, address: Option<&str>| {
+        let mut b = json!({"id_number": who, "application": id, "method": method});
+        if let Some(a) = address {
+            b["mail_address"] = json!(a);
+        }
+        b
+    };
+    // Another card holder cannot touch it, and learns nothing: as an unknown application.
+    for body in [
+        choose(CHEN, "counter", None),
+        json!({"id_number": remote::LI, "application": id + 1000, "method": "counter"}),
+    ] {
+        let (s, e) = post(&h, &wej, "/api/v1/kiosk/wej/collection", body).await;
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("application_not_found")),
+            "{e}"
+        );
+    }
+    // Bad input is told and changes nothing; a 办证易 may not use 网e捷's path.
+    let (s, e) = post(
+        &h,
+        &wej,
+        "/api/v1/kiosk/wej/collection",
+        choose(remote::LI, "drone", None),
+    )
+    .await;
+    assert_eq!(e["error"]["code"], "collection_invalid", "{s} {e}");
+    let (s, e) = post(
+        &h,
+        &wej,
+        "/api/v1/kiosk/wej/collection",
+        choose(remote::LI, "mail", Some("短")),
+    )
+    .await;
+    assert_eq!(e["error"]["code"], "mail_address_invalid", "{s} {e}");
+    let (s, _) = post(
+        &h,
+        &bzy,
+        "/api/v1/kiosk/wej/collection",
+        choose(remote::LI, "counter", None),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (_, v) = post(
+        &h,
+        &wej,
+        "/api/v1/kiosk/wej/status",
+        json!({"id_number": remote::LI}),
+    )
+    .await;
+    assert_eq!(v["applications"][0]["collection_method"], "mail");
+    // Her own choice: the hall's pickup locker, recorded and audited as hers.
+    let (s, a) = post(
+        &h,
+        &wej,
+        "/api/v1/kiosk/wej/collection",
+        choose(remote::LI, "locker", None),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{a}");
+    assert_eq!(
+        (a["id"].as_i64(), &a["collection_method"]),
+        (Some(id), &json!("locker"))
+    );
+    assert_eq!(
+        h.store
+            .application(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .collection_method,
+        "locker"
+    );
+    assert!(actions(&h)
+        .await
+        .iter()
+        .any(|x| x == "application.collection"));
 }
 both_dialects!(fee_due_paid_over_http, fee_due_paid_at_the_kiosk);

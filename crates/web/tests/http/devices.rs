@@ -333,7 +333,7 @@ async fn fault(store: DynStore) {
     assert_eq!(v["raised"], json!([]));
     let texts = texts_of(&h, &leader).await;
     assert_eq!(
-        texts.iter().filter(|t| t.contains("printer")).count(),
+        texts.iter().filter(|t| t.contains("打印机缺纸")).count(),
         1,
         "{texts:?}"
     );

@@ -193,8 +193,10 @@ const STAFF: &[&str] = &[
 /// The expected decision for every route. A route missing here, or listed here but missing
 /// from the router, fails the test.
 fn expected() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
-    let signals: &[&str] = &["leader", "supervisor", "admin"];
-    let audit: &[&str] = &["supervisor", "admin"];
+    // Leaders and hall managers steer their halls: signals, alerts, the audit (issue 15 §12).
+    let signals: &[&str] = &["leader", "supervisor", "hall_manager", "admin"];
+    let audit: &[&str] = &["leader", "supervisor", "hall_manager", "admin"];
+    let alerts: &[&str] = &["leader", "supervisor", "hall_manager", "admin"];
     let lookup: &[&str] = &["officer", "supervisor", "hall_manager", "admin"];
     let reveal: &[&str] = &["officer", "supervisor", "admin"];
     let admin: &[&str] = &["admin"];
@@ -375,22 +377,14 @@ fn expected() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
             "/api/v1/halls/{id}/windows/{number}/rating",
             terminal,
         ),
-        ("GET", "/api/v1/alerts", &["leader", "supervisor", "admin"]),
-        (
-            "POST",
-            "/api/v1/alerts/{id}/ack",
-            &["leader", "supervisor", "admin"],
-        ),
+        ("GET", "/api/v1/alerts", alerts),
+        ("POST", "/api/v1/alerts/{id}/ack", alerts),
         ("GET", "/device", EVERYONE),
         ("POST", "/device", EVERYONE),
         ("GET", "/rate/{id}/{number}", terminal),
         ("POST", "/rate/{id}/{number}", terminal),
-        ("GET", "/staff/alerts", &["leader", "supervisor", "admin"]),
-        (
-            "POST",
-            "/staff/alerts/{id}/ack",
-            &["leader", "supervisor", "admin"],
-        ),
+        ("GET", "/staff/alerts", alerts),
+        ("POST", "/staff/alerts/{id}/ack", alerts),
         ("GET", "/static/{file}", EVERYONE),
         ("GET", "/board/{id}", EVERYONE),
         ("GET", "/board/{id}/events", EVERYONE),
@@ -492,6 +486,7 @@ fn expected() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
         ("GET", "/kiosk/bzy", bzy),
         ("GET", "/kiosk/bzy/receipts/{id}/pdf", bzy),
         ("POST", "/api/v1/kiosk/wej/status", &["wej"]),
+        ("POST", "/api/v1/kiosk/wej/collection", &["wej"]),
         ("GET", "/kiosk/wej", &["wej"]),
         ("GET", "/kiosk/wej/receipts/{id}/pdf", &["wej"]),
         ("GET", "/api/v1/admin/halls/{id}/locker", halls),
