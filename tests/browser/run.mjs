@@ -1248,10 +1248,11 @@ async function bridgeJourney(browser) {
       if (!/在线 Online/.test(row)) await new Promise((r) => setTimeout(r, 200));
     }
     assert.match(row, /在线 Online/);
-    assert.match(row, /network: ok/);
-    assert.match(row, /printer: paper_low/);
+    // In words (issue 15 §11): the peripherals and their states as the agent reported them.
+    assert.match(row, /网络 正常 \(network: working\)/);
+    assert.match(row, /打印机 纸张不足 \(printer: paper low\)/);
     const kioskRow = await monitoring.locator('tr', { hasText: 'bridge kiosk' }).innerText();
-    assert.match(kioskRow, /id_reader: ok/);
+    assert.match(kioskRow, /身份证阅读器 正常/);
     console.log(`ok - bridge: window ${window}'s terminal rated satisfied by touch; its heartbeat (network ok, printer paper low) and the kiosk's on the monitoring page`);
   } finally {
     kioskBridge.child.kill();
@@ -1470,7 +1471,7 @@ const browser = await chromium.launch({
 let failed = false;
 // The journeys, in the order of a full run. `ONLY=bridgeJourney,kioskBzyJourney` runs the named
 // ones alone (while working on a page); the checks after them apply to whatever was scanned.
-const journeys = [portalJourney, hallDay, bridgeJourney, kioskBzyJourney, kioskWejJourney, documentLife, hotlineCall, siteJourney, nearestHall, remoteRenewal, lodgingDay, foreignerVisit, kioskSqyJourney, kioskQttJourney, kioskYyjJourney, kioskQzjJourney, kioskTbjJourney, staffTour];
+const journeys = [portalJourney, hallDay, bridgeJourney, kioskBzyJourney, kioskWejJourney, documentLife, hotlineCall, siteJourney, nearestHall, remoteRenewal, lodgingDay, foreignerVisit, kioskSqyJourney, kioskQttJourney, kioskYyjJourney, kioskQzjJourney, kioskTbjJourney, staffTour, statsYear];
 const only = process.env.ONLY ? process.env.ONLY.split(',') : null;
 try {
   const unknown = (only ?? []).filter((n) => !journeys.some((j) => j.name === n));
@@ -1905,11 +1906,27 @@ async function kioskWejJourney(browser) {
     assert.match(await page.locator('#apps').innerText(), /已受理/);
     assert.match(await page.locator('#fees').innerText(), /没有待缴费用/);
     await scan(page, 'kiosk wej status');
+    // The way of collection: mail to a too-short address is told and changes nothing; the
+    // hall's pickup locker is recorded.
+    assert.match(await page.locator('#apps').innerText(), /EMS邮寄/);
+    await page.locator('#apps button', { hasText: '更改领证方式' }).click();
+    await page.locator('#result button[data-method=mail]').click();
+    await page.fill('#mail-address', '广州');
+    await page.locator('#result .mail button').click();
+    await page.waitForFunction(() => /邮寄地址/.test(document.getElementById('say-text').textContent), null, { timeout: 15_000 });
+    await scan(page, 'kiosk wej collection choice');
+    await page.locator('#result button[data-method=locker]').click();
+    await page.waitForFunction(() => /领证方式已改为：自助取证机/.test(document.getElementById('result').textContent), null, { timeout: 15_000 });
+    await scan(page, 'kiosk wej collection saved');
+    await page.locator('#done').click();
+    await page.waitForLoadState();
+    await page.locator('#step-menu').waitFor({ state: 'visible', timeout: 15_000 });
+    assert.match(await page.locator('#apps').innerText(), /领证方式：自助取证机/);
     await page.locator('#done').click();
     await page.waitForLoadState();
     const left = await traces(page);
-    for (const trace of [LI, '李娜', '已受理']) assert.ok(!left.includes(trace), `after Done the page still holds ${trace}`);
-    console.log('ok - 网e捷: a fee due shown to its holder, declined (told so), paid and its receipt printed; the application then shown accepted; each session wiped');
+    for (const trace of [LI, '李娜', '已受理', '领证方式']) assert.ok(!left.includes(trace), `after Done the page still holds ${trace}`);
+    console.log('ok - 网e捷: a fee due shown to its holder, declined (told so), paid and its receipt printed; the application then shown accepted, its collection changed to the locker (a bad address told); each session wiped');
   } finally {
     bridge.child.kill();
     server.child.kill();
@@ -2259,6 +2276,65 @@ async function staffTour(browser) {
     await managerCtx.close();
     await context.close();
     console.log("ok - staff tour: every administrator's and hall manager's page in words, homes link to what each may use");
+  } finally {
+    server.child.kill();
+  }
+}
+
+// The leaders' figures over a small simulated year (issue 18, "browser test on a smaller
+// simulated year"): `wujing simulate` then `wujing rollup` fill a database; an administrator's
+// dashboard shows the year's figures as charts and tables, filtered by hall and business; both
+// exports download; an officer's appraisal and the capacity advice read the same year.
+async function statsYear(browser) {
+  const db = join(dir, 'year.db');
+  const env = { ...process.env, DATABASE_URL: db, WUJING_KEYS_FILE: join(dir, 'wujing.keys'), WUJING_CLOCK_AT: '2026-12-02T09:20:00+08:00', WUJING_LOG: 'warn' };
+  const run = async (args) => {
+    const c = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    c.stdout.on('data', (d) => { out += d.toString(); });
+    const code = await new Promise((r) => c.on('exit', r));
+    assert.equal(code, 0, `wujing ${args.join(' ')}: ${out}`);
+    return out;
+  };
+  const sim = await run(['simulate', '--applications', '10000', '--seed', '7', '--last-day', '2026-11-30']);
+  assert.match(sim, /Simulated 2025-12-01 to 2026-11-30/);
+  await run(['rollup']);
+  const admin = spawn(bin, ['create-admin', '--username', 'admin'], { env: { ...env, WUJING_ADMIN_PASSWORD: 'admin password 1' } });
+  await new Promise((r) => admin.on('exit', r));
+  const server = await startServer({ WUJING_CLOCK_AT: '2026-12-02T09:20:00+08:00' }, db);
+  try {
+    const base = server.base;
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await staffPage(context, base, 'admin', 'admin password 1');
+    const year = 'from=2025-12-01&to=2026-11-30';
+    await page.goto(`${base}/staff/stats?${year}`);
+    const kpi = async (label) => Number((await page.locator('dl.kpis div', { hasText: label }).locator('dd').innerText()).replace(/[^0-9]/g, ''));
+    const tickets = await kpi('取号');
+    assert.ok(tickets >= 9000, `the year's tickets on the dashboard: ${tickets}`);
+    assert.ok((await page.locator('figure svg').count()) >= 3, 'the year as charts');
+    await scan(page, 'statistics, a year');
+    await page.selectOption('select[name=hall]', 'tianhe');
+    await page.selectOption('select[name=business]', 'passport_first');
+    await page.locator('form.filters button').click();
+    await page.waitForLoadState();
+    const some = await kpi('取号');
+    assert.ok(some > 0 && some < tickets, `one hall and business is a part of the year: ${some} of ${tickets}`);
+    await scan(page, 'statistics, one hall and business');
+    for (const [ext, check] of [
+      ['csv', (b) => assert.ok(b.toString('utf8').split('\n').length > 3, 'CSV rows')],
+      ['xlsx', (b) => assert.equal(b.subarray(0, 2).toString(), 'PK', 'an XLSX workbook (a zip)')],
+    ]) {
+      const r = await page.request.get(`${base}/staff/stats.${ext}?${year}&hall=tianhe`);
+      assert.equal(r.status(), 200, `stats.${ext}`);
+      check(await r.body());
+    }
+    await page.goto(`${base}/staff/appraisal?${year}`);
+    assert.match(await page.locator('main').innerText(), /民警考评/);
+    await scan(page, 'officer appraisal, a year');
+    await page.goto(`${base}/staff/capacity`);
+    await scan(page, 'capacity advice after a year');
+    await context.close();
+    console.log(`ok - a simulated year (${tickets} tickets) on the leaders' dashboard, filtered, exported as CSV and Excel, with the appraisal and the capacity advice`);
   } finally {
     server.child.kill();
   }

@@ -72,6 +72,9 @@ impl App {
         if let Some(g) = &answers.guardian_id_number {
             rows.push(("监护人身份号码 Guardian's ID".into(), g.clone()));
         }
+        if let Some(g) = &answers.companion_id_number {
+            rows.push(("陪同家属身份号码 Companion's ID".into(), g.clone()));
+        }
         rows.push(("姓名 Name".into(), b.name.clone()));
         if let Some(id) = &id {
             let sex = match id.sex() {

@@ -119,6 +119,11 @@ pub struct Answers {
     pub destination: Option<String>,
     /// Guardian's resident ID number, required under 16.
     pub guardian_id_number: Option<String>,
+    /// The resident ID number of a family member who comes along to help an elderly or
+    /// disabled applicant (issue 15 §10): optional at any age, checked when given, printed on
+    /// the form so the counter knows who speaks for the applicant.
+    #[serde(default)]
+    pub companion_id_number: Option<String>,
     /// Why an unexpired document is renewed: `pages_full`, `damaged`, `info_changed`.
     pub renewal_reason: Option<String>,
     /// Relation to the relative visited (T): `spouse`, `parent`, `parent_in_law`, `child`,
@@ -201,6 +206,10 @@ impl std::fmt::Debug for Answers {
             .field(
                 "guardian_id_number",
                 &self.guardian_id_number.as_deref().map(mask_id_number),
+            )
+            .field(
+                "companion_id_number",
+                &self.companion_id_number.as_deref().map(mask_id_number),
             )
             .finish_non_exhaustive()
     }
@@ -295,6 +304,7 @@ pub fn advice(code: &str) -> Option<(&'static str, &'static str)> {
         "option_not_allowed_for_relation" => ("可改选一次或三个月一次有效的探亲签注。", "Choose a single-entry or a 3-month single-entry family-visit endorsement instead."),
         "relative_required" => ("请在上一步选择您与被探望人的关系。", "Go back and choose your relation to the person visited."),
         "guardian_required" | "guardian_invalid" => ("未满16周岁的申请人须由监护人陪同：请在上一步展开“为未满16周岁的孩子预约”，填写监护人身份证号码。", "An applicant under 16 comes with a guardian: go back, open “Booking for a child under 16” and enter the guardian's ID number."),
+        "companion_invalid" => ("请在上一步展开“为长辈或行动不便的家人预约”，核对陪同家属的身份证号码；不需要陪同可留空。", "Go back, open “Booking for an elderly or disabled relative” and check the companion's ID number, or leave it empty."),
         "functionary_approval_required" => ("请先按规定向所在单位申请出国（境）审批，带审批意见到窗口办理。", "Ask your employer for the approval state functionaries need, and bring it to a counter."),
         "name_mismatch" => ("请填写与身份证一致的姓名（包括生僻字）。如登记信息有误，请到户籍派出所更正。", "Enter your name exactly as on your ID card. If the registered name is wrong, ask your household-registration police station."),
         "identity_not_active" => ("请到户籍所在地派出所核实户籍状态后再申请。", "Ask your household-registration police station about the state of your registration."),
@@ -471,6 +481,27 @@ fn citizen_rules(
                     ),
                 )),
             },
+        }
+    }
+
+    // A companion for an elderly or disabled applicant: optional, but a number given must be
+    // another adult's valid one, or the counter would be told of somebody who is not.
+    if let Some(c) = answers.companion_id_number.as_deref() {
+        match ResidentId::parse(c, today) {
+            Ok(c) if c.age_on(today) >= 18 && c != *id => {}
+            Ok(_) => out.push(reason(
+                "companion_invalid",
+                "陪同家属须为年满18周岁的其他人",
+                "the companion must be another person aged 18 or over",
+            )),
+            Err(e) => out.push(reason(
+                "companion_invalid",
+                format!("陪同家属身份号码有误：{}", e.message_zh()),
+                format!(
+                    "the companion's identity number is wrong: {}",
+                    e.message_en()
+                ),
+            )),
         }
     }
 
@@ -977,6 +1008,7 @@ mod tests {
         let doc = permit(&s, DocumentKind::Passport, d(2031, 1, 1));
         let answers = Answers {
             guardian_id_number: Some(s.clone()),
+            companion_id_number: Some(s.clone()),
             ..Default::default()
         };
         let foreign = Identity::Foreign {
@@ -1018,5 +1050,39 @@ mod tests {
             },
         );
         assert_eq!(codes(&r), vec!["business_suspended"]);
+    }
+
+    #[test]
+    fn a_companion_is_optional_and_checked_when_given() {
+        let c = Catalogue::builtin();
+        let (id, s) = resident(d(1940, 5, 5));
+        let p = person(&s, "广州");
+        let run = |companion: Option<&str>| {
+            let a = Answers {
+                companion_id_number: companion.map(str::to_string),
+                ..Default::default()
+            };
+            codes(&check(
+                &c,
+                "passport_first",
+                "陈晓明",
+                &Identity::Resident(id.clone()),
+                &a,
+                Facts {
+                    visit_date: today(),
+                    person: Some(&p),
+                    documents: &[],
+                },
+            ))
+            .into_iter()
+            .filter(|c| *c == "companion_invalid")
+            .count()
+        };
+        assert_eq!(run(None), 0);
+        // Another adult: fine. The applicant themself, a child, a wrong number: refused.
+        assert_eq!(run(Some("440106198503030116")), 0);
+        assert_eq!(run(Some(&s)), 1);
+        assert_eq!(run(Some("440112201501010017")), 1);
+        assert_eq!(run(Some("440106198503030117")), 1);
     }
 }

@@ -129,6 +129,8 @@ pub struct CheckForm {
     relation: String,
     #[serde(default)]
     guardian_id_number: String,
+    #[serde(default)]
+    companion_id_number: String,
 }
 
 /// An answer as the rules take it: absent when left empty.
@@ -153,6 +155,7 @@ pub async fn check(
             renewal_reason: answer(&f.renewal_reason),
             relation: answer(&f.relation),
             guardian_id_number: answer(&f.guardian_id_number),
+            companion_id_number: answer(&f.companion_id_number),
             ..Default::default()
         },
         nationality: None,

@@ -166,6 +166,7 @@ async fn form_bodies_never_answer_5xx() {
         "name",
         "id_number",
         "guardian_id_number",
+        "companion_id_number",
         "renewal_reason",
         "relation",
         "destination",
