@@ -204,7 +204,15 @@ async function scan(page, label) {
   }
   // A staff page speaks words and hall time: no raw status code, no "UTC" (issue 15 §11).
   if (new URL(page.url()).pathname.startsWith('/staff')) {
-    const text = await page.evaluate(() => document.body.innerText);
+    // Codes shown on purpose, as what an administrator types (the role codes' key), are marked
+    // up as <code> and not counted.
+    const text = await page.evaluate(() => {
+      const codes = [...document.querySelectorAll('main code:not([hidden])')];
+      codes.forEach((c) => { c.hidden = true; });
+      const t = document.body.innerText;
+      codes.forEach((c) => { c.hidden = false; });
+      return t;
+    });
     const m = text.match(RAW_CODES);
     if (m) rawOnStaff.push(`${label}: "${m[0]}" in …${text.slice(Math.max(0, m.index - 40), m.index + 40).replace(/\s+/g, ' ')}…`);
   }
@@ -1922,7 +1930,8 @@ async function kioskWejJourney(browser) {
     await page.waitForLoadState();
     await page.locator('#step-menu').waitFor({ state: 'visible', timeout: 15_000 });
     assert.match(await page.locator('#apps').innerText(), /领证方式：自助取证机/);
-    await page.locator('#done').click();
+    // Done wipes by reloading the page: wait for that navigation before reading what is left.
+    await Promise.all([page.waitForNavigation(), page.locator('#done').click()]);
     await page.waitForLoadState();
     const left = await traces(page);
     for (const trace of [LI, '李娜', '已受理', '领证方式']) assert.ok(!left.includes(trace), `after Done the page still holds ${trace}`);
@@ -2304,11 +2313,11 @@ async function statsYear(browser) {
   const server = await startServer({ WUJING_CLOCK_AT: '2026-12-02T09:20:00+08:00' }, db);
   try {
     const base = server.base;
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'zh-CN' });
     const page = await staffPage(context, base, 'admin', 'admin password 1');
     const year = 'from=2025-12-01&to=2026-11-30';
     await page.goto(`${base}/staff/stats?${year}`);
-    const kpi = async (label) => Number((await page.locator('dl.kpis div', { hasText: label }).locator('dd').innerText()).replace(/[^0-9]/g, ''));
+    const kpi = async (label) => Number((await page.locator('dl.kpis div').filter({ has: page.locator('dt', { hasText: new RegExp(`^${label}$`) }) }).locator('dd').innerText()).replace(/[^0-9]/g, ''));
     const tickets = await kpi('取号');
     assert.ok(tickets >= 9000, `the year's tickets on the dashboard: ${tickets}`);
     assert.ok((await page.locator('figure svg').count()) >= 3, 'the year as charts');

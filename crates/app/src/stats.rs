@@ -536,16 +536,6 @@ impl App {
             return Err(period_invalid());
         }
         let leads = permits(p, Action::AppraiseOthers, None);
-        let officer_id = officer.unwrap_or(me.id);
-        let account = self
-            .store
-            .staff_by_id(officer_id)
-            .await?
-            .filter(|a| a.roles.iter().any(|g| g.role == Role::Officer))
-            .ok_or_else(|| AppError::from(Code::OfficerNotFound))?;
-        if officer_id != me.id && !may_appraise(p, &account.roles) {
-            return Err(crate::authz::denied(p));
-        }
         let officers = if leads {
             let mut v: Vec<(i64, String)> = self
                 .store
@@ -561,6 +551,22 @@ impl App {
         } else {
             Vec::new()
         };
+        // Without a choice: oneself if an officer, else the first officer one may appraise (a
+        // leader's page opens on somebody rather than on an error).
+        let me_officer = me.roles.iter().any(|g| g.role == Role::Officer);
+        let officer_id = officer
+            .or(me_officer.then_some(me.id))
+            .or(officers.first().map(|o| o.0))
+            .ok_or_else(|| AppError::from(Code::OfficerNotFound))?;
+        let account = self
+            .store
+            .staff_by_id(officer_id)
+            .await?
+            .filter(|a| a.roles.iter().any(|g| g.role == Role::Officer))
+            .ok_or_else(|| AppError::from(Code::OfficerNotFound))?;
+        if officer_id != me.id && !may_appraise(p, &account.roles) {
+            return Err(crate::authz::denied(p));
+        }
         let f = StatsFilter {
             from,
             to,

@@ -51,6 +51,21 @@ pub fn code_words(code: &str, en: bool) -> Option<String> {
     if let Some(k) = wujing_domain::DeviceKind::parse(code) {
         return pick(k.name_zh(), k.name_en());
     }
+    // A machine's alert reasons and the peripheral states that are faults (a heartbeat's audit
+    // entry); `ok`, `error` or `offline` are left alone: they are plain words too.
+    if code.starts_with("fault:") || code.starts_with("jam:") {
+        let (zh, english) = wujing_domain::device::alert_words(code, "error");
+        let zh = zh.trim_end_matches("故障").to_string();
+        let english = english.trim_end_matches(": error").to_string();
+        return pick(&zh, &english);
+    }
+    if matches!(
+        code,
+        "paper_low" | "paper_out" | "disconnected" | "door_open"
+    ) {
+        let (zh, english) = wujing_domain::device::state_words(code);
+        return pick(zh, english);
+    }
     match code {
         "walk_in" => pick("现场取号", "walk-in"),
         "appointment" => pick("预约", "appointment"),
@@ -151,13 +166,17 @@ pub fn detail_text(v: &serde_json::Value, en: bool) -> String {
                 }
             }
             Value::Array(a) => {
-                let items: Vec<String> = a
-                    .iter()
-                    .map(|x| match x {
+                // Nested lists (a heartbeat's `[reason, state]` pairs) read as words too.
+                fn item(x: &Value, en: bool) -> String {
+                    match x {
                         Value::String(s) => staff_words(s, en),
+                        Value::Array(a) => {
+                            a.iter().map(|x| item(x, en)).collect::<Vec<_>>().join(" ")
+                        }
                         other => other.to_string(),
-                    })
-                    .collect();
+                    }
+                }
+                let items: Vec<String> = a.iter().map(|x| item(x, en)).collect();
                 out.push(format!("{prefix}：{}", items.join("、")));
             }
             Value::String(s) => out.push(format!("{prefix}：{}", staff_words(s, en))),
@@ -199,6 +218,15 @@ mod tests {
         assert_eq!(staff_words("serving", true), "受理中 Serving");
         assert_eq!(staff_words("on_site", false), "现场取号");
         assert_eq!(staff_words("qzj", false), "取证机");
+        assert_eq!(staff_words("fault:printer", false), "打印机");
+        assert_eq!(staff_words("paper_out", false), "缺纸");
+        assert_eq!(
+            detail_text(
+                &serde_json::json!({"raised": [["fault:printer", "paper_out"]]}),
+                false
+            ),
+            "raised：打印机 缺纸"
+        );
         assert_eq!(window_kind_words("foreigners", false), "外国人窗口");
         assert_eq!(device_mode_words("status", true), "进度查询 Status query");
         assert_eq!(

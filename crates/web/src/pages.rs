@@ -718,7 +718,7 @@ pub async fn halls_page(
             capacity: h
                 .capacity
                 .iter()
-                .map(|(p, n)| format!("{p} {n}"))
+                .map(|(p, n)| format!("{} {n}", crate::labels::staff_words(p, page.en)))
                 .collect::<Vec<_>>()
                 .join(" / "),
             id: h.id,

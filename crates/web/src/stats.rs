@@ -620,6 +620,14 @@ pub struct AppraisalQuery {
 }
 
 #[derive(Template)]
+#[template(path = "appraisal_none.html")]
+struct NoOfficerPage {
+    page: PageContext,
+    msg: String,
+    msg_kind: String,
+}
+
+#[derive(Template)]
 #[template(path = "appraisal.html")]
 struct AppraisalPage {
     page: PageContext,
@@ -641,10 +649,23 @@ pub async fn appraisal(
         to: q.to.clone(),
         ..StatsQuery::default()
     };
-    let a = s
+    let a = match s
         .app
         .appraisal(&page.principal, addr.as_deref(), q.officer, &sq)
-        .await?;
+        .await
+    {
+        Ok(a) => a,
+        // Nobody to appraise yet (no officer account in the caller's halls): an empty state,
+        // not an error page.
+        Err(e) if e.code == wujing_app::Code::OfficerNotFound && q.officer.is_none() => {
+            return Ok(render(&NoOfficerPage {
+                page,
+                msg: String::new(),
+                msg_kind: String::new(),
+            }));
+        }
+        Err(e) => return Err(e.into()),
+    };
     let en = page.en;
     let local = |t: chrono::DateTime<chrono::Utc>| {
         t.with_timezone(&wujing_domain::calendar::china_offset())

@@ -24,7 +24,8 @@
   function api(path, body) {
     return fetch(path, {
       method: 'POST', credentials: 'same-origin',
-      headers: { 'Content-Type': 'application/json', 'Accept': 'application/json' },
+      // The server's messages in the screen's language (Chinese until the citizen chose English).
+      headers: { 'Content-Type': 'application/json', 'Accept': 'application/json', 'Accept-Language': document.body.getAttribute('data-lang') === 'en' ? 'en' : 'zh-CN' },
       body: JSON.stringify(body)
     }).then(function (r) {
       if (r.status === 204) return {};
@@ -93,10 +94,11 @@
       .then(function () { busy = false; });
   }
 
+  // A way of collection's name: [zh, en].
   function methodName(m) {
-    return m === 'locker' ? t('自助取证机', 'the pickup locker')
-      : m === 'mail' ? t('EMS邮寄', 'EMS mail')
-        : t('窗口领取', 'a counter');
+    return m === 'locker' ? ['自助取证机', 'the pickup locker']
+      : m === 'mail' ? ['EMS邮寄', 'EMS mail']
+        : ['窗口领取', 'a counter'];
   }
 
   // The way of collection (docs/KIOSK.md §7.3): counter, the hall's pickup locker, or mail to an
@@ -148,7 +150,8 @@
     var body = { id_number: card.id_number, application: a.id, method: method };
     if (address !== null) body.mail_address = address;
     api('/api/v1/kiosk/wej/collection', body).then(function (v) {
-      result(true, t('领证方式已改为：', 'You will receive it by: ') + methodName(v.collection_method), [
+      var how = methodName(v.collection_method);
+      result(true, t('领证方式已改为：' + how[0], 'You will receive it by ' + how[1]), [
         t(v.business_zh, v.business_en),
         v.collection_method === 'locker'
           ? t('证件放入取证机后，取件码将以短信发给您', 'When the document is in the locker, its code is sent to you by text')
@@ -158,7 +161,7 @@
     }, function (err) {
       if (err && err.code === 'mail_address_invalid') {
         busy = false;
-        say((err && err.message) || t('地址不正确', 'The address is not valid'));
+        say(t('邮寄地址须为一行，8 到 120 个字，请重新填写', 'The mail address must be one line of 8 to 120 characters; please type it again'));
         return;
       }
       result(false, (err && err.message) || t('暂时无法更改', 'This cannot be changed now'), [COUNTER]);
@@ -175,7 +178,8 @@
       li.appendChild(el('span', 'what', t(a.business_zh, a.business_en) + ' · ' + t(a.hall_zh, a.hall_en)));
       li.appendChild(el('strong', 'state', t(a.status_zh, a.status_en)));
       if (a.ready_by) li.appendChild(el('span', null, t('预计 ', 'expected by ') + a.ready_by));
-      li.appendChild(el('span', 'how', t('领证方式：', 'Collection: ') + methodName(a.collection_method)));
+      var how = methodName(a.collection_method);
+      li.appendChild(el('span', 'how', t('领证方式：' + how[0], 'Collection: ' + how[1])));
       if (a.can_choose_collection) {
         var b = el('button', 'secondary', t('更改领证方式', 'Change how I receive it'));
         b.type = 'button';
