@@ -1257,10 +1257,10 @@ async function bridgeJourney(browser) {
     }
     assert.match(row, /在线 Online/);
     // In words (issue 15 §11): the peripherals and their states as the agent reported them.
-    assert.match(row, /网络 正常 \(network: working\)/);
-    assert.match(row, /打印机 纸张不足 \(printer: paper low\)/);
+    assert.match(row, /打印机纸张不足 \(printer: paper low\)/);
+    assert.match(row, /其余正常 \(1 working\): 网络/);
     const kioskRow = await monitoring.locator('tr', { hasText: 'bridge kiosk' }).innerText();
-    assert.match(kioskRow, /身份证阅读器 正常/);
+    assert.match(kioskRow, /全部正常 \(\d working\): .*身份证阅读器/);
     console.log(`ok - bridge: window ${window}'s terminal rated satisfied by touch; its heartbeat (network ok, printer paper low) and the kiosk's on the monitoring page`);
   } finally {
     kioskBridge.child.kill();

@@ -292,18 +292,40 @@ pub async fn page(
             site: site_name(&d.hall_id),
             seen: local(d.last_seen),
             last_transaction: local(d.last_transaction_at),
-            peripherals: d
-                .peripherals
-                .iter()
-                .map(|(k, v)| {
-                    let (pz, pe) = wujing_domain::device::peripheral_words(k);
-                    let (sz, se) = wujing_domain::device::state_words(v);
-                    (
-                        format!("{pz} {sz} ({pe}: {se})"),
-                        wujing_domain::device::is_fault(v),
-                    )
-                })
-                .collect(),
+            // What needs a look, in words; the working ones counted, not listed.
+            peripherals: {
+                let mut v: Vec<(String, bool)> = d
+                    .peripherals
+                    .iter()
+                    .filter(|(_, state)| state.as_str() != "ok")
+                    .map(|(k, state)| {
+                        let (pz, pe) = wujing_domain::device::peripheral_words(k);
+                        let (sz, se) = wujing_domain::device::state_words(state);
+                        (
+                            format!("{pz}{sz} ({pe}: {se})"),
+                            wujing_domain::device::is_fault(state),
+                        )
+                    })
+                    .collect();
+                let ok = d.peripherals.values().filter(|s| *s == "ok").count();
+                if ok > 0 {
+                    let names: Vec<&str> = d
+                        .peripherals
+                        .iter()
+                        .filter(|(_, s)| *s == "ok")
+                        .map(|(k, _)| wujing_domain::device::peripheral_words(k).0)
+                        .collect();
+                    v.push((
+                        format!(
+                            "{}正常 ({ok} working): {}",
+                            if v.is_empty() { "全部" } else { "其余" },
+                            names.join("、")
+                        ),
+                        false,
+                    ));
+                }
+                v
+            },
             faults: d
                 .faults
                 .iter()
