@@ -197,8 +197,12 @@ async function zjtVisit(browser) {
     await page.locator('#read-host').click();
     await page.waitForFunction(() => /张\*/.test(document.querySelector('#step-host .host-read').textContent), null, { timeout: 15_000 });
     assert.ok(!(await traces(page)).includes(HOST), "the host's number is not shown");
+    // The host step's keypad (the visa step has its own, hidden now).
+    const hostKeys = async (text) => {
+      for (const k of text) await page.locator(`#step-host .keypad button[data-key="${k}"]`).click();
+    };
     await page.locator('#host-phone').click();
-    await keypad(page, '1380013800');
+    await hostKeys('1380013800');
     await page.fill('#address', '广州市从化区街口街 1 号 302 房');
     await scan(page, 'kiosk zjt host');
     await page.locator('#host-next').click();
@@ -211,7 +215,7 @@ async function zjtVisit(browser) {
     assert.equal(await page.inputValue('#address'), '广州市从化区街口街 1 号 302 房', 'what was typed is kept');
     await scan(page, 'kiosk zjt problem');
     await page.locator('#host-phone').click();
-    await keypad(page, '0');
+    await hostKeys('0');
     await page.locator('#host-next').click();
     await page.locator('#register').click();
     await page.locator('#step-done').waitFor({ state: 'visible', timeout: 15_000 });

@@ -357,9 +357,7 @@ impl App {
             .await?;
         self.count_use(p, "lodging").await;
         let station = self.store.hall(&host_input.station).await?;
-        let (station_zh, station_en) = station
-            .map(|h| (h.name_zh, h.name_en))
-            .unwrap_or_default();
+        let (station_zh, station_en) = station.map(|h| (h.name_zh, h.name_en)).unwrap_or_default();
         let g = &host_input.guest;
         let form = wujing_forms::Form {
             title: "境外人员住宿登记回执".into(),
@@ -436,7 +434,13 @@ mod tests {
             lang: String::new(),
         };
         let shown = format!("{i:?}");
-        for secret in ["ERIKSSON", "张三", "11010519491231002X", "13800138000", "街口街"] {
+        for secret in [
+            "ERIKSSON",
+            "张三",
+            "11010519491231002X",
+            "13800138000",
+            "街口街",
+        ] {
             assert!(!shown.contains(secret), "{shown}");
         }
         let c = ZjtCheckInInput {

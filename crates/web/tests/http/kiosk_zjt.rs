@@ -118,9 +118,15 @@ async fn check_in_by_passport(store: DynStore) {
     // Found: the foreigners' queue, the ticket's PDF; counted and audited like a check-in.
     let (s, v) = checkin(json!({"mrz": zone("ZJTA00001", "GBR")}), &zjt).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
-    assert!(v["ticket"]["label"].as_str().unwrap().starts_with('F'), "{v}");
+    assert!(
+        v["ticket"]["label"].as_str().unwrap().starts_with('F'),
+        "{v}"
+    );
     assert_eq!(&pdf(&v["ticket_pdf"])[..5], b"%PDF-");
-    assert!(!v.to_string().contains("ZJTA00001"), "no passport number: {v}");
+    assert!(
+        !v.to_string().contains("ZJTA00001"),
+        "no passport number: {v}"
+    );
     let used = h.store.booking_by_code(&found).await.unwrap().unwrap();
     assert_eq!(used.status, wujing_store::BookingStatus::Used);
     let (s, v) = checkin(json!({"mrz": zone("ZJTA00001", "GBR")}), &zjt).await;
@@ -162,7 +168,12 @@ async fn check_in_by_passport(store: DynStore) {
     let (s, v) = checkin(json!({"mrz": zone("ZJTNEW001", "CAN")}), &zjt).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(
-        h.store.booking_by_code(&linked).await.unwrap().unwrap().status,
+        h.store
+            .booking_by_code(&linked)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
         wujing_store::BookingStatus::Used
     );
 
@@ -172,7 +183,10 @@ async fn check_in_by_passport(store: DynStore) {
         (s, code_of(&v)),
         (StatusCode::NOT_FOUND, "booking_not_found")
     );
-    assert!(v["error"]["message"].as_str().unwrap().contains("外国人"), "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("外国人"),
+        "{v}"
+    );
 
     // The day's last slot: too early, with the time check-in opens.
     let (s, v) = checkin(json!({"mrz": zone("ZJTLATE01", "GBR")}), &zjt).await;
@@ -234,7 +248,14 @@ async fn registration(store: DynStore) {
     let h = Harness::new(store).await;
     let zjt = device(&h, "zjt").await;
     let tbj = device(&h, "tbj").await;
-    let passport = json!(td3("ERIKSSON", "ANNA MARIA", "ZJTH12345", "SWE", "740812", "310101"));
+    let passport = json!(td3(
+        "ERIKSSON",
+        "ANNA MARIA",
+        "ZJTH12345",
+        "SWE",
+        "740812",
+        "310101"
+    ));
     let register = |body: Value, who: &str| {
         let (h, who) = (&h, who.to_string());
         async move { as_device(h, &who, "/api/v1/kiosk/zjt/lodging", body).await }
@@ -249,7 +270,10 @@ async fn registration(store: DynStore) {
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!((v["nationality"].as_str(), v["name"].as_str()), (Some("SWE"), Some("E******")));
+    assert_eq!(
+        (v["nationality"].as_str(), v["name"].as_str()),
+        (Some("SWE"), Some("E******"))
+    );
     assert!(!v.to_string().contains("ZJTH12345"), "masked: {v}");
     let visa = mrv_a("ZJTH12345", "270215");
     let (s, v) = as_device(&h, &zjt, "/api/v1/kiosk/zjt/read", json!({"mrz": visa})).await;
@@ -265,7 +289,11 @@ async fn registration(store: DynStore) {
         json!({"mrz": visa, "page": "visa"}),
     )
     .await;
-    assert_eq!((s, v["stay_until"].as_str()), (StatusCode::OK, Some("2027-02-15")), "{v}");
+    assert_eq!(
+        (s, v["stay_until"].as_str()),
+        (StatusCode::OK, Some("2027-02-15")),
+        "{v}"
+    );
 
     // Every problem listed at once, with its field.
     let mut bad = lodging(passport.clone());
@@ -290,7 +318,11 @@ async fn registration(store: DynStore) {
     }
     // A misread zone, another machine, a visa of another passport: refused.
     let mut misread = lodging(passport.clone());
-    misread["passport"][1] = json!(passport[1].as_str().unwrap().replacen("ZJTH12345", "ZJTH12346", 1));
+    misread["passport"][1] =
+        json!(passport[1]
+            .as_str()
+            .unwrap()
+            .replacen("ZJTH12345", "ZJTH12346", 1));
     let (s, v) = register(misread, &zjt).await;
     assert_eq!(
         (s, code_of(&v)),
@@ -331,7 +363,11 @@ async fn registration(store: DynStore) {
             json!({"reference": reference, "code": code}),
         )
         .await;
-    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("pending")), "{v}");
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::OK, Some("pending")),
+        "{v}"
+    );
     let officer = h.sign_in_as(&format!("officer@{STATION}")).await;
     let (s, w) = h
         .call(
@@ -375,7 +411,11 @@ async fn registration(store: DynStore) {
         .filter(|e| e.action == "lodging.host_register")
         .collect();
     assert_eq!(registered.len(), 1);
-    assert!(registered[0].actor.starts_with("device:"), "{:?}", registered[0].actor);
+    assert!(
+        registered[0].actor.starts_with("device:"),
+        "{:?}",
+        registered[0].actor
+    );
 }
 both_dialects!(
     a_private_home_stay_is_registered_from_the_passport_read_like_one_made_online,
