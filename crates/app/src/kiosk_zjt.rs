@@ -361,14 +361,12 @@ impl App {
         let g = &host_input.guest;
         let form = wujing_forms::Form {
             title: "境外人员住宿登记回执".into(),
-            subtitle: "Accommodation registration receipt".into(),
+            // The station's English name in the subtitle: both in one cell shrink to unreadable.
+            subtitle: format!("Accommodation registration receipt · {station_en}"),
             rows: vec![
                 ("登记编号 Reference".into(), reference.clone()),
                 ("查询码 Code".into(), code.clone()),
-                (
-                    "派出所 Police station".into(),
-                    format!("{station_zh} {station_en}"),
-                ),
+                ("派出所 Police station".into(), station_zh.clone()),
                 (
                     "住客 Guest".into(),
                     format!("{} ({})", rules::mask_name(&g.surname), g.nationality),
