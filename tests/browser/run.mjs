@@ -124,6 +124,130 @@ function watchRefusals(context) {
   return context;
 }
 
+// 证件通 (issue 17, docs/KIOSK.md §7.4): a foreigner with a booking today lays the passport on the
+// reader badly (a check digit misread: told to lay it flat and read again), then checks in and
+// takes the printed ticket; a guest staying at a private home has the passport and the visa
+// page read, the host's ID card read, the host's phone mistyped (the reason listed, everything
+// kept), corrected, and the registration's receipt printed; the police station sees it to
+// verify. Each Done wipes the screen.
+async function zjtVisit(browser) {
+  const { server, base, origin, root } = await modeServer('zjt');
+  const printDir = join(dir, 'zjt-prints');
+  mkdirSync(printDir, { recursive: true });
+  const booked = td3({ surname: 'SMITH', given: 'JOHN', number: 'ZJTA00001', nat: 'GBR', birth: '880402', sex: 'M', expiry: '310101' }).split('\n');
+  const guest = td3({ surname: 'ERIKSSON', given: 'ANNA MARIA', number: 'ZJTH12345', nat: 'SWE', birth: '740812', sex: 'F', expiry: '310101' }).split('\n');
+  const visaNum = 'ZJTH12345';
+  const visa = [
+    'V<CHNERIKSSON<<ANNA<MARIA'.padEnd(44, '<'),
+    `${visaNum}${checkDigit(visaNum)}SWE740812${checkDigit('740812')}F270215${checkDigit('270215')}${'<'.repeat(16)}`,
+  ];
+  const HOST = '11010519491231002X';
+  const bridge = await startBridge('zjt-bridge', {
+    peripherals: { id_reader: 'ok', mrz_reader: 'ok', printer: 'ok' },
+    answers: {
+      'mrz.read': [
+        { result: { lines: [booked[0], booked[1].replace('880402', '880403')], photo_jpeg: null } },
+        { result: { lines: booked, photo_jpeg: null } },
+        { result: { lines: guest, photo_jpeg: null } },
+        { result: { lines: visa, photo_jpeg: null } },
+      ],
+      'id_card.read': [{ result: { name: '张三', id_number: HOST, sex: 'F', birth_date: '1949-12-31' } }],
+    },
+    origin,
+  }, printDir);
+  try {
+    // Booked online for this morning with the passport.
+    const avail = await api(base, 'GET', '/api/v1/availability?business=foreign_visa_extension&halls=tianhe&from=2026-12-02&to=2026-12-02');
+    assert.equal(avail.status, 200, JSON.stringify(avail.body));
+    const slot = avail.body.slots.find((s) => s.start >= '09:30' && s.start <= '10:15');
+    assert.ok(slot, 'a seat this morning');
+    const hold = await api(base, 'POST', '/api/v1/holds', { slot_id: slot.slot_id, business: 'foreign_visa_extension' });
+    const booking = await api(base, 'POST', '/api/v1/bookings', {
+      hold_id: hold.body.hold_id,
+      applicant: { name: 'SMITH JOHN', id_type: 'foreign_passport', id_number: 'ZJTA00001', nationality: 'GBR', birth_date: '1988-04-02', phone: '+447700900123' },
+      answers: { stay_expires_on: '2026-12-31', original_stay_days: 30, extended_days: 0, requested_days: 10 },
+    });
+    assert.equal(booking.status, 201, JSON.stringify(booking.body));
+
+    const device = await api(base, 'POST', '/api/v1/admin/devices', { name: '证件通 1', hall_id: 'tianhe', kind: 'zjt' }, root);
+    assert.equal(device.status, 201, JSON.stringify(device.body));
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    await pairDevice(page, base, device.body.id, root, `/kiosk/zjt?bridge=${bridge.port}&idle=30`);
+    await scan(page, 'kiosk zjt start');
+
+    // (b) then (a): misread, told, read again; checked in, the ticket printed.
+    await page.locator('[data-path=checkin]').click();
+    await page.locator('main .err').waitFor({ timeout: 15_000 });
+    assert.match(await page.locator('main .err .help').innerText(), /平放[\s\S]*重新读取/);
+    await scan(page, 'kiosk zjt misread');
+    await page.locator('#read-passport').click();
+    await page.locator('#step-done').waitFor({ state: 'visible', timeout: 15_000 });
+    const label = (await page.locator('#step-done .ticket').innerText()).trim();
+    assert.match(label, /^F/, "the foreigners' queue");
+    await page.waitForFunction(() => /号票已打印/.test(document.getElementById('print-state').textContent), null, { timeout: 15_000 });
+    assert.deepEqual(readdirSync(printDir), ['print-0001.pdf']);
+    assert.ok(!(await traces(page)).includes('ZJTA00001'), 'no passport number on the screen');
+    await scan(page, 'kiosk zjt checked in');
+    await Promise.all([page.waitForNavigation(), page.locator('#done').click()]);
+    await page.waitForLoadState();
+
+    // (c) A stay at a private home: passport, visa page, host's card; a mistyped phone.
+    await page.locator('[data-path=lodging]').click();
+    await page.locator('#step-visa').waitFor({ state: 'visible', timeout: 15_000 });
+    assert.match(await page.locator('#step-visa .who').innerText(), /E\*+ · SWE · ZJ\*+45/);
+    await page.locator('#read-visa').click();
+    await page.waitForFunction(() => document.getElementById('stay-until').value === '20270215', null, { timeout: 15_000 });
+    await page.locator('[data-visa-kind=L]').click();
+    await scan(page, 'kiosk zjt visa');
+    await page.locator('#visa-next').click();
+    await page.locator('#read-host').click();
+    await page.waitForFunction(() => /张\*/.test(document.querySelector('#step-host .host-read').textContent), null, { timeout: 15_000 });
+    assert.ok(!(await traces(page)).includes(HOST), "the host's number is not shown");
+    // The host step's keypad (the visa step has its own, hidden now).
+    const hostKeys = async (text) => {
+      for (const k of text) await page.locator(`#step-host .keypad button[data-key="${k}"]`).click();
+    };
+    await page.locator('#host-phone').click();
+    await hostKeys('1380013800');
+    await page.fill('#address', '广州市从化区街口街 1 号 302 房');
+    await scan(page, 'kiosk zjt host');
+    await page.locator('#host-next').click();
+    await page.locator('[data-station=conghua-jiekou-ps]').click();
+    await scan(page, 'kiosk zjt stay');
+    await page.locator('#register').click();
+    await page.locator('main .err').waitFor({ timeout: 10_000 });
+    assert.match(await page.locator('main .err').innerText(), /留宿人电话号码无效/);
+    assert.ok(!(await page.locator('#step-host').isHidden()), 'back on the host step');
+    assert.equal(await page.inputValue('#address'), '广州市从化区街口街 1 号 302 房', 'what was typed is kept');
+    await scan(page, 'kiosk zjt problem');
+    await page.locator('#host-phone').click();
+    await hostKeys('0');
+    await page.locator('#host-next').click();
+    await page.locator('#register').click();
+    await page.locator('#step-done').waitFor({ state: 'visible', timeout: 15_000 });
+    const receipt = await page.locator('#step-done .slip').innerText();
+    const reference = receipt.match(/登记编号[^：]*：\s*(\S+)/)[1];
+    const code = receipt.match(/查询码[^：]*：\s*(\d{8})/)[1];
+    await page.waitForFunction(() => /回执已打印/.test(document.getElementById('print-state').textContent), null, { timeout: 15_000 });
+    assert.deepEqual(readdirSync(printDir), ['print-0001.pdf', 'print-0002.pdf']);
+    await scan(page, 'kiosk zjt registered');
+    const status = await api(base, 'POST', '/api/v1/lodging/host/status', { reference, code });
+    assert.equal(status.body.status, 'pending', JSON.stringify(status.body));
+    const work = await api(base, 'GET', '/api/v1/lodging/worklist?station=conghua-jiekou-ps&view=pending', undefined, root);
+    assert.ok(work.body.items.some((i) => i.reference === reference), 'on the station worklist');
+    await Promise.all([page.waitForNavigation(), page.locator('#done').click()]);
+    await page.waitForLoadState();
+    const left = await traces(page);
+    for (const trace of ['ERIKSSON', 'ZJTH12345', HOST, '张三', '13800138000', code, '街口街']) {
+      assert.ok(!left.includes(trace), `after Done the page still holds ${trace}`);
+    }
+    console.log(`ok - 证件通: a misread passport told and read again, checked in as ${label} with the ticket printed; a private-home stay registered from the passport, visa page and host's card, a mistyped phone listed and corrected, ${reference} printed and on the station's worklist; each session wiped`);
+  } finally {
+    bridge.child.kill();
+    server.child.kill();
+  }
+}
+
 /** With SCREENSHOTS=<dir>: each scanned page at a phone's and a desktop's width, for a look. */
 async function screenshots(page, label) {
   const size = page.viewportSize();
@@ -1479,7 +1603,7 @@ const browser = await chromium.launch({
 let failed = false;
 // The journeys, in the order of a full run. `ONLY=bridgeJourney,kioskBzyJourney` runs the named
 // ones alone (while working on a page); the checks after them apply to whatever was scanned.
-const journeys = [portalJourney, hallDay, bridgeJourney, kioskBzyJourney, kioskWejJourney, documentLife, hotlineCall, siteJourney, nearestHall, remoteRenewal, lodgingDay, foreignerVisit, kioskSqyJourney, kioskQttJourney, kioskYyjJourney, kioskQzjJourney, kioskTbjJourney, staffTour, statsYear];
+const journeys = [portalJourney, hallDay, bridgeJourney, kioskBzyJourney, kioskWejJourney, documentLife, hotlineCall, siteJourney, nearestHall, remoteRenewal, lodgingDay, foreignerVisit, kioskSqyJourney, kioskQttJourney, kioskYyjJourney, kioskQzjJourney, kioskTbjJourney, zjtVisit, staffTour, statsYear];
 const only = process.env.ONLY ? process.env.ONLY.split(',') : null;
 try {
   const unknown = (only ?? []).filter((n) => !journeys.some((j) => j.name === n));

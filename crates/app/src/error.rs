@@ -200,6 +200,7 @@ codes! {
     MrzFormatUnknown = "mrz_format_unknown", Unprocessable, "无法识别的证件类型：机读区应为护照、签证、ICAO证件或往来港澳/台湾通行证", "unknown document: the zone is not a passport, visa, ICAO card or a Mainland travel permit for Hong Kong, Macao or Taiwan";
     MrzLineCount = "mrz_line_count", Unprocessable, "机读区应为两行（护照、签证）或三行（证卡）", "a machine-readable zone has two lines (passports, visas) or three (cards)";
     MrzLineLength = "mrz_line_length", Unprocessable, "机读区每行应为30、36或44个字符，且各行等长", "each line of a machine-readable zone has 30, 36 or 44 characters, all lines alike";
+    MrzWrongPage = "mrz_wrong_page", Unprocessable, "读取的不是所需的证件页，请按提示放上护照资料页或签证页", "the page read is not the one asked for: put the passport's photo page, or its visa page, on the reader as the screen says";
     NameRequired = "name_required", Invalid, "请填写姓名（不超过64个字）", "enter the applicant's name (at most 64 characters)";
     NationalityInvalid = "nationality_invalid", Invalid, "请填写三位字母的国籍代码（如DEU）", "give the nationality as a three-letter code such as DEU";
     NoWalkIns = "no_walk_ins", Conflict, "本大厅不设现场号", "this hall takes appointments only";

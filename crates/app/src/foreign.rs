@@ -104,7 +104,7 @@ impl App {
     }
 
     /// Every stored key of the person: the person key and each linked passport's.
-    async fn person_keys(&self, identity: &Identity) -> AppResult<Vec<String>> {
+    pub(crate) async fn person_keys(&self, identity: &Identity) -> AppResult<Vec<String>> {
         let key = self.booking_key(identity).await?;
         let mut keys = self.store.foreign_passport_keys(&key).await?;
         if !keys.contains(&key) {

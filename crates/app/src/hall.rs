@@ -274,6 +274,12 @@ impl App {
             .filter(|t| t.day == self.hall_day())
             .ok_or_else(|| AppError::from(Code::TicketNotFound))?;
         self.require(p, Action::CheckIn, Some(&t.hall_id))?;
+        self.ticket_pdf(&t).await
+    }
+
+    /// The ticket's PDF, for whoever was already allowed it (the check-in kiosk above, the
+    /// 证件通 for the ticket it just issued).
+    pub(crate) async fn ticket_pdf(&self, t: &Ticket) -> AppResult<Vec<u8>> {
         let h = self.hall(&t.hall_id).await?;
         let business = self
             .catalogue
@@ -313,6 +319,17 @@ impl App {
         input: &CheckInInput,
     ) -> AppResult<TicketView> {
         self.require(p, Action::CheckIn, Some(hall))?;
+        let b = self.booking_to_check_in(hall, input).await?;
+        self.check_in_booking(p, hall, client_addr, b).await
+    }
+
+    /// The booking a check-in names: by its code (and the identity it was booked for), or at
+    /// reception today's booking here of the identity card read.
+    async fn booking_to_check_in(
+        &self,
+        hall: &str,
+        input: &CheckInInput,
+    ) -> AppResult<wujing_store::Booking> {
         let code = wujing_domain::slip::code_from_scan(&input.code);
         let not_found =
             || AppError::new(Code::BookingNotFound, "没有找到该预约", "no such booking");
@@ -336,6 +353,20 @@ impl App {
         if !crate::auth::same_secret(&self.normalise_proof(&input.id_number), &b.id_number) {
             return Err(not_found());
         }
+        Ok(b)
+    }
+
+    /// Checks the booking `b` in at `hall` for `p`, who was already allowed to (a check-in
+    /// kiosk or reception by [`Action::CheckIn`], a 证件通 by its own right): whatever found
+    /// the booking, the same rules — active, this hall, a business the site still offers, the
+    /// check-in window of its time — the same queue, ticket, audit entry and board update.
+    pub(crate) async fn check_in_booking(
+        &self,
+        p: &Principal,
+        hall: &str,
+        client_addr: Option<&str>,
+        b: wujing_store::Booking,
+    ) -> AppResult<TicketView> {
         match b.status {
             BookingStatus::Active => {}
             BookingStatus::Used => return Err(already_checked_in()),

@@ -29,6 +29,7 @@ pub mod kiosk_qtt;
 pub mod kiosk_sqy;
 pub mod kiosk_tbj;
 pub mod kiosk_yyj;
+pub mod kiosk_zjt;
 pub mod lifecycle;
 pub mod locker;
 pub mod lodging;

@@ -787,6 +787,21 @@ impl App {
         input: &HostInput,
         client_addr: Option<&str>,
     ) -> AppResult<HostReceipt> {
+        self.register_host_by(input, client_addr, None, Vec::new())
+            .await
+    }
+
+    /// The host's registration, online (`by` none: the registrant is anonymous) or at a
+    /// 证件通 of the organisation (`by` the device, named in the audit entry): the same limit,
+    /// validation, record, station worklist and audit action. `problems` are the caller's own
+    /// (a kiosk's unreadable date), listed with the rules' own.
+    pub(crate) async fn register_host_by(
+        &self,
+        input: &HostInput,
+        client_addr: Option<&str>,
+        by: Option<&Principal>,
+        mut problems: Vec<rules::Problem>,
+    ) -> AppResult<HostReceipt> {
         // Anonymous writes to a station's worklist: counted per address like the pre-check, so
         // that nobody floods the station.
         self.store
@@ -803,7 +818,7 @@ impl App {
         let now = self.clock.now();
         let today = self.clock.today();
         let guest = normalised(&input.guest);
-        let mut problems = rules::validate_host(&input.host, today);
+        problems.extend(rules::validate_host(&input.host, today));
         problems.extend(rules::validate(&guest, &input.stay, now, today));
         if !problems.is_empty() {
             return Err(invalid(problems));
@@ -828,12 +843,15 @@ impl App {
         );
         // The registrant is anonymous; the entry makes the station's worklist attributable
         // (who registered what, when) without naming anyone but by blind key.
-        let actor = Actor {
-            id: "anonymous".into(),
-            name: "host".into(),
-            client_addr: None,
-            station: None,
-            hall: Some(station.id.clone()),
+        let actor = match by {
+            Some(p) => Actor::new(p, client_addr).in_hall(&station.id),
+            None => Actor {
+                id: "anonymous".into(),
+                name: "host".into(),
+                client_addr: None,
+                station: None,
+                hall: Some(station.id.clone()),
+            },
         };
         self.audit(
             &actor,

@@ -24,6 +24,7 @@ fn file(name: &str) -> Option<(&'static str, &'static str)> {
         "kiosk-wej.js" => (JS, include_str!("../static/kiosk-wej.js")),
         "kiosk-qzj.js" => (JS, include_str!("../static/kiosk-qzj.js")),
         "kiosk-tbj.js" => (JS, include_str!("../static/kiosk-tbj.js")),
+        "kiosk-zjt.js" => (JS, include_str!("../static/kiosk-zjt.js")),
         "kiosk-yyj.js" => (JS, include_str!("../static/kiosk-yyj.js")),
         "shell.js" => (JS, include_str!("../static/shell.js")),
         "kiosk-sqy.js" => (JS, include_str!("../static/kiosk-sqy.js")),

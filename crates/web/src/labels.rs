@@ -115,7 +115,7 @@ pub fn device_mode_words(mode: &str, en: bool) -> String {
         "collection" => ("选择领证方式", "Collection choice"),
         "apply" => ("自助申请", "Self-service application"),
         "card_read" => ("读取身份证", "ID card read"),
-        "passport" => ("护照采集", "Passport capture"),
+        "lodging" => ("住宿登记", "Accommodation registration"),
         other => return staff_words(other, en),
     };
     if en {

@@ -24,6 +24,7 @@ mod kiosk_qzj;
 pub mod kiosk_sqy;
 mod kiosk_tbj;
 mod kiosk_yyj;
+mod kiosk_zjt;
 mod labels;
 mod locker;
 mod lodging;
@@ -670,6 +671,24 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
             "/api/v1/kiosk/tbj/forms",
             KioskForm,
             post(kiosk_tbj::api_form),
+        ),
+        (
+            M::POST,
+            "/api/v1/kiosk/zjt/read",
+            KioskPassport,
+            post(kiosk_zjt::api_read),
+        ),
+        (
+            M::POST,
+            "/api/v1/kiosk/zjt/checkins",
+            KioskPassport,
+            post(kiosk_zjt::api_check_in),
+        ),
+        (
+            M::POST,
+            "/api/v1/kiosk/zjt/lodging",
+            KioskPassport,
+            post(kiosk_zjt::api_lodging),
         ),
         (
             M::GET,
@@ -1601,6 +1620,7 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
         (M::GET, "/kiosk/qzj", Locker, get(kiosk_qzj::page)),
         (M::GET, "/kiosk/yyj", KioskBook, get(kiosk_yyj::page)),
         (M::GET, "/kiosk/tbj", KioskForm, get(kiosk_tbj::page)),
+        (M::GET, "/kiosk/zjt", KioskPassport, get(kiosk_zjt::page)),
         (M::GET, "/kiosk", CheckIn, get(counter::kiosk)),
         (M::POST, "/kiosk", CheckIn, post(counter::kiosk_submit)),
         (

@@ -67,6 +67,8 @@ mod kiosk_qzj;
 mod kiosk_tbj;
 #[path = "http/kiosk_yyj.rs"]
 mod kiosk_yyj;
+#[path = "http/kiosk_zjt.rs"]
+mod kiosk_zjt;
 #[path = "http/lifecycle.rs"]
 mod lifecycle;
 #[path = "http/locker.rs"]

@@ -169,6 +169,7 @@ const EVERYONE: &[&str] = &[
     "wej",
     "yyj",
     "tbj",
+    "zjt",
     "officer",
     "leader",
     "supervisor",
@@ -201,12 +202,15 @@ fn expected() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
     let reveal: &[&str] = &["officer", "supervisor", "admin"];
     let admin: &[&str] = &["admin"];
     let halls: &[&str] = &["hall_manager", "admin"];
-    let devices: &[&str] = &["kiosk", "terminal", "locker", "bzy", "wej", "yyj", "tbj"];
+    let devices: &[&str] = &[
+        "kiosk", "terminal", "locker", "bzy", "wej", "yyj", "tbj", "zjt",
+    ];
     let bzy: &[&str] = &["bzy"];
     let terminal: &[&str] = &["terminal"];
     let locker: &[&str] = &["locker"];
     let yyj: &[&str] = &["yyj"];
     let tbj: &[&str] = &["tbj"];
+    let zjt: &[&str] = &["zjt"];
     let monitor: &[&str] = &["leader", "supervisor", "hall_manager", "admin"];
     let appraisal: &[&str] = &["officer", "leader", "supervisor", "admin"];
     vec![
@@ -464,6 +468,10 @@ fn expected() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
         ("GET", "/kiosk/yyj", yyj),
         ("GET", "/kiosk/tbj", tbj),
         ("POST", "/api/v1/kiosk/tbj/forms", tbj),
+        ("GET", "/kiosk/zjt", zjt),
+        ("POST", "/api/v1/kiosk/zjt/read", zjt),
+        ("POST", "/api/v1/kiosk/zjt/checkins", zjt),
+        ("POST", "/api/v1/kiosk/zjt/lodging", zjt),
         ("GET", "/locker", locker),
         ("POST", "/locker", locker),
         ("POST", "/api/v1/locker/collect", locker),
@@ -740,6 +748,13 @@ async fn authorization_matrix(store: DynStore) {
         .unwrap()
         .token
         .unwrap();
+    let zjt_token = h
+        .app
+        .create_device(&admin, None, &device("证件通", "zjt", None))
+        .await
+        .unwrap()
+        .token
+        .unwrap();
     let target_device = h
         .app
         .create_device(&admin, None, &device("备用机", "check_in", None))
@@ -801,7 +816,7 @@ async fn authorization_matrix(store: DynStore) {
         for role in EVERYONE {
             let session = match *role {
                 "anonymous" | "kiosk" | "terminal" | "locker" | "bzy" | "wej" | "yyj" | "tbj"
-                | "system" => None,
+                | "zjt" | "system" => None,
                 r => {
                     let user = &accounts.iter().find(|(x, _)| *x == r).unwrap().1;
                     Some(h.session_of(user).await)
@@ -816,6 +831,7 @@ async fn authorization_matrix(store: DynStore) {
                 "wej" => Some(&wej_token),
                 "yyj" => Some(&yyj_token),
                 "tbj" => Some(&tbj_token),
+                "zjt" => Some(&zjt_token),
                 _ => None,
             };
             if let Some(t) = device_token {
