@@ -2369,6 +2369,20 @@ async function staffTour(browser) {
       body: JSON.stringify({ peripherals: { printer: 'paper_out', id_reader: 'ok' } }),
     });
     assert.ok(hb.ok, `heartbeat: ${hb.status}`);
+    // A paired display board beats from its page (it has no agent); the same page on a phone
+    // does not make any device online.
+    const board = await api(base, 'POST', '/api/v1/admin/devices', { name: '天河大厅 叫号屏 9', hall_id: 'tianhe', kind: 'display_board' }, root);
+    assert.equal(board.status, 201, JSON.stringify(board.body));
+    const screen = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    await bindDevice(screen, base, board.body.token, '/board/tianhe');
+    let beat = null;
+    for (let i = 0; i < 50 && !(beat && beat.online); i++) {
+      const m = await api(base, 'GET', '/api/v1/monitoring', undefined, root);
+      beat = m.body.devices.find((d) => d.id === board.body.id);
+      if (!(beat && beat.online)) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.ok(beat && beat.online && beat.peripherals.network === 'ok', `the board's heartbeat: ${JSON.stringify(beat)}`);
+    await screen.context().close();
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const admin = await staffPage(context, base, 'admin', 'admin password 1');
     await scan(admin, 'staff home (administrator)');
@@ -2408,7 +2422,7 @@ async function staffTour(browser) {
     }
     await managerCtx.close();
     await context.close();
-    console.log("ok - staff tour: every administrator's and hall manager's page in words, homes link to what each may use");
+    console.log("ok - staff tour: a paired display board beats from its page; every administrator's and hall manager's page in words, homes link to what each may use");
   } finally {
     server.child.kill();
   }
