@@ -461,26 +461,17 @@ impl App {
         // The document's number: the permit's, with the application's (an endorsement is no
         // booklet of its own, and the permit's number alone may already name the permit).
         let number = format!("{permit}-{}", a.id);
-        let mut moved = self
-            .move_application(
-                &a,
-                Event::StartProduction,
-                Step::on_site(None),
-                &actor,
-                actor.id.clone(),
-            )
-            .await?;
-        let current = self.application_in(moved.id).await?;
-        moved = self
-            .move_application(
-                &current,
-                Event::Produce,
-                Step::on_site(Some(number)),
-                &actor,
-                actor.id.clone(),
-            )
-            .await?;
-        let produced = self.application_in(moved.id).await?;
+        // Each move from the state as stored (a stale caller is refused by the store).
+        let mut current = a;
+        for (event, step) in [
+            (Event::StartProduction, Step::on_site(None)),
+            (Event::Produce, Step::on_site(Some(number))),
+        ] {
+            self.move_application(&current, event, step, &actor, actor.id.clone())
+                .await?;
+            current = self.application_in(current.id).await?;
+        }
+        let produced = current;
         self.on_site_payload(&produced, &kind, &permit).await
     }
 
