@@ -1603,7 +1603,7 @@ const browser = await chromium.launch({
 let failed = false;
 // The journeys, in the order of a full run. `ONLY=bridgeJourney,kioskBzyJourney` runs the named
 // ones alone (while working on a page); the checks after them apply to whatever was scanned.
-const journeys = [portalJourney, hallDay, bridgeJourney, kioskBzyJourney, kioskWejJourney, documentLife, hotlineCall, siteJourney, nearestHall, remoteRenewal, lodgingDay, foreignerVisit, kioskSqyJourney, kioskQttJourney, kioskYyjJourney, kioskQzjJourney, kioskTbjJourney, zjtVisit, staffTour, statsYear];
+const journeys = [portalJourney, hallDay, bridgeJourney, kioskBzyJourney, kioskWejJourney, kioskWejWriteJourney, documentLife, hotlineCall, siteJourney, nearestHall, remoteRenewal, lodgingDay, foreignerVisit, kioskSqyJourney, kioskQttJourney, kioskYyjJourney, kioskQzjJourney, kioskTbjJourney, zjtVisit, staffTour, statsYear];
 const only = process.env.ONLY ? process.env.ONLY.split(',') : null;
 try {
   const unknown = (only ?? []).filter((n) => !journeys.some((j) => j.name === n));
@@ -2060,6 +2060,107 @@ async function kioskWejJourney(browser) {
     const left = await traces(page);
     for (const trace of [LI, '李娜', '已受理', '领证方式']) assert.ok(!left.includes(trace), `after Done the page still holds ${trace}`);
     console.log('ok - 网e捷: a fee due shown to its holder, declined (told so), paid and its receipt printed; the application then shown accepted, its collection changed to the locker (a bad address told); each session wiped');
+  } finally {
+    bridge.child.kill();
+    server.child.kill();
+  }
+}
+
+// 网e捷's 立等可取 (issue 17, docs/KIOSK.md §7.3): 陈晓明's L and G endorsements, booked,
+// accepted at a window and approved, are offered "write it onto my permit now". The L's write
+// fails at the card writer: he is told it was not written, that it stays his, and to go to a
+// counter (the application stays produced). The G is written, read back and checked: the
+// screen says it is on his permit, and the application is collected. Done wipes the screen.
+async function kioskWejWriteJourney(browser) {
+  const { server, base, origin, root } = await modeServer('wejw');
+  const CHEN = '440106198503030116';
+  const bridge = await startBridge('wejw-bridge', {
+    peripherals: { id_reader: 'ok', card_writer: 'ok' },
+    answers: {
+      'id_card.read': [{ result: { name: '陈晓明', id_number: CHEN, sex: 'M', birth_date: '1985-03-03' } }],
+      'card_writer.write_endorsement': [
+        { error: { code: 'device_error', message: 'the chip did not answer' } },
+        { result: { written: true } },
+      ],
+    },
+    origin,
+  });
+  try {
+    const apiKiosk = await api(base, 'POST', '/api/v1/admin/devices', { name: 'api kiosk', hall_id: 'tianhe', kind: 'check_in' }, root);
+    const windows = await api(base, 'GET', '/api/v1/admin/halls/tianhe/windows', undefined, root);
+    const window = windows.body.find((w) => w.kind === 'general').number;
+    // An endorsement booked, checked in, accepted at a window and approved: its id.
+    const approved = async (business, answers) => {
+      const avail = await api(base, 'GET', `/api/v1/availability?business=${business}&halls=tianhe&from=2026-12-02&to=2026-12-02`);
+      const slot = avail.body.slots.find((s) => s.start === '09:30');
+      const hold = await api(base, 'POST', '/api/v1/holds', { slot_id: slot.slot_id, business });
+      const booking = await api(base, 'POST', '/api/v1/bookings', {
+        hold_id: hold.body.hold_id,
+        applicant: { name: '陈晓明', id_number: CHEN, phone: '13800138009' },
+        answers,
+      });
+      assert.equal(booking.status, 201, JSON.stringify(booking.body));
+      const checked = await api(base, 'POST', '/api/v1/halls/tianhe/checkins', { code: booking.body.code, id_number: CHEN }, { bearer: apiKiosk.body.token });
+      assert.equal(checked.status, 201, JSON.stringify(checked.body));
+      const called = await api(base, 'POST', `/api/v1/halls/tianhe/windows/${window}/call`, undefined, root);
+      const at = `/api/v1/halls/tianhe/windows/${window}/tickets/${called.body.id}`;
+      await api(base, 'POST', `${at}/action`, 'start', root);
+      const accepted = await api(base, 'POST', `${at}/accept`, {}, root);
+      assert.equal(accepted.status, 201, JSON.stringify(accepted.body));
+      await api(base, 'POST', `${at}/action`, 'finish', root);
+      const app = `/api/v1/applications/${accepted.body.id}`;
+      for (const step of ['review', 'approve']) assert.equal((await api(base, 'POST', `${app}/${step}`, undefined, root)).status, 200);
+      return accepted.body.id;
+    };
+    const l = await approved('hkm_endorsement_l', { option: '3m1', destination: 'hk' });
+    const g = await approved('hkm_endorsement_g', { option: '1y1', destination: 'hk' });
+
+    const device = await api(base, 'POST', '/api/v1/admin/devices', { name: '网e捷 1', hall_id: 'tianhe', kind: 'wej' }, root);
+    assert.equal(device.status, 201, JSON.stringify(device.body));
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    await pairDevice(page, base, device.body.id, root, `/kiosk/wej?bridge=${bridge.port}`);
+    await page.locator('#step-menu').waitFor({ state: 'visible', timeout: 15_000 });
+    assert.equal(await page.locator('#apps button[data-write]').count(), 2, 'both approved endorsements are offered');
+    assert.match(await page.locator(`#apps button[data-write="${l}"]`).innerText(), /写入证件（立等可取）/);
+    await scan(page, 'kiosk wej write offered');
+    // The L: held at the server for a moment to see the "leave it on the writer" step; then
+    // the writer fails.
+    let release;
+    const held = new Promise((r) => { release = r; });
+    await page.route('**/api/v1/kiosk/wej/writes', async (route) => { await held; await route.continue(); });
+    await page.locator(`#apps button[data-write="${l}"]`).click();
+    await page.locator('#step-write').waitFor({ state: 'visible', timeout: 10_000 });
+    assert.match(await page.locator('#step-write').innerText(), /写入完成前请勿取走/);
+    assert.equal(await page.locator('#done').isVisible(), false, 'no Done while writing');
+    await scan(page, 'kiosk wej writing');
+    release();
+    await page.waitForFunction(() => /写卡未成功/.test(document.getElementById('result').textContent), null, { timeout: 15_000 });
+    assert.match(await page.locator('#result').innerText(), /到窗口写入/);
+    await scan(page, 'kiosk wej write failed');
+    await page.unroute('**/api/v1/kiosk/wej/writes');
+    const lApp = await api(base, 'GET', `/api/v1/applications/${l}`, undefined, root);
+    assert.equal(lApp.body.application.status, 'produced', JSON.stringify(lApp.body));
+    await page.locator('#done').click();
+    await page.waitForLoadState();
+    // The G: written and checked; collected.
+    await page.locator('#step-menu').waitFor({ state: 'visible', timeout: 15_000 });
+    assert.equal(await page.locator('#apps button[data-write]').count(), 1, 'the produced L is no longer offered');
+    await page.locator(`#apps button[data-write="${g}"]`).click();
+    await page.waitForFunction(() => /签注已写入您的通行证/.test(document.getElementById('result').textContent), null, { timeout: 15_000 });
+    assert.match(await page.locator('#result').innerText(), /香港.* G · 一次.*有效期至.* 2027-12-01/);
+    await scan(page, 'kiosk wej written');
+    const gApp = await api(base, 'GET', `/api/v1/applications/${g}`, undefined, root);
+    assert.equal(gApp.body.application.status, 'collected', JSON.stringify(gApp.body));
+    await page.locator('#done').click();
+    await page.waitForLoadState();
+    await page.locator('#step-menu').waitFor({ state: 'visible', timeout: 15_000 });
+    assert.match(await page.locator('#apps').innerText(), /已领取/);
+    // The card leaves with him (no agent to read it again): what the wiped page still holds.
+    bridge.child.kill();
+    await Promise.all([page.waitForEvent('load'), page.locator('#done').click()]);
+    const left = await traces(page);
+    for (const trace of [CHEN, '陈晓明', '已领取', '签注已写入']) assert.ok(!left.includes(trace), `after Done the page still holds ${trace}`);
+    console.log('ok - 网e捷 立等可取: two approved endorsements offered; the L\'s write failed (told: not written, still his, to a counter; left produced); the G written, read back, checked and collected; each session wiped');
   } finally {
     bridge.child.kill();
     server.child.kill();

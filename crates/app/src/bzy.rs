@@ -323,6 +323,14 @@ fn line_view(l: &reissue::Line) -> EndorsementLine {
     }
 }
 
+/// The card writer's read-back hash, normalised (trimmed, lower-case hex), and whether it is
+/// the payload's `expected` hash: the one check of a write at any kiosk (办证易, 网e捷).
+pub(crate) fn read_back(expected: Option<&str>, given: &str) -> (String, bool) {
+    let hash = given.trim().to_ascii_lowercase();
+    let matches = expected.is_some_and(|e| e == hash);
+    (hash, matches)
+}
+
 fn hex(b: &[u8]) -> String {
     wujing_domain::audit::hex(b)
 }
@@ -911,7 +919,9 @@ impl App {
                 valid_until: l.valid_until,
             })
             .collect();
-        let (payload, payload_sha256) = self.sign_payload(id, &r.permit_number, &lines).await?;
+        let (payload, payload_sha256) = self
+            .sign_payload(("reissue", id), &r.permit_number, self.clock.now(), &lines)
+            .await?;
         self.audit(
             &Actor::new(p, client_addr).in_hall(&r.hall_id),
             AdminChange::Reissue(ReissueStep::Sign {
@@ -938,11 +948,14 @@ impl App {
     /// The payload written onto the card: the endorsements as JSON, a full stop, and the
     /// HMAC-SHA256 of the JSON under the store's named secret (base64url). A production
     /// deployment signs with the issuing authority's key in its HSM instead; the card's reader
-    /// verifies it. Answers base64 of the bytes and their SHA-256.
-    async fn sign_payload(
+    /// verifies it. Answers base64 of the bytes and their SHA-256. `subject` names what is
+    /// written (`("reissue", id)` here, `("application", id)` for 网e捷's on-site write,
+    /// [`crate::wej`]); the same inputs give the same bytes.
+    pub(crate) async fn sign_payload(
         &self,
-        id: i64,
+        subject: (&str, i64),
         permit: &str,
+        issued_at: DateTime<Utc>,
         lines: &[reissue::Line],
     ) -> AppResult<(String, String)> {
         use hmac::{Hmac, KeyInit, Mac};
@@ -950,11 +963,10 @@ impl App {
             .store
             .secret(PAYLOAD_SECRET, &crate::auth::random_token())
             .await?;
-        let body = serde_json::to_vec(&json!({
+        let mut doc = json!({
             "v": 1,
-            "reissue": id,
             "permit": permit,
-            "issued_at": self.clock.now().to_rfc3339(),
+            "issued_at": issued_at.to_rfc3339(),
             "endorsements": lines.iter().map(|l| json!({
                 "destination": l.destination.as_str(),
                 "type": l.kind,
@@ -962,8 +974,9 @@ impl App {
                 "entries": l.entries,
                 "valid_until": l.valid_until,
             })).collect::<Vec<_>>(),
-        }))
-        .expect("a payload serialises");
+        });
+        doc[subject.0] = json!(subject.1);
+        let body = serde_json::to_vec(&doc).expect("a payload serialises");
         let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes())
             .expect("HMAC takes any key length");
         mac.update(&body);
@@ -990,11 +1003,11 @@ impl App {
         input: &ReissueWrite,
     ) -> AppResult<ReissueOutcome> {
         let (r, _) = self.own_reissue(p, id, None).await?;
-        let hash = input.read_back_sha256.trim().to_ascii_lowercase();
         if r.status != "signed" {
             return Err(Code::EndorsementReissueState.into());
         }
-        if r.payload_sha256.as_deref() != Some(hash.as_str()) {
+        let (hash, matches) = read_back(r.payload_sha256.as_deref(), &input.read_back_sha256);
+        if !matches {
             self.fail_reissue(p, client_addr, &r, "write_mismatch")
                 .await?;
             return Err(Code::CardWriteMismatch.into());

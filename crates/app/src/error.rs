@@ -267,6 +267,11 @@ codes! {
     FaceNotVerified = "face_not_verified", Unprocessable, "人像比对未通过，请到窗口办理", "the face check did not pass; please go to a counter";
     KioskPaymentNotConfirmed = "kiosk_payment_not_confirmed", Conflict, "支付机构尚未确认这笔付款，请到窗口处理", "the payment provider has not confirmed this payment; please go to a counter";
     CardWriteMismatch = "card_write_mismatch", Unprocessable, "写卡回读不一致，签注未写入，费用将退回，请到窗口办理", "the card read back something else; the endorsement was not written, the fee will be refunded; please go to a counter";
+    // 网e捷's on-site write (立等可取, crates/app/src/wej.rs, docs/KIOSK.md §7.3).
+    OnsiteWriteNotOffered = "onsite_write_not_offered", Unprocessable, "本机只能写入港澳个人旅游（G）或团队旅游（L）签注，这份申请请按短信提示领取或到窗口咨询", "this machine writes Hong Kong/Macao tourist endorsements (G or L) only; collect this application as your text says, or ask at a counter";
+    OnsiteWriteState = "onsite_write_state", Conflict, "这份申请现在不能在本机写入（须已审批通过、尚未制证），请按短信提示领取或到窗口咨询", "this application cannot be written here now (it must be approved and not yet produced); collect it as your text says, or ask at a counter";
+    OnsiteWriteNoPermit = "onsite_write_no_permit", Unprocessable, "没有查到有效的电子往来港澳通行证，本机无法写入，请到窗口办理", "no valid e-card Exit-Entry Permit for HK and Macao was found, so this machine cannot write it; please go to a counter";
+    OnsiteWriteMismatch = "onsite_write_mismatch", Unprocessable, "写卡回读不一致，签注未写入。签注已制好，仍归您所有，请持通行证到窗口写入", "the card read back something else; the endorsement was not written. It is made and stays yours: please bring your permit to a counter to have it written";
     KioskFeeNotDue = "kiosk_fee_not_due", NotFound, "没有这笔待缴费用", "no such fee due";
     // Online payment (issue 13, crates/app/src/payments.rs).
     PaymentAlreadyPaid = "payment_already_paid", Conflict, "该事项已缴费", "this has been paid already";

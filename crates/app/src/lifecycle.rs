@@ -833,6 +833,7 @@ impl App {
                 "signed": step.signed.then_some(true),
                 "missing": step.supplement.as_ref().map(|(m, _)| m),
                 "supplement_due": step.supplement.as_ref().map(|(_, d)| d),
+                "on_site": step.on_site.then_some(true),
             }),
             client_addr: actor.client_addr.clone(),
             station: actor.station.clone(),
@@ -843,7 +844,11 @@ impl App {
             State::ReturnedToVault => Some(Notice::ReturnedToVault),
             _ => None,
         };
-        let (messages, locker) = if to == State::ReadyForCollection
+        let (messages, locker) = if step.on_site {
+            // Written onto the permit at 网e捷 while the citizen waits: no compartment, no
+            // "ready" text; only the last move tells them it is done.
+            (self.texts_for(a, to, &step).await?, None)
+        } else if to == State::ReadyForCollection
             && a.collection_method == Collection::Locker.as_str()
         {
             // Decided here (issue 12 is silent): when every compartment of the site is
@@ -875,6 +880,8 @@ impl App {
                     // brought elsewhere names the hall (not personal data).
                     note: if step.signed {
                         "signed".into()
+                    } else if step.on_site {
+                        "on_site".into()
                     } else {
                         step.at_hall
                             .as_ref()
@@ -977,6 +984,8 @@ impl App {
     ) -> AppResult<Vec<NewMessage>> {
         let mail = a.collection_method == Collection::Mail.as_str();
         let tells = match to {
+            State::Collected if step.on_site => true,
+            _ if step.on_site => false,
             State::Accepted => step.at_hall.is_some(),
             State::PendingSupplement => step.supplement.is_some(),
             State::Approved | State::Refused | State::ReadyForCollection => true,
@@ -1037,6 +1046,12 @@ impl App {
             ),
             (State::Dispatched, true) => format!(
                 "[Wujing] Your document has been mailed by EMS, tracking number {tracking}. Status: {link}"
+            ),
+            (State::Collected, false) if step.on_site => format!(
+                "【无境】您的签注已在网e捷自助机写入电子往来港澳通行证，本次办理完成。如非本人办理，请联系受理大厅。进度：{link}"
+            ),
+            (State::Collected, true) if step.on_site => format!(
+                "[Wujing] Your endorsement was written onto your e-card permit at a self-service machine; this application is complete. If this was not you, please contact the accepting hall. Status: {link}"
             ),
             (State::Collected, false) => {
                 format!("【无境】您的证件已妥投，本次办理完成。进度：{link}")
@@ -1161,6 +1176,21 @@ pub(crate) struct Step {
     signed: bool,
     /// Review's request for a supplement: what is missing, and by when.
     supplement: Option<(Vec<String>, chrono::NaiveDate)>,
+    /// A move of 网e捷's on-site write ([`crate::wej`]): noted `on_site`, no locker compartment,
+    /// no text but the last one's.
+    on_site: bool,
+}
+
+impl Step {
+    /// A move of an endorsement written onto the permit at 网e捷 (the document's number with
+    /// `produced`).
+    pub(crate) fn on_site(document_number: Option<String>) -> Self {
+        Self {
+            document_number,
+            on_site: true,
+            ..Self::default()
+        }
+    }
 }
 
 #[cfg(test)]

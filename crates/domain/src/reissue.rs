@@ -161,6 +161,43 @@ pub fn on_menu(kind: &str, destination: Destination, option: &str) -> bool {
     }
 }
 
+/// The holder's valid, unexpired 往来港澳通行证 (the latest issued) when it is an e-card: what a
+/// kiosk's card writer can write an endorsement onto (办证易's re-issue, 网e捷's on-site write).
+pub fn e_card_permit(
+    documents: &[DocumentRecord],
+    today: NaiveDate,
+) -> Result<&DocumentRecord, Refusal> {
+    let permit = documents
+        .iter()
+        .filter(|d| {
+            d.kind == DocumentKind::HkmPermit
+                && d.status == DocumentStatus::Valid
+                && d.expires_on >= today
+        })
+        .max_by_key(|d| d.issued_on)
+        .ok_or(Refusal::NoPermit)?;
+    if !permit.number.starts_with('C') {
+        return Err(Refusal::NotECard);
+    }
+    Ok(permit)
+}
+
+/// An endorsement option's last valid day and number of entries when issued on `issued_on`
+/// (`3m…` three months, `1y…` a year, less a day; `…2` two entries, else one).
+pub fn validity(option: &str, issued_on: NaiveDate) -> Option<(NaiveDate, u32)> {
+    let months = if option.starts_with("1y") {
+        12
+    } else if option.starts_with("3m") {
+        3
+    } else {
+        return None;
+    };
+    let valid_until = issued_on
+        .checked_add_months(Months::new(months))
+        .and_then(|d| d.pred_opt())?;
+    Some((valid_until, if option.ends_with('2') { 2 } else { 1 }))
+}
+
 /// What the holder of `permits` (their registry documents) may re-issue on `today`.
 pub fn assess(
     person: Option<&PersonRecord>,
@@ -177,18 +214,7 @@ pub fn assess(
     if person.military {
         return Err(Refusal::Military);
     }
-    let permit = documents
-        .iter()
-        .filter(|d| {
-            d.kind == DocumentKind::HkmPermit
-                && d.status == DocumentStatus::Valid
-                && d.expires_on >= today
-        })
-        .max_by_key(|d| d.issued_on)
-        .ok_or(Refusal::NoPermit)?;
-    if !permit.number.starts_with('C') {
-        return Err(Refusal::NotECard);
-    }
+    let permit = e_card_permit(documents, today)?;
     if history.is_empty() {
         return Err(Refusal::FirstEndorsement);
     }
@@ -252,12 +278,7 @@ pub fn price(
         .terms(&business, today)
         .and_then(|t| t.fee_for(Some(option)))
         .ok_or(Refusal::OptionNotAllowed)?;
-    let months = if option.starts_with("1y") { 12 } else { 3 };
-    let valid_until = today
-        .checked_add_months(Months::new(months))
-        .and_then(|d| d.pred_opt())
-        .ok_or(Refusal::OptionNotAllowed)?;
-    let entries = if option.ends_with('2') { 2 } else { 1 };
+    let (valid_until, entries) = validity(option, today).ok_or(Refusal::OptionNotAllowed)?;
     let mut seen = Vec::new();
     let mut lines = Vec::new();
     for d in destinations {

@@ -113,6 +113,7 @@ pub fn device_mode_words(mode: &str, en: bool) -> String {
         "rate" => ("评价", "Rating"),
         "status" => ("进度查询", "Status query"),
         "collection" => ("选择领证方式", "Collection choice"),
+        "write" => ("签注立等可取写入", "On-site endorsement write"),
         "apply" => ("自助申请", "Self-service application"),
         "card_read" => ("读取身份证", "ID card read"),
         "lodging" => ("住宿登记", "Accommodation registration"),

@@ -613,6 +613,24 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
         ),
         (
             M::POST,
+            "/api/v1/kiosk/wej/writes",
+            KioskStatus,
+            post(wej::write_start),
+        ),
+        (
+            M::POST,
+            "/api/v1/kiosk/wej/writes/{application}/written",
+            KioskStatus,
+            post(wej::write_done),
+        ),
+        (
+            M::POST,
+            "/api/v1/kiosk/wej/writes/{application}/failed",
+            KioskStatus,
+            post(wej::write_failed),
+        ),
+        (
+            M::POST,
             "/api/v1/kiosk/bzy/endorsements/offer",
             Endorse,
             post(bzy::offer),

@@ -1,8 +1,9 @@
 //! 网e捷 (issue 17, docs/KIOSK.md §7.3): the kiosk's page `/kiosk/wej`, its receipt PDF, and
-//! its status action `/api/v1/kiosk/wej/status`; its payment actions are 办证易's use cases
+//! its status action `/api/v1/kiosk/wej/status`, the choice of collection and the on-site
+//! write (`/api/v1/kiosk/wej/writes…`, 立等可取); its payment actions are 办证易's use cases
 //! through its own paths (`crate::bzy`).
 
-use crate::extract::{ApiJson, ClientAddr, PageContext, PageQuery};
+use crate::extract::{ApiJson, ApiPath, ClientAddr, PageContext, PageQuery};
 use crate::kiosk::{KioskQuery, Shell};
 use crate::pages::render;
 use crate::{ApiResult, AppState};
@@ -12,7 +13,10 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::{Extension, Json};
 use wujing_app::bzy::CardHolder;
-use wujing_app::wej::{KioskApplication, KioskCollectionInput, KioskStatusView};
+use wujing_app::wej::{
+    KioskApplication, KioskCollectionInput, KioskStatusView, KioskWrite, KioskWriteFailure,
+    KioskWriteInput, KioskWriteOutcome, KioskWriteReadBack,
+};
 use wujing_app::Principal;
 
 #[derive(Template)]
@@ -70,6 +74,72 @@ pub async fn collection(
     Ok(Json(
         s.app
             .kiosk_choose_collection(&p, addr.as_deref(), &input)
+            .await?,
+    ))
+}
+
+/// 立等可取: the holder's approved G or L endorsement moved to produced at this machine, and
+/// the signed payload the card writer writes (audited moves).
+#[utoipa::path(post, path = "/api/v1/kiosk/wej/writes", tag = "kiosk", security(("device" = [])),
+    request_body = KioskWriteInput,
+    responses((status = 200, body = KioskWrite),
+              (status = 400, description = "`id_number_*`"),
+              (status = 404, description = "`application_not_found` (also for another person's)"),
+              (status = 409, description = "`onsite_write_state` (not approved, or produced already)"),
+              (status = 422, description = "`onsite_write_not_offered` (not a G or L endorsement), `onsite_write_no_permit` (no valid e-card permit)")))]
+pub async fn write_start(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(input): ApiJson<KioskWriteInput>,
+) -> ApiResult<Json<KioskWrite>> {
+    Ok(Json(
+        s.app.kiosk_write_start(&p, addr.as_deref(), &input).await?,
+    ))
+}
+
+/// The card writer's read-back: equal to the payload's hash, the application moves on to
+/// collected at this machine; another leaves it produced (`onsite_write_mismatch`).
+#[utoipa::path(post, path = "/api/v1/kiosk/wej/writes/{application}/written", tag = "kiosk", security(("device" = [])),
+    params(("application" = i64, Path)),
+    request_body = KioskWriteReadBack,
+    responses((status = 200, body = KioskWriteOutcome),
+              (status = 404, description = "`application_not_found`"),
+              (status = 409, description = "`onsite_write_state`"),
+              (status = 422, description = "`onsite_write_mismatch` (left produced: a counter writes it)")))]
+pub async fn write_done(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    ClientAddr(addr): ClientAddr,
+    ApiPath(application): ApiPath<i64>,
+    ApiJson(input): ApiJson<KioskWriteReadBack>,
+) -> ApiResult<Json<KioskWriteOutcome>> {
+    Ok(Json(
+        s.app
+            .kiosk_write_written(&p, addr.as_deref(), application, &input)
+            .await?,
+    ))
+}
+
+/// The write did not happen at the machine (recorded): the application stays produced and
+/// the answer says to go to a counter.
+#[utoipa::path(post, path = "/api/v1/kiosk/wej/writes/{application}/failed", tag = "kiosk", security(("device" = [])),
+    params(("application" = i64, Path)),
+    request_body = KioskWriteFailure,
+    responses((status = 200, body = KioskWriteOutcome),
+              (status = 400, description = "`body_invalid` (an unknown reason)"),
+              (status = 404, description = "`application_not_found`"),
+              (status = 409, description = "`onsite_write_state`")))]
+pub async fn write_failed(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    ClientAddr(addr): ClientAddr,
+    ApiPath(application): ApiPath<i64>,
+    ApiJson(input): ApiJson<KioskWriteFailure>,
+) -> ApiResult<Json<KioskWriteOutcome>> {
+    Ok(Json(
+        s.app
+            .kiosk_write_failed(&p, addr.as_deref(), application, &input)
             .await?,
     ))
 }

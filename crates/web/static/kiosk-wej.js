@@ -1,7 +1,11 @@
 // 网e捷 (docs/KIOSK.md §7.3), on the kiosk shell (shell.js) and the bridge (bridge.js): card read
 // → the holder's applications in plain words and fees due; a fee paid on the terminal as at
-// 办证易 (the server settles it and answers the receipt once paid), the receipt printed. The
-// card's number lives in `card` only; the shell's wipe reloads the page.
+// 办证易 (the server settles it and answers the receipt once paid), the receipt printed; the
+// way of collection changed; an approved G or L endorsement written onto the e-card permit
+// while the citizen waits (立等可取: the server produces it and signs the payload, the card
+// writer writes it and reads it back, the server checks the read-back and records it
+// collected; a write that fails sends the citizen to a counter). The card's number lives in
+// `card` only; the shell's wipe reloads the page.
 (function () {
   'use strict';
   var shell = window.WujingShell;
@@ -18,8 +22,9 @@
     return e;
   }
   function show(step) {
-    ['step-menu', 'step-result'].forEach(function (s) { $(s).hidden = s !== step; });
-    $('done').hidden = false;
+    ['step-menu', 'step-write', 'step-result'].forEach(function (s) { $(s).hidden = s !== step; });
+    // No Done while the permit is being written: a wipe then would leave the write unreported.
+    $('done').hidden = step === 'step-write';
   }
   function api(path, body) {
     return fetch(path, {
@@ -168,6 +173,58 @@
     }).then(function () { busy = false; });
   }
 
+  // 立等可取 (docs/KIOSK.md §7.3): produced and signed by the server, written by the card
+  // writer, its read-back checked by the server; any failure leaves the endorsement made and
+  // the citizen's, written at a counter.
+  function writeOnSite(a) {
+    if (busy) return;
+    busy = true;
+    $('write-what').textContent = t(a.business_zh, a.business_en);
+    say('');
+    show('step-write');
+    var path = '/api/v1/kiosk/wej/writes/' + encodeURIComponent(a.id);
+    var signed = null;
+    api('/api/v1/kiosk/wej/writes', { id_number: card.id_number, application: a.id })
+      .then(function (w) {
+        signed = w;
+        $('write-state').textContent = t('正在写入，请勿取走证件…', 'Writing; please leave the permit where it is…');
+        return bridge.request('card_writer.write_endorsement', {
+          document_number: w.permit_number,
+          endorsement: { type: w.endorsement.type, valid_until: w.endorsement.valid_until, entries: w.endorsement.entries,
+            destinations: w.lines.map(function (x) { return x.destination; }) },
+          payload: w.payload
+        }, 60000).then(function (r) {
+          $('write-state').textContent = t('正在核对…', 'Checking…');
+          return api(path + '/written', { id_number: card.id_number, read_back_sha256: String((r && r.read_back_sha256) || '') });
+        }, function (err) {
+          var reason = err && err.code === 'timeout' ? 'timeout' : 'write_failed';
+          return api(path + '/failed', { id_number: card.id_number, reason: reason }).then(function (o) {
+            result(false, t('写卡未成功，签注未写入证件', 'The permit could not be written; the endorsement is not on it'), [t(o.next_zh, o.next_en)]);
+            throw null;
+          }, function () {
+            result(false, t('写卡未成功，签注未写入证件', 'The permit could not be written'), [AT_COUNTER]);
+            throw null;
+          });
+        });
+      })
+      .then(function (o) {
+        var lines = signed.lines.map(function (x) {
+          return (x.destination === 'hk' ? t('香港', 'Hong Kong') : t('澳门', 'Macao')) + ' ' + x.type + ' · ' +
+            (x.entries === 2 ? t('两次', 'two entries') : t('一次', 'one entry')) + ' · ' + t('有效期至 ', 'valid until ') + x.valid_until;
+        });
+        lines.push(t(o.next_zh, o.next_en));
+        result(true, t(o.message_zh, o.message_en), lines);
+      })
+      .catch(function (err) {
+        if (err === null) return;
+        result(false, (err && err.message) || t('暂时无法写入', 'This cannot be written now'),
+          [err && err.code === 'onsite_write_mismatch' ? AT_COUNTER : COUNTER]);
+      })
+      .then(function () { busy = false; });
+  }
+  var AT_COUNTER = t('签注已制好，仍归您所有：请持通行证和身份证到窗口写入',
+    'It is made and stays yours: bring your permit and ID card to a counter to have it written');
+
   function render(v) {
     $('holder').textContent = t('持证人 ', 'Card holder ') + v.holder;
     var apps = $('apps');
@@ -180,6 +237,13 @@
       if (a.ready_by) li.appendChild(el('span', null, t('预计 ', 'expected by ') + a.ready_by));
       var how = methodName(a.collection_method);
       li.appendChild(el('span', 'how', t('领证方式：' + how[0], 'Collection: ' + how[1])));
+      if (a.can_write_here && bridge && bridge.has('card_writer')) {
+        var w = el('button', 'go', t('写入证件（立等可取）', 'Write it onto my permit now'));
+        w.type = 'button';
+        w.setAttribute('data-write', String(a.id));
+        w.addEventListener('click', function () { writeOnSite(a); });
+        li.appendChild(w);
+      }
       if (a.can_choose_collection) {
         var b = el('button', 'secondary', t('更改领证方式', 'Change how I receive it'));
         b.type = 'button';

@@ -614,3 +614,271 @@ async fn fee_due_paid_at_the_kiosk(store: DynStore) {
         .any(|x| x == "application.collection"));
 }
 both_dialects!(fee_due_paid_over_http, fee_due_paid_at_the_kiosk);
+
+/// 立等可取 at 网e捷: 陈晓明's G endorsement, booked, accepted at a counter and approved, is
+/// written onto his e-card permit at the machine and ends collected, each move in its history
+/// from the machine; another holder learns nothing, a passport or an unapproved application is
+/// refused with its code, a read-back that differs leaves it produced.
+async fn endorsement_written_on_site(store: DynStore) {
+    let h = Harness::new(store).await;
+    let officer = h.sign_in_as("officer@tianhe").await;
+    let reviewer = h.sign_in_as("reviewer").await;
+    let wej = device(&h, "wej", "网e捷 立等可取").await;
+    let bzy = device(&h, "bzy", "办证易 测试").await;
+
+    // His G endorsement (a year, two entries, Hong Kong), booked and accepted at a window.
+    let slot = h.slot("tianhe", "hkm_endorsement_g").await;
+    let (s, hold) = h
+        .post(
+            "/api/v1/holds",
+            json!({"slot_id": slot["slot_id"], "business": "hkm_endorsement_g"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{hold}");
+    let (s, b) = h
+        .post(
+            "/api/v1/bookings",
+            json!({"hold_id": hold["hold_id"], "applicant": super::applicant(CHEN, "陈晓明"),
+                   "answers": {"option": "1y2", "destination": "hk"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let (g, _) = super::lifecycle::accept_booking(
+        &h,
+        &officer,
+        b["code"].as_str().unwrap(),
+        "hkm_endorsement_g",
+        json!({}),
+    )
+    .await;
+    let id = g["id"].as_i64().unwrap();
+    let write = |who: &str, app: i64| json!({"id_number": who, "application": app});
+
+    // Not approved yet: refused, nothing moves.
+    let (s, e) = post(&h, &wej, "/api/v1/kiosk/wej/writes", write(CHEN, id)).await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("onsite_write_state")),
+        "{e}"
+    );
+    assert!(e["error"]["message"].as_str().unwrap().contains("窗口"));
+    let (_, v) = post(
+        &h,
+        &wej,
+        "/api/v1/kiosk/wej/status",
+        json!({"id_number": CHEN}),
+    )
+    .await;
+    assert_eq!(v["applications"][0]["can_write_here"], false, "{v}");
+    for step in ["review", "approve"] {
+        let (s, v) = h
+            .call(
+                "POST",
+                &format!("/api/v1/applications/{id}/{step}"),
+                None,
+                &reviewer.headers(),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    let (_, v) = post(
+        &h,
+        &wej,
+        "/api/v1/kiosk/wej/status",
+        json!({"id_number": CHEN}),
+    )
+    .await;
+    assert_eq!(
+        (
+            &v["applications"][0]["status"],
+            &v["applications"][0]["can_write_here"]
+        ),
+        (&json!("approved"), &json!(true)),
+        "{v}"
+    );
+
+    // A passport application (郑华's, approved) is not written here.
+    let (p, _) = super::lifecycle::accept_booked(&h, &officer, "440112200001010139").await;
+    let pid = p["id"].as_i64().unwrap();
+    for step in ["review", "approve"] {
+        h.call(
+            "POST",
+            &format!("/api/v1/applications/{pid}/{step}"),
+            None,
+            &reviewer.headers(),
+        )
+        .await;
+    }
+    let (s, e) = post(
+        &h,
+        &wej,
+        "/api/v1/kiosk/wej/writes",
+        write("440112200001010139", pid),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("onsite_write_not_offered")
+        ),
+        "{e}"
+    );
+    // Another card holder, or an unknown application: as unknown; a 办证易 may not.
+    for body in [write("440112200001010139", id), write(CHEN, id + 1000)] {
+        let (s, e) = post(&h, &wej, "/api/v1/kiosk/wej/writes", body).await;
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("application_not_found")),
+            "{e}"
+        );
+    }
+    let (s, _) = post(&h, &bzy, "/api/v1/kiosk/wej/writes", write(CHEN, id)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(
+        h.store.application(id).await.unwrap().unwrap().status,
+        "approved"
+    );
+
+    // His own: produced at the machine, the payload signed for his permit.
+    let (s, w) = post(&h, &wej, "/api/v1/kiosk/wej/writes", write(CHEN, id)).await;
+    assert_eq!(s, StatusCode::OK, "{w}");
+    assert_eq!(w["permit_number"], "CA3528174");
+    assert_eq!(
+        w["endorsement"],
+        json!({"type": "G", "valid_until": "2027-11-30", "entries": 2})
+    );
+    let payload = w["payload"].as_str().unwrap();
+    assert_eq!(w["payload_sha256"].as_str().unwrap(), sha256_b64(payload));
+    let a = h.store.application(id).await.unwrap().unwrap();
+    assert_eq!(
+        (a.status.as_str(), a.document_number.as_deref()),
+        ("produced", Some(format!("CA3528174-{id}").as_str()))
+    );
+    // Asked again: it is no longer approved.
+    let (s, e) = post(&h, &wej, "/api/v1/kiosk/wej/writes", write(CHEN, id)).await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("onsite_write_state"))
+    );
+
+    // The writer read back something else: left produced, to a counter.
+    let written = format!("/api/v1/kiosk/wej/writes/{id}/written");
+    let (s, e) = post(
+        &h,
+        &wej,
+        &written,
+        json!({"id_number": CHEN, "read_back_sha256": "00".repeat(32)}),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("onsite_write_mismatch")
+        ),
+        "{e}"
+    );
+    assert!(e["error"]["message"].as_str().unwrap().contains("窗口"));
+    assert_eq!(
+        h.store.application(id).await.unwrap().unwrap().status,
+        "produced"
+    );
+    // A write that failed is recorded, still produced, with the next step.
+    let (s, f) = post(
+        &h,
+        &wej,
+        &format!("/api/v1/kiosk/wej/writes/{id}/failed"),
+        json!({"id_number": CHEN, "reason": "write_failed"}),
+    )
+    .await;
+    assert_eq!(
+        (s, &f["status"], &f["written"]),
+        (StatusCode::OK, &json!("produced"), &json!(false)),
+        "{f}"
+    );
+    assert!(f["next_zh"].as_str().unwrap().contains("窗口"));
+    // Another holder's read-back is not heard.
+    let (s, _) = post(
+        &h,
+        &wej,
+        &written,
+        json!({"id_number": "440112200001010139", "read_back_sha256": w["payload_sha256"]}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // The payload read back (upper case, as some writers report): collected at the machine.
+    let hash = w["payload_sha256"].as_str().unwrap().to_ascii_uppercase();
+    let (s, o) = post(
+        &h,
+        &wej,
+        &written,
+        json!({"id_number": CHEN, "read_back_sha256": hash}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{o}");
+    assert_eq!(
+        (&o["status"], &o["written"]),
+        (&json!("collected"), &json!(true))
+    );
+    let a = h.store.application(id).await.unwrap().unwrap();
+    assert_eq!(a.status, "collected");
+    let events = h.store.application_events(id).await.unwrap();
+    let tail: Vec<(&str, &str)> = events
+        .iter()
+        .filter(|e| e.note == "on_site")
+        .map(|e| (e.to_state.as_str(), e.actor.as_str()))
+        .collect();
+    assert_eq!(
+        tail.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+        [
+            "in_production",
+            "produced",
+            "dispatched",
+            "ready_for_collection",
+            "collected"
+        ]
+    );
+    assert!(
+        tail.iter().all(|(_, by)| by.starts_with("device:")),
+        "{tail:?}"
+    );
+    let trail = actions(&h).await;
+    for x in [
+        "application.in_production",
+        "application.produced",
+        "application.dispatched",
+        "application.ready_for_collection",
+        "application.collected",
+        "kiosk.write_mismatch",
+        "kiosk.write_failed",
+    ] {
+        assert!(trail.iter().any(|a| a == x), "{x}");
+    }
+    // Told again (a retried request): the same answer, nothing more moves.
+    let (s, o) = post(
+        &h,
+        &wej,
+        &written,
+        json!({"id_number": CHEN, "read_back_sha256": w["payload_sha256"]}),
+    )
+    .await;
+    assert_eq!((s, &o["status"]), (StatusCode::OK, &json!("collected")));
+    assert_eq!(
+        h.store.application_events(id).await.unwrap().len(),
+        events.len()
+    );
+    let (_, v) = post(
+        &h,
+        &wej,
+        "/api/v1/kiosk/wej/status",
+        json!({"id_number": CHEN}),
+    )
+    .await;
+    assert_eq!(v["applications"][0]["status_zh"], "已领取", "{v}");
+}
+both_dialects!(
+    endorsement_written_on_site_over_http,
+    endorsement_written_on_site
+);

@@ -31,7 +31,19 @@ pub(super) async fn accept_booked_with(
     accept: serde_json::Value,
 ) -> (serde_json::Value, wujing_store::Booking) {
     let code = h.book_at("tianhe", id_number).await;
-    let b = h.store.booking_by_code(&code).await.unwrap().unwrap();
+    accept_booking(h, officer, &code, "passport_first", accept).await
+}
+
+/// Serves the tianhe booking `code` of `business` at a general window and accepts it with
+/// the acceptance's body: the application (JSON) and the booking.
+pub(super) async fn accept_booking(
+    h: &Harness,
+    officer: &super::staff::Session,
+    code: &str,
+    business: &str,
+    accept: serde_json::Value,
+) -> (serde_json::Value, wujing_store::Booking) {
+    let b = h.store.booking_by_code(code).await.unwrap().unwrap();
     h.store
         .issue_ticket(&wujing_store::NewTicket {
             hall_id: "tianhe".into(),
@@ -39,7 +51,7 @@ pub(super) async fn accept_booked_with(
             queue: "A".into(),
             booking_id: Some(b.id),
             booking_slot_id: Some(b.slot.id),
-            business: "passport_first".into(),
+            business: business.into(),
             identity_key: b.identity_key.clone(),
             kind: "appointment".into(),
             channel: "counter".into(),

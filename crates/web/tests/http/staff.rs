@@ -495,6 +495,17 @@ fn expected() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
         ("GET", "/kiosk/bzy/receipts/{id}/pdf", bzy),
         ("POST", "/api/v1/kiosk/wej/status", &["wej"]),
         ("POST", "/api/v1/kiosk/wej/collection", &["wej"]),
+        ("POST", "/api/v1/kiosk/wej/writes", &["wej"]),
+        (
+            "POST",
+            "/api/v1/kiosk/wej/writes/{application}/written",
+            &["wej"],
+        ),
+        (
+            "POST",
+            "/api/v1/kiosk/wej/writes/{application}/failed",
+            &["wej"],
+        ),
         ("GET", "/kiosk/wej", &["wej"]),
         ("GET", "/kiosk/wej/receipts/{id}/pdf", &["wej"]),
         ("GET", "/api/v1/admin/halls/{id}/locker", halls),
@@ -810,6 +821,7 @@ async fn authorization_matrix(store: DynStore) {
             // Window 1: the rating terminal's own window.
             .replace("{number}", "1")
             .replace("{ticket}", "1")
+            .replace("/writes/{application}", "/writes/1")
             .replace("{provider}", "simulated")
             .replace("{reference}", "sim_unknown")
             .replace("{label}", "A-01");
