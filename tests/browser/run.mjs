@@ -1942,7 +1942,9 @@ async function kioskBzyJourney(browser) {
     assert.ok(!(await traces(page)).includes(CHEN), 'the screen shows no full identity number');
     assert.ok(!(await traces(page)).includes('CA3528174'), 'the screen shows no full permit number');
     await scan(page, 'kiosk bzy written');
-    await page.locator('#done').click();
+    // The card leaves with the citizen (no agent to read it again): what the wiped page holds.
+    bridge.child.kill();
+    await Promise.all([page.waitForNavigation(), page.locator('#done').click()]);
     await page.waitForLoadState();
     const left = await traces(page);
     for (const trace of [CHEN, '陈晓明', 'CA****174', '2027-12-01']) {
@@ -2055,6 +2057,8 @@ async function kioskWejJourney(browser) {
     await page.locator('#step-menu').waitFor({ state: 'visible', timeout: 15_000 });
     assert.match(await page.locator('#apps').innerText(), /领证方式：自助取证机/);
     // Done wipes by reloading the page: wait for that navigation before reading what is left.
+    // The card leaves with the citizen (no agent to read it again).
+    bridge.child.kill();
     await Promise.all([page.waitForNavigation(), page.locator('#done').click()]);
     await page.waitForLoadState();
     const left = await traces(page);
