@@ -649,10 +649,12 @@ async function hallDay(browser) {
 }
 
 /** The newest application text of `topic` lines containing `text`, waiting for the dispatcher. */
-async function outboxLine(text) {
+/** The newest outbox line with `text`, among the lines after the first `after` (the outbox is
+ * shared by every journey's server: another server's older text may match too). */
+async function outboxLine(text, after = 0) {
   for (let i = 0; i < 50; i++) {
     if (existsSync(outbox)) {
-      const hit = readFileSync(outbox, 'utf8').trim().split('\n').reverse().find((l) => l.includes(text));
+      const hit = readFileSync(outbox, 'utf8').trim().split('\n').slice(after).reverse().find((l) => l.includes(text));
       if (hit) return hit;
     }
     await new Promise((r) => setTimeout(r, 200));
@@ -1009,6 +1011,7 @@ async function remoteRenewal(browser) {
   await citizen.locator('form[action="/online/app/pay"] button').click();
   await citizen.waitForURL(/\/pay\/simulated\//);
   const checkout = citizen.url();
+  const beforePay = outboxLines();
   await citizen.locator('button[value=pay]').click();
   await citizen.waitForURL(/\/online\/return\//);
   assert.match(await citizen.locator('main').innerText(), /已缴费，申请已提交/);
@@ -1017,7 +1020,7 @@ async function remoteRenewal(browser) {
   await citizen.locator('button[value=resend]').click();
   await citizen.waitForURL(/\/online\/return\//);
   assert.match(await citizen.locator('main').innerText(), /已缴费，申请已提交/);
-  const submitted = await outboxLine('138****8001 (application): 【广州市公安局出入境管理支队】您的网上申请');
+  const submitted = await outboxLine('138****8001 (application): 【广州市公安局出入境管理支队】您的网上申请', beforePay);
   const statusPath = submitted.match(/(\/online\/status\/[A-Z0-9]+\?k=[0-9a-f]+)/)[1];
 
   // The reviewer of the online site sees one online application, with its photo.
