@@ -984,6 +984,12 @@ impl App {
     ) -> AppResult<Vec<AuditView>> {
         self.require(p, Action::ViewAudit, None)?;
         let halls = crate::authz::hall_scope(p, Action::ViewAudit);
+        // Following one person through the whole trail is for organisation-wide supervisors
+        // and administrators only: leaders and hall managers read their halls' entries, not a
+        // citizen's history (docs/OPERATIONS.md, "The audit trail").
+        let may_follow_a_person = matches!(p, Principal::Staff(s) if s.roles.iter().any(|g| {
+            g.hall.is_none() && matches!(g.role, Role::Supervisor | Role::Admin)
+        }));
         let citizen = match q
             .citizen
             .as_deref()
@@ -991,7 +997,7 @@ impl App {
             .filter(|c| !c.is_empty())
         {
             None => None,
-            Some(_) if halls.is_some() => {
+            Some(_) if halls.is_some() || !may_follow_a_person => {
                 return Err(Code::AuditSearchByIdentityForbidden.into());
             }
             Some(c) if c.starts_with("P:") => {

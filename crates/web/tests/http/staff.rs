@@ -1974,6 +1974,28 @@ async fn hall_scoped_readers_see_only_their_halls_audit_and_signals(store: DynSt
         .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v.as_array().unwrap().len(), 1, "{v}");
+    // An organisation-wide leader and a hall manager read the trail (their scope) but may not
+    // follow one person through it.
+    for who in ["leader", "hall_manager@tianhe"] {
+        let reader = h.sign_in_as(who).await;
+        let (s, _) = h
+            .call("GET", "/api/v1/audit?limit=5", None, &reader.headers())
+            .await;
+        assert_eq!(s, StatusCode::OK, "{who}");
+        let (s, v) = h
+            .call(
+                "GET",
+                &format!("/api/v1/audit?citizen={ZHENG}"),
+                None,
+                &reader.headers(),
+            )
+            .await;
+        assert_eq!(
+            (s, code_of(&v)),
+            (StatusCode::FORBIDDEN, "audit_search_by_identity_forbidden"),
+            "{who}"
+        );
+    }
     // The staff page: the same scope, and the same refusal.
     let page = |query: &'static str| {
         let (h, cookie) = (&h, hall_sup.cookie.clone());
