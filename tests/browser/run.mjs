@@ -1606,7 +1606,7 @@ const browser = await chromium.launch({
 let failed = false;
 // The journeys, in the order of a full run. `ONLY=bridgeJourney,kioskBzyJourney` runs the named
 // ones alone (while working on a page); the checks after them apply to whatever was scanned.
-const journeys = [portalJourney, hallDay, bridgeJourney, kioskBzyJourney, kioskWejJourney, kioskWejWriteJourney, documentLife, hotlineCall, siteJourney, nearestHall, remoteRenewal, lodgingDay, foreignerVisit, kioskSqyJourney, kioskQttJourney, kioskYyjJourney, kioskQzjJourney, kioskTbjJourney, zjtVisit, staffTour, statsYear];
+const journeys = [portalJourney, hallDay, bridgeJourney, kioskBzyJourney, kioskWejJourney, kioskWejWriteJourney, documentLife, hotlineCall, siteJourney, nearestHall, remoteRenewal, lodgingDay, foreignerVisit, kioskSqyJourney, kioskQttJourney, kioskYyjJourney, kioskQzjJourney, kioskTbjJourney, zjtVisit, careBooking, staffTour, statsYear];
 const only = process.env.ONLY ? process.env.ONLY.split(',') : null;
 try {
   const unknown = (only ?? []).filter((n) => !journeys.some((j) => j.name === n));
@@ -1632,6 +1632,63 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 process.exit(failed ? 1 : 0);
+
+/** An identity number with its check digit (GB 11643), for a citizen made up by a journey. */
+function idNumber(first17) {
+  const w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+  const sum = [...first17].reduce((a, c, i) => a + Number(c) * w[i], 0);
+  return first17 + '10X98765432'[sum % 11];
+}
+
+/**
+ * The older-adult mode (issue 15 §10, 适老化): one question per screen on the home page, the
+ * companion's section open on step 1, one suggested hall and day on step 2 with the rest
+ * folded away, only the times with a free place on step 3, the optional e-mail folded on step
+ * 4; the booking completes through the suggestion alone.
+ */
+async function careBooking(browser) {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const page = await context.newPage();
+  const elder = idNumber('44010619480315012');
+  await page.goto(`${base}/lang?to=zh-CN&back=/`);
+  await page.goto(`${base}/text?care=on&back=/`);
+  assert.equal(await page.locator('body.care').count(), 1, 'the older-adult mode is on');
+  await scan(page, 'care home');
+  assert.equal(await page.locator('.tiles a').count(), 5, 'three documents, my bookings, foreigners: nothing else');
+  await page.locator('.tiles a[href="/?group=passport"]').click();
+  await page.waitForLoadState();
+  await scan(page, 'care passport');
+  await page.locator('.tiles a[href="/book/passport_first"]').click();
+  await page.waitForLoadState();
+  await scan(page, 'care business');
+  assert.equal(await page.locator('#companion_id_number').isVisible(), true, "the companion's section is open");
+  assert.equal(await page.locator('#guardian_id_number').isVisible(), false, "the child's section stays folded");
+  await page.fill('#name', '梁桂芳');
+  await page.fill('#id_number', elder);
+  await page.fill('#companion_id_number', '440106198503030116');
+  await page.locator('form[action$="/check"] button[type=submit]').click();
+  await page.waitForLoadState();
+  await scan(page, 'care halls');
+  const suggestion = page.locator('.suggest');
+  assert.equal(await suggestion.count(), 1, 'one suggested hall and day');
+  assert.match(await suggestion.innerText(), /为您推荐[\s\S]*余 \d+ 个名额/);
+  assert.equal(await page.locator('details.others').getAttribute('open'), null, 'the other halls are folded away');
+  assert.equal(await page.locator('details.district').first().isVisible(), false, 'no district list at first sight');
+  await suggestion.locator('button[name=day]').click();
+  await page.waitForLoadState();
+  await scan(page, 'care times');
+  assert.equal(await page.locator('button.full').count(), 0, 'no full time offered');
+  assert.ok(await page.locator('button[name=slot_id]').count() > 0, 'times with a free place');
+  await page.locator('button[name=slot_id]').first().click();
+  await page.waitForLoadState();
+  assert.equal(await page.locator('#email').isVisible(), false, 'the optional e-mail is folded');
+  await confirmHeld(page, { lang: 'care', phone: '13900139048' });
+  assert.match(await page.locator('h1').innerText(), /预约成功/);
+  await page.goto(`${base}/text?care=off&back=/`);
+  assert.equal(await page.locator('.suggest').count(), 0);
+  await context.close();
+  console.log('ok - the older-adult mode books through one suggestion per step');
+}
 
 // Accommodation registration (issue 14 §3): a small hotel signs in to its page, pastes a guest's
 // passport MRZ (the form fills in), completes and registers the stay; the private host's page is

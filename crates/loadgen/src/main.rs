@@ -73,6 +73,15 @@ struct Args {
     /// Random seed for the citizens' choices.
     #[arg(long, default_value_t = 2026)]
     seed: u64,
+    /// Release into a database that already holds an organisation and its history (a year
+    /// from `wujing simulate`), instead of a fresh one: the coming days' online seats are
+    /// multiplied by --capacity-scale in place, as a hall manager's capacity change would.
+    #[arg(long, requires = "keys_file")]
+    loaded: bool,
+    /// The key file of the loaded database (its sealed personal data and blind indexes were
+    /// written with it); without --loaded the run makes keys of its own.
+    #[arg(long)]
+    keys_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Default)]
@@ -168,16 +177,24 @@ async fn stage(
         .map_err(|e| e.to_string())?;
     store.migrate().await.map_err(|e| e.to_string())?;
     let app = App::new(store.clone(), Config::default(), Clock::system());
-    if args.target.is_none() {
+    let today = app.clock.today();
+    if args.target.is_none() && args.loaded {
+        if app.is_empty().await.map_err(|e| e.to_string())? {
+            return Err("--loaded needs a database that holds a year (wujing simulate)".into());
+        }
+        scale_online_seats(&store, args.capacity_scale, today).await?;
+    } else if args.target.is_none() {
         if !app.is_empty().await.map_err(|e| e.to_string())? {
-            return Err("the database is not empty; give a fresh one".into());
+            return Err(
+                "the database is not empty; give a fresh one (or --loaded for a simulated year)"
+                    .into(),
+            );
         }
         app.load_demo_scaled(args.capacity_scale)
             .await
             .map_err(|e| e.to_string())?;
     }
     let halls = store.halls().await.map_err(|e| e.to_string())?;
-    let today = app.clock.today();
     for d in 1..14 {
         let day = today + TimeDelta::days(d);
         let slots = store
@@ -214,6 +231,47 @@ async fn stage(
         }
     }
     Err("no day in the next two weeks has every hall open".into())
+}
+
+/// Multiplies every hall's online seats per slot from tomorrow by `scale`, through the same
+/// store change (and audit entry) as a hall manager's capacity change, so that a loaded year
+/// releases as many seats as the fresh database `load_demo_scaled` stages.
+async fn scale_online_seats(
+    store: &wujing_store::DynStore,
+    scale: u32,
+    today: chrono::NaiveDate,
+) -> Result<(), String> {
+    use wujing_store::{AdminChange, NewAudit};
+    for h in store.halls().await.map_err(|e| e.to_string())? {
+        let Some((_, seats)) = h.capacity.iter().find(|(p, _)| *p == Pool::Online) else {
+            continue;
+        };
+        let after = seats * scale;
+        store
+            .apply_admin(
+                &AdminChange::SetCapacity {
+                    hall_id: h.id.clone(),
+                    pool: Pool::Online,
+                    seats: after,
+                    from_day: today + TimeDelta::days(1),
+                },
+                &NewAudit {
+                    at: chrono::Utc::now(),
+                    actor: "wujing-loadgen".into(),
+                    actor_name: "wujing-loadgen".into(),
+                    action: "capacity.change".into(),
+                    subject: format!("hall:{}", h.id),
+                    citizen: None,
+                    detail: serde_json::json!({ "pool": "online", "before": seats, "after": after }),
+                    client_addr: None,
+                    station: None,
+                    hall_id: Some(h.id.clone()),
+                },
+            )
+            .await
+            .map_err(|e| format!("cannot scale the seats of {}: {e}", h.id))?;
+    }
+    Ok(())
 }
 
 fn start_server(args: &Args, db: &str, keys_file: &std::path::Path) -> Result<Server, String> {
@@ -518,12 +576,23 @@ async fn run(args: Args) -> Result<bool, String> {
         "sqlite"
     };
     println!("database: {dialect}");
-    // The run's own keys, in a key file the server it starts reads too.
-    let keys = Arc::new(Keys::generate(0));
-    let keys_file =
-        std::env::temp_dir().join(format!("wujing-loadgen-{}.keys", std::process::id()));
-    let _ = std::fs::remove_file(&keys_file);
-    keys.write_new_file(&keys_file)?;
+    // A loaded database's own keys, or the run's own in a key file the server reads too.
+    let (keys, keys_file, own_keys) = match &args.keys_file {
+        Some(f) => {
+            let text = std::fs::read_to_string(f)
+                .map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+            let keys = Keys::parse_file(&text).map_err(|e| format!("{}: {e}", f.display()))?;
+            (Arc::new(keys), f.clone(), false)
+        }
+        None => {
+            let keys = Arc::new(Keys::generate(0));
+            let f =
+                std::env::temp_dir().join(format!("wujing-loadgen-{}.keys", std::process::id()));
+            let _ = std::fs::remove_file(&f);
+            keys.write_new_file(&f)?;
+            (keys, f, true)
+        }
+    };
     let (day, slots, hot) = stage(&args, &db, &keys).await?;
     let seats: u64 = slots.iter().map(|s| u64::from(s.1)).sum();
     println!(
@@ -533,7 +602,9 @@ async fn run(args: Args) -> Result<bool, String> {
         args.connections
     );
     let server = start_server(&args, &db, &keys_file);
-    let _ = std::fs::remove_file(&keys_file);
+    if own_keys {
+        let _ = std::fs::remove_file(&keys_file);
+    }
     let server = server?;
     let pid = server.child.as_ref().map(Child::id);
     let addr = server.addr.clone();

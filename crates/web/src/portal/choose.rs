@@ -85,6 +85,51 @@ struct HallsPage {
     draft: String,
     fee: Option<u32>,
     districts: Vec<DistrictGroup>,
+    /// The older-adult mode's one suggestion: the earliest day with a free seat, at the hall
+    /// with the shortest expected wait that day; the full list folds away below it.
+    suggested: Option<Suggestion>,
+}
+
+/// A hall and a day offered in the older-adult mode as the one obvious choice.
+struct Suggestion {
+    hall_id: String,
+    name_zh: String,
+    name_en: String,
+    address_zh: String,
+    address_en: String,
+    hours: String,
+    date: chrono::NaiveDate,
+    label: String,
+    free: u32,
+    wait: Option<u32>,
+}
+
+/// The suggestion: earliest free day first, then the shorter expected wait (a hall whose
+/// queue is not stable comes last), then the most free seats that day.
+fn suggest(districts: &[DistrictGroup]) -> Option<Suggestion> {
+    districts
+        .iter()
+        .flat_map(|d| &d.halls)
+        .filter_map(|h| h.days.iter().find(|d| d.free > 0).map(|d| (h, d)))
+        .min_by_key(|(h, d)| {
+            (
+                d.date,
+                h.wait.unwrap_or(u32::MAX),
+                std::cmp::Reverse(d.free),
+            )
+        })
+        .map(|(h, d)| Suggestion {
+            hall_id: h.id.clone(),
+            name_zh: h.name_zh.clone(),
+            name_en: h.name_en.clone(),
+            address_zh: h.address_zh.clone(),
+            address_en: h.address_en.clone(),
+            hours: h.hours.clone(),
+            date: d.date,
+            label: d.label.clone(),
+            free: d.free,
+            wait: h.wait,
+        })
 }
 
 /// How busy a hall's week is and how long one waits after check-in, from the seats booked so
@@ -320,6 +365,7 @@ pub(super) async fn halls_page(
         page.t(&b.name_zh, &b.name_en),
         page.t("选择大厅和日期", "hall and day")
     );
+    let suggested = if page.care { suggest(&districts) } else { None };
     Ok(render(&HallsPage {
         page,
         title,
@@ -329,6 +375,7 @@ pub(super) async fn halls_page(
         draft: draft.encode(),
         fee,
         districts,
+        suggested,
     }))
 }
 
