@@ -2075,7 +2075,7 @@ async function kioskWejJourney(browser) {
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
     await pairDevice(page, base, device.body.id, root, `/kiosk/wej?bridge=${bridge.port}`);
     await page.locator('#step-menu').waitFor({ state: 'visible', timeout: 15_000 });
-    assert.match(await page.locator('#apps').innerText(), /没有申请记录/);
+    assert.match(await page.locator('#apps').innerText(), /暂无已受理的申请/);
     assert.match(await page.locator('#fees').innerText(), /¥120/);
     assert.ok(!(await traces(page)).includes(LI), 'the screen shows no full identity number');
     await scan(page, 'kiosk wej fees due');

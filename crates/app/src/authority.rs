@@ -223,7 +223,7 @@ pub fn demo_authority() -> Authority {
         name_en: "Guangzhou Public Security Bureau, Exit-Entry Administration".into(),
         sign_zh: "广州市公安局出入境管理支队".into(),
         sign_en: "Guangzhou Exit-Entry".into(),
-        filing_number: "演示站点 无备案号".into(),
+        filing_number: "演示站点 无备案号 · Demo site, no filing number".into(),
         ..Authority::product_default()
     }
 }

@@ -208,6 +208,12 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "kiosk_biometrics",
         sql: include_str!("../migrations/sqlite/0038_kiosk_biometrics.sql"),
     },
+    // 39: issue 18's coarser roll-ups, so that the dashboard reads a year in a few thousand rows.
+    Migration {
+        version: 39,
+        name: "stats_cube",
+        sql: include_str!("../migrations/sqlite/0039_stats_cube.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -404,6 +410,12 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 38,
         name: "kiosk_biometrics",
         sql: include_str!("../migrations/postgres/0038_kiosk_biometrics.sql"),
+    },
+    // 39: issue 18's coarser roll-ups, so that the dashboard reads a year in a few thousand rows.
+    Migration {
+        version: 39,
+        name: "stats_cube",
+        sql: include_str!("../migrations/postgres/0039_stats_cube.sql"),
     },
 ];
 

@@ -207,6 +207,70 @@ scoped! {
         GROUP BY officer_id ORDER BY officer_id");
 }
 
+// The reads of the coarser roll-ups (migration 39): one grain (`$6`), the sites always a JSON
+// list (`["*"]` at a grain without sites), so that the sites narrow through the primary key.
+macro_rules! cubed {
+    ($($name:ident = $head:expr, $tail:expr;)*) => {$(
+        pub(crate) const $name: Sql = {
+            shared! {
+                PG = concat!($head, " AND hall_id = ANY(ARRAY(SELECT \
+                    jsonb_array_elements_text(CAST($3 AS TEXT)::jsonb)))", $tail);
+                LITE = concat!($head, " AND hall_id IN (SELECT value FROM json_each($3))", $tail);
+            }
+            Sql { pg: PG.pg, lite: LITE.lite }
+        };
+    )*};
+}
+macro_rules! grain_period {
+    () => {
+        " WHERE grain = $6 AND day >= $1 AND day <= $2"
+    };
+}
+
+cubed! {
+    CUBE_BY_DAY = concat!("SELECT CAST(day AS TEXT), ", sums!(), " FROM stats_day_cube",
+        grain_period!()), concat!(bc!(), " GROUP BY day ORDER BY day");
+    CUBE_BY_HALL = concat!("SELECT hall_id, ", sums!(), " FROM stats_day_cube", grain_period!()),
+        concat!(bc!(), " GROUP BY hall_id ORDER BY hall_id");
+    CUBE_BY_BUSINESS = concat!("SELECT business, ", sums!(), " FROM stats_day_cube",
+        grain_period!()), concat!(bc!(), " GROUP BY business ORDER BY business");
+    CUBE_BY_CHANNEL = concat!("SELECT channel, ", sums!(), " FROM stats_day_cube",
+        grain_period!()), concat!(bc!(), " GROUP BY channel ORDER BY channel");
+    CUBE_BY_HOUR = concat!("SELECT CAST(hour AS TEXT), CAST(SUM(bookings) AS TEXT), \
+        CAST(SUM(tickets) AS TEXT), CAST(SUM(walk_ins) AS TEXT), CAST(SUM(served) AS TEXT), \
+        CAST(SUM(wait_n) AS TEXT), CAST(SUM(wait_sum_s) AS TEXT) FROM stats_hour_cube",
+        grain_period!()), concat!(bc!(), " GROUP BY hour ORDER BY hour");
+    CUBE_HISTOGRAMS = concat!("SELECT CAST(day AS TEXT), measure, CAST(bucket AS TEXT), \
+        CAST(SUM(n) AS TEXT) FROM stats_times_cube", grain_period!()),
+        concat!(bc!(), " GROUP BY day, measure, bucket ORDER BY day, measure, bucket");
+}
+
+// Rewriting a day of the coarser roll-ups from its base rows: `$2` the grain, `$3`..`$5` 1
+// where the site, business and channel are kept (else they read '*').
+macro_rules! kept {
+    () => {
+        "SELECT $2, CASE WHEN $3 = 1 THEN hall_id ELSE '*' END, \
+         CASE WHEN $4 = 1 THEN business ELSE '*' END, CASE WHEN $5 = 1 THEN channel ELSE '*' END, day, "
+    };
+}
+
+shared! {
+    CUBE_CLEAR_DAY = "DELETE FROM stats_day_cube WHERE day = $1";
+    CUBE_CLEAR_HOUR = "DELETE FROM stats_hour_cube WHERE day = $1";
+    CUBE_CLEAR_TIMES = "DELETE FROM stats_times_cube WHERE day = $1";
+    CUBE_PUT_DAY = concat!("INSERT INTO stats_day_cube (grain, hall_id, business, channel, day, ",
+        columns!(), ") ", kept!(), plain_sums!(),
+        " FROM stats_day WHERE day = $1 GROUP BY day, 2, 3, 4");
+    CUBE_PUT_HOUR = concat!("INSERT INTO stats_hour_cube (grain, hall_id, business, channel, day, \
+        hour, bookings, tickets, walk_ins, served, wait_n, wait_sum_s) ", kept!(), "hour, \
+        SUM(bookings), SUM(tickets), SUM(walk_ins), SUM(served), SUM(wait_n), SUM(wait_sum_s) \
+        FROM stats_hour WHERE day = $1 GROUP BY day, 2, 3, 4, hour");
+    CUBE_PUT_TIMES = concat!("INSERT INTO stats_times_cube (grain, hall_id, business, channel, day, \
+        measure, bucket, n) ", kept!(), "measure, bucket, SUM(n) \
+        FROM stats_times WHERE day = $1 GROUP BY day, 2, 3, 4, measure, bucket");
+    ALL_SITES = "SELECT id FROM halls ORDER BY id";
+}
+
 shared! {
     WATERMARKS = "SELECT source, CAST(day AS TEXT) FROM stats_watermarks ORDER BY source";
     /// The claim: only from the day before, so a day is rolled once per pass of the watermark.
@@ -579,7 +643,97 @@ pub(crate) async fn roll_day(
         }
         _ => unreachable!("checked above"),
     }
+    refresh_cubes(tx, source, day).await?;
     Ok(true)
+}
+
+/// The coarser grains the cubes keep: which of site, business and channel each keeps.
+const GRAINS: [(&str, bool, bool, bool); 7] = [
+    ("", false, false, false),
+    ("h", true, false, false),
+    ("b", false, true, false),
+    ("c", false, false, true),
+    ("hb", true, true, false),
+    ("hc", true, false, true),
+    ("bc", false, true, true),
+];
+
+/// Rewrites `day` of the coarser roll-ups the source's base rows feed, inside the roll's
+/// transaction: they are sums of the base rows, so rewriting them after any source's roll
+/// leaves them equal to the base whatever order the sources run in.
+async fn refresh_cubes(tx: &mut impl AdminTx, source: &str, day: NaiveDate) -> Result<()> {
+    use Arg::*;
+    let (base_day, hour, times) = match source {
+        "bookings" => (true, true, false),
+        "tickets" => (true, true, true),
+        "payments" | "ratings" | "alerts" | "applications" => (true, false, false),
+        _ => (false, false, false),
+    };
+    let tables = [
+        (base_day, CUBE_CLEAR_DAY, CUBE_PUT_DAY),
+        (hour, CUBE_CLEAR_HOUR, CUBE_PUT_HOUR),
+        (times, CUBE_CLEAR_TIMES, CUBE_PUT_TIMES),
+    ];
+    for (wanted, clear, put) in tables {
+        if !wanted {
+            continue;
+        }
+        tx.exec(clear, &[Day(day)]).await?;
+        for (grain, h, b, c) in GRAINS {
+            let flag = |k: bool| Int4(i32::from(k));
+            tx.exec(put, &[Day(day), Text(grain), flag(h), flag(b), flag(c)])
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The grain a read answers from: the dimensions it groups by or narrows to, `None` when it
+/// needs all three (the base roll-ups then).
+fn grain_of(f: &StatsFilter, by_hall: bool, by_business: bool, by_channel: bool) -> Option<String> {
+    let h = by_hall || f.halls.is_some();
+    let b = by_business || !f.business.is_empty();
+    let c = by_channel || !f.channel.is_empty();
+    if h && b && c {
+        return None;
+    }
+    let mut g = String::new();
+    for (k, on) in [('h', h), ('b', b), ('c', c)] {
+        if on {
+            g.push(k);
+        }
+    }
+    Some(g)
+}
+
+/// The sites' JSON list a read of the cubes takes: the scope's, every site at a grain that
+/// keeps sites without a scope, `["*"]` at a grain that does not keep them.
+async fn cube_sites(tx: &mut impl AdminTx, f: &StatsFilter, grain: &str) -> Result<String> {
+    if !grain.contains('h') {
+        return Ok(r#"["*"]"#.into());
+    }
+    let list = match &f.halls {
+        Some(h) => h.clone(),
+        None => tx
+            .texts(ALL_SITES, &[])
+            .await?
+            .iter()
+            .map(|r| col(r, 0))
+            .collect(),
+    };
+    Ok(serde_json::to_string(&list).expect("site ids serialise"))
+}
+
+/// The six arguments of a read of the cubes.
+fn cube_args<'a>(f: &'a StatsFilter, sites: &'a str, grain: &'a str) -> [Arg<'a>; 6] {
+    [
+        Arg::Day(f.from),
+        Arg::Day(f.to),
+        Arg::OptText(Some(sites)),
+        Arg::Text(f.business.as_str()),
+        Arg::Text(f.channel.as_str()),
+        Arg::Text(grain),
+    ]
 }
 
 async fn roll_bookings(tx: &mut impl AdminTx, day: NaiveDate) -> Result<()> {
@@ -810,17 +964,35 @@ pub(crate) async fn figures(
     f: &StatsFilter,
     group: StatsGroup,
 ) -> Result<Vec<(String, Figures)>> {
-    let sql = match group {
-        StatsGroup::Day => BY_DAY,
-        StatsGroup::Hall => BY_HALL,
-        StatsGroup::Business => BY_BUSINESS,
-        StatsGroup::Channel => BY_CHANNEL,
+    let grain = grain_of(
+        f,
+        group == StatsGroup::Hall,
+        group == StatsGroup::Business,
+        group == StatsGroup::Channel,
+    );
+    let rows = match grain {
+        Some(g) => {
+            let sql = match group {
+                StatsGroup::Day => CUBE_BY_DAY,
+                StatsGroup::Hall => CUBE_BY_HALL,
+                StatsGroup::Business => CUBE_BY_BUSINESS,
+                StatsGroup::Channel => CUBE_BY_CHANNEL,
+            };
+            let sites = cube_sites(tx, f, &g).await?;
+            tx.texts(sql, &cube_args(f, &sites, &g)).await?
+        }
+        None => {
+            let sql = match group {
+                StatsGroup::Day => BY_DAY,
+                StatsGroup::Hall => BY_HALL,
+                StatsGroup::Business => BY_BUSINESS,
+                StatsGroup::Channel => BY_CHANNEL,
+            };
+            let halls = halls_json(f);
+            tx.texts(sql, &filter_args(f, &halls, true)).await?
+        }
     };
-    let halls = halls_json(f);
-    let args = filter_args(f, &halls, true);
-    tx.texts(sql, &args)
-        .await?
-        .iter()
+    rows.iter()
         .map(|r| {
             let mut v = [0i64; FIGURES];
             for (i, x) in v.iter_mut().enumerate() {
@@ -832,11 +1004,17 @@ pub(crate) async fn figures(
 }
 
 pub(crate) async fn hours(tx: &mut impl AdminTx, f: &StatsFilter) -> Result<Vec<HourFigures>> {
-    let halls = halls_json(f);
-    let args = filter_args(f, &halls, true);
-    tx.texts(BY_HOUR, &args)
-        .await?
-        .iter()
+    let rows = match grain_of(f, false, false, false) {
+        Some(g) => {
+            let sites = cube_sites(tx, f, &g).await?;
+            tx.texts(CUBE_BY_HOUR, &cube_args(f, &sites, &g)).await?
+        }
+        None => {
+            let halls = halls_json(f);
+            tx.texts(BY_HOUR, &filter_args(f, &halls, true)).await?
+        }
+    };
+    rows.iter()
         .map(|r| {
             Ok(HourFigures {
                 hour: num(r, 0)? as u32,
@@ -855,10 +1033,18 @@ pub(crate) async fn histograms(
     tx: &mut impl AdminTx,
     f: &StatsFilter,
 ) -> Result<Vec<DayHistogram>> {
-    let halls = halls_json(f);
-    let args = filter_args(f, &halls, true);
+    let rows = match grain_of(f, false, false, false) {
+        Some(g) => {
+            let sites = cube_sites(tx, f, &g).await?;
+            tx.texts(CUBE_HISTOGRAMS, &cube_args(f, &sites, &g)).await?
+        }
+        None => {
+            let halls = halls_json(f);
+            tx.texts(HISTOGRAMS, &filter_args(f, &halls, true)).await?
+        }
+    };
     let mut out: Vec<DayHistogram> = Vec::new();
-    for r in tx.texts(HISTOGRAMS, &args).await? {
+    for r in rows {
         let (day, measure, bucket, n) =
             (day_of(&col(&r, 0))?, col(&r, 1), num(&r, 2)?, num(&r, 3)?);
         if out

@@ -147,7 +147,7 @@
         });
       })
       .then(function (receipt) {
-        result(true, t('缴费成功 ¥', 'Paid: ¥') + receipt.amount_yuan, [
+        result(true, t('缴费成功 ¥' + receipt.amount_yuan, 'Paid: ¥' + receipt.amount_yuan), [
           t(receipt.subject_zh, receipt.subject_en),
           t('缴费编号 ', 'Payment number ') + receipt.payment_id,
           t('您的申请已提交审批，进度可在网上或网e捷查询', 'Your application goes to review; follow it online or at a 网e捷 kiosk')
@@ -287,7 +287,7 @@
       return;
     }
     var sum = Number(opt.getAttribute('data-fee')) * destinations().length;
-    $('total').textContent = t('应缴 ¥', 'To pay: ¥') + sum;
+    $('total').textContent = t('应缴 ¥' + sum, 'To pay: ¥' + sum);
     pay.disabled = false;
   }
 

@@ -88,7 +88,7 @@
           });
       })
       .then(function (rc) {
-        result(true, t('缴费成功 ¥', 'Paid: ¥') + rc.amount_yuan, [t(rc.subject_zh, rc.subject_en),
+        result(true, t('缴费成功 ¥' + rc.amount_yuan, 'Paid: ¥' + rc.amount_yuan), [t(rc.subject_zh, rc.subject_en),
           t('您的申请已提交审批', 'Your application goes to review')]);
         printReceipt(rc.payment_id);
       })
@@ -229,7 +229,7 @@
     $('holder').textContent = t('持证人 ', 'Card holder ') + v.holder;
     var apps = $('apps');
     apps.textContent = '';
-    if (!v.applications.length) apps.appendChild(el('li', 'none', t('没有申请记录', 'No applications')));
+    if (!v.applications.length) apps.appendChild(el('li', 'none', t('暂无已受理的申请', 'No application accepted yet')));
     v.applications.forEach(function (a) {
       var li = el('li');
       li.appendChild(el('span', 'what', t(a.business_zh, a.business_en) + ' · ' + t(a.hall_zh, a.hall_en)));

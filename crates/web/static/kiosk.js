@@ -69,8 +69,12 @@
     shell.printPdf(b, '/kiosk/tickets/' + encodeURIComponent(ticketId) + '/pdf', 'a4')
       .then(function () {
         state.textContent = t('号票已打印，请取走', 'Your ticket is printed; please take it');
+        // Printed: the button would print a second ticket for the same number.
+        var button = document.getElementById('print');
+        if (button) button.hidden = true;
       }, function () {
         state.textContent = t('未能打印，请记下屏幕上的号', 'It could not be printed; please note your number on the screen');
+        printed = false; // the button may try again
       })
       .then(end);
   }

@@ -43,7 +43,9 @@ struct HoldPage {
     hold_id: String,
     when: String,
     hall: String,
-    expires_ms: i64,
+    /// Seconds left when the page was made: the countdown runs from the page's arrival, so a
+    /// phone whose clock is wrong still counts the right ten minutes.
+    left_s: i64,
     /// The time left, `9:41`, as the page is made (the script counts it down).
     remaining: String,
     name: String,
@@ -76,7 +78,7 @@ async fn hold_page(
             seat.start.format("%H:%M")
         ),
         hall: page.t(&seat.hall.name_zh, &seat.hall.name_en).to_string(),
-        expires_ms: seat.expires_at.timestamp_millis(),
+        left_s: left,
         remaining: format!("{}:{:02}", left / 60, left % 60),
         name: draft.name.clone(),
         masked_id: mask_id_number(&draft.id_number),
