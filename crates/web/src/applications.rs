@@ -417,6 +417,13 @@ pub async fn review_page_step(
         let PageForm(f) = form.map_err(|e| e.0)?;
         let p = &page.principal;
         let a = addr.as_deref();
+        // What happened, in words: "processed" left a reviewer guessing which step it was.
+        let done = match f.step.as_str() {
+            "review" => "已开始审批，请批准、不予批准或要求补正 Review started: approve, refuse or ask for a supplement",
+            "approve" => "已批准 Approved",
+            "supplement" => "已要求补正材料 Supplement asked for",
+            _ => "已不予批准 Refused",
+        };
         match f.step.as_str() {
             "review" => s.app.start_review(p, a, id).await?,
             "approve" => s.app.approve(p, a, id).await?,
@@ -436,7 +443,7 @@ pub async fn review_page_step(
                     .await?
             }
         };
-        Ok(format!("申请 {id} 已处理"))
+        Ok(format!("申请 {id}：{done}"))
     }
     .await;
     back("/staff/review", r, false)

@@ -285,6 +285,13 @@ pub async fn page_step(
             "delivered" => ProductionStep::Delivered,
             _ => ProductionStep::Ready,
         };
+        let done = match step {
+            ProductionStep::Start => "已开始制证 In production",
+            ProductionStep::Produced => "证件已制作 Produced",
+            ProductionStep::Dispatched => "已发出 Dispatched",
+            ProductionStep::Delivered => "已送达 Delivered",
+            ProductionStep::Ready => "已到领证地点，待领取 At the collection site",
+        };
         let number = f.document_number.trim().to_string();
         let tracking = f.tracking_number.trim().to_string();
         s.app
@@ -299,7 +306,7 @@ pub async fn page_step(
                 },
             )
             .await?;
-        Ok(format!("申请 {id} 已处理"))
+        Ok(format!("申请 {id}：{done}"))
     }
     .await;
     back("/staff/production", r, false)
