@@ -724,6 +724,26 @@ async fn cube_sites(tx: &mut impl AdminTx, f: &StatsFilter, grain: &str) -> Resu
     Ok(serde_json::to_string(&list).expect("site ids serialise"))
 }
 
+/// A read at `grain` from the cubes, or from the base roll-ups when no coarser grain holds it.
+async fn read_grain(
+    tx: &mut impl AdminTx,
+    f: &StatsFilter,
+    grain: Option<String>,
+    cube: Sql,
+    base: Sql,
+) -> Result<Vec<Row>> {
+    match grain {
+        Some(g) => {
+            let sites = cube_sites(tx, f, &g).await?;
+            Ok(tx.texts(cube, &cube_args(f, &sites, &g)).await?)
+        }
+        None => {
+            let halls = halls_json(f);
+            Ok(tx.texts(base, &filter_args(f, &halls, true)).await?)
+        }
+    }
+}
+
 /// The six arguments of a read of the cubes.
 fn cube_args<'a>(f: &'a StatsFilter, sites: &'a str, grain: &'a str) -> [Arg<'a>; 6] {
     [
@@ -970,28 +990,13 @@ pub(crate) async fn figures(
         group == StatsGroup::Business,
         group == StatsGroup::Channel,
     );
-    let rows = match grain {
-        Some(g) => {
-            let sql = match group {
-                StatsGroup::Day => CUBE_BY_DAY,
-                StatsGroup::Hall => CUBE_BY_HALL,
-                StatsGroup::Business => CUBE_BY_BUSINESS,
-                StatsGroup::Channel => CUBE_BY_CHANNEL,
-            };
-            let sites = cube_sites(tx, f, &g).await?;
-            tx.texts(sql, &cube_args(f, &sites, &g)).await?
-        }
-        None => {
-            let sql = match group {
-                StatsGroup::Day => BY_DAY,
-                StatsGroup::Hall => BY_HALL,
-                StatsGroup::Business => BY_BUSINESS,
-                StatsGroup::Channel => BY_CHANNEL,
-            };
-            let halls = halls_json(f);
-            tx.texts(sql, &filter_args(f, &halls, true)).await?
-        }
+    let (cube, base) = match group {
+        StatsGroup::Day => (CUBE_BY_DAY, BY_DAY),
+        StatsGroup::Hall => (CUBE_BY_HALL, BY_HALL),
+        StatsGroup::Business => (CUBE_BY_BUSINESS, BY_BUSINESS),
+        StatsGroup::Channel => (CUBE_BY_CHANNEL, BY_CHANNEL),
     };
+    let rows = read_grain(tx, f, grain, cube, base).await?;
     rows.iter()
         .map(|r| {
             let mut v = [0i64; FIGURES];
@@ -1004,16 +1009,14 @@ pub(crate) async fn figures(
 }
 
 pub(crate) async fn hours(tx: &mut impl AdminTx, f: &StatsFilter) -> Result<Vec<HourFigures>> {
-    let rows = match grain_of(f, false, false, false) {
-        Some(g) => {
-            let sites = cube_sites(tx, f, &g).await?;
-            tx.texts(CUBE_BY_HOUR, &cube_args(f, &sites, &g)).await?
-        }
-        None => {
-            let halls = halls_json(f);
-            tx.texts(BY_HOUR, &filter_args(f, &halls, true)).await?
-        }
-    };
+    let rows = read_grain(
+        tx,
+        f,
+        grain_of(f, false, false, false),
+        CUBE_BY_HOUR,
+        BY_HOUR,
+    )
+    .await?;
     rows.iter()
         .map(|r| {
             Ok(HourFigures {
@@ -1033,16 +1036,14 @@ pub(crate) async fn histograms(
     tx: &mut impl AdminTx,
     f: &StatsFilter,
 ) -> Result<Vec<DayHistogram>> {
-    let rows = match grain_of(f, false, false, false) {
-        Some(g) => {
-            let sites = cube_sites(tx, f, &g).await?;
-            tx.texts(CUBE_HISTOGRAMS, &cube_args(f, &sites, &g)).await?
-        }
-        None => {
-            let halls = halls_json(f);
-            tx.texts(HISTOGRAMS, &filter_args(f, &halls, true)).await?
-        }
-    };
+    let rows = read_grain(
+        tx,
+        f,
+        grain_of(f, false, false, false),
+        CUBE_HISTOGRAMS,
+        HISTOGRAMS,
+    )
+    .await?;
     let mut out: Vec<DayHistogram> = Vec::new();
     for r in rows {
         let (day, measure, bucket, n) =
