@@ -214,6 +214,13 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "stats_cube",
         sql: include_str!("../migrations/sqlite/0039_stats_cube.sql"),
     },
+    // 40: a year of rows: bookings by slot (the capacity advisor, the roll-up), and the rows the
+    // hourly retention pass has still to erase.
+    Migration {
+        version: 40,
+        name: "year_indexes",
+        sql: include_str!("../migrations/sqlite/0040_year_indexes.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -416,6 +423,13 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 39,
         name: "stats_cube",
         sql: include_str!("../migrations/postgres/0039_stats_cube.sql"),
+    },
+    // 40: a year of rows: bookings by slot (the capacity advisor, the roll-up), and the rows the
+    // hourly retention pass has still to erase.
+    Migration {
+        version: 40,
+        name: "year_indexes",
+        sql: include_str!("../migrations/postgres/0040_year_indexes.sql"),
     },
 ];
 

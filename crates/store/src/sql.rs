@@ -157,8 +157,8 @@ pub(crate) const DEVICE_COLS: &str =
 
 /// The invariant check: a slot's `taken` is its live holds, its bookings (active or used: a
 /// used booking keeps `status = 'active'`), its pending seat returns and its walk-ins' seats.
-/// One pass over each table, grouped, rather than a probe per slot: bookings carry no index
-/// on their slot (it would be one more page written per booking at the release minute).
+/// One pass over each table, grouped, rather than a probe per slot: the check covers every
+/// slot, and a pass per table reads each page once where a probe per slot would not.
 pub(crate) const MISCOUNTED_SQL: &str = "SELECT s.id FROM slots s \
     LEFT JOIN (SELECT slot_id, COUNT(*) AS n FROM holds WHERE state = 'held' GROUP BY slot_id) h \
       ON h.slot_id = s.id \
@@ -695,24 +695,50 @@ pub(crate) const RESTORE_DAY_CAPACITY: Sql = Sql {
 // erased, the rows kept for the counts. `$1` is the cutoff instant, or its day. An
 // anonymised booking's identity key becomes `anon:<id>`, unique, so the one-active-booking
 // index still holds for a never-cancelled past booking.
+//
+// The pass must not scan a year (on SQLite it holds the one writer): tickets, applications and
+// holds go through partial indexes of the rows not yet erased (migration 40), and bookings
+// through the slots that started since the previous pass's cutoff (`$2`, the `retention`
+// mark, moved in the same transaction) and `bookings_by_slot`.
 shared! {
     ANONYMISE_BOOKINGS = "UPDATE bookings SET id_number = '', name = '', phone = '', phone_index = NULL, \
         answers = '{}', client_addr = NULL, identity_key = 'anon:' || CAST(id AS TEXT) \
-        WHERE id_number <> '' AND slot_id IN (SELECT id FROM slots WHERE starts_at < $1)";
-    ANONYMISE_TICKETS = "UPDATE tickets SET identity_key = 'anon:' || CAST(id AS TEXT) \
-        WHERE day < $1 AND identity_key NOT LIKE 'anon:%'";
+        WHERE id_number <> '' \
+        AND slot_id IN (SELECT id FROM slots WHERE starts_at < $1 AND starts_at >= $2)";
+    RETENTION_MARK = "SELECT at FROM scan_marks WHERE name = 'retention'";
+    RETENTION_MARK_SET = "INSERT INTO scan_marks (name, at) VALUES ('retention', $1) \
+        ON CONFLICT (name) DO UPDATE SET at = excluded.at";
+    /// A bulk load writes past bookings behind the mark: the next pass looks at every slot.
+    RETENTION_MARK_RESET = "DELETE FROM scan_marks WHERE name = 'retention'";
     ANONYMISE_ENTRIES = "UPDATE lottery_entries SET id_number = '', name = '', phone = '', \
         answers = '{}', client_addr = NULL, identity_key = 'anon:' || CAST(id AS TEXT) \
         WHERE release_day < $1 AND id_number <> ''";
-    /// An application that ended (collected, refused, withdrawn, lapsed) before the cutoff
-    /// keeps its business, hall, dates and states for the statistics; its owner's key and
-    /// mail address go.
-    ANONYMISE_APPLICATIONS = "UPDATE applications SET identity_key = 'anon:' || CAST(id AS TEXT), mail_address = NULL \
-        WHERE identity_key NOT LIKE 'anon:%' AND status IN ('collected', 'refused', 'withdrawn', 'lapsed') \
-        AND updated_at < $1";
     FORGET_HOLD_ADDRESSES = "UPDATE holds SET client_addr = NULL WHERE created_at < $1 AND client_addr IS NOT NULL";
     FORGET_PHONE_CODES = "DELETE FROM phone_codes WHERE expires_at < $1";
 }
+
+/// An application that ended (collected, refused, withdrawn, lapsed) before the cutoff keeps
+/// its business, hall, dates and states for the statistics; its owner's key and mail address
+/// go. SQLite is told the index: without it the planner takes `applications_queue` by status
+/// and walks every collected application of the year.
+/// Tickets likewise: `tickets_by_day` serves the same range but holds every ticket.
+pub(crate) const ANONYMISE_TICKETS: Sql = Sql {
+    pg: "UPDATE tickets SET identity_key = 'anon:' || CAST(id AS TEXT) \
+        WHERE day < $1 AND identity_key NOT LIKE 'anon:%'",
+    lite:
+        "UPDATE tickets INDEXED BY tickets_to_erase SET identity_key = 'anon:' || CAST(id AS TEXT) \
+        WHERE day < ?1 AND identity_key NOT LIKE 'anon:%'",
+};
+
+pub(crate) const ANONYMISE_APPLICATIONS: Sql = Sql {
+    pg: "UPDATE applications SET identity_key = 'anon:' || CAST(id AS TEXT), mail_address = NULL \
+        WHERE identity_key NOT LIKE 'anon:%' AND status IN ('collected', 'refused', 'withdrawn', 'lapsed') \
+        AND updated_at < $1",
+    lite: "UPDATE applications INDEXED BY applications_to_erase \
+        SET identity_key = 'anon:' || CAST(id AS TEXT), mail_address = NULL \
+        WHERE identity_key NOT LIKE 'anon:%' AND status IN ('collected', 'refused', 'withdrawn', 'lapsed') \
+        AND updated_at < ?1",
+};
 
 // Sealing what a database from before migration 19 holds in clear (`seal::seal_legacy`), run
 // once in the migrating transaction while the `seal_legacy` mark is there. Ids are read as

@@ -634,8 +634,29 @@ impl BookingStore for PgStore {
     ) -> Result<RetentionReport> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(db_err)?;
+        // The mark is read and moved under the row lock of its key: two app servers' passes
+        // take turns instead of each skipping the other's window.
+        tx.execute(
+            "INSERT INTO scan_marks (name, at) VALUES ('retention', TIMESTAMPTZ '1970-01-01Z') \
+             ON CONFLICT (name) DO NOTHING",
+            &[],
+        )
+        .await?;
+        let mark: DateTime<Utc> = tx
+            .query_one(
+                "SELECT at FROM scan_marks WHERE name = 'retention' FOR UPDATE",
+                &[],
+            )
+            .await?
+            .get(0);
+        let bookings = tx
+            .execute(sql::ANONYMISE_BOOKINGS.pg, &[&cutoff, &mark])
+            .await?;
+        // A longer retention moves the cutoff back: the mark never does.
+        tx.execute(sql::RETENTION_MARK_SET.pg, &[&cutoff.max(mark)])
+            .await?;
         let r = RetentionReport {
-            bookings: tx.execute(sql::ANONYMISE_BOOKINGS.pg, &[&cutoff]).await?,
+            bookings,
             tickets: tx
                 .execute(sql::ANONYMISE_TICKETS.pg, &[&cutoff_day])
                 .await?,

@@ -42,6 +42,9 @@ fn push(out: &mut String, c: &Cell) {
 impl BulkStore for PgStore {
     async fn bulk_start(&self, from: NaiveDate, to: NaiveDate) -> Result<BulkStart> {
         let c = self.client().await?;
+        c.execute(crate::sql::RETENTION_MARK_RESET.pg, &[])
+            .await
+            .map_err(db_err)?;
         let mut next_ids = Vec::new();
         for t in BulkTable::ALL {
             let r = c

@@ -409,8 +409,19 @@ impl BookingStore for SqliteStore {
             let (at, day) = (ms(cutoff), date_s(cutoff_day));
             let by_time = |q: &str| c.execute(q, [at]).map_err(db_err);
             let by_day = |q: &str| c.execute(q, [&day]).map_err(db_err);
+            let mark: i64 = c
+                .query_row(sql::RETENTION_MARK.lite, [], |r| r.get(0))
+                .optional()
+                .map_err(db_err)?
+                .unwrap_or(i64::MIN);
+            let bookings = c
+                .execute(sql::ANONYMISE_BOOKINGS.lite, params![at, mark])
+                .map_err(db_err)? as u64;
+            // A longer retention moves the cutoff back: the mark never does.
+            c.execute(sql::RETENTION_MARK_SET.lite, [at.max(mark)])
+                .map_err(db_err)?;
             let r = RetentionReport {
-                bookings: by_time(sql::ANONYMISE_BOOKINGS.lite)? as u64,
+                bookings,
                 tickets: by_day(sql::ANONYMISE_TICKETS.lite)? as u64,
                 lottery_entries: by_day(sql::ANONYMISE_ENTRIES.lite)? as u64,
                 applications: by_time(sql::ANONYMISE_APPLICATIONS.lite)? as u64,

@@ -35,6 +35,8 @@ impl BulkStore for SqliteStore {
         //   transaction; `synchronous` may not, and stays: one sync per 200,000 rows is cheap.)
         self.write(|c| {
             restore_deferred_indexes(c)?;
+            c.execute(crate::sql::RETENTION_MARK_RESET.lite, [])
+                .map_err(db_err)?;
             let tables: Vec<String> = BulkTable::ALL
                 .iter()
                 .map(|t| format!("'{}'", t.name()))
