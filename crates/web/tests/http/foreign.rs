@@ -648,6 +648,16 @@ async fn the_portal_reads_a_pasted_mrz_and_lists_every_reason(store: DynStore) {
         page.contains("at least 7 days before the stay ends"),
         "{page}"
     );
+    // Too late, not "not yet": the headline says so and sends to a counter or the hotline, the
+    // reason gives the last day it was possible.
+    assert!(
+        page.contains("It is too late to book this online")
+            && page.contains("Go to a hall&#39;s foreigners&#39; counter")
+            && page.contains("or call the hotline 12367;")
+            && page.contains("by 2026-11-27 at the latest")
+            && !page.contains("cannot apply yet"),
+        "{page}"
+    );
     assert!(
         page.contains("value=\"2026-12-04\""),
         "what was typed is kept"
