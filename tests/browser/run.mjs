@@ -1600,6 +1600,7 @@ async function kioskQttJourney(browser) {
     // Paid by QR code: the server records it under the window's fee, with a receipt.
     await qtt.locator('[data-method=qr]').click();
     await qtt.waitForFunction(() => /缴费成功，收据号/.test(document.getElementById('paid-text').textContent), null, { timeout: 10_000 });
+    assert.equal(await qtt.locator('#paid .outcome.outcome-ok[role=status]').count(), 1);
     await scan(qtt, 'qtt paid');
     await officer.goto(`${base}/staff/counter/tianhe/${window}`);
     assert.ok(!(await officer.locator('select[name=method]').count()), 'the console no longer offers to take the fee');
