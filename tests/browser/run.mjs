@@ -184,6 +184,7 @@ async function zjtVisit(browser) {
     await page.locator('#step-done').waitFor({ state: 'visible', timeout: 15_000 });
     const label = (await page.locator('#step-done .ticket').innerText()).trim();
     assert.match(label, /^F/, "the foreigners' queue");
+    assert.match(await page.locator('#step-done .outcome.outcome-ok .head').innerText(), /签到成功/);
     await page.waitForFunction(() => /号票已打印/.test(document.getElementById('print-state').textContent), null, { timeout: 15_000 });
     assert.deepEqual(readdirSync(printDir), ['print-0001.pdf']);
     assert.ok(!(await traces(page)).includes('ZJTA00001'), 'no passport number on the screen');
@@ -225,7 +226,9 @@ async function zjtVisit(browser) {
     await page.locator('#host-next').click();
     await page.locator('#register').click();
     await page.locator('#step-done').waitFor({ state: 'visible', timeout: 15_000 });
-    const receipt = await page.locator('#step-done .slip').innerText();
+    const receipt = await page.locator('#step-done .result').innerText();
+    assert.equal(await page.locator('#step-done .outcome.outcome-ok[role=status]').count(), 1);
+    assert.match(await page.locator('#done').innerText(), /完成/);
     const reference = receipt.match(/登记编号[^：]*：\s*(\S+)/)[1];
     const code = receipt.match(/查询码[^：]*：\s*(\d{8})/)[1];
     await page.waitForFunction(() => /回执已打印/.test(document.getElementById('print-state').textContent), null, { timeout: 15_000 });
@@ -421,7 +424,10 @@ async function book(page, base, { lang, business, name, id, extra, phone }) {
 
 async function confirmHeld(page, { lang, phone }) {
   await scan(page, `hold ${lang}`);
-  assert.match(await page.locator('#countdown').innerText(), /^\d+:\d\d$/, 'the countdown runs');
+  // The time left reads as a duration ("9 分 41 秒", "9 min 41 s"), never as a clock time.
+  const left = lang === 'en' ? /^(\d+ min )?\d+ s$|^\d+ min$/ : /^(\d+ 分 )?\d+ 秒$|^\d+ 分钟$/;
+  await page.waitForTimeout(1100);
+  assert.match(await page.locator('#countdown').innerText(), left, 'the countdown runs in words');
   await page.fill('#phone', phone);
   const before = outboxLines();
   await page.locator('button[name=action][value=send]').click();
@@ -516,11 +522,23 @@ async function hallDay(browser) {
   await kiosk.locator('button.go').click();
   await kiosk.waitForLoadState();
   assert.match(await kiosk.locator('[role=alert]').innerText(), /咨询台|information desk/);
+  assert.equal(await kiosk.locator('.outcome.outcome-fail[role=alert] .icon[aria-hidden=true]').count(), 1, 'a refusal is a failure, unmistakably');
   await scan(kiosk, 'kiosk refused');
-  await kiosk.fill('#code', `WUJING:${booking.body.code}:slipkey`);
+  // The booking code typed by touch, letters and digits: the letter keys behind their toggle.
+  await kiosk.fill('#code', '');
+  await kiosk.locator('#code').click();
+  const toggle = kiosk.locator('button[data-keyset]');
+  for (const k of booking.body.code) {
+    const letter = /[A-Z]/.test(k);
+    if ((await toggle.getAttribute('aria-pressed') === 'true') !== letter) await toggle.click();
+    await kiosk.locator(`.keypad:not([hidden]) button[data-key="${k}"]`).click();
+  }
+  assert.equal(await kiosk.locator('#code').inputValue(), booking.body.code, 'the keypad types a booking code');
+  await scan(kiosk, 'kiosk letter keys');
   await kiosk.fill('#id_number', '440106198503030116');
   await kiosk.locator('button.go').click();
   await kiosk.waitForLoadState();
+  assert.equal(await kiosk.locator('.outcome.outcome-ok[role=status]').count(), 1);
   const label = (await kiosk.locator('.ticket').innerText()).trim();
   assert.match(await kiosk.locator('main').innerText(), /留意叫号屏/);
   await scan(kiosk, 'kiosk ticket');
@@ -1494,7 +1512,14 @@ async function kioskSqyJourney(browser) {
     assert.deepEqual(prints, ['print-0001.pdf']);
     assert.equal(readFileSync(join(h.printDir, prints[0])).subarray(0, 5).toString(), '%PDF-');
     await scan(kiosk, 'sqy done');
-    const id = Number(receipt.match(/(?:受理编号|Application no\.)\s*(\d+)/)[1]);
+    // The applicant is shown a reference, not the row's sequential number.
+    const shown = receipt.match(/(?:受理编号|Application no\.)\s*(\S+)/)[1];
+    assert.match(shown, /^[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}$/, 'a reference, not a row number');
+    assert.equal(await kiosk.locator('#receipt .outcome.outcome-ok[role=status]').count(), 1);
+    const queue = await api(base, 'GET', '/api/v1/applications/review-queue?hall=tianhe', undefined, root);
+    const made = queue.body.filter((a) => a.channel === 'self_service');
+    assert.equal(made.length, 1, JSON.stringify(queue.body));
+    const id = made[0].id;
     const app = await api(base, 'GET', `/api/v1/applications/${id}`, undefined, root);
     assert.equal(app.body.application?.channel ?? app.body.channel, 'self_service', JSON.stringify(app.body));
     // An administrator does not see the biometrics (only the accepting hall's officers do).
@@ -1575,6 +1600,7 @@ async function kioskQttJourney(browser) {
     // Paid by QR code: the server records it under the window's fee, with a receipt.
     await qtt.locator('[data-method=qr]').click();
     await qtt.waitForFunction(() => /缴费成功，收据号/.test(document.getElementById('paid-text').textContent), null, { timeout: 10_000 });
+    assert.equal(await qtt.locator('#paid .outcome.outcome-ok[role=status]').count(), 1);
     await scan(qtt, 'qtt paid');
     await officer.goto(`${base}/staff/counter/tianhe/${window}`);
     assert.ok(!(await officer.locator('select[name=method]').count()), 'the console no longer offers to take the fee');
@@ -1918,9 +1944,10 @@ async function portalJourney(browser) {
 }
 
 /** 办证易 (docs/KIOSK.md §7.1) against the emulator: a first endorsement refused and sent to a
- * counter; a re-issue whose payment the terminal declines (sent to a counter, nothing issued);
- * then one paid, written onto the card (the emulator reads back the payload) and its receipt
- * printed; each session wiped after "Done". */
+ * counter; a re-issue whose payment the terminal declines (told so as a failure, nothing
+ * issued, the exit "Back to start" and not "Done"), paid again with another card without
+ * choosing again, written onto the card (the emulator reads back the payload) and its receipt
+ * printed once; each session wiped after "Done". */
 async function kioskBzyJourney(browser) {
   const db = join(dir, 'bzy.db');
   const admin = spawn(bin, ['create-admin', '--username', 'admin'], {
@@ -1969,6 +1996,9 @@ async function kioskBzyJourney(browser) {
     assert.match(await page.locator('#offer').innerText(), /请到窗口办理/);
     assert.match(await page.locator('#fees').innerText(), /没有待缴费用/);
     assert.ok(!(await traces(page)).includes(ZHOU), 'the screen shows no full identity number');
+    // Nothing was done: the exit cancels, it does not say "Done".
+    assert.match(await page.locator('#done').innerText(), /取消/);
+    assert.doesNotMatch(await page.locator('#done').innerText(), /完成/);
     await scan(page, 'kiosk bzy refused');
     await page.locator('#done').click();
     await page.waitForLoadState();
@@ -1984,19 +2014,19 @@ async function kioskBzyJourney(browser) {
     await scan(page, 'kiosk bzy choose');
     await page.locator('#pay-reissue').click();
     await page.waitForFunction(() => /付款未成功/.test(document.getElementById('result').textContent), null, { timeout: 15_000 });
-    assert.match(await page.locator('#result').innerText(), /请到窗口办理/);
+    // A failure, unmistakably: the failure's state, icon and alert, and no "Done".
+    const failed = page.locator('#result .outcome.outcome-fail[role=alert]');
+    assert.match(await failed.innerText(), /未能办理[\s\S]*付款未成功[\s\S]*签注尚未办理/);
+    assert.equal(await failed.locator('.icon[aria-hidden=true]').count(), 1);
+    assert.match(await page.locator('#done').innerText(), /返回首页/);
     await scan(page, 'kiosk bzy declined');
-    await page.locator('#done').click();
-    await page.waitForLoadState();
 
-    // Again: paid, written, the receipt printed.
-    await page.locator('#start-reissue').waitFor({ timeout: 15_000 });
-    await page.locator('#start-reissue').click();
-    await page.locator('#step-choose').waitFor({ state: 'visible', timeout: 15_000 });
-    await page.locator('input[name=kind][value=G]').check();
-    await page.locator('input[name=option][value="1y1"]').check();
-    await page.locator('#pay-reissue').click();
+    // Another card, without choosing again: paid, written, the receipt printed once.
+    await page.locator('#retry').click();
     await page.waitForFunction(() => /签注已写入通行证/.test(document.getElementById('result').textContent), null, { timeout: 20_000 });
+    assert.equal(await page.locator('#result .outcome.outcome-ok[role=status]').count(), 1);
+    assert.equal(await page.locator('#retry').count(), 0);
+    assert.match(await page.locator('#done').innerText(), /完成/);
     await page.waitForFunction(() => /凭条已打印/.test(document.getElementById('print-state').textContent), null, { timeout: 15_000 });
     assert.deepEqual(readdirSync(printDir), ['print-0001.pdf']);
     assert.ok(!(await traces(page)).includes(CHEN), 'the screen shows no full identity number');
@@ -2010,7 +2040,7 @@ async function kioskBzyJourney(browser) {
     for (const trace of [CHEN, '陈晓明', 'CA****174', '2027-12-01']) {
       assert.ok(!left.includes(trace), `after Done the page still holds ${trace}`);
     }
-    console.log('ok - 办证易: a first endorsement sent to a counter; a declined payment sent to a counter; a G endorsement paid, written and its receipt printed; each session wiped');
+    console.log('ok - 办证易: a first endorsement sent to a counter; a declined payment told as a failure, paid again with another card; a G endorsement paid, written and its receipt printed; each session wiped');
   } finally {
     bridge.child.kill();
     server.child.kill();
@@ -2079,17 +2109,20 @@ async function kioskWejJourney(browser) {
     assert.match(await page.locator('#fees').innerText(), /¥120/);
     assert.ok(!(await traces(page)).includes(LI), 'the screen shows no full identity number');
     await scan(page, 'kiosk wej fees due');
-    // Declined: nothing taken, and what to do next.
+    // Nothing done yet: the exit cancels.
+    assert.match(await page.locator('#done').innerText(), /取消/);
+    // Declined: nothing taken, a failure unmistakably, and what to do next.
     await page.locator('#fees button').click();
     await page.waitForFunction(() => /付款未成功/.test(document.getElementById('result').textContent), null, { timeout: 15_000 });
-    assert.match(await page.locator('#result').innerText(), /到窗口缴费/);
+    const failed = page.locator('#result .outcome.outcome-fail[role=alert]');
+    assert.match(await failed.innerText(), /未能办理[\s\S]*到窗口缴费/);
+    assert.match(await page.locator('#done').innerText(), /返回首页/);
     await scan(page, 'kiosk wej declined');
-    await page.locator('#done').click();
-    await page.waitForLoadState();
-    // Approved: paid, the receipt printed.
-    await page.locator('#fees button').waitFor({ timeout: 15_000 });
-    await page.locator('#fees button').click();
+    // Another card, from the same screen: paid once, the receipt printed.
+    await page.locator('#retry').click();
     await page.waitForFunction(() => /缴费成功/.test(document.getElementById('result').textContent), null, { timeout: 15_000 });
+    assert.equal(await page.locator('#result .outcome.outcome-ok[role=status]').count(), 1);
+    assert.match(await page.locator('#done').innerText(), /完成/);
     await page.waitForFunction(() => /凭条已打印/.test(document.getElementById('print-state').textContent), null, { timeout: 15_000 });
     assert.deepEqual(readdirSync(printDir), ['print-0001.pdf']);
     await scan(page, 'kiosk wej paid');
@@ -2123,7 +2156,7 @@ async function kioskWejJourney(browser) {
     await page.waitForLoadState();
     const left = await traces(page);
     for (const trace of [LI, '李娜', '已受理', '领证方式']) assert.ok(!left.includes(trace), `after Done the page still holds ${trace}`);
-    console.log('ok - 网e捷: a fee due shown to its holder, declined (told so), paid and its receipt printed; the application then shown accepted, its collection changed to the locker (a bad address told); each session wiped');
+    console.log('ok - 网e捷: a fee due shown to its holder, declined (told so, a failure), paid again with another card and its receipt printed; the application then shown accepted, its collection changed to the locker (a bad address told); each session wiped');
   } finally {
     bridge.child.kill();
     server.child.kill();
@@ -2295,12 +2328,16 @@ async function kioskYyjJourney(browser) {
     // 1. 郑华: his card, passport_first today, his phone; the printer has no paper.
     await book();
     assert.match(await page.locator('#step-business .who').innerText(), /郑\*/);
+    // Not booked yet: the way out cancels.
+    assert.match(await page.locator('#done').innerText(), /取消/);
     await scan(page, 'kiosk yyj phone');
     await keypad(page, '13800138000');
     await page.locator('#book').click();
     await page.locator('#step-done').waitFor({ state: 'visible', timeout: 15_000 });
     const code = (await page.locator('#step-done .code').innerText()).trim();
     assert.match(code, /^[A-Z0-9]{6,}$/);
+    assert.equal(await page.locator('#step-done .outcome.outcome-ok[role=status]').count(), 1);
+    assert.match(await page.locator('#done').innerText(), /完成/);
     await page.waitForFunction(() => /缺纸/.test(document.getElementById('print-state').textContent), null, { timeout: 15_000 });
     assert.match(await page.locator('#print-state').innerText(), /记下预约号/);
     assert.ok(!(await traces(page)).includes(ZHENG), 'the slip on the screen shows no identity number');
@@ -2402,6 +2439,8 @@ async function kioskQzjJourney(browser) {
     await pairDevice(page, base, device.body.id, root, `/kiosk/qzj?bridge=${bridge.port}&idle=30`);
     // A wrong code first: told to check the text message.
     await page.locator('#step-code').waitFor({ state: 'visible', timeout: 15_000 });
+    // Nothing collected yet: the way out cancels, it does not say "Done".
+    assert.match(await page.locator('#done').innerText(), /取消/);
     await scan(page, 'kiosk qzj code');
     await keypad(page, pickup === '00000000' ? '11111111' : '00000000');
     await page.locator('#open').click();
@@ -2415,6 +2454,8 @@ async function kioskQzjJourney(browser) {
     assert.match(told, /柜门未能打开（柜门卡住）/);
     assert.match(told, /取证窗口/);
     assert.match(told, /A-01/);
+    assert.equal(await page.locator('#step-done .outcome.outcome-fail[role=alert]').count(), 1, 'a jam is a failure, unmistakably');
+    assert.match(await page.locator('#done').innerText(), /返回首页/);
     await scan(page, 'kiosk qzj jammed');
     assert.equal((await api(base, 'GET', app, undefined, root)).body.application.status, 'ready_for_collection');
     await Promise.all([page.waitForNavigation(), page.locator('#done').click()]);
@@ -2440,6 +2481,8 @@ async function kioskQzjJourney(browser) {
     await page.locator('#open').click();
     await page.locator('#step-done [role=status]').waitFor({ timeout: 15_000 });
     assert.match(await page.locator('#step-done').innerText(), /A-01 号柜门已打开/);
+    assert.equal(await page.locator('#step-done .outcome.outcome-ok').count(), 1);
+    assert.match(await page.locator('#done').innerText(), /完成/);
     await scan(page, 'kiosk qzj opened');
     assert.equal((await api(base, 'GET', app, undefined, root)).body.application.status, 'collected');
     await Promise.all([page.waitForNavigation(), page.locator('#done').click()]);
@@ -2487,6 +2530,8 @@ async function kioskTbjJourney(browser) {
     await page.locator('#print').click();
     await page.locator('#step-done').waitFor({ state: 'visible', timeout: 15_000 });
     assert.match(await page.locator('#step-done').innerText(), /缺纸[\s\S]*工作人员/);
+    assert.equal(await page.locator('#step-done .outcome.outcome-fail[role=alert]').count(), 1, 'not printed is a failure, unmistakably');
+    assert.match(await page.locator('#done').innerText(), /返回首页/);
     await scan(page, 'kiosk tbj no paper');
     await Promise.all([page.waitForNavigation(), page.locator('#done').click()]);
     await page.waitForLoadState();
@@ -2506,6 +2551,8 @@ async function kioskTbjJourney(browser) {
     await page.locator('#print').click();
     await page.waitForFunction(() => /申请表已打印/.test(document.querySelector('#step-done')?.innerText ?? ''), null, { timeout: 15_000 });
     assert.deepEqual(readdirSync(printDir), ['print-0001.pdf']);
+    assert.equal(await page.locator('#step-done .outcome.outcome-ok[role=status]').count(), 1);
+    assert.match(await page.locator('#done').innerText(), /完成/);
     await scan(page, 'kiosk tbj printed');
     await Promise.all([page.waitForNavigation(), page.locator('#done').click()]);
     await page.waitForLoadState();

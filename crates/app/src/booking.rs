@@ -368,7 +368,8 @@ impl std::fmt::Debug for RescheduleInput {
 
 const ALTERNATIVES: usize = 5;
 /// Booking codes avoid characters that are easily confused when read aloud or handwritten.
-const CODE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+/// Public for the check-in kiosk's keypad, which offers exactly these letters.
+pub const CODE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
 
 /// Random characters of a booking code: 10 × log2(31) ≈ 49.5 bits, so that guessing codes is
 /// no way to a booking (≥ 40 bits; the minute characters are guessable and not counted).

@@ -118,7 +118,13 @@ pub struct TerminalDeclined {
 /// A paid fee's receipt, as printed.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct KioskReceipt {
+    /// The row's number: the receipt's address for this kiosk's printer, never shown (it counts
+    /// the payments taken).
     pub payment_id: i64,
+    /// The payment order's number the citizen is shown and told to keep: the provider's order
+    /// reference, the one on their bank or wallet statement and the one the payments office
+    /// finds the payment by.
+    pub order_no: String,
     pub subject_zh: String,
     pub subject_en: String,
     pub amount_yuan: i64,
@@ -557,6 +563,7 @@ impl App {
         self.count_use(p, "pay").await;
         Ok(KioskReceipt {
             payment_id,
+            order_no: pay.provider_ref.clone().unwrap_or_default(),
             subject_zh: pay.subject_zh,
             subject_en: pay.subject_en,
             amount_yuan: view.amount_yuan,
@@ -624,7 +631,12 @@ impl App {
                     format!("{} {}", pay.subject_zh, pay.subject_en),
                 ),
                 ("金额 Amount".into(), format!("¥{}", pay.amount_yuan)),
-                ("缴费编号 Payment no.".into(), format!("{}", pay.id)),
+                // The provider's order number, not the row's (a sequential number tells how
+                // many payments were taken).
+                (
+                    "订单号 Order no.".into(),
+                    pay.provider_ref.clone().unwrap_or_default(),
+                ),
                 ("地点 Site".into(), h.name_zh.clone()),
                 (
                     "时间 Paid".into(),

@@ -149,6 +149,9 @@ pub struct SqySubmitInput {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SqyReceipt {
     pub application_id: i64,
+    /// What the applicant is shown and the form carries (`App::application_reference`): the
+    /// row number would tell how many applications were taken.
+    pub reference: String,
     pub business_zh: String,
     pub business_en: String,
     pub ready_by: chrono::NaiveDate,
@@ -454,6 +457,9 @@ impl App {
             )
             .await?;
         let ready_by = wujing_domain::application::due_date(today, processing, &declared);
+        // Before the write: once the application exists, the answer must not fail for want of
+        // its reference's key.
+        let reference_key = self.reference_key().await?;
         let key = self.identity_key(&Identity::Resident(id.clone()));
         let written: Vec<String> = parts.iter().map(|p| p.part.clone()).collect();
         let n_prints = written.len() - 1 - usize::from(signature == "signed");
@@ -490,13 +496,14 @@ impl App {
         let (business_zh, business_en) = b
             .map(|b| (b.name_zh.clone(), b.name_en.clone()))
             .unwrap_or_default();
+        let reference = crate::reference::reference(reference_key.as_bytes(), application_id);
         let form_pdf = self
             .sqy_form(
                 &id,
                 name,
                 &business_zh,
                 &business_en,
-                application_id,
+                &reference,
                 ready_by,
                 &hall,
                 n_prints,
@@ -508,6 +515,7 @@ impl App {
         self.count_use(p, "apply").await;
         Ok(SqyReceipt {
             application_id,
+            reference,
             business_zh,
             business_en,
             ready_by,
@@ -527,7 +535,7 @@ impl App {
         name: &str,
         business_zh: &str,
         business_en: &str,
-        application_id: i64,
+        reference: &str,
         ready_by: chrono::NaiveDate,
         hall: &wujing_store::Hall,
         prints: usize,
@@ -556,10 +564,7 @@ impl App {
             ),
             ("公民身份号码 ID number".into(), id.as_str().to_string()),
             ("户籍所在地 Household registration".into(), String::new()),
-            (
-                "受理编号 Application no.".into(),
-                application_id.to_string(),
-            ),
+            ("受理编号 Application no.".into(), reference.to_string()),
             ("受理单位 Accepted at".into(), hall.name_zh.clone()),
             (
                 "受理方式 Channel".into(),
@@ -579,7 +584,7 @@ impl App {
         ];
         let form = wujing_forms::Form {
             title: "中国公民普通护照申请表".into(),
-            subtitle: format!("Passport application · {business_en} · No. {application_id}"),
+            subtitle: format!("Passport application · {business_en} · No. {reference}"),
             rows,
             notes: vec![
                 "本表由申请易自助机根据身份证读取信息生成，请核对无误；如有错误，请到窗口更正。".into(),

@@ -43,6 +43,7 @@ pub mod production;
 mod progress;
 pub mod ratings;
 mod records;
+mod reference;
 pub mod remote;
 mod signals;
 pub mod simulate;

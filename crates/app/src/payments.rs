@@ -100,6 +100,9 @@ pub struct PaymentView {
     /// Where the citizen pays, while the payment is pending: the provider's page (the
     /// simulated provider's is a path of this site, `/pay/simulated/…`).
     pub checkout_url: Option<String>,
+    /// The provider's order number, once it made the order: the number citizens are shown
+    /// (their wallet or bank shows it too); `id` counts the payments and is never shown.
+    pub order_no: Option<String>,
     pub created_at: DateTime<Utc>,
     pub paid_at: Option<DateTime<Utc>>,
 }
@@ -263,6 +266,7 @@ impl From<OnlinePayment> for PaymentView {
             status: PaymentStatus::parse(&p.status).unwrap_or(PaymentStatus::Pending),
             provider: p.provider,
             checkout_url: p.checkout_url,
+            order_no: p.provider_ref,
             created_at: p.created_at,
             paid_at: p.paid_at,
         }

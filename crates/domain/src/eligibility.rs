@@ -312,7 +312,8 @@ pub fn advice(code: &str) -> Option<(&'static str, &'static str)> {
         "taiwan_entry_permit_required" => ("请先取得台湾方面的入台许可，再预约签注。", "Get the Taiwan entry permit first, then book the endorsement."),
         "approval_required" | "employer_not_registered" => ("请准备好相关批准或备案证明后再预约；也可到窗口咨询。", "Get the approval or registration first, or ask at a counter."),
         "business_suspended" => ("该业务暂停网上预约，请拨打服务热线或到大厅咨询。", "Online booking of this business is suspended: call the hotline or ask at a hall."),
-        "extension_too_late" | "residence_extension_too_late" | "stay_expired" | "residence_permit_expired" => ("已来不及按期申请，请尽快到出入境大厅外国人窗口说明情况。", "It is too late to apply on time: go to a hall's foreigners' counter as soon as possible and explain."),
+        "entry_date_in_future" => ("请在入境当日或之后再预约；如入境日期填错，请改正后再核对。", "Book from your date of entry on; if the date was typed wrong, correct it and check again."),
+        "extension_too_late" | "residence_extension_too_late" | "stay_expired" | "residence_permit_expired" | "residence_application_late" => ("已来不及按期申请，请尽快到出入境大厅外国人窗口说明情况。", "It is too late to apply on time: go to a hall's foreigners' counter as soon as possible and explain."),
         "remote_not_pilot_hukou" | "remote_not_registered" | "remote_not_resident" | "remote_no_previous_document" | "remote_no_fingerprints" | "remote_state_functionary" | "remote_military" | "remote_no_phone" | "remote_not_offered" => ("这项业务不能网上办理，请预约到大厅办理。", "This cannot be done online: book a visit to a hall instead."),
         _ => return None,
     })

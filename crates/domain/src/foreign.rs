@@ -135,6 +135,30 @@ pub fn complete_answers(business: &str, a: &mut Answers) {
     }
 }
 
+/// When a refusal is about timing, which side of the window the applicant is on: the page's
+/// headline and next step differ ("not yet: from this date" against "too late: the counter or
+/// the hotline"), which the refusals' words alone did not make plain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timing {
+    /// Cannot apply yet; the reason names the date from which they can.
+    TooEarly,
+    /// The time to apply has passed; only a counter can help.
+    TooLate,
+}
+
+/// The timing of a refusal `code`, if it is about timing.
+pub fn timing(code: &str) -> Option<Timing> {
+    match code {
+        "entry_date_in_future" => Some(Timing::TooEarly),
+        "extension_too_late"
+        | "stay_expired"
+        | "residence_application_late"
+        | "residence_permit_expired"
+        | "residence_extension_too_late" => Some(Timing::TooLate),
+        _ => None,
+    }
+}
+
 /// The rules of the foreigners' businesses (RULES.md §7), every failing reason.
 pub fn rules(code: &str, answers: &Answers, facts: Facts<'_>, out: &mut Vec<Reason>) {
     let today = facts.visit_date;
@@ -149,14 +173,15 @@ pub fn rules(code: &str, answers: &Answers, facts: Facts<'_>, out: &mut Vec<Reas
                 )),
                 Some(e) if e < today => out.push(reason(
                     "stay_expired",
-                    "停留期已届满，不能申请延期，请到出入境窗口说明情况",
-                    "the permitted stay has already ended: an extension is no longer possible",
+                    format!("为时已晚：停留期已于 {e} 届满，不能再申请延期"),
+                    format!("Too late: the permitted stay ended on {e}; an extension is no longer possible"),
                 )),
                 Some(e) if e < today + TimeDelta::days(VISA_EXTENSION_LEAD_DAYS) => {
+                    let last = e - TimeDelta::days(VISA_EXTENSION_LEAD_DAYS);
                     out.push(reason(
                         "extension_too_late",
-                        "签证延期须在停留期届满7日前提出",
-                        "an extension must be applied for at least 7 days before the stay ends",
+                        format!("为时已晚：签证延期须在停留期届满7日前提出，最迟 {last}"),
+                        format!("Too late: an extension must be applied for at least 7 days before the stay ends, by {last} at the latest"),
                     ))
                 }
                 Some(_) => {}
@@ -201,17 +226,21 @@ pub fn rules(code: &str, answers: &Answers, facts: Facts<'_>, out: &mut Vec<Reas
                         "请填写入境日期",
                         "give your date of entry",
                     )),
+                    // Not yet rather than wrong: the permit is applied for after entry, from the
+                    // day of entry on (a typing slip reads the same and is corrected the same).
                     Some(e) if e > today => out.push(reason(
                         "entry_date_in_future",
-                        "入境日期不能晚于今天",
-                        "the date of entry cannot be in the future",
+                        format!("还不能申请：居留许可须在入境后申请，入境日期 {e} 还未到；最早可于 {e} 申请"),
+                        format!("Not yet: a residence permit is applied for after entry, and the date of entry {e} is still to come; you can apply from {e}"),
                     )),
-                    Some(e) if e + TimeDelta::days(RESIDENCE_PERMIT_WINDOW_DAYS) < today => out
-                        .push(reason(
+                    Some(e) if e + TimeDelta::days(RESIDENCE_PERMIT_WINDOW_DAYS) < today => {
+                        let last = e + TimeDelta::days(RESIDENCE_PERMIT_WINDOW_DAYS);
+                        out.push(reason(
                             "residence_application_late",
-                            "居留许可须在入境后30日内申请",
-                            "a residence permit must be applied for within 30 days of entry",
-                        )),
+                            format!("为时已晚：居留许可须在入境后30日内申请，最迟 {last}"),
+                            format!("Too late: a residence permit must be applied for within 30 days of entry, by {last} at the latest"),
+                        ))
+                    }
                     Some(_) => {}
                 }
             }
@@ -227,15 +256,17 @@ pub fn rules(code: &str, answers: &Answers, facts: Facts<'_>, out: &mut Vec<Reas
                 )),
                 Some(e) if e < today => out.push(reason(
                     "residence_permit_expired",
-                    "居留许可已过期，不能申请延期，请到出入境窗口说明情况",
-                    "the residence permit has already expired: it can no longer be extended",
+                    format!("为时已晚：居留许可已于 {e} 过期，不能再申请延期"),
+                    format!("Too late: the residence permit expired on {e}; it can no longer be extended"),
                 )),
-                Some(e) if e < today + TimeDelta::days(RESIDENCE_EXTENSION_LEAD_DAYS) => out
-                    .push(reason(
+                Some(e) if e < today + TimeDelta::days(RESIDENCE_EXTENSION_LEAD_DAYS) => {
+                    let last = e - TimeDelta::days(RESIDENCE_EXTENSION_LEAD_DAYS);
+                    out.push(reason(
                         "residence_extension_too_late",
-                        "居留许可延期须在有效期届满30日前提出",
-                        "a residence extension must be applied for at least 30 days before the permit expires",
-                    )),
+                        format!("为时已晚：居留许可延期须在有效期届满30日前提出，最迟 {last}"),
+                        format!("Too late: a residence extension must be applied for at least 30 days before the permit expires, by {last} at the latest"),
+                    ))
+                }
                 Some(_) => {}
             }
             residence_duration(answers, out);
@@ -506,6 +537,53 @@ mod tests {
             codes("foreign_residence_permit", &residence("study", -1, 365)),
             vec!["entry_date_in_future"]
         );
+    }
+
+    #[test]
+    fn a_refusal_says_whether_it_is_too_early_or_too_late_and_the_date() {
+        let refusals = |business: &str, a: &Answers| {
+            check(
+                &Catalogue::builtin(),
+                business,
+                "Anna Müller",
+                &ident(),
+                a,
+                Facts {
+                    visit_date: today(),
+                    person: None,
+                    documents: &[],
+                },
+            )
+        };
+        let out = refusals("foreign_residence_permit", &residence("study", -3, 365));
+        let early = &out[0];
+        assert_eq!(timing(early.code), Some(Timing::TooEarly));
+        let from = (today() + TimeDelta::days(3)).to_string();
+        assert!(
+            early.en.starts_with("Not yet") && early.en.contains(&from),
+            "{}",
+            early.en
+        );
+        assert!(
+            early.zh.starts_with("还不能申请") && early.zh.contains(&from),
+            "{}",
+            early.zh
+        );
+        let out = refusals("foreign_visa_extension", &extension(3));
+        let late = &out[0];
+        assert_eq!(timing(late.code), Some(Timing::TooLate));
+        let last = (today() + TimeDelta::days(3) - TimeDelta::days(7)).to_string();
+        assert!(
+            late.en.starts_with("Too late") && late.en.contains(&last),
+            "{}",
+            late.en
+        );
+        assert!(
+            late.zh.starts_with("为时已晚") && late.zh.contains(&last),
+            "{}",
+            late.zh
+        );
+        assert_eq!(timing("requested_days_required"), None);
     }
 
     #[test]

@@ -966,6 +966,16 @@ impl KioskPage {
     fn help_text(&self) -> String {
         self.t(&self.help.0, &self.help.1)
     }
+
+    /// The letters the keypad offers: those a booking code is made of (no I, L, O: they are
+    /// never in a code), so that a code can be typed by touch.
+    fn letters(&self) -> Vec<char> {
+        wujing_app::CODE_ALPHABET
+            .iter()
+            .filter(|b| b.is_ascii_alphabetic())
+            .map(|&b| b as char)
+            .collect()
+    }
 }
 
 /// Splits one of [`kiosk_help`]'s texts (`zh · en`) into its languages.

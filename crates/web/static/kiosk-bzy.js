@@ -8,7 +8,9 @@
 // the choice, the charge, the server's signed payload written onto the card
 // (`card_writer.write_endorsement`) and its read-back reported. Every failure says why and
 // sends the citizen to a counter; a fee taken for a write that failed is refunded by the
-// server. Nothing of the citizen is kept past the session: the card's data lives in `card`
+// server. A declined card is not the end: the citizen may pay again with another card without
+// choosing again — the same server payment (one pending per purpose, settled once) is charged
+// again, so a second attempt can never take the money twice. Nothing of the citizen is kept past the session: the card's data lives in `card`
 // only, and the shell's wipe reloads the page.
 (function () {
   'use strict';
@@ -18,12 +20,16 @@
   var reissue = null;
   var offer = null;
   var busy = false;
+  // The re-issue's payment was declined and may be tried again: leaving now fails it.
+  var declined = false;
   shell.holding(function () { return card !== null; });
 
   function $(id) { return document.getElementById(id); }
   function show(step) {
     ['step-menu', 'step-choose', 'step-result'].forEach(function (s) { $(s).hidden = s !== step; });
-    $('done').hidden = step === null;
+    // The choice has its own Cancel, which closes the open re-issue.
+    $('done').hidden = step === null || step === 'step-choose';
+    if (step !== 'step-result') shell.finished(null);
   }
   function say(text) {
     $('say-text').textContent = text;
@@ -83,14 +89,7 @@
 
   /** The end of a flow: what happened, and the next step. `ok` false shows it as an error. */
   function result(ok, head, lines) {
-    var box = $('result');
-    box.textContent = '';
-    var wrap = el('div', ok ? 'done-box' : 'err');
-    wrap.setAttribute('role', ok ? 'status' : 'alert');
-    wrap.appendChild(el('p', 'head', head));
-    (lines || []).forEach(function (l) { wrap.appendChild(el('p', 'next', l)); });
-    box.appendChild(wrap);
-    document.body.setAttribute('data-result', '');
+    shell.outcome($('result'), ok, head, lines);
     say('');
     show('step-result');
   }
@@ -98,17 +97,19 @@
     result(false, head, (extra || []).concat([words(COUNTER)]));
   }
 
-  function printReceipt(paymentId) {
+  // `orderNo` is the payment order's number the citizen keeps (the provider's); the row's
+  // number only addresses the PDF.
+  function printReceipt(paymentId, orderNo) {
     var state = $('print-state');
     if (!(bridge && bridge.ready && bridge.has('printer'))) {
-      state.textContent = t('本机无打印机，请记下缴费编号 ', 'No printer here; please note payment number ') + paymentId;
+      state.textContent = t('本机无打印机，请记下订单号 ', 'No printer here; please note order number ') + orderNo;
       return;
     }
     state.textContent = t('正在打印凭条…', 'Printing your receipt…');
     shell.printPdf(bridge, '/kiosk/bzy/receipts/' + encodeURIComponent(paymentId) + '/pdf', 'receipt').then(function () {
       state.textContent = t('凭条已打印，请取走', 'Your receipt is printed; please take it');
     }, function () {
-      state.textContent = t('未能打印凭条，请记下缴费编号 ', 'The receipt could not be printed; please note payment number ') + paymentId;
+      state.textContent = t('未能打印凭条，请记下订单号 ', 'The receipt could not be printed; please note order number ') + orderNo;
     });
   }
 
@@ -121,6 +122,17 @@
       if (!r || !r.transaction_id) throw { code: 'declined' };
       return r.transaction_id;
     });
+  }
+
+  /** A declined payment: told so, with "pay again" (another card) beside the exit. */
+  function declinedResult(err, lines, again) {
+    result(false, declinedText(err), lines);
+    var b = el('button', 'go', t('换一张卡再付', 'Pay again with another card'));
+    b.type = 'button';
+    b.id = 'retry';
+    b.addEventListener('click', function () { if (!busy) again(); });
+    $('result').appendChild(b);
+    b.focus();
   }
 
   function declinedText(err) {
@@ -142,17 +154,18 @@
           return api('/api/v1/kiosk/bzy/payments/' + c.payment_id + '/paid', { id_number: card.id_number, transaction_id: tx });
         }, function (err) {
           api('/api/v1/kiosk/bzy/payments/' + c.payment_id + '/declined', { id_number: card.id_number, code: (err && err.code) || 'declined' }).catch(function () {});
-          result(false, declinedText(err), [t('您可以换一张卡再试，或到窗口缴费', 'You may try another card, or pay at a counter')]);
+          declinedResult(err, [t('您可以换一张卡再付，或到窗口缴费', 'You may pay again with another card, or pay at a counter')],
+            function () { payFee(fee); });
           throw null;
         });
       })
       .then(function (receipt) {
         result(true, t('缴费成功 ¥' + receipt.amount_yuan, 'Paid: ¥' + receipt.amount_yuan), [
           t(receipt.subject_zh, receipt.subject_en),
-          t('缴费编号 ', 'Payment number ') + receipt.payment_id,
+          t('订单号 ', 'Order number ') + receipt.order_no,
           t('您的申请已提交审批，进度可在网上或网e捷查询', 'Your application goes to review; follow it online or at a 网e捷 kiosk')
         ]);
-        printReceipt(receipt.payment_id);
+        printReceipt(receipt.payment_id, receipt.order_no);
       })
       .catch(function (err) {
         if (err === null) return;
@@ -306,22 +319,31 @@
     busy = true;
     $('pay-reissue').disabled = true;
     var id = reissue;
-    var signed;
-    var paymentId;
     api('/api/v1/kiosk/bzy/endorsements/' + id + '/choice', {
       id_number: card.id_number, kind: checked('kind'), destinations: destinations(), option: checked('option')
     })
-      .then(function (c) {
-        paymentId = c.charge.payment_id;
-        return charge(c.charge).then(function (tx) {
-          say(t('正在确认付款…', 'Confirming the payment…'));
-          return api('/api/v1/kiosk/bzy/endorsements/' + id + '/paid', { id_number: card.id_number, transaction_id: tx });
-        }, function (err) {
-          return fail('payment_declined').then(function () {
-            toCounter(declinedText(err), [t('签注未办理', 'No endorsement was issued')]);
-            throw null;
-          });
-        });
+      .then(function (c) { busy = false; settleReissue(id, c.charge); }, function (err) {
+        fail('cancelled').then(function () { toCounter(why(err)); busy = false; });
+      });
+  }
+
+  /** Charges the chosen re-issue on the terminal, then writes it; after a decline the same
+   * charge may be tried again (`#retry`). */
+  function settleReissue(id, ch) {
+    if (busy) return;
+    busy = true;
+    declined = false;
+    var signed;
+    var paymentId = ch.payment_id;
+    charge(ch)
+      .then(function (tx) {
+        say(t('正在确认付款…', 'Confirming the payment…'));
+        return api('/api/v1/kiosk/bzy/endorsements/' + id + '/paid', { id_number: card.id_number, transaction_id: tx });
+      }, function (err) {
+        declined = true;
+        declinedResult(err, [t('签注尚未办理。您可以换一张卡再付，或按“返回首页”到窗口办理', 'No endorsement is issued yet. You may pay again with another card, or press \u201cBack to start\u201d and go to a counter')],
+          function () { settleReissue(id, ch); });
+        throw null;
       })
       .then(function (s) {
         signed = s;
@@ -348,7 +370,7 @@
             return (x.destination === 'hk' ? t('香港', 'Hong Kong') : t('澳门', 'Macao')) + ' ' + x.type + ' · ' +
               (x.entries === 2 ? t('两次', 'two entries') : t('一次', 'one entry')) + ' · ' + t('有效期至 ', 'valid until ') + x.valid_until;
           }));
-        printReceipt(paymentId);
+        printReceipt(paymentId, ch.reference);
       })
       .catch(function (err) {
         if (err === null) return;
@@ -368,7 +390,11 @@
     if (reissue) fail('cancelled');
     shell.wipe();
   });
-  $('done').addEventListener('click', function () { shell.wipe(); });
+  $('done').addEventListener('click', function () {
+    // A re-issue left after a declined payment is closed now, not when the sweeper finds it.
+    if (reissue && declined) fail('payment_declined').then(function () { shell.wipe(); });
+    else shell.wipe();
+  });
 
   // --- The card -------------------------------------------------------------------------------
   function read(b) {

@@ -155,8 +155,9 @@
     document.getElementById('fee').hidden = true;
     document.getElementById('card').hidden = true;
     document.getElementById('paid').hidden = false;
-    document.getElementById('paid-text').textContent = text;
-    say(t('请对本次服务进行评价', 'Please rate the service'));
+    // A success unmistakably (shell.js `outcome`); the rating follows on this screen.
+    shell.outcome(document.getElementById('paid-text'), true, text, [t('请对本次服务进行评价', 'Please rate the service')]);
+    say('');
     cardFor = null;
     var go = function () { location.replace(rate); };
     setTimeout(function () {

@@ -46,9 +46,12 @@
     err.hidden = false;
   }
   function clearErr() { err.hidden = true; err.textContent = ''; }
-  /** Ends at a counter: the reason and the next step, then only "Done". */
+  /** Ends at a counter: a failure, unmistakably (shell.js `outcome`), the reason and the next
+   * step, then only "Back to start" — nothing was done. */
   function toCounter(text, next) {
-    fail(text, next || t('请到人工窗口办理，工作人员将协助您', 'Please go to a counter; an officer will help you'));
+    clearErr();
+    shell.outcome(document.getElementById('counter-result'), false, text,
+      [next || t('请到人工窗口办理，工作人员将协助您', 'Please go to a counter; an officer will help you')]);
     show('counter');
   }
 
@@ -267,20 +270,12 @@
       unable_to_sign: !!session.unable_to_sign
     }).then(function (r) {
       say('');
-      var box = document.getElementById('receipt');
-      box.textContent = '';
-      [
-        t('申请已受理', 'Application accepted'),
-        t('受理编号 ' + r.application_id, 'Application no. ' + r.application_id),
+      // The reference, not the row number: a sequential number tells how many were taken.
+      shell.outcome(document.getElementById('receipt'), true, t('申请已受理', 'Application accepted'), [
+        t('受理编号 ' + r.reference, 'Application no. ' + r.reference),
         r.name_masked + ' · ' + t(r.business_zh, r.business_en),
         t('预计 ' + r.ready_by + ' 前办结，可凭身份证在本厅窗口领取', 'Expected ready by ' + r.ready_by + '; collect it at a counter of this hall with your ID card')
-      ].forEach(function (line, i) {
-        var p = document.createElement('p');
-        if (i === 0) p.className = 'ok';
-        p.textContent = line;
-        box.appendChild(p);
-      });
-      document.body.setAttribute('data-result', '');
+      ]);
       show('done');
       printForm(r.form_pdf);
     }, function (e) {

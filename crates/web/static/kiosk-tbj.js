@@ -45,14 +45,8 @@
   }
   function done(lines, ok) {
     show('done');
-    var slip = document.querySelector('#step-done .slip');
-    slip.textContent = '';
-    lines.forEach(function (l, i) {
-      var p = document.createElement('p');
-      if (i === 0) p.setAttribute('role', ok ? 'status' : 'alert');
-      p.textContent = l;
-      slip.appendChild(p);
-    });
+    // The first line says what happened, the rest what to do next (shell.js `outcome`).
+    shell.outcome(document.querySelector('#step-done .result'), ok, lines[0], lines.slice(1));
     doc = null;
     document.getElementById('phone').value = '';
     if (bridge && bridge.ready) bridge.request('session.end').catch(function () {});

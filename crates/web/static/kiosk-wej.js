@@ -4,7 +4,9 @@
 // way of collection changed; an approved G or L endorsement written onto the e-card permit
 // while the citizen waits (立等可取: the server produces it and signs the payload, the card
 // writer writes it and reads it back, the server checks the read-back and records it
-// collected; a write that fails sends the citizen to a counter). The card's number lives in
+// collected; a write that fails sends the citizen to a counter). A declined card may pay again
+// with another card from the outcome screen: the same pending payment is charged again (one
+// per purpose, settled once), never a second one. The card's number lives in
 // `card` only; the shell's wipe reloads the page.
 (function () {
   'use strict';
@@ -25,6 +27,7 @@
     ['step-menu', 'step-write', 'step-result'].forEach(function (s) { $(s).hidden = s !== step; });
     // No Done while the permit is being written: a wipe then would leave the write unreported.
     $('done').hidden = step === 'step-write';
+    if (step !== 'step-result') shell.finished(null);
   }
   function api(path, body) {
     return fetch(path, {
@@ -41,30 +44,25 @@
     });
   }
   function result(ok, head, lines) {
-    var box = $('result');
-    box.textContent = '';
-    var wrap = el('div', ok ? 'done-box' : 'err');
-    wrap.setAttribute('role', ok ? 'status' : 'alert');
-    wrap.appendChild(el('p', 'head', head));
-    (lines || []).forEach(function (l) { wrap.appendChild(el('p', 'next', l)); });
-    box.appendChild(wrap);
-    document.body.setAttribute('data-result', '');
+    shell.outcome($('result'), ok, head, lines);
     say('');
     show('step-result');
   }
   var COUNTER = t('请到窗口办理', 'Please go to a counter');
 
-  function printReceipt(id) {
+  // `orderNo` is the payment order's number the citizen keeps (the provider's); the row's
+  // number only addresses the PDF.
+  function printReceipt(id, orderNo) {
     var state = $('print-state');
     if (!(bridge && bridge.ready && bridge.has('printer'))) {
-      state.textContent = t('请记下缴费编号 ', 'Please note payment number ') + id;
+      state.textContent = t('请记下订单号 ', 'Please note order number ') + orderNo;
       return;
     }
     state.textContent = t('正在打印凭条…', 'Printing your receipt…');
     shell.printPdf(bridge, '/kiosk/wej/receipts/' + encodeURIComponent(id) + '/pdf', 'receipt').then(function () {
       state.textContent = t('凭条已打印，请取走', 'Your receipt is printed; please take it');
     }, function () {
-      state.textContent = t('未能打印凭条，请记下缴费编号 ', 'The receipt could not be printed; please note payment number ') + id;
+      state.textContent = t('未能打印凭条，请记下订单号 ', 'The receipt could not be printed; please note order number ') + orderNo;
     });
   }
 
@@ -83,14 +81,20 @@
             result(false, err && err.code === 'declined'
               ? t('付款未成功：银行卡或钱包拒绝了这笔付款，未扣费', 'The payment was declined by the bank or wallet; nothing was taken')
               : t('付款未完成，未扣费', 'The payment did not go through; nothing was taken'),
-            [t('您可以换一张卡再试，或到窗口缴费', 'You may try another card, or pay at a counter')]);
+            [t('您可以换一张卡再付，或到窗口缴费', 'You may pay again with another card, or pay at a counter')]);
+            var again = el('button', 'go', t('换一张卡再付', 'Pay again with another card'));
+            again.type = 'button';
+            again.id = 'retry';
+            again.addEventListener('click', function () { payFee(f); });
+            $('result').appendChild(again);
+            again.focus();
             throw null;
           });
       })
       .then(function (rc) {
         result(true, t('缴费成功 ¥' + rc.amount_yuan, 'Paid: ¥' + rc.amount_yuan), [t(rc.subject_zh, rc.subject_en),
           t('您的申请已提交审批', 'Your application goes to review')]);
-        printReceipt(rc.payment_id);
+        printReceipt(rc.payment_id, rc.order_no);
       })
       .catch(function (err) {
         if (err === null) return;

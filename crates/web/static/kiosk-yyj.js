@@ -190,6 +190,8 @@
   function done(v) {
     var b = v.booking;
     show('done');
+    // Booked: only now does the way out say "Done".
+    shell.finished(true);
     var slip = document.querySelector('#step-done .slip');
     slip.textContent = '';
     [

@@ -148,7 +148,7 @@
   // --- Check-in -----------------------------------------------------------------------------
   function checkIn(lines) {
     api('/api/v1/kiosk/zjt/checkins', { mrz: lines }).then(function (v) {
-      result([t('您的号码', 'Your number'), v.ticket.label, t('请在等候区休息，留意叫号屏和广播', 'Please take a seat and watch the board')], true, 'ticket');
+      result([t('签到成功', 'Checked in'), t('您的号码', 'Your number'), v.ticket.label, t('请在等候区休息，留意叫号屏和广播', 'Please take a seat and watch the board')], true, 'ticket');
       printIt(v.ticket_pdf,
         t('号票已打印，请取走', 'Your ticket is printed; please take it'),
         t('请记下您的号码', 'Please note your number'));
@@ -275,18 +275,14 @@
   }
 
   // --- The result and the printer ----------------------------------------------------------------
+  // The first line says what happened, the rest what to do next (shell.js `outcome`); `big`
+  // is the class of the third line (the ticket's number).
   function result(lines, ok, big) {
     if (stopReading) stopReading();
     show('done');
-    var slip = document.querySelector('#step-done .slip');
-    slip.textContent = '';
-    lines.forEach(function (l, i) {
-      var p = document.createElement('p');
-      if (i === 0) p.setAttribute('role', ok ? 'status' : 'alert');
-      if (big && i === 1) p.className = big;
-      p.textContent = l;
-      slip.appendChild(p);
-    });
+    var box = shell.outcome(document.querySelector('#step-done .result'), ok, lines[0], lines.slice(1));
+    var third = box.querySelectorAll('.next')[1];
+    if (big && third) third.classList.add(big);
     passport = null;
     visa = null;
     hostCard = null;

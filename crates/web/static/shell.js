@@ -5,7 +5,8 @@
 // - the language switch and the older-adult mode (`.shell [data-lang]`, `.shell [data-care]`:
 //   the portal's wujing_lang and wujing_care cookies, chosen per citizen);
 // - the keypad (`.keypad button[data-key]`) types into the `main input` last touched, at first
-//   the one marked `data-keypad-default` (else the first), so a kiosk needs no keyboard;
+//   the one marked `data-keypad-default` (else the first), so a kiosk needs no keyboard; a
+//   `[data-keyset]` toggle swaps the digit keys for the letter keys;
 // - the idle reset: after `data-idle` seconds without a touch (the last ten counted down in
 //   `#idle`, "I am still here" in `#idle-stay`), the screen is wiped. A screen showing a
 //   citizen's result (`data-result` on body) waits 30 seconds at most. An untouched start
@@ -24,7 +25,11 @@
 // - `readCard(bridge, op, handlers)`: waits for a card or passport on a reader (`id_card.read`,
 //   `mrz.read`) and asks again after a bad read, never faster than once a second;
 // - `printPdf(bridge, url, paper)`: fetches a PDF the server renders for this device and sends
-//   it to the agent's printer.
+//   it to the agent's printer;
+// - `outcome(box, ok, head, lines)`: how the citizen's transaction ended, in `box`;
+// - `finished(ok)` (true, false, or null for "not yet"): the exit (`[data-exit]`) says "Done" only once something was done: it reads
+//   its markup's "Cancel"/"Back" until then, `data-back` after a failure and `data-done` after a
+//   success — "Done" before anything happened told citizens that it had.
 (function () {
   'use strict';
   var body = document.body;
@@ -52,6 +57,19 @@
       else if (!target.maxLength || target.maxLength < 0 || target.value.length < target.maxLength) target.value += k;
       target.dispatchEvent(new Event('input', { bubbles: true }));
       target.focus();
+    });
+  });
+
+  // A booking code has letters: the letter keys (`.keypad[data-keys=letters]`) take the digits'
+  // place while the toggle (`[data-keyset]`, aria-pressed) is on; typing goes on into the same
+  // field, so a code of letters and digits is typed by switching back and forth.
+  document.querySelectorAll('[data-keyset]').forEach(function (b) {
+    b.addEventListener('click', function () {
+      var letters = b.getAttribute('aria-pressed') !== 'true';
+      b.setAttribute('aria-pressed', String(letters));
+      document.querySelectorAll('.keypad[data-keys]').forEach(function (k) {
+        k.hidden = (k.getAttribute('data-keys') === 'letters') !== letters;
+      });
     });
   });
 
@@ -217,7 +235,52 @@
       });
   }
 
+  // --- The outcome ------------------------------------------------------------------------
+  // `ok` null: nothing has ended yet (a new attempt), the markup's label again.
+  function finished(ok) {
+    document.querySelectorAll('[data-exit]').forEach(function (b) {
+      if (!b.hasAttribute('data-cancel')) b.setAttribute('data-cancel', b.textContent);
+      var label = b.getAttribute(ok === null ? 'data-cancel' : ok ? 'data-done' : 'data-back');
+      if (label) b.textContent = label;
+      b.classList.toggle('secondary', ok !== true);
+    });
+  }
+
+  /**
+   * Shows how a transaction ended, in `box` (emptied first), so that success and failure cannot
+   * be mistaken: a state word and an icon besides the colour (not colour alone), a heading that
+   * says what happened (`head`), then what to do next (`lines`). A success is a polite
+   * `status`, a failure an `alert`. The body gets `data-result` (the idle reset's shorter wait)
+   * and `data-outcome`, and the exit follows (`finished`).
+   */
+  function outcome(box, ok, head, lines) {
+    function el(tag, cls, text) {
+      var e = document.createElement(tag);
+      if (cls) e.className = cls;
+      if (text !== undefined) e.textContent = text;
+      return e;
+    }
+    box.textContent = '';
+    var wrap = el('div', 'outcome ' + (ok ? 'outcome-ok' : 'outcome-fail'));
+    wrap.setAttribute('role', ok ? 'status' : 'alert');
+    var icon = el('span', 'icon', ok ? '\u2713' : '\u2715');
+    icon.setAttribute('aria-hidden', 'true');
+    wrap.appendChild(icon);
+    var text = el('div', 'words');
+    text.appendChild(el('p', 'state', ok ? t('办理成功', 'Completed') : t('未能办理', 'Not completed')));
+    text.appendChild(el('p', 'head', head));
+    (lines || []).forEach(function (l) { text.appendChild(el('p', 'next', l)); });
+    wrap.appendChild(text);
+    box.appendChild(wrap);
+    body.setAttribute('data-result', '');
+    body.setAttribute('data-outcome', ok ? 'ok' : 'fail');
+    finished(ok);
+    return wrap;
+  }
+
   window.WujingShell = {
+    outcome: outcome,
+    finished: finished,
     t: t,
     wipe: wipe,
     useBridge: function (b) { bridge = b; },

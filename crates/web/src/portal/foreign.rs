@@ -352,15 +352,41 @@ pub async fn check(
         Err(e) => return Err(e.into()),
     };
     if !v.eligible {
-        let msg = page
-            .t(
-                "暂不符合办理条件，原因如下；请修改后再核对。没有为您预留名额。",
-                "You cannot apply yet, for the reasons below. Change what is needed and check again; no seat has been taken.",
-            )
-            .to_string();
+        let msg = refusal_headline(&page, &v.reasons);
         return form_page(&s, page, &code, f, read, v.reasons, msg);
     }
     choose::halls_page(&s, page, &code, &draft, v.fee_yuan).await
+}
+
+/// The headline above a refusal's reasons: "too late" sends the applicant to a counter or the
+/// hotline, "not yet" to the date in the reason, anything else back to the form. One
+/// "you cannot apply yet" for all three told someone whose time had passed to wait.
+fn refusal_headline(page: &PageContext, reasons: &[ReasonView]) -> String {
+    use foreign::{timing, Timing};
+    let timings: Vec<Timing> = reasons.iter().filter_map(|r| timing(&r.code)).collect();
+    if timings.contains(&Timing::TooLate) {
+        format!(
+            "{}{}{}",
+            page.t(
+                "已过申请期限，不能网上预约，原因如下。请尽快到出入境大厅外国人窗口说明情况，或拨打服务热线 ",
+                "It is too late to book this online, for the reasons below. Go to a hall's foreigners' counter as soon as possible, or call the hotline ",
+            ),
+            page.hotline(),
+            page.t("。没有为您预留名额。", "; no seat has been taken."),
+        )
+    } else if timings.contains(&Timing::TooEarly) {
+        page.t(
+            "现在还不能申请，原因如下；请在所列日期起再预约。没有为您预留名额。",
+            "You cannot apply yet, for the reasons below; book from the date given. No seat has been taken.",
+        )
+        .to_string()
+    } else {
+        page.t(
+            "暂不符合办理条件，原因如下；请修改后再核对。没有为您预留名额。",
+            "You cannot book with these answers, for the reasons below. Change what is needed and check again; no seat has been taken.",
+        )
+        .to_string()
+    }
 }
 
 impl Draft {

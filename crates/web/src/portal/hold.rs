@@ -46,11 +46,23 @@ struct HoldPage {
     /// Seconds left when the page was made: the countdown runs from the page's arrival, so a
     /// phone whose clock is wrong still counts the right ten minutes.
     left_s: i64,
-    /// The time left, `9:41`, as the page is made (the script counts it down).
+    /// The time left in words, `9 分 41 秒` / `9 min 41 s`, as the page is made (the script
+    /// counts it down the same way): `10:00` read as a clock time, not as a time remaining.
     remaining: String,
     name: String,
     masked_id: String,
     phone: String,
+}
+
+/// Seconds as minutes and seconds remaining, in words: `9 分 41 秒`, `9 min 41 s`; a zero part
+/// is left out (`10 分钟`, `41 秒`). `static/hold.js` writes the same words as it counts.
+fn time_left(page: &PageContext, seconds: i64) -> String {
+    let (m, s) = (seconds.max(0) / 60, seconds.max(0) % 60);
+    match (m, s) {
+        (0, s) => format!("{s} {}", page.t("秒", "s")),
+        (m, 0) => format!("{m} {}", page.t("分钟", "min")),
+        (m, s) => format!("{m} {} {s} {}", page.t("分", "min"), page.t("秒", "s")),
+    }
 }
 
 async fn hold_page(
@@ -79,7 +91,7 @@ async fn hold_page(
         ),
         hall: page.t(&seat.hall.name_zh, &seat.hall.name_en).to_string(),
         left_s: left,
-        remaining: format!("{}:{:02}", left / 60, left % 60),
+        remaining: time_left(&page, left),
         name: draft.name.clone(),
         masked_id: mask_id_number(&draft.id_number),
         phone: phone.into(),

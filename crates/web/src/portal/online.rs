@@ -536,13 +536,15 @@ pub async fn status(
             wujing_app::PaymentStatus::RefundDue => page.t(" · 退款处理中", " · refund under way"),
             _ => "",
         };
+        // The provider's order number: the payment's row number would tell how many payments
+        // were made.
         format!(
             "{} {} · {} {at} · {} {}{refund}",
             p.amount_yuan,
             page.t("元", "yuan"),
             page.t("网上缴费于", "paid online on"),
             page.t("订单号", "order no."),
-            p.id,
+            p.order_no.as_deref().unwrap_or("—"),
         )
     });
     let mut r = render(&StatusPage {

@@ -472,7 +472,7 @@ async fn fee_due_paid_at_the_kiosk(store: DynStore) {
         (StatusCode::NOT_FOUND, Some("kiosk_fee_not_due"))
     );
     let pay = json!({"id_number": remote::LI, "purpose_kind": fee["purpose_kind"], "purpose_id": fee["purpose_id"]});
-    let (s, c) = post(&h, &bzy, "/api/v1/kiosk/bzy/payments", pay).await;
+    let (s, c) = post(&h, &bzy, "/api/v1/kiosk/bzy/payments", pay.clone()).await;
     assert_eq!(s, StatusCode::OK, "{c}");
     assert_eq!(c["amount_fen"], 12000);
     let pid = c["payment_id"].as_i64().unwrap();
@@ -485,6 +485,14 @@ async fn fee_due_paid_at_the_kiosk(store: DynStore) {
     )
     .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
+    // Paying again with another card (the kiosk's "pay again" after a decline) charges the same
+    // payment order, not a second one: it can be paid once only.
+    let (s, again) = post(&h, &bzy, "/api/v1/kiosk/bzy/payments", pay.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{again}");
+    assert_eq!(
+        (&again["payment_id"], &again["reference"]),
+        (&c["payment_id"], &c["reference"])
+    );
     // Approved: settled, paid, submitted.
     let (s, r) = post(
         &h,
@@ -495,6 +503,9 @@ async fn fee_due_paid_at_the_kiosk(store: DynStore) {
     .await;
     assert_eq!(s, StatusCode::OK, "{r}");
     assert_eq!(r["amount_yuan"], 120);
+    // The number the citizen keeps is the payment order's, not the row's sequential one.
+    assert_eq!(r["order_no"], c["reference"]);
+    assert_ne!(r["order_no"].as_str(), Some(pid.to_string().as_str()));
     assert_eq!(
         h.store
             .count_applications_in_state("accepted")

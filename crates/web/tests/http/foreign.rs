@@ -648,6 +648,16 @@ async fn the_portal_reads_a_pasted_mrz_and_lists_every_reason(store: DynStore) {
         page.contains("at least 7 days before the stay ends"),
         "{page}"
     );
+    // Too late, not "not yet": the headline says so and sends to a counter or the hotline, the
+    // reason gives the last day it was possible.
+    assert!(
+        page.contains("It is too late to book this online")
+            && page.contains("Go to a hall&#39;s foreigners&#39; counter")
+            && page.contains("or call the hotline 12367;")
+            && page.contains("by 2026-11-27 at the latest")
+            && !page.contains("cannot apply yet"),
+        "{page}"
+    );
     assert!(
         page.contains("value=\"2026-12-04\""),
         "what was typed is kept"
@@ -674,6 +684,30 @@ async fn the_portal_reads_a_pasted_mrz_and_lists_every_reason(store: DynStore) {
     )
     .await;
     assert!(page.contains("签证延期须在停留期届满7日前提出"), "{page}");
+    assert!(page.contains("已过申请期限"), "{page}");
+
+    // A residence permit asked for before the date of entry: "not yet", from that date, not
+    // the too-late headline.
+    let uri = "/foreigners/book/foreign_residence_permit/check";
+    let early = [
+        ("action", "check"),
+        ("name", "SMITH JOHN PETER"),
+        ("passport_number", "533401372"),
+        ("nationality", "GBR"),
+        ("birth_date", "1988-04-02"),
+        ("entry_date", "2026-12-20"),
+        ("visa_requires_residence", "yes"),
+        ("residence_category", "work"),
+        ("requested_days", "365"),
+    ];
+    let (_, page) = form(&h, uri, &early, None).await;
+    assert!(
+        page.contains("entry_date_in_future")
+            && page.contains("You cannot apply yet")
+            && page.contains("you can apply from 2026-12-20")
+            && !page.contains("too late"),
+        "{page}"
+    );
 }
 both_dialects!(
     the_portal_reads_a_pasted_mrz_and_lists_every_reason,

@@ -1068,6 +1068,23 @@ async fn the_kiosk_names_its_hall_and_says_what_to_do(store: DynStore) {
     assert_eq!(idle.status, StatusCode::OK);
     assert!(idle.body.contains("天河区出入境办证大厅"), "{}", idle.body);
     assert!(idle.body.contains("class=\"keypad\"") && idle.body.contains("data-print=\"auto\""));
+    // The booking code's letters can be typed by touch: exactly the codes' letters (no I, L,
+    // O, which no code has), behind a toggle.
+    let letters: String = idle
+        .body
+        .split("data-keys=\"letters\"")
+        .nth(1)
+        .expect("the letter keys")
+        .split("</div>")
+        .next()
+        .unwrap()
+        .split("data-key=\"")
+        .skip(1)
+        .filter_map(|k| k.split('"').next())
+        .filter(|k| *k != "back")
+        .collect();
+    assert_eq!(letters, "ABCDEFGHJKMNPQRSTUVWXYZ");
+    assert!(idle.body.contains("data-keyset aria-pressed=\"false\""));
     assert!(
         idle.body.contains("action=\"/kiosk?print=auto\""),
         "printing survives the form"
@@ -1083,7 +1100,11 @@ async fn the_kiosk_names_its_hall_and_says_what_to_do(store: DynStore) {
         )
         .await;
     assert!(
-        early.body.contains("请于") && early.body.contains("class=\"help\""),
+        early.body.contains("请于")
+            && early.body.contains("class=\"next\"")
+            // A refusal is a failure unmistakably: its class, icon and state word.
+            && early.body.contains("class=\"outcome outcome-fail err\" role=\"alert\"")
+            && early.body.contains("未能签到"),
         "{}",
         early.body
     );
@@ -1123,6 +1144,9 @@ async fn the_kiosk_names_its_hall_and_says_what_to_do(store: DynStore) {
     assert!(
         ticket.body.contains("class=\"ticket\">A001<")
             && ticket.body.contains("留意叫号屏")
+            && ticket
+                .body
+                .contains("class=\"outcome outcome-ok noprint\" role=\"status\"")
             && ticket.body.contains("换发普通护照")
             && ticket.body.contains("class=\"print-only\""),
         "{}",

@@ -297,6 +297,18 @@ async fn sqy_flow(store: DynStore) {
         assert!(pdf.starts_with(b"%PDF-"));
     }
     let id = r["application_id"].as_i64().unwrap();
+    // The applicant's reference: stable, and not the row number.
+    let reference = r["reference"].as_str().unwrap();
+    assert_eq!(reference, h.app.application_reference(id).await.unwrap());
+    assert!(
+        reference.len() == 9
+            && reference.bytes().enumerate().all(|(i, b)| if i == 4 {
+                b == b'-'
+            } else {
+                wujing_app::CODE_ALPHABET.contains(&b)
+            }),
+        "{reference}"
+    );
     let a = h.store.application(id).await.unwrap().unwrap();
     assert_eq!(
         (

@@ -355,6 +355,13 @@ async fn locker_journey(store: DynStore, url: &str) {
         html.contains("格口取件") && html.contains("Take your document from compartment"),
         "{html}"
     );
+    // The outcome is a success unmistakably (not by colour alone), and the way out is a button
+    // in the kiosk's style, not a bare link.
+    assert!(
+        html.contains("class=\"outcome outcome-ok\" role=\"status\"")
+            && html.contains("<a class=\"button\" href=\"/locker\" id=\"done\">完成 Done</a>"),
+        "{html}"
+    );
     let a = h.store.application(apps[1].0).await.unwrap().unwrap();
     assert_eq!(a.status, "collected");
     // Without a device the page is not there.

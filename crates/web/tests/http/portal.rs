@@ -264,6 +264,13 @@ async fn journey(store: DynStore) {
         "{}",
         held.body
     );
+    // The time left reads as a duration, not as a clock time ("10:00"), without a script.
+    let left = countdown(&held.body);
+    assert!(
+        !left.contains(':') && (left.ends_with(" min") || left.ends_with(" s")),
+        "{left}"
+    );
+    assert!(held.body.contains(" left to confirm"), "{}", held.body);
     let hold_id = held.field("hold_id");
     let phone = "13800138000";
     let sent = h
@@ -512,6 +519,19 @@ async fn full_slot_offers_alternatives() {
         )
         .await;
     assert!(held.body.contains("已为您保留名额"), "{}", held.body);
+    let left = countdown(&held.body);
+    assert!(
+        !left.contains(':') && (left.ends_with(" 分钟") || left.ends_with(" 秒")),
+        "{left}"
+    );
+}
+
+/// The hold page's time left as the server wrote it (the script only counts it down).
+fn countdown(body: &str) -> String {
+    let start = body.find("id=\"countdown\"").expect("a countdown");
+    let text = &body[start..];
+    let text = &text[text.find('>').unwrap() + 1..];
+    text[..text.find('<').unwrap()].to_string()
 }
 
 /// The PDF form: one page under 300 KB whose text has the applicant's name and the business.

@@ -365,6 +365,18 @@ async fn an_eligible_resident_renews_a_passport_without_a_visit(store: DynStore)
         "{}",
         status.body
     );
+    // The order number shown is the provider's, not the payment's row number; the application's
+    // row number is not shown either (sequential numbers tell volumes).
+    assert!(
+        status.body.contains(&format!("订单号 {r2}")),
+        "{}",
+        status.body
+    );
+    assert!(
+        !returned.body.contains(&format!(">#{id}<")),
+        "{}",
+        returned.body
+    );
     assert_eq!(
         get(&h, &format!("/online/status/{reference}?k=wrong"), "")
             .await
