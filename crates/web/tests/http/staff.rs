@@ -357,6 +357,7 @@ fn expected() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
         ("PUT", "/api/v1/admin/authority/emblem", admin),
         ("GET", "/staff/authority", admin),
         ("POST", "/staff/authority", admin),
+        ("POST", "/staff/authority/emblem", admin),
         ("GET", "/staff/reception/{id}", &["officer", "admin"]),
         ("POST", "/staff/reception/{id}", &["officer", "admin"]),
         ("GET", "/privacy", EVERYONE),
