@@ -226,6 +226,19 @@ pub fn subject_words(
     en: bool,
     site_name: &dyn Fn(&str) -> Option<String>,
 ) -> String {
+    let pick = |zh: &str, english: &str| {
+        if en {
+            format!("{zh} {english}")
+        } else {
+            zh.to_string()
+        }
+    };
+    // The organisation's settings are named by their keys.
+    match subject {
+        "authority" => return pick("服务机构信息", "The authority's face"),
+        "authority.emblem" => return pick("徽标", "Emblem"),
+        _ => {}
+    }
     let Some((kind, id)) = subject.split_once(':') else {
         return subject.to_string();
     };
@@ -250,11 +263,7 @@ pub fn subject_words(
         "client" => ("系统客户端", "System client"),
         _ => return subject.to_string(),
     };
-    let label = if en {
-        format!("{zh} {english}")
-    } else {
-        zh.to_string()
-    };
+    let label = pick(zh, english);
     let id = if id.bytes().all(|b| b.is_ascii_digit()) {
         format!("#{id}")
     } else {
@@ -380,7 +389,7 @@ fn key_words(key: &str, en: bool) -> String {
         "queue" => ("队列", "Queue"),
         "pool" => ("号源类别", "Pool"),
         "phone" => ("手机", "Phone"),
-        "station" => ("终端", "Station"),
+        "station" => ("派出所", "Police station"),
         "staff" => ("工作人员", "Staff"),
         "decision" => ("决定", "Decision"),
         "document_number" => ("证件号码", "Document number"),
@@ -474,7 +483,8 @@ mod tests {
             subject_words("staff:tianhemgr", true, &site),
             "工作人员账号 Staff account tianhemgr"
         );
-        assert_eq!(subject_words("authority", false, &site), "authority");
+        assert_eq!(subject_words("authority.emblem", false, &site), "徽标");
+        assert_eq!(subject_words("settings", false, &site), "settings");
         assert_eq!(actor_words("cli:unknown", false), "命令行");
         assert_eq!(actor_words("王丽", false), "王丽");
         assert_eq!(
