@@ -487,11 +487,11 @@ async function hallDay(browser) {
   );
   const base = hall.base;
   const root = await signIn(base, 'admin', 'admin password 1');
-  for (const [username, roles, phone] of [
-    ['officer1', [{ role: 'officer', hall: 'tianhe' }], null],
-    ['leader1', [{ role: 'leader', hall: 'tianhe' }], '13900000001'],
+  for (const [username, displayName, roles, phone] of [
+    ['officer1', '王晓东', [{ role: 'officer', hall: 'tianhe' }], null],
+    ['leader1', '李明', [{ role: 'leader', hall: 'tianhe' }], '13900000001'],
   ]) {
-    const r = await api(base, 'POST', '/api/v1/admin/staff', { username, display_name: username, password: 'a long password', roles, phone }, root);
+    const r = await api(base, 'POST', '/api/v1/admin/staff', { username, display_name: displayName, password: 'a long password', roles, phone }, root);
     assert.equal(r.status, 201, JSON.stringify(r.body));
   }
   const device = await api(base, 'POST', '/api/v1/admin/devices', { name: 'hall kiosk', hall_id: 'tianhe', kind: 'check_in' }, root);
@@ -585,6 +585,9 @@ async function hallDay(browser) {
   const terminal = await (await browser.newContext()).newPage();
   await bindDevice(terminal, base, terminalDevice.body.token, `/rate/tianhe/${window}`);
   await terminal.locator('button[value=unsatisfied]').waitFor();
+  // The citizen sees the officer's name, never the log-in name.
+  assert.match(await terminal.locator('.officer').innerText(), /为您服务：王晓东/);
+  assert.doesNotMatch(await terminal.locator('body').innerText(), /officer1/, 'no log-in name on a public screen');
   await scan(terminal, 'rating terminal');
   await terminal.locator('input[value=slow]').check();
   await terminal.locator('button[value=unsatisfied]').click();
@@ -2618,6 +2621,34 @@ async function staffTour(browser) {
     }
     const faults = await admin.locator('main').innerText();
     assert.match(faults, /打印机缺纸/, 'the fault is told in words');
+    // The emblem is uploaded on the authority's page (issue 15 walk): a file that is no image
+    // comes back with the reason beside the field, a PNG shows in the portal's header.
+    await admin.goto(`${base}/staff/authority`);
+    await admin.setInputFiles('input[name=emblem]', { name: 'emblem.svg', mimeType: 'image/svg+xml', buffer: Buffer.from("<svg xmlns='http://www.w3.org/2000/svg'/>") });
+    await admin.locator('form[action="/staff/authority/emblem"] button').click();
+    await admin.waitForLoadState();
+    assert.match(await admin.locator('#e-emblem').innerText(), /PNG 或 JPEG|PNG or JPEG/);
+    await scan(admin, 'emblem refused');
+    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGP4DwABAQEAGN2NsAAAAABJRU5ErkJggg==', 'base64');
+    await admin.setInputFiles('input[name=emblem]', { name: 'emblem.png', mimeType: 'image/png', buffer: png });
+    await admin.locator('form[action="/staff/authority/emblem"] button').click();
+    await admin.waitForURL(/\/staff\/authority\?kind=ok/);
+    assert.equal(await admin.locator('img[alt*="Current emblem"]').count(), 1, 'the page shows the new emblem');
+    await scan(admin, 'emblem saved');
+    const portal = await context.newPage();
+    await portal.goto(`${base}/`);
+    assert.equal(await portal.locator('header img[src^="/emblem?v="]').count(), 1, "the portal's header shows the emblem");
+    await portal.close();
+    for (const [path, label] of [
+      ['/staff/audit', 'audit trail (administrator)'],
+      ['/staff/sites', 'sites'],
+      ['/staff/sites/tianhe', 'one site'],
+    ]) {
+      const r = await admin.goto(`${base}${path}`);
+      assert.equal(r.status(), 200, `${path}: ${r.status()}`);
+      await scan(admin, label);
+      assert.doesNotMatch(await admin.locator('main').innerText(), /passport_first|"[a-z_]+":/, `${path}: no business code or JSON`);
+    }
     assert.doesNotMatch(faults, /paper_out|fault:printer/, 'no raw fault code');
     const managerCtx = await browser.newContext({ viewport: { width: 390, height: 844 } });
     const manager = await staffPage(managerCtx, base, 'tianhemgr', 'a long password');

@@ -86,6 +86,10 @@ pub struct CapacityHour {
     pub expected: f64,
     /// Seats the hall's pools offer in the hour (all pools).
     pub seats: u32,
+    /// The arrivals the model expects if every seat of the hour is taken: the online seats
+    /// and the share of the walk-in and expedite seats that is used (`RESERVED_SEATS_USED`),
+    /// the load the pool advice sizes against the windows' capacity.
+    pub arrivals_if_full: f64,
     pub service_minutes: f64,
     pub windows_planned: u32,
     pub windows_needed: u32,
@@ -262,6 +266,7 @@ impl App {
         struct Acc {
             starts: std::collections::BTreeSet<String>,
             seats: u32,
+            reserved_seats: u32,
             free_reserved: u32,
             booked: BTreeMap<String, u64>,
         }
@@ -272,6 +277,7 @@ impl App {
             a.seats += s.capacity;
             if matches!(s.pool, Pool::OnSite | Pool::Expedite) {
                 a.free_reserved += s.free();
+                a.reserved_seats += s.capacity;
             }
         }
         for b in &booked {
@@ -318,6 +324,8 @@ impl App {
                 booked: booked_n as u32,
                 expected,
                 seats: a.seats,
+                arrivals_if_full: f64::from(a.seats - a.reserved_seats)
+                    + RESERVED_SEATS_USED * f64::from(a.reserved_seats),
                 service_minutes: service.mean_minutes,
                 windows_planned: adv.windows_planned,
                 windows_needed: adv.windows_needed,

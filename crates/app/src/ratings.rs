@@ -132,11 +132,15 @@ impl App {
         let Some(officer) = latest.and_then(|t| t.officer_id) else {
             return Ok(None);
         };
+        // The terminal faces the public: it names the officer by the name the account gives
+        // for that (its display name), never by the log-in name, which is half of a credential
+        // and means nothing to a citizen. An account whose display name is its log-in name
+        // (as scripts and imports have made them) shows no name rather than the log-in name.
         Ok(self
             .store
             .staff_by_id(officer)
             .await?
-            .map(|a| a.display_name))
+            .and_then(|a| public_name(&a.username, a.display_name)))
     }
 
     /// The ticket a window's rating terminal asks about: the window's last finished ticket of
@@ -450,5 +454,28 @@ impl App {
             }
         }
         Ok(n)
+    }
+}
+
+/// The name a citizen-facing screen may show for an officer: the display name, unless it is
+/// empty or only the log-in name again (compared without case or surrounding spaces).
+fn public_name(username: &str, display_name: String) -> Option<String> {
+    let shown = display_name.trim();
+    (!shown.is_empty() && !shown.eq_ignore_ascii_case(username.trim())).then(|| shown.to_string())
+}
+
+#[cfg(test)]
+mod public_name_tests {
+    use super::public_name;
+
+    #[test]
+    fn a_citizen_never_sees_the_log_in_name() {
+        assert_eq!(
+            public_name("wang.li", "王丽".into()).as_deref(),
+            Some("王丽")
+        );
+        assert_eq!(public_name("officer1", "officer1".into()), None);
+        assert_eq!(public_name("officer1", " Officer1 ".into()), None);
+        assert_eq!(public_name("officer1", "".into()), None);
     }
 }

@@ -159,34 +159,64 @@ async fn csrf_checked(s: &AppState, p: &Principal, req: Request) -> Result<Reque
         s.app.check_csrf(p, Some(h))?;
         return Ok(req);
     }
-    let is_form = req
+    let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
+        .unwrap_or_default()
+        .to_string();
+    let is_form = content_type.starts_with("application/x-www-form-urlencoded");
+    // A page's file upload (the authority's emblem) is a multipart form: its `csrf` field is
+    // read the same way. The body is already cut at the route's limit by `body_limit`, and
+    // only an authorised caller gets here (the action is checked first).
+    let is_multipart = content_type.starts_with("multipart/form-data");
+    if !is_form && !is_multipart {
         s.app.check_csrf(p, None)?;
         return Ok(req);
     }
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, s.options.max_body_bytes)
-        .await
-        .map_err(|e| {
-            if over_limit(&e) {
-                crate::payload_too_large()
-            } else {
-                AppError::new(
-                    Code::BodyInvalid,
-                    "无法读取请求内容",
-                    "the request body could not be read",
-                )
-            }
-        })?;
-    let given = from_urlencoded::<CsrfField>(&bytes)
-        .ok()
-        .and_then(|f| f.csrf);
+    let limit = if is_multipart {
+        usize::MAX
+    } else {
+        s.options.max_body_bytes
+    };
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
+        if over_limit(&e) {
+            crate::payload_too_large()
+        } else {
+            AppError::new(
+                Code::BodyInvalid,
+                "无法读取请求内容",
+                "the request body could not be read",
+            )
+        }
+    })?;
+    let given = if is_multipart {
+        multipart_csrf(&content_type, bytes.clone()).await
+    } else {
+        from_urlencoded::<CsrfField>(&bytes)
+            .ok()
+            .and_then(|f| f.csrf)
+    };
     s.app.check_csrf(p, given.as_deref())?;
     Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+/// The `csrf` field of a multipart form, read from a copy of the buffered body (the handler
+/// reads the form again from the original). A body that is not such a form has none.
+async fn multipart_csrf(content_type: &str, bytes: axum::body::Bytes) -> Option<String> {
+    use axum::extract::{FromRequest, Multipart};
+    let req = Request::builder()
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(bytes))
+        .ok()?;
+    let mut m = Multipart::from_request(req, &()).await.ok()?;
+    while let Ok(Some(field)) = m.next_field().await {
+        if field.name() == Some("csrf") {
+            return field.text().await.ok();
+        }
+    }
+    None
 }
 
 /// The one field of every staff form that the CSRF check reads; the handler reads the rest.

@@ -7,13 +7,24 @@ use crate::pages::render;
 use crate::{ApiResult, AppState};
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Multipart, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use wujing_app::{AppError, Code, Principal};
 use wujing_domain::authority::Authority;
+
+/// Where the administrators' page posts the emblem's file.
+pub const EMBLEM_UPLOAD_PATH: &str = "/staff/authority/emblem";
+/// Where the API takes the emblem as the body.
+pub const EMBLEM_API_PATH: &str = "/api/v1/admin/authority/emblem";
+/// The body limit of both emblem routes: twice the largest emblem
+/// ([`wujing_domain::authority::MAX_EMBLEM_BYTES`]), so that an image a little too large (with
+/// a form's framing around it) reaches the use case and is refused with its reason beside the
+/// field rather than as a bare 413; the server's default limit (64 KB) would refuse an
+/// emblem the API documents as allowed.
+pub const EMBLEM_BODY_LIMIT: usize = 2 * wujing_domain::authority::MAX_EMBLEM_BYTES;
 
 // --- Public pages ----------------------------------------------------------------------------
 
@@ -202,6 +213,10 @@ struct AuthorityPage {
     a: AuthorityBody,
     /// Each refused field with its problem in the page's language.
     errors: Vec<(String, String)>,
+    /// Why the emblem's upload was refused, in the page's language (empty: it was not).
+    emblem_error: String,
+    /// The refusal's stable code, on the field for scripts and tests.
+    emblem_code: &'static str,
 }
 
 /// A one-line field of the form: name, Chinese and English labels, value, longest length.
@@ -306,6 +321,8 @@ pub async fn authority_page(
         msg_kind,
         a,
         errors: vec![],
+        emblem_error: String::new(),
+        emblem_code: "",
     }))
 }
 
@@ -341,11 +358,98 @@ pub async fn authority_submit(
                 msg_kind: "error".into(),
                 a: f,
                 errors,
+                emblem_error: String::new(),
+                emblem_code: "",
             });
             *r.status_mut() = crate::status_of(e.kind);
             Ok(r)
         }
     }
+}
+
+/// The page's upload of the emblem (`multipart/form-data`, the file in the field `emblem`):
+/// the same use case as `PUT /api/v1/admin/authority/emblem`, so the same checks (the type
+/// read from the bytes, 256 KB), authorisation and audit entry. A refused file shows the page
+/// again with the reason beside the field and a 400; nothing is stored.
+pub async fn emblem_submit(
+    State(s): State<AppState>,
+    page: PageContext,
+    ClientAddr(addr): ClientAddr,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> ApiResult<Response> {
+    let stored = match emblem_file(multipart).await {
+        Ok(bytes) => {
+            s.app
+                .set_emblem(&page.principal, addr.as_deref(), &bytes)
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match stored {
+        Ok(()) => Ok(Redirect::to(&format!(
+            "/staff/authority?kind=ok&msg={}",
+            crate::extract::percent_encode(page.t(
+                "徽标已更新，门户页头即显示新徽标",
+                "Emblem saved: the portal's header shows it now"
+            ))
+        ))
+        .into_response()),
+        Err(e) if e.code != Code::EmblemInvalid => Err(e.into()),
+        Err(e) => {
+            let a = s.app.authority_for_admin(&page.principal).await?.into();
+            let msg = page
+                .t(
+                    "徽标未更新，原因见下方",
+                    "The emblem was not changed: see below",
+                )
+                .to_string();
+            let emblem_error = e.message(page.en).to_string();
+            let mut r = render(&AuthorityPage {
+                page,
+                msg,
+                msg_kind: "error".into(),
+                a,
+                errors: vec![],
+                emblem_error,
+                emblem_code: e.code.as_str(),
+            });
+            *r.status_mut() = crate::status_of(e.kind);
+            Ok(r)
+        }
+    }
+}
+
+/// The bytes of the form's `emblem` file. No file chosen, a body that is not a form, and an
+/// upload cut at the size limit are each `emblem_invalid` with what to do, never a 500.
+async fn emblem_file(
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Vec<u8>, AppError> {
+    let missing = || {
+        AppError::new(
+            Code::EmblemInvalid,
+            "请选择徽标图片文件（PNG 或 JPEG，不超过 256 KB）",
+            "choose the emblem's image file (PNG or JPEG, at most 256 KB)",
+        )
+    };
+    let cut = || {
+        AppError::new(
+            Code::EmblemInvalid,
+            "文件过大或上传不完整：徽标须为 PNG 或 JPEG 图片，不超过 256 KB",
+            "the file is too large or the upload was cut: the emblem must be a PNG or JPEG image of at most 256 KB",
+        )
+    };
+    let mut m = multipart.map_err(|_| missing())?;
+    let mut bytes = Vec::new();
+    while let Some(field) = m.next_field().await.map_err(|_| cut())? {
+        if field.name() == Some("emblem") {
+            bytes = field.bytes().await.map_err(|_| cut())?.to_vec();
+        }
+    }
+    // A browser sends an empty part when no file was chosen.
+    if bytes.is_empty() {
+        return Err(missing());
+    }
+    Ok(bytes)
 }
 
 /// `(field, problem)` of each field `details.fields` names, in the page's language.

@@ -28,14 +28,21 @@ struct HourRow {
     service: String,
     planned: u32,
     needed: u32,
-    /// `+2` short, `−1` spare, `0`.
-    delta: String,
+    /// The windows against those needed, in words: "缺 2 short 2", "富余 1 spare 1", "持平".
+    windows_words: String,
     short: bool,
     wait: String,
     within: String,
     visit: String,
     over_promise: bool,
     carry: String,
+    /// The arrivals expected if every seat is taken (the reserved seats counted at the share
+    /// the model assumes used).
+    if_full: String,
+    /// What the windows carry less the arrivals if every seat is taken, signed: "−7" (the
+    /// windows would not keep up), "+3", "0".
+    margin: String,
+    over_seats: bool,
 }
 
 struct DayBlock {
@@ -44,6 +51,8 @@ struct DayBlock {
     weekday_en: String,
     short_hours: u32,
     most_short: i64,
+    /// Hours whose seats, all taken, bring more than the windows carry at the target.
+    over_seat_hours: usize,
     hours: Vec<HourRow>,
 }
 
@@ -68,6 +77,8 @@ struct CapacityPage {
     pool_changes: Vec<PoolChange>,
     days: Vec<DayBlock>,
     has_hall: bool,
+    /// The share of walk-in and expedite seats the model assumes used, in percent.
+    reserved_pct: String,
 }
 
 impl CapacityPage {
@@ -116,6 +127,7 @@ pub async fn page(
         windows,
         slot_minutes,
         has_hall: h.is_some(),
+        reserved_pct: format!("{:.0}", wujing_app::capacity::RESERVED_SEATS_USED * 100.0),
         services: h.as_ref().map_or_else(Vec::new, |h| {
             h.services
                 .iter()
@@ -143,28 +155,45 @@ pub async fn page(
                         weekday_en: wd.to_string(),
                         short_hours: d.short_hours,
                         most_short: d.most_short,
+                        over_seat_hours: d
+                            .hours
+                            .iter()
+                            .filter(|x| x.arrivals_if_full.round() > x.capacity_at_target.floor())
+                            .count(),
                         hours: d
                             .hours
                             .iter()
-                            .map(|x| HourRow {
-                                hour: format!("{:02}:00", x.hour),
-                                booked: x.booked,
-                                expected: format!("{:.1}", x.expected),
-                                seats: x.seats,
-                                service: format!("{:.1}", x.service_minutes),
-                                planned: x.windows_planned,
-                                needed: x.windows_needed,
-                                delta: match x.shortfall {
-                                    0 => "0".into(),
-                                    n if n > 0 => format!("+{n}"),
-                                    n => format!("−{}", -n),
-                                },
-                                short: x.shortfall > 0,
-                                wait: minutes(x.wait_minutes),
-                                within: format!("{:.0}%", x.called_within * 100.0),
-                                visit: minutes(x.visit_minutes),
-                                over_promise: x.visit_minutes.is_none_or(|v| v > promise),
-                                carry: format!("{:.0}", x.capacity_at_target.floor()),
+                            .map(|x| {
+                                let carry = x.capacity_at_target.floor();
+                                let if_full = x.arrivals_if_full.round();
+                                let margin = (carry - if_full) as i64;
+                                HourRow {
+                                    hour: format!("{:02}:00", x.hour),
+                                    booked: x.booked,
+                                    expected: format!("{:.1}", x.expected),
+                                    seats: x.seats,
+                                    if_full: format!("{if_full:.0}"),
+                                    service: format!("{:.1}", x.service_minutes),
+                                    planned: x.windows_planned,
+                                    needed: x.windows_needed,
+                                    windows_words: match x.shortfall {
+                                        0 => "持平 even".into(),
+                                        n if n > 0 => format!("缺 {n} short {n}"),
+                                        n => format!("富余 {} spare {}", -n, -n),
+                                    },
+                                    short: x.shortfall > 0,
+                                    wait: minutes(x.wait_minutes),
+                                    within: format!("{:.0}%", x.called_within * 100.0),
+                                    visit: minutes(x.visit_minutes),
+                                    over_promise: x.visit_minutes.is_none_or(|v| v > promise),
+                                    carry: format!("{carry:.0}"),
+                                    margin: match margin {
+                                        0 => "0".into(),
+                                        n if n > 0 => format!("+{n}"),
+                                        n => format!("−{}", -n),
+                                    },
+                                    over_seats: margin < 0,
+                                }
                             })
                             .collect(),
                     }

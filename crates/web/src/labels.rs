@@ -148,45 +148,291 @@ pub fn staff_words(value: &str, en: bool) -> String {
     }
 }
 
-/// An audit entry's detail as one line of "name：value" pairs, codes in words, nested objects
-/// flattened with their parent's name, instead of JSON.
-pub fn detail_text(v: &serde_json::Value, en: bool) -> String {
+/// An audit entry's detail as labelled fields for the audit page: each key by its name in the
+/// page's language (nested keys joined with "·"), each value in words: status and kind codes,
+/// roles and businesses by their names, yes/no, instants in the halls' local time. Staff read
+/// the trail to answer "who did what to whom"; a JSON object or a bare code answers neither.
+pub fn detail_fields(
+    v: &serde_json::Value,
+    en: bool,
+    site_name: &dyn Fn(&str) -> Option<String>,
+) -> Vec<(String, String)> {
     use serde_json::Value;
-    fn walk(prefix: &str, v: &Value, en: bool, out: &mut Vec<String>) {
+    type Out = Vec<(String, String)>;
+    fn walk(
+        prefix: &str,
+        v: &Value,
+        en: bool,
+        site: &dyn Fn(&str) -> Option<String>,
+        out: &mut Out,
+    ) {
         match v {
             Value::Null => {}
             Value::Object(m) => {
                 for (k, x) in m {
-                    let k = staff_words(k, en);
+                    let name = key_words(k, en);
                     let name = if prefix.is_empty() {
-                        k
+                        name
                     } else {
-                        format!("{prefix}·{k}")
+                        format!("{prefix} · {name}")
                     };
-                    walk(&name, x, en, out);
+                    // A site's id reads as its name.
+                    let named = matches!(k.as_str(), "hall" | "hall_id" | "site" | "station")
+                        .then(|| x.as_str().and_then(site))
+                        .flatten();
+                    match named {
+                        Some(n) => out.push((name, n)),
+                        None => walk(&name, x, en, site, out),
+                    }
+                }
+            }
+            // (A role grant is one value: "窗口民警@tianhe".)
+            Value::Array(a) if a.iter().any(|x| x.is_object() && x.get("role").is_none()) => {
+                // A list of records (a site's windows, a batch's items): each numbered.
+                for (i, x) in a.iter().enumerate() {
+                    walk(&format!("{prefix} {}", i + 1), x, en, site, out);
                 }
             }
             Value::Array(a) => {
-                // Nested lists (a heartbeat's `[reason, state]` pairs) read as words too.
                 fn item(x: &Value, en: bool) -> String {
                     match x {
-                        Value::String(s) => staff_words(s, en),
                         Value::Array(a) => {
                             a.iter().map(|x| item(x, en)).collect::<Vec<_>>().join(" ")
                         }
-                        other => other.to_string(),
+                        other => value_words(other, en),
                     }
                 }
                 let items: Vec<String> = a.iter().map(|x| item(x, en)).collect();
-                out.push(format!("{prefix}：{}", items.join("、")));
+                let sep = if en { ", " } else { "、" };
+                let shown = if items.is_empty() {
+                    if en { "none" } else { "无" }.to_string()
+                } else {
+                    items.join(sep)
+                };
+                out.push((prefix.to_string(), shown));
             }
-            Value::String(s) => out.push(format!("{prefix}：{}", staff_words(s, en))),
-            other => out.push(format!("{prefix}：{other}")),
+            other => out.push((prefix.to_string(), value_words(other, en))),
         }
     }
     let mut out = vec![];
-    walk("", v, en, &mut out);
-    out.join("；")
+    walk("", v, en, site_name, &mut out);
+    out
+}
+
+/// An audit entry's subject (`hall:tianhe`, `staff:3`, `device:15`) as words: its kind named,
+/// a site by its name; the id stays, as it is what staff search and quote.
+pub fn subject_words(
+    subject: &str,
+    en: bool,
+    site_name: &dyn Fn(&str) -> Option<String>,
+) -> String {
+    let pick = |zh: &str, english: &str| {
+        if en {
+            format!("{zh} {english}")
+        } else {
+            zh.to_string()
+        }
+    };
+    // The organisation's settings are named by their keys.
+    match subject {
+        "authority" => return pick("服务机构信息", "The authority's face"),
+        "authority.emblem" => return pick("徽标", "Emblem"),
+        _ => {}
+    }
+    let Some((kind, id)) = subject.split_once(':') else {
+        return subject.to_string();
+    };
+    if matches!(kind, "hall" | "site" | "station") {
+        if let Some(n) = site_name(id) {
+            return n;
+        }
+    }
+    let (zh, english) = match kind {
+        "hall" | "site" => ("办证点", "Site"),
+        "staff" => ("工作人员账号", "Staff account"),
+        "device" => ("终端", "Device"),
+        "hotel" => ("旅馆", "Hotel"),
+        "booking" => ("预约", "Booking"),
+        "ticket" => ("号票", "Ticket"),
+        "application" => ("申请", "Application"),
+        "payment" => ("缴费", "Payment"),
+        "online" => ("网办申请", "Online application"),
+        "lodging" | "registration" => ("住宿登记", "Registration"),
+        "alert" => ("提醒", "Alert"),
+        "batch" => ("制证批次", "Production batch"),
+        "client" => ("系统客户端", "System client"),
+        _ => return subject.to_string(),
+    };
+    let label = pick(zh, english);
+    let id = if id.bytes().all(|b| b.is_ascii_digit()) {
+        format!("#{id}")
+    } else {
+        id.to_string()
+    };
+    format!("{label} {id}")
+}
+
+/// Who made an audit entry, in words: the command line and the system's own jobs named as
+/// such rather than by their internal codes.
+pub fn actor_words(actor: &str, en: bool) -> String {
+    let pick = |zh: &str, english: &str| {
+        if en {
+            format!("{zh} {english}")
+        } else {
+            zh.to_string()
+        }
+    };
+    match actor.split_once(':') {
+        Some(("cli", "unknown")) => pick("命令行", "Command line"),
+        Some(("cli", who)) => format!("{}（{who}）", pick("命令行", "Command line")),
+        Some(("system", "sweeper")) => pick("系统定时任务", "System sweeper"),
+        Some(("system", job)) => format!("{}（{}）", pick("系统", "System"), english_words(job)),
+        _ => actor.to_string(),
+    }
+}
+
+/// The catalogue's names of businesses, for codes met in audit details.
+static CATALOGUE: std::sync::LazyLock<wujing_domain::catalogue::Catalogue> =
+    std::sync::LazyLock::new(wujing_domain::catalogue::Catalogue::builtin);
+
+/// One value of an audit detail in words.
+fn value_words(v: &serde_json::Value, en: bool) -> String {
+    use serde_json::Value;
+    let pick = |zh: &str, english: &str| {
+        if en {
+            format!("{zh} {english}")
+        } else {
+            zh.to_string()
+        }
+    };
+    match v {
+        Value::Bool(true) => pick("是", "Yes"),
+        Value::Bool(false) => pick("否", "No"),
+        Value::String(s) => {
+            if let Some(b) = CATALOGUE.business(s) {
+                return pick(&b.name_zh, &b.name_en);
+            }
+            if let Some(r) = wujing_domain::staff::Role::parse(s) {
+                return pick(r.name_zh(), &english_words(r.as_str()));
+            }
+            if let Ok(at) = chrono::DateTime::parse_from_rfc3339(s) {
+                // Instants are stored in UTC; staff read the halls' days in China time.
+                return at
+                    .with_timezone(&wujing_domain::calendar::china_offset())
+                    .format("%Y-%m-%d %H:%M:%S")
+                    .to_string();
+            }
+            staff_words(s, en)
+        }
+        Value::Object(g) if g.contains_key("role") => {
+            // A role grant: the role, in its hall.
+            let role = value_words(&g["role"], en);
+            match g.get("hall").and_then(Value::as_str) {
+                Some(h) => format!("{role}@{h}"),
+                None => role,
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The name of an audit detail's key: the common ones by name, a code by its words, else the
+/// key with spaces for its underscores.
+fn key_words(key: &str, en: bool) -> String {
+    let (zh, english) = match key {
+        "reason" => ("原因", "Reason"),
+        "reasons" => ("原因", "Reasons"),
+        "hall" | "hall_id" => ("大厅", "Hall"),
+        "site" => ("办证点", "Site"),
+        "from" => ("自", "From"),
+        "to" => ("至", "To"),
+        "kind" => ("类型", "Kind"),
+        "field" => ("字段", "Field"),
+        "fields" => ("字段", "Fields"),
+        "amount_yuan" | "order_amount_yuan" => ("金额（元）", "Amount (yuan)"),
+        "fee_yuan" => ("费用（元）", "Fee (yuan)"),
+        "window" => ("窗口", "Window"),
+        "windows" => ("窗口", "Windows"),
+        "note" => ("备注", "Note"),
+        "code" => ("代码", "Code"),
+        "before" => ("修改前", "Before"),
+        "after" => ("修改后", "After"),
+        "status" => ("状态", "Status"),
+        "state" => ("状态", "State"),
+        "name_zh" => ("中文名称", "Chinese name"),
+        "name_en" => ("英文名称", "English name"),
+        "name" => ("名称", "Name"),
+        "method" => ("方式", "Method"),
+        "roles" => ("角色", "Roles"),
+        "role" => ("角色", "Role"),
+        "purpose" => ("用途", "Purpose"),
+        "provider" => ("支付渠道", "Provider"),
+        "display_name" => ("姓名", "Name"),
+        "username" => ("用户名", "Username"),
+        "channel" => ("渠道", "Channel"),
+        "business" => ("业务", "Business"),
+        "businesses" => ("业务", "Businesses"),
+        "address_zh" => ("中文地址", "Chinese address"),
+        "address_en" => ("英文地址", "English address"),
+        "weekdays" => ("办公日", "Weekdays"),
+        "sessions" => ("办公时段", "Sessions"),
+        "slot_minutes" => ("时段分钟数", "Slot minutes"),
+        "ticket" => ("号票", "Ticket"),
+        "score" => ("评价", "Score"),
+        "receipt" => ("收据号", "Receipt"),
+        "outcome" => ("结果", "Outcome"),
+        "option" | "options" => ("选项", "Options"),
+        "number" => ("号码", "Number"),
+        "day" => ("日期", "Day"),
+        "disabled" => ("停用", "Disabled"),
+        "changed" => ("修改项", "Changed"),
+        "queue" => ("队列", "Queue"),
+        "pool" => ("号源类别", "Pool"),
+        "phone" => ("手机", "Phone"),
+        "station" => ("派出所", "Police station"),
+        "staff" => ("工作人员", "Staff"),
+        "decision" => ("决定", "Decision"),
+        "document_number" => ("证件号码", "Document number"),
+        "district" => ("区", "District"),
+        "device" => ("设备", "Device"),
+        "capacity" => ("每时段号数", "Seats per slot"),
+        "content_type" => ("文件类型", "File type"),
+        "bytes" => ("大小（字节）", "Size (bytes)"),
+        "collection" => ("领取方式", "Collection"),
+        "tracking_number" => ("邮件单号", "Tracking number"),
+        "batch" => ("批次", "Batch"),
+        "compartment" => ("格口", "Compartment"),
+        "nationality" => ("国籍", "Nationality"),
+        "password_reset" => ("重置密码", "Password reset"),
+        "payment_id" => ("支付单号", "Payment"),
+        "type" | "types" => ("类型", "Type"),
+        "lateness" => ("登记时效", "Lateness"),
+        "stay_id" => ("住宿编号", "Stay"),
+        "view" => ("查看内容", "View"),
+        "retention_days" => ("保留天数", "Retention days"),
+        "valid_until" => ("有效期至", "Valid until"),
+        "issued_at" => ("签发时间", "Issued at"),
+        "at" => ("时间", "Time"),
+        "by" => ("操作人", "By"),
+        "event" => ("事件", "Event"),
+        "alert" => ("提醒", "Alert"),
+        "cleared" => ("已解除", "Cleared"),
+        "raised" => ("已报告", "Raised"),
+        "threshold" => ("阈值", "Threshold"),
+        "limit" => ("上限", "Limit"),
+        "max_bytes" => ("最大字节数", "Max bytes"),
+        other => {
+            return match code_words(other, false) {
+                Some(_) => staff_words(other, en),
+                None => english_words(other),
+            }
+        }
+    };
+    if en {
+        format!("{zh} {english}")
+    } else {
+        zh.to_string()
+    }
 }
 
 #[cfg(test)]
@@ -222,20 +468,60 @@ mod tests {
         assert_eq!(staff_words("fault:printer", false), "打印机");
         assert_eq!(staff_words("paper_out", false), "缺纸");
         assert_eq!(
-            detail_text(
+            detail_fields(
                 &serde_json::json!({"raised": [["fault:printer", "paper_out"]]}),
-                false
+                false,
+                &|_| None
             ),
-            "raised：打印机 缺纸"
+            [("已报告".to_string(), "打印机 缺纸".to_string())]
         );
         assert_eq!(window_kind_words("foreigners", false), "外国人窗口");
+        let site = |id: &str| (id == "tianhe").then(|| "天河大厅".to_string());
+        assert_eq!(subject_words("hall:tianhe", false, &site), "天河大厅");
+        assert_eq!(subject_words("device:15", false, &site), "终端 #15");
+        assert_eq!(
+            subject_words("staff:tianhemgr", true, &site),
+            "工作人员账号 Staff account tianhemgr"
+        );
+        assert_eq!(subject_words("authority.emblem", false, &site), "徽标");
+        assert_eq!(subject_words("settings", false, &site), "settings");
+        assert_eq!(actor_words("cli:unknown", false), "命令行");
+        assert_eq!(actor_words("王丽", false), "王丽");
+        assert_eq!(
+            detail_fields(
+                &serde_json::json!({
+                    "business": "passport_first",
+                    "roles": [{"role": "officer", "hall": "tianhe"}],
+                    "disabled": false,
+                    "at": "2026-12-02T01:20:00Z",
+                    "status": "serving",
+                    "capacity": {"on_site": 3},
+                    "hall": "tianhe",
+                }),
+                false,
+                &|id| (id == "tianhe").then(|| "天河区出入境办证大厅".to_string())
+            ),
+            [
+                ("时间".to_string(), "2026-12-02 09:20:00".to_string()),
+                ("业务".into(), "首次申请普通护照".into()),
+                ("每时段号数 · 现场取号".into(), "3".into()),
+                ("停用".into(), "否".into()),
+                ("大厅".into(), "天河区出入境办证大厅".into()),
+                ("角色".into(), "窗口民警@tianhe".into()),
+                ("状态".into(), "受理中".into()),
+            ]
+        );
         assert_eq!(device_mode_words("status", true), "进度查询 Status query");
         assert_eq!(
-            detail_text(
+            detail_fields(
                 &serde_json::json!({"status": "serving", "capacity": {"on_site": 3}}),
-                false
+                false,
+                &|_| None
             ),
-            "capacity·现场取号：3；status：受理中"
+            [
+                ("每时段号数 · 现场取号".to_string(), "3".to_string()),
+                ("状态".into(), "受理中".into())
+            ]
         );
     }
 }

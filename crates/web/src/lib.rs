@@ -1108,9 +1108,15 @@ fn table() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>)> {
         ),
         (
             M::PUT,
-            "/api/v1/admin/authority/emblem",
+            authority::EMBLEM_API_PATH,
             ManageAuthority,
             put(authority::put_emblem),
+        ),
+        (
+            M::POST,
+            authority::EMBLEM_UPLOAD_PATH,
+            ManageAuthority,
+            post(authority::emblem_submit),
         ),
         (
             M::GET,
@@ -1809,13 +1815,19 @@ fn lodging_routes() -> Vec<(Method, &'static str, Action, MethodRouter<AppState>
 }
 
 /// The request body limit: [`WebOptions::max_body_bytes`], except the remote applicant's photo
-/// upload ([`portal::online::PHOTO_BODY_LIMIT`]) and the 申请易's actions
+/// upload ([`portal::online::PHOTO_BODY_LIMIT`]), the emblem's
+/// ([`authority::EMBLEM_BODY_LIMIT`]) and the 申请易's actions
 /// ([`kiosk_sqy::SQY_BODY_LIMIT`]). A declared `Content-Length` over the limit
 /// is answered 413 before anyone reads the body; a streamed body is cut at the limit wherever
 /// it is read (the extractors answer 413 for the cut).
 async fn body_limit(State(s): State<AppState>, req: Request, next: Next) -> Response {
     let limit = if req.uri().path() == portal::online::PHOTO_UPLOAD_PATH {
         portal::online::PHOTO_BODY_LIMIT.max(s.options.max_body_bytes)
+    } else if matches!(
+        req.uri().path(),
+        authority::EMBLEM_UPLOAD_PATH | authority::EMBLEM_API_PATH
+    ) {
+        authority::EMBLEM_BODY_LIMIT.max(s.options.max_body_bytes)
     } else if req.uri().path().starts_with(kiosk_sqy::SQY_API_PREFIX) {
         // The 申请易's photo and submission (a photo, prints and a signature in base64).
         kiosk_sqy::SQY_BODY_LIMIT.max(s.options.max_body_bytes)

@@ -926,14 +926,18 @@ const AUDIT_PAGE: usize = 50;
 /// its action and detail in words in the page's language.
 struct AuditRow {
     e: AuditView,
+    /// Who, and what it was done to, in words.
+    actor: String,
+    target: String,
     at_local: String,
     at_utc: String,
     action: String,
-    detail: String,
+    /// The detail as labelled fields in words.
+    detail: Vec<(String, String)>,
 }
 
 impl AuditRow {
-    fn new(e: AuditView, en: bool) -> Self {
+    fn new(e: AuditView, en: bool, site: &dyn Fn(&str) -> Option<String>) -> Self {
         let local = e.at.with_timezone(&wujing_domain::calendar::china_offset());
         // The action's Chinese name (staff pages are Chinese first); an action a newer build
         // wrote, which has none yet, reads as its code in words.
@@ -944,7 +948,9 @@ impl AuditRow {
         Self {
             at_local: local.format("%Y-%m-%d %H:%M:%S").to_string(),
             at_utc: e.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            detail: crate::labels::detail_text(&e.detail, en),
+            detail: crate::labels::detail_fields(&e.detail, en, site),
+            actor: crate::labels::actor_words(&e.actor_name, en),
+            target: crate::labels::subject_words(&e.subject, en, site),
             action,
             e,
         }
@@ -1042,6 +1048,16 @@ pub async fn audit_page(
         _ => None,
     };
     let en = page.en;
+    let halls = s.app.halls().await?;
+    let site = |id: &str| {
+        halls.iter().find(|h| h.id == id).map(|h| {
+            if en {
+                h.name_en.clone()
+            } else {
+                h.name_zh.clone()
+            }
+        })
+    };
     Ok(render(&AuditPage {
         msg,
         msg_kind,
@@ -1049,7 +1065,10 @@ pub async fn audit_page(
         staff: q.staff,
         from,
         to,
-        entries: entries.into_iter().map(|e| AuditRow::new(e, en)).collect(),
+        entries: entries
+            .into_iter()
+            .map(|e| AuditRow::new(e, en, &site))
+            .collect(),
         older,
         newer,
         page,

@@ -265,6 +265,10 @@ struct StatsPage {
     tables: Vec<(&'static str, Vec<Row>)>,
     /// Whether there is any day rolled up in the period.
     has_days: bool,
+    /// Why the period's table has weeks or months rather than days (empty for days).
+    grain_note: &'static str,
+    /// Whether a business is chosen: the seats' table says it does not apply there.
+    business_filtered: bool,
     total: Row,
     /// Lifecycle: mean days acceptance → ready, ready → collected; overdue; supplements, refusals.
     lifecycle: Vec<(&'static str, String)>,
@@ -518,10 +522,10 @@ pub async fn page(
             .unwrap_or_else(|| k.to_string())
     });
     let by_hall = by(&v.by_hall, &|k| hall_name(&v, k, en));
-    let by_day: Vec<Row> = v
-        .by_day
-        .iter()
-        .map(|(d, f)| row(d.to_string(), f))
+    let grain = Grain::of(v.from, v.to);
+    let by_day: Vec<Row> = periods(&v.by_day, grain, en)
+        .into_iter()
+        .map(|(k, f)| row(k, &f))
         .collect();
     let total = row(if en { "Total".into() } else { "合计".into() }, &v.totals);
     let channels = wujing_domain::channels::Channel::ALL
@@ -555,8 +559,10 @@ pub async fn page(
             (if en { "By site" } else { "按大厅" }, by_hall),
             (if en { "By business" } else { "按业务" }, by_business),
             (if en { "By channel" } else { "按渠道" }, by_channel),
-            (if en { "By day" } else { "按日" }, by_day),
+            (grain.title(en), by_day),
         ],
+        grain_note: grain.note(en),
+        business_filtered: q.business.as_deref().is_some_and(|b| !b.is_empty()),
         total,
         lifecycle,
         pools,
@@ -570,6 +576,140 @@ pub async fn page(
         page,
         v,
     }))
+}
+
+/// The rows of the period's table: a row a day for a month or less; longer, a row a week up to
+/// 16 weeks, then a row a month, so that a year reads as 12 rows rather than 365. The charts
+/// and the exports keep every day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Grain {
+    Day,
+    Week,
+    Month,
+}
+
+impl Grain {
+    /// The grain of the period asked for (not of the days that have figures, so that the
+    /// same period always reads the same way).
+    fn of(from: chrono::NaiveDate, to: chrono::NaiveDate) -> Self {
+        match (to - from).num_days() + 1 {
+            i64::MIN..=0 => Grain::Day,
+            1..=31 => Grain::Day,
+            32..=112 => Grain::Week,
+            _ => Grain::Month,
+        }
+    }
+
+    fn title(self, en: bool) -> &'static str {
+        match (self, en) {
+            (Grain::Day, false) => "按日",
+            (Grain::Day, true) => "By day",
+            (Grain::Week, false) => "按周",
+            (Grain::Week, true) => "By week",
+            (Grain::Month, false) => "按月",
+            (Grain::Month, true) => "By month",
+        }
+    }
+
+    fn note(self, en: bool) -> &'static str {
+        match (self, en) {
+            (Grain::Day, _) => "",
+            (Grain::Week, false) => "期间超过31天，按周（周一至周日）汇总；图表和导出文件仍为逐日。",
+            (Grain::Week, true) => "Over 31 days: a row a week (Monday to Sunday); the charts and the exports keep every day.",
+            (Grain::Month, false) => "期间超过16周，按月汇总；图表和导出文件仍为逐日。",
+            (Grain::Month, true) => "Over 16 weeks: a row a month; the charts and the exports keep every day.",
+        }
+    }
+}
+
+/// The days' figures summed by `grain`, each row named by the days it holds (a week or a month
+/// cut by the period's ends names only its days in the period).
+fn periods(
+    days: &[(chrono::NaiveDate, Figures)],
+    grain: Grain,
+    en: bool,
+) -> Vec<(String, Figures)> {
+    use chrono::Datelike;
+    let mut out: Vec<((i32, u32), chrono::NaiveDate, chrono::NaiveDate, Figures)> = vec![];
+    for (d, f) in days {
+        let key = match grain {
+            Grain::Day => (d.year(), d.ordinal()),
+            Grain::Week => (d.iso_week().year(), d.iso_week().week()),
+            Grain::Month => (d.year(), d.month()),
+        };
+        match out.last_mut() {
+            Some((k, _, last, sum)) if *k == key => {
+                *last = *d;
+                sum.add(f);
+            }
+            _ => out.push((key, *d, *d, f.clone())),
+        }
+    }
+    out.into_iter()
+        .map(|((_, n), first, last, f)| {
+            let name = match grain {
+                Grain::Day => first.to_string(),
+                Grain::Week if en => format!(
+                    "Week {n}: {} – {}",
+                    first.format("%Y-%m-%d"),
+                    last.format("%m-%d")
+                ),
+                Grain::Week => format!(
+                    "第{n}周 {} – {}",
+                    first.format("%Y-%m-%d"),
+                    last.format("%m-%d")
+                ),
+                Grain::Month => first.format("%Y-%m").to_string(),
+            };
+            (name, f)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod grain_tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn days(from: NaiveDate, n: i64) -> Vec<(NaiveDate, Figures)> {
+        (0..n)
+            .map(|i| {
+                (
+                    from + chrono::TimeDelta::days(i),
+                    Figures {
+                        tickets: 1,
+                        ..Default::default()
+                    },
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_year_reads_as_months_and_a_quarter_as_weeks() {
+        let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        let month = days(d(2026, 11, 1), 30);
+        assert_eq!(Grain::of(d(2026, 11, 1), d(2026, 11, 30)), Grain::Day);
+        assert_eq!(periods(&month, Grain::Day, false).len(), 30);
+
+        let year = days(d(2025, 12, 1), 365);
+        assert_eq!(Grain::of(d(2025, 12, 1), d(2026, 11, 30)), Grain::Month);
+        let rows = periods(&year, Grain::Month, false);
+        assert_eq!(rows.len(), 12);
+        assert_eq!(rows[0].0, "2025-12");
+        assert_eq!(rows[0].1.tickets, 31);
+        let total: i64 = rows.iter().map(|(_, f)| f.tickets).sum();
+        assert_eq!(total, 365, "nothing lost or counted twice");
+
+        // 2026-09-01 is a Tuesday: the first week is cut at the period's start.
+        let quarter = days(d(2026, 9, 1), 91);
+        assert_eq!(Grain::of(d(2026, 9, 1), d(2026, 11, 30)), Grain::Week);
+        let rows = periods(&quarter, Grain::Week, false);
+        assert_eq!(rows[0].0, "第36周 2026-09-01 – 09-06");
+        assert_eq!(rows[0].1.tickets, 6);
+        assert_eq!(rows[1].1.tickets, 7);
+        assert_eq!(rows.iter().map(|(_, f)| f.tickets).sum::<i64>(), 91);
+    }
 }
 
 fn attachment(body: Vec<u8>, kind: &str, name: &str) -> Response {

@@ -321,3 +321,121 @@ async fn the_authority_page_edits_the_face(store: DynStore) {
 }
 
 both_dialects!(authority_page, the_authority_page_edits_the_face);
+
+/// The page's emblem form as a browser sends it: the CSRF field (when given) and the file part
+/// (empty when no file was chosen).
+async fn upload_emblem(
+    h: &Harness,
+    who: &super::staff::Session,
+    csrf: Option<&str>,
+    file: &[u8],
+) -> (StatusCode, String) {
+    let boundary = "----wujingEmblemBoundary7MA4YWxk";
+    let mut body = Vec::new();
+    if let Some(c) = csrf {
+        body.extend_from_slice(
+            format!("--{boundary}\r\ncontent-disposition: form-data; name=\"csrf\"\r\n\r\n{c}\r\n")
+                .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\ncontent-disposition: form-data; name=\"emblem\"; filename=\"e.png\"\r\ncontent-type: image/png\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let res = h
+        .raw(
+            Request::builder()
+                .method("POST")
+                .uri("/staff/authority/emblem")
+                .header(
+                    "content-type",
+                    format!("multipart/form-data; boundary={boundary}"),
+                )
+                .header("cookie", who.cookie.as_str())
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await;
+    let status = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&bytes).into())
+}
+
+/// The administrators' page uploads the emblem through the API's use case: only with the
+/// session's CSRF token and only for administrators; a missing, disguised or oversized file
+/// comes back as the page with the reason beside the field (400 `emblem_invalid`, nothing
+/// stored, never a 500); a PNG is stored, audited once and shown in the portal's header.
+async fn the_authority_page_uploads_the_emblem(store: DynStore) {
+    let h = Harness::new(store).await;
+    let admin = h.sign_in_as("admin").await;
+    let officer = h.sign_in_as("officer@tianhe").await;
+    let p = h
+        .form("GET", "/staff/authority", "", &staff_cookie(&admin))
+        .await;
+    assert!(
+        p.body.contains("enctype=\"multipart/form-data\"") && p.body.contains("name=\"emblem\""),
+        "the page has the upload form: {}",
+        p.body
+    );
+    assert!(!p.body.contains("PUT /api"), "no pointer to the API");
+
+    let (s, _) = upload_emblem(&h, &officer, Some(&officer.csrf), &png()).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = upload_emblem(&h, &admin, None, &png()).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "no CSRF token, no upload");
+    let (s, _) = upload_emblem(&h, &admin, Some("not-the-token"), &png()).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    let refused = |what: &str, s: StatusCode, body: &str, says: &str| {
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{what}: {body}");
+        assert!(
+            body.contains("id=\"e-emblem\" data-code=\"emblem_invalid\"") && body.contains(says),
+            "{what}: the reason beside the field: {body}"
+        );
+        assert!(body.contains("aria-invalid=\"true\""), "{what}");
+    };
+    let (s, b) = upload_emblem(&h, &admin, Some(&admin.csrf), b"").await;
+    refused("no file", s, &b, "请选择徽标图片文件");
+    let (s, b) = upload_emblem(
+        &h,
+        &admin,
+        Some(&admin.csrf),
+        b"<svg xmlns='http://www.w3.org/2000/svg' onload='x'/>",
+    )
+    .await;
+    refused("script as an image", s, &b, "徽标须为 PNG 或 JPEG 图片");
+    let mut big = png();
+    big.resize(300 * 1024, 0);
+    let (s, b) = upload_emblem(&h, &admin, Some(&admin.csrf), &big).await;
+    refused("over 256 KB", s, &b, "不超过 256 KB");
+    // Far over the route's limit: refused before it is read, as an error page, not a 500.
+    let mut huge = png();
+    huge.resize(2 * 1024 * 1024, 0);
+    let (s, _) = upload_emblem(&h, &admin, Some(&admin.csrf), &huge).await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(entries(&h, "authority.emblem").await, 0);
+    assert_eq!(
+        h.form("GET", "/emblem", "", &[]).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // An emblem over the server's default body limit (64 KB) but within the emblem's own.
+    let mut fine = png();
+    fine.resize(100 * 1024, 0);
+    let (s, b) = upload_emblem(&h, &admin, Some(&admin.csrf), &fine).await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{b}");
+    assert_eq!(entries(&h, "authority.emblem").await, 1);
+    let p = h
+        .form("GET", "/staff/authority", "", &staff_cookie(&admin))
+        .await;
+    assert!(p.body.contains("src=\"/emblem?v="), "the page shows it");
+    assert!(page(&h, "/", "zh-CN").await.contains("/emblem?v="));
+    // The API takes the same size.
+    assert_eq!(put_emblem(&h, &admin, fine).await, StatusCode::NO_CONTENT);
+}
+
+both_dialects!(authority_emblem_page, the_authority_page_uploads_the_emblem);

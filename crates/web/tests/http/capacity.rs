@@ -131,6 +131,17 @@ async fn advisor(store: DynStore) {
     assert_eq!(s, StatusCode::OK, "{html}");
     assert!(html.contains("Capacity advisor") && html.contains("窗口容量建议"));
     assert!(html.contains("2026-12-02"), "{html}");
+    // The columns say what they count and which way their signs go: a legend, units in the
+    // headers, the windows' balance in words (never a bare signed "short" figure).
+    assert!(
+        html.contains("class=\"legend\"")
+            && html.contains("预计到达（人）")
+            && html.contains("约满时到达（人）")
+            && html.contains("余量（人）")
+            && ["缺 ", "富余 ", "持平"].iter().any(|w| html.contains(w)),
+        "{html}"
+    );
+    assert!(!html.contains("差额 Short"), "{html}");
     let token = leader
         .cookie
         .split_once('=')

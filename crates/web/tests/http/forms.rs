@@ -450,6 +450,39 @@ async fn repeated_checkbox_values_all_arrive() {
         asking.contains("为您服务：测试") && asking.contains("Served by 测试"),
         "{asking}"
     );
+    // An account whose display name is only its log-in name: the public screen names no one
+    // rather than show a log-in name.
+    let (_, list) = h
+        .call("GET", "/api/v1/admin/staff", None, &admin.headers())
+        .await;
+    let served_by = asking
+        .split("为您服务：")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .unwrap()
+        .to_string();
+    let account = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["display_name"] == served_by.as_str())
+        .unwrap()
+        .clone();
+    let (s, v) = h
+        .call(
+            "PATCH",
+            &format!("/api/v1/admin/staff/{}", account["id"]),
+            Some(json!({"display_name": account["username"]})),
+            &admin.headers(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let asking = screen().await;
+    let username = account["username"].as_str().unwrap();
+    assert!(
+        !asking.contains(username) && !asking.contains("为您服务"),
+        "{asking}"
+    );
     h.app.clock.advance(chrono::TimeDelta::seconds(121));
     let idle = screen().await;
     assert!(

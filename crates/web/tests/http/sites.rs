@@ -495,6 +495,13 @@ async fn the_site_pages_show_errors_beside_their_fields(store: DynStore) {
         .await;
     assert_eq!(p.status, StatusCode::OK, "{}", p.body);
     assert!(p.body.contains("conghua-jiekou-ps") && p.body.contains("name=\"businesses\""));
+    // A business is shown by its name; its code is only the checkbox's value.
+    let shown = p.body.replace("value=\"passport_first\"", "");
+    assert!(shown.contains("首次申请普通护照"), "{shown}");
+    assert!(
+        !shown.contains("passport_first"),
+        "no business code on the page: {shown}"
+    );
 
     let form = |id: &str, sessions: &str, businesses: &[&str]| {
         let mut f = format!(

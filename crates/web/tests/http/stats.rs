@@ -141,6 +141,24 @@ async fn dashboard_exports_and_appraisal(store: DynStore) {
     assert_eq!(s, StatusCode::OK, "{html}");
     assert!(html.contains("<svg class=\"chart\""), "charts drawn");
     assert!(html.contains("办证统计"));
+    assert!(html.contains(">按日</h2>"), "a day is a row a day");
+    // A year reads as months; the seats' table says the business filter does not apply.
+    let year = format!(
+        "from={}&to={day}&business=passport_first",
+        day - TimeDelta::days(364)
+    );
+    let (s, body) = get(&h, &format!("/staff/stats?{year}"), &leader).await;
+    let html = String::from_utf8(body).unwrap();
+    assert_eq!(s, StatusCode::OK, "{html}");
+    assert!(
+        html.contains(">按月</h2>") && !html.contains(">按日</h2>"),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("<td>{}</td>", day.format("%Y-%m"))),
+        "the month of the day served is a row: {html}"
+    );
+    assert!(html.contains("所选业务不适用于此表"), "{html}");
 
     // CSV: BOM, header, the day, the total; the figures as rolled up.
     let (s, csv) = get(&h, &format!("/staff/stats.csv?{q}"), &leader).await;
