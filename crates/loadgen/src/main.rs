@@ -145,22 +145,39 @@ fn cpu_seconds(pid: u32) -> Option<f64> {
     Some(ticks / 100.0)
 }
 
+/// The bytes a process has read and written through system calls, from `/proc/<pid>/io`.
+fn io_bytes(pid: u32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
+    let field = |name: &str| -> Option<u64> {
+        s.lines()
+            .find_map(|l| l.strip_prefix(name))?
+            .trim()
+            .parse()
+            .ok()
+    };
+    Some(field("rchar:")? + field("wchar:")?)
+}
+
 /// Waits until the server has finished its start-up passes (retention, the locker sweep and
 /// its reminders, the outbox, the roll-up of closed days): the release minute of a running
 /// service does not share the cores with a catch-up that ran hours before it. On a loaded
 /// year that catch-up is seconds of CPU, and a burst started at once measured it instead.
-/// Settled = under 5% of a core over two seconds; gives up waiting after three minutes.
+/// Settled = under 5% of a core and under a megabyte read or written, twice running over two
+/// seconds (a pass that waits on the disk uses little CPU); gives up after three minutes.
 async fn settle(pid: u32) {
     let started = Instant::now();
     let first = cpu_seconds(pid);
-    let mut last = first;
+    let mut last = (first, io_bytes(pid));
+    let mut quiet = 0;
     loop {
         tokio::time::sleep(Duration::from_secs(2)).await;
-        let now = cpu_seconds(pid);
-        let (Some(a), Some(b)) = (last, now) else {
+        let now = (cpu_seconds(pid), io_bytes(pid));
+        let (Some(a), Some(b)) = (last.0, now.0) else {
             return;
         };
-        if b - a < 0.1 || started.elapsed() > Duration::from_secs(180) {
+        let io = now.1.zip(last.1).map_or(0, |(n, l)| n.saturating_sub(l));
+        quiet = if b - a < 0.1 && io < 1 << 20 { quiet + 1 } else { 0 };
+        if quiet >= 2 || started.elapsed() > Duration::from_secs(180) {
             println!(
                 "server settled after {:.0} s ({:.1} s of start-up CPU)",
                 started.elapsed().as_secs_f64(),
