@@ -176,7 +176,11 @@ async fn settle(pid: u32) {
             return;
         };
         let io = now.1.zip(last.1).map_or(0, |(n, l)| n.saturating_sub(l));
-        quiet = if b - a < 0.1 && io < 1 << 20 { quiet + 1 } else { 0 };
+        quiet = if b - a < 0.1 && io < 1 << 20 {
+            quiet + 1
+        } else {
+            0
+        };
         if quiet >= 2 || started.elapsed() > Duration::from_secs(180) {
             println!(
                 "server settled after {:.0} s ({:.1} s of start-up CPU)",
@@ -199,8 +203,10 @@ async fn prepare_database(args: &Args) -> Result<String, String> {
             let p = std::env::temp_dir().join(format!("wujing-bench-{}.db", std::process::id()));
             Ok(format!("sqlite:{}", p.display()))
         }
+        // A fresh run gets a database of its own on the server; a loaded run uses the one given.
         Some(u)
             if args.target.is_none()
+                && !args.loaded
                 && (u.starts_with("postgres://") || u.starts_with("postgresql://")) =>
         {
             let (client, conn) = tokio_postgres::connect(u, tokio_postgres::NoTls)
