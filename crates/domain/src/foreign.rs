@@ -362,7 +362,7 @@ mod tests {
             birth_date: Some(d(1990, 5, 1)),
         }
     }
-    fn codes(business: &str, a: &Answers) -> Vec<&'static str> {
+    fn refusals(business: &str, a: &Answers) -> Vec<Reason> {
         check(
             &Catalogue::builtin(),
             business,
@@ -375,9 +375,9 @@ mod tests {
                 documents: &[],
             },
         )
-        .iter()
-        .map(|r| r.code)
-        .collect()
+    }
+    fn codes(business: &str, a: &Answers) -> Vec<&'static str> {
+        refusals(business, a).iter().map(|r| r.code).collect()
     }
     fn days(n: i64) -> Option<NaiveDate> {
         Some(today() + TimeDelta::days(n))
@@ -541,20 +541,6 @@ mod tests {
 
     #[test]
     fn a_refusal_says_whether_it_is_too_early_or_too_late_and_the_date() {
-        let refusals = |business: &str, a: &Answers| {
-            check(
-                &Catalogue::builtin(),
-                business,
-                "Anna Müller",
-                &ident(),
-                a,
-                Facts {
-                    visit_date: today(),
-                    person: None,
-                    documents: &[],
-                },
-            )
-        };
         let out = refusals("foreign_residence_permit", &residence("study", -3, 365));
         let early = &out[0];
         assert_eq!(timing(early.code), Some(Timing::TooEarly));
