@@ -1,10 +1,10 @@
 //! The capacity advisor's reads (issue 18 §3): the seats booked per hour and business for the
 //! coming days, and the service times per business over a bounded past. Both are one
-//! aggregate query each. The service times go through `tickets_waiting`'s `(hall_id, day, …)`
-//! prefix. The booked seats join `slots` to `bookings` through `bookings_by_slot` (migration
-//! 40): without it this read scanned a loaded year's 4.5 million bookings, about 1.1 s on
-//! SQLite (docs/BENCHMARKS.md, "The simulated year"). The statistics roll-ups may answer
-//! `service_moments` at merge time; the use case reads it through this one method.
+//! aggregate query each. The service times are answered from `tickets_served` alone
+//! (migration 41: the finished tickets by hall and day, with business and times). The booked
+//! seats join `slots` to `bookings` through `bookings_by_slot` (migration 40): without it this
+//! read scanned a loaded year's 4.5 million bookings, about 1.1 s on SQLite (docs/BENCHMARKS.md,
+//! "The simulated year").
 
 use async_trait::async_trait;
 use chrono::NaiveDate;

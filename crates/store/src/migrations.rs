@@ -221,6 +221,12 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "year_indexes",
         sql: include_str!("../migrations/sqlite/0040_year_indexes.sql"),
     },
+    // 41: the finished tickets with their business and times, for the capacity advisor.
+    Migration {
+        version: 41,
+        name: "tickets_served",
+        sql: include_str!("../migrations/sqlite/0041_tickets_served.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -430,6 +436,12 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 40,
         name: "year_indexes",
         sql: include_str!("../migrations/postgres/0040_year_indexes.sql"),
+    },
+    // 41: the finished tickets with their business and times, for the capacity advisor.
+    Migration {
+        version: 41,
+        name: "tickets_served",
+        sql: include_str!("../migrations/postgres/0041_tickets_served.sql"),
     },
 ];
 
