@@ -227,6 +227,12 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "tickets_served",
         sql: include_str!("../migrations/sqlite/0041_tickets_served.sql"),
     },
+    // 42: the documents awaiting collection, for the hourly sweep.
+    Migration {
+        version: 42,
+        name: "applications_awaiting_collection",
+        sql: include_str!("../migrations/sqlite/0042_applications_awaiting_collection.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -442,6 +448,12 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 41,
         name: "tickets_served",
         sql: include_str!("../migrations/postgres/0041_tickets_served.sql"),
+    },
+    // 42: the documents awaiting collection, for the hourly sweep.
+    Migration {
+        version: 42,
+        name: "applications_awaiting_collection",
+        sql: include_str!("../migrations/postgres/0042_applications_awaiting_collection.sql"),
     },
 ];
 
