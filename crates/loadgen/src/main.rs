@@ -164,7 +164,22 @@ fn io_bytes(pid: u32) -> Option<u64> {
 /// year that catch-up is seconds of CPU, and a burst started at once measured it instead.
 /// Settled = under 5% of a core and under a megabyte read or written, twice running over two
 /// seconds (a pass that waits on the disk uses little CPU); gives up after three minutes.
-async fn settle(pid: u32) {
+/// On PostgreSQL the server's passes run in the database's processes while the server only
+/// waits: settled also means that no other session on the database is running a statement
+/// (a loaded year's hourly sweep once ran 20 s into a burst the server's own figures called
+/// quiet).
+async fn settle(pid: u32, db: &str) {
+    let pg = if db.starts_with("postgres") {
+        match tokio_postgres::connect(db, tokio_postgres::NoTls).await {
+            Ok((client, conn)) => {
+                tokio::spawn(conn);
+                Some(client)
+            }
+            Err(_) => None,
+        }
+    } else {
+        None
+    };
     let started = Instant::now();
     let first = cpu_seconds(pid);
     let mut last = (first, io_bytes(pid));
@@ -176,7 +191,18 @@ async fn settle(pid: u32) {
             return;
         };
         let io = now.1.zip(last.1).map_or(0, |(n, l)| n.saturating_sub(l));
-        quiet = if b - a < 0.1 && io < 1 << 20 {
+        let busy_sessions = match &pg {
+            Some(c) => c
+                .query_one(
+                    "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
+                     AND state = 'active' AND pid <> pg_backend_pid()",
+                    &[],
+                )
+                .await
+                .map_or(0, |r| r.get::<_, i64>(0)),
+            None => 0,
+        };
+        quiet = if b - a < 0.1 && io < 1 << 20 && busy_sessions == 0 {
             quiet + 1
         } else {
             0
@@ -710,7 +736,7 @@ async fn run(args: Args) -> Result<bool, String> {
     let pid = server.child.as_ref().map(Child::id);
     let addr = server.addr.clone();
     if let Some(pid) = pid {
-        settle(pid).await;
+        settle(pid, &db).await;
     }
 
     let c = Arc::new(Counters::default());
