@@ -107,7 +107,9 @@ const RAW_CODES = new RegExp(
       // Roles as stored, outside the administrator's role-code field.
       'hall_manager',
     ].join('|') +
-    ')\\b|\\bUTC\\b',
+    ')\\b|\\bUTC\\b' +
+    // An audit entry's ids as stored (`device:15`, `window:2`, `hotel:3`): named in words.
+    '|\\b(device|window|hotel|system):\\d',
 );
 /** Staff pages caught showing a raw code or "UTC", with what they showed. */
 const rawOnStaff = [];
@@ -854,6 +856,12 @@ async function documentLife(browser) {
   const trail = await auditor.locator('main').innerText();
   assert.match(trail, /受理申请/);
   assert.match(trail, /已领取/);
+  // Devices, windows and halls by their names, never as their ids (issue 15): the locker that
+  // opened is "pickup locker", the counter "2 号窗口", a role's hall its name.
+  assert.match(trail, /终端( Device)? pickup locker/);
+  assert.match(trail, /\d+ 号窗口/);
+  assert.doesNotMatch(trail, /\b(device|window|hotel|system):\d/);
+  assert.doesNotMatch(trail, /@(gz-city|tianhe)\b/);
 
   // The leader's overdue list (nothing is late on the first day).
   const leader = await staffPage(context, base, 'leader1', 'a long password');
@@ -1597,11 +1605,21 @@ async function kioskQttJourney(browser) {
     await qtt.locator('#fee').waitFor({ state: 'visible', timeout: 10_000 });
     assert.match(await qtt.locator('#amount').innerText(), /120\.00/);
     await qtt.locator('[data-method=card]').click();
-    await qtt.waitForFunction(() => /支付未成功/.test(document.getElementById('err').textContent), null, { timeout: 10_000 });
-    assert.match(await qtt.locator('#err').innerText(), /换一张卡或改用扫码支付/);
+    // Declined: the end screen of the other machines (not completed, nothing taken, a red
+    // alert with what to do next), with "pay again" for the same fee; the choice is gone.
+    const declined = qtt.locator('#declined .outcome.outcome-fail[role=alert]');
+    await declined.waitFor({ timeout: 10_000 });
+    assert.match(await declined.locator('.state').innerText(), /未能办理/);
+    assert.match(await declined.locator('.head').innerText(), /付款未成功[\s\S]*未扣费/);
+    assert.match(await declined.locator('.next').innerText(), /换一张卡再付[\s\S]*扫码支付/);
+    assert.equal(await qtt.locator('#err').isHidden(), true, 'not the plain error box');
+    assert.equal(await qtt.locator('#fee').isHidden(), true, 'the choice of payment is not shown beside it');
+    await qtt.waitForTimeout(2500); // a poll of the window does not bring the choice back
+    assert.equal(await qtt.locator('#fee').isHidden(), true, 'the outcome stays until the citizen chooses');
+    assert.equal(await qtt.locator('#retry').isVisible(), true);
     await scan(qtt, 'qtt payment declined');
-    // Paid by QR code: the server records it under the window's fee, with a receipt.
-    await qtt.locator('[data-method=qr]').click();
+    // Paid again, by QR code: the server records it under the window's fee, with a receipt.
+    await qtt.locator('#declined [data-again=qr]').click();
     await qtt.waitForFunction(() => /缴费成功，收据号/.test(document.getElementById('paid-text').textContent), null, { timeout: 10_000 });
     assert.equal(await qtt.locator('#paid .outcome.outcome-ok[role=status]').count(), 1);
     await scan(qtt, 'qtt paid');

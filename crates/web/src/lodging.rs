@@ -1147,7 +1147,10 @@ pub async fn hotels_post(
         .await
     {
         Ok(v) => {
-            let ok = (format!("旅馆 {} 已登记", v.code), "ok".to_string());
+            let ok = (
+                format!("旅馆“{}”已登记 Registered", v.name),
+                "ok".to_string(),
+            );
             hotels_page(&s, page, &f.station, Some(v), ok).await
         }
         Err(e) if e.code == Code::Unavailable => Err(ApiError(e)),
