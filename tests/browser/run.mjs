@@ -288,14 +288,22 @@ const galleryShots = {
   alerts: ['alerts', 1280],
   'foreigner mrz read': ['foreigner', 390],
   'hotel prefilled': ['hotel', 1280],
+  'kiosk bzy written': ['kiosk-bzy', 1280],
+  'qtt payment declined': ['kiosk-qtt-declined', 390],
+  'monitoring with a fault': ['monitoring', 1280],
+  // A third element: the part of a long page the shot starts at.
+  'statistics, a year': ['statistics', 1280, 'dl.kpis'],
+  'capacity advice after a year': ['capacity', 1280, 'h3:has-text("逐时段预测")'],
 };
 async function gallery(page, label) {
   const shot = galleryShots[label];
   if (!process.env.GALLERY || !shot) return;
-  const [name, width] = shot;
+  const [name, width, from] = shot;
   const size = page.viewportSize();
   await page.setViewportSize({ width, height: width === 390 ? 844 : 800 });
+  if (from) await page.locator(from).first().evaluate((e) => window.scrollTo(0, e.getBoundingClientRect().top + window.scrollY - 16));
   await page.screenshot({ path: join(process.env.GALLERY, `${name}.jpg`), type: 'jpeg', quality: 70 });
+  if (from) await page.evaluate(() => window.scrollTo(0, 0));
   if (size) await page.setViewportSize(size);
 }
 
@@ -2151,7 +2159,9 @@ async function kioskWejJourney(browser) {
     await page.waitForLoadState();
     // The next read: the application, accepted, and nothing due.
     await page.locator('#step-menu').waitFor({ state: 'visible', timeout: 15_000 });
-    assert.match(await page.locator('#apps').innerText(), /已受理/);
+    const apps = await page.locator('#apps').innerText();
+    assert.match(apps, /已受理 · Accepted/);
+    assert.match(apps, /预计 \d{4}-\d\d-\d\d 前办结/, 'the date in the Chinese sentence, not after it');
     assert.match(await page.locator('#fees').innerText(), /没有待缴费用/);
     await scan(page, 'kiosk wej status');
     // The way of collection: mail to a too-short address is told and changes nothing; the
