@@ -1262,7 +1262,7 @@ async function visitAndAcceptance(browser, db, env, first, restarted) {
   await officer.waitForLoadState();
   await scan(officer, 'passport linked');
   assert.match(await officer.locator('[role=status]').innerText(), /Recorded/);
-  assert.match(await officer.locator('main').innerText(), /1 applications/);
+  assert.match(await officer.locator('main').innerText(), /2 passports on record, 1 application\./);
   console.log(`ok - foreigner: MRZ pasted and read, refused with 5 days left, booked ${code}, checked in as ${checkin.body.label}, accepted at window ${window}, renewed passport linked`);
 }
 
