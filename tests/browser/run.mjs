@@ -1822,7 +1822,17 @@ async function lodgingDay(browser) {
     await manager.locator('form.card button').click();
     await manager.waitForLoadState();
     assert.match(await manager.locator('code.token').innerText(), /^wjhotel_/);
+    assert.match(await manager.locator('p.msg').innerText(), /旅馆“温泉客栈 Wenquan Guesthouse”已登记/, 'the hotel by its name');
     await scan(manager, 'lodging hotels');
+    // The station's audit trail names the hotels (registered, signed in, registering a guest)
+    // as it names sites and devices, never as `hotel:3`.
+    await manager.goto(`${base}/staff/audit`);
+    await scan(manager, 'audit trail (police station)');
+    const trail = await manager.locator('main').innerText();
+    assert.match(trail, /旅馆( Hotel)? 温泉客栈 Wenquan Guesthouse/);
+    assert.match(trail, /旅馆( Hotel)? 街口旅舍 Jiekou Inn/);
+    assert.doesNotMatch(trail, /hotel:/);
+    assert.match(trail, /查看内容( View)?\s+全部/, "the worklist's view by its tab's name");
     console.log(`ok - a small hotel registered a guest from the pasted MRZ (${reference}); the station's worklist shows it`);
   } finally {
     server.child.kill();

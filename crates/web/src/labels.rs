@@ -126,6 +126,20 @@ pub fn device_mode_words(mode: &str, en: bool) -> String {
     }
 }
 
+/// A view of the station's accommodation worklist (`wujing_app::lodging::VIEWS`) in words:
+/// its tab on the worklist, and what a `lodging.worklist` audit entry says was viewed.
+pub fn worklist_view_words(view: &str) -> Option<(&'static str, &'static str)> {
+    Some(match view {
+        "all" => ("全部", "All"),
+        "late" => ("逾期登记", "Late"),
+        "overstay" => ("超期停留", "Overstay"),
+        "duplicates" => ("重复登记", "Duplicates"),
+        "departed" => ("已离开", "Departed"),
+        "pending" => ("待核查", "Pending"),
+        _ => return None,
+    })
+}
+
 /// A code with its underscores as spaces: the English side of names kept only in Chinese.
 fn english_words(code: &str) -> String {
     code.replace('_', " ")
@@ -178,7 +192,18 @@ pub fn detail_fields(v: &serde_json::Value, en: bool, name: Names) -> Vec<(Strin
                         "device" | "device_id" => Some("device"),
                         _ => None,
                     };
-                    match kind.zip(id).and_then(|(kind, id)| names(kind, &id)) {
+                    // The worklist's view by its tab's name ("all" is no code elsewhere).
+                    let view = (k == "view")
+                        .then(|| x.as_str().and_then(worklist_view_words))
+                        .flatten()
+                        .map(|(zh, english)| {
+                            if en {
+                                format!("{zh} {english}")
+                            } else {
+                                zh.to_string()
+                            }
+                        });
+                    match view.or_else(|| kind.zip(id).and_then(|(kind, id)| names(kind, &id))) {
                         Some(n) => out.push((name, n)),
                         None => walk(&name, x, en, names, out),
                     }
@@ -452,6 +477,7 @@ fn key_words(key: &str, en: bool) -> String {
         "compartments" => ("格口数", "Compartments"),
         "rows" => ("条数", "Rows"),
         "results" => ("结果条数", "Results"),
+        "id" => ("编号", "No."),
         other => {
             return match code_words(other, false) {
                 Some(_) => staff_words(other, en),
@@ -525,6 +551,13 @@ mod tests {
             "终端 天河大厅 填表机 9"
         );
         assert_eq!(station_words("window:2", false, &site), "2 号窗口");
+        assert_eq!(
+            detail_fields(&serde_json::json!({"view": "all", "rows": 1}), true, &site),
+            [
+                ("条数 Rows".to_string(), "1".to_string()),
+                ("查看内容 View".into(), "全部 All".into())
+            ]
+        );
         assert_eq!(
             detail_fields(&serde_json::json!({"device": 15}), false, &site),
             [("设备".to_string(), "天河大厅 填表机 9".to_string())]
