@@ -107,7 +107,9 @@ const RAW_CODES = new RegExp(
       // Roles as stored, outside the administrator's role-code field.
       'hall_manager',
     ].join('|') +
-    ')\\b|\\bUTC\\b',
+    ')\\b|\\bUTC\\b' +
+    // An audit entry's ids as stored (`device:15`, `window:2`, `hotel:3`): named in words.
+    '|\\b(device|window|hotel|system):\\d',
 );
 /** Staff pages caught showing a raw code or "UTC", with what they showed. */
 const rawOnStaff = [];
@@ -286,14 +288,22 @@ const galleryShots = {
   alerts: ['alerts', 1280],
   'foreigner mrz read': ['foreigner', 390],
   'hotel prefilled': ['hotel', 1280],
+  'kiosk bzy written': ['kiosk-bzy', 1280],
+  'qtt payment declined': ['kiosk-qtt-declined', 390],
+  'monitoring with a fault': ['monitoring', 1280],
+  // A third element: the part of a long page the shot starts at.
+  'statistics, a year': ['statistics', 1280, 'dl.kpis'],
+  'capacity advice after a year': ['capacity', 1280, 'h3:has-text("逐时段预测")'],
 };
 async function gallery(page, label) {
   const shot = galleryShots[label];
   if (!process.env.GALLERY || !shot) return;
-  const [name, width] = shot;
+  const [name, width, from] = shot;
   const size = page.viewportSize();
   await page.setViewportSize({ width, height: width === 390 ? 844 : 800 });
+  if (from) await page.locator(from).first().evaluate((e) => window.scrollTo(0, e.getBoundingClientRect().top + window.scrollY - 16));
   await page.screenshot({ path: join(process.env.GALLERY, `${name}.jpg`), type: 'jpeg', quality: 70 });
+  if (from) await page.evaluate(() => window.scrollTo(0, 0));
   if (size) await page.setViewportSize(size);
 }
 
@@ -854,6 +864,12 @@ async function documentLife(browser) {
   const trail = await auditor.locator('main').innerText();
   assert.match(trail, /受理申请/);
   assert.match(trail, /已领取/);
+  // Devices, windows and halls by their names, never as their ids (issue 15): the locker that
+  // opened is "pickup locker", the counter "2 号窗口", a role's hall its name.
+  assert.match(trail, /终端( Device)? pickup locker/);
+  assert.match(trail, /\d+ 号窗口/);
+  assert.doesNotMatch(trail, /\b(device|window|hotel|system):\d/);
+  assert.doesNotMatch(trail, /@(gz-city|tianhe)\b/);
 
   // The leader's overdue list (nothing is late on the first day).
   const leader = await staffPage(context, base, 'leader1', 'a long password');
@@ -1246,7 +1262,7 @@ async function visitAndAcceptance(browser, db, env, first, restarted) {
   await officer.waitForLoadState();
   await scan(officer, 'passport linked');
   assert.match(await officer.locator('[role=status]').innerText(), /Recorded/);
-  assert.match(await officer.locator('main').innerText(), /1 applications/);
+  assert.match(await officer.locator('main').innerText(), /2 passports on record, 1 application\./);
   console.log(`ok - foreigner: MRZ pasted and read, refused with 5 days left, booked ${code}, checked in as ${checkin.body.label}, accepted at window ${window}, renewed passport linked`);
 }
 
@@ -1597,11 +1613,21 @@ async function kioskQttJourney(browser) {
     await qtt.locator('#fee').waitFor({ state: 'visible', timeout: 10_000 });
     assert.match(await qtt.locator('#amount').innerText(), /120\.00/);
     await qtt.locator('[data-method=card]').click();
-    await qtt.waitForFunction(() => /支付未成功/.test(document.getElementById('err').textContent), null, { timeout: 10_000 });
-    assert.match(await qtt.locator('#err').innerText(), /换一张卡或改用扫码支付/);
+    // Declined: the end screen of the other machines (not completed, nothing taken, a red
+    // alert with what to do next), with "pay again" for the same fee; the choice is gone.
+    const declined = qtt.locator('#declined .outcome.outcome-fail[role=alert]');
+    await declined.waitFor({ timeout: 10_000 });
+    assert.match(await declined.locator('.state').innerText(), /未能办理/);
+    assert.match(await declined.locator('.head').innerText(), /付款未成功[\s\S]*未扣费/);
+    assert.match(await declined.locator('.next').innerText(), /换一张卡再付[\s\S]*扫码支付/);
+    assert.equal(await qtt.locator('#err').isHidden(), true, 'not the plain error box');
+    assert.equal(await qtt.locator('#fee').isHidden(), true, 'the choice of payment is not shown beside it');
+    await qtt.waitForTimeout(2500); // a poll of the window does not bring the choice back
+    assert.equal(await qtt.locator('#fee').isHidden(), true, 'the outcome stays until the citizen chooses');
+    assert.equal(await qtt.locator('#retry').isVisible(), true);
     await scan(qtt, 'qtt payment declined');
-    // Paid by QR code: the server records it under the window's fee, with a receipt.
-    await qtt.locator('[data-method=qr]').click();
+    // Paid again, by QR code: the server records it under the window's fee, with a receipt.
+    await qtt.locator('#declined [data-again=qr]').click();
     await qtt.waitForFunction(() => /缴费成功，收据号/.test(document.getElementById('paid-text').textContent), null, { timeout: 10_000 });
     assert.equal(await qtt.locator('#paid .outcome.outcome-ok[role=status]').count(), 1);
     await scan(qtt, 'qtt paid');
@@ -1796,7 +1822,17 @@ async function lodgingDay(browser) {
     await manager.locator('form.card button').click();
     await manager.waitForLoadState();
     assert.match(await manager.locator('code.token').innerText(), /^wjhotel_/);
+    assert.match(await manager.locator('p.msg').innerText(), /旅馆“温泉客栈 Wenquan Guesthouse”已登记/, 'the hotel by its name');
     await scan(manager, 'lodging hotels');
+    // The station's audit trail names the hotels (registered, signed in, registering a guest)
+    // as it names sites and devices, never as `hotel:3`.
+    await manager.goto(`${base}/staff/audit`);
+    await scan(manager, 'audit trail (police station)');
+    const trail = await manager.locator('main').innerText();
+    assert.match(trail, /旅馆( Hotel)? 温泉客栈 Wenquan Guesthouse/);
+    assert.match(trail, /旅馆( Hotel)? 街口旅舍 Jiekou Inn/);
+    assert.doesNotMatch(trail, /hotel:/);
+    assert.match(trail, /查看内容( View)?\s+全部/, "the worklist's view by its tab's name");
     console.log(`ok - a small hotel registered a guest from the pasted MRZ (${reference}); the station's worklist shows it`);
   } finally {
     server.child.kill();
@@ -2133,7 +2169,9 @@ async function kioskWejJourney(browser) {
     await page.waitForLoadState();
     // The next read: the application, accepted, and nothing due.
     await page.locator('#step-menu').waitFor({ state: 'visible', timeout: 15_000 });
-    assert.match(await page.locator('#apps').innerText(), /已受理/);
+    const apps = await page.locator('#apps').innerText();
+    assert.match(apps, /已受理 · Accepted/);
+    assert.match(apps, /预计 \d{4}-\d\d-\d\d 前办结/, 'the date in the Chinese sentence, not after it');
     assert.match(await page.locator('#fees').innerText(), /没有待缴费用/);
     await scan(page, 'kiosk wej status');
     // The way of collection: mail to a too-short address is told and changes nothing; the

@@ -968,6 +968,74 @@ impl App {
         })
     }
 
+    /// The names of what the entries mention by number — devices, hotels, system clients and
+    /// staff accounts, as subject, actor or station (`device:15`, `hotel:3`, `hotel:grand-inn`,
+    /// `system:2`, `staff:4`) — keyed as written, so that the audit page shows "天河大厅 填表机 9"
+    /// where the entry holds `device:15`. Only what `entries` (already narrowed to the reader's
+    /// halls) mention: one read per kind mentioned, a hotel's by its key.
+    pub async fn audit_names(
+        &self,
+        p: &Principal,
+        entries: &[AuditView],
+    ) -> AppResult<std::collections::HashMap<String, String>> {
+        self.require(p, Action::ViewAudit, None)?;
+        let wanted: std::collections::HashSet<&str> = entries
+            .iter()
+            .flat_map(|e| {
+                [
+                    Some(e.subject.as_str()),
+                    Some(e.actor.as_str()),
+                    e.station.as_deref(),
+                ]
+            })
+            .flatten()
+            .collect();
+        let of = |kind: &str| -> Vec<&str> {
+            let mut ids: Vec<&str> = wanted
+                .iter()
+                .filter_map(|k| k.strip_prefix(kind).and_then(|k| k.strip_prefix(':')))
+                .collect();
+            ids.sort_unstable();
+            ids
+        };
+        let mut names = std::collections::HashMap::new();
+        if !of("device").is_empty() {
+            for d in self.store.devices().await? {
+                let key = format!("device:{}", d.id);
+                if wanted.contains(key.as_str()) {
+                    names.insert(key, d.name);
+                }
+            }
+        }
+        if !of("system").is_empty() {
+            for c in self.store.system_clients().await? {
+                let key = format!("system:{}", c.id);
+                if wanted.contains(key.as_str()) {
+                    names.insert(key, c.name);
+                }
+            }
+        }
+        // A hotel is written by its number once registered, by its code when created.
+        for id in of("hotel") {
+            let by = match id.parse::<i64>() {
+                Ok(n) => wujing_store::HotelBy::Id(n),
+                Err(_) => wujing_store::HotelBy::Code(id),
+            };
+            if let Some(h) = self.store.hotel(by).await? {
+                names.insert(format!("hotel:{id}"), h.name);
+            }
+        }
+        if !of("staff").is_empty() {
+            for a in self.store.staff_list().await? {
+                let key = format!("staff:{}", a.id);
+                if wanted.contains(key.as_str()) {
+                    names.insert(key, a.username);
+                }
+            }
+        }
+        Ok(names)
+    }
+
     /// Searches the trail, newest first; every search (an API call or a view of the audit
     /// page) is itself recorded (`audit.read`), after the search and before its results are
     /// answered. The entry's citizen is the citizen searched for, so that the trail shows who

@@ -126,6 +126,20 @@ pub fn device_mode_words(mode: &str, en: bool) -> String {
     }
 }
 
+/// A view of the station's accommodation worklist (`wujing_app::lodging::VIEWS`) in words:
+/// its tab on the worklist, and what a `lodging.worklist` audit entry says was viewed.
+pub fn worklist_view_words(view: &str) -> Option<(&'static str, &'static str)> {
+    Some(match view {
+        "all" => ("全部", "All"),
+        "late" => ("逾期登记", "Late"),
+        "overstay" => ("超期停留", "Overstay"),
+        "duplicates" => ("重复登记", "Duplicates"),
+        "departed" => ("已离开", "Departed"),
+        "pending" => ("待核查", "Pending"),
+        _ => return None,
+    })
+}
+
 /// A code with its underscores as spaces: the English side of names kept only in Chinese.
 fn english_words(code: &str) -> String {
     code.replace('_', " ")
@@ -150,22 +164,13 @@ pub fn staff_words(value: &str, en: bool) -> String {
 
 /// An audit entry's detail as labelled fields for the audit page: each key by its name in the
 /// page's language (nested keys joined with "·"), each value in words: status and kind codes,
-/// roles and businesses by their names, yes/no, instants in the halls' local time. Staff read
-/// the trail to answer "who did what to whom"; a JSON object or a bare code answers neither.
-pub fn detail_fields(
-    v: &serde_json::Value,
-    en: bool,
-    site_name: &dyn Fn(&str) -> Option<String>,
-) -> Vec<(String, String)> {
+/// roles and businesses by their names, yes/no, instants in the halls' local time, sites and
+/// devices by their names (`name`, as for [`subject_words`]). Staff read the trail to answer
+/// "who did what to whom"; a JSON object or a bare code answers neither.
+pub fn detail_fields(v: &serde_json::Value, en: bool, name: Names) -> Vec<(String, String)> {
     use serde_json::Value;
     type Out = Vec<(String, String)>;
-    fn walk(
-        prefix: &str,
-        v: &Value,
-        en: bool,
-        site: &dyn Fn(&str) -> Option<String>,
-        out: &mut Out,
-    ) {
+    fn walk(prefix: &str, v: &Value, en: bool, names: Names, out: &mut Out) {
         match v {
             Value::Null => {}
             Value::Object(m) => {
@@ -176,13 +181,31 @@ pub fn detail_fields(
                     } else {
                         format!("{prefix} · {name}")
                     };
-                    // A site's id reads as its name.
-                    let named = matches!(k.as_str(), "hall" | "hall_id" | "site" | "station")
-                        .then(|| x.as_str().and_then(site))
-                        .flatten();
-                    match named {
+                    // A site's id reads as its name, a device's number as its name.
+                    let id = match x {
+                        Value::String(s) => Some(s.clone()),
+                        Value::Number(n) => Some(n.to_string()),
+                        _ => None,
+                    };
+                    let kind = match k.as_str() {
+                        "hall" | "hall_id" | "site" | "station" => Some("site"),
+                        "device" | "device_id" => Some("device"),
+                        _ => None,
+                    };
+                    // The worklist's view by its tab's name ("all" is no code elsewhere).
+                    let view = (k == "view")
+                        .then(|| x.as_str().and_then(worklist_view_words))
+                        .flatten()
+                        .map(|(zh, english)| {
+                            if en {
+                                format!("{zh} {english}")
+                            } else {
+                                zh.to_string()
+                            }
+                        });
+                    match view.or_else(|| kind.zip(id).and_then(|(kind, id)| names(kind, &id))) {
                         Some(n) => out.push((name, n)),
-                        None => walk(&name, x, en, site, out),
+                        None => walk(&name, x, en, names, out),
                     }
                 }
             }
@@ -190,42 +213,62 @@ pub fn detail_fields(
             Value::Array(a) if a.iter().any(|x| x.is_object() && x.get("role").is_none()) => {
                 // A list of records (a site's windows, a batch's items): each numbered.
                 for (i, x) in a.iter().enumerate() {
-                    walk(&format!("{prefix} {}", i + 1), x, en, site, out);
+                    walk(&format!("{prefix} {}", i + 1), x, en, names, out);
                 }
             }
             Value::Array(a) => {
-                fn item(x: &Value, en: bool) -> String {
+                fn item(x: &Value, en: bool, names: Names) -> String {
                     match x {
-                        Value::Array(a) => {
-                            a.iter().map(|x| item(x, en)).collect::<Vec<_>>().join(" ")
-                        }
-                        other => value_words(other, en),
+                        Value::Array(a) => a
+                            .iter()
+                            .map(|x| item(x, en, names))
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                        other => value_words(other, en, names),
                     }
                 }
-                let items: Vec<String> = a.iter().map(|x| item(x, en)).collect();
+                let items: Vec<String> = a.iter().map(|x| item(x, en, names)).collect();
                 let sep = if en { ", " } else { "、" };
                 let shown = if items.is_empty() {
-                    if en { "none" } else { "无" }.to_string()
+                    if en { "无 None" } else { "无" }.to_string()
                 } else {
                     items.join(sep)
                 };
                 out.push((prefix.to_string(), shown));
             }
-            other => out.push((prefix.to_string(), value_words(other, en))),
+            other => out.push((prefix.to_string(), value_words(other, en, names))),
         }
     }
     let mut out = vec![];
-    walk("", v, en, site_name, &mut out);
+    walk("", v, en, name, &mut out);
     out
 }
 
-/// An audit entry's subject (`hall:tianhe`, `staff:3`, `device:15`) as words: its kind named,
-/// a site by its name; the id stays, as it is what staff search and quote.
-pub fn subject_words(
-    subject: &str,
-    en: bool,
-    site_name: &dyn Fn(&str) -> Option<String>,
-) -> String {
+/// Names of what audit entries mention by id: `name(kind, id)` with `kind` "site" (a hall,
+/// service point or police station by its id) or as the entries write it ("device", "hotel",
+/// "system", "staff"); `None` when it is not known (deleted, or a newer kind).
+pub type Names<'a> = &'a dyn Fn(&str, &str) -> Option<String>;
+
+/// Where an audit entry was made from (its station: `window:2`, `device:15`, `hotel:3`,
+/// `system:1`) in words: a window by its number, the others by their names.
+pub fn station_words(station: &str, en: bool, names: Names) -> String {
+    let Some((kind, id)) = station.split_once(':') else {
+        return station.to_string();
+    };
+    if kind == "window" {
+        return if en {
+            format!("{id} 号窗口 Window {id}")
+        } else {
+            format!("{id} 号窗口")
+        };
+    }
+    subject_words(station, en, names)
+}
+
+/// An audit entry's subject (`hall:tianhe`, `staff:3`, `device:15`) as words: a site by its
+/// name; a device, hotel, system client or staff account by its kind and name; else its kind
+/// named and the id, as it is what staff search and quote.
+pub fn subject_words(subject: &str, en: bool, names: Names) -> String {
     let pick = |zh: &str, english: &str| {
         if en {
             format!("{zh} {english}")
@@ -243,7 +286,7 @@ pub fn subject_words(
         return subject.to_string();
     };
     if matches!(kind, "hall" | "site" | "station") {
-        if let Some(n) = site_name(id) {
+        if let Some(n) = names("site", id) {
             return n;
         }
     }
@@ -260,10 +303,14 @@ pub fn subject_words(
         "lodging" | "registration" => ("住宿登记", "Registration"),
         "alert" => ("提醒", "Alert"),
         "batch" => ("制证批次", "Production batch"),
-        "client" => ("系统客户端", "System client"),
+        "client" | "system" => ("系统客户端", "System client"),
+        "identity" => ("证件号码", "ID number"),
         _ => return subject.to_string(),
     };
     let label = pick(zh, english);
+    if let Some(n) = names(kind, id) {
+        return format!("{label} {n}");
+    }
     let id = if id.bytes().all(|b| b.is_ascii_digit()) {
         format!("#{id}")
     } else {
@@ -296,7 +343,7 @@ static CATALOGUE: std::sync::LazyLock<wujing_domain::catalogue::Catalogue> =
     std::sync::LazyLock::new(wujing_domain::catalogue::Catalogue::builtin);
 
 /// One value of an audit detail in words.
-fn value_words(v: &serde_json::Value, en: bool) -> String {
+fn value_words(v: &serde_json::Value, en: bool, names: Names) -> String {
     use serde_json::Value;
     let pick = |zh: &str, english: &str| {
         if en {
@@ -325,10 +372,13 @@ fn value_words(v: &serde_json::Value, en: bool) -> String {
             staff_words(s, en)
         }
         Value::Object(g) if g.contains_key("role") => {
-            // A role grant: the role, in its hall.
-            let role = value_words(&g["role"], en);
+            // A role grant: the role, in its hall (by name).
+            let role = value_words(&g["role"], en, names);
             match g.get("hall").and_then(Value::as_str) {
-                Some(h) => format!("{role}@{h}"),
+                Some(h) => format!(
+                    "{role}@{}",
+                    names("site", h).unwrap_or_else(|| h.to_string())
+                ),
                 None => role,
             }
         }
@@ -421,6 +471,13 @@ fn key_words(key: &str, en: bool) -> String {
         "threshold" => ("阈值", "Threshold"),
         "limit" => ("上限", "Limit"),
         "max_bytes" => ("最大字节数", "Max bytes"),
+        "missing" => ("缺少材料", "Missing"),
+        "ready_by" => ("预计可取日期", "Ready by"),
+        "to_collect" => ("待领取", "To collect"),
+        "compartments" => ("格口数", "Compartments"),
+        "rows" => ("条数", "Rows"),
+        "results" => ("结果条数", "Results"),
+        "id" => ("编号", "No."),
         other => {
             return match code_words(other, false) {
                 Some(_) => staff_words(other, en),
@@ -471,14 +528,40 @@ mod tests {
             detail_fields(
                 &serde_json::json!({"raised": [["fault:printer", "paper_out"]]}),
                 false,
-                &|_| None
+                &|_, _| None
             ),
             [("已报告".to_string(), "打印机 缺纸".to_string())]
         );
         assert_eq!(window_kind_words("foreigners", false), "外国人窗口");
-        let site = |id: &str| (id == "tianhe").then(|| "天河大厅".to_string());
+        let site = |kind: &str, id: &str| match (kind, id) {
+            ("site", "tianhe") => Some("天河大厅".to_string()),
+            ("device", "15") => Some("天河大厅 填表机 9".to_string()),
+            ("hotel", "3") => Some("如家酒店".to_string()),
+            _ => None,
+        };
         assert_eq!(subject_words("hall:tianhe", false, &site), "天河大厅");
-        assert_eq!(subject_words("device:15", false, &site), "终端 #15");
+        assert_eq!(
+            subject_words("device:15", false, &site),
+            "终端 天河大厅 填表机 9"
+        );
+        assert_eq!(subject_words("device:16", false, &site), "终端 #16");
+        assert_eq!(subject_words("hotel:3", true, &site), "旅馆 Hotel 如家酒店");
+        assert_eq!(
+            station_words("device:15", false, &site),
+            "终端 天河大厅 填表机 9"
+        );
+        assert_eq!(station_words("window:2", false, &site), "2 号窗口");
+        assert_eq!(
+            detail_fields(&serde_json::json!({"view": "all", "rows": 1}), true, &site),
+            [
+                ("条数 Rows".to_string(), "1".to_string()),
+                ("查看内容 View".into(), "全部 All".into())
+            ]
+        );
+        assert_eq!(
+            detail_fields(&serde_json::json!({"device": 15}), false, &site),
+            [("设备".to_string(), "天河大厅 填表机 9".to_string())]
+        );
         assert_eq!(
             subject_words("staff:tianhemgr", true, &site),
             "工作人员账号 Staff account tianhemgr"
@@ -499,7 +582,8 @@ mod tests {
                     "hall": "tianhe",
                 }),
                 false,
-                &|id| (id == "tianhe").then(|| "天河区出入境办证大厅".to_string())
+                &|kind, id| (kind == "site" && id == "tianhe")
+                    .then(|| "天河区出入境办证大厅".to_string())
             ),
             [
                 ("时间".to_string(), "2026-12-02 09:20:00".to_string()),
@@ -507,7 +591,7 @@ mod tests {
                 ("每时段号数 · 现场取号".into(), "3".into()),
                 ("停用".into(), "否".into()),
                 ("大厅".into(), "天河区出入境办证大厅".into()),
-                ("角色".into(), "窗口民警@tianhe".into()),
+                ("角色".into(), "窗口民警@天河区出入境办证大厅".into()),
                 ("状态".into(), "受理中".into()),
             ]
         );
@@ -516,7 +600,7 @@ mod tests {
             detail_fields(
                 &serde_json::json!({"status": "serving", "capacity": {"on_site": 3}}),
                 false,
-                &|_| None
+                &|_, _| None
             ),
             [
                 ("每时段号数 · 现场取号".to_string(), "3".to_string()),

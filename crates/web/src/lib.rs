@@ -346,7 +346,10 @@ async fn envelope(State(state): State<AppState>, mut req: Request, next: Next) -
             *r.status_mut() = status;
             r
         } else if page {
+            // The staff pages' header names the authority (its emblem, its name).
+            let face = state.app.face().await.ok();
             let mut r = pages::render(&pages::ErrorPage {
+                page: extract::PageContext::for_error(&axum::http::HeaderMap::new(), english, face),
                 msg: String::new(),
                 msg_kind: String::new(),
                 title: if status == StatusCode::FORBIDDEN {

@@ -361,14 +361,21 @@ pub async fn page(
         )
     };
     let tabs = w.as_ref().map_or_else(Vec::new, |w| {
-        vec![
-            ("all", "全部", w.counts.all),
-            ("late", "逾期登记", w.counts.late),
-            ("overstay", "超期停留", w.counts.overstay),
-            ("duplicates", "重复登记", w.counts.duplicates),
-            ("departed", "已离开", w.counts.departed),
-            ("pending", "待核查", w.counts.pending),
+        let c = &w.counts;
+        [
+            ("all", c.all),
+            ("late", c.late),
+            ("overstay", c.overstay),
+            ("duplicates", c.duplicates),
+            ("departed", c.departed),
+            ("pending", c.pending),
         ]
+        .into_iter()
+        .map(|(v, n)| {
+            let (zh, _) = crate::labels::worklist_view_words(v).unwrap_or((v, v));
+            (v, zh, n)
+        })
+        .collect()
     });
     let (msg, msg_kind) = Flash {
         msg: q.msg.clone(),
@@ -1147,7 +1154,10 @@ pub async fn hotels_post(
         .await
     {
         Ok(v) => {
-            let ok = (format!("旅馆 {} 已登记", v.code), "ok".to_string());
+            let ok = (
+                format!("旅馆“{}”已登记 Registered", v.name),
+                "ok".to_string(),
+            );
             hotels_page(&s, page, &f.station, Some(v), ok).await
         }
         Err(e) if e.code == Code::Unavailable => Err(ApiError(e)),

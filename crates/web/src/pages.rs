@@ -52,6 +52,7 @@ pub(crate) fn back(to: &str, r: AppResult<String>, english: bool) -> Response {
 #[derive(Template)]
 #[template(path = "login.html")]
 struct LoginPage {
+    page: PageContext,
     msg: String,
     msg_kind: String,
     csrf: String,
@@ -69,12 +70,14 @@ pub struct LoginQuery {
 
 pub async fn login_page(
     State(s): State<AppState>,
+    page: PageContext,
     PageQuery(q): PageQuery<LoginQuery>,
 ) -> Response {
     // Log-in CSRF: a double-submit token, since there is no session yet.
     let token = wujing_app::auth::random_token();
     let (msg, msg_kind) = q.flash.shown();
     let mut r = render(&LoginPage {
+        page,
         msg,
         msg_kind,
         csrf: token.clone(),
@@ -929,6 +932,8 @@ struct AuditRow {
     /// Who, and what it was done to, in words.
     actor: String,
     target: String,
+    /// Where from: a window by its number, a device or hotel by its name.
+    station: String,
     at_local: String,
     at_utc: String,
     action: String,
@@ -937,7 +942,7 @@ struct AuditRow {
 }
 
 impl AuditRow {
-    fn new(e: AuditView, en: bool, site: &dyn Fn(&str) -> Option<String>) -> Self {
+    fn new(e: AuditView, en: bool, names: crate::labels::Names) -> Self {
         let local = e.at.with_timezone(&wujing_domain::calendar::china_offset());
         // The action's Chinese name (staff pages are Chinese first); an action a newer build
         // wrote, which has none yet, reads as its code in words.
@@ -948,9 +953,14 @@ impl AuditRow {
         Self {
             at_local: local.format("%Y-%m-%d %H:%M:%S").to_string(),
             at_utc: e.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            detail: crate::labels::detail_fields(&e.detail, en, site),
+            detail: crate::labels::detail_fields(&e.detail, en, names),
             actor: crate::labels::actor_words(&e.actor_name, en),
-            target: crate::labels::subject_words(&e.subject, en, site),
+            target: crate::labels::subject_words(&e.subject, en, names),
+            station: e
+                .station
+                .as_deref()
+                .map(|st| crate::labels::station_words(st, en, names))
+                .unwrap_or_default(),
             action,
             e,
         }
@@ -1049,14 +1059,18 @@ pub async fn audit_page(
     };
     let en = page.en;
     let halls = s.app.halls().await?;
-    let site = |id: &str| {
-        halls.iter().find(|h| h.id == id).map(|h| {
-            if en {
-                h.name_en.clone()
-            } else {
-                h.name_zh.clone()
-            }
-        })
+    let named = s.app.audit_names(&page.principal, &entries).await?;
+    let names = |kind: &str, id: &str| {
+        if kind == "site" {
+            return halls.iter().find(|h| h.id == id).map(|h| {
+                if en {
+                    h.name_en.clone()
+                } else {
+                    h.name_zh.clone()
+                }
+            });
+        }
+        named.get(&format!("{kind}:{id}")).cloned()
     };
     Ok(render(&AuditPage {
         msg,
@@ -1067,7 +1081,7 @@ pub async fn audit_page(
         to,
         entries: entries
             .into_iter()
-            .map(|e| AuditRow::new(e, en, &site))
+            .map(|e| AuditRow::new(e, en, &names))
             .collect(),
         older,
         newer,
@@ -1100,6 +1114,7 @@ pub struct PortalErrorPage {
 #[derive(Template)]
 #[template(path = "error.html")]
 pub struct ErrorPage {
+    pub page: crate::extract::PageContext,
     pub msg: String,
     pub msg_kind: String,
     pub title: String,

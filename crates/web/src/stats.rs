@@ -22,6 +22,13 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// An axis value as written: whole numbers without decimals, a quarter of a round top (0.25,
+/// 0.625, 62.5) exactly, never rounded to a value the grid line is not at.
+fn tick(v: f64) -> String {
+    let s = format!("{v:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 /// A round number at or above `v`, for an axis's top.
 fn nice_top(v: f64) -> f64 {
     if v <= 0.0 {
@@ -44,7 +51,7 @@ const TOP: f64 = 12.0;
 
 /// The frame of a chart: the value axis with four grid lines (quarters of a round top), and a label under some of the
 /// categories (at most about eight, so they never overlap at 390 px).
-fn frame(out: &mut String, title: &str, labels: &[String], top: f64, unit: &str) {
+fn frame(out: &mut String, title: &str, labels: &[String], top: f64) {
     let _ = write!(
         out,
         "<svg class=\"chart\" viewBox=\"0 0 {W} {H}\" role=\"img\" aria-label=\"{t}\" \
@@ -58,14 +65,10 @@ fn frame(out: &mut String, title: &str, labels: &[String], top: f64, unit: &str)
         let _ = write!(
             out,
             "<line x1=\"{LEFT}\" x2=\"{W}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#d5dbe3\"/>\
-             <text x=\"{x:.1}\" y=\"{ty:.1}\" font-size=\"13\" text-anchor=\"end\" fill=\"#4a5563\">{v}{unit}</text>",
+             <text x=\"{x:.1}\" y=\"{ty:.1}\" font-size=\"13\" text-anchor=\"end\" fill=\"#4a5563\">{v}</text>",
             x = LEFT - 4.0,
             ty = y + 4.0,
-            v = if top >= 10.0 {
-                format!("{v:.0}")
-            } else {
-                format!("{v:.1}")
-            }
+            v = tick(v)
         );
     }
     let n = labels.len().max(1);
@@ -94,7 +97,7 @@ pub fn bars(title: &str, labels: &[String], series: &[(&str, &str, Vec<f64>)]) -
         .fold(0.0, f64::max);
     let top = nice_top(max);
     let mut out = String::new();
-    frame(&mut out, title, labels, top, "");
+    frame(&mut out, title, labels, top);
     let slot = (W - LEFT) / labels.len().max(1) as f64;
     let bar = (slot * 0.8 / series.len().max(1) as f64).max(0.5);
     let plot_h = H - TOP - BOTTOM;
@@ -124,7 +127,8 @@ pub fn lines(title: &str, labels: &[String], series: &[(&str, &str, Vec<Option<f
         .fold(0.0, f64::max);
     let top = nice_top(max);
     let mut out = String::new();
-    frame(&mut out, title, labels, top, "′");
+    // The unit is in the chart's caption ("minutes"), not a mark on each value.
+    frame(&mut out, title, labels, top);
     let slot = (W - LEFT) / labels.len().max(1) as f64;
     let plot_h = H - TOP - BOTTOM;
     for (name, color, values) in series {
@@ -373,12 +377,12 @@ pub async fn page(
         &wait_labels,
         &[
             (
-                "p50",
+                if en { "median" } else { "中位数" },
                 "#0b3d6e",
                 v.times.iter().map(|t| t.wait_p50).collect(),
             ),
             (
-                "p90",
+                if en { "90th percentile" } else { "90分位" },
                 "#c0392b",
                 v.times.iter().map(|t| t.wait_p90).collect(),
             ),
@@ -686,6 +690,20 @@ mod grain_tests {
     }
 
     #[test]
+    fn axis_values_are_where_their_grid_lines_are() {
+        // A top of 1 minute: the quarters read 0.25 and 0.75, not 0.2 and 0.8.
+        let svg = lines("t", &["a".into()], &[("m", "#000", vec![Some(0.9)])]);
+        for v in [">0<", ">0.25<", ">0.5<", ">0.75<", ">1<"] {
+            assert!(svg.contains(v), "{v} in {svg}");
+        }
+        assert!(!svg.contains('′'));
+        let svg = bars("t", &["a".into()], &[("n", "#000", vec![24.0])]);
+        for v in [">6.25<", ">12.5<", ">18.75<", ">25<"] {
+            assert!(svg.contains(v), "{v} in {svg}");
+        }
+    }
+
+    #[test]
     fn a_year_reads_as_months_and_a_quarter_as_weeks() {
         let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
         let month = days(d(2026, 11, 1), 30);
@@ -823,8 +841,17 @@ pub async fn appraisal(
                 .collect();
             (
                 local(c.raised_at),
-                format!("{} · {}", c.ticket_label, c.window_number),
-                reasons.join("、"),
+                if en {
+                    format!("{} · window {}", c.ticket_label, c.window_number)
+                } else {
+                    format!("{} · {} 号窗口", c.ticket_label, c.window_number)
+                },
+                // A rating without a reason chosen says so, not an empty cell.
+                if reasons.is_empty() {
+                    if en { "none given" } else { "未选择" }.to_string()
+                } else {
+                    reasons.join("、")
+                },
                 c.acknowledged_at.map(local).unwrap_or_else(|| {
                     if en {
                         "not yet".into()
@@ -832,7 +859,7 @@ pub async fn appraisal(
                         "尚未处理".into()
                     }
                 }),
-                c.outcome.clone().unwrap_or_default(),
+                c.outcome.clone().unwrap_or_else(|| "—".into()),
             )
         })
         .collect();

@@ -7,7 +7,10 @@
 // - Once the officer has started the ticket and a fee is due, the citizen pays it on the
 //   terminal (`payment.charge`, the amount and reference named by the server); the server
 //   records it as the window's fee, or refuses, and the screen says what the server said. A
-//   declined payment says to try another card or the QR code, or to ask the officer.
+//   payment declined or not completed on the terminal ends like the other machines' (shell.js
+//   `outcome`: not completed, nothing taken, what to do next), with "pay again with another
+//   card" and "pay by QR code" beside it: the same fee of the same window is charged again
+//   (the server records a window's fee once, so a second attempt never takes it twice).
 // - Paid (or nothing to pay), the machine becomes the window's rating terminal.
 (function () {
   'use strict';
@@ -19,6 +22,7 @@
   var win = null;
   var cardFor = null; // the ticket whose card was read
   var paying = false;
+  var declined = false; // a failed payment's outcome is on the screen
   var stopReading = null;
 
   var err = document.getElementById('err');
@@ -61,6 +65,8 @@
         cardFor = null;
         document.getElementById('card').hidden = true;
         document.getElementById('fee').hidden = true;
+        document.getElementById('declined').hidden = true;
+        declined = false;
         say(t('请等待工作人员叫号', 'Please wait for the officer to call your number'));
         return;
       }
@@ -69,7 +75,7 @@
         done(t('费用已缴，谢谢', 'The fee is paid; thank you'));
         return;
       }
-      if (w.amount_fen && !paying) {
+      if (w.amount_fen && !paying && !declined) {
         document.getElementById('fee').hidden = false;
         document.getElementById('amount').textContent =
           t('应缴费用 ' + (w.amount_fen / 100).toFixed(2) + ' 元', 'Fee due ' + (w.amount_fen / 100).toFixed(2) + ' yuan');
@@ -109,42 +115,60 @@
     });
   }
 
-  document.querySelectorAll('[data-method]').forEach(function (b) {
-    b.addEventListener('click', function () {
-      if (!win || !win.amount_fen || paying) return;
-      var method = b.getAttribute('data-method');
-      if (!bridge || !bridge.has('payment')) {
-        fail(t('支付终端暂不可用', 'The payment terminal is not available'), t('请请工作人员在窗口收费', 'Please ask the officer to take the fee'));
-        return;
-      }
-      paying = true;
-      clearErr();
-      say(method === 'qr' ? t('请出示付款码', 'Please show your payment code') : t('请插卡或挥卡，按提示输入密码', 'Insert or tap your card and follow the terminal'));
-      bridge.request('payment.charge', { amount_fen: win.amount_fen, method: method, reference: win.reference }, 120000)
-        .then(function (r) {
-          // The server, not this page, decides that the fee is paid.
-          return call('POST', '/api/v1/kiosk/qtt/payment', {
-            transaction_id: r.transaction_id, method: r.method || method, amount_fen: Number(r.amount_fen || win.amount_fen)
-          }).then(function (p) {
-            done(t('缴费成功，收据号 ' + p.receipt_no, 'Paid; receipt ' + p.receipt_no));
-          }, function (e) {
-            paying = false;
-            say('');
-            fail(e.message || t('缴费未能入账', 'The payment was not recorded'), t('请联系工作人员', 'Please ask the officer'));
-          });
+  /** A payment that did not go through: how it ended, nothing taken, and the ways on. */
+  function notPaid(head, next) {
+    declined = true;
+    document.getElementById('fee').hidden = true;
+    document.getElementById('declined').hidden = false;
+    shell.outcome(document.getElementById('declined-box'), false, head, next);
+    document.getElementById('retry').focus();
+  }
+
+  /** Charges the window's fee on the terminal by `method` (`card` or `qr`). */
+  function pay(method) {
+    if (!win || !win.amount_fen || paying) return;
+    if (!bridge || !bridge.has('payment')) {
+      fail(t('支付终端暂不可用', 'The payment terminal is not available'), t('请工作人员在窗口收费', 'Please ask the officer to take the fee'));
+      return;
+    }
+    paying = true;
+    declined = false;
+    clearErr();
+    document.getElementById('declined').hidden = true;
+    document.getElementById('fee').hidden = false;
+    shell.finished(null);
+    say(method === 'qr' ? t('请出示付款码', 'Please show your payment code') : t('请插卡或挥卡，按提示输入密码', 'Insert or tap your card and follow the terminal'));
+    bridge.request('payment.charge', { amount_fen: win.amount_fen, method: method, reference: win.reference }, 120000)
+      .then(function (r) {
+        // The server, not this page, decides that the fee is paid.
+        return call('POST', '/api/v1/kiosk/qtt/payment', {
+          transaction_id: r.transaction_id, method: r.method || method, amount_fen: Number(r.amount_fen || win.amount_fen)
+        }).then(function (p) {
+          done(t('缴费成功，收据号 ' + p.receipt_no, 'Paid; receipt ' + p.receipt_no));
         }, function (e) {
           paying = false;
           say('');
-          if (e && e.code === 'declined') {
-            fail(t('支付未成功：银行或钱包拒绝了这笔付款', 'The payment was declined by the bank or wallet'),
-              t('请换一张卡或改用扫码支付再试；也可请工作人员协助', 'Try another card or pay by QR code; or ask the officer for help'));
-          } else if (e && (e.code === 'timeout' || e.code === 'cancelled')) {
-            fail(t('支付超时，未扣款', 'The payment timed out; nothing was charged'), t('请重新选择支付方式', 'Choose how to pay again'));
-          } else {
-            fail(t('支付终端暂不可用', 'The payment terminal is not available'), t('请请工作人员在窗口收费', 'Please ask the officer to take the fee'));
-          }
+          fail(e.message || t('缴费未能入账', 'The payment was not recorded'), t('请联系工作人员', 'Please ask the officer'));
         });
-    });
+      }, function (e) {
+        paying = false;
+        say('');
+        if (e && e.code === 'declined') {
+          notPaid(t('付款未成功：银行卡或钱包拒绝了这笔付款，未扣费', 'The payment was declined by the bank or wallet; nothing was taken'),
+            [t('您可以换一张卡再付，或改用扫码支付；也可请工作人员协助', 'You may pay again with another card or by QR code, or ask the officer for help')]);
+        } else if (e && (e.code === 'timeout' || e.code === 'cancelled')) {
+          notPaid(t('付款未完成，未扣费', 'The payment did not go through; nothing was taken'),
+            [t('您可以再付一次，或改用扫码支付；也可请工作人员协助', 'You may pay again, or by QR code, or ask the officer for help')]);
+        } else {
+          fail(t('支付终端暂不可用', 'The payment terminal is not available'), t('请工作人员在窗口收费', 'Please ask the officer to take the fee'));
+        }
+      });
+  }
+  document.querySelectorAll('[data-method]').forEach(function (b) {
+    b.addEventListener('click', function () { pay(b.getAttribute('data-method')); });
+  });
+  document.querySelectorAll('[data-again]').forEach(function (b) {
+    b.addEventListener('click', function () { pay(b.getAttribute('data-again')); });
   });
 
   var leaving = false;
@@ -154,6 +178,7 @@
     leaving = true;
     document.getElementById('fee').hidden = true;
     document.getElementById('card').hidden = true;
+    document.getElementById('declined').hidden = true;
     document.getElementById('paid').hidden = false;
     // A success unmistakably (shell.js `outcome`); the rating follows on this screen.
     shell.outcome(document.getElementById('paid-text'), true, text, [t('请对本次服务进行评价', 'Please rate the service')]);

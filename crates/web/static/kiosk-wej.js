@@ -237,8 +237,10 @@
     v.applications.forEach(function (a) {
       var li = el('li');
       li.appendChild(el('span', 'what', t(a.business_zh, a.business_en) + ' · ' + t(a.hall_zh, a.hall_en)));
-      li.appendChild(el('strong', 'state', t(a.status_zh, a.status_en)));
-      if (a.ready_by) li.appendChild(el('span', null, t('预计 ', 'expected by ') + a.ready_by));
+      // The state stands alone here: its English capitalised like a label ("Accepted").
+      var en = a.status_en ? a.status_en.charAt(0).toUpperCase() + a.status_en.slice(1) : '';
+      li.appendChild(el('strong', 'state', t(a.status_zh, en)));
+      if (a.ready_by) li.appendChild(el('span', null, t('预计 ' + a.ready_by + ' 前办结', 'Expected by ' + a.ready_by)));
       var how = methodName(a.collection_method);
       li.appendChild(el('span', 'how', t('领证方式：' + how[0], 'Collection: ' + how[1])));
       if (a.can_write_here && bridge && bridge.has('card_writer')) {
